@@ -1,0 +1,74 @@
+import type { MethodTarget, Target } from '../protocol.js';
+import { findModule, learnConstructor, methodKey, type ClassEntry } from '../recipe/registry.js';
+
+/**
+ * In the child, after the declaring module was imported (which re-ran its decorators): the real
+ * function to run, and `this` rebuilt from its snapshot on the class's prototype, constructor not run.
+ */
+export function resolveTarget(
+  target: Target,
+  moduleExports: object,
+  snapshot: Record<string, unknown> | undefined,
+): { fn: Function; self: unknown } {
+  const module = findModule(target.module);
+  if (!module) {
+    throw new Error(
+      `${target.module} was imported, but it registered nothing with run-in-process. Does it import ` +
+        `'run-in-process' from the same place in the child, and declare its decorators unconditionally?`,
+    );
+  }
+  if (target.kind === 'function') {
+    const entry = module.functions.get(target.id);
+    if (!entry) throw new Error(`No function "${target.id}" is wrapped with runInProcess() in ${target.module}.`);
+    return { fn: entry.impl, self: undefined };
+  }
+  const owner = classAt(target.module, target.classIndex, target.className, moduleExports);
+  const method = owner.methods.get(methodKey(target.method, target.isStatic));
+  if (!method) throw new Error(`${target.className}.${target.method} is not decorated with @runInProcess in ${target.module}.`);
+  if (target.isStatic) return { fn: method.impl, self: constructorOf(owner, moduleExports, target) };
+  const instanceClass = target.instanceClass
+    ? classAt(target.instanceClass.module, target.instanceClass.classIndex, target.instanceClass.className, undefined)
+    : owner;
+  const ctor = constructorOf(instanceClass, moduleExports, target);
+  const self = Object.assign(Object.create(ctor.prototype as object) as object, snapshot);
+  return { fn: method.impl, self };
+}
+
+function classAt(url: string, index: number, expectedName: string, moduleExports: object | undefined): ClassEntry {
+  const entry = findModule(url)?.classes[index];
+  if (moduleExports && entry && !entry.ctor) findInExports(entry, moduleExports);
+  const name = entry?.ctor?.name;
+  if (!entry || (expectedName && name && name !== expectedName)) {
+    throw new Error(
+      `The child found ${name ? `class ${name}` : 'no class'} where the parent has ${expectedName || 'a class'} ` +
+        `(decorated class #${index} of ${url}). The module declares its decorated classes differently in ` +
+        `the child: keep class declarations unconditional (do not branch on isChildProcess() around them).`,
+    );
+  }
+  return entry;
+}
+
+function constructorOf(entry: ClassEntry, moduleExports: object, target: MethodTarget): Function {
+  if (!entry.ctor) findInExports(entry, moduleExports);
+  if (entry.ctor) return entry.ctor;
+  throw new Error(
+    `The child cannot rebuild \`this\` for ${target.className || 'the class'}.${target.method}: with standard ` +
+      `decorators a class is only found when it is exported, has a decorated static method, or is itself ` +
+      `decorated. Export the class, or put @runInProcess() on it.`,
+  );
+}
+
+/** Under standard decorators an instance-only class is known by its metadata; its export carries it. */
+function findInExports(entry: ClassEntry, moduleExports: object): void {
+  const sources = [moduleExports, (moduleExports as { default?: unknown }).default];
+  for (const source of sources) {
+    if (typeof source !== 'object' && typeof source !== 'function') continue;
+    if (source === null) continue;
+    for (const value of Object.values(source)) {
+      if (typeof value === 'function' && Object.hasOwn(value, Symbol.metadata) && value[Symbol.metadata] === entry.identity) {
+        learnConstructor(entry, value);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import { encodeThrown } from '../codec/errors.js';
+import { decodeValue, encodeValue } from '../codec/values.js';
+import type { CallTask, ChildNotice, Reply, Task } from '../protocol.js';
+import { resolveTarget } from './resolve-target.js';
+
+/**
+ * Runs one task and always answers with a Reply: the user's code may throw anything, and it still
+ * comes back as data, never as a rejected tinypool task.
+ */
+
+const modules = new Map<string, Promise<object>>();
+const recycleAfter = Number(process.env['RUN_IN_PROCESS_RECYCLE_AFTER']) || undefined;
+let answered = 0;
+let retired = false;
+
+export async function runTask(task: Task, notify: (notice: ChildNotice) => void): Promise<Reply> {
+  if (task.kind === 'wake') return { kind: 'woken' };
+  if (retired) return { kind: 'retired' };
+  if (task.notifyStart) notify({ runInProcess: 'started', id: task.id });
+  const { reply, healthy } = await execute(task);
+  // A module that failed to import stays failed in this process's module cache: let a fresh child retry it.
+  if (!healthy || (recycleAfter !== undefined && ++answered >= recycleAfter)) {
+    retired = true;
+    reply.retiring = process.pid;
+  }
+  return reply;
+}
+
+type Answer = Extract<Reply, { kind: 'value' | 'thrown' }>;
+
+async function execute(task: CallTask): Promise<{ reply: Answer; healthy: boolean }> {
+  let moduleExports: object;
+  let call: () => unknown;
+  try {
+    moduleExports = await importOnce(task.target.module);
+    if (task.target.kind === 'method' && task.target.instanceClass) await importOnce(task.target.instanceClass.module);
+    const { this: snapshot, args } = decodeValue(task.payload) as { this?: Record<string, unknown>; args: unknown[] };
+    const { fn, self } = resolveTarget(task.target, moduleExports, snapshot);
+    call = () => fn.apply(self, args);
+  } catch (error) {
+    return { reply: { kind: 'thrown', stage: 'load', thrown: encodeThrown(error) }, healthy: false };
+  }
+  let result: unknown;
+  try {
+    result = await call();
+  } catch (error) {
+    return { reply: { kind: 'thrown', stage: 'call', thrown: encodeThrown(error, moduleExports) }, healthy: true };
+  }
+  try {
+    return { reply: { kind: 'value', value: encodeValue(result, 'result', 'back to the parent process') }, healthy: true };
+  } catch (error) {
+    return { reply: { kind: 'thrown', stage: 'call', thrown: encodeThrown(error) }, healthy: true };
+  }
+}
+
+function importOnce(url: string): Promise<object> {
+  let loading = modules.get(url);
+  if (!loading) {
+    loading = import(url) as Promise<object>;
+    modules.set(url, loading);
+  }
+  return loading;
+}

@@ -1,0 +1,32 @@
+import { encodeThrown } from '../codec/errors.js';
+import { markChildProcess } from '../environment.js';
+import type { ChildNotice, Task } from '../protocol.js';
+import { exitWithParent } from './orphan-watchdog.js';
+import { runTask } from './run-task.js';
+
+/**
+ * The file tinypool loads in each child. It marks the process as a child before any user module
+ * is imported, so that decorated code runs inline here and `isChildProcess()` is true.
+ */
+markChildProcess();
+exitWithParent();
+
+const notify = (notice: ChildNotice): void => {
+  process.send?.(notice);
+};
+
+// An error thrown outside any call (a timer, an unhandled rejection) would end this child with only
+// "exited unexpectedly" to show for it: send the real error first, then exit as Node would have.
+process.on('uncaughtException', (error) => {
+  const exit = () => process.exit(70);
+  setTimeout(exit, 1_000).unref();
+  try {
+    process.send?.({ runInProcess: 'fatal', thrown: encodeThrown(error) } satisfies ChildNotice, exit);
+  } catch {
+    exit();
+  }
+});
+
+export default function run(task: Task) {
+  return runTask(task, notify);
+}

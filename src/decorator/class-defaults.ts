@@ -1,0 +1,29 @@
+import 'reflect-metadata';
+import type { RunInProcessOptions } from '../options.js';
+
+/**
+ * Class-level decorator data, kept with reflect-metadata on the constructor. `Reflect.getMetadata`
+ * walks the constructor's prototype chain, which is what makes a class's defaults apply to its
+ * subclasses unless they set their own.
+ */
+const defaultsKey = 'run-in-process:defaults';
+const methodsKey = 'run-in-process:methods';
+
+export function setClassDefaults(ctor: Function, options: RunInProcessOptions): void {
+  Reflect.defineMetadata(defaultsKey, options, ctor);
+}
+
+export function classDefaults(ctor: Function | undefined): RunInProcessOptions | undefined {
+  return ctor ? (Reflect.getMetadata(defaultsKey, ctor) as RunInProcessOptions | undefined) : undefined;
+}
+
+/** Records a method as offloaded: `Reflect.getOwnMetadata('run-in-process:methods', Class)` lists them. */
+export function addOffloadedMethod(ctor: Function, key: string): void {
+  const own = (Reflect.getOwnMetadata(methodsKey, ctor) as string[] | undefined) ?? [];
+  if (!own.includes(key)) Reflect.defineMetadata(methodsKey, [...own, key], ctor);
+}
+
+/** With `emitDecoratorMetadata`, TypeScript records the declared return type: `Promise` or not. */
+export function declaredReturnType(target: object, key: string | symbol): unknown {
+  return Reflect.getMetadata('design:returntype', target, key);
+}

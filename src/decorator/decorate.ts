@@ -1,0 +1,171 @@
+import { checkRunOptions, type RunInProcessOptions } from '../options.js';
+import { callMethod } from '../recipe/call-in-child.js';
+import { declaringModule } from '../recipe/declaring-module.js';
+import {
+  addMethod,
+  classEntry,
+  learnConstructor,
+  methodKey,
+  moduleEntry,
+  type ClassEntry,
+  type MethodEntry,
+} from '../recipe/registry.js';
+import { addOffloadedMethod, declaredReturnType, setClassDefaults } from './class-defaults.js';
+
+/**
+ * Applying the decorator, in both TypeScript modes. Legacy decorators (`experimentalDecorators`)
+ * receive the prototype or the constructor; standard ones receive a context whose `metadata`
+ * object stands for the class until its constructor exists.
+ */
+
+export type StandardContext = ClassMethodDecoratorContext | ClassDecoratorContext | DecoratorContext;
+
+export function isStandardContext(value: unknown): value is StandardContext {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { kind?: unknown }).kind === 'string' &&
+    typeof (value as { addInitializer?: unknown }).addInitializer === 'function'
+  );
+}
+
+export function isLegacyMethodCall(args: unknown[]): boolean {
+  const [target, key, descriptor] = args;
+  return (
+    args.length === 3 &&
+    (typeof target === 'object' || typeof target === 'function') &&
+    target !== null &&
+    (typeof key === 'string' || typeof key === 'symbol') &&
+    (descriptor === undefined || (typeof descriptor === 'object' && descriptor !== null))
+  );
+}
+
+export function applyStandard(value: unknown, context: StandardContext, options: RunInProcessOptions): unknown {
+  const where = describeStandardTarget(context);
+  if (context.kind === 'class') {
+    const ctor = value as Function;
+    const entry = standardClassEntry(context, options, where);
+    learnConstructor(entry, ctor);
+    for (const key of entry.methods.keys()) addOffloadedMethod(ctor, key);
+    setClassDefaults(ctor, options);
+    return undefined;
+  }
+  if (context.kind !== 'method' || typeof value !== 'function') {
+    throw new TypeError(
+      `@runInProcess cannot decorate ${where}: it is a ${context.kind}. Decorate an async method ` +
+        `(or a class, to set defaults for its methods).`,
+    );
+  }
+  const methodContext = context as ClassMethodDecoratorContext;
+  const name = memberName(methodContext.name, where);
+  const owner = standardClassEntry(context, options, where);
+  const method = register(owner, name, methodContext.static, value, options);
+  if (methodContext.static) {
+    methodContext.addInitializer(function (this: unknown) {
+      learnConstructor(owner, this as Function);
+      addOffloadedMethod(this as Function, methodKey(name, true));
+    });
+  }
+  return offloaded(method, value);
+}
+
+export function applyLegacyMethod(
+  target: object,
+  key: string | symbol,
+  descriptor: PropertyDescriptor | undefined,
+  options: RunInProcessOptions,
+): PropertyDescriptor {
+  const isStatic = typeof target === 'function';
+  const ctor = (isStatic ? target : target.constructor) as Function;
+  const where = `${ctor.name}.${String(key)}`;
+  const impl: unknown = descriptor?.value;
+  if (typeof impl !== 'function') {
+    throw new TypeError(
+      `@runInProcess cannot decorate ${where}: it is not a method (a getter, setter or field?). ` +
+        `Decorate an async method.`,
+    );
+  }
+  const returnType = declaredReturnType(target, key);
+  if (returnType !== undefined && returnType !== Promise) {
+    throw new TypeError(
+      `@runInProcess cannot decorate ${where}: it is declared to return ${describeType(returnType)}, ` +
+        `but an offloaded call always returns a Promise. Declare it async, returning Promise<…>.`,
+    );
+  }
+  const name = memberName(key, where);
+  const module = declaringModule(options.module, where);
+  const owner = classEntry(moduleEntry(module.key, module.importUrl), ctor);
+  const method = register(owner, name, isStatic, impl, options);
+  addOffloadedMethod(ctor, methodKey(name, isStatic));
+  return { ...descriptor, value: offloaded(method, impl) };
+}
+
+export function applyLegacyClass(ctor: Function, options: RunInProcessOptions): void {
+  const module = declaringModule(options.module, `class ${ctor.name}`);
+  classEntry(moduleEntry(module.key, module.importUrl), ctor);
+  setClassDefaults(ctor, options);
+}
+
+/** A decorator factory's result: `@runInProcess(options)` works in both modes, on methods and classes. */
+export function decoratorFor(rawOptions: unknown): (...args: unknown[]) => unknown {
+  const options = checkRunOptions(rawOptions, '@runInProcess(options)');
+  return function runInProcessDecorator(...args: unknown[]): unknown {
+    const [first, second, third] = args;
+    if (isStandardContext(second)) return applyStandard(first, second, options);
+    if (isLegacyMethodCall(args)) {
+      return applyLegacyMethod(first as object, second as string | symbol, third as PropertyDescriptor, options);
+    }
+    if (args.length === 1 && typeof first === 'function') return applyLegacyClass(first, options);
+    throw new TypeError(
+      '@runInProcess(options) was applied to something that is neither a method nor a class. ' +
+        'Use it as a decorator: @runInProcess({ timeout: 5000 }) above an async method or a class.',
+    );
+  };
+}
+
+function standardClassEntry(context: StandardContext, options: RunInProcessOptions, where: string): ClassEntry {
+  const { metadata } = context as { metadata?: object };
+  if (typeof metadata !== 'object' || metadata === null) {
+    throw new TypeError(
+      `@runInProcess cannot identify the class of ${where}: the decorator context has no metadata object. ` +
+        `Import 'run-in-process' before the class is defined, and compile with TypeScript ≥ 5.2 or esbuild ≥ 0.21.`,
+    );
+  }
+  const module = declaringModule(options.module, where);
+  return classEntry(moduleEntry(module.key, module.importUrl), metadata);
+}
+
+function register(owner: ClassEntry, name: string, isStatic: boolean, impl: Function, options: RunInProcessOptions) {
+  const method: MethodEntry = { owner, name, isStatic, impl, options };
+  addMethod(method);
+  return method;
+}
+
+/** What replaces the method: same name and arity, but each call ships a recipe to a child. */
+function offloaded(method: MethodEntry, impl: Function): Function {
+  const replacement = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+    return callMethod(method, this, args, replacement);
+  };
+  Object.defineProperty(replacement, 'name', { value: impl.name, configurable: true });
+  Object.defineProperty(replacement, 'length', { value: impl.length, configurable: true });
+  return replacement;
+}
+
+function memberName(key: string | symbol, where: string): string {
+  if (typeof key === 'string') return key;
+  const registered = Symbol.keyFor(key);
+  if (registered !== undefined) return `@@${registered}`;
+  throw new TypeError(
+    `@runInProcess cannot decorate ${where}: a method named by a unique symbol cannot be found again in ` +
+      `another process. Use a string name, or a Symbol.for() symbol.`,
+  );
+}
+
+function describeStandardTarget(context: StandardContext): string {
+  const name = context.name === undefined ? 'an anonymous class' : String(context.name);
+  return context.kind === 'class' ? `class ${name}` : name;
+}
+
+function describeType(type: unknown): string {
+  return typeof type === 'function' ? type.name || 'a non-Promise type' : String(type);
+}

@@ -1,0 +1,82 @@
+import { checkRunOptions, type RunInProcessOptions } from '../options.js';
+import { applyLegacyClass, applyLegacyMethod, applyStandard, decoratorFor, isLegacyMethodCall, isStandardContext } from './decorate.js';
+import { wrapFunction } from './wrap-function.js';
+
+type AsyncMethod<This, Args extends unknown[], Result> = (this: This, ...args: Args) => Promise<Result>;
+
+/** The promise-returning function that `runInProcess(fn)` gives back, with `fn`'s parameters. */
+export type OffloadedFunction<F extends (...args: any[]) => unknown> = (
+  ...args: Parameters<F>
+) => Promise<Awaited<ReturnType<F>>>;
+
+/**
+ * What `@runInProcess(options)` returns: a decorator for an async method or a class, in both
+ * TypeScript decorator modes. On a class it sets defaults for the class's decorated methods.
+ */
+export interface RunInProcessDecorator {
+  /** Standard decorators, on an async method. */
+  <This, Args extends unknown[], Result>(
+    value: AsyncMethod<This, Args, Result>,
+    context: ClassMethodDecoratorContext<This, AsyncMethod<This, Args, Result>>,
+  ): AsyncMethod<This, Args, Result>;
+  /** Standard decorators, on a class. */
+  <Class extends abstract new (...args: any) => unknown>(value: Class, context: ClassDecoratorContext<Class>): void;
+  /** Legacy decorators (`experimentalDecorators`), on an async method. */
+  <Method extends (...args: any[]) => Promise<unknown>>(
+    target: object,
+    key: string | symbol,
+    descriptor: TypedPropertyDescriptor<Method>,
+  ): TypedPropertyDescriptor<Method>;
+  /** Legacy decorators, on a class. */
+  <Class extends abstract new (...args: any) => unknown>(target: Class): void;
+}
+
+/**
+ * Runs a method or a function in a pooled child process.
+ *
+ * As a decorator, bare or with options, on instance and static async methods, in both TypeScript
+ * decorator modes; on a class, `@runInProcess(options)` sets defaults for its decorated methods.
+ * Around a function, `runInProcess(fn, options?)` returns a promise-returning function with the
+ * same parameters. The child imports the declaring module fresh and runs the real code there.
+ *
+ * @example
+ * export class Thumbnailer {
+ *   @runInProcess({ timeout: 10_000 })
+ *   async render(svg: string): Promise<Uint8Array> { ... }
+ * }
+ * export const parseUntrusted = runInProcess(function parseUntrusted(input: string) { return native.parse(input); });
+ */
+export function runInProcess<This, Args extends unknown[], Result>(
+  value: AsyncMethod<This, Args, Result>,
+  context: ClassMethodDecoratorContext<This, AsyncMethod<This, Args, Result>>,
+): AsyncMethod<This, Args, Result>;
+export function runInProcess<Method extends (...args: any[]) => Promise<unknown>>(
+  target: object,
+  key: string | symbol,
+  descriptor: TypedPropertyDescriptor<Method>,
+): TypedPropertyDescriptor<Method>;
+export function runInProcess<F extends (...args: any[]) => unknown>(
+  fn: F,
+  options?: RunInProcessOptions,
+): OffloadedFunction<F>;
+export function runInProcess(options?: RunInProcessOptions): RunInProcessDecorator;
+export function runInProcess(...args: unknown[]): unknown {
+  const [first, second, third] = args;
+  if (isStandardContext(second)) return applyStandard(first, second, {});
+  if (isLegacyMethodCall(args)) {
+    return applyLegacyMethod(first as object, second as string | symbol, third as PropertyDescriptor, {});
+  }
+  if (typeof first === 'function') {
+    if (args.length === 1 && isClass(first)) return applyLegacyClass(first, {});
+    return wrapFunction(first, checkRunOptions(second, 'runInProcess(fn, options)'));
+  }
+  if (args.length <= 1) return decoratorFor(first);
+  throw new TypeError(
+    'runInProcess() takes a function to wrap, options for a decorator, or is used as a decorator ' +
+      '(@runInProcess above an async method). Got: ' + args.map((arg) => typeof arg).join(', ') + '.',
+  );
+}
+
+function isClass(fn: Function): boolean {
+  return /^class\b/.test(Function.prototype.toString.call(fn));
+}

@@ -1,0 +1,26 @@
+import type { RunInProcessOptions } from '../options.js';
+import { callFunction } from '../recipe/call-in-child.js';
+import { declaringModule } from '../recipe/declaring-module.js';
+import { addFunction, moduleEntry, type FunctionEntry } from '../recipe/registry.js';
+
+/**
+ * `runInProcess(fn)`: registers `fn` under an id unique in its module, and returns a function that
+ * ships each call to a child, where the same module registers the same id and runs `fn`.
+ */
+export function wrapFunction(fn: Function, options: RunInProcessOptions): (...args: unknown[]) => Promise<unknown> {
+  const id = options.name ?? fn.name;
+  if (!id) {
+    throw new TypeError(
+      'runInProcess(fn): the function has no name, and the child finds it again by name. ' +
+        "Use a named function (runInProcess(function parse(input) { … })) or pass { name: 'parse' }.",
+    );
+  }
+  const module = declaringModule(options.module, `${id}()`);
+  const entry: FunctionEntry = { module: moduleEntry(module.key, module.importUrl), id, impl: fn, options };
+  addFunction(entry);
+  const offloaded = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+    return callFunction(entry, args, offloaded);
+  };
+  Object.defineProperty(offloaded, 'name', { value: id, configurable: true });
+  return offloaded;
+}

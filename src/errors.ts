@@ -1,0 +1,113 @@
+/**
+ * The errors this library raises itself. Errors thrown by *your* code in the child come back as
+ * their own class (see README, "Errors"); these are for what happened around your code.
+ *
+ * Every class has a stable `code` and a `name` on its prototype, so `err.code === 'ERR_CALL_TIMEOUT'`
+ * and `err instanceof TimeoutError` both work, also for errors that crossed a process boundary.
+ */
+
+/** Base class of every error raised by run-in-process itself. */
+export class RunInProcessError extends Error {
+  /** A stable machine-readable code, e.g. `ERR_PROCESS_CRASHED`. */
+  readonly code: string = 'ERR_RUN_IN_PROCESS';
+}
+
+/** The child process died (exit, signal, segfault, abort, out of memory) while running the call. */
+export class ProcessCrashedError extends RunInProcessError {
+  override readonly code = 'ERR_PROCESS_CRASHED';
+  constructor(
+    message: string,
+    /** The child's exit code, or `null` when a signal ended it. */
+    readonly exitCode: number | null,
+    /** The signal that ended the child (`'SIGSEGV'`, `'SIGABRT'`, `'SIGKILL'`…), or `null`. */
+    readonly signal: NodeJS.Signals | null,
+    /** What was running: `Class.method`, `Class.staticMethod` or the function's id. */
+    readonly target: string,
+    /** The last lines the child wrote to stderr (up to a few KB). */
+    readonly stderr: string,
+    /** True when the child ran out of JavaScript heap. */
+    readonly outOfMemory: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The call ran longer than its `timeout`; its child was killed and will be replaced. */
+export class TimeoutError extends RunInProcessError {
+  override readonly code = 'ERR_CALL_TIMEOUT';
+  constructor(
+    message: string,
+    /** The limit that was exceeded, in milliseconds. */
+    readonly timeout: number,
+    readonly target: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A value could not cross the process boundary (a function, a symbol, a SharedArrayBuffer…). */
+export class SerializationError extends RunInProcessError {
+  override readonly code = 'ERR_SERIALIZATION';
+  constructor(
+    message: string,
+    /** Where the value sits, e.g. `args[1].onProgress`, `this.socket` or `result.handle`. */
+    readonly path: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The call was aborted through its AbortSignal. Like Node's own AbortError, `cause` is `signal.reason`. */
+export class AbortError extends RunInProcessError {
+  override readonly code = 'ABORT_ERR';
+}
+
+/** The child could not import the declaring module or find the target in it. */
+export class ModuleLoadError extends RunInProcessError {
+  override readonly code = 'ERR_MODULE_LOAD';
+  constructor(
+    message: string,
+    /** The URL the child tried to import. */
+    readonly moduleUrl: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A child process died before it was ready to take calls (bad exec flags, a broken loader…). */
+export class ChildStartupError extends RunInProcessError {
+  override readonly code = 'ERR_CHILD_STARTUP';
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly signal: NodeJS.Signals | null,
+    readonly stderr: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The pool was shut down before the call could finish. */
+export class PoolClosedError extends RunInProcessError {
+  override readonly code = 'ERR_POOL_CLOSED';
+}
+
+const ownClasses = {
+  RunInProcessError,
+  ProcessCrashedError,
+  TimeoutError,
+  SerializationError,
+  AbortError,
+  ModuleLoadError,
+  ChildStartupError,
+  PoolClosedError,
+};
+for (const [name, errorClass] of Object.entries(ownClasses)) {
+  Object.defineProperty(errorClass.prototype, 'name', { value: name, writable: true, configurable: true });
+}
+
+/** Our classes by name, so that one raised in a child is rebuilt as the same class in the parent. */
+export const libraryErrorClasses: ReadonlyMap<string, Function> = new Map(Object.entries(ownClasses));

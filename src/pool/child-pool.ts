@@ -1,0 +1,205 @@
+import { fileURLToPath } from 'node:url';
+import Tinypool from 'tinypool';
+import { AbortError, PoolClosedError, RunInProcessError } from '../errors.js';
+import type { CallTask, ChildNotice, Reply, Target } from '../protocol.js';
+import { ChildTracker, type ChildRecord } from './child-tracker.js';
+import { crashError, startupError } from './crash-report.js';
+import { PendingCall } from './pending-call.js';
+import type { PoolSettings } from './pool-settings.js';
+
+const runnerFile = fileURLToPath(new URL('../child/runner.js', import.meta.url));
+const megabyte = 1024 * 1024;
+const exitGrace = 2_000;
+let nextCallId = 1;
+
+export interface CallRequest {
+  target: Target;
+  payload: Uint8Array;
+  label: string;
+  timeout: number | undefined;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * One tinypool instance in `child_process` mode, and what it takes to make it safe:
+ * - every call carries its own AbortSignal, so that a timeout, the caller's abort or a shutdown
+ *   can pull a queued task out of tinypool or kill the child running it;
+ * - a child's death becomes a ProcessCrashedError with its exit code, signal and stderr;
+ * - when tinypool leaves calls queued with no child to run them (after a crash, an abort, or a
+ *   child that died while booting), we start one or, if children cannot boot, reject the calls;
+ * - tinypool's `'error'` event always has a listener, so a dying idle child never crashes the parent.
+ */
+export class ChildPool {
+  readonly #tinypool: Tinypool;
+  readonly #tracker: ChildTracker;
+  readonly #pending = new Map<number, PendingCall>();
+  #drained: (() => void) | undefined;
+  #broken = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    readonly settings: PoolSettings,
+    private readonly onBroken: (pool: ChildPool) => void,
+  ) {
+    this.#tinypool = new Tinypool({
+      filename: runnerFile,
+      runtime: 'child_process',
+      minThreads: 0,
+      maxThreads: settings.size,
+      idleTimeout: settings.idleTimeout,
+      env: childEnv(settings),
+      execArgv: settings.execArgv,
+      isolateWorkers: settings.isolate,
+      ...(settings.recycleAboveHeapMb !== undefined && {
+        maxMemoryLimitBeforeRecycle: settings.recycleAboveHeapMb * megabyte,
+      }),
+      // 'json' would turn a BigInt into a crash of the parent; 'advanced' is v8's structured clone.
+      serialization: 'advanced',
+    } as ConstructorParameters<typeof Tinypool>[0]);
+    this.#tinypool.on('error', (error: unknown) => this.#onChildLost(error));
+    this.#tracker = new ChildTracker({ onNotice: (record, notice) => this.#onNotice(record, notice) });
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  run(request: CallRequest): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const { label, timeout, signal } = request;
+      const id = nextCallId++;
+      const call = new PendingCall(id, label, timeout, signal, resolve, reject, (settled) => this.#settled(settled));
+      if (signal?.aborted) {
+        call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));
+        return;
+      }
+      this.#pending.set(id, call);
+      const task: CallTask = {
+        kind: 'call',
+        id,
+        target: request.target,
+        payload: request.payload,
+        notifyStart: timeout !== undefined,
+      };
+      this.#submit(call, task);
+    });
+  }
+
+  /**
+   * Lets calls in flight finish, rejects those still running after `deadline` ms, then stops every
+   * child. Calling it again with a shorter deadline tightens it.
+   */
+  close(deadline: number): Promise<void> {
+    if (Number.isFinite(deadline)) {
+      setTimeout(() => {
+        for (const call of this.#pending.values()) {
+          call.fail(new PoolClosedError(`${call.label} did not finish within the ${deadline} ms shutdown deadline.`));
+        }
+      }, deadline).unref();
+    }
+    this.#closing ??= this.#whenDrained().then(() => this.#tinypool.destroy());
+    return this.#closing;
+  }
+
+  #whenDrained(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.#drained = resolve));
+  }
+
+  #submit(call: PendingCall, task: CallTask): void {
+    this.#tinypool.run(task, { signal: call.controller.signal }).then(
+      (reply: Reply) => {
+        this.#adopt();
+        if (reply.kind === 'retired') return this.#submit(call, task);
+        if ('retiring' in reply && reply.retiring !== undefined) this.#retire(reply.retiring);
+        call.succeed(reply);
+      },
+      (error: unknown) => void this.#taskFailed(call, task, error),
+    );
+    this.#adopt();
+  }
+
+  async #taskFailed(call: PendingCall, task: CallTask, error: unknown): Promise<void> {
+    this.#adopt();
+    if (call.settled) return;
+    const record = this.#tracker.recordOfExitError(error);
+    if (!record) {
+      const message = error instanceof Error ? error.message : String(error);
+      call.fail(
+        message === 'Terminating worker thread'
+          ? new PoolClosedError(`The pool was shut down before ${call.label} finished.`)
+          : new RunInProcessError(`The process pool failed to run ${call.label}: ${message}`, { cause: error }),
+      );
+      return;
+    }
+    // A child that was replaced for reaching its call limit never started this call: resend it.
+    if (record.retiring) return this.#submit(call, task);
+    this.#wakeIfStalled();
+    await Promise.race([record.closed, delay(exitGrace)]);
+    call.fail(crashError(record, call.label));
+  }
+
+  #onChildLost(error: unknown): void {
+    this.#adopt();
+    const record = this.#tracker.recordOfExitError(error);
+    if (record && !record.ready && !record.retiring) void this.#bootFailed(record);
+    else this.#wakeIfStalled();
+  }
+
+  /** A child died while booting. If none is left to run the queued calls, they would wait forever. */
+  async #bootFailed(record: ChildRecord): Promise<void> {
+    if (this.#tinypool.threads.length > 0 || this.#broken) return;
+    this.#broken = true;
+    this.onBroken(this);
+    await Promise.race([record.closed, delay(exitGrace)]);
+    const error = startupError(record, this.settings.execArgv);
+    for (const call of this.#pending.values()) call.fail(error);
+    await this.#tinypool.destroy();
+  }
+
+  #onNotice(record: ChildRecord, notice: ChildNotice): void {
+    if (notice.runInProcess === 'started') this.#pending.get(notice.id)?.started();
+    else if (notice.runInProcess === 'fatal') record.fatal = notice.thrown;
+  }
+
+  #retire(pid: number): void {
+    const record = this.#tracker.recordOfPid(pid);
+    if (!record) return;
+    record.retiring = true;
+    record.process.kill();
+  }
+
+  /**
+   * tinypool starts a child only when a task is submitted; a child that dies or is killed leaves
+   * the queued tasks waiting for one. Submitting a no-op task makes tinypool start it.
+   */
+  #wakeIfStalled(): void {
+    const pool = this.#tinypool;
+    if (this.#broken || this.#pending.size === 0) return;
+    if (pool.queueSize > 0 && pool.threads.length < this.settings.size) {
+      pool.run({ kind: 'wake' }).catch(() => {});
+      this.#adopt();
+    }
+  }
+
+  #adopt(): void {
+    this.#tracker.adopt(this.#tinypool.threads);
+  }
+
+  #settled(call: PendingCall): void {
+    this.#pending.delete(call.id);
+    if (this.#pending.size === 0) this.#drained?.();
+    else if (call.controller.signal.aborted) this.#wakeIfStalled();
+  }
+}
+
+function childEnv(settings: PoolSettings): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(settings.env)) if (value !== undefined) env[key] = value;
+  if (settings.recycleAfterCalls !== undefined) env['RUN_IN_PROCESS_RECYCLE_AFTER'] = String(settings.recycleAfterCalls);
+  return env;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

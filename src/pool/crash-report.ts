@@ -1,0 +1,45 @@
+import { resolveErrorClass } from '../codec/error-classes.js';
+import { decodeThrown } from '../codec/errors.js';
+import { ChildStartupError, ProcessCrashedError } from '../errors.js';
+import type { ChildRecord } from './child-tracker.js';
+
+/** Turning a dead child into an error that says what happened and what to do. */
+
+const outOfMemoryPattern = /heap out of memory|Reached heap limit|Allocation failed|ERR_WORKER_OUT_OF_MEMORY/i;
+
+export function crashError(record: ChildRecord, label: string): ProcessCrashedError {
+  const { exitCode, signal, stderr } = record;
+  const outOfMemory = outOfMemoryPattern.test(stderr);
+  const fatal = record.fatal ? decodeThrown(record.fatal, (node) => resolveErrorClass(node)) : undefined;
+  let how: string;
+  if (outOfMemory) how = "it ran out of memory (raise the pool's maxMemoryMb, or make the call hold less)";
+  else if (fatal !== undefined) how = `it threw outside any call (from a timer or an unhandled rejection?): ${describe(fatal)}`;
+  else if (signal) how = `it was killed by signal ${signal}`;
+  else how = `it exited with code ${exitCode}`;
+  const message = `The child process (pid ${record.pid}) running ${label} crashed: ${how}.${tailOf(stderr)}`;
+  return new ProcessCrashedError(message, exitCode, signal, label, stderr, outOfMemory, fatal === undefined ? undefined : { cause: fatal });
+}
+
+export function startupError(record: ChildRecord, execArgv: readonly string[]): ChildStartupError {
+  const { exitCode, signal, stderr } = record;
+  const how = signal ? `was killed by signal ${signal}` : `exited with code ${exitCode}`;
+  const flags = execArgv.length > 0 ? ` Its Node flags were: ${execArgv.join(' ')}.` : '';
+  return new ChildStartupError(
+    `A child process (pid ${record.pid}) ${how} before it was ready to take calls.${flags} ` +
+      `Check the pool's execArgv and env (configure()), and NODE_OPTIONS; the pool starts afresh on the next call.` +
+      tailOf(stderr),
+    exitCode,
+    signal,
+    stderr,
+  );
+}
+
+function tailOf(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n').slice(-12);
+  if (lines.length === 0 || lines[0] === '') return '';
+  return `\nLast lines of its stderr:\n${lines.map((line) => `  | ${line}`).join('\n')}`;
+}
+
+function describe(thrown: unknown): string {
+  return thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+}

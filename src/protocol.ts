@@ -1,0 +1,88 @@
+/**
+ * Everything that crosses between the parent and a child, in one place.
+ *
+ * Payloads travel pre-serialized (`v8.serialize`) as bytes: tinypool relays each message through a
+ * MessagePort, whose structured clone would turn a Buffer into a Uint8Array and lose nothing else,
+ * but serializing ourselves also lets us name the exact path of a value that cannot cross
+ * before anything is sent.
+ */
+
+/** Which code to run: a method of a decorated class, or a wrapped function. */
+export type Target = MethodTarget | FunctionTarget;
+
+export interface MethodTarget {
+  kind: 'method';
+  /** The `file:` URL the child imports. */
+  module: string;
+  /** The class's position among the classes this module registers, in declaration order. */
+  classIndex: number;
+  /** The class's name, checked in the child so that a mismatch fails loudly. */
+  className: string;
+  method: string;
+  isStatic: boolean;
+  /** The class to rebuild `this` as, when it is a registered subclass of the declaring class. */
+  instanceClass?: { module: string; classIndex: number; className: string };
+}
+
+export interface FunctionTarget {
+  kind: 'function';
+  module: string;
+  id: string;
+}
+
+/** A call, as the child receives it. */
+export interface CallTask {
+  kind: 'call';
+  /** The parent's call number, echoed in the start notice. */
+  id: number;
+  target: Target;
+  /** `v8.serialize({ self, args })`: the snapshot of `this` (or undefined) and the arguments. */
+  payload: Uint8Array;
+  /** Ask the child to say when it starts, so that a timeout counts from then and not from the queue. */
+  notifyStart: boolean;
+}
+
+/** Sent to make tinypool start a replacement child for calls it left queued (see child-pool.ts). */
+export interface WakeTask {
+  kind: 'wake';
+}
+
+export type Task = CallTask | WakeTask;
+
+/**
+ * The child's answer. The child never lets a call's error escape to tinypool: a rejected tinypool
+ * task therefore always means the child or the pool failed, never the user's code.
+ */
+export type Reply =
+  | { kind: 'value'; value: Uint8Array; retiring?: number }
+  | { kind: 'thrown'; thrown: EncodedThrown; stage: 'call' | 'load'; retiring?: number }
+  /** The child had reached its call limit (`recycleAfterCalls`) and did not start this call. */
+  | { kind: 'retired' }
+  | { kind: 'woken' };
+// `retiring` carries the child's pid when this was its last call: the parent then replaces it.
+
+/** A thrown value: either an error tree, or any other value, cloned as it is. */
+export type EncodedThrown =
+  | { kind: 'error'; shape: unknown; nodes: ErrorNode[] }
+  | { kind: 'value'; value: Uint8Array };
+
+/** One error in a thrown error's `cause` / `errors` tree: what serialize-error's JSON shape cannot say. */
+export interface ErrorNode {
+  /** Property path from the top error, e.g. `['cause', 'errors', 0]`. */
+  path: Array<string | number>;
+  /** `constructor.name` in the child. */
+  className: string;
+  /** The name under which the declaring module exports that class, if it does. */
+  exportName?: string;
+  /** Own fields whose values JSON would mangle (Date, BigInt, Buffer, Map…), `v8.serialize`d. */
+  fields?: Uint8Array;
+}
+
+/** Messages a child sends outside tinypool's protocol, on the same IPC channel. */
+export type ChildNotice =
+  | { runInProcess: 'started'; id: number }
+  | { runInProcess: 'fatal'; thrown: EncodedThrown };
+
+export function isChildNotice(message: unknown): message is ChildNotice {
+  return typeof message === 'object' && message !== null && 'runInProcess' in message;
+}

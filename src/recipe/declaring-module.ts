@@ -1,0 +1,91 @@
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { RunInProcessError } from '../errors.js';
+
+/**
+ * Which module declares the decorated method or wrapped function. Read from the call stack at
+ * the moment the decorator is applied: the first frame that is not this library, Node itself, or
+ * a decorator helper (tslib, reflect-metadata, swc/babel helpers) is the declaring module.
+ */
+
+export interface DeclaringModule {
+  /** The URL as found, query kept: identifies the module instance in this process. */
+  key: string;
+  /** The `file:` URL without `?query#hash`, which the child imports. */
+  importUrl: string;
+}
+
+const libraryRoot = fileURLToPath(new URL('..', import.meta.url));
+const helperPaths = [
+  '/node_modules/tslib/',
+  '/node_modules/reflect-metadata/',
+  '/node_modules/@swc/helpers/',
+  '/node_modules/@babel/runtime/',
+  '/node_modules/run-in-process/dist/',
+];
+
+export function declaringModule(explicit: string | URL | undefined, what: string): DeclaringModule {
+  if (explicit !== undefined) return fromUrl(String(explicit), what, 'the `module` option');
+  const file = firstForeignFrame();
+  if (file === undefined) {
+    throw new RunInProcessError(
+      `Cannot tell which module declares ${what}: no file appears on the call stack (eval, REPL or a ` +
+        `bundler's runtime?). A child process imports that module to find the code, so pass it ` +
+        `explicitly: { module: import.meta.url }.`,
+    );
+  }
+  return fromUrl(file.startsWith('file:') || /^[a-z][a-z+.-]*:/i.test(file) ? file : pathToFileURL(file).href, what, 'the call stack');
+}
+
+function fromUrl(raw: string, what: string, source: string): DeclaringModule {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = pathToFileURL(raw);
+  }
+  if (url.protocol !== 'file:') {
+    throw new RunInProcessError(
+      `Cannot run ${what} in a child process: its module, found through ${source}, is "${raw}", ` +
+        `which a child process cannot import. Declare it in a module file and pass { module: import.meta.url }.`,
+    );
+  }
+  const key = url.href.replace(/#.*$/, '');
+  url.search = '';
+  url.hash = '';
+  return { key, importUrl: url.href };
+}
+
+function firstForeignFrame(): string | undefined {
+  const savedPrepare = Error.prepareStackTrace;
+  const savedLimit = Error.stackTraceLimit;
+  const holder: { stack?: NodeJS.CallSite[] } = {};
+  try {
+    Error.stackTraceLimit = 64;
+    Error.prepareStackTrace = (_error, callSites) => callSites;
+    Error.captureStackTrace(holder, firstForeignFrame);
+    for (const site of holder.stack ?? []) {
+      const file = site.getFileName() ?? site.getScriptNameOrSourceURL();
+      if (file && !isSkipped(file)) return file;
+    }
+    return undefined;
+  } finally {
+    Error.prepareStackTrace = savedPrepare;
+    Error.stackTraceLimit = savedLimit;
+  }
+}
+
+function isSkipped(file: string): boolean {
+  if (file.startsWith('node:') || file.startsWith('internal/')) return true;
+  const path = file.startsWith('file:') ? safePath(file) : file;
+  if (path.startsWith(libraryRoot)) return true;
+  const normalized = path.replaceAll('\\', '/');
+  return helperPaths.some((helper) => normalized.includes(helper));
+}
+
+function safePath(url: string): string {
+  try {
+    return fileURLToPath(url);
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,102 @@
+import { encodeValues } from '../codec/values.js';
+import type { FunctionTarget, MethodTarget } from '../protocol.js';
+import {
+  classOfConstructor,
+  describeMethod,
+  type ClassEntry,
+  type FunctionEntry,
+  type MethodEntry,
+} from './registry.js';
+
+/**
+ * The recipe of a call: which code (module URL, class position and method, or function id) and
+ * with what (a snapshot of `this`, the arguments). Small, and enough for a fresh process to redo it.
+ */
+
+export interface Recipe {
+  target: MethodTarget | FunctionTarget;
+  payload: Uint8Array;
+  /** The class whose defaults apply: the runtime class of `this` (or `this` itself, for statics). */
+  runtimeClass: Function | undefined;
+  /** For messages: `Hasher.digest`. */
+  label: string;
+}
+
+export function functionRecipe(fn: FunctionEntry, args: unknown[]): Recipe {
+  return {
+    target: { kind: 'function', module: fn.module.importUrl, id: fn.id },
+    payload: encodeValues({ args }, `to the child process for ${fn.id}()`),
+    runtimeClass: undefined,
+    label: fn.id,
+  };
+}
+
+export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]): Recipe {
+  const runtimeClass = method.isStatic ? asFunction(self) : asFunction((self as object | null)?.constructor);
+  const declaring = method.owner;
+  const nearest = runtimeClass && nearestKnownClass(runtimeClass);
+  const label = describeMethod(method);
+  const target: MethodTarget = {
+    kind: 'method',
+    module: declaring.module.importUrl,
+    classIndex: declaring.index,
+    className: declaring.ctor?.name ?? '',
+    method: method.name,
+    isStatic: method.isStatic,
+  };
+  let roots: Record<string, unknown> = { args };
+  if (!method.isStatic) {
+    const instanceClass = nearest ?? declaring;
+    if (runtimeClass && instanceClass.ctor !== runtimeClass) warnUnknownSubclass(runtimeClass, instanceClass);
+    if (instanceClass !== declaring) {
+      target.instanceClass = {
+        module: instanceClass.module.importUrl,
+        classIndex: instanceClass.index,
+        className: instanceClass.ctor?.name ?? '',
+      };
+    }
+    roots = { this: snapshotOf(self), args };
+  }
+  return { target, payload: encodeValues(roots, `to the child process for ${label}()`), runtimeClass, label };
+}
+
+/**
+ * `this` travels as its own enumerable data; the child rebuilds it on the class's prototype
+ * without running the constructor. Private `#fields` and accessors do not travel.
+ */
+function snapshotOf(self: unknown): Record<string, unknown> | undefined {
+  if (typeof self !== 'object' || self === null) return undefined;
+  const snapshot: Record<string, unknown> = {};
+  for (const key of Object.keys(self)) snapshot[key] = (self as Record<string, unknown>)[key];
+  return snapshot;
+}
+
+const warnedSubclasses = new WeakSet<Function>();
+
+function warnUnknownSubclass(runtimeClass: Function, rebuiltAs: ClassEntry): void {
+  if (warnedSubclasses.has(runtimeClass)) return;
+  warnedSubclasses.add(runtimeClass);
+  process.emitWarning(
+    `${runtimeClass.name} is not known to run-in-process, so the child rebuilds \`this\` as its ` +
+      `ancestor ${rebuiltAs.ctor?.name ?? 'class'} and ${runtimeClass.name}'s overrides do not apply there. ` +
+      `Put @runInProcess() on class ${runtimeClass.name} so that the child can find it.`,
+    { code: 'RUN_IN_PROCESS_UNKNOWN_SUBCLASS' },
+  );
+}
+
+/**
+ * The nearest class on a prototype chain that the child can find again. Walking the whole chain
+ * also links every registered class on it to its constructor.
+ */
+function nearestKnownClass(runtimeClass: Function): ClassEntry | undefined {
+  let nearest: ClassEntry | undefined;
+  for (let ctor: unknown = runtimeClass; typeof ctor === 'function' && ctor !== Function.prototype; ctor = Object.getPrototypeOf(ctor)) {
+    const entry = classOfConstructor(ctor);
+    nearest ??= entry;
+  }
+  return nearest;
+}
+
+function asFunction(value: unknown): Function | undefined {
+  return typeof value === 'function' ? value : undefined;
+}

@@ -1,0 +1,141 @@
+import type { RunInProcessOptions } from '../options.js';
+
+/**
+ * What the decorators and the wrapper register, per declaring module: the real implementations
+ * the child runs, and how to name them in a recipe.
+ *
+ * A class is named by its position among the classes its module registers. Decorators run in the
+ * same order each time a module is evaluated, so the child, importing the module fresh, rebuilds
+ * the same positions; that is how a class that is never exported can still be found.
+ *
+ * The registry lives on `globalThis` so that two copies of this library in one process (a
+ * dependency with its own copy, say) register into and look up the same place.
+ */
+
+export interface ModuleEntry {
+  /** The URL as captured, query included: two loads of one file under `?v=1` and `?v=2` are two modules. */
+  readonly key: string;
+  /** The `file:` URL a child imports. */
+  readonly importUrl: string;
+  readonly classes: ClassEntry[];
+  readonly classesByIdentity: Map<object, ClassEntry>;
+  readonly functions: Map<string, FunctionEntry>;
+  /** Whether the entry-script warning was given for this module. */
+  warned: boolean;
+}
+
+export interface ClassEntry {
+  readonly module: ModuleEntry;
+  readonly index: number;
+  /**
+   * What identifies the class while it is being defined: the constructor under legacy decorators;
+   * the `context.metadata` object under standard ones, which see no constructor for instance methods.
+   */
+  readonly identity: object;
+  /** The constructor, once known. */
+  ctor: Function | undefined;
+  readonly methods: Map<string, MethodEntry>;
+}
+
+export interface MethodEntry {
+  readonly owner: ClassEntry;
+  readonly name: string;
+  readonly isStatic: boolean;
+  readonly impl: Function;
+  readonly options: RunInProcessOptions;
+}
+
+export interface FunctionEntry {
+  readonly module: ModuleEntry;
+  readonly id: string;
+  readonly impl: Function;
+  readonly options: RunInProcessOptions;
+}
+
+interface Registry {
+  readonly modules: Map<string, ModuleEntry>;
+  readonly classesByCtor: WeakMap<Function, ClassEntry>;
+  readonly classesByIdentity: WeakMap<object, ClassEntry>;
+}
+
+const registryKey = Symbol.for('run-in-process.registry.v1');
+
+function registry(): Registry {
+  const holder = globalThis as { [registryKey]?: Registry };
+  return (holder[registryKey] ??= { modules: new Map(), classesByCtor: new WeakMap(), classesByIdentity: new WeakMap() });
+}
+
+export function moduleEntry(key: string, importUrl: string): ModuleEntry {
+  const { modules } = registry();
+  let entry = modules.get(key);
+  if (!entry) {
+    entry = { key, importUrl, classes: [], classesByIdentity: new Map(), functions: new Map(), warned: false };
+    modules.set(key, entry);
+  }
+  return entry;
+}
+
+export function findModule(key: string): ModuleEntry | undefined {
+  return registry().modules.get(key);
+}
+
+export function classEntry(module: ModuleEntry, identity: object): ClassEntry {
+  let entry = module.classesByIdentity.get(identity);
+  if (!entry) {
+    entry = { module, index: module.classes.length, identity, ctor: undefined, methods: new Map() };
+    module.classes.push(entry);
+    module.classesByIdentity.set(identity, entry);
+    registry().classesByIdentity.set(identity, entry);
+    if (typeof identity === 'function') learnConstructor(entry, identity);
+  }
+  return entry;
+}
+
+export function learnConstructor(entry: ClassEntry, ctor: Function): void {
+  entry.ctor = ctor;
+  registry().classesByCtor.set(ctor, entry);
+}
+
+/**
+ * The entry of a constructor. Under standard decorators a class is first known by its metadata
+ * object, which the finished class carries as its own `Symbol.metadata`; that links the two.
+ */
+export function classOfConstructor(ctor: Function): ClassEntry | undefined {
+  const { classesByCtor, classesByIdentity } = registry();
+  const known = classesByCtor.get(ctor);
+  if (known || !Object.hasOwn(ctor, Symbol.metadata)) return known;
+  const metadata = (ctor as { [Symbol.metadata]?: unknown })[Symbol.metadata];
+  const entry = typeof metadata === 'object' && metadata !== null ? classesByIdentity.get(metadata) : undefined;
+  if (entry) learnConstructor(entry, ctor);
+  return entry;
+}
+
+export function methodKey(name: string, isStatic: boolean): string {
+  return isStatic ? `static ${name}` : name;
+}
+
+export function addMethod(entry: MethodEntry): void {
+  const key = methodKey(entry.name, entry.isStatic);
+  if (entry.owner.methods.has(key)) {
+    throw new TypeError(
+      `@runInProcess is applied twice to ${key} in ${entry.owner.module.key}. Apply it once per method.`,
+    );
+  }
+  entry.owner.methods.set(key, entry);
+}
+
+export function addFunction(entry: FunctionEntry): void {
+  const { functions, key } = entry.module;
+  if (functions.has(entry.id)) {
+    throw new TypeError(
+      `runInProcess(): two functions in ${key} are registered as "${entry.id}". ` +
+        `Each wrapped function needs an id unique within its module: give one of them { name: '…' }.`,
+    );
+  }
+  functions.set(entry.id, entry);
+}
+
+/** A display name for messages: `Hasher.digest`, `Hasher.version` (static), `parseUntrusted`. */
+export function describeMethod(method: MethodEntry): string {
+  return `${method.owner.ctor?.name ?? 'class'}.${method.name}`;
+}

@@ -14,7 +14,8 @@ const registered: Map<string, Function> = ((globalThis as { [registeredKey]?: Ma
 
 /**
  * Makes errors of this class thrown in a child come back as instances of it (fields kept,
- * constructor not re-run), also when the declaring module does not export it.
+ * constructor not re-run), also when the declaring module does not export it. Classes are
+ * matched by `name`; registering another class of the same name replaces the earlier one.
  *
  * @example
  * class QuotaError extends Error { constructor(readonly limit: number) { super(`over ${limit}`); } }
@@ -24,13 +25,7 @@ export function registerError(errorClass: new (...args: any[]) => Error): void {
   if (typeof errorClass !== 'function' || !(errorClass.prototype instanceof Error || errorClass === Error)) {
     throw new TypeError('registerError(Class): pass an error class, a subclass of Error.');
   }
-  const known = registered.get(errorClass.name);
-  if (known && known !== errorClass) {
-    throw new TypeError(
-      `registerError(): another class named "${errorClass.name}" is already registered. ` +
-        'Errors are matched by class name across processes, so registered names must be unique.',
-    );
-  }
+  // Matched by name across processes; a module loaded again (hot reload) registers its new class.
   registered.set(errorClass.name, errorClass);
 }
 

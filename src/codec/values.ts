@@ -29,7 +29,9 @@ export function decodeValue(bytes: Uint8Array): unknown {
 }
 
 function describeUncloneable(roots: Record<string, unknown>, whereFor: string, error: unknown): SerializationError {
-  const found = findUncloneable(roots, '', new Set());
+  const seen = new Set<object>();
+  let found: Culprit | undefined;
+  for (const [name, value] of Object.entries(roots)) found ??= findUncloneable(value, name, seen);
   const path = found?.path ?? Object.keys(roots).join(', ');
   const what = found?.what ?? (error instanceof Error ? error.message : String(error));
   return new SerializationError(

@@ -2,7 +2,8 @@ import { checkRunOptions, type RunInProcessOptions } from '../options.js';
 import { applyLegacyClass, applyLegacyMethod, applyStandard, decoratorFor, isLegacyMethodCall, isStandardContext } from './decorate.js';
 import { wrapFunction } from './wrap-function.js';
 
-type AsyncMethod<This, Args extends unknown[], Result> = (this: This, ...args: Args) => Promise<Result>;
+/** Any method that returns a Promise: what an offloaded call always returns. */
+type AsyncMethod<This> = (this: This, ...args: any[]) => Promise<unknown>;
 
 /** The promise-returning function that `runInProcess(fn)` gives back, with `fn`'s parameters. */
 export type OffloadedFunction<F extends (...args: any[]) => unknown> = (
@@ -15,10 +16,7 @@ export type OffloadedFunction<F extends (...args: any[]) => unknown> = (
  */
 export interface RunInProcessDecorator {
   /** Standard decorators, on an async method. */
-  <This, Args extends unknown[], Result>(
-    value: AsyncMethod<This, Args, Result>,
-    context: ClassMethodDecoratorContext<This, AsyncMethod<This, Args, Result>>,
-  ): AsyncMethod<This, Args, Result>;
+  <This, Method extends AsyncMethod<This>>(value: Method, context: ClassMethodDecoratorContext<This, Method>): Method;
   /** Standard decorators, on a class. */
   <Class extends abstract new (...args: any) => unknown>(value: Class, context: ClassDecoratorContext<Class>): void;
   /** Legacy decorators (`experimentalDecorators`), on an async method. */
@@ -46,10 +44,10 @@ export interface RunInProcessDecorator {
  * }
  * export const parseUntrusted = runInProcess(function parseUntrusted(input: string) { return native.parse(input); });
  */
-export function runInProcess<This, Args extends unknown[], Result>(
-  value: AsyncMethod<This, Args, Result>,
-  context: ClassMethodDecoratorContext<This, AsyncMethod<This, Args, Result>>,
-): AsyncMethod<This, Args, Result>;
+export function runInProcess<This, Method extends AsyncMethod<This>>(
+  value: Method,
+  context: ClassMethodDecoratorContext<This, Method>,
+): Method;
 export function runInProcess<Method extends (...args: any[]) => Promise<unknown>>(
   target: object,
   key: string | symbol,

@@ -140,10 +140,14 @@ export class ChildPool {
   }
 
   #onChildLost(error: unknown): void {
-    this.#adopt();
-    const record = this.#tracker.recordOfExitError(error);
-    if (record && !record.ready && !record.retiring) void this.#bootFailed(record);
-    else this.#wakeIfStalled();
+    // tinypool re-emits the child's 'error' here before our own listener on that child has seen it.
+    process.nextTick(() => {
+      this.#adopt();
+      const record = this.#tracker.recordOfExitError(error);
+      if (!record) return;
+      if (!record.ready && !record.retiring) void this.#bootFailed(record);
+      else this.#wakeIfStalled();
+    });
   }
 
   /** A child died while booting. If none is left to run the queued calls, they would wait forever. */

@@ -74,10 +74,10 @@ export function resolveSettings(options: PoolOptions): PoolSettings {
 
 /**
  * Flags a child must not inherit: a debugger port (children would fight over it), and flags of
- * the parent's own launcher (the test runner, watch mode, `--eval`) that would change what the
+ * the parent's own launcher (the test runner, watch mode, `--eval`, `--input-type`) that would change what the
  * child runs. Flags that take their value as the next argument drop that value too.
  */
-const droppedFlags = /^--(inspect|debug|test|watch|experimental-test)|^-(e|p)$|^--(eval|print|check)$/;
+const droppedFlags = /^--(inspect|debug|test|watch|experimental-test|input-type)|^-(e|p)$|^--(eval|print|check)$/;
 const flagsWithValue = new Set(['-e', '-p', '--eval', '--print', '--inspect-port', '--debug-port', '--test-reporter', '--test-reporter-destination', '--test-name-pattern', '--test-skip-pattern', '--watch-path', '--test-concurrency', '--test-shard', '--test-timeout']);
 
 function withoutDebuggerFlags(flags: readonly string[]): string[] {

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import 'reflect-metadata';
+import { after, describe, test } from 'node:test';
+import { isChildProcess, runInProcess, SerializationError, shutdown, TimeoutError } from 'run-in-process';
+import { fixture, modes } from './helpers/fixtures.js';
+
+type HasherModule = typeof import('./fixtures/src/hasher.js');
+type InstancesModule = typeof import('./fixtures/src/instances.js');
+type MisuseModule = typeof import('./fixtures/src/misuse.js');
+
+after(() => shutdown());
+
+for (const mode of modes) {
+  describe(`decorators compiled in ${mode} mode`, () => {
+    test('instance, static, hidden-class and wrapped-function calls run in a child', async () => {
+      const { Hasher, parseNumber } = await fixture<HasherModule>(mode, 'hasher');
+      const hasher = new Hasher(4);
+      const [digest, version, hidden, parsed] = await Promise.all([
+        hasher.digest(new Uint8Array([1, 2, 3])),
+        Hasher.version(),
+        Hasher.hiddenWhere(),
+        parseNumber('42'),
+      ]);
+      const [pid, hex] = digest.split(':');
+      assert.notEqual(Number(pid), process.pid, 'the method ran in another process');
+      let expected: Buffer = Buffer.from([1, 2, 3]);
+      for (let i = 0; i < 4; i++) expected = hasher.step(expected);
+      assert.equal(hex, expected.toString('hex'), 'the child used this.rounds and this.step');
+      for (const childPid of [version, hidden, parsed.pid]) assert.notEqual(childPid, process.pid);
+      assert.equal(parsed.value, 42);
+    });
+
+    test('`this` is rebuilt on its class prototype without running the constructor; changes stay there', async () => {
+      const { Counter } = await fixture<InstancesModule>(mode, 'instances');
+      const counter = new Counter(10);
+      counter.label = 'mine';
+      const result = await counter.bump(5);
+      assert.equal(result.count, 15);
+      assert.equal(result.label, 'counter at 15', 'prototype methods work in the child');
+      assert.equal(result.isCounter, true);
+      assert.equal(result.constructions, 0, 'the constructor did not run in the child');
+      assert.deepEqual(result.created, new Date(1_000), 'a Date field survives the snapshot');
+      assert.equal(counter.count, 10, "the child's changes to this do not come back");
+    });
+
+    test('class defaults apply to decorated methods and are inherited, a subclass default wins', async () => {
+      const { Counter, QuickCounter } = await fixture<InstancesModule>(mode, 'instances');
+      await new Counter(0).loopFor(300);
+      const quick = new QuickCounter(1);
+      const bumped = await quick.bump(1);
+      assert.equal(bumped.label, 'quick counter at 2', 'the child rebuilt `this` as the decorated subclass');
+      await assert.rejects(quick.loopFor(3_000), (error: unknown) => {
+        assert.ok(error instanceof TimeoutError);
+        assert.equal(error.timeout, 200);
+        return true;
+      });
+      const listed = Reflect.getOwnMetadata('run-in-process:methods', Counter) as string[];
+      assert.deepEqual([...listed].sort(), ['bump', 'loopFor']);
+    });
+
+    test('an undecorated subclass is rebuilt as its decorated ancestor, with a one-time warning', async () => {
+      const { PlainSubCounter } = await fixture<InstancesModule>(mode, 'instances');
+      const warnings: string[] = [];
+      const onWarning = (warning: Error & { code?: string }) => warnings.push(String(warning.code));
+      process.on('warning', onWarning);
+      const result = await new PlainSubCounter(1).bump(1);
+      await new PlainSubCounter(1).bump(1);
+      await new Promise((resolve) => setImmediate(resolve));
+      process.off('warning', onWarning);
+      assert.equal(result.label, 'counter at 2');
+      assert.deepEqual(warnings, ['RUN_IN_PROCESS_UNKNOWN_SUBCLASS']);
+    });
+
+    test('a `this` that cannot be cloned is refused, naming the property', async () => {
+      const { WithCallback } = await fixture<InstancesModule>(mode, 'instances');
+      await assert.rejects(new WithCallback().run(), (error: unknown) => {
+        assert.ok(error instanceof SerializationError);
+        assert.equal(error.path, 'this.onProgress');
+        assert.match(error.message, /this\.onProgress/);
+        return true;
+      });
+    });
+
+    test('misuse fails at definition time with a message that says what to do', async () => {
+      const misuse = await fixture<MisuseModule>(mode, 'misuse');
+      assert.match(String(misuse.duplicateFunctionId()), /two functions .* "twice".*\{ name: '…' \}/s);
+      assert.match(String(misuse.anonymousFunction()), /no name.*\{ name: 'parse' \}/s);
+      assert.match(String(misuse.unknownOption()), /unknown option "timout"/);
+    });
+  });
+}
+
+describe('decorator misuse seen at run time', () => {
+  test('a getter or a field is refused with a TypeError, in both modes', () => {
+    const decorate = runInProcess as unknown as (...args: unknown[]) => unknown;
+    assert.throws(() => decorate({}, 'value', { get: () => 1, configurable: true }), TypeError);
+    const getterContext = { kind: 'getter', name: 'value', static: false, addInitializer() {}, metadata: {} };
+    assert.throws(() => decorate(() => 1, getterContext), /it is a getter/);
+    const fieldContext = { kind: 'field', name: 'value', static: false, addInitializer() {}, metadata: {} };
+    assert.throws(() => decorate(undefined, fieldContext), /it is a field/);
+  });
+
+  test('with emitDecoratorMetadata, a method not declared to return a Promise is refused', () => {
+    class Sync {
+      compute(): number {
+        return 1;
+      }
+    }
+    Reflect.defineMetadata('design:returntype', Number, Sync.prototype, 'compute');
+    const decorate = runInProcess as unknown as (...args: unknown[]) => unknown;
+    const descriptor = Object.getOwnPropertyDescriptor(Sync.prototype, 'compute');
+    assert.throws(() => decorate(Sync.prototype, 'compute', descriptor), /declared to return Number.*Promise/s);
+  });
+
+  test('a module a child cannot import is refused at definition time', () => {
+    assert.throws(
+      () => runInProcess(function fromData() {}, { module: 'data:text/javascript,export{}' }),
+      /cannot import.*import\.meta\.url/s,
+    );
+  });
+
+  test('isChildProcess() is false in the parent', () => {
+    assert.equal(isChildProcess(), false);
+  });
+});

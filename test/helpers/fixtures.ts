@@ -1,0 +1,48 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** The fixture modules are compiled three times; each test runs against all three builds. */
+export const modes = ['legacy', 'legacy-metadata', 'standard'] as const;
+export type Mode = (typeof modes)[number];
+
+export function fixtureUrl(mode: Mode, name: string): string {
+  return new URL(`../../fixtures/${mode}/${name}.js`, import.meta.url).href;
+}
+
+export async function fixture<T>(mode: Mode, name: string): Promise<T> {
+  return (await import(fixtureUrl(mode, name))) as T;
+}
+
+/** Live child processes of a process (this one by default), read from /proc (Linux). */
+export function childPids(parentPid = process.pid): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === parentPid && fields[0] !== 'Z') pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until `check` holds or `ms` pass; returns how long it took, or undefined on timeout. */
+export async function waitFor(check: () => boolean, ms: number): Promise<number | undefined> {
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    if (check()) return Date.now() - start;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return check() ? Date.now() - start : undefined;
+}

@@ -1,0 +1,1 @@
+export { FileHasher, type FileDigest } from './file-hasher.js';

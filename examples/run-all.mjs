@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// Installs and runs every example the way a user would (`npm install`, then `npm start`) and checks
+// what each prints. Exits non-zero, naming the failed check, if any example misbehaves.
+// Usage: node examples/run-all.mjs [name-fragment ...]   (needs `npm run build` at the root first)
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const INSTALL_TIMEOUT_MS = 300_000;
+const START_TIMEOUT_MS = 120_000;
+
+/** Finds `pattern` in the output or throws, saying which line was expected. */
+function expectLine(output, pattern) {
+  const match = output.match(pattern);
+  if (!match) throw new Error(`expected a line matching ${pattern}`);
+  return match;
+}
+
+function expectChildPid(output, mainPattern, childPattern) {
+  const mainPid = Number(expectLine(output, mainPattern)[1]);
+  const childPid = Number(expectLine(output, childPattern)[1]);
+  if (childPid === mainPid) throw new Error(`${childPattern} ran in the main process (pid ${mainPid})`);
+}
+
+const examples = [
+  {
+    dir: '01-class-methods',
+    check(out) {
+      expectLine(out, /^primes below 40000000: 2433654$/m);
+      expectLine(out, /^results match inline: yes$/m);
+      const inline = Number(expectLine(out, /^event-loop max delay inline: (\d+) ms$/m)[1]);
+      const offloaded = Number(expectLine(out, /^event-loop max delay offloaded: (\d+) ms$/m)[1]);
+      if (!(offloaded < inline)) throw new Error(`offloading did not lower the event-loop delay (inline ${inline} ms, offloaded ${offloaded} ms)`);
+    },
+  },
+  {
+    dir: '02-unsafe-native',
+    check(out) {
+      expectChildPid(out, /^main pid (\d+)$/m, /^strlen\("hello, native world"\) -> \{"length":19,"pid":(\d+)\}$/m);
+      expectLine(out, /^strlen\(0x1\) -> ProcessCrashedError signal=SIGSEGV /m);
+      expectChildPid(out, /^main pid (\d+)$/m, /^strlen\("still serving"\) -> \{"length":13,"pid":(\d+)\}$/m);
+      expectLine(out, /^abort\(\) -> ProcessCrashedError signal=SIGABRT /m);
+      expectLine(out, /^sleep\(100\) -> TimeoutError after 1000 ms$/m);
+      expectLine(out, /^strlen\("after the timeout"\) -> \{"length":17,"pid":\d+\}$/m);
+      expectLine(out, /^main process still alive: yes$/m);
+    },
+  },
+  {
+    dir: '03-plugins',
+    check(out) {
+      expectLine(out, /^host pid \d+, found 4 plugins: checksum\.js, runaway\.js, shout\.js, word-stats\.js$/m);
+      expectChildPid(out, /^host pid (\d+)/m, /^checksum\.js: sha256 [0-9a-f]{16}… \(child pid (\d+)\)$/m);
+      expectChildPid(out, /^host pid (\d+)/m, /^shout\.js: A PROCESS POOL RUNS CODE IN OT… \(child pid (\d+)\)$/m);
+      expectChildPid(out, /^host pid (\d+)/m, /^word-stats\.js: \d+ distinct words, most frequent "code" \(4x\) \(child pid (\d+)\)$/m);
+      expectLine(out, /^runaway\.js: stopped by TimeoutError after 1500 ms$/m);
+    },
+  },
+  {
+    dir: '04-library/app',
+    check(out) {
+      expectLine(out, /^fast-hash-lib installed as a real copy in node_modules$/m);
+      expectChildPid(out, /^main pid (\d+)$/m, /^package\.json: sha256 [0-9a-f]{16}… \d+ bytes, child pid (\d+), matches inline: yes$/m);
+      expectLine(out, /^fast-hash-lib-1\.0\.0\.tgz: sha256 [0-9a-f]{16}… \d+ bytes, child pid \d+, matches inline: yes$/m);
+      expectLine(out, /^ {2}child imported file:\/\/\/\S*\/04-library\/app\/node_modules\/fast-hash-lib\/dist\/file-hasher\.js$/m);
+    },
+  },
+];
+
+// Variables npm sets for a script (when run from `npm test`) would steer the nested npm runs.
+const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(npm_|INIT_CWD$)/i.test(name)));
+
+/** Runs npm in `cwd`; returns its combined output, or throws saying what went wrong. */
+function npm(args, cwd, timeout) {
+  const result = spawnSync('npm', args, { cwd, env, encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  if (result.error?.code === 'ETIMEDOUT') {
+    throw Object.assign(new Error(`npm ${args.join(' ')} did not finish within ${timeout / 1000} s (something kept the process alive?)`), { output });
+  }
+  if (result.error) throw Object.assign(result.error, { output });
+  if (result.status !== 0) {
+    throw Object.assign(new Error(`npm ${args.join(' ')} exited with ${result.status ?? result.signal}`), { output });
+  }
+  return output;
+}
+
+if (!existsSync(join(here, '..', 'dist', 'index.js'))) {
+  console.error('run-all: dist/index.js is missing: run `npm run build` at the repository root first');
+  process.exit(1);
+}
+
+const filters = process.argv.slice(2);
+const selected = examples.filter(({ dir }) => filters.length === 0 || filters.some((f) => dir.includes(f)));
+let passed = 0;
+let failed = 0;
+for (const { dir, check } of selected) {
+  const cwd = join(here, dir);
+  const started = Date.now();
+  let output = '';
+  try {
+    npm(['install', '--no-audit', '--no-fund'], cwd, INSTALL_TIMEOUT_MS);
+    output = npm(['start'], cwd, START_TIMEOUT_MS);
+    check(output);
+    passed++;
+    console.log(`ok ${dir} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (error) {
+    failed++;
+    console.log(`FAIL ${dir}: ${error.message}`);
+    console.log(`--- output of ${dir} ---\n${(error.output ?? output).trimEnd()}\n--- end of output ---`);
+  }
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);

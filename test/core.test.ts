@@ -119,6 +119,13 @@ describe('decorator misuse seen at run time', () => {
     );
   });
 
+  test('a class or function declared in a test file is refused: the child would run the tests', () => {
+    assert.throws(
+      () => runInProcess(function inTest() {}, { module: 'file:///app/src/resize.test.ts' }),
+      /declared in a test file.*Move the class or function into its own module/s,
+    );
+  });
+
   test('isChildProcess() is false in the parent', () => {
     assert.equal(isChildProcess(), false);
   });

@@ -51,3 +51,16 @@ test('RUN_IN_PROCESS_INLINE=1 runs calls in this process through the same serial
   assert.deepEqual(JSON.parse(result!), { same: true, big: 'bigint', buffer: true });
   assert.equal(refusal, 'SerializationError args[0].fn');
 });
+
+test('a parent started with --inspect still runs calls; children do not take the debug port', () => {
+  const script = `
+    const { Environment } = await import(${JSON.stringify(fixtureUrl('standard', 'values'))});
+    const { shutdown } = await import('run-in-process');
+    const seen = await Promise.all([Environment.read('X'), Environment.read('X')]);
+    console.log(JSON.stringify(seen.map((s) => s.execArgv)));
+    await shutdown();`;
+  const run = spawnSync(process.execPath, ['--inspect=0', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /Debugger listening/);
+  for (const flags of JSON.parse(run.stdout) as string[][]) assert.ok(!flags.some((flag) => flag.startsWith('--inspect')), String(flags));
+});

@@ -74,7 +74,8 @@ async function send(recipe: Recipe, module: ModuleEntry, options: RunInProcessOp
       new ModuleLoadError(
         `The child process could not load ${recipe.label} from ${recipe.target.module}: ${reason}\n` +
           `The child imports that module fresh, so it must be importable by its file URL, with the same ` +
-          `loader flags (execArgv) the parent uses; its top-level code runs in the child.`,
+          `loader flags (execArgv) the parent uses; its top-level code runs in the child.` +
+          typeScriptHint(recipe.target.module, thrown),
         recipe.target.module,
         { cause: thrown },
       ),
@@ -82,6 +83,15 @@ async function send(recipe: Recipe, module: ModuleEntry, options: RunInProcessOp
     );
   }
   throw joinStacks(thrown, callSite);
+}
+
+/** A child that cannot read TypeScript: the parent loaded it through a loader the child did not get. */
+function typeScriptHint(moduleUrl: string, thrown: unknown): string {
+  if (!/\.[cm]?tsx?$/.test(moduleUrl) || (thrown as { code?: unknown })?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') return '';
+  return (
+    `\nThe child cannot load TypeScript by itself: start the parent with a loader that it passes on ` +
+    `(node --import tsx app.ts), or give the pool one: configure({ execArgv: [...process.execArgv, '--import', 'tsx'] }).`
+  );
 }
 
 /** `RUN_IN_PROCESS_INLINE=1` runs calls in this process through the same serialization, for debuggers and fast tests. */

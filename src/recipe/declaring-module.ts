@@ -14,6 +14,7 @@ export interface DeclaringModule {
   importUrl: string;
 }
 
+const testFilePattern = /\.(test|spec)\.[cm]?[jt]sx?$/;
 const libraryRoot = fileURLToPath(new URL('..', import.meta.url));
 const helperPaths = [
   '/node_modules/tslib/',
@@ -47,6 +48,13 @@ function fromUrl(raw: string, what: string, source: string): DeclaringModule {
     throw new RunInProcessError(
       `Cannot run ${what} in a child process: its module, found through ${source}, is "${raw}", ` +
         `which a child process cannot import. Declare it in a module file and pass { module: import.meta.url }.`,
+    );
+  }
+  if (testFilePattern.test(url.pathname)) {
+    throw new RunInProcessError(
+      `Cannot run ${what} in a child process: it is declared in a test file (${url.pathname}). The child ` +
+        `imports the declaring module, and importing a test file there would run its tests. Move the ` +
+        `class or function into its own module, and import it from the test.`,
     );
   }
   const key = url.href.replace(/#.*$/, '');

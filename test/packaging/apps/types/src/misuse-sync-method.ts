@@ -1,0 +1,9 @@
+import { runInProcess } from 'run-in-process';
+
+export class Sync {
+  // @ts-expect-error: an offloaded method must return a Promise
+  @runInProcess
+  count(): number {
+    return 1;
+  }
+}

@@ -123,6 +123,15 @@ describe('isolation and recycling', () => {
   });
 });
 
+describe('memory', () => {
+  test('recycleAboveHeapMb replaces a child whose heap grew past the threshold', async () => {
+    configure('heap-recycled', { recycleAboveHeapMb: 1, size: 1 });
+    const { HeapHog } = await fixture<StateModule>('standard', 'module-state');
+    const pids = [await HeapHog.grow(), await HeapHog.grow(), await HeapHog.grow()];
+    assert.equal(new Set(pids).size, 3, `each call got a fresh child: ${pids.join(', ')}`);
+  });
+});
+
 describe('shutdown', () => {
   test('drains calls in flight, rejects what outlives the deadline, and leaves no child', async () => {
     configure({ size: 2 });

@@ -28,6 +28,9 @@ export class ChildRecord {
     process.stderr?.on('data', (chunk: Buffer | string) => {
       this.#stderr = (this.#stderr + chunk.toString()).slice(-stderrTailBytes);
     });
+    // When tinypool stops a child it unpipes its output, and Node pauses a stream left with no
+    // pipe: its last lines (the crash report) and its 'close' would never come.
+    for (const stream of [process.stdout, process.stderr]) stream?.on('pause', () => stream.resume());
   }
 
   get exitCode(): number | null {

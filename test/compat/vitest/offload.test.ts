@@ -1,0 +1,31 @@
+import { afterAll, expect, test } from 'vitest';
+import { configure, ModuleLoadError, shutdown } from 'run-in-process';
+import { CompiledWork } from './compiled-work.js';
+import { NamedModuleWork } from './named-module.js';
+import { TsWork } from './worker-code.js';
+
+afterAll(() => shutdown());
+
+test('a compiled .js module runs in another process', async () => {
+  expect(await CompiledWork.pid()).not.toBe(process.pid);
+});
+
+test('a .ts module runs in another process', async () => {
+  expect(await TsWork.pid()).not.toBe(process.pid);
+});
+
+test('a .ts module named with { module: import.meta.url } runs in another process', async () => {
+  expect(await NamedModuleWork.pid()).not.toBe(process.pid);
+});
+
+test('without the loader that setup.ts adds, a .ts module is a ModuleLoadError', async () => {
+  const withLoader = process.execArgv;
+  configure({ execArgv: process.execArgv.filter((flag) => flag !== 'tsx' && flag !== '--import') });
+  try {
+    const error = await NamedModuleWork.pid().catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(ModuleLoadError);
+    expect((error as ModuleLoadError).cause).toMatchObject({ code: 'ERR_UNKNOWN_FILE_EXTENSION' });
+  } finally {
+    configure({ execArgv: withLoader });
+  }
+});

@@ -6,6 +6,17 @@
  * and `err instanceof TimeoutError` both work, also for errors that crossed a process boundary.
  */
 
+/**
+ * A POSIX signal name, the same names as `NodeJS.Signals`, declared here so that the published
+ * types do not depend on `@types/node`.
+ */
+export type Signal =
+  | 'SIGABRT' | 'SIGALRM' | 'SIGBUS' | 'SIGCHLD' | 'SIGCONT' | 'SIGFPE' | 'SIGHUP' | 'SIGILL'
+  | 'SIGINT' | 'SIGIO' | 'SIGIOT' | 'SIGKILL' | 'SIGPIPE' | 'SIGPOLL' | 'SIGPROF' | 'SIGPWR'
+  | 'SIGQUIT' | 'SIGSEGV' | 'SIGSTKFLT' | 'SIGSTOP' | 'SIGSYS' | 'SIGTERM' | 'SIGTRAP' | 'SIGTSTP'
+  | 'SIGTTIN' | 'SIGTTOU' | 'SIGUNUSED' | 'SIGURG' | 'SIGUSR1' | 'SIGUSR2' | 'SIGVTALRM'
+  | 'SIGWINCH' | 'SIGXCPU' | 'SIGXFSZ' | 'SIGBREAK' | 'SIGLOST' | 'SIGINFO';
+
 /** Base class of every error raised by run-in-process itself. */
 export class RunInProcessError extends Error {
   /** A stable machine-readable code, e.g. `ERR_PROCESS_CRASHED`. */
@@ -20,7 +31,7 @@ export class ProcessCrashedError extends RunInProcessError {
     /** The child's exit code, or `null` when a signal ended it. */
     readonly exitCode: number | null,
     /** The signal that ended the child (`'SIGSEGV'`, `'SIGABRT'`, `'SIGKILL'`…), or `null`. */
-    readonly signal: NodeJS.Signals | null,
+    readonly signal: Signal | null,
     /** What was running: `Class.method`, `Class.staticMethod` or the function's id. */
     readonly target: string,
     /** The last lines the child wrote to stderr (up to a few KB). */
@@ -83,7 +94,7 @@ export class ChildStartupError extends RunInProcessError {
   constructor(
     message: string,
     readonly exitCode: number | null,
-    readonly signal: NodeJS.Signals | null,
+    readonly signal: Signal | null,
     readonly stderr: string,
   ) {
     super(message);

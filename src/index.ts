@@ -15,4 +15,5 @@ export {
   RunInProcessError,
   SerializationError,
   TimeoutError,
+  type Signal,
 } from './errors.js';

@@ -5,6 +5,12 @@ import { wrapFunction } from './wrap-function.js';
 /** Any method that returns a Promise: what an offloaded call always returns. */
 type AsyncMethod<This> = (this: This, ...args: any[]) => Promise<unknown>;
 
+/**
+ * The wrapper's options, which a decorator context must not pass for: every option is optional,
+ * and a getter's context would otherwise match this overload and compile.
+ */
+type WrapperOptions = RunInProcessOptions & { kind?: never; addInitializer?: never };
+
 /** The promise-returning function that `runInProcess(fn)` gives back, with `fn`'s parameters. */
 export type OffloadedFunction<F extends (...args: any[]) => unknown> = (
   ...args: Parameters<F>
@@ -55,7 +61,7 @@ export function runInProcess<Method extends (...args: any[]) => Promise<unknown>
 ): TypedPropertyDescriptor<Method>;
 export function runInProcess<F extends (...args: any[]) => unknown>(
   fn: F,
-  options?: RunInProcessOptions,
+  options?: WrapperOptions,
 ): OffloadedFunction<F>;
 export function runInProcess(options?: RunInProcessOptions): RunInProcessDecorator;
 export function runInProcess(...args: unknown[]): unknown {

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import type { Signal } from '../errors.js';
 import { isChildNotice, type ChildNotice, type EncodedThrown } from '../protocol.js';
 
 /**
@@ -37,8 +38,8 @@ export class ChildRecord {
     return this.process.exitCode;
   }
 
-  get signal(): NodeJS.Signals | null {
-    return this.process.signalCode as NodeJS.Signals | null;
+  get signal(): Signal | null {
+    return this.process.signalCode as Signal | null;
   }
 
   get stderr(): string {

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RunInProcessError } from '../errors.js';
 
@@ -21,6 +22,7 @@ const helperPaths = [
   '/node_modules/reflect-metadata/',
   '/node_modules/@swc/helpers/',
   '/node_modules/@babel/runtime/',
+  '/node_modules/@oxc-project/runtime/',
   '/node_modules/run-in-process/dist/',
 ];
 
@@ -34,7 +36,7 @@ export function declaringModule(explicit: string | URL | undefined, what: string
         `explicitly: { module: import.meta.url }.`,
     );
   }
-  return fromUrl(file.startsWith('file:') || /^[a-z][a-z+.-]*:/i.test(file) ? file : pathToFileURL(file).href, what, 'the call stack');
+  return fromUrl(file.startsWith('file:') ? file : pathToFileURL(file).href, what, 'the call stack');
 }
 
 function fromUrl(raw: string, what: string, source: string): DeclaringModule {
@@ -83,7 +85,9 @@ function firstForeignFrame(): string | undefined {
 }
 
 function isSkipped(file: string): boolean {
-  if (file.startsWith('node:') || file.startsWith('internal/')) return true;
+  // Only a real file can be imported again. Anything else on the stack is a helper: Node's own
+  // code, or a bundler's virtual module such as Vite's '\0@oxc-project+runtime/…/decorate.js'.
+  if (!file.startsWith('file:') && !isAbsolute(file)) return true;
   const path = file.startsWith('file:') ? safePath(file) : file;
   if (path.startsWith(libraryRoot)) return true;
   const normalized = path.replaceAll('\\', '/');

@@ -19,13 +19,13 @@ test('a .ts module named with { module: import.meta.url } runs in another proces
 });
 
 test('without the loader that setup.ts adds, a .ts module is a ModuleLoadError', async () => {
-  const withLoader = process.execArgv;
-  configure({ execArgv: process.execArgv.filter((flag) => flag !== 'tsx' && flag !== '--import') });
+  configure({ execArgv: process.execArgv });
   try {
     const error = await NamedModuleWork.pid().catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(ModuleLoadError);
     expect((error as ModuleLoadError).cause).toMatchObject({ code: 'ERR_UNKNOWN_FILE_EXTENSION' });
+    expect((error as ModuleLoadError).message).toContain("'--import', 'tsx'");
   } finally {
-    configure({ execArgv: withLoader });
+    configure({ execArgv: [...process.execArgv, '--import', 'tsx'] });
   }
 });

@@ -2,5 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   root: import.meta.dirname,
-  test: { include: ['*.test.ts'] },
+  cacheDir: '../../../build/compat/vite-cache',
+  test: { include: ['*.test.ts'], setupFiles: ['./setup.ts'] },
 });

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { before, describe, test } from 'node:test';
+import { build } from 'esbuild';
+
+/**
+ * Real toolchains, end to end: each check runs a small app under test/compat/ in its own node
+ * process, and the app's children must load the declaring module the way its parent did.
+ */
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const compat = join(root, 'test/compat');
+const bin = (name: string) => join(root, 'node_modules/.bin', name);
+
+function run(command: string, args: string[], cwd: string): { stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(result.status, 0, `${command} ${args.join(' ')} exited ${result.status ?? result.signal}\n${result.stdout}\n${result.stderr}`);
+  return { stdout: result.stdout, stderr: result.stderr };
+}
+
+function line(stdout: string, pattern: RegExp): string[] {
+  const match = pattern.exec(stdout);
+  assert.ok(match, `no line matching ${pattern} in:\n${stdout}`);
+  return match.slice(1);
+}
+
+/** What the tsx apps print; tsx reads the tsconfig.json of the working directory, in parent and children alike. */
+function assertTsxApp(stdout: string, decorators: 'standard' | 'legacy'): void {
+  const [parent, child] = line(stdout, /^parent (\d+) child (\d+)$/m);
+  assert.notEqual(child, parent);
+  assert.deepEqual(line(stdout, /^scaled (.*)$/m), ['3,6,9']);
+  assert.deepEqual(line(stdout, /^decorators (\w+)$/m), [decorators], 'the child compiled work.ts in the same decorator mode');
+}
+
+test('node --import tsx: a .ts module with standard decorators', () => {
+  const { stdout } = run(process.execPath, ['--import', 'tsx', 'app.ts'], join(compat, 'tsx-standard'));
+  assertTsxApp(stdout, 'standard');
+});
+
+test('the tsx CLI: a .ts module with legacy decorators', () => {
+  const { stdout } = run(bin('tsx'), ['app.ts'], join(compat, 'tsx-legacy'));
+  assertTsxApp(stdout, 'legacy');
+  // esbuild, inside tsx, ignores emitDecoratorMetadata: the check that a legacy method returns a Promise cannot run.
+  assert.deepEqual(line(stdout, /^design:returntype (\w+)$/m), ['absent']);
+});
+
+interface VitestFileResult {
+  name: string;
+  status: string;
+  message: string;
+  assertionResults: { title: string; status: string; failureMessages: string[] }[];
+}
+
+describe('vitest 4.1 (Vite 8, Oxc transform), legacy decorators', () => {
+  const dir = join(compat, 'vitest');
+  let files: VitestFileResult[] = [];
+
+  before(() => {
+    const report = join(root, 'build/compat/vitest-report.json');
+    // The working directory picks the tsconfig.json that tsx uses in the children, as Vite does per file.
+    spawnSync(bin('vitest'), ['run', '--root', dir, '--reporter=json', `--outputFile=${report}`], { cwd: dir, timeout: 45_000 });
+    files = (JSON.parse(readFileSync(report, 'utf8')) as { testResults: VitestFileResult[] }).testResults;
+  });
+
+  function assertPassed(title: string): void {
+    const result = files.flatMap((file) => file.assertionResults).find((candidate) => candidate.title === title);
+    assert.ok(result, `vitest did not run "${title}"`);
+    assert.equal(result.status, 'passed', result.failureMessages.join('\n'));
+  }
+
+  test('a decorated class from a compiled .js module runs in a child, with no loader', () => {
+    assertPassed('a compiled .js module runs in another process');
+  });
+
+  test('a decorated class from a .ts module runs in a child that imports tsx (setup.ts)', () => {
+    assertPassed('a .ts module runs in another process');
+  });
+
+  test('the same, with the module named by { module: import.meta.url }', () => {
+    assertPassed('a .ts module named with { module: import.meta.url } runs in another process');
+  });
+
+  test('without tsx in the child, a .ts module is a ModuleLoadError', () => {
+    assertPassed('without the loader that setup.ts adds, a .ts module is a ModuleLoadError');
+  });
+
+  test('a decorated class declared in the test file fails at decoration time, saying to move it into a module', () => {
+    const file = files.find((candidate) => candidate.name.endsWith('declared-here.test.ts'));
+    assert.ok(file, 'vitest did not run declared-here.test.ts');
+    const calls = file.assertionResults.map((result) => `${result.title}: ${result.failureMessages.join('\n')}`);
+    assert.deepEqual(calls, [], 'the file should fail while importing, before any test runs');
+    assert.equal(file.status, 'failed');
+    assert.match(file.message, /move/i);
+    assert.match(file.message, /module/i);
+  });
+});
+
+test('an esbuild bundle is the declaring module; its guarded main runs only in the parent', async () => {
+  const outfile = join(root, 'build/compat/bundle/app.js');
+  // Node 20 cannot parse decorators: the target makes esbuild compile them.
+  await build({
+    entryPoints: [join(compat, 'bundle/app.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['run-in-process'],
+    outfile,
+    logLevel: 'error',
+  });
+  const { stdout } = run(process.execPath, [outfile], root);
+  const mains = stdout.match(/^main ran in \d+$/gm) ?? [];
+  assert.equal(mains.length, 1, stdout);
+  const [parent] = line(stdout, /^main ran in (\d+)$/m);
+  assert.deepEqual(line(stdout, /^scaled (.*)$/m), ['10,20,30']);
+  const [children = ''] = line(stdout, /^children (.*)$/m);
+  for (const child of children.split(' ')) assert.notEqual(child, parent);
+});

@@ -33,6 +33,12 @@ export interface PoolOptions {
   recycleAfterCalls?: number;
   /** Replace a child whose heap exceeds this many MB after a call. */
   recycleAboveHeapMb?: number;
+  /**
+   * Calls sent to one child at once (default 1). More pipelines tiny calls for throughput, but a
+   * crash then fails every call on that child, and a long call holds up the ones queued behind it.
+   * Calls with a timeout or an AbortSignal always get a child to themselves.
+   */
+  callsPerChild?: number;
 }
 
 /** Options of a single call, given through `withCallOptions()`. */

@@ -36,8 +36,14 @@ export interface CallTask {
   /** The parent's call number, echoed in the start notice. */
   id: number;
   target: Target;
-  /** `v8.serialize({ self, args })`: the snapshot of `this` (or undefined) and the arguments. */
-  payload: Uint8Array;
+  /**
+   * `v8.serialize({ this, args })`: the snapshot of `this` and the arguments; or, when the
+   * arguments are all primitives and there is no `this`, the arguments as they are in `args`
+   * (a primitive needs no path diagnosis, and skipping a serialize/deserialize pair is most of
+   * a tiny call's overhead).
+   */
+  payload: Uint8Array | undefined;
+  args?: unknown[];
   /** Ask the child to say when it starts, so that a timeout counts from then and not from the queue. */
   notifyStart: boolean;
 }
@@ -55,6 +61,8 @@ export type Task = CallTask | WakeTask;
  */
 export type Reply =
   | { kind: 'value'; value: Uint8Array; retiring?: number }
+  /** A primitive result, sent as it is. */
+  | { kind: 'primitive'; value: unknown; retiring?: number }
   | { kind: 'thrown'; thrown: EncodedThrown; stage: 'call' | 'load'; retiring?: number }
   /** The child had reached its call limit (`recycleAfterCalls`) and did not start this call. */
   | { kind: 'retired' }

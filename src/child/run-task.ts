@@ -1,5 +1,5 @@
 import { encodeThrown } from '../codec/errors.js';
-import { decodeValue, encodeValue } from '../codec/values.js';
+import { decodeValue, encodeValue, isPrimitive } from '../codec/values.js';
 import type { CallTask, ChildNotice, Reply, Task } from '../protocol.js';
 import { resolveTarget } from './resolve-target.js';
 
@@ -26,7 +26,7 @@ export async function runTask(task: Task, notify: (notice: ChildNotice) => void)
   return reply;
 }
 
-type Answer = Extract<Reply, { kind: 'value' | 'thrown' }>;
+type Answer = Extract<Reply, { kind: 'value' | 'primitive' | 'thrown' }>;
 
 async function execute(task: CallTask): Promise<{ reply: Answer; healthy: boolean }> {
   let moduleExports: object;
@@ -34,7 +34,9 @@ async function execute(task: CallTask): Promise<{ reply: Answer; healthy: boolea
   try {
     moduleExports = await importOnce(task.target.module);
     if (task.target.kind === 'method' && task.target.instanceClass) await importOnce(task.target.instanceClass.module);
-    const { this: snapshot, args } = decodeValue(task.payload) as { this?: Record<string, unknown>; args: unknown[] };
+    const { this: snapshot, args } = task.payload
+      ? (decodeValue(task.payload) as { this?: Record<string, unknown>; args: unknown[] })
+      : { this: undefined, args: task.args ?? [] };
     const { fn, self } = resolveTarget(task.target, moduleExports, snapshot);
     call = () => fn.apply(self, args);
   } catch (error) {
@@ -46,6 +48,7 @@ async function execute(task: CallTask): Promise<{ reply: Answer; healthy: boolea
   } catch (error) {
     return { reply: { kind: 'thrown', stage: 'call', thrown: encodeThrown(error, moduleExports) }, healthy: true };
   }
+  if (isPrimitive(result)) return { reply: { kind: 'primitive', value: result }, healthy: true };
   try {
     return { reply: { kind: 'value', value: encodeValue(result, 'result', 'back to the parent process') }, healthy: true };
   } catch (error) {

@@ -11,10 +11,21 @@ const methodsKey = 'run-in-process:methods';
 
 export function setClassDefaults(ctor: Function, options: RunInProcessOptions): void {
   Reflect.defineMetadata(defaultsKey, options, ctor);
+  defaultsByClass.delete(ctor);
 }
 
-export function classDefaults(ctor: Function | undefined): RunInProcessOptions | undefined {
-  return ctor ? (Reflect.getMetadata(defaultsKey, ctor) as RunInProcessOptions | undefined) : undefined;
+/** Read on every call; a class's decorators have all run before its first call, so this is cached. */
+const defaultsByClass = new WeakMap<Function, RunInProcessOptions>();
+const none: RunInProcessOptions = Object.freeze({});
+
+export function classDefaults(ctor: Function | undefined): RunInProcessOptions {
+  if (!ctor) return none;
+  let defaults = defaultsByClass.get(ctor);
+  if (!defaults) {
+    defaults = (Reflect.getMetadata(defaultsKey, ctor) as RunInProcessOptions | undefined) ?? none;
+    defaultsByClass.set(ctor, defaults);
+  }
+  return defaults;
 }
 
 /** Records a method as offloaded: `Reflect.getOwnMetadata('run-in-process:methods', Class)` lists them. */

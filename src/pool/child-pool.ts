@@ -11,10 +11,12 @@ const runnerFile = fileURLToPath(new URL('../child/runner.js', import.meta.url))
 const megabyte = 1024 * 1024;
 const exitGrace = 2_000;
 let nextCallId = 1;
+const noSignal = {};
 
 export interface CallRequest {
   target: Target;
-  payload: Uint8Array;
+  payload: Uint8Array | undefined;
+  args: unknown[] | undefined;
   label: string;
   timeout: number | undefined;
   signal: AbortSignal | undefined;
@@ -22,8 +24,9 @@ export interface CallRequest {
 
 /**
  * One tinypool instance in `child_process` mode, and what it takes to make it safe:
- * - every call carries its own AbortSignal, so that a timeout, the caller's abort or a shutdown
- *   can pull a queued task out of tinypool or kill the child running it;
+ * - a call with a timeout or an AbortSignal carries a signal of its own, so that it can be pulled
+ *   out of tinypool's queue or have its child killed (only those: tinypool gives an abortable
+ *   task a child to itself and a slower path);
  * - a child's death becomes a ProcessCrashedError with its exit code, signal and stderr;
  * - when tinypool leaves calls queued with no child to run them (after a crash, an abort, or a
  *   child that died while booting), we start one or, if children cannot boot, reject the calls;
@@ -52,6 +55,7 @@ export class ChildPool {
       env: childEnv(settings),
       execArgv: settings.execArgv,
       isolateWorkers: settings.isolate,
+      concurrentTasksPerWorker: settings.callsPerChild,
       ...(settings.recycleAboveHeapMb !== undefined && {
         maxMemoryLimitBeforeRecycle: settings.recycleAboveHeapMb * megabyte,
       }),
@@ -82,6 +86,7 @@ export class ChildPool {
         id,
         target: request.target,
         payload: request.payload,
+        ...(request.args && { args: request.args }),
         notifyStart: timeout !== undefined,
       };
       this.#submit(call, task);
@@ -110,7 +115,7 @@ export class ChildPool {
   }
 
   #submit(call: PendingCall, task: CallTask): void {
-    this.#tinypool.run(task, { signal: call.controller.signal }).then(
+    this.#tinypool.run(task, call.controller ? { signal: call.controller.signal } : noSignal).then(
       (reply: Reply) => {
         this.#adopt();
         if (reply.kind === 'retired') return this.#submit(call, task);
@@ -200,7 +205,7 @@ export class ChildPool {
       this.#keepAlive = undefined;
       this.#drained?.();
     }
-    else if (call.controller.signal.aborted) this.#wakeIfStalled();
+    else if (call.controller?.signal.aborted) this.#wakeIfStalled();
   }
 }
 

@@ -7,7 +7,8 @@ import type { Reply } from '../protocol.js';
  * ignored. Aborting `controller` tells tinypool to drop the queued task or kill its child.
  */
 export class PendingCall {
-  readonly controller = new AbortController();
+  /** Only for calls that can be stopped (a timeout or a signal): tinypool runs those exclusively. */
+  readonly controller: AbortController | undefined;
   #settled = false;
   #timer: NodeJS.Timeout | undefined;
   readonly #onAbort: (() => void) | undefined;
@@ -21,6 +22,7 @@ export class PendingCall {
     private readonly rejectWith: (error: unknown) => void,
     private readonly onSettled: (call: PendingCall) => void,
   ) {
+    this.controller = timeout !== undefined || signal ? new AbortController() : undefined;
     if (signal) {
       this.#onAbort = () =>
         this.fail(new AbortError(`The call to ${label} was aborted.`, { cause: signal.reason }));
@@ -59,7 +61,7 @@ export class PendingCall {
     this.#settled = true;
     clearTimeout(this.#timer);
     if (this.#onAbort) this.signal?.removeEventListener('abort', this.#onAbort);
-    if (stopChild) {
+    if (stopChild && this.controller) {
       try {
         this.controller.abort();
       } catch {

@@ -12,6 +12,7 @@ export interface PoolSettings {
   timeout: number | undefined;
   recycleAfterCalls: number | undefined;
   recycleAboveHeapMb: number | undefined;
+  callsPerChild: number;
 }
 
 const knownOptions = [
@@ -24,6 +25,7 @@ const knownOptions = [
   'timeout',
   'recycleAfterCalls',
   'recycleAboveHeapMb',
+  'callsPerChild',
 ];
 
 export function checkPoolOptions(options: unknown, where: string): PoolOptions {
@@ -38,6 +40,7 @@ export function checkPoolOptions(options: unknown, where: string): PoolOptions {
   const o = options as PoolOptions;
   positiveInteger(o.size, 'size', where);
   positiveInteger(o.recycleAfterCalls, 'recycleAfterCalls', where);
+  positiveInteger(o.callsPerChild, 'callsPerChild', where);
   positiveNumber(o.idleTimeout, 'idleTimeout', where, true);
   positiveNumber(o.maxMemoryMb, 'maxMemoryMb', where);
   positiveNumber(o.recycleAboveHeapMb, 'recycleAboveHeapMb', where);
@@ -69,6 +72,7 @@ export function resolveSettings(options: PoolOptions): PoolSettings {
     timeout: options.timeout,
     recycleAfterCalls: options.recycleAfterCalls,
     recycleAboveHeapMb: options.recycleAboveHeapMb,
+    callsPerChild: options.callsPerChild ?? 1,
   };
 }
 

@@ -53,6 +53,7 @@ async function send(recipe: Recipe, module: ModuleEntry, options: RunInProcessOp
   const request = {
     target: recipe.target,
     payload: recipe.payload,
+    args: recipe.args,
     label: recipe.label,
     timeout: perCall?.timeout ?? options.timeout ?? poolTimeout(poolName),
     signal: perCall?.signal,
@@ -65,6 +66,7 @@ async function send(recipe: Recipe, module: ModuleEntry, options: RunInProcessOp
   } catch (error) {
     throw withCallerFrames(error, callSite);
   }
+  if (reply.kind === 'primitive') return reply.value;
   if (reply.kind === 'value') return decodeValue(reply.value);
   if (reply.kind !== 'thrown') throw new Error(`Unexpected reply "${reply.kind}" for ${recipe.label}.`);
   const thrown = await rebuildThrown(reply.thrown, module);

@@ -1,4 +1,4 @@
-import { encodeValues } from '../codec/values.js';
+import { encodeValues, isPrimitive } from '../codec/values.js';
 import type { FunctionTarget, MethodTarget } from '../protocol.js';
 import {
   classOfConstructor,
@@ -15,7 +15,8 @@ import {
 
 export interface Recipe {
   target: MethodTarget | FunctionTarget;
-  payload: Uint8Array;
+  payload: Uint8Array | undefined;
+  args: unknown[] | undefined;
   /** The class whose defaults apply: the runtime class of `this` (or `this` itself, for statics). */
   runtimeClass: Function | undefined;
   /** For messages: `Hasher.digest`. */
@@ -25,7 +26,7 @@ export interface Recipe {
 export function functionRecipe(fn: FunctionEntry, args: unknown[]): Recipe {
   return {
     target: { kind: 'function', module: fn.module.importUrl, id: fn.id },
-    payload: encodeValues({ args }, `to the child process for ${fn.id}()`),
+    ...encodeCall(undefined, args, `to the child process for ${fn.id}()`),
     runtimeClass: undefined,
     label: fn.id,
   };
@@ -44,7 +45,7 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
     method: method.name,
     isStatic: method.isStatic,
   };
-  let roots: Record<string, unknown> = { args };
+  let snapshot: Record<string, unknown> | undefined;
   if (!method.isStatic) {
     const instanceClass = nearest ?? declaring;
     if (runtimeClass && instanceClass.ctor !== runtimeClass) warnUnknownSubclass(runtimeClass, instanceClass);
@@ -55,9 +56,15 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
         className: instanceClass.ctor?.name ?? '',
       };
     }
-    roots = { this: snapshotOf(self), args };
+    snapshot = snapshotOf(self) ?? {};
   }
-  return { target, payload: encodeValues(roots, `to the child process for ${label}()`), runtimeClass, label };
+  return { target, ...encodeCall(snapshot, args, `to the child process for ${label}()`), runtimeClass, label };
+}
+
+function encodeCall(snapshot: Record<string, unknown> | undefined, args: unknown[], whereFor: string) {
+  if (snapshot === undefined && args.every(isPrimitive)) return { payload: undefined, args };
+  const roots = snapshot === undefined ? { args } : { this: snapshot, args };
+  return { payload: encodeValues(roots, whereFor), args: undefined };
 }
 
 /**

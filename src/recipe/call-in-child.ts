@@ -87,11 +87,15 @@ async function send(recipe: Recipe, module: ModuleEntry, options: RunInProcessOp
   throw joinStacks(thrown, callSite);
 }
 
-/** A child that cannot read TypeScript: the parent loaded it through a loader the child did not get. */
+/**
+ * A child that cannot read TypeScript: the parent loaded it through a loader the child did not get.
+ * Node 20 refuses the extension; Node ≥ 22.18 strips types but fails on the decorators.
+ */
 function typeScriptHint(moduleUrl: string, thrown: unknown): string {
-  if (!/\.[cm]?tsx?$/.test(moduleUrl) || (thrown as { code?: unknown })?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') return '';
+  const code = (thrown as { code?: unknown } | null)?.code;
+  if (!/\.[cm]?tsx?$/.test(moduleUrl) || (code !== 'ERR_UNKNOWN_FILE_EXTENSION' && !(thrown instanceof SyntaxError))) return '';
   return (
-    `\nThe child cannot load TypeScript by itself: start the parent with a loader that it passes on ` +
+    `\nThe child cannot load this TypeScript module by itself: start the parent with a loader that it passes on ` +
     `(node --import tsx app.ts), or give the pool one: configure({ execArgv: [...process.execArgv, '--import', 'tsx'] }).`
   );
 }

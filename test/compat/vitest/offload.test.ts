@@ -23,7 +23,9 @@ test('without the loader that setup.ts adds, a .ts module is a ModuleLoadError',
   try {
     const error = await NamedModuleWork.pid().catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(ModuleLoadError);
-    expect((error as ModuleLoadError).cause).toMatchObject({ code: 'ERR_UNKNOWN_FILE_EXTENSION' });
+    // Node 20 refuses the extension; Node ≥ 22.18 strips types but cannot run the decorators.
+    const cause = (error as ModuleLoadError).cause as { code?: string; name?: string };
+    expect(cause.code === 'ERR_UNKNOWN_FILE_EXTENSION' || cause.name === 'SyntaxError').toBe(true);
     expect((error as ModuleLoadError).message).toContain("'--import', 'tsx'");
   } finally {
     configure({ execArgv: [...process.execArgv, '--import', 'tsx'] });

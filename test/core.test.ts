@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import 'reflect-metadata';
 import { after, describe, test } from 'node:test';
 import { isChildProcess, runInProcess, SerializationError, shutdown, TimeoutError } from 'run-in-process';
@@ -124,6 +126,14 @@ describe('decorator misuse seen at run time', () => {
       () => runInProcess(function inTest() {}, { module: 'file:///app/src/resize.test.ts' }),
       /declared in a test file.*Move the class or function into its own module/s,
     );
+  });
+
+  test('code with no module file (eval, REPL) is refused at definition time, naming the fix', () => {
+    const script = `import('run-in-process').then(({ runInProcess }) => {
+      try { runInProcess(function fromEval() {}); console.log('accepted'); } catch (error) { console.log(error.message); }
+    });`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)) });
+    assert.match(run.stdout, /Cannot tell which module declares fromEval\(\).*\{ module: import\.meta\.url \}/s);
   });
 
   test('isChildProcess() is false in the parent', () => {

@@ -1,5 +1,3 @@
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { currentCallOptions } from '../call-options.js';
 import { runTask } from '../child/run-task.js';
 import { resolveErrorClass } from '../codec/error-classes.js';
@@ -11,6 +9,8 @@ import { ModuleLoadError } from '../errors.js';
 import type { RunInProcessOptions } from '../options.js';
 import { childPool, poolTimeout } from '../pool/pools.js';
 import type { EncodedThrown, Reply } from '../protocol.js';
+import { captureCallSite, joinStacks, withCallerFrames, type CallSite } from './call-stacks.js';
+import { isEntryScript, warnIfEntryScript } from './entry-script.js';
 import { functionRecipe, methodRecipe, type Recipe } from './recipe.js';
 import type { FunctionEntry, MethodEntry, ModuleEntry } from './registry.js';
 
@@ -100,10 +100,18 @@ function typeScriptHint(moduleUrl: string, thrown: unknown): string {
   );
 }
 
-/** `RUN_IN_PROCESS_INLINE=1` runs calls in this process through the same serialization, for debuggers and fast tests. */
+let inline: boolean | undefined;
+
+/**
+ * `RUN_IN_PROCESS_INLINE=1` runs calls in this process through the same serialization, for
+ * debuggers and fast tests. Read once: `process.env` is a slow lookup to make on every call.
+ */
 function inlineMode(): boolean {
-  const flag = process.env['RUN_IN_PROCESS_INLINE'];
-  return flag !== undefined && flag !== '' && flag !== '0' && flag !== 'false';
+  if (inline === undefined) {
+    const flag = process.env['RUN_IN_PROCESS_INLINE'];
+    inline = flag !== undefined && flag !== '' && flag !== '0' && flag !== 'false';
+  }
+  return inline;
 }
 
 async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry): Promise<unknown> {
@@ -121,70 +129,4 @@ async function exportsOf(module: ModuleEntry): Promise<object | undefined> {
   if (isEntryScript(module)) return undefined;
   const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, 500, undefined).unref());
   return Promise.race([import(module.key).catch(() => undefined) as Promise<object | undefined>, timeout]);
-}
-
-type CallSite = { stack?: string };
-
-/** Captured per call; V8 formats the frames only if an error needs them. */
-function captureCallSite(caller: Function): CallSite {
-  const site: CallSite = {};
-  Error.captureStackTrace(site, caller);
-  return site;
-}
-
-function callerFrames(callSite: CallSite): string {
-  const stack = callSite.stack ?? '';
-  return stack.slice(stack.indexOf('\n') + 1);
-}
-
-/** Our own errors are raised in a callback; the caller's frames say more than where they were built. */
-function withCallerFrames(error: unknown, callSite: CallSite): unknown {
-  if (error instanceof Error) error.stack = `${error.name}: ${error.message}\n${callerFrames(callSite)}`;
-  return error;
-}
-
-const libraryFrame = /[\\/](run-in-process[\\/]dist|tinypool[\\/]dist)[\\/]/;
-
-/** The child's frames (without this library's and tinypool's), then the caller's in this process. */
-function joinStacks(thrown: unknown, callSite: CallSite): unknown {
-  if (!(thrown instanceof Error) || typeof thrown.stack !== 'string') return thrown;
-  const childLines = thrown.stack.split('\n').filter((line) => !libraryFrame.test(line) && !line.includes('node:internal/'));
-  thrown.stack = `${childLines.join('\n')}\n    at <the child process above, the parent process (pid ${process.pid}) below>\n${callerFrames(callSite)}`;
-  return thrown;
-}
-
-let entryScript: string | null | undefined;
-
-function isEntryScript(module: ModuleEntry): boolean {
-  if (entryScript === undefined) {
-    const main = process.argv[1];
-    entryScript = null;
-    if (main) {
-      for (const candidate of [main, `${main}.js`, `${main}.mjs`, `${main}.cjs`, `${main}.ts`]) {
-        try {
-          entryScript = realpathSync(candidate);
-          break;
-        } catch {
-          // Not this spelling of the entry script.
-        }
-      }
-    }
-  }
-  try {
-    return entryScript !== null && realpathSync(fileURLToPath(module.importUrl)) === entryScript;
-  } catch {
-    return false;
-  }
-}
-
-function warnIfEntryScript(module: ModuleEntry): void {
-  if (module.warned) return;
-  module.warned = true;
-  if (!isEntryScript(module)) return;
-  process.emitWarning(
-    `run-in-process: ${module.importUrl} is the entry script, and the child process imports the ` +
-      `declaring module, so this script's top-level code runs again in every child. Move the decorated ` +
-      `code into its own module, or guard the script's side effects with if (!isChildProcess()) { … }.`,
-    { code: 'RUN_IN_PROCESS_ENTRY_SCRIPT' },
-  );
 }

@@ -1,0 +1,47 @@
+import type { Contender, Op, Session } from './contender.js';
+
+export interface RunInProcessContenders {
+  readonly contenders: Contender[];
+  /** The decorated module: the raw limit imports it too, so cold starts compare like with like. */
+  readonly targetsUrl: string;
+  shutdown(): Promise<void>;
+}
+
+/** Loaded lazily so the baselines still run (`--baselines-only`) while the library is not built. */
+export async function loadRunInProcess(size: number): Promise<RunInProcessContenders> {
+  const { configure, shutdown } = await import('run-in-process');
+  configure({ size, idleTimeout: 30_000 });
+  configure('pipelined', { size, idleTimeout: 30_000, callsPerChild: 8 });
+  const targetsUrl = new URL('../targets.js', import.meta.url).href;
+  const { Bench, wrapped, wrappedEcho } = (await import(targetsUrl)) as typeof import('../targets.js');
+
+  // The sessions share the library's pools: closing one must not close the others, so
+  // close() is a no-op and the harness calls shutdown() once at the end.
+  const contender = (id: string, label: string, call: (op: Op, arg: unknown) => Promise<unknown>): Contender => ({
+    id,
+    label,
+    prepareCold: shutdown,
+    async start() {
+      const session: Session = { call, close: async () => {} };
+      return session;
+    },
+  });
+
+  const instance = new Bench();
+  const contenders = [
+    contender('rip-static', 'run-in-process static', (op, arg) =>
+      op === 'tiny' ? Bench.tiny(arg as number) : Bench.echo(arg),
+    ),
+    // withThis returns x + blob.length; mapping it back keeps every contender's tiny() equal to x + 1.
+    contender('rip-instance', 'run-in-process instance (100 KB this)', async (op, arg) =>
+      op === 'tiny' ? (await instance.withThis(arg as number)) - instance.blob.length + 1 : instance.echoWithThis(arg),
+    ),
+    contender('rip-wrapped', 'run-in-process wrapped fn', (op, arg) =>
+      op === 'tiny' ? wrapped(arg as number) : wrappedEcho(arg),
+    ),
+    contender('rip-pipelined', 'run-in-process static, callsPerChild: 8', (op, arg) =>
+      op === 'tiny' ? Bench.tinyPipelined(arg as number) : Bench.echo(arg),
+    ),
+  ];
+  return { contenders, targetsUrl, shutdown };
+}

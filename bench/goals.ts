@@ -1,0 +1,69 @@
+import { heapGrowthLimit, type HeapResult } from './heap.js';
+import { limitId, tinypoolId } from './lineup.js';
+import { costRatio, formatRatio, type Report, type WorkloadInfo } from './report.js';
+
+export interface Goal {
+  readonly goal: string;
+  readonly measured: string;
+  /** undefined: not measured in this run. */
+  readonly pass: boolean | undefined;
+}
+
+const verdict = (pass: boolean | undefined): string => (pass === undefined ? 'n/a' : pass ? 'PASS' : 'MISS');
+
+export function goalLines(goals: readonly Goal[]): string[] {
+  return goals.map((g) => `${verdict(g.pass).padEnd(4)}  ${g.goal}: ${g.measured}`);
+}
+
+export function goalTable(goals: readonly Goal[]): string {
+  return ['| target | measured | verdict |', '| --- | --- | --- |', ...goals.map((g) => `| ${g.goal} | ${g.measured} | ${verdict(g.pass)} |`)].join('\n');
+}
+
+export function evaluateGoals(report: Report, heapRuns: readonly HeapResult[]): Goal[] {
+  const w = (id: string): WorkloadInfo => report.workloads.find((x) => x.id === id)!;
+  const ratio = (workload: string, contender: string, ref: string) => costRatio(report, w(workload), contender, ref);
+  const atMost = (r: number | undefined, limit: number, what: string): Pick<Goal, 'measured' | 'pass'> =>
+    r === undefined ? { measured: 'not measured', pass: undefined } : { measured: `${formatRatio(r)} ${what}`, pass: r <= limit };
+
+  const throughputShare = ratio('throughput', 'rip-static', limitId);
+  const pipelinedShare = ratio('throughput', 'rip-pipelined', limitId);
+  const forkSpeedup = ratio('tiny-latency', 'fork-per-call', 'rip-static');
+  return [
+    { goal: 'decorated static, tiny call ≤ 1.10× raw tinypool', ...atMost(ratio('tiny-latency', 'rip-static', tinypoolId), 1.1, 'raw tinypool') },
+    { goal: 'wrapped function, tiny call ≤ 1.10× raw tinypool', ...atMost(ratio('tiny-latency', 'rip-wrapped', tinypoolId), 1.1, 'raw tinypool') },
+    { goal: 'decorated static, 1 MiB echo ≤ 1.05× raw tinypool', ...atMost(ratio('mib-echo', 'rip-static', tinypoolId), 1.05, 'raw tinypool') },
+    {
+      goal: 'tiny-call throughput ≥ 50% of the raw IPC limit',
+      measured: throughputShare === undefined ? 'not measured' : `${(100 / throughputShare).toFixed(0)}% of the limit`,
+      pass: throughputShare === undefined ? undefined : throughputShare <= 2,
+    },
+    {
+      goal: 'the same, with callsPerChild: 8 (opt-in pipelining)',
+      measured: pipelinedShare === undefined ? 'not measured' : `${(100 / pipelinedShare).toFixed(0)}% of the limit`,
+      pass: pipelinedShare === undefined ? undefined : pipelinedShare <= 2,
+    },
+    { goal: '10,000-object echo ≤ 1.2× the raw limit', ...atMost(ratio('objects-echo', 'rip-static', limitId), 1.2, 'the limit') },
+    {
+      goal: '≥ 100× faster than fork-per-call on warm tiny calls',
+      measured: forkSpeedup === undefined ? 'not measured' : `${formatRatio(forkSpeedup)} faster`,
+      pass: forkSpeedup === undefined ? undefined : forkSpeedup >= 100,
+    },
+    { goal: 'cold start ≤ 1.1× raw fork + module import', ...atMost(ratio('cold-start', 'rip-static', limitId), 1.1, 'raw fork + import') },
+    heapGoal(heapRuns),
+  ];
+}
+
+function heapGoal(runs: readonly HeapResult[]): Goal {
+  const goal = 'no heap growth over 1,000,000 calls';
+  // Several runs may cover a contender (inline and `npm run memory`): the longest one says the most.
+  const longest = new Map<string, HeapResult>();
+  for (const h of runs) if (h.contender.startsWith('rip-') && h.calls >= (longest.get(h.contender)?.calls ?? 0)) longest.set(h.contender, h);
+  const rip = [...longest.values()];
+  if (rip.length === 0) return { goal, measured: 'not measured', pass: undefined };
+  const worst = rip.reduce((a, b) => (b.growth > a.growth ? b : a));
+  const calls = Math.min(...rip.map((h) => h.calls));
+  const measured = `worst ${(worst.growth / 1024).toFixed(0)} KiB (${worst.contender}) over ${calls.toLocaleString('en-US')} calls`;
+  const ok = rip.every((h) => h.growth < heapGrowthLimit);
+  // A clean short run does not prove the 1M-call target; a leak in a short run disproves it.
+  return { goal, measured: calls < 1_000_000 ? `${measured}; run \`npm run memory\` for 1M` : measured, pass: ok && calls < 1_000_000 ? undefined : ok };
+}

@@ -1,0 +1,78 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { svgChart } from './chart.js';
+import { goalTable, type Goal } from './goals.js';
+import type { HeapResult } from './heap.js';
+import { heapLines, markdownTable, type Report } from './report.js';
+
+export const benchDir = fileURLToPath(new URL('..', import.meta.url));
+export const outDir = `${benchDir}out/`;
+export const memoryRecordPath = `${outDir}memory.json`;
+
+export interface MemoryRecord {
+  readonly date: string;
+  readonly results: readonly HeapResult[];
+}
+
+export function readMemoryRecord(): MemoryRecord | undefined {
+  return existsSync(memoryRecordPath) ? (JSON.parse(readFileSync(memoryRecordPath, 'utf8')) as MemoryRecord) : undefined;
+}
+
+const method = `## How it is measured
+
+- One process drives every contender; within a workload the contenders take turns round by round, in a new
+  (seeded) random order each round, and a warm-up round is discarded. Median and min – max are over rounds.
+  Fork-per-call's children are waited for after each of its samples, untimed, so their exit does not land on the
+  next contender.
+- Every pool has the same number of children (\`size\`, 2 here) and \`serialization: 'advanced'\`.
+- **raw fork IPC (limit)**: \`size\` children from \`child_process.fork\`, a request/reply loop with no pool logic.
+  A call goes to the least busy child and is never held back, so for throughput each child has (calls in
+  flight ÷ size) messages queued: the pipelined limit. The pools keep one task per child, so they pay a full round trip per call;
+  **raw fork IPC, 1 in flight per child** (throughput only) does the same, to tell pipelining from pool overhead.
+- Latency is the mean of a batch of sequential calls; throughput fires all calls at once and divides by the wall time.
+- Cold start times a new pool (or fork) up to its first result. The limit forks a single child (the pools start
+  \`size\`, as configured) and, when the library is loaded, that child imports the decorated module (and so the
+  library), the same import run-in-process does.
+- Fork-per-call forks a child per call and resolves on the reply; its child imports nothing, so it is the cheapest
+  possible naive decorator. It runs far fewer iterations (it takes tens of milliseconds a call).
+- The pinned row re-runs the tiny-call latency in a sub-process started with \`taskset -c 0\`: parent and children
+  share one CPU, so every round trip includes context switches instead of two cores spinning in parallel.
+- Ratios are costs: 1.00× = as fast as the reference, 2× = twice the time (for throughput: half the calls/s).
+- Heap: parent \`heapUsed\` after a forced GC, before and after N tiny calls with 64 in flight,
+  after a warm-up of N/10 (at least 1,000) calls.`;
+
+export function writeResults(report: Report, goals: readonly Goal[], memory: MemoryRecord | undefined): string {
+  const dir = report.quick ? outDir : benchDir;
+  mkdirSync(dir, { recursive: true });
+  const m = report.machine;
+  const md = [
+    '# Benchmark results',
+    '',
+    `${report.quick ? '**Quick mode (smoke run): numbers are indicative only.**\n\n' : ''}Machine: ${m.cpu}, ${m.cores} cores, ${m.os}. Node ${m.node}. Date: ${m.date}.`,
+    `Load average (1 min) at start ${m.load[0].toFixed(2)}, at end ${m.load[1].toFixed(2)}${Math.max(...m.load) > m.cores ? ': other work competed for the CPUs, expect noise' : ''}.`,
+    `Produced by \`npm --prefix bench run bench${report.quick ? ' -- --quick' : ''}\`.`,
+    '',
+    '![Cost relative to raw child_process IPC](chart.svg)',
+    '',
+    markdownTable(report),
+    '',
+    '## Targets',
+    '',
+    goalTable(goals),
+    '',
+    '## Heap per call',
+    '',
+    ...heapLines(report.heap, report.labels).map((l) => `- ${l}`),
+    ...(memory
+      ? ['', `Last \`npm --prefix bench run memory\` (${memory.date}):`, '', ...heapLines(memory.results, report.labels).map((l) => `- ${l}`)]
+      : []),
+    '',
+    method,
+    '',
+  ].join('\n');
+  writeFileSync(`${dir}RESULTS.md`, md);
+  writeFileSync(`${dir}chart.svg`, svgChart(report));
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(`${outDir}results.json`, JSON.stringify(report, (_, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v), 2));
+  return dir;
+}

@@ -1,0 +1,46 @@
+export interface Settings {
+  readonly quick: boolean;
+  /** Children per pool, the same for every contender. */
+  readonly size: number;
+  readonly rounds: { readonly latency: number; readonly payload: number; readonly throughput: number; readonly cold: number };
+  /** Sequential calls per latency sample; a sample is the mean of its batch. */
+  readonly tinyBatch: number;
+  readonly payloadBatch: number;
+  readonly slowBatch: number;
+  readonly throughputCalls: number;
+  readonly slowThroughputCalls: number;
+  readonly memoryCalls: number;
+  /** Untimed tiny calls per contender before the first workload: the first thousand or so run several times slower. */
+  readonly warmupCalls: number;
+  /** A discarded first round per workload; quick mode skips it, the warm-up calls already ran. */
+  readonly warmupRound: boolean;
+}
+
+export const full: Settings = {
+  quick: false,
+  size: 2,
+  rounds: { latency: 21, payload: 15, throughput: 9, cold: 9 },
+  tinyBatch: 500,
+  payloadBatch: 20,
+  slowBatch: 2,
+  throughputCalls: 10_000,
+  slowThroughputCalls: 8,
+  memoryCalls: 50_000,
+  warmupCalls: 3_000,
+  warmupRound: true,
+};
+
+/** For CI smoke runs: about ten seconds, numbers only indicative. */
+export const quick: Settings = {
+  quick: true,
+  size: 2,
+  rounds: { latency: 3, payload: 2, throughput: 2, cold: 1 },
+  tinyBatch: 50,
+  payloadBatch: 2,
+  slowBatch: 1,
+  throughputCalls: 500,
+  slowThroughputCalls: 2,
+  memoryCalls: 500,
+  warmupCalls: 300,
+  warmupRound: false,
+};

@@ -1,0 +1,36 @@
+// Decorated code lives here, not in main.ts: the child imports this module by file URL,
+// and importing the entry script would start a second benchmark inside the child.
+import { runInProcess } from 'run-in-process';
+
+export class Bench {
+  constructor(public blob = 'x'.repeat(100_000)) {}
+
+  @runInProcess static async tiny(x: number): Promise<number> {
+    return x + 1;
+  }
+
+  @runInProcess async withThis(x: number): Promise<number> {
+    return x + this.blob.length;
+  }
+
+  @runInProcess static async echo<T>(v: T): Promise<T> {
+    return v;
+  }
+
+  /** The same tiny call on a pool that sends several calls to a child at once (callsPerChild). */
+  @runInProcess({ pool: 'pipelined' }) static async tinyPipelined(x: number): Promise<number> {
+    return x + 1;
+  }
+
+  @runInProcess async echoWithThis(v: unknown): Promise<unknown> {
+    return v;
+  }
+}
+
+export const wrapped = runInProcess(function wrapped(x: number) {
+  return x + 1;
+});
+
+export const wrappedEcho = runInProcess(function wrappedEcho(v: unknown) {
+  return v;
+});

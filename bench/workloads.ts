@@ -1,0 +1,104 @@
+import { deepStrictEqual, strictEqual } from 'node:assert';
+import { performance } from 'node:perf_hooks';
+import type { Contender, Op, Session, StartOptions } from './contenders/contender.js';
+import type { Settings } from './settings.js';
+
+export interface Context {
+  readonly contender: Contender;
+  readonly session: Session;
+  readonly settings: Settings;
+  readonly startOptions: StartOptions;
+}
+
+export interface Workload {
+  readonly id: string;
+  readonly title: string;
+  readonly unit: 'µs' | 'ms' | 'calls/s';
+  /** Throughput is the only workload where a bigger number is better; ratios are inverted for it. */
+  readonly higherIsBetter: boolean;
+  rounds(s: Settings): number;
+  measure(ctx: Context): Promise<number>;
+}
+
+const mib = Buffer.alloc(1 << 20, 7);
+const objects = Array.from({ length: 10_000 }, (_, i) => ({ id: i, name: `item-${i}`, active: i % 2 === 0 }));
+
+async function meanMicros(ctx: Context, batch: number, op: Op, arg: (i: number) => unknown): Promise<number> {
+  const n = ctx.contender.slow ? ctx.settings.slowBatch : batch;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await ctx.session.call(op, arg(i));
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+export const tinyLatency: Workload = {
+  id: 'tiny-latency',
+  title: 'tiny call, sequential latency',
+  unit: 'µs',
+  higherIsBetter: false,
+  rounds: (s) => s.rounds.latency,
+  measure: (ctx) => meanMicros(ctx, ctx.settings.tinyBatch, 'tiny', (i) => i),
+};
+
+export const mibEcho: Workload = {
+  id: 'mib-echo',
+  title: '1 MiB Buffer echoed',
+  unit: 'µs',
+  higherIsBetter: false,
+  rounds: (s) => s.rounds.payload,
+  measure: (ctx) => meanMicros(ctx, ctx.settings.payloadBatch, 'echo', () => mib),
+};
+
+export const objectsEcho: Workload = {
+  id: 'objects-echo',
+  title: '10,000 small objects echoed',
+  unit: 'µs',
+  higherIsBetter: false,
+  rounds: (s) => s.rounds.payload,
+  measure: (ctx) => meanMicros(ctx, ctx.settings.payloadBatch, 'echo', () => objects),
+};
+
+export const throughput: Workload = {
+  id: 'throughput',
+  title: 'tiny calls, all in flight at once',
+  unit: 'calls/s',
+  higherIsBetter: true,
+  rounds: (s) => s.rounds.throughput,
+  async measure({ contender, session, settings }) {
+    const n = contender.slow ? settings.slowThroughputCalls : settings.throughputCalls;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: n }, (_, i) => session.call('tiny', i)));
+    return n / ((performance.now() - t0) / 1000);
+  },
+};
+
+export const coldStart: Workload = {
+  id: 'cold-start',
+  title: 'cold start to first result',
+  unit: 'ms',
+  higherIsBetter: false,
+  rounds: (s) => s.rounds.cold,
+  async measure({ contender, startOptions }) {
+    await contender.prepareCold?.();
+    const t0 = performance.now();
+    const session = await contender.start({ ...startOptions, cold: true });
+    await session.call('tiny', 1);
+    const elapsed = performance.now() - t0;
+    await session.close();
+    return elapsed;
+  },
+};
+
+/** Fails loudly if a contender does not really do the work, then warms up both sides' JIT. */
+export async function verifyAndWarm(contender: Contender, session: Session, settings: Settings): Promise<void> {
+  const where = `contender ${contender.id}`;
+  strictEqual(await session.call('tiny', 41), 42, `${where}: tiny(41)`);
+  const buf = (await session.call('echo', mib)) as Uint8Array;
+  strictEqual(buf.byteLength, mib.byteLength, `${where}: 1 MiB echo length`);
+  strictEqual(buf[buf.byteLength - 1], 7, `${where}: 1 MiB echo content`);
+  deepStrictEqual(await session.call('echo', objects), objects, `${where}: 10,000 objects echo`);
+  if (contender.slow) return;
+  for (let i = 0; i < settings.warmupCalls; i++) await session.call('tiny', i);
+  // The first large messages are several times slower (the IPC read buffers grow); keep that out of round one.
+  for (let i = 0; i < 10; i++) await session.call('echo', mib);
+  for (let i = 0; i < 3; i++) await session.call('echo', objects);
+}

@@ -44,6 +44,8 @@ export interface CallTask {
    */
   payload: Uint8Array | undefined;
   args?: unknown[];
+  /** Which of `args` were Buffers (structured clone delivers them as Uint8Arrays). */
+  buffers?: number[];
   /** Ask the child to say when it starts, so that a timeout counts from then and not from the queue. */
   notifyStart: boolean;
 }
@@ -61,8 +63,8 @@ export type Task = CallTask | WakeTask;
  */
 export type Reply =
   | { kind: 'value'; value: Uint8Array; retiring?: number }
-  /** A primitive result, sent as it is. */
-  | { kind: 'primitive'; value: unknown; retiring?: number }
+  /** A primitive or typed-array result, sent as it is; `buffer` when it was a Buffer. */
+  | { kind: 'as-is'; value: unknown; buffer?: true; retiring?: number }
   | { kind: 'thrown'; thrown: EncodedThrown; stage: 'call' | 'load'; retiring?: number }
   /** The child had reached its call limit (`recycleAfterCalls`) and did not start this call. */
   | { kind: 'retired' }

@@ -1,5 +1,5 @@
 import { encodeThrown } from '../codec/errors.js';
-import { decodeValue, encodeValue, isPrimitive } from '../codec/values.js';
+import { asBuffer, decodeValue, encodeValue, isSentAsIs } from '../codec/values.js';
 import type { CallTask, ChildNotice, Reply, Task } from '../protocol.js';
 import { resolveTarget } from './resolve-target.js';
 
@@ -26,17 +26,23 @@ export async function runTask(task: Task, notify: (notice: ChildNotice) => void)
   return reply;
 }
 
-type Answer = Extract<Reply, { kind: 'value' | 'primitive' | 'thrown' }>;
+type Answer = Extract<Reply, { kind: 'value' | 'as-is' | 'thrown' }>;
+
+function rewrapBuffers(args: unknown[], buffers: number[] | undefined): unknown[] {
+  for (const index of buffers ?? []) args[index] = asBuffer(args[index]);
+  return args;
+}
 
 async function execute(task: CallTask): Promise<{ reply: Answer; healthy: boolean }> {
   let moduleExports: object;
   let call: () => unknown;
   try {
-    moduleExports = await importOnce(task.target.module);
+    const namespace = importOnce(task.target.module);
+    moduleExports = namespace instanceof Promise ? await namespace : namespace;
     if (task.target.kind === 'method' && task.target.instanceClass) await importOnce(task.target.instanceClass.module);
     const { this: snapshot, args } = task.payload
       ? (decodeValue(task.payload) as { this?: Record<string, unknown>; args: unknown[] })
-      : { this: undefined, args: task.args ?? [] };
+      : { this: undefined, args: rewrapBuffers(task.args ?? [], task.buffers) };
     const { fn, self } = resolveTarget(task.target, moduleExports, snapshot);
     call = () => fn.apply(self, args);
   } catch (error) {
@@ -48,7 +54,10 @@ async function execute(task: CallTask): Promise<{ reply: Answer; healthy: boolea
   } catch (error) {
     return { reply: { kind: 'thrown', stage: 'call', thrown: encodeThrown(error, moduleExports) }, healthy: true };
   }
-  if (isPrimitive(result)) return { reply: { kind: 'primitive', value: result }, healthy: true };
+  if (isSentAsIs(result)) {
+    const reply: Answer = Buffer.isBuffer(result) ? { kind: 'as-is', value: result, buffer: true } : { kind: 'as-is', value: result };
+    return { reply, healthy: true };
+  }
   try {
     return { reply: { kind: 'value', value: encodeValue(result, 'result', 'back to the parent process') }, healthy: true };
   } catch (error) {
@@ -56,10 +65,18 @@ async function execute(task: CallTask): Promise<{ reply: Answer; healthy: boolea
   }
 }
 
-function importOnce(url: string): Promise<object> {
+/** The resolved namespaces too, so that a warm call does not wait a turn on an already-loaded module. */
+const loadedModules = new Map<string, object>();
+
+function importOnce(url: string): object | Promise<object> {
+  const loaded = loadedModules.get(url);
+  if (loaded) return loaded;
   let loading = modules.get(url);
   if (!loading) {
-    loading = import(url) as Promise<object>;
+    loading = (import(url) as Promise<object>).then((namespace) => {
+      loadedModules.set(url, namespace);
+      return namespace;
+    });
     modules.set(url, loading);
   }
   return loading;

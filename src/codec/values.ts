@@ -29,6 +29,28 @@ export function isPrimitive(value: unknown): boolean {
   return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
 }
 
+/**
+ * A value that may travel without our own serialization: a primitive, or a typed array or
+ * DataView over a plain ArrayBuffer. Structured clone keeps all of them but a Buffer, which it
+ * turns into a Uint8Array: `bufferIndexes` notes where Buffers were, to re-wrap them (no copy).
+ */
+export function isSentAsIs(value: unknown): boolean {
+  return isPrimitive(value) || (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer);
+}
+
+export function bufferIndexes(values: readonly unknown[]): number[] | undefined {
+  let indexes: number[] | undefined;
+  values.forEach((value, index) => {
+    if (Buffer.isBuffer(value)) (indexes ??= []).push(index);
+  });
+  return indexes;
+}
+
+export function asBuffer(view: unknown): Buffer {
+  const bytes = view as Uint8Array;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 export function decodeValue(bytes: Uint8Array): unknown {
   return deserialize(bytes);
 }

@@ -17,6 +17,7 @@ export interface CallRequest {
   target: Target;
   payload: Uint8Array | undefined;
   args: unknown[] | undefined;
+  buffers: number[] | undefined;
   label: string;
   timeout: number | undefined;
   signal: AbortSignal | undefined;
@@ -87,6 +88,7 @@ export class ChildPool {
         target: request.target,
         payload: request.payload,
         ...(request.args && { args: request.args }),
+        ...(request.buffers && { buffers: request.buffers }),
         notifyStart: timeout !== undefined,
       };
       this.#submit(call, task);

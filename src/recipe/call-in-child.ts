@@ -2,7 +2,7 @@ import { currentCallOptions } from '../call-options.js';
 import { runTask } from '../child/run-task.js';
 import { resolveErrorClass } from '../codec/error-classes.js';
 import { decodeThrown } from '../codec/errors.js';
-import { decodeValue } from '../codec/values.js';
+import { asBuffer, decodeValue } from '../codec/values.js';
 import { classDefaults } from '../decorator/class-defaults.js';
 import { isChildProcess } from '../environment.js';
 import { ModuleLoadError } from '../errors.js';
@@ -54,6 +54,7 @@ async function send(recipe: Recipe, module: ModuleEntry, options: RunInProcessOp
     target: recipe.target,
     payload: recipe.payload,
     args: recipe.args,
+    buffers: recipe.buffers,
     label: recipe.label,
     timeout: perCall?.timeout ?? options.timeout ?? poolTimeout(poolName),
     signal: perCall?.signal,
@@ -66,7 +67,7 @@ async function send(recipe: Recipe, module: ModuleEntry, options: RunInProcessOp
   } catch (error) {
     throw withCallerFrames(error, callSite);
   }
-  if (reply.kind === 'primitive') return reply.value;
+  if (reply.kind === 'as-is') return reply.buffer ? asBuffer(reply.value) : reply.value;
   if (reply.kind === 'value') return decodeValue(reply.value);
   if (reply.kind !== 'thrown') throw new Error(`Unexpected reply "${reply.kind}" for ${recipe.label}.`);
   const thrown = await rebuildThrown(reply.thrown, module);

@@ -1,4 +1,4 @@
-import { encodeValues, isPrimitive } from '../codec/values.js';
+import { bufferIndexes, encodeValues, isSentAsIs } from '../codec/values.js';
 import type { FunctionTarget, MethodTarget } from '../protocol.js';
 import {
   classOfConstructor,
@@ -17,6 +17,7 @@ export interface Recipe {
   target: MethodTarget | FunctionTarget;
   payload: Uint8Array | undefined;
   args: unknown[] | undefined;
+  buffers: number[] | undefined;
   /** The class whose defaults apply: the runtime class of `this` (or `this` itself, for statics). */
   runtimeClass: Function | undefined;
   /** For messages: `Hasher.digest`. */
@@ -62,9 +63,9 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
 }
 
 function encodeCall(snapshot: Record<string, unknown> | undefined, args: unknown[], whereFor: string) {
-  if (snapshot === undefined && args.every(isPrimitive)) return { payload: undefined, args };
+  if (snapshot === undefined && args.every(isSentAsIs)) return { payload: undefined, args, buffers: bufferIndexes(args) };
   const roots = snapshot === undefined ? { args } : { this: snapshot, args };
-  return { payload: encodeValues(roots, whereFor), args: undefined };
+  return { payload: encodeValues(roots, whereFor), args: undefined, buffers: undefined };
 }
 
 /**

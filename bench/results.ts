@@ -8,6 +8,8 @@ import { heapLines, markdownTable, type Report } from './report.js';
 export const benchDir = fileURLToPath(new URL('..', import.meta.url));
 export const outDir = `${benchDir}out/`;
 export const memoryRecordPath = `${outDir}memory.json`;
+/** Hand-written notes on the targets, kept with the results each run regenerates. */
+const analysisPath = `${benchDir}analysis.md`;
 
 export interface MemoryRecord {
   readonly date: string;
@@ -67,6 +69,7 @@ export function writeResults(report: Report, goals: readonly Goal[], memory: Mem
       ? ['', `Last \`npm --prefix bench run memory\` (${memory.date}):`, '', ...heapLines(memory.results, report.labels).map((l) => `- ${l}`)]
       : []),
     '',
+    ...(existsSync(analysisPath) ? [readFileSync(analysisPath, 'utf8').trim(), ''] : []),
     method,
     '',
   ].join('\n');

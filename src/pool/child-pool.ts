@@ -120,7 +120,8 @@ export class ChildPool {
     this.#tinypool.run(task, call.controller ? { signal: call.controller.signal } : noSignal).then(
       (reply: Reply) => {
         this.#adopt();
-        if (reply.kind === 'retired') return this.#submit(call, task);
+        // A child past its call limit did not start this call: resend it, unless it already settled.
+        if (reply.kind === 'retired') return call.settled ? undefined : this.#submit(call, task);
         if ('retiring' in reply && reply.retiring !== undefined) this.#retire(reply.retiring);
         call.succeed(reply);
       },

@@ -8,7 +8,7 @@ import { isChildProcess } from '../environment.js';
 import { ModuleLoadError } from '../errors.js';
 import type { RunInProcessOptions } from '../options.js';
 import { childPool, poolTimeout } from '../pool/pools.js';
-import type { EncodedThrown, Reply } from '../protocol.js';
+import type { CallTask, EncodedThrown, Reply } from '../protocol.js';
 import { captureCallSite, joinStacks, withCallerFrames, type CallSite } from './call-stacks.js';
 import { isEntryScript, warnIfEntryScript } from './entry-script.js';
 import { functionRecipe, methodRecipe, type Recipe } from './recipe.js';
@@ -61,9 +61,7 @@ async function send(recipe: Recipe, module: ModuleEntry, options: RunInProcessOp
   };
   let reply: Reply;
   try {
-    reply = inlineMode()
-      ? await runTask({ kind: 'call', id: 0, notifyStart: false, ...request }, () => {})
-      : await childPool(poolName).run(request);
+    reply = inlineMode() ? await runInline(request) : await childPool(poolName).run(request);
   } catch (error) {
     throw withCallerFrames(error, callSite);
   }
@@ -99,6 +97,13 @@ function typeScriptHint(moduleUrl: string, thrown: unknown): string {
     `\nThe child cannot load this TypeScript module by itself: start the parent with a loader that it passes on ` +
     `(node --import tsx app.ts), or give the pool one: configure({ execArgv: [...process.execArgv, '--import', 'tsx'] }).`
   );
+}
+
+/** Inline calls still copy what they send and receive, as a child would: nothing is shared by reference. */
+async function runInline(request: Omit<CallTask, 'kind' | 'id' | 'notifyStart'>): Promise<Reply> {
+  const args = request.args && structuredClone(request.args);
+  const reply = await runTask({ ...request, kind: 'call', id: 0, notifyStart: false, ...(args && { args }) }, () => {});
+  return reply.kind === 'as-is' ? { ...reply, value: structuredClone(reply.value) } : reply;
 }
 
 let inline: boolean | undefined;

@@ -64,6 +64,10 @@ describe('a child that dies during a call', () => {
   });
 });
 
+test("an uncaught error that the user's own handler catches does not end the child", async () => {
+  assert.equal(await Crasher.survivesOwnHandler(), 'handled by the user');
+});
+
 describe('timeouts', () => {
   test('an overdue call is killed and rejects with TimeoutError; the pool goes on', async () => {
     await assert.rejects(Crasher.hang(), (error: unknown) => {

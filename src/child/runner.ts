@@ -17,7 +17,9 @@ const notify = (notice: ChildNotice): void => {
 
 // An error thrown outside any call (a timer, an unhandled rejection) would end this child with only
 // "exited unexpectedly" to show for it: send the real error first, then exit as Node would have.
-process.on('uncaughtException', (error) => {
+// When the user's code handles such errors itself, it decides, as it would outside a child.
+const reportAndExit = (error: Error): void => {
+  if (process.listenerCount('uncaughtException') > 1) return;
   const exit = () => process.exit(70);
   setTimeout(exit, 1_000).unref();
   try {
@@ -25,7 +27,8 @@ process.on('uncaughtException', (error) => {
   } catch {
     exit();
   }
-});
+};
+process.on('uncaughtException', reportAndExit);
 
 export default function run(task: Task) {
   return runTask(task, notify);

@@ -27,7 +27,10 @@ function line(stdout: string, pattern: RegExp): string[] {
   return match.slice(1);
 }
 
-/** What the tsx apps print; tsx reads the tsconfig.json of the working directory, in parent and children alike. */
+/**
+ * What the tsx apps print. Both run ../work.ts: tsx compiles with the tsconfig.json of the working
+ * directory, which the children inherit, so one source serves both decorator modes.
+ */
 function assertTsxApp(stdout: string, decorators: 'standard' | 'legacy'): void {
   const [parent, child] = line(stdout, /^parent (\d+) child (\d+)$/m);
   assert.notEqual(child, parent);
@@ -36,12 +39,12 @@ function assertTsxApp(stdout: string, decorators: 'standard' | 'legacy'): void {
 }
 
 test('node --import tsx: a .ts module with standard decorators', () => {
-  const { stdout } = run(process.execPath, ['--import', 'tsx', 'app.ts'], join(compat, 'tsx-standard'));
+  const { stdout } = run(process.execPath, ['--import', 'tsx', 'app.ts'], join(compat, 'tsx', 'standard'));
   assertTsxApp(stdout, 'standard');
 });
 
 test('the tsx CLI: a .ts module with legacy decorators', () => {
-  const { stdout } = run(bin('tsx'), ['app.ts'], join(compat, 'tsx-legacy'));
+  const { stdout } = run(bin('tsx'), ['app.ts'], join(compat, 'tsx', 'legacy'));
   assertTsxApp(stdout, 'legacy');
   // esbuild, inside tsx, ignores emitDecoratorMetadata: the check that a legacy method returns a Promise cannot run.
   assert.deepEqual(line(stdout, /^design:returntype (\w+)$/m), ['absent']);

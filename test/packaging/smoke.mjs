@@ -180,12 +180,13 @@ function same(actual, expected, what) {
 }
 
 /** Compiles an app with its own tsconfig, then runs it; both outcomes are checks. Returns the run, if any. */
-function buildAndRun(project, app, mainFile, { emitted } = {}) {
-  const appDir = join(project, app);
+/** `dir` and `tsconfig` name the folder and project file when one app folder builds several ways. */
+function buildAndRun(project, app, mainFile, { emitted, dir = app, tsconfig = 'tsconfig.json' } = {}) {
+  const appDir = join(project, dir);
   const tsc = join(project, 'node_modules', '.bin', 'tsc');
   let compiled = false;
-  check(`${app}: tsc -p ${app}/tsconfig.json (TypeScript ${TS7}) compiles`, () => {
-    const result = run(tsc, ['-p', join(appDir, 'tsconfig.json')], appDir, TSC_TIMEOUT_MS);
+  check(`${app}: tsc -p ${dir}/${tsconfig} (TypeScript ${TS7}) compiles`, () => {
+    const result = run(tsc, ['-p', join(appDir, tsconfig)], appDir, TSC_TIMEOUT_MS);
     expectSuccess('tsc', result, TSC_TIMEOUT_MS);
     compiled = true;
     if (emitted) return emitted(appDir);
@@ -208,9 +209,14 @@ function emittedContains(file, patterns) {
   };
 }
 
-function checkEsmApp(project, app, legacy) {
-  const ran = buildAndRun(project, app, 'build/main.js', {
-    emitted: emittedContains('build/work.js', legacy ? [/__decorate\(/, /__metadata\("design:returntype"/] : [/__esDecorate\(/]),
+/** One ESM app, apps/esm, compiled once per decorator mode from the same sources. */
+function checkEsmApp(project, mode) {
+  const app = `esm-${mode}`;
+  const legacy = mode === 'legacy';
+  const ran = buildAndRun(project, app, `build/${mode}/main.js`, {
+    dir: 'esm',
+    tsconfig: `tsconfig.${mode}.json`,
+    emitted: emittedContains(`build/${mode}/work.js`, legacy ? [/__decorate\(/, /__metadata\("design:returntype"/] : [/__esDecorate\(/]),
   });
   if (!ran) return;
   const { found } = ran;
@@ -427,8 +433,8 @@ async function smoke(tmp) {
     installed = true;
   });
   if (!installed) return;
-  checkEsmApp(project, 'esm-standard', false);
-  checkEsmApp(project, 'esm-legacy', true);
+  checkEsmApp(project, 'standard');
+  checkEsmApp(project, 'legacy');
   checkCjsApp(project);
   checkTwoCopies(project);
 

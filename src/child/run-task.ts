@@ -1,4 +1,4 @@
-import { encodeThrown } from '../codec/errors.js';
+import { encodeThrown } from '../codec/thrown.js';
 import { asBuffer, decodeValue, encodeValue, isSentAsIs } from '../codec/values.js';
 import type { CallTask, ChildNotice, Reply, Task } from '../protocol.js';
 import { resolveTarget } from './resolve-target.js';

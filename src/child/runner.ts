@@ -1,4 +1,4 @@
-import { encodeThrown } from '../codec/errors.js';
+import { encodeThrown } from '../codec/thrown.js';
 import { markChildProcess } from '../environment.js';
 import type { ChildNotice, Task } from '../protocol.js';
 import { exitWithParent } from './orphan-watchdog.js';

@@ -1,5 +1,5 @@
 import { resolveErrorClass } from '../codec/error-classes.js';
-import { decodeThrown } from '../codec/errors.js';
+import { decodeThrown } from '../codec/thrown.js';
 import { ChildStartupError, ProcessCrashedError } from '../errors.js';
 import type { ChildRecord } from './child-tracker.js';
 

@@ -1,7 +1,7 @@
 import { currentCallOptions } from '../call-options.js';
 import { runTask } from '../child/run-task.js';
 import { resolveErrorClass } from '../codec/error-classes.js';
-import { decodeThrown } from '../codec/errors.js';
+import { decodeThrown } from '../codec/thrown.js';
 import { asBuffer, decodeValue } from '../codec/values.js';
 import { classDefaults } from '../decorator/class-defaults.js';
 import { isChildProcess } from '../environment.js';

@@ -96,12 +96,18 @@ function warnUnknownSubclass(runtimeClass: Function, rebuiltAs: ClassEntry): voi
  * The nearest class on a prototype chain that the child can find again. Walking the whole chain
  * also links every registered class on it to its constructor.
  */
+const nearestByClass = new WeakMap<Function, ClassEntry | null>();
+
 function nearestKnownClass(runtimeClass: Function): ClassEntry | undefined {
+  const known = nearestByClass.get(runtimeClass);
+  if (known !== undefined) return known ?? undefined;
   let nearest: ClassEntry | undefined;
   for (let ctor: unknown = runtimeClass; typeof ctor === 'function' && ctor !== Function.prototype; ctor = Object.getPrototypeOf(ctor)) {
     const entry = classOfConstructor(ctor);
     nearest ??= entry;
   }
+  // Every class on a chain is defined, and so registered, before its first instance makes a call.
+  nearestByClass.set(runtimeClass, nearest ?? null);
   return nearest;
 }
 

@@ -30,30 +30,32 @@ export interface FunctionTarget {
   id: string;
 }
 
-/** A call, as the child receives it. */
-export interface CallTask {
-  kind: 'call';
-  /** The parent's call number, echoed in the start notice. */
-  id: number;
-  target: Target;
+/**
+ * A call as it crosses: a tuple whose target is one string. tinypool copies every task three
+ * times on its way (a MessagePort clone, the IPC serialization, the child's parse), and a nested
+ * object with a dozen keys cost a tiny call more there than all the rest this library does
+ * (1.16× raw tinypool, against 1.05× for this shape; bench/analysis.md).
+ */
+export type CallTask = [
+  kind: 'call',
+  /** `JSON.stringify(target)`, built once per target in the parent and parsed once per child. */
+  target: string,
+  /** The parent's call number, which names the call in its start notice and its batched reply. */
+  id: number,
   /**
-   * `v8.serialize({ this, args })`: the snapshot of `this` and the arguments; or, when the
-   * arguments are all primitives and there is no `this`, the arguments as they are in `args`
-   * (a primitive needs no path diagnosis, and skipping a serialize/deserialize pair is most of
-   * a tiny call's overhead).
+   * `v8.serialize({ this, args })`: the snapshot of `this` and the arguments; or, when there is no
+   * `this` and every argument is a primitive or a typed array, the arguments as they are (these need
+   * no path diagnosis, and skipping a serialize/deserialize pair is most of a tiny call's cost).
    */
-  payload: Uint8Array | undefined;
-  args?: unknown[];
-  /** Which of `args` were Buffers (structured clone delivers them as Uint8Arrays). */
-  buffers?: number[];
+  input: Uint8Array | unknown[],
+  /** Which of the as-is arguments were Buffers (structured clone delivers them as Uint8Arrays). */
+  buffers: number[] | undefined,
   /** Ask the child to say when it starts, so that a timeout counts from then and not from the queue. */
-  notifyStart: boolean;
-}
+  notifyStart: boolean,
+];
 
 /** Sent to make tinypool start a replacement child for calls it left queued (see child-pool.ts). */
-export interface WakeTask {
-  kind: 'wake';
-}
+export type WakeTask = [kind: 'wake'];
 
 export type Task = CallTask | WakeTask;
 

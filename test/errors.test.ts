@@ -91,7 +91,7 @@ for (const mode of modes) {
       const parentPart = stack.slice(boundary);
       assert.match(childPart, /^TypeError: bad type/);
       assert.match(childPart, /at failure \(.*fixtures\/\S+\/errors\.js:\d+:\d+\)/, 'child frame: function and file');
-      assert.match(parentPart, /at thrownBy \(.*build\/test\/errors\.test\.js:\d+:\d+\)/, 'parent frame: the caller');
+      assert.match(parentPart, /at (async )?thrownBy \(.*build\/test\/errors\.test\.js:\d+:\d+\)/, 'parent frame: the caller');
       assert.doesNotMatch(stack, /tinypool\/dist/);
     });
   });

@@ -1,6 +1,6 @@
 import { encodeThrown } from '../codec/thrown.js';
 import { asBuffer, decodeValue, encodeValue, isSentAsIs } from '../codec/values.js';
-import type { CallTask, ChildNotice, Reply, Task } from '../protocol.js';
+import type { CallTask, ChildNotice, Reply, Target, Task } from '../protocol.js';
 import { resolveTarget } from './resolve-target.js';
 
 /**
@@ -14,9 +14,9 @@ let answered = 0;
 let retired = false;
 
 export async function runTask(task: Task, notify: (notice: ChildNotice) => void): Promise<Reply> {
-  if (task.kind === 'wake') return { kind: 'woken' };
+  if (task[0] === 'wake') return { kind: 'woken' };
   if (retired) return { kind: 'retired' };
-  if (task.notifyStart) notify({ runInProcess: 'started', id: task.id });
+  if (task[5]) notify({ runInProcess: 'started', id: task[2] });
   const { reply, healthy } = await execute(task);
   // A module that failed to import stays failed in this process's module cache: let a fresh child retry it.
   if (!healthy || (recycleAfter !== undefined && ++answered >= recycleAfter)) {
@@ -33,17 +33,18 @@ function rewrapBuffers(args: unknown[], buffers: number[] | undefined): unknown[
   return args;
 }
 
-async function execute(task: CallTask): Promise<{ reply: Answer; healthy: boolean }> {
+async function execute([, targetKey, , input, buffers]: CallTask): Promise<{ reply: Answer; healthy: boolean }> {
   let moduleExports: object;
   let call: () => unknown;
   try {
-    const namespace = importOnce(task.target.module);
+    const target = parseTarget(targetKey);
+    const namespace = importOnce(target.module);
     moduleExports = namespace instanceof Promise ? await namespace : namespace;
-    if (task.target.kind === 'method' && task.target.instanceClass) await importOnce(task.target.instanceClass.module);
-    const { this: snapshot, args } = task.payload
-      ? (decodeValue(task.payload) as { this?: Record<string, unknown>; args: unknown[] })
-      : { this: undefined, args: rewrapBuffers(task.args ?? [], task.buffers) };
-    const { fn, self } = resolveTarget(task.target, moduleExports, snapshot);
+    if (target.kind === 'method' && target.instanceClass) await importOnce(target.instanceClass.module);
+    const { this: snapshot, args } = Array.isArray(input)
+      ? { this: undefined, args: rewrapBuffers(input, buffers) }
+      : (decodeValue(input) as { this?: Record<string, unknown>; args: unknown[] });
+    const { fn, self } = resolveTarget(target, moduleExports, snapshot);
     call = () => fn.apply(self, args);
   } catch (error) {
     return { reply: { kind: 'thrown', stage: 'load', thrown: encodeThrown(error) }, healthy: false };
@@ -63,6 +64,14 @@ async function execute(task: CallTask): Promise<{ reply: Answer; healthy: boolea
   } catch (error) {
     return { reply: { kind: 'thrown', stage: 'call', thrown: encodeThrown(error) }, healthy: true };
   }
+}
+
+const targets = new Map<string, Target>();
+
+function parseTarget(key: string): Target {
+  let target = targets.get(key);
+  if (!target) targets.set(key, (target = JSON.parse(key) as Target));
+  return target;
 }
 
 /** The resolved namespaces too, so that a warm call does not wait a turn on an already-loaded module. */

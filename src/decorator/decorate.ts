@@ -144,7 +144,7 @@ function register(owner: ClassEntry, name: string, isStatic: boolean, impl: Func
 /** What replaces the method: same name and arity, but each call ships a recipe to a child. */
 function offloaded(method: MethodEntry, impl: Function): Function {
   const replacement = function (this: unknown, ...args: unknown[]): Promise<unknown> {
-    return callMethod(method, this, args, replacement);
+    return callMethod(method, this, args);
   };
   Object.defineProperty(replacement, 'name', { value: impl.name, configurable: true });
   Object.defineProperty(replacement, 'length', { value: impl.length, configurable: true });

@@ -19,7 +19,7 @@ export function wrapFunction(fn: Function, options: RunInProcessOptions): (...ar
   const entry: FunctionEntry = { module: moduleEntry(module.key, module.importUrl), id, impl: fn, options };
   addFunction(entry);
   const offloaded = function (this: unknown, ...args: unknown[]): Promise<unknown> {
-    return callFunction(entry, args, offloaded);
+    return callFunction(entry, args);
   };
   Object.defineProperty(offloaded, 'name', { value: id, configurable: true });
   return offloaded;

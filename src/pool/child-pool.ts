@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import { AbortError, PoolClosedError, RunInProcessError } from '../errors.js';
-import type { CallTask, ChildNotice, Reply, Target } from '../protocol.js';
+import type { CallTask, ChildNotice, Reply, Task } from '../protocol.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { crashError, startupError } from './crash-report.js';
 import { PendingCall } from './pending-call.js';
@@ -14,10 +14,9 @@ let nextCallId = 1;
 const noSignal = {};
 
 export interface CallRequest {
-  target: Target;
-  payload: Uint8Array | undefined;
-  args: unknown[] | undefined;
-  buffers: number[] | undefined;
+  targetKey: string;
+  input: CallTask[3];
+  buffers: CallTask[4];
   label: string;
   timeout: number | undefined;
   signal: AbortSignal | undefined;
@@ -39,7 +38,7 @@ export class ChildPool {
   readonly #pending = new Map<number, PendingCall>();
   #drained: (() => void) | undefined;
   #broken = false;
-  /** Held while calls are pending: tinypool unrefs children, and a queued call must keep the process alive. */
+  /** Ref'd while calls are pending: tinypool unrefs children, and a queued call must keep the process alive. */
   #keepAlive: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
 
@@ -80,18 +79,9 @@ export class ChildPool {
         call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));
         return;
       }
+      if (this.#pending.size === 0) this.#holdOpen(true);
       this.#pending.set(id, call);
-      this.#keepAlive ??= setInterval(() => {}, 1 << 30);
-      const task: CallTask = {
-        kind: 'call',
-        id,
-        target: request.target,
-        payload: request.payload,
-        ...(request.args && { args: request.args }),
-        ...(request.buffers && { buffers: request.buffers }),
-        notifyStart: timeout !== undefined,
-      };
-      this.#submit(call, task);
+      this.#submit(call, ['call', request.targetKey, id, request.input, request.buffers, timeout !== undefined]);
     });
   }
 
@@ -107,7 +97,10 @@ export class ChildPool {
         }
       }, deadline).unref();
     }
-    this.#closing ??= this.#whenDrained().then(() => this.#tinypool.destroy());
+    this.#closing ??= this.#whenDrained().then(() => {
+      clearInterval(this.#keepAlive);
+      return this.#tinypool.destroy();
+    });
     return this.#closing;
   }
 
@@ -192,9 +185,19 @@ export class ChildPool {
     const pool = this.#tinypool;
     if (this.#broken || this.#pending.size === 0) return;
     if (pool.queueSize > 0 && pool.threads.length < this.settings.size) {
-      pool.run({ kind: 'wake' }).catch(() => {});
+      pool.run(['wake'] satisfies Task).catch(() => {});
       this.#adopt();
     }
+  }
+
+  /** One timer for the pool's life, ref'd and unref'd: cheaper than a new one per call. */
+  #holdOpen(open: boolean): void {
+    if (!open) {
+      this.#keepAlive?.unref();
+      return;
+    }
+    this.#keepAlive ??= setInterval(() => {}, 1 << 30);
+    this.#keepAlive.ref();
   }
 
   #adopt(): void {
@@ -204,8 +207,7 @@ export class ChildPool {
   #settled(call: PendingCall): void {
     this.#pending.delete(call.id);
     if (this.#pending.size === 0) {
-      clearInterval(this.#keepAlive);
-      this.#keepAlive = undefined;
+      this.#holdOpen(false);
       this.#drained?.();
     }
     else if (call.controller?.signal.aborted) this.#wakeIfStalled();

@@ -7,9 +7,10 @@ import { classDefaults } from '../decorator/class-defaults.js';
 import { isChildProcess } from '../environment.js';
 import { ModuleLoadError } from '../errors.js';
 import type { RunInProcessOptions } from '../options.js';
+import type { CallRequest } from '../pool/child-pool.js';
 import { childPool, poolTimeout } from '../pool/pools.js';
 import type { CallTask, EncodedThrown, Reply } from '../protocol.js';
-import { captureCallSite, joinStacks, withCallerFrames, type CallSite } from './call-stacks.js';
+import { joinStacks, withCallerFrames } from './call-stacks.js';
 import { isEntryScript, warnIfEntryScript } from './entry-script.js';
 import { functionRecipe, methodRecipe, type Recipe } from './recipe.js';
 import type { FunctionEntry, MethodEntry, ModuleEntry } from './registry.js';
@@ -19,25 +20,23 @@ import type { FunctionEntry, MethodEntry, ModuleEntry } from './registry.js';
  * the reply back into a value or a rejection whose stack shows both processes.
  */
 
-export function callMethod(method: MethodEntry, self: unknown, args: unknown[], caller: Function): Promise<unknown> {
+export function callMethod(method: MethodEntry, self: unknown, args: unknown[]): Promise<unknown> {
   if (isChildProcess()) return runHere(() => method.impl.apply(self, args));
-  const callSite = captureCallSite(caller);
   try {
     const recipe = methodRecipe(method, self, args);
     const options = { ...classDefaults(recipe.runtimeClass), ...method.options };
-    return send(recipe, method.owner.module, options, callSite);
+    return send(recipe, method.owner.module, options);
   } catch (error) {
-    return Promise.reject(withCallerFrames(error, callSite));
+    return Promise.reject(withCallerFrames(error));
   }
 }
 
-export function callFunction(fn: FunctionEntry, args: unknown[], caller: Function): Promise<unknown> {
+export function callFunction(fn: FunctionEntry, args: unknown[]): Promise<unknown> {
   if (isChildProcess()) return runHere(() => fn.impl(...args));
-  const callSite = captureCallSite(caller);
   try {
-    return send(functionRecipe(fn, args), fn.module, fn.options, callSite);
+    return send(functionRecipe(fn, args), fn.module, fn.options);
   } catch (error) {
-    return Promise.reject(withCallerFrames(error, callSite));
+    return Promise.reject(withCallerFrames(error));
   }
 }
 
@@ -46,14 +45,13 @@ function runHere(run: () => unknown): Promise<unknown> {
   return new Promise((resolve) => resolve(run()));
 }
 
-async function send(recipe: Recipe, module: ModuleEntry, options: RunInProcessOptions, callSite: CallSite) {
+async function send(recipe: Recipe, module: ModuleEntry, options: RunInProcessOptions) {
   warnIfEntryScript(module);
   const poolName = options.pool ?? 'default';
   const perCall = currentCallOptions();
-  const request = {
-    target: recipe.target,
-    payload: recipe.payload,
-    args: recipe.args,
+  const request: CallRequest = {
+    targetKey: recipe.targetKey,
+    input: recipe.input,
     buffers: recipe.buffers,
     label: recipe.label,
     timeout: perCall?.timeout ?? options.timeout ?? poolTimeout(poolName),
@@ -63,7 +61,7 @@ async function send(recipe: Recipe, module: ModuleEntry, options: RunInProcessOp
   try {
     reply = inlineMode() ? await runInline(request) : await childPool(poolName).run(request);
   } catch (error) {
-    throw withCallerFrames(error, callSite);
+    throw withCallerFrames(error);
   }
   if (reply.kind === 'as-is') return reply.buffer ? asBuffer(reply.value) : reply.value;
   if (reply.kind === 'value') return decodeValue(reply.value);
@@ -80,10 +78,9 @@ async function send(recipe: Recipe, module: ModuleEntry, options: RunInProcessOp
         recipe.target.module,
         { cause: thrown },
       ),
-      callSite,
     );
   }
-  throw joinStacks(thrown, callSite);
+  throw joinStacks(thrown);
 }
 
 /**
@@ -100,9 +97,10 @@ function typeScriptHint(moduleUrl: string, thrown: unknown): string {
 }
 
 /** Inline calls still copy what they send and receive, as a child would: nothing is shared by reference. */
-async function runInline(request: Omit<CallTask, 'kind' | 'id' | 'notifyStart'>): Promise<Reply> {
-  const args = request.args && structuredClone(request.args);
-  const reply = await runTask({ ...request, kind: 'call', id: 0, notifyStart: false, ...(args && { args }) }, () => {});
+async function runInline(request: CallRequest): Promise<Reply> {
+  const input = Array.isArray(request.input) ? structuredClone(request.input) : request.input;
+  const task: CallTask = ['call', request.targetKey, 0, input, request.buffers, false];
+  const reply = await runTask(task, () => {});
   return reply.kind === 'as-is' ? { ...reply, value: structuredClone(reply.value) } : reply;
 }
 

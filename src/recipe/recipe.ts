@@ -1,5 +1,5 @@
 import { bufferIndexes, encodeValues, isSentAsIs } from '../codec/values.js';
-import type { FunctionTarget, MethodTarget } from '../protocol.js';
+import type { FunctionTarget, MethodTarget, Target } from '../protocol.js';
 import {
   classOfConstructor,
   describeMethod,
@@ -14,9 +14,11 @@ import {
  */
 
 export interface Recipe {
-  target: MethodTarget | FunctionTarget;
-  payload: Uint8Array | undefined;
-  args: unknown[] | undefined;
+  target: Target;
+  /** The target as it crosses: `JSON.stringify(target)`, built once per target. */
+  targetKey: string;
+  /** See CallTask: the serialized `{ this, args }`, or the arguments as they are. */
+  input: Uint8Array | unknown[];
   buffers: number[] | undefined;
   /** The class whose defaults apply: the runtime class of `this` (or `this` itself, for statics). */
   runtimeClass: Function | undefined;
@@ -25,8 +27,11 @@ export interface Recipe {
 }
 
 export function functionRecipe(fn: FunctionEntry, args: unknown[]): Recipe {
+  const { target, targetKey } =
+    addressOf(fn, null) ?? remember(fn, null, { kind: 'function', module: fn.module.importUrl, id: fn.id } satisfies FunctionTarget);
   return {
-    target: { kind: 'function', module: fn.module.importUrl, id: fn.id },
+    target,
+    targetKey,
     ...encodeCall(undefined, args, `to the child process for ${fn.id}()`),
     runtimeClass: undefined,
     label: fn.id,
@@ -38,34 +43,69 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
   const declaring = method.owner;
   const nearest = runtimeClass && nearestKnownClass(runtimeClass);
   const label = describeMethod(method);
-  const target: MethodTarget = {
+  if (method.isStatic) {
+    const { target, targetKey } = addressOf(method, null) ?? remember(method, null, methodTarget(method, undefined));
+    return { target, targetKey, ...encodeCall(undefined, args, `to the child process for ${label}()`), runtimeClass, label };
+  }
+  const instanceClass = nearest ?? declaring;
+  if (runtimeClass && instanceClass.ctor !== runtimeClass) warnUnknownSubclass(runtimeClass, instanceClass);
+  const { target, targetKey } =
+    addressOf(method, instanceClass) ??
+    remember(method, instanceClass, methodTarget(method, instanceClass === declaring ? undefined : instanceClass));
+  const snapshot = snapshotOf(self) ?? {};
+  return { target, targetKey, ...encodeCall(snapshot, args, `to the child process for ${label}()`), runtimeClass, label };
+}
+
+function methodTarget(method: MethodEntry, instanceClass: ClassEntry | undefined): MethodTarget {
+  const declaring = method.owner;
+  return {
     kind: 'method',
     module: declaring.module.importUrl,
     classIndex: declaring.index,
     className: declaring.ctor?.name ?? '',
     method: method.name,
     isStatic: method.isStatic,
-  };
-  let snapshot: Record<string, unknown> | undefined;
-  if (!method.isStatic) {
-    const instanceClass = nearest ?? declaring;
-    if (runtimeClass && instanceClass.ctor !== runtimeClass) warnUnknownSubclass(runtimeClass, instanceClass);
-    if (instanceClass !== declaring) {
-      target.instanceClass = {
+    ...(instanceClass && {
+      instanceClass: {
         module: instanceClass.module.importUrl,
         classIndex: instanceClass.index,
         className: instanceClass.ctor?.name ?? '',
-      };
-    }
-    snapshot = snapshotOf(self) ?? {};
+      },
+    }),
+  };
+}
+
+/**
+ * Targets with their keys, per method (or function) and the class `this` is rebuilt as: a call
+ * then builds neither. Only complete targets are kept: under standard decorators a class may have
+ * no known constructor, and so no name to check in the child, until its first instance is seen.
+ */
+interface Address {
+  target: Target;
+  targetKey: string;
+}
+const addresses = new WeakMap<MethodEntry | FunctionEntry, Map<ClassEntry | null, Address>>();
+
+function addressOf(entry: MethodEntry | FunctionEntry, instanceClass: ClassEntry | null): Address | undefined {
+  return addresses.get(entry)?.get(instanceClass);
+}
+
+function remember(entry: MethodEntry | FunctionEntry, instanceClass: ClassEntry | null, target: Target): Address {
+  const address = { target, targetKey: JSON.stringify(target) };
+  const complete =
+    target.kind === 'function' || (target.className !== '' && (!target.instanceClass || target.instanceClass.className !== ''));
+  if (complete) {
+    let byClass = addresses.get(entry);
+    if (!byClass) addresses.set(entry, (byClass = new Map()));
+    byClass.set(instanceClass, address);
   }
-  return { target, ...encodeCall(snapshot, args, `to the child process for ${label}()`), runtimeClass, label };
+  return address;
 }
 
 function encodeCall(snapshot: Record<string, unknown> | undefined, args: unknown[], whereFor: string) {
-  if (snapshot === undefined && args.every(isSentAsIs)) return { payload: undefined, args, buffers: bufferIndexes(args) };
+  if (snapshot === undefined && args.every(isSentAsIs)) return { input: args, buffers: bufferIndexes(args) };
   const roots = snapshot === undefined ? { args } : { this: snapshot, args };
-  return { payload: encodeValues(roots, whereFor), args: undefined, buffers: undefined };
+  return { input: encodeValues(roots, whereFor), buffers: undefined };
 }
 
 /**

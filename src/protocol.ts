@@ -54,10 +54,18 @@ export type CallTask = [
   notifyStart: boolean,
 ];
 
+/**
+ * Calls that were waiting for a child, sent together as one tinypool task (see backlog.ts). The
+ * child runs them one after another and answers each the moment it finishes, outside tinypool's
+ * protocol (a `reply` notice), so no result waits for the rest of the batch, and one that is
+ * sent survives a crash of the child on the next call.
+ */
+export type BatchTask = [kind: 'batch', calls: CallTask[]];
+
 /** Sent to make tinypool start a replacement child for calls it left queued (see child-pool.ts). */
 export type WakeTask = [kind: 'wake'];
 
-export type Task = CallTask | WakeTask;
+export type Task = CallTask | BatchTask | WakeTask;
 
 /**
  * The child's answer. The child never lets a call's error escape to tinypool: a rejected tinypool
@@ -70,6 +78,11 @@ export type Reply =
   | { kind: 'thrown'; thrown: EncodedThrown; stage: 'call' | 'load'; retiring?: number }
   /** The child had reached its call limit (`recycleAfterCalls`) and did not start this call. */
   | { kind: 'retired' }
+  /**
+   * A batch is over. Its last `unstarted` calls were not started: the child ran past its time
+   * budget for a batch (the calls are slower than batching is worth) or reached its call limit.
+   */
+  | { kind: 'batched'; unstarted: number }
   | { kind: 'woken' };
 // `retiring` carries the child's pid when this was its last call: the parent then replaces it.
 
@@ -93,6 +106,8 @@ export interface ErrorNode {
 /** Messages a child sends outside tinypool's protocol, on the same IPC channel. */
 export type ChildNotice =
   | { runInProcess: 'started'; id: number }
+  /** The answer to one call of a batch. */
+  | { runInProcess: 'reply'; id: number; reply: Reply }
   | { runInProcess: 'fatal'; thrown: EncodedThrown };
 
 export function isChildNotice(message: unknown): message is ChildNotice {

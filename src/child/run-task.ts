@@ -1,6 +1,6 @@
 import { encodeThrown } from '../codec/thrown.js';
 import { asBuffer, decodeValue, encodeValue, isSentAsIs } from '../codec/values.js';
-import type { CallTask, ChildNotice, Reply, Target, Task } from '../protocol.js';
+import type { CallTask, ChildNotice, Reply, Target, WakeTask } from '../protocol.js';
 import { resolveTarget } from './resolve-target.js';
 
 /**
@@ -13,7 +13,12 @@ const recycleAfter = Number(process.env['RUN_IN_PROCESS_RECYCLE_AFTER']) || unde
 let answered = 0;
 let retired = false;
 
-export async function runTask(task: Task, notify: (notice: ChildNotice) => void): Promise<Reply> {
+/** Past its call limit, or after a failed import: this child takes no more calls. */
+export function hasRetired(): boolean {
+  return retired;
+}
+
+export async function runTask(task: CallTask | WakeTask, notify: (notice: ChildNotice) => void): Promise<Reply> {
   if (task[0] === 'wake') return { kind: 'woken' };
   if (retired) return { kind: 'retired' };
   if (task[5]) notify({ runInProcess: 'started', id: task[2] });

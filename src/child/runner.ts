@@ -2,6 +2,7 @@ import { encodeThrown } from '../codec/thrown.js';
 import { markChildProcess } from '../environment.js';
 import type { ChildNotice, Task } from '../protocol.js';
 import { exitWithParent } from './orphan-watchdog.js';
+import { runBatch } from './run-batch.js';
 import { runTask } from './run-task.js';
 
 /**
@@ -31,5 +32,5 @@ const reportAndExit = (error: Error): void => {
 process.on('uncaughtException', reportAndExit);
 
 export default function run(task: Task) {
-  return runTask(task, notify);
+  return task[0] === 'batch' ? runBatch(task[1], notify) : runTask(task, notify);
 }

@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import { AbortError, PoolClosedError, RunInProcessError } from '../errors.js';
-import type { CallTask, ChildNotice, Reply, Task } from '../protocol.js';
+import type { BatchTask, CallTask, ChildNotice, Reply, Task } from '../protocol.js';
+import { Backlog, type Queued } from './backlog.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { crashError, startupError } from './crash-report.js';
 import { PendingCall } from './pending-call.js';
@@ -30,12 +31,18 @@ export interface CallRequest {
  * - a child's death becomes a ProcessCrashedError with its exit code, signal and stderr;
  * - when tinypool leaves calls queued with no child to run them (after a crash, an abort, or a
  *   child that died while booting), we start one or, if children cannot boot, reject the calls;
- * - tinypool's `'error'` event always has a listener, so a dying idle child never crashes the parent.
+ * - tinypool's `'error'` event always has a listener, so a dying idle child never crashes the parent;
+ * - calls that find every child busy wait in a backlog and then go in batches (backlog.ts).
  */
 export class ChildPool {
   readonly #tinypool: Tinypool;
   readonly #tracker: ChildTracker;
-  readonly #pending = new Map<number, PendingCall>();
+  /** Every call not yet settled, by id: queued in the backlog, in tinypool's queue, or running. */
+  readonly #pending = new Map<number, Queued>();
+  readonly #backlog = new Backlog();
+  /** Tinypool tasks (single calls or batches) sent and not yet answered, against `size × callsPerChild` slots. */
+  #busySlots = 0;
+  readonly #slots: number;
   #drained: (() => void) | undefined;
   #broken = false;
   /** Ref'd while calls are pending: tinypool unrefs children, and a queued call must keep the process alive. */
@@ -46,6 +53,7 @@ export class ChildPool {
     readonly settings: PoolSettings,
     private readonly onBroken: (pool: ChildPool) => void,
   ) {
+    this.#slots = settings.size * settings.callsPerChild;
     this.#tinypool = new Tinypool({
       filename: runnerFile,
       runtime: 'child_process',
@@ -79,9 +87,15 @@ export class ChildPool {
         call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));
         return;
       }
+      const queued: Queued = {
+        call,
+        task: ['call', request.targetKey, id, request.input, request.buffers, timeout !== undefined],
+      };
       if (this.#pending.size === 0) this.#holdOpen(true);
-      this.#pending.set(id, call);
-      this.#submit(call, ['call', request.targetKey, id, request.input, request.buffers, timeout !== undefined]);
+      this.#pending.set(id, queued);
+      // A call that can be stopped goes alone, to tinypool's queue: only there can it be pulled out.
+      if (call.controller || this.#busySlots < this.#slots) this.#submit(queued);
+      else this.#backlog.push(queued);
     });
   }
 
@@ -92,7 +106,7 @@ export class ChildPool {
   close(deadline: number): Promise<void> {
     if (Number.isFinite(deadline)) {
       setTimeout(() => {
-        for (const call of this.#pending.values()) {
+        for (const { call } of this.#pending.values()) {
           call.fail(new PoolClosedError(`${call.label} did not finish within the ${deadline} ms shutdown deadline.`));
         }
       }, deadline).unref();
@@ -109,38 +123,98 @@ export class ChildPool {
     return new Promise<void>((resolve) => (this.#drained = resolve));
   }
 
-  #submit(call: PendingCall, task: CallTask): void {
+  /** Sends what waits in the backlog, in batches, to the slots that are free. */
+  #dispatch(): void {
+    while (this.#busySlots < this.#slots && this.#backlog.size > 0) {
+      const batch = this.#backlog.take(this.#slots - this.#busySlots);
+      if (batch.length === 1) this.#submit(batch[0]!);
+      else if (batch.length > 1) this.#submitBatch(batch);
+    }
+  }
+
+  #submit(queued: Queued): void {
+    const { call, task } = queued;
+    this.#busySlots++;
     this.#tinypool.run(task, call.controller ? { signal: call.controller.signal } : noSignal).then(
       (reply: Reply) => {
-        this.#adopt();
-        // A child past its call limit did not start this call: resend it, unless it already settled.
-        if (reply.kind === 'retired') return call.settled ? undefined : this.#submit(call, task);
-        if ('retiring' in reply && reply.retiring !== undefined) this.#retire(reply.retiring);
-        call.succeed(reply);
+        this.#answer(queued, reply);
+        this.#slotFreed();
       },
-      (error: unknown) => void this.#taskFailed(call, task, error),
+      (error: unknown) => {
+        this.#slotFreed();
+        void this.#tasksFailed([queued], error);
+      },
     );
     this.#adopt();
   }
 
-  async #taskFailed(call: PendingCall, task: CallTask, error: unknown): Promise<void> {
+  #submitBatch(batch: Queued[]): void {
+    this.#busySlots++;
+    const task: BatchTask = ['batch', batch.map(({ task }) => task)];
+    this.#tinypool.run(task, noSignal).then(
+      (reply: Reply) => {
+        const unstarted = reply.kind === 'batched' ? reply.unstarted : 0;
+        this.#backlog.learn(batch.length, unstarted);
+        // Every started call was answered on its own before this (run-batch.ts): the IPC channel keeps order.
+        for (const { call } of batch.slice(0, batch.length - unstarted)) {
+          call.fail(new RunInProcessError(`The child process finished a batch without answering ${call.label}.`));
+        }
+        this.#backlog.returnUnstarted(batch.slice(batch.length - unstarted));
+        this.#slotFreed();
+      },
+      (error: unknown) => {
+        this.#slotFreed();
+        void this.#tasksFailed(batch, error);
+      },
+    );
     this.#adopt();
-    if (call.settled) return;
+  }
+
+  #slotFreed(): void {
+    this.#busySlots--;
+    this.#adopt();
+    this.#dispatch();
+  }
+
+  /** A child's answer to one call, whether it came as the reply to its task or on its own from a batch. */
+  #answer(queued: Queued, reply: Reply): void {
+    const { call } = queued;
+    // A child past its call limit did not start this call: it goes again with the next free slot.
+    if (reply.kind === 'retired') return this.#backlog.returnUnstarted([queued]);
+    if ('retiring' in reply && reply.retiring !== undefined) this.#retire(reply.retiring);
+    call.succeed(reply);
+  }
+
+  /**
+   * A task's child died, or the pool stopped. Of a batch's calls that were not answered, the first
+   * was running: it gets the crash. The others never started, and go to another child.
+   */
+  async #tasksFailed(tasks: Queued[], error: unknown): Promise<void> {
+    const unanswered = () => tasks.filter(({ call }) => !call.settled);
+    if (unanswered().length === 0) return;
     const record = this.#tracker.recordOfExitError(error);
     if (!record) {
       const message = error instanceof Error ? error.message : String(error);
-      call.fail(
-        message === 'Terminating worker thread'
-          ? new PoolClosedError(`The pool was shut down before ${call.label} finished.`)
-          : new RunInProcessError(`The process pool failed to run ${call.label}: ${message}`, { cause: error }),
-      );
+      for (const { call } of unanswered()) {
+        call.fail(
+          message === 'Terminating worker thread'
+            ? new PoolClosedError(`The pool was shut down before ${call.label} finished.`)
+            : new RunInProcessError(`The process pool failed to run ${call.label}: ${message}`, { cause: error }),
+        );
+      }
       return;
     }
-    // A child that was replaced for reaching its call limit never started this call: resend it.
-    if (record.retiring) return this.#submit(call, task);
     this.#wakeIfStalled();
+    // Answers the child sent before it died are still in the pipe until it is closed.
     await Promise.race([record.closed, delay(exitGrace)]);
-    call.fail(crashError(record, call.label));
+    const [running, ...unstarted] = unanswered();
+    // A child replaced for reaching its call limit never started any of them.
+    if (record.retiring) this.#backlog.returnUnstarted(unanswered());
+    else {
+      running?.call.fail(crashError(record, running.call.label));
+      this.#backlog.returnUnstarted(unstarted);
+    }
+    this.#dispatch();
   }
 
   #onChildLost(error: unknown): void {
@@ -161,12 +235,15 @@ export class ChildPool {
     this.onBroken(this);
     await Promise.race([record.closed, delay(exitGrace)]);
     const error = startupError(record, this.settings.execArgv);
-    for (const call of this.#pending.values()) call.fail(error);
+    for (const { call } of this.#pending.values()) call.fail(error);
     await this.#tinypool.destroy();
   }
 
   #onNotice(record: ChildRecord, notice: ChildNotice): void {
-    if (notice.runInProcess === 'started') this.#pending.get(notice.id)?.started();
+    if (notice.runInProcess === 'reply') {
+      const queued = this.#pending.get(notice.id);
+      if (queued) this.#answer(queued, notice.reply);
+    } else if (notice.runInProcess === 'started') this.#pending.get(notice.id)?.call.started();
     else if (notice.runInProcess === 'fatal') record.fatal = notice.thrown;
   }
 

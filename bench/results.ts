@@ -29,8 +29,9 @@ const method = `## How it is measured
 - Every pool has the same number of children (\`size\`, 2 here) and \`serialization: 'advanced'\`.
 - **raw fork IPC (limit)**: \`size\` children from \`child_process.fork\`, a request/reply loop with no pool logic.
   A call goes to the least busy child and is never held back, so for throughput each child has (calls in
-  flight ÷ size) messages queued: the pipelined limit. The pools keep one task per child, so they pay a full round trip per call;
-  **raw fork IPC, 1 in flight per child** (throughput only) does the same, to tell pipelining from pool overhead.
+  flight ÷ size) messages queued: the pipelined limit. tinypool and workerpool keep one task per child, so they pay
+  a full round trip per call; **raw fork IPC, 1 in flight per child** (throughput only) does the same, to tell
+  pipelining from pool overhead. run-in-process sends the calls that wait for a child in batches.
 - Latency is the mean of a batch of sequential calls; throughput fires all calls at once and divides by the wall time.
 - Cold start times a new pool (or fork) up to its first result. The limit forks a single child (the pools start
   \`size\`, as configured) and, when the library is loaded, that child imports the decorated module (and so the

@@ -19,7 +19,7 @@ export interface Settings {
 export const full: Settings = {
   quick: false,
   size: 2,
-  rounds: { latency: 21, payload: 15, throughput: 9, cold: 9 },
+  rounds: { latency: 21, payload: 25, throughput: 9, cold: 9 },
   tinyBatch: 500,
   payloadBatch: 20,
   slowBatch: 2,

@@ -34,8 +34,9 @@ export interface PoolOptions {
   /** Replace a child whose heap exceeds this many MB after a call. */
   recycleAboveHeapMb?: number;
   /**
-   * Calls sent to one child at once (default 1). More pipelines tiny calls for throughput, but a
-   * crash then fails every call on that child, and a long call holds up the ones queued behind it.
+   * Calls that run in one child at once (default 1). Calls beyond what the children can take wait
+   * in the parent and go in batches, so tiny calls in bulk need no more than 1. More lets a child
+   * interleave calls that wait on I/O, but a crash then fails every call running on that child.
    * Calls with a timeout or an AbortSignal always get a child to themselves.
    */
   callsPerChild?: number;

@@ -17,6 +17,7 @@ type CrashesModule = typeof import('./fixtures/src/crashes.js');
 type StateModule = typeof import('./fixtures/src/module-state.js');
 type BrokenModule = typeof import('./fixtures/src/broken-at-import.js');
 type FlaggedModule = typeof import('./fixtures/src/flagged.js');
+type UnconfiguredModule = typeof import('./fixtures/src/unconfigured.js');
 const { Crasher } = await fixture<CrashesModule>('standard', 'crashes');
 const { Stateful } = await fixture<StateModule>('standard', 'module-state');
 
@@ -68,6 +69,19 @@ describe('cancellation', () => {
     await assert.rejects(Crasher.spin(5_000), TimeoutError);
     configure({ size: 2 });
   });
+});
+
+test('a pool name that was never configured warns once, then runs with the default options', async () => {
+  const { misnamed } = await fixture<UnconfiguredModule>('standard', 'unconfigured');
+  const warnings: Array<{ code?: string; message: string }> = [];
+  const onWarning = (warning: Error & { code?: string }) => warnings.push(warning);
+  process.on('warning', onWarning);
+  const pids = [await misnamed(), await misnamed()];
+  await new Promise((resolve) => setImmediate(resolve));
+  process.off('warning', onWarning);
+  assert.ok(pids.every((pid) => pid !== process.pid));
+  assert.deepEqual(warnings.map((w) => w.code), ['RUN_IN_PROCESS_UNCONFIGURED_POOL']);
+  assert.match(warnings[0]!.message, /Pool "never-configured" was never configured.*configure\('never-configured'/s);
 });
 
 describe('startup failures', () => {

@@ -8,6 +8,13 @@ export interface Queued {
 
 /** Batches grow to this many calls: past it, the tinypool round trip it saves is already a few percent of the batch. */
 const largestBatch = 64;
+/** A call slower than this gains nothing from batching (the child uses the same bound, run-batch.ts). */
+const slowCallMs = 1;
+/**
+ * Batches stop growing at this many bytes of arguments. For large payloads the copying is the
+ * cost, not the round trip, and a batch the child hands back would have been copied for nothing.
+ */
+const largestBatchBytes = 256 * 1024;
 
 /**
  * The calls waiting for a free slot in a child, and how many of them go together.
@@ -18,7 +25,8 @@ const largestBatch = 64;
  *
  * The batch size adapts: it doubles after a batch the child finished, and drops to what the child
  * ran after one that came back unfinished (the calls took longer than the child's budget for a
- * batch, see run-batch.ts). Slow calls therefore end up going one at a time, as if unbatched.
+ * batch, see run-batch.ts). Slow calls therefore end up going one at a time, as if unbatched; once
+ * such a lone call comes back quickly again, batching resumes.
  */
 export class Backlog {
   #queue: Queued[] = [];
@@ -40,12 +48,37 @@ export class Backlog {
   /** The next batch for one free slot: no more than its share of what is waiting, if other slots are free too. */
   take(freeSlots: number): Queued[] {
     const share = Math.ceil(this.#queue.length / Math.max(1, freeSlots));
-    const batch = this.#queue.splice(0, Math.min(this.#limit, share)).filter(({ call }) => !call.settled);
-    return batch;
+    const most = Math.min(this.#limit, share);
+    let count = 0;
+    for (let bytes = 0; count < most; count++) {
+      bytes += bytesOf(this.#queue[count]!.task[3]);
+      if (count > 0 && bytes > largestBatchBytes) break;
+    }
+    return this.#queue.splice(0, count).filter(({ call }) => !call.settled);
+  }
+
+  /** How many calls the next batch may hold. */
+  get limit(): number {
+    return this.#limit;
   }
 
   /** What a finished batch says about the calls: fast enough to batch more of them, or not. */
   learn(sent: number, unstarted: number): void {
     this.#limit = unstarted === 0 ? Math.min(largestBatch, this.#limit * 2) : Math.max(1, sent - unstarted);
   }
+
+  /** A call from the backlog that went alone came back after `ms`, round trip included. */
+  learnAlone(ms: number): void {
+    if (ms < slowCallMs) this.#limit = Math.min(largestBatch, this.#limit * 2);
+  }
+}
+
+/** About how many bytes a call's arguments take to send: exact for serialized ones and typed arrays. */
+function bytesOf(input: Uint8Array | unknown[]): number {
+  if (!Array.isArray(input)) return input.byteLength;
+  let bytes = 0;
+  for (const arg of input) {
+    bytes += ArrayBuffer.isView(arg) ? arg.byteLength : typeof arg === 'string' ? arg.length : 8;
+  }
+  return bytes;
 }

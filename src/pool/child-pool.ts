@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import { AbortError, PoolClosedError, RunInProcessError } from '../errors.js';
@@ -127,16 +128,18 @@ export class ChildPool {
   #dispatch(): void {
     while (this.#busySlots < this.#slots && this.#backlog.size > 0) {
       const batch = this.#backlog.take(this.#slots - this.#busySlots);
-      if (batch.length === 1) this.#submit(batch[0]!);
+      if (batch.length === 1) this.#submit(batch[0]!, performance.now());
       else if (batch.length > 1) this.#submitBatch(batch);
     }
   }
 
-  #submit(queued: Queued): void {
+  /** `sentFromBacklog`: when a call that had waited was sent, to tell whether to batch again. */
+  #submit(queued: Queued, sentFromBacklog?: number): void {
     const { call, task } = queued;
     this.#busySlots++;
     this.#tinypool.run(task, call.controller ? { signal: call.controller.signal } : noSignal).then(
       (reply: Reply) => {
+        if (sentFromBacklog !== undefined) this.#backlog.learnAlone(performance.now() - sentFromBacklog);
         this.#answer(queued, reply);
         this.#slotFreed();
       },

@@ -10,6 +10,8 @@ import { checkPoolOptions, resolveSettings } from './pool-settings.js';
 
 interface NamedPool {
   options: PoolOptions;
+  /** Given options by configure(), or warned that it never was. */
+  known: boolean;
   current: ChildPool | undefined;
   /** Old pools draining after a configure() or a shutdown(). */
   retiring: Set<ChildPool>;
@@ -21,7 +23,7 @@ const pools = new Map<string, NamedPool>();
 function named(name: string): NamedPool {
   let pool = pools.get(name);
   if (!pool) {
-    pool = { options: {}, current: undefined, retiring: new Set() };
+    pool = { options: {}, known: name === defaultPoolName, current: undefined, retiring: new Set() };
     pools.set(name, pool);
   }
   return pool;
@@ -43,16 +45,28 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
   const where = name === defaultPoolName ? 'configure(options)' : `configure('${name}', options)`;
   const pool = named(name);
   pool.options = { ...checkPoolOptions(options, where) };
+  pool.known = true;
   retireCurrent(pool);
 }
 
 /** The pool a call goes to, started if needed. */
 export function childPool(name: string): ChildPool {
   const pool = named(name);
+  if (!pool.known) warnUnconfigured(pool, name);
   pool.current ??= new ChildPool(resolveSettings(pool.options), (broken) => {
     if (pool.current === broken) pool.current = undefined;
   });
   return pool.current;
+}
+
+/** A `{ pool: 'nativ' }` typo would otherwise pass silently, as a pool with default options. */
+function warnUnconfigured(pool: NamedPool, name: string): void {
+  pool.known = true;
+  process.emitWarning(
+    `Pool "${name}" was never configured, so it runs with the default options. Call ` +
+      `configure('${name}', { … }) before its first call, or check the name in { pool: '${name}' }.`,
+    { code: 'RUN_IN_PROCESS_UNCONFIGURED_POOL' },
+  );
 }
 
 /** A pool's default timeout, for calls that set none of their own. */

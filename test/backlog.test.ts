@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+// The backlog's policy on its own: which waiting calls go next, and how many together. The tests
+// in batches.test.ts send real batches to real children; these pin down the sizes.
+
+type BacklogModule = typeof import('../dist/pool/backlog.js');
+type Queued = import('../dist/pool/backlog.js').Queued;
+const { Backlog } = (await import(new URL('../../dist/pool/backlog.js', import.meta.url).href)) as BacklogModule;
+
+/** A waiting call as the backlog sees it: it reads only whether the call has settled and its id. */
+function waiting(count: number, from = 0): Queued[] {
+  return Array.from({ length: count }, (_, i) => ({ call: { settled: false }, task: ['call', '{}', from + i, [], undefined, false] }) as unknown as Queued);
+}
+
+const ids = (batch: Queued[]) => batch.map((queued) => queued.task[2]);
+
+test('batches double after each finished batch, up to 64 calls', () => {
+  const backlog = new Backlog();
+  for (const queued of waiting(1_000)) backlog.push(queued);
+  const sizes: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const batch = backlog.take(1);
+    sizes.push(batch.length);
+    backlog.learn(batch.length, 0);
+  }
+  assert.deepEqual(sizes, [4, 8, 16, 32, 64, 64, 64]);
+});
+
+test('a batch that came back unfinished cuts the next to what ran; quick lone calls grow it back', () => {
+  const backlog = new Backlog();
+  for (const queued of waiting(100)) backlog.push(queued);
+  const first = backlog.take(1);
+  backlog.learn(first.length, first.length - 1);
+  backlog.returnUnstarted(first.slice(1));
+  assert.equal(backlog.limit, 1);
+  assert.deepEqual(ids(backlog.take(1)), [1], 'the calls sent back go first');
+  backlog.learnAlone(5);
+  assert.equal(backlog.limit, 1, 'a slow lone call keeps calls going one at a time');
+  backlog.learnAlone(0.1);
+  assert.equal(backlog.limit, 2, 'a quick one lets batching resume');
+  assert.deepEqual(ids(backlog.take(1)), [2, 3]);
+});
+
+test('with several slots free, a batch takes only its share of what waits, and settled calls are skipped', () => {
+  const backlog = new Backlog();
+  const calls = waiting(6);
+  (calls[1]!.call as { settled: boolean }).settled = true;
+  for (const queued of calls) backlog.push(queued);
+  assert.deepEqual(ids(backlog.take(3)), [0], 'two of six for one of three free slots, less the settled one');
+  assert.deepEqual(ids(backlog.take(2)), [2, 3]);
+  assert.equal(backlog.size, 2);
+});
+
+test('a batch holds no more than about 256 KiB of arguments, and always at least one call', () => {
+  const backlog = new Backlog();
+  const big = (id: number) => ({ call: { settled: false }, task: ['call', '{}', id, new Uint8Array(100 * 1024), undefined, false] }) as unknown as Queued;
+  backlog.push(big(0));
+  backlog.push(big(1));
+  backlog.push(big(2));
+  backlog.push(big(3));
+  backlog.push({ call: { settled: false }, task: ['call', '{}', 4, [new Uint8Array(1024 * 1024)], undefined, false] } as unknown as Queued);
+  assert.deepEqual(ids(backlog.take(1)), [0, 1], 'a third call of 100 KiB would pass 256 KiB');
+  assert.deepEqual(ids(backlog.take(1)), [2, 3]);
+  assert.deepEqual(ids(backlog.take(1)), [4], 'a call larger than the budget goes alone');
+});

@@ -55,12 +55,26 @@ export type CallTask = [
 ];
 
 /**
- * Calls that were waiting for a child, sent together as one tinypool task (see backlog.ts). The
- * child runs them one after another and answers each the moment it finishes, outside tinypool's
- * protocol (a `reply` notice), so no result waits for the rest of the batch, and one that is
- * sent survives a crash of the child on the next call.
+ * Calls sent together as one tinypool task (see backlog.ts and child-pool.ts). The child runs them
+ * one after another and answers each the moment it finishes, outside tinypool's protocol (a
+ * `reply` notice), so no result waits for the rest of the batch, and one that is sent survives a
+ * crash of the child on the next call. A batch stays open after its last call until the parent
+ * closes it, and while it is open the parent may add calls to it directly on the child's IPC
+ * channel (a BatchMessage), skipping tinypool's relay.
  */
-export type BatchTask = [kind: 'batch', calls: CallTask[]];
+export type BatchTask = [kind: 'batch', batch: number, calls: CallTask[]];
+
+/**
+ * Sent by the parent on the child's IPC channel, outside tinypool's protocol: calls added to an
+ * open batch, or the word that no more are coming and the child may close it.
+ */
+export type BatchMessage =
+  | [kind: 'run-in-process:append', batch: number, calls: CallTask[]]
+  | [kind: 'run-in-process:close', batch: number];
+
+export function isBatchMessage(message: unknown): message is BatchMessage {
+  return Array.isArray(message) && (message[0] === 'run-in-process:append' || message[0] === 'run-in-process:close');
+}
 
 /** Sent to make tinypool start a replacement child for calls it left queued (see child-pool.ts). */
 export type WakeTask = [kind: 'wake'];
@@ -79,10 +93,11 @@ export type Reply =
   /** The child had reached its call limit (`recycleAfterCalls`) and did not start this call. */
   | { kind: 'retired' }
   /**
-   * A batch is over. Its last `unstarted` calls were not started: the child ran past its time
-   * budget for a batch (the calls are slower than batching is worth) or reached its call limit.
+   * A batch is closed. Every call the child ran was answered before this; calls that reached it
+   * after it closed were not started. `slow`: it stopped early after a call that took longer than
+   * batching is worth.
    */
-  | { kind: 'batched'; unstarted: number }
+  | { kind: 'batched'; slow?: true }
   | { kind: 'woken' };
 // `retiring` carries the child's pid when this was its last call: the parent then replaces it.
 

@@ -22,24 +22,23 @@ test('batches double after each finished batch, up to 64 calls', () => {
   for (let i = 0; i < 7; i++) {
     const batch = backlog.take(1);
     sizes.push(batch.length);
-    backlog.learn(batch.length, 0);
+    backlog.learn(false);
   }
   assert.deepEqual(sizes, [4, 8, 16, 32, 64, 64, 64]);
 });
 
-test('a batch that came back unfinished cuts the next to what ran; quick lone calls grow it back', () => {
+test('a batch closed early for a slow call makes calls go one at a time; a quick one lets batching resume', () => {
   const backlog = new Backlog();
   for (const queued of waiting(100)) backlog.push(queued);
   const first = backlog.take(1);
-  backlog.learn(first.length, first.length - 1);
+  backlog.learn(true);
   backlog.returnUnstarted(first.slice(1));
   assert.equal(backlog.limit, 1);
   assert.deepEqual(ids(backlog.take(1)), [1], 'the calls sent back go first');
-  backlog.learnAlone(5);
-  assert.equal(backlog.limit, 1, 'a slow lone call keeps calls going one at a time');
-  backlog.learnAlone(0.1);
-  assert.equal(backlog.limit, 2, 'a quick one lets batching resume');
-  assert.deepEqual(ids(backlog.take(1)), [2, 3]);
+  backlog.learn(true);
+  assert.deepEqual(ids(backlog.take(1)), [2]);
+  backlog.learn(false);
+  assert.deepEqual(ids(backlog.take(1)), [3, 4]);
 });
 
 test('with several slots free, a batch takes only its share of what waits, and settled calls are skipped', () => {

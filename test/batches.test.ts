@@ -87,3 +87,21 @@ test('slow calls are not held behind one another in a batch while another child 
   const onLongsChild = waited.filter((result) => result.pid === longResult.pid).length;
   assert.ok(onLongsChild >= 1, `the child that was busy for 250 ms then ran ${onLongsChild} of the four 100 ms calls`);
 });
+
+test('calls that reach a child just as it closes its batch are sent again, and run exactly once', async () => {
+  configure('batches', { size: 2 });
+  // A child keeps a batch open for about a millisecond after its last call, for the next call to
+  // go straight to it. Pauses around that moment make some calls arrive after it closed.
+  const total = 400;
+  const pauses = [0, 0.5, 0.9, 1, 1.1, 1.5, 2];
+  const results = [];
+  for (let index = 0; index < total; index++) {
+    const pause = pauses[index % pauses.length]!;
+    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+    results.push(await Batches.step(log, index, 'value'));
+  }
+  results.forEach((result, index) => assert.equal(result.index, index));
+  const runs = runsPerIndex();
+  assert.equal(runs.size, total, 'every call ran');
+  for (const [index, count] of runs) assert.equal(count, 1, `call ${index} ran ${count} times`);
+});

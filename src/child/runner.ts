@@ -1,8 +1,8 @@
 import { encodeThrown } from '../codec/thrown.js';
 import { markChildProcess } from '../environment.js';
-import type { ChildNotice, Task } from '../protocol.js';
+import { isBatchMessage, type ChildNotice, type Task } from '../protocol.js';
 import { exitWithParent } from './orphan-watchdog.js';
-import { runBatch } from './run-batch.js';
+import { onBatchMessage, runBatch } from './run-batch.js';
 import { runTask } from './run-task.js';
 
 /**
@@ -31,6 +31,11 @@ const reportAndExit = (error: Error): void => {
 };
 process.on('uncaughtException', reportAndExit);
 
+// What the parent says about open batches comes on the IPC channel, beside tinypool's own messages.
+process.on('message', (message: unknown) => {
+  if (isBatchMessage(message)) onBatchMessage(message);
+});
+
 export default function run(task: Task) {
-  return task[0] === 'batch' ? runBatch(task[1], notify) : runTask(task, notify);
+  return task[0] === 'batch' ? runBatch(task[1], task[2], notify) : runTask(task, notify);
 }

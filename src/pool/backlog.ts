@@ -8,8 +8,6 @@ export interface Queued {
 
 /** Batches grow to this many calls: past it, the tinypool round trip it saves is already a few percent of the batch. */
 const largestBatch = 64;
-/** A call slower than this gains nothing from batching (the child uses the same bound, run-batch.ts). */
-const slowCallMs = 1;
 /**
  * Batches stop growing at this many bytes of arguments. For large payloads the copying is the
  * cost, not the round trip, and a batch the child hands back would have been copied for nothing.
@@ -23,10 +21,9 @@ const largestBatchBytes = 256 * 1024;
  * as one batch: one tinypool task (one MessagePort relay, one IPC write, one `memoryUsage()` read in
  * the child) for many calls, which is what tiny calls in bulk spend most of their time on.
  *
- * The batch size adapts: it doubles after a batch the child finished, and drops to what the child
- * ran after one that came back unfinished (the calls took longer than the child's budget for a
- * batch, see run-batch.ts). Slow calls therefore end up going one at a time, as if unbatched; once
- * such a lone call comes back quickly again, batching resumes.
+ * The batch size adapts: it doubles after each batch the child closed in time, and drops to one
+ * after a batch it closed early because a call was slow (run-batch.ts). Slow calls therefore go one
+ * at a time, as if unbatched; once calls come back quickly again, batching resumes.
  */
 export class Backlog {
   #queue: Queued[] = [];
@@ -62,14 +59,9 @@ export class Backlog {
     return this.#limit;
   }
 
-  /** What a finished batch says about the calls: fast enough to batch more of them, or not. */
-  learn(sent: number, unstarted: number): void {
-    this.#limit = unstarted === 0 ? Math.min(largestBatch, this.#limit * 2) : Math.max(1, sent - unstarted);
-  }
-
-  /** A call from the backlog that went alone came back after `ms`, round trip included. */
-  learnAlone(ms: number): void {
-    if (ms < slowCallMs) this.#limit = Math.min(largestBatch, this.#limit * 2);
+  /** What a closed batch says about the calls: fast enough to batch more of them, or too slow to. */
+  learn(slow: boolean): void {
+    this.#limit = slow ? 1 : Math.min(largestBatch, this.#limit * 2);
   }
 }
 

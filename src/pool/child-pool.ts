@@ -1,8 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import { AbortError, PoolClosedError, RunInProcessError } from '../errors.js';
 import type { BatchTask, CallTask, ChildNotice, Reply, Task } from '../protocol.js';
+import { OpenBatch } from './open-batch.js';
 import { Backlog, type Queued } from './backlog.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { crashError, startupError } from './crash-report.js';
@@ -33,14 +33,20 @@ export interface CallRequest {
  * - when tinypool leaves calls queued with no child to run them (after a crash, an abort, or a
  *   child that died while booting), we start one or, if children cannot boot, reject the calls;
  * - tinypool's `'error'` event always has a listener, so a dying idle child never crashes the parent;
- * - calls that find every child busy wait in a backlog and then go in batches (backlog.ts).
+ * - other calls go in batches: one tinypool task that a child runs call after call, answering each
+ *   at once on its IPC channel (run-batch.ts). Calls that find every child busy wait in a backlog
+ *   (backlog.ts); a batch whose calls are all answered stays open a moment, and the next calls go
+ *   straight to its child (open-batch.ts).
  */
 export class ChildPool {
   readonly #tinypool: Tinypool;
   readonly #tracker: ChildTracker;
   /** Every call not yet settled, by id: queued in the backlog, in tinypool's queue, or running. */
   readonly #pending = new Map<number, Queued>();
-  readonly #backlog = new Backlog();
+  readonly #backlog: Backlog;
+  readonly #batches = new Set<OpenBatch>();
+  /** The open batch each call was sent to, until it is answered. */
+  readonly #batchOf = new Map<number, OpenBatch>();
   /** Tinypool tasks (single calls or batches) sent and not yet answered, against `size × callsPerChild` slots. */
   #busySlots = 0;
   readonly #slots: number;
@@ -55,6 +61,7 @@ export class ChildPool {
     private readonly onBroken: (pool: ChildPool) => void,
   ) {
     this.#slots = settings.size * settings.callsPerChild;
+    this.#backlog = new Backlog();
     this.#tinypool = new Tinypool({
       filename: runnerFile,
       runtime: 'child_process',
@@ -95,7 +102,10 @@ export class ChildPool {
       if (this.#pending.size === 0) this.#holdOpen(true);
       this.#pending.set(id, queued);
       // A call that can be stopped goes alone, to tinypool's queue: only there can it be pulled out.
-      if (call.controller || this.#busySlots < this.#slots) this.#submit(queued);
+      // In an isolated pool every call goes alone: tinypool replaces the child after each task.
+      if (call.controller || this.settings.isolate) this.#submit(queued);
+      else if (this.#appendToIdleBatch([queued])) return;
+      else if (this.#busySlots < this.#slots) this.#submitBatch([queued]);
       else this.#backlog.push(queued);
     });
   }
@@ -128,18 +138,16 @@ export class ChildPool {
   #dispatch(): void {
     while (this.#busySlots < this.#slots && this.#backlog.size > 0) {
       const batch = this.#backlog.take(this.#slots - this.#busySlots);
-      if (batch.length === 1) this.#submit(batch[0]!, performance.now());
-      else if (batch.length > 1) this.#submitBatch(batch);
+      if (batch.length > 0) this.#submitBatch(batch);
     }
   }
 
-  /** `sentFromBacklog`: when a call that had waited was sent, to tell whether to batch again. */
-  #submit(queued: Queued, sentFromBacklog?: number): void {
+  /** A call alone in its task (one that can be stopped, or in an isolated pool), answered through tinypool. */
+  #submit(queued: Queued): void {
     const { call, task } = queued;
     this.#busySlots++;
     this.#tinypool.run(task, call.controller ? { signal: call.controller.signal } : noSignal).then(
       (reply: Reply) => {
-        if (sentFromBacklog !== undefined) this.#backlog.learnAlone(performance.now() - sentFromBacklog);
         this.#answer(queued, reply);
         this.#slotFreed();
       },
@@ -151,26 +159,76 @@ export class ChildPool {
     this.#adopt();
   }
 
-  #submitBatch(batch: Queued[]): void {
+  #submitBatch(calls: Queued[]): void {
     this.#busySlots++;
-    const task: BatchTask = ['batch', batch.map(({ task }) => task)];
+    const batch = new OpenBatch(calls);
+    this.#batches.add(batch);
+    for (const { call } of calls) this.#batchOf.set(call.id, batch);
+    const task: BatchTask = ['batch', batch.id, calls.map(({ task }) => task)];
     this.#tinypool.run(task, noSignal).then(
-      (reply: Reply) => {
-        const unstarted = reply.kind === 'batched' ? reply.unstarted : 0;
-        this.#backlog.learn(batch.length, unstarted);
-        // Every started call was answered on its own before this (run-batch.ts): the IPC channel keeps order.
-        for (const { call } of batch.slice(0, batch.length - unstarted)) {
-          call.fail(new RunInProcessError(`The child process finished a batch without answering ${call.label}.`));
-        }
-        this.#backlog.returnUnstarted(batch.slice(batch.length - unstarted));
-        this.#slotFreed();
-      },
+      (reply: Reply) => this.#batchClosed(batch, reply),
       (error: unknown) => {
+        this.#forget(batch);
         this.#slotFreed();
-        void this.#tasksFailed(batch, error);
+        void this.#tasksFailed(batch.unanswered, error);
       },
     );
     this.#adopt();
+  }
+
+  /** An open batch whose calls are all answered takes these straight to its child. */
+  #appendToIdleBatch(calls: Queued[]): boolean {
+    for (const batch of this.#batches) if (batch.idle && this.#appendTo(batch, calls)) return true;
+    return false;
+  }
+
+  #appendTo(batch: OpenBatch, calls: Queued[]): boolean {
+    if (!batch.append(calls)) return false;
+    for (const { call } of calls) this.#batchOf.set(call.id, batch);
+    return true;
+  }
+
+  /**
+   * The child answered every call it ran before it closed the batch, on the same IPC channel, so
+   * those answers are in. Calls still unanswered never started (it closed the batch before they
+   * arrived, or stopped early): they go again.
+   */
+  #batchClosed(batch: OpenBatch, reply: Reply): void {
+    this.#forget(batch);
+    this.#backlog.learn(reply.kind === 'batched' && reply.slow === true);
+    this.#resend(batch.unanswered);
+    this.#slotFreed();
+  }
+
+  #forget(batch: OpenBatch): void {
+    batch.closed = true;
+    this.#batches.delete(batch);
+    for (const { call } of batch.unanswered) if (this.#batchOf.get(call.id) === batch) this.#batchOf.delete(call.id);
+  }
+
+  /**
+   * All its calls are answered. What waits goes straight to its child, without a new tinypool
+   * task. With nothing waiting, the batch stays open for a caller that awaits each call and makes
+   * the next at once (microtasks run before setImmediate); otherwise it is closed.
+   */
+  #batchIdle(batch: OpenBatch): void {
+    // The child ran all it was sent without stopping for a slow call.
+    this.#backlog.learn(false);
+    if (this.#backlog.size > 0) {
+      const calls = this.#backlog.take(1);
+      if (calls.length > 0 && !this.#appendTo(batch, calls)) this.#backlog.returnUnstarted(calls);
+      return;
+    }
+    setImmediate(() => {
+      if (batch.idle) batch.close();
+    });
+  }
+
+  /** Calls that never started go again, first; those that went alone go alone again. */
+  #resend(calls: Queued[]): void {
+    const alone = (queued: Queued) => queued.call.controller !== undefined || this.settings.isolate;
+    this.#backlog.returnUnstarted(calls.filter((queued) => !alone(queued)));
+    for (const queued of calls) if (alone(queued) && !queued.call.settled) this.#submit(queued);
   }
 
   #slotFreed(): void {
@@ -183,7 +241,7 @@ export class ChildPool {
   #answer(queued: Queued, reply: Reply): void {
     const { call } = queued;
     // A child past its call limit did not start this call: it goes again with the next free slot.
-    if (reply.kind === 'retired') return this.#backlog.returnUnstarted([queued]);
+    if (reply.kind === 'retired') return this.#resend([queued]);
     if ('retiring' in reply && reply.retiring !== undefined) this.#retire(reply.retiring);
     call.succeed(reply);
   }
@@ -212,10 +270,10 @@ export class ChildPool {
     await Promise.race([record.closed, delay(exitGrace)]);
     const [running, ...unstarted] = unanswered();
     // A child replaced for reaching its call limit never started any of them.
-    if (record.retiring) this.#backlog.returnUnstarted(unanswered());
+    if (record.retiring) this.#resend(unanswered());
     else {
       running?.call.fail(crashError(record, running.call.label));
-      this.#backlog.returnUnstarted(unstarted);
+      this.#resend(unstarted);
     }
     this.#dispatch();
   }
@@ -245,7 +303,13 @@ export class ChildPool {
   #onNotice(record: ChildRecord, notice: ChildNotice): void {
     if (notice.runInProcess === 'reply') {
       const queued = this.#pending.get(notice.id);
+      const batch = this.#batchOf.get(notice.id);
+      if (batch) {
+        this.#batchOf.delete(notice.id);
+        batch.answered(notice.id, record);
+      }
       if (queued) this.#answer(queued, notice.reply);
+      if (batch?.idle) this.#batchIdle(batch);
     } else if (notice.runInProcess === 'started') this.#pending.get(notice.id)?.call.started();
     else if (notice.runInProcess === 'fatal') record.fatal = notice.thrown;
   }
@@ -254,6 +318,8 @@ export class ChildPool {
     const record = this.#tracker.recordOfPid(pid);
     if (!record) return;
     record.retiring = true;
+    // No more calls for it: they would only come back when it is gone.
+    for (const batch of this.#batches) if (batch.child === record) batch.closed = true;
     record.process.kill();
   }
 
@@ -298,6 +364,8 @@ function childEnv(settings: PoolSettings): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(settings.env)) if (value !== undefined) env[key] = value;
   if (settings.recycleAfterCalls !== undefined) env['RUN_IN_PROCESS_RECYCLE_AFTER'] = String(settings.recycleAfterCalls);
+  // A batch that stays open checks its own heap: tinypool checks only when a task ends.
+  if (settings.recycleAboveHeapMb !== undefined) env['RUN_IN_PROCESS_RECYCLE_ABOVE_HEAP'] = String(settings.recycleAboveHeapMb * megabyte);
   return env;
 }
 

@@ -214,11 +214,14 @@ export class ChildPool {
   #batchIdle(batch: OpenBatch): void {
     // The child ran all it was sent without stopping for a slow call.
     this.#backlog.learn(false);
-    if (this.#backlog.size > 0) {
+    while (this.#backlog.size > 0) {
       const calls = this.#backlog.take(1);
-      if (calls.length > 0 && !this.#appendTo(batch, calls)) this.#backlog.returnUnstarted(calls);
-      return;
+      if (calls.length === 0) continue;
+      if (this.#appendTo(batch, calls)) return;
+      this.#backlog.returnUnstarted(calls);
+      break;
     }
+    // An open batch holds its child and keeps this process alive: it must close once nothing comes.
     setImmediate(() => {
       if (batch.idle) batch.close();
     });

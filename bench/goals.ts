@@ -68,7 +68,8 @@ function heapGoal(runs: readonly HeapResult[]): Goal {
   if (rip.length === 0) return { goal, measured: 'not measured', pass: undefined };
   const worst = rip.reduce((a, b) => (b.growth > a.growth ? b : a));
   const calls = Math.min(...rip.map((h) => h.calls));
-  const measured = `worst ${(worst.growth / 1024).toFixed(0)} KiB (${worst.contender}) over ${calls.toLocaleString('en-US')} calls`;
+  // `|| 0`: a growth that rounds to zero from below would print as "-0".
+  const measured = `worst ${Math.round(worst.growth / 1024) || 0} KiB (${worst.contender}) over ${calls.toLocaleString('en-US')} calls`;
   const ok = rip.every((h) => h.growth < heapGrowthLimit);
   // A clean short run does not prove the 1M-call target; a leak in a short run disproves it.
   return { goal, measured: calls < 1_000_000 ? `${measured}; run \`npm run memory\` for 1M` : measured, pass: ok && calls < 1_000_000 ? undefined : ok };

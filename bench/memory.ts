@@ -10,7 +10,7 @@ import { memoryRecordPath, outDir, type MemoryRecord } from './results.js';
 const { values: args } = parseArgs({
   options: {
     calls: { type: 'string', default: '1000000' },
-    contenders: { type: 'string', default: 'rip-static,rip-instance,rip-wrapped,tinypool' },
+    contenders: { type: 'string', default: 'rip-static,rip-instance,rip-wrapped,rip-pipelined,tinypool' },
     'baselines-only': { type: 'boolean', default: false },
   },
 });

@@ -17,13 +17,14 @@ const largestBatchBytes = 256 * 1024;
 /**
  * The calls waiting for a free slot in a child, and how many of them go together.
  *
- * A call that finds a slot free goes alone. The others wait here, and when a slot frees up they go
- * as one batch: one tinypool task (one MessagePort relay, one IPC write, one `memoryUsage()` read in
- * the child) for many calls, which is what tiny calls in bulk spend most of their time on.
+ * A call that finds a child free goes to it at once. The others wait here, and go several at a
+ * time: as a new batch task when a slot frees up (one MessagePort relay, one IPC write, one
+ * `memoryUsage()` read in the child for many calls, which is what tiny calls in bulk spend most of
+ * their time on), or straight to a child whose open batch has answered everything (open-batch.ts).
  *
- * The batch size adapts: it doubles after each batch the child closed in time, and drops to one
- * after a batch it closed early because a call was slow (run-batch.ts). Slow calls therefore go one
- * at a time, as if unbatched; once calls come back quickly again, batching resumes.
+ * The batch size adapts: it doubles each time a child answers all it was sent, and drops to one
+ * when a child stops a batch early because a call was slow (run-batch.ts). Slow calls therefore go
+ * one at a time, as if unbatched; once calls come back quickly again, batching resumes.
  */
 export class Backlog {
   #queue: Queued[] = [];

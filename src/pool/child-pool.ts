@@ -35,8 +35,8 @@ export interface CallRequest {
  * - tinypool's `'error'` event always has a listener, so a dying idle child never crashes the parent;
  * - other calls go in batches: one tinypool task that a child runs call after call, answering each
  *   at once on its IPC channel (run-batch.ts). Calls that find every child busy wait in a backlog
- *   (backlog.ts); a batch whose calls are all answered stays open a moment, and the next calls go
- *   straight to its child (open-batch.ts).
+ *   (backlog.ts); a batch whose calls are all answered stays open until the event loop turns with
+ *   no new call, and the next calls go straight to its child (open-batch.ts).
  */
 export class ChildPool {
   readonly #tinypool: Tinypool;

@@ -5,11 +5,11 @@ import type { ChildRecord } from './child-tracker.js';
 let nextBatchId = 1;
 
 /**
- * A batch task in flight (see run-batch.ts): the calls sent to it that wait for their answer, in
- * the order the child runs them, and the child that runs it, known from its first answer. Once every call sent to it is
- * answered, the batch is idle: the child keeps it open for a moment, and the parent sends the
- * next calls straight to that child, which costs one IPC message each way instead of a tinypool
- * task with its MessagePort relay.
+ * A batch task in flight (see run-batch.ts) and the child that runs it, known from its first
+ * answer. Once every call sent to it is answered, the batch is idle: the child keeps it open, and
+ * the parent sends the next calls straight to that child, one IPC message each way instead of a
+ * tinypool task with its MessagePort relay. The parent closes an idle batch once a turn of its
+ * event loop passes with no new call (child-pool.ts), so that tinypool counts the child free again.
  */
 export class OpenBatch {
   readonly id = nextBatchId++;
@@ -58,12 +58,11 @@ export class OpenBatch {
 
   #send(message: BatchMessage): boolean {
     const child = this.child?.process;
-    // A closed channel: the child is dying, and the batch's failure will come. (send() would emit
-    // an 'error' on the child, which tinypool takes for the child's own.)
+    // A closed channel: the child is dying, and the batch's failure will come.
     if (!child?.connected) return false;
-    // Its result only says whether Node buffered the message; it is sent either way. A write that
-    // fails because the child is dying is reported to the callback: without one it would become an
-    // 'error' event on the child, which tinypool does not expect while it stops the child.
+    // send()'s result only says whether Node buffered the message; it is sent either way. The
+    // callback takes a failed write to a dying child, which would otherwise be an 'error' event on
+    // it, and crash tinypool's destroy(), which waits for the child's exit with events.once().
     child.send(message, ignoreWriteError);
     return true;
   }

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, beforeEach, test } from 'node:test';
-import { configure, ProcessCrashedError, shutdown } from 'run-in-process';
+import { configure, ProcessCrashedError, shutdown, withCallOptions } from 'run-in-process';
 import { childPids, fixture } from './helpers/fixtures.js';
 
 // Calls that find every child busy wait in the parent, then go to a child several at a time.
@@ -104,4 +104,25 @@ test('calls that reach a child just as it closes its batch are sent again, and r
   const runs = runsPerIndex();
   assert.equal(runs.size, total, 'every call ran');
   for (const [index, count] of runs) assert.equal(count, 1, `call ${index} ran ${count} times`);
+});
+
+test('a caller that keeps a child busy call after call does not keep a call with a timeout waiting', async () => {
+  configure('batches', { size: 1 });
+  let stop = false;
+  let calls = 0;
+  // Each call is made the moment the last one is answered, so the child's batch never falls idle.
+  const busy = (async () => {
+    while (!stop) {
+      await Batches.pid();
+      calls++;
+    }
+  })();
+  while (calls < 200) await new Promise((resolve) => setTimeout(resolve, 5));
+  const before = calls;
+  await withCallOptions({ timeout: 5_000 }, () => Batches.pid());
+  const overtaken = calls - before;
+  stop = true;
+  await busy;
+  // It goes as soon as the child answers the call it is running: a call or two, not hundreds.
+  assert.ok(overtaken < 50, `the call with a timeout waited while the other caller made ${overtaken} calls`);
 });

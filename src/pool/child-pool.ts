@@ -207,13 +207,16 @@ export class ChildPool {
   }
 
   /**
-   * All its calls are answered. What waits goes straight to its child, without a new tinypool
-   * task. With nothing waiting, the batch stays open for a caller that awaits each call and makes
-   * the next at once (microtasks run before setImmediate); otherwise it is closed.
+   * All its calls are answered. What waits in the backlog goes straight to its child, without a new
+   * tinypool task. With nothing waiting, the batch stays open for a caller that awaits each call and
+   * makes the next at once (microtasks run before setImmediate); otherwise it is closed.
    */
   #batchIdle(batch: OpenBatch): void {
     // The child ran all it was sent without stopping for a slow call.
     this.#backlog.learn(false);
+    // tinypool holds tasks for a child (a call with a timeout, say): a caller that makes call after
+    // call would keep this batch open, and the child from them, for as long as it goes on.
+    if (this.#tinypool.queueSize > 0) return batch.close();
     while (this.#backlog.size > 0) {
       const calls = this.#backlog.take(1);
       if (calls.length === 0) continue;

@@ -37,7 +37,7 @@ export interface PoolOptions {
    * Calls that run in one child at once (default 1). Calls beyond what the children can take wait
    * in the parent and go in batches, so tiny calls in bulk need no more than 1. More lets a child
    * interleave calls that wait on I/O, but a crash then fails every call running on that child.
-   * Calls with a timeout or an AbortSignal always get a child to themselves.
+   * Calls with an AbortSignal, and then calls with a timeout, always get a child to themselves.
    */
   callsPerChild?: number;
 }

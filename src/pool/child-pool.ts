@@ -109,7 +109,7 @@ export class ChildPool {
       };
       if (this.#pending.size === 0) this.#holdOpen(true);
       this.#pending.set(id, queued);
-      if (alone) this.#submit(queued);
+      if (alone) this.#submitAlone(queued);
       else if (this.#appendToIdleBatch([queued])) return;
       else if (this.#busySlots < this.#slots) this.#submitBatch([queued]);
       else this.#backlog.push(queued);
@@ -149,7 +149,7 @@ export class ChildPool {
   }
 
   /** A call alone in its task (one that can be stopped, or in an isolated pool), answered through tinypool. */
-  #submit(queued: Queued): void {
+  #submitAlone(queued: Queued): void {
     const { call, task } = queued;
     this.#busySlots++;
     this.#tinypool.run(task, call.controller ? { signal: call.controller.signal } : noSignal).then(
@@ -159,7 +159,7 @@ export class ChildPool {
       },
       (error: unknown) => {
         this.#slotFreed();
-        void this.#tasksFailed([queued], error);
+        void this.#taskFailed([queued], error);
       },
     );
     this.#adopt();
@@ -176,7 +176,7 @@ export class ChildPool {
       (error: unknown) => {
         this.#forget(batch);
         this.#slotFreed();
-        void this.#tasksFailed(batch.unanswered, error);
+        void this.#taskFailed(batch.unanswered, error);
       },
     );
     this.#adopt();
@@ -220,7 +220,7 @@ export class ChildPool {
   #batchIdle(batch: OpenBatch): void {
     // The child ran all it was sent without stopping for a slow call.
     this.#backlog.learn(false);
-    // tinypool holds tasks for a child (a call with a timeout, say): a caller that makes call after
+    // tinypool holds tasks for a child (a call with an AbortSignal, say): a caller that makes call after
     // call would keep this batch open, and the child from them, for as long as it goes on.
     if (this.#tinypool.queueSize > 0) return batch.close();
     while (this.#backlog.size > 0) {
@@ -240,7 +240,7 @@ export class ChildPool {
   #resend(calls: Queued[]): void {
     for (const { call } of calls) this.#batchOf.delete(call.id);
     this.#backlog.returnUnstarted(calls.filter(({ call }) => !call.alone));
-    for (const queued of calls) if (queued.call.alone && !queued.call.settled) this.#submit(queued);
+    for (const queued of calls) if (queued.call.alone && !queued.call.settled) this.#submitAlone(queued);
   }
 
   #slotFreed(): void {
@@ -259,13 +259,13 @@ export class ChildPool {
   }
 
   /**
-   * A task's child died, or the pool stopped. `tasks` are the calls the child had not answered, in
-   * the order it runs them (a batch's list stays current while answers still arrive): the first was
-   * running, and gets the crash unless it has settled already (a timeout killed the child). The
-   * others never started, and go to another child.
+   * A tinypool task failed: its child died, or the pool stopped. `unanswered` are the calls of the
+   * task its child had not answered, in the order it runs them (a batch's list stays current while
+   * answers still arrive): the first was running, and gets the crash unless it has settled already
+   * (a timeout killed the child). The others never started, and go to another child.
    */
-  async #tasksFailed(tasks: Queued[], error: unknown): Promise<void> {
-    const unsettled = () => tasks.filter(({ call }) => !call.settled);
+  async #taskFailed(unanswered: Queued[], error: unknown): Promise<void> {
+    const unsettled = () => unanswered.filter(({ call }) => !call.settled);
     if (unsettled().length === 0) return;
     const record = this.#tracker.recordOfExitError(error);
     if (!record) {
@@ -282,7 +282,7 @@ export class ChildPool {
     this.#wakeIfStalled();
     // Answers the child sent before it died are still in the pipe until it is closed.
     await Promise.race([record.closed, delay(exitGrace)]);
-    const [running, ...unstarted] = [...tasks];
+    const [running, ...unstarted] = [...unanswered];
     // A child replaced for reaching its call limit never started any of them.
     if (record.retiring) this.#resend(unsettled());
     else {

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import { AbortError, PoolClosedError, RunInProcessError } from '../errors.js';
 import type { BatchTask, CallTask, ChildNotice, Reply, Task } from '../protocol.js';
-import { OpenBatch } from './open-batch.js';
+import { OpenBatches, type OpenBatch } from './open-batch.js';
 import { Backlog, type Queued } from './backlog.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { crashError, startupError } from './crash-report.js';
@@ -43,10 +43,8 @@ export class ChildPool {
   readonly #tracker: ChildTracker;
   /** Every call not yet settled, by id: queued in the backlog, in tinypool's queue, or running. */
   readonly #pending = new Map<number, Queued>();
-  readonly #backlog: Backlog;
-  readonly #batches = new Set<OpenBatch>();
-  /** The open batch each call was sent to, until it is answered. */
-  readonly #batchOf = new Map<number, OpenBatch>();
+  readonly #backlog = new Backlog();
+  readonly #batches = new OpenBatches();
   /** Tinypool tasks (single calls or batches) sent and not yet answered, against `size × callsPerChild` slots. */
   #busySlots = 0;
   readonly #slots: number;
@@ -61,7 +59,6 @@ export class ChildPool {
     private readonly onBroken: (pool: ChildPool) => void,
   ) {
     this.#slots = settings.size * settings.callsPerChild;
-    this.#backlog = new Backlog();
     this.#tinypool = new Tinypool({
       filename: runnerFile,
       runtime: 'child_process',
@@ -110,7 +107,7 @@ export class ChildPool {
       if (this.#pending.size === 0) this.#holdOpen(true);
       this.#pending.set(id, queued);
       if (alone) this.#submitAlone(queued);
-      else if (this.#appendToIdleBatch([queued])) return;
+      else if (this.#batches.appendToIdle([queued])) return;
       else if (this.#busySlots < this.#slots) this.#submitBatch([queued]);
       else this.#backlog.push(queued);
     });
@@ -167,31 +164,17 @@ export class ChildPool {
 
   #submitBatch(calls: Queued[]): void {
     this.#busySlots++;
-    const batch = new OpenBatch(calls);
-    this.#batches.add(batch);
-    for (const { call } of calls) this.#batchOf.set(call.id, batch);
+    const batch = this.#batches.start(calls);
     const task: BatchTask = ['batch', batch.id, calls.map(({ task }) => task)];
     this.#tinypool.run(task, noSignal).then(
       (reply: Reply) => this.#batchClosed(batch, reply),
       (error: unknown) => {
-        this.#forget(batch);
+        this.#batches.forget(batch);
         this.#slotFreed();
         void this.#taskFailed(batch.unanswered, error);
       },
     );
     this.#adopt();
-  }
-
-  /** An open batch whose calls are all answered takes these straight to its child. */
-  #appendToIdleBatch(calls: Queued[]): boolean {
-    for (const batch of this.#batches) if (batch.idle && this.#appendTo(batch, calls)) return true;
-    return false;
-  }
-
-  #appendTo(batch: OpenBatch, calls: Queued[]): boolean {
-    if (!batch.append(calls)) return false;
-    for (const { call } of calls) this.#batchOf.set(call.id, batch);
-    return true;
   }
 
   /**
@@ -200,16 +183,10 @@ export class ChildPool {
    * arrived, or stopped early): they go again.
    */
   #batchClosed(batch: OpenBatch, reply: Reply): void {
-    this.#forget(batch);
+    this.#batches.forget(batch);
     this.#backlog.learn(reply.kind === 'batched' && reply.slow === true);
     this.#resend(batch.unanswered);
     this.#slotFreed();
-  }
-
-  /** Nothing more goes to it; answers that are still on their way are still taken (#onNotice). */
-  #forget(batch: OpenBatch): void {
-    batch.closed = true;
-    this.#batches.delete(batch);
   }
 
   /**
@@ -226,7 +203,7 @@ export class ChildPool {
     while (this.#backlog.size > 0) {
       const calls = this.#backlog.take(1);
       if (calls.length === 0) continue;
-      if (this.#appendTo(batch, calls)) return;
+      if (this.#batches.appendTo(batch, calls)) return;
       this.#backlog.returnUnstarted(calls);
       break;
     }
@@ -238,7 +215,7 @@ export class ChildPool {
 
   /** Calls that never started go again, first; those that went alone go alone again. */
   #resend(calls: Queued[]): void {
-    for (const { call } of calls) this.#batchOf.delete(call.id);
+    for (const { call } of calls) this.#batches.release(call.id);
     this.#backlog.returnUnstarted(calls.filter(({ call }) => !call.alone));
     for (const queued of calls) if (queued.call.alone && !queued.call.settled) this.#submitAlone(queued);
   }
@@ -317,16 +294,16 @@ export class ChildPool {
   #onNotice(record: ChildRecord, notice: ChildNotice): void {
     if (notice.runInProcess === 'reply') {
       const queued = this.#pending.get(notice.id);
-      const batch = this.#batchOf.get(notice.id);
+      const batch = this.#batches.of(notice.id);
       if (batch) {
-        this.#batchOf.delete(notice.id);
+        this.#batches.release(notice.id);
         batch.answered(notice.id, record);
       }
       if (queued) this.#answer(queued, notice.reply);
       if (batch?.idle) this.#batchIdle(batch);
     } else if (notice.runInProcess === 'started') {
       // The child of a new batch is known from here on, before its first answer: a timeout may need to stop it.
-      const batch = this.#batchOf.get(notice.id);
+      const batch = this.#batches.of(notice.id);
       if (batch) batch.child ??= record;
       this.#pending.get(notice.id)?.call.started();
     }
@@ -338,7 +315,7 @@ export class ChildPool {
     if (!record) return;
     record.retiring = true;
     // No more calls for it: they would only come back when it is gone.
-    for (const batch of this.#batches) if (batch.child === record) batch.closed = true;
+    this.#batches.closeAllOf(record);
     record.process.kill();
   }
 
@@ -360,9 +337,8 @@ export class ChildPool {
    * tinypool kills the child of a call that runs alone. The calls behind it go to another child.
    */
   #stopIfRunning(call: PendingCall): void {
-    const batch = this.#batchOf.get(call.id);
-    if (!batch || batch.closed || batch.unanswered[0]?.call !== call) return;
-    batch.child?.process.kill('SIGKILL');
+    const batch = this.#batches.of(call.id);
+    if (batch?.isRunning(call)) batch.child?.process.kill('SIGKILL');
   }
 
   /** One timer for the pool's life, ref'd and unref'd: cheaper than a new one per call. */
@@ -381,7 +357,7 @@ export class ChildPool {
 
   #settled(call: PendingCall, failed: boolean): void {
     if (failed) this.#stopIfRunning(call);
-    this.#batchOf.delete(call.id);
+    this.#batches.release(call.id);
     this.#pending.delete(call.id);
     if (this.#pending.size === 0) {
       this.#holdOpen(false);

@@ -1,6 +1,7 @@
 import type { BatchMessage } from '../protocol.js';
 import type { Queued } from './backlog.js';
 import type { ChildRecord } from './child-tracker.js';
+import type { PendingCall } from './pending-call.js';
 
 let nextBatchId = 1;
 
@@ -31,6 +32,11 @@ export class OpenBatch {
     this.child ??= child;
     const index = this.unanswered.findIndex(({ call }) => call.id === callId);
     if (index >= 0) this.unanswered.splice(index, 1);
+  }
+
+  /** Its child runs this call now: calls run in the order they were sent. */
+  isRunning(call: PendingCall): boolean {
+    return !this.closed && this.unanswered[0]?.call === call;
   }
 
   /** Every call sent to it is answered, and it is still open. */
@@ -70,4 +76,57 @@ export class OpenBatch {
 
 function ignoreWriteError(): void {
   // The child is gone; the failure of its batch task says so, and what was lost is sent again.
+}
+
+/**
+ * The open batches of one pool, and which batch each call was sent to until it is answered, fails,
+ * or is sent again.
+ */
+export class OpenBatches {
+  readonly #open = new Set<OpenBatch>();
+  readonly #batchOf = new Map<number, OpenBatch>();
+
+  /** A new batch for these calls, about to go to tinypool as one task. */
+  start(calls: Queued[]): OpenBatch {
+    const batch = new OpenBatch(calls);
+    this.#open.add(batch);
+    this.#remember(batch, calls);
+    return batch;
+  }
+
+  /** Sends the calls to the first batch whose calls are all answered; false if there is none. */
+  appendToIdle(calls: Queued[]): boolean {
+    for (const batch of this.#open) if (batch.idle && this.appendTo(batch, calls)) return true;
+    return false;
+  }
+
+  appendTo(batch: OpenBatch, calls: Queued[]): boolean {
+    if (!batch.append(calls)) return false;
+    this.#remember(batch, calls);
+    return true;
+  }
+
+  /** Nothing more goes to it; answers still on their way are still matched to it (`of`). */
+  forget(batch: OpenBatch): void {
+    batch.closed = true;
+    this.#open.delete(batch);
+  }
+
+  /** A child that is being replaced takes no more calls. */
+  closeAllOf(child: ChildRecord): void {
+    for (const batch of this.#open) if (batch.child === child) batch.closed = true;
+  }
+
+  of(callId: number): OpenBatch | undefined {
+    return this.#batchOf.get(callId);
+  }
+
+  /** The call was answered, settled or is being sent again. */
+  release(callId: number): void {
+    this.#batchOf.delete(callId);
+  }
+
+  #remember(batch: OpenBatch, calls: Queued[]): void {
+    for (const { call } of calls) this.#batchOf.set(call.id, batch);
+  }
 }

@@ -28,32 +28,25 @@ export interface Recipe {
 
 export function functionRecipe(fn: FunctionEntry, args: unknown[]): Recipe {
   const { target, targetKey } =
-    addressOf(fn, null) ?? remember(fn, null, { kind: 'function', module: fn.module.importUrl, id: fn.id } satisfies FunctionTarget);
-  return {
-    target,
-    targetKey,
-    ...encodeCall(undefined, args, `to the child process for ${fn.id}()`),
-    runtimeClass: undefined,
-    label: fn.id,
-  };
+    addressOf(fn, null) ?? remember(fn, null, { kind: 'function', module: fn.module.importUrl, id: fn.id } satisfies FunctionTarget, fn.id);
+  return { target, targetKey, ...encodeCall(undefined, args, fn.id), runtimeClass: undefined, label: fn.id };
 }
 
 export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]): Recipe {
   const runtimeClass = method.isStatic ? asFunction(self) : asFunction((self as object | null)?.constructor);
   const declaring = method.owner;
   const nearest = runtimeClass && nearestKnownClass(runtimeClass);
-  const label = describeMethod(method);
   if (method.isStatic) {
-    const { target, targetKey } = addressOf(method, null) ?? remember(method, null, methodTarget(method, undefined));
-    return { target, targetKey, ...encodeCall(undefined, args, `to the child process for ${label}()`), runtimeClass, label };
+    const { target, targetKey, label } = addressOf(method, null) ?? remember(method, null, methodTarget(method, undefined), describeMethod(method));
+    return { target, targetKey, ...encodeCall(undefined, args, label), runtimeClass, label };
   }
   const instanceClass = nearest ?? declaring;
   if (runtimeClass && instanceClass.ctor !== runtimeClass) warnUnknownSubclass(runtimeClass, instanceClass);
-  const { target, targetKey } =
+  const { target, targetKey, label } =
     addressOf(method, instanceClass) ??
-    remember(method, instanceClass, methodTarget(method, instanceClass === declaring ? undefined : instanceClass));
+    remember(method, instanceClass, methodTarget(method, instanceClass === declaring ? undefined : instanceClass), describeMethod(method));
   const snapshot = snapshotOf(self) ?? {};
-  return { target, targetKey, ...encodeCall(snapshot, args, `to the child process for ${label}()`), runtimeClass, label };
+  return { target, targetKey, ...encodeCall(snapshot, args, label), runtimeClass, label };
 }
 
 function methodTarget(method: MethodEntry, instanceClass: ClassEntry | undefined): MethodTarget {
@@ -76,13 +69,15 @@ function methodTarget(method: MethodEntry, instanceClass: ClassEntry | undefined
 }
 
 /**
- * Targets with their keys, per method (or function) and the class `this` is rebuilt as: a call
- * then builds neither. Only complete targets are kept: under standard decorators a class may have
+ * Targets with their keys and labels, per method (or function) and the class `this` is rebuilt
+ * as: a call then builds none of them. Only complete targets are kept: under standard decorators a class may have
  * no known constructor, and so no name to check in the child, until its first instance is seen.
  */
 interface Address {
   target: Target;
   targetKey: string;
+  /** For messages: `Hasher.digest`, `parseUntrusted`. */
+  label: string;
 }
 const addresses = new WeakMap<MethodEntry | FunctionEntry, Map<ClassEntry | null, Address>>();
 
@@ -90,8 +85,8 @@ function addressOf(entry: MethodEntry | FunctionEntry, instanceClass: ClassEntry
   return addresses.get(entry)?.get(instanceClass);
 }
 
-function remember(entry: MethodEntry | FunctionEntry, instanceClass: ClassEntry | null, target: Target): Address {
-  const address = { target, targetKey: JSON.stringify(target) };
+function remember(entry: MethodEntry | FunctionEntry, instanceClass: ClassEntry | null, target: Target, label: string): Address {
+  const address = { target, targetKey: JSON.stringify(target), label };
   const complete =
     target.kind === 'function' || (target.className !== '' && (!target.instanceClass || target.instanceClass.className !== ''));
   if (complete) {
@@ -102,10 +97,10 @@ function remember(entry: MethodEntry | FunctionEntry, instanceClass: ClassEntry 
   return address;
 }
 
-function encodeCall(snapshot: Record<string, unknown> | undefined, args: unknown[], whereFor: string) {
+function encodeCall(snapshot: Record<string, unknown> | undefined, args: unknown[], label: string) {
   if (snapshot === undefined && args.every(isSentAsIs)) return { input: args, buffers: bufferIndexes(args) };
   const roots = snapshot === undefined ? { args } : { this: snapshot, args };
-  return { input: encodeValues(roots, whereFor), buffers: undefined };
+  return { input: encodeValues(roots, `to the child process for ${label}()`), buffers: undefined };
 }
 
 /**

@@ -61,14 +61,14 @@ interface VitestFileResult {
  * The app under test/compat/vitest, run by a given vitest. vitest 5 needs Node >= 22.12, so it runs
  * on the Node 22 and 24 passes of scripts/test-node-lines.sh, which install test/compat/vitest5.
  */
-function vitestSuite(title: string, run: { command: string; args: string[] } | string): void {
+function vitestSuite(name: string, title: string, run: { command: string; args: string[] } | string): void {
   describe(title, { skip: typeof run === 'string' ? run : false }, () => {
     const dir = join(compat, 'vitest');
     let files: VitestFileResult[] = [];
 
     before(() => {
       if (typeof run === 'string') return;
-      const report = join(root, `build/compat/${title.split(' ')[0]}-${title.split(' ')[1]}-report.json`);
+      const report = join(root, `build/compat/${name}-report.json`);
       // The working directory picks the tsconfig.json that tsx uses in the children, as Vite does per file.
       spawnSync(run.command, [...run.args, '--reporter=json', `--outputFile=${report}`], { cwd: dir, timeout: 45_000 });
       files = (JSON.parse(readFileSync(report, 'utf8')) as { testResults: VitestFileResult[] }).testResults;
@@ -108,7 +108,7 @@ function vitestSuite(title: string, run: { command: string; args: string[] } | s
   });
 }
 
-vitestSuite('vitest 4.1 (Vite 8, Oxc transform), legacy decorators', {
+vitestSuite('vitest4', 'vitest 4.1 (Vite 8, Oxc transform), legacy decorators', {
   command: bin('vitest'),
   args: ['run', '--root', join(compat, 'vitest')],
 });
@@ -116,6 +116,7 @@ vitestSuite('vitest 4.1 (Vite 8, Oxc transform), legacy decorators', {
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const vitest5 = join(compat, 'vitest5/node_modules/vitest/vitest.mjs');
 vitestSuite(
+  'vitest5',
   'vitest 5.1 (Vite 8, Oxc transform), legacy decorators',
   major < 22 || (major === 22 && minor < 12)
     ? `vitest 5 needs Node >= 22.12 (this is ${process.version}); the Node 22 and 24 passes run it`

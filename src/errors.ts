@@ -17,10 +17,39 @@ export type Signal =
   | 'SIGTTIN' | 'SIGTTOU' | 'SIGUNUSED' | 'SIGURG' | 'SIGUSR1' | 'SIGUSR2' | 'SIGVTALRM'
   | 'SIGWINCH' | 'SIGXCPU' | 'SIGXFSZ' | 'SIGBREAK' | 'SIGLOST' | 'SIGINFO';
 
-/** Base class of every error raised by run-in-process itself. */
+/**
+ * Every `code` this library gives an error. The classes below carry one each; misuse found when a
+ * decorator is applied, or an option that is wrong, is a `TypeError` (a value out of range, a
+ * `RangeError`) with `ERR_INVALID_USAGE` or `ERR_INVALID_OPTION`, as Node does for its own APIs.
+ */
+export type ErrorCode =
+  | 'ERR_RUN_IN_PROCESS'
+  | 'ERR_PROCESS_CRASHED'
+  | 'ERR_CALL_TIMEOUT'
+  | 'ERR_SERIALIZATION'
+  | 'ABORT_ERR'
+  | 'ERR_MODULE_LOAD'
+  | 'ERR_CHILD_STARTUP'
+  | 'ERR_POOL_CLOSED'
+  | 'ERR_INVALID_USAGE'
+  | 'ERR_INVALID_OPTION';
+
+/** Base class of every error raised by run-in-process itself; by itself, a failure of the pool machinery. */
 export class RunInProcessError extends Error {
   /** A stable machine-readable code, e.g. `ERR_PROCESS_CRASHED`. */
-  readonly code: string = 'ERR_RUN_IN_PROCESS';
+  readonly code: ErrorCode = 'ERR_RUN_IN_PROCESS';
+}
+
+/** Misuse found when a decorator is applied or a function wrapped: always a `TypeError`. */
+export function usageError(message: string): TypeError & { code: 'ERR_INVALID_USAGE' } {
+  return Object.assign(new TypeError(message), { code: 'ERR_INVALID_USAGE' as const });
+}
+
+/** An option that is not what it must be: a `TypeError`, or a `RangeError` for a number out of range. */
+export function optionError(message: string, outOfRange = false): Error & { code: 'ERR_INVALID_OPTION' } {
+  return Object.assign(outOfRange ? new RangeError(message) : new TypeError(message), {
+    code: 'ERR_INVALID_OPTION' as const,
+  });
 }
 
 /** The child process died (exit, signal, segfault, abort, out of memory) while running the call. */

@@ -1,11 +1,11 @@
-import './symbol-metadata.js';
+import './shared/symbol-metadata.js';
 
-export { runInProcess, type OffloadedFunction, type RunInProcessDecorator } from './decorator/run-in-process.js';
-export { configure, shutdown, type ShutdownOptions } from './pool/pools.js';
-export { withCallOptions } from './call-options.js';
-export { registerError } from './codec/error-classes.js';
-export { isChildProcess } from './environment.js';
-export type { CallOptions, PoolOptions, RunInProcessOptions } from './options.js';
+export { configure, shutdown } from './call/pools.js';
+export { withCallOptions } from './call/call-options.js';
+export { runInProcess, type OffloadedFunction, type RunInProcessDecorator } from './define/run-in-process.js';
+export { registerError } from './shared/error-classes.js';
+export { isChildProcess } from './shared/process-state.js';
+export type { CallOptions, PoolOptions, RunInProcessOptions, ShutdownOptions } from './options.js';
 export {
   AbortError,
   ChildStartupError,
@@ -15,5 +15,6 @@ export {
   RunInProcessError,
   SerializationError,
   TimeoutError,
+  type ErrorCode,
   type Signal,
 } from './errors.js';

@@ -1,3 +1,6 @@
+import { availableParallelism } from 'node:os';
+import { optionError } from './errors.js';
+
 /** Options of a decorated method, a decorated class (defaults for its methods) or a wrapped function. */
 export interface RunInProcessOptions {
   /** Kill the child and reject with TimeoutError when a call runs longer than this (ms). */
@@ -50,35 +53,133 @@ export interface CallOptions {
   timeout?: number;
 }
 
-export function checkTimeout(value: unknown, where: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new RangeError(`${where}: timeout must be a positive number of milliseconds (got ${String(value)}).`);
-  }
-  return value;
+export interface ShutdownOptions {
+  /** How long to let calls in flight finish before rejecting them with PoolClosedError (ms). Default: 10 000. */
+  deadline?: number;
 }
 
-export function checkRunOptions(options: unknown, where: string): RunInProcessOptions {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`${where}: options must be an object like { timeout: 5000 } (got ${String(options)}).`);
+// ── The rules ───────────────────────────────────────────────────────────────────────────────
+
+interface Rule {
+  /** What the value must be, for the message: "a positive integer". */
+  readonly expected: string;
+  readonly accepts: (value: unknown) => boolean;
+  /** The value has the right type but not the right size: a RangeError. */
+  readonly inRange?: (value: number) => boolean;
+}
+
+/** Node clamps a timer of 2³¹ ms or more to 1 ms: a longer limit would fire at once. */
+export const longestTimer = 2 ** 31 - 1;
+
+const number = (expected: string, accepts: (n: number) => boolean, max = Number.MAX_SAFE_INTEGER): Rule => ({
+  expected,
+  accepts: (value) => typeof value === 'number' && !Number.isNaN(value),
+  inRange: (n) => accepts(n) && n <= max,
+});
+const milliseconds = (allowZero: boolean): Rule =>
+  number(
+    `a ${allowZero ? 'non-negative' : 'positive'} number of milliseconds, at most ${longestTimer} (about 24 days)`,
+    (n) => (allowZero ? n >= 0 : n > 0),
+    longestTimer,
+  );
+const positiveInteger = (max = Number.MAX_SAFE_INTEGER): Rule =>
+  number(
+    `a positive integer${max < Number.MAX_SAFE_INTEGER ? ` of at most ${max}` : ''}`,
+    (n) => Number.isInteger(n) && n > 0,
+    max,
+  );
+const positiveNumber: Rule = number('a positive number', (n) => n > 0 && Number.isFinite(n));
+const boolean: Rule = { expected: 'true or false', accepts: (value) => typeof value === 'boolean' };
+const name: Rule = { expected: 'a non-empty string', accepts: (value) => typeof value === 'string' && value !== '' };
+const moduleUrl: Rule = {
+  expected: 'a URL string such as import.meta.url',
+  accepts: (value) => typeof value === 'string' || value instanceof URL,
+};
+const strings: Rule = {
+  expected: "an array of strings such as ['--import', 'tsx']",
+  accepts: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string'),
+};
+const environment: Rule = {
+  expected: "an object of strings, such as { ...process.env, DEBUG: '1' }",
+  accepts: (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    Object.values(value).every((item) => item === undefined || typeof item === 'string'),
+};
+const abortSignal: Rule = { expected: 'an AbortSignal', accepts: (value) => value instanceof AbortSignal };
+
+/** The most children a pool may have: far more than any machine's cores, and little enough to start. */
+export const largestPool = 1024;
+
+type Table<T> = { readonly [K in keyof Required<T>]: Rule };
+
+const runRules: Table<RunInProcessOptions> = {
+  timeout: milliseconds(false),
+  pool: name,
+  module: moduleUrl,
+  name,
+};
+const poolRules: Table<PoolOptions> = {
+  size: positiveInteger(largestPool),
+  idleTimeout: milliseconds(true),
+  env: environment,
+  execArgv: strings,
+  maxMemoryMb: positiveNumber,
+  isolate: boolean,
+  timeout: milliseconds(false),
+  recycleAfterCalls: positiveInteger(),
+  recycleAboveHeapMb: positiveNumber,
+  callsPerChild: positiveInteger(largestPool),
+};
+const callRules: Table<CallOptions> = { signal: abortSignal, timeout: milliseconds(false) };
+const shutdownRules: Table<ShutdownOptions> = { deadline: milliseconds(true) };
+
+/** The defaults of the options that have one, filled in when a pool starts. */
+export const poolDefaults = {
+  size: () => availableParallelism(),
+  idleTimeout: 10_000,
+  isolate: false,
+  callsPerChild: 1,
+  deadline: 10_000,
+} as const;
+
+// ── Checking ────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Checks an options object against its table: an object, only known keys, each value as its rule
+ * says. `where` names the call in the message (`configure('native', options)`), `example` shows a
+ * valid object. Returns the same object, typed.
+ */
+function check<T extends object>(rules: Table<T>, options: unknown, where: string, example: string): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw optionError(`${where}: options must be an object like ${example} (got ${describe(options)}).`);
   }
-  const known = new Set(['timeout', 'pool', 'module', 'name']);
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) {
-      throw new TypeError(`${where}: unknown option "${key}". Known options: ${[...known].join(', ')}.`);
-    }
+  const known = Object.keys(rules);
+  for (const [key, value] of Object.entries(options)) {
+    const rule = (rules as Record<string, Rule>)[key];
+    if (!rule) throw optionError(`${where}: unknown option "${key}". Known options: ${known.join(', ')}.`);
+    if (value === undefined) continue;
+    const typed = rule.accepts(value);
+    if (typed && (!rule.inRange || rule.inRange(value as number))) continue;
+    throw optionError(`${where}: ${key} must be ${rule.expected} (got ${describe(value)}).`, typed);
   }
-  const { timeout, pool, module, name } = options as RunInProcessOptions;
-  checkTimeout(timeout, where);
-  if (pool !== undefined && (typeof pool !== 'string' || pool === '')) {
-    throw new TypeError(`${where}: pool must be the name of a pool, a non-empty string (got ${String(pool)}).`);
-  }
-  if (module !== undefined && typeof module !== 'string' && !(module instanceof URL)) {
-    throw new TypeError(`${where}: module must be a URL string such as import.meta.url (got ${String(module)}).`);
-  }
-  if (name !== undefined && (typeof name !== 'string' || name === '')) {
-    throw new TypeError(`${where}: name must be a non-empty string (got ${String(name)}).`);
-  }
-  return options as RunInProcessOptions;
+  return options as T;
+}
+
+export const checkRunOptions = (options: unknown, where: string): RunInProcessOptions =>
+  check(runRules, options, where, '{ timeout: 5000 }');
+export const checkPoolOptions = (options: unknown, where: string): PoolOptions =>
+  check(poolRules, options, where, '{ size: 4 }');
+export const checkCallOptions = (options: unknown, where: string): CallOptions =>
+  check(callRules, options, where, '{ signal, timeout: 2000 }');
+export const checkShutdownOptions = (options: unknown, where: string): ShutdownOptions =>
+  check(shutdownRules, options, where, '{ deadline: 5000 }');
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return `a function ${value.name}`.trimEnd();
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return value.constructor?.name ? `a ${value.constructor.name}` : 'an object';
+  return String(value);
 }

@@ -1,10 +1,15 @@
 /**
  * Everything that crosses between the parent and a child, in one place.
  *
- * Payloads travel pre-serialized (`v8.serialize`) as bytes: tinypool relays each message through a
- * MessagePort, whose structured clone would turn a Buffer into a Uint8Array and lose nothing else,
- * but serializing ourselves also lets us name the exact path of a value that cannot cross
- * before anything is sent.
+ * One convention: every message is a tuple whose first slot is its tag, a string. Tuples, because
+ * each message is copied several times on its way (tinypool relays a task through a MessagePort,
+ * then the IPC channel serializes it, then the child parses it), and a small array with no keys
+ * costs less there than an object (bench/analysis.md). Slots are read through the `*Slot`
+ * constants, never by bare number. Messages sent on the IPC channel beside tinypool's own carry a
+ * tag that starts with `run-in-process:`, so the two never mix.
+ *
+ * Payloads travel pre-serialized (`v8.serialize`) as bytes, which also lets us name the exact path
+ * of a value that cannot cross before anything is sent.
  */
 
 /** Which code to run: a method of a decorated class, or a wrapped function. */
@@ -30,17 +35,14 @@ export interface FunctionTarget {
   id: string;
 }
 
-/**
- * A call as it crosses: a tuple whose target is one string. tinypool copies every task three
- * times on its way (a MessagePort clone, the IPC serialization, the child's parse), and a nested
- * object with a dozen keys cost a tiny call more there than all the rest this library does
- * (1.16× raw tinypool, against 1.05× for this shape; bench/analysis.md).
- */
+// ── Parent to child: tasks (through tinypool) ───────────────────────────────────────────────
+
+/** One call. */
 export type CallTask = [
-  kind: 'call',
+  tag: 'call',
   /** `JSON.stringify(target)`, built once per target in the parent and parsed once per child. */
   target: string,
-  /** The parent's call number, which names the call in its start notice and its batched reply. */
+  /** The parent's call number, which names the call in the child's notices. */
   id: number,
   /**
    * `v8.serialize({ this, args })`: the snapshot of `this` and the arguments; or, when there is no
@@ -54,57 +56,95 @@ export type CallTask = [
   notifyStart: boolean,
 ];
 
-/**
- * Calls sent together as one tinypool task (see backlog.ts and child-pool.ts). The child runs them
- * one after another and answers each the moment it finishes, outside tinypool's protocol (a
- * `reply` notice), so no result waits for the rest of the batch, and one that is sent survives a
- * crash of the child on the next call. A batch stays open after its last call until the parent
- * closes it, and while it is open the parent may add calls to it directly on the child's IPC
- * channel (a BatchMessage), skipping tinypool's relay.
- */
-export type BatchTask = [kind: 'batch', batch: number, calls: CallTask[]];
+export const CallSlot = { target: 1, id: 2, input: 3, buffers: 4, notifyStart: 5 } as const;
 
 /**
- * Sent by the parent on the child's IPC channel, outside tinypool's protocol: calls added to an
- * open batch, or the word that no more are coming and the child may close it.
+ * Settings of the pool that the child applies itself. They travel with each batch (undefined,
+ * nearly free, when none is set) rather than in the environment, which belongs to the user.
  */
-export type BatchMessage =
-  | [kind: 'run-in-process:append', batch: number, calls: CallTask[]]
-  | [kind: 'run-in-process:close', batch: number];
+export interface ChildSettings {
+  /** Retire after answering this many calls. */
+  recycleAfterCalls?: number;
+  /** Retire when the heap is above this many bytes after a call (tinypool looks only when a task ends). */
+  recycleAboveHeapBytes?: number;
+}
 
-export function isBatchMessage(message: unknown): message is BatchMessage {
+/**
+ * Calls sent together as one tinypool task. The child runs them one after another and answers
+ * each the moment it finishes, on the IPC channel (an AnswerNotice), so no result waits for the
+ * rest of the batch, and one that is sent survives a crash of the child on the next call. With
+ * `keepOpen`, the batch stays open after its last call until the parent closes it, and while it is
+ * open the parent may add calls to it directly on the child's IPC channel (a BatchControl).
+ */
+export type BatchTask = [
+  tag: 'batch',
+  batch: number,
+  calls: CallTask[],
+  keepOpen: boolean,
+  settings: ChildSettings | undefined,
+];
+
+export const BatchSlot = { id: 1, calls: 2, keepOpen: 3, settings: 4 } as const;
+
+/** Sent to make tinypool start a replacement child for tasks it left queued (local transport). */
+export type WakeTask = [tag: 'wake'];
+
+export type Task = BatchTask | WakeTask;
+
+/** What a task resolves with in tinypool: the batch ended (`slow`: early, after a slow call), or woken. */
+export type TaskResult = [tag: 'batch-end', slow: boolean] | [tag: 'woken'];
+
+// ── Parent to child: batch control, on the IPC channel ──────────────────────────────────────
+
+export type BatchControl =
+  | [tag: 'run-in-process:append', batch: number, calls: CallTask[]]
+  | [tag: 'run-in-process:close', batch: number];
+
+export function isBatchControl(message: unknown): message is BatchControl {
   return Array.isArray(message) && (message[0] === 'run-in-process:append' || message[0] === 'run-in-process:close');
 }
 
-/** Sent to make tinypool start a replacement child for calls it left queued (see child-pool.ts). */
-export type WakeTask = [kind: 'wake'];
+// ── Child to parent: notices, on the IPC channel ────────────────────────────────────────────
 
-export type Task = CallTask | BatchTask | WakeTask;
-
-/**
- * The child's answer. The child never lets a call's error escape to tinypool: a rejected tinypool
- * task therefore always means the child or the pool failed, never the user's code.
- */
-export type Reply =
-  | { kind: 'value'; value: Uint8Array; retiring?: number }
+/** The answer to one call. The child never lets a call's error escape: a lost task means a lost child. */
+export type Answer =
+  | [tag: 'value', bytes: Uint8Array]
   /** A primitive or typed-array result, sent as it is; `buffer` when it was a Buffer. */
-  | { kind: 'as-is'; value: unknown; buffer?: true; retiring?: number }
-  | { kind: 'thrown'; thrown: EncodedThrown; stage: 'call' | 'load'; retiring?: number }
-  /** The child had reached its call limit (`recycleAfterCalls`) and did not start this call. */
-  | { kind: 'retired' }
-  /**
-   * A batch is closed. Every call the child ran was answered before this; calls that reached it
-   * after it closed were not started. `slow`: it stopped early after a call that took longer than
-   * batching is worth.
-   */
-  | { kind: 'batched'; slow?: true }
-  | { kind: 'woken' };
-// `retiring` carries the child's pid when this was its last call: the parent then replaces it.
+  | [tag: 'as-is', value: unknown, buffer: boolean]
+  /** `stage`: 'load' when the target could not be loaded, 'call' when the code threw. */
+  | [tag: 'thrown', thrown: EncodedThrown, stage: 'call' | 'load'];
+
+export const AnswerSlot = { payload: 1, buffer: 2, stage: 2 } as const;
+
+export type ChildNotice =
+  /** A call with `notifyStart` has started. */
+  | [tag: 'run-in-process:started', batch: number, call: number]
+  | [tag: 'run-in-process:answer', batch: number, call: number, answer: Answer]
+  /** The child takes no more calls (its call limit, its heap limit, or a module that failed to load). */
+  | [tag: 'run-in-process:retiring']
+  /** An error the child threw outside any call, just before it exits. */
+  | [tag: 'run-in-process:fatal', thrown: EncodedThrown];
+
+export const NoticeSlot = { batch: 1, call: 2, answer: 3, thrown: 1 } as const;
+
+const noticeTags = new Set([
+  'run-in-process:started',
+  'run-in-process:answer',
+  'run-in-process:retiring',
+  'run-in-process:fatal',
+]);
+
+/** Only the tag is checked here: the receiver validates the rest before it trusts any of it. */
+export function isChildNotice(message: unknown): message is ChildNotice {
+  return Array.isArray(message) && noticeTags.has(message[0]);
+}
+
+// ── Thrown values ───────────────────────────────────────────────────────────────────────────
 
 /** A thrown value: either an error tree, or any other value, cloned as it is. */
-export type EncodedThrown =
-  | { kind: 'error'; shape: unknown; nodes: ErrorNode[] }
-  | { kind: 'value'; value: Uint8Array };
+export type EncodedThrown = [tag: 'error', shape: unknown, nodes: ErrorNode[]] | [tag: 'value', bytes: Uint8Array];
+
+export const ThrownSlot = { shape: 1, nodes: 2, bytes: 1 } as const;
 
 /** One error in a thrown error's `cause` / `errors` tree: what serialize-error's JSON shape cannot say. */
 export interface ErrorNode {
@@ -116,15 +156,4 @@ export interface ErrorNode {
   exportName?: string;
   /** Own fields whose values JSON would mangle (Date, BigInt, Buffer, Map…), `v8.serialize`d. */
   fields?: Uint8Array;
-}
-
-/** Messages a child sends outside tinypool's protocol, on the same IPC channel. */
-export type ChildNotice =
-  | { runInProcess: 'started'; id: number }
-  /** The answer to one call of a batch. */
-  | { runInProcess: 'reply'; id: number; reply: Reply }
-  | { runInProcess: 'fatal'; thrown: EncodedThrown };
-
-export function isChildNotice(message: unknown): message is ChildNotice {
-  return typeof message === 'object' && message !== null && 'runInProcess' in message;
 }

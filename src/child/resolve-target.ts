@@ -1,5 +1,6 @@
 import type { MethodTarget, Target } from '../protocol.js';
-import { findModule, learnConstructor, methodKey, type ClassEntry } from '../recipe/registry.js';
+import { exportedValues } from '../shared/module-exports.js';
+import { findModule, learnConstructor, methodKey, type ClassEntry } from '../shared/registry.js';
 
 /**
  * In the child, after the declaring module was imported (which re-ran its decorators): the real
@@ -60,15 +61,10 @@ function constructorOf(entry: ClassEntry, moduleExports: object, target: MethodT
 
 /** Under standard decorators an instance-only class is known by its metadata; its export carries it. */
 function findInExports(entry: ClassEntry, moduleExports: object): void {
-  const sources = [moduleExports, (moduleExports as { default?: unknown }).default];
-  for (const source of sources) {
-    if (typeof source !== 'object' && typeof source !== 'function') continue;
-    if (source === null) continue;
-    for (const value of Object.values(source)) {
-      if (typeof value === 'function' && Object.hasOwn(value, Symbol.metadata) && value[Symbol.metadata] === entry.identity) {
-        learnConstructor(entry, value);
-        return;
-      }
+  for (const [, value] of exportedValues(moduleExports)) {
+    if (typeof value === 'function' && Object.hasOwn(value, Symbol.metadata) && value[Symbol.metadata] === entry.identity) {
+      learnConstructor(entry, value);
+      return;
     }
   }
 }

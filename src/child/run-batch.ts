@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import type { BatchMessage, CallTask, ChildNotice, Reply } from '../protocol.js';
-import { hasRetired, runTask } from './run-task.js';
+import { BatchSlot, CallSlot, type BatchControl, type BatchTask, type CallTask, type ChildNotice, type TaskResult } from '../protocol.js';
+import type { CallRunner } from './call-runner.js';
 
 /**
  * When a child stops starting the calls of a batch and sends the rest back. Batching saves a
@@ -12,25 +12,24 @@ import { hasRetired, runTask } from './run-task.js';
  */
 const slowCallMs = 1;
 const batchBudgetMs = 10;
-/** tinypool checks a child's heap only when a task ends; a batch that stays open checks it itself. */
-const recycleAboveHeap = Number(process.env['RUN_IN_PROCESS_RECYCLE_ABOVE_HEAP']) || undefined;
 
-interface OpenBatch {
+/** A batch this child is running: the calls it has yet to start, and whether more may come. */
+interface RunningBatch {
   readonly queue: CallTask[];
-  /** The parent said no more calls are coming. */
+  /** The parent said no more calls are coming (or never would: a batch not kept open). */
   closing: boolean;
   /** Wakes the batch waiting for more calls, or for the word to close. */
   wake: (() => void) | undefined;
 }
 
-const open = new Map<number, OpenBatch>();
+const running = new Map<number, RunningBatch>();
 
 /**
  * Calls the parent added to an open batch, or its word to close it. Calls for a batch that closed
  * meanwhile are dropped: the parent sends them again.
  */
-export function onBatchMessage(message: BatchMessage): void {
-  const batch = open.get(message[1]);
+export function onBatchControl(message: BatchControl): void {
+  const batch = running.get(message[1]);
   if (!batch) return;
   if (message[0] === 'run-in-process:append') batch.queue.push(...message[2]);
   else batch.closing = true;
@@ -40,41 +39,55 @@ export function onBatchMessage(message: BatchMessage): void {
 /**
  * Runs a batch one call at a time, each answered on its own the moment it finishes: a result
  * never waits for the rest of the batch, and when the child crashes, every call before the one
- * that crashed it has its answer already. Then waits for the parent to add calls or to close it.
+ * that crashed it has its answer already. Then, if kept open, waits for the parent to add calls or
+ * to close it.
  */
-export async function runBatch(id: number, calls: CallTask[], notify: (notice: ChildNotice) => void): Promise<Reply> {
-  const batch: OpenBatch = { queue: [...calls], closing: false, wake: undefined };
-  open.set(id, batch);
-  let ran = 0;
-  let slow = false;
+export async function runBatch(
+  task: BatchTask,
+  runner: CallRunner,
+  notify: (notice: ChildNotice) => void,
+): Promise<TaskResult> {
+  const id = task[BatchSlot.id];
+  const batch: RunningBatch = { queue: [...task[BatchSlot.calls]], closing: !task[BatchSlot.keepOpen], wake: undefined };
+  runner.settings = task[BatchSlot.settings] ?? {};
+  running.set(id, batch);
   try {
-    let batchStart = performance.now();
-    for (;;) {
-      const call = batch.queue.shift();
-      if (!call) {
-        // No timer: a pending timer makes every wake-up of this process slower (~30 µs on a VM).
-        if (batch.closing || !(await nextMessage(batch))) break;
-        batchStart = performance.now();
-        continue;
-      }
-      // A child that retires answers no more calls: those left are sent to another child.
-      if (hasRetired()) break;
-      slow = ran > 0 && performance.now() - batchStart > batchBudgetMs;
-      if (slow) break;
-      const callStart = performance.now();
-      notify({ runInProcess: 'reply', id: call[2], reply: await runTask(call, notify) });
-      ran++;
-      slow = performance.now() - callStart > slowCallMs;
-      if (slow || heapAboveLimit()) break;
-    }
+    return ['batch-end', await runCalls(id, batch, runner, notify)];
   } finally {
-    open.delete(id);
+    running.delete(id);
   }
-  return slow ? { kind: 'batched', slow } : { kind: 'batched' };
+}
+
+/** Runs calls until the batch closes, and says whether it stopped early for a slow call. */
+async function runCalls(id: number, batch: RunningBatch, runner: CallRunner, notify: (notice: ChildNotice) => void) {
+  let ran = 0;
+  let batchStart = performance.now();
+  for (;;) {
+    const call = batch.queue.shift();
+    if (!call) {
+      // No timer: a pending timer makes every wake-up of this process slower (~30 µs on a VM).
+      if (batch.closing || !(await nextMessage(batch))) return false;
+      batchStart = performance.now();
+      continue;
+    }
+    // A child that retires answers no more calls: those left are sent to another child.
+    if (runner.retired) return false;
+    if (ran > 0 && performance.now() - batchStart > batchBudgetMs) return true;
+    const callStart = performance.now();
+    notify(['run-in-process:answer', id, call[CallSlot.id], await runner.run(call, id, notify)]);
+    ran++;
+    if (runner.retired) {
+      // Said before the batch ends, so the parent replaces this child before it gives it more work.
+      notify(['run-in-process:retiring']);
+      return false;
+    }
+    if (performance.now() - callStart > slowCallMs) return true;
+    if (heapAbove(runner.settings.recycleAboveHeapBytes)) return false;
+  }
 }
 
 /** Waits for more calls (true) or for the word to close (false). */
-function nextMessage(batch: OpenBatch): Promise<boolean> {
+function nextMessage(batch: RunningBatch): Promise<boolean> {
   return new Promise((resolve) => {
     batch.wake = () => {
       batch.wake = undefined;
@@ -83,6 +96,7 @@ function nextMessage(batch: OpenBatch): Promise<boolean> {
   });
 }
 
-function heapAboveLimit(): boolean {
-  return recycleAboveHeap !== undefined && getHeapStatistics().used_heap_size > recycleAboveHeap;
+/** tinypool checks a child's heap only when a task ends; a batch that stays open checks it itself. */
+function heapAbove(limit: number | undefined): boolean {
+  return limit !== undefined && getHeapStatistics().used_heap_size > limit;
 }

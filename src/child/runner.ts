@@ -1,16 +1,19 @@
 import { encodeThrown } from '../codec/thrown.js';
-import { markChildProcess } from '../environment.js';
-import { isBatchMessage, type ChildNotice, type Task } from '../protocol.js';
+import { isBatchControl, type ChildNotice, type Task, type TaskResult } from '../protocol.js';
+import { processState } from '../shared/process-state.js';
+import { CallRunner } from './call-runner.js';
 import { exitWithParent } from './orphan-watchdog.js';
-import { onBatchMessage, runBatch } from './run-batch.js';
-import { runTask } from './run-task.js';
+import { onBatchControl, runBatch } from './run-batch.js';
 
 /**
  * The file tinypool loads in each child. It marks the process as a child before any user module
- * is imported, so that decorated code runs inline here and `isChildProcess()` is true.
+ * is imported, so that decorated code runs inline here and `isChildProcess()` is true. It imports
+ * only what runs in a child: no pool, no tinypool (beyond the entry tinypool itself wraps it in).
  */
-markChildProcess();
+processState.isChild = true;
 exitWithParent();
+
+const runner = new CallRunner();
 
 const notify = (notice: ChildNotice): void => {
   process.send?.(notice);
@@ -24,7 +27,7 @@ const reportAndExit = (error: Error): void => {
   const exit = () => process.exit(70);
   setTimeout(exit, 1_000).unref();
   try {
-    process.send?.({ runInProcess: 'fatal', thrown: encodeThrown(error) } satisfies ChildNotice, exit);
+    process.send?.(['run-in-process:fatal', encodeThrown(error)] satisfies ChildNotice, exit);
   } catch {
     exit();
   }
@@ -33,9 +36,9 @@ process.on('uncaughtException', reportAndExit);
 
 // What the parent says about open batches comes on the IPC channel, beside tinypool's own messages.
 process.on('message', (message: unknown) => {
-  if (isBatchMessage(message)) onBatchMessage(message);
+  if (isBatchControl(message)) onBatchControl(message);
 });
 
-export default function run(task: Task) {
-  return task[0] === 'batch' ? runBatch(task[1], task[2], notify) : runTask(task, notify);
+export default function run(task: Task): Promise<TaskResult> | TaskResult {
+  return task[0] === 'batch' ? runBatch(task, runner, notify) : ['woken'];
 }

@@ -1,6 +1,6 @@
 import { deserialize, serialize } from 'node:v8';
 import { deserializeError, isErrorLike, serializeError } from 'serialize-error';
-import type { EncodedThrown, ErrorNode } from '../protocol.js';
+import { ThrownSlot, type EncodedThrown, type ErrorNode } from '../protocol.js';
 
 /**
  * Thrown values cross in two layers. serialize-error gives the error tree its shape (class name,
@@ -10,18 +10,21 @@ import type { EncodedThrown, ErrorNode } from '../protocol.js';
  * (a Date, a BigInt, a Buffer) as v8 bytes. A thrown non-error is cloned as it is.
  */
 
-/** In the child: encode whatever a call threw. `moduleExports` lets us name exported error classes. */
-export function encodeThrown(thrown: unknown, moduleExports?: object): EncodedThrown {
+/** The name under which the declaring module exports a class, if it does. */
+export type ExportNameOf = (errorClass: Function) => string | undefined;
+
+/** In the child: encode whatever a call threw. `exportNameOf` lets us name exported error classes. */
+export function encodeThrown(thrown: unknown, exportNameOf: ExportNameOf = () => undefined): EncodedThrown {
   if (!isError(thrown)) {
     try {
-      return { kind: 'value', value: serialize(thrown) };
+      return ['value', serialize(thrown)];
     } catch {
       // A function or the like: serialize-error turns it into a NonError with a description.
     }
   }
   const nodes: ErrorNode[] = [];
-  collectNodes(thrown, [], nodes, new Set(), exportNamesOf(moduleExports));
-  return { kind: 'error', shape: serializeError(thrown), nodes };
+  collectNodes(thrown, [], nodes, new Set(), exportNameOf);
+  return ['error', serializeError(thrown), nodes];
 }
 
 /** Finds a class for an error node, or nothing to keep the class serialize-error chose. */
@@ -29,9 +32,9 @@ export type ErrorClassResolver = (node: ErrorNode) => Function | undefined;
 
 /** In the parent: rebuild the thrown value. Classes are restored without running their constructors. */
 export function decodeThrown(encoded: EncodedThrown, resolveClass: ErrorClassResolver): unknown {
-  if (encoded.kind === 'value') return deserialize(encoded.value);
-  const error = deserializeError(encoded.shape);
-  for (const node of encoded.nodes) {
+  if (encoded[0] === 'value') return deserialize(encoded[ThrownSlot.bytes]);
+  const error = deserializeError(encoded[ThrownSlot.shape]);
+  for (const node of encoded[ThrownSlot.nodes]) {
     const target = valueAt(error, node.path);
     if (typeof target !== 'object' || target === null) continue;
     const errorClass = resolveClass(node);
@@ -52,22 +55,22 @@ function collectNodes(
   path: Array<string | number>,
   nodes: ErrorNode[],
   seen: Set<object>,
-  exportNames: Map<Function, string>,
+  exportNameOf: ExportNameOf,
 ): void {
   if (!isError(value) || seen.has(value)) return;
   seen.add(value);
   const errorClass = value.constructor;
   const node: ErrorNode = { path, className: typeof errorClass === 'function' ? errorClass.name : 'Error' };
-  const exportName = typeof errorClass === 'function' ? exportNames.get(errorClass) : undefined;
+  const exportName = typeof errorClass === 'function' ? exportNameOf(errorClass) : undefined;
   if (exportName !== undefined) node.exportName = exportName;
   const fields = typedFieldsOf(value);
   if (fields) node.fields = fields;
   nodes.push(node);
 
   const { cause, errors } = value as { cause?: unknown; errors?: unknown };
-  if (cause !== undefined) collectNodes(cause, [...path, 'cause'], nodes, seen, exportNames);
+  if (cause !== undefined) collectNodes(cause, [...path, 'cause'], nodes, seen, exportNameOf);
   if (Array.isArray(errors)) {
-    errors.forEach((inner, index) => collectNodes(inner, [...path, 'errors', index], nodes, seen, exportNames));
+    errors.forEach((inner, index) => collectNodes(inner, [...path, 'errors', index], nodes, seen, exportNameOf));
   }
 }
 
@@ -99,21 +102,6 @@ function needsTypedCopy(value: unknown): boolean {
   if (value === undefined || typeof value === 'bigint') return true;
   if (typeof value === 'number') return !Number.isFinite(value) || Object.is(value, -0);
   return typeof value === 'object' && value !== null && !isError(value);
-}
-
-function exportNamesOf(moduleExports: object | undefined): Map<Function, string> {
-  const names = new Map<Function, string>();
-  if (!moduleExports) return names;
-  const sources: object[] = [moduleExports];
-  // A CommonJS module imported as ESM keeps its exports on `default` too.
-  const fallback = (moduleExports as { default?: unknown }).default;
-  if (typeof fallback === 'object' && fallback !== null) sources.push(fallback);
-  for (const source of sources) {
-    for (const [name, value] of Object.entries(source)) {
-      if (typeof value === 'function' && !names.has(value)) names.set(value, name);
-    }
-  }
-  return names;
 }
 
 function valueAt(root: unknown, path: Array<string | number>): unknown {

@@ -1,10 +1,5 @@
-import type { CallTask } from '../protocol.js';
+import { CallSlot, type CallTask } from '../protocol.js';
 import type { PendingCall } from './pending-call.js';
-
-export interface Queued {
-  readonly call: PendingCall;
-  readonly task: CallTask;
-}
 
 /** Batches grow to this many calls: past it, the tinypool round trip it saves is already a few percent of the batch. */
 const largestBatch = 64;
@@ -20,39 +15,39 @@ const largestBatchBytes = 256 * 1024;
  * A call that finds a child free goes to it at once. The others wait here, and go several at a
  * time: as a new batch task when a slot frees up (one MessagePort relay, one IPC write, one
  * `memoryUsage()` read in the child for many calls, which is what tiny calls in bulk spend most of
- * their time on), or straight to a child whose open batch has answered everything (open-batch.ts).
+ * their time on), or straight to a child whose open batch has answered everything (batch.ts).
  *
  * The batch size adapts: it doubles each time a child answers all it was sent, and drops to one
  * when a child stops a batch early because a call was slow (run-batch.ts). Slow calls therefore go
  * one at a time, as if unbatched; once calls come back quickly again, batching resumes.
  */
 export class Backlog {
-  #queue: Queued[] = [];
+  #queue: PendingCall[] = [];
   #limit = 4;
 
   get size(): number {
     return this.#queue.length;
   }
 
-  push(queued: Queued): void {
-    this.#queue.push(queued);
+  push(call: PendingCall): void {
+    this.#queue.push(call);
   }
 
   /** Calls that were sent but never started: they go first, in their order. */
-  returnUnstarted(calls: Queued[]): void {
-    this.#queue.unshift(...calls.filter(({ call }) => !call.settled));
+  returnUnstarted(calls: PendingCall[]): void {
+    this.#queue.unshift(...calls.filter((call) => !call.settled));
   }
 
   /** The next batch for one free slot: no more than its share of what is waiting, if other slots are free too. */
-  take(freeSlots: number): Queued[] {
+  take(freeSlots: number): PendingCall[] {
     const share = Math.ceil(this.#queue.length / Math.max(1, freeSlots));
     const most = Math.min(this.#limit, share);
     let count = 0;
     for (let bytes = 0; count < most; count++) {
-      bytes += bytesOf(this.#queue[count]!.task[3]);
+      bytes += bytesOf(this.#queue[count]!.task[CallSlot.input]);
       if (count > 0 && bytes > largestBatchBytes) break;
     }
-    return this.#queue.splice(0, count).filter(({ call }) => !call.settled);
+    return this.#queue.splice(0, count).filter((call) => !call.settled);
   }
 
   /** How many calls the next batch may hold. */
@@ -67,7 +62,7 @@ export class Backlog {
 }
 
 /** About how many bytes a call's arguments take to send: exact for serialized ones and typed arrays. */
-function bytesOf(input: Uint8Array | unknown[]): number {
+function bytesOf(input: CallTask[typeof CallSlot.input]): number {
   if (!Array.isArray(input)) return input.byteLength;
   let bytes = 0;
   for (const arg of input) {

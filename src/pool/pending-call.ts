@@ -1,78 +1,79 @@
 import { AbortError, TimeoutError } from '../errors.js';
-import type { Reply } from '../protocol.js';
+import { CallSlot, type Answer, type CallTask } from '../protocol.js';
+import type { Batch } from './batch.js';
 
 /**
- * One call between its submission and its single outcome. Whatever fires first (the reply, a
+ * One call between its submission and its single outcome. Whatever fires first (the answer, a
  * crash, the timeout, the caller's AbortSignal, a shutdown) settles it; everything later is
- * ignored. For a call that runs alone in a tinypool task, aborting `controller` tells tinypool to
- * drop the queued task or kill its child; for a call in a batch, the pool is told that it failed
- * and stops its child if it is running it (child-pool.ts).
+ * ignored. On a failure the scheduler is told, and stops the call's worker if it runs it.
  */
 export class PendingCall {
-  /** Only for a call alone in its tinypool task that can be stopped (a timeout or a signal). */
-  readonly controller: AbortController | undefined;
+  /** The batch it was last sent in, until it is answered or sent again. */
+  batch: Batch | undefined;
   #settled = false;
   #timer: NodeJS.Timeout | undefined;
   readonly #onAbort: (() => void) | undefined;
 
   constructor(
-    readonly id: number,
+    /** The call as it crosses, with its id. */
+    readonly task: CallTask,
     readonly label: string,
     readonly timeout: number | undefined,
     readonly signal: AbortSignal | undefined,
-    /** It goes to tinypool as a task of its own, not in a batch. */
+    /** It goes in a batch of its own, one that can be dropped before it starts. */
     readonly alone: boolean,
-    private readonly resolveWith: (reply: Reply) => void,
+    private readonly resolveWith: (answer: Answer) => void,
     private readonly rejectWith: (error: unknown) => void,
     private readonly onSettled: (call: PendingCall, failed: boolean) => void,
   ) {
-    this.controller = alone && (timeout !== undefined || signal) ? new AbortController() : undefined;
     if (signal) {
-      this.#onAbort = () =>
-        this.fail(new AbortError(`The call to ${label} was aborted.`, { cause: signal.reason }));
+      this.#onAbort = () => this.fail(new AbortError(`The call to ${label} was aborted.`, { cause: signal.reason }));
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
+  }
+
+  get id(): number {
+    return this.task[CallSlot.id];
   }
 
   get settled(): boolean {
     return this.#settled;
   }
 
-  /** The child took the call: only now does its timeout start, so time spent queued does not count. */
+  /** Its worker took the call: only now does its timeout start, so time spent queued does not count. */
   started(): void {
     if (this.#settled || this.timeout === undefined || this.#timer) return;
+    const timeout = this.timeout;
     this.#timer = setTimeout(() => {
       this.fail(
         new TimeoutError(
-          `${this.label} timed out after ${this.timeout} ms; its child process was killed and will be replaced.`,
-          this.timeout!,
+          `${this.label} timed out after ${timeout} ms; its child process was killed and will be replaced.`,
+          timeout,
           this.label,
         ),
       );
-    }, this.timeout);
+    }, timeout);
   }
 
-  succeed(reply: Reply): void {
-    if (this.#finish(false)) this.resolveWith(reply);
+  succeed(answer: Answer): void {
+    if (this.#finish()) {
+      this.onSettled(this, false);
+      this.resolveWith(answer);
+    }
   }
 
   fail(error: unknown): void {
-    if (this.#finish(true)) this.rejectWith(error);
+    if (this.#finish()) {
+      this.onSettled(this, true);
+      this.rejectWith(error);
+    }
   }
 
-  #finish(stopChild: boolean): boolean {
+  #finish(): boolean {
     if (this.#settled) return false;
     this.#settled = true;
     clearTimeout(this.#timer);
     if (this.#onAbort) this.signal?.removeEventListener('abort', this.#onAbort);
-    if (stopChild && this.controller) {
-      try {
-        this.controller.abort();
-      } catch {
-        // tinypool asserts the task is still queued; a task it already finished is nothing to stop.
-      }
-    }
-    this.onSettled(this, stopChild);
     return true;
   }
 }

@@ -1,106 +1,86 @@
+import { optionError } from '../errors.js';
 import type { PoolOptions } from '../options.js';
-import { ChildPool } from './child-pool.js';
-import { checkPoolOptions, resolveSettings } from './pool-settings.js';
+import { warnOnce } from '../shared/warn-once.js';
+import { InlineTransport } from './inline-transport.js';
+import { TinypoolTransport } from './local/tinypool-transport.js';
+import { Scheduler } from './scheduler.js';
+import { resolveSettings } from './settings.js';
+import type { TransportFactory } from './transport.js';
 
 /**
- * The named pools. Each starts its children lazily, on its first call, with the options it has
- * then. Reconfiguring a running pool lets its calls in flight finish on the old children while
- * new calls start new ones.
+ * The running pools, by name: loaded on a parent's first call (call/pools.ts). Each starts its
+ * workers lazily, with the options it has when it starts. Reconfiguring a pool drains its
+ * scheduler: calls in flight finish on the old workers while new calls start new ones.
  */
 
-interface NamedPool {
-  options: PoolOptions;
-  /** Given options by configure(), or warned that it never was. */
-  known: boolean;
-  current: ChildPool | undefined;
-  /** Old pools draining after a configure() or a shutdown(). */
-  retiring: Set<ChildPool>;
+interface Live {
+  current: Scheduler | undefined;
+  /** Schedulers finishing their calls after a configure() or a shutdown(). */
+  readonly draining: Set<Scheduler>;
 }
 
-const defaultPoolName = 'default';
-const pools = new Map<string, NamedPool>();
+const live = new Map<string, Live>();
 
-function named(name: string): NamedPool {
-  let pool = pools.get(name);
-  if (!pool) {
-    pool = { options: {}, known: name === defaultPoolName, current: undefined, retiring: new Set() };
-    pools.set(name, pool);
-  }
+function liveFor(name: string): Live {
+  let pool = live.get(name);
+  if (!pool) live.set(name, (pool = { current: undefined, draining: new Set() }));
   return pool;
 }
 
-/**
- * Sets the options of the default pool, or of a named pool used with `{ pool: name }`.
- *
- * @example
- * configure({ size: 4, maxMemoryMb: 512 });
- * configure('native', { size: 1, isolate: true, timeout: 5_000 });
- */
-export function configure(options: PoolOptions): void;
-export function configure(name: string, options: PoolOptions): void;
-export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: PoolOptions): void {
-  const name = typeof nameOrOptions === 'string' ? nameOrOptions : defaultPoolName;
-  const options = typeof nameOrOptions === 'string' ? maybeOptions : nameOrOptions;
-  if (name === '') throw new TypeError('configure(name, options): the pool name must be a non-empty string.');
-  const where = name === defaultPoolName ? 'configure(options)' : `configure('${name}', options)`;
-  const pool = named(name);
-  pool.options = { ...checkPoolOptions(options, where) };
-  pool.known = true;
-  retireCurrent(pool);
-}
-
-/** The pool a call goes to, started if needed. */
-export function childPool(name: string): ChildPool {
-  const pool = named(name);
-  if (!pool.known) warnUnconfigured(pool, name);
-  pool.current ??= new ChildPool(resolveSettings(pool.options), (broken) => {
-    if (pool.current === broken) pool.current = undefined;
+/** The scheduler a call goes to, started if needed. */
+export function scheduler(name: string, options: PoolOptions): Scheduler {
+  const pool = liveFor(name);
+  if (pool.current) return pool.current;
+  const settings = resolveSettings(options);
+  const scheduler = new Scheduler(settings, transportFor(settings), () => {
+    if (pool.current === scheduler) pool.current = undefined;
   });
-  return pool.current;
+  pool.current = scheduler;
+  return scheduler;
 }
 
-/** A `{ pool: 'nativ' }` typo would otherwise pass silently, as a pool with default options. */
-function warnUnconfigured(pool: NamedPool, name: string): void {
-  pool.known = true;
-  process.emitWarning(
-    `Pool "${name}" was never configured, so it runs with the default options. Call ` +
-      `configure('${name}', { … }) before its first call, or check the name in { pool: '${name}' }.`,
-    { code: 'RUN_IN_PROCESS_UNCONFIGURED_POOL' },
-  );
+/** Moves the running scheduler aside: it finishes its calls in flight, then stops its workers. */
+export function drain(name: string): void {
+  const pool = live.get(name);
+  const current = pool?.current;
+  if (!pool || !current) return;
+  pool.current = undefined;
+  pool.draining.add(current);
+  void current.close(Number.POSITIVE_INFINITY).finally(() => pool.draining.delete(current));
 }
 
-/** A pool's default timeout, for calls that set none of their own. */
-export function poolTimeout(name: string): number | undefined {
-  return named(name).options.timeout;
-}
-
-export interface ShutdownOptions {
-  /** How long to let calls in flight finish before rejecting them with PoolClosedError (ms). Default: 10 000. */
-  deadline?: number;
-}
-
-/**
- * Closes every pool: waits for calls in flight up to the deadline, rejects what is left, and stops
- * every child. A call made afterwards starts its pool again.
- */
-export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
-  const deadline = options.deadline ?? 10_000;
-  if (!(typeof deadline === 'number' && deadline >= 0)) {
-    throw new RangeError(`shutdown(): deadline must be a non-negative number of milliseconds (got ${String(deadline)}).`);
-  }
+export async function closeAll(deadline: number): Promise<void> {
   const closing: Promise<void>[] = [];
-  for (const pool of pools.values()) {
-    retireCurrent(pool);
-    for (const old of pool.retiring) closing.push(old.close(deadline));
+  for (const [name, pool] of live) {
+    drain(name);
+    for (const old of pool.draining) closing.push(old.close(deadline));
   }
   await Promise.all(closing);
 }
 
-/** Moves the running pool aside: it finishes its calls in flight, then stops its children. */
-function retireCurrent(pool: NamedPool): void {
-  const current = pool.current;
-  if (!current) return;
-  pool.current = undefined;
-  pool.retiring.add(current);
-  void current.close(Infinity).finally(() => pool.retiring.delete(current));
+function transportFor(settings: ReturnType<typeof resolveSettings>): TransportFactory {
+  if (inlineMode()) return (events) => new InlineTransport(events);
+  return (events) => new TinypoolTransport(settings, events);
+}
+
+/**
+ * `RUN_IN_PROCESS_INLINE=1` (or `true`) runs calls in this process. Anything else that is not
+ * empty, `0` or `false` is a mistake, not a silent yes: inline mode turns off isolation and timeouts.
+ */
+function inlineMode(): boolean {
+  const flag = process.env['RUN_IN_PROCESS_INLINE']?.trim().toLowerCase();
+  if (flag === undefined || flag === '' || flag === '0' || flag === 'false') return false;
+  if (flag !== '1' && flag !== 'true') {
+    throw optionError(
+      `RUN_IN_PROCESS_INLINE is "${process.env['RUN_IN_PROCESS_INLINE']}": set it to 1 (or true) to run ` +
+        `calls in this process, or to 0, false or nothing to run them in child processes.`,
+    );
+  }
+  warnOnce(
+    'RUN_IN_PROCESS_INLINE',
+    'inline',
+    () =>
+      'RUN_IN_PROCESS_INLINE is set: calls run in this process, with no isolation from crashes and no timeouts.',
+  );
+  return true;
 }

@@ -1,4 +1,6 @@
+import { usageError } from '../errors.js';
 import type { RunInProcessOptions } from '../options.js';
+import { processState } from './process-state.js';
 
 /**
  * What the decorators and the wrapper register, per declaring module: the real implementations
@@ -8,8 +10,8 @@ import type { RunInProcessOptions } from '../options.js';
  * same order each time a module is evaluated, so the child, importing the module fresh, rebuilds
  * the same positions; that is how a class that is never exported can still be found.
  *
- * The registry lives on `globalThis` so that two copies of this library in one process (a
- * dependency with its own copy, say) register into and look up the same place.
+ * The registry is process-wide state (process-state.ts): two copies of this library in one process
+ * register into and look up the same place.
  */
 
 export interface ModuleEntry {
@@ -20,8 +22,6 @@ export interface ModuleEntry {
   readonly classes: ClassEntry[];
   readonly classesByIdentity: Map<object, ClassEntry>;
   readonly functions: Map<string, FunctionEntry>;
-  /** Whether the entry-script warning was given for this module. */
-  warned: boolean;
 }
 
 export interface ClassEntry {
@@ -52,24 +52,21 @@ export interface FunctionEntry {
   readonly options: RunInProcessOptions;
 }
 
-interface Registry {
+export interface Registry {
   readonly modules: Map<string, ModuleEntry>;
   readonly classesByCtor: WeakMap<Function, ClassEntry>;
   readonly classesByIdentity: WeakMap<object, ClassEntry>;
 }
 
-const registryKey = Symbol.for('run-in-process.registry.v1');
-
 function registry(): Registry {
-  const holder = globalThis as { [registryKey]?: Registry };
-  return (holder[registryKey] ??= { modules: new Map(), classesByCtor: new WeakMap(), classesByIdentity: new WeakMap() });
+  return processState.registry;
 }
 
 export function moduleEntry(key: string, importUrl: string): ModuleEntry {
   const { modules } = registry();
   let entry = modules.get(key);
   if (!entry) {
-    entry = { key, importUrl, classes: [], classesByIdentity: new Map(), functions: new Map(), warned: false };
+    entry = { key, importUrl, classes: [], classesByIdentity: new Map(), functions: new Map() };
     modules.set(key, entry);
   }
   return entry;
@@ -117,7 +114,7 @@ export function methodKey(name: string, isStatic: boolean): string {
 export function addMethod(entry: MethodEntry): void {
   const key = methodKey(entry.name, entry.isStatic);
   if (entry.owner.methods.has(key)) {
-    throw new TypeError(
+    throw usageError(
       `@runInProcess is applied twice to ${key} in ${entry.owner.module.key}. Apply it once per method.`,
     );
   }
@@ -127,7 +124,7 @@ export function addMethod(entry: MethodEntry): void {
 export function addFunction(entry: FunctionEntry): void {
   const { functions, key } = entry.module;
   if (functions.has(entry.id)) {
-    throw new TypeError(
+    throw usageError(
       `runInProcess(): two functions in ${key} are registered as "${entry.id}". ` +
         `Each wrapped function needs an id unique within its module: give one of them { name: '…' }.`,
     );

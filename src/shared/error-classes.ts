@@ -1,5 +1,7 @@
-import { libraryErrorClasses } from '../errors.js';
+import { libraryErrorClasses, usageError } from '../errors.js';
 import type { ErrorNode } from '../protocol.js';
+import { exportNamed } from './module-exports.js';
+import { processState } from './process-state.js';
 
 /**
  * Which class an error from the child is rebuilt as, in the parent: this library's own classes,
@@ -7,10 +9,7 @@ import type { ErrorNode } from '../protocol.js';
  * under the name the child saw. Built-in classes (TypeError, AggregateError…) are serialize-error's.
  */
 
-const registeredKey = Symbol.for('run-in-process.registered-errors');
-const registered: Map<string, Function> = ((globalThis as { [registeredKey]?: Map<string, Function> })[
-  registeredKey
-] ??= new Map());
+const registered = processState.registeredErrors;
 
 /**
  * Makes errors of this class thrown in a child come back as instances of it (fields kept,
@@ -23,7 +22,7 @@ const registered: Map<string, Function> = ((globalThis as { [registeredKey]?: Ma
  */
 export function registerError(errorClass: new (...args: any[]) => Error): void {
   if (typeof errorClass !== 'function' || !(errorClass.prototype instanceof Error || errorClass === Error)) {
-    throw new TypeError('registerError(Class): pass an error class, a subclass of Error.');
+    throw usageError('registerError(Class): pass an error class, a subclass of Error.');
   }
   // Matched by name across processes; a module loaded again (hot reload) registers its new class.
   registered.set(errorClass.name, errorClass);
@@ -33,8 +32,6 @@ export function resolveErrorClass(node: ErrorNode, moduleExports?: object): Func
   const own = libraryErrorClasses.get(node.className) ?? registered.get(node.className);
   if (own) return own;
   if (node.exportName === undefined || !moduleExports) return undefined;
-  const direct = (moduleExports as Record<string, unknown>)[node.exportName];
-  const viaDefault = ((moduleExports as { default?: Record<string, unknown> }).default ?? {})[node.exportName];
-  const found = typeof direct === 'function' ? direct : viaDefault;
+  const found = exportNamed(moduleExports, node.exportName);
   return typeof found === 'function' ? found : undefined;
 }

@@ -1,6 +1,7 @@
+import { callMethod } from '../call/call.js';
+import { usageError } from '../errors.js';
 import { checkRunOptions, type RunInProcessOptions } from '../options.js';
-import { callMethod } from '../recipe/call-in-child.js';
-import { declaringModule } from '../recipe/declaring-module.js';
+import { addOffloadedMethod, setClassDefaults } from '../shared/class-options.js';
 import {
   addMethod,
   classEntry,
@@ -9,8 +10,8 @@ import {
   moduleEntry,
   type ClassEntry,
   type MethodEntry,
-} from '../recipe/registry.js';
-import { addOffloadedMethod, declaredReturnType, setClassDefaults } from './class-defaults.js';
+} from '../shared/registry.js';
+import { declaringModule } from './declaring-module.js';
 
 /**
  * Applying the decorator, in both TypeScript modes. Legacy decorators (`experimentalDecorators`)
@@ -51,7 +52,7 @@ export function applyStandard(value: unknown, context: StandardContext, options:
     return undefined;
   }
   if (context.kind !== 'method' || typeof value !== 'function') {
-    throw new TypeError(
+    throw usageError(
       `@runInProcess cannot decorate ${where}: it is a ${context.kind}. Decorate an async method ` +
         `(or a class, to set defaults for its methods).`,
     );
@@ -80,14 +81,15 @@ export function applyLegacyMethod(
   const where = `${ctor.name}.${String(key)}`;
   const impl: unknown = descriptor?.value;
   if (typeof impl !== 'function') {
-    throw new TypeError(
+    throw usageError(
       `@runInProcess cannot decorate ${where}: it is not a method (a getter, setter or field?). ` +
         `Decorate an async method.`,
     );
   }
-  const returnType = declaredReturnType(target, key);
+  // With `emitDecoratorMetadata`, TypeScript records the declared return type: `Promise` or not.
+  const returnType: unknown = Reflect.getMetadata('design:returntype', target, key);
   if (returnType !== undefined && returnType !== Promise) {
-    throw new TypeError(
+    throw usageError(
       `@runInProcess cannot decorate ${where}: it is declared to return ${describeType(returnType)}, ` +
         `but an offloaded call always returns a Promise. Declare it async, returning Promise<…>.`,
     );
@@ -116,7 +118,7 @@ export function decoratorFor(rawOptions: unknown): (...args: unknown[]) => unkno
       return applyLegacyMethod(first as object, second as string | symbol, third as PropertyDescriptor, options);
     }
     if (args.length === 1 && typeof first === 'function') return applyLegacyClass(first, options);
-    throw new TypeError(
+    throw usageError(
       '@runInProcess(options) was applied to something that is neither a method nor a class. ' +
         'Use it as a decorator: @runInProcess({ timeout: 5000 }) above an async method or a class.',
     );
@@ -126,7 +128,7 @@ export function decoratorFor(rawOptions: unknown): (...args: unknown[]) => unkno
 function standardClassEntry(context: StandardContext, options: RunInProcessOptions, where: string): ClassEntry {
   const { metadata } = context as { metadata?: object };
   if (typeof metadata !== 'object' || metadata === null) {
-    throw new TypeError(
+    throw usageError(
       `@runInProcess cannot identify the class of ${where}: the decorator context has no metadata object. ` +
         `Import 'run-in-process' before the class is defined, and compile with TypeScript ≥ 5.2 or esbuild ≥ 0.21.`,
     );
@@ -155,7 +157,7 @@ function memberName(key: string | symbol, where: string): string {
   if (typeof key === 'string') return key;
   const registered = Symbol.keyFor(key);
   if (registered !== undefined) return `@@${registered}`;
-  throw new TypeError(
+  throw usageError(
     `@runInProcess cannot decorate ${where}: a method named by a unique symbol cannot be found again in ` +
       `another process. Use a string name, or a Symbol.for() symbol.`,
   );

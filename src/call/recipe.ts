@@ -1,12 +1,14 @@
 import { bufferIndexes, encodeValues, isSentAsIs } from '../codec/values.js';
-import type { FunctionTarget, MethodTarget, Target } from '../protocol.js';
+import type { CallTask, FunctionTarget, MethodTarget, Target } from '../protocol.js';
 import {
   classOfConstructor,
   describeMethod,
   type ClassEntry,
   type FunctionEntry,
   type MethodEntry,
-} from './registry.js';
+  type ModuleEntry,
+} from '../shared/registry.js';
+import { warnOnce } from '../shared/warn-once.js';
 
 /**
  * The recipe of a call: which code (module URL, class position and method, or function id) and
@@ -14,12 +16,11 @@ import {
  */
 
 export interface Recipe {
+  /** The call as it crosses; the scheduler gives it its id. */
+  task: CallTask;
   target: Target;
-  /** The target as it crosses: `JSON.stringify(target)`, built once per target. */
-  targetKey: string;
-  /** See CallTask: the serialized `{ this, args }`, or the arguments as they are. */
-  input: Uint8Array | unknown[];
-  buffers: number[] | undefined;
+  /** The module that declares the target, in this process. */
+  module: ModuleEntry;
   /** The class whose defaults apply: the runtime class of `this` (or `this` itself, for statics). */
   runtimeClass: Function | undefined;
   /** For messages: `Hasher.digest`. */
@@ -28,8 +29,10 @@ export interface Recipe {
 
 export function functionRecipe(fn: FunctionEntry, args: unknown[]): Recipe {
   const { target, targetKey } =
-    addressOf(fn, null) ?? remember(fn, null, { kind: 'function', module: fn.module.importUrl, id: fn.id } satisfies FunctionTarget, fn.id);
-  return { target, targetKey, ...encodeCall(undefined, args, fn.id), runtimeClass: undefined, label: fn.id };
+    addressOf(fn, null) ??
+    remember(fn, null, { kind: 'function', module: fn.module.importUrl, id: fn.id } satisfies FunctionTarget, fn.id);
+  const task = callTask(targetKey, undefined, args, fn.id);
+  return { task, target, module: fn.module, runtimeClass: undefined, label: fn.id };
 }
 
 export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]): Recipe {
@@ -37,16 +40,17 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
   const declaring = method.owner;
   const nearest = runtimeClass && nearestKnownClass(runtimeClass);
   if (method.isStatic) {
-    const { target, targetKey, label } = addressOf(method, null) ?? remember(method, null, methodTarget(method, undefined), describeMethod(method));
-    return { target, targetKey, ...encodeCall(undefined, args, label), runtimeClass, label };
+    const { target, targetKey, label } =
+      addressOf(method, null) ?? remember(method, null, methodTarget(method, undefined), describeMethod(method));
+    return { task: callTask(targetKey, undefined, args, label), target, module: declaring.module, runtimeClass, label };
   }
   const instanceClass = nearest ?? declaring;
   if (runtimeClass && instanceClass.ctor !== runtimeClass) warnUnknownSubclass(runtimeClass, instanceClass);
   const { target, targetKey, label } =
     addressOf(method, instanceClass) ??
     remember(method, instanceClass, methodTarget(method, instanceClass === declaring ? undefined : instanceClass), describeMethod(method));
-  const snapshot = snapshotOf(self) ?? {};
-  return { target, targetKey, ...encodeCall(snapshot, args, label), runtimeClass, label };
+  const task = callTask(targetKey, snapshotOf(self) ?? {}, args, label);
+  return { task, target, module: declaring.module, runtimeClass, label };
 }
 
 function methodTarget(method: MethodEntry, instanceClass: ClassEntry | undefined): MethodTarget {
@@ -97,10 +101,11 @@ function remember(entry: MethodEntry | FunctionEntry, instanceClass: ClassEntry 
   return address;
 }
 
-function encodeCall(snapshot: Record<string, unknown> | undefined, args: unknown[], label: string) {
-  if (snapshot === undefined && args.every(isSentAsIs)) return { input: args, buffers: bufferIndexes(args) };
+/** The call's wire form: `this` and the arguments serialized, or the arguments as they are (protocol.ts). */
+function callTask(targetKey: string, snapshot: Record<string, unknown> | undefined, args: unknown[], label: string): CallTask {
+  if (snapshot === undefined && args.every(isSentAsIs)) return ['call', targetKey, 0, args, bufferIndexes(args), false];
   const roots = snapshot === undefined ? { args } : { this: snapshot, args };
-  return { input: encodeValues(roots, `to the child process for ${label}()`), buffers: undefined };
+  return ['call', targetKey, 0, encodeValues(roots, `to the child process for ${label}()`), undefined, false];
 }
 
 /**
@@ -114,16 +119,14 @@ function snapshotOf(self: unknown): Record<string, unknown> | undefined {
   return snapshot;
 }
 
-const warnedSubclasses = new WeakSet<Function>();
-
 function warnUnknownSubclass(runtimeClass: Function, rebuiltAs: ClassEntry): void {
-  if (warnedSubclasses.has(runtimeClass)) return;
-  warnedSubclasses.add(runtimeClass);
-  process.emitWarning(
-    `${runtimeClass.name} is not known to run-in-process, so the child rebuilds \`this\` as its ` +
+  warnOnce(
+    'RUN_IN_PROCESS_UNKNOWN_SUBCLASS',
+    runtimeClass,
+    () =>
+      `${runtimeClass.name} is not known to run-in-process, so the child rebuilds \`this\` as its ` +
       `ancestor ${rebuiltAs.ctor?.name ?? 'class'} and ${runtimeClass.name}'s overrides do not apply there. ` +
       `Put @runInProcess() on class ${runtimeClass.name} so that the child can find it.`,
-    { code: 'RUN_IN_PROCESS_UNKNOWN_SUBCLASS' },
   );
 }
 

@@ -1,3 +1,4 @@
+import { usageError } from '../errors.js';
 import { checkRunOptions, type RunInProcessOptions } from '../options.js';
 import { applyLegacyClass, applyLegacyMethod, applyStandard, decoratorFor, isLegacyMethodCall, isStandardContext } from './decorate.js';
 import { wrapFunction } from './wrap-function.js';
@@ -75,7 +76,7 @@ export function runInProcess(...args: unknown[]): unknown {
     return wrapFunction(first, checkRunOptions(second, 'runInProcess(fn, options)'));
   }
   if (args.length <= 1) return decoratorFor(first);
-  throw new TypeError(
+  throw usageError(
     'runInProcess() takes a function to wrap, options for a decorator, or is used as a decorator ' +
       '(@runInProcess above an async method). Got: ' + args.map((arg) => typeof arg).join(', ') + '.',
   );

@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { RunInProcessError } from '../errors.js';
+import { usageError } from '../errors.js';
+import { isLibraryFrame } from '../shared/stack-frames.js';
 
 /**
  * Which module declares the decorated method or wrapped function. Read from the call stack at
@@ -16,21 +17,12 @@ export interface DeclaringModule {
 }
 
 const testFilePattern = /\.(test|spec)\.[cm]?[jt]sx?$/;
-const libraryRoot = fileURLToPath(new URL('..', import.meta.url));
-const helperPaths = [
-  '/node_modules/tslib/',
-  '/node_modules/reflect-metadata/',
-  '/node_modules/@swc/helpers/',
-  '/node_modules/@babel/runtime/',
-  '/node_modules/@oxc-project/runtime/',
-  '/node_modules/run-in-process/dist/',
-];
 
 export function declaringModule(explicit: string | URL | undefined, what: string): DeclaringModule {
   if (explicit !== undefined) return fromUrl(String(explicit), what, 'the `module` option');
   const file = firstForeignFrame();
   if (file === undefined) {
-    throw new RunInProcessError(
+    throw usageError(
       `Cannot tell which module declares ${what}: no file appears on the call stack (eval, REPL or a ` +
         `bundler's runtime?). A child process imports that module to find the code, so pass it ` +
         `explicitly: { module: import.meta.url }.`,
@@ -47,13 +39,13 @@ function fromUrl(raw: string, what: string, source: string): DeclaringModule {
     url = pathToFileURL(raw);
   }
   if (url.protocol !== 'file:') {
-    throw new RunInProcessError(
+    throw usageError(
       `Cannot run ${what} in a child process: its module, found through ${source}, is "${raw}", ` +
         `which a child process cannot import. Declare it in a module file and pass { module: import.meta.url }.`,
     );
   }
   if (testFilePattern.test(url.pathname)) {
-    throw new RunInProcessError(
+    throw usageError(
       `Cannot run ${what} in a child process: it is declared in a test file (${url.pathname}). The child ` +
         `imports the declaring module, and importing a test file there would run its tests. Move the ` +
         `class or function into its own module, and import it from the test.`,
@@ -88,10 +80,7 @@ function isSkipped(file: string): boolean {
   // Only a real file can be imported again. Anything else on the stack is a helper: Node's own
   // code, or a bundler's virtual module such as Vite's '\0@oxc-project+runtime/…/decorate.js'.
   if (!file.startsWith('file:') && !isAbsolute(file)) return true;
-  const path = file.startsWith('file:') ? safePath(file) : file;
-  if (path.startsWith(libraryRoot)) return true;
-  const normalized = path.replaceAll('\\', '/');
-  return helperPaths.some((helper) => normalized.includes(helper));
+  return isLibraryFrame(file.startsWith('file:') ? safePath(file) : file);
 }
 
 function safePath(url: string): string {

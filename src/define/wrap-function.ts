@@ -1,7 +1,8 @@
+import { callFunction } from '../call/call.js';
+import { usageError } from '../errors.js';
 import type { RunInProcessOptions } from '../options.js';
-import { callFunction } from '../recipe/call-in-child.js';
-import { declaringModule } from '../recipe/declaring-module.js';
-import { addFunction, moduleEntry, type FunctionEntry } from '../recipe/registry.js';
+import { addFunction, moduleEntry, type FunctionEntry } from '../shared/registry.js';
+import { declaringModule } from './declaring-module.js';
 
 /**
  * `runInProcess(fn)`: registers `fn` under an id unique in its module, and returns a function that
@@ -10,7 +11,7 @@ import { addFunction, moduleEntry, type FunctionEntry } from '../recipe/registry
 export function wrapFunction(fn: Function, options: RunInProcessOptions): (...args: unknown[]) => Promise<unknown> {
   const id = options.name ?? fn.name;
   if (!id) {
-    throw new TypeError(
+    throw usageError(
       'runInProcess(fn): the function has no name, and the child finds it again by name. ' +
         "Use a named function (runInProcess(function parse(input) { … })) or pass { name: 'parse' }.",
     );

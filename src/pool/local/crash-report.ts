@@ -1,6 +1,6 @@
-import { resolveErrorClass } from '../codec/error-classes.js';
-import { decodeThrown } from '../codec/thrown.js';
-import { ChildStartupError, ProcessCrashedError } from '../errors.js';
+import { decodeThrown } from '../../codec/thrown.js';
+import { ChildStartupError, ProcessCrashedError } from '../../errors.js';
+import { resolveErrorClass } from '../../shared/error-classes.js';
 import type { ChildRecord } from './child-tracker.js';
 
 /** Turning a dead child into an error that says what happened and what to do. */

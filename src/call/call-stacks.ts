@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { isLibraryFrame } from '../shared/stack-frames.js';
 
 /**
  * Stacks that tell the whole story of an offloaded call: the child's frames where the error was
@@ -9,13 +9,6 @@ import { fileURLToPath } from 'node:url';
  * recipe that cannot be built) they are the caller's own frames; once the call has gone to a child,
  * they are V8's async frames, the functions that await the call (`at async render (app.ts:12)`).
  */
-
-const libraryDir = fileURLToPath(new URL('..', import.meta.url));
-const tinypoolFrame = /[\\/]tinypool[\\/]dist[\\/]/;
-
-function isOwnFrame(line: string): boolean {
-  return line.includes(libraryDir) || tinypoolFrame.test(line) || line.includes('node:internal/');
-}
 
 /** The frames above the library's own, from where this is called. */
 function callerFrames(): string {
@@ -28,7 +21,7 @@ function callerFrames(): string {
   } finally {
     Error.stackTraceLimit = limit;
   }
-  const frames = (here.stack ?? '').split('\n').slice(1).filter((line) => !isOwnFrame(line));
+  const frames = (here.stack ?? '').split('\n').slice(1).filter((line) => !isLibraryFrame(line));
   return frames.slice(0, limit).join('\n');
 }
 
@@ -41,7 +34,7 @@ export function withCallerFrames(error: unknown): unknown {
 /** The child's frames (without this library's and tinypool's), then the caller's in this process. */
 export function joinStacks(thrown: unknown): unknown {
   if (!(thrown instanceof Error) || typeof thrown.stack !== 'string') return thrown;
-  const childLines = thrown.stack.split('\n').filter((line) => !isOwnFrame(line));
+  const childLines = thrown.stack.split('\n').filter((line) => !isLibraryFrame(line));
   thrown.stack = `${childLines.join('\n')}\n    at <the child process above, the parent process (pid ${process.pid}) below>\n${callerFrames()}`;
   return thrown;
 }

@@ -33,8 +33,3 @@ export function addOffloadedMethod(ctor: Function, key: string): void {
   const own = (Reflect.getOwnMetadata(methodsKey, ctor) as string[] | undefined) ?? [];
   if (!own.includes(key)) Reflect.defineMetadata(methodsKey, [...own, key], ctor);
 }
-
-/** With `emitDecoratorMetadata`, TypeScript records the declared return type: `Promise` or not. */
-export function declaredReturnType(target: object, key: string | symbol): unknown {
-  return Reflect.getMetadata('design:returntype', target, key);
-}

@@ -1,0 +1,39 @@
+import { optionError, usageError } from '../errors.js';
+import { checkCallOptions, type CallOptions } from '../options.js';
+import { processState } from '../shared/process-state.js';
+
+/**
+ * Per-call options travel beside the call rather than through the method's own parameters, so a
+ * decorated method keeps exactly the signature its author wrote. The store is process-wide state:
+ * it serves every copy of the library in the process.
+ */
+
+/**
+ * Runs `fn` so that the offloaded calls it makes get `signal` and/or `timeout`. Nested inside
+ * another `withCallOptions()`, both apply: the inner timeout wins, and either signal aborts.
+ *
+ * @example
+ * const controller = new AbortController();
+ * const png = await withCallOptions({ signal: controller.signal, timeout: 2_000 }, () => thumbnailer.render(svg));
+ */
+export function withCallOptions<T>(options: CallOptions, fn: () => T): T {
+  const where = 'withCallOptions(options, fn)';
+  if (options === undefined) throw optionError(`${where}: options must be an object like { signal, timeout: 2000 }.`);
+  checkCallOptions(options, where);
+  if (typeof fn !== 'function') throw usageError(`${where}: fn must be a function.`);
+  return processState.callOptions.run(merged(currentCallOptions(), options), fn);
+}
+
+export function currentCallOptions(): CallOptions | undefined {
+  return processState.callOptions.getStore();
+}
+
+function merged(outer: CallOptions | undefined, inner: CallOptions): CallOptions {
+  if (!outer) return inner;
+  const signals = [outer.signal, inner.signal].filter((signal) => signal !== undefined);
+  const timeout = inner.timeout ?? outer.timeout;
+  return {
+    ...(timeout !== undefined && { timeout }),
+    ...(signals.length > 0 && { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) }),
+  };
+}

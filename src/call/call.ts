@@ -1,0 +1,57 @@
+import type { RunInProcessOptions } from '../options.js';
+import type { Answer } from '../protocol.js';
+import { classDefaults } from '../shared/class-options.js';
+import { processState } from '../shared/process-state.js';
+import type { FunctionEntry, MethodEntry } from '../shared/registry.js';
+import { settle } from './answer.js';
+import { withCallerFrames } from './call-stacks.js';
+import { currentCallOptions } from './call-options.js';
+import { warnIfEntryScript } from './entry-script.js';
+import { defaultPoolName, poolOptions, schedulerFor } from './pools.js';
+import { functionRecipe, methodRecipe, type Recipe } from './recipe.js';
+
+/**
+ * A call, from the decorated method to its result: build the recipe, hand it to its pool's
+ * scheduler, and turn the answer back into a value or a rejection whose stack shows both processes.
+ */
+
+export function callMethod(method: MethodEntry, self: unknown, args: unknown[]): Promise<unknown> {
+  if (processState.isChild) return runHere(() => method.impl.apply(self, args));
+  try {
+    const recipe = methodRecipe(method, self, args);
+    return send(recipe, { ...classDefaults(recipe.runtimeClass), ...method.options });
+  } catch (error) {
+    return Promise.reject(withCallerFrames(error));
+  }
+}
+
+export function callFunction(fn: FunctionEntry, args: unknown[]): Promise<unknown> {
+  if (processState.isChild) return runHere(() => fn.impl(...args));
+  try {
+    return send(functionRecipe(fn, args), fn.options);
+  } catch (error) {
+    return Promise.reject(withCallerFrames(error));
+  }
+}
+
+/** In a child, decorated code runs where it is: the process is already the isolated one. */
+function runHere(run: () => unknown): Promise<unknown> {
+  return new Promise((resolve) => resolve(run()));
+}
+
+async function send(recipe: Recipe, options: RunInProcessOptions): Promise<unknown> {
+  warnIfEntryScript(recipe.module);
+  const pool = options.pool ?? defaultPoolName;
+  const perCall = currentCallOptions();
+  const timeout = perCall?.timeout ?? options.timeout ?? poolOptions(pool).timeout;
+  let answer: Answer;
+  try {
+    const scheduler = schedulerFor(pool);
+    const ready = scheduler instanceof Promise ? await scheduler : scheduler;
+    answer = await ready.run(recipe.task, recipe.label, timeout, perCall?.signal);
+  } catch (error) {
+    throw withCallerFrames(error);
+  }
+  // Awaited, not returned: V8's async stack trace, which the caller's frames are read from, follows awaits.
+  return await settle(answer, recipe);
+}

@@ -1,0 +1,55 @@
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ModuleEntry } from '../shared/registry.js';
+import { warnOnce } from '../shared/warn-once.js';
+
+/**
+ * The entry script as a declaring module: the child imports it, so its top-level code runs again
+ * there. Detected by comparing real paths with `process.argv[1]`, which may omit the extension.
+ */
+
+let entryScript: string | null | undefined;
+/** Asked on every call: the answer for each module is kept. */
+const answers = new WeakMap<ModuleEntry, boolean>();
+
+export function isEntryScript(module: ModuleEntry): boolean {
+  let answer = answers.get(module);
+  if (answer === undefined) answers.set(module, (answer = isSameFile(module.importUrl, entryScriptPath())));
+  return answer;
+}
+
+export function warnIfEntryScript(module: ModuleEntry): void {
+  if (!isEntryScript(module)) return;
+  warnOnce(
+    'RUN_IN_PROCESS_ENTRY_SCRIPT',
+    module,
+    () =>
+      `run-in-process: ${module.importUrl} is the entry script, and the child process imports the ` +
+      `declaring module, so this script's top-level code runs again in every child. Move the decorated ` +
+      `code into its own module, or guard the script's side effects with if (!isChildProcess()) { … }.`,
+  );
+}
+
+function entryScriptPath(): string | null {
+  if (entryScript !== undefined) return entryScript;
+  entryScript = null;
+  const main = process.argv[1];
+  if (!main) return entryScript;
+  for (const candidate of [main, `${main}.js`, `${main}.mjs`, `${main}.cjs`, `${main}.ts`]) {
+    try {
+      return (entryScript = realpathSync(candidate));
+    } catch {
+      // Not this spelling of the entry script.
+    }
+  }
+  return entryScript;
+}
+
+function isSameFile(url: string, path: string | null): boolean {
+  if (path === null) return false;
+  try {
+    return realpathSync(fileURLToPath(url)) === path;
+  } catch {
+    return false;
+  }
+}

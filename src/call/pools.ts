@@ -1,0 +1,73 @@
+import { usageError } from '../errors.js';
+import { checkPoolOptions, checkShutdownOptions, poolDefaults, type PoolOptions, type ShutdownOptions } from '../options.js';
+import type { Scheduler } from '../pool/scheduler.js';
+import { warnOnce } from '../shared/warn-once.js';
+
+/**
+ * The named pools as the call path sees them: their options, and their schedulers. The machinery
+ * behind a scheduler (the pool folder, tinypool) is loaded on the first call, not when a module
+ * imports this library: a child imports the same modules, and has no use for it.
+ */
+
+type Machinery = typeof import('../pool/pools.js');
+
+export const defaultPoolName = 'default';
+const optionsByName = new Map<string, PoolOptions>([[defaultPoolName, {}]]);
+let machinery: Machinery | undefined;
+let loading: Promise<Machinery> | undefined;
+
+/**
+ * Sets the options of the default pool, or of a named pool used with `{ pool: name }`.
+ *
+ * @example
+ * configure({ size: 4, maxMemoryMb: 512 });
+ * configure('native', { size: 1, isolate: true, timeout: 5_000 });
+ */
+export function configure(options: PoolOptions): void;
+export function configure(name: string, options: PoolOptions): void;
+export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: PoolOptions): void {
+  const name = typeof nameOrOptions === 'string' ? nameOrOptions : defaultPoolName;
+  const options = typeof nameOrOptions === 'string' ? maybeOptions : nameOrOptions;
+  if (name === '') throw usageError('configure(name, options): the pool name must be a non-empty string.');
+  const where = name === defaultPoolName ? 'configure(options)' : `configure('${name}', options)`;
+  if (options === undefined) throw usageError(`${where}: options must be an object like { size: 4 }.`);
+  optionsByName.set(name, { ...checkPoolOptions(options, where) });
+  // Calls in flight finish on the old children; new calls start new ones.
+  machinery?.drain(name);
+}
+
+/**
+ * Closes every pool: waits for calls in flight up to the deadline, rejects what is left, and stops
+ * every child. A call made afterwards starts its pool again.
+ */
+export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
+  const { deadline = poolDefaults.deadline } = checkShutdownOptions(options, 'shutdown(options)');
+  await machinery?.closeAll(deadline);
+}
+
+/** The options a pool's calls get: those of `configure()`, or the defaults with a warning. */
+export function poolOptions(name: string): PoolOptions {
+  const options = optionsByName.get(name);
+  if (options) return options;
+  // A `{ pool: 'nativ' }` typo would otherwise pass silently, as a pool with default options.
+  warnOnce(
+    'RUN_IN_PROCESS_UNCONFIGURED_POOL',
+    name,
+    () =>
+      `Pool "${name}" was never configured, so it runs with the default options. Call ` +
+      `configure('${name}', { … }) before its first call, or check the name in { pool: '${name}' }.`,
+  );
+  const defaults: PoolOptions = {};
+  optionsByName.set(name, defaults);
+  return defaults;
+}
+
+/** The scheduler of a pool, started if needed; synchronous once the machinery is loaded. */
+export function schedulerFor(name: string): Scheduler | Promise<Scheduler> {
+  if (machinery) return machinery.scheduler(name, poolOptions(name));
+  loading ??= import('../pool/pools.js');
+  return loading.then((loaded) => {
+    machinery = loaded;
+    return loaded.scheduler(name, poolOptions(name));
+  });
+}

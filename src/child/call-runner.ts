@@ -1,0 +1,110 @@
+import { encodeThrown, type ExportNameOf } from '../codec/thrown.js';
+import { asBuffer, decodeValue, encodeValue, isSentAsIs } from '../codec/values.js';
+import { CallSlot, type Answer, type CallTask, type ChildNotice, type ChildSettings, type Target } from '../protocol.js';
+import { exportedValues } from '../shared/module-exports.js';
+import { resolveTarget } from './resolve-target.js';
+
+/**
+ * Runs calls and always answers: the user's code may throw anything, and it still comes back as
+ * data, never as a rejected task. One runner is one child's worth of state: how many calls it
+ * answered, and whether it has retired (past its call limit, or after a failed import, whose
+ * failure stays in this process's module cache). A child has one; inline mode makes a new one to
+ * stand for a fresh child.
+ */
+export class CallRunner {
+  settings: ChildSettings = {};
+  #answered = 0;
+  #retired = false;
+
+  /** It takes no more calls: the parent replaces its child. */
+  get retired(): boolean {
+    return this.#retired;
+  }
+
+  async run(task: CallTask, batch: number, notify: (notice: ChildNotice) => void): Promise<Answer> {
+    if (task[CallSlot.notifyStart]) notify(['run-in-process:started', batch, task[CallSlot.id]]);
+    const { answer, healthy } = await execute(task);
+    const limit = this.settings.recycleAfterCalls;
+    if (!healthy || (limit !== undefined && ++this.#answered >= limit)) this.#retired = true;
+    return answer;
+  }
+}
+
+async function execute(task: CallTask): Promise<{ answer: Answer; healthy: boolean }> {
+  let namespace: object;
+  let call: () => unknown;
+  try {
+    const target = parseTarget(task[CallSlot.target]);
+    const loading = importOnce(target.module);
+    namespace = loading instanceof Promise ? await loading : loading;
+    if (target.kind === 'method' && target.instanceClass) await importOnce(target.instanceClass.module);
+    const input = task[CallSlot.input];
+    const { this: snapshot, args } = Array.isArray(input)
+      ? { this: undefined, args: rewrapBuffers(input, task[CallSlot.buffers]) }
+      : (decodeValue(input) as { this?: Record<string, unknown>; args: unknown[] });
+    const { fn, self } = resolveTarget(target, namespace, snapshot);
+    call = () => fn.apply(self, args);
+  } catch (error) {
+    return { answer: ['thrown', encodeThrown(error), 'load'], healthy: false };
+  }
+  let result: unknown;
+  try {
+    result = await call();
+  } catch (error) {
+    return { answer: ['thrown', encodeThrown(error, exportNamesOf(namespace)), 'call'], healthy: true };
+  }
+  return { answer: answerWith(result), healthy: true };
+}
+
+function answerWith(result: unknown): Answer {
+  if (isSentAsIs(result)) return ['as-is', result, Buffer.isBuffer(result)];
+  try {
+    return ['value', encodeValue(result, 'result', 'back to the parent process')];
+  } catch (error) {
+    return ['thrown', encodeThrown(error), 'call'];
+  }
+}
+
+function rewrapBuffers(args: unknown[], buffers: number[] | undefined): unknown[] {
+  for (const index of buffers ?? []) args[index] = asBuffer(args[index]);
+  return args;
+}
+
+const targets = new Map<string, Target>();
+
+function parseTarget(key: string): Target {
+  let target = targets.get(key);
+  if (!target) targets.set(key, (target = JSON.parse(key) as Target));
+  return target;
+}
+
+const exportNames = new WeakMap<object, ExportNameOf>();
+
+/** Which name the declaring module exports each class under, so the parent can find the class. */
+function exportNamesOf(namespace: object): ExportNameOf {
+  let lookup = exportNames.get(namespace);
+  if (!lookup) {
+    const names = new Map<unknown, string>();
+    for (const [name, value] of exportedValues(namespace)) if (!names.has(value)) names.set(value, name);
+    exportNames.set(namespace, (lookup = (errorClass) => names.get(errorClass)));
+  }
+  return lookup;
+}
+
+const loading = new Map<string, Promise<object>>();
+/** The resolved namespaces too, so that a warm call does not wait a turn on an already-loaded module. */
+const loaded = new Map<string, object>();
+
+function importOnce(url: string): object | Promise<object> {
+  const namespace = loaded.get(url);
+  if (namespace) return namespace;
+  let pending = loading.get(url);
+  if (!pending) {
+    pending = (import(url) as Promise<object>).then((done) => {
+      loaded.set(url, done);
+      return done;
+    });
+    loading.set(url, pending);
+  }
+  return pending;
+}

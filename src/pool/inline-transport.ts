@@ -1,0 +1,71 @@
+import { CallRunner } from '../child/call-runner.js';
+import { onBatchControl, runBatch } from '../child/run-batch.js';
+import { AnswerSlot, BatchSlot, CallSlot, type Answer, type BatchTask, type CallTask, type ChildNotice } from '../protocol.js';
+import type { Transport, TransportEvents } from './transport.js';
+
+/**
+ * Inline mode (`RUN_IN_PROCESS_INLINE=1`): the child's own code runs the batches in this process,
+ * for a debugger or fast unit tests. What crosses is still copied, as it would be between
+ * processes, so nothing is shared by reference. There is no process to kill, so a call cannot be
+ * stopped: timeouts and aborts of running calls do not apply, and `started` is not reported.
+ */
+export class InlineTransport implements Transport {
+  readonly capacity = Number.POSITIVE_INFINITY;
+  readonly waiting = 0;
+  /** A runner that retired (a module that failed to load) is replaced, as a child would be. */
+  #runner = new CallRunner();
+  readonly #running = new Set<number>();
+
+  constructor(private readonly events: TransportEvents) {}
+
+  submit(task: BatchTask, _exclusive: boolean): void {
+    const id = task[BatchSlot.id];
+    const copy: BatchTask = [...task];
+    copy[BatchSlot.calls] = task[BatchSlot.calls].map(copied);
+    this.#running.add(id);
+    runBatch(copy, this.#runner, (notice) => this.#onNotice(notice)).then(
+      (result) => this.#finish(id, () => this.events.ended(id, result[0] === 'batch-end' && result[1])),
+      (error: unknown) => this.#finish(id, () => this.events.lost(id, { kind: 'failed', error })),
+    );
+  }
+
+  append(id: number, calls: CallTask[]): boolean {
+    if (!this.#running.has(id)) return false;
+    onBatchControl(['run-in-process:append', id, calls.map(copied)]);
+    return true;
+  }
+
+  close(id: number): void {
+    if (this.#running.has(id)) onBatchControl(['run-in-process:close', id]);
+  }
+
+  cancel(): void {
+    // Code running in this process cannot be stopped from outside.
+  }
+
+  async destroy(): Promise<void> {}
+
+  #onNotice(notice: ChildNotice): void {
+    if (notice[0] === 'run-in-process:answer') this.events.answered(notice[1], notice[2], copiedAnswer(notice[3]));
+    else if (notice[0] === 'run-in-process:retiring') this.#runner = new CallRunner();
+  }
+
+  #finish(id: number, report: () => void): void {
+    this.#running.delete(id);
+    report();
+  }
+}
+
+/** Arguments sent as they are would otherwise be shared with the caller: they are cloned, as IPC would. */
+function copied(task: CallTask): CallTask {
+  const input = task[CallSlot.input];
+  if (!Array.isArray(input)) return task;
+  const copy: CallTask = [...task];
+  copy[CallSlot.input] = structuredClone(input);
+  return copy;
+}
+
+function copiedAnswer(answer: Answer): Answer {
+  if (answer[0] !== 'as-is') return answer;
+  return ['as-is', structuredClone(answer[AnswerSlot.payload]), answer[AnswerSlot.buffer]];
+}

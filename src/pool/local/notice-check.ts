@@ -1,0 +1,49 @@
+import { isChildNotice, type Answer, type ChildNotice, type EncodedThrown } from '../../protocol.js';
+
+/**
+ * A child is isolated for crashes and is not trusted with the parent's integrity: what it sends is
+ * checked for shape before anything reads it. A message that is not a well-formed notice is not
+ * treated as one (tinypool's own messages pass by here too).
+ */
+export function validNotice(message: unknown): message is ChildNotice {
+  if (!isChildNotice(message)) return false;
+  switch (message[0]) {
+    case 'run-in-process:started':
+      return message.length === 3 && isId(message[1]) && isId(message[2]);
+    case 'run-in-process:answer':
+      return message.length === 4 && isId(message[1]) && isId(message[2]) && validAnswer(message[3]);
+    case 'run-in-process:retiring':
+      return message.length === 1;
+    case 'run-in-process:fatal':
+      return message.length === 2 && validThrown(message[1]);
+  }
+}
+
+function isId(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) > 0;
+}
+
+function validAnswer(answer: unknown): answer is Answer {
+  if (!Array.isArray(answer)) return false;
+  if (answer[0] === 'value') return answer.length === 2 && answer[1] instanceof Uint8Array;
+  if (answer[0] === 'as-is') return answer.length === 3 && typeof answer[2] === 'boolean';
+  if (answer[0] === 'thrown') return answer.length === 3 && validThrown(answer[1]) && (answer[2] === 'call' || answer[2] === 'load');
+  return false;
+}
+
+function validThrown(thrown: unknown): thrown is EncodedThrown {
+  if (!Array.isArray(thrown)) return false;
+  if (thrown[0] === 'value') return thrown.length === 2 && thrown[1] instanceof Uint8Array;
+  return (
+    thrown[0] === 'error' &&
+    thrown.length === 3 &&
+    Array.isArray(thrown[2]) &&
+    thrown[2].every(
+      (node: unknown) =>
+        typeof node === 'object' &&
+        node !== null &&
+        Array.isArray((node as { path?: unknown }).path) &&
+        typeof (node as { className?: unknown }).className === 'string',
+    )
+  );
+}

@@ -1,0 +1,236 @@
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import Tinypool from 'tinypool';
+import { BatchSlot, NoticeSlot, type BatchControl, type BatchTask, type CallTask, type ChildNotice, type TaskResult, type WakeTask } from '../../protocol.js';
+import type { PoolSettings } from '../settings.js';
+import type { BatchLoss, Transport, TransportEvents } from '../transport.js';
+import { ChildTracker, type ChildRecord } from './child-tracker.js';
+import { crashError, startupError } from './crash-report.js';
+
+/**
+ * Local child processes, on tinypool in `child_process` mode. This is the only file that imports
+ * tinypool, and every use of its internals is here, each marked with the version it was read from
+ * (2.2.0, pinned in package.json):
+ * - `pool.threads`, each a ProcessWorker holding its ChildProcess in `.process`;
+ * - `pool.queueSize`, the tasks waiting for a worker;
+ * - the message 'Terminating worker thread' that rejects tasks when the pool is destroyed;
+ * - an unexpected exit reaches us as an 'error' event on the ChildProcess (child-tracker.ts).
+ * What it adds to tinypool: answers and batch control on the IPC channel beside tinypool's own
+ * protocol, crash reports with exit code, signal and stderr, a replacement child when tinypool
+ * leaves tasks queued with none to run them, and the detection of children that cannot boot.
+ */
+
+const runnerFile = fileURLToPath(new URL('../../child/runner.js', import.meta.url));
+/** How long to wait for the answers a dead child sent before it died, still in the pipe. */
+const exitGrace = 2_000;
+/** How long a retiring child has to exit after SIGTERM before it is killed. */
+const retireGrace = 1_000;
+const noSignal = {};
+
+interface LocalBatch {
+  /** Only for a batch that can be dropped before it starts. */
+  readonly controller: AbortController | undefined;
+  /** The child that runs it: the first that speaks of it. */
+  child: ChildRecord | undefined;
+}
+
+export class TinypoolTransport implements Transport {
+  readonly capacity: number;
+  readonly #tinypool: Tinypool;
+  readonly #tracker: ChildTracker;
+  readonly #batches = new Map<number, LocalBatch>();
+  #broken = false;
+
+  constructor(
+    private readonly settings: PoolSettings,
+    private readonly events: TransportEvents,
+  ) {
+    this.capacity = settings.size * settings.callsPerChild;
+    this.#tinypool = new Tinypool({
+      filename: runnerFile,
+      runtime: 'child_process',
+      minThreads: 0,
+      maxThreads: settings.size,
+      idleTimeout: settings.idleTimeout,
+      env: definedOnly(settings.env),
+      execArgv: settings.execArgv,
+      isolateWorkers: settings.isolate,
+      concurrentTasksPerWorker: settings.callsPerChild,
+      ...(settings.recycleAboveHeapMb !== undefined && {
+        maxMemoryLimitBeforeRecycle: settings.recycleAboveHeapMb * 1024 * 1024,
+      }),
+      // 'json' would turn a BigInt into a crash of the parent; 'advanced' is v8's structured clone.
+      serialization: 'advanced',
+    } as ConstructorParameters<typeof Tinypool>[0]);
+    // Always a listener: a dying idle child must never crash the parent with an unhandled 'error'.
+    this.#tinypool.on('error', (error: unknown) => this.#onChildLost(error));
+    this.#tracker = new ChildTracker((record, notice) => this.#onNotice(record, notice));
+  }
+
+  get waiting(): number {
+    return this.#tinypool.queueSize; // tinypool 2.2.0 internal
+  }
+
+  submit(task: BatchTask, exclusive: boolean): void {
+    const id = task[BatchSlot.id];
+    const batch: LocalBatch = { controller: exclusive ? new AbortController() : undefined, child: undefined };
+    this.#batches.set(id, batch);
+    const options = batch.controller ? { signal: batch.controller.signal } : noSignal;
+    this.#tinypool.run(task, options).then(
+      (result: TaskResult) => {
+        this.#batches.delete(id);
+        this.events.ended(id, result?.[0] === 'batch-end' && result[1] === true);
+      },
+      (error: unknown) => void this.#taskFailed(id, error),
+    );
+    this.#adoptChildren();
+  }
+
+  append(id: number, calls: CallTask[]): boolean {
+    const child = this.#batches.get(id)?.child;
+    if (!child || child.retiring) return false;
+    return send(child.process, ['run-in-process:append', id, calls]);
+  }
+
+  close(id: number): void {
+    const child = this.#batches.get(id)?.child;
+    if (child) send(child.process, ['run-in-process:close', id]);
+  }
+
+  cancel(id: number): void {
+    const batch = this.#batches.get(id);
+    if (!batch) return;
+    if (batch.controller) {
+      try {
+        // tinypool drops a queued task, or kills the child running it.
+        batch.controller.abort();
+      } catch {
+        // tinypool asserts the task is still queued; a task it already finished is nothing to stop.
+      }
+      this.#wakeIfStalled();
+    } else {
+      batch.child?.process.kill('SIGKILL');
+    }
+  }
+
+  destroy(): Promise<void> {
+    return this.#tinypool.destroy();
+  }
+
+  /**
+   * A task failed: its child died, or the pool stopped. Answers the child sent before it died are
+   * still in the pipe until it is closed; only then is it known which call was running.
+   */
+  async #taskFailed(id: number, error: unknown): Promise<void> {
+    const record = this.#tracker.recordOfExitError(error);
+    let loss: BatchLoss;
+    if (record) {
+      this.#wakeIfStalled();
+      await Promise.race([record.closed, delay(exitGrace)]);
+      loss = record.retiring ? { kind: 'retired' } : { kind: 'crashed', error: (label) => crashError(record, label) };
+    } else if (error instanceof Error && error.message === 'Terminating worker thread') {
+      loss = { kind: 'closed' }; // tinypool 2.2.0: the text it rejects tasks with on destroy()
+    } else {
+      loss = { kind: 'failed', error };
+    }
+    this.#batches.delete(id);
+    this.events.lost(id, loss);
+  }
+
+  #onNotice(record: ChildRecord, notice: ChildNotice): void {
+    switch (notice[0]) {
+      case 'run-in-process:started':
+        if (this.#claim(record, notice[NoticeSlot.batch])) this.events.started(notice[1], notice[2]);
+        break;
+      case 'run-in-process:answer':
+        if (this.#claim(record, notice[NoticeSlot.batch])) this.events.answered(notice[1], notice[2], notice[3]);
+        break;
+      case 'run-in-process:retiring':
+        this.#retire(record);
+        break;
+      case 'run-in-process:fatal':
+        record.fatal = notice[NoticeSlot.thrown];
+        break;
+    }
+  }
+
+  /** Only the child that runs a batch speaks for it: the first that names a batch we sent. */
+  #claim(record: ChildRecord, id: number): boolean {
+    const batch = this.#batches.get(id);
+    if (!batch) return false;
+    batch.child ??= record;
+    return batch.child === record;
+  }
+
+  /** It answered its last call: it is stopped, and what it did not start goes to another child. */
+  #retire(record: ChildRecord): void {
+    if (record.retiring) return;
+    record.retiring = true;
+    record.process.kill('SIGTERM');
+    setTimeout(() => record.process.kill('SIGKILL'), retireGrace).unref();
+  }
+
+  #onChildLost(error: unknown): void {
+    // tinypool re-emits the child's 'error' here before our own listener on that child has seen it.
+    process.nextTick(() => {
+      this.#adoptChildren();
+      const record = this.#tracker.recordOfExitError(error);
+      if (!record) return;
+      if (!record.ready && !record.retiring) void this.#bootFailed(record);
+      else this.#wakeIfStalled();
+    });
+  }
+
+  /** A child died while booting. If none is left to run the queued tasks, they would wait forever. */
+  async #bootFailed(record: ChildRecord): Promise<void> {
+    if (this.#tinypool.threads.length > 0 || this.#broken) return;
+    this.#broken = true;
+    await Promise.race([record.closed, delay(exitGrace)]);
+    this.events.broken(startupError(record, this.settings.execArgv));
+  }
+
+  /**
+   * tinypool starts a child only when a task is submitted; a child that dies or is killed leaves
+   * the queued tasks waiting for one. Submitting a no-op task makes tinypool start it.
+   */
+  #wakeIfStalled(): void {
+    const pool = this.#tinypool;
+    if (this.#broken || pool.queueSize === 0 || pool.threads.length >= this.settings.size) return;
+    pool.run(['wake'] satisfies WakeTask).catch(() => {});
+    this.#adoptChildren();
+  }
+
+  /** Watches the children tinypool started since the last look. Cheap: pools are small. */
+  #adoptChildren(): void {
+    for (const worker of this.#tinypool.threads) {
+      const child = (worker as { process?: ChildProcess }).process; // tinypool 2.2.0: ProcessWorker.process
+      if (child) this.#tracker.adopt(child);
+    }
+  }
+}
+
+/**
+ * send()'s result only says whether Node buffered the message; it is sent either way. The callback
+ * takes a failed write to a dying child, which would otherwise be an 'error' event on it, and crash
+ * tinypool's destroy(), which waits for the child's exit with events.once(). A closed channel means
+ * the child is dying, and the failure of its batch will come.
+ */
+function send(child: ChildProcess, message: BatchControl): boolean {
+  if (!child.connected) return false;
+  child.send(message, ignoreWriteError);
+  return true;
+}
+
+function ignoreWriteError(): void {
+  // The child is gone; the failure of its batch says so, and what was lost is sent again.
+}
+
+function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+  const defined: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) defined[key] = value;
+  return defined;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

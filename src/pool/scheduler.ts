@@ -1,0 +1,269 @@
+import { AbortError, PoolClosedError, RunInProcessError } from '../errors.js';
+import { CallSlot, type Answer, type CallTask, type ChildSettings } from '../protocol.js';
+import { Backlog } from './backlog.js';
+import { Batch } from './batch.js';
+import { PendingCall } from './pending-call.js';
+import type { BatchLoss, Transport, TransportFactory } from './transport.js';
+
+export interface SchedulerSettings {
+  /** Every call in a batch of its own, on a fresh worker (the transport replaces it after each). */
+  isolate: boolean;
+  /** Calls one worker runs at once: more than one, and a call with a timeout goes alone. */
+  callsPerChild: number;
+  /** What the workers apply themselves (call limit, heap limit). */
+  child: ChildSettings | undefined;
+}
+
+let nextCallId = 1;
+
+/**
+ * The policy of one pool: where each call goes, and that it settles exactly once.
+ * - A call that finds a slot free goes at once, in a batch of one; the others wait in the backlog
+ *   (backlog.ts) and go several to a batch when a slot frees up.
+ * - A batch whose calls are all answered stays open until the event loop turns with no new call,
+ *   and the next calls go straight to its worker (batch.ts).
+ * - A call with an AbortSignal, every call of an isolated pool, and a call with a timeout when a
+ *   worker runs several calls at once go alone: the transport can drop such a batch before it starts.
+ * - A timeout counts from the call's start. A call that fails while its worker runs it (timeout,
+ *   abort, shutdown) has the worker stopped; the calls behind it go to another worker.
+ * - When a worker is lost, the call it was running is blamed; calls it never started go again.
+ * It knows nothing of processes: the transport (transport.ts) moves the batches.
+ */
+export class Scheduler {
+  readonly #transport: Transport;
+  /** Every call not yet settled: in the backlog, sent, or running. */
+  readonly #pending = new Set<PendingCall>();
+  readonly #backlog = new Backlog();
+  /** Batches sent and not yet ended or lost, by id. */
+  readonly #inFlight = new Map<number, Batch>();
+  /** Open batches whose worker waits for more calls. */
+  readonly #idle = new Set<Batch>();
+  /** Batches in flight, against the transport's capacity. */
+  #busySlots = 0;
+  /** Ref'd while calls are pending: workers do not keep the process alive, a waiting call must. */
+  #keepAlive: NodeJS.Timeout | undefined;
+  #drained: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    readonly settings: SchedulerSettings,
+    makeTransport: TransportFactory,
+    private readonly onBroken: () => void = () => {},
+  ) {
+    this.#transport = makeTransport({
+      started: (batch, call) => this.#started(batch, call),
+      answered: (batch, call, answer) => this.#answered(batch, call, answer),
+      ended: (batch, slow) => this.#ended(batch, slow),
+      lost: (batch, loss) => this.#lost(batch, loss),
+      broken: (error) => this.#broken(error),
+    });
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Runs one call; the task is the recipe's, given its id here. */
+  run(task: CallTask, label: string, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      task[CallSlot.id] = nextCallId++;
+      task[CallSlot.notifyStart] = timeout !== undefined;
+      const { isolate, callsPerChild } = this.settings;
+      const alone = signal !== undefined || isolate || (timeout !== undefined && callsPerChild > 1);
+      const call = new PendingCall(task, label, timeout, signal, alone, resolve, reject, (settled, failed) =>
+        this.#settled(settled, failed),
+      );
+      if (signal?.aborted) {
+        call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));
+        return;
+      }
+      if (this.#pending.size === 0) this.#holdOpen();
+      this.#pending.add(call);
+      if (alone) this.#submit([call], true);
+      else if (this.#appendToIdle(call)) return;
+      else if (this.#busySlots < this.#transport.capacity) this.#submit([call], false);
+      else this.#backlog.push(call);
+    });
+  }
+
+  /**
+   * Lets calls in flight finish, rejects those still pending after `deadline` ms, then stops every
+   * worker. Calling it again with a shorter deadline tightens it.
+   */
+  close(deadline: number): Promise<void> {
+    if (Number.isFinite(deadline)) {
+      setTimeout(() => {
+        for (const call of this.#pending) {
+          call.fail(new PoolClosedError(`${call.label} did not finish within the ${deadline} ms shutdown deadline.`));
+        }
+      }, deadline).unref();
+    }
+    this.#closing ??= this.#whenDrained().then(() => {
+      clearInterval(this.#keepAlive);
+      return this.#transport.destroy();
+    });
+    return this.#closing;
+  }
+
+  #whenDrained(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.#drained = resolve));
+  }
+
+  #submit(calls: PendingCall[], alone: boolean): void {
+    this.#busySlots++;
+    // A call that goes alone goes to a batch that is not kept open: its worker is free right after.
+    const batch = new Batch(calls, !alone && !this.settings.isolate, alone);
+    this.#inFlight.set(batch.id, batch);
+    const tasks = calls.map((call) => call.task);
+    this.#transport.submit(['batch', batch.id, tasks, batch.keepOpen, this.settings.child], alone);
+  }
+
+  /** Sends what waits in the backlog, in batches, to the slots that are free. */
+  #dispatch(): void {
+    while (this.#busySlots < this.#transport.capacity && this.#backlog.size > 0) {
+      const calls = this.#backlog.take(this.#transport.capacity - this.#busySlots);
+      if (calls.length > 0) this.#submit(calls, false);
+    }
+  }
+
+  #appendToIdle(call: PendingCall): boolean {
+    for (const batch of this.#idle) if (this.#appendTo(batch, [call])) return true;
+    return false;
+  }
+
+  #appendTo(batch: Batch, calls: PendingCall[]): boolean {
+    this.#idle.delete(batch);
+    if (batch.closed) return false;
+    if (!this.#transport.append(batch.id, calls.map((call) => call.task))) {
+      this.#close(batch);
+      return false;
+    }
+    batch.add(calls);
+    return true;
+  }
+
+  #started(batchId: number, callId: number): void {
+    const batch = this.#inFlight.get(batchId);
+    if (!batch) return;
+    batch.started = true;
+    batch.holds(callId)?.started();
+  }
+
+  /** An answer counts only for a call that the batch it names holds: no other call can be settled by it. */
+  #answered(batchId: number, callId: number, answer: Answer): void {
+    const batch = this.#inFlight.get(batchId);
+    const call = batch?.take(callId);
+    if (!batch || !call) return;
+    batch.started = true;
+    call.succeed(answer);
+    if (batch.idle) this.#batchIdle(batch);
+  }
+
+  /**
+   * All its calls are answered. What waits in the backlog goes straight to its worker, without a
+   * new batch. With nothing waiting, the batch stays open for a caller that awaits each call and
+   * makes the next at once (microtasks run before setImmediate); otherwise it is closed.
+   */
+  #batchIdle(batch: Batch): void {
+    // The worker ran all it was sent without stopping for a slow call.
+    this.#backlog.learn(false);
+    // Batches wait in the transport (calls that go alone, say): a caller that makes call after call
+    // would keep this batch open, and its worker from them, for as long as it goes on.
+    if (this.#transport.waiting > 0) return this.#close(batch);
+    while (this.#backlog.size > 0) {
+      const calls = this.#backlog.take(1);
+      if (calls.length === 0) continue;
+      if (this.#appendTo(batch, calls)) return;
+      this.#backlog.returnUnstarted(calls);
+      break;
+    }
+    this.#idle.add(batch);
+    // An open batch holds its worker and keeps this process alive: it must close once nothing comes.
+    setImmediate(() => {
+      if (batch.idle) this.#close(batch);
+    });
+  }
+
+  #close(batch: Batch): void {
+    this.#idle.delete(batch);
+    if (batch.closed) return;
+    batch.closed = true;
+    this.#transport.close(batch.id);
+  }
+
+  /** The batch is over: nothing more goes to it, and its slot is free. */
+  #finished(batchId: number): Batch | undefined {
+    const batch = this.#inFlight.get(batchId);
+    if (!batch) return undefined;
+    this.#inFlight.delete(batchId);
+    this.#idle.delete(batch);
+    batch.closed = true;
+    for (const call of batch.unanswered) call.batch = undefined;
+    this.#busySlots--;
+    return batch;
+  }
+
+  /** Its worker answered every call it ran; the calls still unanswered never started and go again. */
+  #ended(batchId: number, slow: boolean): void {
+    const batch = this.#finished(batchId);
+    if (!batch) return;
+    this.#backlog.learn(slow);
+    this.#resend(batch.unanswered);
+    this.#dispatch();
+  }
+
+  #lost(batchId: number, loss: BatchLoss): void {
+    const batch = this.#finished(batchId);
+    if (!batch) return;
+    const [running, ...unstarted] = batch.unanswered;
+    if (loss.kind === 'retired') this.#resend(batch.unanswered);
+    else if (loss.kind === 'crashed') {
+      // The first unanswered call was running, unless it had settled already (a timeout stopped it).
+      if (running && !running.settled) running.fail(loss.error(running.label));
+      this.#resend(unstarted);
+    } else {
+      for (const call of batch.unanswered) call.fail(lossError(loss, call.label));
+    }
+    this.#dispatch();
+  }
+
+  #broken(error: Error): void {
+    this.onBroken();
+    for (const call of [...this.#pending]) call.fail(error);
+    void this.#transport.destroy();
+  }
+
+  /** Calls that never started go again, first; those that went alone go alone again. */
+  #resend(calls: PendingCall[]): void {
+    const unsettled = calls.filter((call) => !call.settled);
+    this.#backlog.returnUnstarted(unsettled.filter((call) => !call.alone));
+    for (const call of unsettled) if (call.alone) this.#submit([call], true);
+  }
+
+  #settled(call: PendingCall, failed: boolean): void {
+    if (failed) this.#stopIfRunning(call);
+    this.#pending.delete(call);
+    if (this.#pending.size > 0) return;
+    this.#keepAlive?.unref();
+    this.#drained?.();
+  }
+
+  /** A call that failed while its worker runs it: the worker is stopped, as nothing else would stop it. */
+  #stopIfRunning(call: PendingCall): void {
+    const batch = call.batch;
+    if (batch && (batch.exclusive || batch.isRunning(call))) this.#transport.cancel(batch.id);
+  }
+
+  /** One timer for the pool's life, ref'd here and unref'd when the last call settles: cheaper than one per call. */
+  #holdOpen(): void {
+    this.#keepAlive ??= setInterval(() => {}, 1 << 30);
+    this.#keepAlive.ref();
+  }
+}
+
+function lossError(loss: Exclude<BatchLoss, { kind: 'crashed' | 'retired' }>, label: string): Error {
+  if (loss.kind === 'closed') return new PoolClosedError(`The pool was shut down before ${label} finished.`);
+  const message = loss.error instanceof Error ? loss.error.message : String(loss.error);
+  return new RunInProcessError(`The process pool failed to run ${label}: ${message}`, { cause: loss.error });
+}

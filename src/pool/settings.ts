@@ -1,0 +1,73 @@
+import { poolDefaults, type PoolOptions } from '../options.js';
+import type { ChildSettings } from '../protocol.js';
+
+/** A pool's options, checked, with defaults filled in when the pool starts its first child. */
+export interface PoolSettings {
+  size: number;
+  idleTimeout: number;
+  env: Record<string, string | undefined>;
+  execArgv: string[];
+  maxMemoryMb: number | undefined;
+  isolate: boolean;
+  timeout: number | undefined;
+  recycleAfterCalls: number | undefined;
+  recycleAboveHeapMb: number | undefined;
+  callsPerChild: number;
+  /** What the children apply themselves; undefined when nothing is set, which costs nothing to send. */
+  child: ChildSettings | undefined;
+}
+
+const megabyte = 1024 * 1024;
+
+export function resolveSettings(options: PoolOptions): PoolSettings {
+  const execArgv = withoutDebuggerFlags(options.execArgv ?? process.execArgv);
+  if (options.maxMemoryMb !== undefined) {
+    execArgv.push(`--max-old-space-size=${Math.floor(options.maxMemoryMb)}`);
+  }
+  const { recycleAfterCalls, recycleAboveHeapMb } = options;
+  const child: ChildSettings = {
+    ...(recycleAfterCalls !== undefined && { recycleAfterCalls }),
+    ...(recycleAboveHeapMb !== undefined && { recycleAboveHeapBytes: recycleAboveHeapMb * megabyte }),
+  };
+  return {
+    size: options.size ?? poolDefaults.size(),
+    idleTimeout: options.idleTimeout ?? poolDefaults.idleTimeout,
+    env: withoutDebuggerInNodeOptions(options.env ?? process.env),
+    execArgv,
+    maxMemoryMb: options.maxMemoryMb,
+    isolate: options.isolate ?? poolDefaults.isolate,
+    timeout: options.timeout,
+    recycleAfterCalls,
+    recycleAboveHeapMb,
+    callsPerChild: options.callsPerChild ?? poolDefaults.callsPerChild,
+    child: Object.keys(child).length > 0 ? child : undefined,
+  };
+}
+
+/**
+ * Flags a child must not inherit: a debugger port (children would fight over it), and flags of
+ * the parent's own launcher (the test runner, watch mode, `--eval`, `--input-type`) that would change what the
+ * child runs. Flags that take their value as the next argument drop that value too.
+ */
+const droppedFlags = /^--(inspect|debug|test|watch|experimental-test|input-type)|^-(e|p)$|^--(eval|print|check)$/;
+const flagsWithValue = new Set(['-e', '-p', '--eval', '--print', '--inspect-port', '--debug-port', '--test-reporter', '--test-reporter-destination', '--test-name-pattern', '--test-skip-pattern', '--watch-path', '--test-concurrency', '--test-shard', '--test-timeout']);
+
+function withoutDebuggerFlags(flags: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i]!;
+    if (!droppedFlags.test(flag)) {
+      kept.push(flag);
+      continue;
+    }
+    if (flagsWithValue.has(flag)) i++;
+  }
+  return kept;
+}
+
+function withoutDebuggerInNodeOptions(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const nodeOptions = env['NODE_OPTIONS'];
+  if (!nodeOptions || !/--inspect|--debug/.test(nodeOptions)) return { ...env };
+  const kept = nodeOptions.split(/\s+/).filter((flag) => !/^--(inspect|debug)/.test(flag));
+  return { ...env, NODE_OPTIONS: kept.join(' ') };
+}

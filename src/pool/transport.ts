@@ -1,0 +1,66 @@
+import type { Answer, BatchTask, CallTask } from '../protocol.js';
+
+/**
+ * The seam between what the pool decides and how bytes reach a process.
+ *
+ * The scheduler (scheduler.ts) owns the policy: which calls wait, which go together in a batch,
+ * when a batch stays open, what is sent again, what times out, who is blamed for a crash, and that
+ * every call settles exactly once. A transport owns the mechanism: it gets a batch of calls to a
+ * worker, tells what happens to them, and stops a worker on request. It decides nothing about calls.
+ *
+ * Implemented by the local transport (child processes on tinypool, local/), the inline transport
+ * (this process, inline-transport.ts), and meant to be implementable by a remote one: a job queue
+ * with workers on other machines, where `submit` adds a job, `cancel` removes a waiting job or asks
+ * the worker holding it to stop, answers arrive as results, and a worker that goes silent is a loss.
+ * That is why the contract speaks of batches and workers, never of processes or pids, and why
+ * `append` may always refuse.
+ */
+export interface Transport {
+  /** How many batches may run at once: a batch beyond it waits in the scheduler. */
+  readonly capacity: number;
+  /** Batches submitted that no worker has taken yet, waiting inside the transport. */
+  readonly waiting: number;
+  /**
+   * Sends a batch to some worker. What happens to it comes back through `TransportEvents`: a
+   * `started` for calls that asked for it, an `answered` per call, then `ended` or `lost`, once.
+   * `exclusive`: the batch must be abortable before it starts (`cancel` drops it), and gets a worker
+   * of its own.
+   */
+  submit(batch: BatchTask, exclusive: boolean): void;
+  /**
+   * Adds calls to a batch kept open whose worker is known and still taking work; false when it
+   * cannot, and then the calls were not sent. Calls that reach a worker after it closed the batch
+   * are not started: they stay unanswered when it ends, and the scheduler sends them again.
+   */
+  append(batch: number, calls: CallTask[]): boolean;
+  /** No more calls for this open batch: its worker ends it, and is free again. */
+  close(batch: number): void;
+  /** Stops a batch now: drops it if no worker has taken it, otherwise stops its worker. */
+  cancel(batch: number): void;
+  /** Stops every worker and takes no more batches. */
+  destroy(): Promise<void>;
+}
+
+/** How a batch was lost, which says what became of its unanswered calls. */
+export type BatchLoss =
+  /** Its worker died: the first unanswered call was running and is blamed; the rest never started. */
+  | { kind: 'crashed'; error: (label: string) => Error }
+  /** Its worker retired or was replaced without starting any unanswered call: all can go again. */
+  | { kind: 'retired' }
+  /** The transport was destroyed. */
+  | { kind: 'closed' }
+  /** The transport itself failed. */
+  | { kind: 'failed'; error: unknown };
+
+/** What a transport reports, each about a batch it was given. */
+export interface TransportEvents {
+  started(batch: number, call: number): void;
+  answered(batch: number, call: number, answer: Answer): void;
+  /** The batch ended normally: its unanswered calls were never started. `slow`: it stopped early after a slow call. */
+  ended(batch: number, slow: boolean): void;
+  lost(batch: number, loss: BatchLoss): void;
+  /** No worker can start (bad flags, a broken loader): nothing submitted or to come can run. */
+  broken(error: Error): void;
+}
+
+export type TransportFactory = (events: TransportEvents) => Transport;

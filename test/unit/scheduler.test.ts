@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, test } from 'node:test';
+import { AbortError, PoolClosedError, ProcessCrashedError, TimeoutError } from 'run-in-process';
+import { internal } from '../helpers/internal.js';
+import { rejectionOf } from '../helpers/rejection.js';
+
+// The scheduler's policy against a fake transport that only records what it is asked and reports
+// what the test says: which calls go where, what is sent again, who is blamed, that every call
+// settles once. The integration tests run the same policy against real children.
+
+type Transport = import('../../dist/pool/transport.js').Transport;
+type TransportEvents = import('../../dist/pool/transport.js').TransportEvents;
+type BatchTask = import('../../dist/protocol.js').BatchTask;
+type CallTask = import('../../dist/protocol.js').CallTask;
+type Answer = import('../../dist/protocol.js').Answer;
+const { Scheduler } = await internal<typeof import('../../dist/pool/scheduler.js')>('pool/scheduler.js');
+
+class FakeTransport implements Transport {
+  waiting = 0;
+  acceptAppends = true;
+  readonly submitted: Array<{ task: BatchTask; exclusive: boolean }> = [];
+  readonly appended: Array<{ batch: number; calls: CallTask[] }> = [];
+  readonly closed: number[] = [];
+  readonly cancelled: number[] = [];
+  destroyed = false;
+
+  constructor(
+    readonly events: TransportEvents,
+    readonly capacity: number,
+  ) {}
+
+  submit(task: BatchTask, exclusive: boolean): void {
+    this.submitted.push({ task, exclusive });
+  }
+  append(batch: number, calls: CallTask[]): boolean {
+    if (!this.acceptAppends) return false;
+    this.appended.push({ batch, calls });
+    return true;
+  }
+  close(batch: number): void {
+    this.closed.push(batch);
+  }
+  cancel(batch: number): void {
+    this.cancelled.push(batch);
+  }
+  async destroy(): Promise<void> {
+    this.destroyed = true;
+  }
+
+  /** The id of the nth batch submitted, and the ids of its calls. */
+  batch(index: number): { id: number; calls: number[] } {
+    const entry = this.submitted[index];
+    assert.ok(entry, `batch #${index} was submitted`);
+    return { id: entry.task[1], calls: entry.task[2].map((call) => call[2]) };
+  }
+}
+
+/** Every scheduler a test made is closed after it, failing what it left pending, so none keeps the process alive. */
+const made: Array<{ close(deadline: number): Promise<void> }> = [];
+afterEach(() => Promise.all(made.splice(0).map((scheduler) => scheduler.close(0))));
+
+function setUp(capacity = 1, settings: { isolate?: boolean; callsPerChild?: number } = {}) {
+  let transport: FakeTransport | undefined;
+  const scheduler = new Scheduler(
+    { isolate: settings.isolate ?? false, callsPerChild: settings.callsPerChild ?? 1, child: undefined },
+    (events) => (transport = new FakeTransport(events, capacity)),
+  );
+  assert.ok(transport);
+  made.push(scheduler);
+  const call = (label: string, options: { timeout?: number; signal?: AbortSignal } = {}) =>
+    scheduler.run(['call', '{}', 0, [label], undefined, false], label, options.timeout, options.signal);
+  return { scheduler, transport, call };
+}
+
+const value = (text: string): Answer => ['as-is', text, false];
+const crash = { kind: 'crashed', error: (label: string) => new ProcessCrashedError(`crashed in ${label}`, null, 'SIGSEGV', label, '', false) } as const;
+
+/** Lets promise callbacks and the scheduler's setImmediate run. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('exactly once', () => {
+  test('a second answer, or a loss after the answer, changes nothing', async () => {
+    const { transport, call } = setUp();
+    const result = call('a');
+    const { id, calls } = transport.batch(0);
+    transport.events.answered(id, calls[0]!, value('first'));
+    transport.events.answered(id, calls[0]!, value('second'));
+    transport.events.lost(id, crash);
+    assert.deepEqual(await result, value('first'));
+    assert.equal(transport.submitted.length, 1, 'nothing was sent again');
+  });
+
+  test('an answer is taken only for a call that the batch it names holds', async () => {
+    const { transport, call } = setUp(2);
+    const first = call('first');
+    const second = call('second');
+    const a = transport.batch(0);
+    const b = transport.batch(1);
+    // A worker speaking for batch a cannot settle the call of batch b.
+    transport.events.answered(a.id, b.calls[0]!, value('forged'));
+    transport.events.answered(a.id, a.calls[0]!, value('a'));
+    transport.events.answered(b.id, b.calls[0]!, value('b'));
+    assert.deepEqual(await Promise.all([first, second]), [value('a'), value('b')]);
+  });
+});
+
+describe('batches', () => {
+  test('calls that wait go to an idle open batch; those it never started go again when it ends', async () => {
+    const { transport, call } = setUp(1);
+    const results = [call('a'), call('b'), call('c')];
+    assert.equal(transport.submitted.length, 1, 'one slot: the others wait');
+    const first = transport.batch(0);
+    assert.deepEqual(first.calls.length, 1);
+    transport.events.answered(first.id, first.calls[0]!, value('a'));
+    assert.equal(transport.appended.length, 1, 'the waiting calls went straight to the idle batch');
+    const appended = transport.appended[0]!.calls.map((task) => task[2]);
+    assert.equal(appended.length, 2);
+    // Its worker closed the batch before it got them (its call limit, say): they go in a new batch.
+    transport.events.ended(first.id, false);
+    const again = transport.batch(1);
+    assert.deepEqual(again.calls, appended, 'the same calls, in the same order');
+    for (const [index, id] of again.calls.entries()) transport.events.answered(again.id, id, value(`#${index}`));
+    assert.deepEqual(await Promise.all(results), [value('a'), value('#0'), value('#1')]);
+  });
+
+  test('an idle batch is closed once the event loop turns with no new call', async () => {
+    const { transport, call } = setUp(1);
+    const result = call('a');
+    const { id, calls } = transport.batch(0);
+    transport.events.answered(id, calls[0]!, value('a'));
+    await result;
+    await turn();
+    assert.deepEqual(transport.closed, [id]);
+  });
+
+  test('a refused append sends the calls in a new batch instead', async () => {
+    const { transport, call } = setUp(2);
+    const first = call('a');
+    const { id, calls } = transport.batch(0);
+    transport.events.answered(id, calls[0]!, value('a'));
+    await first;
+    transport.acceptAppends = false;
+    const second = call('b');
+    assert.equal(transport.submitted.length, 2, 'a new batch');
+    assert.deepEqual(transport.closed, [id], 'the batch that refused is closed');
+    const next = transport.batch(1);
+    transport.events.answered(next.id, next.calls[0]!, value('b'));
+    assert.deepEqual(await second, value('b'));
+  });
+});
+
+describe('losses', () => {
+  test('a crash is blamed on the call that was running; the calls behind it go again', async () => {
+    const { transport, call } = setUp(1);
+    const running = call('running');
+    const behind = [call('b'), call('c')];
+    const first = transport.batch(0);
+    transport.events.answered(first.id, first.calls[0]!, value('done'));
+    await running;
+    // The batch now holds the two calls that waited; a new one waits behind them.
+    const holding = call('d');
+    const sent = transport.appended.flatMap((entry) => entry.calls.map((task) => task[2]));
+    transport.events.lost(first.id, crash);
+    const blamed = await rejectionOf(behind[0]!, ProcessCrashedError);
+    assert.match(blamed.message, /crashed in b/);
+    const resent = transport.batch(1);
+    assert.equal(sent.length, 2);
+    assert.deepEqual(resent.calls.slice(0, 1), sent.slice(1), 'the call never started goes again first');
+    assert.equal(resent.calls.length, 2, 'with the one that waited');
+    for (const id of resent.calls) transport.events.answered(resent.id, id, value('ok'));
+    assert.deepEqual(await Promise.all([behind[1], holding]), [value('ok'), value('ok')]);
+  });
+
+  test('a worker that retired started none of its unanswered calls: all go again, none fails', async () => {
+    const { transport, call } = setUp(1);
+    const result = call('a');
+    const first = transport.batch(0);
+    transport.events.lost(first.id, { kind: 'retired' });
+    const again = transport.batch(1);
+    assert.deepEqual(again.calls, first.calls);
+    transport.events.answered(again.id, again.calls[0]!, value('a'));
+    assert.deepEqual(await result, value('a'));
+  });
+
+  test('a destroyed transport fails its calls with PoolClosedError', async () => {
+    const { transport, call } = setUp(1);
+    const result = call('a');
+    transport.events.lost(transport.batch(0).id, { kind: 'closed' });
+    await rejectionOf(result, PoolClosedError);
+  });
+
+  test('a transport that cannot start workers fails every pending call with its error', async () => {
+    const { transport, call } = setUp(1);
+    const results = [call('a'), call('b')];
+    const error = new Error('cannot boot');
+    transport.events.broken(error);
+    for (const result of results) assert.equal(await rejectionOf(result), error);
+    assert.ok(transport.destroyed);
+  });
+});
+
+describe('timeouts and aborts', () => {
+  test('a timeout counts from the start, and the worker running the call is stopped', async () => {
+    const { transport, call } = setUp(1);
+    const result = call('slow', { timeout: 20 });
+    const { id, calls } = transport.batch(0);
+    assert.equal(transport.submitted[0]!.task[2][0]![5], true, 'the call asks to be told when it starts');
+    transport.events.started(id, calls[0]!);
+    const error = await rejectionOf(result, TimeoutError);
+    assert.equal(error.timeout, 20);
+    assert.deepEqual(transport.cancelled, [id]);
+  });
+
+  test('a timed call that never starts never times out', async () => {
+    const { transport, call } = setUp(1);
+    const result = call('queued', { timeout: 10 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const { id, calls } = transport.batch(0);
+    transport.events.answered(id, calls[0]!, value('done'));
+    assert.deepEqual(await result, value('done'));
+    assert.deepEqual(transport.cancelled, []);
+  });
+
+  test('a signal aborted before the call is made: nothing is sent', async () => {
+    const { transport, call } = setUp(1);
+    const controller = new AbortController();
+    controller.abort(new Error('no'));
+    const error = await rejectionOf(call('a', { signal: controller.signal }), AbortError);
+    assert.equal((error.cause as Error).message, 'no');
+    assert.equal(transport.submitted.length, 0);
+  });
+
+  test('an abort before the call starts drops its batch, which went alone', async () => {
+    const { transport, call } = setUp(1);
+    const controller = new AbortController();
+    const result = call('a', { signal: controller.signal });
+    assert.equal(transport.submitted[0]!.exclusive, true, 'a call with a signal goes alone');
+    controller.abort();
+    await rejectionOf(result, AbortError);
+    assert.deepEqual(transport.cancelled, [transport.batch(0).id]);
+    transport.events.lost(transport.batch(0).id, { kind: 'failed', error: new Error('aborted') });
+  });
+
+  test('an abort while the call runs stops its worker', async () => {
+    const { transport, call } = setUp(1);
+    const controller = new AbortController();
+    const result = call('a', { signal: controller.signal, timeout: 60_000 });
+    const { id, calls } = transport.batch(0);
+    transport.events.started(id, calls[0]!);
+    controller.abort();
+    await rejectionOf(result, AbortError);
+    assert.deepEqual(transport.cancelled, [id]);
+  });
+
+  test('with several calls per worker, a call with a timeout goes alone', () => {
+    const { transport, call } = setUp(2, { callsPerChild: 2 });
+    void call('a', { timeout: 1_000 }).catch(() => {});
+    void call('b').catch(() => {});
+    assert.deepEqual(
+      transport.submitted.map((entry) => entry.exclusive),
+      [true, false],
+    );
+  });
+});
+
+test('close() waits for the calls in flight, rejects those left at the deadline, then destroys the transport', async () => {
+  const { scheduler, transport, call } = setUp(1);
+  const answered = call('a');
+  const stuck = call('b');
+  const first = transport.batch(0);
+  const closing = scheduler.close(30);
+  transport.events.answered(first.id, first.calls[0]!, value('a'));
+  assert.deepEqual(await answered, value('a'));
+  await rejectionOf(stuck, PoolClosedError);
+  await closing;
+  assert.ok(transport.destroyed);
+  assert.equal(scheduler.pendingCount, 0);
+});

@@ -180,6 +180,7 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return `a function ${value.name}`.trimEnd();
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object' && value !== null) return value.constructor?.name ? `a ${value.constructor.name}` : 'an object';
+  if (typeof value === 'object' && value !== null)
+    return value.constructor?.name ? `a ${value.constructor.name}` : 'an object';
   return String(value);
 }

@@ -94,11 +94,15 @@ export type Task = BatchTask | WakeTask;
 /** What a task resolves with in tinypool: the batch ended (`slow`: early, after a slow call), or woken. */
 export type TaskResult = [tag: 'batch-end', slow: boolean] | [tag: 'woken'];
 
+export const TaskResultSlot = { slow: 1 } as const;
+
 // ── Parent to child: batch control, on the IPC channel ──────────────────────────────────────
 
 export type BatchControl =
   | [tag: 'run-in-process:append', batch: number, calls: CallTask[]]
   | [tag: 'run-in-process:close', batch: number];
+
+export const ControlSlot = { batch: 1, calls: 2 } as const;
 
 export function isBatchControl(message: unknown): message is BatchControl {
   return Array.isArray(message) && (message[0] === 'run-in-process:append' || message[0] === 'run-in-process:close');

@@ -47,7 +47,8 @@ function typeScriptHint(moduleUrl: string, thrown: unknown): string {
 
 async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry): Promise<unknown> {
   const needsExports =
-    thrown[0] === 'error' && thrown[ThrownSlot.nodes].some((node) => node.exportName !== undefined && !resolveErrorClass(node));
+    thrown[0] === 'error' &&
+    thrown[ThrownSlot.nodes].some((node) => node.exportName !== undefined && !resolveErrorClass(node));
   const moduleExports = needsExports ? await exportsOf(module) : undefined;
   return decodeThrown(thrown, (node) => resolveErrorClass(node, moduleExports));
 }

@@ -21,7 +21,10 @@ function callerFrames(): string {
   } finally {
     Error.stackTraceLimit = limit;
   }
-  const frames = (here.stack ?? '').split('\n').slice(1).filter((line) => !isLibraryFrame(line));
+  const frames = (here.stack ?? '')
+    .split('\n')
+    .slice(1)
+    .filter((line) => !isLibraryFrame(line));
   return frames.slice(0, limit).join('\n');
 }
 

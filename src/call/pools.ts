@@ -1,5 +1,11 @@
 import { usageError } from '../errors.js';
-import { checkPoolOptions, checkShutdownOptions, poolDefaults, type PoolOptions, type ShutdownOptions } from '../options.js';
+import {
+  checkPoolOptions,
+  checkShutdownOptions,
+  poolDefaults,
+  type PoolOptions,
+  type ShutdownOptions,
+} from '../options.js';
 import type { Scheduler } from '../pool/scheduler.js';
 import { warnOnce } from '../shared/warn-once.js';
 

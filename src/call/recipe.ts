@@ -48,7 +48,12 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
   if (runtimeClass && instanceClass.ctor !== runtimeClass) warnUnknownSubclass(runtimeClass, instanceClass);
   const { target, targetKey, label } =
     addressOf(method, instanceClass) ??
-    remember(method, instanceClass, methodTarget(method, instanceClass === declaring ? undefined : instanceClass), describeMethod(method));
+    remember(
+      method,
+      instanceClass,
+      methodTarget(method, instanceClass === declaring ? undefined : instanceClass),
+      describeMethod(method),
+    );
   const task = callTask(targetKey, snapshotOf(self) ?? {}, args, label);
   return { task, target, module: declaring.module, runtimeClass, label };
 }
@@ -89,10 +94,14 @@ function addressOf(entry: MethodEntry | FunctionEntry, instanceClass: ClassEntry
   return addresses.get(entry)?.get(instanceClass);
 }
 
-function remember(entry: MethodEntry | FunctionEntry, instanceClass: ClassEntry | null, target: Target, label: string): Address {
+function remember(
+  entry: MethodEntry | FunctionEntry,
+  instanceClass: ClassEntry | null,
+  target: Target,
+  label: string,
+): Address {
   const address = { target, targetKey: JSON.stringify(target), label };
-  const complete =
-    target.kind === 'function' || (target.className !== '' && (!target.instanceClass || target.instanceClass.className !== ''));
+  const complete = target.kind === 'function' || (target.className !== '' && target.instanceClass?.className !== '');
   if (complete) {
     let byClass = addresses.get(entry);
     if (!byClass) addresses.set(entry, (byClass = new Map()));
@@ -102,7 +111,12 @@ function remember(entry: MethodEntry | FunctionEntry, instanceClass: ClassEntry 
 }
 
 /** The call's wire form: `this` and the arguments serialized, or the arguments as they are (protocol.ts). */
-function callTask(targetKey: string, snapshot: Record<string, unknown> | undefined, args: unknown[], label: string): CallTask {
+function callTask(
+  targetKey: string,
+  snapshot: Record<string, unknown> | undefined,
+  args: unknown[],
+  label: string,
+): CallTask {
   if (snapshot === undefined && args.every(isSentAsIs)) return ['call', targetKey, 0, args, bufferIndexes(args), false];
   const roots = snapshot === undefined ? { args } : { this: snapshot, args };
   return ['call', targetKey, 0, encodeValues(roots, `to the child process for ${label}()`), undefined, false];
@@ -140,7 +154,11 @@ function nearestKnownClass(runtimeClass: Function): ClassEntry | undefined {
   const known = nearestByClass.get(runtimeClass);
   if (known !== undefined) return known ?? undefined;
   let nearest: ClassEntry | undefined;
-  for (let ctor: unknown = runtimeClass; typeof ctor === 'function' && ctor !== Function.prototype; ctor = Object.getPrototypeOf(ctor)) {
+  for (
+    let ctor: unknown = runtimeClass;
+    typeof ctor === 'function' && ctor !== Function.prototype;
+    ctor = Object.getPrototypeOf(ctor)
+  ) {
     const entry = classOfConstructor(ctor);
     nearest ??= entry;
   }

@@ -1,6 +1,13 @@
 import { encodeThrown, type ExportNameOf } from '../codec/thrown.js';
 import { asBuffer, decodeValue, encodeValue, isSentAsIs } from '../codec/values.js';
-import { CallSlot, type Answer, type CallTask, type ChildNotice, type ChildSettings, type Target } from '../protocol.js';
+import {
+  CallSlot,
+  type Answer,
+  type CallTask,
+  type ChildNotice,
+  type ChildSettings,
+  type Target,
+} from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
 import { resolveTarget } from './resolve-target.js';
 

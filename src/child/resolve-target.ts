@@ -25,7 +25,8 @@ export function resolveTarget(
   }
   const owner = classAt(target.module, target.classIndex, target.className, moduleExports);
   const method = owner.methods.get(methodKey(target.method, target.isStatic));
-  if (!method) throw new Error(`${target.className}.${target.method} is not decorated with @runInProcess in ${target.module}.`);
+  if (!method)
+    throw new Error(`${target.className}.${target.method} is not decorated with @runInProcess in ${target.module}.`);
   if (target.isStatic) return { fn: method.impl, self: constructorOf(owner, moduleExports, target) };
   const instanceClass = target.instanceClass
     ? classAt(target.instanceClass.module, target.instanceClass.classIndex, target.instanceClass.className, undefined)
@@ -62,7 +63,11 @@ function constructorOf(entry: ClassEntry, moduleExports: object, target: MethodT
 /** Under standard decorators an instance-only class is known by its metadata; its export carries it. */
 function findInExports(entry: ClassEntry, moduleExports: object): void {
   for (const [, value] of exportedValues(moduleExports)) {
-    if (typeof value === 'function' && Object.hasOwn(value, Symbol.metadata) && value[Symbol.metadata] === entry.identity) {
+    if (
+      typeof value === 'function' &&
+      Object.hasOwn(value, Symbol.metadata) &&
+      value[Symbol.metadata] === entry.identity
+    ) {
       learnConstructor(entry, value);
       return;
     }

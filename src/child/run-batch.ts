@@ -1,6 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import { BatchSlot, CallSlot, type BatchControl, type BatchTask, type CallTask, type ChildNotice, type TaskResult } from '../protocol.js';
+import {
+  BatchSlot,
+  CallSlot,
+  ControlSlot,
+  type BatchControl,
+  type BatchTask,
+  type CallTask,
+  type ChildNotice,
+  type TaskResult,
+} from '../protocol.js';
 import type { CallRunner } from './call-runner.js';
 
 /**
@@ -29,9 +38,9 @@ const running = new Map<number, RunningBatch>();
  * meanwhile are dropped: the parent sends them again.
  */
 export function onBatchControl(message: BatchControl): void {
-  const batch = running.get(message[1]);
+  const batch = running.get(message[ControlSlot.batch]);
   if (!batch) return;
-  if (message[0] === 'run-in-process:append') batch.queue.push(...message[2]);
+  if (message[0] === 'run-in-process:append') batch.queue.push(...message[ControlSlot.calls]);
   else batch.closing = true;
   batch.wake?.();
 }
@@ -48,7 +57,11 @@ export async function runBatch(
   notify: (notice: ChildNotice) => void,
 ): Promise<TaskResult> {
   const id = task[BatchSlot.id];
-  const batch: RunningBatch = { queue: [...task[BatchSlot.calls]], closing: !task[BatchSlot.keepOpen], wake: undefined };
+  const batch: RunningBatch = {
+    queue: [...task[BatchSlot.calls]],
+    closing: !task[BatchSlot.keepOpen],
+    wake: undefined,
+  };
   runner.settings = task[BatchSlot.settings] ?? {};
   running.set(id, batch);
   try {

@@ -70,7 +70,9 @@ function collectNodes(
   const { cause, errors } = value as { cause?: unknown; errors?: unknown };
   if (cause !== undefined) collectNodes(cause, [...path, 'cause'], nodes, seen, exportNameOf);
   if (Array.isArray(errors)) {
-    errors.forEach((inner, index) => collectNodes(inner, [...path, 'errors', index], nodes, seen, exportNameOf));
+    for (const [index, inner] of errors.entries()) {
+      collectNodes(inner, [...path, 'errors', index], nodes, seen, exportNameOf);
+    }
   }
 }
 

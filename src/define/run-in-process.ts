@@ -1,6 +1,13 @@
 import { usageError } from '../errors.js';
 import { checkRunOptions, type RunInProcessOptions } from '../options.js';
-import { applyLegacyClass, applyLegacyMethod, applyStandard, decoratorFor, isLegacyMethodCall, isStandardContext } from './decorate.js';
+import {
+  applyLegacyClass,
+  applyLegacyMethod,
+  applyStandard,
+  decoratorFor,
+  isLegacyMethodCall,
+  isStandardContext,
+} from './decorate.js';
 import { wrapFunction } from './wrap-function.js';
 
 /** Any method that returns a Promise: what an offloaded call always returns. */
@@ -78,7 +85,9 @@ export function runInProcess(...args: unknown[]): unknown {
   if (args.length <= 1) return decoratorFor(first);
   throw usageError(
     'runInProcess() takes a function to wrap, options for a decorator, or is used as a decorator ' +
-      '(@runInProcess above an async method). Got: ' + args.map((arg) => typeof arg).join(', ') + '.',
+      '(@runInProcess above an async method). Got: ' +
+      args.map((arg) => typeof arg).join(', ') +
+      '.',
   );
 }
 

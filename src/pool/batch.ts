@@ -56,3 +56,50 @@ export class Batch {
     return this.keepOpen && this.started && !this.closed && this.unanswered.length === 0;
   }
 }
+
+/** The batches of one scheduler that are in flight (sent, not yet ended or lost), and which of them are idle. */
+export class Batches {
+  readonly #inFlight = new Map<number, Batch>();
+  /** Open batches whose worker waits for more calls. */
+  readonly #idle = new Set<Batch>();
+
+  /** How many are in flight: each holds one slot of the transport's capacity. */
+  get count(): number {
+    return this.#inFlight.size;
+  }
+
+  start(calls: PendingCall[], keepOpen: boolean, exclusive: boolean): Batch {
+    const batch = new Batch(calls, keepOpen, exclusive);
+    this.#inFlight.set(batch.id, batch);
+    return batch;
+  }
+
+  get(id: number): Batch | undefined {
+    return this.#inFlight.get(id);
+  }
+
+  idle(): Iterable<Batch> {
+    return this.#idle;
+  }
+
+  /** Its worker waits for more calls. */
+  waiting(batch: Batch): void {
+    this.#idle.add(batch);
+  }
+
+  /** It has calls again, or is closing. */
+  busy(batch: Batch): void {
+    this.#idle.delete(batch);
+  }
+
+  /** The batch is over: nothing more goes to it, its slot is free, and its calls are no longer in it. */
+  finish(id: number): Batch | undefined {
+    const batch = this.#inFlight.get(id);
+    if (!batch) return undefined;
+    this.#inFlight.delete(id);
+    this.#idle.delete(batch);
+    batch.closed = true;
+    for (const call of batch.unanswered) call.batch = undefined;
+    return batch;
+  }
+}

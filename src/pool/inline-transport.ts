@@ -1,6 +1,16 @@
 import { CallRunner } from '../child/call-runner.js';
 import { onBatchControl, runBatch } from '../child/run-batch.js';
-import { AnswerSlot, BatchSlot, CallSlot, type Answer, type BatchTask, type CallTask, type ChildNotice } from '../protocol.js';
+import {
+  AnswerSlot,
+  BatchSlot,
+  CallSlot,
+  NoticeSlot,
+  TaskResultSlot,
+  type Answer,
+  type BatchTask,
+  type CallTask,
+  type ChildNotice,
+} from '../protocol.js';
 import type { Transport, TransportEvents } from './transport.js';
 
 /**
@@ -24,7 +34,7 @@ export class InlineTransport implements Transport {
     copy[BatchSlot.calls] = task[BatchSlot.calls].map(copied);
     this.#running.add(id);
     runBatch(copy, this.#runner, (notice) => this.#onNotice(notice)).then(
-      (result) => this.#finish(id, () => this.events.ended(id, result[0] === 'batch-end' && result[1])),
+      (result) => this.#finish(id, () => this.events.ended(id, result[TaskResultSlot.slow] === true)),
       (error: unknown) => this.#finish(id, () => this.events.lost(id, { kind: 'failed', error })),
     );
   }
@@ -46,8 +56,10 @@ export class InlineTransport implements Transport {
   async destroy(): Promise<void> {}
 
   #onNotice(notice: ChildNotice): void {
-    if (notice[0] === 'run-in-process:answer') this.events.answered(notice[1], notice[2], copiedAnswer(notice[3]));
-    else if (notice[0] === 'run-in-process:retiring') this.#runner = new CallRunner();
+    if (notice[0] === 'run-in-process:answer') {
+      const { batch, call, answer } = NoticeSlot;
+      this.events.answered(notice[batch], notice[call], copiedAnswer(notice[answer]));
+    } else if (notice[0] === 'run-in-process:retiring') this.#runner = new CallRunner();
   }
 
   #finish(id: number, report: () => void): void {

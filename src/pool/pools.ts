@@ -79,8 +79,7 @@ function inlineMode(): boolean {
   warnOnce(
     'RUN_IN_PROCESS_INLINE',
     'inline',
-    () =>
-      'RUN_IN_PROCESS_INLINE is set: calls run in this process, with no isolation from crashes and no timeouts.',
+    () => 'RUN_IN_PROCESS_INLINE is set: calls run in this process, with no isolation from crashes and no timeouts.',
   );
   return true;
 }

@@ -1,9 +1,9 @@
-import { AbortError, PoolClosedError, RunInProcessError } from '../errors.js';
+import { AbortError, PoolClosedError } from '../errors.js';
 import { CallSlot, type Answer, type CallTask, type ChildSettings } from '../protocol.js';
 import { Backlog } from './backlog.js';
-import { Batch } from './batch.js';
+import { type Batch, Batches } from './batch.js';
 import { PendingCall } from './pending-call.js';
-import type { BatchLoss, Transport, TransportFactory } from './transport.js';
+import { lossError, type BatchLoss, type Transport, type TransportFactory } from './transport.js';
 
 export interface SchedulerSettings {
   /** Every call in a batch of its own, on a fresh worker (the transport replaces it after each). */
@@ -34,12 +34,8 @@ export class Scheduler {
   /** Every call not yet settled: in the backlog, sent, or running. */
   readonly #pending = new Set<PendingCall>();
   readonly #backlog = new Backlog();
-  /** Batches sent and not yet ended or lost, by id. */
-  readonly #inFlight = new Map<number, Batch>();
-  /** Open batches whose worker waits for more calls. */
-  readonly #idle = new Set<Batch>();
-  /** Batches in flight, against the transport's capacity. */
-  #busySlots = 0;
+  /** Batches in flight, each holding a slot of the transport's capacity. */
+  readonly #batches = new Batches();
   /** Ref'd while calls are pending: workers do not keep the process alive, a waiting call must. */
   #keepAlive: NodeJS.Timeout | undefined;
   #drained: (() => void) | undefined;
@@ -81,7 +77,7 @@ export class Scheduler {
       this.#pending.add(call);
       if (alone) this.#submit([call], true);
       else if (this.#appendToIdle(call)) return;
-      else if (this.#busySlots < this.#transport.capacity) this.#submit([call], false);
+      else if (this.#batches.count < this.#transport.capacity) this.#submit([call], false);
       else this.#backlog.push(call);
     });
   }
@@ -111,31 +107,34 @@ export class Scheduler {
   }
 
   #submit(calls: PendingCall[], alone: boolean): void {
-    this.#busySlots++;
     // A call that goes alone goes to a batch that is not kept open: its worker is free right after.
-    const batch = new Batch(calls, !alone && !this.settings.isolate, alone);
-    this.#inFlight.set(batch.id, batch);
+    const batch = this.#batches.start(calls, !alone && !this.settings.isolate, alone);
     const tasks = calls.map((call) => call.task);
     this.#transport.submit(['batch', batch.id, tasks, batch.keepOpen, this.settings.child], alone);
   }
 
   /** Sends what waits in the backlog, in batches, to the slots that are free. */
   #dispatch(): void {
-    while (this.#busySlots < this.#transport.capacity && this.#backlog.size > 0) {
-      const calls = this.#backlog.take(this.#transport.capacity - this.#busySlots);
+    while (this.#batches.count < this.#transport.capacity && this.#backlog.size > 0) {
+      const calls = this.#backlog.take(this.#transport.capacity - this.#batches.count);
       if (calls.length > 0) this.#submit(calls, false);
     }
   }
 
   #appendToIdle(call: PendingCall): boolean {
-    for (const batch of this.#idle) if (this.#appendTo(batch, [call])) return true;
+    for (const batch of this.#batches.idle()) if (this.#appendTo(batch, [call])) return true;
     return false;
   }
 
   #appendTo(batch: Batch, calls: PendingCall[]): boolean {
-    this.#idle.delete(batch);
+    this.#batches.busy(batch);
     if (batch.closed) return false;
-    if (!this.#transport.append(batch.id, calls.map((call) => call.task))) {
+    if (
+      !this.#transport.append(
+        batch.id,
+        calls.map((call) => call.task),
+      )
+    ) {
       this.#close(batch);
       return false;
     }
@@ -144,7 +143,7 @@ export class Scheduler {
   }
 
   #started(batchId: number, callId: number): void {
-    const batch = this.#inFlight.get(batchId);
+    const batch = this.#batches.get(batchId);
     if (!batch) return;
     batch.started = true;
     batch.holds(callId)?.started();
@@ -152,7 +151,7 @@ export class Scheduler {
 
   /** An answer counts only for a call that the batch it names holds: no other call can be settled by it. */
   #answered(batchId: number, callId: number, answer: Answer): void {
-    const batch = this.#inFlight.get(batchId);
+    const batch = this.#batches.get(batchId);
     const call = batch?.take(callId);
     if (!batch || !call) return;
     batch.started = true;
@@ -170,7 +169,10 @@ export class Scheduler {
     this.#backlog.learn(false);
     // Batches wait in the transport (calls that go alone, say): a caller that makes call after call
     // would keep this batch open, and its worker from them, for as long as it goes on.
-    if (this.#transport.waiting > 0) return this.#close(batch);
+    if (this.#transport.waiting > 0) {
+      this.#close(batch);
+      return;
+    }
     while (this.#backlog.size > 0) {
       const calls = this.#backlog.take(1);
       if (calls.length === 0) continue;
@@ -178,7 +180,7 @@ export class Scheduler {
       this.#backlog.returnUnstarted(calls);
       break;
     }
-    this.#idle.add(batch);
+    this.#batches.waiting(batch);
     // An open batch holds its worker and keeps this process alive: it must close once nothing comes.
     setImmediate(() => {
       if (batch.idle) this.#close(batch);
@@ -186,27 +188,15 @@ export class Scheduler {
   }
 
   #close(batch: Batch): void {
-    this.#idle.delete(batch);
+    this.#batches.busy(batch);
     if (batch.closed) return;
     batch.closed = true;
     this.#transport.close(batch.id);
   }
 
-  /** The batch is over: nothing more goes to it, and its slot is free. */
-  #finished(batchId: number): Batch | undefined {
-    const batch = this.#inFlight.get(batchId);
-    if (!batch) return undefined;
-    this.#inFlight.delete(batchId);
-    this.#idle.delete(batch);
-    batch.closed = true;
-    for (const call of batch.unanswered) call.batch = undefined;
-    this.#busySlots--;
-    return batch;
-  }
-
   /** Its worker answered every call it ran; the calls still unanswered never started and go again. */
   #ended(batchId: number, slow: boolean): void {
-    const batch = this.#finished(batchId);
+    const batch = this.#batches.finish(batchId);
     if (!batch) return;
     this.#backlog.learn(slow);
     this.#resend(batch.unanswered);
@@ -214,7 +204,7 @@ export class Scheduler {
   }
 
   #lost(batchId: number, loss: BatchLoss): void {
-    const batch = this.#finished(batchId);
+    const batch = this.#batches.finish(batchId);
     if (!batch) return;
     const [running, ...unstarted] = batch.unanswered;
     if (loss.kind === 'retired') this.#resend(batch.unanswered);
@@ -260,10 +250,4 @@ export class Scheduler {
     this.#keepAlive ??= setInterval(() => {}, 1 << 30);
     this.#keepAlive.ref();
   }
-}
-
-function lossError(loss: Exclude<BatchLoss, { kind: 'crashed' | 'retired' }>, label: string): Error {
-  if (loss.kind === 'closed') return new PoolClosedError(`The pool was shut down before ${label} finished.`);
-  const message = loss.error instanceof Error ? loss.error.message : String(loss.error);
-  return new RunInProcessError(`The process pool failed to run ${label}: ${message}`, { cause: loss.error });
 }

@@ -50,7 +50,22 @@ export function resolveSettings(options: PoolOptions): PoolSettings {
  * child runs. Flags that take their value as the next argument drop that value too.
  */
 const droppedFlags = /^--(inspect|debug|test|watch|experimental-test|input-type)|^-(e|p)$|^--(eval|print|check)$/;
-const flagsWithValue = new Set(['-e', '-p', '--eval', '--print', '--inspect-port', '--debug-port', '--test-reporter', '--test-reporter-destination', '--test-name-pattern', '--test-skip-pattern', '--watch-path', '--test-concurrency', '--test-shard', '--test-timeout']);
+const flagsWithValue = new Set([
+  '-e',
+  '-p',
+  '--eval',
+  '--print',
+  '--inspect-port',
+  '--debug-port',
+  '--test-reporter',
+  '--test-reporter-destination',
+  '--test-name-pattern',
+  '--test-skip-pattern',
+  '--watch-path',
+  '--test-concurrency',
+  '--test-shard',
+  '--test-timeout',
+]);
 
 function withoutDebuggerFlags(flags: readonly string[]): string[] {
   const kept: string[] = [];

@@ -1,3 +1,4 @@
+import { PoolClosedError, RunInProcessError } from '../errors.js';
 import type { Answer, BatchTask, CallTask } from '../protocol.js';
 
 /**
@@ -64,3 +65,10 @@ export interface TransportEvents {
 }
 
 export type TransportFactory = (events: TransportEvents) => Transport;
+
+/** The error of a call lost with its batch when no call of it is to blame. */
+export function lossError(loss: Extract<BatchLoss, { kind: 'closed' | 'failed' }>, label: string): Error {
+  if (loss.kind === 'closed') return new PoolClosedError(`The pool was shut down before ${label} finished.`);
+  const message = loss.error instanceof Error ? loss.error.message : String(loss.error);
+  return new RunInProcessError(`The process pool failed to run ${label}: ${message}`, { cause: loss.error });
+}

@@ -13,11 +13,20 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
   const fatal = record.fatal ? decodeThrown(record.fatal, (node) => resolveErrorClass(node)) : undefined;
   let how: string;
   if (outOfMemory) how = "it ran out of memory (raise the pool's maxMemoryMb, or make the call hold less)";
-  else if (fatal !== undefined) how = `it threw outside any call (from a timer or an unhandled rejection?): ${describe(fatal)}`;
+  else if (fatal !== undefined)
+    how = `it threw outside any call (from a timer or an unhandled rejection?): ${describe(fatal)}`;
   else if (signal) how = `it was killed by signal ${signal}`;
   else how = `it exited with code ${exitCode}`;
   const message = `The child process (pid ${record.pid}) running ${label} crashed: ${how}.${tailOf(stderr)}`;
-  return new ProcessCrashedError(message, exitCode, signal, label, stderr, outOfMemory, fatal === undefined ? undefined : { cause: fatal });
+  return new ProcessCrashedError(
+    message,
+    exitCode,
+    signal,
+    label,
+    stderr,
+    outOfMemory,
+    fatal === undefined ? undefined : { cause: fatal },
+  );
 }
 
 export function startupError(record: ChildRecord, execArgv: readonly string[]): ChildStartupError {

@@ -1,4 +1,4 @@
-import { isChildNotice, type Answer, type ChildNotice, type EncodedThrown } from '../../protocol.js';
+import { isChildNotice, NoticeSlot, type Answer, type ChildNotice, type EncodedThrown } from '../../protocol.js';
 
 /**
  * A child is isolated for crashes and is not trusted with the parent's integrity: what it sends is
@@ -9,13 +9,18 @@ export function validNotice(message: unknown): message is ChildNotice {
   if (!isChildNotice(message)) return false;
   switch (message[0]) {
     case 'run-in-process:started':
-      return message.length === 3 && isId(message[1]) && isId(message[2]);
+      return message.length === 3 && isId(message[NoticeSlot.batch]) && isId(message[NoticeSlot.call]);
     case 'run-in-process:answer':
-      return message.length === 4 && isId(message[1]) && isId(message[2]) && validAnswer(message[3]);
+      return (
+        message.length === 4 &&
+        isId(message[NoticeSlot.batch]) &&
+        isId(message[NoticeSlot.call]) &&
+        validAnswer(message[NoticeSlot.answer])
+      );
     case 'run-in-process:retiring':
       return message.length === 1;
     case 'run-in-process:fatal':
-      return message.length === 2 && validThrown(message[1]);
+      return message.length === 2 && validThrown(message[NoticeSlot.thrown]);
   }
 }
 
@@ -27,7 +32,8 @@ function validAnswer(answer: unknown): answer is Answer {
   if (!Array.isArray(answer)) return false;
   if (answer[0] === 'value') return answer.length === 2 && answer[1] instanceof Uint8Array;
   if (answer[0] === 'as-is') return answer.length === 3 && typeof answer[2] === 'boolean';
-  if (answer[0] === 'thrown') return answer.length === 3 && validThrown(answer[1]) && (answer[2] === 'call' || answer[2] === 'load');
+  if (answer[0] === 'thrown')
+    return answer.length === 3 && validThrown(answer[1]) && (answer[2] === 'call' || answer[2] === 'load');
   return false;
 }
 

@@ -1,7 +1,17 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
-import { BatchSlot, NoticeSlot, type BatchControl, type BatchTask, type CallTask, type ChildNotice, type TaskResult, type WakeTask } from '../../protocol.js';
+import {
+  BatchSlot,
+  NoticeSlot,
+  TaskResultSlot,
+  type BatchControl,
+  type BatchTask,
+  type CallTask,
+  type ChildNotice,
+  type TaskResult,
+  type WakeTask,
+} from '../../protocol.js';
 import type { PoolSettings } from '../settings.js';
 import type { BatchLoss, Transport, TransportEvents } from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
@@ -79,7 +89,7 @@ export class TinypoolTransport implements Transport {
     this.#tinypool.run(task, options).then(
       (result: TaskResult) => {
         this.#batches.delete(id);
-        this.events.ended(id, result?.[0] === 'batch-end' && result[1] === true);
+        this.events.ended(id, Array.isArray(result) && result[TaskResultSlot.slow] === true);
       },
       (error: unknown) => void this.#taskFailed(id, error),
     );
@@ -138,18 +148,19 @@ export class TinypoolTransport implements Transport {
   }
 
   #onNotice(record: ChildRecord, notice: ChildNotice): void {
+    const { batch, call, answer, thrown } = NoticeSlot;
     switch (notice[0]) {
       case 'run-in-process:started':
-        if (this.#claim(record, notice[NoticeSlot.batch])) this.events.started(notice[1], notice[2]);
+        if (this.#claim(record, notice[batch])) this.events.started(notice[batch], notice[call]);
         break;
       case 'run-in-process:answer':
-        if (this.#claim(record, notice[NoticeSlot.batch])) this.events.answered(notice[1], notice[2], notice[3]);
+        if (this.#claim(record, notice[batch])) this.events.answered(notice[batch], notice[call], notice[answer]);
         break;
       case 'run-in-process:retiring':
         this.#retire(record);
         break;
       case 'run-in-process:fatal':
-        record.fatal = notice[NoticeSlot.thrown];
+        record.fatal = notice[thrown];
         break;
     }
   }

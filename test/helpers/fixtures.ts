@@ -1,4 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository's root: this file is built to build/test/helpers/. */
+export const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** The fixture modules are compiled three times; each test runs against all three builds. */
 export const modes = ['legacy', 'legacy-metadata', 'standard'] as const;
@@ -10,6 +16,32 @@ export function fixtureUrl(mode: Mode, name: string): string {
 
 export async function fixture<T>(mode: Mode, name: string): Promise<T> {
   return (await import(fixtureUrl(mode, name))) as T;
+}
+
+let scratch: string | undefined;
+
+/**
+ * A path for a file that a test and its children share (a marker, a log), in a directory of this
+ * test process's own that is removed when it exits. The file itself is not created.
+ */
+export function scratchFile(name: string): string {
+  if (scratch === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'rip-test-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    scratch = dir;
+  }
+  return join(scratch, `${scratchFiles++}-${name}`);
+}
+let scratchFiles = 0;
+
+/**
+ * Waits for a file that a child writes (a fixture writes its pid there when a call starts), and
+ * returns its content. Fails the test if it does not appear within `ms`.
+ */
+export async function waitForFile(path: string, ms = 10_000): Promise<string> {
+  if ((await waitFor(() => existsSync(path), ms)) === undefined)
+    throw new Error(`${path} did not appear within ${ms} ms`);
+  return readFileSync(path, 'utf8');
 }
 
 /** Live child processes of a process (this one by default), read from /proc (Linux). */

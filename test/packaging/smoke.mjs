@@ -7,7 +7,17 @@
 //   --keep  leaves the temporary directory in place and prints its path (for debugging).
 // Prints `ok - …` / `not ok - …` per check and `N passed, N failed`; exits 1 if anything failed.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -176,7 +186,10 @@ function inChild(found, label) {
 }
 
 function same(actual, expected, what) {
-  expect(JSON.stringify(actual) === JSON.stringify(expected), `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  expect(
+    JSON.stringify(actual) === JSON.stringify(expected),
+    `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
+  );
 }
 
 /** Compiles an app with its own tsconfig, then runs it; both outcomes are checks. Returns the run, if any. */
@@ -194,7 +207,8 @@ function buildAndRun(project, app, mainFile, { emitted, dir = app, tsconfig = 't
   if (!compiled) return undefined;
   const result = run(process.execPath, [mainFile], appDir, APP_TIMEOUT_MS);
   check(`${app}: node ${mainFile} exits by itself with code 0 after shutdown()`, () => {
-    if (result.timedOut) throw failure(`still running after ${APP_TIMEOUT_MS / 1000} s (something keeps it alive)`, result);
+    if (result.timedOut)
+      throw failure(`still running after ${APP_TIMEOUT_MS / 1000} s (something keeps it alive)`, result);
     expectSuccess(`node ${mainFile}`, result, APP_TIMEOUT_MS);
     same(need(results(result.stdout), 'shutdown'), { done: true }, 'shutdown');
   });
@@ -205,7 +219,8 @@ function buildAndRun(project, app, mainFile, { emitted, dir = app, tsconfig = 't
 function emittedContains(file, patterns) {
   return (appDir) => {
     const text = readFileSync(join(appDir, file), 'utf8');
-    for (const pattern of patterns) expect(pattern.test(text), `${file} does not match ${pattern}: the tsconfig's mode did not take effect`);
+    for (const pattern of patterns)
+      expect(pattern.test(text), `${file} does not match ${pattern}: the tsconfig's mode did not take effect`);
   };
 }
 
@@ -216,7 +231,10 @@ function checkEsmApp(project, mode) {
   const ran = buildAndRun(project, app, `build/${mode}/main.js`, {
     dir: 'esm',
     tsconfig: `tsconfig.${mode}.json`,
-    emitted: emittedContains(`build/${mode}/work.js`, legacy ? [/__decorate\(/, /__metadata\("design:returntype"/] : [/__esDecorate\(/]),
+    emitted: emittedContains(
+      `build/${mode}/work.js`,
+      legacy ? [/__decorate\(/, /__metadata\("design:returntype"/] : [/__esDecorate\(/],
+    ),
   });
   if (!ran) return;
   const { found } = ran;
@@ -231,7 +249,11 @@ function checkEsmApp(project, mode) {
   });
   check(`${app}: a thrown exported error class comes back instanceof that class, fields kept`, () => {
     const error = need(found, 'custom-error');
-    same(error, { instanceOf: true, isError: true, name: 'QuotaError', message: 'over quota 5', limit: 5 }, 'custom-error');
+    same(
+      error,
+      { instanceOf: true, isError: true, name: 'QuotaError', message: 'over quota 5', limit: 5 },
+      'custom-error',
+    );
   });
   check(`${app}: process.exit(3) in a method gives ProcessCrashedError with exitCode 3`, () => {
     same(need(found, 'crash'), { instanceOf: true, exitCode: 3, code: 'ERR_PROCESS_CRASHED' }, 'crash');
@@ -240,10 +262,16 @@ function checkEsmApp(project, mode) {
     same(inChild(found, 'after-crash').sum, 2, 'sum');
   });
   if (legacy) {
-    check(`${app}: with emitDecoratorMetadata, a method declared to return number is refused when its class loads`, () => {
-      const refused = need(found, 'misdeclared');
-      expect(refused.name === 'TypeError' && /declared to return Number/.test(refused.message ?? ''), `got ${JSON.stringify(refused)}`);
-    });
+    check(
+      `${app}: with emitDecoratorMetadata, a method declared to return number is refused when its class loads`,
+      () => {
+        const refused = need(found, 'misdeclared');
+        expect(
+          refused.name === 'TypeError' && /declared to return Number/.test(refused.message ?? ''),
+          `got ${JSON.stringify(refused)}`,
+        );
+      },
+    );
   }
 }
 
@@ -252,7 +280,10 @@ function checkCjsApp(project) {
   const ran = buildAndRun(project, app, 'build/main.js', {
     emitted: (appDir) => {
       const main = readFileSync(join(appDir, 'build/main.js'), 'utf8');
-      expect(/require\("run-in-process"\)/.test(main), 'build/main.js does not require("run-in-process"): not emitted as CommonJS');
+      expect(
+        /require\("run-in-process"\)/.test(main),
+        'build/main.js does not require("run-in-process"): not emitted as CommonJS',
+      );
       expect(!/^\s*import\s/m.test(main), 'build/main.js still has an import statement');
     },
   });
@@ -276,9 +307,12 @@ function checkCjsApp(project) {
   check(`${app}: an error class exported from a CJS module comes back instanceof that class`, () => {
     same(need(found, 'custom-error'), { instanceOf: true, limit: 9 }, 'custom-error');
   });
-  check(`${app}: process.exit(3) in a static method gives ProcessCrashedError (required from the ESM package) with exitCode 3`, () => {
-    same(need(found, 'crash'), { instanceOf: true, exitCode: 3 }, 'crash');
-  });
+  check(
+    `${app}: process.exit(3) in a static method gives ProcessCrashedError (required from the ESM package) with exitCode 3`,
+    () => {
+      same(need(found, 'crash'), { instanceOf: true, exitCode: 3 }, 'crash');
+    },
+  );
   const warnings = ran.stderr.split('\n').filter((line) => /ExperimentalWarning/.test(line));
   if (warnings.length > 0) note(`${app}: require(esm) warned (acceptable): ${warnings.join(' | ')}`);
   else note(`${app}: require(esm) printed no ExperimentalWarning`);
@@ -304,7 +338,11 @@ function checkTwoCopies(project) {
     same({ tag: result.tag, pool: result.pool }, { tag: 'b', pool: 'B' }, 'via-b');
   });
   check(`${app}: both copies agree they are in a child (isChildProcess is shared on globalThis)`, () => {
-    same([need(found, 'via-a').otherCopySaysChild, need(found, 'via-b').otherCopySaysChild], [true, true], 'other copy isChildProcess()');
+    same(
+      [need(found, 'via-a').otherCopySaysChild, need(found, 'via-b').otherCopySaysChild],
+      [true, true],
+      'other copy isChildProcess()',
+    );
   });
 }
 
@@ -335,7 +373,8 @@ function typeCheck(tscPath, cwd, configFile) {
   const result = run(tscPath, ['--noEmit', '--pretty', 'false', '-p', configFile], cwd, TSC_TIMEOUT_MS);
   if (result.timedOut || result.error) expectSuccess('tsc', result, TSC_TIMEOUT_MS);
   const byFile = diagnostics(`${result.stdout}${result.stderr}`);
-  if (result.status !== 0 && byFile.size === 0) throw failure(`tsc exited with ${result.status ?? result.signal} but reported no diagnostics`, result);
+  if (result.status !== 0 && byFile.size === 0)
+    throw failure(`tsc exited with ${result.status ?? result.signal} but reported no diagnostics`, result);
   // Anything not in the consumer's own sources: the published .d.ts files, or the setup.
   const elsewhere = [...byFile].filter(([file]) => !file.startsWith('src/')).flatMap(([, errors]) => errors);
   return { byFile, elsewhere };
@@ -378,12 +417,14 @@ function defaultTypesCheck(label, tscPath, cwd) {
 
 async function main() {
   check('dist/index.js exists (run `npm run build` first)', () => {
-    if (!existsSync(join(repoRoot, 'dist', 'index.js'))) throw new Error(`${join(repoRoot, 'dist', 'index.js')} is missing: run \`npm run build\` at the root first`);
+    if (!existsSync(join(repoRoot, 'dist', 'index.js')))
+      throw new Error(`${join(repoRoot, 'dist', 'index.js')} is missing: run \`npm run build\` at the root first`);
   });
   if (failed > 0) return finish();
   const srcNewest = newestMtime(join(repoRoot, 'src'), (name) => name.endsWith('.ts'));
   const distNewest = newestMtime(join(repoRoot, 'dist'), (name) => name.endsWith('.js'));
-  if (srcNewest > distNewest) note('warning: src/ has files newer than dist/; this tests dist as built (run `npm run build`)');
+  if (srcNewest > distNewest)
+    note('warning: src/ has files newer than dist/; this tests dist as built (run `npm run build`)');
 
   const started = Date.now();
   const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'rip-smoke-')));
@@ -409,10 +450,16 @@ async function smoke(tmp) {
   check('the tarball holds only package.json, README.md, LICENSE and dist/**/*.{js,d.ts}', () => {
     const files = tarball.files.map((file) => file.path);
     const allowed = (path) =>
-      path === 'package.json' || /^README(\.md)?$/i.test(path) || /^LICEN[CS]E(\.\w+)?$/i.test(path) || /^dist\/.+(\.d\.ts|\.js)$/.test(path);
+      path === 'package.json' ||
+      /^README(\.md)?$/i.test(path) ||
+      /^LICEN[CS]E(\.\w+)?$/i.test(path) ||
+      /^dist\/.+(\.d\.ts|\.js)$/.test(path);
     const unexpected = files.filter((path) => !allowed(path));
     expect(unexpected.length === 0, `unexpected files: ${unexpected.join(', ')}`);
-    expect(files.includes('dist/index.js') && files.includes('dist/index.d.ts'), 'dist/index.js or dist/index.d.ts is missing');
+    expect(
+      files.includes('dist/index.js') && files.includes('dist/index.d.ts'),
+      'dist/index.js or dist/index.d.ts is missing',
+    );
     expect(files.includes('dist/child/runner.js'), 'dist/child/runner.js (the child entry) is missing');
     const topLevel = files.filter((path) => !path.startsWith('dist/'));
     return [`${topLevel.join(', ')} and ${files.length - topLevel.length} files under dist/`];
@@ -428,10 +475,13 @@ async function smoke(tmp) {
     runAsync('npm', npmInstall, typesDir, INSTALL_TIMEOUT_MS),
   ]);
   let installed = false;
-  check(`npm install: the tarball as run-in-process and as alias rip2, typescript@${TS7}, @types/node@${TYPES_NODE}`, () => {
-    expectSuccess('npm install', appsInstall, INSTALL_TIMEOUT_MS);
-    installed = true;
-  });
+  check(
+    `npm install: the tarball as run-in-process and as alias rip2, typescript@${TS7}, @types/node@${TYPES_NODE}`,
+    () => {
+      expectSuccess('npm install', appsInstall, INSTALL_TIMEOUT_MS);
+      installed = true;
+    },
+  );
   if (!installed) return;
   checkEsmApp(project, 'standard');
   checkEsmApp(project, 'legacy');

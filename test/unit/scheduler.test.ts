@@ -73,7 +73,10 @@ function setUp(capacity = 1, settings: { isolate?: boolean; callsPerChild?: numb
 }
 
 const value = (text: string): Answer => ['as-is', text, false];
-const crash = { kind: 'crashed', error: (label: string) => new ProcessCrashedError(`crashed in ${label}`, null, 'SIGSEGV', label, '', false) } as const;
+const crash = {
+  kind: 'crashed',
+  error: (label: string) => new ProcessCrashedError(`crashed in ${label}`, null, 'SIGSEGV', label, '', false),
+} as const;
 
 /** Lets promise callbacks and the scheduler's setImmediate run. */
 const turn = () => new Promise((resolve) => setImmediate(resolve));

@@ -17,7 +17,13 @@ try {
   print('custom-error', { thrown: false });
 } catch (error) {
   const { name, message, limit } = error as QuotaError;
-  print('custom-error', { instanceOf: error instanceof QuotaError, isError: error instanceof Error, name, message, limit });
+  print('custom-error', {
+    instanceOf: error instanceof QuotaError,
+    isError: error instanceof Error,
+    name,
+    message,
+    limit,
+  });
 }
 try {
   await risky.crash(3);

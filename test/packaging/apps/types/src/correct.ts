@@ -33,9 +33,12 @@ export class Service {
 export const parse = runInProcess(function parse(a: string, b: number) {
   return a.length + b;
 });
-export const parseWithOptions = runInProcess(function parse2(a: string) {
-  return a;
-}, { name: 'parse2', timeout: 100 });
+export const parseWithOptions = runInProcess(
+  function parse2(a: string) {
+    return a;
+  },
+  { name: 'parse2', timeout: 100 },
+);
 
 const pool: PoolOptions = { size: 2, maxMemoryMb: 256, isolate: false };
 const runOptions: RunInProcessOptions = { timeout: 5, pool: 'x', module: 'file:///x.js' };

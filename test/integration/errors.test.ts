@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { shutdown } from 'run-in-process';
-import { fixture, modes } from './helpers/fixtures.js';
+import { fixture, modes } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
-type ErrorsModule = typeof import('./fixtures/src/errors.js');
+type ErrorsModule = typeof import('../fixtures/src/errors.js');
 
 after(() => shutdown());
 
+/** What Thrower.throwKind(kind) rejects with. */
 async function thrownBy(module: ErrorsModule, kind: string): Promise<unknown> {
-  try {
-    await module.Thrower.throwKind(kind);
-  } catch (error) {
-    return error;
-  }
-  throw new Error(`throwKind(${kind}) did not throw`);
+  return await rejectionOf(module.Thrower.throwKind(kind));
 }
 
 for (const mode of modes) {
@@ -91,7 +88,11 @@ for (const mode of modes) {
       const parentPart = stack.slice(boundary);
       assert.match(childPart, /^TypeError: bad type/);
       assert.match(childPart, /at failure \(.*fixtures\/\S+\/errors\.js:\d+:\d+\)/, 'child frame: function and file');
-      assert.match(parentPart, /at (async )?thrownBy \(.*build\/test\/errors\.test\.js:\d+:\d+\)/, 'parent frame: the caller');
+      assert.match(
+        parentPart,
+        /at (async )?thrownBy \(.*build\/test\/integration\/errors\.test\.js:\d+:\d+\)/,
+        'parent frame: the caller',
+      );
       assert.doesNotMatch(stack, /tinypool\/dist/);
     });
   });

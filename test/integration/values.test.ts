@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { SerializationError, shutdown } from 'run-in-process';
-import { fixture, modes } from './helpers/fixtures.js';
+import { fixture, modes } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
-type ValuesModule = typeof import('./fixtures/src/values.js');
+type ValuesModule = typeof import('../fixtures/src/values.js');
 
 after(() => shutdown());
 
@@ -21,7 +22,10 @@ for (const mode of modes) {
         negativeZero: -0,
         date: new Date('2026-01-02T03:04:05.006Z'),
         pattern: /a+b/giu,
-        map: new Map<unknown, unknown>([[1, 'one'], ['nested', new Map([[2n, new Set([1])]])]]),
+        map: new Map<unknown, unknown>([
+          [1, 'one'],
+          ['nested', new Map([[2n, new Set([1])]])],
+        ]),
         set: new Set(['a', 'b']),
         floats: new Float64Array([1.5, -2.25]),
         bigints: new BigInt64Array([-1n, 2n]),
@@ -62,28 +66,31 @@ for (const mode of modes) {
         [[1, { onProgress: () => {} }], 'args[1].onProgress', /a function/],
         [[{ tag: Symbol('x') }], 'args[0].tag', /a symbol/],
         [[{ shared: new SharedArrayBuffer(8) }], 'args[0].shared', /SharedArrayBuffer/],
-        [[{ get boom() { throw new Error('getter says no'); } }], 'args[0].boom', /getter says no/],
+        [
+          [
+            {
+              get boom() {
+                throw new Error('getter says no');
+              },
+            },
+          ],
+          'args[0].boom',
+          /getter says no/,
+        ],
         [[new Map([['key', { fn: Math.max }]])], 'args[0].get("key").fn', /a function/],
         [[[1, 2, Promise.resolve(3)]], 'args[0][2]', /Promise/],
       ];
       for (const [args, path, reason] of cases) {
-        await assert.rejects(echo(...args), (error: unknown) => {
-          assert.ok(error instanceof SerializationError, `${path}: ${String(error)}`);
-          assert.equal(error.path, path);
-          assert.match(error.message, reason);
-          return true;
-        });
+        const error = await rejectionOf(echo(...args), SerializationError);
+        assert.equal(error.path, path);
+        assert.match(error.message, reason);
       }
     });
 
     test('a result that cannot be sent back is a SerializationError, and the child survives', async () => {
       const { Values } = await fixture<ValuesModule>(mode, 'values');
       const before = await Values.pid();
-      await assert.rejects(Values.unsendable(), (error: unknown) => {
-        assert.ok(error instanceof SerializationError);
-        assert.equal(error.path, 'result.handle');
-        return true;
-      });
+      assert.equal((await rejectionOf(Values.unsendable(), SerializationError)).path, 'result.handle');
       assert.equal(await Values.pid(), before, 'the same child answers the next call');
     });
   });

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import { shutdown } from 'run-in-process';
-import { fixtureUrl } from './helpers/fixtures.js';
+import { fixtureUrl, repoRoot } from '../helpers/fixtures.js';
 
-type HasherModule = typeof import('./fixtures/src/hasher.js');
+type HasherModule = typeof import('../fixtures/src/hasher.js');
 
 /** A plugin folder outside this package, with its own node_modules, as a host would scan at run time. */
 const folder = mkdtempSync(join(tmpdir(), 'rip-plugins-'));
 mkdirSync(join(folder, 'node_modules'));
-symlinkSync(fileURLToPath(new URL('../..', import.meta.url)), join(folder, 'node_modules', 'run-in-process'));
+symlinkSync(repoRoot, join(folder, 'node_modules', 'run-in-process'));
 cpSync(fileURLToPath(fixtureUrl('standard', 'hasher')), join(folder, 'hasher-plugin.js'));
 const pluginUrl = pathToFileURL(join(folder, 'hasher-plugin.js')).href;
 

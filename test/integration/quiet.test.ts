@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { fixtureUrl } from './helpers/fixtures.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
+import { runScript } from '../helpers/scripts.js';
 
 test('the library installs no signal handlers and prints nothing on its own', () => {
-  const script = `
+  const run = runScript(`
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'];
     const count = () => [...signals, 'exit'].map((event) => process.listenerCount(event)).join(',');
     const before = count();
@@ -14,9 +14,8 @@ test('the library installs no signal handlers and prints nothing on its own', ()
     await Promise.allSettled([withCallOptions({ timeout: 100 }, () => Crasher.spin(5_000))]);
     const during = count();
     await shutdown();
-    console.log(before + ' ' + during + ' ' + count());`;
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(run.status, 0, run.stderr);
+    console.log(before + ' ' + during + ' ' + count());`);
+  assert.equal(run.status, 0, run.report);
   const [before, during, afterwards] = run.stdout.trim().split(' ');
   assert.equal(during, before, 'no handler for a signal or for exit was added');
   assert.equal(afterwards, before);

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import 'reflect-metadata';
 import { after, describe, test } from 'node:test';
 import { isChildProcess, runInProcess, SerializationError, shutdown, TimeoutError } from 'run-in-process';
-import { fixture, modes } from './helpers/fixtures.js';
+import { fixture, modes } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
+import { runScript } from '../helpers/scripts.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
-type HasherModule = typeof import('./fixtures/src/hasher.js');
-type InstancesModule = typeof import('./fixtures/src/instances.js');
-type MisuseModule = typeof import('./fixtures/src/misuse.js');
+type HasherModule = typeof import('../fixtures/src/hasher.js');
+type InstancesModule = typeof import('../fixtures/src/instances.js');
+type MisuseModule = typeof import('../fixtures/src/misuse.js');
 
 after(() => shutdown());
 
@@ -51,36 +52,30 @@ for (const mode of modes) {
       const quick = new QuickCounter(1);
       const bumped = await quick.bump(1);
       assert.equal(bumped.label, 'quick counter at 2', 'the child rebuilt `this` as the decorated subclass');
-      await assert.rejects(quick.loopFor(3_000), (error: unknown) => {
-        assert.ok(error instanceof TimeoutError);
-        assert.equal(error.timeout, 200);
-        return true;
-      });
+      assert.equal((await rejectionOf(quick.loopFor(3_000), TimeoutError)).timeout, 200);
       const listed = Reflect.getOwnMetadata('run-in-process:methods', Counter) as string[];
       assert.deepEqual([...listed].sort(), ['bump', 'loopFor']);
     });
 
     test('an undecorated subclass is rebuilt as its decorated ancestor, with a one-time warning', async () => {
       const { PlainSubCounter } = await fixture<InstancesModule>(mode, 'instances');
-      const warnings: string[] = [];
-      const onWarning = (warning: Error & { code?: string }) => warnings.push(String(warning.code));
-      process.on('warning', onWarning);
-      const result = await new PlainSubCounter(1).bump(1);
-      await new PlainSubCounter(1).bump(1);
-      await new Promise((resolve) => setImmediate(resolve));
-      process.off('warning', onWarning);
+      const { result, warnings } = await captureWarnings(async () => {
+        const first = await new PlainSubCounter(1).bump(1);
+        await new PlainSubCounter(1).bump(1);
+        return first;
+      });
       assert.equal(result.label, 'counter at 2');
-      assert.deepEqual(warnings, ['RUN_IN_PROCESS_UNKNOWN_SUBCLASS']);
+      assert.deepEqual(
+        warnings.map((warning) => warning.code),
+        ['RUN_IN_PROCESS_UNKNOWN_SUBCLASS'],
+      );
     });
 
     test('a `this` that cannot be cloned is refused, naming the property', async () => {
       const { WithCallback } = await fixture<InstancesModule>(mode, 'instances');
-      await assert.rejects(new WithCallback().run(), (error: unknown) => {
-        assert.ok(error instanceof SerializationError);
-        assert.equal(error.path, 'this.onProgress');
-        assert.match(error.message, /this\.onProgress/);
-        return true;
-      });
+      const error = await rejectionOf(new WithCallback().run(), SerializationError);
+      assert.equal(error.path, 'this.onProgress');
+      assert.match(error.message, /this\.onProgress/);
     });
 
     test('misuse fails at definition time with a message that says what to do', async () => {
@@ -132,8 +127,12 @@ describe('decorator misuse seen at run time', () => {
     const script = `import('run-in-process').then(({ runInProcess }) => {
       try { runInProcess(function fromEval() {}); console.log('accepted'); } catch (error) { console.log(error.message); }
     });`;
-    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)) });
-    assert.match(run.stdout, /Cannot tell which module declares fromEval\(\).*\{ module: import\.meta\.url \}/s);
+    const run = runScript(script, { commonjs: true });
+    assert.match(
+      run.stdout,
+      /Cannot tell which module declares fromEval\(\).*\{ module: import\.meta\.url \}/s,
+      run.report,
+    );
   });
 
   test('isChildProcess() is false in the parent', () => {

@@ -2,22 +2,24 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { before, describe, test } from 'node:test';
 import { build } from 'esbuild';
+import { repoRoot as root } from '../helpers/fixtures.js';
+import { runScript, type ScriptOptions } from '../helpers/scripts.js';
 
 /**
  * Real toolchains, end to end: each check runs a small app under test/compat/ in its own node
  * process, and the app's children must load the declaring module the way its parent did.
  */
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const compat = join(root, 'test/compat');
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
 
-function run(command: string, args: string[], cwd: string): { stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 30_000 });
-  assert.equal(result.status, 0, `${command} ${args.join(' ')} exited ${result.status ?? result.signal}\n${result.stdout}\n${result.stderr}`);
+/** Runs a node script (a file) in `cwd`, which must exit with 0. */
+function run(file: string, cwd: string, options: ScriptOptions = {}): { stdout: string; stderr: string } {
+  const result = runScript(pathToFileURL(file), { ...options, cwd });
+  assert.equal(result.status, 0, `${file} in ${cwd}: ${result.report}`);
   return { stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -35,16 +37,21 @@ function assertTsxApp(stdout: string, decorators: 'standard' | 'legacy'): void {
   const [parent, child] = line(stdout, /^parent (\d+) child (\d+)$/m);
   assert.notEqual(child, parent);
   assert.deepEqual(line(stdout, /^scaled (.*)$/m), ['3,6,9']);
-  assert.deepEqual(line(stdout, /^decorators (\w+)$/m), [decorators], 'the child compiled work.ts in the same decorator mode');
+  assert.deepEqual(
+    line(stdout, /^decorators (\w+)$/m),
+    [decorators],
+    'the child compiled work.ts in the same decorator mode',
+  );
 }
 
 test('node --import tsx: a .ts module with standard decorators', () => {
-  const { stdout } = run(process.execPath, ['--import', 'tsx', 'app.ts'], join(compat, 'tsx', 'standard'));
+  const dir = join(compat, 'tsx', 'standard');
+  const { stdout } = run(join(dir, 'app.ts'), dir, { nodeArgs: ['--import', 'tsx'] });
   assertTsxApp(stdout, 'standard');
 });
 
 test('the tsx CLI: a .ts module with legacy decorators', () => {
-  const { stdout } = run(bin('tsx'), ['app.ts'], join(compat, 'tsx', 'legacy'));
+  const { stdout } = run(bin('tsx'), join(compat, 'tsx', 'legacy'), { args: ['app.ts'] });
   assertTsxApp(stdout, 'legacy');
   // esbuild, inside tsx, ignores emitDecoratorMetadata: the check that a legacy method returns a Promise cannot run.
   assert.deepEqual(line(stdout, /^design:returntype (\w+)$/m), ['absent']);
@@ -138,7 +145,7 @@ test('an esbuild bundle is the declaring module; its guarded main runs only in t
     outfile,
     logLevel: 'error',
   });
-  const { stdout } = run(process.execPath, [outfile], root);
+  const { stdout } = run(outfile, root);
   const mains = stdout.match(/^main ran in \d+$/gm) ?? [];
   assert.equal(mains.length, 1, stdout);
   const [parent] = line(stdout, /^main ran in (\d+)$/m);

@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { internal } from '../helpers/internal.js';
 
 // The backlog's policy on its own: which waiting calls go next, and how many together. The tests
 // in batches.test.ts send real batches to real children; these pin down the sizes.
 
-type BacklogModule = typeof import('../dist/pool/backlog.js');
-type Queued = import('../dist/pool/backlog.js').Queued;
-const { Backlog } = (await import(new URL('../../dist/pool/backlog.js', import.meta.url).href)) as BacklogModule;
+type Queued = import('../../dist/pool/pending-call.js').PendingCall;
+const { Backlog } = await internal<typeof import('../../dist/pool/backlog.js')>('pool/backlog.js');
 
-/** A waiting call as the backlog sees it: it reads only whether the call has settled and its id. */
+/** A waiting call as the backlog sees it: it reads only whether the call has settled and its task. */
 function waiting(count: number, from = 0): Queued[] {
-  return Array.from({ length: count }, (_, i) => ({ call: { settled: false }, task: ['call', '{}', from + i, [], undefined, false] }) as unknown as Queued);
+  return Array.from(
+    { length: count },
+    (_, i) => ({ settled: false, task: ['call', '{}', from + i, [], undefined, false] }) as unknown as Queued,
+  );
 }
 
 const ids = (batch: Queued[]) => batch.map((queued) => queued.task[2]);
@@ -44,7 +47,7 @@ test('a batch closed early for a slow call makes calls go one at a time; a quick
 test('with several slots free, a batch takes only its share of what waits, and settled calls are skipped', () => {
   const backlog = new Backlog();
   const calls = waiting(6);
-  (calls[1]!.call as { settled: boolean }).settled = true;
+  (calls[1] as unknown as { settled: boolean }).settled = true;
   for (const queued of calls) backlog.push(queued);
   assert.deepEqual(ids(backlog.take(3)), [0], 'two of six for one of three free slots, less the settled one');
   assert.deepEqual(ids(backlog.take(2)), [2, 3]);
@@ -53,12 +56,16 @@ test('with several slots free, a batch takes only its share of what waits, and s
 
 test('a batch holds no more than about 256 KiB of arguments, and always at least one call', () => {
   const backlog = new Backlog();
-  const big = (id: number) => ({ call: { settled: false }, task: ['call', '{}', id, new Uint8Array(100 * 1024), undefined, false] }) as unknown as Queued;
+  const big = (id: number) =>
+    ({ settled: false, task: ['call', '{}', id, new Uint8Array(100 * 1024), undefined, false] }) as unknown as Queued;
   backlog.push(big(0));
   backlog.push(big(1));
   backlog.push(big(2));
   backlog.push(big(3));
-  backlog.push({ call: { settled: false }, task: ['call', '{}', 4, [new Uint8Array(1024 * 1024)], undefined, false] } as unknown as Queued);
+  backlog.push({
+    settled: false,
+    task: ['call', '{}', 4, [new Uint8Array(1024 * 1024)], undefined, false],
+  } as unknown as Queued);
   assert.deepEqual(ids(backlog.take(1)), [0, 1], 'a third call of 100 KiB would pass 256 KiB');
   assert.deepEqual(ids(backlog.take(1)), [2, 3]);
   assert.deepEqual(ids(backlog.take(1)), [4], 'a call larger than the budget goes alone');

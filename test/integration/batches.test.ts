@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { configure, ProcessCrashedError, shutdown, withCallOptions } from 'run-in-process';
+import { CallLog, ids } from '../helpers/call-log.js';
+import { childPids, fixture } from '../helpers/fixtures.js';
+
+// Calls that find every child busy wait in the parent, then go to a child several at a time.
+// These tests send many more calls than there are children, so that most calls travel in batches.
+// A call that hangs in a batch is in timeouts.test.ts.
+
+type PooledModule = typeof import('../fixtures/src/pooled.js');
+const { inPool } = await fixture<PooledModule>('standard', 'pooled');
+
+after(() => shutdown());
+
+test('calls in bulk each run exactly once and get their own result, even when children crash among them', async () => {
+  configure('batches-bulk', { size: 2 });
+  const { step } = inPool('batches-bulk');
+  const log = new CallLog();
+  const total = 3_000;
+  const crashing = new Set([400, 401, 1_500, 2_999]);
+  const results = await Promise.allSettled(
+    ids(total).map((index) => step(log.path, index, crashing.has(index) ? 'crash' : 'value')),
+  );
+  results.forEach((result, index) => {
+    if (crashing.has(index)) {
+      assert.equal(result.status, 'rejected', `call ${index} should have crashed`);
+      assert.ok(result.reason instanceof ProcessCrashedError, `call ${index}: ${String(result.reason)}`);
+      assert.equal(result.reason.exitCode, 9);
+    } else {
+      assert.equal(
+        result.status,
+        'fulfilled',
+        `call ${index}: ${String(result.status === 'rejected' ? result.reason : '')}`,
+      );
+      assert.equal(result.value.index, index, `call ${index} got another call's result`);
+    }
+  });
+  log.assertEachRanOnce(ids(total));
+  await shutdown();
+  assert.deepEqual(childPids(), [], 'no child process is left after shutdown()');
+});
+
+test('a child that reaches its call limit in the middle of a batch hands the rest to its successor', async () => {
+  configure('batches-recycle', { size: 2, recycleAfterCalls: 7 });
+  const { step } = inPool('batches-recycle');
+  const log = new CallLog();
+  const total = 300;
+  const results = await Promise.all(ids(total).map((index) => step(log.path, index, 'value')));
+  for (const [index, result] of results.entries()) assert.equal(result.index, index);
+  const pids = new Set(results.map((result) => result.pid));
+  assert.ok(pids.size >= total / 7, `${pids.size} children served ${total} calls at 7 calls each`);
+  log.assertEachRanOnce(ids(total));
+});
+
+test('slow calls are not held behind one another in a batch while another child is free', async () => {
+  configure('batches-slow', { size: 2 });
+  const { step } = inPool('batches-slow');
+  const log = new CallLog();
+  // Start both children, so that the two calls below land on different ones.
+  await Promise.all([step(log.path, -1, { sleepMs: 50 }), step(log.path, -2, { sleepMs: 50 })]);
+  const long = step(log.path, 0, { sleepMs: 250 });
+  const short = step(log.path, 1, 'value');
+  // Both children are busy: these four wait, and go as one batch to the first child to be free,
+  // the one that ran `short`. Past the first of them, the rest go back and are shared out.
+  const waiting = [2, 3, 4, 5].map((index) => step(log.path, index, { sleepMs: 100 }));
+  const [longResult, shortResult, ...waited] = await Promise.all([long, short, ...waiting]);
+  assert.notEqual(longResult.pid, shortResult.pid, 'the first two calls ran in different children');
+  const onLongsChild = waited.filter((result) => result.pid === longResult.pid).length;
+  assert.ok(onLongsChild >= 1, `the child that was busy for 250 ms then ran ${onLongsChild} of the four 100 ms calls`);
+});
+
+test('calls that reach a child just as it closes its batch are sent again, and run exactly once', async () => {
+  configure('batches-resend', { size: 2 });
+  const { step } = inPool('batches-resend');
+  const log = new CallLog();
+  // A child keeps a batch open for about a millisecond after its last call, for the next call to
+  // go straight to it. Pauses around that moment make some calls arrive after it closed.
+  const total = 400;
+  const pauses = [0, 0.5, 0.9, 1, 1.1, 1.5, 2];
+  const results = [];
+  for (let index = 0; index < total; index++) {
+    const pause = pauses[index % pauses.length]!;
+    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+    results.push(await step(log.path, index, 'value'));
+  }
+  for (const [index, result] of results.entries()) assert.equal(result.index, index);
+  log.assertEachRanOnce(ids(total));
+});
+
+test('a caller that keeps a child busy call after call does not keep a call that goes alone waiting', async () => {
+  configure('batches-alone', { size: 1 });
+  const { pid } = inPool('batches-alone');
+  let stop = false;
+  let calls = 0;
+  // Each call is made the moment the last one is answered, so the child's batch never falls idle.
+  const busy = (async () => {
+    while (!stop) {
+      await pid();
+      calls++;
+    }
+  })();
+  while (calls < 200) await new Promise((resolve) => setTimeout(resolve, 5));
+  const before = calls;
+  // A call with an AbortSignal goes alone, as a tinypool task, which waits in tinypool's queue.
+  await withCallOptions({ signal: new AbortController().signal }, () => pid());
+  const overtaken = calls - before;
+  stop = true;
+  await busy;
+  // It goes as soon as the child answers the call it is running: a call or two, not hundreds.
+  assert.ok(overtaken < 50, `the call with a signal waited while the other caller made ${overtaken} calls`);
+});

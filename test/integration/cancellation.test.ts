@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { AbortError, configure, shutdown, withCallOptions } from 'run-in-process';
+import { fixture, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
+
+type PooledModule = typeof import('../fixtures/src/pooled.js');
+const { inPool } = await fixture<PooledModule>('standard', 'pooled');
+
+after(() => shutdown());
+
+test('a queued call is dropped without starting; the running one finishes', async () => {
+  configure('cancel-queued', { size: 1 });
+  const { hold } = inPool('cancel-queued');
+  const [runningStarted, release, queuedStarted] = [
+    scratchFile('running'),
+    scratchFile('release'),
+    scratchFile('queued'),
+  ];
+  const running = hold(runningStarted, release);
+  await waitForFile(runningStarted);
+  const controller = new AbortController();
+  const queued = withCallOptions({ signal: controller.signal }, () => hold(queuedStarted, release));
+  controller.abort(new Error('user gave up'));
+  const error = await rejectionOf(queued, AbortError);
+  assert.equal(error.name, 'AbortError');
+  assert.equal((error.cause as Error).message, 'user gave up');
+  writeFileSync(release, '');
+  assert.equal(typeof (await running), 'number');
+  assert.equal(existsSync(queuedStarted), false, 'the queued call never started');
+});
+
+test('aborting a running call kills its child; the next call gets a new one', async () => {
+  configure('cancel-running', { size: 1 });
+  const { pid, spin } = inPool('cancel-running');
+  const first = await pid();
+  const started = scratchFile('started');
+  const controller = new AbortController();
+  const call = withCallOptions({ signal: controller.signal }, () => spin(30_000, started));
+  assert.equal(Number(await waitForFile(started)), first, 'the call runs in the child that answered first');
+  controller.abort();
+  await rejectionOf(call, AbortError);
+  assert.ok((await waitFor(() => !isAlive(first), 5_000)) !== undefined, 'the busy child was killed');
+  assert.notEqual(await pid(), first);
+});

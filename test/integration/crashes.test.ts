@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { configure, ProcessCrashedError, shutdown } from 'run-in-process';
+import { fixture, fixtureUrl, isAlive, waitFor } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
+import { runScript } from '../helpers/scripts.js';
+
+// Timeouts, which also kill a child, are in timeouts.test.ts.
+
+type CrashesModule = typeof import('../fixtures/src/crashes.js');
+type PooledModule = typeof import('../fixtures/src/pooled.js');
+const { Crasher } = await fixture<CrashesModule>('standard', 'crashes');
+const { inPool } = await fixture<PooledModule>('standard', 'pooled');
+
+after(() => shutdown());
+
+/**
+ * Makes `call` (an expression on Crasher) in a script of its own, after `setup`, and returns the
+ * ProcessCrashedError it rejected with. Whatever the crashing child prints (tinypool pipes its
+ * stderr into its parent's) stays in the script's output, which the assertion messages show.
+ */
+function crashInScript(
+  call: string,
+  setup = '',
+): { signal: string | null; outOfMemory: boolean; message: string; report: string } {
+  const run = runScript(`
+    const { Crasher } = await import(${JSON.stringify(fixtureUrl('standard', 'crashes'))});
+    const { configure, shutdown, ProcessCrashedError } = await import('run-in-process');
+    ${setup}
+    try {
+      await ${call};
+      console.log(JSON.stringify({ resolved: true }));
+    } catch (error) {
+      const { signal, outOfMemory, message } = error;
+      console.log(JSON.stringify({ crashed: error instanceof ProcessCrashedError, signal, outOfMemory, message }));
+    }
+    await shutdown();`);
+  assert.equal(run.status, 0, run.report);
+  let crash: { crashed?: boolean; signal: string | null; outOfMemory: boolean; message: string };
+  try {
+    crash = JSON.parse(run.stdout) as typeof crash;
+  } catch {
+    assert.fail(`the script printed no result: ${run.report}`);
+  }
+  assert.equal(crash.crashed, true, `${call} did not reject with ProcessCrashedError: ${run.report}`);
+  return { ...crash, report: run.report };
+}
+
+describe('a child that dies during a call', () => {
+  test('an exit rejects with its exit code, the target and the tail of stderr', async () => {
+    const crash = await rejectionOf(Crasher.exit(3), ProcessCrashedError);
+    assert.equal(crash.exitCode, 3);
+    assert.equal(crash.signal, null);
+    assert.equal(crash.target, 'Crasher.exit');
+    assert.match(crash.stderr, /about to exit on purpose/);
+    assert.match(crash.message, /Crasher\.exit crashed: it exited with code 3/);
+    assert.equal(crash.code, 'ERR_PROCESS_CRASHED');
+  });
+
+  test('a segfault and an abort reject with their signals', async () => {
+    assert.equal((await rejectionOf(Crasher.signal('SIGSEGV'), ProcessCrashedError)).signal, 'SIGSEGV');
+    // An abort prints a native stack trace: in a script of its own, it shows only if the test fails.
+    assert.equal(crashInScript('Crasher.abort()').signal, 'SIGABRT');
+  });
+
+  test('running out of memory says so', () => {
+    // In a script of its own too: the child's V8 heap trace shows only if the test fails.
+    const crash = crashInScript('Crasher.exhaustMemory()', `configure('small-heap', { size: 1, maxMemoryMb: 48 });`);
+    assert.equal(crash.outOfMemory, true, crash.report);
+    assert.match(crash.message, /ran out of memory/, crash.report);
+  });
+
+  test('other calls are unaffected and later calls work on a new child', async () => {
+    configure('crash-neighbours', { size: 2 });
+    const { exit, pid, spin } = inPool('crash-neighbours');
+    const before = await pid();
+    const [survivor, crashed] = await Promise.allSettled([spin(400), exit(9)]);
+    assert.equal(survivor.status, 'fulfilled');
+    assert.equal(crashed.status, 'rejected');
+    assert.ok(crashed.reason instanceof ProcessCrashedError, String(crashed.reason));
+    const crashedPid = Number(/about to exit on purpose \(pid (\d+)\)/.exec(crashed.reason.stderr)?.[1]);
+    assert.ok(crashedPid > 0, `the crashed child's pid is in its stderr: ${crashed.reason.stderr}`);
+    assert.ok(
+      (await waitFor(() => !isAlive(crashedPid), 5_000)) !== undefined,
+      `the crashed child ${crashedPid} is gone`,
+    );
+    const later = await pid();
+    assert.equal(typeof later, 'number');
+    assert.notEqual(later, process.pid);
+    assert.notEqual(later, crashedPid, 'a later call ran in another child than the one that crashed');
+    assert.ok(before > 0);
+  });
+
+  test('an error thrown outside the call (a timer, an unhandled rejection) is the crash cause', async () => {
+    const fromTimer = await rejectionOf(Crasher.throwLater(), ProcessCrashedError);
+    assert.ok(fromTimer.cause instanceof RangeError, String(fromTimer.cause));
+    assert.equal(fromTimer.cause.message, 'thrown from a timer');
+    assert.match(fromTimer.message, /threw outside any call.*thrown from a timer/);
+    const unhandled = await rejectionOf(Crasher.rejectUnhandled(), ProcessCrashedError);
+    assert.ok(unhandled.cause instanceof TypeError);
+    assert.equal(unhandled.cause.message, 'nobody handles this');
+  });
+});
+
+test("an uncaught error that the user's own handler catches does not end the child", async () => {
+  assert.equal(await Crasher.survivesOwnHandler(), 'handled by the user');
+});

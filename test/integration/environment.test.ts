@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { configure, shutdown } from 'run-in-process';
+import { fixture, fixtureUrl } from '../helpers/fixtures.js';
+import { runScript } from '../helpers/scripts.js';
+
+// What the children inherit from the parent, and how the library behaves in special parents.
+// maxMemoryMb, which also becomes a flag, is in pool-options.test.ts.
+
+type PooledModule = typeof import('../fixtures/src/pooled.js');
+after(() => shutdown());
+
+test("children get the parent's environment and flags, without debugger flags", async () => {
+  const { environment } = (await fixture<PooledModule>('standard', 'pooled')).inPool('environment-flags');
+  process.env['RUN_IN_PROCESS_TEST_VALUE'] = 'from the parent';
+  configure('environment-flags', {
+    execArgv: ['--no-warnings', '--inspect-port=0', '--stack-size=2000'],
+    env: { ...process.env, NODE_OPTIONS: '--inspect=0 --no-deprecation' },
+  });
+  const seen = await environment('RUN_IN_PROCESS_TEST_VALUE');
+  assert.equal(seen.value, 'from the parent');
+  assert.deepEqual(seen.execArgv, ['--no-warnings', '--stack-size=2000']);
+  assert.equal(seen.nodeOptions, '--no-deprecation');
+});
+
+test('a decorated class in the entry script works, with one warning that says how to fix it', () => {
+  const run = runScript(new URL(fixtureUrl('standard', 'entry-script')));
+  assert.equal(run.status, 0, run.report);
+  const [, parent, first, second] = /parent (\d+) children (\d+) (\d+)/.exec(run.stdout) ?? [];
+  assert.ok(parent && first && second, run.report);
+  assert.notEqual(first, parent);
+  assert.equal(run.stderr.match(/RUN_IN_PROCESS_ENTRY_SCRIPT/g)?.length, 1, run.report);
+  assert.match(run.stderr, /isChildProcess\(\)/);
+});
+
+test('RUN_IN_PROCESS_INLINE=1 runs calls in this process through the same serialization', () => {
+  const run = runScript(
+    `const { Values } = await import(${JSON.stringify(fixtureUrl('standard', 'values'))});
+     const back = await Values.echo({ big: 1n, buffer: Buffer.from('x') });
+     console.log(JSON.stringify({ same: (await Values.pid()) === process.pid, big: typeof back.big, buffer: Buffer.isBuffer(back.buffer) }));
+     try { await Values.echo({ fn() {} }); } catch (error) { console.log(error.name, error.path); }`,
+    { env: { ...process.env, RUN_IN_PROCESS_INLINE: '1' } },
+  );
+  assert.equal(run.status, 0, run.report);
+  const [result, refusal] = run.stdout.trim().split('\n');
+  assert.deepEqual(JSON.parse(result!), { same: true, big: 'bigint', buffer: true });
+  assert.equal(refusal, 'SerializationError args[0].fn');
+});
+
+test('a parent started with --inspect still runs calls; children do not take the debug port', () => {
+  const run = runScript(
+    `const { Environment } = await import(${JSON.stringify(fixtureUrl('standard', 'values'))});
+     const { shutdown } = await import('run-in-process');
+     const seen = await Promise.all([Environment.read('X'), Environment.read('X')]);
+     console.log(JSON.stringify(seen.map((s) => s.execArgv)));
+     await shutdown();`,
+    { nodeArgs: ['--inspect=0'] },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.match(run.stderr, /Debugger listening/);
+  for (const flags of JSON.parse(run.stdout) as string[][])
+    assert.ok(!flags.some((flag) => flag.startsWith('--inspect')), String(flags));
+});

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { configure, shutdown } from 'run-in-process';
+import { fixture } from '../helpers/fixtures.js';
+import { captureWarnings } from '../helpers/warnings.js';
+
+// What configure() sets, pool by pool: each test configures a pool of its own (test/fixtures/src/module-state.ts).
+
+type StateModule = typeof import('../fixtures/src/module-state.js');
+type UnconfiguredModule = typeof import('../fixtures/src/unconfigured.js');
+const { Stateful, HeapHog } = await fixture<StateModule>('standard', 'module-state');
+
+after(() => shutdown());
+
+test('a pool name that was never configured warns once, then runs with the default options', async () => {
+  const { misnamed } = await fixture<UnconfiguredModule>('standard', 'unconfigured');
+  const { result: pids, warnings } = await captureWarnings(async () => [await misnamed(), await misnamed()]);
+  assert.ok(pids.every((pid) => pid !== process.pid));
+  assert.deepEqual(
+    warnings.map((w) => w.code),
+    ['RUN_IN_PROCESS_UNCONFIGURED_POOL'],
+  );
+  assert.match(warnings[0]!.message, /Pool "never-configured" was never configured.*configure\('never-configured'/s);
+});
+
+test('isolate: true runs every call in a fresh process, so module state does not carry over', async () => {
+  configure('isolated', { isolate: true, size: 1 });
+  const first = await Stateful.isolatedCall();
+  const second = await Stateful.isolatedCall();
+  assert.equal(first.calls, 1);
+  assert.equal(second.calls, 1);
+  assert.notEqual(first.pid, second.pid);
+  configure('shared-state', { size: 1 });
+  await Stateful.sharedCall();
+  assert.equal((await Stateful.sharedCall()).calls, 2, 'without isolation the module state is kept');
+});
+
+test('recycleAfterCalls replaces a child after that many calls, losing none', async () => {
+  configure('recycled', { recycleAfterCalls: 2, size: 1 });
+  const results = await Promise.all(Array.from({ length: 6 }, () => Stateful.recycledCall()));
+  assert.equal(results.length, 6, 'every call was answered');
+  const pids = new Set(results.map((result) => result.pid));
+  assert.ok(pids.size >= 3, `6 calls with a limit of 2 used ${pids.size} children`);
+  for (const result of results) assert.ok(result.calls <= 2);
+});
+
+test('recycleAboveHeapMb replaces a child whose heap grew past the threshold', async () => {
+  configure('heap-recycled', { recycleAboveHeapMb: 1, size: 1 });
+  const pids = [await HeapHog.grow(), await HeapHog.grow(), await HeapHog.grow()];
+  assert.equal(new Set(pids).size, 3, `each call got a fresh child: ${pids.join(', ')}`);
+});
+
+test('maxMemoryMb becomes the heap limit flag', async () => {
+  configure('max-memory', { maxMemoryMb: 300 });
+  const { environment } = (await fixture<typeof import('../fixtures/src/pooled.js')>('standard', 'pooled')).inPool(
+    'max-memory',
+  );
+  assert.ok((await environment('X')).execArgv.includes('--max-old-space-size=300'));
+});

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { configure, PoolClosedError, shutdown } from 'run-in-process';
+import { childPids, fixture, fixtureUrl, scratchFile, waitForFile } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
+import { runScript } from '../helpers/scripts.js';
+
+type PooledModule = typeof import('../fixtures/src/pooled.js');
+const { inPool } = await fixture<PooledModule>('standard', 'pooled');
+
+test('drains calls in flight, rejects what outlives the deadline, and leaves no child', async () => {
+  configure('shutdown-drain', { size: 2 });
+  const { hold, pid, spin } = inPool('shutdown-drain');
+  const [quickStarted, release, slowStarted] = [scratchFile('quick'), scratchFile('release'), scratchFile('slow')];
+  const quick = hold(quickStarted, release);
+  const slow = rejectionOf(spin(20_000, slowStarted), PoolClosedError);
+  await Promise.all([waitForFile(quickStarted), waitForFile(slowStarted)]);
+  const closing = shutdown({ deadline: 1_000 });
+  // The quick call is still running when shutdown() starts; it finishes within the deadline.
+  writeFileSync(release, '');
+  await closing;
+  assert.equal(typeof (await quick), 'number');
+  await slow;
+  assert.deepEqual(childPids(), []);
+  assert.equal(typeof (await pid()), 'number', 'a call after shutdown starts the pool again');
+  await shutdown();
+  assert.deepEqual(childPids(), []);
+});
+
+test('an idle pool does not keep the process alive', () => {
+  const run = runScript(
+    `const { Crasher } = await import(${JSON.stringify(fixtureUrl('standard', 'crashes'))});
+     console.log(await Crasher.pid());`,
+    { timeout: 15_000 },
+  );
+  assert.equal(run.status, 0, `the script did not exit on its own, without shutdown(): ${run.report}`);
+  assert.match(run.stdout, /^\d+$/m, run.report);
+});

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { ChildStartupError, configure, ModuleLoadError, shutdown } from 'run-in-process';
+import { fixture } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
+
+// Children that cannot start, and declaring modules that a child cannot load.
+
+type BrokenModule = typeof import('../fixtures/src/broken-at-import.js');
+type FlaggedModule = typeof import('../fixtures/src/flagged.js');
+type PooledModule = typeof import('../fixtures/src/pooled.js');
+
+after(() => shutdown());
+
+test('bad exec flags reject every call promptly; the pool works after the fix', async () => {
+  configure('flags', { execArgv: ['--definitely-not-a-node-flag'], size: 2 });
+  const { flagged } = await fixture<FlaggedModule>('standard', 'flagged');
+  const results = await Promise.allSettled([flagged(), flagged(), flagged()]);
+  for (const result of results) {
+    assert.equal(result.status, 'rejected');
+    assert.ok(result.reason instanceof ChildStartupError, String(result.reason));
+    assert.match(result.reason.message, /before it was ready.*--definitely-not-a-node-flag/s);
+    assert.match(result.reason.stderr, /bad option/);
+  }
+  configure('flags', { size: 2 });
+  assert.notEqual(await flagged(), process.pid);
+});
+
+test('a module that throws at import rejects with ModuleLoadError; other modules still work; a fix is picked up', async () => {
+  // Broken.never and pid() both run in the pool 'module-loading'; only Broken's module is broken.
+  configure('module-loading', { size: 2 });
+  const { Broken } = await fixture<BrokenModule>('standard', 'broken-at-import');
+  const { pid } = (await fixture<PooledModule>('standard', 'pooled')).inPool('module-loading');
+  const error = await rejectionOf(Broken.never(), ModuleLoadError);
+  assert.match(error.moduleUrl, /broken-at-import\.js$/);
+  assert.match(error.message, /could not load Broken\.never .*refuses to load in a child/s);
+  assert.equal((error.cause as Error).message, 'this module refuses to load in a child');
+  assert.equal(typeof (await pid()), 'number');
+  configure('module-loading', { size: 2, env: { ...process.env, BROKEN_FIXTURE_FIXED: '1' } });
+  assert.equal(await Broken.never(), 'unreachable');
+});

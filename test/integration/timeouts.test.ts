@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { configure, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
+import { CallLog, ids } from '../helpers/call-log.js';
+import { fixture, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
+
+// Timeouts set on the method, on the call and on the pool. A class default (inherited by a
+// subclass) is tested with the decorators, in core.test.ts.
+
+type CrashesModule = typeof import('../fixtures/src/crashes.js');
+type PooledModule = typeof import('../fixtures/src/pooled.js');
+const { Crasher } = await fixture<CrashesModule>('standard', 'crashes');
+const { inPool } = await fixture<PooledModule>('standard', 'pooled');
+
+after(() => shutdown());
+
+test('an overdue call is killed and rejects with TimeoutError; the pool goes on', async () => {
+  const started = scratchFile('hang');
+  const error = await rejectionOf(Crasher.hang(started), TimeoutError);
+  assert.equal(error.timeout, 300);
+  assert.match(error.message, /Crasher\.hang timed out after 300 ms/);
+  const hung = Number(await waitForFile(started));
+  assert.ok(
+    (await waitFor(() => !isAlive(hung), 5_000)) !== undefined,
+    `the child ${hung} that ran the call was killed`,
+  );
+  assert.equal(typeof (await Crasher.pid()), 'number');
+});
+
+test('a per-call timeout counts from the start of the call, not from the queue', async () => {
+  configure('timeout-from-start', { size: 1 });
+  const { spin } = inPool('timeout-from-start');
+  const slow = spin(700);
+  const queued = withCallOptions({ timeout: 500 }, () => spin(100));
+  assert.equal(typeof (await slow), 'number');
+  assert.equal(typeof (await queued), 'number', 'waiting 700 ms in the queue did not use up its 500 ms');
+  const error = await rejectionOf(
+    withCallOptions({ timeout: 150 }, () => spin(5_000)),
+    TimeoutError,
+  );
+  assert.equal(error.timeout, 150);
+});
+
+test('a pool default timeout applies to calls that set none', async () => {
+  configure('timeout-pool-default', { size: 1, timeout: 250 });
+  const error = await rejectionOf(inPool('timeout-pool-default').spin(5_000), TimeoutError);
+  assert.equal(error.timeout, 250);
+});
+
+test('a call that hangs in a batch times out alone; the calls behind it run exactly once, in another child', async () => {
+  configure('timeout-in-batch', { size: 2 });
+  const { step } = inPool('timeout-in-batch');
+  const log = new CallLog();
+  const total = 1_000;
+  const hanging = new Set([300, 700]);
+  const results = await Promise.allSettled(
+    ids(total).map((index) =>
+      withCallOptions({ timeout: 1_000 }, () => step(log.path, index, hanging.has(index) ? 'hang' : 'value')),
+    ),
+  );
+  results.forEach((result, index) => {
+    if (hanging.has(index))
+      assert.ok(
+        result.status === 'rejected' && result.reason instanceof TimeoutError,
+        `call ${index}: ${String(result.status === 'rejected' ? result.reason : 'fulfilled')}`,
+      );
+    else assert.equal(result.status === 'fulfilled' ? result.value.index : result.reason, index, `call ${index}`);
+  });
+  log.assertEachRanOnce(ids(total));
+  const entries = log.entries();
+  for (const index of hanging) {
+    const at = entries.findIndex((entry) => entry.id === index);
+    const hung = entries[at]!.pid;
+    const later = entries.slice(at + 1).filter((entry) => entry.pid === hung);
+    assert.deepEqual(later, [], `calls ran in child ${hung} after call ${index} hung there`);
+    assert.ok(
+      (await waitFor(() => !isAlive(hung), 5_000)) !== undefined,
+      `the child ${hung} of call ${index} was killed`,
+    );
+  }
+});

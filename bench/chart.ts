@@ -14,7 +14,7 @@ const colors: Record<string, string> = {
   'fork-per-call': '#e15759',
 };
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * Small multiples, one panel per workload, bars = cost relative to the raw IPC limit on a
@@ -42,15 +42,15 @@ export function svgChart(report: Report): string {
   const out: string[] = [];
   let y = 40;
   for (const { w, bars } of panels) {
-    out.push(`<text x="8" y="${y + 12}" font-weight="bold">${escape(w.title)}</text>`);
+    out.push(`<text x="8" y="${y + 12}" font-weight="bold">${escapeXml(w.title)}</text>`);
     y += 20;
     for (const { r, ratio } of bars) {
       const label = report.labels.get(r.contender) ?? r.contender;
       const value = formatValue(find(report, w.id, r.contender)!.summary.median, w.unit);
       out.push(
-        `<text x="${left - 6}" y="${y + bar - 3}" text-anchor="end">${escape(label)}</text>`,
+        `<text x="${left - 6}" y="${y + bar - 3}" text-anchor="end">${escapeXml(label)}</text>`,
         `<rect x="${left}" y="${y}" width="${Math.max(1, x(ratio) - left).toFixed(1)}" height="${bar}" fill="${colors[r.contender] ?? '#999'}"/>`,
-        `<text x="${(x(ratio) + 4).toFixed(1)}" y="${y + bar - 3}">${escape(`${formatRatio(ratio)}  ${value}`)}</text>`,
+        `<text x="${(x(ratio) + 4).toFixed(1)}" y="${y + bar - 3}">${escapeXml(`${formatRatio(ratio)}  ${value}`)}</text>`,
       );
       y += bar + gap;
     }
@@ -68,7 +68,7 @@ export function svgChart(report: Report): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="8" y="18" font-size="13" font-weight="bold">${escape(title)}</text>`,
+    `<text x="8" y="18" font-size="13" font-weight="bold">${escapeXml(title)}</text>`,
     ...ticks,
     ...out,
     '</svg>',

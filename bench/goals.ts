@@ -17,14 +17,20 @@ export function goalLines(goals: readonly Goal[]): string[] {
 }
 
 export function goalTable(goals: readonly Goal[]): string {
-  return ['| target | measured | verdict |', '| --- | --- | --- |', ...goals.map((g) => `| ${g.goal} | ${g.measured} | ${verdict(g.pass)} |`)].join('\n');
+  return [
+    '| target | measured | verdict |',
+    '| --- | --- | --- |',
+    ...goals.map((g) => `| ${g.goal} | ${g.measured} | ${verdict(g.pass)} |`),
+  ].join('\n');
 }
 
 export function evaluateGoals(report: Report, heapRuns: readonly HeapResult[]): Goal[] {
   const w = (id: string): WorkloadInfo => report.workloads.find((x) => x.id === id)!;
   const ratio = (workload: string, contender: string, ref: string) => costRatio(report, w(workload), contender, ref);
   const atMost = (r: number | undefined, limit: number, what: string): Pick<Goal, 'measured' | 'pass'> =>
-    r === undefined ? { measured: 'not measured', pass: undefined } : { measured: `${formatRatio(r)} ${what}`, pass: r <= limit };
+    r === undefined
+      ? { measured: 'not measured', pass: undefined }
+      : { measured: `${formatRatio(r)} ${what}`, pass: r <= limit };
 
   const pinned = report.workloads.find((x) => x.id === pinnedWorkloadId);
   const pinnedRatio = (contender: string) => (pinned ? costRatio(report, pinned, contender, tinypoolId) : undefined);
@@ -32,12 +38,21 @@ export function evaluateGoals(report: Report, heapRuns: readonly HeapResult[]): 
   const pipelinedShare = ratio('throughput', 'rip-pipelined', limitId);
   const forkSpeedup = ratio('tiny-latency', 'fork-per-call', 'rip-static');
   return [
-    { goal: 'decorated static, tiny call ≤ 1.10× raw tinypool', ...atMost(ratio('tiny-latency', 'rip-static', tinypoolId), 1.1, 'raw tinypool') },
-    { goal: 'wrapped function, tiny call ≤ 1.10× raw tinypool', ...atMost(ratio('tiny-latency', 'rip-wrapped', tinypoolId), 1.1, 'raw tinypool') },
+    {
+      goal: 'decorated static, tiny call ≤ 1.10× raw tinypool',
+      ...atMost(ratio('tiny-latency', 'rip-static', tinypoolId), 1.1, 'raw tinypool'),
+    },
+    {
+      goal: 'wrapped function, tiny call ≤ 1.10× raw tinypool',
+      ...atMost(ratio('tiny-latency', 'rip-wrapped', tinypoolId), 1.1, 'raw tinypool'),
+    },
     // Pinned to one CPU, the parent-child wake-up that makes unpinned latency bimodal is gone: what is left is cost.
     { goal: 'the same, pinned to CPU 0: decorated static', ...atMost(pinnedRatio('rip-static'), 1.1, 'raw tinypool') },
     { goal: 'the same, pinned to CPU 0: wrapped function', ...atMost(pinnedRatio('rip-wrapped'), 1.1, 'raw tinypool') },
-    { goal: 'decorated static, 1 MiB echo ≤ 1.05× raw tinypool', ...atMost(ratio('mib-echo', 'rip-static', tinypoolId), 1.05, 'raw tinypool') },
+    {
+      goal: 'decorated static, 1 MiB echo ≤ 1.05× raw tinypool',
+      ...atMost(ratio('mib-echo', 'rip-static', tinypoolId), 1.05, 'raw tinypool'),
+    },
     {
       goal: 'tiny-call throughput ≥ 50% of the raw IPC limit',
       measured: throughputShare === undefined ? 'not measured' : `${(100 / throughputShare).toFixed(0)}% of the limit`,
@@ -48,13 +63,19 @@ export function evaluateGoals(report: Report, heapRuns: readonly HeapResult[]): 
       measured: pipelinedShare === undefined ? 'not measured' : `${(100 / pipelinedShare).toFixed(0)}% of the limit`,
       pass: pipelinedShare === undefined ? undefined : pipelinedShare <= 2,
     },
-    { goal: '10,000-object echo ≤ 1.2× the raw limit', ...atMost(ratio('objects-echo', 'rip-static', limitId), 1.2, 'the limit') },
+    {
+      goal: '10,000-object echo ≤ 1.2× the raw limit',
+      ...atMost(ratio('objects-echo', 'rip-static', limitId), 1.2, 'the limit'),
+    },
     {
       goal: '≥ 100× faster than fork-per-call on warm tiny calls',
       measured: forkSpeedup === undefined ? 'not measured' : `${formatRatio(forkSpeedup)} faster`,
       pass: forkSpeedup === undefined ? undefined : forkSpeedup >= 100,
     },
-    { goal: 'cold start ≤ 1.1× raw fork + module import', ...atMost(ratio('cold-start', 'rip-static', limitId), 1.1, 'raw fork + import') },
+    {
+      goal: 'cold start ≤ 1.1× raw fork + module import',
+      ...atMost(ratio('cold-start', 'rip-static', limitId), 1.1, 'raw fork + import'),
+    },
     heapGoal(heapRuns),
   ];
 }
@@ -63,7 +84,9 @@ function heapGoal(runs: readonly HeapResult[]): Goal {
   const goal = 'no heap growth over 1,000,000 calls';
   // Several runs may cover a contender (inline and `npm run memory`): the longest one says the most.
   const longest = new Map<string, HeapResult>();
-  for (const h of runs) if (h.contender.startsWith('rip-') && h.calls >= (longest.get(h.contender)?.calls ?? 0)) longest.set(h.contender, h);
+  for (const h of runs)
+    if (h.contender.startsWith('rip-') && h.calls >= (longest.get(h.contender)?.calls ?? 0))
+      longest.set(h.contender, h);
   const rip = [...longest.values()];
   if (rip.length === 0) return { goal, measured: 'not measured', pass: undefined };
   const worst = rip.reduce((a, b) => (b.growth > a.growth ? b : a));
@@ -72,5 +95,9 @@ function heapGoal(runs: readonly HeapResult[]): Goal {
   const measured = `worst ${Math.round(worst.growth / 1024) || 0} KiB (${worst.contender}) over ${calls.toLocaleString('en-US')} calls`;
   const ok = rip.every((h) => h.growth < heapGrowthLimit);
   // A clean short run does not prove the 1M-call target; a leak in a short run disproves it.
-  return { goal, measured: calls < 1_000_000 ? `${measured}; run \`npm run memory\` for 1M` : measured, pass: ok && calls < 1_000_000 ? undefined : ok };
+  return {
+    goal,
+    measured: calls < 1_000_000 ? `${measured}; run \`npm run memory\` for 1M` : measured,
+    pass: ok && calls < 1_000_000 ? undefined : ok,
+  };
 }

@@ -17,7 +17,15 @@ export const tinypoolId = rawTinypool.id;
 
 export async function loadLineup(size: number, baselinesOnly: boolean, only?: readonly string[]): Promise<Lineup> {
   const rip = baselinesOnly ? undefined : await loadRunInProcessOrExplain(size);
-  const all = [rawFork, rawForkOneInFlight, rawTinypool, ...(rip?.contenders ?? []), workerpoolProcess, piscinaThreads, forkPerCall];
+  const all = [
+    rawFork,
+    rawForkOneInFlight,
+    rawTinypool,
+    ...(rip?.contenders ?? []),
+    workerpoolProcess,
+    piscinaThreads,
+    forkPerCall,
+  ];
   return {
     contenders: all.filter((c) => !only || c === rawFork || c === rawTinypool || only.includes(c.id)),
     coldImport: rip?.targetsUrl,

@@ -78,13 +78,19 @@ if (args['pinned-latency']) {
   if (pinned) results.push(...pinned);
   log(pinned ? 'pinned latency sub-run' : 'taskset not found: no pinned latency');
 
-  const pinnedInfo: WorkloadInfo = { ...tinyLatency, id: pinnedWorkloadId, title: 'tiny call, latency, pinned to CPU 0' };
+  const pinnedInfo: WorkloadInfo = {
+    ...tinyLatency,
+    id: pinnedWorkloadId,
+    title: 'tiny call, latency, pinned to CPU 0',
+  };
   const workloads = [tinyLatency, ...(pinned ? [pinnedInfo] : []), throughput, mibEcho, objectsEcho, coldStart];
   const report: Report = { quick: settings.quick, machine: machine(loadAtStart), workloads, results, labels, heap };
   const memory = readMemoryRecord();
   const goals = evaluateGoals(report, [...heap, ...(memory?.results ?? [])]);
 
-  console.log(`\n${textTable(report)}\n\nTargets:\n${goalLines(goals).join('\n')}\n\nHeap:\n${heapLines(heap, labels).join('\n')}`);
+  console.log(
+    `\n${textTable(report)}\n\nTargets:\n${goalLines(goals).join('\n')}\n\nHeap:\n${heapLines(heap, labels).join('\n')}`,
+  );
   const dir = writeResults(report, goals, memory);
   log(`wrote ${dir}RESULTS.md and ${dir}chart.svg`);
 }

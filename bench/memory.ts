@@ -34,5 +34,9 @@ const record: MemoryRecord = { date: new Date().toISOString(), results };
 mkdirSync(outDir, { recursive: true });
 writeFileSync(memoryRecordPath, JSON.stringify(record, null, 2));
 const leaking = results.filter((r) => r.growth >= heapGrowthLimit);
-console.log(leaking.length === 0 ? `no growth ≥ 1 MiB over ${calls.toLocaleString('en-US')} calls` : `GROWTH: ${leaking.map((r) => r.contender).join(', ')}`);
+console.log(
+  leaking.length === 0
+    ? `no growth ≥ 1 MiB over ${calls.toLocaleString('en-US')} calls`
+    : `GROWTH: ${leaking.map((r) => r.contender).join(', ')}`,
+);
 console.log(`wrote ${memoryRecordPath}; the next \`npm run bench\` puts it in RESULTS.md`);

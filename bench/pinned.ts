@@ -18,7 +18,15 @@ export async function runPinned(forwardedArgs: readonly string[]): Promise<Resul
   try {
     const child = spawn(
       'taskset',
-      ['-c', '0', process.execPath, ...process.execArgv, process.argv[1]!, ...forwardedArgs, `--pinned-latency=${file}`],
+      [
+        '-c',
+        '0',
+        process.execPath,
+        ...process.execArgv,
+        process.argv[1]!,
+        ...forwardedArgs,
+        `--pinned-latency=${file}`,
+      ],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     const [code, signal] = (await Promise.race([

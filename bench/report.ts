@@ -55,7 +55,8 @@ export function formatValue(v: number, unit: WorkloadInfo['unit']): string {
   return `${(ms * 1000).toFixed(1)} µs`;
 }
 
-export const formatRatio = (r: number | undefined): string => (r === undefined ? '–' : `${r.toFixed(r >= 100 ? 0 : 2)}×`);
+export const formatRatio = (r: number | undefined): string =>
+  r === undefined ? '–' : `${r.toFixed(r >= 100 ? 0 : 2)}×`;
 
 const header = ['workload', 'contender', 'median', 'min – max', '× limit', '× tinypool'];
 
@@ -77,13 +78,18 @@ function rows(report: Report): string[][] {
 export function textTable(report: Report): string {
   const all = [header, ...rows(report)];
   const widths = header.map((_, c) => Math.max(...all.map((row) => row[c]!.length)));
-  const line = (row: string[]) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  const line = (row: string[]) =>
+    row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows(report).map(line)].join('\n');
 }
 
 export function markdownTable(report: Report): string {
   const line = (row: string[]) => `| ${row.join(' | ')} |`;
-  return [line(header), `|${header.map((_, c) => (c < 2 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows(report).map(line)].join('\n');
+  return [
+    line(header),
+    `|${header.map((_, c) => (c < 2 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...rows(report).map(line),
+  ].join('\n');
 }
 
 export function heapLines(heap: readonly HeapResult[], labels: ReadonlyMap<string, string>): string[] {

@@ -17,7 +17,9 @@ export interface MemoryRecord {
 }
 
 export function readMemoryRecord(): MemoryRecord | undefined {
-  return existsSync(memoryRecordPath) ? (JSON.parse(readFileSync(memoryRecordPath, 'utf8')) as MemoryRecord) : undefined;
+  return existsSync(memoryRecordPath)
+    ? (JSON.parse(readFileSync(memoryRecordPath, 'utf8')) as MemoryRecord)
+    : undefined;
 }
 
 const method = `## How it is measured
@@ -67,7 +69,12 @@ export function writeResults(report: Report, goals: readonly Goal[], memory: Mem
     '',
     ...heapLines(report.heap, report.labels).map((l) => `- ${l}`),
     ...(memory
-      ? ['', `Last \`npm --prefix bench run memory\` (${memory.date}):`, '', ...heapLines(memory.results, report.labels).map((l) => `- ${l}`)]
+      ? [
+          '',
+          `Last \`npm --prefix bench run memory\` (${memory.date}):`,
+          '',
+          ...heapLines(memory.results, report.labels).map((l) => `- ${l}`),
+        ]
       : []),
     '',
     ...(existsSync(analysisPath) ? [readFileSync(analysisPath, 'utf8').trim(), ''] : []),
@@ -77,6 +84,9 @@ export function writeResults(report: Report, goals: readonly Goal[], memory: Mem
   writeFileSync(`${dir}RESULTS.md`, md);
   writeFileSync(`${dir}chart.svg`, svgChart(report));
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(`${outDir}results.json`, JSON.stringify(report, (_, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v), 2));
+  writeFileSync(
+    `${outDir}results.json`,
+    JSON.stringify(report, (_, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v), 2),
+  );
   return dir;
 }

@@ -2,7 +2,12 @@ export interface Settings {
   readonly quick: boolean;
   /** Children per pool, the same for every contender. */
   readonly size: number;
-  readonly rounds: { readonly latency: number; readonly payload: number; readonly throughput: number; readonly cold: number };
+  readonly rounds: {
+    readonly latency: number;
+    readonly payload: number;
+    readonly throughput: number;
+    readonly cold: number;
+  };
   /** Sequential calls per latency sample; a sample is the mean of its batch. */
   readonly tinyBatch: number;
   readonly payloadBatch: number;

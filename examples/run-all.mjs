@@ -32,7 +32,10 @@ const examples = [
       expectLine(out, /^results match inline: yes$/m);
       const inline = Number(expectLine(out, /^event-loop max delay inline: (\d+) ms$/m)[1]);
       const offloaded = Number(expectLine(out, /^event-loop max delay offloaded: (\d+) ms$/m)[1]);
-      if (!(offloaded < inline)) throw new Error(`offloading did not lower the event-loop delay (inline ${inline} ms, offloaded ${offloaded} ms)`);
+      if (!(offloaded < inline))
+        throw new Error(
+          `offloading did not lower the event-loop delay (inline ${inline} ms, offloaded ${offloaded} ms)`,
+        );
     },
   },
   {
@@ -53,7 +56,11 @@ const examples = [
       expectLine(out, /^host pid \d+, found 4 plugins: checksum\.js, runaway\.js, shout\.js, word-stats\.js$/m);
       expectChildPid(out, /^host pid (\d+)/m, /^checksum\.js: sha256 [0-9a-f]{16}… \(child pid (\d+)\)$/m);
       expectChildPid(out, /^host pid (\d+)/m, /^shout\.js: A PROCESS POOL RUNS CODE IN OT… \(child pid (\d+)\)$/m);
-      expectChildPid(out, /^host pid (\d+)/m, /^word-stats\.js: \d+ distinct words, most frequent "code" \(4x\) \(child pid (\d+)\)$/m);
+      expectChildPid(
+        out,
+        /^host pid (\d+)/m,
+        /^word-stats\.js: \d+ distinct words, most frequent "code" \(4x\) \(child pid (\d+)\)$/m,
+      );
       expectLine(out, /^runaway\.js: stopped by TimeoutError after 1500 ms$/m);
     },
   },
@@ -61,9 +68,19 @@ const examples = [
     dir: '04-library/app',
     check(out) {
       expectLine(out, /^fast-hash-lib installed as a real copy in node_modules$/m);
-      expectChildPid(out, /^main pid (\d+)$/m, /^package\.json: sha256 [0-9a-f]{16}… \d+ bytes, child pid (\d+), matches inline: yes$/m);
-      expectLine(out, /^fast-hash-lib-1\.0\.0\.tgz: sha256 [0-9a-f]{16}… \d+ bytes, child pid \d+, matches inline: yes$/m);
-      expectLine(out, /^ {2}child imported file:\/\/\/\S*\/04-library\/app\/node_modules\/fast-hash-lib\/dist\/file-hasher\.js$/m);
+      expectChildPid(
+        out,
+        /^main pid (\d+)$/m,
+        /^package\.json: sha256 [0-9a-f]{16}… \d+ bytes, child pid (\d+), matches inline: yes$/m,
+      );
+      expectLine(
+        out,
+        /^fast-hash-lib-1\.0\.0\.tgz: sha256 [0-9a-f]{16}… \d+ bytes, child pid \d+, matches inline: yes$/m,
+      );
+      expectLine(
+        out,
+        /^ {2}child imported file:\/\/\/\S*\/04-library\/app\/node_modules\/fast-hash-lib\/dist\/file-hasher\.js$/m,
+      );
     },
   },
 ];
@@ -76,7 +93,10 @@ function npm(args, cwd, timeout) {
   const result = spawnSync('npm', args, { cwd, env, encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
   if (result.error?.code === 'ETIMEDOUT') {
-    throw Object.assign(new Error(`npm ${args.join(' ')} did not finish within ${timeout / 1000} s (something kept the process alive?)`), { output });
+    throw Object.assign(
+      new Error(`npm ${args.join(' ')} did not finish within ${timeout / 1000} s (something kept the process alive?)`),
+      { output },
+    );
   }
   if (result.error) throw Object.assign(result.error, { output });
   if (result.status !== 0) {

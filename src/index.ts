@@ -4,7 +4,7 @@ export { configure, shutdown } from './call/pools.js';
 export { withCallOptions } from './call/call-options.js';
 export { runInProcess, type OffloadedFunction, type RunInProcessDecorator } from './define/run-in-process.js';
 export { registerError } from './shared/error-classes.js';
-export { isChildProcess } from './shared/process-state.js';
+export { isChildProcess } from './shared/is-child-process.js';
 export type { CallOptions, PoolOptions, RunInProcessOptions, ShutdownOptions } from './options.js';
 export {
   AbortError,

@@ -15,7 +15,9 @@ export const forkPerCall: Contender = {
   async start() {
     const live = new Set<ChildProcess>();
     const exited = async () => {
-      await Promise.all([...live].map((c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit') : undefined)));
+      await Promise.all(
+        [...live].map((c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit') : undefined)),
+      );
     };
     return {
       async call(op: Op, arg: unknown) {

@@ -46,7 +46,10 @@ async function startRawFork({ size, coldImport, cold }: StartOptions, window: nu
   };
 
   for (let i = 0; i < (cold ? 1 : size); i++) {
-    const lane: Lane = { child: fork(rawChildPath, coldImport ? [coldImport] : [], { serialization: 'advanced' }), inFlight: 0 };
+    const lane: Lane = {
+      child: fork(rawChildPath, coldImport ? [coldImport] : [], { serialization: 'advanced' }),
+      inFlight: 0,
+    };
     lane.child.on('message', (m: Reply) => {
       const call = pending.get(m.id);
       pending.delete(m.id);
@@ -56,7 +59,8 @@ async function startRawFork({ size, coldImport, cold }: StartOptions, window: nu
     });
     lane.child.on('exit', (code, signal) => {
       if (closing) return;
-      for (const call of [...pending.values(), ...queue]) call.reject(new Error(`raw child exited (code ${code}, signal ${signal})`));
+      for (const call of [...pending.values(), ...queue])
+        call.reject(new Error(`raw child exited (code ${code}, signal ${signal})`));
       pending.clear();
       queue.length = 0;
     });

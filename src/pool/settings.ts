@@ -5,7 +5,8 @@ import type { ChildSettings } from '../protocol.js';
 export interface PoolSettings {
   size: number;
   idleTimeout: number;
-  env: Record<string, string | undefined>;
+  /** Only defined variables: tinypool passes the object as it is. */
+  env: Record<string, string>;
   execArgv: string[];
   maxMemoryMb: number | undefined;
   isolate: boolean;
@@ -32,7 +33,7 @@ export function resolveSettings(options: PoolOptions): PoolSettings {
   return {
     size: options.size ?? poolDefaults.size(),
     idleTimeout: options.idleTimeout ?? poolDefaults.idleTimeout,
-    env: withoutDebuggerInNodeOptions(options.env ?? process.env),
+    env: childEnvironment(options.env ?? process.env),
     execArgv,
     maxMemoryMb: options.maxMemoryMb,
     isolate: options.isolate ?? poolDefaults.isolate,
@@ -80,9 +81,16 @@ function withoutDebuggerFlags(flags: readonly string[]): string[] {
   return kept;
 }
 
-function withoutDebuggerInNodeOptions(env: Record<string, string | undefined>): Record<string, string | undefined> {
+/** The children's environment: the variables that are set, `--inspect` taken out of NODE_OPTIONS. */
+function childEnvironment(source: Record<string, string | undefined>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(source)) if (value !== undefined) env[key] = value;
   const nodeOptions = env['NODE_OPTIONS'];
-  if (!nodeOptions || !/--inspect|--debug/.test(nodeOptions)) return { ...env };
-  const kept = nodeOptions.split(/\s+/).filter((flag) => !/^--(inspect|debug)/.test(flag));
-  return { ...env, NODE_OPTIONS: kept.join(' ') };
+  if (nodeOptions && /--inspect|--debug/.test(nodeOptions)) {
+    env['NODE_OPTIONS'] = nodeOptions
+      .split(/\s+/)
+      .filter((flag) => !/^--(inspect|debug)/.test(flag))
+      .join(' ');
+  }
+  return env;
 }

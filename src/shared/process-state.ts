@@ -33,14 +33,3 @@ export const processState: ProcessState = ((globalThis as { [stateKey]?: Process
   callOptions: new AsyncLocalStorage<CallOptions>(),
   isChild: false,
 });
-
-/**
- * True inside a child process started by run-in-process. The child imports your module, so its
- * top-level code runs there too; guard side effects such as starting a server:
- *
- * @example
- * if (!isChildProcess()) await main();
- */
-export function isChildProcess(): boolean {
-  return processState.isChild;
-}

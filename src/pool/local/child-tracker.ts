@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Signal } from '../../errors.js';
-import type { ChildNotice, EncodedThrown } from '../../protocol.js';
+import { type BatchControl, type ChildNotice, type EncodedThrown, isChildNotice } from '../../protocol.js';
 import { validNotice } from './notice-check.js';
 
 /**
@@ -19,6 +19,8 @@ export class ChildRecord {
   retiring = false;
   /** An error the child threw outside any call, reported just before it exited. */
   fatal: EncodedThrown | undefined;
+  /** Why the parent stopped it for misbehaving: a malformed message, or one about another child's batch. */
+  misbehaved: string | undefined;
   /** Settles once the child has exited and its stderr is fully read. */
   readonly closed: Promise<void>;
   #stderr = '';
@@ -45,6 +47,22 @@ export class ChildRecord {
   get stderr(): string {
     return this.#stderr;
   }
+
+  /**
+   * Sends batch control on the IPC channel; false when the channel is closed (the child is dying,
+   * and the failure of its batch will come). send()'s own result only says whether Node buffered the
+   * message. The callback takes a failed write to a dying child, which would otherwise be an 'error'
+   * event on it, and crash tinypool's destroy(), which waits for the child's exit with events.once().
+   */
+  send(message: BatchControl): boolean {
+    if (!this.process.connected) return false;
+    this.process.send(message, ignoreWriteError);
+    return true;
+  }
+}
+
+function ignoreWriteError(): void {
+  // The child is gone; the failure of its batch says so, and what was lost is sent again.
 }
 
 export type NoticeHandler = (record: ChildRecord, notice: ChildNotice) => void;
@@ -52,12 +70,24 @@ export type NoticeHandler = (record: ChildRecord, notice: ChildNotice) => void;
 export class ChildTracker {
   readonly #records = new WeakMap<ChildProcess, ChildRecord>();
   readonly #byExitError = new WeakMap<object, ChildRecord>();
+  readonly #live = new Set<ChildRecord>();
 
-  constructor(private readonly onNotice: NoticeHandler) {}
+  constructor(
+    private readonly onNotice: NoticeHandler,
+    /** A child sent something that claims to be a notice and is not one. */
+    private readonly onMalformed: (record: ChildRecord, message: unknown) => void,
+  ) {}
 
-  /** Starts watching a child, once. */
-  adopt(child: ChildProcess): void {
-    if (!this.#records.has(child)) this.#watch(child);
+  /** Starts watching a child; true the first time it sees it. */
+  adopt(child: ChildProcess): boolean {
+    if (this.#records.has(child)) return false;
+    this.#watch(child);
+    return true;
+  }
+
+  /** The children that have not exited yet. */
+  get live(): Iterable<ChildRecord> {
+    return this.#live;
   }
 
   /** The child whose unexpected exit produced this error (tinypool's "Worker exited unexpectedly"). */
@@ -68,8 +98,11 @@ export class ChildTracker {
   #watch(child: ChildProcess): void {
     const record = new ChildRecord(child);
     this.#records.set(child, record);
+    this.#live.add(record);
+    child.once('exit', () => this.#live.delete(record));
     child.on('message', (message: unknown) => {
       if (validNotice(message)) this.onNotice(record, message);
+      else if (isChildNotice(message)) this.onMalformed(record, message);
       else if ((message as { ready?: unknown } | null)?.ready === true) record.ready = true;
     });
     // tinypool turns an unexpected exit into this 'error' event on the child, synchronously

@@ -1,5 +1,6 @@
 import { decodeThrown } from '../../codec/thrown.js';
 import { ChildStartupError, ProcessCrashedError } from '../../errors.js';
+import type { EncodedThrown } from '../../protocol.js';
 import { resolveErrorClass } from '../../shared/error-classes.js';
 import type { ChildRecord } from './child-tracker.js';
 
@@ -10,9 +11,10 @@ const outOfMemoryPattern = /heap out of memory|Reached heap limit|Allocation fai
 export function crashError(record: ChildRecord, label: string): ProcessCrashedError {
   const { exitCode, signal, stderr } = record;
   const outOfMemory = outOfMemoryPattern.test(stderr);
-  const fatal = record.fatal ? decodeThrown(record.fatal, (node) => resolveErrorClass(node)) : undefined;
+  const fatal = record.fatal ? decodedOrNot(record.fatal) : undefined;
   let how: string;
-  if (outOfMemory) how = "it ran out of memory (raise the pool's maxMemoryMb, or make the call hold less)";
+  if (record.misbehaved) how = `it ${record.misbehaved}, so the parent stopped it`;
+  else if (outOfMemory) how = "it ran out of memory (raise the pool's maxMemoryMb, or make the call hold less)";
   else if (fatal !== undefined)
     how = `it threw outside any call (from a timer or an unhandled rejection?): ${describe(fatal)}`;
   else if (signal) how = `it was killed by signal ${signal}`;
@@ -47,6 +49,15 @@ function tailOf(stderr: string): string {
   const lines = stderr.trimEnd().split('\n').slice(-12);
   if (lines.length === 0 || lines[0] === '') return '';
   return `\nLast lines of its stderr:\n${lines.map((line) => `  | ${line}`).join('\n')}`;
+}
+
+/** What the child reported; the report is the child's word, and a malformed one is not a second failure. */
+function decodedOrNot(fatal: EncodedThrown): unknown {
+  try {
+    return decodeThrown(fatal, (node) => resolveErrorClass(node));
+  } catch (error) {
+    return new Error(`(its report of that error could not be read: ${describe(error)})`);
+  }
 }
 
 function describe(thrown: unknown): string {

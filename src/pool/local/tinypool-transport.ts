@@ -5,7 +5,6 @@ import {
   BatchSlot,
   NoticeSlot,
   TaskResultSlot,
-  type BatchControl,
   type BatchTask,
   type CallTask,
   type ChildNotice,
@@ -15,6 +14,7 @@ import {
 import type { PoolSettings } from '../settings.js';
 import type { BatchLoss, Transport, TransportEvents } from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
+import { forwardOutput } from './child-output.js';
 import { crashError, startupError } from './crash-report.js';
 
 /**
@@ -24,7 +24,9 @@ import { crashError, startupError } from './crash-report.js';
  * - `pool.threads`, each a ProcessWorker holding its ChildProcess in `.process`;
  * - `pool.queueSize`, the tasks waiting for a worker;
  * - the message 'Terminating worker thread' that rejects tasks when the pool is destroyed;
- * - an unexpected exit reaches us as an 'error' event on the ChildProcess (child-tracker.ts).
+ * - an unexpected exit reaches us as an 'error' event on the ChildProcess (child-tracker.ts);
+ * - it pipes each child's output into ours, which is undone (child-output.ts);
+ * - destroy() awaits the exit of children it has unref'd (see destroy() below).
  * What it adds to tinypool: answers and batch control on the IPC channel beside tinypool's own
  * protocol, crash reports with exit code, signal and stderr, a replacement child when tinypool
  * leaves tasks queued with none to run them, and the detection of children that cannot boot.
@@ -33,8 +35,8 @@ import { crashError, startupError } from './crash-report.js';
 const runnerFile = fileURLToPath(new URL('../../child/runner.js', import.meta.url));
 /** How long to wait for the answers a dead child sent before it died, still in the pipe. */
 const exitGrace = 2_000;
-/** How long a retiring child has to exit after SIGTERM before it is killed. */
-const retireGrace = 1_000;
+/** How long a child has to exit after SIGTERM (retiring, or at shutdown) before it is killed. */
+const stopGrace = 1_000;
 const noSignal = {};
 
 interface LocalBatch {
@@ -62,7 +64,7 @@ export class TinypoolTransport implements Transport {
       minThreads: 0,
       maxThreads: settings.size,
       idleTimeout: settings.idleTimeout,
-      env: definedOnly(settings.env),
+      env: settings.env,
       execArgv: settings.execArgv,
       isolateWorkers: settings.isolate,
       concurrentTasksPerWorker: settings.callsPerChild,
@@ -74,7 +76,10 @@ export class TinypoolTransport implements Transport {
     } as ConstructorParameters<typeof Tinypool>[0]);
     // Always a listener: a dying idle child must never crash the parent with an unhandled 'error'.
     this.#tinypool.on('error', (error: unknown) => this.#onChildLost(error));
-    this.#tracker = new ChildTracker((record, notice) => this.#onNotice(record, notice));
+    this.#tracker = new ChildTracker(
+      (record, notice) => this.#onNotice(record, notice),
+      (record) => this.#misbehaved(record, 'sent a message that is not a well-formed notice'),
+    );
   }
 
   get waiting(): number {
@@ -99,12 +104,12 @@ export class TinypoolTransport implements Transport {
   append(id: number, calls: CallTask[]): boolean {
     const child = this.#batches.get(id)?.child;
     if (!child || child.retiring) return false;
-    return send(child.process, ['run-in-process:append', id, calls]);
+    return child.send(['run-in-process:append', id, calls]);
   }
 
   close(id: number): void {
     const child = this.#batches.get(id)?.child;
-    if (child) send(child.process, ['run-in-process:close', id]);
+    child?.send(['run-in-process:close', id]);
   }
 
   cancel(id: number): void {
@@ -123,8 +128,23 @@ export class TinypoolTransport implements Transport {
     }
   }
 
-  destroy(): Promise<void> {
-    return this.#tinypool.destroy();
+  /**
+   * tinypool 2.2.0's destroy() SIGTERMs each child, then awaits the exit of processes it has
+   * unref'd: a child that ignores SIGTERM would leave it waiting with nothing to keep the event
+   * loop alive, and an ESM app would exit with code 13 at its `await shutdown()`. So the loop is
+   * held, and a child still alive after the grace is killed.
+   */
+  async destroy(): Promise<void> {
+    const hold = setInterval(() => {}, 1_000);
+    const kill = setTimeout(() => {
+      for (const record of this.#tracker.live) record.process.kill('SIGKILL');
+    }, stopGrace);
+    try {
+      await this.#tinypool.destroy();
+    } finally {
+      clearInterval(hold);
+      clearTimeout(kill);
+    }
   }
 
   /**
@@ -165,12 +185,22 @@ export class TinypoolTransport implements Transport {
     }
   }
 
-  /** Only the child that runs a batch speaks for it: the first that names a batch we sent. */
+  /**
+   * Only the child that runs a batch speaks for it: the first that names a batch we sent. Another
+   * that names it is lying, and is stopped; the call it was running is blamed, with the reason.
+   */
   #claim(record: ChildRecord, id: number): boolean {
     const batch = this.#batches.get(id);
     if (!batch) return false;
     batch.child ??= record;
-    return batch.child === record;
+    if (batch.child === record) return true;
+    this.#misbehaved(record, `spoke for batch ${id}, which another child runs`);
+    return false;
+  }
+
+  #misbehaved(record: ChildRecord, why: string): void {
+    record.misbehaved ??= why;
+    record.process.kill('SIGKILL');
   }
 
   /** It answered its last call: it is stopped, and what it did not start goes to another child. */
@@ -178,7 +208,7 @@ export class TinypoolTransport implements Transport {
     if (record.retiring) return;
     record.retiring = true;
     record.process.kill('SIGTERM');
-    setTimeout(() => record.process.kill('SIGKILL'), retireGrace).unref();
+    setTimeout(() => record.process.kill('SIGKILL'), stopGrace).unref();
   }
 
   #onChildLost(error: unknown): void {
@@ -215,31 +245,9 @@ export class TinypoolTransport implements Transport {
   #adoptChildren(): void {
     for (const worker of this.#tinypool.threads) {
       const child = (worker as { process?: ChildProcess }).process; // tinypool 2.2.0: ProcessWorker.process
-      if (child) this.#tracker.adopt(child);
+      if (child && this.#tracker.adopt(child)) forwardOutput(child);
     }
   }
-}
-
-/**
- * send()'s result only says whether Node buffered the message; it is sent either way. The callback
- * takes a failed write to a dying child, which would otherwise be an 'error' event on it, and crash
- * tinypool's destroy(), which waits for the child's exit with events.once(). A closed channel means
- * the child is dying, and the failure of its batch will come.
- */
-function send(child: ChildProcess, message: BatchControl): boolean {
-  if (!child.connected) return false;
-  child.send(message, ignoreWriteError);
-  return true;
-}
-
-function ignoreWriteError(): void {
-  // The child is gone; the failure of its batch says so, and what was lost is sent again.
-}
-
-function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
-  const defined: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) if (value !== undefined) defined[key] = value;
-  return defined;
 }
 
 function delay(ms: number): Promise<void> {

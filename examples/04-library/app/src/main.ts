@@ -20,7 +20,13 @@ await shutdown();
 
 for (const [i, file] of files.entries()) {
   const { digest, bytes, pid, module } = digests[i]!;
-  const matches = digest === createHash('sha256').update(await readFile(file)).digest('hex');
-  console.log(`${file}: sha256 ${digest.slice(0, 16)}… ${bytes} bytes, child pid ${pid}, matches inline: ${matches ? 'yes' : 'no'}`);
+  const matches =
+    digest ===
+    createHash('sha256')
+      .update(await readFile(file))
+      .digest('hex');
+  console.log(
+    `${file}: sha256 ${digest.slice(0, 16)}… ${bytes} bytes, child pid ${pid}, matches inline: ${matches ? 'yes' : 'no'}`,
+  );
   console.log(`  child imported ${module}`);
 }

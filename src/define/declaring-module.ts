@@ -10,9 +10,9 @@ import { isLibraryFrame } from '../shared/stack-frames.js';
  */
 
 export interface DeclaringModule {
-  /** The URL as found, query kept: identifies the module instance in this process. */
+  /** The URL as found, without its `#hash`: identifies the module instance in this process. */
   key: string;
-  /** The `file:` URL without `?query#hash`, which the child imports. */
+  /** The `file:` URL the child imports: the same, query and all. */
   importUrl: string;
 }
 
@@ -51,10 +51,10 @@ function fromUrl(raw: string, what: string, source: string): DeclaringModule {
         `class or function into its own module, and import it from the test.`,
     );
   }
-  const key = url.href.replace(/#.*$/, '');
-  url.search = '';
+  // The query stays: a plugin imported again as `plugin.js?v=2` is a new module instance here, and
+  // the child must import that same instance, new code and all, not the one it loaded first.
   url.hash = '';
-  return { key, importUrl: url.href };
+  return { key: url.href, importUrl: url.href };
 }
 
 function firstForeignFrame(): string | undefined {

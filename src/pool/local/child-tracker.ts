@@ -56,8 +56,13 @@ export class ChildRecord {
    */
   send(message: BatchControl): boolean {
     if (!this.process.connected) return false;
-    this.process.send(message, ignoreWriteError);
-    return true;
+    try {
+      this.process.send(message, ignoreWriteError);
+      return true;
+    } catch {
+      // A message that cannot be serialized: the calls were not sent, and go another way.
+      return false;
+    }
   }
 }
 

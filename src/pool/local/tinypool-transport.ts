@@ -91,7 +91,14 @@ export class TinypoolTransport implements Transport {
     const batch: LocalBatch = { controller: exclusive ? new AbortController() : undefined, child: undefined };
     this.#batches.set(id, batch);
     const options = batch.controller ? { signal: batch.controller.signal } : noSignal;
-    this.#tinypool.run(task, options).then(
+    let running: Promise<TaskResult>;
+    try {
+      running = this.#tinypool.run(task, options);
+    } catch (error) {
+      // What cannot be sent is refused before a call is made (call/recipe.ts); this is the backstop.
+      running = Promise.reject(error);
+    }
+    running.then(
       (result: TaskResult) => {
         this.#batches.delete(id);
         this.events.ended(id, Array.isArray(result) && result[TaskResultSlot.slow] === true);
@@ -203,11 +210,13 @@ export class TinypoolTransport implements Transport {
     record.process.kill('SIGKILL');
   }
 
-  /** It answered its last call: it is stopped, and what it did not start goes to another child. */
+  /**
+   * It answered its last call and exits by itself (child/runner.ts); what it did not start goes to
+   * another child. One that does not exit is killed.
+   */
   #retire(record: ChildRecord): void {
     if (record.retiring) return;
     record.retiring = true;
-    record.process.kill('SIGTERM');
     setTimeout(() => record.process.kill('SIGKILL'), stopGrace).unref();
   }
 

@@ -43,6 +43,12 @@ export interface PoolOptions {
    * Calls with an AbortSignal, and then calls with a timeout, always get a child to themselves.
    */
   callsPerChild?: number;
+  /**
+   * How long a child may take to start a call with a timeout once the call is next in line there
+   * (ms). A child that takes longer is stopped or stuck: the call fails with TimeoutError and the
+   * child is replaced. Default: 10 000.
+   */
+  startTimeout?: number;
 }
 
 /** Options of a single call, given through `withCallOptions()`. */
@@ -130,6 +136,7 @@ const poolRules: Table<PoolOptions> = {
   recycleAfterCalls: positiveInteger(),
   recycleAboveHeapMb: positiveNumber,
   callsPerChild: positiveInteger(largestPool),
+  startTimeout: milliseconds(false),
 };
 const callRules: Table<CallOptions> = { signal: abortSignal, timeout: milliseconds(false) };
 const shutdownRules: Table<ShutdownOptions> = { deadline: milliseconds(true) };
@@ -140,6 +147,7 @@ export const poolDefaults = {
   idleTimeout: 10_000,
   isolate: false,
   callsPerChild: 1,
+  startTimeout: 10_000,
   deadline: 10_000,
 } as const;
 

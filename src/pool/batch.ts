@@ -15,6 +15,8 @@ export class Batch {
   started = false;
   /** Nothing more can be added: the scheduler closed it, or it ended or was lost. */
   closed = false;
+  /** Set when the scheduler closed it: fires if its worker never ends it. */
+  overdue: NodeJS.Timeout | undefined;
 
   constructor(
     calls: PendingCall[],
@@ -44,11 +46,6 @@ export class Batch {
   add(calls: PendingCall[]): void {
     this.unanswered.push(...calls);
     for (const call of calls) call.batch = this;
-  }
-
-  /** Its worker runs this call now: calls run in the order they were sent. */
-  isRunning(call: PendingCall): boolean {
-    return this.started && !this.closed && this.unanswered[0] === call;
   }
 
   /** Every call sent to it is answered, and its worker waits for more. */
@@ -99,6 +96,7 @@ export class Batches {
     this.#inFlight.delete(id);
     this.#idle.delete(batch);
     batch.closed = true;
+    clearTimeout(batch.overdue);
     for (const call of batch.unanswered) call.batch = undefined;
     return batch;
   }

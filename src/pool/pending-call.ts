@@ -11,6 +11,8 @@ export class PendingCall {
   /** The batch it was last sent in, until it is answered or sent again. */
   batch: Batch | undefined;
   #settled = false;
+  #started = false;
+  /** The timeout once started; until then, the bound on how long its worker may take to start it. */
   #timer: NodeJS.Timeout | undefined;
   readonly #onAbort: (() => void) | undefined;
 
@@ -40,9 +42,30 @@ export class PendingCall {
     return this.#settled;
   }
 
+  /**
+   * A call with a timeout is next in line at its worker: if the worker does not start it within
+   * `bound` ms, the worker is stuck (stopped, or deaf to its messages), and the call fails rather
+   * than wait for ever for a timeout that would never begin.
+   */
+  awaitStart(bound: number): void {
+    if (this.#settled || this.timeout === undefined || this.#timer || this.#started) return;
+    this.#timer = setTimeout(() => {
+      this.fail(
+        new TimeoutError(
+          `${this.label} was not started by its child process within ${bound} ms of reaching it: the child is ` +
+            `stopped or stuck, so it was killed and will be replaced. (The pool option startTimeout sets this bound.)`,
+          this.timeout ?? bound,
+          this.label,
+        ),
+      );
+    }, bound);
+  }
+
   /** Its worker took the call: only now does its timeout start, so time spent queued does not count. */
   started(): void {
-    if (this.#settled || this.timeout === undefined || this.#timer) return;
+    if (this.#settled || this.timeout === undefined || this.#started) return;
+    this.#started = true;
+    clearTimeout(this.#timer);
     const timeout = this.timeout;
     this.#timer = setTimeout(() => {
       this.fail(

@@ -12,6 +12,8 @@ export interface SchedulerSettings {
   callsPerChild: number;
   /** What the workers apply themselves (call limit, heap limit). */
   child: ChildSettings | undefined;
+  /** How long a worker may take to start a call with a timeout once it is next in line (ms). */
+  startTimeout: number;
 }
 
 let nextCallId = 1;
@@ -111,6 +113,7 @@ export class Scheduler {
     const batch = this.#batches.start(calls, !alone && !this.settings.isolate, alone);
     const tasks = calls.map((call) => call.task);
     this.#transport.submit(['batch', batch.id, tasks, batch.keepOpen, this.settings.child], alone);
+    this.#watchFront(batch);
   }
 
   /** Sends what waits in the backlog, in batches, to the slots that are free. */
@@ -139,6 +142,7 @@ export class Scheduler {
       return false;
     }
     batch.add(calls);
+    this.#watchFront(batch);
     return true;
   }
 
@@ -157,6 +161,7 @@ export class Scheduler {
     batch.started = true;
     call.succeed(answer);
     if (batch.idle) this.#batchIdle(batch);
+    else this.#watchFront(batch);
   }
 
   /**
@@ -187,11 +192,13 @@ export class Scheduler {
     });
   }
 
+  /** Its worker should end it at once; one that does not within startTimeout is stuck, and is stopped. */
   #close(batch: Batch): void {
     this.#batches.busy(batch);
     if (batch.closed) return;
     batch.closed = true;
     this.#transport.close(batch.id);
+    batch.overdue = setTimeout(() => this.#transport.cancel(batch.id), this.settings.startTimeout).unref();
   }
 
   /** Its worker answered every call it ran; the calls still unanswered never started and go again. */
@@ -239,10 +246,18 @@ export class Scheduler {
     this.#drained?.();
   }
 
-  /** A call that failed while its worker runs it: the worker is stopped, as nothing else would stop it. */
+  /**
+   * A call that failed while its worker runs it, or is about to: the worker is stopped, as nothing
+   * else would stop it. The calls behind it never started, and go again.
+   */
   #stopIfRunning(call: PendingCall): void {
     const batch = call.batch;
-    if (batch && (batch.exclusive || batch.isRunning(call))) this.#transport.cancel(batch.id);
+    if (batch && !batch.closed && (batch.exclusive || batch.unanswered[0] === call)) this.#transport.cancel(batch.id);
+  }
+
+  /** The call next in line at a batch's worker: one with a timeout must be started within a bound. */
+  #watchFront(batch: Batch): void {
+    batch.unanswered[0]?.awaitStart(this.settings.startTimeout);
   }
 
   /** One timer for the pool's life, ref'd here and unref'd when the last call settles: cheaper than one per call. */

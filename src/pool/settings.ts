@@ -16,6 +16,7 @@ export interface PoolSettings {
   callsPerChild: number;
   /** What the children apply themselves; undefined when nothing is set, which costs nothing to send. */
   child: ChildSettings | undefined;
+  startTimeout: number;
 }
 
 const megabyte = 1024 * 1024;
@@ -42,6 +43,7 @@ export function resolveSettings(options: PoolOptions): PoolSettings {
     recycleAboveHeapMb,
     callsPerChild: options.callsPerChild ?? poolDefaults.callsPerChild,
     child: Object.keys(child).length > 0 ? child : undefined,
+    startTimeout: options.startTimeout ?? poolDefaults.startTimeout,
   };
 }
 

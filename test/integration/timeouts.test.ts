@@ -80,3 +80,24 @@ test('a call that hangs in a batch times out alone; the calls behind it run exac
     );
   }
 });
+
+test('a call sent to a stopped child does not wait for ever: it fails or runs elsewhere, and the child is killed', async () => {
+  configure('timeout-stopped-child', { size: 1, startTimeout: 300 });
+  const { pid, spin } = inPool('timeout-stopped-child');
+  const stopped = await pid();
+  process.kill(stopped, 'SIGSTOP');
+  const outcome = await withCallOptions({ timeout: 5_000 }, () => spin(1)).then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  // The child holds either an open batch the parent closed (stopped after the close timer), or
+  // nothing, and takes the next batch (the call then fails: its child never started it).
+  if ('error' in outcome) {
+    assert.ok(outcome.error instanceof TimeoutError, String(outcome.error));
+    assert.match(outcome.error.message, /was not started by its child process within 300 ms/);
+  } else {
+    assert.equal(typeof outcome.value, 'number');
+  }
+  assert.ok((await waitFor(() => !isAlive(stopped), 5_000)) !== undefined, `the stopped child ${stopped} was killed`);
+  assert.notEqual(await pid(), stopped, 'the next call runs on a new child');
+});

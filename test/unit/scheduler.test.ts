@@ -59,10 +59,15 @@ class FakeTransport implements Transport {
 const made: Array<{ close(deadline: number): Promise<void> }> = [];
 afterEach(() => Promise.all(made.splice(0).map((scheduler) => scheduler.close(0))));
 
-function setUp(capacity = 1, settings: { isolate?: boolean; callsPerChild?: number } = {}) {
+function setUp(capacity = 1, settings: { isolate?: boolean; callsPerChild?: number; startTimeout?: number } = {}) {
   let transport: FakeTransport | undefined;
   const scheduler = new Scheduler(
-    { isolate: settings.isolate ?? false, callsPerChild: settings.callsPerChild ?? 1, child: undefined },
+    {
+      isolate: settings.isolate ?? false,
+      callsPerChild: settings.callsPerChild ?? 1,
+      child: undefined,
+      startTimeout: settings.startTimeout ?? 60_000,
+    },
     (events) => (transport = new FakeTransport(events, capacity)),
   );
   assert.ok(transport);
@@ -214,14 +219,38 @@ describe('timeouts and aborts', () => {
     assert.deepEqual(transport.cancelled, [id]);
   });
 
-  test('a timed call that never starts never times out', async () => {
+  test('a timed call that waits behind another does not time out', async () => {
     const { transport, call } = setUp(1);
-    const result = call('queued', { timeout: 10 });
+    const first = call('first');
+    const waiting = call('waiting', { timeout: 10 });
     await new Promise((resolve) => setTimeout(resolve, 30));
     const { id, calls } = transport.batch(0);
-    transport.events.answered(id, calls[0]!, value('done'));
-    assert.deepEqual(await result, value('done'));
+    transport.events.answered(id, calls[0]!, value('first'));
+    await first;
+    const [appended] = transport.appended;
+    transport.events.started(id, appended!.calls[0]![2]);
+    transport.events.answered(id, appended!.calls[0]![2], value('done'));
+    assert.deepEqual(await waiting, value('done'));
     assert.deepEqual(transport.cancelled, []);
+  });
+
+  test('a timed call that its worker does not start within startTimeout fails, and the worker is stopped', async () => {
+    const { transport, call } = setUp(1, { startTimeout: 20 });
+    const result = call('stuck', { timeout: 60_000 });
+    const error = await rejectionOf(result, TimeoutError);
+    assert.match(error.message, /was not started by its child process within 20 ms/);
+    assert.deepEqual(transport.cancelled, [transport.batch(0).id]);
+  });
+
+  test('a timed call next in line after an answer gets the same bound', async () => {
+    const { transport, call } = setUp(1, { startTimeout: 20 });
+    const first = call('first');
+    const stuck = call('stuck', { timeout: 60_000 });
+    const { id, calls } = transport.batch(0);
+    transport.events.answered(id, calls[0]!, value('first'));
+    await first;
+    await rejectionOf(stuck, TimeoutError);
+    assert.deepEqual(transport.cancelled, [id]);
   });
 
   test('a signal aborted before the call is made: nothing is sent', async () => {

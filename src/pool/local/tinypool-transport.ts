@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import {
   BatchSlot,
+  CallSlot,
   NoticeSlot,
   TaskResultSlot,
   type BatchTask,
@@ -11,6 +12,7 @@ import {
   type TaskResult,
   type WakeTask,
 } from '../../protocol.js';
+import { RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
 import type { BatchLoss, Transport, TransportEvents } from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
@@ -40,8 +42,16 @@ const stopGrace = 1_000;
 const noSignal = {};
 
 interface LocalBatch {
-  /** Only for a batch that can be dropped before it starts. */
+  /**
+   * Only for a batch that may have to be stopped before its child is known: one that goes alone, or
+   * holds a call with a timeout (which then fails if its child does not start it). tinypool gives
+   * such a task a child of its own, which is how calls with a timeout go anyway when children take
+   * several calls at once.
+   */
   readonly controller: AbortController | undefined;
+  readonly exclusive: boolean;
+  /** The scheduler stopped it: the calls it loses were not running, or have failed already. */
+  cancelled: boolean;
   /** The child that runs it: the first that speaks of it. */
   child: ChildRecord | undefined;
 }
@@ -88,7 +98,9 @@ export class TinypoolTransport implements Transport {
 
   submit(task: BatchTask, exclusive: boolean): void {
     const id = task[BatchSlot.id];
-    const batch: LocalBatch = { controller: exclusive ? new AbortController() : undefined, child: undefined };
+    const stoppable = exclusive || task[BatchSlot.calls].some((call) => call[CallSlot.notifyStart]);
+    const controller = stoppable ? new AbortController() : undefined;
+    const batch: LocalBatch = { controller, exclusive, child: undefined, cancelled: false };
     this.#batches.set(id, batch);
     const options = batch.controller ? { signal: batch.controller.signal } : noSignal;
     let running: Promise<TaskResult>;
@@ -122,16 +134,17 @@ export class TinypoolTransport implements Transport {
   cancel(id: number): void {
     const batch = this.#batches.get(id);
     if (!batch) return;
-    if (batch.controller) {
+    batch.cancelled = true;
+    // A child known to run it is killed at once; otherwise tinypool drops the queued task, or kills
+    // the child it gave it to. A call alone is always stopped through tinypool, which owns its child.
+    if (batch.child && !batch.exclusive) batch.child.process.kill('SIGKILL');
+    else if (batch.controller) {
       try {
-        // tinypool drops a queued task, or kills the child running it.
         batch.controller.abort();
       } catch {
         // tinypool asserts the task is still queued; a task it already finished is nothing to stop.
       }
       this.#wakeIfStalled();
-    } else {
-      batch.child?.process.kill('SIGKILL');
     }
   }
 
@@ -161,7 +174,10 @@ export class TinypoolTransport implements Transport {
   async #taskFailed(id: number, error: unknown): Promise<void> {
     const record = this.#tracker.recordOfExitError(error);
     let loss: BatchLoss;
-    if (record) {
+    if (!record && this.#batches.get(id)?.cancelled) {
+      // Stopped for the call in front, which has failed already; those behind it never started.
+      loss = { kind: 'crashed', error: (label) => new RunInProcessError(`${label} was stopped with its batch.`) };
+    } else if (record) {
       this.#wakeIfStalled();
       await Promise.race([record.closed, delay(exitGrace)]);
       loss = record.retiring ? { kind: 'retired' } : { kind: 'crashed', error: (label) => crashError(record, label) };

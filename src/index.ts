@@ -1,3 +1,4 @@
+import './shared/runtime-check.js';
 import './shared/symbol-metadata.js';
 
 export { configure, shutdown } from './call/pools.js';

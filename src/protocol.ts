@@ -12,6 +12,13 @@
  * of a value that cannot cross before anything is sent.
  */
 
+/**
+ * The one setting that travels in a child's environment: it leads a process group of its own
+ * (pool/local/process-group.ts). It must be in the environment because the fork that starts the
+ * child sees nothing else; the child takes it out of `process.env` before any user code runs.
+ */
+export const processGroupVariable = 'RUN_IN_PROCESS_GROUP_LEADER';
+
 /** Which code to run: a method of a decorated class, or a wrapped function. */
 export type Target = MethodTarget | FunctionTarget;
 

@@ -1,17 +1,22 @@
 import { Worker } from 'node:worker_threads';
+import { processGroupVariable } from '../protocol.js';
 
 /**
  * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the
  * child's main thread is stuck in a CPU loop and cannot run any event handler. A small thread
- * watches the parent pid and kills the whole process when the child has been re-parented.
+ * watches the parent pid and kills the whole process when the child has been re-parented: its
+ * whole process group when it leads one, so that what its code started goes too.
  */
 export function exitWithParent(): void {
+  const leadsGroup = process.env[processGroupVariable] === '1';
+  delete process.env[processGroupVariable];
+  const target = leadsGroup ? -process.pid : process.pid;
   // The quick path, for an idle child: the IPC channel closes with the parent.
-  process.once('disconnect', () => process.exit(0));
+  process.once('disconnect', () => (leadsGroup ? process.kill(target, 'SIGKILL') : process.exit(0)));
   const watchdog = new Worker(
     `const { workerData } = require('node:worker_threads');
-     setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, 250);`,
-    { eval: true, workerData: process.ppid, execArgv: [], stdout: false, stderr: false },
+     setInterval(() => { if (process.ppid !== workerData.parent) process.kill(workerData.target, 'SIGKILL'); }, 250);`,
+    { eval: true, workerData: { parent: process.ppid, target }, execArgv: [], stdout: false, stderr: false },
   );
   watchdog.unref();
 }

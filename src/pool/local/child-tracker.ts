@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Signal } from '../../errors.js';
 import { type BatchControl, type ChildNotice, type EncodedThrown, isChildNotice } from '../../protocol.js';
 import { validNotice } from './notice-check.js';
+import { killGroupOf } from './process-group.js';
 
 /**
  * What tinypool does not tell: how a child ended (exit code, signal), what it last wrote to
@@ -104,7 +105,11 @@ export class ChildTracker {
     const record = new ChildRecord(child);
     this.#records.set(child, record);
     this.#live.add(record);
-    child.once('exit', () => this.#live.delete(record));
+    child.once('exit', () => {
+      this.#live.delete(record);
+      // Whatever the child started dies with it, however it ended (process-group.ts).
+      killGroupOf(child);
+    });
     child.on('message', (message: unknown) => {
       if (validNotice(message)) this.onNotice(record, message);
       else if (isChildNotice(message)) this.onMalformed(record, message);

@@ -17,6 +17,7 @@ import type { PoolSettings } from '../settings.js';
 import type { BatchLoss, Transport, TransportEvents } from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { forwardOutput } from './child-output.js';
+import { inOwnGroup } from './process-group.js';
 import { crashError, startupError } from './crash-report.js';
 
 /**
@@ -74,7 +75,7 @@ export class TinypoolTransport implements Transport {
       minThreads: 0,
       maxThreads: settings.size,
       idleTimeout: settings.idleTimeout,
-      env: settings.env,
+      env: inOwnGroup(settings.env),
       execArgv: settings.execArgv,
       isolateWorkers: settings.isolate,
       concurrentTasksPerWorker: settings.callsPerChild,

@@ -1,6 +1,23 @@
+import { getRandomValues } from 'node:crypto';
 import type { PendingCall } from './pending-call.js';
 
-let nextBatchId = 1;
+/**
+ * Batch ids cannot be guessed: a child speaks for a batch by its id, and the first child to name a
+ * batch holds it (local/tinypool-transport.ts). With ids in sequence, a hostile child could name
+ * the next batch before the sibling that got it, and answer that sibling's calls.
+ */
+const random = new Uint32Array(512);
+let unused = 0;
+
+function unguessableId(): number {
+  if (unused === 0) {
+    getRandomValues(random);
+    unused = random.length;
+  }
+  unused -= 2;
+  // 52 bits: a safe integer, and a positive one.
+  return (random[unused]! & 0xfffff) * 2 ** 32 + random[unused + 1]! + 1;
+}
 
 /**
  * A batch as the scheduler sees it: the calls sent in it and not yet answered, in the order its
@@ -8,7 +25,7 @@ let nextBatchId = 1;
  * more, and the next calls go straight to it (scheduler.ts) until the scheduler closes it.
  */
 export class Batch {
-  readonly id = nextBatchId++;
+  readonly id = unguessableId();
   /** Answered calls are not kept: a batch can stay open for as long as calls keep coming. */
   readonly unanswered: PendingCall[];
   /** Its worker has taken it: it started or answered a call. */

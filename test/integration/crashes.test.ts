@@ -105,3 +105,20 @@ describe('a child that dies during a call', () => {
 test("an uncaught error that the user's own handler catches does not end the child", async () => {
   assert.equal(await Crasher.survivesOwnHandler(), 'handled by the user');
 });
+
+test('a child that sends a malformed message is stopped, and the call it ran fails saying so; the parent goes on', async () => {
+  configure('hostile-child', { size: 1 });
+  const { sendRaw, pid } = inPool('hostile-child');
+  for (const message of [
+    ['run-in-process:answer', 'not a batch id'],
+    ['run-in-process:answer', 1, 2],
+    ['run-in-process:fatal', ['error', {}, [{ path: '__proto__' }]]],
+    ['run-in-process:started'],
+  ]) {
+    const error = await rejectionOf(sendRaw(message), ProcessCrashedError);
+    assert.match(error.message, /sent a message that is not a well-formed notice, so the parent stopped it/);
+    assert.equal(error.signal, 'SIGKILL');
+  }
+  assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
+  assert.equal(({} as { polluted?: unknown }).polluted, undefined);
+});

@@ -22,14 +22,21 @@ export interface ProcessState {
   readonly callOptions: AsyncLocalStorage<CallOptions>;
   /** True in a child started by run-in-process, set before any user module is imported. */
   isChild: boolean;
+  /**
+   * Module namespaces by module URL, as a module runner other than Node's loaded them (vitest, with
+   * the `run-in-process/vitest` plugin). The parent finds a module's exported error classes there:
+   * a native import() of the file would load a second instance with classes of its own.
+   */
+  readonly namespaces: Map<string, object>;
 }
 
 // The version in the key changes whenever the shape above changes incompatibly.
-const stateKey = Symbol.for('run-in-process.state.v2');
+const stateKey = Symbol.for('run-in-process.state.v3');
 
 export const processState: ProcessState = ((globalThis as { [stateKey]?: ProcessState })[stateKey] ??= {
   registry: { modules: new Map(), classesByCtor: new WeakMap(), classesByIdentity: new WeakMap() },
   registeredErrors: new Map(),
   callOptions: new AsyncLocalStorage<CallOptions>(),
   isChild: false,
+  namespaces: new Map(),
 });

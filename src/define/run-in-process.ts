@@ -14,6 +14,15 @@ import { wrapFunction } from './wrap-function.js';
 type AsyncMethod<This> = (this: This, ...args: any[]) => Promise<unknown>;
 
 /**
+ * Not a type to use: the last overloads take a method that does not return a Promise, and ask for
+ * this, which no context has, so that the compiler's message (it reports the last overload) names
+ * the fix instead of listing types.
+ */
+export interface MethodMustBeAsync {
+  'make the method async: @runInProcess runs it in another process, so it must return a Promise': true;
+}
+
+/**
  * The wrapper's options, which a decorator context must not pass for: every option is optional,
  * and a getter's context would otherwise match this overload and compile.
  */
@@ -41,6 +50,13 @@ export interface RunInProcessDecorator {
   ): TypedPropertyDescriptor<Method>;
   /** Legacy decorators, on a class. */
   <Class extends abstract new (...args: any) => unknown>(target: Class): void;
+  /** Standard decorators, on a method that is not async: a compile error that says so. */
+  <This, Method extends (this: This, ...args: any[]) => unknown>(
+    value: Method,
+    context: ClassMethodDecoratorContext<This, Method> & MethodMustBeAsync,
+  ): never;
+  /** Legacy decorators, on a method that is not async: a compile error that says so. */
+  (target: object, key: string | symbol, descriptor: PropertyDescriptor & MethodMustBeAsync): never;
 }
 
 /**
@@ -72,6 +88,15 @@ export function runInProcess<F extends (...args: any[]) => unknown>(
   options?: WrapperOptions,
 ): OffloadedFunction<F>;
 export function runInProcess(options?: RunInProcessOptions): RunInProcessDecorator;
+export function runInProcess<This, Method extends (this: This, ...args: any[]) => unknown>(
+  value: Method,
+  context: ClassMethodDecoratorContext<This, Method> & MethodMustBeAsync,
+): never;
+export function runInProcess(
+  target: object,
+  key: string | symbol,
+  descriptor: PropertyDescriptor & MethodMustBeAsync,
+): never;
 export function runInProcess(...args: unknown[]): unknown {
   const [first, second, third] = args;
   if (isStandardContext(second)) return applyStandard(first, second, {});

@@ -401,6 +401,13 @@ function typeChecks(label, tscPath, cwd, configFile) {
       expect(errors.length === 0, errors.join('\n'));
     });
   }
+  check(
+    `${label}: the compile error for a method that is not async says to make it async (message-sync-method.ts)`,
+    () => {
+      const errors = (checked.byFile.get('src/message-sync-method.ts') ?? []).join('\n');
+      expect(/make the method async/.test(errors), errors || 'no error at all');
+    },
+  );
 }
 
 /** TypeScript ≥ 6 includes no @types package unless `types` lists it: the .d.ts must not rely on one. */

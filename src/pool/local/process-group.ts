@@ -11,7 +11,7 @@ import { processGroupVariable } from '../../protocol.js';
  * child a session and group leader). So `fork` is wrapped, once, to add it for forks whose
  * environment carries our marker, and for no other: the app's own forks are left as they are.
  */
-export const childrenLeadGroups = process.platform !== 'win32';
+const childrenLeadGroups = process.platform !== 'win32';
 
 const wrapped = Symbol.for('run-in-process.fork-in-own-group');
 

@@ -13,9 +13,10 @@
  */
 
 /**
- * The one setting that travels in a child's environment: it leads a process group of its own
- * (pool/local/process-group.ts). It must be in the environment because the fork that starts the
- * child sees nothing else; the child takes it out of `process.env` before any user code runs.
+ * The one setting that travels in a child's environment: the child is one of ours, and leads a
+ * process group of its own ('1') or not ('0', on Windows) (pool/local/child-fork.ts). It must be in
+ * the environment because the fork that starts the child sees nothing else; the child takes it out
+ * of `process.env` before any user code runs.
  */
 export const processGroupVariable = 'RUN_IN_PROCESS_GROUP_LEADER';
 

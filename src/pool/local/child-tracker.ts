@@ -2,7 +2,6 @@ import type { ChildProcess } from 'node:child_process';
 import type { Signal } from '../../errors.js';
 import { type BatchControl, type ChildNotice, type EncodedThrown, isChildNotice } from '../../protocol.js';
 import { validNotice } from './notice-check.js';
-import { killGroupOf } from './process-group.js';
 
 /**
  * What tinypool does not tell: how a child ended (exit code, signal), what it last wrote to
@@ -84,11 +83,9 @@ export class ChildTracker {
     private readonly onMalformed: (record: ChildRecord, message: unknown) => void,
   ) {}
 
-  /** Starts watching a child; true the first time it sees it. */
-  adopt(child: ChildProcess): boolean {
-    if (this.#records.has(child)) return false;
-    this.#watch(child);
-    return true;
+  /** Starts watching a child, once. */
+  adopt(child: ChildProcess): void {
+    if (!this.#records.has(child)) this.#watch(child);
   }
 
   /** The children that have not exited yet. */
@@ -105,11 +102,7 @@ export class ChildTracker {
     const record = new ChildRecord(child);
     this.#records.set(child, record);
     this.#live.add(record);
-    child.once('exit', () => {
-      this.#live.delete(record);
-      // Whatever the child started dies with it, however it ended (process-group.ts).
-      killGroupOf(child);
-    });
+    child.once('exit', () => this.#live.delete(record));
     child.on('message', (message: unknown) => {
       if (validNotice(message)) this.onNotice(record, message);
       else if (isChildNotice(message)) this.onMalformed(record, message);

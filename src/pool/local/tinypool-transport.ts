@@ -16,8 +16,7 @@ import { RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
 import type { BatchLoss, Transport, TransportEvents } from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
-import { forwardOutput } from './child-output.js';
-import { inOwnGroup } from './process-group.js';
+import { markedAsOurs } from './child-fork.js';
 import { crashError, startupError } from './crash-report.js';
 
 /**
@@ -28,7 +27,7 @@ import { crashError, startupError } from './crash-report.js';
  * - `pool.queueSize`, the tasks waiting for a worker;
  * - the message 'Terminating worker thread' that rejects tasks when the pool is destroyed;
  * - an unexpected exit reaches us as an 'error' event on the ChildProcess (child-tracker.ts);
- * - it pipes each child's output into ours, which is undone (child-output.ts);
+ * - it forks each child itself, and pipes its output into ours (both taken over in child-fork.ts);
  * - destroy() awaits the exit of children it has unref'd (see destroy() below).
  * What it adds to tinypool: answers and batch control on the IPC channel beside tinypool's own
  * protocol, crash reports with exit code, signal and stderr, a replacement child when tinypool
@@ -75,7 +74,7 @@ export class TinypoolTransport implements Transport {
       minThreads: 0,
       maxThreads: settings.size,
       idleTimeout: settings.idleTimeout,
-      env: inOwnGroup(settings.env),
+      env: markedAsOurs(settings.env),
       execArgv: settings.execArgv,
       isolateWorkers: settings.isolate,
       concurrentTasksPerWorker: settings.callsPerChild,
@@ -271,7 +270,7 @@ export class TinypoolTransport implements Transport {
   #adoptChildren(): void {
     for (const worker of this.#tinypool.threads) {
       const child = (worker as { process?: ChildProcess }).process; // tinypool 2.2.0: ProcessWorker.process
-      if (child && this.#tracker.adopt(child)) forwardOutput(child);
+      if (child) this.#tracker.adopt(child);
     }
   }
 }

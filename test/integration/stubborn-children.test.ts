@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, test } from 'node:test';
+import { configure, shutdown } from 'run-in-process';
+import { fixture, fixtureUrl, isAlive } from '../helpers/fixtures.js';
+import { runScript, startScript } from '../helpers/scripts.js';
+
+// Children that ignore SIGTERM, and a parent whose stdout has gone: none of them may wedge, hang or
+// end the parent.
+
+type PooledModule = typeof import('../fixtures/src/pooled.js');
+const { inPool } = await fixture<PooledModule>('standard', 'pooled');
+const pooled = JSON.stringify(fixtureUrl('standard', 'pooled'));
+
+after(() => shutdown());
+
+test('children that ignore SIGTERM and retire after each call do not wedge the pool', async () => {
+  configure('stubborn-children', { size: 2, recycleAfterCalls: 1 });
+  const { stubborn } = inPool('stubborn-children');
+  const pids: number[] = [];
+  for (let i = 0; i < 12; i++) pids.push(await stubborn());
+  assert.equal(new Set(pids).size, pids.length, 'each call ran on a fresh child');
+  const concurrent = await Promise.all(Array.from({ length: 12 }, () => stubborn()));
+  assert.equal(new Set(concurrent).size, concurrent.length);
+});
+
+test('await shutdown() resolves, and the script goes on to exit 0, when a child ignores SIGTERM', () => {
+  const run = runScript(`
+    const { inPool } = await import(${pooled});
+    const { configure, shutdown } = await import('run-in-process');
+    configure('stubborn-children', { size: 1 });
+    const pid = await inPool('stubborn-children').stubborn();
+    await shutdown();
+    console.log('after shutdown', pid);`);
+  assert.equal(run.status, 0, run.report);
+  const [, pid] = run.stdout.trim().split(' ').slice(1);
+  assert.match(run.stdout, /^after shutdown \d+/, run.report);
+  assert.ok(!isAlive(Number(pid)), `child ${pid} was stopped`);
+});
+
+test('a parent whose stdout reader has gone survives what its children print', async () => {
+  // As \`node app.mjs | head -c 10\`: the reader takes the first bytes, then closes the pipe.
+  const parent = startScript(
+    `const { inPool } = await import(${pooled});
+     const { configure, shutdown } = await import('run-in-process');
+     configure('closed-stdout', { size: 1 });
+     for (let i = 0; i < 5; i++) await inPool('closed-stdout').chatty(2_000);
+     await shutdown();
+     process.stderr.write('the parent went on\\n');`,
+  );
+  let stderr = '';
+  parent.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  parent.stdout.once('data', () => parent.stdout.destroy());
+  const [code] = (await once(parent, 'exit')) as [number | null];
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /the parent went on/);
+});
+
+test("starting many children leaves the parent's stdout and stderr maxListeners as they were", async () => {
+  configure('many-children', { size: 1, isolate: true });
+  const before = [process.stdout.getMaxListeners(), process.stderr.getMaxListeners()];
+  const { pid } = inPool('many-children');
+  const pids = new Set<number>();
+  for (let i = 0; i < 15; i++) pids.add(await pid());
+  assert.equal(pids.size, 15, 'a child per call');
+  assert.deepEqual([process.stdout.getMaxListeners(), process.stderr.getMaxListeners()], before);
+});

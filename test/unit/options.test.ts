@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { configure, runInProcess, shutdown, withCallOptions } from 'run-in-process';
+
+// Options are checked where they are given, against one table per kind (src/options.ts): no child
+// process is started by any of these.
+
+const longestTimer = 2 ** 31 - 1;
+
+function refused(run: () => unknown, kind: typeof TypeError | typeof RangeError, message: RegExp): void {
+  assert.throws(run, (error: unknown) => {
+    assert.ok(error instanceof kind, `a ${kind.name}, not ${String(error)}`);
+    assert.equal((error as { code?: unknown }).code, 'ERR_INVALID_OPTION');
+    assert.match((error as Error).message, message);
+    return true;
+  });
+}
+
+test('times of 2³¹ ms or more are refused, since Node would fire such a timer at once', async () => {
+  refused(() => configure('options-times', { timeout: 2 ** 31 }), RangeError, /timeout must be .* at most 2147483647/);
+  refused(() => configure('options-times', { idleTimeout: 2 ** 40 }), RangeError, /idleTimeout/);
+  refused(() => withCallOptions({ timeout: 2 ** 31 }, () => 1), RangeError, /timeout/);
+  refused(() => runInProcess({ timeout: 2 ** 31 }), RangeError, /timeout/);
+  await assert.rejects(shutdown({ deadline: 2 ** 31 }), RangeError);
+  configure('options-times', { timeout: longestTimer, idleTimeout: 0 });
+});
+
+test('nonsense is refused with the option named and what it must be', async () => {
+  refused(
+    () => configure('options-nonsense', { size: 0 }),
+    RangeError,
+    /size must be a positive integer of at most 1024 \(got 0\)/,
+  );
+  refused(() => configure('options-nonsense', { size: 1e7 }), RangeError, /size must be .* at most 1024/);
+  refused(() => configure('options-nonsense', { size: 2 ** 32 }), RangeError, /size/);
+  refused(() => configure('options-nonsense', { size: 1.5 }), RangeError, /size/);
+  refused(() => configure('options-nonsense', { timeout: Number.NaN }), TypeError, /timeout/);
+  refused(() => configure('options-nonsense', { timeout: -5 }), RangeError, /timeout/);
+  refused(
+    () => configure('options-nonsense', { isolate: 'yes' as unknown as boolean }),
+    TypeError,
+    /isolate must be true or false \(got "yes"\)/,
+  );
+  refused(
+    () => configure('options-nonsense', { env: { A: 1 } as unknown as Record<string, string> }),
+    TypeError,
+    /env/,
+  );
+});
+
+test('withCallOptions and shutdown reject unknown keys, as configure does', async () => {
+  refused(
+    () => withCallOptions({ timout: 5 } as never, () => 1),
+    TypeError,
+    /unknown option "timout". Known options: signal, timeout/,
+  );
+  refused(() => configure('options-keys', { sise: 2 } as never), TypeError, /unknown option "sise"/);
+  await assert.rejects(shutdown({ deadlin: 5 } as never), /unknown option "deadlin". Known options: deadline/);
+});
+
+test('nested withCallOptions combine: the inner timeout wins, and either signal aborts', () => {
+  const outer = new AbortController();
+  const inner = new AbortController();
+  const seen = withCallOptions({ signal: outer.signal, timeout: 1_000 }, () =>
+    withCallOptions({ timeout: 50 }, () =>
+      withCallOptions({ signal: inner.signal }, () => {
+        const options = currentOptions();
+        outer.abort('outer');
+        return { timeout: options.timeout, aborted: options.signal?.aborted, reason: options.signal?.reason };
+      }),
+    ),
+  );
+  assert.deepEqual(seen, { timeout: 50, aborted: true, reason: 'outer' });
+});
+
+/** The options a call made here would get, read the way the call path reads them. */
+function currentOptions(): { timeout?: number; signal?: AbortSignal } {
+  const state = (globalThis as Record<symbol, { callOptions: { getStore(): unknown } } | undefined>)[
+    Symbol.for('run-in-process.state.v3')
+  ];
+  return (state?.callOptions.getStore() ?? {}) as { timeout?: number; signal?: AbortSignal };
+}

@@ -113,7 +113,9 @@ export class Scheduler {
     const batch = this.#batches.start(calls, !alone && !this.settings.isolate, alone);
     const tasks = calls.map((call) => call.task);
     this.#transport.submit(['batch', batch.id, tasks, batch.keepOpen, this.settings.child], alone);
-    this.#watchFront(batch);
+    // A batch that goes alone may wait in the transport for a worker of its own, for as long as
+    // others hold them: there is no telling when it reaches one, so it has no start bound.
+    if (!alone) this.#watchFront(batch);
   }
 
   /** Sends what waits in the backlog, in batches, to the slots that are free. */
@@ -255,9 +257,12 @@ export class Scheduler {
     if (batch && !batch.closed && (batch.exclusive || batch.unanswered[0] === call)) this.#transport.cancel(batch.id);
   }
 
-  /** The call next in line at a batch's worker: one with a timeout must be started within a bound. */
+  /**
+   * The call next in line at a batch's worker: one with a timeout must be started within a bound.
+   * Only for batches that share the pool's slots, which reach a worker as soon as they are sent.
+   */
   #watchFront(batch: Batch): void {
-    batch.unanswered[0]?.awaitStart(this.settings.startTimeout);
+    if (!batch.exclusive) batch.unanswered[0]?.awaitStart(this.settings.startTimeout);
   }
 
   /** One timer for the pool's life, ref'd here and unref'd when the last call settles: cheaper than one per call. */

@@ -242,6 +242,17 @@ describe('timeouts and aborts', () => {
     assert.deepEqual(transport.cancelled, [transport.batch(0).id]);
   });
 
+  test('a call that goes alone has no start bound: it may wait in the transport for a worker', async () => {
+    const { transport, call } = setUp(1, { startTimeout: 10 });
+    const controller = new AbortController();
+    const result = call('alone', { timeout: 60_000, signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const { id, calls } = transport.batch(0);
+    assert.deepEqual(transport.cancelled, [], 'not stopped while it waited');
+    transport.events.answered(id, calls[0]!, value('done'));
+    assert.deepEqual(await result, value('done'));
+  });
+
   test('a timed call next in line after an answer gets the same bound', async () => {
     const { transport, call } = setUp(1, { startTimeout: 20 });
     const first = call('first');

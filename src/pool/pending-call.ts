@@ -49,16 +49,21 @@ export class PendingCall {
    */
   awaitStart(bound: number): void {
     if (this.#settled || this.timeout === undefined || this.#timer || this.#started) return;
-    this.#timer = setTimeout(() => {
-      this.fail(
-        new TimeoutError(
-          `${this.label} was not started by its child process within ${bound} ms of reaching it: the child is ` +
-            `stopped or stuck, so it was killed and will be replaced. (The pool option startTimeout sets this bound.)`,
-          this.timeout ?? bound,
-          this.label,
-        ),
-      );
-    }, bound);
+    // The verdict waits for one more turn of the event loop: after this process was busy for a
+    // while, the child's word that it started may be waiting to be read, and timers run first.
+    this.#timer = setTimeout(() => setImmediate(() => this.#notStarted(bound)), bound);
+  }
+
+  #notStarted(bound: number): void {
+    if (this.#started) return;
+    this.fail(
+      new TimeoutError(
+        `${this.label} was not started by its child process within ${bound} ms of reaching it: the child is ` +
+          `stopped or stuck, so it was killed and will be replaced. (The pool option startTimeout sets this bound.)`,
+        this.timeout ?? bound,
+        this.label,
+      ),
+    );
   }
 
   /** Its worker took the call: only now does its timeout start, so time spent queued does not count. */

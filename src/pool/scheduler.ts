@@ -200,7 +200,9 @@ export class Scheduler {
     if (batch.closed) return;
     batch.closed = true;
     this.#transport.close(batch.id);
-    batch.overdue = setTimeout(() => this.#transport.cancel(batch.id), this.settings.startTimeout).unref();
+    // As for a start (pending-call.ts), the verdict waits a turn: the batch's end may be waiting to be read.
+    const stopIfStill = () => this.#batches.get(batch.id) === batch && this.#transport.cancel(batch.id);
+    batch.overdue = setTimeout(() => setImmediate(stopIfStill), this.settings.startTimeout).unref();
   }
 
   /** Its worker answered every call it ran; the calls still unanswered never started and go again. */

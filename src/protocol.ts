@@ -153,19 +153,21 @@ export function isChildNotice(message: unknown): message is ChildNotice {
 
 // ── Thrown values ───────────────────────────────────────────────────────────────────────────
 
-/** A thrown value: either an error tree, or any other value, cloned as it is. */
-export type EncodedThrown = [tag: 'error', shape: unknown, nodes: ErrorNode[]] | [tag: 'value', bytes: Uint8Array];
+/**
+ * A thrown value: an error (or a value that holds errors, when v8 alone cannot clone it) as the
+ * `v8.serialize` bytes of the value and of each error's own properties (codec/thrown.ts), with one
+ * node per error; or any other value, cloned as it is.
+ */
+export type EncodedThrown = [tag: 'error', shape: Uint8Array, nodes: ErrorNode[]] | [tag: 'value', bytes: Uint8Array];
 
 export const ThrownSlot = { shape: 1, nodes: 2, bytes: 1 } as const;
 
-/** One error in a thrown error's `cause` / `errors` tree: what serialize-error's JSON shape cannot say. */
+/** One error reachable from a thrown value (its `cause`, `errors`, its fields): which class it was. */
 export interface ErrorNode {
-  /** Property path from the top error, e.g. `['cause', 'errors', 0]`. */
+  /** Where it was first found, within the error that holds it (or the thrown value): `['cause']`, `['errors', 0]`. Informative only. */
   path: Array<string | number>;
   /** `constructor.name` in the child. */
   className: string;
   /** The name under which the declaring module exports that class, if it does. */
   exportName?: string;
-  /** Own fields whose values JSON would mangle (Date, BigInt, Buffer, Map…), `v8.serialize`d. */
-  fields?: Uint8Array;
 }

@@ -1,34 +1,46 @@
 import { decodeThrown } from '../codec/thrown.js';
 import { asBuffer, decodeValue } from '../codec/values.js';
-import { ModuleLoadError } from '../errors.js';
+import { ModuleLoadError, RunInProcessError } from '../errors.js';
 import { AnswerSlot, ThrownSlot, type Answer, type EncodedThrown } from '../protocol.js';
 import { resolveErrorClass } from '../shared/error-classes.js';
+import { processState } from '../shared/process-state.js';
 import type { ModuleEntry } from '../shared/registry.js';
 import { joinStacks, withCallerFrames } from './call-stacks.js';
 import { isEntryScript } from './entry-script.js';
 import type { Recipe } from './recipe.js';
 
-/** The child's answer to a call, turned into what a local call would give: a value, or a throw. */
-export async function settle(answer: Answer, recipe: Recipe): Promise<unknown> {
-  if (answer[0] === 'as-is') {
-    const value = answer[AnswerSlot.payload];
-    return answer[AnswerSlot.buffer] ? asBuffer(value) : value;
-  }
+type Thrown = Extract<Answer, [tag: 'thrown', ...unknown[]]>;
+
+/** An answer that is a value, as a local call would return it; synchronous, for the common case. */
+export function valueOf(answer: Exclude<Answer, Thrown>): unknown {
   if (answer[0] === 'value') return decodeValue(answer[AnswerSlot.payload]);
-  const thrown = await rebuildThrown(answer[AnswerSlot.payload], recipe.module);
+  const value = answer[AnswerSlot.payload];
+  return answer[AnswerSlot.buffer] ? asBuffer(value) : value;
+}
+
+/**
+ * An answer that is a throw, rebuilt as a local call would have thrown it. `where` names the
+ * process that ran the call, for messages: 'the child process', or this one in inline mode.
+ */
+export async function rethrow(answer: Thrown, recipe: Recipe, where: string): Promise<never> {
+  const thrown = await rebuildThrown(answer[AnswerSlot.payload], recipe.module, where);
   if (answer[AnswerSlot.stage] === 'call') throw joinStacks(thrown);
   const reason = thrown instanceof Error ? thrown.message : String(thrown);
   const moduleUrl = recipe.target.module;
   throw withCallerFrames(
     new ModuleLoadError(
-      `The child process could not load ${recipe.label} from ${moduleUrl}: ${reason}\n` +
-        `The child imports that module fresh, so it must be importable by its file URL, with the same ` +
-        `loader flags (execArgv) the parent uses; its top-level code runs in the child.` +
+      `${capitalized(where)} could not load ${recipe.label} from ${moduleUrl}: ${reason}\n` +
+        `It imports that module by its file URL, so the module must be importable that way, with the same ` +
+        `loader flags (execArgv) the parent uses; its top-level code runs there.` +
         typeScriptHint(moduleUrl, thrown),
       moduleUrl,
       { cause: thrown },
     ),
   );
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /**
@@ -45,20 +57,31 @@ function typeScriptHint(moduleUrl: string, thrown: unknown): string {
   );
 }
 
-async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry): Promise<unknown> {
+async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry, where: string): Promise<unknown> {
   const needsExports =
     thrown[0] === 'error' &&
     thrown[ThrownSlot.nodes].some((node) => node.exportName !== undefined && !resolveErrorClass(node));
   const moduleExports = needsExports ? await exportsOf(module) : undefined;
-  return decodeThrown(thrown, (node) => resolveErrorClass(node, moduleExports));
+  try {
+    return decodeThrown(thrown, (node) => resolveErrorClass(node, moduleExports));
+  } catch (error) {
+    // The child's word is checked, not trusted: a report that cannot be read is not the user's error.
+    return new RunInProcessError(
+      `${capitalized(where)} threw an error whose report could not be read: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
 }
 
 /**
- * The declaring module's exports in this process, to find an exported error class. The module is
- * loaded already; but if it is still evaluating (a top-level await on this very call), importing
- * it would wait forever, so the entry script is skipped and the wait is bounded.
+ * The declaring module's exports in this process, to find an exported error class: as another
+ * module runner loaded it (vitest), or else by importing it. The module is loaded already; but if
+ * it is still evaluating (a top-level await on this very call), importing it would wait forever,
+ * so the entry script is skipped and the wait is bounded.
  */
 async function exportsOf(module: ModuleEntry): Promise<object | undefined> {
+  const registered = processState.namespaces.get(module.key);
+  if (registered) return registered;
   if (isEntryScript(module)) return undefined;
   const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, 500, undefined).unref());
   return Promise.race([import(module.key).catch(() => undefined) as Promise<object | undefined>, timeout]);

@@ -3,7 +3,8 @@ import type { Answer } from '../protocol.js';
 import { classDefaults } from '../shared/class-options.js';
 import { processState } from '../shared/process-state.js';
 import type { FunctionEntry, MethodEntry } from '../shared/registry.js';
-import { settle } from './answer.js';
+import type { Scheduler } from '../pool/scheduler.js';
+import { rethrow, valueOf } from './answer.js';
 import { withCallerFrames } from './call-stacks.js';
 import { currentCallOptions } from './call-options.js';
 import { warnIfEntryScript } from './entry-script.js';
@@ -45,13 +46,15 @@ async function send(recipe: Recipe, options: RunInProcessOptions): Promise<unkno
   const perCall = currentCallOptions();
   const timeout = perCall?.timeout ?? options.timeout ?? poolOptions(pool).timeout;
   let answer: Answer;
+  let scheduler: Scheduler;
   try {
-    const scheduler = schedulerFor(pool);
-    const ready = scheduler instanceof Promise ? await scheduler : scheduler;
-    answer = await ready.run(recipe.task, recipe.label, timeout, perCall?.signal);
+    const loading = schedulerFor(pool);
+    scheduler = loading instanceof Promise ? await loading : loading;
+    answer = await scheduler.run(recipe.task, recipe.label, timeout, perCall?.signal);
   } catch (error) {
     throw withCallerFrames(error);
   }
+  if (answer[0] !== 'thrown') return valueOf(answer);
   // Awaited, not returned: V8's async stack trace, which the caller's frames are read from, follows awaits.
-  return await settle(answer, recipe);
+  return await rethrow(answer, recipe, scheduler.runsIn);
 }

@@ -1,3 +1,4 @@
+import { serialize } from 'node:v8';
 import { encodeThrown, type ExportNameOf } from '../codec/thrown.js';
 import { asBuffer, decodeValue, encodeValue, isSentAsIs } from '../codec/values.js';
 import {
@@ -52,13 +53,13 @@ async function execute(task: CallTask): Promise<{ answer: Answer; healthy: boole
     const { fn, self } = resolveTarget(target, namespace, snapshot);
     call = () => fn.apply(self, args);
   } catch (error) {
-    return { answer: ['thrown', encodeThrown(error), 'load'], healthy: false };
+    return { answer: thrownAnswer(error, 'load'), healthy: false };
   }
   let result: unknown;
   try {
     result = await call();
   } catch (error) {
-    return { answer: ['thrown', encodeThrown(error, exportNamesOf(namespace)), 'call'], healthy: true };
+    return { answer: thrownAnswer(error, 'call', exportNamesOf(namespace)), healthy: true };
   }
   return { answer: answerWith(result), healthy: true };
 }
@@ -68,7 +69,23 @@ function answerWith(result: unknown): Answer {
   try {
     return ['value', encodeValue(result, 'result', 'back to the parent process')];
   } catch (error) {
-    return ['thrown', encodeThrown(error), 'call'];
+    return thrownAnswer(error, 'call');
+  }
+}
+
+/**
+ * The answer for a throw. It never throws itself: an answer that failed would fail the task, and
+ * with it the calls of its batch that have yet to run. encodeThrown sends what it can of any error.
+ */
+function thrownAnswer(error: unknown, stage: 'call' | 'load', exportNameOf?: ExportNameOf): Answer {
+  try {
+    return ['thrown', encodeThrown(error, exportNameOf), stage];
+  } catch {
+    return [
+      'thrown',
+      ['value', serialize('The call threw a value that could not be sent to the parent process.')],
+      stage,
+    ];
   }
 }
 
@@ -87,13 +104,24 @@ function parseTarget(key: string): Target {
 
 const exportNames = new WeakMap<object, ExportNameOf>();
 
-/** Which name the declaring module exports each class under, so the parent can find the class. */
+/**
+ * Which name the declaring module exports each class under, so the parent can find the class. Read
+ * on the first error that needs it: reading an export still in its temporal dead zone throws, and
+ * encodeThrown then does without.
+ */
 function exportNamesOf(namespace: object): ExportNameOf {
   let lookup = exportNames.get(namespace);
   if (!lookup) {
-    const names = new Map<unknown, string>();
-    for (const [name, value] of exportedValues(namespace)) if (!names.has(value)) names.set(value, name);
-    exportNames.set(namespace, (lookup = (errorClass) => names.get(errorClass)));
+    let names: Map<unknown, string> | undefined;
+    lookup = (errorClass) => {
+      if (!names) {
+        const found = new Map<unknown, string>();
+        for (const [name, value] of exportedValues(namespace)) if (!found.has(value)) found.set(value, name);
+        names = found;
+      }
+      return names.get(errorClass);
+    };
+    exportNames.set(namespace, lookup);
   }
   return lookup;
 }

@@ -20,6 +20,7 @@ import type { Transport, TransportEvents } from './transport.js';
  * stopped: timeouts and aborts of running calls do not apply, and `started` is not reported.
  */
 export class InlineTransport implements Transport {
+  readonly runsIn = 'this process (inline mode)';
   readonly capacity = Number.POSITIVE_INFINITY;
   readonly waiting = 0;
   /** A runner that retired (a module that failed to load) is replaced, as a child would be. */

@@ -61,6 +61,11 @@ export class Scheduler {
     return this.#pending.size;
   }
 
+  /** Where its calls run, for messages: 'the child process'. */
+  get runsIn(): string {
+    return this.#transport.runsIn;
+  }
+
   /** Runs one call; the task is the recipe's, given its id here. */
   run(task: CallTask, label: string, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {

@@ -17,6 +17,8 @@ import type { Answer, BatchTask, CallTask } from '../protocol.js';
  * `append` may always refuse.
  */
 export interface Transport {
+  /** Where its calls run, for messages about them: 'the child process', 'this process (inline mode)'. */
+  readonly runsIn: string;
   /** How many batches may run at once: a batch beyond it waits in the scheduler. */
   readonly capacity: number;
   /** Batches submitted that no worker has taken yet, waiting inside the transport. */

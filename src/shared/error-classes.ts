@@ -1,12 +1,13 @@
 import { libraryErrorClasses, usageError } from '../errors.js';
-import type { ErrorNode } from '../protocol.js';
 import { exportNamed } from './module-exports.js';
 import { processState } from './process-state.js';
 
 /**
- * Which class an error from the child is rebuilt as, in the parent: this library's own classes,
- * then classes registered with `registerError`, then the class the declaring module exports
- * under the name the child saw. Built-in classes (TypeError, AggregateError…) are serialize-error's.
+ * Which class an error from the child is rebuilt as, in the parent: this library's own class when
+ * the child says the error was of that very class (not just of that name), else a class registered
+ * with `registerError`, else the class the declaring module exports under the name the child saw.
+ * An app's class thus wins over the library's class of the same name (its own `TimeoutError`).
+ * Failing those, the codec uses the nearest built-in or library class the error extends.
  */
 
 const registered = processState.registeredErrors;
@@ -28,10 +29,19 @@ export function registerError(errorClass: new (...args: any[]) => Error): void {
   registered.set(errorClass.name, errorClass);
 }
 
-export function resolveErrorClass(node: ErrorNode, moduleExports?: object): Function | undefined {
-  const own = libraryErrorClasses.get(node.className) ?? registered.get(node.className);
+/** What the child said of an error's class (an ErrorNode, with `library` once decoded). */
+export interface ErrorClassOf {
+  className: string;
+  exportName?: string | undefined;
+  /** The error's class was this library's own. */
+  library?: boolean;
+}
+
+export function resolveErrorClass(node: ErrorClassOf, moduleExports?: object): Function | undefined {
+  if (node.library) return libraryErrorClasses.get(node.className);
+  const own = registered.get(node.className);
   if (own) return own;
-  if (node.exportName === undefined || !moduleExports) return undefined;
+  if (typeof node.exportName !== 'string' || !moduleExports) return undefined;
   const found = exportNamed(moduleExports, node.exportName);
   return typeof found === 'function' ? found : undefined;
 }

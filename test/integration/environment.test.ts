@@ -61,3 +61,47 @@ test('a parent started with --inspect still runs calls; children do not take the
   for (const flags of JSON.parse(run.stdout) as string[][])
     assert.ok(!flags.some((flag) => flag.startsWith('--inspect')), String(flags));
 });
+
+test('under Bun or Deno the library refuses at import, naming the runtime it needs', () => {
+  for (const [pretend, name] of [
+    ["Object.defineProperty(process.versions, 'bun', { value: '1.1.0' });", 'Bun 1.1.0'],
+    ["globalThis.Deno = { version: { deno: '2.0.0' } };", 'Deno'],
+  ] as const) {
+    const run = runScript(`${pretend}
+      try { await import('run-in-process'); console.log('imported'); } catch (error) { console.log(error.message); }`);
+    assert.match(run.stdout, new RegExp(`runs on Node\\.js .*not on ${name}.*Run this app with node`), run.report);
+  }
+});
+
+test('inline mode: only 1 or true turn it on, with a warning; anything else unclear is an error', () => {
+  const script = `const { Values } = await import(${JSON.stringify(fixtureUrl('standard', 'values'))});
+    try { console.log((await Values.pid()) === process.pid ? 'inline' : 'child'); }
+    catch (error) { console.log(error.code, error.message); }
+    await (await import('run-in-process')).shutdown();`;
+  const outcome = (flag: string) => runScript(script, { env: { ...process.env, RUN_IN_PROCESS_INLINE: flag } });
+  for (const on of ['1', 'true', 'TRUE']) {
+    const run = outcome(on);
+    assert.equal(run.stdout.trim(), 'inline', run.report);
+    assert.match(run.stderr, /RUN_IN_PROCESS_INLINE is set: calls run in this process/, run.report);
+  }
+  for (const off of ['', '0', 'false']) assert.equal(outcome(off).stdout.trim(), 'child', off);
+  for (const unclear of ['no', 'off', 'yes']) {
+    assert.match(
+      outcome(unclear).stdout,
+      new RegExp(`^ERR_INVALID_OPTION RUN_IN_PROCESS_INLINE is "${unclear}"`),
+      unclear,
+    );
+  }
+});
+
+test('inline mode: a call whose module cannot load fails alone; later calls still run', () => {
+  const run = runScript(
+    `const { runInProcess } = await import('run-in-process');
+     const { Values } = await import(${JSON.stringify(fixtureUrl('standard', 'values'))});
+     const lost = runInProcess(function lost() { return 1; }, { module: 'file:///nowhere/lost.js' });
+     try { await lost(); } catch (error) { console.log(error.name, /^This process \\(inline mode\\) could not load lost/.test(error.message)); }
+     console.log((await Values.pid()) === process.pid);`,
+    { env: { ...process.env, RUN_IN_PROCESS_INLINE: '1' } },
+  );
+  assert.deepEqual(run.stdout.trim().split('\n'), ['ModuleLoadError true', 'true'], run.report);
+});

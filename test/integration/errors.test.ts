@@ -1,16 +1,69 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { shutdown } from 'run-in-process';
+import { configure, RunInProcessError, SerializationError, shutdown, TimeoutError } from 'run-in-process';
 import { fixture, modes } from '../helpers/fixtures.js';
+import { inspect } from 'node:util';
 import { rejectionOf } from '../helpers/rejection.js';
 
 type ErrorsModule = typeof import('../fixtures/src/errors.js');
 
 after(() => shutdown());
+configure('errors-batch', { size: 1 });
 
 /** What Thrower.throwKind(kind) rejects with. */
 async function thrownBy(module: ErrorsModule, kind: string): Promise<unknown> {
   return await rejectionOf(module.Thrower.throwKind(kind));
+}
+
+/**
+ * Asserts that an error from the child is what the local call threw: the same class (or `as`, for
+ * a class the parent cannot find), the same own properties, enumerable or not, with the same
+ * values, errors among them compared alike, cycles kept. Stacks differ: they are checked apart.
+ */
+function assertSameAsLocal(actual: unknown, expected: unknown, as?: Function, path = 'error', pairs = new Map()): void {
+  if (typeof expected !== 'object' || expected === null) {
+    assert.deepEqual(actual, expected, path);
+    return;
+  }
+  assert.ok(typeof actual === 'object' && actual !== null, `${path}: ${inspect(actual)} is not an object`);
+  if (pairs.has(expected)) {
+    assert.equal(actual, pairs.get(expected), `${path}: the same object as where it first appeared`);
+    return;
+  }
+  pairs.set(expected, actual);
+  const isError = expected instanceof Error;
+  const isPlain = Array.isArray(expected) || Object.getPrototypeOf(expected) === Object.prototype;
+  if (!isError && !isPlain) {
+    assert.deepEqual(actual, expected, path);
+    return;
+  }
+  const expectedPrototype = as && isError ? as.prototype : Object.getPrototypeOf(expected);
+  assert.equal(Object.getPrototypeOf(actual), expectedPrototype, `${path}: its class (${inspect(actual)})`);
+  const layout = (value: object) =>
+    Object.getOwnPropertyNames(value)
+      .map((key) => `${key}${Object.getOwnPropertyDescriptor(value, key)?.enumerable ? '' : ' (not enumerable)'}`)
+      .sort();
+  assert.deepEqual(layout(actual), layout(expected), `${path}: its own properties`);
+  if (isError) {
+    assert.equal((actual as Error).name, expected.name, `${path}.name`);
+    assert.equal((actual as Error).message, expected.message, `${path}.message`);
+  }
+  for (const key of Object.getOwnPropertyNames(expected)) {
+    if (key === 'stack') continue;
+    const value = (expected as Record<string, unknown>)[key];
+    assertSameAsLocal((actual as Record<string, unknown>)[key], value, undefined, `${path}.${key}`, pairs);
+  }
+}
+
+/** What a batch of calls gives on a pool of one child: the first goes alone, the others together. */
+async function batchAfter(module: ErrorsModule, what: 'throw' | 'return', kind: string) {
+  const [, failed, ...others] = await Promise.allSettled([
+    module.inBatch('value', 'first'),
+    module.inBatch(what, kind),
+    module.inBatch('value', 'second'),
+    module.inBatch('value', 'third'),
+  ]);
+  return { failed, others };
 }
 
 for (const mode of modes) {
@@ -94,6 +147,143 @@ for (const mode of modes) {
         'parent frame: the caller',
       );
       assert.doesNotMatch(stack, /tinypool\/dist/);
+    });
+
+    test('what comes back is what a local call throws: class, own properties (enumerable or not), cause chain, fields', async () => {
+      const module = await fixture<ErrorsModule>(mode, 'errors');
+      const kinds = [
+        'type',
+        'aggregate',
+        'quota',
+        'registered',
+        'cause',
+        'code',
+        'named-in-constructor',
+        'own-tojson',
+        'self-field',
+        'self-cause',
+        'cause-cycle',
+        'error-shaped-field',
+        'errors-in-fields',
+        'app-timeout',
+        'app-abort',
+        'library-timeout',
+        'dom-exception',
+        'dom-exception-timeout',
+      ];
+      for (const kind of kinds) assertSameAsLocal(await thrownBy(module, kind), module.failure(kind), undefined, kind);
+      // Classes the parent cannot find come back as the nearest class it has, with their name and layout.
+      assertSameAsLocal(await thrownBy(module, 'private'), module.failure('private'), Error, 'private');
+      assertSameAsLocal(
+        await thrownBy(module, 'private-type'),
+        module.failure('private-type'),
+        TypeError,
+        'private-type',
+      );
+      assertSameAsLocal(
+        await thrownBy(module, 'app-serialization'),
+        module.failure('app-serialization'),
+        Error,
+        'app-serialization',
+      );
+    });
+
+    test("an app's own TimeoutError, AbortError or SerializationError is not the library's; the library's still is", async () => {
+      const module = await fixture<ErrorsModule>(mode, 'errors');
+      const appTimeout = await thrownBy(module, 'app-timeout');
+      assert.ok(appTimeout instanceof module.TimeoutError, 'the exported app class');
+      assert.ok(!(appTimeout instanceof TimeoutError));
+      assert.ok(module.isAppAbortError(await thrownBy(module, 'app-abort')), 'the registered app class');
+      const appSerialization = await thrownBy(module, 'app-serialization');
+      assert.ok(!(appSerialization instanceof SerializationError), inspect(appSerialization));
+      assert.equal((appSerialization as Error).name, 'SerializationError');
+      const library = await thrownBy(module, 'library-timeout');
+      assert.ok(library instanceof TimeoutError, 'the library raised it: the library class');
+      assert.equal(library.timeout, 50);
+      assert.equal(library.code, 'ERR_CALL_TIMEOUT');
+      const unsendable = await rejectionOf(module.Thrower.returnKind('function'), SerializationError);
+      assert.equal(unsendable.path, 'result.handler', 'the child could not send its result: the library class');
+    });
+
+    test('a DOMException comes back as a DOMException', async () => {
+      const module = await fixture<ErrorsModule>(mode, 'errors');
+      const aborted = await thrownBy(module, 'dom-exception');
+      assert.ok(aborted instanceof DOMException, inspect(aborted));
+      assert.equal(aborted.name, 'AbortError');
+      assert.equal(aborted.code, DOMException.ABORT_ERR);
+      assert.match(aborted.stack ?? '', /the child process above/);
+    });
+
+    test('an error that cannot be read in full comes back with what can be read', async () => {
+      const module = await fixture<ErrorsModule>(mode, 'errors');
+      const getter = await thrownBy(module, 'getter-throws');
+      assert.ok(getter instanceof RangeError, inspect(getter));
+      assert.equal(getter.message, 'has a broken getter');
+      assert.equal((getter as { code?: string }).code, 'E_GETTER');
+      assert.ok(!('broken' in getter), 'the field whose getter throws is left out');
+      const toJSON = await thrownBy(module, 'tojson-throws');
+      assert.ok(toJSON instanceof TypeError, inspect(toJSON));
+      assert.equal((toJSON as { detail?: string }).detail, 'kept');
+      const message = (await thrownBy(module, 'message-getter-throws')) as Error & { code?: string; detail?: string };
+      assert.ok(message instanceof Error, inspect(message));
+      assert.deepEqual(
+        [message.code, message.detail],
+        ['E_MESSAGE', 'kept'],
+        'a throwing message getter loses nothing else',
+      );
+      const name = (await thrownBy(module, 'name-getter-throws')) as Error & { code?: string };
+      assert.deepEqual(
+        [name.message, name.code],
+        ['name throws', 'E_NAME'],
+        'a throwing name getter loses nothing else',
+      );
+      const fn = (await thrownBy(module, 'function-field')) as Error & { kept?: string };
+      assert.equal(fn.kept, 'yes');
+      assert.ok(!('callback' in fn), 'a function field is left out');
+      const deep = (await thrownBy(module, 'deep-cause')) as Error;
+      let depth = 1;
+      let last = deep;
+      while (last.cause instanceof Error) {
+        last = last.cause;
+        depth++;
+      }
+      assert.equal(deep.message, 'cause 9999');
+      assert.equal(depth, 10_000, 'the whole 10,000-deep cause chain');
+      assert.equal(last.message, 'cause 0');
+    });
+
+    test('a thrown value that cannot be sent is a SerializationError that says so', async () => {
+      const module = await fixture<ErrorsModule>(mode, 'errors');
+      const error = (await thrownBy(module, 'thrown-function')) as SerializationError;
+      assert.ok(error instanceof SerializationError, inspect(error));
+      assert.equal(error.path, 'thrown');
+      assert.match(error.message, /threw a function .* could not be sent to the parent process/);
+      assert.deepEqual(
+        await thrownBy(module, 'object-with-function'),
+        { reason: 'plain' },
+        'sent without the function',
+      );
+    });
+
+    test('an error that cannot be encoded fails its own call only, not the next calls of its batch', async () => {
+      const module = await fixture<ErrorsModule>(mode, 'errors');
+      for (const kind of ['tojson-throws', 'getter-throws', 'deep-cause']) {
+        const { failed, others } = await batchAfter(module, 'throw', kind);
+        assert.deepEqual(
+          others.map((other) => (other.status === 'fulfilled' ? other.value : inspect(other.reason, { depth: 1 }))),
+          ['second', 'third'],
+          `${kind}: the calls after it`,
+        );
+        assert.equal(failed?.status, 'rejected');
+        const reason = failed.status === 'rejected' ? failed.reason : undefined;
+        assert.ok(!(reason instanceof RunInProcessError), `${kind}: ${inspect(reason, { depth: 1 })}`);
+      }
+      const { failed, others } = await batchAfter(module, 'return', 'getter-throws');
+      assert.ok(failed?.status === 'rejected' && failed.reason instanceof SerializationError);
+      assert.deepEqual(
+        others.map((other) => other.status),
+        ['fulfilled', 'fulfilled'],
+      );
     });
   });
 }

@@ -16,6 +16,7 @@ type Answer = import('../../dist/protocol.js').Answer;
 const { Scheduler } = await internal<typeof import('../../dist/pool/scheduler.js')>('pool/scheduler.js');
 
 class FakeTransport implements Transport {
+  readonly runsIn = 'the fake worker';
   waiting = 0;
   acceptAppends = true;
   readonly submitted: Array<{ task: BatchTask; exclusive: boolean }> = [];

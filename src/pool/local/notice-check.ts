@@ -43,6 +43,7 @@ function validThrown(thrown: unknown): thrown is EncodedThrown {
   return (
     thrown[0] === 'error' &&
     thrown.length === 3 &&
+    thrown[1] instanceof Uint8Array &&
     Array.isArray(thrown[2]) &&
     thrown[2].every(
       (node: unknown) =>

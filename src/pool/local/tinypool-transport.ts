@@ -57,6 +57,7 @@ interface LocalBatch {
 }
 
 export class TinypoolTransport implements Transport {
+  readonly runsIn = 'the child process';
   readonly capacity: number;
   readonly #tinypool: Tinypool;
   readonly #tracker: ChildTracker;

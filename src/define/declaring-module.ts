@@ -28,7 +28,13 @@ export function declaringModule(explicit: string | URL | undefined, what: string
         `explicitly: { module: import.meta.url }.`,
     );
   }
-  return fromUrl(file.startsWith('file:') ? file : pathToFileURL(file).href, what, 'the call stack');
+  return fromUrl(file.startsWith('file:') ? file : urlOfPath(file), what, 'the call stack');
+}
+
+/** A module runner (vitest) names a module by its path, and keeps the query it was imported with. */
+function urlOfPath(file: string): string {
+  const query = file.indexOf('?');
+  return query < 0 ? pathToFileURL(file).href : pathToFileURL(file.slice(0, query)).href + file.slice(query);
 }
 
 function fromUrl(raw: string, what: string, source: string): DeclaringModule {

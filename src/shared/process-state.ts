@@ -30,7 +30,8 @@ export interface ProcessState {
   readonly namespaces: Map<string, object>;
 }
 
-// The version in the key changes whenever the shape above changes incompatibly.
+// The version in the key changes whenever the shape above changes incompatibly. src/vitest.ts, which
+// runs in Vite's process without this file, writes the same key into the code it generates.
 const stateKey = Symbol.for('run-in-process.state.v3');
 
 export const processState: ProcessState = ((globalThis as { [stateKey]?: ProcessState })[stateKey] ??= {

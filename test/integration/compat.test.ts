@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { before, describe, test } from 'node:test';
@@ -64,73 +65,153 @@ interface VitestFileResult {
   assertionResults: { title: string; status: string; failureMessages: string[] }[];
 }
 
+interface VitestRun {
+  command: string;
+  args: (app: VitestApp) => string[];
+}
+
+type VitestApp = 'legacy' | 'standard';
+
 /**
- * The app under test/compat/vitest, run by a given vitest. vitest 5 needs Node >= 22.12, so it runs
- * on the Node 22 and 24 passes of scripts/test-node-lines.sh, which install test/compat/vitest5.
+ * The apps under test/compat/vitest, run by a given vitest with the run-in-process/vitest plugin:
+ * the folder itself (legacy decorators, its tsconfig.json) and standard/ (standard decorators). The
+ * library is external there, as it is when installed under node_modules. vitest 5 needs
+ * Node >= 22.12, so it runs on the Node 22 and 24 passes of scripts/test-node-lines.sh, which
+ * install test/compat/vitest5.
  */
-function vitestSuite(name: string, title: string, run: { command: string; args: string[] } | string): void {
+function vitestSuite(name: string, title: string, run: VitestRun | string): void {
   describe(title, { skip: typeof run === 'string' ? run : false }, () => {
-    const dir = join(compat, 'vitest');
-    let files: VitestFileResult[] = [];
+    const files: Record<VitestApp, VitestFileResult[]> = { legacy: [], standard: [] };
 
     before(() => {
       if (typeof run === 'string') return;
-      const report = join(root, `build/compat/${name}-report.json`);
-      // The working directory picks the tsconfig.json that tsx uses in the children, as Vite does per file.
-      spawnSync(run.command, [...run.args, '--reporter=json', `--outputFile=${report}`], { cwd: dir, timeout: 45_000 });
-      files = (JSON.parse(readFileSync(report, 'utf8')) as { testResults: VitestFileResult[] }).testResults;
+      for (const app of ['legacy', 'standard'] as const) {
+        const report = join(root, `build/compat/${name}-${app}-report.json`);
+        rmSync(report, { force: true });
+        // The working directory picks the tsconfig.json that tsx uses in the children, as Vite does per file.
+        const cwd = app === 'legacy' ? join(compat, 'vitest') : join(compat, 'vitest/standard');
+        const result = spawnSync(run.command, [...run.args(app), '--reporter=json', `--outputFile=${report}`], {
+          cwd,
+          timeout: 45_000,
+          encoding: 'utf8',
+        });
+        assert.ok(existsSync(report), `vitest wrote no report for the ${app} app:\n${result.stdout}\n${result.stderr}`);
+        files[app] = (JSON.parse(readFileSync(report, 'utf8')) as { testResults: VitestFileResult[] }).testResults;
+      }
     });
 
-    function assertPassed(title: string): void {
-      const result = files.flatMap((file) => file.assertionResults).find((candidate) => candidate.title === title);
+    function assertPassed(app: VitestApp, title: string): void {
+      const result = files[app].flatMap((file) => file.assertionResults).find((candidate) => candidate.title === title);
       assert.ok(result, `vitest did not run "${title}"`);
       assert.equal(result.status, 'passed', result.failureMessages.join('\n'));
     }
 
-    test('a decorated class from a compiled .js module runs in a child, with no loader', () => {
-      assertPassed('a compiled .js module runs in another process');
-    });
-
-    test('a decorated class from a .ts module runs in a child that imports tsx (setup.ts)', () => {
-      assertPassed('a .ts module runs in another process');
-    });
-
-    test('the same, with the module named by { module: import.meta.url }', () => {
-      assertPassed('a .ts module named with { module: import.meta.url } runs in another process');
-    });
-
-    test('without tsx in the child, a .ts module is a ModuleLoadError', () => {
-      assertPassed('without the loader that setup.ts adds, a .ts module is a ModuleLoadError');
-    });
-
-    test('a decorated class declared in the test file fails at decoration time, saying to move it into a module', () => {
-      const file = files.find((candidate) => candidate.name.endsWith('declared-here.test.ts'));
+    function assertRefusedInTestFile(app: VitestApp): void {
+      const file = files[app].find((candidate) => candidate.name.endsWith('declared-here.test.ts'));
       assert.ok(file, 'vitest did not run declared-here.test.ts');
       const calls = file.assertionResults.map((result) => `${result.title}: ${result.failureMessages.join('\n')}`);
       assert.deepEqual(calls, [], 'the file should fail while importing, before any test runs');
       assert.equal(file.status, 'failed');
       assert.match(file.message, /move/i);
       assert.match(file.message, /module/i);
+    }
+
+    test('a decorated class from a compiled .js module runs in a child, with no loader', () => {
+      assertPassed('legacy', 'a compiled .js module runs in another process');
+    });
+
+    test('a decorated class from a .ts module runs in a child that imports tsx (setup.ts)', () => {
+      assertPassed('legacy', 'a .ts module runs in another process');
+    });
+
+    test('the same, with the module named by { module: import.meta.url }', () => {
+      assertPassed('legacy', 'a .ts module named with { module: import.meta.url } runs in another process');
+    });
+
+    test('without tsx in the child, a .ts module is a ModuleLoadError', () => {
+      assertPassed('legacy', 'without the loader that setup.ts adds, a .ts module is a ModuleLoadError');
+    });
+
+    test('a decorated class declared in the test file fails at decoration time, saying to move it into a module', () => {
+      assertRefusedInTestFile('legacy');
+    });
+
+    test('legacy decorators: an error class exported by the declaring module passes toBeInstanceOf', () => {
+      assertPassed('legacy', 'an error class exported by a compiled .js module is rebuilt as that class');
+      assertPassed('legacy', 'an error class exported by a .ts module is rebuilt as that class');
+    });
+
+    test('legacy decorators: the declaring modules ran once in the test worker', () => {
+      assertPassed('legacy', 'the declaring modules ran once in this process, calls and rebuilt errors included');
+    });
+
+    test('standard decorators (lowered by the plugin): a .ts module runs in a child, in the same mode', () => {
+      assertPassed('standard', 'standard decorators: a decorated class from a .ts module runs in another process');
+    });
+
+    test('standard decorators: an error class exported by the declaring module passes toBeInstanceOf', () => {
+      assertPassed('standard', 'standard decorators: an error class exported by the module is rebuilt as that class');
+    });
+
+    test('standard decorators: the declaring module ran once in the test worker', () => {
+      assertPassed('standard', 'standard decorators: the declaring module ran once in this process');
+    });
+
+    test('standard decorators: a class declared in the test file is refused with the same message, not a SyntaxError', () => {
+      assertRefusedInTestFile('standard');
     });
   });
 }
 
-vitestSuite('vitest4', 'vitest 4.1 (Vite 8, Oxc transform), legacy decorators', {
+vitestSuite('vitest4', 'vitest 4.1 (Vite 8, Oxc transform) with run-in-process/vitest', {
   command: bin('vitest'),
-  args: ['run', '--root', join(compat, 'vitest')],
+  args: (app) => ['run', '--root', app === 'legacy' ? join(compat, 'vitest') : join(compat, 'vitest/standard')],
 });
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const vitest5 = join(compat, 'vitest5/node_modules/vitest/vitest.mjs');
 vitestSuite(
   'vitest5',
-  'vitest 5.1 (Vite 8, Oxc transform), legacy decorators',
+  'vitest 5.1 (Vite 8, Oxc transform) with run-in-process/vitest',
   major < 22 || (major === 22 && minor < 12)
     ? `vitest 5 needs Node >= 22.12 (this is ${process.version}); the Node 22 and 24 passes run it`
     : !existsSync(vitest5)
       ? 'test/compat/vitest5 is not installed: scripts/test-node-lines.sh installs it (npm ci --prefix test/compat/vitest5)'
-      : { command: process.execPath, args: [vitest5, 'run', '--config', join(compat, 'vitest5/vitest.config.mjs')] },
+      : {
+          command: process.execPath,
+          args: (app) => [
+            vitest5,
+            'run',
+            '--config',
+            join(compat, app === 'legacy' ? 'vitest5/vitest.config.mjs' : 'vitest5/standard.config.mjs'),
+          ],
+        },
 );
+
+test('run-in-process/vitest without esbuild: standard decorators are a clear error naming what to install', async () => {
+  // The plugin imports nothing but node: builtins; copied where no node_modules is above it, it finds no esbuild.
+  const dir = mkdtempSync(join(tmpdir(), 'rip-vitest-plugin-'));
+  try {
+    copyFileSync(join(root, 'dist/vitest.js'), join(dir, 'vitest.js'));
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }');
+    const { runInProcess } = (await import(
+      pathToFileURL(join(dir, 'vitest.js')).href
+    )) as typeof import('run-in-process/vitest');
+    const plugin = runInProcess();
+    plugin.configResolved({ root: dir });
+    // Vite's parser, as the plugin context gives it; an object with `decorators` is all the plugin looks for.
+    const context = { parse: () => ({ type: 'Program', body: [{ type: 'ClassDeclaration', decorators: [{}] }] }) };
+    await assert.rejects(
+      plugin.transform.call(context, 'class A { @dec m() {} }', join(dir, 'work.ts')),
+      /standard decorators.*Install esbuild/s,
+    );
+    // No decorators: nothing to do, and no error.
+    const none = { parse: () => ({ type: 'Program', body: [] }) };
+    assert.equal(await plugin.transform.call(none, 'export const a = "x@y";', join(dir, 'plain.ts')), null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('an esbuild bundle is the declaring module; its guarded main runs only in the parent', async () => {
   const outfile = join(root, 'build/compat/bundle/app.js');

@@ -1,4 +1,4 @@
-import { decodeThrown } from '../codec/thrown.js';
+import { decodeThrown } from '../codec/thrown-decode.js';
 import { asBuffer, decodeValue } from '../codec/values.js';
 import { ModuleLoadError, RunInProcessError } from '../errors.js';
 import { AnswerSlot, ThrownSlot, type Answer, type EncodedThrown } from '../protocol.js';
@@ -12,7 +12,7 @@ import type { Recipe } from './recipe.js';
 type Thrown = Extract<Answer, [tag: 'thrown', ...unknown[]]>;
 
 /** An answer that is a value, as a local call would return it; synchronous, for the common case. */
-export function valueOf(answer: Exclude<Answer, Thrown>): unknown {
+export function returnedValue(answer: Exclude<Answer, Thrown>): unknown {
   if (answer[0] === 'value') return decodeValue(answer[AnswerSlot.payload]);
   const value = answer[AnswerSlot.payload];
   return answer[AnswerSlot.buffer] ? asBuffer(value) : value;

@@ -4,7 +4,7 @@ import { classDefaults } from '../shared/class-options.js';
 import { processState } from '../shared/process-state.js';
 import type { FunctionEntry, MethodEntry } from '../shared/registry.js';
 import type { Scheduler } from '../pool/scheduler.js';
-import { rethrow, valueOf } from './answer.js';
+import { rethrow, returnedValue } from './answer.js';
 import { withCallerFrames } from './call-stacks.js';
 import { currentCallOptions } from './call-options.js';
 import { warnIfEntryScript } from './entry-script.js';
@@ -54,7 +54,7 @@ async function send(recipe: Recipe, options: RunInProcessOptions): Promise<unkno
   } catch (error) {
     throw withCallerFrames(error);
   }
-  if (answer[0] !== 'thrown') return valueOf(answer);
+  if (answer[0] !== 'thrown') return returnedValue(answer);
   // Awaited, not returned: V8's async stack trace, which the caller's frames are read from, follows awaits.
   return await rethrow(answer, recipe, scheduler.runsIn);
 }

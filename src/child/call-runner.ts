@@ -1,5 +1,6 @@
 import { serialize } from 'node:v8';
-import { encodeThrown, type ExportNameOf } from '../codec/thrown.js';
+import { encodeThrown } from '../codec/thrown-encode.js';
+import type { ExportNameOf } from '../codec/thrown-shape.js';
 import { asBuffer, decodeValue, encodeValue, isSentAsIs } from '../codec/values.js';
 import {
   CallSlot,

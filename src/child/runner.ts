@@ -1,4 +1,4 @@
-import { encodeThrown } from '../codec/thrown.js';
+import { encodeThrown } from '../codec/thrown-encode.js';
 import { isBatchControl, type ChildNotice, type Task, type TaskResult } from '../protocol.js';
 import { processState } from '../shared/process-state.js';
 import { CallRunner } from './call-runner.js';

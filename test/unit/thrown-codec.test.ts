@@ -7,7 +7,8 @@ import { internal } from '../helpers/internal.js';
 // answer, and what the parent receives is not trusted with the parent's prototypes.
 
 type EncodedThrown = import('../../dist/protocol.js').EncodedThrown;
-const { encodeThrown, decodeThrown } = await internal<typeof import('../../dist/codec/thrown.js')>('codec/thrown.js');
+const { encodeThrown } = await internal<typeof import('../../dist/codec/thrown-encode.js')>('codec/thrown-encode.js');
+const { decodeThrown } = await internal<typeof import('../../dist/codec/thrown-decode.js')>('codec/thrown-decode.js');
 const { resolveErrorClass } =
   await internal<typeof import('../../dist/shared/error-classes.js')>('shared/error-classes.js');
 const { SerializationError, TimeoutError } = await internal<typeof import('../../dist/errors.js')>('errors.js');

@@ -1,4 +1,4 @@
-import { decodeThrown } from '../../codec/thrown.js';
+import { decodeThrown } from '../../codec/thrown-decode.js';
 import { ChildStartupError, ProcessCrashedError } from '../../errors.js';
 import type { EncodedThrown } from '../../protocol.js';
 import { resolveErrorClass } from '../../shared/error-classes.js';

@@ -42,15 +42,22 @@ export class CallRunner {
 async function execute(task: CallTask): Promise<{ answer: Answer; healthy: boolean }> {
   let namespace: object;
   let call: () => unknown;
+  let input: { this?: Record<string, unknown> | undefined; args: unknown[] };
+  try {
+    const sent = task[CallSlot.input];
+    input = Array.isArray(sent)
+      ? { this: undefined, args: rewrapBuffers(sent, task[CallSlot.buffers]) }
+      : (decodeValue(sent, 'args') as { this?: Record<string, unknown>; args: unknown[] });
+  } catch (error) {
+    // Arguments too deep to be read back here: this call fails, and the child is as good as before.
+    return { answer: thrownAnswer(error, 'call'), healthy: true };
+  }
   try {
     const target = parseTarget(task[CallSlot.target]);
     const loading = importOnce(target.module);
     namespace = loading instanceof Promise ? await loading : loading;
     if (target.kind === 'method' && target.instanceClass) await importOnce(target.instanceClass.module);
-    const input = task[CallSlot.input];
-    const { this: snapshot, args } = Array.isArray(input)
-      ? { this: undefined, args: rewrapBuffers(input, task[CallSlot.buffers]) }
-      : (decodeValue(input) as { this?: Record<string, unknown>; args: unknown[] });
+    const { this: snapshot, args } = input;
     const { fn, self } = resolveTarget(target, namespace, snapshot);
     call = () => fn.apply(self, args);
   } catch (error) {

@@ -66,7 +66,14 @@ function bytesOf(input: CallTask[typeof CallSlot.input]): number {
   if (!Array.isArray(input)) return input.byteLength;
   let bytes = 0;
   for (const arg of input) {
-    bytes += ArrayBuffer.isView(arg) ? arg.byteLength : typeof arg === 'string' ? arg.length : 8;
+    // A view is read with care: its buffer may have been detached since the call was made.
+    bytes += ArrayBuffer.isView(arg)
+      ? arg.buffer.byteLength === 0
+        ? 0
+        : arg.byteLength
+      : typeof arg === 'string'
+        ? arg.length
+        : 8;
   }
   return bytes;
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { SerializationError, shutdown } from 'run-in-process';
+import { configure, SerializationError, shutdown, withCallOptions } from 'run-in-process';
 import { fixture, modes } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
 type ValuesModule = typeof import('../fixtures/src/values.js');
+type AwkwardKind = import('../fixtures/src/values.js').AwkwardKind;
 
 after(() => shutdown());
 
@@ -95,6 +96,170 @@ for (const mode of modes) {
     });
   });
 }
+
+// The edges of structured clone: views on buffers that were detached, resized or shared, and values
+// nested deeper than the stack. Each is refused in the parent, before the call reaches the
+// scheduler, or sent as structured clone would send it; the same whichever way the call travels.
+
+const refusedArguments: Array<[AwkwardKind, RegExp]> = [
+  ['detached typed array', /a Uint8Array on a detached ArrayBuffer/],
+  ['detached DataView', /a DataView on a detached ArrayBuffer/],
+  ['detached ArrayBuffer', /a detached ArrayBuffer/],
+  ['out-of-bounds typed array', /a Uint16Array out of the bounds of its ArrayBuffer/],
+  ['out-of-bounds DataView', /a DataView out of the bounds of its ArrayBuffer/],
+  ['out-of-bounds length-tracking typed array', /a Uint8Array out of the bounds of its ArrayBuffer/],
+  ['typed array on a SharedArrayBuffer', /a SharedArrayBuffer cannot be shared between processes/],
+  ['DataView on a SharedArrayBuffer', /a SharedArrayBuffer cannot be shared between processes/],
+  ['nested 10,000 levels', /nested too deeply/],
+];
+
+type Way = (send: () => Promise<unknown>) => Promise<{ refusal: unknown; mates: unknown[] }>;
+
+/** The three ways a call travels: alone (it has a signal), among waiting calls, or on an idle open batch. */
+const ways: Array<[string, Way]> = [
+  [
+    'alone',
+    async (send) => ({
+      refusal: await rejectionOf(withCallOptions({ signal: new AbortController().signal }, send)),
+      mates: [],
+    }),
+  ],
+  [
+    'in a batch',
+    async (send) => {
+      // The pool has one child: all but the first of these wait, and go to it several at a time.
+      const before = Array.from({ length: 12 }, (_, index) => echoInPool(index));
+      const refused = send();
+      const after = Array.from({ length: 12 }, (_, index) => echoInPool(100 + index));
+      const refusal = await rejectionOf(refused);
+      return { refusal, mates: await Promise.all([...before, ...after]) };
+    },
+  ],
+  [
+    'on an open batch',
+    async (send) => {
+      const first = await echoInPool('first');
+      // The batch that answered stays open until this turn of the event loop ends: the calls go to it.
+      const refusal = await rejectionOf(send());
+      const next = await echoInPool('next');
+      return { refusal, mates: [first, next] };
+    },
+  ],
+];
+
+const expectedMates: Record<string, unknown[]> = {
+  alone: [],
+  'in a batch': [...Array.from({ length: 12 }, (_, index) => index), ...Array.from({ length: 12 }, (_, i) => 100 + i)],
+  'on an open batch': ['first', 'next'],
+};
+
+const { echoInPool, awkwardInPool, awkwardValue, nested, pidInPool } = await fixture<ValuesModule>(
+  'standard',
+  'values',
+);
+
+describe('arguments that structured clone refuses', () => {
+  configure('values-batches', { size: 1 });
+
+  for (const [way, travel] of ways) {
+    test(`are a SerializationError naming the path, sent ${way}, and its batch mates are unaffected`, {
+      timeout: 60_000,
+    }, async () => {
+      for (const [kind, reason] of refusedArguments) {
+        for (const [value, path] of [
+          [awkwardValue(kind), 'args[0]'],
+          // Too deep a part is named where it starts among the arguments: its own path is thousands of levels long.
+          [{ nested: { data: awkwardValue(kind) } }, kind.startsWith('nested') ? 'args[0]' : 'args[0].nested.data'],
+        ] as const) {
+          const { refusal, mates } = await travel(() => echoInPool(value));
+          assert.ok(refusal instanceof SerializationError, `${kind}, ${way}: ${String(refusal)}`);
+          assert.equal(refusal.path, path, `${kind}, ${way}`);
+          assert.match(refusal.message, reason, `${kind}, ${way}`);
+          assert.deepEqual(mates, expectedMates[way], `${kind}, ${way}: the other calls get their own results`);
+        }
+      }
+    });
+  }
+
+  test('nested deeper than the stack, in `this` or among other arguments: named where, not a raw RangeError', async () => {
+    const { Values } = await fixture<ValuesModule>('standard', 'values');
+    const echo = Values.echo as (...args: unknown[]) => Promise<unknown>;
+    const error = await rejectionOf(echo(1, { ok: true }, nested(10_000)), SerializationError);
+    assert.equal(error.path, 'args[2]');
+    assert.match(error.message, /nested too deeply to be cloned \(10000 levels\)/);
+    const { Holder } = await fixture<ValuesModule>('standard', 'values');
+    const holder = new Holder(nested(10_000));
+    assert.equal((await rejectionOf(holder.size(), SerializationError)).path, 'this.tree');
+  });
+});
+
+test('an argument that serializes but is too deep to be read back in the child is a SerializationError; the child lives on', async () => {
+  configure('values-batches', { size: 1 });
+  const before = await pidInPool();
+  const error = await rejectionOf(echoInPool(nested(2_500)), SerializationError);
+  assert.equal(error.path, 'args');
+  assert.equal(await pidInPool(), before);
+});
+
+describe('views on a resizable ArrayBuffer', () => {
+  for (const [way, travel] of ways) {
+    test(`travel as their bytes at the time of the call, even if the buffer then shrinks (${way})`, async () => {
+      const buffer = new (ArrayBuffer as new (length: number, options: { maxByteLength: number }) => ArrayBuffer)(8, {
+        maxByteLength: 16,
+      });
+      new Uint8Array(buffer).set([1, 2, 3, 4, 5, 6, 7, 8]);
+      const shrink = () => (buffer as ArrayBuffer & { resize(length: number): void }).resize(1);
+      const sent = [new Uint8Array(buffer, 2), new DataView(buffer, 2), new Uint16Array(buffer, 4, 2)];
+      const received: unknown[] = [];
+      await travel(async () => {
+        const calls = sent.map((view) => echoInPool(view));
+        shrink();
+        received.push(...(await Promise.all(calls)));
+        throw new Error('done');
+      });
+      const [tracking, view, fixed] = received as [Uint8Array, DataView, Uint16Array];
+      assert.ok(tracking instanceof Uint8Array);
+      assert.deepEqual([...tracking], [3, 4, 5, 6, 7, 8]);
+      assert.ok(view instanceof DataView);
+      assert.deepEqual([...new Uint8Array(view.buffer, view.byteOffset, view.byteLength)], [3, 4, 5, 6, 7, 8]);
+      assert.ok(fixed instanceof Uint16Array);
+      assert.deepEqual([...new Uint8Array(fixed.buffer, fixed.byteOffset, fixed.byteLength)], [5, 6, 7, 8]);
+    });
+  }
+});
+
+describe('results that structured clone refuses', () => {
+  const refusedResults: Array<[AwkwardKind, RegExp]> = [
+    ...refusedArguments,
+    ['nested 2,500 levels', /nested too deeply to be rebuilt/],
+  ];
+
+  test('fail only their own call, with a SerializationError at `result`; the child lives on', {
+    timeout: 60_000,
+  }, async () => {
+    configure('values-batches', { size: 1 });
+    for (const [kind, reason] of refusedResults) {
+      const before = await pidInPool();
+      const error = await rejectionOf(awkwardInPool(kind), SerializationError);
+      assert.equal(error.path, 'result', kind);
+      assert.match(error.message, reason, kind);
+      assert.equal(await pidInPool(), before, `${kind}: the same child answers the next call`);
+      // In a batch: the calls around it get their own results.
+      const settled = await Promise.allSettled([
+        echoInPool('a'),
+        echoInPool('b'),
+        awkwardInPool(kind),
+        echoInPool('c'),
+        echoInPool('d'),
+      ]);
+      assert.deepEqual(
+        settled.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : (outcome.reason as Error).name)),
+        ['a', 'b', 'SerializationError', 'c', 'd'],
+        kind,
+      );
+    }
+  });
+});
 
 test('a 100 MB payload goes through', async () => {
   const { Values } = await fixture<ValuesModule>('standard', 'values');

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SerializationError } from 'run-in-process';
+import { internal } from '../helpers/internal.js';
+
+// The codec on its own. The fast path (`isSentAsIs`) lets a value go without serialization, so it
+// must never let through one that IPC would refuse later, when the call is sent.
+
+const { decodeValue, encodeValue, encodeValues, isSentAsIs } =
+  await internal<typeof import('../../dist/codec/values.js')>('codec/values.js');
+
+const resizable = (length: number, maxByteLength: number) =>
+  new (ArrayBuffer as new (length: number, options: { maxByteLength: number }) => ArrayBuffer)(length, {
+    maxByteLength,
+  });
+
+function detached<T extends ArrayBufferView>(view: T): T {
+  structuredClone(view.buffer, { transfer: [view.buffer as ArrayBuffer] });
+  return view;
+}
+
+test('the fast path takes primitives and views on a plain, live, fixed-size ArrayBuffer', () => {
+  for (const value of [
+    1,
+    'x',
+    1n,
+    undefined,
+    null,
+    true,
+    new Uint8Array(4),
+    Buffer.from('x'),
+    new DataView(new ArrayBuffer(2)),
+  ])
+    assert.equal(isSentAsIs(value), true, String(value));
+});
+
+test('the fast path leaves to serialization every view that IPC could refuse or send wrongly', () => {
+  const cases: Array<[string, unknown]> = [
+    ['a detached typed array', detached(new Uint8Array([1, 2]))],
+    ['a detached DataView', detached(new DataView(new ArrayBuffer(2)))],
+    ['a view on a SharedArrayBuffer', new Uint8Array(new SharedArrayBuffer(4))],
+    ['a view on a resizable buffer', new Uint8Array(resizable(4, 8))],
+    ['a length-tracking DataView', new DataView(resizable(4, 8))],
+    ['a view on an empty buffer (as good as detached, to the fast path)', new Uint8Array(0)],
+    ['an object', {}],
+  ];
+  for (const [what, value] of cases) assert.equal(isSentAsIs(value), false, what);
+});
+
+test('what the fast path leaves is serialized, or refused with the path of the culprit', () => {
+  const buffer = resizable(8, 16);
+  const outOfBounds = new DataView(buffer, 4, 4);
+  (buffer as ArrayBuffer & { resize(length: number): void }).resize(2);
+  const refused: Array<[unknown, string, RegExp]> = [
+    [detached(new Float64Array(2)), 'args[0]', /a Float64Array on a detached ArrayBuffer/],
+    [{ view: new Uint8Array(new SharedArrayBuffer(4)) }, 'args[0].view', /SharedArrayBuffer cannot be shared/],
+    [[outOfBounds], 'args[0][0]', /a DataView out of the bounds/],
+  ];
+  for (const [value, path, reason] of refused) {
+    assert.throws(
+      () => encodeValues({ args: [value] }, 'to the child'),
+      (error: unknown) => error instanceof SerializationError && error.path === path && reason.test(error.message),
+      path,
+    );
+  }
+  const tracking = new Uint8Array(resizable(4, 8), 1);
+  tracking.set([7, 8, 9]);
+  assert.deepEqual([...(decodeValue(encodeValue(tracking, 'result', 'back')) as Uint8Array)], [7, 8, 9]);
+});
+
+test('nesting deeper than the stack is a SerializationError both ways, without a second overflow', () => {
+  let deep: Record<string, unknown> = {};
+  const top = deep;
+  for (let level = 0; level < 10_000; level++) deep = deep['next'] = {};
+  assert.throws(
+    () => encodeValue(top, 'result', 'back'),
+    (error: unknown) => error instanceof SerializationError && error.path === 'result',
+  );
+  // Objects a little under 2,000 levels deep serialize, but reading them back overflows the stack.
+  let bytes: Uint8Array | undefined;
+  for (let levels = 1_500; levels <= 3_000 && bytes === undefined; levels += 100) {
+    let part: Record<string, unknown> = {};
+    const root = part;
+    for (let level = 0; level < levels; level++) part = part['next'] = {};
+    const candidate = encodeValue(root, 'result', 'back');
+    try {
+      decodeValue(candidate);
+    } catch {
+      bytes = candidate;
+    }
+  }
+  assert.ok(bytes, 'some depth serializes but cannot be read back');
+  assert.throws(
+    () => decodeValue(bytes),
+    (error: unknown) => error instanceof SerializationError && error.path === 'result',
+  );
+});

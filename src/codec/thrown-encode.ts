@@ -1,6 +1,7 @@
-import { serialize } from 'node:v8';
 import { libraryErrorClasses, SerializationError } from '../errors.js';
 import type { EncodedThrown, ErrorNode } from '../protocol.js';
+// Refuses what v8 would copy wrongly (a view on a SharedArrayBuffer, say): such a field is left out.
+import { serialize } from './serializer.js';
 import {
   builtinClasses,
   classOf,

@@ -1,0 +1,176 @@
+import { SerializationError } from '../errors.js';
+import { isDetached, refusedView, serialize } from './serializer.js';
+
+/** Where in a value that cannot cross the culprit sits, and what it is: only after a failure. */
+
+export function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}
+
+/**
+ * `minDepth`: a part whose serialization overflows the stack is named at this depth at the least
+ * (the roots are at depth 1), not deeper: the path of a part 10,000 levels down is no help.
+ */
+export function describeUncloneable(
+  roots: Record<string, unknown>,
+  whereFor: string,
+  error: unknown,
+  minDepth: number,
+): SerializationError {
+  let found: Culprit | undefined;
+  try {
+    found = findUncloneable(roots, minDepth);
+  } catch {
+    // The search is iterative, and bounded; this is for what it cannot foresee (a Proxy, say).
+  }
+  const path = found?.path ?? Object.keys(roots).join(', ');
+  const what =
+    found?.what ??
+    (isStackOverflow(error)
+      ? 'it is nested too deeply to be cloned'
+      : error instanceof Error
+        ? error.message
+        : String(error));
+  return new SerializationError(
+    `Cannot send ${path} ${whereFor}: ${what}. Only structured-clone data crosses a process boundary ` +
+      `(primitives, plain objects, arrays, Date, RegExp, Map, Set, typed arrays, Buffer, Error); ` +
+      `pass plain data instead, or do this work inside the child.`,
+    path,
+    { cause: error },
+  );
+}
+
+interface Culprit {
+  path: string;
+  what: string;
+}
+
+interface Frame {
+  value: object;
+  path: string;
+  depth: number;
+  children: Iterator<[string, unknown]>;
+  /** Why the value failed to serialize. */
+  failure: unknown;
+}
+
+/**
+ * Finds the deepest part of the roots that v8 refuses to serialize. Only runs after a failure.
+ * Depth first, with a stack of its own rather than recursion, so that a value nested deeper than
+ * the call stack can hold is named, not a second RangeError. It only goes down into a part that
+ * fails to serialize; a part none of whose children fails is itself the culprit.
+ */
+function findUncloneable(roots: Record<string, unknown>, minDepth: number): Culprit | undefined {
+  const seen = new Set<object>();
+  const stack: Frame[] = [
+    { value: roots, path: '', depth: 0, children: Object.entries(roots)[Symbol.iterator](), failure: undefined },
+  ];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1] as Frame;
+    const next = frame.children.next();
+    if (next.done) {
+      stack.pop();
+      if (frame.depth === 0) continue;
+      if (isStackOverflow(frame.failure)) return { path: frame.path, what: tooDeep(frame.value) };
+      return { path: frame.path, what: `${describeObject(frame.value)} cannot be cloned` };
+    }
+    const [key, child] = next.value;
+    const path = frame.path + key;
+    if (child instanceof ThrowingRead) return { path, what: `reading it threw: ${child.message}` };
+    const kind = refusedKind(child);
+    if (kind !== undefined) return { path, what: kind };
+    if (typeof child !== 'object' || child === null || seen.has(child)) continue;
+    seen.add(child);
+    const failure = serializeFailure(child);
+    if (failure === undefined) continue;
+    const depth = frame.depth + 1;
+    if (isStackOverflow(failure) && depth >= minDepth) return { path, what: tooDeep(child) };
+    stack.push({ value: child, path, depth, children: childrenOf(child)[Symbol.iterator](), failure });
+  }
+  return undefined;
+}
+
+function refusedKind(value: unknown): string | undefined {
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'}) cannot be cloned`;
+  if (typeof value === 'symbol') return `a symbol (${String(value)}) cannot be cloned`;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (ArrayBuffer.isView(value)) return refusedView(value);
+  if (value instanceof ArrayBuffer) {
+    return isDetached(value) ? 'a detached ArrayBuffer cannot be cloned (its memory was transferred)' : undefined;
+  }
+  if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) {
+    return 'a SharedArrayBuffer cannot be shared between processes';
+  }
+  if (value instanceof Promise) return 'a Promise cannot be cloned (await it first)';
+  if (value instanceof WeakMap || value instanceof WeakSet) return `a ${value.constructor.name} cannot be cloned`;
+  return undefined;
+}
+
+function serializeFailure(value: object): unknown {
+  try {
+    serialize(value);
+    return undefined;
+  } catch (error) {
+    return error ?? new Error(String(error));
+  }
+}
+
+/** How deep a value nests, for the message: measured without recursion, and within bounds. */
+function tooDeep(value: object): string {
+  const seen = new Set<object>([value]);
+  const stack: Array<Iterator<[string, unknown]>> = [childrenOf(value)[Symbol.iterator]()];
+  let deepest = 1;
+  let budget = 1_000_000;
+  while (stack.length > 0 && budget-- > 0) {
+    const next = (stack[stack.length - 1] as Iterator<[string, unknown]>).next();
+    if (next.done) {
+      stack.pop();
+      continue;
+    }
+    const child = next.value[1];
+    if (typeof child !== 'object' || child === null || child instanceof ThrowingRead || seen.has(child)) continue;
+    seen.add(child);
+    stack.push(childrenOf(child)[Symbol.iterator]());
+    if (stack.length > deepest) deepest = stack.length;
+  }
+  return `it is nested too deeply to be cloned (${budget < 0 ? 'over ' : ''}${deepest} levels)`;
+}
+
+class ThrowingRead {
+  constructor(readonly message: string) {}
+}
+
+function* childrenOf(value: object): Iterable<[string, unknown]> {
+  // A typed array's elements are numbers: none of them is a culprit, and there may be millions.
+  if (ArrayBuffer.isView(value)) return;
+  if (value instanceof Map) {
+    let index = 0;
+    for (const [key, entry] of value) {
+      yield [`<Map key #${index}>`, key];
+      yield [`.get(${JSON.stringify(String(key))})`, entry];
+      index++;
+    }
+    return;
+  }
+  if (value instanceof Set) {
+    let index = 0;
+    for (const entry of value) yield [`<Set item #${index++}>`, entry];
+    return;
+  }
+  const isArray = Array.isArray(value);
+  for (const key of Object.keys(value)) {
+    const label = isArray ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+    let child: unknown;
+    try {
+      child = (value as Record<string, unknown>)[key];
+    } catch (error) {
+      child = new ThrowingRead(error instanceof Error ? error.message : String(error));
+    }
+    yield [label, child];
+  }
+}
+
+function describeObject(value: object): string {
+  const name = value.constructor?.name;
+  return name && name !== 'Object' ? `an instance of ${name}` : 'this object';
+}

@@ -156,23 +156,36 @@ export const poolDefaults = {
 /**
  * Checks an options object against its table: an object, only known keys, each value as its rule
  * says. `where` names the call in the message (`configure('native', options)`), `example` shows a
- * valid object. Returns the same object, typed.
+ * valid object. Returns a copy of what was checked, each value read once: changing the caller's
+ * object afterwards (or a getter that answers differently the second time) changes nothing.
  */
 function check<T extends object>(rules: Table<T>, options: unknown, where: string, example: string): T {
   if (options === undefined) return {} as T;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw optionError(`${where}: options must be an object like ${example} (got ${describe(options)}).`);
   }
-  const known = Object.keys(rules);
+  const checked: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options)) {
-    const rule = (rules as Record<string, Rule>)[key];
-    if (!rule) throw optionError(`${where}: unknown option "${key}". Known options: ${known.join(', ')}.`);
+    // Own keys of the table only: `constructor` or `toString` are not options.
+    const rule = Object.hasOwn(rules, key) ? (rules as Record<string, Rule>)[key] : undefined;
+    if (!rule) throw optionError(`${where}: unknown option "${key}". Known options: ${Object.keys(rules).join(', ')}.`);
     if (value === undefined) continue;
     const typed = rule.accepts(value);
-    if (typed && (!rule.inRange || rule.inRange(value as number))) continue;
-    throw optionError(`${where}: ${key} must be ${rule.expected} (got ${describe(value)}).`, typed);
+    if (!typed || (rule.inRange && !rule.inRange(value as number))) {
+      throw optionError(`${where}: ${key} must be ${rule.expected} (got ${describe(value)}).`, typed);
+    }
+    checked[key] = copied(value);
   }
-  return options as T;
+  return checked as T;
+}
+
+/** Arrays and plain records (execArgv, env) are copied too; a URL or an AbortSignal is kept as it is. */
+function copied(value: unknown): unknown {
+  if (Array.isArray(value)) return [...value];
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return { ...value };
+  }
+  return value;
 }
 
 export const checkRunOptions = (options: unknown, where: string): RunInProcessOptions =>

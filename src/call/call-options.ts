@@ -10,7 +10,7 @@ import { processState } from '../shared/process-state.js';
 
 /**
  * Runs `fn` so that the offloaded calls it makes get `signal` and/or `timeout`. Nested inside
- * another `withCallOptions()`, both apply: the inner timeout wins, and either signal aborts.
+ * another `withCallOptions()`, both apply: the shorter timeout, and either signal aborts.
  *
  * @example
  * const controller = new AbortController();
@@ -19,9 +19,9 @@ import { processState } from '../shared/process-state.js';
 export function withCallOptions<T>(options: CallOptions, fn: () => T): T {
   const where = 'withCallOptions(options, fn)';
   if (options === undefined) throw optionError(`${where}: options must be an object like { signal, timeout: 2000 }.`);
-  checkCallOptions(options, where);
+  const checked = checkCallOptions(options, where);
   if (typeof fn !== 'function') throw usageError(`${where}: fn must be a function.`);
-  return processState.callOptions.run(merged(currentCallOptions(), options), fn);
+  return processState.callOptions.run(merged(currentCallOptions(), checked), fn);
 }
 
 export function currentCallOptions(): CallOptions | undefined {
@@ -31,7 +31,9 @@ export function currentCallOptions(): CallOptions | undefined {
 function merged(outer: CallOptions | undefined, inner: CallOptions): CallOptions {
   if (!outer) return inner;
   const signals = [outer.signal, inner.signal].filter((signal) => signal !== undefined);
-  const timeout = inner.timeout ?? outer.timeout;
+  const timeouts = [outer.timeout, inner.timeout].filter((timeout) => timeout !== undefined);
+  // Code called inside cannot give itself more time than its caller allowed.
+  const timeout = timeouts.length > 0 ? Math.min(...timeouts) : undefined;
   return {
     ...(timeout !== undefined && { timeout }),
     ...(signals.length > 0 && { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) }),

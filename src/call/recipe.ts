@@ -1,4 +1,5 @@
 import { bufferIndexes, encodeValues, isSentAsIs } from '../codec/values.js';
+import { SerializationError } from '../errors.js';
 import type { CallTask, FunctionTarget, MethodTarget, Target } from '../protocol.js';
 import {
   classOfConstructor,
@@ -54,7 +55,7 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
       methodTarget(method, instanceClass === declaring ? undefined : instanceClass),
       describeMethod(method),
     );
-  const task = callTask(targetKey, snapshotOf(self) ?? {}, args, label);
+  const task = callTask(targetKey, snapshotOf(self, label) ?? {}, args, label);
   return { task, target, module: declaring.module, runtimeClass, label };
 }
 
@@ -126,10 +127,22 @@ function callTask(
  * `this` travels as its own enumerable data; the child rebuilds it on the class's prototype
  * without running the constructor. Private `#fields` and accessors do not travel.
  */
-function snapshotOf(self: unknown): Record<string, unknown> | undefined {
+function snapshotOf(self: unknown, label: string): Record<string, unknown> | undefined {
   if (typeof self !== 'object' || self === null) return undefined;
   const snapshot: Record<string, unknown> = {};
-  for (const key of Object.keys(self)) snapshot[key] = (self as Record<string, unknown>)[key];
+  let key = '';
+  try {
+    for (key of Object.keys(self)) snapshot[key] = (self as Record<string, unknown>)[key];
+  } catch (error) {
+    // A getter that throws, or a Proxy whose traps do: the path says where.
+    const path = key === '' ? 'this' : `this.${key}`;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new SerializationError(
+      `Cannot send ${path} to the child process for ${label}(): reading it threw: ${why}.`,
+      path,
+      { cause: error },
+    );
+  }
   return snapshot;
 }
 

@@ -3,6 +3,7 @@ import { CallSlot, type Answer, type CallTask, type ChildSettings } from '../pro
 import { Backlog } from './backlog.js';
 import { type Batch, Batches } from './batch.js';
 import { PendingCall } from './pending-call.js';
+import { Unsettled } from './unsettled.js';
 import { lossError, type BatchLoss, type Transport, type TransportFactory } from './transport.js';
 
 export interface SchedulerSettings {
@@ -33,14 +34,10 @@ let nextCallId = 1;
  */
 export class Scheduler {
   readonly #transport: Transport;
-  /** Every call not yet settled: in the backlog, sent, or running. */
-  readonly #pending = new Set<PendingCall>();
+  readonly #pending = new Unsettled();
   readonly #backlog = new Backlog();
   /** Batches in flight, each holding a slot of the transport's capacity. */
   readonly #batches = new Batches();
-  /** Ref'd while calls are pending: workers do not keep the process alive, a waiting call must. */
-  #keepAlive: NodeJS.Timeout | undefined;
-  #drained: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -80,7 +77,6 @@ export class Scheduler {
         call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));
         return;
       }
-      if (this.#pending.size === 0) this.#holdOpen();
       this.#pending.add(call);
       if (alone) this.#submit([call], true);
       else if (this.#appendToIdle(call)) return;
@@ -101,16 +97,8 @@ export class Scheduler {
         }
       }, deadline).unref();
     }
-    this.#closing ??= this.#whenDrained().then(() => {
-      clearInterval(this.#keepAlive);
-      return this.#transport.destroy();
-    });
+    this.#closing ??= this.#pending.drained().then(() => this.#transport.destroy());
     return this.#closing;
-  }
-
-  #whenDrained(): Promise<void> {
-    if (this.#pending.size === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => (this.#drained = resolve));
   }
 
   #submit(calls: PendingCall[], alone: boolean): void {
@@ -139,12 +127,8 @@ export class Scheduler {
   #appendTo(batch: Batch, calls: PendingCall[]): boolean {
     this.#batches.busy(batch);
     if (batch.closed) return false;
-    if (
-      !this.#transport.append(
-        batch.id,
-        calls.map((call) => call.task),
-      )
-    ) {
+    const tasks = calls.map((call) => call.task);
+    if (!this.#transport.append(batch.id, tasks)) {
       this.#close(batch);
       return false;
     }
@@ -250,9 +234,6 @@ export class Scheduler {
   #settled(call: PendingCall, failed: boolean): void {
     if (failed) this.#stopIfRunning(call);
     this.#pending.delete(call);
-    if (this.#pending.size > 0) return;
-    this.#keepAlive?.unref();
-    this.#drained?.();
   }
 
   /**
@@ -270,11 +251,5 @@ export class Scheduler {
    */
   #watchFront(batch: Batch): void {
     if (!batch.exclusive) batch.unanswered[0]?.awaitStart(this.settings.startTimeout);
-  }
-
-  /** One timer for the pool's life, ref'd here and unref'd when the last call settles: cheaper than one per call. */
-  #holdOpen(): void {
-    this.#keepAlive ??= setInterval(() => {}, 1 << 30);
-    this.#keepAlive.ref();
   }
 }

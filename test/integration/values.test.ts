@@ -268,3 +268,17 @@ test('a 100 MB payload goes through', async () => {
   assert.equal(back.length, big.length);
   assert.equal(back[back.length - 1], 7);
 });
+
+test('a field of `this` whose getter throws is a SerializationError naming it; nothing is sent', async () => {
+  const { Holder } = await fixture<ValuesModule>('standard', 'values');
+  const holder = new Holder(nested(2));
+  Object.defineProperty(holder, 'secret', {
+    enumerable: true,
+    get() {
+      throw new Error('not readable');
+    },
+  });
+  const error = await rejectionOf(holder.size(), SerializationError);
+  assert.equal(error.path, 'this.secret');
+  assert.match(error.message, /reading it threw: not readable/);
+});

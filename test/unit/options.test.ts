@@ -48,6 +48,17 @@ test('nonsense is refused with the option named and what it must be', async () =
   );
 });
 
+test('options are copied when checked, and keys of Object.prototype are not options', () => {
+  const options: { timeout?: unknown } = { timeout: 100 };
+  const seen = withCallOptions(options as { timeout: number }, () => {
+    options.timeout = 2 ** 40;
+    return currentOptions().timeout;
+  });
+  assert.equal(seen, 100, 'changing the object afterwards changes nothing');
+  refused(() => configure('options-keys', { constructor: 1 } as never), TypeError, /unknown option "constructor"/);
+  refused(() => withCallOptions({ toString: undefined } as never, () => 1), TypeError, /unknown option "toString"/);
+});
+
 test('withCallOptions and shutdown reject unknown keys, as configure does', async () => {
   refused(
     () => withCallOptions({ timout: 5 } as never, () => 1),
@@ -58,7 +69,7 @@ test('withCallOptions and shutdown reject unknown keys, as configure does', asyn
   await assert.rejects(shutdown({ deadlin: 5 } as never), /unknown option "deadlin". Known options: deadline/);
 });
 
-test('nested withCallOptions combine: the inner timeout wins, and either signal aborts', () => {
+test('nested withCallOptions combine: the shorter timeout applies, and either signal aborts', () => {
   const outer = new AbortController();
   const inner = new AbortController();
   const seen = withCallOptions({ signal: outer.signal, timeout: 1_000 }, () =>
@@ -71,6 +82,8 @@ test('nested withCallOptions combine: the inner timeout wins, and either signal 
     ),
   );
   assert.deepEqual(seen, { timeout: 50, aborted: true, reason: 'outer' });
+  const longer = withCallOptions({ timeout: 100 }, () => withCallOptions({ timeout: 5_000 }, () => currentOptions()));
+  assert.equal(longer.timeout, 100, "an inner call cannot extend its caller's deadline");
 });
 
 /** The options a call made here would get, read the way the call path reads them. */

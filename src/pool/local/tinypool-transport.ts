@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import Tinypool from 'tinypool';
 import {
   BatchSlot,
-  CallSlot,
   NoticeSlot,
   TaskResultSlot,
   type BatchTask,
@@ -16,6 +15,7 @@ import { RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
 import type { BatchLoss, Transport, TransportEvents } from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
+import { LocalBatches } from './local-batches.js';
 import { markedAsOurs } from './child-fork.js';
 import { crashError, startupError } from './crash-report.js';
 
@@ -41,27 +41,12 @@ const exitGrace = 2_000;
 const stopGrace = 1_000;
 const noSignal = {};
 
-interface LocalBatch {
-  /**
-   * Only for a batch that may have to be stopped before its child is known: one that goes alone, or
-   * holds a call with a timeout (which then fails if its child does not start it). tinypool gives
-   * such a task a child of its own, which is how calls with a timeout go anyway when children take
-   * several calls at once.
-   */
-  readonly controller: AbortController | undefined;
-  readonly exclusive: boolean;
-  /** The scheduler stopped it: the calls it loses were not running, or have failed already. */
-  cancelled: boolean;
-  /** The child that runs it: the first that speaks of it. */
-  child: ChildRecord | undefined;
-}
-
 export class TinypoolTransport implements Transport {
   readonly runsIn = 'the child process';
   readonly capacity: number;
   readonly #tinypool: Tinypool;
   readonly #tracker: ChildTracker;
-  readonly #batches = new Map<number, LocalBatch>();
+  readonly #batches = new LocalBatches();
   #broken = false;
 
   constructor(
@@ -99,10 +84,7 @@ export class TinypoolTransport implements Transport {
 
   submit(task: BatchTask, exclusive: boolean): void {
     const id = task[BatchSlot.id];
-    const stoppable = exclusive || task[BatchSlot.calls].some((call) => call[CallSlot.notifyStart]);
-    const controller = stoppable ? new AbortController() : undefined;
-    const batch: LocalBatch = { controller, exclusive, child: undefined, cancelled: false };
-    this.#batches.set(id, batch);
+    const batch = this.#batches.add(task, exclusive);
     const options = batch.controller ? { signal: batch.controller.signal } : noSignal;
     let running: Promise<TaskResult>;
     try {
@@ -209,17 +191,11 @@ export class TinypoolTransport implements Transport {
     }
   }
 
-  /**
-   * Only the child that runs a batch speaks for it: the first that names a batch we sent. Another
-   * that names it is lying, and is stopped; the call it was running is blamed, with the reason.
-   */
+  /** Only the child that runs a batch speaks for it; another that names it is lying, and is stopped. */
   #claim(record: ChildRecord, id: number): boolean {
-    const batch = this.#batches.get(id);
-    if (!batch) return false;
-    batch.child ??= record;
-    if (batch.child === record) return true;
-    this.#misbehaved(record, `spoke for batch ${id}, which another child runs`);
-    return false;
+    const claim = this.#batches.claim(record, id);
+    if (claim === 'another child') this.#misbehaved(record, `spoke for batch ${id}, which another child runs`);
+    return claim === 'its own';
   }
 
   #misbehaved(record: ChildRecord, why: string): void {

@@ -1,0 +1,53 @@
+import { BatchSlot, type BatchTask, CallSlot } from '../../protocol.js';
+import type { ChildRecord } from './child-tracker.js';
+
+export interface LocalBatch {
+  /**
+   * Only for a batch that may have to be stopped before its child is known: one that goes alone, or
+   * holds a call with a timeout (which then fails if its child does not start it). tinypool gives
+   * such a task a child of its own, which is how calls with a timeout go anyway when children take
+   * several calls at once.
+   */
+  readonly controller: AbortController | undefined;
+  readonly exclusive: boolean;
+  /** The scheduler stopped it: the calls it loses were not running, or have failed already. */
+  cancelled: boolean;
+  /** The child that runs it: the first that speaks of it. */
+  child: ChildRecord | undefined;
+}
+
+/** The batches given to tinypool and not yet ended or lost, and which child runs each. */
+export class LocalBatches {
+  readonly #batches = new Map<number, LocalBatch>();
+
+  add(task: BatchTask, exclusive: boolean): LocalBatch {
+    const stoppable = exclusive || task[BatchSlot.calls].some((call) => call[CallSlot.notifyStart]);
+    const batch: LocalBatch = {
+      controller: stoppable ? new AbortController() : undefined,
+      exclusive,
+      cancelled: false,
+      child: undefined,
+    };
+    this.#batches.set(task[BatchSlot.id], batch);
+    return batch;
+  }
+
+  get(id: number): LocalBatch | undefined {
+    return this.#batches.get(id);
+  }
+
+  delete(id: number): void {
+    this.#batches.delete(id);
+  }
+
+  /**
+   * A child speaks for a batch: the first to name one we sent runs it (ids cannot be guessed, so
+   * that is the child tinypool gave it to). 'another child': the batch is someone else's.
+   */
+  claim(record: ChildRecord, id: number): 'its own' | 'unknown' | 'another child' {
+    const batch = this.#batches.get(id);
+    if (!batch) return 'unknown';
+    batch.child ??= record;
+    return batch.child === record ? 'its own' : 'another child';
+  }
+}

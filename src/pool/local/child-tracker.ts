@@ -81,6 +81,8 @@ export class ChildTracker {
     private readonly onNotice: NoticeHandler,
     /** A child sent something that claims to be a notice and is not one. */
     private readonly onMalformed: (record: ChildRecord, message: unknown) => void,
+    /** The pool's own word that a child has booted (tinypool-transport.ts knows what it looks like). */
+    private readonly isReadyMessage: (message: unknown) => boolean,
   ) {}
 
   /** Starts watching a child, once. */
@@ -106,7 +108,7 @@ export class ChildTracker {
     child.on('message', (message: unknown) => {
       if (validNotice(message)) this.onNotice(record, message);
       else if (isChildNotice(message)) this.onMalformed(record, message);
-      else if ((message as { ready?: unknown } | null)?.ready === true) record.ready = true;
+      else if (this.isReadyMessage(message)) record.ready = true;
     });
     // tinypool turns an unexpected exit into this 'error' event on the child, synchronously
     // inside 'exit': the error object is the one its tasks are rejected with.

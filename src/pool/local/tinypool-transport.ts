@@ -27,6 +27,7 @@ import { crashError, startupError } from './crash-report.js';
  * - `pool.queueSize`, the tasks waiting for a worker;
  * - the message 'Terminating worker thread' that rejects tasks when the pool is destroyed;
  * - an unexpected exit reaches us as an 'error' event on the ChildProcess (child-tracker.ts);
+ * - a child that has booted says `{ ready: true }` on its IPC channel;
  * - it forks each child itself, and pipes its output into ours (both taken over in child-fork.ts);
  * - destroy() awaits the exit of children it has unref'd (see destroy() below).
  * What it adds to tinypool: answers and batch control on the IPC channel beside tinypool's own
@@ -75,6 +76,8 @@ export class TinypoolTransport implements Transport {
     this.#tracker = new ChildTracker(
       (record, notice) => this.#onNotice(record, notice),
       (record) => this.#misbehaved(record, 'sent a message that is not a well-formed notice'),
+      // tinypool 2.2.0: a child that has loaded its handler says { ready: true, source: 'pool', … }.
+      (message) => (message as { ready?: unknown } | null)?.ready === true,
     );
   }
 

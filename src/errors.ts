@@ -63,6 +63,7 @@ export type ErrorCode =
   | 'ERR_MODULE_LOAD'
   | 'ERR_CHILD_STARTUP'
   | 'ERR_POOL_CLOSED'
+  | 'ERR_QUEUE_FULL'
   | 'ERR_INVALID_USAGE'
   | 'ERR_INVALID_OPTION';
 
@@ -167,6 +168,18 @@ export class PoolClosedError extends RunInProcessError {
   override readonly code = 'ERR_POOL_CLOSED';
 }
 
+/** The pool's queue held `maxQueue` calls already: the call was refused at once, nothing was sent. */
+export class QueueFullError extends RunInProcessError {
+  override readonly code = 'ERR_QUEUE_FULL';
+  constructor(
+    message: string,
+    /** The pool's `maxQueue`. */
+    readonly limit: number,
+  ) {
+    super(message);
+  }
+}
+
 const ownClasses = {
   RunInProcessError,
   ProcessCrashedError,
@@ -176,6 +189,7 @@ const ownClasses = {
   ModuleLoadError,
   ChildStartupError,
   PoolClosedError,
+  QueueFullError,
 };
 for (const [name, errorClass] of Object.entries(ownClasses)) {
   Object.defineProperty(errorClass.prototype, 'name', { value: name, writable: true, configurable: true });

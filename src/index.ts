@@ -1,7 +1,8 @@
 import './shared/runtime-check.js';
 import './shared/symbol-metadata.js';
 
-export { configure, shutdown } from './call/pools.js';
+export { configure, shutdown, stats } from './call/pools.js';
+export type { PoolStats, TimeSummary } from './pool/call-stats.js';
 export { withCallOptions } from './call/call-options.js';
 export { runInProcess, type OffloadedFunction, type RunInProcessDecorator } from './define/run-in-process.js';
 export { registerError } from './shared/error-classes.js';
@@ -13,6 +14,7 @@ export {
   ModuleLoadError,
   PoolClosedError,
   ProcessCrashedError,
+  QueueFullError,
   RunInProcessError,
   SerializationError,
   TimeoutError,

@@ -49,6 +49,16 @@ export interface PoolOptions {
    * child is replaced. Default: 10 000.
    */
   startTimeout?: number;
+  /**
+   * The most calls that may wait for a child; one more is refused at once with QueueFullError, so
+   * that a server can shed load (answer 503) instead of queueing without bound. Default: no limit.
+   */
+  maxQueue?: number;
+  /**
+   * Record how long calls wait for a child and how long they run, for `stats()`. It costs one more
+   * message per call (the child says when it starts each call). Default: false.
+   */
+  recordTiming?: boolean;
 }
 
 /** Options of a single call, given through `withCallOptions()`. */
@@ -137,6 +147,8 @@ const poolRules: Table<PoolOptions> = {
   recycleAboveHeapMb: positiveNumber,
   callsPerChild: positiveInteger(largestPool),
   startTimeout: milliseconds(false),
+  maxQueue: number('a whole number, 0 or more', (n) => Number.isInteger(n) && n >= 0),
+  recordTiming: boolean,
 };
 const callRules: Table<CallOptions> = { signal: abortSignal, timeout: milliseconds(false) };
 const shutdownRules: Table<ShutdownOptions> = { deadline: milliseconds(true) };

@@ -6,6 +6,7 @@ import {
   type PoolOptions,
   type ShutdownOptions,
 } from '../options.js';
+import type { PoolStats } from '../pool/call-stats.js';
 import type { Scheduler } from '../pool/scheduler.js';
 import { warnOnce } from '../shared/warn-once.js';
 
@@ -49,6 +50,32 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
 export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
   const { deadline = poolDefaults.deadline } = checkShutdownOptions(options, 'shutdown(options)');
   await machinery?.closeAll(deadline);
+}
+
+/**
+ * A snapshot of a pool (the default one unless named): its children, its calls waiting and running,
+ * and what its calls have come to since it started. With the pool option `recordTiming`, also how
+ * long calls waited for a child and ran (`waitTime`, `runTime`, in ms). A pool that has not started
+ * yet reports zeros.
+ *
+ * @example
+ * const { queued, children } = stats('render');
+ */
+export function stats(name: string = defaultPoolName): PoolStats {
+  if (typeof name !== 'string' || name === '')
+    throw usageError('stats(pool): the pool name must be a non-empty string.');
+  return (
+    machinery?.statsOf(name) ?? {
+      children: { busy: 0, idle: 0, starting: 0, recycled: 0 },
+      queued: 0,
+      running: 0,
+      completed: 0,
+      failed: 0,
+      crashed: 0,
+      timedOut: 0,
+      aborted: 0,
+    }
+  );
 }
 
 /** The options a pool's calls get: those of `configure()`, or the defaults with a warning. */

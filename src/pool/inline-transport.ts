@@ -11,7 +11,7 @@ import {
   type CallTask,
   type ChildNotice,
 } from '../protocol.js';
-import type { Transport, TransportEvents } from './transport.js';
+import type { ChildCounts, Transport, TransportEvents } from './transport.js';
 
 /**
  * Inline mode (`RUN_IN_PROCESS_INLINE=1`): the child's own code runs the batches in this process,
@@ -29,7 +29,7 @@ export class InlineTransport implements Transport {
 
   constructor(private readonly events: TransportEvents) {}
 
-  submit(task: BatchTask, _exclusive: boolean): void {
+  submit(task: BatchTask): void {
     const id = task[BatchSlot.id];
     const copy: BatchTask = [...task];
     copy[BatchSlot.calls] = task[BatchSlot.calls].map(copied);
@@ -55,6 +55,10 @@ export class InlineTransport implements Transport {
   }
 
   async destroy(): Promise<void> {}
+
+  children(): ChildCounts {
+    return { busy: 0, idle: 0, starting: 0, recycled: 0 };
+  }
 
   #onNotice(notice: ChildNotice): void {
     if (notice[0] === 'run-in-process:answer') {

@@ -10,6 +10,8 @@ import type { Batch } from './batch.js';
 export class PendingCall {
   /** The batch it was last sent in, until it is answered or sent again. */
   batch: Batch | undefined;
+  /** When its worker started it, if it is timed (`recordTiming`) and has started. */
+  startedAt: number | undefined;
   #settled = false;
   #started = false;
   /** The timeout once started; until then, the bound on how long its worker may take to start it. */
@@ -26,7 +28,9 @@ export class PendingCall {
     readonly alone: boolean,
     private readonly resolveWith: (answer: Answer) => void,
     private readonly rejectWith: (error: unknown) => void,
-    private readonly onSettled: (call: PendingCall, failed: boolean) => void,
+    private readonly onSettled: (call: PendingCall, failed: boolean, error?: unknown) => void,
+    /** When it was made (`performance.now()`), for `recordTiming`; undefined when not timed. */
+    readonly madeAt?: number,
   ) {
     if (signal) {
       this.#onAbort = () => this.fail(new AbortError(`The call to ${label} was aborted.`, { cause: signal.reason }));
@@ -68,7 +72,9 @@ export class PendingCall {
 
   /** Its worker took the call: only now does its timeout start, so time spent queued does not count. */
   started(): void {
-    if (this.#settled || this.timeout === undefined || this.#started) return;
+    if (this.#settled || this.#started) return;
+    if (this.madeAt !== undefined) this.startedAt = performance.now();
+    if (this.timeout === undefined) return;
     this.#started = true;
     clearTimeout(this.#timer);
     const timeout = this.timeout;
@@ -92,7 +98,7 @@ export class PendingCall {
 
   fail(error: unknown): void {
     if (this.#finish()) {
-      this.onSettled(this, true);
+      this.onSettled(this, true, error);
       this.rejectWith(error);
     }
   }

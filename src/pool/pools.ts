@@ -5,6 +5,7 @@ import { InlineTransport } from './inline-transport.js';
 import { TinypoolTransport } from './local/tinypool-transport.js';
 import { Scheduler } from './scheduler.js';
 import { resolveSettings } from './settings.js';
+import type { PoolStats } from './call-stats.js';
 import type { TransportFactory } from './transport.js';
 
 /**
@@ -47,6 +48,11 @@ export function drain(name: string): void {
   pool.current = undefined;
   pool.draining.add(current);
   void current.close(Number.POSITIVE_INFINITY).finally(() => pool.draining.delete(current));
+}
+
+/** The running scheduler's stats, or nothing if the pool has not started. */
+export function statsOf(name: string): PoolStats | undefined {
+  return live.get(name)?.current?.stats();
 }
 
 export async function closeAll(deadline: number): Promise<void> {

@@ -1,10 +1,12 @@
-import { AbortError, PoolClosedError } from '../errors.js';
+import { performance } from 'node:perf_hooks';
+import { AbortError, PoolClosedError, QueueFullError } from '../errors.js';
+import { CallStats, type PoolStats } from './call-stats.js';
 import { CallSlot, type Answer, type CallTask, type ChildSettings } from '../protocol.js';
 import { Backlog } from './backlog.js';
 import { type Batch, Batches } from './batch.js';
 import { PendingCall } from './pending-call.js';
 import { Unsettled } from './unsettled.js';
-import { lossError, type BatchLoss, type Transport, type TransportFactory } from './transport.js';
+import { type BatchLoss, lossError, type Transport, type TransportFactory } from './transport.js';
 
 export interface SchedulerSettings {
   /** Every call in a batch of its own, on a fresh worker (the transport replaces it after each). */
@@ -15,6 +17,10 @@ export interface SchedulerSettings {
   child: ChildSettings | undefined;
   /** How long a worker may take to start a call with a timeout once it is next in line (ms). */
   startTimeout: number;
+  /** The most calls that may wait for a worker; undefined: no limit. */
+  maxQueue: number | undefined;
+  /** Record wait and run times (the worker then says when it starts each call). */
+  recordTiming: boolean;
 }
 
 let nextCallId = 1;
@@ -38,6 +44,7 @@ export class Scheduler {
   readonly #backlog = new Backlog();
   /** Batches in flight, each holding a slot of the transport's capacity. */
   readonly #batches = new Batches();
+  readonly #stats: CallStats;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -45,6 +52,7 @@ export class Scheduler {
     makeTransport: TransportFactory,
     private readonly onBroken: () => void = () => {},
   ) {
+    this.#stats = new CallStats(settings.recordTiming);
     this.#transport = makeTransport({
       started: (batch, call) => this.#started(batch, call),
       answered: (batch, call, answer) => this.#answered(batch, call, answer),
@@ -58,6 +66,15 @@ export class Scheduler {
     return this.#pending.size;
   }
 
+  /** What its calls have come to, and how many wait: for `stats()`. */
+  stats(): PoolStats {
+    const queued = this.#backlog.size + this.#transport.waiting;
+    return {
+      ...this.#stats.counts(queued, Math.max(0, this.#pending.size - queued)),
+      children: this.#transport.children(),
+    };
+  }
+
   /** Where its calls run, for messages: 'the child process'. */
   get runsIn(): string {
     return this.#transport.runsIn;
@@ -67,16 +84,25 @@ export class Scheduler {
   run(task: CallTask, label: string, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       task[CallSlot.id] = nextCallId++;
-      task[CallSlot.notifyStart] = timeout !== undefined;
-      const { isolate, callsPerChild } = this.settings;
+      const { isolate, callsPerChild, recordTiming } = this.settings;
+      task[CallSlot.notifyStart] = timeout !== undefined || recordTiming;
       const alone = signal !== undefined || isolate || (timeout !== undefined && callsPerChild > 1);
-      const call = new PendingCall(task, label, timeout, signal, alone, resolve, reject, (settled, failed) =>
-        this.#settled(settled, failed),
+      const call = new PendingCall(
+        task,
+        label,
+        timeout,
+        signal,
+        alone,
+        resolve,
+        reject,
+        (settled, failed, error) => this.#settled(settled, failed, error),
+        recordTiming ? performance.now() : undefined,
       );
       if (signal?.aborted) {
         call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));
         return;
       }
+      if (this.#queueIsFull(call)) return;
       this.#pending.add(call);
       if (alone) this.#submit([call], true);
       else if (this.#appendToIdle(call)) return;
@@ -105,7 +131,9 @@ export class Scheduler {
     // A call that goes alone goes to a batch that is not kept open: its worker is free right after.
     const batch = this.#batches.start(calls, !alone && !this.settings.isolate, alone);
     const tasks = calls.map((call) => call.task);
-    this.#transport.submit(['batch', batch.id, tasks, batch.keepOpen, this.settings.child], alone);
+    // A batch with a timed call may have to be stopped before its worker is known.
+    const stoppable = alone || calls.some((call) => call.timeout !== undefined);
+    this.#transport.submit(['batch', batch.id, tasks, batch.keepOpen, this.settings.child], alone, stoppable);
     // A batch that goes alone may wait in the transport for a worker of its own, for as long as
     // others hold them: there is no telling when it reaches one, so it has no start bound.
     if (!alone) this.#watchFront(batch);
@@ -231,9 +259,28 @@ export class Scheduler {
     for (const call of unsettled) if (call.alone) this.#submit([call], true);
   }
 
-  #settled(call: PendingCall, failed: boolean): void {
+  #settled(call: PendingCall, failed: boolean, error: unknown): void {
     if (failed) this.#stopIfRunning(call);
     this.#pending.delete(call);
+    this.#stats.settled(error, failed);
+    if (call.madeAt !== undefined) this.#stats.timed(call.madeAt, call.startedAt, performance.now());
+  }
+
+  /** With `maxQueue`, a call that would wait behind that many others is refused at once. */
+  #queueIsFull(call: PendingCall): boolean {
+    const { maxQueue } = this.settings;
+    if (maxQueue === undefined) return false;
+    const waiting = this.#backlog.size + this.#transport.waiting;
+    const wouldWait = call.alone || this.#batches.count >= this.#transport.capacity;
+    if (!wouldWait || waiting < maxQueue) return false;
+    call.fail(
+      new QueueFullError(
+        `${call.label} was refused: ${waiting} calls already wait for a child, the pool's maxQueue (${maxQueue}). ` +
+          `Shed the load (answer 503, retry later), or raise maxQueue.`,
+        maxQueue,
+      ),
+    );
+    return true;
   }
 
   /**

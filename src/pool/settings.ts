@@ -17,6 +17,8 @@ export interface PoolSettings {
   /** What the children apply themselves; undefined when nothing is set, which costs nothing to send. */
   child: ChildSettings | undefined;
   startTimeout: number;
+  maxQueue: number | undefined;
+  recordTiming: boolean;
 }
 
 const megabyte = 1024 * 1024;
@@ -44,6 +46,8 @@ export function resolveSettings(options: PoolOptions): PoolSettings {
     callsPerChild: options.callsPerChild ?? poolDefaults.callsPerChild,
     child: Object.keys(child).length > 0 ? child : undefined,
     startTimeout: options.startTimeout ?? poolDefaults.startTimeout,
+    maxQueue: options.maxQueue,
+    recordTiming: options.recordTiming ?? false,
   };
 }
 

@@ -27,9 +27,10 @@ export interface Transport {
    * Sends a batch to some worker. What happens to it comes back through `TransportEvents`: a
    * `started` for calls that asked for it, an `answered` per call, then `ended` or `lost`, once.
    * `exclusive`: the batch must be abortable before it starts (`cancel` drops it), and gets a worker
-   * of its own.
+   * of its own. `stoppable`: it may have to be stopped before its worker is known (a call with a
+   * timeout that its worker does not start).
    */
-  submit(batch: BatchTask, exclusive: boolean): void;
+  submit(batch: BatchTask, exclusive: boolean, stoppable: boolean): void;
   /**
    * Adds calls to a batch kept open whose worker is known and still taking work; false when it
    * cannot, and then the calls were not sent. Calls that reach a worker after it closed the batch
@@ -42,6 +43,16 @@ export interface Transport {
   cancel(batch: number): void;
   /** Stops every worker and takes no more batches. */
   destroy(): Promise<void>;
+  /** Its workers, for `stats()`. */
+  children(): ChildCounts;
+}
+
+/** A transport's workers: running a batch, waiting for one, booting; and how many were replaced when retiring. */
+export interface ChildCounts {
+  busy: number;
+  idle: number;
+  starting: number;
+  recycled: number;
 }
 
 /** How a batch was lost, which says what became of its unanswered calls. */

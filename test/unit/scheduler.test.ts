@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { AbortError, PoolClosedError, ProcessCrashedError, TimeoutError } from 'run-in-process';
+import { AbortError, PoolClosedError, ProcessCrashedError, QueueFullError, TimeoutError } from 'run-in-process';
 import { internal } from '../helpers/internal.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
@@ -47,6 +47,9 @@ class FakeTransport implements Transport {
   async destroy(): Promise<void> {
     this.destroyed = true;
   }
+  children() {
+    return { busy: 0, idle: 0, starting: 0, recycled: 0 };
+  }
 
   /** The id of the nth batch submitted, and the ids of its calls. */
   batch(index: number): { id: number; calls: number[] } {
@@ -60,7 +63,10 @@ class FakeTransport implements Transport {
 const made: Array<{ close(deadline: number): Promise<void> }> = [];
 afterEach(() => Promise.all(made.splice(0).map((scheduler) => scheduler.close(0))));
 
-function setUp(capacity = 1, settings: { isolate?: boolean; callsPerChild?: number; startTimeout?: number } = {}) {
+function setUp(
+  capacity = 1,
+  settings: { isolate?: boolean; callsPerChild?: number; startTimeout?: number; maxQueue?: number } = {},
+) {
   let transport: FakeTransport | undefined;
   const scheduler = new Scheduler(
     {
@@ -68,6 +74,8 @@ function setUp(capacity = 1, settings: { isolate?: boolean; callsPerChild?: numb
       callsPerChild: settings.callsPerChild ?? 1,
       child: undefined,
       startTimeout: settings.startTimeout ?? 60_000,
+      maxQueue: settings.maxQueue,
+      recordTiming: false,
     },
     (events) => (transport = new FakeTransport(events, capacity)),
   );
@@ -305,6 +313,20 @@ describe('timeouts and aborts', () => {
       [true, false],
     );
   });
+});
+
+test('maxQueue counts the calls that wait, in the backlog and in the transport; a call beyond it is refused', async () => {
+  const { transport, call } = setUp(1, { maxQueue: 1 });
+  const running = call('running');
+  const waiting = call('waiting');
+  assert.equal(transport.submitted.length, 1);
+  await rejectionOf(call('one too many'), QueueFullError);
+  const { id, calls } = transport.batch(0);
+  transport.events.answered(id, calls[0]!, value('running'));
+  assert.deepEqual(await running, value('running'));
+  const [appended] = transport.appended;
+  transport.events.answered(id, appended!.calls[0]![2], value('waiting'));
+  assert.deepEqual(await waiting, value('waiting'));
 });
 
 test('close() waits for the calls in flight, rejects those left at the deadline, then destroys the transport', async () => {

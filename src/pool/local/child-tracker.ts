@@ -90,6 +90,13 @@ export class ChildTracker {
     if (!this.#records.has(child)) this.#watch(child);
   }
 
+  /** Children alive that have not booted yet. */
+  get starting(): number {
+    let count = 0;
+    for (const record of this.#live) if (!record.ready) count++;
+    return count;
+  }
+
   /** The children that have not exited yet. */
   get live(): Iterable<ChildRecord> {
     return this.#live;

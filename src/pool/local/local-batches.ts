@@ -1,4 +1,3 @@
-import { BatchSlot, type BatchTask, CallSlot } from '../../protocol.js';
 import type { ChildRecord } from './child-tracker.js';
 
 export interface LocalBatch {
@@ -20,16 +19,26 @@ export interface LocalBatch {
 export class LocalBatches {
   readonly #batches = new Map<number, LocalBatch>();
 
-  add(task: BatchTask, exclusive: boolean): LocalBatch {
-    const stoppable = exclusive || task[BatchSlot.calls].some((call) => call[CallSlot.notifyStart]);
+  add(id: number, exclusive: boolean, stoppable: boolean): LocalBatch {
     const batch: LocalBatch = {
       controller: stoppable ? new AbortController() : undefined,
       exclusive,
       cancelled: false,
       child: undefined,
     };
-    this.#batches.set(task[BatchSlot.id], batch);
+    this.#batches.set(id, batch);
     return batch;
+  }
+
+  /** How many children run a batch now: those that spoke for one, and one for each no child spoke for yet. */
+  running(): number {
+    const children = new Set<ChildRecord>();
+    let unknown = 0;
+    for (const batch of this.#batches.values()) {
+      if (batch.child) children.add(batch.child);
+      else unknown++;
+    }
+    return children.size + unknown;
   }
 
   get(id: number): LocalBatch | undefined {

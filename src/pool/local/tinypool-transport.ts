@@ -13,7 +13,7 @@ import {
 } from '../../protocol.js';
 import { RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
-import type { BatchLoss, Transport, TransportEvents } from '../transport.js';
+import type { BatchLoss, ChildCounts, Transport, TransportEvents } from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { LocalBatches } from './local-batches.js';
 import { markedAsOurs } from './child-fork.js';
@@ -49,6 +49,7 @@ export class TinypoolTransport implements Transport {
   readonly #tracker: ChildTracker;
   readonly #batches = new LocalBatches();
   #broken = false;
+  #recycled = 0;
 
   constructor(
     private readonly settings: PoolSettings,
@@ -85,9 +86,9 @@ export class TinypoolTransport implements Transport {
     return this.#tinypool.queueSize; // tinypool 2.2.0 internal
   }
 
-  submit(task: BatchTask, exclusive: boolean): void {
+  submit(task: BatchTask, exclusive: boolean, stoppable: boolean): void {
     const id = task[BatchSlot.id];
-    const batch = this.#batches.add(task, exclusive);
+    const batch = this.#batches.add(id, exclusive, stoppable);
     const options = batch.controller ? { signal: batch.controller.signal } : noSignal;
     let running: Promise<TaskResult>;
     try {
@@ -132,6 +133,13 @@ export class TinypoolTransport implements Transport {
       }
       this.#wakeIfStalled();
     }
+  }
+
+  children(): ChildCounts {
+    const children = this.#tinypool.threads.length;
+    const starting = this.#tracker.starting;
+    const busy = Math.min(children - starting, this.#batches.running());
+    return { busy, idle: Math.max(0, children - starting - busy), starting, recycled: this.#recycled };
   }
 
   /**
@@ -213,6 +221,7 @@ export class TinypoolTransport implements Transport {
   #retire(record: ChildRecord): void {
     if (record.retiring) return;
     record.retiring = true;
+    this.#recycled++;
     setTimeout(() => record.process.kill('SIGKILL'), stopGrace).unref();
   }
 

@@ -1,0 +1,100 @@
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { AbortError, ProcessCrashedError, TimeoutError } from '../errors.js';
+import type { ChildCounts } from './transport.js';
+
+/** A summary of recorded times, in milliseconds. */
+export interface TimeSummary {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  p50: number;
+  p99: number;
+}
+
+/** What `stats()` tells of a pool's calls; the children are counted by its transport. */
+export interface CallCounts {
+  /** Calls waiting for a child: in the parent's queue, or in the transport's. */
+  queued: number;
+  /** Calls sent to a child and not yet settled. */
+  running: number;
+  /** Calls a child answered, with a value or with the error your code threw. */
+  completed: number;
+  /** Calls that failed otherwise: crashes, timeouts, aborts, shutdowns, values that could not be sent. */
+  failed: number;
+  crashed: number;
+  timedOut: number;
+  aborted: number;
+  /** With the pool option `recordTiming`: from the call to its start in a child, and from its start to its end. */
+  waitTime?: TimeSummary;
+  runTime?: TimeSummary;
+}
+
+/** What `stats(pool)` returns. */
+export interface PoolStats extends CallCounts {
+  /** The pool's children: running calls, waiting for calls, booting; and how many retired (recycleAfterCalls…). */
+  children: ChildCounts;
+}
+
+/**
+ * The counters of one scheduler. Counting costs an increment per call; times are recorded only when
+ * asked for (`recordTiming`), in histograms (perf_hooks), in microseconds.
+ */
+export class CallStats {
+  completed = 0;
+  failed = 0;
+  crashed = 0;
+  timedOut = 0;
+  aborted = 0;
+  readonly #wait: RecordableHistogram | undefined;
+  readonly #run: RecordableHistogram | undefined;
+
+  constructor(readonly timing: boolean) {
+    this.#wait = timing ? createHistogram() : undefined;
+    this.#run = timing ? createHistogram() : undefined;
+  }
+
+  settled(error: unknown, failed: boolean): void {
+    if (!failed) this.completed++;
+    else {
+      this.failed++;
+      if (error instanceof ProcessCrashedError) this.crashed++;
+      else if (error instanceof TimeoutError) this.timedOut++;
+      else if (error instanceof AbortError) this.aborted++;
+    }
+  }
+
+  /** Times in ms from `performance.now()`: made, started (undefined if it never started), settled. */
+  timed(madeAt: number, startedAt: number | undefined, settledAt: number): void {
+    if (startedAt === undefined) return;
+    this.#wait?.record(microseconds(startedAt - madeAt));
+    this.#run?.record(microseconds(settledAt - startedAt));
+  }
+
+  counts(queued: number, running: number): CallCounts {
+    const { completed, failed, crashed, timedOut, aborted } = this;
+    const counts: CallCounts = { queued, running, completed, failed, crashed, timedOut, aborted };
+    if (this.#wait && this.#run) {
+      counts.waitTime = summary(this.#wait);
+      counts.runTime = summary(this.#run);
+    }
+    return counts;
+  }
+}
+
+function microseconds(ms: number): number {
+  return Math.max(1, Math.round(ms * 1000));
+}
+
+function summary(histogram: RecordableHistogram): TimeSummary {
+  const count = histogram.count;
+  const ms = (us: number) => (count === 0 ? 0 : us / 1000);
+  return {
+    count,
+    min: ms(histogram.min),
+    max: ms(histogram.max),
+    mean: ms(histogram.mean),
+    p50: ms(histogram.percentile(50)),
+    p99: ms(histogram.percentile(99)),
+  };
+}

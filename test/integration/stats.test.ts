@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { configure, QueueFullError, shutdown, stats, TimeoutError, withCallOptions } from 'run-in-process';
+import { fixture, scratchFile, waitForFile } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
+
+type PooledModule = typeof import('../fixtures/src/pooled.js');
+const { inPool } = await fixture<PooledModule>('standard', 'pooled');
+
+after(() => shutdown());
+
+test('stats() counts what calls came to, and with recordTiming how long they waited and ran', async () => {
+  assert.deepEqual(stats('stats'), {
+    children: { busy: 0, idle: 0, starting: 0, recycled: 0 },
+    queued: 0,
+    running: 0,
+    completed: 0,
+    failed: 0,
+    crashed: 0,
+    timedOut: 0,
+    aborted: 0,
+  });
+  configure('stats', { size: 1, recordTiming: true });
+  const { pid, fail, exit, spin } = inPool('stats');
+  await Promise.all([pid(), pid(), pid()]);
+  await rejectionOf(fail('mine'), RangeError);
+  await rejectionOf(exit(5));
+  await rejectionOf(
+    withCallOptions({ timeout: 100 }, () => spin(5_000)),
+    TimeoutError,
+  );
+  const controller = new AbortController();
+  controller.abort();
+  await rejectionOf(withCallOptions({ signal: controller.signal }, () => pid()));
+  const seen = stats('stats');
+  assert.equal(seen.completed, 4, 'three values and the error the code threw');
+  assert.equal(seen.failed, 3);
+  assert.deepEqual([seen.crashed, seen.timedOut, seen.aborted], [1, 1, 1]);
+  assert.deepEqual([seen.queued, seen.running], [0, 0]);
+  assert.ok(seen.waitTime && seen.runTime, 'timing was recorded');
+  assert.equal(seen.runTime.count, 6, 'every call that started');
+  assert.ok(seen.runTime.max >= 100 && seen.runTime.min <= seen.runTime.p50, JSON.stringify(seen.runTime));
+  assert.ok(seen.children.busy + seen.children.idle + seen.children.starting <= 1);
+});
+
+test('with maxQueue, a call beyond it is refused at once with QueueFullError; the others run', async () => {
+  configure('stats-queue', { size: 1, maxQueue: 2 });
+  const { hold, pid } = inPool('stats-queue');
+  const started = scratchFile('queue-hold');
+  const release = scratchFile('queue-release');
+  const holding = hold(started, release);
+  await waitForFile(started);
+  const waiting = [pid(), pid()];
+  assert.equal(stats('stats-queue').queued, 2);
+  const refused = await rejectionOf(pid(), QueueFullError);
+  assert.equal(refused.code, 'ERR_QUEUE_FULL');
+  assert.equal(refused.limit, 2);
+  assert.match(refused.message, /2 calls already wait for a child, the pool's maxQueue \(2\)/);
+  writeFileSync(release, '');
+  assert.equal(typeof (await holding), 'number');
+  for (const result of await Promise.all(waiting)) assert.equal(typeof result, 'number');
+  assert.equal(stats('stats-queue').failed, 1);
+});

@@ -14,6 +14,11 @@ export interface RunInProcessOptions {
   module?: string | URL;
   /** Function wrapper only: the id of the function within its module (defaults to `fn.name`). */
   name?: string;
+  /**
+   * Calls with a higher priority leave the pool's queue first; FIFO within a priority. A call already
+   * sent to a child is never preempted. Default: 0.
+   */
+  priority?: number;
 }
 
 /** Options of a pool: `configure(options)` for the default pool, `configure(name, options)` for a named one. */
@@ -67,6 +72,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** A timeout (ms) for this call only. */
   timeout?: number;
+  /** A priority for this call only (see RunInProcessOptions.priority). */
+  priority?: number;
 }
 
 export interface ShutdownOptions {
@@ -129,11 +136,17 @@ const largestPool = 1024;
 
 type Table<T> = { readonly [K in keyof Required<T>]: Rule };
 
+const priority: Rule = {
+  expected: 'a finite number (higher goes first)',
+  accepts: (value) => typeof value === 'number' && Number.isFinite(value),
+};
+
 const runRules: Table<RunInProcessOptions> = {
   timeout: milliseconds(false),
   pool: name,
   module: moduleUrl,
   name,
+  priority,
 };
 const poolRules: Table<PoolOptions> = {
   size: positiveInteger(largestPool),
@@ -150,7 +163,7 @@ const poolRules: Table<PoolOptions> = {
   maxQueue: number('a whole number, 0 or more', (n) => Number.isInteger(n) && n >= 0),
   recordTiming: boolean,
 };
-const callRules: Table<CallOptions> = { signal: abortSignal, timeout: milliseconds(false) };
+const callRules: Table<CallOptions> = { signal: abortSignal, timeout: milliseconds(false), priority };
 const shutdownRules: Table<ShutdownOptions> = { deadline: milliseconds(true) };
 
 /** The defaults of the options that have one, filled in when a pool starts. */

@@ -34,8 +34,10 @@ function merged(outer: CallOptions | undefined, inner: CallOptions): CallOptions
   const timeouts = [outer.timeout, inner.timeout].filter((timeout) => timeout !== undefined);
   // Code called inside cannot give itself more time than its caller allowed.
   const timeout = timeouts.length > 0 ? Math.min(...timeouts) : undefined;
+  const priority = inner.priority ?? outer.priority;
   return {
     ...(timeout !== undefined && { timeout }),
+    ...(priority !== undefined && { priority }),
     ...(signals.length > 0 && { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) }),
   };
 }

@@ -50,7 +50,8 @@ async function send(recipe: Recipe, options: RunInProcessOptions): Promise<unkno
   try {
     const loading = schedulerFor(pool);
     scheduler = loading instanceof Promise ? await loading : loading;
-    answer = await scheduler.run(recipe.task, recipe.label, timeout, perCall?.signal);
+    const priority = perCall?.priority ?? options.priority ?? 0;
+    answer = await scheduler.run(recipe.task, recipe.label, { timeout, signal: perCall?.signal, priority });
   } catch (error) {
     throw withCallerFrames(error);
   }

@@ -29,8 +29,13 @@ export class Backlog {
     return this.#queue.length;
   }
 
+  /** In priority order, FIFO within a priority: after every call of the same or a higher priority. */
   push(call: PendingCall): void {
-    this.#queue.push(call);
+    const queue = this.#queue;
+    let at = queue.length;
+    while (at > 0 && queue[at - 1]!.priority < call.priority) at--;
+    if (at === queue.length) queue.push(call);
+    else queue.splice(at, 0, call);
   }
 
   /** Calls that were sent but never started: they go first, in their order. */

@@ -31,6 +31,8 @@ export class PendingCall {
     private readonly onSettled: (call: PendingCall, failed: boolean, error?: unknown) => void,
     /** When it was made (`performance.now()`), for `recordTiming`; undefined when not timed. */
     readonly madeAt?: number,
+    /** Higher leaves the backlog first. */
+    readonly priority = 0,
   ) {
     if (signal) {
       this.#onAbort = () => this.fail(new AbortError(`The call to ${label} was aborted.`, { cause: signal.reason }));

@@ -23,6 +23,14 @@ export interface SchedulerSettings {
   recordTiming: boolean;
 }
 
+/** How one call is to run. */
+export interface CallSpec {
+  timeout?: number | undefined;
+  signal?: AbortSignal | undefined;
+  /** Higher leaves the backlog first. */
+  priority?: number;
+}
+
 let nextCallId = 1;
 
 /**
@@ -81,7 +89,7 @@ export class Scheduler {
   }
 
   /** Runs one call; the task is the recipe's, given its id here. */
-  run(task: CallTask, label: string, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Answer> {
+  run(task: CallTask, label: string, { timeout, signal, priority = 0 }: CallSpec): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       task[CallSlot.id] = nextCallId++;
       const { isolate, callsPerChild, recordTiming } = this.settings;
@@ -97,6 +105,7 @@ export class Scheduler {
         reject,
         (settled, failed, error) => this.#settled(settled, failed, error),
         recordTiming ? performance.now() : undefined,
+        priority,
       );
       if (signal?.aborted) {
         call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { configure, QueueFullError, shutdown, stats, TimeoutError, withCallOptions } from 'run-in-process';
+import { CallLog } from '../helpers/call-log.js';
 import { fixture, scratchFile, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
@@ -61,4 +62,28 @@ test('with maxQueue, a call beyond it is refused at once with QueueFullError; th
   assert.equal(typeof (await holding), 'number');
   for (const result of await Promise.all(waiting)) assert.equal(typeof result, 'number');
   assert.equal(stats('stats-queue').failed, 1);
+});
+
+test('calls with a higher priority leave the queue first; FIFO within a priority', async () => {
+  configure('priority', { size: 1 });
+  const { hold, step, urgentStep } = inPool('priority');
+  const started = scratchFile('priority-hold');
+  const release = scratchFile('priority-release');
+  const holding = hold(started, release);
+  await waitForFile(started);
+  const log = new CallLog();
+  const calls = [
+    step(log.path, 1, 'value'),
+    withCallOptions({ priority: 5 }, () => step(log.path, 2, 'value')),
+    step(log.path, 3, 'value'),
+    withCallOptions({ priority: 10 }, () => step(log.path, 4, 'value')),
+    urgentStep(log.path, 5),
+  ];
+  writeFileSync(release, '');
+  await holding;
+  await Promise.all(calls);
+  assert.deepEqual(
+    log.entries().map((entry) => entry.id),
+    [4, 5, 2, 1, 3],
+  );
 });

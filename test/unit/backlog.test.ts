@@ -70,3 +70,22 @@ test('a batch holds no more than about 256 KiB of arguments, and always at least
   assert.deepEqual(ids(backlog.take(1)), [2, 3]);
   assert.deepEqual(ids(backlog.take(1)), [4], 'a call larger than the budget goes alone');
 });
+
+test('calls with a higher priority leave first, in the order they came within a priority', () => {
+  const backlog = new Backlog();
+  const call = (id: number, priority: number) =>
+    ({ settled: false, priority, task: ['call', '{}', id, [], undefined, false] }) as unknown as Queued;
+  for (const [id, priority] of [
+    [1, 0],
+    [2, 5],
+    [3, 0],
+    [4, 5],
+    [5, -1],
+    [6, 10],
+  ] as const) {
+    backlog.push(call(id, priority));
+  }
+  const order: number[] = [];
+  while (backlog.size > 0) order.push(...ids(backlog.take(1)).map(Number));
+  assert.deepEqual(order, [6, 2, 4, 1, 3, 5]);
+});

@@ -82,7 +82,7 @@ function setUp(
   assert.ok(transport);
   made.push(scheduler);
   const call = (label: string, options: { timeout?: number; signal?: AbortSignal } = {}) =>
-    scheduler.run(['call', '{}', 0, [label], undefined, false], label, options.timeout, options.signal);
+    scheduler.run(['call', '{}', 0, [label], undefined, false], label, options);
   return { scheduler, transport, call };
 }
 

@@ -1,7 +1,7 @@
 import './shared/runtime-check.js';
 import './shared/symbol-metadata.js';
 
-export { configure, shutdown, stats } from './call/pools.js';
+export { configure, shutdown, stats, warmUp } from './call/pools.js';
 export type { PoolStats, TimeSummary } from './pool/call-stats.js';
 export { withCallOptions } from './call/call-options.js';
 export { runInProcess, type OffloadedFunction, type RunInProcessDecorator } from './define/run-in-process.js';

@@ -60,6 +60,17 @@ export interface PoolOptions {
    */
   maxQueue?: number;
   /**
+   * Children kept alive even when idle, started by `configure()` (or `warmUp()`), so that a first
+   * call does not wait for one to boot. At most `size`. Default: 0. Idle children never keep the
+   * process alive.
+   */
+  minChildren?: number;
+  /**
+   * Modules each child imports as it starts, before it takes a call: `file:` URLs or paths (relative
+   * to the working directory). Default: none.
+   */
+  preload?: string[];
+  /**
    * Record how long calls wait for a child and how long they run, for `stats()`. It costs one more
    * message per call (the child says when it starts each call). Default: false.
    */
@@ -161,6 +172,11 @@ const poolRules: Table<PoolOptions> = {
   callsPerChild: positiveInteger(largestPool),
   startTimeout: milliseconds(false),
   maxQueue: number('a whole number, 0 or more', (n) => Number.isInteger(n) && n >= 0),
+  minChildren: number(`a whole number from 0 to ${largestPool}`, (n) => Number.isInteger(n) && n >= 0, largestPool),
+  preload: {
+    expected: "an array of module URLs or paths, such as [import.meta.resolve('./warm.js')]",
+    accepts: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''),
+  },
   recordTiming: boolean,
 };
 const callRules: Table<CallOptions> = { signal: abortSignal, timeout: milliseconds(false), priority };
@@ -215,8 +231,18 @@ function copied(value: unknown): unknown {
 
 export const checkRunOptions = (options: unknown, where: string): RunInProcessOptions =>
   check(runRules, options, where, '{ timeout: 5000 }');
-export const checkPoolOptions = (options: unknown, where: string): PoolOptions =>
-  check(poolRules, options, where, '{ size: 4 }');
+export function checkPoolOptions(options: unknown, where: string): PoolOptions {
+  const checked = check(poolRules, options, where, '{ size: 4 }');
+  const size = checked.size ?? poolDefaults.size();
+  if (checked.minChildren !== undefined && checked.minChildren > size) {
+    throw optionError(
+      `${where}: minChildren (${checked.minChildren}) is above size (${size}${checked.size === undefined ? ', the default' : ''}). ` +
+        `Raise size, or keep fewer children warm.`,
+      true,
+    );
+  }
+  return checked;
+}
 export const checkCallOptions = (options: unknown, where: string): CallOptions =>
   check(callRules, options, where, '{ signal, timeout: 2000 }');
 export const checkShutdownOptions = (options: unknown, where: string): ShutdownOptions =>

@@ -20,6 +20,13 @@
  */
 export const processGroupVariable = 'RUN_IN_PROCESS_GROUP_LEADER';
 
+/**
+ * The modules a child imports as it starts (pool option `preload`): its command-line arguments are
+ * this flag, then a JSON array of `file:` URLs. They are arguments because a child imports them
+ * before it takes its first task, and tinypool says it is ready only once that is done.
+ */
+export const preloadArgument = '--run-in-process-preload';
+
 /** Which code to run: a method of a decorated class, or a wrapped function. */
 export type Target = MethodTarget | FunctionTarget;
 
@@ -135,15 +142,18 @@ export type ChildNotice =
   /** The child takes no more calls (its call limit, its heap limit, or a module that failed to load). */
   | [tag: 'run-in-process:retiring']
   /** An error the child threw outside any call, just before it exits. */
-  | [tag: 'run-in-process:fatal', thrown: EncodedThrown];
+  | [tag: 'run-in-process:fatal', thrown: EncodedThrown]
+  /** A module of `preload` could not be imported: the child exits, and so will every child. */
+  | [tag: 'run-in-process:preload-failed', module: string, thrown: EncodedThrown];
 
-export const NoticeSlot = { batch: 1, call: 2, answer: 3, thrown: 1 } as const;
+export const NoticeSlot = { batch: 1, call: 2, answer: 3, thrown: 1, module: 1, preloadThrown: 2 } as const;
 
 const noticeTags = new Set([
   'run-in-process:started',
   'run-in-process:answer',
   'run-in-process:retiring',
   'run-in-process:fatal',
+  'run-in-process:preload-failed',
 ]);
 
 /** Only the tag is checked here: the receiver validates the rest before it trusts any of it. */

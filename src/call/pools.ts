@@ -38,9 +38,29 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
   if (name === '') throw usageError('configure(name, options): the pool name must be a non-empty string.');
   const where = name === defaultPoolName ? 'configure(options)' : `configure('${name}', options)`;
   if (options === undefined) throw usageError(`${where}: options must be an object like { size: 4 }.`);
-  optionsByName.set(name, { ...checkPoolOptions(options, where) });
+  const checked = checkPoolOptions(options, where);
+  optionsByName.set(name, checked);
   // Calls in flight finish on the old children; new calls start new ones.
   machinery?.drain(name);
+  // Children kept warm start now; what goes wrong surfaces at warmUp() or at the first call.
+  if ((checked.minChildren ?? 0) > 0) Promise.resolve(schedulerFor(name)).catch(() => {});
+}
+
+/**
+ * Starts a pool (the default one unless named) and settles once its warm children (`minChildren`,
+ * at least one) are ready: booted, with the modules of `preload` imported. A first call then costs
+ * about what a warm call does. Rejects with ModuleLoadError when a preloaded module cannot be
+ * imported, and with ChildStartupError when children cannot start.
+ *
+ * @example
+ * configure('render', { minChildren: 2, preload: ['./dist/render.js'] });
+ * await warmUp('render');
+ */
+export async function warmUp(name: string = defaultPoolName): Promise<void> {
+  if (typeof name !== 'string' || name === '')
+    throw usageError('warmUp(pool): the pool name must be a non-empty string.');
+  const scheduler = await schedulerFor(name);
+  await scheduler.warmUp();
 }
 
 /**

@@ -1,5 +1,5 @@
 import { encodeThrown } from '../codec/thrown-encode.js';
-import { isBatchControl, type ChildNotice, type Task, type TaskResult } from '../protocol.js';
+import { type ChildNotice, isBatchControl, preloadArgument, type Task, type TaskResult } from '../protocol.js';
 import { processState } from '../shared/process-state.js';
 import { CallRunner } from './call-runner.js';
 import { exitWithParent } from './orphan-watchdog.js';
@@ -36,6 +36,19 @@ const reportAndExit = (error: Error): void => {
   }
 };
 process.on('uncaughtException', reportAndExit);
+
+// The pool's `preload` modules, imported before tinypool hears that this child is ready.
+const preloadAt = process.argv.indexOf(preloadArgument);
+const preload = preloadAt < 0 ? [] : (JSON.parse(process.argv[preloadAt + 1] ?? '[]') as string[]);
+for (const module of preload) {
+  try {
+    await import(module);
+  } catch (error) {
+    const notice: ChildNotice = ['run-in-process:preload-failed', module, encodeThrown(error)];
+    await new Promise((resolve) => process.send?.(notice, resolve) ?? resolve(undefined));
+    process.exit(78);
+  }
+}
 
 // What the parent says about open batches comes on the IPC channel, beside tinypool's own messages.
 process.on('message', (message: unknown) => {

@@ -56,6 +56,8 @@ export class InlineTransport implements Transport {
 
   async destroy(): Promise<void> {}
 
+  async warmUp(): Promise<void> {}
+
   children(): ChildCounts {
     return { busy: 0, idle: 0, starting: 0, recycled: 0 };
   }

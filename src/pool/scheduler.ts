@@ -83,6 +83,11 @@ export class Scheduler {
     };
   }
 
+  /** Settles once the children it keeps warm are ready. */
+  warmUp(): Promise<void> {
+    return this.#transport.warmUp();
+  }
+
   /** Where its calls run, for messages: 'the child process'. */
   get runsIn(): string {
     return this.#transport.runsIn;

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { poolDefaults, type PoolOptions } from '../options.js';
 import type { ChildSettings } from '../protocol.js';
 
@@ -19,6 +21,9 @@ export interface PoolSettings {
   startTimeout: number;
   maxQueue: number | undefined;
   recordTiming: boolean;
+  minChildren: number;
+  /** `file:` URLs each child imports as it starts. */
+  preload: string[];
 }
 
 const megabyte = 1024 * 1024;
@@ -48,6 +53,8 @@ export function resolveSettings(options: PoolOptions): PoolSettings {
     startTimeout: options.startTimeout ?? poolDefaults.startTimeout,
     maxQueue: options.maxQueue,
     recordTiming: options.recordTiming ?? false,
+    minChildren: options.minChildren ?? 0,
+    preload: (options.preload ?? []).map(moduleUrl),
   };
 }
 
@@ -85,6 +92,13 @@ function withoutDebuggerFlags(flags: readonly string[]): string[] {
     if (flagsWithValue.has(flag)) i++;
   }
   return kept;
+}
+
+/** A path (relative to the working directory) or a URL, as a URL a child can import. */
+function moduleUrl(pathOrUrl: string): string {
+  return /^[a-z][a-z0-9+.-]+:/i.test(pathOrUrl) && !/^[a-z]:[\\/]/i.test(pathOrUrl)
+    ? pathOrUrl
+    : pathToFileURL(resolve(pathOrUrl)).href;
 }
 
 /** The children's environment: the variables that are set, `--inspect` taken out of NODE_OPTIONS. */

@@ -45,6 +45,8 @@ export interface Transport {
   destroy(): Promise<void>;
   /** Its workers, for `stats()`. */
   children(): ChildCounts;
+  /** Settles once the workers the pool keeps warm (at least one) are ready to take calls. */
+  warmUp(): Promise<void>;
 }
 
 /** A transport's workers: running a batch, waiting for one, booting; and how many were replaced when retiring. */

@@ -50,6 +50,7 @@ class FakeTransport implements Transport {
   children() {
     return { busy: 0, idle: 0, starting: 0, recycled: 0 };
   }
+  async warmUp(): Promise<void> {}
 
   /** The id of the nth batch submitted, and the ids of its calls. */
   batch(index: number): { id: number; calls: number[] } {

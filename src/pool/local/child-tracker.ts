@@ -83,11 +83,20 @@ export class ChildTracker {
     private readonly onMalformed: (record: ChildRecord, message: unknown) => void,
     /** The pool's own word that a child has booted (tinypool-transport.ts knows what it looks like). */
     private readonly isReadyMessage: (message: unknown) => boolean,
+    /** A child has booted. */
+    private readonly onReady: () => void = () => {},
   ) {}
 
   /** Starts watching a child, once. */
   adopt(child: ChildProcess): void {
     if (!this.#records.has(child)) this.#watch(child);
+  }
+
+  /** Children alive that have booted. */
+  get readyCount(): number {
+    let count = 0;
+    for (const record of this.#live) if (record.ready) count++;
+    return count;
   }
 
   /** Children alive that have not booted yet. */
@@ -115,7 +124,10 @@ export class ChildTracker {
     child.on('message', (message: unknown) => {
       if (validNotice(message)) this.onNotice(record, message);
       else if (isChildNotice(message)) this.onMalformed(record, message);
-      else if (this.isReadyMessage(message)) record.ready = true;
+      else if (this.isReadyMessage(message)) {
+        record.ready = true;
+        this.onReady();
+      }
     });
     // tinypool turns an unexpected exit into this 'error' event on the child, synchronously
     // inside 'exit': the error object is the one its tasks are rejected with.

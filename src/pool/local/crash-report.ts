@@ -1,5 +1,5 @@
 import { decodeThrown } from '../../codec/thrown-decode.js';
-import { ChildStartupError, ProcessCrashedError } from '../../errors.js';
+import { ChildStartupError, ModuleLoadError, ProcessCrashedError } from '../../errors.js';
 import type { EncodedThrown } from '../../protocol.js';
 import { resolveErrorClass } from '../../shared/error-classes.js';
 import type { ChildRecord } from './child-tracker.js';
@@ -28,6 +28,17 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
     stderr,
     outOfMemory,
     fatal === undefined ? undefined : { cause: fatal },
+  );
+}
+
+/** A module of the pool's `preload` failed to import in a child: no child can start. */
+export function preloadError(module: string, thrown: EncodedThrown): ModuleLoadError {
+  const cause = decodedOrNot(thrown);
+  return new ModuleLoadError(
+    `A child process could not import ${module}, which the pool preloads (its preload option): ${describe(cause)}. ` +
+      `Every child imports it as it starts, so none can: fix the module or the list, and configure() the pool again.`,
+    module,
+    { cause },
   );
 }
 

@@ -21,6 +21,12 @@ export function validNotice(message: unknown): message is ChildNotice {
       return message.length === 1;
     case 'run-in-process:fatal':
       return message.length === 2 && validThrown(message[NoticeSlot.thrown]);
+    case 'run-in-process:preload-failed':
+      return (
+        message.length === 3 &&
+        typeof message[NoticeSlot.module] === 'string' &&
+        validThrown(message[NoticeSlot.preloadThrown])
+      );
   }
 }
 

@@ -4,6 +4,7 @@ import Tinypool from 'tinypool';
 import {
   BatchSlot,
   NoticeSlot,
+  preloadArgument,
   TaskResultSlot,
   type BatchTask,
   type CallTask,
@@ -11,13 +12,14 @@ import {
   type TaskResult,
   type WakeTask,
 } from '../../protocol.js';
-import { RunInProcessError } from '../../errors.js';
+import { PoolClosedError, RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
 import type { BatchLoss, ChildCounts, Transport, TransportEvents } from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { LocalBatches } from './local-batches.js';
 import { markedAsOurs } from './child-fork.js';
-import { crashError, startupError } from './crash-report.js';
+import { crashError, preloadError, startupError } from './crash-report.js';
+import { Warming } from './warming.js';
 
 /**
  * Local child processes, on tinypool in `child_process` mode. This is the only file that imports
@@ -49,6 +51,7 @@ export class TinypoolTransport implements Transport {
   readonly #tracker: ChildTracker;
   readonly #batches = new LocalBatches();
   #broken = false;
+  readonly #warming = new Warming(() => this.#tracker.readyCount);
   #recycled = 0;
 
   constructor(
@@ -59,7 +62,8 @@ export class TinypoolTransport implements Transport {
     this.#tinypool = new Tinypool({
       filename: runnerFile,
       runtime: 'child_process',
-      minThreads: 0,
+      minThreads: settings.minChildren,
+      ...(settings.preload.length > 0 && { argv: [preloadArgument, JSON.stringify(settings.preload)] }),
       maxThreads: settings.size,
       idleTimeout: settings.idleTimeout,
       env: markedAsOurs(settings.env),
@@ -79,7 +83,10 @@ export class TinypoolTransport implements Transport {
       (record) => this.#misbehaved(record, 'sent a message that is not a well-formed notice'),
       // tinypool 2.2.0: a child that has loaded its handler says { ready: true, source: 'pool', … }.
       (message) => (message as { ready?: unknown } | null)?.ready === true,
+      () => this.#warming.check(),
     );
+    // tinypool 2.2.0 starts `minThreads` children in its constructor.
+    this.#adoptChildren();
   }
 
   get waiting(): number {
@@ -135,6 +142,16 @@ export class TinypoolTransport implements Transport {
     }
   }
 
+  warmUp(): Promise<void> {
+    const count = Math.max(1, this.settings.minChildren);
+    // tinypool keeps `minThreads` alive; with none kept, a no-op task starts one, which stays until idle.
+    if (this.settings.minChildren === 0 && this.#tinypool.threads.length === 0) {
+      this.#tinypool.run(['wake'] satisfies WakeTask).catch(() => {});
+      this.#adoptChildren();
+    }
+    return this.#warming.until(count);
+  }
+
   children(): ChildCounts {
     const children = this.#tinypool.threads.length;
     const starting = this.#tracker.starting;
@@ -149,6 +166,7 @@ export class TinypoolTransport implements Transport {
    * held, and a child still alive after the grace is killed.
    */
   async destroy(): Promise<void> {
+    this.#warming.fail(new PoolClosedError('The pool was shut down before its children were warm.'));
     const hold = setInterval(() => {}, 1_000);
     const kill = setTimeout(() => {
       for (const record of this.#tracker.live) record.process.kill('SIGKILL');
@@ -199,6 +217,9 @@ export class TinypoolTransport implements Transport {
       case 'run-in-process:fatal':
         record.fatal = notice[thrown];
         break;
+      case 'run-in-process:preload-failed':
+        this.#failBoot(preloadError(notice[NoticeSlot.module], notice[NoticeSlot.preloadThrown]));
+        break;
     }
   }
 
@@ -239,9 +260,16 @@ export class TinypoolTransport implements Transport {
   /** A child died while booting. If none is left to run the queued tasks, they would wait forever. */
   async #bootFailed(record: ChildRecord): Promise<void> {
     if (this.#tinypool.threads.length > 0 || this.#broken) return;
-    this.#broken = true;
     await Promise.race([record.closed, delay(exitGrace)]);
-    this.events.broken(startupError(record, this.settings.execArgv));
+    this.#failBoot(startupError(record, this.settings.execArgv));
+  }
+
+  /** No child can start: every call, and whoever waits for a warm pool, gets the error. */
+  #failBoot(error: Error): void {
+    if (this.#broken) return;
+    this.#broken = true;
+    this.#warming.fail(error);
+    this.events.broken(error);
   }
 
   /**

@@ -1,0 +1,28 @@
+/** Who waits for a number of children to be ready (`warmUp()`), told when they are or when none can start. */
+export class Warming {
+  readonly #waiting: Array<{ count: number; resolve: () => void; reject: (error: Error) => void }> = [];
+  #failure: Error | undefined;
+
+  constructor(private readonly readyCount: () => number) {}
+
+  until(count: number): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.readyCount() >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#waiting.push({ count, resolve, reject }));
+  }
+
+  /** A child became ready. */
+  check(): void {
+    const ready = this.readyCount();
+    for (const waiter of [...this.#waiting]) {
+      if (ready < waiter.count) continue;
+      this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  }
+
+  fail(error: Error): void {
+    this.#failure = error;
+    for (const waiter of this.#waiting.splice(0)) waiter.reject(error);
+  }
+}

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { configure, ModuleLoadError, shutdown, stats, warmUp } from 'run-in-process';
+import { fixture, fixtureUrl, scratchFile } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
+import { runScript } from '../helpers/scripts.js';
+
+type PooledModule = typeof import('../fixtures/src/pooled.js');
+const { inPool } = await fixture<PooledModule>('standard', 'pooled');
+
+after(() => shutdown());
+
+const pidsIn = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map(Number) : []);
+
+test('warmUp() settles once minChildren children are up, with their preload imported; a first call needs no new child', async () => {
+  const log = scratchFile('preloaded');
+  configure('warm', {
+    size: 2,
+    minChildren: 2,
+    preload: [fixtureUrl('standard', 'preloaded')],
+    env: { ...process.env, PRELOAD_LOG: log },
+  });
+  await warmUp('warm');
+  const warm = pidsIn(log);
+  assert.equal(warm.length, 2, 'each warm child imported the preloaded module');
+  assert.deepEqual(stats('warm').children, { busy: 0, idle: 2, starting: 0, recycled: 0 });
+  const { pid } = inPool('warm');
+  assert.ok(warm.includes(await pid()), 'the first call ran on a warm child');
+  assert.equal(pidsIn(log).length, 2, 'no other child started');
+});
+
+test('a preload module that cannot be imported fails warmUp() and the calls with ModuleLoadError naming it', async () => {
+  const missing = 'file:///nowhere/missing-preload.js';
+  configure('warm-bad', { size: 1, minChildren: 1, preload: [missing] });
+  const error = await rejectionOf(warmUp('warm-bad'), ModuleLoadError);
+  assert.equal(error.moduleUrl, missing);
+  assert.match(error.message, /could not import file:\/\/\/nowhere\/missing-preload\.js, which the pool preloads/);
+  const { pid } = inPool('warm-bad');
+  assert.equal((await rejectionOf(pid(), ModuleLoadError)).moduleUrl, missing);
+});
+
+test('a pool with warm children does not keep an idle process alive', () => {
+  const run = runScript(`
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    const { configure, warmUp } = await import('run-in-process');
+    configure('warm', { size: 1, minChildren: 1 });
+    await warmUp('warm');
+    console.log(typeof (await inPool('warm').pid()));`);
+  assert.equal(run.status, 0, run.report);
+  assert.equal(run.stdout.trim(), 'number');
+});

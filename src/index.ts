@@ -3,6 +3,7 @@ import './shared/symbol-metadata.js';
 
 export { configure, shutdown, stats, warmUp } from './call/pools.js';
 export type { PoolStats, TimeSummary } from './pool/call-stats.js';
+export type { CallContext, ChildCallContext, ChildExit, ChildSpawn, ExitReason } from './shared/trace-context.js';
 export { withCallOptions } from './call/call-options.js';
 export { runInProcess, type OffloadedFunction, type RunInProcessDecorator } from './define/run-in-process.js';
 export { registerError } from './shared/error-classes.js';

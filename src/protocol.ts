@@ -13,8 +13,8 @@
  */
 
 /**
- * The one setting that travels in a child's environment: the child is one of ours, and leads a
- * process group of its own ('1') or not ('0', on Windows) (pool/local/child-fork.ts). It must be in
+ * The one setting that travels in a child's environment: the child is one of a pool's (an id), and
+ * leads a process group of its own (`g:<id>`) or not (`n:<id>`, on Windows) (pool/local/child-fork.ts). It must be in
  * the environment because the fork that starts the child sees nothing else; the child takes it out
  * of `process.env` before any user code runs.
  */
@@ -69,9 +69,11 @@ export type CallTask = [
   buffers: number[] | undefined,
   /** Ask the child to say when it starts, so that a timeout counts from then and not from the queue. */
   notifyStart: boolean,
+  /** Trace context that subscribers of `run-in-process:call` put in its carrier; only when there is some. */
+  carrier?: Record<string, string>,
 ];
 
-export const CallSlot = { target: 1, id: 2, input: 3, buffers: 4, notifyStart: 5 } as const;
+export const CallSlot = { target: 1, id: 2, input: 3, buffers: 4, notifyStart: 5, carrier: 6 } as const;
 
 /**
  * Settings of the pool that the child applies itself. They travel with each batch (undefined,

@@ -3,7 +3,9 @@ import type { Answer } from '../protocol.js';
 import { classDefaults } from '../shared/class-options.js';
 import { processState } from '../shared/process-state.js';
 import type { FunctionEntry, MethodEntry } from '../shared/registry.js';
-import type { Scheduler } from '../pool/scheduler.js';
+import type { CallSpec, Scheduler } from '../pool/scheduler.js';
+import { CallSlot } from '../protocol.js';
+import { type CallContext, callChannel } from '../shared/tracing.js';
 import { rethrow, returnedValue } from './answer.js';
 import { withCallerFrames } from './call-stacks.js';
 import { currentCallOptions } from './call-options.js';
@@ -40,18 +42,35 @@ function runHere(run: () => unknown): Promise<unknown> {
   return new Promise((resolve) => resolve(run()));
 }
 
-async function send(recipe: Recipe, options: RunInProcessOptions): Promise<unknown> {
+function send(recipe: Recipe, options: RunInProcessOptions): Promise<unknown> {
   warnIfEntryScript(recipe.module);
   const pool = options.pool ?? defaultPoolName;
   const perCall = currentCallOptions();
   const timeout = perCall?.timeout ?? options.timeout ?? poolOptions(pool).timeout;
+  const spec: CallSpec = { timeout, signal: perCall?.signal, priority: perCall?.priority ?? options.priority ?? 0 };
+  if (!callChannel.hasSubscribers) return run(recipe, pool, spec);
+  const context: CallContext = {
+    target: recipe.label,
+    module: recipe.module.importUrl,
+    pool,
+    timeout,
+    pid: undefined,
+    carrier: {},
+  };
+  return callChannel.tracePromise(() => {
+    // Subscribers filled the carrier in `start`, which runs before this.
+    if (Object.keys(context.carrier).length > 0) recipe.task[CallSlot.carrier] = { ...context.carrier };
+    return run(recipe, pool, { ...spec, trace: context });
+  }, context);
+}
+
+async function run(recipe: Recipe, pool: string, spec: CallSpec): Promise<unknown> {
   let answer: Answer;
   let scheduler: Scheduler;
   try {
     const loading = schedulerFor(pool);
     scheduler = loading instanceof Promise ? await loading : loading;
-    const priority = perCall?.priority ?? options.priority ?? 0;
-    answer = await scheduler.run(recipe.task, recipe.label, { timeout, signal: perCall?.signal, priority });
+    answer = await scheduler.run(recipe.task, recipe.label, spec);
   } catch (error) {
     throw withCallerFrames(error);
   }

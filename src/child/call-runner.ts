@@ -11,6 +11,7 @@ import {
   type Target,
 } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
+import { type ChildCallContext, childCallChannel } from '../shared/tracing.js';
 import { resolveTarget } from './resolve-target.js';
 
 /**
@@ -65,11 +66,19 @@ async function execute(task: CallTask): Promise<{ answer: Answer; healthy: boole
   }
   let result: unknown;
   try {
-    result = await call();
+    result = childCallChannel.hasSubscribers ? await traced(task, call) : await call();
   } catch (error) {
     return { answer: thrownAnswer(error, 'call', exportNamesOf(namespace)), healthy: true };
   }
   return { answer: answerWith(result), healthy: true };
+}
+
+/** The call inside `run-in-process:child:call`, whose context carries what the parent's subscribers put in. */
+function traced(task: CallTask, call: () => unknown): Promise<unknown> {
+  const target = parseTarget(task[CallSlot.target]);
+  const label = target.kind === 'function' ? target.id : `${target.className}.${target.method}`;
+  const context: ChildCallContext = { target: label, module: target.module, carrier: task[CallSlot.carrier] ?? {} };
+  return childCallChannel.tracePromise(async () => call(), context);
 }
 
 function answerWith(result: unknown): Answer {

@@ -8,7 +8,7 @@ import { processGroupVariable } from '../protocol.js';
  * whole process group when it leads one, so that what its code started goes too.
  */
 export function exitWithParent(): void {
-  const leadsGroup = process.env[processGroupVariable] === '1';
+  const leadsGroup = process.env[processGroupVariable]?.startsWith('g:') === true;
   delete process.env[processGroupVariable];
   const target = leadsGroup ? -process.pid : process.pid;
   // The quick path, for an idle child: the IPC channel closes with the parent.

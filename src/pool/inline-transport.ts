@@ -11,7 +11,7 @@ import {
   type CallTask,
   type ChildNotice,
 } from '../protocol.js';
-import type { ChildCounts, Transport, TransportEvents } from './transport.js';
+import type { ChildCounts, StopReason, Transport, TransportEvents } from './transport.js';
 
 /**
  * Inline mode (`RUN_IN_PROCESS_INLINE=1`): the child's own code runs the batches in this process,
@@ -50,7 +50,7 @@ export class InlineTransport implements Transport {
     if (this.#running.has(id)) onBatchControl(['run-in-process:close', id]);
   }
 
-  cancel(): void {
+  cancel(_batch: number, _reason: StopReason): void {
     // Code running in this process cannot be stopped from outside.
   }
 

@@ -33,6 +33,8 @@ export class PendingCall {
     readonly madeAt?: number,
     /** Higher leaves the backlog first. */
     readonly priority = 0,
+    /** A traced call's context (shared/tracing.ts), told the worker's pid. */
+    readonly trace?: { pid: number | undefined },
   ) {
     if (signal) {
       this.#onAbort = () => this.fail(new AbortError(`The call to ${label} was aborted.`, { cause: signal.reason }));
@@ -42,6 +44,11 @@ export class PendingCall {
 
   get id(): number {
     return this.task[CallSlot.id];
+  }
+
+  /** A call with a timeout whose worker said it started it. */
+  get hasStarted(): boolean {
+    return this.#started;
   }
 
   get settled(): boolean {

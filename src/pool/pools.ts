@@ -32,7 +32,7 @@ function liveFor(name: string): Live {
 export function scheduler(name: string, options: PoolOptions): Scheduler {
   const pool = liveFor(name);
   if (pool.current) return pool.current;
-  const settings = resolveSettings(options);
+  const settings = resolveSettings(name, options);
   const scheduler = new Scheduler(settings, transportFor(settings), () => {
     if (pool.current === scheduler) pool.current = undefined;
   });

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { AbortError, PoolClosedError, QueueFullError } from '../errors.js';
+import { AbortError, PoolClosedError, QueueFullError, TimeoutError } from '../errors.js';
 import { CallStats, type PoolStats } from './call-stats.js';
 import { CallSlot, type Answer, type CallTask, type ChildSettings } from '../protocol.js';
 import { Backlog } from './backlog.js';
@@ -29,6 +29,8 @@ export interface CallSpec {
   signal?: AbortSignal | undefined;
   /** Higher leaves the backlog first. */
   priority?: number;
+  /** A traced call's context: the worker's pid is written into it once known. */
+  trace?: { pid: number | undefined } | undefined;
 }
 
 let nextCallId = 1;
@@ -62,8 +64,8 @@ export class Scheduler {
   ) {
     this.#stats = new CallStats(settings.recordTiming);
     this.#transport = makeTransport({
-      started: (batch, call) => this.#started(batch, call),
-      answered: (batch, call, answer) => this.#answered(batch, call, answer),
+      started: (batch, call, worker) => this.#started(batch, call, worker),
+      answered: (batch, call, answer, worker) => this.#answered(batch, call, answer, worker),
       ended: (batch, slow) => this.#ended(batch, slow),
       lost: (batch, loss) => this.#lost(batch, loss),
       broken: (error) => this.#broken(error),
@@ -94,7 +96,7 @@ export class Scheduler {
   }
 
   /** Runs one call; the task is the recipe's, given its id here. */
-  run(task: CallTask, label: string, { timeout, signal, priority = 0 }: CallSpec): Promise<Answer> {
+  run(task: CallTask, label: string, { timeout, signal, priority = 0, trace }: CallSpec): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       task[CallSlot.id] = nextCallId++;
       const { isolate, callsPerChild, recordTiming } = this.settings;
@@ -111,6 +113,7 @@ export class Scheduler {
         (settled, failed, error) => this.#settled(settled, failed, error),
         recordTiming ? performance.now() : undefined,
         priority,
+        trace,
       );
       if (signal?.aborted) {
         call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));
@@ -179,18 +182,21 @@ export class Scheduler {
     return true;
   }
 
-  #started(batchId: number, callId: number): void {
+  #started(batchId: number, callId: number, worker: number | undefined): void {
     const batch = this.#batches.get(batchId);
     if (!batch) return;
     batch.started = true;
-    batch.holds(callId)?.started();
+    const call = batch.holds(callId);
+    if (call?.trace) call.trace.pid = worker;
+    call?.started();
   }
 
   /** An answer counts only for a call that the batch it names holds: no other call can be settled by it. */
-  #answered(batchId: number, callId: number, answer: Answer): void {
+  #answered(batchId: number, callId: number, answer: Answer, worker: number | undefined): void {
     const batch = this.#batches.get(batchId);
     const call = batch?.take(callId);
     if (!batch || !call) return;
+    if (call.trace) call.trace.pid = worker;
     batch.started = true;
     call.succeed(answer);
     if (batch.idle) this.#batchIdle(batch);
@@ -232,7 +238,7 @@ export class Scheduler {
     batch.closed = true;
     this.#transport.close(batch.id);
     // As for a start (pending-call.ts), the verdict waits a turn: the batch's end may be waiting to be read.
-    const stopIfStill = () => this.#batches.get(batch.id) === batch && this.#transport.cancel(batch.id);
+    const stopIfStill = () => this.#batches.get(batch.id) === batch && this.#transport.cancel(batch.id, 'stuck');
     batch.overdue = setTimeout(() => setImmediate(stopIfStill), this.settings.startTimeout).unref();
   }
 
@@ -274,7 +280,7 @@ export class Scheduler {
   }
 
   #settled(call: PendingCall, failed: boolean, error: unknown): void {
-    if (failed) this.#stopIfRunning(call);
+    if (failed) this.#stopIfRunning(call, error);
     this.#pending.delete(call);
     this.#stats.settled(error, failed);
     if (call.madeAt !== undefined) this.#stats.timed(call.madeAt, call.startedAt, performance.now());
@@ -301,9 +307,18 @@ export class Scheduler {
    * A call that failed while its worker runs it, or is about to: the worker is stopped, as nothing
    * else would stop it. The calls behind it never started, and go again.
    */
-  #stopIfRunning(call: PendingCall): void {
+  #stopIfRunning(call: PendingCall, error: unknown): void {
     const batch = call.batch;
-    if (batch && !batch.closed && (batch.exclusive || batch.unanswered[0] === call)) this.#transport.cancel(batch.id);
+    if (!batch || batch.closed || !(batch.exclusive || batch.unanswered[0] === call)) return;
+    const reason =
+      error instanceof AbortError
+        ? 'abort'
+        : error instanceof PoolClosedError
+          ? 'shutdown'
+          : error instanceof TimeoutError && !call.hasStarted
+            ? 'stuck'
+            : 'timeout';
+    this.#transport.cancel(batch.id, reason);
   }
 
   /**

@@ -5,6 +5,8 @@ import type { ChildSettings } from '../protocol.js';
 
 /** A pool's options, checked, with defaults filled in when the pool starts its first child. */
 export interface PoolSettings {
+  /** The pool's name, for tracing. */
+  name: string;
   size: number;
   idleTimeout: number;
   /** Only defined variables: tinypool passes the object as it is. */
@@ -28,7 +30,7 @@ export interface PoolSettings {
 
 const megabyte = 1024 * 1024;
 
-export function resolveSettings(options: PoolOptions): PoolSettings {
+export function resolveSettings(name: string, options: PoolOptions): PoolSettings {
   const execArgv = withoutDebuggerFlags(options.execArgv ?? process.execArgv);
   if (options.maxMemoryMb !== undefined) {
     execArgv.push(`--max-old-space-size=${Math.floor(options.maxMemoryMb)}`);
@@ -39,6 +41,7 @@ export function resolveSettings(options: PoolOptions): PoolSettings {
     ...(recycleAboveHeapMb !== undefined && { recycleAboveHeapBytes: recycleAboveHeapMb * megabyte }),
   };
   return {
+    name,
     size: options.size ?? poolDefaults.size(),
     idleTimeout: options.idleTimeout ?? poolDefaults.idleTimeout,
     env: childEnvironment(options.env ?? process.env),

@@ -40,7 +40,7 @@ export interface Transport {
   /** No more calls for this open batch: its worker ends it, and is free again. */
   close(batch: number): void;
   /** Stops a batch now: drops it if no worker has taken it, otherwise stops its worker. */
-  cancel(batch: number): void;
+  cancel(batch: number, reason: StopReason): void;
   /** Stops every worker and takes no more batches. */
   destroy(): Promise<void>;
   /** Its workers, for `stats()`. */
@@ -57,6 +57,9 @@ export interface ChildCounts {
   recycled: number;
 }
 
+/** Why the scheduler stops a batch: the call in front ran over, was aborted, was never started, or the pool closes. */
+export type StopReason = 'timeout' | 'abort' | 'stuck' | 'shutdown';
+
 /** How a batch was lost, which says what became of its unanswered calls. */
 export type BatchLoss =
   /** Its worker died: the first unanswered call was running and is blamed; the rest never started. */
@@ -70,8 +73,9 @@ export type BatchLoss =
 
 /** What a transport reports, each about a batch it was given. */
 export interface TransportEvents {
-  started(batch: number, call: number): void;
-  answered(batch: number, call: number, answer: Answer): void;
+  /** `worker`: the worker's pid, where there is one (for tracing). */
+  started(batch: number, call: number, worker?: number): void;
+  answered(batch: number, call: number, answer: Answer, worker?: number): void;
   /** The batch ended normally: its unanswered calls were never started. `slow`: it stopped early after a slow call. */
   ended(batch: number, slow: boolean): void;
   lost(batch: number, loss: BatchLoss): void;

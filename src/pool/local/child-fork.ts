@@ -19,31 +19,52 @@ import { forwardOutput } from './child-output.js';
  */
 const groups = process.platform !== 'win32';
 
-const wrapped = Symbol.for('run-in-process.fork-hook');
+/**
+ * Who is told of each child forked for a pool, by the marker's id. Kept on the wrapper, which every
+ * copy of the library in the process shares (the first copy installs it).
+ */
+const listenersKey = Symbol.for('run-in-process.fork-listeners');
+type Wrapped = typeof childProcess.fork & { [listenersKey]?: Map<string, (child: ChildProcess) => void> };
+let nextId = 1;
 
-/** The environment that marks a fork as one of ours; the marker also tells the child it leads a group. */
-export function markedAsOurs(env: Record<string, string>): Record<string, string> {
-  installForkHook();
-  return { ...env, [processGroupVariable]: groups ? '1' : '0' };
+/**
+ * The environment that marks a fork as one of a pool's: `onFork` hears of each such child the
+ * moment it is forked. The marker (`g:<id>`, or `n:<id>` where there are no process groups) also
+ * tells the child whether it leads a group. `forget` stops the listening.
+ */
+export function markedAsOurs(
+  env: Record<string, string>,
+  onFork: (child: ChildProcess) => void,
+): { env: Record<string, string>; forget: () => void } {
+  const listeners = installForkHook();
+  const id = `${process.pid}.${nextId++}.${Math.random().toString(36).slice(2)}`;
+  listeners.set(id, onFork);
+  return { env: { ...env, [processGroupVariable]: `${groups ? 'g' : 'n'}:${id}` }, forget: () => listeners.delete(id) };
 }
 
-function installForkHook(): void {
-  const original = childProcess.fork as typeof childProcess.fork & { [wrapped]?: true };
-  if (original[wrapped]) return;
+function installForkHook(): Map<string, (child: ChildProcess) => void> {
+  const installed = (childProcess.fork as Wrapped)[listenersKey];
+  if (installed) return installed;
+  const original = childProcess.fork;
+  const listeners = new Map<string, (child: ChildProcess) => void>();
   const fork = function (this: unknown, modulePath: string | URL, ...rest: unknown[]): ChildProcess {
     // fork(path, args?, options?): tinypool passes `args` even when it is undefined.
     const optionsAt = Array.isArray(rest[0]) || rest[0] === undefined || rest[0] === null ? 1 : 0;
     const options = rest[optionsAt] as ForkOptions | undefined;
-    const ours = options?.env?.[processGroupVariable] !== undefined;
-    if (ours && groups) rest[optionsAt] = { ...options, detached: true };
+    const marker = options?.env?.[processGroupVariable];
+    if (marker !== undefined && groups) rest[optionsAt] = { ...options, detached: true };
     const child = (original as (...args: unknown[]) => ChildProcess).call(this, modulePath, ...rest);
-    if (ours) adopt(child);
+    if (marker !== undefined) {
+      adopt(child);
+      listeners.get(marker.slice(2))?.(child);
+    }
     return child;
   };
-  Object.assign(fork, { [wrapped]: true });
+  (fork as Wrapped)[listenersKey] = listeners;
   childProcess.fork = fork as typeof childProcess.fork;
   // tinypool imports `fork` as an ES module binding: this makes that binding see the wrapper.
   syncBuiltinESMExports();
+  return listeners;
 }
 
 function adopt(child: ChildProcess): void {

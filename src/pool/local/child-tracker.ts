@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Signal } from '../../errors.js';
 import { type BatchControl, type ChildNotice, type EncodedThrown, isChildNotice } from '../../protocol.js';
+import type { StopReason } from '../transport.js';
 import { validNotice } from './notice-check.js';
 
 /**
@@ -21,6 +22,8 @@ export class ChildRecord {
   fatal: EncodedThrown | undefined;
   /** Why the parent stopped it for misbehaving: a malformed message, or one about another child's batch. */
   misbehaved: string | undefined;
+  /** Why the pool stopped it, when it did: for the `run-in-process:child:exit` channel. */
+  stoppedFor: StopReason | undefined;
   /** Settles once the child has exited and its stderr is fully read. */
   readonly closed: Promise<void>;
   #stderr = '';
@@ -70,22 +73,25 @@ function ignoreWriteError(): void {
   // The child is gone; the failure of its batch says so, and what was lost is sent again.
 }
 
-export type NoticeHandler = (record: ChildRecord, notice: ChildNotice) => void;
+/** What the tracker tells of its children, and the one thing it must be told. */
+export interface TrackerEvents {
+  onNotice(record: ChildRecord, notice: ChildNotice): void;
+  /** A child sent something that claims to be a notice and is not one. */
+  onMalformed(record: ChildRecord, message: unknown): void;
+  /** The pool's own word that a child has booted (tinypool-transport.ts knows what it looks like). */
+  isReadyMessage(message: unknown): boolean;
+  onReady(record: ChildRecord): void;
+  onSpawn(record: ChildRecord): void;
+  /** `unexpected`: it died on its own, not stopped by the pool. */
+  onExit(record: ChildRecord, unexpected: boolean): void;
+}
 
 export class ChildTracker {
   readonly #records = new WeakMap<ChildProcess, ChildRecord>();
   readonly #byExitError = new WeakMap<object, ChildRecord>();
   readonly #live = new Set<ChildRecord>();
 
-  constructor(
-    private readonly onNotice: NoticeHandler,
-    /** A child sent something that claims to be a notice and is not one. */
-    private readonly onMalformed: (record: ChildRecord, message: unknown) => void,
-    /** The pool's own word that a child has booted (tinypool-transport.ts knows what it looks like). */
-    private readonly isReadyMessage: (message: unknown) => boolean,
-    /** A child has booted. */
-    private readonly onReady: () => void = () => {},
-  ) {}
+  constructor(private readonly events: TrackerEvents) {}
 
   /** Starts watching a child, once. */
   adopt(child: ChildProcess): void {
@@ -120,17 +126,28 @@ export class ChildTracker {
     const record = new ChildRecord(child);
     this.#records.set(child, record);
     this.#live.add(record);
-    child.once('exit', () => this.#live.delete(record));
+    this.events.onSpawn(record);
+    let unexpected = false;
     child.on('message', (message: unknown) => {
-      if (validNotice(message)) this.onNotice(record, message);
-      else if (isChildNotice(message)) this.onMalformed(record, message);
-      else if (this.isReadyMessage(message)) {
+      if (validNotice(message)) this.events.onNotice(record, message);
+      else if (isChildNotice(message)) this.events.onMalformed(record, message);
+      else if (this.events.isReadyMessage(message)) {
         record.ready = true;
-        this.onReady();
+        this.events.onReady(record);
       }
     });
     // tinypool turns an unexpected exit into this 'error' event on the child, synchronously
     // inside 'exit': the error object is the one its tasks are rejected with.
-    child.on('error', (error) => this.#byExitError.set(error, record));
+    child.on('error', (error) => {
+      unexpected = true;
+      this.#byExitError.set(error, record);
+    });
+    // After tinypool's own 'exit' listener, which raises that 'error' first.
+    child.once('exit', () =>
+      process.nextTick(() => {
+        this.#live.delete(record);
+        this.events.onExit(record, unexpected);
+      }),
+    );
   }
 }

@@ -14,7 +14,8 @@ import {
 } from '../../protocol.js';
 import { PoolClosedError, RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
-import type { BatchLoss, ChildCounts, Transport, TransportEvents } from '../transport.js';
+import { type ChildExit, type ChildSpawn, type ExitReason, exitChannel, spawnChannel } from '../../shared/tracing.js';
+import type { BatchLoss, ChildCounts, StopReason, Transport, TransportEvents } from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { LocalBatches } from './local-batches.js';
 import { markedAsOurs } from './child-fork.js';
@@ -48,9 +49,25 @@ export class TinypoolTransport implements Transport {
   readonly runsIn = 'the child process';
   readonly capacity: number;
   readonly #tinypool: Tinypool;
-  readonly #tracker: ChildTracker;
+  readonly #tracker = new ChildTracker({
+    onNotice: (record, notice) => this.#onNotice(record, notice),
+    onMalformed: (record) => this.#misbehaved(record, 'sent a message that is not a well-formed notice'),
+    // tinypool 2.2.0: a child that has loaded its handler says { ready: true, source: 'pool', … }.
+    isReadyMessage: (message) => (message as { ready?: unknown } | null)?.ready === true,
+    onReady: () => this.#warming.check(),
+    onSpawn: (record) => {
+      if (spawnChannel.hasSubscribers)
+        spawnChannel.publish({ pool: this.settings.name, pid: record.pid } satisfies ChildSpawn);
+    },
+    onExit: (record, unexpected) => {
+      if (exitChannel.hasSubscribers) exitChannel.publish(this.#exitOf(record, unexpected));
+    },
+  });
   readonly #batches = new LocalBatches();
   #broken = false;
+  readonly #forget: () => void;
+  /** Set by destroy(): a child that ends from now on ends for the shutdown. */
+  #destroying = false;
   readonly #warming = new Warming(() => this.#tracker.readyCount);
   #recycled = 0;
 
@@ -59,6 +76,9 @@ export class TinypoolTransport implements Transport {
     private readonly events: TransportEvents,
   ) {
     this.capacity = settings.size * settings.callsPerChild;
+    // Each child is known from the moment it is forked: even one tinypool starts on its own.
+    const marked = markedAsOurs(settings.env, (child) => this.#tracker.adopt(child));
+    this.#forget = marked.forget;
     this.#tinypool = new Tinypool({
       filename: runnerFile,
       runtime: 'child_process',
@@ -66,7 +86,7 @@ export class TinypoolTransport implements Transport {
       ...(settings.preload.length > 0 && { argv: [preloadArgument, JSON.stringify(settings.preload)] }),
       maxThreads: settings.size,
       idleTimeout: settings.idleTimeout,
-      env: markedAsOurs(settings.env),
+      env: marked.env,
       execArgv: settings.execArgv,
       isolateWorkers: settings.isolate,
       concurrentTasksPerWorker: settings.callsPerChild,
@@ -78,13 +98,6 @@ export class TinypoolTransport implements Transport {
     } as ConstructorParameters<typeof Tinypool>[0]);
     // Always a listener: a dying idle child must never crash the parent with an unhandled 'error'.
     this.#tinypool.on('error', (error: unknown) => this.#onChildLost(error));
-    this.#tracker = new ChildTracker(
-      (record, notice) => this.#onNotice(record, notice),
-      (record) => this.#misbehaved(record, 'sent a message that is not a well-formed notice'),
-      // tinypool 2.2.0: a child that has loaded its handler says { ready: true, source: 'pool', … }.
-      (message) => (message as { ready?: unknown } | null)?.ready === true,
-      () => this.#warming.check(),
-    );
     // tinypool 2.2.0 starts `minThreads` children in its constructor.
     this.#adoptChildren();
   }
@@ -125,10 +138,11 @@ export class TinypoolTransport implements Transport {
     child?.send(['run-in-process:close', id]);
   }
 
-  cancel(id: number): void {
+  cancel(id: number, reason: StopReason): void {
     const batch = this.#batches.get(id);
     if (!batch) return;
     batch.cancelled = true;
+    if (batch.child) batch.child.stoppedFor ??= reason;
     // A child known to run it is killed at once; otherwise tinypool drops the queued task, or kills
     // the child it gave it to. A call alone is always stopped through tinypool, which owns its child.
     if (batch.child && !batch.exclusive) batch.child.process.kill('SIGKILL');
@@ -167,6 +181,7 @@ export class TinypoolTransport implements Transport {
    */
   async destroy(): Promise<void> {
     this.#warming.fail(new PoolClosedError('The pool was shut down before its children were warm.'));
+    this.#destroying = true;
     const hold = setInterval(() => {}, 1_000);
     const kill = setTimeout(() => {
       for (const record of this.#tracker.live) record.process.kill('SIGKILL');
@@ -176,6 +191,7 @@ export class TinypoolTransport implements Transport {
     } finally {
       clearInterval(hold);
       clearTimeout(kill);
+      this.#forget();
     }
   }
 
@@ -206,10 +222,11 @@ export class TinypoolTransport implements Transport {
     const { batch, call, answer, thrown } = NoticeSlot;
     switch (notice[0]) {
       case 'run-in-process:started':
-        if (this.#claim(record, notice[batch])) this.events.started(notice[batch], notice[call]);
+        if (this.#claim(record, notice[batch])) this.events.started(notice[batch], notice[call], record.pid);
         break;
       case 'run-in-process:answer':
-        if (this.#claim(record, notice[batch])) this.events.answered(notice[batch], notice[call], notice[answer]);
+        if (this.#claim(record, notice[batch]))
+          this.events.answered(notice[batch], notice[call], notice[answer], record.pid);
         break;
       case 'run-in-process:retiring':
         this.#retire(record);
@@ -244,6 +261,19 @@ export class TinypoolTransport implements Transport {
     record.retiring = true;
     this.#recycled++;
     setTimeout(() => record.process.kill('SIGKILL'), stopGrace).unref();
+  }
+
+  /** What `run-in-process:child:exit` says of a child that ended. */
+  #exitOf(record: ChildRecord, unexpected: boolean): ChildExit {
+    const stopped = record.stoppedFor;
+    let reason: ExitReason;
+    if (stopped) reason = stopped === 'stuck' ? 'timeout' : stopped;
+    else if (record.misbehaved || unexpected) reason = 'crash';
+    else if (record.retiring) reason = 'recycle';
+    else if (this.#destroying) reason = 'shutdown';
+    // tinypool stopped it: after its task, in an isolated pool or above the heap limit; or idle.
+    else reason = this.settings.isolate ? 'recycle' : 'idle';
+    return { pool: this.settings.name, pid: record.pid, exitCode: record.exitCode, signal: record.signal, reason };
   }
 
   #onChildLost(error: unknown): void {

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, test } from 'node:test';
+import {
+  type CallContext,
+  type ChildExit,
+  type ChildSpawn,
+  configure,
+  ProcessCrashedError,
+  shutdown,
+  TimeoutError,
+  withCallOptions,
+} from 'run-in-process';
+import { fixture, fixtureUrl, scratchFile } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
+
+type PooledModule = typeof import('../fixtures/src/pooled.js');
+const { inPool } = await fixture<PooledModule>('standard', 'pooled');
+
+after(() => shutdown());
+
+test('calls are traced in the parent and in the child, the carrier goes along, and children are seen start and end', async () => {
+  const log = scratchFile('trace-child');
+  configure('tracing', {
+    size: 1,
+    preload: [fixtureUrl('standard', 'trace-child')],
+    env: { ...process.env, TRACE_LOG: log },
+  });
+  const { pid, fail, exit, spin } = inPool('tracing');
+  const seen: Array<{ event: string; context: CallContext }> = [];
+  const spawned: ChildSpawn[] = [];
+  const exited: ChildExit[] = [];
+  const record = (event: string) => (context: unknown) => seen.push({ event, context: context as CallContext });
+  const handlers = {
+    start(context: unknown) {
+      (context as CallContext).carrier.traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      record('start')(context);
+    },
+    end: record('end'),
+    asyncStart: record('asyncStart'),
+    asyncEnd: record('asyncEnd'),
+    error: record('error'),
+  };
+  const onSpawn = (message: unknown) => spawned.push(message as ChildSpawn);
+  const onExit = (message: unknown) => exited.push(message as ChildExit);
+  const calls = diagnosticsChannel.tracingChannel('run-in-process:call');
+  calls.subscribe(handlers);
+  diagnosticsChannel.subscribe('run-in-process:child:spawn', onSpawn);
+  diagnosticsChannel.subscribe('run-in-process:child:exit', onExit);
+  try {
+    const child = await pid();
+    const [started, , , ended] = seen;
+    assert.deepEqual(
+      seen.map(({ event }) => event),
+      ['start', 'end', 'asyncStart', 'asyncEnd'],
+    );
+    assert.equal(started?.context.target, 'tracing:pid');
+    assert.equal(started?.context.pool, 'tracing');
+    assert.equal(ended?.context.pid, child, 'the child that ran it');
+    assert.equal((ended?.context as { result?: unknown } | undefined)?.result, child);
+    const inChild = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(inChild, [
+      { target: 'tracing:pid', carrier: { traceparent: started?.context.carrier.traceparent }, pid: child },
+    ]);
+
+    seen.length = 0;
+    await rejectionOf(fail('traced'), RangeError);
+    assert.ok(
+      seen.some(
+        ({ event, context }) => event === 'error' && (context as { error?: unknown }).error instanceof RangeError,
+      ),
+    );
+
+    await rejectionOf(exit(3), ProcessCrashedError);
+    await rejectionOf(
+      withCallOptions({ timeout: 100 }, () => spin(5_000)),
+      TimeoutError,
+    );
+    assert.ok(spawned.some((message) => message.pid === child && message.pool === 'tracing'));
+    await pid();
+    await shutdown();
+    assert.deepEqual(
+      exited.map((message) => message.reason),
+      ['crash', 'timeout', 'shutdown'],
+    );
+    assert.equal(exited[0]?.pid, child);
+    assert.equal(exited[0]?.exitCode, 3);
+  } finally {
+    calls.unsubscribe(handlers);
+    diagnosticsChannel.unsubscribe('run-in-process:child:spawn', onSpawn);
+    diagnosticsChannel.unsubscribe('run-in-process:child:exit', onExit);
+  }
+  assert.ok(existsSync(log));
+});

@@ -83,6 +83,26 @@ const examples = [
       );
     },
   },
+  {
+    dir: '05-tracing',
+    check(out) {
+      const spans = new Map();
+      for (const [, name, traceId, id, parent, pid] of out.matchAll(
+        /^span "([^"]+)" trace (\w+) id (\w+) parent (\S+) pid (\d+)$/gm,
+      )) {
+        spans.set(name, { traceId, id, parent, pid: Number(pid) });
+      }
+      const request = spans.get('handle request');
+      const call = spans.get('call Renderer.render');
+      const method = spans.get('run Renderer.render');
+      if (!request || !call || !method) throw new Error(`expected three spans, got ${[...spans.keys()].join(', ')}`);
+      if (call.parent !== request.id) throw new Error('the call span is not under the request span');
+      if (method.parent !== call.id) throw new Error("the child's span is not under the call span");
+      if (new Set([request.traceId, call.traceId, method.traceId]).size !== 1) throw new Error('one trace expected');
+      expectChildPid(out, /^main pid (\d+)$/m, /^span "run Renderer\.render" .* pid (\d+)$/m);
+      expectLine(out, /^render\(5\) = \d+$/m);
+    },
+  },
 ];
 
 // Variables npm sets for a script (when run from `npm test`) would steer the nested npm runs.

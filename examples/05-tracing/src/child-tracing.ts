@@ -1,0 +1,4 @@
+import { traceMethods } from './tracing.js';
+
+// The pool preloads this module in each child (configure({ preload })), before its first call.
+traceMethods();

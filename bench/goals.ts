@@ -76,8 +76,25 @@ export function evaluateGoals(report: Report, heapRuns: readonly HeapResult[]): 
       goal: 'cold start ≤ 1.1× raw fork + module import',
       ...atMost(ratio('cold-start', 'rip-static', limitId), 1.1, 'raw fork + import'),
     },
+    warmGoal(report),
     heapGoal(heapRuns),
   ];
+}
+
+/** A first call after warmUp() against a warm call of the same kind, in the same run. */
+function warmGoal(report: Report): Goal {
+  const median = (workload: string, contender: string, toMs: number) => {
+    const found = report.results.find((r) => r.workload === workload && r.contender === contender);
+    return found === undefined ? undefined : found.summary.median * toMs;
+  };
+  const first = median('cold-start', 'rip-warmed', 1);
+  const warm = median('tiny-latency', 'rip-static', 1 / 1000);
+  const ratio = first === undefined || warm === undefined ? undefined : first / warm;
+  return {
+    goal: 'first call after warmUp() ≤ 2× a warm call',
+    measured: ratio === undefined ? 'not measured' : `${formatRatio(ratio)} a warm call`,
+    pass: ratio === undefined ? undefined : ratio <= 2,
+  };
 }
 
 function heapGoal(runs: readonly HeapResult[]): Goal {

@@ -22,6 +22,11 @@ export class Bench {
     return x + 1;
   }
 
+  /** The same tiny call on a pool warmed with `warmUp()` before the first call (minChildren, preload). */
+  @runInProcess({ pool: 'warmed' }) static async tinyWarmed(x: number): Promise<number> {
+    return x + 1;
+  }
+
   @runInProcess async echoWithThis(v: unknown): Promise<unknown> {
     return v;
   }

@@ -9,9 +9,10 @@ export interface RunInProcessContenders {
 
 /** Loaded lazily so the baselines still run (`--baselines-only`) while the library is not built. */
 export async function loadRunInProcess(size: number): Promise<RunInProcessContenders> {
-  const { configure, shutdown } = await import('run-in-process');
+  const { configure, shutdown, warmUp } = await import('run-in-process');
   configure({ size, idleTimeout: 30_000 });
   configure('pipelined', { size, idleTimeout: 30_000, callsPerChild: 8 });
+  configure('warmed', { size, idleTimeout: 30_000 });
   const targetsUrl = new URL('../targets.js', import.meta.url).href;
   const { Bench, wrapped, wrappedEcho } = (await import(targetsUrl)) as typeof import('../targets.js');
 
@@ -42,6 +43,18 @@ export async function loadRunInProcess(size: number): Promise<RunInProcessConten
     contender('rip-pipelined', 'run-in-process static, callsPerChild: 8', (op, arg) =>
       op === 'tiny' ? Bench.tinyPipelined(arg as number) : Bench.echo(arg),
     ),
+    {
+      // A first call after warmUp(): the children started, the module imported, before the clock starts.
+      ...contender('rip-warmed', 'run-in-process static, after warmUp()', (op, arg) =>
+        op === 'tiny' ? Bench.tinyWarmed(arg as number) : Bench.echo(arg),
+      ),
+      workloads: ['cold-start'],
+      async prepareCold() {
+        await shutdown();
+        configure('warmed', { size, idleTimeout: 30_000, minChildren: 1, preload: [targetsUrl] });
+        await warmUp('warmed');
+      },
+    },
   ];
   return { contenders, targetsUrl, shutdown };
 }

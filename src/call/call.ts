@@ -59,9 +59,18 @@ function send(recipe: Recipe, options: RunInProcessOptions): Promise<unknown> {
   };
   return callChannel.tracePromise(() => {
     // Subscribers filled the carrier in `start`, which runs before this.
-    if (Object.keys(context.carrier).length > 0) recipe.task[CallSlot.carrier] = { ...context.carrier };
+    const carrier = stringsOf(context.carrier);
+    if (carrier) recipe.task[CallSlot.carrier] = carrier;
     return run(recipe, pool, { ...spec, trace: context });
   }, context);
+}
+
+/** The carrier's string entries, as W3C headers are: anything else a subscriber put there stays here. */
+function stringsOf(carrier: unknown): Record<string, string> | undefined {
+  if (typeof carrier !== 'object' || carrier === null) return undefined;
+  let strings: Record<string, string> | undefined;
+  for (const [key, value] of Object.entries(carrier)) if (typeof value === 'string') (strings ??= {})[key] = value;
+  return strings;
 }
 
 async function run(recipe: Recipe, pool: string, spec: CallSpec): Promise<unknown> {

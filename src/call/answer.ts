@@ -80,9 +80,9 @@ async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry, where: 
  * so the entry script is skipped and the wait is bounded.
  */
 async function exportsOf(module: ModuleEntry): Promise<object | undefined> {
-  const registered = processState.namespaces.get(module.key);
+  const registered = processState.namespaces.get(module.url);
   if (registered) return registered;
   if (isEntryScript(module)) return undefined;
   const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, 500, undefined).unref());
-  return Promise.race([import(module.key).catch(() => undefined) as Promise<object | undefined>, timeout]);
+  return Promise.race([import(module.url).catch(() => undefined) as Promise<object | undefined>, timeout]);
 }

@@ -51,7 +51,7 @@ function send(recipe: Recipe, options: RunInProcessOptions): Promise<unknown> {
   if (!callChannel.hasSubscribers) return run(recipe, pool, spec);
   const context: CallContext = {
     target: recipe.label,
-    module: recipe.module.importUrl,
+    module: recipe.module.url,
     pool,
     timeout,
     pid: undefined,

@@ -14,7 +14,7 @@ const answers = new WeakMap<ModuleEntry, boolean>();
 
 export function isEntryScript(module: ModuleEntry): boolean {
   let answer = answers.get(module);
-  if (answer === undefined) answers.set(module, (answer = isSameFile(module.importUrl, entryScriptPath())));
+  if (answer === undefined) answers.set(module, (answer = isSameFile(module.url, entryScriptPath())));
   return answer;
 }
 
@@ -24,7 +24,7 @@ export function warnIfEntryScript(module: ModuleEntry): void {
     'RUN_IN_PROCESS_ENTRY_SCRIPT',
     module,
     () =>
-      `run-in-process: ${module.importUrl} is the entry script, and the child process imports the ` +
+      `run-in-process: ${module.url} is the entry script, and the child process imports the ` +
       `declaring module, so this script's top-level code runs again in every child. Move the decorated ` +
       `code into its own module, or guard the script's side effects with if (!isChildProcess()) { … }.`,
   );

@@ -31,7 +31,7 @@ export interface Recipe {
 export function functionRecipe(fn: FunctionEntry, args: unknown[]): Recipe {
   const { target, targetKey } =
     addressOf(fn, null) ??
-    remember(fn, null, { kind: 'function', module: fn.module.importUrl, id: fn.id } satisfies FunctionTarget, fn.id);
+    remember(fn, null, { kind: 'function', module: fn.module.url, id: fn.id } satisfies FunctionTarget, fn.id);
   const task = callTask(targetKey, undefined, args, fn.id);
   return { task, target, module: fn.module, runtimeClass: undefined, label: fn.id };
 }
@@ -63,14 +63,14 @@ function methodTarget(method: MethodEntry, instanceClass: ClassEntry | undefined
   const declaring = method.owner;
   return {
     kind: 'method',
-    module: declaring.module.importUrl,
+    module: declaring.module.url,
     classIndex: declaring.index,
     className: declaring.ctor?.name ?? '',
     method: method.name,
     isStatic: method.isStatic,
     ...(instanceClass && {
       instanceClass: {
-        module: instanceClass.module.importUrl,
+        module: instanceClass.module.url,
         classIndex: instanceClass.index,
         className: instanceClass.ctor?.name ?? '',
       },

@@ -9,16 +9,10 @@ import { isLibraryFrame } from '../shared/stack-frames.js';
  * a decorator helper (tslib, reflect-metadata, swc/babel helpers) is the declaring module.
  */
 
-export interface DeclaringModule {
-  /** The URL as found, without its `#hash`: identifies the module instance in this process. */
-  key: string;
-  /** The `file:` URL the child imports: the same, query and all. */
-  importUrl: string;
-}
-
 const testFilePattern = /\.(test|spec)\.[cm]?[jt]sx?$/;
 
-export function declaringModule(explicit: string | URL | undefined, what: string): DeclaringModule {
+/** The declaring module's `file:` URL, query kept (it names the module instance), hash dropped. */
+export function declaringModule(explicit: string | URL | undefined, what: string): string {
   if (explicit !== undefined) return fromUrl(String(explicit), what, 'the `module` option');
   const file = firstForeignFrame();
   if (file === undefined) {
@@ -37,7 +31,7 @@ function urlOfPath(file: string): string {
   return query < 0 ? pathToFileURL(file).href : pathToFileURL(file.slice(0, query)).href + file.slice(query);
 }
 
-function fromUrl(raw: string, what: string, source: string): DeclaringModule {
+function fromUrl(raw: string, what: string, source: string): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -60,7 +54,7 @@ function fromUrl(raw: string, what: string, source: string): DeclaringModule {
   // The query stays: a plugin imported again as `plugin.js?v=2` is a new module instance here, and
   // the child must import that same instance, new code and all, not the one it loaded first.
   url.hash = '';
-  return { key: url.href, importUrl: url.href };
+  return url.href;
 }
 
 function firstForeignFrame(): string | undefined {

@@ -95,16 +95,16 @@ export function applyLegacyMethod(
     );
   }
   const name = memberName(key, where);
-  const module = declaringModule(options.module, where);
-  const owner = classEntry(moduleEntry(module.key, module.importUrl), ctor);
+  const moduleUrl = declaringModule(options.module, where);
+  const owner = classEntry(moduleEntry(moduleUrl), ctor);
   const method = register(owner, name, isStatic, impl, options);
   addOffloadedMethod(ctor, methodKey(name, isStatic));
   return { ...descriptor, value: offloaded(method, impl) };
 }
 
 export function applyLegacyClass(ctor: Function, options: RunInProcessOptions): void {
-  const module = declaringModule(options.module, `class ${ctor.name}`);
-  classEntry(moduleEntry(module.key, module.importUrl), ctor);
+  const moduleUrl = declaringModule(options.module, `class ${ctor.name}`);
+  classEntry(moduleEntry(moduleUrl), ctor);
   setClassDefaults(ctor, options);
 }
 
@@ -133,8 +133,8 @@ function standardClassEntry(context: StandardContext, options: RunInProcessOptio
         `Import 'run-in-process' before the class is defined, and compile with TypeScript ≥ 5.2 or esbuild ≥ 0.21.`,
     );
   }
-  const module = declaringModule(options.module, where);
-  return classEntry(moduleEntry(module.key, module.importUrl), metadata);
+  const moduleUrl = declaringModule(options.module, where);
+  return classEntry(moduleEntry(moduleUrl), metadata);
 }
 
 function register(owner: ClassEntry, name: string, isStatic: boolean, impl: Function, options: RunInProcessOptions) {

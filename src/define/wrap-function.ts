@@ -16,8 +16,8 @@ export function wrapFunction(fn: Function, options: RunInProcessOptions): (...ar
         "Use a named function (runInProcess(function parse(input) { … })) or pass { name: 'parse' }.",
     );
   }
-  const module = declaringModule(options.module, `${id}()`);
-  const entry: FunctionEntry = { module: moduleEntry(module.key, module.importUrl), id, impl: fn, options };
+  const moduleUrl = declaringModule(options.module, `${id}()`);
+  const entry: FunctionEntry = { module: moduleEntry(moduleUrl), id, impl: fn, options };
   addFunction(entry);
   const offloaded = function (this: unknown, ...args: unknown[]): Promise<unknown> {
     return callFunction(entry, args);

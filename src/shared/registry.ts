@@ -15,10 +15,11 @@ import { processState } from './process-state.js';
  */
 
 export interface ModuleEntry {
-  /** The URL as captured, query included: two loads of one file under `?v=1` and `?v=2` are two modules. */
-  readonly key: string;
-  /** The `file:` URL a child imports. */
-  readonly importUrl: string;
+  /**
+   * The module's `file:` URL as captured, query kept, hash dropped: two loads of one file under `?v=1`
+   * and `?v=2` are two modules, here and in a child, which imports this same URL.
+   */
+  readonly url: string;
   readonly classes: ClassEntry[];
   readonly classesByIdentity: Map<object, ClassEntry>;
   readonly functions: Map<string, FunctionEntry>;
@@ -62,18 +63,18 @@ function registry(): Registry {
   return processState.registry;
 }
 
-export function moduleEntry(key: string, importUrl: string): ModuleEntry {
+export function moduleEntry(url: string): ModuleEntry {
   const { modules } = registry();
-  let entry = modules.get(key);
+  let entry = modules.get(url);
   if (!entry) {
-    entry = { key, importUrl, classes: [], classesByIdentity: new Map(), functions: new Map() };
-    modules.set(key, entry);
+    entry = { url, classes: [], classesByIdentity: new Map(), functions: new Map() };
+    modules.set(url, entry);
   }
   return entry;
 }
 
-export function findModule(key: string): ModuleEntry | undefined {
-  return registry().modules.get(key);
+export function findModule(url: string): ModuleEntry | undefined {
+  return registry().modules.get(url);
 }
 
 export function classEntry(module: ModuleEntry, identity: object): ClassEntry {
@@ -115,17 +116,17 @@ export function addMethod(entry: MethodEntry): void {
   const key = methodKey(entry.name, entry.isStatic);
   if (entry.owner.methods.has(key)) {
     throw usageError(
-      `@runInProcess is applied twice to ${key} in ${entry.owner.module.key}. Apply it once per method.`,
+      `@runInProcess is applied twice to ${key} in ${entry.owner.module.url}. Apply it once per method.`,
     );
   }
   entry.owner.methods.set(key, entry);
 }
 
 export function addFunction(entry: FunctionEntry): void {
-  const { functions, key } = entry.module;
+  const { functions, url } = entry.module;
   if (functions.has(entry.id)) {
     throw usageError(
-      `runInProcess(): two functions in ${key} are registered as "${entry.id}". ` +
+      `runInProcess(): two functions in ${url} are registered as "${entry.id}". ` +
         `Each wrapped function needs an id unique within its module: give one of them { name: '…' }.`,
     );
   }

@@ -27,8 +27,22 @@ export interface PoolOptions {
   size?: number;
   /** A child idle this long (ms) exits; a new one starts on demand. Default: 10 000. */
   idleTimeout?: number;
-  /** The children's environment. Default: the parent's `process.env` when the pool starts. */
+  /**
+   * The children's environment. Default: the parent's `process.env` when the pool starts, or, in a
+   * pool with `permissions` or `envAllow`, nothing but the variables `envAllow` names.
+   */
   env?: Record<string, string | undefined>;
+  /**
+   * Names of the parent's variables the children get, and no others (added to `env` when it is
+   * given; `env` wins). Default: all of them, or none in a pool with `permissions`.
+   */
+  envAllow?: string[];
+  /**
+   * Runs the children under Node's permission model (a seat belt, not a security boundary: see the
+   * README's "Running untrusted code"). What is not granted is denied where the running Node line can
+   * enforce it; the children also start with an empty environment unless `env`/`envAllow` say otherwise.
+   */
+  permissions?: Permissions;
   /** The children's Node flags. Default: the parent's `process.execArgv` without `--inspect*` flags. */
   execArgv?: string[];
   /** Heap limit of each child in MB (`--max-old-space-size`); a child that exceeds it crashes with outOfMemory. */
@@ -75,6 +89,37 @@ export interface PoolOptions {
    * message per call (the child says when it starts each call). Default: false.
    */
   recordTiming?: boolean;
+}
+
+/**
+ * What the children of a sandboxed pool may do. Paths are files or folders (a folder grants what is
+ * under it), relative to the working directory as Node's own flags are.
+ */
+export interface Permissions {
+  /**
+   * What they may read. The declaring modules and everything they import must be here; the library
+   * adds only its own files and its dependencies. Default: nothing else.
+   */
+  fsRead?: string[];
+  /** What they may write. Default: nothing. */
+  fsWrite?: string[];
+  /** Start processes (`--allow-child-process`). Default: false. */
+  childProcess?: boolean;
+  /**
+   * Start worker threads (`--allow-worker`). Default: false. On Node 22 and later a worker thread is
+   * outside the permission model (nodejs/node#62222): granting this opens the seat belt.
+   */
+  worker?: boolean;
+  /** Load native addons (`--allow-addons`). Default: false. */
+  addons?: boolean;
+  /** Use WASI (`--allow-wasi`). Default: false. */
+  wasi?: boolean;
+  /**
+   * Open network connections (`--allow-net`). Node enforces this only from version 25; below it the
+   * network stays open, and `net: false` is refused rather than silently ignored. Default: denied
+   * on Node 25 and later, open below.
+   */
+  net?: boolean;
 }
 
 /** Options of a single call, given through `withCallOptions()`. */
@@ -178,6 +223,27 @@ const poolRules: Table<PoolOptions> = {
     accepts: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''),
   },
   recordTiming: boolean,
+  envAllow: {
+    expected: "an array of variable names, such as ['PATH', 'HOME']",
+    accepts: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''),
+  },
+  permissions: {
+    expected: "an object such as { fsRead: ['./plugins'] }",
+    accepts: (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  },
+};
+const paths: Rule = {
+  expected: "an array of paths, such as ['./plugins']",
+  accepts: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''),
+};
+const permissionRules: Table<Permissions> = {
+  fsRead: paths,
+  fsWrite: paths,
+  childProcess: boolean,
+  worker: boolean,
+  addons: boolean,
+  wasi: boolean,
+  net: boolean,
 };
 const callRules: Table<CallOptions> = { signal: abortSignal, timeout: milliseconds(false), priority };
 const shutdownRules: Table<ShutdownOptions> = { deadline: milliseconds(true) };
@@ -241,7 +307,31 @@ export function checkPoolOptions(options: unknown, where: string): PoolOptions {
       true,
     );
   }
+  if (checked.permissions !== undefined) {
+    checked.permissions = check(
+      permissionRules,
+      checked.permissions,
+      `${where}: permissions`,
+      "{ fsRead: ['./plugins'] }",
+    );
+    checkNetworkIsEnforceable(checked.permissions, where);
+  }
   return checked;
+}
+
+/** The first Node line whose permission model covers the network (`--allow-net`). */
+export const networkPermissionSince = 25;
+
+/** `net: false` where Node cannot deny the network would be a seat belt that is not there. */
+function checkNetworkIsEnforceable(permissions: Permissions, where: string): void {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (permissions.net !== false || major >= networkPermissionSince) return;
+  throw optionError(
+    `${where}: permissions.net is false, but Node ${process.version} cannot deny the network to a child: ` +
+      `its permission model covers the network only from Node ${networkPermissionSince} (--allow-net). ` +
+      `Leave net out (the network stays open, as documented), or run on Node ${networkPermissionSince} or later.`,
+    true,
+  );
 }
 export const checkCallOptions = (options: unknown, where: string): CallOptions =>
   check(callRules, options, where, '{ signal, timeout: 2000 }');

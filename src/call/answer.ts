@@ -3,6 +3,7 @@ import { asBuffer, decodeValue } from '../codec/values.js';
 import { ModuleLoadError, RunInProcessError } from '../errors.js';
 import { AnswerSlot, ThrownSlot, type Answer, type EncodedThrown } from '../protocol.js';
 import { resolveErrorClass } from '../shared/error-classes.js';
+import { fsReadHint } from '../shared/sandbox-hint.js';
 import { processState } from '../shared/process-state.js';
 import type { ModuleEntry } from '../shared/registry.js';
 import { joinStacks, withCallerFrames } from './call-stacks.js';
@@ -30,9 +31,10 @@ export async function rethrow(answer: Thrown, recipe: Recipe, where: string): Pr
   throw withCallerFrames(
     new ModuleLoadError(
       `${capitalized(where)} could not load ${recipe.label} from ${moduleUrl}: ${reason}\n` +
-        `It imports that module by its file URL, so the module must be importable that way, with the same ` +
-        `loader flags (execArgv) the parent uses; its top-level code runs there.` +
-        typeScriptHint(moduleUrl, thrown),
+        (fsReadHint(thrown) ||
+          `It imports that module by its file URL, so the module must be importable that way, with the same ` +
+            `loader flags (execArgv) the parent uses; its top-level code runs there.` +
+            typeScriptHint(moduleUrl, thrown)),
       moduleUrl,
       { cause: thrown },
     ),

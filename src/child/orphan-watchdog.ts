@@ -6,6 +6,10 @@ import { processGroupVariable } from '../protocol.js';
  * child's main thread is stuck in a CPU loop and cannot run any event handler. A small thread
  * watches the parent pid and kills the whole process when the child has been re-parented: its
  * whole process group when it leads one, so that what its code started goes too.
+ *
+ * A child under Node's permission model (a sandboxed pool) has no such thread: the model denies
+ * threads unless `--allow-worker`, and on Node 22 and later a thread it allows escapes the model
+ * (nodejs/node#62222). The parent's orphan reaper (pool/local/orphan-reaper.ts) kills those.
  */
 export function exitWithParent(): void {
   const leadsGroup = process.env[processGroupVariable]?.startsWith('g:') === true;
@@ -13,6 +17,7 @@ export function exitWithParent(): void {
   const target = leadsGroup ? -process.pid : process.pid;
   // The quick path, for an idle child: the IPC channel closes with the parent.
   process.once('disconnect', () => (leadsGroup ? process.kill(target, 'SIGKILL') : process.exit(0)));
+  if (process.permission !== undefined) return;
   const watchdog = new Worker(
     `const { workerData } = require('node:worker_threads');
      setInterval(() => { if (process.ppid !== workerData.parent) process.kill(workerData.target, 'SIGKILL'); }, 250);`,

@@ -1,4 +1,4 @@
-import { optionError } from '../errors.js';
+import { optionError, usageError } from '../errors.js';
 import type { PoolOptions } from '../options.js';
 import { warnOnce } from '../shared/warn-once.js';
 import { InlineTransport } from './inline-transport.js';
@@ -65,7 +65,17 @@ export async function closeAll(deadline: number): Promise<void> {
 }
 
 function transportFor(settings: ReturnType<typeof resolveSettings>): TransportFactory {
-  if (inlineMode()) return (events) => new InlineTransport(events);
+  if (inlineMode()) {
+    // Inline, the pool's code would run here, with all of this process's rights.
+    if (settings.sandboxed) {
+      throw usageError(
+        `RUN_IN_PROCESS_INLINE is set, but pool '${settings.name}' is sandboxed (permissions): its calls never run ` +
+          `in this process, outside the seat belt. Unset RUN_IN_PROCESS_INLINE, or configure the pool without ` +
+          `permissions where you want inline calls (in tests, say).`,
+      );
+    }
+    return (events) => new InlineTransport(events);
+  }
   return (events) => new TinypoolTransport(settings, events);
 }
 

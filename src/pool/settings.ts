@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { poolDefaults, type PoolOptions } from '../options.js';
 import type { ChildSettings } from '../protocol.js';
+import { isPermissionFlag, permissionFlags } from './local/sandbox.js';
 
 /** A pool's options, checked, with defaults filled in when the pool starts its first child. */
 export interface PoolSettings {
@@ -26,6 +27,11 @@ export interface PoolSettings {
   minChildren: number;
   /** `file:` URLs each child imports as it starts. */
   preload: string[];
+  /**
+   * The children run under Node's permission model (the `permissions` option, or the flag in
+   * `execArgv`): they have no watchdog thread, so the parent's orphan reaper watches them.
+   */
+  sandboxed: boolean;
 }
 
 const megabyte = 1024 * 1024;
@@ -35,6 +41,7 @@ export function resolveSettings(name: string, options: PoolOptions): PoolSetting
   if (options.maxMemoryMb !== undefined) {
     execArgv.push(`--max-old-space-size=${Math.floor(options.maxMemoryMb)}`);
   }
+  if (options.permissions !== undefined) execArgv.push(...permissionFlags(options.permissions));
   const { recycleAfterCalls, recycleAboveHeapMb } = options;
   const child: ChildSettings = {
     ...(recycleAfterCalls !== undefined && { recycleAfterCalls }),
@@ -44,7 +51,7 @@ export function resolveSettings(name: string, options: PoolOptions): PoolSetting
     name,
     size: options.size ?? poolDefaults.size(),
     idleTimeout: options.idleTimeout ?? poolDefaults.idleTimeout,
-    env: childEnvironment(options.env ?? process.env),
+    env: childEnvironment(environmentOf(options)),
     execArgv,
     maxMemoryMb: options.maxMemoryMb,
     isolate: options.isolate ?? poolDefaults.isolate,
@@ -58,6 +65,7 @@ export function resolveSettings(name: string, options: PoolOptions): PoolSetting
     recordTiming: options.recordTiming ?? false,
     minChildren: options.minChildren ?? 0,
     preload: (options.preload ?? []).map(moduleUrl),
+    sandboxed: execArgv.some(isPermissionFlag),
   };
 }
 
@@ -102,6 +110,19 @@ function moduleUrl(pathOrUrl: string): string {
   return /^[a-z][a-z0-9+.-]+:/i.test(pathOrUrl) && !/^[a-z]:[\\/]/i.test(pathOrUrl)
     ? pathOrUrl
     : pathToFileURL(resolve(pathOrUrl)).href;
+}
+
+/**
+ * What the children's environment starts from: the parent's whole environment by default; with
+ * `envAllow`, only the variables it names (and `env`, which wins); in a sandboxed pool, only what
+ * `env` and `envAllow` give, so that secrets in the parent's environment stay out of its reach.
+ */
+function environmentOf(options: PoolOptions): Record<string, string | undefined> {
+  const { env, envAllow, permissions } = options;
+  if (envAllow === undefined) return env ?? (permissions === undefined ? process.env : {});
+  const allowed: Record<string, string | undefined> = {};
+  for (const name of envAllow) allowed[name] = process.env[name];
+  return { ...allowed, ...env };
 }
 
 /** The children's environment: the variables that are set, `--inspect` taken out of NODE_OPTIONS. */

@@ -93,3 +93,29 @@ function currentOptions(): { timeout?: number; signal?: AbortSignal } {
   ];
   return (state?.callOptions.getStore() ?? {}) as { timeout?: number; signal?: AbortSignal };
 }
+
+test('permissions and envAllow are checked key by key, and net: false is refused where Node cannot deny the network', () => {
+  refused(
+    () => configure('options-sandbox', { permissions: { fsread: [] } as never }),
+    TypeError,
+    /permissions: unknown option "fsread"\. Known options: fsRead, fsWrite, childProcess, worker, addons, wasi, net/,
+  );
+  refused(
+    () => configure('options-sandbox', { permissions: { fsRead: './plugins' } as never }),
+    TypeError,
+    /fsRead must be an array of paths/,
+  );
+  refused(() => configure('options-sandbox', { permissions: [] as never }), TypeError, /permissions must be an object/);
+  refused(() => configure('options-sandbox', { envAllow: 'PATH' as never }), TypeError, /envAllow must be an array/);
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 25) {
+    refused(
+      () => configure('options-sandbox', { permissions: { net: false } }),
+      RangeError,
+      /net is false, but Node v\d+\S* cannot deny the network .* from Node 25/,
+    );
+  } else {
+    configure('options-sandbox', { permissions: { net: false } });
+  }
+  configure('options-sandbox', { permissions: { fsRead: ['.'], net: true }, envAllow: ['PATH'] });
+});

@@ -2,6 +2,7 @@ import { decodeThrown } from '../../codec/thrown-decode.js';
 import { ChildStartupError, ModuleLoadError, ProcessCrashedError } from '../../errors.js';
 import type { EncodedThrown } from '../../protocol.js';
 import { resolveErrorClass } from '../../shared/error-classes.js';
+import { fsReadHint } from '../../shared/sandbox-hint.js';
 import type { ChildRecord } from './child-tracker.js';
 
 /** Turning a dead child into an error that says what happened and what to do. */
@@ -36,7 +37,8 @@ export function preloadError(module: string, thrown: EncodedThrown): ModuleLoadE
   const cause = decodedOrNot(thrown);
   return new ModuleLoadError(
     `A child process could not import ${module}, which the pool preloads (its preload option): ${describe(cause)}. ` +
-      `Every child imports it as it starts, so none can: fix the module or the list, and configure() the pool again.`,
+      (fsReadHint(cause) ||
+        `Every child imports it as it starts, so none can: fix the module or the list, and configure() the pool again.`),
     module,
     { cause },
   );

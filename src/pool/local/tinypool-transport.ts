@@ -20,6 +20,7 @@ import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { LocalBatches } from './local-batches.js';
 import { markedAsOurs } from './child-fork.js';
 import { crashError, preloadError, startupError } from './crash-report.js';
+import { reapWithParent } from './orphan-reaper.js';
 import { Warming } from './warming.js';
 
 /**
@@ -77,7 +78,10 @@ export class TinypoolTransport implements Transport {
   ) {
     this.capacity = settings.size * settings.callsPerChild;
     // Each child is known from the moment it is forked: even one tinypool starts on its own.
-    const marked = markedAsOurs(settings.env, (child) => this.#tracker.adopt(child));
+    const marked = markedAsOurs(settings.env, (child) => {
+      this.#tracker.adopt(child);
+      if (settings.sandboxed) reapWithParent(child);
+    });
     this.#forget = marked.forget;
     this.#tinypool = new Tinypool({
       filename: runnerFile,

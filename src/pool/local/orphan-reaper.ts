@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
+
+/**
+ * Stops the children of sandboxed pools when this process dies, however it dies, SIGKILL included.
+ * Those children cannot watch for it themselves: a child's watchdog is a thread
+ * (child/orphan-watchdog.ts), which the permission model denies, and which on Node 22 and later
+ * escapes the model when allowed (nodejs/node#62222).
+ *
+ * So the parent starts one small process of its own, with the first such child: the reaper. It
+ * reads the pids of the children to watch from a pipe whose write end only this process holds. The
+ * kernel closes that end when this process ends, whatever ends it; the reaper then kills each
+ * listed child's process group (each child leads one: child-fork.ts), and exits. It runs in a
+ * session of its own, so that a Ctrl-C or a kill of this process's group does not end it first.
+ * It lives only while there are children to watch, never keeps this process alive, and what goes
+ * wrong with it never reaches this process: were it to die, a new one takes over the watch with the
+ * next child; meanwhile a child still exits when its IPC channel closes, unless its code is stuck.
+ */
+const reaperScript = `
+const pids = new Set();
+let pending = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  const lines = (pending + chunk).split('\\n');
+  pending = lines.pop();
+  for (const line of lines) line[0] === '+' ? pids.add(Number(line.slice(1))) : pids.delete(Number(line.slice(1)));
+});
+process.stdin.on('close', () => {
+  for (const pid of pids) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { try { process.kill(pid, 'SIGKILL'); } catch {} }
+  }
+  process.exit(0);
+});`;
+
+/** The children being watched, so that a reaper that had to be replaced learns them all. */
+const watched = new Set<number>();
+let input: Writable | undefined;
+
+/** Has `child` (and its process group) killed by the reaper if this process dies before it exits. */
+export function reapWithParent(child: ChildProcess): void {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  watched.add(pid);
+  tell(`+${pid}\n`);
+  child.once('exit', () => {
+    watched.delete(pid);
+    if (watched.size > 0) return tell(`-${pid}\n`);
+    // Nothing left to watch: the reaper exits, and the next sandboxed child starts another.
+    input?.end();
+    input = undefined;
+  });
+}
+
+function tell(line: string): void {
+  if (input) input.write(line);
+  else if (watched.size > 0) startReaper();
+}
+
+function startReaper(): void {
+  let reaper: ChildProcess;
+  try {
+    reaper = spawn(process.execPath, ['-e', reaperScript], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+      // Nothing of this process's environment: no NODE_OPTIONS loader, no inspector.
+      env: {},
+    });
+  } catch {
+    return; // Out of processes: the children still exit with their IPC channel.
+  }
+  const pipe = reaper.stdin!;
+  input = pipe;
+  const lost = (): void => {
+    if (input === pipe) input = undefined;
+  };
+  reaper.once('error', lost);
+  reaper.once('exit', lost);
+  pipe.on('error', lost);
+  reaper.unref();
+  (pipe as Writable & { unref?: () => void }).unref?.();
+  pipe.write([...watched].map((pid) => `+${pid}\n`).join(''));
+}

@@ -1,0 +1,103 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { networkPermissionSince, type Permissions } from '../../options.js';
+
+/**
+ * The Node flags that start a child of a sandboxed pool under Node's permission model, for the Node
+ * line this process runs (its children run the same binary). Everything not granted stays denied
+ * where that line can enforce it; the network only from Node 25 (options.ts refuses `net: false`
+ * below it).
+ *
+ * The read list gets only what the library needs to start a child: its own files and the packages
+ * it imports (tinypool, reflect-metadata). The modules a pool runs, and what they import, must be in
+ * `fsRead`, so the seat belt never widens by itself: a module outside it fails with a
+ * ModuleLoadError that names the path to add (shared/sandbox-hint.ts).
+ */
+export function permissionFlags(permissions: Permissions): string[] {
+  const flags: string[] = [];
+  if (process.allowedNodeEnvironmentFlags.has('--permission')) flags.push('--permission');
+  else {
+    // Node 20 has only the experimental flag, and says so once per process: once per child, on the
+    // parent's stderr, which would be noise in every app that uses a sandboxed pool.
+    flags.push('--experimental-permission', '--disable-warning=ExperimentalWarning');
+  }
+  const fsRead = permissions.fsRead ?? [];
+  for (const path of [...libraryPaths(), ...linksToLibrary(fsRead), ...fsRead.flatMap(absolute)]) {
+    flags.push(`--allow-fs-read=${path}`);
+  }
+  for (const path of (permissions.fsWrite ?? []).flatMap(absolute)) flags.push(`--allow-fs-write=${path}`);
+  if (permissions.childProcess) flags.push('--allow-child-process');
+  if (permissions.worker) flags.push('--allow-worker');
+  if (permissions.addons) flags.push('--allow-addons');
+  if (permissions.wasi) flags.push('--allow-wasi');
+  if (permissions.net && nodeMajor() >= networkPermissionSince) flags.push('--allow-net');
+  return flags;
+}
+
+/** A flag of the permission model, which a non-sandboxed pool's execArgv may carry by hand too. */
+export const isPermissionFlag = (flag: string): boolean => /^--(experimental-)?permission$/.test(flag);
+
+function nodeMajor(): number {
+  return Number(process.versions.node.split('.')[0]);
+}
+
+/**
+ * A path as Node's own flags take it (relative to the working directory), and its real path when a
+ * symbolic link leads there: Node checks the path it opens, which may be either.
+ */
+function absolute(path: string): string[] {
+  const absolutePath = resolve(path);
+  const real = existsSync(absolutePath) ? realpathSync(absolutePath) : absolutePath;
+  return real === absolutePath ? [absolutePath] : [absolutePath, real];
+}
+
+/** The library's package folder (this file is `<root>/dist/pool/local/sandbox.js`), a real path. */
+const root = fileURLToPath(new URL('../../../', import.meta.url)).replace(/[\\/]$/, '');
+let library: string[] | undefined;
+
+/**
+ * The library's compiled files and its package.json (not its whole folder: in a checkout that folder
+ * holds the tests, and it may hold the app); tinypool, whose entry file each child starts in; and
+ * reflect-metadata, which the library imports. Each as Node finds it from the library's files, and
+ * as the link it follows if it is one (pnpm installs packages as links, and Node checks the path it
+ * opens, not where a link leads).
+ */
+function libraryPaths(): string[] {
+  library ??= [
+    join(root, 'dist'),
+    join(root, 'package.json'),
+    ...installedAt('tinypool'),
+    ...installedAt('reflect-metadata'),
+  ];
+  return library;
+}
+
+/** Where Node finds package `name` from the library's own files: the nearest `node_modules/<name>` above them. */
+function installedAt(name: string): string[] {
+  for (let dir = root; dir !== dirname(dir); dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(candidate)) return absolute(candidate);
+  }
+  return [];
+}
+
+/**
+ * The links to the library that the pool's modules import it through: a module under a granted
+ * folder resolves `run-in-process` through the nearest `node_modules/run-in-process` above it, and
+ * when that is a link (pnpm, `npm link`, a `file:` dependency), Node must be allowed to read the link
+ * itself. Reading through a link reaches the whole folder it leads to: with a published install,
+ * only the library's own files.
+ */
+function linksToLibrary(fsRead: readonly string[]): string[] {
+  const links = new Set<string>();
+  for (const start of [...fsRead.map((path) => resolve(path)), process.cwd()]) {
+    for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
+      const candidate = join(dir, 'node_modules', 'run-in-process');
+      if (!existsSync(candidate)) continue;
+      if (candidate !== root && realpathSync(candidate) === root) links.add(candidate);
+      break;
+    }
+  }
+  return [...links];
+}

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { configure, ModuleLoadError, shutdown } from 'run-in-process';
+import { childPids, fixture, fixtureUrl, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
+import { runScript, startScript } from '../helpers/scripts.js';
+
+// Sandboxed pools: children under Node's permission model (the `permissions` option), on whichever
+// Node line runs the suite (20, 22 and 24 in `npm test`).
+
+type SandboxModule = typeof import('../fixtures/src/sandboxed.js');
+const { inSandbox } = await fixture<SandboxModule>('standard', 'sandboxed');
+/** The compiled fixtures: a sandboxed pool must be allowed to read the modules it runs. */
+const fixtures = dirname(fileURLToPath(fixtureUrl('standard', 'sandboxed')));
+const major = Number(process.versions.node.split('.')[0]);
+
+function folder(name: string): string {
+  const path = scratchFile(name);
+  mkdirSync(path);
+  return path;
+}
+const readable = folder('readable');
+const writable = folder('writable');
+const outside = folder('outside');
+writeFileSync(join(readable, 'data.txt'), 'granted');
+writeFileSync(join(outside, 'secret.txt'), 'not for plugins');
+
+after(() => shutdown());
+
+/** The error a call rejects with, and the fields Node's permission model sets on it. */
+async function deniedBy(call: Promise<unknown>): Promise<Error & Denied> {
+  return (await rejectionOf(call, Error)) as Error & Denied;
+}
+
+interface Denied {
+  code?: string;
+  permission?: string;
+  resource?: string;
+}
+
+test('a sandboxed child reads and writes what it is granted, and is denied the rest with the error Node gives', async () => {
+  configure('sandbox', { size: 1, permissions: { fsRead: [fixtures, readable], fsWrite: [writable] } });
+  const { read, write } = inSandbox('sandbox');
+  assert.equal(await read(join(readable, 'data.txt')), 'granted');
+  assert.equal(await write(join(writable, 'out.txt'), 'written'), 'written'.length);
+  assert.equal(readFileSync(join(writable, 'out.txt'), 'utf8'), 'written');
+
+  const readDenied = await deniedBy(read(join(outside, 'secret.txt')));
+  assert.equal(readDenied.code, 'ERR_ACCESS_DENIED');
+  assert.equal(readDenied.permission, 'FileSystemRead');
+  assert.equal(readDenied.resource, join(outside, 'secret.txt'));
+
+  const writeDenied = await deniedBy(write(join(readable, 'data.txt'), 'overwritten'));
+  assert.equal(writeDenied.code, 'ERR_ACCESS_DENIED');
+  assert.equal(writeDenied.permission, 'FileSystemWrite');
+  assert.equal(readFileSync(join(readable, 'data.txt'), 'utf8'), 'granted', 'the file is unchanged');
+});
+
+test('processes, threads, addons and WASI are denied unless granted', async () => {
+  // --no-warnings: Node warns of WASI (experimental) and of each granted flag, once per child.
+  configure('sandbox', { size: 1, execArgv: ['--no-warnings'], permissions: { fsRead: [fixtures] } });
+  const denied = inSandbox('sandbox');
+  const spawnDenied = await deniedBy(denied.spawnTrue());
+  assert.deepEqual([spawnDenied.code, spawnDenied.permission], ['ERR_ACCESS_DENIED', 'ChildProcess']);
+  const workerDenied = await deniedBy(denied.startWorker());
+  assert.deepEqual([workerDenied.code, workerDenied.permission], ['ERR_ACCESS_DENIED', 'WorkerThreads']);
+  const addonDenied = await deniedBy(denied.loadAddon('/nonexistent/addon.node'));
+  assert.equal(addonDenied.code, 'ERR_DLOPEN_DISABLED');
+  const wasiDenied = await deniedBy(denied.startWasi());
+  assert.deepEqual([wasiDenied.code, wasiDenied.permission], ['ERR_ACCESS_DENIED', 'WASI']);
+
+  configure('sandbox-granted', {
+    size: 1,
+    execArgv: ['--no-warnings'],
+    permissions: { fsRead: [fixtures], childProcess: true, worker: true, addons: true, wasi: true },
+  });
+  const granted = inSandbox('sandbox-granted');
+  assert.equal(await granted.spawnTrue(), 0);
+  assert.equal(await granted.startWorker(), 0);
+  // Allowed to try, the load now fails on the missing file instead of the permission.
+  const missing = await deniedBy(granted.loadAddon('/nonexistent/addon.node'));
+  assert.equal(missing.code, 'ERR_DLOPEN_FAILED');
+  assert.equal(await granted.startWasi(), 'started');
+});
+
+test("a sandboxed pool gets none of the parent's environment unless env or envAllow give it", async () => {
+  process.env['RIP_SANDBOX_SECRET'] = 'from the parent';
+  configure('sandbox-env', { size: 1, permissions: { fsRead: [fixtures] } });
+  const scrubbed = await inSandbox('sandbox-env').environment();
+  assert.deepEqual(scrubbed.names, []);
+  assert.equal(scrubbed.sandboxed, true);
+  assert.ok(
+    scrubbed.execArgv.includes(major >= 22 ? '--permission' : '--experimental-permission'),
+    `the running Node line's flag: ${scrubbed.execArgv.join(' ')}`,
+  );
+
+  configure('sandbox-env', { size: 1, permissions: { fsRead: [fixtures] }, envAllow: ['RIP_SANDBOX_SECRET'] });
+  assert.deepEqual((await inSandbox('sandbox-env').environment()).names, ['RIP_SANDBOX_SECRET']);
+  configure('sandbox-env', { size: 1, permissions: { fsRead: [fixtures] }, env: { GIVEN: '1' } });
+  assert.deepEqual((await inSandbox('sandbox-env').environment()).names, ['GIVEN']);
+});
+
+test('envAllow on any pool passes exactly the named variables; without it a pool inherits all, and no permission flag', async () => {
+  process.env['RIP_SANDBOX_SECRET'] = 'from the parent';
+  configure('env-allow', { size: 1, envAllow: ['RIP_SANDBOX_SECRET', 'PATH', 'RIP_NOT_SET'] });
+  const allowed = await inSandbox('env-allow').environment();
+  assert.deepEqual(allowed.names, ['PATH', 'RIP_SANDBOX_SECRET']);
+  assert.equal(allowed.sandboxed, false);
+
+  configure('not-sandboxed', { size: 1 });
+  const plain = await inSandbox('not-sandboxed').environment();
+  assert.ok(plain.names.includes('RIP_SANDBOX_SECRET') && plain.names.includes('PATH'));
+  assert.equal(plain.sandboxed, false);
+  assert.deepEqual(
+    plain.execArgv.filter((flag) => /permission|--allow-/.test(flag)),
+    [],
+  );
+});
+
+test('a plugin outside the read list fails with a ModuleLoadError that names the folder to add', async () => {
+  const plugins = folder('plugins');
+  const library = new URL('../../../dist/index.js', import.meta.url).href;
+  const plugin = join(plugins, 'hello.mjs');
+  writeFileSync(
+    plugin,
+    `import { runInProcess } from ${JSON.stringify(library)};
+     export const hello = runInProcess(async function hello() { return 'hello from ' + process.pid; }, { pool: 'sandbox-plugins' });`,
+  );
+  const { hello } = (await import(pathToFileURL(plugin).href)) as { hello: () => Promise<string> };
+  configure('sandbox-plugins', { size: 1, permissions: { fsRead: [fixtures] } });
+  const error = await rejectionOf(hello(), ModuleLoadError);
+  assert.ok(error.message.includes(`Add '${plugins}'`), error.message);
+  assert.match(error.message, /permissions\.fsRead/);
+  assert.equal((error.cause as Denied).code, 'ERR_ACCESS_DENIED');
+
+  configure('sandbox-plugins', { size: 1, permissions: { fsRead: [plugins] } });
+  assert.match(await hello(), /^hello from \d+$/);
+});
+
+test('when the parent is killed with SIGKILL, a sandboxed child stuck in a CPU loop exits, with no watchdog thread', async () => {
+  const started = scratchFile('spinning');
+  const parent = startScript(`
+    const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
+    const { configure } = await import('run-in-process');
+    // worker: false, so the child can have no thread to watch its parent with.
+    configure('sandbox-orphans', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}], fsWrite: [${JSON.stringify(dirname(started))}], worker: false } });
+    inSandbox('sandbox-orphans').spin(60_000, ${JSON.stringify(started)});`);
+  let stderr = '';
+  parent.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  const exited = once(parent, 'exit');
+  try {
+    const childPid = Number(await waitForFile(started, 15_000));
+    assert.ok(childPid > 0 && isAlive(childPid), `the child is running its CPU loop\n${stderr}`);
+    const started_ = childPids(parent.pid);
+    assert.ok(started_.length === 2, `the child and the reaper: ${started_.join(' ')}\n${stderr}`);
+    parent.kill('SIGKILL');
+    await exited;
+    const gone = await waitFor(() => started_.every((pid) => !isAlive(pid)), 5_000);
+    assert.ok(gone !== undefined, `${started_.filter(isAlive).join(' ')} outlived their parent`);
+  } finally {
+    parent.kill('SIGKILL');
+  }
+});
+
+test('a sandboxed pool never runs inline, even with RUN_IN_PROCESS_INLINE=1', () => {
+  const run = runScript(
+    `const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
+     const { configure } = await import('run-in-process');
+     configure('sandbox', { permissions: { fsRead: [${JSON.stringify(fixtures)}] } });
+     try { await inSandbox('sandbox').environment(); console.log('ran'); }
+     catch (error) { console.log(error.code, error.message); }`,
+    { env: { ...process.env, RUN_IN_PROCESS_INLINE: '1' } },
+  );
+  assert.match(run.stdout, /^ERR_INVALID_USAGE .*pool 'sandbox' is sandboxed/, run.report);
+});
+
+test("the reaper lives only while there are sandboxed children, and never keeps the parent alive", () => {
+  const run = runScript(
+    `const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
+     const { childPids, waitFor } = await import(${JSON.stringify(new URL('../helpers/fixtures.js', import.meta.url).href)});
+     const { configure, shutdown } = await import('run-in-process');
+     configure('sandbox', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}] } });
+     await inSandbox('sandbox').environment();
+     console.log('while serving', childPids().length);
+     await shutdown();
+     console.log('after shutdown', (await waitFor(() => childPids().length === 0, 5_000)) === undefined ? childPids().length : 0);
+     await inSandbox('sandbox').environment();
+     console.log('served again');`,
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.match(run.stdout, /^while serving 2$/m, run.report);
+  assert.match(run.stdout, /^after shutdown 0$/m, run.report);
+  assert.match(run.stdout, /^served again$/m, run.report);
+});

@@ -103,6 +103,18 @@ const examples = [
       expectLine(out, /^render\(5\) = \d+$/m);
     },
   },
+  {
+    dir: '07-sandbox',
+    check(out) {
+      expectLine(out, /^host pid \d+, sandboxed plugins: snoop\.js, vandal\.js, word-count\.js$/m);
+      expectLine(out, /^snoop\.js: denied: ERR_ACCESS_DENIED FileSystemRead \S*\/07-sandbox\/secrets\/api-key\.txt$/m);
+      expectLine(out, /^vandal\.js: denied: ERR_ACCESS_DENIED FileSystemWrite \S*\/07-sandbox\/hacked\.txt$/m);
+      expectChildPid(out, /^host pid (\d+)/m, /^word-count\.js: 14 words \(child pid (\d+)\)$/m);
+      expectLine(out, /^environment a plugin sees: \[\]$/m);
+      expectLine(out, /^host still serving: word-count\.js: 14 words$/m);
+      expectLine(out, /^hacked\.txt exists: no$/m);
+    },
+  },
 ];
 
 // Variables npm sets for a script (when run from `npm test`) would steer the nested npm runs.

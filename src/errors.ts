@@ -64,6 +64,10 @@ export type ErrorCode =
   | 'ERR_CHILD_STARTUP'
   | 'ERR_POOL_CLOSED'
   | 'ERR_QUEUE_FULL'
+  | 'ERR_NOT_SERVED'
+  | 'ERR_WORKER_LOST'
+  | 'ERR_JOB_LOST'
+  | 'ERR_TRANSPORT_UNAVAILABLE'
   | 'ERR_INVALID_USAGE'
   | 'ERR_INVALID_OPTION';
 
@@ -87,7 +91,7 @@ export function optionError(message: string, outOfRange = false): Error & { code
 
 /** The child process died (exit, signal, segfault, abort, out of memory) while running the call. */
 export class ProcessCrashedError extends RunInProcessError {
-  override readonly code = 'ERR_PROCESS_CRASHED';
+  override readonly code: 'ERR_PROCESS_CRASHED' | 'ERR_WORKER_LOST' = 'ERR_PROCESS_CRASHED';
   constructor(
     message: string,
     /** The child's exit code, or `null` when a signal ended it. */
@@ -180,6 +184,55 @@ export class QueueFullError extends RunInProcessError {
   }
 }
 
+/** A remote worker does not serve the target the call names: not retried, as no worker of that build would. */
+export class NotServedError extends RunInProcessError {
+  override readonly code = 'ERR_NOT_SERVED';
+  constructor(
+    message: string,
+    /** The target's key, `<package>:<path>#<Class.method>`. */
+    readonly target: string,
+    /** The ids the worker serves that are nearest to it. */
+    readonly nearest: string[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The remote worker (its process or its machine) was lost while it held the call: the call may
+ * have run, in part or in full, and it is not run again unless `retries` allows it.
+ */
+export class WorkerLostError extends ProcessCrashedError {
+  override readonly code = 'ERR_WORKER_LOST' as const;
+  readonly mayHaveRun = true;
+  constructor(
+    message: string,
+    label: string,
+    /** The queue's job id of the call. */
+    readonly jobId: string,
+    /** The worker's name, when the queue knows it. */
+    readonly worker: string | undefined,
+  ) {
+    super(message, null, null, label, '', false);
+  }
+}
+
+/** The queue no longer has the call's job (its store was restarted without persistence, or it was removed). */
+export class JobLostError extends RunInProcessError {
+  override readonly code = 'ERR_JOB_LOST';
+  constructor(
+    message: string,
+    readonly jobId: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The transport's store (Redis) could not be reached when the call was made: nothing was sent. */
+export class TransportUnavailableError extends RunInProcessError {
+  override readonly code = 'ERR_TRANSPORT_UNAVAILABLE';
+}
+
 const ownClasses = {
   RunInProcessError,
   ProcessCrashedError,
@@ -190,6 +243,10 @@ const ownClasses = {
   ChildStartupError,
   PoolClosedError,
   QueueFullError,
+  NotServedError,
+  WorkerLostError,
+  JobLostError,
+  TransportUnavailableError,
 };
 for (const [name, errorClass] of Object.entries(ownClasses)) {
   Object.defineProperty(errorClass.prototype, 'name', { value: name, writable: true, configurable: true });

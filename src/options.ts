@@ -43,6 +43,12 @@ export interface PoolOptions {
    * enforce it; the children also start with an empty environment unless `env`/`envAllow` say otherwise.
    */
   permissions?: Permissions;
+  /**
+   * Where the pool's calls run, when not in local child processes: a job queue with workers on
+   * other machines, `bullmq({ connection })` from `run-in-process/bullmq`. The options that shape
+   * local children (size, env, execArgv…) then belong to the workers' `serve()`.
+   */
+  transport?: PoolTransport;
   /** The children's Node flags. Default: the parent's `process.execArgv` without `--inspect*` flags. */
   execArgv?: string[];
   /** Heap limit of each child in MB (`--max-old-space-size`); a child that exceeds it crashes with outOfMemory. */
@@ -89,6 +95,13 @@ export interface PoolOptions {
    * message per call (the child says when it starts each call). Default: false.
    */
   recordTiming?: boolean;
+}
+
+/** A transport made by `bullmq()` (run-in-process/bullmq); opaque here. */
+export interface PoolTransport {
+  readonly kind: 'run-in-process:transport';
+  /** For messages: `bullmq (redis://10.0.0.5:6379)`. */
+  readonly description: string;
 }
 
 /**
@@ -148,7 +161,7 @@ interface Rule {
 }
 
 /** Node clamps a timer of 2³¹ ms or more to 1 ms: a longer limit would fire at once. */
-const longestTimer = 2 ** 31 - 1;
+export const longestTimer = 2 ** 31 - 1;
 
 const number = (expected: string, accepts: (n: number) => boolean, max = Number.MAX_SAFE_INTEGER): Rule => ({
   expected,
@@ -226,6 +239,11 @@ const poolRules: Table<PoolOptions> = {
   envAllow: {
     expected: "an array of variable names, such as ['PATH', 'HOME']",
     accepts: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''),
+  },
+  transport: {
+    expected: 'a transport such as bullmq({ connection }) from run-in-process/bullmq',
+    accepts: (value) =>
+      typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'run-in-process:transport',
   },
   permissions: {
     expected: "an object such as { fsRead: ['./plugins'] }",
@@ -307,6 +325,7 @@ export function checkPoolOptions(options: unknown, where: string): PoolOptions {
       true,
     );
   }
+  if (checked.transport !== undefined) refuseLocalOnlyOptions(checked, where);
   if (checked.permissions !== undefined) {
     checked.permissions = check(
       permissionRules,
@@ -317,6 +336,33 @@ export function checkPoolOptions(options: unknown, where: string): PoolOptions {
     checkNetworkIsEnforceable(checked.permissions, where);
   }
   return checked;
+}
+
+/** Options of local child processes: a remote pool's workers take them in `serve()`, where the children run. */
+const localOnly = [
+  'size',
+  'idleTimeout',
+  'env',
+  'envAllow',
+  'execArgv',
+  'maxMemoryMb',
+  'isolate',
+  'recycleAfterCalls',
+  'recycleAboveHeapMb',
+  'callsPerChild',
+  'minChildren',
+  'preload',
+  'permissions',
+] as const;
+
+function refuseLocalOnlyOptions(options: PoolOptions, where: string): void {
+  const given = localOnly.filter((key) => options[key] !== undefined);
+  if (given.length === 0) return;
+  throw optionError(
+    `${where}: ${given.join(', ')} shape${given.length === 1 ? 's' : ''} local child processes, but this pool's calls run ` +
+      `through ${options.transport?.description}: give ${given.length === 1 ? 'it' : 'them'} to the workers instead ` +
+      `(serve({ …, poolOptions }) or the worker command's flags).`,
+  );
 }
 
 /** The first Node line whose permission model covers the network (`--allow-net`). */

@@ -6,7 +6,7 @@ import { TinypoolTransport } from './local/tinypool-transport.js';
 import { Scheduler } from './scheduler.js';
 import { resolveSettings } from './settings.js';
 import type { PoolStats } from './call-stats.js';
-import type { TransportFactory } from './transport.js';
+import type { TransportFactory, TransportProvider } from './transport.js';
 
 /**
  * The running pools, by name: loaded on a parent's first call (call/pools.ts). Each starts its
@@ -65,6 +65,8 @@ export async function closeAll(deadline: number): Promise<void> {
 }
 
 function transportFor(settings: ReturnType<typeof resolveSettings>): TransportFactory {
+  const provider = settings.transport as TransportProvider | undefined;
+  if (provider) return (events) => provider.createTransport(settings.name, events);
   if (inlineMode()) {
     // Inline, the pool's code would run here, with all of this process's rights.
     if (settings.sandboxed) {

@@ -150,7 +150,8 @@ export class Scheduler {
     const tasks = calls.map((call) => call.task);
     // A batch with a timed call may have to be stopped before its worker is known.
     const stoppable = alone || calls.some((call) => call.timeout !== undefined);
-    this.#transport.submit(['batch', batch.id, tasks, batch.keepOpen, this.settings.child], alone, stoppable);
+    const timeouts = calls.map((call) => call.timeout);
+    this.#transport.submit(['batch', batch.id, tasks, batch.keepOpen, this.settings.child], alone, stoppable, timeouts);
     // A batch that goes alone may wait in the transport for a worker of its own, for as long as
     // others hold them: there is no telling when it reaches one, so it has no start bound.
     if (!alone) this.#watchFront(batch);

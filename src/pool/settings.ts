@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { poolDefaults, type PoolOptions } from '../options.js';
+import { longestTimer, poolDefaults, type PoolOptions, type PoolTransport } from '../options.js';
 import type { ChildSettings } from '../protocol.js';
 import { isPermissionFlag, permissionFlags } from './local/sandbox.js';
 
@@ -32,6 +32,8 @@ export interface PoolSettings {
    * `execArgv`): they have no watchdog thread, so the parent's orphan reaper watches them.
    */
   sandboxed: boolean;
+  /** A transport given as an option (a remote queue), instead of local child processes. */
+  transport: PoolTransport | undefined;
 }
 
 const megabyte = 1024 * 1024;
@@ -60,12 +62,14 @@ export function resolveSettings(name: string, options: PoolOptions): PoolSetting
     recycleAboveHeapMb,
     callsPerChild: options.callsPerChild ?? poolDefaults.callsPerChild,
     child: Object.keys(child).length > 0 ? child : undefined,
-    startTimeout: options.startTimeout ?? poolDefaults.startTimeout,
+    // A remote call may wait in the queue for as long as the workers are busy: no start bound.
+    startTimeout: options.startTimeout ?? (options.transport ? longestTimer : poolDefaults.startTimeout),
     maxQueue: options.maxQueue,
     recordTiming: options.recordTiming ?? false,
     minChildren: options.minChildren ?? 0,
     preload: (options.preload ?? []).map(moduleUrl),
     sandboxed: execArgv.some(isPermissionFlag),
+    transport: options.transport,
   };
 }
 

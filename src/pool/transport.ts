@@ -1,4 +1,5 @@
 import { PoolClosedError, RunInProcessError } from '../errors.js';
+import type { PoolTransport } from '../options.js';
 import type { Answer, BatchTask, CallTask } from '../protocol.js';
 
 /**
@@ -28,9 +29,10 @@ export interface Transport {
    * `started` for calls that asked for it, an `answered` per call, then `ended` or `lost`, once.
    * `exclusive`: the batch must be abortable before it starts (`cancel` drops it), and gets a worker
    * of its own. `stoppable`: it may have to be stopped before its worker is known (a call with a
-   * timeout that its worker does not start).
+   * timeout that its worker does not start). `timeouts`: each call's, for a transport whose workers
+   * enforce them themselves (a remote one); the scheduler enforces them in any case.
    */
-  submit(batch: BatchTask, exclusive: boolean, stoppable: boolean): void;
+  submit(batch: BatchTask, exclusive: boolean, stoppable: boolean, timeouts: ReadonlyArray<number | undefined>): void;
   /**
    * Adds calls to a batch kept open whose worker is known and still taking work; false when it
    * cannot, and then the calls were not sent. Calls that reach a worker after it closed the batch
@@ -84,6 +86,14 @@ export interface TransportEvents {
 }
 
 export type TransportFactory = (events: TransportEvents) => Transport;
+
+/**
+ * A transport given as a pool option (`configure(name, { transport: bullmq(…) })`), made outside
+ * the pool (run-in-process/bullmq): the pool asks it for a transport when it starts.
+ */
+export interface TransportProvider extends PoolTransport {
+  createTransport(pool: string, events: TransportEvents): Transport;
+}
 
 /** The error of a call lost with its batch when no call of it is to blame. */
 export function lossError(loss: Extract<BatchLoss, { kind: 'closed' | 'failed' }>, label: string): Error {

@@ -30,7 +30,11 @@ export interface CallEnvelope {
 
 export type PortableAnswer =
   | [tag: 'value', bytes: string]
-  | [tag: 'thrown', thrown: [tag: 'error', shape: string, nodes: unknown[]] | [tag: 'value', bytes: string], stage: 'call' | 'load'];
+  | [
+      tag: 'thrown',
+      thrown: [tag: 'error', shape: string, nodes: unknown[]] | [tag: 'value', bytes: string],
+      stage: 'call' | 'load',
+    ];
 
 export interface AnswerEnvelope {
   v: typeof envelopeVersion;
@@ -80,7 +84,8 @@ export function sealCall(
 /** A worker's answer, checked, as the local Answer the rest of the call path reads. */
 export function openAnswer(envelope: unknown, jobId: string, secret: string | undefined): Answer {
   const checked = checkEnvelope(envelope, 'answer') as AnswerEnvelope;
-  if (!isPortableAnswer(checked.answer) || typeof checked.host !== 'string') throw new TypeError('a malformed answer envelope');
+  if (!isPortableAnswer(checked.answer) || typeof checked.host !== 'string')
+    throw new TypeError('a malformed answer envelope');
   if (secret !== undefined) verify(secret, jobId, answerFields(checked), checked.sig, 'answer');
   const answer = checked.answer;
   if (answer[0] === 'value') return ['as-is', unpackPortable(Buffer.from(answer[1], 'base64')), false];
@@ -144,7 +149,8 @@ function withBuffers(args: unknown[], buffers: number[] | undefined): unknown[] 
 }
 
 function checkEnvelope(envelope: unknown, kind: 'call' | 'answer'): unknown {
-  if (typeof envelope !== 'object' || envelope === null) throw new TypeError(`a ${kind} envelope that is not an object`);
+  if (typeof envelope !== 'object' || envelope === null)
+    throw new TypeError(`a ${kind} envelope that is not an object`);
   const { v, codec } = envelope as Record<string, unknown>;
   if (v !== envelopeVersion || codec !== portableCodec) {
     throw new TypeError(
@@ -159,7 +165,8 @@ function checkEnvelope(envelope: unknown, kind: 'call' | 'answer'): unknown {
 function isPortableAnswer(answer: unknown): answer is PortableAnswer {
   if (!Array.isArray(answer)) return false;
   if (answer[0] === 'value') return typeof answer[1] === 'string';
-  if (answer[0] !== 'thrown' || (answer[2] !== 'call' && answer[2] !== 'load') || !Array.isArray(answer[1])) return false;
+  if (answer[0] !== 'thrown' || (answer[2] !== 'call' && answer[2] !== 'load') || !Array.isArray(answer[1]))
+    return false;
   const thrown = answer[1] as unknown[];
   return thrown[0] === 'error'
     ? typeof thrown[1] === 'string' && Array.isArray(thrown[2])
@@ -175,7 +182,9 @@ function answerFields(envelope: AnswerEnvelope): unknown[] {
 }
 
 function signature(secret: string, jobId: string, fields: unknown[]): string {
-  return createHmac('sha256', secret).update(JSON.stringify([jobId, ...fields])).digest('base64url');
+  return createHmac('sha256', secret)
+    .update(JSON.stringify([jobId, ...fields]))
+    .digest('base64url');
 }
 
 function verify(secret: string, jobId: string, fields: unknown[], sig: unknown, kind: string): void {

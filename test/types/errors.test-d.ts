@@ -17,7 +17,7 @@ export function describe(error: unknown): string {
     assertType<Equal<typeof error.exitCode, number | null>>();
     assertType<Equal<typeof error.signal, Signal | null>>();
     assertType<Equal<typeof error.outOfMemory, boolean>>();
-    assertType<Equal<typeof error.code, 'ERR_PROCESS_CRASHED'>>();
+    assertType<Equal<typeof error.code, 'ERR_PROCESS_CRASHED' | 'ERR_WORKER_LOST'>>();
     const nodeSignal: NodeJS.Signals | null = error.signal;
     return `${error.target} crashed: ${error.exitCode} ${nodeSignal} ${error.stderr}`;
   }

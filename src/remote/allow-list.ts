@@ -1,0 +1,90 @@
+import { usageError } from '../errors.js';
+import type { FunctionTarget, MethodTarget } from '../protocol.js';
+import { processState } from '../shared/process-state.js';
+import { classOfConstructor } from '../shared/registry.js';
+import { moduleIdentity } from './identity.js';
+
+/** A target a worker serves: what its local pool runs for the key. */
+export interface ServedTarget {
+  /** The local target, as a call task carries it (JSON). */
+  target: string;
+  label: string;
+}
+
+export interface AllowList {
+  targets: Map<string, ServedTarget>;
+  /** Modules that registered targets but are in no package, so that no caller can name them. */
+  unnamed: string[];
+}
+
+/**
+ * The targets a worker serves: exactly those that the modules it imported at startup registered
+ * (and the modules they imported), under their keys. A job names a key; nothing else a job says
+ * is ever imported or looked up. Taken once, after the imports: a module a call imports later
+ * adds nothing.
+ */
+export async function allowList(): Promise<AllowList> {
+  const targets = new Map<string, ServedTarget>();
+  const unnamed: string[] = [];
+  const add = (key: string, served: ServedTarget): void => {
+    if (targets.has(key)) {
+      throw usageError(`Two targets have the key ${key}: give one of them an id, or rename it.`);
+    }
+    targets.set(key, served);
+  };
+  for (const module of [...processState.registry.modules.values()]) {
+    const identity = moduleIdentity(module.url);
+    if (identity === undefined) {
+      unnamed.push(module.url);
+      continue;
+    }
+    // Under standard decorators a class with only instance methods is known by name only once its
+    // constructor is seen: its export shows it.
+    const exports = (await import(module.url)) as Record<string, unknown>;
+    for (const value of Object.values(exports)) if (typeof value === 'function') classOfConstructor(value);
+    for (const entry of module.classes) {
+      const className = entry.ctor?.name;
+      if (!className) continue;
+      for (const method of entry.methods.values()) {
+        const target: MethodTarget = {
+          kind: 'method',
+          module: module.url,
+          classIndex: entry.index,
+          className,
+          method: method.name,
+          isStatic: method.isStatic,
+        };
+        add(`${identity}#${className}.${method.name}`, {
+          target: JSON.stringify(target),
+          label: `${className}.${method.name}`,
+        });
+      }
+    }
+    for (const fn of module.functions.values()) {
+      const target: FunctionTarget = { kind: 'function', module: module.url, id: fn.id };
+      add(`${identity}#${fn.id}`, { target: JSON.stringify(target), label: fn.id });
+    }
+  }
+  return { targets, unnamed };
+}
+
+/** The served keys nearest to one that is not served, for the error that says so. */
+export function nearestKeys(key: string, served: Iterable<string>, count = 3): string[] {
+  return [...served]
+    .map((candidate) => ({ candidate, distance: editDistance(key, candidate) }))
+    .sort((a, b) => a.distance - b.distance)
+    .slice(0, count)
+    .map(({ candidate }) => candidate);
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

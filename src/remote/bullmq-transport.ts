@@ -1,0 +1,111 @@
+import type { Redis, RedisOptions } from 'ioredis';
+import { optionError } from '../errors.js';
+import type { PoolTransport } from '../options.js';
+import type { Transport, TransportEvents, TransportProvider } from '../pool/transport.js';
+import { buildIdFor, queueNameOf } from './build-id.js';
+import { CallerTransport } from './caller-transport.js';
+import { loadBullMQ } from './peers.js';
+import { QueueLink } from './queue-link.js';
+import type { BullmqSettings } from './settings.js';
+
+export interface BullmqOptions {
+  /** Redis: a URL (`redis://user:pass@10.0.0.5:6379`, `rediss://…` for TLS) or ioredis options. */
+  connection: string | RedisOptions;
+  /** Names the queues of this build (default: RUN_IN_PROCESS_BUILD_ID, or the app's package version). */
+  buildId?: string;
+  /** BullMQ's key prefix in Redis. Default: `bull`. */
+  prefix?: string;
+  /** A secret shared by callers and workers: each envelope is signed with it (HMAC-SHA256) and checked before it is read. */
+  secret?: string;
+  /** The largest call payload sent, in bytes; a larger one is refused with SerializationError. Default: 4 MiB. */
+  maxPayloadBytes?: number;
+  /** How long a worker holds a job between renewals (ms). Default: 5 000. */
+  lockDuration?: number;
+  /** How often workers look for jobs whose worker went silent (ms). Default: 5 000. */
+  stalledInterval?: number;
+}
+
+export interface BullmqTransport extends PoolTransport {
+  readonly settings: BullmqSettings;
+}
+
+/** One link per queue per process, shared by the pools that use it. */
+const links = new Map<string, QueueLink>();
+
+/** A transport for `configure(pool, { transport })`, and for the workers' `serve({ transport })`. */
+export function bullmq(options: BullmqOptions): BullmqTransport {
+  loadBullMQ(); // A missing peer is an error here, saying what to install.
+  const settings = checked(options);
+  const provider: BullmqTransport & TransportProvider = {
+    kind: 'run-in-process:transport',
+    description: `bullmq (${settings.where})`,
+    settings,
+    createTransport(pool: string, events: TransportEvents): Transport {
+      const queueName = queueNameOf(pool, buildIdFor(settings.buildId, process.argv[1]));
+      const linkKey = `${settings.where}|${settings.prefix ?? ''}|${queueName}`;
+      let link = links.get(linkKey);
+      if (!link) {
+        link = new QueueLink(
+          queueName,
+          (redisOptions) => settings.redis(loadBullMQ().Redis, redisOptions),
+          settings.prefix,
+        );
+        links.set(linkKey, link);
+      }
+      const channel = settings.cancelChannel(queueName);
+      const used = link;
+      return new CallerTransport(used, events, {
+        secret: settings.secret,
+        maxPayloadBytes: settings.maxPayloadBytes,
+        cancel: (jobId) => used.publish(channel, jobId),
+        onReleased: () => links.get(linkKey) === used && links.delete(linkKey),
+      });
+    },
+  };
+  return provider;
+}
+
+function checked(options: BullmqOptions): BullmqSettings {
+  if (typeof options !== 'object' || options === null) {
+    throw optionError("bullmq(options): options must be an object like { connection: 'redis://localhost:6379' }.");
+  }
+  const { connection, buildId, prefix, secret } = options;
+  if (typeof connection !== 'string' && (typeof connection !== 'object' || connection === null)) {
+    throw optionError(
+      "bullmq(options): connection must be a Redis URL ('redis://host:6379') or ioredis options ({ host, port }).",
+    );
+  }
+  for (const [name, value] of Object.entries({ buildId, prefix, secret })) {
+    if (value !== undefined && (typeof value !== 'string' || value === '')) {
+      throw optionError(`bullmq(options): ${name} must be a non-empty string (got ${typeof value}).`);
+    }
+  }
+  const positive = (name: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+      throw optionError(`bullmq(options): ${name} must be a positive whole number (got ${String(value)}).`, true);
+    }
+    return value;
+  };
+  const where = typeof connection === 'string' ? connection.replace(/\/\/[^@/]*@/, '//') : describe(connection);
+  return {
+    connection,
+    where,
+    buildId,
+    prefix,
+    secret,
+    maxPayloadBytes: positive('maxPayloadBytes', options.maxPayloadBytes, 4 * 1024 * 1024),
+    lockDuration: positive('lockDuration', options.lockDuration, 5_000),
+    stalledInterval: positive('stalledInterval', options.stalledInterval, 5_000),
+    redis: (Redis, redisOptions) =>
+      typeof connection === 'string'
+        ? new (Redis as unknown as new (url: string, options: RedisOptions) => Redis)(connection, redisOptions)
+        : new (Redis as unknown as new (options: RedisOptions) => Redis)({ ...connection, ...redisOptions }),
+    cancelChannel: (queueName) => `${prefix ?? 'bull'}:${queueName}:run-in-process:cancel`,
+  };
+}
+
+function describe(options: RedisOptions): string {
+  if (options.path) return `unix:${options.path}`;
+  return `${options.host ?? 'localhost'}:${options.port ?? 6379}`;
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { bullmq } from './bullmq-transport.js';
+import { serve } from './worker.js';
+
+/**
+ * `run-in-process worker --connection redis://10.0.0.5:6379 --pool render ./dist/thumbnailer.js`:
+ * serves a pool's calls from this machine until SIGTERM or SIGINT, then finishes (or hands back)
+ * the calls it holds and exits.
+ */
+const usage = `usage: run-in-process worker --connection <redis URL> --pool <name> [--build-id <id>] [--concurrency <n>]
+                          [--size <n>] [--timeout <ms>] [--prefix <prefix>] <module> [<module> …]
+  The secret, if callers sign their calls, is read from RUN_IN_PROCESS_SECRET.`;
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] !== 'worker') {
+    console.error(usage);
+    return 2;
+  }
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv.slice(1));
+  } catch (error) {
+    console.error(`run-in-process worker: ${(error as Error).message}\n${usage}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (!values.connection || !values.pool || positionals.length === 0) {
+    console.error(`run-in-process worker: --connection, --pool and at least one module are needed.\n${usage}`);
+    return 2;
+  }
+  const secret = process.env['RUN_IN_PROCESS_SECRET'] || undefined;
+  const transport = bullmq({
+    connection: values.connection,
+    ...(values['build-id'] && { buildId: values['build-id'] }),
+    ...(values.prefix && { prefix: values.prefix }),
+    ...(secret && { secret }),
+  });
+  const worker = await serve({
+    transport,
+    pool: values.pool,
+    modules: positionals,
+    poolOptions: {
+      ...(values.size && { size: Number(values.size) }),
+      ...(values.timeout && { timeout: Number(values.timeout) }),
+    },
+    ...(values.concurrency && { concurrency: Number(values.concurrency) }),
+  });
+  console.log(
+    `run-in-process worker ready: pool ${values.pool}, ${worker.served.length} targets from ${positionals.length} modules`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await worker.close();
+  return 0;
+}
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      connection: { type: 'string' },
+      pool: { type: 'string' },
+      'build-id': { type: 'string' },
+      prefix: { type: 'string' },
+      concurrency: { type: 'string' },
+      size: { type: 'string' },
+      timeout: { type: 'string' },
+    },
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`run-in-process worker: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,21 @@
+import type { Redis, RedisOptions } from 'ioredis';
+import type { Connection } from './queue-link.js';
+
+/** What `bullmq()` was given, checked, with defaults: shared by callers and workers. */
+export interface BullmqSettings {
+  connection: Connection;
+  /** Where the connection points, for messages (no password). */
+  where: string;
+  buildId: string | undefined;
+  prefix: string | undefined;
+  secret: string | undefined;
+  maxPayloadBytes: number;
+  /** How long a worker holds a job between renewals (ms); a worker silent for longer has lost it. */
+  lockDuration: number;
+  /** How often workers look for jobs whose holder went silent (ms). */
+  stalledInterval: number;
+  /** A new ioredis client on the connection. */
+  redis(Redis: new (...args: never[]) => Redis, options: RedisOptions): Redis;
+  /** The pub/sub channel on which callers ask workers to stop a job. */
+  cancelChannel(queueName: string): string;
+}

@@ -1,0 +1,139 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { encodeThrown } from '../codec/thrown-encode.js';
+import { NotServedError, RunInProcessError } from '../errors.js';
+import { checkPoolOptions, type PoolOptions } from '../options.js';
+import type { Answer, CallTask } from '../protocol.js';
+import { TinypoolTransport } from '../pool/local/tinypool-transport.js';
+import { Scheduler } from '../pool/scheduler.js';
+import { resolveSettings } from '../pool/settings.js';
+import { allowList, nearestKeys, type ServedTarget } from './allow-list.js';
+import { buildIdFor, queueNameOf } from './build-id.js';
+import { type AnswerEnvelope, callInput, openCall, sealAnswer } from './envelope.js';
+import { loadBullMQ } from './peers.js';
+import type { BullmqSettings } from './settings.js';
+
+export interface ServeOptions {
+  /** The transport the callers use: `bullmq({ connection })`. */
+  transport: { readonly settings: BullmqSettings };
+  /** The pool whose calls this worker takes. */
+  pool: string;
+  /** The modules whose targets it serves: paths (from the working directory), or URLs. */
+  modules: string[];
+  /** Options of the local pool the calls run in (size, timeout, env, maxMemoryMb…). */
+  poolOptions?: PoolOptions;
+  /** Jobs taken at once. Default: the local pool's size. */
+  concurrency?: number;
+}
+
+export interface RemoteWorker {
+  /** The keys it serves. */
+  readonly served: string[];
+  readonly queueName: string;
+  /** Stops taking jobs, lets the running ones finish, then stops the local pool. */
+  close(): Promise<void>;
+}
+
+const host = hostname();
+
+/**
+ * A worker: takes the pool's jobs from the queue and runs each call in its own local pool of child
+ * processes, so that a crash, an out-of-memory or a hang in user code costs that call (answered as
+ * ProcessCrashedError or TimeoutError, with this `host`), and the worker goes on serving.
+ */
+export async function serve(options: ServeOptions): Promise<RemoteWorker> {
+  const { settings } = options.transport;
+  const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
+  const urls = options.modules.map(moduleUrl);
+  for (const url of urls) await import(url);
+  const { targets } = await allowList();
+  const local = resolveSettings(options.pool, poolOptions);
+  const scheduler = new Scheduler(
+    local,
+    (events) => new TinypoolTransport(local, events),
+    () => {},
+  );
+  const queueName = queueNameOf(options.pool, buildIdFor(settings.buildId, urls[0]));
+  const { bullmq, Redis } = loadBullMQ();
+  const connect = (): Redis => settings.redis(Redis, { maxRetriesPerRequest: null });
+  const running = new Map<string, AbortController>();
+
+  const processor = async (job: Job): Promise<AnswerEnvelope> => {
+    const jobId = job.id ?? '';
+    let answer: Answer;
+    try {
+      answer = await run(openCall(job.data, jobId, settings.secret), jobId);
+    } catch (error) {
+      answer = ['thrown', encodeThrown(withHost(error)), 'call'];
+    }
+    return sealAnswer(answer, host, jobId, settings.secret);
+  };
+
+  const run = async (envelope: ReturnType<typeof openCall>, jobId: string): Promise<Answer> => {
+    const served: ServedTarget | undefined = targets.get(envelope.key);
+    if (!served) {
+      const nearest = nearestKeys(envelope.key, targets.keys());
+      throw new NotServedError(
+        `No worker of queue ${queueName} serves ${envelope.key} (this one, on ${host}, serves ${targets.size} targets; ` +
+          `the nearest: ${nearest.join(', ') || 'none'}). Start the worker with the module that declares it, or check ` +
+          `that caller and worker run the same build.`,
+        envelope.key,
+        nearest,
+      );
+    }
+    const task: CallTask = ['call', served.target, 0, callInput(envelope), undefined, false];
+    const controller = new AbortController();
+    running.set(jobId, controller);
+    try {
+      return await scheduler.run(task, served.label, { timeout: envelope.timeout, signal: controller.signal });
+    } finally {
+      running.delete(jobId);
+    }
+  };
+
+  const worker: Worker = new bullmq.Worker(queueName, processor, {
+    connection: connect(),
+    ...(settings.prefix && { prefix: settings.prefix }),
+    concurrency: options.concurrency ?? local.size,
+    name: `${host}:${process.pid}`,
+    // At most once: a job whose worker died is failed, never handed to another worker behind the caller's back.
+    maxStalledCount: 0,
+    lockDuration: settings.lockDuration,
+    stalledInterval: settings.stalledInterval,
+  });
+  worker.on('error', () => {}); // A lost connection is retried by ioredis; jobs in hand finish.
+
+  // A caller that aborts a call, or whose timeout passed, asks the worker holding the job to stop it.
+  const cancels = connect();
+  cancels.on('error', () => {});
+  await cancels.subscribe(settings.cancelChannel(queueName));
+  cancels.on('message', (_channel: string, jobId: string) => running.get(jobId)?.abort());
+  await worker.waitUntilReady();
+
+  return {
+    served: [...targets.keys()].sort(),
+    queueName,
+    async close() {
+      await worker.close();
+      await scheduler.close(Number.POSITIVE_INFINITY);
+      cancels.disconnect();
+    },
+  };
+}
+
+/** What the worker's own pool threw (a crash, a timeout, an abort) says where it ran. */
+function withHost(error: unknown): unknown {
+  if (error instanceof Error)
+    Object.defineProperty(error, 'host', { value: host, enumerable: true, writable: true, configurable: true });
+  else error = new RunInProcessError(`The worker on ${host} failed: ${String(error)}`);
+  return error;
+}
+
+function moduleUrl(pathOrUrl: string): string {
+  return /^[a-z][a-z0-9+.-]+:/i.test(pathOrUrl) && !/^[a-z]:[\\/]/i.test(pathOrUrl)
+    ? pathOrUrl
+    : pathToFileURL(resolve(pathOrUrl)).href;
+}

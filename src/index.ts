@@ -8,17 +8,21 @@ export { withCallOptions } from './call/call-options.js';
 export { runInProcess, type OffloadedFunction, type RunInProcessDecorator } from './define/run-in-process.js';
 export { registerError } from './shared/error-classes.js';
 export { isChildProcess } from './shared/is-child-process.js';
-export type { CallOptions, Permissions, PoolOptions, RunInProcessOptions, ShutdownOptions } from './options.js';
+export type { CallOptions, Permissions, PoolOptions, PoolTransport, RunInProcessOptions, ShutdownOptions } from './options.js';
 export {
   AbortError,
   ChildStartupError,
+  JobLostError,
   ModuleLoadError,
+  NotServedError,
   PoolClosedError,
   ProcessCrashedError,
   QueueFullError,
   RunInProcessError,
   SerializationError,
   TimeoutError,
+  TransportUnavailableError,
+  WorkerLostError,
   type ErrorCode,
   type Signal,
 } from './errors.js';

@@ -79,23 +79,23 @@ export class PendingCall {
     );
   }
 
-  /** Its worker took the call: only now does its timeout start, so time spent queued does not count. */
-  started(): void {
+  /**
+   * Its worker took the call: only now does its timeout start, so time spent queued does not count.
+   * `grace`: the worker enforces the timeout itself and says so (a remote worker); this timer is the
+   * backstop for a worker that cannot, this much later.
+   */
+  started(grace = 0): void {
     if (this.#settled || this.#started) return;
     if (this.madeAt !== undefined) this.startedAt = performance.now();
     if (this.timeout === undefined) return;
     this.#started = true;
     clearTimeout(this.#timer);
     const timeout = this.timeout;
-    this.#timer = setTimeout(() => {
-      this.fail(
-        new TimeoutError(
-          `${this.label} timed out after ${timeout} ms; its child process was killed and will be replaced.`,
-          timeout,
-          this.label,
-        ),
-      );
-    }, timeout);
+    const message =
+      grace === 0
+        ? `${this.label} timed out after ${timeout} ms; its child process was killed and will be replaced.`
+        : `${this.label} timed out after ${timeout} ms, and its worker did not answer within ${grace} ms more; it was asked to stop the call.`;
+    this.#timer = setTimeout(() => this.fail(new TimeoutError(message, timeout, this.label)), timeout + grace);
   }
 
   succeed(answer: Answer): void {

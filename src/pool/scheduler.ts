@@ -189,7 +189,7 @@ export class Scheduler {
     batch.started = true;
     const call = batch.holds(callId);
     if (call?.trace) call.trace.pid = worker;
-    call?.started();
+    call?.started(this.#transport.timeoutGrace);
   }
 
   /** An answer counts only for a call that the batch it names holds: no other call can be settled by it. */

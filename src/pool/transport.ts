@@ -22,6 +22,12 @@ export interface Transport {
   readonly runsIn: string;
   /** How many batches may run at once: a batch beyond it waits in the scheduler. */
   readonly capacity: number;
+  /**
+   * Set by a transport whose workers enforce each call's timeout themselves, and answer a call that
+   * ran over with their own TimeoutError (a remote worker, which kills its child): the scheduler's
+   * timer is then a backstop, this many ms later.
+   */
+  readonly timeoutGrace?: number;
   /** Batches submitted that no worker has taken yet, waiting inside the transport. */
   readonly waiting: number;
   /**

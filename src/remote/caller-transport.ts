@@ -32,6 +32,8 @@ interface Sent {
  */
 export class CallerTransport implements Transport {
   readonly capacity = Number.POSITIVE_INFINITY;
+  /** The worker's pool times the call out and answers; the caller's timer waits this much longer. */
+  readonly timeoutGrace = 2_000;
   readonly runsIn: string;
   readonly #caller = `${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
   readonly #sent = new Map<string, Sent>();

@@ -9,7 +9,8 @@ import { serve } from './worker.js';
  * the calls it holds and exits.
  */
 const usage = `usage: run-in-process worker --connection <redis URL> --pool <name> [--build-id <id>] [--concurrency <n>]
-                          [--size <n>] [--timeout <ms>] [--prefix <prefix>] <module> [<module> …]
+                          [--size <n>] [--timeout <ms>] [--prefix <prefix>]
+                          [--lock-duration <ms>] [--stalled-interval <ms>] <module> [<module> …]
   The secret, if callers sign their calls, is read from RUN_IN_PROCESS_SECRET.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -35,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
     ...(values['build-id'] && { buildId: values['build-id'] }),
     ...(values.prefix && { prefix: values.prefix }),
     ...(secret && { secret }),
+    ...(values['lock-duration'] && { lockDuration: Number(values['lock-duration']) }),
+    ...(values['stalled-interval'] && { stalledInterval: Number(values['stalled-interval']) }),
   });
   const worker = await serve({
     transport,
@@ -46,13 +49,15 @@ async function main(argv: string[]): Promise<number> {
     },
     ...(values.concurrency && { concurrency: Number(values.concurrency) }),
   });
-  console.log(
-    `run-in-process worker ready: pool ${values.pool}, ${worker.served.length} targets from ${positionals.length} modules`,
-  );
-  await new Promise<void>((resolve) => {
+  // Listening before saying it is ready: a supervisor may stop it the moment it reads that line.
+  const stopping = new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
+  console.log(
+    `run-in-process worker ready: pool ${values.pool}, ${worker.served.length} targets from ${positionals.length} modules`,
+  );
+  await stopping;
   await worker.close();
   return 0;
 }
@@ -69,6 +74,8 @@ function parse(args: string[]) {
       concurrency: { type: 'string' },
       size: { type: 'string' },
       timeout: { type: 'string' },
+      'lock-duration': { type: 'string' },
+      'stalled-interval': { type: 'string' },
     },
   });
 }

@@ -22,11 +22,12 @@ const hole = Object.freeze({ hole: true });
 let holesUnpacked = 0;
 
 // Raw extensions (pack/unpack, no nested value): nested values would share msgpackr's record table
-// with the value around them, which breaks on unpacking.
-addExtension({ Class: NegativeZero, type: 0x72, pack: () => Buffer.alloc(0), unpack: () => -0 });
+// with the value around them, which breaks on unpacking. Types 0x21 and 0x22: msgpackr's own
+// structured-clone types are letters ('s' for Set, 'r'…), which these must not shadow.
+addExtension({ Class: NegativeZero, type: 0x21, pack: () => Buffer.alloc(0), unpack: () => -0 });
 addExtension({
   Class: Hole,
-  type: 0x73,
+  type: 0x22,
   pack: () => Buffer.alloc(0),
   unpack: () => {
     holesUnpacked++;

@@ -12,8 +12,11 @@ export interface JobWatcher {
   lost(error: JobLostError): void;
 }
 
-/** How to reach Redis: a URL (`redis://host:6379`, `rediss://…`, `redis+unix:///path`) or ioredis options. */
+/** How to reach Redis: a URL (`redis://host:6379`, `rediss://…`, `/path/to/redis.sock`) or ioredis options. */
 export type Connection = string | RedisOptions;
+
+/** A link stops listening this long after its last job settled, so that an idle process can exit. */
+const listenAfterIdleMs = 1_000;
 
 /**
  * A caller's side of one queue, shared by every pool of this process that uses it: one Queue to
@@ -22,59 +25,60 @@ export type Connection = string | RedisOptions;
  * the result of a job already removed. The events stream is trimmed, so an event can be missed: a
  * sweep asks the queue about each job that has waited a while.
  *
- * While no job is watched, its connections do not keep the process alive.
+ * It listens only while jobs are watched (and a second more): BullMQ 6.7 keeps a timer running for
+ * each blocking read of the events stream, which would keep an idle process alive. Listening again
+ * starts from the stream's last event as it was before the next job was added, so no event of that
+ * job is missed. While no job is watched, its connections do not keep the process alive either.
  */
 export class QueueLink {
   readonly queue: Queue;
-  readonly #events: QueueEvents;
-  readonly #clients: Redis[];
+  readonly #adding: Redis;
+  readonly #clients: Redis[] = [];
   readonly #watchers = new Map<string, { watcher: JobWatcher; since: number }>();
+  #events: QueueEvents | undefined;
+  #listening: Promise<void> | undefined;
+  #idle: NodeJS.Timeout | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #users = 0;
 
   constructor(
     readonly queueName: string,
     connect: (options: RedisOptions) => Redis,
-    prefix: string | undefined,
+    readonly prefix: string | undefined,
     readonly sweepEvery = 5_000,
   ) {
     const { bullmq } = loadBullMQ();
-    const client = (blocking: boolean): Redis => {
-      // A command of the client that adds jobs fails after one retry when Redis is away (the call
-      // then fails, promptly); the one that listens waits for Redis to come back.
-      const redis = connect({ maxRetriesPerRequest: blocking ? null : 1, connectTimeout: 1_000 });
-      // Each new socket (one per reconnection) starts as idle as the link is.
-      redis.on('connect', () => this.#refresh());
-      redis.on('error', () => {}); // Reported to the call that meets it, not to the process.
-      return redis;
-    };
-    const adding = client(false);
-    const listening = client(true);
-    this.#clients = [adding, listening];
+    // A command fails after one retry when Redis is away: the call then fails, promptly.
+    this.#adding = this.#track(connect({ maxRetriesPerRequest: 1, connectTimeout: 1_000 }));
+    // QueueEvents reads with a blocking command on a copy of the connection that BullMQ makes (and
+    // closes) itself, through ioredis's duplicate(): the copy is watched too. A blocking read must
+    // wait through a reconnection, not fail after one retry.
+    const duplicate = this.#adding.duplicate.bind(this.#adding);
+    this.#adding.duplicate = ((override?: Partial<RedisOptions>) =>
+      this.#track(duplicate({ ...override, maxRetriesPerRequest: null }))) as Redis['duplicate'];
     this.queue = new bullmq.Queue(queueName, {
-      connection: adding,
+      connection: this.#adding,
       ...(prefix && { prefix }),
       skipWaitingForReady: true,
     });
-    this.#events = new bullmq.QueueEvents(queueName, { connection: listening, ...(prefix && { prefix }) });
     this.queue.on('error', () => {});
-    this.#events.on('error', () => {});
-    this.#events.on('active', ({ jobId }) => this.#watchers.get(jobId)?.watcher.active());
-    this.#events.on('completed', ({ jobId, returnvalue }) => this.#finish(jobId)?.completed(returnvalue));
-    this.#events.on('failed', ({ jobId, failedReason }) => this.#finish(jobId)?.failed(failedReason));
   }
 
-  /** Resolves once both connections are up; rejects after `within` ms if Redis cannot be reached. */
+  /**
+   * Resolves once Redis answers and the link listens for events; rejects after `within` ms if
+   * Redis cannot be reached. Call it before adding a job.
+   */
   async ready(within = 1_000): Promise<void> {
-    if (this.#clients.every((client) => client.status === 'ready')) return;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no connection to Redis within ${within} ms`)), within);
+      timer = setTimeout(() => reject(new Error(`no answer from Redis within ${within} ms`)), within);
     });
     try {
-      await Promise.race([Promise.all([this.queue.waitUntilReady(), this.#events.waitUntilReady()]), late]);
+      await Promise.race([this.#listen(), late]);
     } finally {
       clearTimeout(timer);
+      // Ready with nothing to watch (a warm-up): the listening stops again when idle.
+      if (this.#watchers.size === 0) this.#refresh();
     }
   }
 
@@ -90,20 +94,64 @@ export class QueueLink {
 
   /** Asks the worker that holds a job to stop it. */
   async publish(channel: string, message: string): Promise<void> {
-    await this.#clients[0]!.publish(channel, message);
+    await this.#adding.publish(channel, message);
   }
 
   use(): void {
     this.#users++;
   }
 
-  /** The last pool using it closes it. */
+  /** The last pool using it closes it; true then. */
   async release(): Promise<boolean> {
     if (--this.#users > 0) return false;
     clearInterval(this.#sweeper);
-    await Promise.allSettled([this.#events.close(), this.queue.close()]);
+    clearTimeout(this.#idle);
+    await withinASecond(Promise.allSettled([this.#stopListening(), this.queue.close()]));
     for (const client of this.#clients) client.disconnect();
     return true;
+  }
+
+  #track(redis: Redis): Redis {
+    this.#clients.push(redis);
+    // Each new socket (one per reconnection) starts as idle as the link is.
+    redis.on('connect', () => this.#refresh());
+    redis.on('error', () => {}); // Reported to the call that meets it, not to the process.
+    return redis;
+  }
+
+  #listen(): Promise<void> {
+    this.#listening ??= this.#startListening().catch((error: unknown) => {
+      this.#listening = undefined;
+      throw error;
+    });
+    return this.#listening;
+  }
+
+  async #startListening(): Promise<void> {
+    // The stream's last event before any job this listening is for was added: read from there.
+    const [last] = (await this.#adding.xrevrange(this.queue.keys.events!, '+', '-', 'COUNT', 1)) as [string, unknown][];
+    const { bullmq } = loadBullMQ();
+    const events = new bullmq.QueueEvents(this.queueName, {
+      connection: this.#adding,
+      ...(this.prefix && { prefix: this.prefix }),
+      lastEventId: last?.[0] ?? '0-0',
+    });
+    events.on('error', () => {});
+    events.on('active', ({ jobId }) => this.#watchers.get(jobId)?.watcher.active());
+    events.on('completed', ({ jobId, returnvalue }) => this.#finish(jobId)?.completed(returnvalue));
+    events.on('failed', ({ jobId, failedReason }) => this.#finish(jobId)?.failed(failedReason));
+    this.#events = events;
+    await events.waitUntilReady();
+  }
+
+  /** Stops the event subscription (see withinASecond). */
+  async #stopListening(): Promise<void> {
+    const events = this.#events;
+    this.#events = undefined;
+    this.#listening = undefined;
+    if (!events) return;
+    events.removeAllListeners('active').removeAllListeners('completed').removeAllListeners('failed');
+    await withinASecond(events.close());
   }
 
   #finish(jobId: string): JobWatcher | undefined {
@@ -112,7 +160,7 @@ export class QueueLink {
     return entry?.watcher;
   }
 
-  /** Sockets hold the process open only while jobs are watched; so does the sweep. */
+  /** Sockets hold the process open only while jobs are watched; so do the sweep and the listening. */
   #refresh(): void {
     const busy = this.#watchers.size > 0;
     for (const client of this.#clients) {
@@ -120,12 +168,14 @@ export class QueueLink {
       if (busy) socket?.ref?.();
       else socket?.unref?.();
     }
+    clearTimeout(this.#idle);
     if (busy && !this.#sweeper) {
       this.#sweeper = setInterval(() => void this.#sweep(), this.sweepEvery);
       this.#sweeper.unref();
-    } else if (!busy && this.#sweeper) {
+    } else if (!busy) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
+      this.#idle = setTimeout(() => void this.#stopListening(), listenAfterIdleMs).unref();
     }
   }
 
@@ -155,4 +205,14 @@ export class QueueLink {
       else if (state === 'failed') this.#finish(jobId)?.failed(job.failedReason);
     }
   }
+}
+
+/**
+ * BullMQ 6.7's close() of a Queue or QueueEvents can wait for ever once Redis has restarted under
+ * it: it is given a second, then the connections are dropped (release()), which ends what it waits for.
+ */
+async function withinASecond(closing: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closing, new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+  clearTimeout(timer);
 }

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Job, Worker } from 'bullmq';
@@ -60,6 +61,10 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const { bullmq, Redis } = loadBullMQ();
   const connect = (): Redis => settings.redis(Redis, { maxRetriesPerRequest: null });
   const running = new Map<string, AbortController>();
+  /** Resolves once no call is running here. */
+  const idle = async (): Promise<void> => {
+    while (running.size > 0) await sleep(50);
+  };
 
   const processor = async (job: Job): Promise<AnswerEnvelope> => {
     const jobId = job.id ?? '';
@@ -117,7 +122,11 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     served: [...targets.keys()].sort(),
     queueName,
     async close() {
-      await worker.close();
+      // BullMQ's close() lets the jobs in hand finish, then stops; after a Redis restart it may never
+      // return (6.7): once our own calls are done, it is given two seconds, then disconnected.
+      const closing = worker.close();
+      await Promise.race([closing, idle().then(() => sleep(2_000))]);
+      await Promise.race([worker.disconnect(), sleep(1_000)]).catch(() => {});
       await scheduler.close(Number.POSITIVE_INFINITY);
       cancels.disconnect();
     },

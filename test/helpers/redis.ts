@@ -42,7 +42,6 @@ export async function startRedis({ persistence = true } = {}): Promise<RedisServ
       ],
       { stdio: 'ignore' },
     );
-    server.unref();
     await waitForPong(socket);
   };
   const kill = async (): Promise<void> => {

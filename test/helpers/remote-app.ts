@@ -66,7 +66,7 @@ export function remoteApp(): RemoteApp {
       const cli = join(workerApp, 'node_modules', 'run-in-process', 'dist', 'remote', 'cli.js');
       const worker = spawn(
         node,
-        [cli, 'worker', '--connection', redis, '--pool', pool, '--build-id', 'test', ...args, ...served.map((m) => `dist/${m}.js`)],
+        [cli, 'worker', '--connection', redis, '--pool', pool, '--build-id', 'test', '--lock-duration', '1000', '--stalled-interval', '1000', ...args, ...served.map((m) => `dist/${m}.js`)],
         { cwd: workerApp, stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env },
       );
       let output = '';

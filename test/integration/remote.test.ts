@@ -18,6 +18,7 @@ import { fixtureUrl, scratchFile, waitFor } from '../helpers/fixtures.js';
 import { redisServerAvailable, type RedisServer, startRedis } from '../helpers/redis.js';
 import { nodeOfLine, type RemoteApp, remoteApp, type StartedWorker } from '../helpers/remote-app.js';
 import { rejectionOf } from '../helpers/rejection.js';
+import { runScript } from '../helpers/scripts.js';
 import { assertSameAsLocal } from '../helpers/same-as-local.js';
 
 // The BullMQ transport, on a real redis-server started here, with workers started from a packed
@@ -157,6 +158,19 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.equal(lost.mayHaveRun, true);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     assert.equal(readFileSync(marker, 'utf8').trim().split('\n').length, 1, 'it ran exactly once');
+  });
+
+  test("an idle caller's process exits by itself, without shutdown()", () => {
+    const run = runScript(
+      `const { configure } = await import('run-in-process');
+       const { bullmq } = await import('run-in-process/bullmq');
+       configure({ transport: bullmq({ connection: { path: ${JSON.stringify(redis.socket)} }, buildId: 'test' }) });
+       const { Values } = await import(${JSON.stringify(app.callerModule('values'))});
+       console.log('answered by', await Values.pid());`,
+      { timeout: 20_000 },
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(run.stdout, /^answered by \d+$/m, run.report);
   });
 
   test('Redis down at call time is TransportUnavailableError, promptly', async () => {

@@ -1,0 +1,15 @@
+import { startRedis } from './build/test/helpers/redis.js';
+import { remoteApp } from './build/test/helpers/remote-app.js';
+import { spawnSync } from 'node:child_process';
+const redis = await startRedis();
+const app = remoteApp();
+const worker = await app.startWorker({ redis: redis.socket });
+const script = `const { configure } = await import('run-in-process');
+const { bullmq } = await import('run-in-process/bullmq');
+configure({ transport: bullmq({ connection: { path: ${JSON.stringify(redis.socket)} }, buildId: 'test' }) });
+const { Values } = await import(${JSON.stringify(app.callerModule('values'))});
+console.log('answered by', await Values.pid());
+setTimeout(() => { console.log(process.getActiveResourcesInfo(), process._getActiveRequests().length); console.log(process._getActiveHandles().map(h => h.constructor.name + (h.constructor.name === 'Socket' ? ' fd=' + h._handle?.fd + ' ref=' + h._handle?.hasRef?.() : '') + (h.constructor.name==='Timeout' ? ' ' + h._idleTimeout + ' ref=' + h.hasRef() : ''))); }, 2000).unref();`;
+const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 6000 });
+console.log(run.stdout, run.stderr.slice(0, 500), run.status, run.signal);
+await worker.stop(); redis.kill();

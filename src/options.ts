@@ -1,4 +1,6 @@
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { optionError } from './errors.js';
 
 /** Options of a decorated method, a decorated class (defaults for its methods) or a wrapped function. */
@@ -233,8 +235,9 @@ const poolRules: Table<PoolOptions> = {
   },
 };
 const paths: Rule = {
-  expected: "an array of paths, such as ['./plugins']",
-  accepts: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''),
+  expected: "an array of paths, such as ['./plugins'] (no empty string, no NUL character)",
+  accepts: (value) =>
+    Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== '' && !item.includes('\0')),
 };
 const permissionRules: Table<Permissions> = {
   fsRead: paths,
@@ -308,15 +311,46 @@ export function checkPoolOptions(options: unknown, where: string): PoolOptions {
     );
   }
   if (checked.permissions !== undefined) {
-    checked.permissions = check(
+    const permissions = check(
       permissionRules,
       checked.permissions,
       `${where}: permissions`,
       "{ fsRead: ['./plugins'] }",
     );
-    checkNetworkIsEnforceable(checked.permissions, where);
+    checkNetworkIsEnforceable(permissions, where);
+    checkNoWideningFlags(checked, where);
+    // Relative paths mean the working directory of now, as they would for Node's own flags.
+    if (permissions.fsRead) permissions.fsRead = permissions.fsRead.map((path) => resolve(path));
+    if (permissions.fsWrite) permissions.fsWrite = permissions.fsWrite.map((path) => resolve(path));
+    checked.permissions = permissions;
   }
+  if (checked.preload) checked.preload = checked.preload.map(asModuleUrl);
   return checked;
+}
+
+/** A path (relative to the working directory) or a URL, as a URL a child can import. */
+function asModuleUrl(pathOrUrl: string): string {
+  return /^[a-z][a-z0-9+.-]+:/i.test(pathOrUrl) && !/^[a-z]:[\\/]/i.test(pathOrUrl)
+    ? pathOrUrl
+    : pathToFileURL(resolve(pathOrUrl)).href;
+}
+
+/**
+ * Flags that would widen a sandboxed pool from inside: its own permission flags, a file of
+ * variables read before the model applies (`--env-file`), the inspector, node:sqlite (which opens
+ * files outside the model). In `execArgv` or in the `NODE_OPTIONS` of `env`.
+ */
+const wideningFlag =
+  /^--(allow-[a-z-]+|permission|experimental-permission|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite)(=|$)/;
+
+function checkNoWideningFlags(options: PoolOptions, where: string): void {
+  const nodeOptions = options.env?.['NODE_OPTIONS']?.split(/\s+/) ?? [];
+  const given = [...(options.execArgv ?? []), ...nodeOptions].filter((flag) => wideningFlag.test(flag));
+  if (given.length === 0) return;
+  throw optionError(
+    `${where}: ${given.join(' ')} would widen the sandbox of a pool with permissions (in its execArgv or NODE_OPTIONS). ` +
+      `Grant what the children need through the permissions option instead, and pass variables with env or envAllow.`,
+  );
 }
 
 /** The first Node line whose permission model covers the network (`--allow-net`). */

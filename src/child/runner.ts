@@ -12,6 +12,10 @@ import { onBatchControl, runBatch } from './run-batch.js';
  */
 processState.isChild = true;
 exitWithParent();
+// SIGUSR1 would open this child's inspector on a port any local process can reach; a sandboxed
+// sibling could send it and then run code here, outside its seat belt. Nobody can debug a child
+// that way anyway: the parent's inspector flags are never passed on.
+process.on('SIGUSR1', () => {});
 
 const runner = new CallRunner();
 

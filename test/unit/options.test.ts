@@ -119,3 +119,18 @@ test('permissions and envAllow are checked key by key, and net: false is refused
   }
   configure('options-sandbox', { permissions: { fsRead: ['.'], net: true }, envAllow: ['PATH'] });
 });
+
+test('flags that would widen a sandboxed pool are refused, in execArgv and in NODE_OPTIONS', () => {
+  refused(
+    () => configure('options-sandbox', { permissions: {}, execArgv: ['--allow-fs-read=/'] }),
+    TypeError,
+    /--allow-fs-read=\/ would widen the sandbox/,
+  );
+  refused(
+    () => configure('options-sandbox', { permissions: {}, env: { NODE_OPTIONS: '--no-deprecation --env-file=.env' } }),
+    TypeError,
+    /--env-file=\.env would widen the sandbox/,
+  );
+  refused(() => configure('options-sandbox', { permissions: { fsRead: ['a\0b'] } }), TypeError, /no NUL character/);
+  configure('options-sandbox', { permissions: {}, execArgv: ['--no-deprecation'] });
+});

@@ -52,7 +52,8 @@ export class TinypoolTransport implements Transport {
   readonly #tinypool: Tinypool;
   readonly #tracker = new ChildTracker({
     onNotice: (record, notice) => this.#onNotice(record, notice),
-    onMalformed: (record) => this.#misbehaved(record, 'sent a message that is not a well-formed notice'),
+    onMalformed: (record, _message, why = 'sent a message that is not a well-formed notice') =>
+      this.#misbehaved(record, why),
     // tinypool 2.2.0: a child that has loaded its handler says { ready: true, source: 'pool', … }.
     isReadyMessage: (message) => (message as { ready?: unknown } | null)?.ready === true,
     onReady: () => this.#warming.check(),
@@ -77,6 +78,7 @@ export class TinypoolTransport implements Transport {
     private readonly events: TransportEvents,
   ) {
     this.capacity = settings.size * settings.callsPerChild;
+    if (settings.sandboxed) guardInspector();
     // Each child is known from the moment it is forked: even one tinypool starts on its own.
     const marked = markedAsOurs(settings.env, (child) => {
       this.#tracker.adopt(child);
@@ -328,4 +330,13 @@ export class TinypoolTransport implements Transport {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * A sandboxed child may signal any process of the user. SIGUSR1 would open this process's
+ * inspector, through which that child could run code here: a listener keeps it closed. Only when
+ * the app has none of its own (it then decides), and only once a sandboxed pool starts.
+ */
+function guardInspector(): void {
+  if (process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => {});
 }

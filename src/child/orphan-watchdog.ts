@@ -6,8 +6,10 @@ import { processGroupVariable } from '../protocol.js';
  * child's main thread is stuck in a CPU loop and cannot run any event handler. A small thread
  * watches the parent pid and kills the whole process when the child has been re-parented: its
  * whole process group when it leads one, so that what its code started goes too.
+ * Settles once that thread runs (or has exited, failing to start): its boot takes a CPU for some milliseconds,
+ * which a warm child waits out before it says it is warm (warm-up.ts).
  */
-export function exitWithParent(): void {
+export function exitWithParent(): Promise<void> {
   const leadsGroup = process.env[processGroupVariable]?.startsWith('g:') === true;
   delete process.env[processGroupVariable];
   const target = leadsGroup ? -process.pid : process.pid;
@@ -19,4 +21,8 @@ export function exitWithParent(): void {
     { eval: true, workerData: { parent: process.ppid, target }, execArgv: [], stdout: false, stderr: false },
   );
   watchdog.unref();
+  return new Promise((resolve) => {
+    watchdog.once('online', resolve);
+    watchdog.once('exit', () => resolve());
+  });
 }

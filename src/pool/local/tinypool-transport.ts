@@ -11,6 +11,7 @@ import {
   type ChildNotice,
   type TaskResult,
   type WakeTask,
+  type WarmTask,
 } from '../../protocol.js';
 import { PoolClosedError, RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
@@ -69,6 +70,8 @@ export class TinypoolTransport implements Transport {
   /** Set by destroy(): a child that ends from now on ends for the shutdown. */
   #destroying = false;
   readonly #warming = new Warming(() => this.#tracker.readyCount);
+  /** The warm-up under way, shared by whoever asks for it meanwhile. */
+  #warm: Promise<void> | undefined;
   #recycled = 0;
 
   constructor(
@@ -100,6 +103,8 @@ export class TinypoolTransport implements Transport {
     this.#tinypool.on('error', (error: unknown) => this.#onChildLost(error));
     // tinypool 2.2.0 starts `minThreads` children in its constructor.
     this.#adoptChildren();
+    // Warmed whether or not anyone awaits warmUp(); what fails is told at warmUp() or the first call.
+    if (settings.minChildren > 0) this.warmUp().catch(() => {});
   }
 
   get waiting(): number {
@@ -156,14 +161,32 @@ export class TinypoolTransport implements Transport {
     }
   }
 
+  /**
+   * Waits for the children kept warm (at least one) to be ready, then has each run a no-op call
+   * (child/warm-up.ts), so that the first real call finds both processes' call paths compiled.
+   */
   warmUp(): Promise<void> {
+    this.#warm ??= this.#warmUp().finally(() => {
+      this.#warm = undefined;
+    });
+    return this.#warm;
+  }
+
+  async #warmUp(): Promise<void> {
     const count = Math.max(1, this.settings.minChildren);
-    // tinypool keeps `minThreads` alive; with none kept, a no-op task starts one, which stays until idle.
-    if (this.settings.minChildren === 0 && this.#tinypool.threads.length === 0) {
-      this.#tinypool.run(['wake'] satisfies WakeTask).catch(() => {});
-      this.#adoptChildren();
-    }
-    return this.#warming.until(count);
+    // tinypool keeps `minThreads` alive; with none kept, the ping starts one, which stays until idle.
+    const starting = this.settings.minChildren === 0 && this.#tinypool.threads.length === 0 ? this.#ping() : undefined;
+    this.#adoptChildren();
+    await this.#warming.until(count);
+    // Only idle children: a ping sent while calls hold them all would make tinypool start another.
+    await Promise.all([starting, ...Array.from({ length: starting ? 0 : this.children().idle }, () => this.#ping())]);
+    // A child lost meanwhile leaves nobody waiting, but one that cannot start is an error for warmUp().
+    await this.#warming.until(count);
+  }
+
+  /** tinypool gives it to an idle child, if any; a child lost meanwhile just warms nobody. */
+  #ping(): Promise<unknown> {
+    return this.#tinypool.run(['warm'] satisfies WarmTask).catch(() => {});
   }
 
   children(): ChildCounts {

@@ -20,11 +20,10 @@ export async function warmUp(watchdogStarted: Promise<void>): Promise<TaskResult
   // A runner of its own: the pings count towards no call limit, leave the batches' settings alone,
   // and are not traced (`run-in-process:child:call` is for the user's calls).
   // Batch id 0 is never one of the parent's (pool/batch.ts).
-  await runBatch(
-    ['batch', 0, (pings ??= registerPings()), false, undefined] satisfies BatchTask,
-    new CallRunner(false),
-    () => {},
-  );
+  // A batch per ping: one batch would stop after a first ping slower than a millisecond (run-batch.ts).
+  const runner = new CallRunner(false);
+  for (const ping of (pings ??= registerPings()))
+    await runBatch(['batch', 0, [ping], false, undefined] satisfies BatchTask, runner, () => {});
   return ['warmed'];
 }
 

@@ -76,6 +76,22 @@ test('the warm-up is no call: not counted, traced in neither process, and it use
   }
 });
 
+test('an isolated pool is warmed without running anything in its warm child, which a call would use up', async () => {
+  const log = scratchFile('preloaded');
+  configure('warm-isolated', {
+    size: 1,
+    minChildren: 1,
+    isolate: true,
+    preload: [fixtureUrl('standard', 'preloaded')],
+    env: { ...process.env, PRELOAD_LOG: log },
+  });
+  await warmUp('warm-isolated');
+  const warm = pidsIn(log);
+  assert.equal(warm.length, 1, 'one child started, and was not replaced');
+  const { pid } = inPool('warm-isolated');
+  assert.equal(await pid(), warm[0], 'the first call ran on the warm child');
+});
+
 test('a preload module that cannot be imported fails warmUp() and the calls with ModuleLoadError naming it', async () => {
   const missing = 'file:///nowhere/missing-preload.js';
   configure('warm-bad', { size: 1, minChildren: 1, preload: [missing] });

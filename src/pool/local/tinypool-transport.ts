@@ -174,17 +174,24 @@ export class TinypoolTransport implements Transport {
 
   async #warmUp(): Promise<void> {
     const count = Math.max(1, this.settings.minChildren);
-    // tinypool keeps `minThreads` alive; with none kept, the ping starts one, which stays until idle.
-    const starting = this.settings.minChildren === 0 && this.#tinypool.threads.length === 0 ? this.#ping() : undefined;
-    this.#adoptChildren();
+    // An isolated pool replaces a child after each task: a ping would only swap a warm child for a cold one.
+    const pings = !this.settings.isolate;
+    // tinypool keeps `minThreads` alive; with none kept, a task starts one, which stays until idle.
+    let starting: Promise<unknown> | undefined;
+    if (this.settings.minChildren === 0 && this.#tinypool.threads.length === 0) {
+      starting = pings ? this.#ping() : this.#tinypool.run(['wake'] satisfies WakeTask).catch(() => {});
+      this.#adoptChildren();
+    }
     await this.#warming.until(count);
+    if (!pings) return;
     // Only idle children: a ping sent while calls hold them all would make tinypool start another.
     await Promise.all([starting, ...Array.from({ length: starting ? 0 : this.children().idle }, () => this.#ping())]);
-    // A child lost meanwhile leaves nobody waiting, but one that cannot start is an error for warmUp().
-    await this.#warming.until(count);
+    // The pool shut down or broke meanwhile: the pings were dropped, and warmUp() fails as it would have.
+    const failure = this.#warming.failure;
+    if (failure) throw failure;
   }
 
-  /** tinypool gives it to an idle child, if any; a child lost meanwhile just warms nobody. */
+  /** tinypool gives it to an idle child, if any; one lost meanwhile warms nobody, and is not an error here. */
   #ping(): Promise<unknown> {
     return this.#tinypool.run(['warm'] satisfies WarmTask).catch(() => {});
   }

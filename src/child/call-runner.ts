@@ -13,6 +13,7 @@ import {
 import { exportedValues } from '../shared/module-exports.js';
 import { type ChildCallContext, childCallChannel } from '../shared/tracing.js';
 import { importOnce } from './module-cache.js';
+import { isPing } from './ping.js';
 import { resolveTarget } from './resolve-target.js';
 
 /**
@@ -27,9 +28,6 @@ export class CallRunner {
   #answered = 0;
   #retired = false;
 
-  /** `traced`: false for the warm-up's pings (warm-up.ts), which are no one's calls. */
-  constructor(private readonly traced = true) {}
-
   /** It takes no more calls: the parent replaces its child. */
   get retired(): boolean {
     return this.#retired;
@@ -37,9 +35,11 @@ export class CallRunner {
 
   async run(task: CallTask, batch: number, notify: (notice: ChildNotice) => void): Promise<Answer> {
     if (task[CallSlot.notifyStart]) notify(['run-in-process:started', batch, task[CallSlot.id]]);
-    const { answer, healthy } = await execute(task, this.traced);
+    // The warm-up's pings are no one's calls: not traced, and not counted towards the call limit.
+    const ping = isPing(task);
+    const { answer, healthy } = await execute(task, !ping);
     const limit = this.settings.recycleAfterCalls;
-    if (!healthy || (limit !== undefined && ++this.#answered >= limit)) this.#retired = true;
+    if (!healthy || (limit !== undefined && !ping && ++this.#answered >= limit)) this.#retired = true;
     return answer;
   }
 }

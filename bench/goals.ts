@@ -90,16 +90,16 @@ export function evaluateGoals(report: Report, heapRuns: readonly HeapResult[]): 
 }
 
 /**
- * A first call after warmUp() against a warm call in the same run: one of a sequence (what the
- * issue asks), and one made after the warm pool sat idle as long as a warmUp() takes.
+ * A first call after warmUp() against a warm call in the same run: made at once, against one of a
+ * sequence (what the issue asks); and made after some idle time, as a server's first request is,
+ * against a warm pool's call after the same idle time.
  */
 function warmGoals(report: Report): Goal[] {
   const median = (workload: string, contender: string, toMs: number) => {
     const found = report.results.find((r) => r.workload === workload && r.contender === contender);
     return found === undefined ? undefined : found.summary.median * toMs;
   };
-  const first = median('cold-start', 'rip-warmed', 1);
-  const against = (warm: number | undefined, what: string) => {
+  const against = (first: number | undefined, warm: number | undefined, what: string) => {
     const ratio = first === undefined || warm === undefined ? undefined : first / warm;
     return {
       measured: ratio === undefined ? 'not measured' : `${formatRatio(ratio)} ${what}`,
@@ -109,11 +109,11 @@ function warmGoals(report: Report): Goal[] {
   return [
     {
       goal: 'first call after warmUp() ≤ 2× a warm call',
-      ...against(median('tiny-latency', 'rip-static', 1 / 1000), 'a warm call'),
+      ...against(median('cold-start', 'rip-warmed', 1), median('tiny-latency', 'rip-static', 1 / 1000), 'a warm call'),
     },
     {
-      goal: 'the same, against a warm call after as long idle',
-      ...against(median('cold-start', 'rip-idle', 1), 'a warm call after idle'),
+      goal: 'the same, both after 150 ms idle',
+      ...against(median('cold-start', 'rip-warmed-idle', 1), median('cold-start', 'rip-idle', 1), 'a warm call'),
     },
   ];
 }

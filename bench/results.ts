@@ -39,9 +39,10 @@ const method = `## How it is measured
   \`size\`, as configured) and, when the library is loaded, that child imports the decorated module (and so the
   library), the same import run-in-process does.
 - **after warmUp()** (cold start only) times the first call on a pool that \`configure({ minChildren: 1, preload })\`
-  and \`await warmUp()\` made ready, untimed, just before. **warm, after 150 ms idle** times one call on a pool
-  warmed by 3,000 calls, then left idle about as long as that warmUp() takes: the same call, with nothing left to
-  compile, after the same quiet.
+  and \`await warmUp()\` made ready, untimed, just before; **after warmUp() and 150 ms idle**, the same first call
+  made 150 ms later, as a server's first request comes some time after startup. **warm, after 150 ms idle** times
+  one call on a pool warmed by 3,000 calls, then left idle as long: the same call with nothing left to compile,
+  after the same quiet.
 - **OpenTelemetry subscriber** (tiny calls): the decorated static call while a subscriber on
   \`run-in-process:call\` starts a real SDK span for each call, injects its W3C context into the carrier (so it
   travels to the child) and ends it when the value is rebuilt. No span processor and no context manager: exporting

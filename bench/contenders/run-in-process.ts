@@ -3,8 +3,8 @@ import type { Contender, Op, Session } from './contender.js';
 import { subscribeTracer } from './otel-subscriber.js';
 
 /**
- * How long the warm pool of `rip-idle` sits unused before its timed call: about what configure()
- * and warmUp() take before rip-warmed's first call (a child's boot, its preload and the warm-up).
+ * How long a pool sits unused before the timed call of rip-idle (warm) and rip-warmed-idle (after
+ * warmUp()): about what configure() and warmUp() take (a child's boot, its preload, the warm-up).
  */
 const idleMs = 150;
 
@@ -36,6 +36,11 @@ export async function loadRunInProcess(size: number): Promise<RunInProcessConten
     },
   });
 
+  const warmPool = async () => {
+    await shutdown();
+    configure('warmed', { size, idleTimeout: 30_000, minChildren: 1, preload: [targetsUrl] });
+    await warmUp('warmed');
+  };
   const tiny = (op: Op, arg: unknown) => (op === 'tiny' ? Bench.tiny(arg as number) : Bench.echo(arg));
   const instance = new Bench();
   const contenders = [
@@ -56,10 +61,17 @@ export async function loadRunInProcess(size: number): Promise<RunInProcessConten
         op === 'tiny' ? Bench.tinyWarmed(arg as number) : Bench.echo(arg),
       ),
       workloads: ['cold-start'],
+      prepareCold: warmPool,
+    },
+    {
+      // As a server's first request finds it: warmed at startup, then idle until the request comes.
+      ...contender('rip-warmed-idle', `run-in-process static, after warmUp() and ${idleMs} ms idle`, (op, arg) =>
+        op === 'tiny' ? Bench.tinyWarmed(arg as number) : Bench.echo(arg),
+      ),
+      workloads: ['cold-start'],
       async prepareCold() {
-        await shutdown();
-        configure('warmed', { size, idleTimeout: 30_000, minChildren: 1, preload: [targetsUrl] });
-        await warmUp('warmed');
+        await warmPool();
+        await sleep(idleMs);
       },
     },
     {

@@ -47,6 +47,7 @@ async function measureWarm(): Promise<void> {
   for (const { contender, session } of entries) {
     if (!contender.id.startsWith('rip-') && contender.id !== tinypoolId) continue;
     heap.push(await measureHeapGrowth(contender.id, (i) => session.call('tiny', i), settings.memoryCalls));
+    await session.settle?.();
   }
   log(`heap check, ${settings.memoryCalls} calls each`);
   // Last: a cold start of run-in-process shuts down the pools the warm sessions use.
@@ -58,6 +59,7 @@ try {
     const session = await contender.start({ size: settings.size });
     entries.push({ contender, session });
     await verifyAndWarm(contender, session, settings);
+    await session.settle?.();
   }
   if (args['pinned-latency']) await run(tinyLatency);
   else await measureWarm();

@@ -106,10 +106,16 @@ export const BatchSlot = { id: 1, calls: 2, keepOpen: 3, settings: 4 } as const;
 /** Sent to make tinypool start a replacement child for tasks it left queued (local transport). */
 export type WakeTask = [tag: 'wake'];
 
-export type Task = BatchTask | WakeTask;
+/**
+ * Sent once to each child a pool keeps warm, once it is ready: it runs a no-op call through its
+ * call path, so that the first real call does not pay for compiling it (child/warm-up.ts).
+ */
+export type WarmTask = [tag: 'warm'];
 
-/** What a task resolves with in tinypool: the batch ended (`slow`: early, after a slow call), or woken. */
-export type TaskResult = [tag: 'batch-end', slow: boolean] | [tag: 'woken'];
+export type Task = BatchTask | WakeTask | WarmTask;
+
+/** What a task resolves with in tinypool: the batch ended (`slow`: early, after a slow call), woken, or warmed. */
+export type TaskResult = [tag: 'batch-end', slow: boolean] | [tag: 'woken'] | [tag: 'warmed'];
 
 export const TaskResultSlot = { slow: 1 } as const;
 

@@ -12,6 +12,8 @@ import {
 } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
 import { type ChildCallContext, childCallChannel } from '../shared/tracing.js';
+import { importOnce } from './module-cache.js';
+import { isPing } from './ping.js';
 import { resolveTarget } from './resolve-target.js';
 
 /**
@@ -33,14 +35,16 @@ export class CallRunner {
 
   async run(task: CallTask, batch: number, notify: (notice: ChildNotice) => void): Promise<Answer> {
     if (task[CallSlot.notifyStart]) notify(['run-in-process:started', batch, task[CallSlot.id]]);
-    const { answer, healthy } = await execute(task);
+    // The warm-up's pings are no one's calls: not traced, and not counted towards the call limit.
+    const ping = isPing(task);
+    const { answer, healthy } = await execute(task, !ping);
     const limit = this.settings.recycleAfterCalls;
-    if (!healthy || (limit !== undefined && ++this.#answered >= limit)) this.#retired = true;
+    if (!healthy || (limit !== undefined && !ping && ++this.#answered >= limit)) this.#retired = true;
     return answer;
   }
 }
 
-async function execute(task: CallTask): Promise<{ answer: Answer; healthy: boolean }> {
+async function execute(task: CallTask, traced: boolean): Promise<{ answer: Answer; healthy: boolean }> {
   let namespace: object;
   let call: () => unknown;
   let input: { this?: Record<string, unknown> | undefined; args: unknown[] };
@@ -66,7 +70,7 @@ async function execute(task: CallTask): Promise<{ answer: Answer; healthy: boole
   }
   let result: unknown;
   try {
-    result = childCallChannel.hasSubscribers ? await traced(task, call) : await call();
+    result = traced && childCallChannel.hasSubscribers ? await inChildCallChannel(task, call) : await call();
   } catch (error) {
     return { answer: thrownAnswer(error, 'call', exportNamesOf(namespace)), healthy: true };
   }
@@ -74,7 +78,7 @@ async function execute(task: CallTask): Promise<{ answer: Answer; healthy: boole
 }
 
 /** The call inside `run-in-process:child:call`, whose context carries what the parent's subscribers put in. */
-function traced(task: CallTask, call: () => unknown): Promise<unknown> {
+function inChildCallChannel(task: CallTask, call: () => unknown): Promise<unknown> {
   const target = parseTarget(task[CallSlot.target]);
   const label = target.kind === 'function' ? target.id : `${target.className}.${target.method}`;
   const context: ChildCallContext = { target: label, module: target.module, carrier: task[CallSlot.carrier] ?? {} };
@@ -141,22 +145,4 @@ function exportNamesOf(namespace: object): ExportNameOf {
     exportNames.set(namespace, lookup);
   }
   return lookup;
-}
-
-const loading = new Map<string, Promise<object>>();
-/** The resolved namespaces too, so that a warm call does not wait a turn on an already-loaded module. */
-const loaded = new Map<string, object>();
-
-function importOnce(url: string): object | Promise<object> {
-  const namespace = loaded.get(url);
-  if (namespace) return namespace;
-  let pending = loading.get(url);
-  if (!pending) {
-    pending = (import(url) as Promise<object>).then((done) => {
-      loaded.set(url, done);
-      return done;
-    });
-    loading.set(url, pending);
-  }
-  return pending;
 }

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { isPing, pingCalls } from '../child/ping.js';
 import { AbortError, PoolClosedError, QueueFullError, TimeoutError } from '../errors.js';
 import { CallStats, type PoolStats } from './call-stats.js';
 import { CallSlot, type Answer, type CallTask, type ChildSettings } from '../protocol.js';
@@ -55,6 +56,8 @@ export class Scheduler {
   /** Batches in flight, each holding a slot of the transport's capacity. */
   readonly #batches = new Batches();
   readonly #stats: CallStats;
+  /** Who waits for a batch to end, by its id: the warm-up, for the batch its pings left open. */
+  readonly #endWaiters = new Map<number, () => void>();
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -85,9 +88,25 @@ export class Scheduler {
     };
   }
 
-  /** Settles once the children it keeps warm are ready. */
-  warmUp(): Promise<void> {
-    return this.#transport.warmUp();
+  /**
+   * Settles once the workers it keeps warm are ready, and this side of the call path has run: a few
+   * no-op calls (child/ping.ts) go through it as any call does, so that the first real call does not
+   * pay for compiling it (in a fresh parent, several milliseconds). They are not counted in `stats()`,
+   * and tracing never sees them: they do not come through the call path that publishes.
+   */
+  async warmUp(): Promise<void> {
+    await this.#transport.warmUp();
+    // An isolated pool replaces a worker after each call: a ping would only swap a warm one for a cold one.
+    if (this.settings.isolate) return;
+    // In turn: the second goes to the batch the first left open, as a caller's next call would. Only
+    // while no call is pending, so that a ping never waits beside a caller's call (nor counts in
+    // maxQueue); one that fails (the pool shut down) leaves what warmUp() says to the transport.
+    for (const ping of pingCalls()) {
+      if (this.#pending.size > 0) return;
+      await this.run(ping, 'a warm-up ping', {}).catch(() => {});
+    }
+    // The last ping's batch stays open for a next call, holding its worker: a warm pool's are idle.
+    await Promise.all([...this.#batches.idle()].map((batch) => this.#closeAndWait(batch)));
   }
 
   /** Where its calls run, for messages: 'the child process'. */
@@ -231,6 +250,13 @@ export class Scheduler {
     });
   }
 
+  #closeAndWait(batch: Batch): Promise<void> {
+    return new Promise((resolve) => {
+      this.#endWaiters.set(batch.id, resolve);
+      this.#close(batch);
+    });
+  }
+
   /** Its worker should end it at once; one that does not within startTimeout is stuck, and is stopped. */
   #close(batch: Batch): void {
     this.#batches.busy(batch);
@@ -246,6 +272,7 @@ export class Scheduler {
   #ended(batchId: number, slow: boolean): void {
     const batch = this.#batches.finish(batchId);
     if (!batch) return;
+    if (this.#endWaiters.size > 0) this.#batchOver(batchId);
     this.#backlog.learn(slow);
     this.#resend(batch.unanswered);
     this.#dispatch();
@@ -254,6 +281,7 @@ export class Scheduler {
   #lost(batchId: number, loss: BatchLoss): void {
     const batch = this.#batches.finish(batchId);
     if (!batch) return;
+    if (this.#endWaiters.size > 0) this.#batchOver(batchId);
     const [running, ...unstarted] = batch.unanswered;
     if (loss.kind === 'retired') this.#resend(batch.unanswered);
     else if (loss.kind === 'crashed') {
@@ -264,6 +292,11 @@ export class Scheduler {
       for (const call of batch.unanswered) call.fail(lossError(loss, call.label));
     }
     this.#dispatch();
+  }
+
+  #batchOver(batchId: number): void {
+    this.#endWaiters.get(batchId)?.();
+    this.#endWaiters.delete(batchId);
   }
 
   #broken(error: Error): void {
@@ -282,6 +315,7 @@ export class Scheduler {
   #settled(call: PendingCall, failed: boolean, error: unknown): void {
     if (failed) this.#stopIfRunning(call, error);
     this.#pending.delete(call);
+    if (isPing(call.task)) return;
     this.#stats.settled(error, failed);
     if (call.madeAt !== undefined) this.#stats.timed(call.madeAt, call.startedAt, performance.now());
   }

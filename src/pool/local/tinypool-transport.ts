@@ -11,6 +11,7 @@ import {
   type ChildNotice,
   type TaskResult,
   type WakeTask,
+  type WarmTask,
 } from '../../protocol.js';
 import { PoolClosedError, RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
@@ -71,6 +72,8 @@ export class TinypoolTransport implements Transport {
   /** Set by destroy(): a child that ends from now on ends for the shutdown. */
   #destroying = false;
   readonly #warming = new Warming(() => this.#tracker.readyCount);
+  /** The warm-up under way, shared by whoever asks for it meanwhile. */
+  #warm: Promise<void> | undefined;
   #recycled = 0;
 
   constructor(
@@ -106,6 +109,8 @@ export class TinypoolTransport implements Transport {
     this.#tinypool.on('error', (error: unknown) => this.#onChildLost(error));
     // tinypool 2.2.0 starts `minThreads` children in its constructor.
     this.#adoptChildren();
+    // Warmed whether or not anyone awaits warmUp(); what fails is told at warmUp() or the first call.
+    if (settings.minChildren > 0) this.warmUp().catch(() => {});
   }
 
   get waiting(): number {
@@ -162,14 +167,39 @@ export class TinypoolTransport implements Transport {
     }
   }
 
+  /**
+   * Waits for the children kept warm (at least one) to be ready, then has each run a no-op call
+   * (child/warm-up.ts), so that the first real call finds both processes' call paths compiled.
+   */
   warmUp(): Promise<void> {
+    this.#warm ??= this.#warmUp().finally(() => {
+      this.#warm = undefined;
+    });
+    return this.#warm;
+  }
+
+  async #warmUp(): Promise<void> {
     const count = Math.max(1, this.settings.minChildren);
-    // tinypool keeps `minThreads` alive; with none kept, a no-op task starts one, which stays until idle.
+    // An isolated pool replaces a child after each task: a ping would only swap a warm child for a cold one.
+    const pings = !this.settings.isolate;
+    // tinypool keeps `minThreads` alive; with none kept, a task starts one, which stays until idle.
+    let starting: Promise<unknown> | undefined;
     if (this.settings.minChildren === 0 && this.#tinypool.threads.length === 0) {
-      this.#tinypool.run(['wake'] satisfies WakeTask).catch(() => {});
+      starting = pings ? this.#ping() : this.#tinypool.run(['wake'] satisfies WakeTask).catch(() => {});
       this.#adoptChildren();
     }
-    return this.#warming.until(count);
+    await this.#warming.until(count);
+    if (!pings) return;
+    // Only idle children: a ping sent while calls hold them all would make tinypool start another.
+    await Promise.all([starting, ...Array.from({ length: starting ? 0 : this.children().idle }, () => this.#ping())]);
+    // The pool shut down or broke meanwhile: the pings were dropped, and warmUp() fails as it would have.
+    const failure = this.#warming.failure;
+    if (failure) throw failure;
+  }
+
+  /** tinypool gives it to an idle child, if any; one lost meanwhile warms nobody, and is not an error here. */
+  #ping(): Promise<unknown> {
+    return this.#tinypool.run(['warm'] satisfies WarmTask).catch(() => {});
   }
 
   children(): ChildCounts {

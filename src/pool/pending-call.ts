@@ -1,6 +1,10 @@
 import { AbortError, TimeoutError } from '../errors.js';
 import { CallSlot, type Answer, type CallTask } from '../protocol.js';
 import type { Batch } from './batch.js';
+import type { StreamFlow } from './stream-flow.js';
+
+/** Hears a running call's callback events (`callbacks: true`); a throw fails the call with it. */
+export type CallbackListener = (position: number, args: Uint8Array) => void;
 
 /**
  * One call between its submission and its single outcome. Whatever fires first (the answer, a
@@ -12,6 +16,10 @@ export class PendingCall {
   batch: Batch | undefined;
   /** When its worker started it, if it is timed (`recordTiming`) and has started. */
   startedAt: number | undefined;
+  /** A stream's credit and idle timer: set for a call of an async generator. */
+  flow: StreamFlow | undefined;
+  /** Set for a call whose function arguments became stubs in the child. */
+  listener: CallbackListener | undefined;
   #settled = false;
   #started = false;
   /** The timeout once started; until then, the bound on how long its worker may take to start it. */

@@ -1,12 +1,21 @@
 import { performance } from 'node:perf_hooks';
-import { AbortError, PoolClosedError, QueueFullError, TimeoutError } from '../errors.js';
+import { AbortError, PoolClosedError, QueueFullError, RunInProcessError, TimeoutError } from '../errors.js';
 import { CallStats, type PoolStats } from './call-stats.js';
-import { CallSlot, type Answer, type CallTask, type ChildSettings } from '../protocol.js';
+import {
+  CallSlot,
+  EmissionSlot,
+  type Answer,
+  type CallTask,
+  type ChildSettings,
+  type Emission,
+  type Value,
+} from '../protocol.js';
 import { Backlog } from './backlog.js';
 import { type Batch, Batches } from './batch.js';
-import { PendingCall } from './pending-call.js';
+import { type CallbackListener, PendingCall } from './pending-call.js';
+import { StreamFlow } from './stream-flow.js';
 import { Unsettled } from './unsettled.js';
-import { type BatchLoss, lossError, type Transport, type TransportFactory } from './transport.js';
+import { type BatchLoss, lossError, type StopReason, type Transport, type TransportFactory } from './transport.js';
 
 export interface SchedulerSettings {
   /** Every call in a batch of its own, on a fresh worker (the transport replaces it after each). */
@@ -33,6 +42,30 @@ export interface CallSpec {
   trace?: { pid: number | undefined } | undefined;
 }
 
+/** How a stream is to run: its credit window, and the longest silence while it has credit (ms). */
+export interface StreamSpec {
+  window: number;
+  idleTimeout: number | undefined;
+}
+
+/** A stream as its consumer drives it. */
+export interface ScheduledStream {
+  /** The call's single outcome: the generator's return value, its throw, or the pool's error. */
+  readonly answer: Promise<Answer>;
+  /** The consumer called `next()`: the child may yield one more. */
+  pull(): void;
+  /**
+   * The consumer left: the child runs the generator's `finally` blocks and answers. One that does
+   * not within `stopGrace` is stopped, and the call is settled as stopped (`stoppedAnswer`).
+   */
+  stop(): void;
+}
+
+/** A stream's answer when it was stopped and its worker said nothing more. */
+const stoppedAnswer: Answer = ['as-is', undefined, false];
+/** How long a stream that was told to stop has to reach a `yield` and finish, before its worker is stopped. */
+const stopGrace = 5_000;
+
 let nextCallId = 1;
 
 /**
@@ -56,6 +89,9 @@ export class Scheduler {
   readonly #batches = new Batches();
   readonly #stats: CallStats;
   #closing: Promise<void> | undefined;
+  /** Streams told to stop, by batch: each settles once its batch ends, or once it was stopped. */
+  readonly #windingDown = new Map<number, Promise<void>>();
+  readonly #woundDown = new Map<number, () => void>();
 
   constructor(
     readonly settings: SchedulerSettings,
@@ -66,6 +102,7 @@ export class Scheduler {
     this.#transport = makeTransport({
       started: (batch, call, worker) => this.#started(batch, call, worker),
       answered: (batch, call, answer, worker) => this.#answered(batch, call, answer, worker),
+      emitted: (batch, call, emission) => this.#emitted(batch, call, emission),
       ended: (batch, slow) => this.#ended(batch, slow),
       lost: (batch, loss) => this.#lost(batch, loss),
       broken: (error) => this.#broken(error),
@@ -96,12 +133,57 @@ export class Scheduler {
   }
 
   /** Runs one call; the task is the recipe's, given its id here. */
-  run(task: CallTask, label: string, { timeout, signal, priority = 0, trace }: CallSpec): Promise<Answer> {
+  run(task: CallTask, label: string, spec: CallSpec, listener?: CallbackListener): Promise<Answer> {
+    if (listener && !this.#transport.streaming) return Promise.reject(this.#cannotRelay(label, 'callbacks'));
+    return this.#run(task, label, spec, undefined, listener);
+  }
+
+  /**
+   * Runs one call of an async generator. It goes alone, so it holds a worker for its whole life and
+   * never waits in a batch behind, or in front of, other calls; it counts against the capacity.
+   */
+  stream(
+    task: CallTask,
+    label: string,
+    spec: CallSpec,
+    { window, idleTimeout }: StreamSpec,
+    deliver: (item: Value) => void,
+    listener?: CallbackListener,
+  ): ScheduledStream {
+    if (!this.#transport.streaming) {
+      const answer = Promise.reject(this.#cannotRelay(label, 'stream'));
+      return { answer, pull: () => {}, stop: () => {} };
+    }
+    task[CallSlot.window] = window;
+    let call: PendingCall | undefined;
+    const flow = new StreamFlow(
+      window,
+      idleTimeout,
+      deliver,
+      (count) => {
+        const batch = call?.batch;
+        return batch !== undefined && this.#transport.steer(batch.id, task[CallSlot.id], ['credit', count]);
+      },
+      () => call?.fail(new TimeoutError(idleMessage(label, idleTimeout ?? 0), idleTimeout ?? 0, label)),
+    );
+    const answer = this.#run(task, label, spec, flow, listener, (made) => (call = made));
+    return { answer, pull: () => flow.pull(), stop: () => call && this.#stopStream(call) };
+  }
+
+  #run(
+    task: CallTask,
+    label: string,
+    { timeout, signal, priority = 0, trace }: CallSpec,
+    flow: StreamFlow | undefined,
+    listener: CallbackListener | undefined,
+    made?: (call: PendingCall) => void,
+  ): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       task[CallSlot.id] = nextCallId++;
       const { isolate, callsPerChild, recordTiming } = this.settings;
-      task[CallSlot.notifyStart] = timeout !== undefined || recordTiming;
-      const alone = signal !== undefined || isolate || (timeout !== undefined && callsPerChild > 1);
+      task[CallSlot.notifyStart] = timeout !== undefined || recordTiming || flow?.idleTimeout !== undefined;
+      const alone =
+        signal !== undefined || isolate || (timeout !== undefined && callsPerChild > 1) || flow !== undefined;
       const call = new PendingCall(
         task,
         label,
@@ -115,6 +197,9 @@ export class Scheduler {
         priority,
         trace,
       );
+      call.flow = flow;
+      call.listener = listener;
+      made?.(call);
       if (signal?.aborted) {
         call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));
         return;
@@ -126,6 +211,18 @@ export class Scheduler {
       else if (this.#batches.count < this.#transport.capacity) this.#submit([call], false);
       else this.#backlog.push(call);
     });
+  }
+
+  #cannotRelay(label: string, what: 'stream' | 'callbacks'): RunInProcessError {
+    const feature =
+      what === 'stream'
+        ? 'streams its results (an async generator)'
+        : 'takes callbacks that the child calls back (callbacks: true)';
+    return new RunInProcessError(
+      `${label} ${feature}, but this pool runs its calls in ${this.#transport.runsIn}, which cannot relay what a ` +
+        `running call sends before its answer: streaming and progress callbacks work only in a local pool for now. ` +
+        `Run ${label} in a local pool, or return the whole result at once.`,
+    );
   }
 
   /**
@@ -140,7 +237,10 @@ export class Scheduler {
         }
       }, deadline).unref();
     }
-    this.#closing ??= this.#pending.drained().then(() => this.#transport.destroy());
+    this.#closing ??= this.#pending
+      .drained()
+      .then(() => Promise.all(this.#windingDown.values()))
+      .then(() => this.#transport.destroy());
     return this.#closing;
   }
 
@@ -189,6 +289,72 @@ export class Scheduler {
     const call = batch.holds(callId);
     if (call?.trace) call.trace.pid = worker;
     call?.started();
+    call?.flow?.started();
+  }
+
+  /** What a running call sends before its answer counts only for a call that the batch it names holds. */
+  #emitted(batchId: number, callId: number, emission: Emission): void {
+    const batch = this.#batches.get(batchId);
+    const call = batch?.holds(callId);
+    if (!batch || !call || call.settled) return;
+    batch.started = true;
+    if (emission[0] === 'item') {
+      call.flow?.received(emission[EmissionSlot.item]);
+      return;
+    }
+    try {
+      call.listener?.(emission[EmissionSlot.position], emission[EmissionSlot.args]);
+    } catch (error) {
+      // The parent's callback threw: the call fails with that error, as it would have locally.
+      call.fail(error);
+    }
+  }
+
+  /**
+   * The consumer left a stream: its worker is told to stop it, which runs the generator's
+   * \`finally\` blocks and answers. A worker that cannot be told, or does not answer in time (a
+   * generator that never reaches a \`yield\`), is stopped, and the stream ends as stopped.
+   */
+  #stopStream(call: PendingCall): void {
+    if (call.settled) return;
+    call.flow?.end();
+    const batch = call.batch;
+    if (!batch) {
+      call.succeed(stoppedAnswer);
+      return;
+    }
+    this.#windDown(call, batch, 'abort');
+  }
+
+  #windDown(call: PendingCall, batch: Batch, reason: StopReason): void {
+    if (this.#windingDown.has(batch.id)) return;
+    const stop = () => {
+      if (!call.settled) call.succeed(stoppedAnswer);
+      this.#transport.cancel(batch.id, reason);
+    };
+    if (!this.#transport.steer(batch.id, call.id, ['stop'])) {
+      stop();
+      return;
+    }
+    const grace = setTimeout(stop, stopGrace);
+    this.#windingDown.set(
+      batch.id,
+      new Promise<void>((resolve) =>
+        this.#woundDown.set(batch.id, () => {
+          clearTimeout(grace);
+          resolve();
+        }),
+      ),
+    );
+  }
+
+  /** A batch ended or was lost: a stream that was winding down in it is done. */
+  #batchOver(batchId: number): void {
+    const done = this.#woundDown.get(batchId);
+    if (!done) return;
+    this.#woundDown.delete(batchId);
+    this.#windingDown.delete(batchId);
+    done();
   }
 
   /** An answer counts only for a call that the batch it names holds: no other call can be settled by it. */
@@ -246,6 +412,7 @@ export class Scheduler {
   #ended(batchId: number, slow: boolean): void {
     const batch = this.#batches.finish(batchId);
     if (!batch) return;
+    this.#batchOver(batchId);
     this.#backlog.learn(slow);
     this.#resend(batch.unanswered);
     this.#dispatch();
@@ -254,6 +421,7 @@ export class Scheduler {
   #lost(batchId: number, loss: BatchLoss): void {
     const batch = this.#batches.finish(batchId);
     if (!batch) return;
+    this.#batchOver(batchId);
     const [running, ...unstarted] = batch.unanswered;
     if (loss.kind === 'retired') this.#resend(batch.unanswered);
     else if (loss.kind === 'crashed') {
@@ -280,6 +448,7 @@ export class Scheduler {
   }
 
   #settled(call: PendingCall, failed: boolean, error: unknown): void {
+    call.flow?.end();
     if (failed) this.#stopIfRunning(call, error);
     this.#pending.delete(call);
     this.#stats.settled(error, failed);
@@ -310,14 +479,19 @@ export class Scheduler {
   #stopIfRunning(call: PendingCall, error: unknown): void {
     const batch = call.batch;
     if (!batch || batch.closed || !(batch.exclusive || batch.unanswered[0] === call)) return;
+    // At shutdown a stream is told to stop first, so that its \`finally\` blocks run if they can.
+    if (call.flow && error instanceof PoolClosedError) {
+      this.#windDown(call, batch, 'shutdown');
+      return;
+    }
     const reason =
-      error instanceof AbortError
-        ? 'abort'
-        : error instanceof PoolClosedError
-          ? 'shutdown'
-          : error instanceof TimeoutError && !call.hasStarted
-            ? 'stuck'
-            : 'timeout';
+      error instanceof PoolClosedError
+        ? 'shutdown'
+        : error instanceof TimeoutError
+          ? call.hasStarted
+            ? 'timeout'
+            : 'stuck'
+          : 'abort';
     this.#transport.cancel(batch.id, reason);
   }
 
@@ -328,4 +502,11 @@ export class Scheduler {
   #watchFront(batch: Batch): void {
     if (!batch.exclusive) batch.unanswered[0]?.awaitStart(this.settings.startTimeout);
   }
+}
+
+function idleMessage(label: string, idleTimeout: number): string {
+  return (
+    `${label} yielded nothing for ${idleTimeout} ms while it was free to (stream idleTimeout); its child ` +
+    `process was killed and will be replaced.`
+  );
 }

@@ -13,12 +13,15 @@ type TransportEvents = import('../../dist/pool/transport.js').TransportEvents;
 type BatchTask = import('../../dist/protocol.js').BatchTask;
 type CallTask = import('../../dist/protocol.js').CallTask;
 type Answer = import('../../dist/protocol.js').Answer;
+type Steer = import('../../dist/protocol.js').Steer;
 const { Scheduler } = await internal<typeof import('../../dist/pool/scheduler.js')>('pool/scheduler.js');
 
 class FakeTransport implements Transport {
   readonly runsIn = 'the fake worker';
   waiting = 0;
   acceptAppends = true;
+  streaming = true;
+  readonly steered: Array<{ batch: number; call: number; steer: Steer }> = [];
   readonly submitted: Array<{ task: BatchTask; exclusive: boolean }> = [];
   readonly appended: Array<{ batch: number; calls: CallTask[] }> = [];
   readonly closed: number[] = [];
@@ -36,6 +39,10 @@ class FakeTransport implements Transport {
   append(batch: number, calls: CallTask[]): boolean {
     if (!this.acceptAppends) return false;
     this.appended.push({ batch, calls });
+    return true;
+  }
+  steer(batch: number, call: number, steer: Steer): boolean {
+    this.steered.push({ batch, call, steer });
     return true;
   }
   close(batch: number): void {

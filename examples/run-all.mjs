@@ -103,6 +103,19 @@ const examples = [
       expectLine(out, /^render\(5\) = \d+$/m);
     },
   },
+  {
+    dir: '06-streaming',
+    check(out) {
+      expectLine(out, /estimating pi \[.*\] 40\/40 steps/);
+      expectChildPid(out, /^main pid (\d+)$/m, /^pi ≈ 3\.14 from child pid (\d+); 40 progress events drove the bar$/m);
+      expectChildPid(
+        out,
+        /^main pid (\d+)$/m,
+        /^first row scoring above 0\.999: #\d+ \(score 0\.9\d+\), from child pid (\d+)$/m,
+      );
+      expectLine(out, /^read \d+ rows; the child made \d+, at most 16 ahead: yes$/m);
+    },
+  },
 ];
 
 // Variables npm sets for a script (when run from `npm test`) would steer the nested npm runs.

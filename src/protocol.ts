@@ -173,13 +173,14 @@ export const AnswerSlot = { payload: 1, buffer: 2, stage: 2 } as const;
 export type Value = Exclude<Answer, [tag: 'thrown', ...unknown[]]>;
 
 /**
- * What a running call sends before its answer. `item`: the next value its generator yielded.
- * `callback`: its stub of the function argument at `position` was called with these arguments
- * (`v8.serialize` of the array).
+ * What a running call sends before its answer. `items`: the next values its generator yielded, in
+ * order (those it yielded within one turn of the child's event loop go together, one message for
+ * several). `callback`: its stub of the function argument at `position` was called with these
+ * arguments (`v8.serialize` of the array).
  */
-export type Emission = [tag: 'item', item: Value] | [tag: 'callback', position: number, args: Uint8Array];
+export type Emission = [tag: 'items', items: Value[]] | [tag: 'callback', position: number, args: Uint8Array];
 
-export const EmissionSlot = { item: 1, position: 1, args: 2 } as const;
+export const EmissionSlot = { items: 1, position: 1, args: 2 } as const;
 
 export type ChildNotice =
   /** A call with `notifyStart` has started. */

@@ -13,7 +13,7 @@ import { type ChildCallContext, childCallChannel } from '../shared/tracing.js';
 import { answerWith, thrownAnswer } from './answers.js';
 import { stubCallbacks } from './callback-stubs.js';
 import { resolveTarget } from './resolve-target.js';
-import { driveStream } from './stream-runner.js';
+import { driveStream, flushItems } from './stream-runner.js';
 
 /**
  * Runs calls and always answers: the user's code may throw anything, and it still comes back as
@@ -70,9 +70,18 @@ async function execute(
     return { answer: thrownAnswer(error, 'load'), healthy: false };
   }
   const callbacks = task[CallSlot.callbacks];
-  const hangUp = callbacks && stubCallbacks(input.args, callbacks, batch, task[CallSlot.id], notify);
+  const window = task[CallSlot.window];
+  const id = task[CallSlot.id];
+  // A stream's items yielded before a callback's event go before it.
+  const emit =
+    window === undefined
+      ? notify
+      : (notice: ChildNotice) => {
+          flushItems(id, notify);
+          notify(notice);
+        };
+  const hangUp = callbacks && stubCallbacks(input.args, callbacks, batch, id, emit);
   try {
-    const window = task[CallSlot.window];
     if (window !== undefined) {
       const drive = () => driveStream(call, batch, task[CallSlot.id], window, notify, exportNamesOf(namespace));
       return { answer: childCallChannel.hasSubscribers ? await traced(task, drive) : await drive(), healthy: true };

@@ -1,5 +1,5 @@
 import type { ExportNameOf } from '../codec/thrown-shape.js';
-import { SteerSlot, type Answer, type ChildNotice, type Steer } from '../protocol.js';
+import { SteerSlot, type Answer, type ChildNotice, type Steer, type Value } from '../protocol.js';
 import { answerWith, thrownAnswer, encodedValue } from './answers.js';
 
 /**
@@ -12,6 +12,8 @@ import { answerWith, thrownAnswer, encodedValue } from './answers.js';
 interface RunningStream {
   readonly batch: number;
   credit: number;
+  /** Items yielded and not yet sent: they go together at the next turn of the event loop. */
+  pending: Value[];
   stopped: boolean;
   /** Wakes the stream waiting for credit, or for the word to stop. */
   wake: (() => void) | undefined;
@@ -19,6 +21,15 @@ interface RunningStream {
 
 /** By call id, which the parent gives out once per process. */
 const streams = new Map<number, RunningStream>();
+
+/** Sends what a stream yielded and has not sent: before its answer, and before a callback's event. */
+export function flushItems(call: number, notify: (notice: ChildNotice) => void): void {
+  const stream = streams.get(call);
+  if (!stream || stream.pending.length === 0) return;
+  const items = stream.pending;
+  stream.pending = [];
+  notify(['run-in-process:emit', stream.batch, call, ['items', items]]);
+}
 
 /** What the parent says to a stream this child runs; a word for a stream that ended is dropped. */
 export function steerStream(batch: number, call: number, steer: Steer): void {
@@ -43,10 +54,17 @@ export async function driveStream(
   } catch (error) {
     return thrownAnswer(error, 'call', exportNameOf);
   }
-  const stream: RunningStream = { batch, credit: window, stopped: false, wake: undefined };
+  const stream: RunningStream = { batch, credit: window, pending: [], stopped: false, wake: undefined };
   streams.set(call, stream);
+  const flush = () => flushItems(call, notify);
+  // A generator that yields at once runs in microtasks only, and the parent's credit would wait in
+  // the pipe until this child ran dry: a turn of the event loop every half window reads it in time
+  // (and sends what was yielded meanwhile, in one message).
+  const turnEvery = Math.max(1, Math.floor(window / 2));
   try {
     for (let index = 0; ; index++) {
+      if (index % turnEvery === 0 && index > 0) await eventLoopTurn();
+      if (stream.credit === 0) flush();
       while (stream.credit === 0 && !stream.stopped) await creditOrStop(stream);
       if (stream.stopped) return await stopped(generator, exportNameOf);
       let step: IteratorResult<unknown>;
@@ -58,7 +76,7 @@ export async function driveStream(
       if (step.done) return answerWith(step.value);
       // The consumer left while this item was being made: it is dropped, and the generator stopped.
       if (stream.stopped) return await stopped(generator, exportNameOf);
-      let item: ReturnType<typeof encodedValue>;
+      let item: Value;
       try {
         item = encodedValue(step.value, `yield[${index}]`);
       } catch (error) {
@@ -66,10 +84,12 @@ export async function driveStream(
         await stopped(generator, exportNameOf);
         return thrownAnswer(error, 'call');
       }
-      notify(['run-in-process:emit', batch, call, ['item', item]]);
+      // Sent at the next turn of the event loop at the latest: at once if the generator then waits.
+      if (stream.pending.push(item) === 1) setImmediate(flush);
       stream.credit--;
     }
   } finally {
+    flush();
     streams.delete(call);
   }
 }
@@ -82,6 +102,10 @@ async function stopped(generator: AsyncIterator<unknown>, exportNameOf: ExportNa
   } catch (error) {
     return thrownAnswer(error, 'call', exportNameOf);
   }
+}
+
+function eventLoopTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function creditOrStop(stream: RunningStream): Promise<void> {

@@ -80,7 +80,9 @@ export class InlineTransport implements Transport {
     } else if (notice[0] === 'run-in-process:emit') {
       const emission = notice[NoticeSlot.emission];
       const copy: Emission =
-        emission[0] === 'item' ? ['item', copiedAnswer(emission[EmissionSlot.item]) as Value] : emission;
+        emission[0] === 'items'
+          ? ['items', emission[EmissionSlot.items].map((item) => copiedAnswer(item) as Value)]
+          : emission;
       this.events.emitted(notice[NoticeSlot.batch], notice[NoticeSlot.call], copy);
     } else if (notice[0] === 'run-in-process:retiring') this.#runner = new CallRunner();
   }

@@ -298,8 +298,8 @@ export class Scheduler {
     const call = batch?.holds(callId);
     if (!batch || !call || call.settled) return;
     batch.started = true;
-    if (emission[0] === 'item') {
-      call.flow?.received(emission[EmissionSlot.item]);
+    if (emission[0] === 'items') {
+      for (const item of emission[EmissionSlot.items]) call.flow?.received(item);
       return;
     }
     try {

@@ -376,8 +376,8 @@ describe('streams', () => {
     const other = call('other');
     assert.equal(transport.submitted.length, 1, 'the stream holds the only slot: the call waits');
     const { id, calls } = transport.batch(0);
-    transport.events.emitted(id, calls[0]!, ['item', value('one')]);
-    transport.events.emitted(id, calls[0]!, ['item', value('two')]);
+    transport.events.emitted(id, calls[0]!, ['items', [value('one')]]);
+    transport.events.emitted(id, calls[0]!, ['items', [value('two')]]);
     transport.events.answered(id, calls[0]!, value('done'));
     assert.deepEqual(items, ['one', 'two']);
     assert.deepEqual(await rows.answer, value('done'));
@@ -392,7 +392,7 @@ describe('streams', () => {
     const { transport, stream } = setUp(1);
     const rows = stream('rows');
     const { id, calls } = transport.batch(0);
-    transport.events.emitted(id, calls[0]!, ['item', value('one')]);
+    transport.events.emitted(id, calls[0]!, ['items', [value('one')]]);
     rows.stop();
     assert.deepEqual(transport.steered.at(-1), { batch: id, call: calls[0], steer: ['stop'] });
     assert.deepEqual(transport.cancelled, [], 'the worker is asked, not killed');
@@ -407,9 +407,9 @@ describe('streams', () => {
     const second = stream('second');
     const a = transport.batch(0);
     const b = transport.batch(1);
-    transport.events.emitted(a.id, b.calls[0]!, ['item', value('forged')]);
+    transport.events.emitted(a.id, b.calls[0]!, ['items', [value('forged')]]);
     transport.events.answered(a.id, a.calls[0]!, value('a'));
-    transport.events.emitted(a.id, a.calls[0]!, ['item', value('late')]);
+    transport.events.emitted(a.id, a.calls[0]!, ['items', [value('late')]]);
     transport.events.answered(b.id, b.calls[0]!, value('b'));
     assert.deepEqual(items, []);
     assert.deepEqual(await Promise.all([first.answer, second.answer]), [value('a'), value('b')]);

@@ -51,7 +51,8 @@ function isId(value: unknown): value is number {
 
 function validEmission(emission: unknown): emission is Emission {
   if (!Array.isArray(emission)) return false;
-  if (emission[0] === 'item') return emission.length === 2 && validValue(emission[1]);
+  if (emission[0] === 'items')
+    return emission.length === 2 && Array.isArray(emission[1]) && emission[1].every(validValue);
   return (
     emission[0] === 'callback' &&
     emission.length === 3 &&

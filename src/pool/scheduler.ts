@@ -331,6 +331,8 @@ export class Scheduler {
     const stop = () => {
       if (!call.settled) call.succeed(stoppedAnswer);
       this.#transport.cancel(batch.id, reason);
+      // A worker that cannot be stopped (inline mode) must not hold a shutdown for ever.
+      this.#batchOver(batch.id);
     };
     if (!this.#transport.steer(batch.id, call.id, ['stop'])) {
       stop();

@@ -401,6 +401,37 @@ describe('streams', () => {
     transport.events.ended(id, false);
   });
 
+  test('a worker that does not answer stop() within the grace is stopped, and the stream ends as stopped', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { transport, stream } = setUp(1);
+    const rows = stream('rows');
+    const { id } = transport.batch(0);
+    rows.stop();
+    t.mock.timers.tick(4_999);
+    assert.deepEqual(transport.cancelled, [], 'not before the grace is over');
+    t.mock.timers.tick(1);
+    assert.deepEqual(transport.cancelled, [id]);
+    assert.deepEqual(await rows.answer, ['as-is', undefined, false]);
+  });
+
+  test('at shutdown a stream is told to stop; close() ends once its batch does, or after the grace', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { scheduler, transport, stream } = setUp(1);
+    const rows = stream('rows');
+    const { id, calls } = transport.batch(0);
+    const closing = scheduler.close(100);
+    t.mock.timers.tick(100);
+    await rejectionOf(rows.answer, PoolClosedError);
+    assert.deepEqual(transport.steered.at(-1), { batch: id, call: calls[0], steer: ['stop'] });
+    assert.deepEqual(transport.cancelled, [], 'its finally may still run');
+    await turn();
+    assert.equal(transport.destroyed, false, 'close() waits for it');
+    // A worker that cannot be stopped (the fake ignores cancel, as inline mode does) holds it no longer than the grace.
+    t.mock.timers.tick(5_000);
+    await closing;
+    assert.ok(transport.destroyed);
+  });
+
   test('items for a stream that settled, or named under another batch, are dropped', async () => {
     const { transport, stream, items } = setUp(2);
     const first = stream('first');

@@ -14,8 +14,9 @@ import { Backlog } from './backlog.js';
 import { type Batch, Batches } from './batch.js';
 import { type CallbackListener, PendingCall } from './pending-call.js';
 import { StreamFlow } from './stream-flow.js';
+import { StreamStops } from './stream-stops.js';
 import { Unsettled } from './unsettled.js';
-import { type BatchLoss, lossError, type StopReason, type Transport, type TransportFactory } from './transport.js';
+import { type BatchLoss, lossError, type Transport, type TransportFactory } from './transport.js';
 
 export interface SchedulerSettings {
   /** Every call in a batch of its own, on a fresh worker (the transport replaces it after each). */
@@ -54,17 +55,9 @@ export interface ScheduledStream {
   readonly answer: Promise<Answer>;
   /** The consumer called `next()`: the child may yield one more. */
   pull(): void;
-  /**
-   * The consumer left: the child runs the generator's `finally` blocks and answers. One that does
-   * not within `stopGrace` is stopped, and the call is settled as stopped (`stoppedAnswer`).
-   */
+  /** The consumer left: the child runs the generator's `finally` blocks and answers (stream-stops.ts). */
   stop(): void;
 }
-
-/** A stream's answer when it was stopped and its worker said nothing more. */
-const stoppedAnswer: Answer = ['as-is', undefined, false];
-/** How long a stream that was told to stop has to reach a `yield` and finish, before its worker is stopped. */
-const stopGrace = 5_000;
 
 let nextCallId = 1;
 
@@ -89,9 +82,7 @@ export class Scheduler {
   readonly #batches = new Batches();
   readonly #stats: CallStats;
   #closing: Promise<void> | undefined;
-  /** Streams told to stop, by batch: each settles once its batch ends, or once it was stopped. */
-  readonly #windingDown = new Map<number, Promise<void>>();
-  readonly #woundDown = new Map<number, () => void>();
+  readonly #stops: StreamStops;
 
   constructor(
     readonly settings: SchedulerSettings,
@@ -107,6 +98,7 @@ export class Scheduler {
       lost: (batch, loss) => this.#lost(batch, loss),
       broken: (error) => this.#broken(error),
     });
+    this.#stops = new StreamStops(this.#transport);
   }
 
   get pendingCount(): number {
@@ -167,7 +159,7 @@ export class Scheduler {
       () => call?.fail(new TimeoutError(idleMessage(label, idleTimeout ?? 0), idleTimeout ?? 0, label)),
     );
     const answer = this.#run(task, label, spec, flow, listener, (made) => (call = made));
-    return { answer, pull: () => flow.pull(), stop: () => call && this.#stopStream(call) };
+    return { answer, pull: () => flow.pull(), stop: () => call && this.#stops.consumerLeft(call) };
   }
 
   #run(
@@ -239,7 +231,7 @@ export class Scheduler {
     }
     this.#closing ??= this.#pending
       .drained()
-      .then(() => Promise.all(this.#windingDown.values()))
+      .then(() => this.#stops.all())
       .then(() => this.#transport.destroy());
     return this.#closing;
   }
@@ -310,55 +302,6 @@ export class Scheduler {
     }
   }
 
-  /**
-   * The consumer left a stream: its worker is told to stop it, which runs the generator's
-   * \`finally\` blocks and answers. A worker that cannot be told, or does not answer in time (a
-   * generator that never reaches a \`yield\`), is stopped, and the stream ends as stopped.
-   */
-  #stopStream(call: PendingCall): void {
-    if (call.settled) return;
-    call.flow?.end();
-    const batch = call.batch;
-    if (!batch) {
-      call.succeed(stoppedAnswer);
-      return;
-    }
-    this.#windDown(call, batch, 'abort');
-  }
-
-  #windDown(call: PendingCall, batch: Batch, reason: StopReason): void {
-    if (this.#windingDown.has(batch.id)) return;
-    const stop = () => {
-      if (!call.settled) call.succeed(stoppedAnswer);
-      this.#transport.cancel(batch.id, reason);
-      // A worker that cannot be stopped (inline mode) must not hold a shutdown for ever.
-      this.#batchOver(batch.id);
-    };
-    if (!this.#transport.steer(batch.id, call.id, ['stop'])) {
-      stop();
-      return;
-    }
-    const grace = setTimeout(stop, stopGrace);
-    this.#windingDown.set(
-      batch.id,
-      new Promise<void>((resolve) =>
-        this.#woundDown.set(batch.id, () => {
-          clearTimeout(grace);
-          resolve();
-        }),
-      ),
-    );
-  }
-
-  /** A batch ended or was lost: a stream that was winding down in it is done. */
-  #batchOver(batchId: number): void {
-    const done = this.#woundDown.get(batchId);
-    if (!done) return;
-    this.#woundDown.delete(batchId);
-    this.#windingDown.delete(batchId);
-    done();
-  }
-
   /** An answer counts only for a call that the batch it names holds: no other call can be settled by it. */
   #answered(batchId: number, callId: number, answer: Answer, worker: number | undefined): void {
     const batch = this.#batches.get(batchId);
@@ -414,7 +357,7 @@ export class Scheduler {
   #ended(batchId: number, slow: boolean): void {
     const batch = this.#batches.finish(batchId);
     if (!batch) return;
-    this.#batchOver(batchId);
+    this.#stops.batchOver(batchId);
     this.#backlog.learn(slow);
     this.#resend(batch.unanswered);
     this.#dispatch();
@@ -423,7 +366,7 @@ export class Scheduler {
   #lost(batchId: number, loss: BatchLoss): void {
     const batch = this.#batches.finish(batchId);
     if (!batch) return;
-    this.#batchOver(batchId);
+    this.#stops.batchOver(batchId);
     const [running, ...unstarted] = batch.unanswered;
     if (loss.kind === 'retired') this.#resend(batch.unanswered);
     else if (loss.kind === 'crashed') {
@@ -481,9 +424,9 @@ export class Scheduler {
   #stopIfRunning(call: PendingCall, error: unknown): void {
     const batch = call.batch;
     if (!batch || batch.closed || !(batch.exclusive || batch.unanswered[0] === call)) return;
-    // At shutdown a stream is told to stop first, so that its \`finally\` blocks run if they can.
+    // At shutdown a stream is told to stop first, so that its `finally` blocks run if they can.
     if (call.flow && error instanceof PoolClosedError) {
-      this.#windDown(call, batch, 'shutdown');
+      this.#stops.windDown(call, batch, 'shutdown');
       return;
     }
     const reason =

@@ -103,7 +103,9 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
         }
       }
       if (inbox.end) return this.#finish(inbox.end);
+      this.#stream?.waiting(true);
       await new Promise<void>((resolve) => (inbox.wake = resolve));
+      this.#stream?.waiting(false);
     }
   }
 
@@ -116,6 +118,8 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
       throw error;
     }
     const stream = this.#stream;
+    // Held only while a request waits for it (#next), as the process is not held for a local generator.
+    stream.waiting(false);
     dropped.register(this, stream, stream);
     stream.answer.then(
       (answer) => inbox.ended({ answer }),
@@ -143,6 +147,7 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
     const stream = this.#stream;
     if (!stream || this.#inbox.end) return;
     stream.stop();
+    stream.waiting(true);
     const end = await new Promise<End>((resolve) =>
       stream.answer.then(
         (answer) => resolve({ answer }),

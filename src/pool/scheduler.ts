@@ -55,6 +55,11 @@ export interface ScheduledStream {
   readonly answer: Promise<Answer>;
   /** The consumer called `next()`: the child may yield one more. */
   pull(): void;
+  /**
+   * The consumer waits for the stream (true) or not (false). A stream nobody waits on does not keep
+   * the process alive, as a suspended local generator does not.
+   */
+  waiting(yes: boolean): void;
   /** The consumer left: the child runs the generator's `finally` blocks and answers (stream-stops.ts). */
   stop(): void;
 }
@@ -144,7 +149,7 @@ export class Scheduler {
   ): ScheduledStream {
     if (!this.#transport.streaming) {
       const answer = Promise.reject(this.#cannotRelay(label, 'stream'));
-      return { answer, pull: () => {}, stop: () => {} };
+      return { answer, pull: () => {}, waiting: () => {}, stop: () => {} };
     }
     task[CallSlot.window] = window;
     let call: PendingCall | undefined;
@@ -159,7 +164,12 @@ export class Scheduler {
       () => call?.fail(new TimeoutError(idleMessage(label, idleTimeout ?? 0), idleTimeout ?? 0, label)),
     );
     const answer = this.#run(task, label, spec, flow, listener, (made) => (call = made));
-    return { answer, pull: () => flow.pull(), stop: () => call && this.#stops.consumerLeft(call) };
+    return {
+      answer,
+      pull: () => flow.pull(),
+      waiting: (yes) => call && this.#pending.hold(call, yes),
+      stop: () => call && this.#stops.consumerLeft(call),
+    };
   }
 
   #run(

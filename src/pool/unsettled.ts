@@ -2,11 +2,13 @@ import type { PendingCall } from './pending-call.js';
 
 /**
  * The calls of one scheduler that have not settled: queued, sent or running. While there are any,
- * the process is held open (workers do not keep it alive, and a waiting call must); once there are
- * none, whoever waits for the pool to drain is told.
+ * the process is held open (workers do not keep it alive, and a waiting call must), but for
+ * streams that nobody waits on; once there are none, whoever waits for the pool to drain is told.
  */
 export class Unsettled implements Iterable<PendingCall> {
   readonly #calls = new Set<PendingCall>();
+  /** Streams that nobody waits on now (no `next()` pending): like a suspended local generator, they hold nothing. */
+  readonly #released = new Set<PendingCall>();
   /** One timer for the pool's life, ref'd and unref'd: cheaper than one per call. */
   #keepAlive: NodeJS.Timeout | undefined;
   #drained: (() => void) | undefined;
@@ -20,18 +22,34 @@ export class Unsettled implements Iterable<PendingCall> {
   }
 
   add(call: PendingCall): void {
-    if (this.#calls.size === 0) {
-      this.#keepAlive ??= setInterval(() => {}, 1 << 30);
-      this.#keepAlive.ref();
-    }
     this.#calls.add(call);
+    this.#holdIfAny();
   }
 
   delete(call: PendingCall): void {
     this.#calls.delete(call);
-    if (this.#calls.size > 0) return;
+    this.#released.delete(call);
+    if (this.#calls.size > 0) {
+      this.#holdIfAny();
+      return;
+    }
     this.#keepAlive?.unref();
     this.#drained?.();
+  }
+
+  /** A stream's consumer waits for it (true), or does not (false). */
+  hold(call: PendingCall, held: boolean): void {
+    if (!this.#calls.has(call)) return;
+    if (held) this.#released.delete(call);
+    else this.#released.add(call);
+    this.#holdIfAny();
+  }
+
+  #holdIfAny(): void {
+    if (this.#calls.size > this.#released.size) {
+      this.#keepAlive ??= setInterval(() => {}, 1 << 30);
+      this.#keepAlive.ref();
+    } else this.#keepAlive?.unref();
   }
 
   /** Settles once no call is left; the timer is then gone for good. */

@@ -54,6 +54,16 @@ test('shutdown with a stream open: next() rejects with PoolClosedError after the
   assert.deepEqual(await items.next(), { done: true, value: undefined });
 });
 
+test('a stream left half-read does not keep the process alive, as a suspended local generator does not', () => {
+  const run = runScript(
+    `const { Exporter } = await import(${JSON.stringify(fixtureUrl('standard', 'streams'))});
+     const stream = new Exporter().endless(${JSON.stringify(scratchFile('never-finished'))});
+     console.log('first', (await stream.next()).value);`,
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.equal(run.stdout.trim(), 'first 0');
+});
+
 test('inline mode streams through the same serialization', () => {
   const run = runScript(
     `const { Exporter, lines } = await import(${JSON.stringify(fixtureUrl('standard', 'streams'))});

@@ -11,6 +11,7 @@ export class Unsettled implements Iterable<PendingCall> {
   readonly #released = new Set<PendingCall>();
   /** One timer for the pool's life, ref'd and unref'd: cheaper than one per call. */
   #keepAlive: NodeJS.Timeout | undefined;
+  #holding = false;
   #drained: (() => void) | undefined;
 
   get size(): number {
@@ -29,12 +30,8 @@ export class Unsettled implements Iterable<PendingCall> {
   delete(call: PendingCall): void {
     this.#calls.delete(call);
     this.#released.delete(call);
-    if (this.#calls.size > 0) {
-      this.#holdIfAny();
-      return;
-    }
-    this.#keepAlive?.unref();
-    this.#drained?.();
+    this.#holdIfAny();
+    if (this.#calls.size === 0) this.#drained?.();
   }
 
   /** A stream's consumer waits for it (true), or does not (false). */
@@ -45,8 +42,12 @@ export class Unsettled implements Iterable<PendingCall> {
     this.#holdIfAny();
   }
 
+  /** Only on a change: a call that comes or goes among others touches no timer. */
   #holdIfAny(): void {
-    if (this.#calls.size > this.#released.size) {
+    const hold = this.#calls.size > this.#released.size;
+    if (hold === this.#holding) return;
+    this.#holding = hold;
+    if (hold) {
       this.#keepAlive ??= setInterval(() => {}, 1 << 30);
       this.#keepAlive.ref();
     } else this.#keepAlive?.unref();

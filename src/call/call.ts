@@ -3,7 +3,7 @@ import type { Answer } from '../protocol.js';
 import { classDefaults } from '../shared/class-options.js';
 import { processState } from '../shared/process-state.js';
 import type { FunctionEntry, MethodEntry } from '../shared/registry.js';
-import type { CallSpec, Scheduler } from '../pool/scheduler.js';
+import type { CallSpec, ScheduledStream, Scheduler } from '../pool/scheduler.js';
 import { CallSlot } from '../protocol.js';
 import { type CallContext, callChannel } from '../shared/tracing.js';
 import { rethrow, returnedValue } from './answer.js';
@@ -82,7 +82,20 @@ function stream(recipe: Recipe, options: RunInProcessOptions): AsyncGenerator {
       const loading = schedulerFor(pool);
       const scheduler = loading instanceof Promise ? await loading : loading;
       runsIn = scheduler.runsIn;
-      return scheduler.stream(recipe.task, recipe.label, spec, streamSpec, deliver, recipe.listener);
+      const start = (traced: CallSpec) =>
+        scheduler.stream(recipe.task, recipe.label, traced, streamSpec, deliver, recipe.listener);
+      if (!callChannel.hasSubscribers) return start(spec);
+      // Traced as a call from the first next() to the generator's end.
+      const context = contextOf(recipe, pool, spec);
+      let started: ScheduledStream | undefined;
+      callChannel
+        .tracePromise(() => {
+          carry(recipe, context);
+          started = start({ ...spec, trace: context });
+          return started.answer;
+        }, context)
+        .catch(() => {});
+      return started!;
     },
     (answer) => rethrow(answer, recipe, runsIn),
     withCallerFrames,
@@ -92,20 +105,21 @@ function stream(recipe: Recipe, options: RunInProcessOptions): AsyncGenerator {
 function send(recipe: Recipe, options: RunInProcessOptions): Promise<unknown> {
   const { pool, spec } = specOf(recipe, options);
   if (!callChannel.hasSubscribers) return run(recipe, pool, spec);
-  const context: CallContext = {
-    target: recipe.label,
-    module: recipe.module.url,
-    pool,
-    timeout: spec.timeout,
-    pid: undefined,
-    carrier: {},
-  };
+  const context = contextOf(recipe, pool, spec);
   return callChannel.tracePromise(() => {
-    // Subscribers filled the carrier in `start`, which runs before this.
-    const carrier = stringsOf(context.carrier);
-    if (carrier) recipe.task[CallSlot.carrier] = carrier;
+    carry(recipe, context);
     return run(recipe, pool, { ...spec, trace: context });
   }, context);
+}
+
+function contextOf(recipe: Recipe, pool: string, spec: CallSpec): CallContext {
+  return { target: recipe.label, module: recipe.module.url, pool, timeout: spec.timeout, pid: undefined, carrier: {} };
+}
+
+/** Subscribers filled the carrier in `start`, which runs before this. */
+function carry(recipe: Recipe, context: CallContext): void {
+  const carrier = stringsOf(context.carrier);
+  if (carrier) recipe.task[CallSlot.carrier] = carrier;
 }
 
 /** The carrier's string entries, as W3C headers are: anything else a subscriber put there stays here. */

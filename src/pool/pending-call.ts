@@ -1,10 +1,8 @@
 import { AbortError, TimeoutError } from '../errors.js';
 import { CallSlot, type Answer, type CallTask } from '../protocol.js';
 import type { Batch } from './batch.js';
+import type { CallbackListener } from './scheduler.js';
 import type { StreamFlow } from './stream-flow.js';
-
-/** Hears a running call's callback events (`callbacks: true`); a throw fails the call with it. */
-export type CallbackListener = (position: number, args: Uint8Array) => void;
 
 /**
  * One call between its submission and its single outcome. Whatever fires first (the answer, a

@@ -12,7 +12,7 @@ import {
 } from '../protocol.js';
 import { Backlog } from './backlog.js';
 import { type Batch, Batches } from './batch.js';
-import { type CallbackListener, PendingCall } from './pending-call.js';
+import { PendingCall } from './pending-call.js';
 import { StreamFlow } from './stream-flow.js';
 import { StreamStops } from './stream-stops.js';
 import { Unsettled } from './unsettled.js';
@@ -42,6 +42,13 @@ export interface CallSpec {
   /** A traced call's context: the worker's pid is written into it once known. */
   trace?: { pid: number | undefined } | undefined;
 }
+
+/**
+ * Hears a running call's callback events (`callbacks: true`); a throw fails the call with it. Here,
+ * not in pending-call.ts: this file's declarations are published (call/pools.ts names Scheduler),
+ * and pending-call's would bring Node's types into them.
+ */
+export type CallbackListener = (position: number, args: Uint8Array) => void;
 
 /** How a stream is to run: its credit window, and the longest silence while it has credit (ms). */
 export interface StreamSpec {

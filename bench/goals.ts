@@ -1,5 +1,5 @@
 import { heapGrowthLimit, type HeapResult } from './heap.js';
-import { limitId, tinypoolId } from './lineup.js';
+import { limitId, rawStreamId, tinypoolId } from './lineup.js';
 import { pinnedWorkloadId } from './pinned.js';
 import { costRatio, formatRatio, type Report, type WorkloadInfo } from './report.js';
 
@@ -34,6 +34,11 @@ export function evaluateGoals(report: Report, heapRuns: readonly HeapResult[]): 
       ? { measured: 'not measured', pass: undefined }
       : { measured: `${formatRatio(r)} ${what}`, pass: r <= limit };
 
+  /** A share of the reference's rate: `cost` is the reference's rate over this one's. */
+  const atLeast = (cost: number | undefined, share: number, what: string): Pick<Goal, 'measured' | 'pass'> =>
+    cost === undefined
+      ? { measured: 'not measured', pass: undefined }
+      : { measured: `${formatRatio(1 / cost)} ${what}`, pass: 1 / cost >= share };
   const pinned = report.workloads.find((x) => x.id === pinnedWorkloadId);
   const pinnedRatio = (contender: string) => (pinned ? costRatio(report, pinned, contender, tinypoolId) : undefined);
   const throughputShare = ratio('throughput', 'rip-static', limitId);
@@ -84,6 +89,10 @@ export function evaluateGoals(report: Report, heapRuns: readonly HeapResult[]): 
       measured: `${formatRatio(ratio('tiny-latency', 'rip-traced', 'rip-static'))} untraced; pinned ${formatRatio(pinned ? costRatio(report, pinned, 'rip-traced', 'rip-static') : undefined)}`,
       pass: undefined,
       info: true,
+    },
+    {
+      goal: 'streamed items at window 16 ≥ 0.8× a raw child_process loop',
+      ...atLeast(ratio('stream', 'rip-stream', rawStreamId), 0.8, 'the raw loop'),
     },
     heapGoal(heapRuns),
   ];

@@ -10,7 +10,16 @@ import { heapLines, machine, textTable, type Report, type WorkloadInfo } from '.
 import { readMemoryRecord, writeResults } from './results.js';
 import { runWorkload, type Entry, type Result } from './runner.js';
 import { full, quick } from './settings.js';
-import { coldStart, mibEcho, objectsEcho, throughput, tinyLatency, verifyAndWarm, type Workload } from './workloads.js';
+import {
+  coldStart,
+  mibEcho,
+  objectsEcho,
+  streamed,
+  throughput,
+  tinyLatency,
+  verifyAndWarm,
+  type Workload,
+} from './workloads.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,7 +52,7 @@ async function run(w: Workload): Promise<void> {
 }
 
 async function measureWarm(): Promise<void> {
-  for (const w of [tinyLatency, mibEcho, objectsEcho, throughput]) await run(w);
+  for (const w of [tinyLatency, mibEcho, objectsEcho, throughput, streamed]) await run(w);
   for (const { contender, session } of entries) {
     if (!contender.id.startsWith('rip-') && contender.id !== tinypoolId) continue;
     heap.push(await measureHeapGrowth(contender.id, (i) => session.call('tiny', i), settings.memoryCalls));
@@ -85,7 +94,15 @@ if (args['pinned-latency']) {
     id: pinnedWorkloadId,
     title: 'tiny call, latency, pinned to CPU 0',
   };
-  const workloads = [tinyLatency, ...(pinned ? [pinnedInfo] : []), throughput, mibEcho, objectsEcho, coldStart];
+  const workloads = [
+    tinyLatency,
+    ...(pinned ? [pinnedInfo] : []),
+    throughput,
+    mibEcho,
+    objectsEcho,
+    streamed,
+    coldStart,
+  ];
   const report: Report = { quick: settings.quick, machine: machine(loadAtStart), workloads, results, labels, heap };
   const memory = readMemoryRecord();
   const goals = evaluateGoals(report, [...heap, ...(memory?.results ?? [])]);

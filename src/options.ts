@@ -21,6 +21,28 @@ export interface RunInProcessOptions {
    * sent to a child is never preempted. Default: 0.
    */
   priority?: number;
+  /** For an `async *` method or function: how its items flow (see StreamOptions). */
+  stream?: StreamOptions;
+  /**
+   * Functions passed as top-level arguments are called back: in the child each is a stub that sends
+   * its arguments to this process, which calls the real function (progress reports). Off by default,
+   * so that a function passed by mistake still fails with SerializationError. Default: false.
+   */
+  callbacks?: boolean;
+}
+
+/** How the items of an `async *` method cross. */
+export interface StreamOptions {
+  /**
+   * The most items the child yields ahead of the consumer: it waits at its `yield` until the
+   * consumer takes one. 1 is a local generator's pace; more hides the round trip. Default: 16.
+   */
+  window?: number;
+  /**
+   * Fail with TimeoutError when the generator, free to yield, yields nothing for this long (ms).
+   * Time the consumer takes does not count. Default: none (`timeout` bounds the whole stream).
+   */
+  idleTimeout?: number;
 }
 
 /** Options of a pool: `configure(options)` for the default pool, `configure(name, options)` for a named one. */
@@ -147,6 +169,8 @@ interface Rule {
   readonly accepts: (value: unknown) => boolean;
   /** The value has the right type but not the right size: a RangeError. */
   readonly inRange?: (value: number) => boolean;
+  /** An object of options of its own, checked against this table (`stream: { window }`). */
+  readonly fields?: { readonly [key: string]: Rule };
 }
 
 /** Node clamps a timer of 2³¹ ms or more to 1 ms: a longer limit would fire at once. */
@@ -199,12 +223,23 @@ const priority: Rule = {
   accepts: (value) => typeof value === 'number' && Number.isFinite(value),
 };
 
+const streamRules: Table<StreamOptions> = {
+  window: positiveInteger(2 ** 20),
+  idleTimeout: milliseconds(false),
+};
+
 const runRules: Table<RunInProcessOptions> = {
   timeout: milliseconds(false),
   pool: name,
   module: moduleUrl,
   name,
   priority,
+  stream: {
+    expected: 'an object like { window: 16, idleTimeout: 5000 }',
+    accepts: (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+    fields: streamRules,
+  },
+  callbacks: boolean,
 };
 const poolRules: Table<PoolOptions> = {
   size: positiveInteger(largestPool),
@@ -259,6 +294,7 @@ export const poolDefaults = {
   callsPerChild: 1,
   startTimeout: 10_000,
   deadline: 10_000,
+  streamWindow: 16,
 } as const;
 
 // ── Checking ────────────────────────────────────────────────────────────────────────────────
@@ -269,7 +305,7 @@ export const poolDefaults = {
  * valid object. Returns a copy of what was checked, each value read once: changing the caller's
  * object afterwards (or a getter that answers differently the second time) changes nothing.
  */
-function check<T extends object>(rules: Table<T>, options: unknown, where: string, example: string): T {
+function check<T extends object>(rules: Table<T>, options: unknown, where: string, example: string, prefix = ''): T {
   if (options === undefined) return {} as T;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw optionError(`${where}: options must be an object like ${example} (got ${describe(options)}).`);
@@ -278,13 +314,18 @@ function check<T extends object>(rules: Table<T>, options: unknown, where: strin
   for (const [key, value] of Object.entries(options)) {
     // Own keys of the table only: `constructor` or `toString` are not options.
     const rule = Object.hasOwn(rules, key) ? (rules as Record<string, Rule>)[key] : undefined;
-    if (!rule) throw optionError(`${where}: unknown option "${key}". Known options: ${Object.keys(rules).join(', ')}.`);
+    if (!rule) {
+      throw optionError(
+        `${where}: unknown option "${prefix}${key}". Known options${prefix ? ` of ${prefix.slice(0, -1)}` : ''}: ` +
+          `${Object.keys(rules).join(', ')}.`,
+      );
+    }
     if (value === undefined) continue;
     const typed = rule.accepts(value);
     if (!typed || (rule.inRange && !rule.inRange(value as number))) {
-      throw optionError(`${where}: ${key} must be ${rule.expected} (got ${describe(value)}).`, typed);
+      throw optionError(`${where}: ${prefix}${key} must be ${rule.expected} (got ${describe(value)}).`, typed);
     }
-    checked[key] = copied(value);
+    checked[key] = rule.fields ? check(rule.fields, value, where, rule.expected, `${prefix}${key}.`) : copied(value);
   }
   return checked as T;
 }

@@ -43,6 +43,13 @@ export async function loadRunInProcess(size: number): Promise<RunInProcessConten
   };
   const tiny = (op: Op, arg: unknown) => (op === 'tiny' ? Bench.tiny(arg as number) : Bench.echo(arg));
   const instance = new Bench();
+  /** Reads a whole stream; tiny and echo (for the harness's checks) are the static methods'. */
+  const streaming = (stream: (count: number) => AsyncGenerator<unknown>) => async (op: Op, arg: unknown) => {
+    if (op !== 'stream') return op === 'tiny' ? Bench.tiny(arg as number) : Bench.echo(arg);
+    let received = 0;
+    for await (const _ of stream(arg as number)) received++;
+    return received;
+  };
   const contenders = [
     contender('rip-static', 'run-in-process static', tiny),
     // withThis returns x + blob.length; mapping it back keeps every contender's tiny() equal to x + 1.
@@ -55,6 +62,11 @@ export async function loadRunInProcess(size: number): Promise<RunInProcessConten
     contender('rip-pipelined', 'run-in-process static, callsPerChild: 8', (op, arg) =>
       op === 'tiny' ? Bench.tinyPipelined(arg as number) : Bench.echo(arg),
     ),
+    { ...contender('rip-stream', 'run-in-process async *, window 16', streaming(Bench.items)), workloads: ['stream'] },
+    {
+      ...contender('rip-stream-1', 'run-in-process async *, window 1', streaming(Bench.itemsPaced)),
+      workloads: ['stream'],
+    },
     {
       // A first call after warmUp(): the children started, the module imported, before the clock starts.
       ...contender('rip-warmed', 'run-in-process static, after warmUp()', (op, arg) =>

@@ -15,11 +15,11 @@ import { addFunction, addMethod, classEntry, moduleEntry } from '../shared/regis
 const module = import.meta.url;
 const echo = (value: unknown) => value;
 const entry = moduleEntry(module);
-addFunction({ module: entry, id: 'ping', impl: echo, options: {} });
+addFunction({ module: entry, id: 'ping', impl: echo, options: {}, streams: false });
 class WarmUpPing {}
 const owner = classEntry(entry, WarmUpPing);
-addMethod({ owner, name: 'ping', isStatic: true, impl: echo, options: {} });
-addMethod({ owner, name: 'ping', isStatic: false, impl: echo, options: {} });
+addMethod({ owner, name: 'ping', isStatic: true, impl: echo, options: {}, streams: false });
+addMethod({ owner, name: 'ping', isStatic: false, impl: echo, options: {}, streams: false });
 
 const method = (isStatic: boolean): string =>
   JSON.stringify({

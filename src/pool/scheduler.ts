@@ -1,11 +1,21 @@
 import { performance } from 'node:perf_hooks';
 import { isPing, pingCalls } from '../child/ping.js';
-import { AbortError, PoolClosedError, QueueFullError, TimeoutError } from '../errors.js';
+import { AbortError, PoolClosedError, QueueFullError, RunInProcessError, TimeoutError } from '../errors.js';
 import { CallStats, type PoolStats } from './call-stats.js';
-import { CallSlot, type Answer, type CallTask, type ChildSettings } from '../protocol.js';
+import {
+  CallSlot,
+  EmissionSlot,
+  type Answer,
+  type CallTask,
+  type ChildSettings,
+  type Emission,
+  type Value,
+} from '../protocol.js';
 import { Backlog } from './backlog.js';
 import { type Batch, Batches } from './batch.js';
 import { PendingCall } from './pending-call.js';
+import { StreamFlow } from './stream-flow.js';
+import { StreamStops } from './stream-stops.js';
 import { Unsettled } from './unsettled.js';
 import { type BatchLoss, lossError, type Transport, type TransportFactory } from './transport.js';
 
@@ -34,6 +44,34 @@ export interface CallSpec {
   trace?: { pid: number | undefined } | undefined;
 }
 
+/**
+ * Hears a running call's callback events (`callbacks: true`); a throw fails the call with it. Here,
+ * not in pending-call.ts: this file's declarations are published (call/pools.ts names Scheduler),
+ * and pending-call's would bring Node's types into them.
+ */
+export type CallbackListener = (position: number, args: Uint8Array) => void;
+
+/** How a stream is to run: its credit window, and the longest silence while it has credit (ms). */
+export interface StreamSpec {
+  window: number;
+  idleTimeout: number | undefined;
+}
+
+/** A stream as its consumer drives it. */
+export interface ScheduledStream {
+  /** The call's single outcome: the generator's return value, its throw, or the pool's error. */
+  readonly answer: Promise<Answer>;
+  /** The consumer called `next()`: the child may yield one more. */
+  pull(): void;
+  /**
+   * The consumer waits for the stream (true) or not (false). A stream nobody waits on does not keep
+   * the process alive, as a suspended local generator does not.
+   */
+  waiting(yes: boolean): void;
+  /** The consumer left: the child runs the generator's `finally` blocks and answers (stream-stops.ts). */
+  stop(): void;
+}
+
 let nextCallId = 1;
 
 /**
@@ -59,6 +97,7 @@ export class Scheduler {
   /** Who waits for a batch to end, by its id: the warm-up, for the batch its pings left open. */
   readonly #endWaiters = new Map<number, () => void>();
   #closing: Promise<void> | undefined;
+  readonly #stops: StreamStops;
 
   constructor(
     readonly settings: SchedulerSettings,
@@ -69,10 +108,12 @@ export class Scheduler {
     this.#transport = makeTransport({
       started: (batch, call, worker) => this.#started(batch, call, worker),
       answered: (batch, call, answer, worker) => this.#answered(batch, call, answer, worker),
+      emitted: (batch, call, emission) => this.#emitted(batch, call, emission),
       ended: (batch, slow) => this.#ended(batch, slow),
       lost: (batch, loss) => this.#lost(batch, loss),
       broken: (error) => this.#broken(error),
     });
+    this.#stops = new StreamStops(this.#transport);
   }
 
   get pendingCount(): number {
@@ -115,12 +156,62 @@ export class Scheduler {
   }
 
   /** Runs one call; the task is the recipe's, given its id here. */
-  run(task: CallTask, label: string, { timeout, signal, priority = 0, trace }: CallSpec): Promise<Answer> {
+  run(task: CallTask, label: string, spec: CallSpec, listener?: CallbackListener): Promise<Answer> {
+    if (listener && !this.#transport.streaming) return Promise.reject(this.#cannotRelay(label, 'callbacks'));
+    return this.#run(task, label, spec, undefined, listener);
+  }
+
+  /**
+   * Runs one call of an async generator. It goes alone, so it holds a worker for its whole life and
+   * never waits in a batch behind, or in front of, other calls; it counts against the capacity.
+   */
+  stream(
+    task: CallTask,
+    label: string,
+    spec: CallSpec,
+    { window, idleTimeout }: StreamSpec,
+    deliver: (item: Value) => void,
+    listener?: CallbackListener,
+  ): ScheduledStream {
+    if (!this.#transport.streaming) {
+      const answer = Promise.reject(this.#cannotRelay(label, 'stream'));
+      return { answer, pull: () => {}, waiting: () => {}, stop: () => {} };
+    }
+    task[CallSlot.window] = window;
+    let call: PendingCall | undefined;
+    const flow = new StreamFlow(
+      window,
+      idleTimeout,
+      deliver,
+      (count) => {
+        const batch = call?.batch;
+        return batch !== undefined && this.#transport.steer(batch.id, task[CallSlot.id], ['credit', count]);
+      },
+      () => call?.fail(new TimeoutError(idleMessage(label, idleTimeout ?? 0), idleTimeout ?? 0, label)),
+    );
+    const answer = this.#run(task, label, spec, flow, listener, (made) => (call = made));
+    return {
+      answer,
+      pull: () => flow.pull(),
+      waiting: (yes) => call && this.#pending.hold(call, yes),
+      stop: () => call && this.#stops.consumerLeft(call),
+    };
+  }
+
+  #run(
+    task: CallTask,
+    label: string,
+    { timeout, signal, priority = 0, trace }: CallSpec,
+    flow: StreamFlow | undefined,
+    listener: CallbackListener | undefined,
+    made?: (call: PendingCall) => void,
+  ): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       task[CallSlot.id] = nextCallId++;
       const { isolate, callsPerChild, recordTiming } = this.settings;
-      task[CallSlot.notifyStart] = timeout !== undefined || recordTiming;
-      const alone = signal !== undefined || isolate || (timeout !== undefined && callsPerChild > 1);
+      task[CallSlot.notifyStart] = timeout !== undefined || recordTiming || flow?.idleTimeout !== undefined;
+      const alone =
+        signal !== undefined || isolate || (timeout !== undefined && callsPerChild > 1) || flow !== undefined;
       const call = new PendingCall(
         task,
         label,
@@ -134,6 +225,9 @@ export class Scheduler {
         priority,
         trace,
       );
+      call.flow = flow;
+      call.listener = listener;
+      made?.(call);
       if (signal?.aborted) {
         call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));
         return;
@@ -145,6 +239,18 @@ export class Scheduler {
       else if (this.#batches.count < this.#transport.capacity) this.#submit([call], false);
       else this.#backlog.push(call);
     });
+  }
+
+  #cannotRelay(label: string, what: 'stream' | 'callbacks'): RunInProcessError {
+    const feature =
+      what === 'stream'
+        ? 'streams its results (an async generator)'
+        : 'takes callbacks that the child calls back (callbacks: true)';
+    return new RunInProcessError(
+      `${label} ${feature}, but this pool runs its calls in ${this.#transport.runsIn}, which cannot relay what a ` +
+        `running call sends before its answer: streaming and progress callbacks work only in a local pool for now. ` +
+        `Run ${label} in a local pool, or return the whole result at once.`,
+    );
   }
 
   /**
@@ -159,7 +265,10 @@ export class Scheduler {
         }
       }, deadline).unref();
     }
-    this.#closing ??= this.#pending.drained().then(() => this.#transport.destroy());
+    this.#closing ??= this.#pending
+      .drained()
+      .then(() => this.#stops.all())
+      .then(() => this.#transport.destroy());
     return this.#closing;
   }
 
@@ -208,6 +317,25 @@ export class Scheduler {
     const call = batch.holds(callId);
     if (call?.trace) call.trace.pid = worker;
     call?.started();
+    call?.flow?.started();
+  }
+
+  /** What a running call sends before its answer counts only for a call that the batch it names holds. */
+  #emitted(batchId: number, callId: number, emission: Emission): void {
+    const batch = this.#batches.get(batchId);
+    const call = batch?.holds(callId);
+    if (!batch || !call || call.settled) return;
+    batch.started = true;
+    if (emission[0] === 'items') {
+      for (const item of emission[EmissionSlot.items]) call.flow?.received(item);
+      return;
+    }
+    try {
+      call.listener?.(emission[EmissionSlot.position], emission[EmissionSlot.args]);
+    } catch (error) {
+      // The parent's callback threw: the call fails with that error, as it would have locally.
+      call.fail(error);
+    }
   }
 
   /** An answer counts only for a call that the batch it names holds: no other call can be settled by it. */
@@ -273,6 +401,7 @@ export class Scheduler {
     const batch = this.#batches.finish(batchId);
     if (!batch) return;
     if (this.#endWaiters.size > 0) this.#batchOver(batchId);
+    this.#stops.batchOver(batchId);
     this.#backlog.learn(slow);
     this.#resend(batch.unanswered);
     this.#dispatch();
@@ -282,6 +411,7 @@ export class Scheduler {
     const batch = this.#batches.finish(batchId);
     if (!batch) return;
     if (this.#endWaiters.size > 0) this.#batchOver(batchId);
+    this.#stops.batchOver(batchId);
     const [running, ...unstarted] = batch.unanswered;
     if (loss.kind === 'retired') this.#resend(batch.unanswered);
     else if (loss.kind === 'crashed') {
@@ -313,6 +443,7 @@ export class Scheduler {
   }
 
   #settled(call: PendingCall, failed: boolean, error: unknown): void {
+    call.flow?.end();
     if (failed) this.#stopIfRunning(call, error);
     this.#pending.delete(call);
     if (isPing(call.task)) return;
@@ -344,14 +475,19 @@ export class Scheduler {
   #stopIfRunning(call: PendingCall, error: unknown): void {
     const batch = call.batch;
     if (!batch || batch.closed || !(batch.exclusive || batch.unanswered[0] === call)) return;
+    // At shutdown a stream is told to stop first, so that its `finally` blocks run if they can.
+    if (call.flow && error instanceof PoolClosedError) {
+      this.#stops.windDown(call, batch, 'shutdown');
+      return;
+    }
     const reason =
-      error instanceof AbortError
-        ? 'abort'
-        : error instanceof PoolClosedError
-          ? 'shutdown'
-          : error instanceof TimeoutError && !call.hasStarted
-            ? 'stuck'
-            : 'timeout';
+      error instanceof PoolClosedError
+        ? 'shutdown'
+        : error instanceof TimeoutError
+          ? call.hasStarted
+            ? 'timeout'
+            : 'stuck'
+          : 'abort';
     this.#transport.cancel(batch.id, reason);
   }
 
@@ -362,4 +498,11 @@ export class Scheduler {
   #watchFront(batch: Batch): void {
     if (!batch.exclusive) batch.unanswered[0]?.awaitStart(this.settings.startTimeout);
   }
+}
+
+function idleMessage(label: string, idleTimeout: number): string {
+  return (
+    `${label} yielded nothing for ${idleTimeout} ms while it was free to (stream idleTimeout); its child ` +
+    `process was killed and will be replaced.`
+  );
 }

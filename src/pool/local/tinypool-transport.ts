@@ -9,6 +9,7 @@ import {
   type BatchTask,
   type CallTask,
   type ChildNotice,
+  type Steer,
   type TaskResult,
   type WakeTask,
   type WarmTask,
@@ -49,6 +50,7 @@ const noSignal = {};
 
 export class TinypoolTransport implements Transport {
   readonly runsIn = 'the child process';
+  readonly streaming = true;
   readonly capacity: number;
   readonly #tinypool: Tinypool;
   readonly #tracker = new ChildTracker({
@@ -142,6 +144,12 @@ export class TinypoolTransport implements Transport {
     const child = this.#batches.get(id)?.child;
     if (!child || child.retiring) return false;
     return child.send(['run-in-process:append', id, calls]);
+  }
+
+  steer(id: number, call: number, steer: Steer): boolean {
+    const child = this.#batches.get(id)?.child;
+    if (!child) return false;
+    return child.send(['run-in-process:steer', id, call, steer]);
   }
 
   close(id: number): void {
@@ -263,6 +271,10 @@ export class TinypoolTransport implements Transport {
       case 'run-in-process:answer':
         if (this.#claim(record, notice[batch]))
           this.events.answered(notice[batch], notice[call], notice[answer], record.pid);
+        break;
+      case 'run-in-process:emit':
+        if (this.#claim(record, notice[batch]))
+          this.events.emitted(notice[batch], notice[call], notice[NoticeSlot.emission]);
         break;
       case 'run-in-process:retiring':
         this.#retire(record);

@@ -12,4 +12,5 @@ console.log('answered by', await Values.pid());
 setTimeout(() => { console.log(process.getActiveResourcesInfo(), process._getActiveRequests().length); console.log(process._getActiveHandles().map(h => h.constructor.name + (h.constructor.name === 'Socket' ? ' fd=' + h._handle?.fd + ' ref=' + h._handle?.hasRef?.() : '') + (h.constructor.name==='Timeout' ? ' ' + h._idleTimeout + ' ref=' + h.hasRef() : ''))); }, 2000).unref();`;
 const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 6000 });
 console.log(run.stdout, run.stderr.slice(0, 500), run.status, run.signal);
-await worker.stop(); redis.kill();
+await worker.stop();
+redis.kill();

@@ -12,6 +12,9 @@ const colors: Record<string, string> = {
   workerpool: '#f28e2b',
   piscina: '#b07aa1',
   'fork-per-call': '#e15759',
+  'raw-stream': '#7f7f7f',
+  'rip-stream': '#2e8b3e',
+  'rip-stream-1': '#8cd17d',
 };
 
 const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -27,13 +30,15 @@ export function svgChart(report: Report): string {
   const bar = 14;
   const gap = 4;
   const width = left + plot + right;
-  const panels = report.workloads.map((w) => ({
-    w,
-    bars: report.results
-      .filter((r) => r.workload === w.id)
-      .map((r) => ({ r, ratio: costRatio(report, w, r.contender, limitId) }))
-      .filter((b): b is typeof b & { ratio: number } => b.ratio !== undefined),
-  }));
+  const panels = report.workloads
+    .map((w) => ({
+      w,
+      bars: report.results
+        .filter((r) => r.workload === w.id)
+        .map((r) => ({ r, ratio: costRatio(report, w, r.contender, limitId) }))
+        .filter((b): b is typeof b & { ratio: number } => b.ratio !== undefined),
+    }))
+    .filter((panel) => panel.bars.length > 0); // streaming has a limit of its own, not the IPC call limit
   const ratios = panels.flatMap((p) => p.bars.map((b) => b.ratio));
   const lo = 10 ** Math.floor(Math.log10(Math.min(1, ...ratios)));
   const hi = 10 ** Math.ceil(Math.log10(Math.max(10, ...ratios)));

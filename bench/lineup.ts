@@ -2,6 +2,7 @@ import type { Contender } from './contenders/contender.js';
 import { forkPerCall } from './contenders/fork-per-call.js';
 import { piscinaThreads } from './contenders/piscina.js';
 import { rawFork, rawForkOneInFlight } from './contenders/raw-fork.js';
+import { rawStream } from './contenders/raw-stream.js';
 import { loadRunInProcess } from './contenders/run-in-process.js';
 import { rawTinypool } from './contenders/tinypool.js';
 import { workerpoolProcess } from './contenders/workerpool.js';
@@ -14,6 +15,7 @@ export interface Lineup {
 
 export const limitId = rawFork.id;
 export const tinypoolId = rawTinypool.id;
+export const rawStreamId = rawStream.id;
 
 export async function loadLineup(size: number, baselinesOnly: boolean, only?: readonly string[]): Promise<Lineup> {
   const rip = baselinesOnly ? undefined : await loadRunInProcessOrExplain(size);
@@ -21,6 +23,7 @@ export async function loadLineup(size: number, baselinesOnly: boolean, only?: re
     rawFork,
     rawForkOneInFlight,
     rawTinypool,
+    rawStream,
     ...(rip?.contenders ?? []),
     workerpoolProcess,
     piscinaThreads,

@@ -10,7 +10,16 @@ import { heapLines, machine, textTable, type Report, type WorkloadInfo } from '.
 import { readMemoryRecord, writeResults } from './results.js';
 import { runWorkload, type Entry, type Result } from './runner.js';
 import { full, quick } from './settings.js';
-import { coldStart, mibEcho, objectsEcho, throughput, tinyLatency, verifyAndWarm, type Workload } from './workloads.js';
+import {
+  coldStart,
+  mibEcho,
+  objectsEcho,
+  streamed,
+  throughput,
+  tinyLatency,
+  verifyAndWarm,
+  type Workload,
+} from './workloads.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,10 +52,11 @@ async function run(w: Workload): Promise<void> {
 }
 
 async function measureWarm(): Promise<void> {
-  for (const w of [tinyLatency, mibEcho, objectsEcho, throughput]) await run(w);
+  for (const w of [tinyLatency, mibEcho, objectsEcho, throughput, streamed]) await run(w);
   for (const { contender, session } of entries) {
     if (!contender.id.startsWith('rip-') && contender.id !== tinypoolId) continue;
     heap.push(await measureHeapGrowth(contender.id, (i) => session.call('tiny', i), settings.memoryCalls));
+    await session.settle?.();
   }
   log(`heap check, ${settings.memoryCalls} calls each`);
   // Last: a cold start of run-in-process shuts down the pools the warm sessions use.
@@ -58,6 +68,7 @@ try {
     const session = await contender.start({ size: settings.size });
     entries.push({ contender, session });
     await verifyAndWarm(contender, session, settings);
+    await session.settle?.();
   }
   if (args['pinned-latency']) await run(tinyLatency);
   else await measureWarm();
@@ -83,7 +94,15 @@ if (args['pinned-latency']) {
     id: pinnedWorkloadId,
     title: 'tiny call, latency, pinned to CPU 0',
   };
-  const workloads = [tinyLatency, ...(pinned ? [pinnedInfo] : []), throughput, mibEcho, objectsEcho, coldStart];
+  const workloads = [
+    tinyLatency,
+    ...(pinned ? [pinnedInfo] : []),
+    throughput,
+    mibEcho,
+    objectsEcho,
+    streamed,
+    coldStart,
+  ];
   const report: Report = { quick: settings.quick, machine: machine(loadAtStart), workloads, results, labels, heap };
   const memory = readMemoryRecord();
   const goals = evaluateGoals(report, [...heap, ...(memory?.results ?? [])]);

@@ -49,7 +49,7 @@ export function costRatio(report: Report, w: WorkloadInfo, contender: string, re
 }
 
 export function formatValue(v: number, unit: WorkloadInfo['unit']): string {
-  if (unit === 'calls/s') return `${Math.round(v).toLocaleString('en-US')}/s`;
+  if (unit === 'calls/s' || unit === 'items/s') return `${Math.round(v).toLocaleString('en-US')}/s`;
   const ms = unit === 'ms' ? v : v / 1000;
   if (ms >= 1) return `${ms.toFixed(ms >= 100 ? 0 : 2)} ms`;
   return `${(ms * 1000).toFixed(1)} µs`;

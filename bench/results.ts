@@ -38,6 +38,16 @@ const method = `## How it is measured
 - Cold start times a new pool (or fork) up to its first result. The limit forks a single child (the pools start
   \`size\`, as configured) and, when the library is loaded, that child imports the decorated module (and so the
   library), the same import run-in-process does.
+- **after warmUp()** (cold start only) times the first call on a pool that \`configure({ minChildren: 1, preload })\`
+  and \`await warmUp()\` made ready, untimed, just before; **after warmUp() and 150 ms idle**, the same first call
+  made 150 ms later, as a server's first request comes some time after startup. **warm, after 150 ms idle** times
+  one call on a pool warmed by 3,000 calls, then left idle as long: the same call with nothing left to compile,
+  after the same quiet.
+- **OpenTelemetry subscriber** (tiny calls): the decorated static call while a subscriber on
+  \`run-in-process:call\` starts a real SDK span for each call, injects its W3C context into the carrier (so it
+  travels to the child) and ends it when the value is rebuilt. No span processor and no context manager: exporting
+  is the app's cost, and AsyncLocalStorage would slow every contender in the process. It subscribes only while it
+  is timed; every other row runs with nobody listening.
 - Fork-per-call forks a child per call and resolves on the reply; its child imports nothing, so it is the cheapest
   possible naive decorator. It runs far fewer iterations (it takes tens of milliseconds a call).
 - The pinned row re-runs the tiny-call latency in a sub-process started with \`taskset -c 0\`: parent and children

@@ -27,7 +27,11 @@ export async function runWorkload(
   settings: Settings,
   startOptions: StartOptions,
 ): Promise<Result[]> {
-  const entries = allEntries.filter((e) => !e.contender.workloads || e.contender.workloads.includes(workload.id));
+  const entries = allEntries.filter(
+    (e) =>
+      (!e.contender.workloads || e.contender.workloads.includes(workload.id)) &&
+      (!workload.only || workload.only.includes(e.contender.id)),
+  );
   const samples = new Map<string, number[]>(entries.map((e) => [e.contender.id, []]));
   const rounds = workload.rounds(settings);
   const first = settings.warmupRound ? -1 : 0;

@@ -15,6 +15,8 @@ export interface Settings {
   readonly throughputCalls: number;
   readonly slowThroughputCalls: number;
   readonly memoryCalls: number;
+  /** Items in one streamed sample. */
+  readonly streamItems: number;
   /** Untimed tiny calls per contender before the first workload: the first thousand or so run several times slower. */
   readonly warmupCalls: number;
   /** A discarded first round per workload; quick mode skips it, the warm-up calls already ran. */
@@ -31,6 +33,7 @@ export const full: Settings = {
   throughputCalls: 10_000,
   slowThroughputCalls: 8,
   memoryCalls: 50_000,
+  streamItems: 20_000,
   warmupCalls: 3_000,
   warmupRound: true,
 };
@@ -46,6 +49,7 @@ export const quick: Settings = {
   throughputCalls: 500,
   slowThroughputCalls: 2,
   memoryCalls: 500,
+  streamItems: 2_000,
   warmupCalls: 300,
   warmupRound: false,
 };

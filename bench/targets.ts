@@ -1,6 +1,7 @@
 // Decorated code lives here, not in main.ts: the child imports this module by file URL,
 // and importing the entry script would start a second benchmark inside the child.
 import { runInProcess } from 'run-in-process';
+import { streamItem } from './contenders/stream-item.js';
 
 export class Bench {
   constructor(public blob = 'x'.repeat(100_000)) {}
@@ -29,6 +30,17 @@ export class Bench {
 
   @runInProcess async echoWithThis(v: unknown): Promise<unknown> {
     return v;
+  }
+
+  /** `count` small objects streamed, at most 16 (the default window) ahead of the consumer. */
+  @runInProcess static async *items(count: number): AsyncGenerator<ReturnType<typeof streamItem>> {
+    for (let i = 0; i < count; i++) yield streamItem(i);
+  }
+
+  /** The same at a local generator's pace: each item only once the consumer asks for it. */
+  @runInProcess({ stream: { window: 1 } })
+  static async *itemsPaced(count: number): AsyncGenerator<ReturnType<typeof streamItem>> {
+    for (let i = 0; i < count; i++) yield streamItem(i);
   }
 }
 

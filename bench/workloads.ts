@@ -13,9 +13,11 @@ export interface Context {
 export interface Workload {
   readonly id: string;
   readonly title: string;
-  readonly unit: 'µs' | 'ms' | 'calls/s';
-  /** Throughput is the only workload where a bigger number is better; ratios are inverted for it. */
+  readonly unit: 'µs' | 'ms' | 'calls/s' | 'items/s';
+  /** Throughput and streaming are the workloads where a bigger number is better; ratios are inverted for them. */
   readonly higherIsBetter: boolean;
+  /** The contenders that take part (by id); all that do not restrict themselves when absent. */
+  readonly only?: readonly string[];
   rounds(s: Settings): number;
   measure(ctx: Context): Promise<number>;
 }
@@ -67,6 +69,23 @@ export const throughput: Workload = {
     const n = contender.slow ? settings.slowThroughputCalls : settings.throughputCalls;
     const t0 = performance.now();
     await Promise.all(Array.from({ length: n }, (_, i) => session.call('tiny', i)));
+    return n / ((performance.now() - t0) / 1000);
+  },
+};
+
+/** Items of one stream read by the consumer as they come, against a raw loop sending the same items. */
+export const streamed: Workload = {
+  id: 'stream',
+  title: 'items streamed from a child',
+  unit: 'items/s',
+  higherIsBetter: true,
+  only: ['raw-stream', 'rip-stream', 'rip-stream-1'],
+  rounds: (s) => s.rounds.throughput,
+  async measure({ session, settings }) {
+    const n = settings.streamItems;
+    const t0 = performance.now();
+    const received = await session.call('stream', n);
+    strictEqual(received, n, 'every item arrived');
     return n / ((performance.now() - t0) / 1000);
   },
 };

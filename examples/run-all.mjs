@@ -104,6 +104,19 @@ const examples = [
     },
   },
   {
+    dir: '06-streaming',
+    check(out) {
+      expectLine(out, /estimating pi \[.*\] 40\/40 steps/);
+      expectChildPid(out, /^main pid (\d+)$/m, /^pi ≈ 3\.14 from child pid (\d+); 40 progress events drove the bar$/m);
+      expectChildPid(
+        out,
+        /^main pid (\d+)$/m,
+        /^first row scoring above 0\.999: #\d+ \(score 0\.9\d+\), from child pid (\d+)$/m,
+      );
+      expectLine(out, /^read \d+ rows; the child made \d+, at most 16 ahead: yes$/m);
+    },
+  },
+  {
     dir: '07-sandbox',
     check(out) {
       expectLine(out, /^host pid \d+, sandboxed plugins: snoop\.js, vandal\.js, word-count\.js$/m);

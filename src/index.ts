@@ -8,7 +8,15 @@ export { withCallOptions } from './call/call-options.js';
 export { runInProcess, type OffloadedFunction, type RunInProcessDecorator } from './define/run-in-process.js';
 export { registerError } from './shared/error-classes.js';
 export { isChildProcess } from './shared/is-child-process.js';
-export type { CallOptions, Permissions, PoolOptions, PoolTransport, RunInProcessOptions, ShutdownOptions } from './options.js';
+export type {
+  CallOptions,
+  Permissions,
+  PoolOptions,
+  PoolTransport,
+  RunInProcessOptions,
+  ShutdownOptions,
+  StreamOptions,
+} from './options.js';
 export {
   AbortError,
   ChildStartupError,

@@ -1,4 +1,6 @@
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { optionError } from './errors.js';
 
 /** Options of a decorated method, a decorated class (defaults for its methods) or a wrapped function. */
@@ -19,6 +21,28 @@ export interface RunInProcessOptions {
    * sent to a child is never preempted. Default: 0.
    */
   priority?: number;
+  /** For an `async *` method or function: how its items flow (see StreamOptions). */
+  stream?: StreamOptions;
+  /**
+   * Functions passed as top-level arguments are called back: in the child each is a stub that sends
+   * its arguments to this process, which calls the real function (progress reports). Off by default,
+   * so that a function passed by mistake still fails with SerializationError. Default: false.
+   */
+  callbacks?: boolean;
+}
+
+/** How the items of an `async *` method cross. */
+export interface StreamOptions {
+  /**
+   * The most items the child yields ahead of the consumer: it waits at its `yield` until the
+   * consumer takes one. 1 is a local generator's pace; more hides the round trip. Default: 16.
+   */
+  window?: number;
+  /**
+   * Fail with TimeoutError when the generator, free to yield, yields nothing for this long (ms).
+   * Time the consumer takes does not count. Default: none (`timeout` bounds the whole stream).
+   */
+  idleTimeout?: number;
 }
 
 /** Options of a pool: `configure(options)` for the default pool, `configure(name, options)` for a named one. */
@@ -158,6 +182,8 @@ interface Rule {
   readonly accepts: (value: unknown) => boolean;
   /** The value has the right type but not the right size: a RangeError. */
   readonly inRange?: (value: number) => boolean;
+  /** An object of options of its own, checked against this table (`stream: { window }`). */
+  readonly fields?: { readonly [key: string]: Rule };
 }
 
 /** Node clamps a timer of 2³¹ ms or more to 1 ms: a longer limit would fire at once. */
@@ -210,12 +236,23 @@ const priority: Rule = {
   accepts: (value) => typeof value === 'number' && Number.isFinite(value),
 };
 
+const streamRules: Table<StreamOptions> = {
+  window: positiveInteger(2 ** 20),
+  idleTimeout: milliseconds(false),
+};
+
 const runRules: Table<RunInProcessOptions> = {
   timeout: milliseconds(false),
   pool: name,
   module: moduleUrl,
   name,
   priority,
+  stream: {
+    expected: 'an object like { window: 16, idleTimeout: 5000 }',
+    accepts: (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+    fields: streamRules,
+  },
+  callbacks: boolean,
 };
 const poolRules: Table<PoolOptions> = {
   size: positiveInteger(largestPool),
@@ -251,8 +288,9 @@ const poolRules: Table<PoolOptions> = {
   },
 };
 const paths: Rule = {
-  expected: "an array of paths, such as ['./plugins']",
-  accepts: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''),
+  expected: "an array of paths, such as ['./plugins'] (no empty string, no NUL character)",
+  accepts: (value) =>
+    Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== '' && !item.includes('\0')),
 };
 const permissionRules: Table<Permissions> = {
   fsRead: paths,
@@ -274,6 +312,7 @@ export const poolDefaults = {
   callsPerChild: 1,
   startTimeout: 10_000,
   deadline: 10_000,
+  streamWindow: 16,
 } as const;
 
 // ── Checking ────────────────────────────────────────────────────────────────────────────────
@@ -284,7 +323,7 @@ export const poolDefaults = {
  * valid object. Returns a copy of what was checked, each value read once: changing the caller's
  * object afterwards (or a getter that answers differently the second time) changes nothing.
  */
-function check<T extends object>(rules: Table<T>, options: unknown, where: string, example: string): T {
+function check<T extends object>(rules: Table<T>, options: unknown, where: string, example: string, prefix = ''): T {
   if (options === undefined) return {} as T;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw optionError(`${where}: options must be an object like ${example} (got ${describe(options)}).`);
@@ -293,13 +332,18 @@ function check<T extends object>(rules: Table<T>, options: unknown, where: strin
   for (const [key, value] of Object.entries(options)) {
     // Own keys of the table only: `constructor` or `toString` are not options.
     const rule = Object.hasOwn(rules, key) ? (rules as Record<string, Rule>)[key] : undefined;
-    if (!rule) throw optionError(`${where}: unknown option "${key}". Known options: ${Object.keys(rules).join(', ')}.`);
+    if (!rule) {
+      throw optionError(
+        `${where}: unknown option "${prefix}${key}". Known options${prefix ? ` of ${prefix.slice(0, -1)}` : ''}: ` +
+          `${Object.keys(rules).join(', ')}.`,
+      );
+    }
     if (value === undefined) continue;
     const typed = rule.accepts(value);
     if (!typed || (rule.inRange && !rule.inRange(value as number))) {
-      throw optionError(`${where}: ${key} must be ${rule.expected} (got ${describe(value)}).`, typed);
+      throw optionError(`${where}: ${prefix}${key} must be ${rule.expected} (got ${describe(value)}).`, typed);
     }
-    checked[key] = copied(value);
+    checked[key] = rule.fields ? check(rule.fields, value, where, rule.expected, `${prefix}${key}.`) : copied(value);
   }
   return checked as T;
 }
@@ -327,14 +371,20 @@ export function checkPoolOptions(options: unknown, where: string): PoolOptions {
   }
   if (checked.transport !== undefined) refuseLocalOnlyOptions(checked, where);
   if (checked.permissions !== undefined) {
-    checked.permissions = check(
+    const permissions = check(
       permissionRules,
       checked.permissions,
       `${where}: permissions`,
       "{ fsRead: ['./plugins'] }",
     );
-    checkNetworkIsEnforceable(checked.permissions, where);
+    checkNetworkIsEnforceable(permissions, where);
+    checkNoWideningFlags(checked, where);
+    // Relative paths mean the working directory of now, as they would for Node's own flags.
+    if (permissions.fsRead) permissions.fsRead = permissions.fsRead.map((path) => resolve(path));
+    if (permissions.fsWrite) permissions.fsWrite = permissions.fsWrite.map((path) => resolve(path));
+    checked.permissions = permissions;
   }
+  if (checked.preload) checked.preload = checked.preload.map(asModuleUrl);
   return checked;
 }
 
@@ -362,6 +412,31 @@ function refuseLocalOnlyOptions(options: PoolOptions, where: string): void {
     `${where}: ${given.join(', ')} shape${given.length === 1 ? 's' : ''} local child processes, but this pool's calls run ` +
       `through ${options.transport?.description}: give ${given.length === 1 ? 'it' : 'them'} to the workers instead ` +
       `(serve({ …, poolOptions }) or the worker command's flags).`,
+  );
+}
+
+/** A path (relative to the working directory) or a URL, as a URL a child can import. */
+function asModuleUrl(pathOrUrl: string): string {
+  return /^[a-z][a-z0-9+.-]+:/i.test(pathOrUrl) && !/^[a-z]:[\\/]/i.test(pathOrUrl)
+    ? pathOrUrl
+    : pathToFileURL(resolve(pathOrUrl)).href;
+}
+
+/**
+ * Flags that would widen a sandboxed pool from inside: its own permission flags, a file of
+ * variables read before the model applies (`--env-file`), the inspector, node:sqlite (which opens
+ * files outside the model). In `execArgv` or in the `NODE_OPTIONS` of `env`.
+ */
+const wideningFlag =
+  /^--(allow-[a-z-]+|permission|experimental-permission|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite)(=|$)/;
+
+function checkNoWideningFlags(options: PoolOptions, where: string): void {
+  const nodeOptions = options.env?.['NODE_OPTIONS']?.split(/\s+/) ?? [];
+  const given = [...(options.execArgv ?? []), ...nodeOptions].filter((flag) => wideningFlag.test(flag));
+  if (given.length === 0) return;
+  throw optionError(
+    `${where}: ${given.join(' ')} would widen the sandbox of a pool with permissions (in its execArgv or NODE_OPTIONS). ` +
+      `Grant what the children need through the permissions option instead, and pass variables with env or envAllow.`,
   );
 }
 

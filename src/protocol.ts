@@ -70,10 +70,29 @@ export type CallTask = [
   /** Ask the child to say when it starts, so that a timeout counts from then and not from the queue. */
   notifyStart: boolean,
   /** Trace context that subscribers of `run-in-process:call` put in its carrier; only when there is some. */
-  carrier?: Record<string, string>,
+  carrier?: Record<string, string> | undefined,
+  /**
+   * Only for a call of an async generator: how many items the child may yield before the parent
+   * grants more (a Steer). The child drives the generator and sends each item as an Emission.
+   */
+  window?: number | undefined,
+  /**
+   * Only for a method with `callbacks: true`: the argument positions that held functions. They
+   * travel as `undefined`; the child puts a stub there that sends its arguments as an Emission.
+   */
+  callbacks?: number[] | undefined,
 ];
 
-export const CallSlot = { target: 1, id: 2, input: 3, buffers: 4, notifyStart: 5, carrier: 6 } as const;
+export const CallSlot = {
+  target: 1,
+  id: 2,
+  input: 3,
+  buffers: 4,
+  notifyStart: 5,
+  carrier: 6,
+  window: 7,
+  callbacks: 8,
+} as const;
 
 /**
  * Settings of the pool that the child applies itself. They travel with each batch (undefined,
@@ -106,10 +125,16 @@ export const BatchSlot = { id: 1, calls: 2, keepOpen: 3, settings: 4 } as const;
 /** Sent to make tinypool start a replacement child for tasks it left queued (local transport). */
 export type WakeTask = [tag: 'wake'];
 
-export type Task = BatchTask | WakeTask;
+/**
+ * Sent once to each child a pool keeps warm, once it is ready: it runs a no-op call through its
+ * call path, so that the first real call does not pay for compiling it (child/warm-up.ts).
+ */
+export type WarmTask = [tag: 'warm'];
 
-/** What a task resolves with in tinypool: the batch ended (`slow`: early, after a slow call), or woken. */
-export type TaskResult = [tag: 'batch-end', slow: boolean] | [tag: 'woken'];
+export type Task = BatchTask | WakeTask | WarmTask;
+
+/** What a task resolves with in tinypool: the batch ended (`slow`: early, after a slow call), woken, or warmed. */
+export type TaskResult = [tag: 'batch-end', slow: boolean] | [tag: 'woken'] | [tag: 'warmed'];
 
 export const TaskResultSlot = { slow: 1 } as const;
 
@@ -117,12 +142,25 @@ export const TaskResultSlot = { slow: 1 } as const;
 
 export type BatchControl =
   | [tag: 'run-in-process:append', batch: number, calls: CallTask[]]
-  | [tag: 'run-in-process:close', batch: number];
+  | [tag: 'run-in-process:close', batch: number]
+  /** To a running call that streams: more credit, or stop. */
+  | [tag: 'run-in-process:steer', batch: number, call: number, steer: Steer];
 
-export const ControlSlot = { batch: 1, calls: 2 } as const;
+export const ControlSlot = { batch: 1, calls: 2, call: 2, steer: 3 } as const;
+
+/**
+ * What the parent tells a running stream. `credit`: it may yield `count` more items (the consumer
+ * pulled them). `stop`: the consumer left (`break`, `return()`, `throw()`); the child calls the
+ * generator's `return()` at its next `yield`, so that its `finally` blocks run, then answers.
+ */
+export type Steer = [tag: 'credit', count: number] | [tag: 'stop'];
+
+export const SteerSlot = { count: 1 } as const;
+
+const controlTags = new Set(['run-in-process:append', 'run-in-process:close', 'run-in-process:steer']);
 
 export function isBatchControl(message: unknown): message is BatchControl {
-  return Array.isArray(message) && (message[0] === 'run-in-process:append' || message[0] === 'run-in-process:close');
+  return Array.isArray(message) && controlTags.has(message[0]);
 }
 
 // ── Child to parent: notices, on the IPC channel ────────────────────────────────────────────
@@ -137,10 +175,25 @@ export type Answer =
 
 export const AnswerSlot = { payload: 1, buffer: 2, stage: 2 } as const;
 
+/** A value on its own: a stream's item, encoded as a call's result is. */
+export type Value = Exclude<Answer, [tag: 'thrown', ...unknown[]]>;
+
+/**
+ * What a running call sends before its answer. `items`: the next values its generator yielded, in
+ * order (those it yielded within one turn of the child's event loop go together, one message for
+ * several). `callback`: its stub of the function argument at `position` was called with these
+ * arguments (`v8.serialize` of the array).
+ */
+export type Emission = [tag: 'items', items: Value[]] | [tag: 'callback', position: number, args: Uint8Array];
+
+export const EmissionSlot = { items: 1, position: 1, args: 2 } as const;
+
 export type ChildNotice =
   /** A call with `notifyStart` has started. */
   | [tag: 'run-in-process:started', batch: number, call: number]
   | [tag: 'run-in-process:answer', batch: number, call: number, answer: Answer]
+  /** What a running call sends before its answer: a stream's item, a callback's event. */
+  | [tag: 'run-in-process:emit', batch: number, call: number, emission: Emission]
   /** The child takes no more calls (its call limit, its heap limit, or a module that failed to load). */
   | [tag: 'run-in-process:retiring']
   /** An error the child threw outside any call, just before it exits. */
@@ -148,11 +201,20 @@ export type ChildNotice =
   /** A module of `preload` could not be imported: the child exits, and so will every child. */
   | [tag: 'run-in-process:preload-failed', module: string, thrown: EncodedThrown];
 
-export const NoticeSlot = { batch: 1, call: 2, answer: 3, thrown: 1, module: 1, preloadThrown: 2 } as const;
+export const NoticeSlot = {
+  batch: 1,
+  call: 2,
+  answer: 3,
+  emission: 3,
+  thrown: 1,
+  module: 1,
+  preloadThrown: 2,
+} as const;
 
 const noticeTags = new Set([
   'run-in-process:started',
   'run-in-process:answer',
+  'run-in-process:emit',
   'run-in-process:retiring',
   'run-in-process:fatal',
   'run-in-process:preload-failed',

@@ -1,5 +1,8 @@
-/** The two operations every contender implements: `tiny` returns x + 1, `echo` returns its argument. */
-export type Op = 'tiny' | 'echo';
+/**
+ * The two operations every contender implements: `tiny` returns x + 1, `echo` returns its argument.
+ * The streaming contenders also take `stream`: arg items come from the child, the result is how many arrived.
+ */
+export type Op = 'tiny' | 'echo' | 'stream';
 
 export interface Session {
   call(op: Op, arg: unknown): Promise<unknown>;

@@ -1,4 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Contender, Op, Session } from './contender.js';
+import { subscribeTracer } from './otel-subscriber.js';
+
+/**
+ * How long a pool sits unused before the timed call of rip-idle (warm) and rip-warmed-idle (after
+ * warmUp()): about what configure() and warmUp() take (a child's boot, its preload, the warm-up).
+ */
+const idleMs = 150;
 
 export interface RunInProcessContenders {
   readonly contenders: Contender[];
@@ -28,11 +36,22 @@ export async function loadRunInProcess(size: number): Promise<RunInProcessConten
     },
   });
 
+  const warmPool = async () => {
+    await shutdown();
+    configure('warmed', { size, idleTimeout: 30_000, minChildren: 1, preload: [targetsUrl] });
+    await warmUp('warmed');
+  };
+  const tiny = (op: Op, arg: unknown) => (op === 'tiny' ? Bench.tiny(arg as number) : Bench.echo(arg));
   const instance = new Bench();
+  /** Reads a whole stream; tiny and echo (for the harness's checks) are the static methods'. */
+  const streaming = (stream: (count: number) => AsyncGenerator<unknown>) => async (op: Op, arg: unknown) => {
+    if (op !== 'stream') return op === 'tiny' ? Bench.tiny(arg as number) : Bench.echo(arg);
+    let received = 0;
+    for await (const _ of stream(arg as number)) received++;
+    return received;
+  };
   const contenders = [
-    contender('rip-static', 'run-in-process static', (op, arg) =>
-      op === 'tiny' ? Bench.tiny(arg as number) : Bench.echo(arg),
-    ),
+    contender('rip-static', 'run-in-process static', tiny),
     // withThis returns x + blob.length; mapping it back keeps every contender's tiny() equal to x + 1.
     contender('rip-instance', 'run-in-process instance (100 KB this)', async (op, arg) =>
       op === 'tiny' ? (await instance.withThis(arg as number)) - instance.blob.length + 1 : instance.echoWithThis(arg),
@@ -43,18 +62,69 @@ export async function loadRunInProcess(size: number): Promise<RunInProcessConten
     contender('rip-pipelined', 'run-in-process static, callsPerChild: 8', (op, arg) =>
       op === 'tiny' ? Bench.tinyPipelined(arg as number) : Bench.echo(arg),
     ),
+    { ...contender('rip-stream', 'run-in-process async *, window 16', streaming(Bench.items)), workloads: ['stream'] },
+    {
+      ...contender('rip-stream-1', 'run-in-process async *, window 1', streaming(Bench.itemsPaced)),
+      workloads: ['stream'],
+    },
     {
       // A first call after warmUp(): the children started, the module imported, before the clock starts.
       ...contender('rip-warmed', 'run-in-process static, after warmUp()', (op, arg) =>
         op === 'tiny' ? Bench.tinyWarmed(arg as number) : Bench.echo(arg),
       ),
       workloads: ['cold-start'],
+      prepareCold: warmPool,
+    },
+    {
+      // As a server's first request finds it: warmed at startup, then idle until the request comes.
+      ...contender('rip-warmed-idle', `run-in-process static, after warmUp() and ${idleMs} ms idle`, (op, arg) =>
+        op === 'tiny' ? Bench.tinyWarmed(arg as number) : Bench.echo(arg),
+      ),
+      workloads: ['cold-start'],
       async prepareCold() {
-        await shutdown();
-        configure('warmed', { size, idleTimeout: 30_000, minChildren: 1, preload: [targetsUrl] });
-        await warmUp('warmed');
+        await warmPool();
+        await sleep(idleMs);
       },
     },
+    {
+      // The same first call, on a pool that is warm but was idle as long: what warmUp() can be held to.
+      ...contender('rip-idle', `run-in-process static, warm, after ${idleMs} ms idle`, tiny),
+      workloads: ['cold-start'],
+      async prepareCold() {
+        await shutdown();
+        for (let i = 0; i < 3_000; i++) await Bench.tiny(i);
+        await sleep(idleMs);
+      },
+    },
+    tracedContender(tiny),
   ];
   return { contenders, targetsUrl, shutdown };
+}
+
+/**
+ * The decorated static call with an OpenTelemetry subscriber on `run-in-process:call`. It listens
+ * only while this contender is timed: from its first call in a sample until `settle()`, which the
+ * harness calls after each sample (and after the untimed warm-up and heap runs).
+ */
+function tracedContender(tiny: (op: Op, arg: unknown) => Promise<unknown>): Contender {
+  let unsubscribe: (() => void) | undefined;
+  const session: Session = {
+    call(op, arg) {
+      unsubscribe ??= subscribeTracer();
+      return tiny(op, arg);
+    },
+    async settle() {
+      unsubscribe?.();
+      unsubscribe = undefined;
+    },
+    close: async () => session.settle?.(),
+  };
+  return {
+    id: 'rip-traced',
+    label: 'run-in-process static, OpenTelemetry subscriber',
+    workloads: ['tiny-latency', 'throughput'],
+    async start() {
+      return session;
+    },
+  };
 }

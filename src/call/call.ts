@@ -1,9 +1,9 @@
-import type { RunInProcessOptions } from '../options.js';
+import { poolDefaults, type RunInProcessOptions } from '../options.js';
 import type { Answer } from '../protocol.js';
 import { classDefaults } from '../shared/class-options.js';
 import { processState } from '../shared/process-state.js';
 import type { FunctionEntry, MethodEntry } from '../shared/registry.js';
-import type { CallSpec, Scheduler } from '../pool/scheduler.js';
+import type { CallSpec, ScheduledStream, Scheduler } from '../pool/scheduler.js';
 import { CallSlot } from '../protocol.js';
 import { type CallContext, callChannel } from '../shared/tracing.js';
 import { rethrow, returnedValue } from './answer.js';
@@ -11,29 +11,34 @@ import { withCallerFrames } from './call-stacks.js';
 import { currentCallOptions } from './call-options.js';
 import { warnIfEntryScript } from './entry-script.js';
 import { defaultPoolName, poolOptions, schedulerFor } from './pools.js';
-import { functionRecipe, methodRecipe, type Recipe } from './recipe.js';
+import { functionRecipe, methodRecipe, type Recipe, runtimeClassOf } from './recipe.js';
+import { RemoteGenerator } from './remote-generator.js';
 
 /**
  * A call, from the decorated method to its result: build the recipe, hand it to its pool's
  * scheduler, and turn the answer back into a value or a rejection whose stack shows both processes.
  */
 
-export function callMethod(method: MethodEntry, self: unknown, args: unknown[]): Promise<unknown> {
-  if (processState.isChild) return runHere(() => method.impl.apply(self, args));
+export function callMethod(method: MethodEntry, self: unknown, args: unknown[]): unknown {
+  if (processState.isChild) {
+    return method.streams ? method.impl.apply(self, args) : runHere(() => method.impl.apply(self, args));
+  }
   try {
-    const recipe = methodRecipe(method, self, args);
-    return send(recipe, { ...classDefaults(recipe.runtimeClass), ...method.options });
+    const options = { ...classDefaults(runtimeClassOf(method, self)), ...method.options };
+    const recipe = methodRecipe(method, self, args, options.callbacks === true);
+    return method.streams ? stream(recipe, options) : send(recipe, options);
   } catch (error) {
-    return Promise.reject(withCallerFrames(error));
+    return failed(method.streams, withCallerFrames(error));
   }
 }
 
-export function callFunction(fn: FunctionEntry, args: unknown[]): Promise<unknown> {
-  if (processState.isChild) return runHere(() => fn.impl(...args));
+export function callFunction(fn: FunctionEntry, args: unknown[]): unknown {
+  if (processState.isChild) return fn.streams ? fn.impl(...args) : runHere(() => fn.impl(...args));
   try {
-    return send(functionRecipe(fn, args), fn.options);
+    const recipe = functionRecipe(fn, args, fn.options.callbacks === true);
+    return fn.streams ? stream(recipe, fn.options) : send(recipe, fn.options);
   } catch (error) {
-    return Promise.reject(withCallerFrames(error));
+    return failed(fn.streams, withCallerFrames(error));
   }
 }
 
@@ -42,27 +47,79 @@ function runHere(run: () => unknown): Promise<unknown> {
   return new Promise((resolve) => resolve(run()));
 }
 
-function send(recipe: Recipe, options: RunInProcessOptions): Promise<unknown> {
+/** A call that could not be made: a rejected promise, or a generator whose first `next()` rejects. */
+function failed(streams: boolean, error: unknown): unknown {
+  if (!streams) return Promise.reject(error);
+  return new RemoteGenerator(
+    () => Promise.reject(error),
+    () => Promise.reject(error),
+    (same) => same,
+  );
+}
+
+/** How a call is to run: its pool, and its timeout, signal and priority, this call's own first. */
+function specOf(recipe: Recipe, options: RunInProcessOptions): { pool: string; spec: CallSpec } {
   warnIfEntryScript(recipe.module);
   const pool = options.pool ?? defaultPoolName;
   const perCall = currentCallOptions();
   const timeout = perCall?.timeout ?? options.timeout ?? poolOptions(pool).timeout;
-  const spec: CallSpec = { timeout, signal: perCall?.signal, priority: perCall?.priority ?? options.priority ?? 0 };
-  if (!callChannel.hasSubscribers) return run(recipe, pool, spec);
-  const context: CallContext = {
-    target: recipe.label,
-    module: recipe.module.url,
-    pool,
-    timeout,
-    pid: undefined,
-    carrier: {},
+  return { pool, spec: { timeout, signal: perCall?.signal, priority: perCall?.priority ?? options.priority ?? 0 } };
+}
+
+/**
+ * A call of an async generator: `this` and the arguments were taken now, as were the call options;
+ * the call itself starts on the first `next()`.
+ */
+function stream(recipe: Recipe, options: RunInProcessOptions): AsyncGenerator {
+  const { pool, spec } = specOf(recipe, options);
+  const streamSpec = {
+    window: options.stream?.window ?? poolDefaults.streamWindow,
+    idleTimeout: options.stream?.idleTimeout,
   };
+  let runsIn = 'the child process';
+  return new RemoteGenerator(
+    async (deliver) => {
+      const loading = schedulerFor(pool);
+      const scheduler = loading instanceof Promise ? await loading : loading;
+      runsIn = scheduler.runsIn;
+      const start = (traced: CallSpec) =>
+        scheduler.stream(recipe.task, recipe.label, traced, streamSpec, deliver, recipe.listener);
+      if (!callChannel.hasSubscribers) return start(spec);
+      // Traced as a call from the first next() to the generator's end.
+      const context = contextOf(recipe, pool, spec);
+      let started: ScheduledStream | undefined;
+      callChannel
+        .tracePromise(() => {
+          carry(recipe, context);
+          started = start({ ...spec, trace: context });
+          return started.answer;
+        }, context)
+        .catch(() => {});
+      return started!;
+    },
+    (answer) => rethrow(answer, recipe, runsIn),
+    withCallerFrames,
+  );
+}
+
+function send(recipe: Recipe, options: RunInProcessOptions): Promise<unknown> {
+  const { pool, spec } = specOf(recipe, options);
+  if (!callChannel.hasSubscribers) return run(recipe, pool, spec);
+  const context = contextOf(recipe, pool, spec);
   return callChannel.tracePromise(() => {
-    // Subscribers filled the carrier in `start`, which runs before this.
-    const carrier = stringsOf(context.carrier);
-    if (carrier) recipe.task[CallSlot.carrier] = carrier;
+    carry(recipe, context);
     return run(recipe, pool, { ...spec, trace: context });
   }, context);
+}
+
+function contextOf(recipe: Recipe, pool: string, spec: CallSpec): CallContext {
+  return { target: recipe.label, module: recipe.module.url, pool, timeout: spec.timeout, pid: undefined, carrier: {} };
+}
+
+/** Subscribers filled the carrier in `start`, which runs before this. */
+function carry(recipe: Recipe, context: CallContext): void {
+  const carrier = stringsOf(context.carrier);
+  if (carrier) recipe.task[CallSlot.carrier] = carrier;
 }
 
 /** The carrier's string entries, as W3C headers are: anything else a subscriber put there stays here. */
@@ -79,7 +136,7 @@ async function run(recipe: Recipe, pool: string, spec: CallSpec): Promise<unknow
   try {
     const loading = schedulerFor(pool);
     scheduler = loading instanceof Promise ? await loading : loading;
-    answer = await scheduler.run(recipe.task, recipe.label, spec);
+    answer = await scheduler.run(recipe.task, recipe.label, spec, recipe.listener);
   } catch (error) {
     throw withCallerFrames(error);
   }

@@ -1,6 +1,6 @@
-import { bufferIndexes, encodeValues, isSentAsIs } from '../codec/values.js';
+import { bufferIndexes, decodeValue, encodeValues, isSentAsIs } from '../codec/values.js';
 import { SerializationError } from '../errors.js';
-import type { CallTask, FunctionTarget, MethodTarget, Target } from '../protocol.js';
+import { CallSlot, type CallTask, type FunctionTarget, type MethodTarget, type Target } from '../protocol.js';
 import {
   classOfConstructor,
   describeMethod,
@@ -26,24 +26,37 @@ export interface Recipe {
   runtimeClass: Function | undefined;
   /** For messages: `Hasher.digest`. */
   label: string;
+  /** With `callbacks: true` and a function among the arguments: calls the function the child's stub stands for. */
+  listener: ((position: number, args: Uint8Array) => void) | undefined;
 }
 
-export function functionRecipe(fn: FunctionEntry, args: unknown[]): Recipe {
+export function functionRecipe(fn: FunctionEntry, args: unknown[], callbacks: boolean): Recipe {
   const { target, targetKey } =
     addressOf(fn, null) ??
     remember(fn, null, { kind: 'function', module: fn.module.url, id: fn.id } satisfies FunctionTarget, fn.id);
-  const task = callTask(targetKey, undefined, args, fn.id);
-  return { task, target, module: fn.module, runtimeClass: undefined, label: fn.id };
+  const listener = callbacks ? listenerFor(args) : undefined;
+  const task = callTask(targetKey, undefined, listener ? withoutFunctions(args) : args, fn.id);
+  if (listener) task[CallSlot.callbacks] = listener.positions;
+  return { task, target, module: fn.module, runtimeClass: undefined, label: fn.id, listener: listener?.call };
 }
 
-export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]): Recipe {
-  const runtimeClass = method.isStatic ? asFunction(self) : asFunction((self as object | null)?.constructor);
+/** The class whose defaults apply to a call: the runtime class of `this`, or `this` itself for a static method. */
+export function runtimeClassOf(method: MethodEntry, self: unknown): Function | undefined {
+  return method.isStatic ? asFunction(self) : asFunction((self as object | null)?.constructor);
+}
+
+export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[], callbacks: boolean): Recipe {
+  const runtimeClass = runtimeClassOf(method, self);
   const declaring = method.owner;
   const nearest = runtimeClass && nearestKnownClass(runtimeClass);
+  const listener = callbacks ? listenerFor(args) : undefined;
+  const sent = listener ? withoutFunctions(args) : args;
   if (method.isStatic) {
     const { target, targetKey, label } =
       addressOf(method, null) ?? remember(method, null, methodTarget(method, undefined), describeMethod(method));
-    return { task: callTask(targetKey, undefined, args, label), target, module: declaring.module, runtimeClass, label };
+    const task = callTask(targetKey, undefined, sent, label);
+    if (listener) task[CallSlot.callbacks] = listener.positions;
+    return { task, target, module: declaring.module, runtimeClass, label, listener: listener?.call };
   }
   const instanceClass = nearest ?? declaring;
   if (runtimeClass && instanceClass.ctor !== runtimeClass) warnUnknownSubclass(runtimeClass, instanceClass);
@@ -55,8 +68,34 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
       methodTarget(method, instanceClass === declaring ? undefined : instanceClass),
       describeMethod(method),
     );
-  const task = callTask(targetKey, snapshotOf(self, label) ?? {}, args, label);
-  return { task, target, module: declaring.module, runtimeClass, label };
+  const task = callTask(targetKey, snapshotOf(self, label) ?? {}, sent, label);
+  if (listener) task[CallSlot.callbacks] = listener.positions;
+  return { task, target, module: declaring.module, runtimeClass, label, listener: listener?.call };
+}
+
+/**
+ * `callbacks: true`: the functions among the top-level arguments, and what calls them when the
+ * child's stubs do. Nested functions are not callbacks: they fail to serialize, as always.
+ */
+function listenerFor(
+  args: unknown[],
+): { positions: number[]; call: (position: number, args: Uint8Array) => void } | undefined {
+  const functions = new Map<number, Function>();
+  args.forEach((arg, position) => {
+    if (typeof arg === 'function') functions.set(position, arg);
+  });
+  if (functions.size === 0) return undefined;
+  return {
+    positions: [...functions.keys()],
+    call: (position, bytes) => {
+      const values = decodeValue(bytes, `args[${position}](…)`) as unknown[];
+      functions.get(position)?.(...values);
+    },
+  };
+}
+
+function withoutFunctions(args: unknown[]): unknown[] {
+  return args.map((arg) => (typeof arg === 'function' ? undefined : arg));
 }
 
 function methodTarget(method: MethodEntry, instanceClass: ClassEntry | undefined): MethodTarget {

@@ -1,7 +1,5 @@
-import { serialize } from 'node:v8';
-import { encodeThrown } from '../codec/thrown-encode.js';
 import type { ExportNameOf } from '../codec/thrown-shape.js';
-import { asBuffer, decodeValue, encodeValue, isSentAsIs } from '../codec/values.js';
+import { asBuffer, decodeValue } from '../codec/values.js';
 import {
   CallSlot,
   type Answer,
@@ -12,7 +10,12 @@ import {
 } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
 import { type ChildCallContext, childCallChannel } from '../shared/tracing.js';
+import { answerWith, thrownAnswer } from './answers.js';
+import { stubCallbacks } from './callback-stubs.js';
+import { importOnce } from './module-cache.js';
+import { isPing } from './ping.js';
 import { resolveTarget } from './resolve-target.js';
+import { driveStream, flushItems } from './stream-runner.js';
 
 /**
  * Runs calls and always answers: the user's code may throw anything, and it still comes back as
@@ -33,14 +36,21 @@ export class CallRunner {
 
   async run(task: CallTask, batch: number, notify: (notice: ChildNotice) => void): Promise<Answer> {
     if (task[CallSlot.notifyStart]) notify(['run-in-process:started', batch, task[CallSlot.id]]);
-    const { answer, healthy } = await execute(task);
+    // The warm-up's pings are no one's calls: not traced, and not counted towards the call limit.
+    const ping = isPing(task);
+    const { answer, healthy } = await execute(task, batch, notify, !ping);
     const limit = this.settings.recycleAfterCalls;
-    if (!healthy || (limit !== undefined && ++this.#answered >= limit)) this.#retired = true;
+    if (!healthy || (limit !== undefined && !ping && ++this.#answered >= limit)) this.#retired = true;
     return answer;
   }
 }
 
-async function execute(task: CallTask): Promise<{ answer: Answer; healthy: boolean }> {
+async function execute(
+  task: CallTask,
+  batch: number,
+  notify: (notice: ChildNotice) => void,
+  tracing: boolean,
+): Promise<{ answer: Answer; healthy: boolean }> {
   let namespace: object;
   let call: () => unknown;
   let input: { this?: Record<string, unknown> | undefined; args: unknown[] };
@@ -64,46 +74,42 @@ async function execute(task: CallTask): Promise<{ answer: Answer; healthy: boole
   } catch (error) {
     return { answer: thrownAnswer(error, 'load'), healthy: false };
   }
-  let result: unknown;
+  const callbacks = task[CallSlot.callbacks];
+  const window = task[CallSlot.window];
+  const id = task[CallSlot.id];
+  // A stream's items yielded before a callback's event go before it.
+  const emit =
+    window === undefined
+      ? notify
+      : (notice: ChildNotice) => {
+          flushItems(id, notify);
+          notify(notice);
+        };
+  const hangUp = callbacks && stubCallbacks(input.args, callbacks, batch, id, emit);
   try {
-    result = childCallChannel.hasSubscribers ? await traced(task, call) : await call();
-  } catch (error) {
-    return { answer: thrownAnswer(error, 'call', exportNamesOf(namespace)), healthy: true };
+    const traced = tracing && childCallChannel.hasSubscribers;
+    if (window !== undefined) {
+      const drive = () => driveStream(call, batch, task[CallSlot.id], window, notify, exportNamesOf(namespace));
+      return { answer: traced ? await inChildCallChannel(task, drive) : await drive(), healthy: true };
+    }
+    let result: unknown;
+    try {
+      result = traced ? await inChildCallChannel(task, call) : await call();
+    } catch (error) {
+      return { answer: thrownAnswer(error, 'call', exportNamesOf(namespace)), healthy: true };
+    }
+    return { answer: answerWith(result), healthy: true };
+  } finally {
+    hangUp?.();
   }
-  return { answer: answerWith(result), healthy: true };
 }
 
 /** The call inside `run-in-process:child:call`, whose context carries what the parent's subscribers put in. */
-function traced(task: CallTask, call: () => unknown): Promise<unknown> {
+function inChildCallChannel<T>(task: CallTask, call: () => T): Promise<Awaited<T>> {
   const target = parseTarget(task[CallSlot.target]);
   const label = target.kind === 'function' ? target.id : `${target.className}.${target.method}`;
   const context: ChildCallContext = { target: label, module: target.module, carrier: task[CallSlot.carrier] ?? {} };
-  return childCallChannel.tracePromise(async () => call(), context);
-}
-
-function answerWith(result: unknown): Answer {
-  if (isSentAsIs(result)) return ['as-is', result, Buffer.isBuffer(result)];
-  try {
-    return ['value', encodeValue(result, 'result', 'back to the parent process')];
-  } catch (error) {
-    return thrownAnswer(error, 'call');
-  }
-}
-
-/**
- * The answer for a throw. It never throws itself: an answer that failed would fail the task, and
- * with it the calls of its batch that have yet to run. encodeThrown sends what it can of any error.
- */
-function thrownAnswer(error: unknown, stage: 'call' | 'load', exportNameOf?: ExportNameOf): Answer {
-  try {
-    return ['thrown', encodeThrown(error, exportNameOf), stage];
-  } catch {
-    return [
-      'thrown',
-      ['value', serialize('The call threw a value that could not be sent to the parent process.')],
-      stage,
-    ];
-  }
+  return childCallChannel.tracePromise(async () => await call(), context) as Promise<Awaited<T>>;
 }
 
 function rewrapBuffers(args: unknown[], buffers: number[] | undefined): unknown[] {
@@ -141,22 +147,4 @@ function exportNamesOf(namespace: object): ExportNameOf {
     exportNames.set(namespace, lookup);
   }
   return lookup;
-}
-
-const loading = new Map<string, Promise<object>>();
-/** The resolved namespaces too, so that a warm call does not wait a turn on an already-loaded module. */
-const loaded = new Map<string, object>();
-
-function importOnce(url: string): object | Promise<object> {
-  const namespace = loaded.get(url);
-  if (namespace) return namespace;
-  let pending = loading.get(url);
-  if (!pending) {
-    pending = (import(url) as Promise<object>).then((done) => {
-      loaded.set(url, done);
-      return done;
-    });
-    loading.set(url, pending);
-  }
-  return pending;
 }

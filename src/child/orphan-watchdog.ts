@@ -10,18 +10,25 @@ import { processGroupVariable } from '../protocol.js';
  * A child under Node's permission model (a sandboxed pool) has no such thread: the model denies
  * threads unless `--allow-worker`, and on Node 22 and later a thread it allows escapes the model
  * (nodejs/node#62222). The parent's orphan reaper (pool/local/orphan-reaper.ts) kills those.
+ *
+ * Settles once that thread runs (or has exited, failing to start): its boot takes a CPU for some milliseconds,
+ * which a warm child waits out before it says it is warm (warm-up.ts).
  */
-export function exitWithParent(): void {
+export function exitWithParent(): Promise<void> {
   const leadsGroup = process.env[processGroupVariable]?.startsWith('g:') === true;
   delete process.env[processGroupVariable];
   const target = leadsGroup ? -process.pid : process.pid;
   // The quick path, for an idle child: the IPC channel closes with the parent.
   process.once('disconnect', () => (leadsGroup ? process.kill(target, 'SIGKILL') : process.exit(0)));
-  if (process.permission !== undefined) return;
+  if (process.permission !== undefined) return Promise.resolve();
   const watchdog = new Worker(
     `const { workerData } = require('node:worker_threads');
      setInterval(() => { if (process.ppid !== workerData.parent) process.kill(workerData.target, 'SIGKILL'); }, 250);`,
     { eval: true, workerData: { parent: process.ppid, target }, execArgv: [], stdout: false, stderr: false },
   );
   watchdog.unref();
+  return new Promise((resolve) => {
+    watchdog.once('online', resolve);
+    watchdog.once('exit', () => resolve());
+  });
 }

@@ -11,6 +11,7 @@ import {
   type TaskResult,
 } from '../protocol.js';
 import type { CallRunner } from './call-runner.js';
+import { steerStream } from './stream-runner.js';
 
 /**
  * When a child stops starting the calls of a batch and sends the rest back. Batching saves a
@@ -38,6 +39,10 @@ const running = new Map<number, RunningBatch>();
  * meanwhile are dropped: the parent sends them again.
  */
 export function onBatchControl(message: BatchControl): void {
+  if (message[0] === 'run-in-process:steer') {
+    steerStream(message[ControlSlot.batch], message[ControlSlot.call], message[ControlSlot.steer]);
+    return;
+  }
   const batch = running.get(message[ControlSlot.batch]);
   if (!batch) return;
   if (message[0] === 'run-in-process:append') batch.queue.push(...message[ControlSlot.calls]);

@@ -2,8 +2,10 @@ import { encodeThrown } from '../codec/thrown-encode.js';
 import { type ChildNotice, isBatchControl, preloadArgument, type Task, type TaskResult } from '../protocol.js';
 import { processState } from '../shared/process-state.js';
 import { CallRunner } from './call-runner.js';
+import { importOnce } from './module-cache.js';
 import { exitWithParent } from './orphan-watchdog.js';
 import { onBatchControl, runBatch } from './run-batch.js';
+import { warmUp } from './warm-up.js';
 
 /**
  * The file tinypool loads in each child. It marks the process as a child before any user module
@@ -11,7 +13,11 @@ import { onBatchControl, runBatch } from './run-batch.js';
  * only what runs in a child: no pool, no tinypool (beyond the entry tinypool itself wraps it in).
  */
 processState.isChild = true;
-exitWithParent();
+const watchdogStarted = exitWithParent();
+// SIGUSR1 would open this child's inspector on a port any local process can reach; a sandboxed
+// sibling could send it and then run code here, outside its seat belt. Nobody can debug a child
+// that way anyway: the parent's inspector flags are never passed on.
+process.on('SIGUSR1', () => {});
 
 const runner = new CallRunner();
 
@@ -37,12 +43,13 @@ const reportAndExit = (error: Error): void => {
 };
 process.on('uncaughtException', reportAndExit);
 
-// The pool's `preload` modules, imported before tinypool hears that this child is ready.
+// The pool's `preload` modules, imported before tinypool hears that this child is ready, into the
+// cache that calls import from (a first call then does not resolve its module again).
 const preloadAt = process.argv.indexOf(preloadArgument);
 const preload = preloadAt < 0 ? [] : (JSON.parse(process.argv[preloadAt + 1] ?? '[]') as string[]);
 for (const module of preload) {
   try {
-    await import(module);
+    await importOnce(module);
   } catch (error) {
     const notice: ChildNotice = ['run-in-process:preload-failed', module, encodeThrown(error)];
     await new Promise((resolve) => process.send?.(notice, resolve) ?? resolve(undefined));
@@ -56,5 +63,6 @@ process.on('message', (message: unknown) => {
 });
 
 export default function run(task: Task): Promise<TaskResult> | TaskResult {
-  return task[0] === 'batch' ? runBatch(task, runner, notify) : ['woken'];
+  if (task[0] === 'batch') return runBatch(task, runner, notify);
+  return task[0] === 'warm' ? warmUp(watchdogStarted) : ['woken'];
 }

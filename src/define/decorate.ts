@@ -5,6 +5,7 @@ import { addOffloadedMethod, setClassDefaults } from '../shared/class-options.js
 import {
   addMethod,
   classEntry,
+  isAsyncGeneratorFunction,
   learnConstructor,
   methodKey,
   moduleEntry,
@@ -87,11 +88,13 @@ export function applyLegacyMethod(
     );
   }
   // With `emitDecoratorMetadata`, TypeScript records the declared return type: `Promise` or not.
+  // An `async *` method's is `Object` (AsyncGenerator is an interface), and it streams.
   const returnType: unknown = Reflect.getMetadata('design:returntype', target, key);
-  if (returnType !== undefined && returnType !== Promise) {
+  if (returnType !== undefined && returnType !== Promise && !isAsyncGeneratorFunction(impl)) {
     throw usageError(
       `@runInProcess cannot decorate ${where}: it is declared to return ${describeType(returnType)}, ` +
-        `but an offloaded call always returns a Promise. Declare it async, returning Promise<…>.`,
+        `but an offloaded call always returns a Promise (or an AsyncGenerator). Declare it async, returning ` +
+        `Promise<…>, or \`async *\` to stream its results.`,
     );
   }
   const name = memberName(key, where);
@@ -138,14 +141,14 @@ function standardClassEntry(context: StandardContext, options: RunInProcessOptio
 }
 
 function register(owner: ClassEntry, name: string, isStatic: boolean, impl: Function, options: RunInProcessOptions) {
-  const method: MethodEntry = { owner, name, isStatic, impl, options };
+  const method: MethodEntry = { owner, name, isStatic, impl, options, streams: isAsyncGeneratorFunction(impl) };
   addMethod(method);
   return method;
 }
 
 /** What replaces the method: same name and arity, but each call ships a recipe to a child. */
 function offloaded(method: MethodEntry, impl: Function): Function {
-  const replacement = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+  const replacement = function (this: unknown, ...args: unknown[]): unknown {
     return callMethod(method, this, args);
   };
   Object.defineProperty(replacement, 'name', { value: impl.name, configurable: true });

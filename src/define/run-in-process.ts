@@ -10,8 +10,11 @@ import {
 } from './decorate.js';
 import { wrapFunction } from './wrap-function.js';
 
-/** Any method that returns a Promise: what an offloaded call always returns. */
-type AsyncMethod<This> = (this: This, ...args: any[]) => Promise<unknown>;
+/**
+ * Any method that returns a Promise, or an async generator (`async *`), whose items then stream
+ * from the child: what an offloaded call returns.
+ */
+type AsyncMethod<This> = (this: This, ...args: any[]) => Promise<unknown> | AsyncGenerator<unknown, unknown, any>;
 
 /**
  * Not a type to use: the last overloads take a method that does not return a Promise, and ask for
@@ -28,10 +31,14 @@ export interface MethodMustBeAsync {
  */
 type WrapperOptions = RunInProcessOptions & { kind?: never; addInitializer?: never };
 
-/** The promise-returning function that `runInProcess(fn)` gives back, with `fn`'s parameters. */
-export type OffloadedFunction<F extends (...args: any[]) => unknown> = (
-  ...args: Parameters<F>
-) => Promise<Awaited<ReturnType<F>>>;
+/**
+ * The function that `runInProcess(fn)` gives back, with `fn`'s parameters: it returns a promise of
+ * `fn`'s result or, for an `async function*`, an async generator of its items and return value.
+ */
+export type OffloadedFunction<F extends (...args: any[]) => unknown> =
+  ReturnType<F> extends AsyncGenerator<infer T, infer R, any>
+    ? (...args: Parameters<F>) => AsyncGenerator<T, R, unknown>
+    : (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
 
 /**
  * What `@runInProcess(options)` returns: a decorator for an async method or a class, in both
@@ -43,7 +50,7 @@ export interface RunInProcessDecorator {
   /** Standard decorators, on a class. */
   <Class extends abstract new (...args: any) => unknown>(value: Class, context: ClassDecoratorContext<Class>): void;
   /** Legacy decorators (`experimentalDecorators`), on an async method. */
-  <Method extends (...args: any[]) => Promise<unknown>>(
+  <Method extends (...args: any[]) => Promise<unknown> | AsyncGenerator<unknown, unknown, any>>(
     target: object,
     key: string | symbol,
     descriptor: TypedPropertyDescriptor<Method>,
@@ -78,11 +85,9 @@ export function runInProcess<This, Method extends AsyncMethod<This>>(
   value: Method,
   context: ClassMethodDecoratorContext<This, Method>,
 ): Method;
-export function runInProcess<Method extends (...args: any[]) => Promise<unknown>>(
-  target: object,
-  key: string | symbol,
-  descriptor: TypedPropertyDescriptor<Method>,
-): TypedPropertyDescriptor<Method>;
+export function runInProcess<
+  Method extends (...args: any[]) => Promise<unknown> | AsyncGenerator<unknown, unknown, any>,
+>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<Method>): TypedPropertyDescriptor<Method>;
 export function runInProcess<F extends (...args: any[]) => unknown>(
   fn: F,
   options?: WrapperOptions,

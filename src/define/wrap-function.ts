@@ -1,14 +1,14 @@
 import { callFunction } from '../call/call.js';
 import { usageError } from '../errors.js';
 import type { RunInProcessOptions } from '../options.js';
-import { addFunction, moduleEntry, type FunctionEntry } from '../shared/registry.js';
+import { addFunction, isAsyncGeneratorFunction, moduleEntry, type FunctionEntry } from '../shared/registry.js';
 import { declaringModule } from './declaring-module.js';
 
 /**
  * `runInProcess(fn)`: registers `fn` under an id unique in its module, and returns a function that
  * ships each call to a child, where the same module registers the same id and runs `fn`.
  */
-export function wrapFunction(fn: Function, options: RunInProcessOptions): (...args: unknown[]) => Promise<unknown> {
+export function wrapFunction(fn: Function, options: RunInProcessOptions): (...args: unknown[]) => unknown {
   const id = options.name ?? fn.name;
   if (!id) {
     throw usageError(
@@ -17,9 +17,15 @@ export function wrapFunction(fn: Function, options: RunInProcessOptions): (...ar
     );
   }
   const moduleUrl = declaringModule(options.module, `${id}()`);
-  const entry: FunctionEntry = { module: moduleEntry(moduleUrl), id, impl: fn, options };
+  const entry: FunctionEntry = {
+    module: moduleEntry(moduleUrl),
+    id,
+    impl: fn,
+    options,
+    streams: isAsyncGeneratorFunction(fn),
+  };
   addFunction(entry);
-  const offloaded = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+  const offloaded = function (this: unknown, ...args: unknown[]): unknown {
     return callFunction(entry, args);
   };
   Object.defineProperty(offloaded, 'name', { value: id, configurable: true });

@@ -10,6 +10,10 @@ import {
   type BatchTask,
   type CallTask,
   type ChildNotice,
+  type Emission,
+  EmissionSlot,
+  type Steer,
+  type Value,
 } from '../protocol.js';
 import type { ChildCounts, StopReason, Transport, TransportEvents } from './transport.js';
 
@@ -21,6 +25,7 @@ import type { ChildCounts, StopReason, Transport, TransportEvents } from './tran
  */
 export class InlineTransport implements Transport {
   readonly runsIn = 'this process (inline mode)';
+  readonly streaming = true;
   readonly capacity = Number.POSITIVE_INFINITY;
   readonly waiting = 0;
   /** A runner that retired (a module that failed to load) is replaced, as a child would be. */
@@ -46,6 +51,12 @@ export class InlineTransport implements Transport {
     return true;
   }
 
+  steer(id: number, call: number, steer: Steer): boolean {
+    if (!this.#running.has(id)) return false;
+    onBatchControl(['run-in-process:steer', id, call, steer]);
+    return true;
+  }
+
   close(id: number): void {
     if (this.#running.has(id)) onBatchControl(['run-in-process:close', id]);
   }
@@ -66,6 +77,13 @@ export class InlineTransport implements Transport {
     if (notice[0] === 'run-in-process:answer') {
       const { batch, call, answer } = NoticeSlot;
       this.events.answered(notice[batch], notice[call], copiedAnswer(notice[answer]));
+    } else if (notice[0] === 'run-in-process:emit') {
+      const emission = notice[NoticeSlot.emission];
+      const copy: Emission =
+        emission[0] === 'items'
+          ? ['items', emission[EmissionSlot.items].map((item) => copiedAnswer(item) as Value)]
+          : emission;
+      this.events.emitted(notice[NoticeSlot.batch], notice[NoticeSlot.call], copy);
     } else if (notice[0] === 'run-in-process:retiring') this.#runner = new CallRunner();
   }
 

@@ -1,6 +1,8 @@
 import { AbortError, TimeoutError } from '../errors.js';
 import { CallSlot, type Answer, type CallTask } from '../protocol.js';
 import type { Batch } from './batch.js';
+import type { CallbackListener } from './scheduler.js';
+import type { StreamFlow } from './stream-flow.js';
 
 /**
  * One call between its submission and its single outcome. Whatever fires first (the answer, a
@@ -12,6 +14,10 @@ export class PendingCall {
   batch: Batch | undefined;
   /** When its worker started it, if it is timed (`recordTiming`) and has started. */
   startedAt: number | undefined;
+  /** A stream's credit and idle timer: set for a call of an async generator. */
+  flow: StreamFlow | undefined;
+  /** Set for a call whose function arguments became stubs in the child. */
+  listener: CallbackListener | undefined;
   #settled = false;
   #started = false;
   /** The timeout once started; until then, the bound on how long its worker may take to start it. */

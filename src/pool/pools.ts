@@ -67,18 +67,21 @@ export async function closeAll(deadline: number): Promise<void> {
 function transportFor(settings: ReturnType<typeof resolveSettings>): TransportFactory {
   const provider = settings.transport as TransportProvider | undefined;
   if (provider) return (events) => provider.createTransport(settings.name, events);
-  if (inlineMode()) {
-    // Inline, the pool's code would run here, with all of this process's rights.
-    if (settings.sandboxed) {
-      throw usageError(
-        `RUN_IN_PROCESS_INLINE is set, but pool '${settings.name}' is sandboxed (permissions): its calls never run ` +
-          `in this process, outside the seat belt. Unset RUN_IN_PROCESS_INLINE, or configure the pool without ` +
-          `permissions where you want inline calls (in tests, say).`,
-      );
-    }
-    return (events) => new InlineTransport(events);
+  // Inline, a sandboxed pool's code would run here, with all of this process's rights.
+  if (settings.sandboxed && inlineRequested()) {
+    throw usageError(
+      `RUN_IN_PROCESS_INLINE is set, but pool '${settings.name}' is sandboxed (permissions): its calls never run ` +
+        `in this process, outside the seat belt. Unset RUN_IN_PROCESS_INLINE, or configure the pool without ` +
+        `permissions where you want inline calls (in tests, say).`,
+    );
   }
+  if (inlineMode()) return (events) => new InlineTransport(events);
   return (events) => new TinypoolTransport(settings, events);
+}
+
+function inlineRequested(): boolean {
+  const flag = process.env['RUN_IN_PROCESS_INLINE']?.trim().toLowerCase();
+  return !(flag === undefined || flag === '' || flag === '0' || flag === 'false');
 }
 
 /**
@@ -86,8 +89,8 @@ function transportFor(settings: ReturnType<typeof resolveSettings>): TransportFa
  * empty, `0` or `false` is a mistake, not a silent yes: inline mode turns off isolation and timeouts.
  */
 function inlineMode(): boolean {
+  if (!inlineRequested()) return false;
   const flag = process.env['RUN_IN_PROCESS_INLINE']?.trim().toLowerCase();
-  if (flag === undefined || flag === '' || flag === '0' || flag === 'false') return false;
   if (flag !== '1' && flag !== 'true') {
     throw optionError(
       `RUN_IN_PROCESS_INLINE is "${process.env['RUN_IN_PROCESS_INLINE']}": set it to 1 (or true) to run ` +

@@ -1,10 +1,21 @@
 import { performance } from 'node:perf_hooks';
-import { AbortError, PoolClosedError, QueueFullError, TimeoutError } from '../errors.js';
+import { isPing, pingCalls } from '../child/ping.js';
+import { AbortError, PoolClosedError, QueueFullError, RunInProcessError, TimeoutError } from '../errors.js';
 import { CallStats, type PoolStats } from './call-stats.js';
-import { CallSlot, type Answer, type CallTask, type ChildSettings } from '../protocol.js';
+import {
+  CallSlot,
+  EmissionSlot,
+  type Answer,
+  type CallTask,
+  type ChildSettings,
+  type Emission,
+  type Value,
+} from '../protocol.js';
 import { Backlog } from './backlog.js';
 import { type Batch, Batches } from './batch.js';
 import { PendingCall } from './pending-call.js';
+import { StreamFlow } from './stream-flow.js';
+import { StreamStops } from './stream-stops.js';
 import { Unsettled } from './unsettled.js';
 import { type BatchLoss, lossError, type Transport, type TransportFactory } from './transport.js';
 
@@ -33,6 +44,34 @@ export interface CallSpec {
   trace?: { pid: number | undefined } | undefined;
 }
 
+/**
+ * Hears a running call's callback events (`callbacks: true`); a throw fails the call with it. Here,
+ * not in pending-call.ts: this file's declarations are published (call/pools.ts names Scheduler),
+ * and pending-call's would bring Node's types into them.
+ */
+export type CallbackListener = (position: number, args: Uint8Array) => void;
+
+/** How a stream is to run: its credit window, and the longest silence while it has credit (ms). */
+export interface StreamSpec {
+  window: number;
+  idleTimeout: number | undefined;
+}
+
+/** A stream as its consumer drives it. */
+export interface ScheduledStream {
+  /** The call's single outcome: the generator's return value, its throw, or the pool's error. */
+  readonly answer: Promise<Answer>;
+  /** The consumer called `next()`: the child may yield one more. */
+  pull(): void;
+  /**
+   * The consumer waits for the stream (true) or not (false). A stream nobody waits on does not keep
+   * the process alive, as a suspended local generator does not.
+   */
+  waiting(yes: boolean): void;
+  /** The consumer left: the child runs the generator's `finally` blocks and answers (stream-stops.ts). */
+  stop(): void;
+}
+
 let nextCallId = 1;
 
 /**
@@ -55,7 +94,10 @@ export class Scheduler {
   /** Batches in flight, each holding a slot of the transport's capacity. */
   readonly #batches = new Batches();
   readonly #stats: CallStats;
+  /** Who waits for a batch to end, by its id: the warm-up, for the batch its pings left open. */
+  readonly #endWaiters = new Map<number, () => void>();
   #closing: Promise<void> | undefined;
+  readonly #stops: StreamStops;
 
   constructor(
     readonly settings: SchedulerSettings,
@@ -66,10 +108,12 @@ export class Scheduler {
     this.#transport = makeTransport({
       started: (batch, call, worker) => this.#started(batch, call, worker),
       answered: (batch, call, answer, worker) => this.#answered(batch, call, answer, worker),
+      emitted: (batch, call, emission) => this.#emitted(batch, call, emission),
       ended: (batch, slow) => this.#ended(batch, slow),
       lost: (batch, loss) => this.#lost(batch, loss),
       broken: (error) => this.#broken(error),
     });
+    this.#stops = new StreamStops(this.#transport);
   }
 
   get pendingCount(): number {
@@ -85,9 +129,25 @@ export class Scheduler {
     };
   }
 
-  /** Settles once the children it keeps warm are ready. */
-  warmUp(): Promise<void> {
-    return this.#transport.warmUp();
+  /**
+   * Settles once the workers it keeps warm are ready, and this side of the call path has run: a few
+   * no-op calls (child/ping.ts) go through it as any call does, so that the first real call does not
+   * pay for compiling it (in a fresh parent, several milliseconds). They are not counted in `stats()`,
+   * and tracing never sees them: they do not come through the call path that publishes.
+   */
+  async warmUp(): Promise<void> {
+    await this.#transport.warmUp();
+    // An isolated pool replaces a worker after each call: a ping would only swap a warm one for a cold one.
+    if (this.settings.isolate) return;
+    // In turn: the second goes to the batch the first left open, as a caller's next call would. Only
+    // while no call is pending, so that a ping never waits beside a caller's call (nor counts in
+    // maxQueue); one that fails (the pool shut down) leaves what warmUp() says to the transport.
+    for (const ping of pingCalls()) {
+      if (this.#pending.size > 0) return;
+      await this.run(ping, 'a warm-up ping', {}).catch(() => {});
+    }
+    // The last ping's batch stays open for a next call, holding its worker: a warm pool's are idle.
+    await Promise.all([...this.#batches.idle()].map((batch) => this.#closeAndWait(batch)));
   }
 
   /** Where its calls run, for messages: 'the child process'. */
@@ -96,12 +156,62 @@ export class Scheduler {
   }
 
   /** Runs one call; the task is the recipe's, given its id here. */
-  run(task: CallTask, label: string, { timeout, signal, priority = 0, trace }: CallSpec): Promise<Answer> {
+  run(task: CallTask, label: string, spec: CallSpec, listener?: CallbackListener): Promise<Answer> {
+    if (listener && !this.#transport.streaming) return Promise.reject(this.#cannotRelay(label, 'callbacks'));
+    return this.#run(task, label, spec, undefined, listener);
+  }
+
+  /**
+   * Runs one call of an async generator. It goes alone, so it holds a worker for its whole life and
+   * never waits in a batch behind, or in front of, other calls; it counts against the capacity.
+   */
+  stream(
+    task: CallTask,
+    label: string,
+    spec: CallSpec,
+    { window, idleTimeout }: StreamSpec,
+    deliver: (item: Value) => void,
+    listener?: CallbackListener,
+  ): ScheduledStream {
+    if (!this.#transport.streaming) {
+      const answer = Promise.reject(this.#cannotRelay(label, 'stream'));
+      return { answer, pull: () => {}, waiting: () => {}, stop: () => {} };
+    }
+    task[CallSlot.window] = window;
+    let call: PendingCall | undefined;
+    const flow = new StreamFlow(
+      window,
+      idleTimeout,
+      deliver,
+      (count) => {
+        const batch = call?.batch;
+        return batch !== undefined && this.#transport.steer(batch.id, task[CallSlot.id], ['credit', count]);
+      },
+      () => call?.fail(new TimeoutError(idleMessage(label, idleTimeout ?? 0), idleTimeout ?? 0, label)),
+    );
+    const answer = this.#run(task, label, spec, flow, listener, (made) => (call = made));
+    return {
+      answer,
+      pull: () => flow.pull(),
+      waiting: (yes) => call && this.#pending.hold(call, yes),
+      stop: () => call && this.#stops.consumerLeft(call),
+    };
+  }
+
+  #run(
+    task: CallTask,
+    label: string,
+    { timeout, signal, priority = 0, trace }: CallSpec,
+    flow: StreamFlow | undefined,
+    listener: CallbackListener | undefined,
+    made?: (call: PendingCall) => void,
+  ): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       task[CallSlot.id] = nextCallId++;
       const { isolate, callsPerChild, recordTiming } = this.settings;
-      task[CallSlot.notifyStart] = timeout !== undefined || recordTiming;
-      const alone = signal !== undefined || isolate || (timeout !== undefined && callsPerChild > 1);
+      task[CallSlot.notifyStart] = timeout !== undefined || recordTiming || flow?.idleTimeout !== undefined;
+      const alone =
+        signal !== undefined || isolate || (timeout !== undefined && callsPerChild > 1) || flow !== undefined;
       const call = new PendingCall(
         task,
         label,
@@ -115,6 +225,9 @@ export class Scheduler {
         priority,
         trace,
       );
+      call.flow = flow;
+      call.listener = listener;
+      made?.(call);
       if (signal?.aborted) {
         call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));
         return;
@@ -126,6 +239,18 @@ export class Scheduler {
       else if (this.#batches.count < this.#transport.capacity) this.#submit([call], false);
       else this.#backlog.push(call);
     });
+  }
+
+  #cannotRelay(label: string, what: 'stream' | 'callbacks'): RunInProcessError {
+    const feature =
+      what === 'stream'
+        ? 'streams its results (an async generator)'
+        : 'takes callbacks that the child calls back (callbacks: true)';
+    return new RunInProcessError(
+      `${label} ${feature}, but this pool runs its calls in ${this.#transport.runsIn}, which cannot relay what a ` +
+        `running call sends before its answer: streaming and progress callbacks work only in a local pool for now. ` +
+        `Run ${label} in a local pool, or return the whole result at once.`,
+    );
   }
 
   /**
@@ -140,7 +265,10 @@ export class Scheduler {
         }
       }, deadline).unref();
     }
-    this.#closing ??= this.#pending.drained().then(() => this.#transport.destroy());
+    this.#closing ??= this.#pending
+      .drained()
+      .then(() => this.#stops.all())
+      .then(() => this.#transport.destroy());
     return this.#closing;
   }
 
@@ -190,6 +318,25 @@ export class Scheduler {
     const call = batch.holds(callId);
     if (call?.trace) call.trace.pid = worker;
     call?.started(this.#transport.timeoutGrace);
+    call?.flow?.started();
+  }
+
+  /** What a running call sends before its answer counts only for a call that the batch it names holds. */
+  #emitted(batchId: number, callId: number, emission: Emission): void {
+    const batch = this.#batches.get(batchId);
+    const call = batch?.holds(callId);
+    if (!batch || !call || call.settled) return;
+    batch.started = true;
+    if (emission[0] === 'items') {
+      for (const item of emission[EmissionSlot.items]) call.flow?.received(item);
+      return;
+    }
+    try {
+      call.listener?.(emission[EmissionSlot.position], emission[EmissionSlot.args]);
+    } catch (error) {
+      // The parent's callback threw: the call fails with that error, as it would have locally.
+      call.fail(error);
+    }
   }
 
   /** An answer counts only for a call that the batch it names holds: no other call can be settled by it. */
@@ -232,6 +379,13 @@ export class Scheduler {
     });
   }
 
+  #closeAndWait(batch: Batch): Promise<void> {
+    return new Promise((resolve) => {
+      this.#endWaiters.set(batch.id, resolve);
+      this.#close(batch);
+    });
+  }
+
   /** Its worker should end it at once; one that does not within startTimeout is stuck, and is stopped. */
   #close(batch: Batch): void {
     this.#batches.busy(batch);
@@ -247,6 +401,8 @@ export class Scheduler {
   #ended(batchId: number, slow: boolean): void {
     const batch = this.#batches.finish(batchId);
     if (!batch) return;
+    if (this.#endWaiters.size > 0) this.#batchOver(batchId);
+    this.#stops.batchOver(batchId);
     this.#backlog.learn(slow);
     this.#resend(batch.unanswered);
     this.#dispatch();
@@ -255,6 +411,8 @@ export class Scheduler {
   #lost(batchId: number, loss: BatchLoss): void {
     const batch = this.#batches.finish(batchId);
     if (!batch) return;
+    if (this.#endWaiters.size > 0) this.#batchOver(batchId);
+    this.#stops.batchOver(batchId);
     const [running, ...unstarted] = batch.unanswered;
     if (loss.kind === 'retired') this.#resend(batch.unanswered);
     else if (loss.kind === 'crashed') {
@@ -265,6 +423,11 @@ export class Scheduler {
       for (const call of batch.unanswered) call.fail(lossError(loss, call.label));
     }
     this.#dispatch();
+  }
+
+  #batchOver(batchId: number): void {
+    this.#endWaiters.get(batchId)?.();
+    this.#endWaiters.delete(batchId);
   }
 
   #broken(error: Error): void {
@@ -281,8 +444,10 @@ export class Scheduler {
   }
 
   #settled(call: PendingCall, failed: boolean, error: unknown): void {
+    call.flow?.end();
     if (failed) this.#stopIfRunning(call, error);
     this.#pending.delete(call);
+    if (isPing(call.task)) return;
     this.#stats.settled(error, failed);
     if (call.madeAt !== undefined) this.#stats.timed(call.madeAt, call.startedAt, performance.now());
   }
@@ -311,14 +476,19 @@ export class Scheduler {
   #stopIfRunning(call: PendingCall, error: unknown): void {
     const batch = call.batch;
     if (!batch || batch.closed || !(batch.exclusive || batch.unanswered[0] === call)) return;
+    // At shutdown a stream is told to stop first, so that its `finally` blocks run if they can.
+    if (call.flow && error instanceof PoolClosedError) {
+      this.#stops.windDown(call, batch, 'shutdown');
+      return;
+    }
     const reason =
-      error instanceof AbortError
-        ? 'abort'
-        : error instanceof PoolClosedError
-          ? 'shutdown'
-          : error instanceof TimeoutError && !call.hasStarted
-            ? 'stuck'
-            : 'timeout';
+      error instanceof PoolClosedError
+        ? 'shutdown'
+        : error instanceof TimeoutError
+          ? call.hasStarted
+            ? 'timeout'
+            : 'stuck'
+          : 'abort';
     this.#transport.cancel(batch.id, reason);
   }
 
@@ -329,4 +499,11 @@ export class Scheduler {
   #watchFront(batch: Batch): void {
     if (!batch.exclusive) batch.unanswered[0]?.awaitStart(this.settings.startTimeout);
   }
+}
+
+function idleMessage(label: string, idleTimeout: number): string {
+  return (
+    `${label} yielded nothing for ${idleTimeout} ms while it was free to (stream idleTimeout); its child ` +
+    `process was killed and will be replaced.`
+  );
 }

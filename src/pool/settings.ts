@@ -1,8 +1,6 @@
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { longestTimer, poolDefaults, type PoolOptions, type PoolTransport } from '../options.js';
 import type { ChildSettings } from '../protocol.js';
-import { isPermissionFlag, permissionFlags } from './local/sandbox.js';
+import { enablesPermissions, isPermissionFlag, permissionFlags } from './local/sandbox.js';
 
 /** A pool's options, checked, with defaults filled in when the pool starts its first child. */
 export interface PoolSettings {
@@ -39,7 +37,9 @@ export interface PoolSettings {
 const megabyte = 1024 * 1024;
 
 export function resolveSettings(name: string, options: PoolOptions): PoolSettings {
-  const execArgv = withoutDebuggerFlags(options.execArgv ?? process.execArgv);
+  // A sandboxed pool does not inherit the parent's flags: one of them (`--env-file`, `--allow-*`)
+  // could widen what the pool allows. Its flags are the ones it is given.
+  const execArgv = withoutDebuggerFlags(options.execArgv ?? (options.permissions ? [] : process.execArgv));
   if (options.maxMemoryMb !== undefined) {
     execArgv.push(`--max-old-space-size=${Math.floor(options.maxMemoryMb)}`);
   }
@@ -67,8 +67,9 @@ export function resolveSettings(name: string, options: PoolOptions): PoolSetting
     maxQueue: options.maxQueue,
     recordTiming: options.recordTiming ?? false,
     minChildren: options.minChildren ?? 0,
-    preload: (options.preload ?? []).map(moduleUrl),
-    sandboxed: execArgv.some(isPermissionFlag),
+    // configure() made them URLs already, against the working directory of then.
+    preload: options.preload ?? [],
+    sandboxed: execArgv.some(isPermissionFlag) || enablesPermissions(environmentOf(options)['NODE_OPTIONS']),
     transport: options.transport,
   };
 }
@@ -107,13 +108,6 @@ function withoutDebuggerFlags(flags: readonly string[]): string[] {
     if (flagsWithValue.has(flag)) i++;
   }
   return kept;
-}
-
-/** A path (relative to the working directory) or a URL, as a URL a child can import. */
-function moduleUrl(pathOrUrl: string): string {
-  return /^[a-z][a-z0-9+.-]+:/i.test(pathOrUrl) && !/^[a-z]:[\\/]/i.test(pathOrUrl)
-    ? pathOrUrl
-    : pathToFileURL(resolve(pathOrUrl)).href;
 }
 
 /**

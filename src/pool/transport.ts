@@ -1,6 +1,6 @@
 import { PoolClosedError, RunInProcessError } from '../errors.js';
 import type { PoolTransport } from '../options.js';
-import type { Answer, BatchTask, CallTask } from '../protocol.js';
+import type { Answer, BatchTask, CallTask, Emission, Steer } from '../protocol.js';
 
 /**
  * The seam between what the pool decides and how bytes reach a process.
@@ -16,10 +16,19 @@ import type { Answer, BatchTask, CallTask } from '../protocol.js';
  * the worker holding it to stop, answers arrive as results, and a worker that goes silent is a loss.
  * That is why the contract speaks of batches and workers, never of processes or pids, and why
  * `append` may always refuse.
+ *
+ * A call may also talk while it runs: a stream's items and a callback's events come back as
+ * `emitted`, and the scheduler steers a stream (credit, stop) with `steer`. A transport that cannot
+ * relay these says so (`streaming: false`), and the scheduler refuses such calls with a clear error.
  */
 export interface Transport {
   /** Where its calls run, for messages about them: 'the child process', 'this process (inline mode)'. */
   readonly runsIn: string;
+  /**
+   * It relays what a running call emits (`emitted`) and passes on `steer`: streamed results and
+   * progress callbacks work only then.
+   */
+  readonly streaming: boolean;
   /** How many batches may run at once: a batch beyond it waits in the scheduler. */
   readonly capacity: number;
   /**
@@ -45,6 +54,11 @@ export interface Transport {
    * are not started: they stay unanswered when it ends, and the scheduler sends them again.
    */
   append(batch: number, calls: CallTask[]): boolean;
+  /**
+   * Tells a call that is running in this batch to go on or to stop (a stream); false when the
+   * batch's worker is not known or cannot be told, and then nothing was sent.
+   */
+  steer(batch: number, call: number, steer: Steer): boolean;
   /** No more calls for this open batch: its worker ends it, and is free again. */
   close(batch: number): void;
   /** Stops a batch now: drops it if no worker has taken it, otherwise stops its worker. */
@@ -84,6 +98,8 @@ export interface TransportEvents {
   /** `worker`: the worker's pid, where there is one (for tracing). */
   started(batch: number, call: number, worker?: number): void;
   answered(batch: number, call: number, answer: Answer, worker?: number): void;
+  /** A running call sent something before its answer: a stream's item, a callback's event. */
+  emitted(batch: number, call: number, emission: Emission): void;
   /** The batch ended normally: its unanswered calls were never started. `slow`: it stopped early after a slow call. */
   ended(batch: number, slow: boolean): void;
   lost(batch: number, loss: BatchLoss): void;

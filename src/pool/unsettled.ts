@@ -2,13 +2,16 @@ import type { PendingCall } from './pending-call.js';
 
 /**
  * The calls of one scheduler that have not settled: queued, sent or running. While there are any,
- * the process is held open (workers do not keep it alive, and a waiting call must); once there are
- * none, whoever waits for the pool to drain is told.
+ * the process is held open (workers do not keep it alive, and a waiting call must), but for
+ * streams that nobody waits on; once there are none, whoever waits for the pool to drain is told.
  */
 export class Unsettled implements Iterable<PendingCall> {
   readonly #calls = new Set<PendingCall>();
+  /** Streams that nobody waits on now (no `next()` pending): like a suspended local generator, they hold nothing. */
+  readonly #released = new Set<PendingCall>();
   /** One timer for the pool's life, ref'd and unref'd: cheaper than one per call. */
   #keepAlive: NodeJS.Timeout | undefined;
+  #holding = false;
   #drained: (() => void) | undefined;
 
   get size(): number {
@@ -20,18 +23,34 @@ export class Unsettled implements Iterable<PendingCall> {
   }
 
   add(call: PendingCall): void {
-    if (this.#calls.size === 0) {
-      this.#keepAlive ??= setInterval(() => {}, 1 << 30);
-      this.#keepAlive.ref();
-    }
     this.#calls.add(call);
+    this.#holdIfAny();
   }
 
   delete(call: PendingCall): void {
     this.#calls.delete(call);
-    if (this.#calls.size > 0) return;
-    this.#keepAlive?.unref();
-    this.#drained?.();
+    this.#released.delete(call);
+    this.#holdIfAny();
+    if (this.#calls.size === 0) this.#drained?.();
+  }
+
+  /** A stream's consumer waits for it (true), or does not (false). */
+  hold(call: PendingCall, held: boolean): void {
+    if (!this.#calls.has(call)) return;
+    if (held) this.#released.delete(call);
+    else this.#released.add(call);
+    this.#holdIfAny();
+  }
+
+  /** Only on a change: a call that comes or goes among others touches no timer. */
+  #holdIfAny(): void {
+    const hold = this.#calls.size > this.#released.size;
+    if (hold === this.#holding) return;
+    this.#holding = hold;
+    if (hold) {
+      this.#keepAlive ??= setInterval(() => {}, 1 << 30);
+      this.#keepAlive.ref();
+    } else this.#keepAlive?.unref();
   }
 
   /** Settles once no call is left; the timer is then gone for good. */

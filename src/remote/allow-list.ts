@@ -33,6 +33,8 @@ export async function allowList(): Promise<AllowList> {
     targets.set(key, served);
   };
   for (const module of [...processState.registry.modules.values()]) {
+    // The library's own targets (the warm-up's pings) are no one's to call from afar.
+    if (module.url.startsWith(libraryFiles)) continue;
     const identity = moduleIdentity(module.url);
     if (identity === undefined) {
       unnamed.push(module.url);
@@ -67,6 +69,9 @@ export async function allowList(): Promise<AllowList> {
   }
   return { targets, unnamed };
 }
+
+/** This file is `dist/remote/allow-list.js`: the library's compiled files are under `dist/`. */
+const libraryFiles = new URL('../', import.meta.url).href;
 
 /** The served keys nearest to one that is not served, for the error that says so. */
 export function nearestKeys(key: string, served: Iterable<string>, count = 3): string[] {

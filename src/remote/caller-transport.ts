@@ -32,6 +32,8 @@ interface Sent {
  */
 export class CallerTransport implements Transport {
   readonly capacity = Number.POSITIVE_INFINITY;
+  /** A job's answer is its return value: nothing a call emits before it can cross (issue #13, point 7). */
+  readonly streaming = false;
   /** The worker's pool times the call out and answers; the caller's timer waits this much longer. */
   readonly timeoutGrace = 2_000;
   readonly runsIn: string;
@@ -157,6 +159,10 @@ export class CallerTransport implements Transport {
   }
 
   append(): boolean {
+    return false;
+  }
+
+  steer(): boolean {
     return false;
   }
 

@@ -13,7 +13,7 @@ import { packPortable, portableCodec, unpackPortable } from './portable.js';
  * The worker reads the target key before it decodes anything; a signed envelope is checked
  * before that (a worker and a caller that do not share the secret cannot talk).
  */
-export const envelopeVersion = 1;
+const envelopeVersion = 1;
 
 export interface CallEnvelope {
   v: typeof envelopeVersion;
@@ -28,7 +28,7 @@ export interface CallEnvelope {
   sig?: string;
 }
 
-export type PortableAnswer =
+type PortableAnswer =
   | [tag: 'value', bytes: string]
   | [
       tag: 'thrown',

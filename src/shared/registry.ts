@@ -44,6 +44,8 @@ export interface MethodEntry {
   readonly isStatic: boolean;
   readonly impl: Function;
   readonly options: RunInProcessOptions;
+  /** An `async *` method: a call returns an async generator whose items the child yields. */
+  readonly streams: boolean;
 }
 
 export interface FunctionEntry {
@@ -51,6 +53,13 @@ export interface FunctionEntry {
   readonly id: string;
   readonly impl: Function;
   readonly options: RunInProcessOptions;
+  /** An `async function*`: a call returns an async generator whose items the child yields. */
+  readonly streams: boolean;
+}
+
+/** An `async function*` or `async *` method, as written (a compiler that lowers it hides it). */
+export function isAsyncGeneratorFunction(fn: Function): boolean {
+  return Object.prototype.toString.call(fn) === '[object AsyncGeneratorFunction]';
 }
 
 export interface Registry {

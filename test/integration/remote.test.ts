@@ -7,6 +7,7 @@ import {
   configure,
   NotServedError,
   ProcessCrashedError,
+  RunInProcessError,
   shutdown,
   TimeoutError,
   TransportUnavailableError,
@@ -43,7 +44,12 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     app = remoteApp();
     worker = await app.startWorker({ redis: redis.socket });
     configure({
-      transport: bullmq({ connection: { path: redis.socket }, buildId: 'test', lockDuration: 1_000, stalledInterval: 1_000 }),
+      transport: bullmq({
+        connection: { path: redis.socket },
+        buildId: 'test',
+        lockDuration: 1_000,
+        stalledInterval: 1_000,
+      }),
     });
     values = (await import(app.callerModule('values'))) as ValuesModule;
     errors = (await import(app.callerModule('errors'))) as ErrorsModule;
@@ -64,10 +70,14 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
       missing: undefined,
       nan: NaN,
       negativeZero: -0,
+      // biome-ignore lint/suspicious/noSparseArray: a hole is what this checks.
       holes: [1, , 3],
       date: new Date('2026-01-02T03:04:05.006Z'),
       pattern: /a+b/giu,
-      map: new Map<unknown, unknown>([[1, 'one'], ['nested', new Map([[2n, new Set([1])]])]]),
+      map: new Map<unknown, unknown>([
+        [1, 'one'],
+        ['nested', new Map([[2n, new Set([1])]])],
+      ]),
       set: new Set(['a', 'b']),
       floats: new Float64Array([1.5, -2.25]),
       arrayBuffer: new Uint8Array([9, 8, 7]).buffer,
@@ -128,7 +138,10 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
   });
 
   test('a timeout is enforced by the worker, which kills its child, and comes back with the host', async () => {
-    const timeout = await rejectionOf(withCallOptions({ timeout: 300 }, () => remote.spin()), TimeoutError);
+    const timeout = await rejectionOf(
+      withCallOptions({ timeout: 300 }, () => remote.spin()),
+      TimeoutError,
+    );
     assert.equal((timeout as TimeoutError & { host?: string }).host, hostname());
     assert.equal(timeout.timeout, 300);
   });
@@ -137,7 +150,9 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     const marker = scratchFile('ticking');
     const controller = new AbortController();
     const running = withCallOptions({ signal: controller.signal }, () => remote.tick(marker));
-    assert.ok((await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8').length >= 3, 10_000)) !== undefined);
+    assert.ok(
+      (await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8').length >= 3, 10_000)) !== undefined,
+    );
     controller.abort();
     await rejectionOf(running, AbortError);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -158,6 +173,11 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.equal(lost.mayHaveRun, true);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     assert.equal(readFileSync(marker, 'utf8').trim().split('\n').length, 1, 'it ran exactly once');
+  });
+
+  test('a streaming method fails at its first next(), naming the limit', async () => {
+    const error = await rejectionOf(remote.countTo(3).next(), RunInProcessError);
+    assert.match(error.message, /countTo streams its results .* cannot relay/);
   });
 
   test("an idle caller's process exits by itself, without shutdown()", () => {

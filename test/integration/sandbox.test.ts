@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { configure, ModuleLoadError, shutdown } from 'run-in-process';
-import { childPids, fixture, fixtureUrl, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
+import {
+  childPids,
+  fixture,
+  fixtureUrl,
+  isAlive,
+  repoRoot,
+  scratchFile,
+  waitFor,
+  waitForFile,
+} from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { runScript, startScript } from '../helpers/scripts.js';
 
@@ -155,12 +165,13 @@ test('when the parent is killed with SIGKILL, a sandboxed child stuck in a CPU l
   try {
     const childPid = Number(await waitForFile(started, 15_000));
     assert.ok(childPid > 0 && isAlive(childPid), `the child is running its CPU loop\n${stderr}`);
-    const started_ = childPids(parent.pid);
-    assert.ok(started_.length === 2, `the child and the reaper: ${started_.join(' ')}\n${stderr}`);
+    // The child and the reaper: both must be gone once the parent is.
+    const processes = childPids(parent.pid);
+    assert.ok(processes.includes(childPid) && processes.length >= 2, `${processes.join(' ')}\n${stderr}`);
     parent.kill('SIGKILL');
     await exited;
-    const gone = await waitFor(() => started_.every((pid) => !isAlive(pid)), 5_000);
-    assert.ok(gone !== undefined, `${started_.filter(isAlive).join(' ')} outlived their parent`);
+    const gone = await waitFor(() => processes.every((pid) => !isAlive(pid)), 5_000);
+    assert.ok(gone !== undefined, `${processes.filter(isAlive).join(' ')} outlived their parent`);
   } finally {
     parent.kill('SIGKILL');
   }
@@ -178,7 +189,7 @@ test('a sandboxed pool never runs inline, even with RUN_IN_PROCESS_INLINE=1', ()
   assert.match(run.stdout, /^ERR_INVALID_USAGE .*pool 'sandbox' is sandboxed/, run.report);
 });
 
-test("the reaper lives only while there are sandboxed children, and never keeps the parent alive", () => {
+test('the reaper lives only while there are sandboxed children, and never keeps the parent alive', () => {
   const run = runScript(
     `const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
      const { childPids, waitFor } = await import(${JSON.stringify(new URL('../helpers/fixtures.js', import.meta.url).href)});
@@ -195,4 +206,101 @@ test("the reaper lives only while there are sandboxed children, and never keeps 
   assert.match(run.stdout, /^while serving 2$/m, run.report);
   assert.match(run.stdout, /^after shutdown 0$/m, run.report);
   assert.match(run.stdout, /^served again$/m, run.report);
+});
+
+test("a sandboxed child cannot open the parent's or a sibling child's inspector with SIGUSR1", async () => {
+  configure('sandbox', { size: 1, permissions: { fsRead: [fixtures] } });
+  configure('not-sandboxed', { size: 1 });
+  const { url } = await import('node:inspector');
+  const started = scratchFile('sibling');
+  const sibling = await inSandbox('not-sandboxed').spin(0, started);
+  await inSandbox('sandbox').signal(process.pid, 'SIGUSR1');
+  await inSandbox('sandbox').signal(sibling, 'SIGUSR1');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(url(), undefined, "the parent's inspector stays closed");
+  assert.equal(await inSandbox('not-sandboxed').spin(0, started), sibling, 'the same sibling answers');
+  assert.equal(await inSandbox('not-sandboxed').inspectorUrl(), null, "the sibling's inspector stays closed");
+});
+
+test('node:sqlite, which opens files outside the model, is not there in a sandboxed child', {
+  skip: major < 22 && 'Node 20 has no node:sqlite',
+}, async () => {
+  configure('sandbox', { size: 1, execArgv: ['--no-warnings'], permissions: { fsRead: [fixtures] } });
+  const error = await deniedBy(inSandbox('sandbox').openSqlite(join(outside, 'app.db')));
+  assert.equal(error.code, 'ERR_UNKNOWN_BUILTIN_MODULE');
+});
+
+test("a sandboxed pool does not inherit the parent's flags, and its relative paths mean the working directory of configure()", () => {
+  const run = runScript(
+    `const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
+     const { configure, shutdown } = await import('run-in-process');
+     configure('sandbox', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}, './relative'] } });
+     configure('not-sandboxed', { size: 1 });
+     process.chdir(${JSON.stringify(tmpdir())});
+     console.log(JSON.stringify({ sandboxed: (await inSandbox('sandbox').environment()).execArgv, plain: (await inSandbox('not-sandboxed').environment()).execArgv }));
+     await shutdown();`,
+    { nodeArgs: ['--stack-size=2000'] },
+  );
+  assert.equal(run.status, 0, run.report);
+  const { sandboxed, plain } = JSON.parse(run.stdout) as { sandboxed: string[]; plain: string[] };
+  assert.ok(plain.includes('--stack-size=2000'), run.report);
+  assert.ok(!sandboxed.includes('--stack-size=2000'), run.report);
+  assert.ok(sandboxed.includes(`--allow-fs-read=${join(repoRoot, 'relative')}`), run.report);
+});
+
+test('a child that sends a server over its IPC channel is stopped, and the parent is not held open', () => {
+  const run = runScript(
+    `const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
+     const { configure } = await import('run-in-process');
+     configure('not-sandboxed', { size: 1 });
+     try { await inSandbox('not-sandboxed').sendServer(); } catch (error) { console.log(error.name, error.message); }`,
+    { timeout: 20_000 },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.match(run.stdout, /^ProcessCrashedError .*sent a socket or a server over its IPC channel/m, run.report);
+});
+
+test('a reaper that dies is replaced at once, and still stops the children when the parent is killed', async () => {
+  const started = scratchFile('spinning-after-reaper');
+  const parent = startScript(`
+    const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
+    const { configure } = await import('run-in-process');
+    configure('sandbox-orphans', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}], fsWrite: [${JSON.stringify(dirname(started))}] } });
+    inSandbox('sandbox-orphans').spin(60_000, ${JSON.stringify(started)});`);
+  const exited = once(parent, 'exit');
+  try {
+    const childPid = Number(await waitForFile(started, 15_000));
+    const [reaper] = childPids(parent.pid).filter((pid) => pid !== childPid);
+    assert.ok(reaper !== undefined, 'a reaper runs');
+    process.kill(reaper, 'SIGKILL');
+    const replaced = await waitFor(
+      () => childPids(parent.pid).some((pid) => pid !== childPid && pid !== reaper),
+      5_000,
+    );
+    assert.ok(replaced !== undefined, 'a new reaper took over');
+    parent.kill('SIGKILL');
+    await exited;
+    assert.ok((await waitFor(() => !isAlive(childPid), 5_000)) !== undefined, `child ${childPid} outlived its parent`);
+  } finally {
+    parent.kill('SIGKILL');
+  }
+});
+
+test('a pool whose NODE_OPTIONS turn the permission model on is watched as a sandboxed one', async () => {
+  const started = scratchFile('spinning-node-options');
+  const flag = major >= 22 ? '--permission' : '--experimental-permission';
+  const parent = startScript(`
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    const { configure } = await import('run-in-process');
+    configure('orphans', { size: 1, env: { NODE_OPTIONS: '${flag} --allow-fs-read=* --allow-fs-write=*' } });
+    inPool('orphans').spin(60_000, ${JSON.stringify(started)});`);
+  const exited = once(parent, 'exit');
+  try {
+    const childPid = Number(await waitForFile(started, 15_000));
+    parent.kill('SIGKILL');
+    await exited;
+    assert.ok((await waitFor(() => !isAlive(childPid), 5_000)) !== undefined, `child ${childPid} outlived its parent`);
+  } finally {
+    parent.kill('SIGKILL');
+  }
 });

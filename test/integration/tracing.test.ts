@@ -98,3 +98,35 @@ test('calls are traced in the parent and in the child, the carrier goes along, a
   }
   assert.ok(existsSync(log));
 });
+
+test('a stream is traced as one call, from its first next() to its end', async () => {
+  type StreamsModule = typeof import('../fixtures/src/streams.js');
+  const { lines } = await fixture<StreamsModule>('standard', 'streams');
+  const seen: Array<{ event: string; target: string; pid: number | undefined }> = [];
+  const record = (event: string) => (context: unknown) =>
+    seen.push({ event, target: (context as CallContext).target, pid: (context as CallContext).pid });
+  const handlers = {
+    start: record('start'),
+    end: record('end'),
+    asyncStart: record('asyncStart'),
+    asyncEnd: record('asyncEnd'),
+    error: record('error'),
+  };
+  const calls = diagnosticsChannel.tracingChannel('run-in-process:call');
+  calls.subscribe(handlers);
+  try {
+    const stream = lines('a\nb');
+    assert.equal(seen.length, 0, 'nothing before the first next()');
+    const items: string[] = [];
+    for await (const line of stream) items.push(line);
+    assert.deepEqual(items, ['a', 'b']);
+    assert.deepEqual(
+      seen.map(({ event }) => event),
+      ['start', 'end', 'asyncStart', 'asyncEnd'],
+    );
+    assert.ok(seen.every(({ target }) => target === 'lines'));
+    assert.equal(typeof seen.at(-1)?.pid, 'number', 'the child that ran it');
+  } finally {
+    calls.unsubscribe(handlers);
+  }
+});

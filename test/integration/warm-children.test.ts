@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { configure, ModuleLoadError, shutdown, stats, warmUp } from 'run-in-process';
@@ -28,6 +29,67 @@ test('warmUp() settles once minChildren children are up, with their preload impo
   const { pid } = inPool('warm');
   assert.ok(warm.includes(await pid()), 'the first call ran on a warm child');
   assert.equal(pidsIn(log).length, 2, 'no other child started');
+});
+
+test('the warm-up is no call: not counted, traced in neither process, and it uses up no call limit', async () => {
+  const preloadLog = scratchFile('preloaded');
+  const traceLog = scratchFile('trace-child');
+  configure('warm-quiet', {
+    size: 1,
+    minChildren: 1,
+    recycleAfterCalls: 1,
+    preload: [fixtureUrl('standard', 'preloaded'), fixtureUrl('standard', 'trace-child')],
+    env: { ...process.env, PRELOAD_LOG: preloadLog, TRACE_LOG: traceLog },
+  });
+  const started: string[] = [];
+  const calls = diagnosticsChannel.tracingChannel('run-in-process:call');
+  const handlers = {
+    start: (context: unknown) => started.push((context as { target: string }).target),
+    end() {},
+    asyncStart() {},
+    asyncEnd() {},
+    error() {},
+  };
+  calls.subscribe(handlers);
+  try {
+    await warmUp('warm-quiet');
+    const [warm] = pidsIn(preloadLog);
+    assert.deepEqual(started, [], 'nothing published in the parent');
+    assert.ok(!existsSync(traceLog), 'nothing published in the child');
+    const before = stats('warm-quiet');
+    assert.equal(before.completed, 0);
+    assert.deepEqual(before.children, { busy: 0, idle: 1, starting: 0, recycled: 0 });
+
+    const { pid } = inPool('warm-quiet');
+    assert.equal(await pid(), warm, 'with a limit of one call, the warm child still took the first');
+    assert.deepEqual(started, ['warm-quiet:pid']);
+    assert.deepEqual(
+      readFileSync(traceLog, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { target: string }).target),
+      ['warm-quiet:pid'],
+    );
+    assert.equal(stats('warm-quiet').completed, 1);
+  } finally {
+    calls.unsubscribe(handlers);
+  }
+});
+
+test('an isolated pool is warmed without running anything in its warm child, which a call would use up', async () => {
+  const log = scratchFile('preloaded');
+  configure('warm-isolated', {
+    size: 1,
+    minChildren: 1,
+    isolate: true,
+    preload: [fixtureUrl('standard', 'preloaded')],
+    env: { ...process.env, PRELOAD_LOG: log },
+  });
+  await warmUp('warm-isolated');
+  const warm = pidsIn(log);
+  assert.equal(warm.length, 1, 'one child started, and was not replaced');
+  const { pid } = inPool('warm-isolated');
+  assert.equal(await pid(), warm[0], 'the first call ran on the warm child');
 });
 
 test('a preload module that cannot be imported fails warmUp() and the calls with ModuleLoadError naming it', async () => {

@@ -16,6 +16,9 @@ const allowed: Record<string, string[]> = {
   index: ['define', 'call', 'shared', 'errors', 'options'],
   // The Vite plugin runs in Vite's process, beside the app: it needs none of the library.
   vitest: [],
+  // `run-in-process/bullmq`: the remote transport, loaded only by apps that use it.
+  bullmq: ['remote'],
+  remote: ['pool', 'codec', 'shared', 'errors', 'options', 'protocol'],
   define: ['call', 'shared', 'errors', 'options'],
   call: ['pool', 'codec', 'shared', 'errors', 'options', 'protocol'],
   pool: ['child', 'codec', 'shared', 'errors', 'options', 'protocol'],

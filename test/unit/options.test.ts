@@ -119,3 +119,37 @@ test('permissions and envAllow are checked key by key, and net: false is refused
   }
   configure('options-sandbox', { permissions: { fsRead: ['.'], net: true }, envAllow: ['PATH'] });
 });
+
+test('flags that would widen a sandboxed pool are refused, in execArgv and in NODE_OPTIONS', () => {
+  refused(
+    () => configure('options-sandbox', { permissions: {}, execArgv: ['--allow-fs-read=/'] }),
+    TypeError,
+    /--allow-fs-read=\/ would widen the sandbox/,
+  );
+  refused(
+    () => configure('options-sandbox', { permissions: {}, env: { NODE_OPTIONS: '--no-deprecation --env-file=.env' } }),
+    TypeError,
+    /--env-file=\.env would widen the sandbox/,
+  );
+  refused(() => configure('options-sandbox', { permissions: { fsRead: ['a\0b'] } }), TypeError, /no NUL character/);
+  configure('options-sandbox', { permissions: {}, execArgv: ['--no-deprecation'] });
+});
+
+test('stream options: window is a positive integer, idleTimeout a time, and nothing else is known', () => {
+  refused(
+    () => runInProcess({ stream: { window: 0 } }),
+    RangeError,
+    /stream\.window must be a positive integer .*\(got 0\)/,
+  );
+  refused(() => runInProcess({ stream: { window: 2.5 } }), RangeError, /stream\.window/);
+  refused(() => runInProcess({ stream: { window: '16' as unknown as number } }), TypeError, /stream\.window/);
+  refused(() => runInProcess({ stream: { idleTimeout: -1 } }), RangeError, /stream\.idleTimeout must be a positive/);
+  refused(
+    () => runInProcess({ stream: { windw: 4 } as never }),
+    TypeError,
+    /unknown option "stream\.windw"\. Known options of stream: window, idleTimeout/,
+  );
+  refused(() => runInProcess({ stream: 16 as never }), TypeError, /stream must be an object like \{ window: 16/);
+  refused(() => runInProcess({ callbacks: 'yes' as never }), TypeError, /callbacks must be true or false/);
+  assert.equal(typeof runInProcess({ stream: { window: 1, idleTimeout: 1_000 }, callbacks: true }), 'function');
+});

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { AbortError, PoolClosedError, ProcessCrashedError, QueueFullError, TimeoutError } from 'run-in-process';
+import {
+  AbortError,
+  PoolClosedError,
+  ProcessCrashedError,
+  QueueFullError,
+  RunInProcessError,
+  TimeoutError,
+} from 'run-in-process';
 import { internal } from '../helpers/internal.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
@@ -12,13 +19,16 @@ type Transport = import('../../dist/pool/transport.js').Transport;
 type TransportEvents = import('../../dist/pool/transport.js').TransportEvents;
 type BatchTask = import('../../dist/protocol.js').BatchTask;
 type CallTask = import('../../dist/protocol.js').CallTask;
-type Answer = import('../../dist/protocol.js').Answer;
+type Steer = import('../../dist/protocol.js').Steer;
+type Value = import('../../dist/protocol.js').Value;
 const { Scheduler } = await internal<typeof import('../../dist/pool/scheduler.js')>('pool/scheduler.js');
 
 class FakeTransport implements Transport {
   readonly runsIn = 'the fake worker';
   waiting = 0;
   acceptAppends = true;
+  streaming = true;
+  readonly steered: Array<{ batch: number; call: number; steer: Steer }> = [];
   readonly submitted: Array<{ task: BatchTask; exclusive: boolean }> = [];
   readonly appended: Array<{ batch: number; calls: CallTask[] }> = [];
   readonly closed: number[] = [];
@@ -36,6 +46,10 @@ class FakeTransport implements Transport {
   append(batch: number, calls: CallTask[]): boolean {
     if (!this.acceptAppends) return false;
     this.appended.push({ batch, calls });
+    return true;
+  }
+  steer(batch: number, call: number, steer: Steer): boolean {
+    this.steered.push({ batch, call, steer });
     return true;
   }
   close(batch: number): void {
@@ -84,10 +98,19 @@ function setUp(
   made.push(scheduler);
   const call = (label: string, options: { timeout?: number; signal?: AbortSignal } = {}) =>
     scheduler.run(['call', '{}', 0, [label], undefined, false], label, options);
-  return { scheduler, transport, call };
+  const items: unknown[] = [];
+  const stream = (label: string) =>
+    scheduler.stream(
+      ['call', '{}', 0, [label], undefined, false],
+      label,
+      {},
+      { window: 4, idleTimeout: undefined },
+      (item) => items.push(item[1]),
+    );
+  return { scheduler, transport, call, stream, items };
 }
 
-const value = (text: string): Answer => ['as-is', text, false];
+const value = (text: string): Value => ['as-is', text, false];
 const crash = {
   kind: 'crashed',
   error: (label: string) => new ProcessCrashedError(`crashed in ${label}`, null, 'SIGSEGV', label, '', false),
@@ -342,4 +365,94 @@ test('close() waits for the calls in flight, rejects those left at the deadline,
   await closing;
   assert.ok(transport.destroyed);
   assert.equal(scheduler.pendingCount, 0);
+});
+
+describe('streams', () => {
+  test('a stream goes alone, holds its slot for its whole life, and its items come before its answer', async () => {
+    const { transport, call, stream, items } = setUp(1);
+    const rows = stream('rows');
+    assert.equal(transport.submitted[0]!.exclusive, true, 'alone: never in a batch with other calls');
+    assert.equal(transport.submitted[0]!.task[2][0]![7], 4, 'the first credit travels with the call');
+    const other = call('other');
+    assert.equal(transport.submitted.length, 1, 'the stream holds the only slot: the call waits');
+    const { id, calls } = transport.batch(0);
+    transport.events.emitted(id, calls[0]!, ['items', [value('one')]]);
+    transport.events.emitted(id, calls[0]!, ['items', [value('two')]]);
+    transport.events.answered(id, calls[0]!, value('done'));
+    assert.deepEqual(items, ['one', 'two']);
+    assert.deepEqual(await rows.answer, value('done'));
+    transport.events.ended(id, false);
+    assert.equal(transport.submitted.length, 2, 'the slot is free: the call goes');
+    const next = transport.batch(1);
+    transport.events.answered(next.id, next.calls[0]!, value('other'));
+    assert.deepEqual(await other, value('other'));
+  });
+
+  test('stop() steers the worker to stop, and the answer it sends settles the stream', async () => {
+    const { transport, stream } = setUp(1);
+    const rows = stream('rows');
+    const { id, calls } = transport.batch(0);
+    transport.events.emitted(id, calls[0]!, ['items', [value('one')]]);
+    rows.stop();
+    assert.deepEqual(transport.steered.at(-1), { batch: id, call: calls[0], steer: ['stop'] });
+    assert.deepEqual(transport.cancelled, [], 'the worker is asked, not killed');
+    transport.events.answered(id, calls[0]!, value('stopped'));
+    assert.deepEqual(await rows.answer, value('stopped'));
+    transport.events.ended(id, false);
+  });
+
+  test('a worker that does not answer stop() within the grace is stopped, and the stream ends as stopped', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { transport, stream } = setUp(1);
+    const rows = stream('rows');
+    const { id } = transport.batch(0);
+    rows.stop();
+    t.mock.timers.tick(4_999);
+    assert.deepEqual(transport.cancelled, [], 'not before the grace is over');
+    t.mock.timers.tick(1);
+    assert.deepEqual(transport.cancelled, [id]);
+    assert.deepEqual(await rows.answer, ['as-is', undefined, false]);
+  });
+
+  test('at shutdown a stream is told to stop; close() ends once its batch does, or after the grace', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { scheduler, transport, stream } = setUp(1);
+    const rows = stream('rows');
+    const { id, calls } = transport.batch(0);
+    const closing = scheduler.close(100);
+    t.mock.timers.tick(100);
+    await rejectionOf(rows.answer, PoolClosedError);
+    assert.deepEqual(transport.steered.at(-1), { batch: id, call: calls[0], steer: ['stop'] });
+    assert.deepEqual(transport.cancelled, [], 'its finally may still run');
+    await turn();
+    assert.equal(transport.destroyed, false, 'close() waits for it');
+    // A worker that cannot be stopped (the fake ignores cancel, as inline mode does) holds it no longer than the grace.
+    t.mock.timers.tick(5_000);
+    await closing;
+    assert.ok(transport.destroyed);
+  });
+
+  test('items for a stream that settled, or named under another batch, are dropped', async () => {
+    const { transport, stream, items } = setUp(2);
+    const first = stream('first');
+    const second = stream('second');
+    const a = transport.batch(0);
+    const b = transport.batch(1);
+    transport.events.emitted(a.id, b.calls[0]!, ['items', [value('forged')]]);
+    transport.events.answered(a.id, a.calls[0]!, value('a'));
+    transport.events.emitted(a.id, a.calls[0]!, ['items', [value('late')]]);
+    transport.events.answered(b.id, b.calls[0]!, value('b'));
+    assert.deepEqual(items, []);
+    assert.deepEqual(await Promise.all([first.answer, second.answer]), [value('a'), value('b')]);
+  });
+
+  test('a transport that cannot stream refuses streams and callbacks at the first call, naming the limit', async () => {
+    const { scheduler, transport, stream } = setUp(1);
+    transport.streaming = false;
+    const refusal = await rejectionOf(stream('Exporter.rows').answer, RunInProcessError);
+    assert.match(refusal.message, /Exporter\.rows streams its results .* the fake worker, which cannot relay/);
+    const callbacks = scheduler.run(['call', '{}', 0, [], undefined, false], 'crunch', {}, () => {});
+    assert.match((await rejectionOf(callbacks, RunInProcessError)).message, /crunch takes callbacks .*local pool/);
+    assert.equal(transport.submitted.length, 0, 'nothing was sent');
+  });
 });

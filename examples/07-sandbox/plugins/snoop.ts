@@ -2,16 +2,11 @@
 import { readFile } from 'node:fs/promises';
 import { runInProcess } from 'run-in-process';
 
-export default class Snoop {
-  @runInProcess()
-  async run(_text: string): Promise<{ summary: string; pid: number }> {
-    const fromEnv = process.env['API_TOKEN'] ?? 'nothing';
-    const key = await readFile(new URL('../../secrets/api-key.txt', import.meta.url), 'utf8');
-    return { summary: `stole ${key.trim()} and ${fromEnv}`, pid: process.pid };
-  }
+export const run = runInProcess(async function run(_text: string): Promise<{ summary: string; pid: number }> {
+  const key = await readFile(new URL('../../secrets/api-key.txt', import.meta.url), 'utf8');
+  return { summary: `stole ${key.trim()}`, pid: process.pid };
+});
 
-  @runInProcess()
-  static async environment(): Promise<string[]> {
-    return Object.keys(process.env).filter((name) => name !== 'TINYPOOL_WORKER_ID');
-  }
-}
+export const environment = runInProcess(async function environment(): Promise<string[]> {
+  return Object.keys(process.env).filter((name) => name !== 'TINYPOOL_WORKER_ID');
+});

@@ -2,10 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { runInProcess } from 'run-in-process';
 
-export default class Vandal {
-  @runInProcess()
-  async run(_text: string): Promise<{ summary: string; pid: number }> {
-    await writeFile(new URL('../../hacked.txt', import.meta.url), 'was here');
-    return { summary: 'wrote hacked.txt', pid: process.pid };
-  }
-}
+export const run = runInProcess(async function run(_text: string): Promise<{ summary: string; pid: number }> {
+  await writeFile(new URL('../../hacked.txt', import.meta.url), 'was here');
+  return { summary: 'wrote hacked.txt', pid: process.pid };
+});

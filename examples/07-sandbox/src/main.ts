@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { configure, shutdown } from 'run-in-process';
+import { configure, runInProcess, shutdown } from 'run-in-process';
 
-interface Plugin {
-  run(text: string): Promise<{ summary: string; pid: number }>;
+interface Result {
+  summary: string;
+  pid: number;
 }
 
 const TEXT = 'Plugins run in a sandboxed pool: they read their own folder and nothing else.';
@@ -19,16 +20,30 @@ process.env['API_TOKEN'] = 'host-token-123';
 // or threads, or load addons; and they start with an empty environment.
 configure({ size: 2, timeout: 5_000, permissions: { fsRead: [pluginDir] } });
 
+/**
+ * The host never imports a plugin: its top-level code would run here, outside the sandbox. It
+ * declares a stub instead, naming the plugin's module and function; a call runs the plugin's own
+ * `run` in a sandboxed child, which imports the plugin there.
+ */
+function stub<Args extends unknown[], R>(file: string, name: string): (...args: Args) => Promise<R> {
+  const key = `${file}#${name}`;
+  if (!stubs.has(key)) {
+    const body = async (..._args: unknown[]): Promise<unknown> => {
+      throw new Error('a stub runs in the sandbox, never here');
+    };
+    stubs.set(key, runInProcess(body, { module: pathToFileURL(join(pluginDir, file)).href, name }));
+  }
+  return stubs.get(key) as unknown as (...args: Args) => Promise<R>;
+}
+/** One stub per plugin function: a module registers each function id once. */
+const stubs = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+
 const files = (await readdir(pluginDir)).filter((file) => file.endsWith('.js')).sort();
 console.log(`host pid ${process.pid}, sandboxed plugins: ${files.join(', ')}`);
 
-const plugins = new Map<string, Plugin>();
 for (const file of files) {
-  const mod = await import(pathToFileURL(join(pluginDir, file)).href);
-  const PluginClass = mod.default as new () => Plugin;
-  plugins.set(file, new PluginClass());
   try {
-    const { summary, pid } = await plugins.get(file)!.run(TEXT);
+    const { summary, pid } = await stub<[string], Result>(file, 'run')(TEXT);
     console.log(`${file}: ${summary} (child pid ${pid})`);
   } catch (error) {
     // The child's own error, rebuilt here: the permission model's code, what it refused, and on what.
@@ -37,9 +52,9 @@ for (const file of files) {
   }
 }
 
-const { default: Snoop } = await import(pathToFileURL(join(pluginDir, 'snoop.js')).href);
-console.log(`environment a plugin sees: [${(await Snoop.environment()).join(', ')}]`);
-const { summary } = await plugins.get('word-count.js')!.run(TEXT);
+const names = await stub<[], string[]>('snoop.js', 'environment')();
+console.log(`environment a plugin sees: [${names.join(', ')}]`);
+const { summary } = await stub<[string], Result>('word-count.js', 'run')(TEXT);
 console.log(`host still serving: word-count.js: ${summary}`);
 console.log(`hacked.txt exists: ${existsSync(new URL('../hacked.txt', import.meta.url)) ? 'yes' : 'no'}`);
 

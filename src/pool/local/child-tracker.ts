@@ -77,7 +77,7 @@ function ignoreWriteError(): void {
 export interface TrackerEvents {
   onNotice(record: ChildRecord, notice: ChildNotice): void;
   /** A child sent something that claims to be a notice and is not one. */
-  onMalformed(record: ChildRecord, message: unknown): void;
+  onMalformed(record: ChildRecord, message: unknown, why?: string): void;
   /** The pool's own word that a child has booted (tinypool-transport.ts knows what it looks like). */
   isReadyMessage(message: unknown): boolean;
   onReady(record: ChildRecord): void;
@@ -128,7 +128,14 @@ export class ChildTracker {
     this.#live.add(record);
     this.events.onSpawn(record);
     let unexpected = false;
-    child.on('message', (message: unknown) => {
+    child.on('message', (message: unknown, handle: unknown) => {
+      // A child may send a socket or a server along a message: the parent would hold it open, and
+      // never exit. No message of ours carries one: it is closed, and the child stopped.
+      if (handle !== undefined) {
+        closeHandle(handle);
+        this.events.onMalformed(record, message, 'sent a socket or a server over its IPC channel');
+        return;
+      }
       if (validNotice(message)) this.events.onNotice(record, message);
       else if (isChildNotice(message)) this.events.onMalformed(record, message);
       else if (this.events.isReadyMessage(message)) {
@@ -149,5 +156,15 @@ export class ChildTracker {
         this.events.onExit(record, unexpected);
       }),
     );
+  }
+}
+
+function closeHandle(handle: unknown): void {
+  const closable = handle as { destroy?: () => void; close?: () => void } | null;
+  try {
+    if (typeof closable?.destroy === 'function') closable.destroy();
+    else closable?.close?.();
+  } catch {
+    // Already closed.
   }
 }

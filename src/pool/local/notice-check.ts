@@ -1,4 +1,12 @@
-import { isChildNotice, NoticeSlot, type Answer, type ChildNotice, type EncodedThrown } from '../../protocol.js';
+import {
+  isChildNotice,
+  NoticeSlot,
+  type Answer,
+  type ChildNotice,
+  type Emission,
+  type EncodedThrown,
+  type Value,
+} from '../../protocol.js';
 
 /**
  * A child is isolated for crashes and is not trusted with the parent's integrity: what it sends is
@@ -17,6 +25,13 @@ export function validNotice(message: unknown): message is ChildNotice {
         isId(message[NoticeSlot.call]) &&
         validAnswer(message[NoticeSlot.answer])
       );
+    case 'run-in-process:emit':
+      return (
+        message.length === 4 &&
+        isId(message[NoticeSlot.batch]) &&
+        isId(message[NoticeSlot.call]) &&
+        validEmission(message[NoticeSlot.emission])
+      );
     case 'run-in-process:retiring':
       return message.length === 1;
     case 'run-in-process:fatal':
@@ -34,10 +49,28 @@ function isId(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) > 0;
 }
 
+function validEmission(emission: unknown): emission is Emission {
+  if (!Array.isArray(emission)) return false;
+  if (emission[0] === 'items')
+    return emission.length === 2 && Array.isArray(emission[1]) && emission[1].every(validValue);
+  return (
+    emission[0] === 'callback' &&
+    emission.length === 3 &&
+    Number.isSafeInteger(emission[1]) &&
+    emission[1] >= 0 &&
+    emission[2] instanceof Uint8Array
+  );
+}
+
+function validValue(value: unknown): value is Value {
+  if (!Array.isArray(value)) return false;
+  if (value[0] === 'value') return value.length === 2 && value[1] instanceof Uint8Array;
+  return value[0] === 'as-is' && value.length === 3 && typeof value[2] === 'boolean';
+}
+
 function validAnswer(answer: unknown): answer is Answer {
   if (!Array.isArray(answer)) return false;
-  if (answer[0] === 'value') return answer.length === 2 && answer[1] instanceof Uint8Array;
-  if (answer[0] === 'as-is') return answer.length === 3 && typeof answer[2] === 'boolean';
+  if (validValue(answer)) return true;
   if (answer[0] === 'thrown')
     return answer.length === 3 && validThrown(answer[1]) && (answer[2] === 'call' || answer[2] === 'load');
   return false;

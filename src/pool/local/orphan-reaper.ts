@@ -12,12 +12,14 @@ import type { Writable } from 'node:stream';
  * kernel closes that end when this process ends, whatever ends it; the reaper then kills each
  * listed child's process group (each child leads one: child-fork.ts), and exits. It runs in a
  * session of its own, so that a Ctrl-C or a kill of this process's group does not end it first.
- * It lives only while there are children to watch, never keeps this process alive, and what goes
- * wrong with it never reaches this process: were it to die, a new one takes over the watch with the
- * next child; meanwhile a child still exits when its IPC channel closes, unless its code is stuck.
+ * It lives while there are children to watch (and two seconds more), never keeps this process
+ * alive, and what goes wrong with it never reaches this process. A reaper that dies is replaced at
+ * once, and the new one told of every child still watched. A child can kill it (a process of the
+ * same user can signal another); it can then outlive this process only if this process dies in
+ * the moment before the replacement starts.
  */
 const reaperScript = `
-const pids = new Set();
+const pids = new Set(process.argv.slice(1).map(Number));
 let pending = '';
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk) => {
@@ -42,13 +44,24 @@ export function reapWithParent(child: ChildProcess): void {
   if (pid === undefined) return;
   watched.add(pid);
   tell(`+${pid}\n`);
+  clearTimeout(retiring);
   child.once('exit', () => {
     watched.delete(pid);
-    if (watched.size > 0) return tell(`-${pid}\n`);
-    // Nothing left to watch: the reaper exits, and the next sandboxed child starts another.
-    input?.end();
-    input = undefined;
+    tell(`-${pid}\n`);
+    // Nothing left to watch: the reaper exits, unless another child comes soon (an isolated pool
+    // starts one per call), and then the next sandboxed child starts another.
+    if (watched.size === 0) retiring = setTimeout(retire, lingerMs).unref();
   });
+}
+
+const lingerMs = 2_000;
+let retiring: NodeJS.Timeout | undefined;
+
+function retire(): void {
+  if (watched.size > 0) return;
+  const pipe = input;
+  input = undefined;
+  pipe?.end();
 }
 
 function tell(line: string): void {
@@ -59,7 +72,9 @@ function tell(line: string): void {
 function startReaper(): void {
   let reaper: ChildProcess;
   try {
-    reaper = spawn(process.execPath, ['-e', reaperScript], {
+    // The children already watched are its arguments, not a first write on the pipe: this process
+    // may die between the fork and that write, and the reaper must know them all the same.
+    reaper = spawn(process.execPath, ['-e', reaperScript, ...[...watched].map(String)], {
       stdio: ['pipe', 'ignore', 'ignore'],
       detached: true,
       // Nothing of this process's environment: no NODE_OPTIONS loader, no inspector.
@@ -70,13 +85,19 @@ function startReaper(): void {
   }
   const pipe = reaper.stdin!;
   input = pipe;
+  // A reaper that dies (a child may signal it: it is a process of the same user) is replaced at once.
+  const startedAt = Date.now();
   const lost = (): void => {
-    if (input === pipe) input = undefined;
+    if (input !== pipe) return;
+    input = undefined;
+    if (watched.size === 0) return;
+    // One that could not even start (out of processes?) is tried again a second later, not in a loop.
+    if (Date.now() - startedAt >= 1_000) startReaper();
+    else setTimeout(() => input === undefined && watched.size > 0 && startReaper(), 1_000).unref();
   };
   reaper.once('error', lost);
   reaper.once('exit', lost);
   pipe.on('error', lost);
   reaper.unref();
   (pipe as Writable & { unref?: () => void }).unref?.();
-  pipe.write([...watched].map((pid) => `+${pid}\n`).join(''));
 }

@@ -32,7 +32,14 @@ export function permissionFlags(permissions: Permissions): string[] {
   if (permissions.addons) flags.push('--allow-addons');
   if (permissions.wasi) flags.push('--allow-wasi');
   if (permissions.net && nodeMajor() >= networkPermissionSince) flags.push('--allow-net');
+  // node:sqlite opens files outside the permission model (it covers node:fs only): off, where it exists.
+  if (process.allowedNodeEnvironmentFlags.has('--experimental-sqlite')) flags.push('--no-experimental-sqlite');
   return flags;
+}
+
+/** NODE_OPTIONS that turn the permission model on (the pool is then watched as a sandboxed one). */
+export function enablesPermissions(nodeOptions: string | undefined): boolean {
+  return nodeOptions?.split(/\s+/).some(isPermissionFlag) === true;
 }
 
 /** A flag of the permission model, which a non-sandboxed pool's execArgv may carry by hand too. */

@@ -9,8 +9,10 @@ import {
   type BatchTask,
   type CallTask,
   type ChildNotice,
+  type Steer,
   type TaskResult,
   type WakeTask,
+  type WarmTask,
 } from '../../protocol.js';
 import { PoolClosedError, RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
@@ -48,11 +50,13 @@ const noSignal = {};
 
 export class TinypoolTransport implements Transport {
   readonly runsIn = 'the child process';
+  readonly streaming = true;
   readonly capacity: number;
   readonly #tinypool: Tinypool;
   readonly #tracker = new ChildTracker({
     onNotice: (record, notice) => this.#onNotice(record, notice),
-    onMalformed: (record) => this.#misbehaved(record, 'sent a message that is not a well-formed notice'),
+    onMalformed: (record, _message, why = 'sent a message that is not a well-formed notice') =>
+      this.#misbehaved(record, why),
     // tinypool 2.2.0: a child that has loaded its handler says { ready: true, source: 'pool', … }.
     isReadyMessage: (message) => (message as { ready?: unknown } | null)?.ready === true,
     onReady: () => this.#warming.check(),
@@ -70,6 +74,8 @@ export class TinypoolTransport implements Transport {
   /** Set by destroy(): a child that ends from now on ends for the shutdown. */
   #destroying = false;
   readonly #warming = new Warming(() => this.#tracker.readyCount);
+  /** The warm-up under way, shared by whoever asks for it meanwhile. */
+  #warm: Promise<void> | undefined;
   #recycled = 0;
 
   constructor(
@@ -77,6 +83,7 @@ export class TinypoolTransport implements Transport {
     private readonly events: TransportEvents,
   ) {
     this.capacity = settings.size * settings.callsPerChild;
+    if (settings.sandboxed) guardInspector();
     // Each child is known from the moment it is forked: even one tinypool starts on its own.
     const marked = markedAsOurs(settings.env, (child) => {
       this.#tracker.adopt(child);
@@ -104,6 +111,8 @@ export class TinypoolTransport implements Transport {
     this.#tinypool.on('error', (error: unknown) => this.#onChildLost(error));
     // tinypool 2.2.0 starts `minThreads` children in its constructor.
     this.#adoptChildren();
+    // Warmed whether or not anyone awaits warmUp(); what fails is told at warmUp() or the first call.
+    if (settings.minChildren > 0) this.warmUp().catch(() => {});
   }
 
   get waiting(): number {
@@ -137,6 +146,12 @@ export class TinypoolTransport implements Transport {
     return child.send(['run-in-process:append', id, calls]);
   }
 
+  steer(id: number, call: number, steer: Steer): boolean {
+    const child = this.#batches.get(id)?.child;
+    if (!child) return false;
+    return child.send(['run-in-process:steer', id, call, steer]);
+  }
+
   close(id: number): void {
     const child = this.#batches.get(id)?.child;
     child?.send(['run-in-process:close', id]);
@@ -160,14 +175,39 @@ export class TinypoolTransport implements Transport {
     }
   }
 
+  /**
+   * Waits for the children kept warm (at least one) to be ready, then has each run a no-op call
+   * (child/warm-up.ts), so that the first real call finds both processes' call paths compiled.
+   */
   warmUp(): Promise<void> {
+    this.#warm ??= this.#warmUp().finally(() => {
+      this.#warm = undefined;
+    });
+    return this.#warm;
+  }
+
+  async #warmUp(): Promise<void> {
     const count = Math.max(1, this.settings.minChildren);
-    // tinypool keeps `minThreads` alive; with none kept, a no-op task starts one, which stays until idle.
+    // An isolated pool replaces a child after each task: a ping would only swap a warm child for a cold one.
+    const pings = !this.settings.isolate;
+    // tinypool keeps `minThreads` alive; with none kept, a task starts one, which stays until idle.
+    let starting: Promise<unknown> | undefined;
     if (this.settings.minChildren === 0 && this.#tinypool.threads.length === 0) {
-      this.#tinypool.run(['wake'] satisfies WakeTask).catch(() => {});
+      starting = pings ? this.#ping() : this.#tinypool.run(['wake'] satisfies WakeTask).catch(() => {});
       this.#adoptChildren();
     }
-    return this.#warming.until(count);
+    await this.#warming.until(count);
+    if (!pings) return;
+    // Only idle children: a ping sent while calls hold them all would make tinypool start another.
+    await Promise.all([starting, ...Array.from({ length: starting ? 0 : this.children().idle }, () => this.#ping())]);
+    // The pool shut down or broke meanwhile: the pings were dropped, and warmUp() fails as it would have.
+    const failure = this.#warming.failure;
+    if (failure) throw failure;
+  }
+
+  /** tinypool gives it to an idle child, if any; one lost meanwhile warms nobody, and is not an error here. */
+  #ping(): Promise<unknown> {
+    return this.#tinypool.run(['warm'] satisfies WarmTask).catch(() => {});
   }
 
   children(): ChildCounts {
@@ -231,6 +271,10 @@ export class TinypoolTransport implements Transport {
       case 'run-in-process:answer':
         if (this.#claim(record, notice[batch]))
           this.events.answered(notice[batch], notice[call], notice[answer], record.pid);
+        break;
+      case 'run-in-process:emit':
+        if (this.#claim(record, notice[batch]))
+          this.events.emitted(notice[batch], notice[call], notice[NoticeSlot.emission]);
         break;
       case 'run-in-process:retiring':
         this.#retire(record);
@@ -328,4 +372,13 @@ export class TinypoolTransport implements Transport {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * A sandboxed child may signal any process of the user. SIGUSR1 would open this process's
+ * inspector, through which that child could run code here: a listener keeps it closed. Only when
+ * the app has none of its own (it then decides), and only once a sandboxed pool starts.
+ */
+function guardInspector(): void {
+  if (process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => {});
 }

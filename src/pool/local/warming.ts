@@ -5,6 +5,11 @@ export class Warming {
 
   constructor(private readonly readyCount: () => number) {}
 
+  /** Why no child can start (or the pool was shut down), once that is known. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
   until(count: number): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.readyCount() >= count) return Promise.resolve();

@@ -1,0 +1,183 @@
+import type { Answer, Value } from '../protocol.js';
+import type { ScheduledStream } from '../pool/scheduler.js';
+import { returnedValue } from './answer.js';
+
+type Thrown = Extract<Answer, [tag: 'thrown', ...unknown[]]>;
+
+/** How a stream ended: its answer, or the pool's error (timeout, crash, abort, shutdown). */
+type End = { answer: Answer } | { error: unknown };
+
+/**
+ * A stream holds its child until it ends. One its consumer dropped without finishing it (no
+ * `break`, no `return()`) is stopped when it is garbage-collected, if it is: its child is freed.
+ */
+const dropped = new FinalizationRegistry<ScheduledStream>((stream) => stream.stop());
+
+/**
+ * What an `async *` method returns in the parent: an async generator whose items a child yields.
+ * It behaves as a local one does: nothing runs until the first `next()`; calls to `next()`,
+ * `return()` and `throw()` are answered in turn; items come in order, then the return value or
+ * the error; once done it stays done. Leaving early (`break`, `return()`, `throw()`) stops the
+ * child's generator, whose `finally` blocks run there.
+ */
+export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
+  #stream: ScheduledStream | undefined;
+  #done = false;
+  /** Apart from the generator, so that the pool, which feeds it, does not keep the generator alive. */
+  readonly #inbox = new Inbox();
+  /** Requests are answered one after another, as a local generator answers them. */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** Requests not yet answered: with none, an item already here is handed over at once. */
+  #queued = 0;
+
+  constructor(
+    /** Starts the call (the first `next()`). */
+    private readonly start: (deliver: (item: Value) => void) => Promise<ScheduledStream>,
+    /** A thrown answer as the error a local generator would have thrown. */
+    private readonly rethrow: (answer: Thrown) => Promise<never>,
+    /** An error of the pool, with the caller's frames. */
+    private readonly poolError: (error: unknown) => unknown,
+  ) {}
+
+  next(): Promise<IteratorResult<T, R>> {
+    // The common case, an item waiting and nothing before this request: no queue, no extra turns.
+    const stream = this.#stream;
+    if (this.#queued === 0 && stream && !this.#done && this.#inbox.items.length > 0) {
+      stream.pull();
+      const item = this.#inbox.items.shift()!;
+      try {
+        return Promise.resolve({ done: false, value: returnedValue(item) as T });
+      } catch (error) {
+        return this.#enqueue(async () => {
+          await this.#stop(false);
+          throw error;
+        });
+      }
+    }
+    return this.#enqueue(() => this.#next());
+  }
+
+  return(value?: R | PromiseLike<R>): Promise<IteratorResult<T, R>> {
+    return this.#enqueue(async () => {
+      const resolved = (await value) as R;
+      await this.#stop(true);
+      return { done: true, value: resolved };
+    });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T, R>> {
+    return this.#enqueue(async () => {
+      await this.#stop(false);
+      throw error;
+    });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  #enqueue(request: () => Promise<IteratorResult<T, R>>): Promise<IteratorResult<T, R>> {
+    this.#queued++;
+    const result = this.#queue.then(request);
+    this.#queue = result.then(
+      () => void this.#queued--,
+      () => void this.#queued--,
+    );
+    return result;
+  }
+
+  async #next(): Promise<IteratorResult<T, R>> {
+    if (this.#done) return { done: true, value: undefined as R };
+    if (this.#stream) this.#stream.pull();
+    else await this.#begin();
+    const inbox = this.#inbox;
+    for (;;) {
+      const item = inbox.items.shift();
+      if (item) {
+        try {
+          return { done: false, value: returnedValue(item) as T };
+        } catch (error) {
+          // An item that cannot be read here ends the stream, as its error.
+          await this.#stop(false);
+          throw error;
+        }
+      }
+      if (inbox.end) return this.#finish(inbox.end);
+      this.#stream?.waiting(true);
+      await new Promise<void>((resolve) => (inbox.wake = resolve));
+      this.#stream?.waiting(false);
+    }
+  }
+
+  async #begin(): Promise<void> {
+    const inbox = this.#inbox;
+    try {
+      this.#stream = await this.start((item) => inbox.add(item));
+    } catch (error) {
+      this.#done = true;
+      throw error;
+    }
+    const stream = this.#stream;
+    // Held only while a request waits for it (#next), as the process is not held for a local generator.
+    stream.waiting(false);
+    dropped.register(this, stream, stream);
+    stream.answer.then(
+      (answer) => inbox.ended({ answer }),
+      (error: unknown) => inbox.ended({ error }),
+    );
+    stream.answer.finally(() => dropped.unregister(stream)).catch(() => {});
+  }
+
+  async #finish(end: End): Promise<IteratorResult<T, R>> {
+    this.#done = true;
+    if ('error' in end) throw this.poolError(end.error);
+    if (end.answer[0] === 'thrown') return await this.rethrow(end.answer);
+    return { done: true, value: returnedValue(end.answer) as R };
+  }
+
+  /**
+   * The consumer leaves. A stream still running is told to stop, and this waits for its answer:
+   * what the generator's `finally` threw rejects a `return()`, as locally. A stream that ended on
+   * its own meanwhile, or that had to be killed, is simply over.
+   */
+  async #stop(rejectWithFinally: boolean): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    this.#inbox.items.length = 0;
+    const stream = this.#stream;
+    if (!stream || this.#inbox.end) return;
+    stream.stop();
+    stream.waiting(true);
+    const end = await new Promise<End>((resolve) =>
+      stream.answer.then(
+        (answer) => resolve({ answer }),
+        (error: unknown) => resolve({ error }),
+      ),
+    );
+    if (rejectWithFinally && 'answer' in end && end.answer[0] === 'thrown') await this.rethrow(end.answer);
+  }
+}
+
+/** What has come from the child and is not yet taken: items, then the end. */
+class Inbox {
+  readonly items: Value[] = [];
+  end: End | undefined;
+  /** Wakes the request waiting for an item or the end. */
+  wake: (() => void) | undefined;
+
+  add(item: Value): void {
+    this.items.push(item);
+    this.#wakeUp();
+  }
+
+  ended(end: End): void {
+    this.end = end;
+    this.#wakeUp();
+  }
+
+  #wakeUp(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * The declaring modules a child has imported, by URL. A call awaits `import()` only the first time:
+ * a warm call does not wait a turn, nor go through the loader's resolution again, for a module
+ * already loaded. The runner imports the pool's `preload` modules through it too, so that the
+ * first call to a preloaded module finds it here.
+ */
+
+const loading = new Map<string, Promise<object>>();
+/** The resolved namespaces too: a module already loaded is used at once. */
+const loaded = new Map<string, object>();
+
+export function importOnce(url: string): object | Promise<object> {
+  const namespace = loaded.get(url);
+  if (namespace) return namespace;
+  let pending = loading.get(url);
+  if (!pending) {
+    pending = (import(url) as Promise<object>).then((done) => {
+      loaded.set(url, done);
+      return done;
+    });
+    loading.set(url, pending);
+  }
+  return pending;
+}

@@ -1,0 +1,129 @@
+import type { ExportNameOf } from '../codec/thrown-shape.js';
+import { SteerSlot, type Answer, type ChildNotice, type Steer, type Value } from '../protocol.js';
+import { answerWith, thrownAnswer, encodedValue } from './answers.js';
+
+/**
+ * Drives a generator that a call returned: each item it yields is sent at once, as long as the
+ * parent has granted credit for it; with none left, the generator is not resumed (it waits at its
+ * `yield`) until the parent grants more. The answer is the generator's return value, or its throw.
+ * A word to stop resumes it with `return()` instead, which runs its `finally` blocks.
+ */
+
+interface RunningStream {
+  readonly batch: number;
+  credit: number;
+  /** Items yielded and not yet sent: they go together at the next turn of the event loop. */
+  pending: Value[];
+  stopped: boolean;
+  /** Wakes the stream waiting for credit, or for the word to stop. */
+  wake: (() => void) | undefined;
+}
+
+/** By call id, which the parent gives out once per process. */
+const streams = new Map<number, RunningStream>();
+
+/** Sends what a stream yielded and has not sent: before its answer, and before a callback's event. */
+export function flushItems(call: number, notify: (notice: ChildNotice) => void): void {
+  const stream = streams.get(call);
+  if (!stream || stream.pending.length === 0) return;
+  const items = stream.pending;
+  stream.pending = [];
+  notify(['run-in-process:emit', stream.batch, call, ['items', items]]);
+}
+
+/** What the parent says to a stream this child runs; a word for a stream that ended is dropped. */
+export function steerStream(batch: number, call: number, steer: Steer): void {
+  const stream = streams.get(call);
+  if (!stream || stream.batch !== batch) return;
+  if (steer[0] === 'credit') stream.credit += steer[SteerSlot.count];
+  else stream.stopped = true;
+  stream.wake?.();
+}
+
+export async function driveStream(
+  start: () => unknown,
+  batch: number,
+  call: number,
+  window: number,
+  notify: (notice: ChildNotice) => void,
+  exportNameOf: ExportNameOf | undefined,
+): Promise<Answer> {
+  let generator: AsyncIterator<unknown>;
+  try {
+    generator = asyncIteratorOf(start());
+  } catch (error) {
+    return thrownAnswer(error, 'call', exportNameOf);
+  }
+  const stream: RunningStream = { batch, credit: window, pending: [], stopped: false, wake: undefined };
+  streams.set(call, stream);
+  const flush = () => flushItems(call, notify);
+  // A generator that yields at once runs in microtasks only, and the parent's credit would wait in
+  // the pipe until this child ran dry: a turn of the event loop every half window reads it in time
+  // (and sends what was yielded meanwhile, in one message).
+  const turnEvery = Math.max(1, Math.floor(window / 2));
+  try {
+    for (let index = 0; ; index++) {
+      if (index % turnEvery === 0 && index > 0) await eventLoopTurn();
+      if (stream.credit === 0) flush();
+      while (stream.credit === 0 && !stream.stopped) await creditOrStop(stream);
+      if (stream.stopped) return await stopped(generator, exportNameOf);
+      let step: IteratorResult<unknown>;
+      try {
+        step = await generator.next();
+      } catch (error) {
+        return thrownAnswer(error, 'call', exportNameOf);
+      }
+      if (step.done) return answerWith(step.value);
+      // The consumer left while this item was being made: it is dropped, and the generator stopped.
+      if (stream.stopped) return await stopped(generator, exportNameOf);
+      let item: Value;
+      try {
+        item = encodedValue(step.value, `yield[${index}]`);
+      } catch (error) {
+        // The stream cannot go on without this item: the generator is stopped, and the child lives.
+        await stopped(generator, exportNameOf);
+        return thrownAnswer(error, 'call');
+      }
+      // Sent at the next turn of the event loop at the latest: at once if the generator then waits.
+      if (stream.pending.push(item) === 1) setImmediate(flush);
+      stream.credit--;
+    }
+  } finally {
+    flush();
+    streams.delete(call);
+  }
+}
+
+/** Runs the generator's `finally` blocks; the answer is what they threw, if they did. */
+async function stopped(generator: AsyncIterator<unknown>, exportNameOf: ExportNameOf | undefined): Promise<Answer> {
+  try {
+    await generator.return?.();
+    return ['as-is', undefined, false];
+  } catch (error) {
+    return thrownAnswer(error, 'call', exportNameOf);
+  }
+}
+
+function eventLoopTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function creditOrStop(stream: RunningStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.wake = () => {
+      stream.wake = undefined;
+      resolve();
+    };
+  });
+}
+
+function asyncIteratorOf(value: unknown): AsyncIterator<unknown> {
+  const iterate = (value as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator];
+  if (typeof iterate !== 'function') {
+    throw new TypeError(
+      `A method the parent calls as a stream returned ${value === null ? 'null' : typeof value}, not an async ` +
+        `iterator: declare it \`async *\` in the module the child imports.`,
+    );
+  }
+  return iterate.call(value) as AsyncIterator<unknown>;
+}

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import { SerializationError, shutdown } from 'run-in-process';
+import { fixture, isAlive, modes, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
+
+// Progress callbacks (issue #13, point 6): with `callbacks: true`, a function argument is a stub in
+// the child that sends its arguments here, where the real function is called.
+
+type StreamsModule = typeof import('../fixtures/src/streams.js');
+
+after(() => shutdown());
+
+for (const mode of modes) {
+  const { Exporter } = await fixture<StreamsModule>(mode, 'streams');
+
+  describe(`callbacks (${mode})`, () => {
+    test('every event arrives, in order, before the promise settles; none after', async () => {
+      const events: Array<[number, number]> = [];
+      const late = scratchFile('late');
+      const result = await new Exporter().crunch(
+        200,
+        (done, of) => {
+          events.push([done, of]);
+        },
+        late,
+      );
+      assert.equal(result, 'crunched 200');
+      assert.deepEqual(
+        events,
+        Array.from({ length: 200 }, (_, index) => [index + 1, 200]),
+        'not coalesced, not reordered',
+      );
+      // The child's stub is called once more after the answer (a timer in the fixture): it does nothing.
+      await waitForFile(late);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(events.length, 200);
+    });
+
+    test('a stream reports progress between its items, in order', async () => {
+      const seen: string[] = [];
+      for await (const item of new Exporter().crunchStream(3, (label) => seen.push(label))) seen.push(`item ${item}`);
+      // The child runs ahead of the consumer (its window): each event comes before the item it precedes.
+      assert.deepEqual(
+        seen.filter((entry) => entry.startsWith('before')),
+        ['before 0', 'before 1', 'before 2'],
+      );
+      assert.deepEqual(
+        seen.filter((entry) => entry.startsWith('item')),
+        ['item 0', 'item 1', 'item 2'],
+      );
+      for (let index = 0; index < 3; index++)
+        assert.ok(seen.indexOf(`before ${index}`) < seen.indexOf(`item ${index}`));
+    });
+
+    test('a throw in the parent callback fails the call with that error and stops its child', async () => {
+      const release = scratchFile('release');
+      const mine = new Error('the progress bar broke');
+      let pid = 0;
+      const error = await rejectionOf(
+        new Exporter().callsBackThenWaits(release, (child) => {
+          pid = child;
+          throw mine;
+        }),
+      );
+      assert.equal(error, mine);
+      assert.ok((await waitFor(() => !isAlive(pid), 5_000)) !== undefined, 'its child was killed');
+      writeFileSync(release, '');
+    });
+
+    test('without callbacks: true, a function argument is still refused', async () => {
+      const error = await rejectionOf(
+        new Exporter().noCallbacks(() => {}),
+        SerializationError,
+      );
+      assert.equal(error.path, 'args[0]');
+    });
+  });
+}

@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import {
+  AbortError,
+  ProcessCrashedError,
+  SerializationError,
+  shutdown,
+  TimeoutError,
+  withCallOptions,
+} from 'run-in-process';
+import { fixture, isAlive, modes, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
+
+// Async generator methods and functions stream their items from a child (issue #13, points 1–4),
+// in every decorator mode the fixtures are compiled in.
+
+type StreamsModule = typeof import('../fixtures/src/streams.js');
+
+after(() => shutdown());
+
+/** The lines the child wrote to `log`: one per item it made. */
+function made(log: string): number {
+  return existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0;
+}
+
+for (const mode of modes) {
+  const { Exporter, StreamFailure, lines } = await fixture<StreamsModule>(mode, 'streams');
+
+  describe(`streams (${mode})`, () => {
+    test('an instance method streams its items, then its return value, from one child', async () => {
+      const exporter = new Exporter('row');
+      const stream = exporter.rows(40);
+      // `this` was taken when the method was called: a later change does not reach the child.
+      exporter.prefix = 'changed';
+      const rows = [];
+      let step = await stream.next();
+      while (!step.done) {
+        rows.push(step.value);
+        step = await stream.next();
+      }
+      assert.deepEqual(
+        rows.map((row) => row.text),
+        Array.from({ length: 40 }, (_, index) => `row ${index}`),
+      );
+      assert.notEqual(rows[0]!.pid, process.pid);
+      assert.equal(new Set(rows.map((row) => row.pid)).size, 1, 'one child made them all');
+      assert.deepEqual(step.value, { total: 40, prefix: 'row' });
+      assert.deepEqual(await stream.next(), { done: true, value: undefined }, 'done stays done');
+    });
+
+    test('a static method and a wrapped async generator function stream too', async () => {
+      const counted: number[] = [];
+      for await (const n of Exporter.countdown(3)) counted.push(n);
+      assert.deepEqual(counted, [3, 2, 1]);
+      const seen: string[] = [];
+      const iterator = lines('a\nb\nc');
+      for (let step = await iterator.next(); ; step = await iterator.next()) {
+        if (step.done) {
+          assert.equal(step.value, 3);
+          break;
+        }
+        seen.push(step.value);
+      }
+      assert.deepEqual(seen, ['a', 'b', 'c']);
+    });
+
+    test('nothing runs before the first next(); an argument that cannot cross rejects that next()', async () => {
+      const log = scratchFile('lazy.log');
+      const stream = new Exporter().counted(log, 3);
+      const unsendable = lines(Symbol('no') as unknown as string);
+      assert.equal(made(log), 0, 'the call has not started');
+      const error = await rejectionOf(unsendable.next(), SerializationError);
+      assert.equal(error.path, 'args[0]');
+      assert.deepEqual(await unsendable.next(), { done: true, value: undefined });
+      assert.deepEqual(await stream.next(), { done: false, value: 0 });
+      await stream.return(undefined);
+    });
+
+    test('return() before the first next() ends it without running anything', async () => {
+      const log = scratchFile('never.log');
+      const stream = new Exporter().counted(log, 3);
+      assert.deepEqual(await stream.return(undefined), { done: true, value: undefined });
+      assert.deepEqual(await stream.next(), { done: true, value: undefined });
+      assert.equal(made(log), 0);
+    });
+
+    test('backpressure: the child runs at most `window` items ahead of the consumer', async () => {
+      const log = scratchFile('window.log');
+      const window = 4;
+      const stream = new Exporter().counted(log, 30);
+      let consumed = 0;
+      for await (const index of stream) {
+        assert.equal(index, consumed);
+        consumed++;
+        // A slow consumer: the child runs ahead (credit comes half a window at a time), and no further.
+        const ahead = Math.min(consumed + window / 2, 30);
+        assert.ok((await waitFor(() => made(log) >= ahead, 10_000)) !== undefined, `the child reached ${ahead}`);
+        assert.ok(made(log) <= consumed + window, `made ${made(log)} with ${consumed} consumed`);
+      }
+      assert.equal(consumed, 30);
+    });
+
+    test('window 1 is a local generator pace: an item is made only when it is asked for', async () => {
+      const log = scratchFile('paced.log');
+      const stream = new Exporter().paced(log, 5);
+      for (let asked = 1; asked <= 5; asked++) {
+        assert.equal((await stream.next()).value, asked - 1);
+        assert.equal(made(log), asked, 'no item was made ahead');
+      }
+      // A stream holds its child until it ends: this one is left at its last yield.
+      await stream.return(undefined);
+    });
+
+    test('break runs the child generator `finally`, and the child lives on', async () => {
+      const marker = scratchFile('finally');
+      const exporter = new Exporter();
+      for await (const index of exporter.endless(marker)) if (index === 5) break;
+      const finallyPid = Number(readFileSync(marker, 'utf8'));
+      assert.ok(isAlive(finallyPid), 'the child was not killed');
+      assert.equal((await collect(exporter.rows(1))).length, 1, 'the pool goes on');
+    });
+
+    test('return() resolves once the child confirms; a `finally` that throws rejects it, as locally', async () => {
+      const marker = scratchFile('finally-throws');
+      const stream = new Exporter().endless(marker, true);
+      assert.equal((await stream.next()).value, 0);
+      const error = await rejectionOf(stream.return(undefined), StreamFailure);
+      assert.equal(error.message, 'the finally block failed');
+      assert.ok(existsSync(marker));
+      assert.deepEqual(await stream.next(), { done: true, value: undefined });
+    });
+
+    test('throw(err) stops the child generator and rejects with err', async () => {
+      const marker = scratchFile('thrown-in');
+      const stream = new Exporter().endless(marker);
+      await stream.next();
+      const mine = new Error('consumer gave up');
+      assert.equal(await rejectionOf(stream.throw(mine)), mine);
+      assert.ok(existsSync(marker), 'its finally ran before throw() settled');
+    });
+
+    test('an exception in the loop body stops the child generator', async () => {
+      const marker = scratchFile('loop-throws');
+      await assert.rejects(async () => {
+        for await (const index of new Exporter().endless(marker)) if (index === 2) throw new Error('body');
+      }, /body/);
+      assert.ok(existsSync(marker));
+    });
+
+    test('items before an error come first, then the error, rebuilt with both stacks', async () => {
+      const stream = new Exporter().failsAfter(3);
+      const items: number[] = [];
+      const error = await rejectionOf(
+        (async () => {
+          for await (const item of stream) items.push(item);
+        })(),
+        StreamFailure,
+      );
+      assert.deepEqual(items, [0, 1, 2]);
+      assert.equal(error.atItem, 3);
+      assert.match(error.stack ?? '', /failsAfter[\s\S]*the child process above/);
+    });
+
+    test('a crash: the items sent come first, then ProcessCrashedError', async () => {
+      const items: number[] = [];
+      const error = await rejectionOf(
+        (async () => {
+          for await (const item of new Exporter().crashesAfter(2)) items.push(item);
+        })(),
+        ProcessCrashedError,
+      );
+      assert.deepEqual(items, [0, 1]);
+      assert.equal(error.exitCode, 9);
+    });
+
+    test('an item that cannot be cloned ends the stream with SerializationError at yield[3]; the child lives', async () => {
+      const marker = scratchFile('uncloneable');
+      const items: unknown[] = [];
+      const error = await rejectionOf(
+        (async () => {
+          for await (const item of new Exporter().uncloneable(marker)) items.push(item);
+        })(),
+        SerializationError,
+      );
+      assert.deepEqual(items, [0, 1, 2]);
+      assert.equal(error.path, 'yield[3].handle');
+      const pid = Number(readFileSync(marker, 'utf8'));
+      assert.ok(isAlive(pid), 'the child lives');
+    });
+  });
+}
+
+describe('streams: time and cancellation', () => {
+  test('timeout bounds the whole stream: the items made come first, then TimeoutError', async () => {
+    const { Exporter } = await fixture<StreamsModule>('standard', 'streams');
+    const stream = withCallOptions({ timeout: 500 }, () =>
+      new Exporter().waits(scratchFile('never'), scratchFile('m')),
+    );
+    const first = await stream.next();
+    const error = await rejectionOf(stream.next(), TimeoutError);
+    assert.match(error.message, /timed out after 500 ms/);
+    assert.ok((await waitFor(() => !isAlive(first.value as number), 5_000)) !== undefined, 'its child was killed');
+  });
+
+  test('idleTimeout bounds the gap between items while the child may yield', async () => {
+    const { Exporter } = await fixture<StreamsModule>('standard', 'streams');
+    const stream = new Exporter().stalls();
+    const pid = (await stream.next()).value as number;
+    const error = await rejectionOf(stream.next(), TimeoutError);
+    assert.match(error.message, /yielded nothing for 300 ms/);
+    assert.ok((await waitFor(() => !isAlive(pid), 5_000)) !== undefined, 'its child was killed');
+  });
+
+  test('an abort through withCallOptions rejects the next next() with AbortError', async () => {
+    const { Exporter } = await fixture<StreamsModule>('standard', 'streams');
+    const controller = new AbortController();
+    const stream = withCallOptions({ signal: controller.signal }, () =>
+      new Exporter().waits(scratchFile('never'), scratchFile('m')),
+    );
+    const pid = (await stream.next()).value as number;
+    controller.abort(new Error('enough'));
+    const error = await rejectionOf(stream.next(), AbortError);
+    assert.equal((error.cause as Error).message, 'enough');
+    assert.ok((await waitFor(() => !isAlive(pid), 5_000)) !== undefined, 'its child was killed');
+  });
+
+  test('a child that never reaches a yield after return() is killed after the grace; return() resolves', async () => {
+    const { Exporter } = await fixture<StreamsModule>('standard', 'streams');
+    const marker = scratchFile('stuck');
+    const stream = new Exporter().stuck(marker);
+    const pid = (await stream.next()).value as number;
+    await waitForFile(marker);
+    assert.deepEqual(await stream.return(undefined), { done: true, value: undefined });
+    assert.ok((await waitFor(() => !isAlive(pid), 5_000)) !== undefined, 'the stuck child was killed');
+  });
+});
+
+async function collect<T>(stream: AsyncGenerator<T, unknown>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of stream) items.push(item);
+  return items;
+}

@@ -64,8 +64,9 @@ export interface ScheduledStream {
   /** The consumer called `next()`: the child may yield one more. */
   pull(): void;
   /**
-   * The consumer waits for the stream (true) or not (false). A stream nobody waits on does not keep
-   * the process alive, as a suspended local generator does not.
+   * The consumer waits for the stream (true) or not (false). A stream nobody waits on is not held
+   * open by the scheduler; but tinypool keeps its running child's port ref'd, which holds the process
+   * until the stream ends (a dropped one, at garbage collection). Unref'ing that port is still to do.
    */
   waiting(yes: boolean): void;
   /** The consumer left: the child runs the generator's `finally` blocks and answers (stream-stops.ts). */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { configure, PoolClosedError, shutdown, stats } from 'run-in-process';
 import { CallLog } from '../helpers/call-log.js';
@@ -54,14 +54,21 @@ test('shutdown with a stream open: next() rejects with PoolClosedError after the
   assert.deepEqual(await items.next(), { done: true, value: undefined });
 });
 
-test('a stream left half-read does not keep the process alive, as a suspended local generator does not', () => {
+test('a stream dropped half-read is stopped when it is garbage-collected: its finally runs, and the process can exit', () => {
+  const marker = scratchFile('dropped-stream');
   const run = runScript(
     `const { Exporter } = await import(${JSON.stringify(fixtureUrl('standard', 'streams'))});
-     const stream = new Exporter().endless(${JSON.stringify(scratchFile('never-finished'))});
-     console.log('first', (await stream.next()).value);`,
+     async function firstOnly() {
+       const stream = new Exporter().endless(${JSON.stringify(marker)});
+       return (await stream.next()).value;
+     }
+     console.log('first', await firstOnly());
+     globalThis.gc();`,
+    { nodeArgs: ['--expose-gc'] },
   );
   assert.equal(run.status, 0, run.report);
   assert.equal(run.stdout.trim(), 'first 0');
+  assert.ok(existsSync(marker), "the child's finally ran");
 });
 
 test('inline mode streams through the same serialization', () => {

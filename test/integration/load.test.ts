@@ -49,7 +49,10 @@ test('50,000 concurrent calls each run exactly once and settle with their own ou
     if (outcome === 'hang') assert.ok(error instanceof TimeoutError, `call ${index}: ${String(error)}`);
   }
   // Every call ran in a child, once: none was lost or run again when a child crashed or timed out.
-  log.assertEachRanOnce(ids(total));
+  // A call with a 100 ms timeout may time out before its first line: its timeout counts from its
+  // child's start of it, which in a fresh child includes importing the module (slow on a busy machine).
+  const timed = new Set(ids(total).filter((index) => outcomeOf(index) === 'hang'));
+  log.assertEachRanOnce(ids(total), timed);
   await shutdown();
   assert.deepEqual(childPids(), [], 'no child process is left after shutdown()');
 });

@@ -416,7 +416,7 @@ function refuseLocalOnlyOptions(options: PoolOptions, where: string): void {
 }
 
 /** A path (relative to the working directory) or a URL, as a URL a child can import. */
-function asModuleUrl(pathOrUrl: string): string {
+export function asModuleUrl(pathOrUrl: string): string {
   return /^[a-z][a-z0-9+.-]+:/i.test(pathOrUrl) && !/^[a-z]:[\\/]/i.test(pathOrUrl)
     ? pathOrUrl
     : pathToFileURL(resolve(pathOrUrl)).href;

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageOf } from './identity.js';
 
 /**
  * Queues are named per build, so that during a rolling deploy old callers reach old workers and new
@@ -12,21 +12,8 @@ export function buildIdFor(option: string | undefined, file: string | undefined)
   if (option !== undefined) return option;
   const fromEnvironment = process.env['RUN_IN_PROCESS_BUILD_ID'];
   if (fromEnvironment) return fromEnvironment;
-  return (file && versionAbove(file.startsWith('file:') ? fileURLToPath(file) : resolve(file))) ?? 'unversioned';
-}
-
-function versionAbove(file: string): string | undefined {
-  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (!existsSync(manifest)) continue;
-    try {
-      const { name, version } = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown; version?: unknown };
-      if (typeof name === 'string' && typeof version === 'string') return version;
-    } catch {
-      // Not a package.json we can read: look further up.
-    }
-  }
-  return undefined;
+  if (!file) return 'unversioned';
+  return packageOf(dirname(file.startsWith('file:') ? fileURLToPath(file) : resolve(file)))?.version ?? 'unversioned';
 }
 
 /** BullMQ refuses `:` in a queue name; the pool and the build are joined by `@`. */

@@ -52,11 +52,8 @@ export class CallerTransport implements Transport {
     link.use();
   }
 
-  get waiting(): number {
-    let waiting = 0;
-    for (const sent of this.#sent.values()) if (!sent.active) waiting++;
-    return waiting;
-  }
+  /** Jobs no worker has taken yet: counted as they go, since the scheduler reads it on its paths. */
+  waiting = 0;
 
   submit(task: BatchTask, _exclusive: boolean, _stoppable: boolean, timeouts: ReadonlyArray<number | undefined>): void {
     const batch = task[BatchSlot.id];
@@ -82,6 +79,7 @@ export class CallerTransport implements Transport {
         maxBytes: this.options.maxPayloadBytes,
       });
       this.#sent.set(jobId, { batch, call: callId, label, active: false });
+      this.waiting++;
       this.#jobOfBatch.set(batch, jobId);
       this.link.watch(jobId, this.#watcher(jobId));
       try {
@@ -111,6 +109,7 @@ export class CallerTransport implements Transport {
         const sent = this.#sent.get(jobId);
         if (!sent || sent.active) return;
         sent.active = true;
+        this.waiting--;
         this.events.started(sent.batch, sent.call);
       },
       completed: (returnValue: unknown) => {
@@ -152,10 +151,18 @@ export class CallerTransport implements Transport {
   }
 
   #settle(jobId: string, batch: number, call: number, answer: Answer): void {
-    this.#sent.delete(jobId);
+    this.#unsent(jobId);
     this.#jobOfBatch.delete(batch);
     this.events.answered(batch, call, answer);
     this.events.ended(batch, false);
+  }
+
+  /** The call is no longer in the queue's hands, as far as this caller is concerned. */
+  #unsent(jobId: string): Sent | undefined {
+    const sent = this.#sent.get(jobId);
+    if (sent && !sent.active) this.waiting--;
+    this.#sent.delete(jobId);
+    return sent;
   }
 
   append(): boolean {
@@ -173,8 +180,7 @@ export class CallerTransport implements Transport {
   cancel(batch: number, _reason: StopReason): void {
     const jobId = this.#jobOfBatch.get(batch);
     if (jobId === undefined) return;
-    const sent = this.#sent.get(jobId);
-    this.#sent.delete(jobId);
+    const sent = this.#unsent(jobId);
     this.#jobOfBatch.delete(batch);
     this.link.forget(jobId);
     // A waiting job is dropped; one a worker holds is stopped there (its child killed).
@@ -192,6 +198,7 @@ export class CallerTransport implements Transport {
       this.events.lost(sent.batch, { kind: 'closed' });
     }
     this.#sent.clear();
+    this.waiting = 0;
     if (await this.link.release()) this.options.onReleased();
   }
 

@@ -20,30 +20,33 @@ export function moduleIdentity(moduleUrl: string): string | undefined {
   return `${root.name}:${relative(root.dir, file).split(sep).join('/')}`;
 }
 
-interface PackageRoot {
+export interface PackageRoot {
   dir: string;
   name: string;
+  version: string | undefined;
 }
 
 /** Per folder, the package it is in (null: none), read once: many modules share a folder. */
 const packages = new Map<string, PackageRoot | null>();
 
-function packageOf(dir: string): PackageRoot | undefined {
+/** The package a folder is in: the nearest folder at or above it whose package.json has a `name`. */
+export function packageOf(dir: string): PackageRoot | undefined {
   const known = packages.get(dir);
   if (known !== undefined) return known ?? undefined;
   const manifest = join(dir, 'package.json');
   let found: PackageRoot | null = null;
-  const name = existsSync(manifest) ? nameIn(manifest) : undefined;
-  if (name !== undefined) found = { dir, name };
+  const fields = existsSync(manifest) ? fieldsOf(manifest) : undefined;
+  if (fields !== undefined) found = { dir, ...fields };
   else if (dirname(dir) !== dir) found = packageOf(dirname(dir)) ?? null;
   packages.set(dir, found);
   return found ?? undefined;
 }
 
-function nameIn(manifest: string): string | undefined {
+function fieldsOf(manifest: string): { name: string; version: string | undefined } | undefined {
   try {
-    const { name } = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown };
-    return typeof name === 'string' && name !== '' ? name : undefined;
+    const { name, version } = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown; version?: unknown };
+    if (typeof name !== 'string' || name === '') return undefined;
+    return { name, version: typeof version === 'string' ? version : undefined };
   } catch {
     return undefined;
   }

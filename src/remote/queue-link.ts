@@ -37,6 +37,8 @@ export class QueueLink {
   readonly #watchers = new Map<string, { watcher: JobWatcher; since: number }>();
   #events: QueueEvents | undefined;
   #listening: Promise<void> | undefined;
+  /** `#listening` has resolved: the subscription is up. */
+  #listened = false;
   #idle: NodeJS.Timeout | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #users = 0;
@@ -69,6 +71,8 @@ export class QueueLink {
    * Redis cannot be reached. Call it before adding a job.
    */
   async ready(within = 1_000): Promise<void> {
+    // The common case, on every call: listening already, and nothing to wait for or time.
+    if (this.#listened && this.#adding.status === 'ready') return;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer from Redis within ${within} ms`)), within);
@@ -142,6 +146,7 @@ export class QueueLink {
     events.on('failed', ({ jobId, failedReason }) => this.#finish(jobId)?.failed(failedReason));
     this.#events = events;
     await events.waitUntilReady();
+    this.#listened = this.#events === events;
   }
 
   /** Stops the event subscription (see withinASecond). */
@@ -149,6 +154,7 @@ export class QueueLink {
     const events = this.#events;
     this.#events = undefined;
     this.#listening = undefined;
+    this.#listened = false;
     if (!events) return;
     events.removeAllListeners('active').removeAllListeners('completed').removeAllListeners('failed');
     await withinASecond(events.close());

@@ -1,12 +1,10 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { encodeThrown } from '../codec/thrown-encode.js';
 import { NotServedError, RunInProcessError } from '../errors.js';
-import { checkPoolOptions, type PoolOptions } from '../options.js';
+import { asModuleUrl, checkPoolOptions, type PoolOptions } from '../options.js';
 import type { Answer, CallTask } from '../protocol.js';
 import { TinypoolTransport } from '../pool/local/tinypool-transport.js';
 import { Scheduler } from '../pool/scheduler.js';
@@ -48,7 +46,7 @@ const host = hostname();
 export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const { settings } = options.transport;
   const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
-  const urls = options.modules.map(moduleUrl);
+  const urls = options.modules.map(asModuleUrl);
   for (const url of urls) await import(url);
   const { targets } = await allowList();
   const local = resolveSettings(options.pool, poolOptions);
@@ -139,10 +137,4 @@ function withHost(error: unknown): unknown {
     Object.defineProperty(error, 'host', { value: host, enumerable: true, writable: true, configurable: true });
   else error = new RunInProcessError(`The worker on ${host} failed: ${String(error)}`);
   return error;
-}
-
-function moduleUrl(pathOrUrl: string): string {
-  return /^[a-z][a-z0-9+.-]+:/i.test(pathOrUrl) && !/^[a-z]:[\\/]/i.test(pathOrUrl)
-    ? pathOrUrl
-    : pathToFileURL(resolve(pathOrUrl)).href;
 }

@@ -67,6 +67,7 @@ export type ErrorCode =
   | 'ERR_NOT_SERVED'
   | 'ERR_WORKER_LOST'
   | 'ERR_JOB_LOST'
+  | 'ERR_NO_WORKER'
   | 'ERR_TRANSPORT_UNAVAILABLE'
   | 'ERR_INVALID_USAGE'
   | 'ERR_INVALID_OPTION';
@@ -228,6 +229,21 @@ export class JobLostError extends RunInProcessError {
   }
 }
 
+/**
+ * No live worker takes the pool's calls (of this build): the call was not sent. A transport may
+ * wait for one instead (`bullmq({ waitForWorker: true })`).
+ */
+export class NoWorkerError extends RunInProcessError {
+  override readonly code = 'ERR_NO_WORKER';
+  constructor(
+    message: string,
+    /** The queue the call was for: `<pool>@<build>`. */
+    readonly queue: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The transport's store (Redis) could not be reached when the call was made: nothing was sent. */
 export class TransportUnavailableError extends RunInProcessError {
   override readonly code = 'ERR_TRANSPORT_UNAVAILABLE';
@@ -246,6 +262,7 @@ const ownClasses = {
   NotServedError,
   WorkerLostError,
   JobLostError,
+  NoWorkerError,
   TransportUnavailableError,
 };
 for (const [name, errorClass] of Object.entries(ownClasses)) {

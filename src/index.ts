@@ -22,6 +22,7 @@ export {
   ChildStartupError,
   JobLostError,
   ModuleLoadError,
+  NoWorkerError,
   NotServedError,
   PoolClosedError,
   ProcessCrashedError,

@@ -29,6 +29,20 @@ export interface RunInProcessOptions {
    * so that a function passed by mistake still fails with SerializationError. Default: false.
    */
   callbacks?: boolean;
+  /**
+   * How remote workers know this target, in place of `<package>:<path>#<Class.method>`: for a module
+   * in no package, or a caller that runs `src/*.ts` while workers run `dist/*.js`. On a method or a
+   * wrapped function it names that target (`'thumbs/render'`); on a class, its methods are
+   * `<id>.<method>`. Caller and workers must agree on it. Used by remote pools only.
+   */
+  id?: string;
+  /**
+   * Run the call again, up to this many times, when the process running it is lost under it: a
+   * child that crashed, a remote worker (process or machine) lost, a job its queue lost. Only for
+   * idempotent work: the lost attempt may have run, in part or in full. A timeout, an abort or an
+   * error thrown by the code is never retried. Not for streams. Default: 0.
+   */
+  retries?: number;
 }
 
 /** How the items of an `async *` method cross. */
@@ -167,6 +181,8 @@ export interface CallOptions {
   timeout?: number;
   /** A priority for this call only (see RunInProcessOptions.priority). */
   priority?: number;
+  /** Retries for this call only (see RunInProcessOptions.retries). */
+  retries?: number;
 }
 
 export interface ShutdownOptions {
@@ -236,6 +252,14 @@ const priority: Rule = {
   accepts: (value) => typeof value === 'number' && Number.isFinite(value),
 };
 
+/** More would hide a call that fails every time; a loop of its own is clearer for that. */
+const mostRetries = 100;
+const retries: Rule = number(
+  `a whole number from 0 to ${mostRetries}`,
+  (n) => Number.isInteger(n) && n >= 0,
+  mostRetries,
+);
+
 const streamRules: Table<StreamOptions> = {
   window: positiveInteger(2 ** 20),
   idleTimeout: milliseconds(false),
@@ -253,6 +277,8 @@ const runRules: Table<RunInProcessOptions> = {
     fields: streamRules,
   },
   callbacks: boolean,
+  id: name,
+  retries,
 };
 const poolRules: Table<PoolOptions> = {
   size: positiveInteger(largestPool),
@@ -301,7 +327,7 @@ const permissionRules: Table<Permissions> = {
   wasi: boolean,
   net: boolean,
 };
-const callRules: Table<CallOptions> = { signal: abortSignal, timeout: milliseconds(false), priority };
+const callRules: Table<CallOptions> = { signal: abortSignal, timeout: milliseconds(false), priority, retries };
 const shutdownRules: Table<ShutdownOptions> = { deadline: milliseconds(true) };
 
 /** The defaults of the options that have one, filled in when a pool starts. */

@@ -63,7 +63,15 @@ function specOf(recipe: Recipe, options: RunInProcessOptions): { pool: string; s
   const pool = options.pool ?? defaultPoolName;
   const perCall = currentCallOptions();
   const timeout = perCall?.timeout ?? options.timeout ?? poolOptions(pool).timeout;
-  return { pool, spec: { timeout, signal: perCall?.signal, priority: perCall?.priority ?? options.priority ?? 0 } };
+  return {
+    pool,
+    spec: {
+      timeout,
+      signal: perCall?.signal,
+      priority: perCall?.priority ?? options.priority ?? 0,
+      retries: perCall?.retries ?? options.retries ?? 0,
+    },
+  };
 }
 
 /**

@@ -8,6 +8,7 @@ import {
 } from '../options.js';
 import type { PoolStats } from '../pool/call-stats.js';
 import type { Scheduler } from '../pool/scheduler.js';
+import { unnamedMessage, unnamedTargetsIn } from '../shared/remote-key.js';
 import { warnOnce } from '../shared/warn-once.js';
 
 /**
@@ -39,6 +40,7 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
   const where = name === defaultPoolName ? 'configure(options)' : `configure('${name}', options)`;
   if (options === undefined) throw usageError(`${where}: options must be an object like { size: 4 }.`);
   const checked = checkPoolOptions(options, where);
+  if (checked.transport) refuseUnnamed(name);
   optionsByName.set(name, checked);
   // Calls in flight finish on the old children; new calls start new ones.
   machinery?.drain(name);
@@ -96,6 +98,20 @@ export function stats(name: string = defaultPoolName): PoolStats {
       aborted: 0,
     }
   );
+}
+
+/**
+ * Targets of a remote pool must be nameable on another machine: those defined so far are checked
+ * when a pool becomes remote, and each one defined later when it is defined (define/).
+ */
+export function refuseUnnamed(pool: string, onlyModule?: string): void {
+  const [first, ...more] = unnamedTargetsIn(pool, defaultPoolName, onlyModule);
+  if (first) throw usageError(unnamedMessage(first.label, first.module, pool, more));
+}
+
+/** The pools whose calls run through a transport of their own (remote ones). */
+export function remotePools(): string[] {
+  return [...optionsByName].filter(([, options]) => options.transport !== undefined).map(([name]) => name);
 }
 
 /** The options a pool's calls get: those of `configure()`, or the defaults with a warning. */

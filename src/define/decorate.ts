@@ -13,6 +13,7 @@ import {
   type MethodEntry,
 } from '../shared/registry.js';
 import { declaringModule } from './declaring-module.js';
+import { refuseUnnamedIn } from './remote-naming.js';
 
 /**
  * Applying the decorator, in both TypeScript modes. Legacy decorators (`experimentalDecorators`)
@@ -50,6 +51,7 @@ export function applyStandard(value: unknown, context: StandardContext, options:
     learnConstructor(entry, ctor);
     for (const key of entry.methods.keys()) addOffloadedMethod(ctor, key);
     setClassDefaults(ctor, options);
+    refuseUnnamedIn(entry.module.url);
     return undefined;
   }
   if (context.kind !== 'method' || typeof value !== 'function') {
@@ -109,6 +111,7 @@ export function applyLegacyClass(ctor: Function, options: RunInProcessOptions): 
   const moduleUrl = declaringModule(options.module, `class ${ctor.name}`);
   classEntry(moduleEntry(moduleUrl), ctor);
   setClassDefaults(ctor, options);
+  refuseUnnamedIn(moduleUrl);
 }
 
 /** A decorator factory's result: `@runInProcess(options)` works in both modes, on methods and classes. */

@@ -3,6 +3,7 @@ import { usageError } from '../errors.js';
 import type { RunInProcessOptions } from '../options.js';
 import { addFunction, isAsyncGeneratorFunction, moduleEntry, type FunctionEntry } from '../shared/registry.js';
 import { declaringModule } from './declaring-module.js';
+import { refuseUnnamedIn } from './remote-naming.js';
 
 /**
  * `runInProcess(fn)`: registers `fn` under an id unique in its module, and returns a function that
@@ -25,6 +26,12 @@ export function wrapFunction(fn: Function, options: RunInProcessOptions): (...ar
     streams: isAsyncGeneratorFunction(fn),
   };
   addFunction(entry);
+  try {
+    refuseUnnamedIn(moduleUrl);
+  } catch (error) {
+    entry.module.functions.delete(id); // Refused: as if never wrapped, so that a fixed wrap may follow.
+    throw error;
+  }
   const offloaded = function (this: unknown, ...args: unknown[]): unknown {
     return callFunction(entry, args);
   };

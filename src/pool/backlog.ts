@@ -45,7 +45,8 @@ export class Backlog {
 
   /** The next batch for one free slot: no more than its share of what is waiting, if other slots are free too. */
   take(freeSlots: number): PendingCall[] {
-    const share = Math.ceil(this.#queue.length / Math.max(1, freeSlots));
+    // At least one: with unbounded slots (a remote pool) the share would round down to none, for ever.
+    const share = Math.max(1, Math.ceil(this.#queue.length / Math.max(1, freeSlots)));
     const most = Math.min(this.#limit, share);
     let count = 0;
     for (let bytes = 0; count < most; count++) {

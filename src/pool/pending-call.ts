@@ -18,6 +18,8 @@ export class PendingCall {
   flow: StreamFlow | undefined;
   /** Set for a call whose function arguments became stubs in the child. */
   listener: CallbackListener | undefined;
+  /** How many more times it may run when its worker is lost under it (`retries`). */
+  retriesLeft = 0;
   #settled = false;
   #started = false;
   /** The timeout once started; until then, the bound on how long its worker may take to start it. */
@@ -102,6 +104,20 @@ export class PendingCall {
         ? `${this.label} timed out after ${timeout} ms; its child process was killed and will be replaced.`
         : `${this.label} timed out after ${timeout} ms, and its worker did not answer within ${grace} ms more; it was asked to stop the call.`;
     this.#timer = setTimeout(() => this.fail(new TimeoutError(message, timeout, this.label)), timeout + grace);
+  }
+
+  /**
+   * Its worker was lost while it ran: true, and it is ready to go again as if new (its timeout
+   * restarts with the next attempt), when it has retries left.
+   */
+  retry(): boolean {
+    if (this.#settled || this.retriesLeft <= 0) return false;
+    this.retriesLeft--;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#started = false;
+    this.startedAt = undefined;
+    return true;
   }
 
   succeed(answer: Answer): void {

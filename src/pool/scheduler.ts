@@ -40,6 +40,8 @@ export interface CallSpec {
   signal?: AbortSignal | undefined;
   /** Higher leaves the backlog first. */
   priority?: number;
+  /** Runs again, up to this many times, when its worker is lost under it. */
+  retries?: number;
   /** A traced call's context: the worker's pid is written into it once known. */
   trace?: { pid: number | undefined } | undefined;
 }
@@ -202,7 +204,7 @@ export class Scheduler {
   #run(
     task: CallTask,
     label: string,
-    { timeout, signal, priority = 0, trace }: CallSpec,
+    { timeout, signal, priority = 0, retries = 0, trace }: CallSpec,
     flow: StreamFlow | undefined,
     listener: CallbackListener | undefined,
     made?: (call: PendingCall) => void,
@@ -226,6 +228,8 @@ export class Scheduler {
         priority,
         trace,
       );
+      // A stream's items already delivered cannot be taken back: it is never run again.
+      call.retriesLeft = flow ? 0 : retries;
       call.flow = flow;
       call.listener = listener;
       made?.(call);
@@ -418,8 +422,12 @@ export class Scheduler {
     if (loss.kind === 'retired') this.#resend(batch.unanswered);
     else if (loss.kind === 'crashed') {
       // The first unanswered call was running, unless it had settled already (a timeout stopped it).
-      if (running && !running.settled) running.fail(loss.error(running.label));
-      this.#resend(unstarted);
+      // With retries left (idempotent work, by the caller's word), it goes again instead, first.
+      if (running && !running.settled && running.retry()) this.#resend(batch.unanswered);
+      else {
+        if (running && !running.settled) running.fail(loss.error(running.label));
+        this.#resend(unstarted);
+      }
     } else {
       for (const call of batch.unanswered) call.fail(lossError(loss, call.label));
     }

@@ -1,8 +1,8 @@
 import { usageError } from '../errors.js';
-import type { FunctionTarget, MethodTarget } from '../protocol.js';
+import type { FunctionTarget, MethodTarget, Target } from '../protocol.js';
 import { processState } from '../shared/process-state.js';
 import { classOfConstructor } from '../shared/registry.js';
-import { moduleIdentity } from './identity.js';
+import { remoteKey, targetLabel } from '../shared/remote-key.js';
 
 /** A target a worker serves: what its local pool runs for the key. */
 export interface ServedTarget {
@@ -35,37 +35,35 @@ export async function allowList(): Promise<AllowList> {
   for (const module of [...processState.registry.modules.values()]) {
     // The library's own targets (the warm-up's pings) are no one's to call from afar.
     if (module.url.startsWith(libraryFiles)) continue;
-    const identity = moduleIdentity(module.url);
-    if (identity === undefined) {
-      unnamed.push(module.url);
-      continue;
-    }
     // Under standard decorators a class with only instance methods is known by name only once its
     // constructor is seen: its export shows it.
     const exports = (await import(module.url)) as Record<string, unknown>;
     for (const value of Object.values(exports)) if (typeof value === 'function') classOfConstructor(value);
+    const found: Target[] = [];
     for (const entry of module.classes) {
       const className = entry.ctor?.name;
       if (!className) continue;
       for (const method of entry.methods.values()) {
-        const target: MethodTarget = {
+        found.push({
           kind: 'method',
           module: module.url,
           classIndex: entry.index,
           className,
           method: method.name,
           isStatic: method.isStatic,
-        };
-        add(`${identity}#${className}.${method.name}`, {
-          target: JSON.stringify(target),
-          label: `${className}.${method.name}`,
-        });
+        } satisfies MethodTarget);
       }
     }
     for (const fn of module.functions.values()) {
-      const target: FunctionTarget = { kind: 'function', module: module.url, id: fn.id };
-      add(`${identity}#${fn.id}`, { target: JSON.stringify(target), label: fn.id });
+      found.push({ kind: 'function', module: module.url, id: fn.id } satisfies FunctionTarget);
     }
+    let named = true;
+    for (const target of found) {
+      const key = remoteKey(target);
+      if (key === undefined) named = false;
+      else add(key, { target: JSON.stringify(target), label: targetLabel(target) });
+    }
+    if (!named) unnamed.push(module.url);
   }
   return { targets, unnamed };
 }

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { packageOf } from './identity.js';
+import { packageOf } from '../shared/module-identity.js';
 
 /**
  * Queues are named per build, so that during a rolling deploy old callers reach old workers and new

@@ -23,6 +23,12 @@ export interface BullmqOptions {
   lockDuration?: number;
   /** How often workers look for jobs whose worker went silent (ms). Default: 5 000. */
   stalledInterval?: number;
+  /**
+   * When no live worker takes the pool's calls: false fails a call at once with NoWorkerError (a
+   * typo in the pool, a build no worker runs, workers down); true lets it wait in the queue for one.
+   * Default: false.
+   */
+  waitForWorker?: boolean;
 }
 
 export interface BullmqTransport extends PoolTransport {
@@ -49,12 +55,15 @@ export function bullmq(options: BullmqOptions): BullmqTransport {
           queueName,
           (redisOptions) => settings.redis(loadBullMQ().Redis, redisOptions),
           settings.prefix,
+          settings.presenceKey(queueName),
         );
         links.set(linkKey, link);
       }
       const channel = settings.cancelChannel(queueName);
       const used = link;
       return new CallerTransport(used, events, {
+        pool,
+        waitForWorker: settings.waitForWorker,
         secret: settings.secret,
         maxPayloadBytes: settings.maxPayloadBytes,
         cancel: (jobId) => used.publish(channel, jobId),
@@ -69,7 +78,25 @@ function checked(options: BullmqOptions): BullmqSettings {
   if (typeof options !== 'object' || options === null) {
     throw optionError("bullmq(options): options must be an object like { connection: 'redis://localhost:6379' }.");
   }
-  const { connection, buildId, prefix, secret } = options;
+  const known: ReadonlyArray<keyof BullmqOptions> = [
+    'connection',
+    'buildId',
+    'prefix',
+    'secret',
+    'maxPayloadBytes',
+    'lockDuration',
+    'stalledInterval',
+    'waitForWorker',
+  ];
+  for (const key of Object.keys(options)) {
+    if (!(known as string[]).includes(key)) {
+      throw optionError(`bullmq(options): unknown option "${key}". Known options: ${known.join(', ')}.`);
+    }
+  }
+  const { connection, buildId, prefix, secret, waitForWorker = false } = options;
+  if (typeof waitForWorker !== 'boolean') {
+    throw optionError(`bullmq(options): waitForWorker must be true or false (got ${typeof waitForWorker}).`);
+  }
   if (typeof connection !== 'string' && (typeof connection !== 'object' || connection === null)) {
     throw optionError(
       "bullmq(options): connection must be a Redis URL ('redis://host:6379') or ioredis options ({ host, port }).",
@@ -101,7 +128,9 @@ function checked(options: BullmqOptions): BullmqSettings {
       typeof connection === 'string'
         ? new (Redis as unknown as new (url: string, options: RedisOptions) => Redis)(connection, redisOptions)
         : new (Redis as unknown as new (options: RedisOptions) => Redis)({ ...connection, ...redisOptions }),
+    waitForWorker,
     cancelChannel: (queueName) => `${prefix ?? 'bull'}:${queueName}:run-in-process:cancel`,
+    presenceKey: (queueName) => `${prefix ?? 'bull'}:${queueName}:run-in-process:workers`,
   };
 }
 

@@ -1,12 +1,23 @@
 import { encodeThrown } from '../codec/thrown-encode.js';
-import { RunInProcessError, TransportUnavailableError, usageError, WorkerLostError } from '../errors.js';
+import {
+  type JobLostError,
+  NoWorkerError,
+  RunInProcessError,
+  TransportUnavailableError,
+  usageError,
+  WorkerLostError,
+} from '../errors.js';
 import { BatchSlot, CallSlot, type Answer, type BatchTask, type CallTask, type Target } from '../protocol.js';
 import type { ChildCounts, StopReason, Transport, TransportEvents } from '../pool/transport.js';
 import { openAnswer, sealCall } from './envelope.js';
 import type { QueueLink } from './queue-link.js';
-import { remoteKey, targetLabel } from './remote-key.js';
+import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
 
 export interface CallerOptions {
+  /** The pool, for messages. */
+  pool: string;
+  /** A call with no live worker waits for one, rather than fail with NoWorkerError. */
+  waitForWorker: boolean;
   secret: string | undefined;
   maxPayloadBytes: number;
   /** Publishes a request to stop a job on the worker that holds it. */
@@ -64,14 +75,12 @@ export class CallerTransport implements Transport {
 
   async #send(batch: number, call: CallTask, timeout: number | undefined): Promise<void> {
     const callId = call[CallSlot.id];
-    const { key, label } = this.#keyOf(call[CallSlot.target]);
+    const target = call[CallSlot.target];
+    const { key, label } = this.#keyOf(target);
     const jobId = `${this.#caller}-${batch}`;
     try {
       if (key === undefined) {
-        throw usageError(
-          `${label} cannot run in a remote pool: its module is in no package (no package.json with a "name" above it), ` +
-            `so a worker on another machine cannot know it. Put it in a package, or give the method, class or wrapper an id.`,
-        );
+        throw usageError(unnamedMessage(label, (JSON.parse(target) as Target).module, this.options.pool));
       }
       const envelope = sealCall(call, key, label, timeout, {
         jobId,
@@ -82,25 +91,51 @@ export class CallerTransport implements Transport {
       this.waiting++;
       this.#jobOfBatch.set(batch, jobId);
       this.link.watch(jobId, this.#watcher(jobId));
-      try {
+      await this.#reachable(label, async () => {
         await this.link.ready();
+        if (!this.options.waitForWorker && !(await this.link.hasWorkers())) throw await this.#noWorker(label);
         await this.link.queue.add('call', envelope, {
           jobId,
           attempts: 1,
           removeOnComplete: { age: 600 },
           removeOnFail: { age: 600 },
         });
-      } catch (error) {
-        this.link.forget(jobId);
-        throw new TransportUnavailableError(
-          `${label} could not be sent: the queue ${this.link.queueName} is unreachable (${(error as Error).message}). ` +
-            `Check that Redis runs and that the transport's connection points to it.`,
-          { cause: error },
-        );
-      }
+      });
     } catch (error) {
-      this.#settle(jobId, batch, callId, ['thrown', encodeThrown(error), 'call']);
+      this.#answer(jobId, batch, callId, ['thrown', encodeThrown(error), 'call']);
     }
+  }
+
+  /** Runs what talks to Redis; a failure to reach it is TransportUnavailableError, and the job is not watched. */
+  async #reachable(label: string, talk: () => Promise<void>): Promise<void> {
+    try {
+      await talk();
+    } catch (error) {
+      if (error instanceof NoWorkerError) throw error;
+      throw new TransportUnavailableError(
+        `${label} could not be sent: the queue ${this.link.queueName} is unreachable (${(error as Error).message}). ` +
+          `Check that Redis runs and that the transport's connection points to it.`,
+        { cause: error },
+      );
+    }
+  }
+
+  async #noWorker(label: string): Promise<NoWorkerError> {
+    const { pool } = this.options;
+    const queue = this.link.queueName;
+    const build = queue.slice(queue.lastIndexOf('@') + 1);
+    const others = await this.link.buildsServing(pool).catch(() => []);
+    const elsewhere =
+      others.length > 0
+        ? ` Workers of pool ${pool} run other builds (${others.join(', ')}): caller and workers must share a build ` +
+          `id (the transport's buildId, RUN_IN_PROCESS_BUILD_ID, or the app's package version).`
+        : '';
+    return new NoWorkerError(
+      `${label} was not sent: no live worker takes the calls of pool ${pool} for build ${build} (queue ${queue}).` +
+        `${elsewhere} Start one (npx run-in-process worker --connection … --pool ${pool} --build-id ${build} <modules>), ` +
+        `or let calls wait for one: bullmq({ waitForWorker: true }).`,
+      queue,
+    );
   }
 
   #watcher(jobId: string) {
@@ -127,34 +162,69 @@ export class CallerTransport implements Transport {
             'call',
           ];
         }
-        this.#settle(jobId, sent.batch, sent.call, answer);
+        this.#answer(jobId, sent.batch, sent.call, answer);
       },
       failed: (reason: string) => {
         const sent = this.#sent.get(jobId);
         if (!sent) return;
-        const error = /stalled/i.test(reason)
-          ? new WorkerLostError(
-              `The remote worker running ${sent.label} (job ${jobId}) was lost: it stopped renewing its hold on the job. ` +
-                `The call may have run, in part or in full; it is not run again (retries are opt-in, for idempotent work).`,
-              sent.label,
-              jobId,
-              undefined,
-            )
-          : new RunInProcessError(`The queue failed job ${jobId} (${sent.label}): ${reason}`);
-        this.#settle(jobId, sent.batch, sent.call, ['thrown', encodeThrown(error), 'call']);
+        if (/stalled/i.test(reason)) {
+          void this.link.workerOf(jobId).then((worker) => this.#workerLost(jobId, sent, worker));
+          return;
+        }
+        const error = new RunInProcessError(`The queue failed job ${jobId} (${sent.label}): ${reason}`);
+        this.#answer(jobId, sent.batch, sent.call, ['thrown', encodeThrown(error), 'call']);
       },
-      lost: (error: Error) => {
+      lost: (error: JobLostError) => {
         const sent = this.#sent.get(jobId);
-        if (sent) this.#settle(jobId, sent.batch, sent.call, ['thrown', encodeThrown(error), 'call']);
+        if (sent) this.#lose(jobId, sent, error);
+      },
+      orphaned: (state: 'waiting' | 'active', worker: string | undefined) => {
+        const sent = this.#sent.get(jobId);
+        if (!sent) return;
+        if (state === 'active') {
+          this.#workerLost(jobId, sent, worker);
+        } else if (!this.options.waitForWorker) {
+          void this.link.queue.remove(jobId).catch(() => 0);
+          void this.#noWorker(sent.label).then((error) => {
+            if (this.#sent.get(jobId) === sent)
+              this.#answer(jobId, sent.batch, sent.call, ['thrown', encodeThrown(error), 'call']);
+          });
+        }
       },
     };
   }
 
-  #settle(jobId: string, batch: number, call: number, answer: Answer): void {
-    this.#unsent(jobId);
-    this.#jobOfBatch.delete(batch);
+  /** Its worker stopped renewing its hold on the job, or no worker is left: it may have run. */
+  #workerLost(jobId: string, sent: Sent, worker: string | undefined): void {
+    if (this.#sent.get(jobId) !== sent) return;
+    const where = worker ? `The remote worker ${worker}` : 'The remote worker';
+    const error = new WorkerLostError(
+      `${where} running ${sent.label} (job ${jobId}) was lost: it stopped renewing its hold on the job. ` +
+        `The call may have run, in part or in full; it is run again only with retries (for idempotent work).`,
+      sent.label,
+      jobId,
+      worker,
+    );
+    this.#lose(jobId, sent, error);
+  }
+
+  /** The call's answer: the batch of one ends with it. */
+  #answer(jobId: string, batch: number, call: number, answer: Answer): void {
+    this.#release(jobId, batch);
     this.events.answered(batch, call, answer);
     this.events.ended(batch, false);
+  }
+
+  /** Lost under its worker: the scheduler runs it again if it has retries left, else fails it with `error`. */
+  #lose(jobId: string, sent: Sent, error: Error): void {
+    this.#release(jobId, sent.batch);
+    this.events.lost(sent.batch, { kind: 'crashed', error: () => error });
+  }
+
+  #release(jobId: string, batch: number): void {
+    this.#unsent(jobId);
+    this.#jobOfBatch.delete(batch);
+    this.link.forget(jobId);
   }
 
   /** The call is no longer in the queue's hands, as far as this caller is concerned. */

@@ -54,6 +54,12 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
+  for (const url of worker.unnamed) {
+    console.error(
+      `run-in-process worker: ${url} declares targets that no caller can name (it is in no package with a ` +
+        `"name", and they have no id): they are not served. Give them an id, or put the module in a package.`,
+    );
+  }
   console.log(
     `run-in-process worker ready: pool ${values.pool}, ${worker.served.length} targets from ${positionals.length} modules`,
   );

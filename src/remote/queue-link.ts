@@ -2,6 +2,7 @@ import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { JobLostError } from '../errors.js';
 import { loadBullMQ } from './peers.js';
+import { buildsServing, liveWorkers } from './worker-presence.js';
 
 /** What becomes of one job, as the caller hears it. */
 export interface JobWatcher {
@@ -10,6 +11,11 @@ export interface JobWatcher {
   failed(reason: string): void;
   /** The job is gone from the queue, with no result (its store restarted without persistence). */
   lost(error: JobLostError): void;
+  /**
+   * No worker of the queue is alive while the job waits or runs: `worker` is the name of the one
+   * that took it, when one did.
+   */
+  orphaned(state: 'waiting' | 'active', worker: string | undefined): void;
 }
 
 /** How to reach Redis: a URL (`redis://host:6379`, `rediss://…`, `/path/to/redis.sock`) or ioredis options. */
@@ -42,11 +48,16 @@ export class QueueLink {
   #idle: NodeJS.Timeout | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #users = 0;
+  /** When a worker was last seen alive; 0: not lately. */
+  #workersSeenAt = 0;
+  #counting: Promise<number> | undefined;
 
   constructor(
     readonly queueName: string,
     connect: (options: RedisOptions) => Redis,
     readonly prefix: string | undefined,
+    /** Where the queue's workers say they are alive (worker-presence.ts). */
+    readonly presenceKey: string,
     readonly sweepEvery = 5_000,
   ) {
     const { bullmq } = loadBullMQ();
@@ -94,6 +105,36 @@ export class QueueLink {
   forget(jobId: string): void {
     this.#watchers.delete(jobId);
     this.#refresh();
+  }
+
+  /**
+   * Some worker of the queue is alive. A worker seen in the last second is taken as still there, so
+   * that calls made in a burst ask Redis once.
+   */
+  async hasWorkers(): Promise<boolean> {
+    if (Date.now() - this.#workersSeenAt < 1_000) return true;
+    return (await this.#liveWorkers()) > 0;
+  }
+
+  async #liveWorkers(): Promise<number> {
+    this.#counting ??= liveWorkers(this.#adding, this.presenceKey).finally(() => (this.#counting = undefined));
+    const alive = await this.#counting;
+    this.#workersSeenAt = alive > 0 ? Date.now() : 0;
+    return alive;
+  }
+
+  /** The builds whose workers serve `pool`, for the message that says none serves this one. */
+  async buildsServing(pool: string): Promise<string[]> {
+    const prefix = `${this.prefix ?? 'bull'}:${pool.replaceAll(':', '_')}@`;
+    const suffix = this.presenceKey.slice(this.presenceKey.lastIndexOf(':run-in-process:'));
+    const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*${suffix}`;
+    return buildsServing(this.#adding, pattern, (key) => key.slice(prefix.length, key.length - suffix.length));
+  }
+
+  /** The name of the worker that took a job, as BullMQ recorded it. */
+  async workerOf(jobId: string): Promise<string | undefined> {
+    const job = await this.queue.getJob(jobId).catch(() => undefined);
+    return job?.processedBy;
   }
 
   /** Asks the worker that holds a job to stop it. */
@@ -185,11 +226,20 @@ export class QueueLink {
     }
   }
 
-  /** Asks the queue about jobs watched for a while: an event missed is found here. */
+  /**
+   * Asks the queue about jobs watched for a while: an event missed is found here. And whether any
+   * worker is left: BullMQ finds a lost worker's job only from another live worker.
+   */
   async #sweep(): Promise<void> {
     const before = Date.now() - this.sweepEvery;
-    for (const [jobId, { since }] of this.#watchers) {
-      if (since > before) continue;
+    let alive: number;
+    try {
+      alive = await this.#liveWorkers();
+    } catch {
+      return; // Redis is away: the next sweep asks again.
+    }
+    for (const [jobId, { since, watcher }] of this.#watchers) {
+      if (since > before && alive > 0) continue;
       let job: Awaited<ReturnType<Queue['getJob']>>;
       try {
         job = await this.queue.getJob(jobId);
@@ -207,8 +257,11 @@ export class QueueLink {
         continue;
       }
       const state = await job.getState().catch(() => 'unknown');
+      if (!this.#watchers.has(jobId)) continue;
       if (state === 'completed') this.#finish(jobId)?.completed(job.returnvalue);
       else if (state === 'failed') this.#finish(jobId)?.failed(job.failedReason);
+      else if (alive === 0 && state === 'active') watcher.orphaned('active', job.processedBy);
+      else if (alive === 0 && state !== 'unknown') watcher.orphaned('waiting', undefined);
     }
   }
 }

@@ -16,6 +16,10 @@ export interface BullmqSettings {
   stalledInterval: number;
   /** A new ioredis client on the connection. */
   redis(Redis: new (...args: never[]) => Redis, options: RedisOptions): Redis;
+  /** A call for a queue with no live worker waits for one, rather than fail with NoWorkerError. */
+  waitForWorker: boolean;
   /** The pub/sub channel on which callers ask workers to stop a job. */
   cancelChannel(queueName: string): string;
+  /** The sorted set in which a queue's workers say they are alive (worker-presence.ts). */
+  presenceKey(queueName: string): string;
 }

@@ -13,6 +13,7 @@ import { allowList, nearestKeys, type ServedTarget } from './allow-list.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
 import { type AnswerEnvelope, callInput, openCall, sealAnswer } from './envelope.js';
 import { loadBullMQ } from './peers.js';
+import { announce } from './worker-presence.js';
 import type { BullmqSettings } from './settings.js';
 
 export interface ServeOptions {
@@ -31,6 +32,10 @@ export interface ServeOptions {
 export interface RemoteWorker {
   /** The keys it serves. */
   readonly served: string[];
+  /** Modules that registered targets it cannot serve: in no package, with no id. */
+  readonly unnamed: string[];
+  /** Its name in the queue (`<host>:<pid>`), as WorkerLostError.worker reports it. */
+  readonly name: string;
   readonly queueName: string;
   /** Stops taking jobs, lets the running ones finish, then stops the local pool. */
   close(): Promise<void>;
@@ -48,7 +53,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
   const urls = options.modules.map(asModuleUrl);
   for (const url of urls) await import(url);
-  const { targets } = await allowList();
+  const { targets, unnamed } = await allowList();
   const local = resolveSettings(options.pool, poolOptions);
   const scheduler = new Scheduler(
     local,
@@ -97,11 +102,12 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     }
   };
 
+  const name = `${host}:${process.pid}`;
   const worker: Worker = new bullmq.Worker(queueName, processor, {
     connection: connect(),
     ...(settings.prefix && { prefix: settings.prefix }),
     concurrency: options.concurrency ?? local.size,
-    name: `${host}:${process.pid}`,
+    name,
     // At most once: a job whose worker died is failed, never handed to another worker behind the caller's back.
     maxStalledCount: 0,
     lockDuration: settings.lockDuration,
@@ -115,18 +121,33 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   await cancels.subscribe(settings.cancelChannel(queueName));
   cancels.on('message', (_channel: string, jobId: string) => running.get(jobId)?.abort());
   await worker.waitUntilReady();
+  // Callers check that some worker is alive before they add a job, and notice when none is left.
+  // Its word lasts as long as BullMQ would take to find it lost. Given up only once its calls are
+  // done (in close()): a caller whose call it still runs must not take it for gone.
+  const presenceClient = connect();
+  presenceClient.on('error', () => {});
+  const presence = await announce(
+    presenceClient,
+    settings.presenceKey(queueName),
+    name,
+    settings.lockDuration + settings.stalledInterval,
+  );
 
   return {
     served: [...targets.keys()].sort(),
+    unnamed,
     queueName,
+    name,
     async close() {
       // BullMQ's close() lets the jobs in hand finish, then stops; after a Redis restart it may never
       // return (6.7): once our own calls are done, it is given two seconds, then disconnected.
       const closing = worker.close();
       await Promise.race([closing, idle().then(() => sleep(2_000))]);
       await Promise.race([worker.disconnect(), sleep(1_000)]).catch(() => {});
+      await Promise.race([presence.leave(), sleep(1_000)]);
       await scheduler.close(Number.POSITIVE_INFINITY);
       cancels.disconnect();
+      presenceClient.disconnect();
     },
   };
 }

@@ -28,6 +28,14 @@ export function classDefaults(ctor: Function | undefined): RunInProcessOptions {
   return defaults;
 }
 
+/**
+ * The options a class's own decorator gave, not inherited: a class `id` names that class's methods
+ * for remote workers, and a subclass that inherited it would name its own methods alike.
+ */
+export function ownClassDefaults(ctor: Function): RunInProcessOptions {
+  return (Reflect.getOwnMetadata(defaultsKey, ctor) as RunInProcessOptions | undefined) ?? none;
+}
+
 /** Records a method as offloaded: `Reflect.getOwnMetadata('run-in-process:methods', Class)` lists them. */
 export function addOffloadedMethod(ctor: Function, key: string): void {
   const own = (Reflect.getOwnMetadata(methodsKey, ctor) as string[] | undefined) ?? [];

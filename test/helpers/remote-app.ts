@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,11 +16,21 @@ export interface RemoteApp {
   callerModule(name: string): string;
   /** Starts a worker from the packed copy, on the Node binary given (default: this one). */
   startWorker(options: WorkerOptions): Promise<StartedWorker>;
+  /**
+   * A fixture module copied into a folder of the caller's and one of the worker's, neither in any
+   * package: `caller` is a URL to import, `worker` a path to serve.
+   */
+  unpackaged(name: string): { caller: string; worker: string };
+  /** Removes its folders. */
+  remove(): void;
 }
 
 export interface WorkerOptions {
   redis: string;
   pool?: string;
+  /** Default: `test`, the build of the callers' transport in the tests. */
+  build?: string;
+  /** Fixture names (served from the packed app's dist/), or absolute paths. */
   modules?: string[];
   node?: string;
   args?: string[];
@@ -60,9 +70,30 @@ export function remoteApp(): RemoteApp {
   const workerApp = join(machine, 'package');
   link(workerApp, ['run-in-process', 'bullmq', 'ioredis']);
 
+  const loose = (side: string, name: string): string => {
+    const dir = join(root, `unpackaged-${side}`);
+    if (!existsSync(dir)) {
+      mkdirSync(dir);
+      link(dir, ['run-in-process']);
+    }
+    const file = join(dir, `${name}.js`);
+    copyFileSync(join(repoRoot, 'build', 'fixtures', 'standard', `${name}.js`), file);
+    return file;
+  };
+
   return {
     callerModule: (name) => pathToFileURL(join(source, 'dist', `${name}.js`)).href,
-    async startWorker({ redis, pool = 'default', modules: served = modules, node = process.execPath, args = [], env }) {
+    remove: () => rmSync(root, { recursive: true, force: true }),
+    unpackaged: (name) => ({ caller: pathToFileURL(loose('caller', name)).href, worker: loose('worker', name) }),
+    async startWorker({
+      redis,
+      pool = 'default',
+      build = 'test',
+      modules: served = modules,
+      node = process.execPath,
+      args = [],
+      env,
+    }) {
       const cli = join(workerApp, 'node_modules', 'run-in-process', 'dist', 'remote', 'cli.js');
       const worker = spawn(
         node,
@@ -74,13 +105,13 @@ export function remoteApp(): RemoteApp {
           '--pool',
           pool,
           '--build-id',
-          'test',
+          build,
           '--lock-duration',
           '1000',
           '--stalled-interval',
           '1000',
           ...args,
-          ...served.map((m) => `dist/${m}.js`),
+          ...served.map((m) => (m.startsWith('/') ? m : `dist/${m}.js`)),
         ],
         { cwd: workerApp, stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env },
       );

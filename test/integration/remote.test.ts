@@ -5,8 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import {
   AbortError,
   configure,
+  JobLostError,
+  NoWorkerError,
   NotServedError,
   ProcessCrashedError,
+  SerializationError,
   RunInProcessError,
   shutdown,
   TimeoutError,
@@ -28,8 +31,36 @@ import { assertSameAsLocal } from '../helpers/same-as-local.js';
 type ValuesModule = typeof import('../fixtures/src/values.js');
 type ErrorsModule = typeof import('../fixtures/src/errors.js');
 type RemoteModule = typeof import('../fixtures/src/remote.js');
+type NamedModule = typeof import('../fixtures/src/remote-named.js');
+
+/** The transport every caller here uses, with the same build as the workers. */
+function transport(socket: string, more: Parameters<typeof bullmq>[0] | object = {}) {
+  return bullmq({
+    connection: { path: socket },
+    buildId: 'test',
+    lockDuration: 1_000,
+    stalledInterval: 1_000,
+    ...more,
+  });
+}
+
+/** The parent of a live process, from /proc. */
+const parentPid = (pid: number): number =>
+  Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+
+const lines = (file: string): string[] => readFileSync(file, 'utf8').trim().split('\n');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const skip = redisServerAvailable() ? false : 'redis-server is not installed (apt-get install redis-server)';
+
+/**
+ * One packed app for both suites. (A second app, imported after a redis-server's folder was removed,
+ * was loaded by Node 20 through its node_modules link instead of the link's real path: a second copy
+ * of the library, with pools of its own.)
+ */
+let sharedApp: RemoteApp | undefined;
+const theApp = (): RemoteApp => (sharedApp ??= remoteApp());
+after(() => sharedApp?.remove());
 
 describe('a pool whose calls run on remote workers, through BullMQ', { skip }, () => {
   let redis: RedisServer;
@@ -41,16 +72,9 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
 
   before(async () => {
     redis = await startRedis();
-    app = remoteApp();
+    app = theApp();
     worker = await app.startWorker({ redis: redis.socket });
-    configure({
-      transport: bullmq({
-        connection: { path: redis.socket },
-        buildId: 'test',
-        lockDuration: 1_000,
-        stalledInterval: 1_000,
-      }),
-    });
+    configure({ transport: transport(redis.socket) });
     values = (await import(app.callerModule('values'))) as ValuesModule;
     errors = (await import(app.callerModule('errors'))) as ErrorsModule;
     remote = (await import(app.callerModule('remote'))) as RemoteModule;
@@ -61,6 +85,19 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     await worker?.stop();
     await redis?.stop();
   });
+
+  /**
+   * Runs `calls` with the default pool's calls going to the queue of another build (the fixtures'
+   * targets are all in the default pool; a build is a queue of its own), then back to the workers'.
+   */
+  async function onBuild<T>(build: string, more: object, calls: () => Promise<T>): Promise<T> {
+    configure({ transport: transport(redis.socket, { buildId: build, ...more }) });
+    try {
+      return await calls();
+    } finally {
+      configure({ transport: transport(redis.socket) });
+    }
+  }
 
   async function valuesCrossIntact(): Promise<void> {
     const circular: { name: string; self?: unknown } = { name: 'loop' };
@@ -193,6 +230,167 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.match(run.stdout, /^answered by \d+$/m, run.report);
   });
 
+  test('an id names a target between machines for a module in no package; a class id names its methods', async () => {
+    const named = app.unpackaged('remote-named');
+    const extra = await app.startWorker({ redis: redis.socket, build: 'named', modules: [named.worker] });
+    try {
+      const { shout, Counter } = (await import(named.caller)) as NamedModule;
+      await onBuild('named', {}, async () => {
+        assert.equal(await shout('hi'), 'HI!');
+        assert.equal(await Counter.twice(21), 42);
+        assert.equal(await Counter.thrice(5), 15);
+      });
+    } finally {
+      await extra.stop();
+    }
+  });
+
+  test('a module in no package and with no id is refused for a remote pool when it is defined, saying how to fix it', () => {
+    const unnamed = app.unpackaged('remote-unnamed').caller;
+    const run = runScript(
+      `const { configure } = await import('run-in-process');
+       const { bullmq } = await import('run-in-process/bullmq');
+       const remote = () => bullmq({ connection: { path: ${JSON.stringify(redis.socket)} }, buildId: 'test' });
+       configure({ transport: remote() });
+       const error = await import(${JSON.stringify(unnamed)}).then(() => undefined, (e) => e);
+       console.log('at import:', error?.name, error?.code, error?.message);
+       configure({});
+       await import(${JSON.stringify(`${unnamed}?local`)});
+       try {
+         configure({ transport: remote() });
+         console.log('configure: accepted');
+       } catch (e) {
+         console.log('at configure:', e.name, e.code, e.message);
+       }`,
+      { timeout: 20_000 },
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(
+      run.stdout,
+      /^at import: TypeError ERR_INVALID_USAGE anonymous cannot run in the remote pool "default": its module .* is in no package .* give the method, its class or the wrapped function an id/m,
+      run.report,
+    );
+    assert.match(
+      run.stdout,
+      /^at configure: TypeError ERR_INVALID_USAGE anonymous cannot run in the remote pool "default"/m,
+      run.report,
+    );
+  });
+
+  test('a build no live worker takes is NoWorkerError at once, naming the builds that are served', async () => {
+    const startedAt = Date.now();
+    const none = await onBuild('v2', {}, () => rejectionOf(remote.noteRun(scratchFile('never'), 0), NoWorkerError));
+    assert.ok(Date.now() - startedAt < 2_000, 'promptly');
+    assert.equal(none.code, 'ERR_NO_WORKER');
+    assert.equal(none.queue, 'default@v2');
+    assert.match(none.message, /no live worker takes the calls of pool default for build v2/);
+    assert.match(none.message, /Workers of pool default run other builds \(test\)/);
+    assert.equal(existsSync(scratchFile('never')), false);
+  });
+
+  test('with waitForWorker a call waits for a worker; aborted while it waits, it never runs', async () => {
+    const never = scratchFile('aborted-while-queued');
+    const ran = scratchFile('ran-once-a-worker-came');
+    await onBuild('later', { waitForWorker: true }, async () => {
+      const controller = new AbortController();
+      const queued = withCallOptions({ signal: controller.signal }, () => remote.noteRun(never, 0));
+      await sleep(300);
+      controller.abort();
+      await rejectionOf(queued, AbortError);
+      const waiting = remote.noteRun(ran, 0);
+      await sleep(300);
+      const extra = await app.startWorker({ redis: redis.socket, build: 'later' });
+      try {
+        assert.ok((await waiting) > 0);
+        await sleep(500);
+      } finally {
+        await extra.stop();
+      }
+    });
+    assert.equal(existsSync(never), false, 'the aborted call was taken out of the queue before any worker came');
+    assert.equal(lines(ran).length, 1);
+  });
+
+  test('two workers share the load', async () => {
+    const second = await app.startWorker({ redis: redis.socket });
+    try {
+      const servers = await Promise.all(Array.from({ length: 12 }, () => remote.servedBy(200)));
+      assert.deepEqual(new Set(servers), new Set([worker!.pid, second.pid]));
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test('with retries, a call whose worker is killed mid-call runs again on another worker and succeeds', async () => {
+    const second = await app.startWorker({ redis: redis.socket });
+    const marker = scratchFile('retried');
+    const running = withCallOptions({ retries: 1 }, () => remote.noteRun(marker, 2_000));
+    assert.ok((await waitFor(() => existsSync(marker), 10_000)) !== undefined);
+    const first = Number(lines(marker)[0]);
+    // The worker holding the call is the parent of the child that wrote the marker.
+    const holder = [worker!, second].find((w) => parentPid(first) === w.pid)!;
+    const spare = holder === worker ? second : worker!;
+    holder.process.kill('SIGKILL');
+    worker = spare;
+    assert.ok((await running) > 0);
+    assert.equal(lines(marker).length, 2, 'it ran twice: the lost attempt and the retry');
+  });
+
+  test('when the last worker is lost, the caller notices by itself: WorkerLostError names the worker and the job', async () => {
+    const marker = scratchFile('last-worker');
+    const running = remote.noteRun(marker, 60_000);
+    assert.ok((await waitFor(() => existsSync(marker), 10_000)) !== undefined);
+    const lostWorker = worker!;
+    lostWorker.process.kill('SIGKILL');
+    const startedAt = Date.now();
+    const lost = await rejectionOf(running, WorkerLostError);
+    assert.equal(lost.worker, `${hostname()}:${lostWorker.pid}`);
+    assert.match(lost.jobId, /^\d+\./);
+    assert.ok(Date.now() - startedAt < 15_000, `noticed in ${Date.now() - startedAt} ms`);
+    assert.equal(lines(marker).length, 1);
+    worker = await app.startWorker({ redis: redis.socket });
+  });
+
+  test('a payload over maxPayloadBytes is SerializationError, and nothing is sent', async () => {
+    const error = await onBuild('test', { maxPayloadBytes: 1_024 }, () =>
+      rejectionOf(values.Values.echo(Buffer.alloc(4_096)), SerializationError),
+    );
+    assert.match(error.message, /4\d{3} bytes, over the transport's limit of 1024 \(its maxPayloadBytes option\)/);
+  });
+
+  test('with a shared secret, signed calls are answered; a caller with another secret is refused', async () => {
+    const signed = await app.startWorker({
+      redis: redis.socket,
+      build: 'signed',
+      env: { ...process.env, RUN_IN_PROCESS_SECRET: 'right secret' },
+    });
+    try {
+      const answered = await onBuild('signed', { secret: 'right secret' }, () =>
+        remote.noteRun(scratchFile('signed'), 0),
+      );
+      assert.ok(answered > 0);
+      const refused = await onBuild('signed', { secret: 'wrong secret' }, () =>
+        rejectionOf(remote.noteRun(scratchFile('forged'), 0), RunInProcessError),
+      );
+      assert.match(refused.message, /signature does not match the shared secret/);
+      assert.equal(existsSync(scratchFile('forged')), false, 'the forged call did not run');
+    } finally {
+      await signed.stop();
+    }
+  });
+
+  test('Redis restarted with persistence while calls run: the calls complete', async () => {
+    const markers = [0, 1, 2].map((i) => scratchFile(`persisted-${i}`));
+    const running = markers.map((marker) => remote.noteRun(marker, 1_500));
+    assert.ok((await waitFor(() => markers.some((m) => existsSync(m)), 10_000)) !== undefined);
+    await redis.kill();
+    await sleep(200);
+    await redis.restart();
+    const pids = await Promise.all(running);
+    assert.ok(pids.every((pid) => pid > 0));
+    for (const marker of markers) assert.equal(lines(marker).length, 1, 'each ran once');
+  });
+
   test('Redis down at call time is TransportUnavailableError, promptly', async () => {
     await redis.kill();
     try {
@@ -200,5 +398,39 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     } finally {
       await redis.restart();
     }
+  });
+});
+
+describe('a remote pool on a Redis without persistence', { skip }, () => {
+  let redis: RedisServer;
+  let app: RemoteApp;
+  let worker: StartedWorker | undefined;
+
+  before(async () => {
+    redis = await startRedis({ persistence: false });
+    app = theApp();
+    worker = await app.startWorker({ redis: redis.socket });
+    configure({ transport: transport(redis.socket) });
+  });
+
+  after(async () => {
+    await shutdown();
+    await worker?.stop();
+    await redis?.stop();
+  });
+
+  test('a job lost with a Redis restart is JobLostError, not a hang; the pool serves on once workers are back', async () => {
+    const remote = (await import(app.callerModule('remote'))) as RemoteModule;
+    const marker = scratchFile('lost-job');
+    const running = remote.noteRun(marker, 3_000);
+    assert.ok((await waitFor(() => existsSync(marker), 10_000)) !== undefined);
+    await redis.kill();
+    await redis.restart();
+    const lost = await rejectionOf(running, JobLostError);
+    assert.equal(lost.code, 'ERR_JOB_LOST');
+    assert.match(lost.message, /no longer has job/);
+    // The worker reconnects and says it is alive again; calls go through.
+    await waitFor(() => false, 1_500);
+    assert.ok((await remote.noteRun(scratchFile('after-restart'), 0)) > 0);
   });
 });

@@ -89,3 +89,10 @@ test('calls with a higher priority leave first, in the order they came within a 
   while (backlog.size > 0) order.push(...ids(backlog.take(1)).map(Number));
   assert.deepEqual(order, [6, 2, 4, 1, 3, 5]);
 });
+
+test('with unbounded free slots (a remote pool), a waiting call still goes: never a batch of none', () => {
+  const backlog = new Backlog();
+  for (const queued of waiting(3)) backlog.push(queued);
+  const taken = backlog.take(Number.POSITIVE_INFINITY);
+  assert.ok(taken.length > 0, 'a take of none would make the scheduler loop for ever');
+});

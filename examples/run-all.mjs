@@ -4,6 +4,7 @@
 // Usage: node examples/run-all.mjs [name-fragment ...]   (needs `npm run build` at the root first)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +23,16 @@ function expectChildPid(output, mainPattern, childPattern) {
   const mainPid = Number(expectLine(output, mainPattern)[1]);
   const childPid = Number(expectLine(output, childPattern)[1]);
   if (childPid === mainPid) throw new Error(`${childPattern} ran in the main process (pid ${mainPid})`);
+}
+
+/** True while a process with this pid exists. */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
 }
 
 const examples = [
@@ -126,6 +137,67 @@ const examples = [
       expectLine(out, /^environment a plugin sees: \[\]$/m);
       expectLine(out, /^host still serving: word-count\.js: 14 words$/m);
       expectLine(out, /^hacked\.txt exists: no$/m);
+    },
+  },
+  {
+    dir: '08-cluster',
+    check(out) {
+      const caller = Number(expectLine(out, /^caller pid (\d+) on \S+$/m)[1]);
+      const redis = Number(expectLine(out, /^redis-server \S+ \(pid (\d+)\) on \S+\/redis\.sock$/m)[1]);
+      expectLine(out, /^deployed cluster-example-1\.0\.0\.tgz to 2 folders in [\d.]+ s$/m);
+      const workers = {};
+      for (const name of ['A', 'B']) {
+        const [, pid, folder] = expectLine(
+          out,
+          new RegExp(
+            `^worker ${name} \\(pid (\\d+)\\) in (\\S+): run-in-process worker ready: pool render, 3 targets from 1 modules$`,
+            'm',
+          ),
+        );
+        if (folder.startsWith(here))
+          throw new Error(`worker ${name} runs from the example's folder, not a deployed copy`);
+        workers[name] = { pid: Number(pid), folder };
+      }
+      if (workers.A.folder === workers.B.folder) throw new Error('both workers run from the same folder');
+      if (new Set([caller, workers.A.pid, workers.B.pid]).size !== 3) throw new Error('a worker is the caller');
+      expectLine(out, /^24 render calls at once: 24 correct \(checked inline\), in [\d.]+ s$/m);
+      let total = 0;
+      for (const name of ['A', 'B']) {
+        const served = Number(
+          expectLine(
+            out,
+            new RegExp(`^worker ${name} \\(pid ${workers[name].pid}\\) served (\\d+) calls, in [12] children$`, 'm'),
+          )[1],
+        );
+        if (served === 0) throw new Error(`worker ${name} served no call`);
+        total += served;
+      }
+      if (total !== 24) throw new Error(`the workers served ${total} calls, not 24`);
+      expectLine(out, /^both workers served calls: yes$/m);
+      const host = expectLine(
+        out,
+        /^crash -> ProcessCrashedError on host (\S+), signal SIGKILL, target Renderer\.crash$/m,
+      )[1];
+      if (host !== hostname()) throw new Error(`the crash names host ${host}, not ${hostname()}`);
+      const [, a, b] = expectLine(out, /^after the crash: 8\/8 correct, served by A (\d+), B (\d+)$/m);
+      if (Number(a) + Number(b) !== 8) throw new Error('after the crash, the workers did not serve the 8 calls');
+      expectLine(out, /^workers still running: yes$/m);
+      expectLine(out, /^renderScene -> SceneError "tile 7: the scene does not parse" \(tile 7\), cause SyntaxError$/m);
+      expectLine(out, /^worker A exited: code 0, worker B exited: code 0$/m);
+      expectLine(out, /^all processes reaped: yes$/m);
+      const left = [redis, workers.A.pid, workers.B.pid].filter(alive);
+      if (left.length > 0) throw new Error(`still running after the example: ${left.join(' ')}`);
+      // Without redis-server on the PATH, it says what to install and exits non-zero.
+      const missing = spawnSync(process.execPath, ['build/main.js'], {
+        cwd: join(here, '08-cluster'),
+        env: { ...env, PATH: '' },
+        encoding: 'utf8',
+      });
+      if (
+        missing.status === 0 ||
+        !/redis-server is not on the PATH[\s\S]*apt-get install redis-server/.test(missing.stderr)
+      )
+        throw new Error(`without redis-server: exit ${missing.status}, printed ${missing.stderr}`);
     },
   },
 ];

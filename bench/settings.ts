@@ -41,7 +41,7 @@ export const full: Settings = {
   warmupCalls: 3_000,
   warmupRound: true,
   remote: {
-    rounds: { latency: 11, payload: 9, throughput: 7 },
+    rounds: { latency: 11, payload: 9, throughput: 5 },
     tinyBatch: 200,
     payloadBatch: 5,
     throughputCalls: 10_000,

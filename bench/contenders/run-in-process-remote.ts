@@ -5,13 +5,14 @@ import type { Contender, Session } from './contender.js';
 /**
  * The remote pool: this process calls decorated methods of a pool configured with the BullMQ
  * transport, and a worker started with the library's CLI (as README's "Scaling out" says) runs
- * them in a local pool of `size` children, taking `size` jobs at a time, as the raw worker does.
+ * them in a local pool of `size` children, taking `concurrency` jobs at a time (the bench: `size`,
+ * as the raw worker).
  * Loaded lazily, as the local contenders are: the library may not be built.
  */
 /** The bench package's folder (this file runs from build/contenders/): the worker's working directory. */
 const benchDir = fileURLToPath(new URL('../../', import.meta.url));
 
-export function runInProcessRemote(socket: string, size: number): Contender {
+export function runInProcessRemote(socket: string, size: number, concurrency = size): Contender {
   return {
     id: 'rip-remote',
     label: 'run-in-process remote pool (BullMQ transport)',
@@ -33,6 +34,8 @@ export function runInProcessRemote(socket: string, size: number): Contender {
           'bench',
           '--size',
           String(size),
+          '--concurrency',
+          String(concurrency),
           'build/remote-targets.js',
         ],
         { cwd: benchDir },

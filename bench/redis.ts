@@ -43,9 +43,13 @@ export async function startRedis(): Promise<RedisServer> {
     ],
     { stdio: 'ignore' },
   );
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  // The reaper kills the server however the bench ends; its folder goes too.
+  process.once('exit', removeDir);
   const stop = async (): Promise<void> => {
     await server.stop(1_000);
-    rmSync(dir, { recursive: true, force: true });
+    process.off('exit', removeDir);
+    removeDir();
   };
   try {
     await waitForPong(socket, server);

@@ -1,6 +1,7 @@
 import { heapGrowthLimit, type HeapResult } from './heap.js';
 import { limitId, rawStreamId, tinypoolId } from './lineup.js';
 import { pinnedWorkloadId } from './pinned.js';
+import { rawBullmqId } from './remote.js';
 import { costRatio, formatRatio, type Report, type WorkloadInfo } from './report.js';
 
 export interface Goal {
@@ -27,8 +28,12 @@ export function goalTable(goals: readonly Goal[]): string {
 }
 
 export function evaluateGoals(report: Report, heapRuns: readonly HeapResult[]): Goal[] {
-  const w = (id: string): WorkloadInfo => report.workloads.find((x) => x.id === id)!;
-  const ratio = (workload: string, contender: string, ref: string) => costRatio(report, w(workload), contender, ref);
+  const all = [...report.workloads, ...(report.remote?.workloads ?? [])];
+  const w = (id: string): WorkloadInfo | undefined => all.find((x) => x.id === id);
+  const ratio = (workload: string, contender: string, ref: string) => {
+    const info = w(workload);
+    return info && costRatio(report, info, contender, ref);
+  };
   const atMost = (r: number | undefined, limit: number, what: string): Pick<Goal, 'measured' | 'pass'> =>
     r === undefined
       ? { measured: 'not measured', pass: undefined }
@@ -95,6 +100,19 @@ export function evaluateGoals(report: Report, heapRuns: readonly HeapResult[]): 
       ...atLeast(ratio('stream', 'rip-stream', rawStreamId), 0.8, 'the raw loop'),
     },
     heapGoal(heapRuns),
+    // Issue #12: through a queue, the remote pool costs about what the same calls cost written by hand with BullMQ.
+    {
+      goal: 'remote pool, tiny call ≤ 1.2× raw BullMQ',
+      ...atMost(ratio('remote-tiny-latency', 'rip-remote', rawBullmqId), 1.2, 'raw BullMQ'),
+    },
+    {
+      goal: 'remote pool, 1 MiB echo ≤ 1.2× raw BullMQ',
+      ...atMost(ratio('remote-mib-echo', 'rip-remote', rawBullmqId), 1.2, 'raw BullMQ'),
+    },
+    {
+      goal: 'remote pool, tiny-call throughput ≥ 1.0× raw BullMQ',
+      ...atLeast(ratio('remote-throughput', 'rip-remote', rawBullmqId), 1, 'raw BullMQ'),
+    },
   ];
 }
 

@@ -6,7 +6,9 @@ import { evaluateGoals, goalLines } from './goals.js';
 import { measureHeapGrowth, type HeapResult } from './heap.js';
 import { loadLineup, tinypoolId } from './lineup.js';
 import { pinnedWorkloadId, runPinned } from './pinned.js';
-import { heapLines, machine, textTable, type Report, type WorkloadInfo } from './report.js';
+import type { StartOptions } from './contenders/contender.js';
+import { rawBullmqId, type RemoteSection, runRemoteSection } from './remote.js';
+import { heapLines, localTable, machine, remoteTable, textTable, type Report, type WorkloadInfo } from './report.js';
 import { readMemoryRecord, writeResults } from './results.js';
 import { runWorkload, type Entry, type Result } from './runner.js';
 import { full, quick } from './settings.js';
@@ -27,6 +29,7 @@ const { values: args } = parseArgs({
     'baselines-only': { type: 'boolean', default: false },
     'memory-calls': { type: 'string' },
     // Comma-separated contender ids, for looking into one comparison; the limit and tinypool always stay.
+    // `remote` selects the remote section (raw BullMQ always stays there); a list of remote ids alone skips the local one.
     only: { type: 'string' },
     // Internal: set by the pinned re-exec, which measures tiny-call latency only and writes it to this file.
     'pinned-latency': { type: 'string' },
@@ -38,21 +41,24 @@ const started = performance.now();
 const loadAtStart = loadavg()[0]!;
 const log = (msg: string) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1)} s] ${msg}`);
 
-const lineup = await loadLineup(settings.size, args['baselines-only'], args.only?.split(','));
-const startOptions = { size: settings.size, coldImport: lineup.coldImport };
-const labels = new Map(lineup.contenders.map((c) => [c.id, c.label]));
+const only = args.only?.split(',');
+const remoteIds = ['remote', rawBullmqId, 'rip-remote'];
+const runLocal = !only || only.some((id) => !remoteIds.includes(id));
+const runRemote = !args['pinned-latency'] && (!only || only.some((id) => remoteIds.includes(id)));
 const entries: Entry[] = [];
 const results: Result[] = [];
 const heap: HeapResult[] = [];
+const labels = new Map<string, string>();
+let remote: RemoteSection | undefined;
 
-async function run(w: Workload): Promise<void> {
+async function run(w: Workload, startOptions: StartOptions): Promise<void> {
   const t0 = performance.now();
   results.push(...(await runWorkload(w, entries, settings, startOptions)));
   log(`${w.title} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
-async function measureWarm(): Promise<void> {
-  for (const w of [tinyLatency, mibEcho, objectsEcho, throughput, streamed]) await run(w);
+async function measureWarm(startOptions: StartOptions): Promise<void> {
+  for (const w of [tinyLatency, mibEcho, objectsEcho, throughput, streamed]) await run(w, startOptions);
   for (const { contender, session } of entries) {
     if (!contender.id.startsWith('rip-') && contender.id !== tinypoolId) continue;
     heap.push(await measureHeapGrowth(contender.id, (i) => session.call('tiny', i), settings.memoryCalls));
@@ -60,55 +66,78 @@ async function measureWarm(): Promise<void> {
   }
   log(`heap check, ${settings.memoryCalls} calls each`);
   // Last: a cold start of run-in-process shuts down the pools the warm sessions use.
-  await run(coldStart);
+  await run(coldStart, startOptions);
 }
 
-try {
-  for (const contender of lineup.contenders) {
-    const session = await contender.start({ size: settings.size });
-    entries.push({ contender, session });
-    await verifyAndWarm(contender, session, settings);
-    await session.settle?.();
+if (runLocal) {
+  const lineup = await loadLineup(settings.size, args['baselines-only'], only);
+  const startOptions = { size: settings.size, coldImport: lineup.coldImport };
+  for (const c of lineup.contenders) labels.set(c.id, c.label);
+  try {
+    for (const contender of lineup.contenders) {
+      const session = await contender.start({ size: settings.size });
+      entries.push({ contender, session });
+      await verifyAndWarm(contender, session, settings);
+      await session.settle?.();
+    }
+    if (args['pinned-latency']) await run(tinyLatency, startOptions);
+    else await measureWarm(startOptions);
+  } finally {
+    // Also on failure: a child left running would keep this process alive.
+    await Promise.all(entries.map((e) => e.session.close()));
+    await lineup.shutdown();
   }
-  if (args['pinned-latency']) await run(tinyLatency);
-  else await measureWarm();
-} finally {
-  // Also on failure: a child left running would keep this process alive.
-  await Promise.all(entries.map((e) => e.session.close()));
-  await lineup.shutdown();
+}
+
+if (runRemote) {
+  // After the local section, its pools closed: the remote workers and redis-server get the CPUs.
+  // `--only raw-bullmq` alone measures the reference without the library.
+  const withLibrary = !args['baselines-only'] && !(only?.length === 1 && only[0] === rawBullmqId);
+  remote = await runRemoteSection(settings, withLibrary, log);
+  results.push(...remote.results);
+  for (const [id, label] of remote.labels) labels.set(id, label);
 }
 
 if (args['pinned-latency']) {
   writeFileSync(args['pinned-latency'], JSON.stringify(results));
 } else {
-  const pinned = await runPinned([
-    ...(settings.quick ? ['--quick'] : []),
-    ...(args['baselines-only'] ? ['--baselines-only'] : []),
-    ...(args.only ? [`--only=${args.only}`] : []),
-  ]);
+  const pinned = runLocal
+    ? await runPinned([
+        ...(settings.quick ? ['--quick'] : []),
+        ...(args['baselines-only'] ? ['--baselines-only'] : []),
+        ...(args.only ? [`--only=${args.only}`] : []),
+      ])
+    : undefined;
   if (pinned) results.push(...pinned);
-  log(pinned ? 'pinned latency sub-run' : 'taskset not found: no pinned latency');
+  if (runLocal) log(pinned ? 'pinned latency sub-run' : 'taskset not found: no pinned latency');
 
   const pinnedInfo: WorkloadInfo = {
     ...tinyLatency,
     id: pinnedWorkloadId,
     title: 'tiny call, latency, pinned to CPU 0',
   };
-  const workloads = [
-    tinyLatency,
-    ...(pinned ? [pinnedInfo] : []),
-    throughput,
-    mibEcho,
-    objectsEcho,
-    streamed,
-    coldStart,
-  ];
-  const report: Report = { quick: settings.quick, machine: machine(loadAtStart), workloads, results, labels, heap };
+  const workloads = runLocal
+    ? [tinyLatency, ...(pinned ? [pinnedInfo] : []), throughput, mibEcho, objectsEcho, streamed, coldStart]
+    : [];
+  const report: Report = {
+    quick: settings.quick,
+    only: args.only,
+    machine: machine(loadAtStart),
+    workloads,
+    remote: remote && { workloads: remote.workloads, skipped: remote.skipped },
+    results,
+    labels,
+    heap,
+  };
   const memory = readMemoryRecord();
   const goals = evaluateGoals(report, [...heap, ...(memory?.results ?? [])]);
 
+  const tables = [
+    ...(runLocal ? [textTable(report, localTable(report))] : []),
+    ...(remote ? [`Through Redis:\n${remote.skipped ?? textTable(report, remoteTable(report))}`] : []),
+  ];
   console.log(
-    `\n${textTable(report)}\n\nTargets:\n${goalLines(goals).join('\n')}\n\nHeap:\n${heapLines(heap, labels).join('\n')}`,
+    `\n${tables.join('\n\n')}\n\nTargets:\n${goalLines(goals).join('\n')}\n\nHeap:\n${heapLines(heap, labels).join('\n')}`,
   );
   const dir = writeResults(report, goals, memory);
   log(`wrote ${dir}RESULTS.md and ${dir}chart.svg`);

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { HeapResult } from './heap.js';
 import { limitId, tinypoolId } from './lineup.js';
+import { rawBullmqId } from './remote.js';
 import type { Result } from './runner.js';
 import type { Workload } from './workloads.js';
 
@@ -18,8 +19,14 @@ export interface Machine {
 
 export interface Report {
   readonly quick: boolean;
+  /** Given with `--only`: what it selected. Such a run is written to out/, not over the record of a whole one. */
+  readonly only: string | undefined;
   readonly machine: Machine;
+  /** The local workloads: those of the main table and the chart. */
   readonly workloads: readonly WorkloadInfo[];
+  /** The remote section's workloads, and why it did not run; undefined when it was not selected. */
+  readonly remote: { readonly workloads: readonly WorkloadInfo[]; readonly skipped?: string | undefined } | undefined;
+  /** Of both sections. */
   readonly results: readonly Result[];
   readonly labels: ReadonlyMap<string, string>;
   readonly heap: readonly HeapResult[];
@@ -58,10 +65,36 @@ export function formatValue(v: number, unit: WorkloadInfo['unit']): string {
 export const formatRatio = (r: number | undefined): string =>
   r === undefined ? '–' : `${r.toFixed(r >= 100 ? 0 : 2)}×`;
 
-const header = ['workload', 'contender', 'median', 'min – max', '× limit', '× tinypool'];
+/** A table's workloads, and the references its ratio columns are taken against. */
+export interface Table {
+  readonly workloads: readonly WorkloadInfo[];
+  readonly references: readonly { readonly header: string; readonly id: string }[];
+}
 
-function rows(report: Report): string[][] {
-  return report.workloads.flatMap((w) =>
+export const localTable = (report: Report): Table => ({
+  workloads: report.workloads,
+  references: [
+    { header: '× limit', id: limitId },
+    { header: '× tinypool', id: tinypoolId },
+  ],
+});
+
+/** Through a queue, the reference is what an app writes by hand with BullMQ, on the same Redis. */
+export const remoteTable = (report: Report): Table => ({
+  workloads: report.remote?.workloads ?? [],
+  references: [{ header: '× raw BullMQ', id: rawBullmqId }],
+});
+
+const headerOf = (table: Table) => [
+  'workload',
+  'contender',
+  'median',
+  'min – max',
+  ...table.references.map((r) => r.header),
+];
+
+function rows(report: Report, table: Table): string[][] {
+  return table.workloads.flatMap((w) =>
     report.results
       .filter((r) => r.workload === w.id)
       .map((r, i) => [
@@ -69,26 +102,27 @@ function rows(report: Report): string[][] {
         report.labels.get(r.contender) ?? r.contender,
         formatValue(r.summary.median, w.unit),
         `${formatValue(r.summary.min, w.unit)} – ${formatValue(r.summary.max, w.unit)}`,
-        formatRatio(costRatio(report, w, r.contender, limitId)),
-        formatRatio(costRatio(report, w, r.contender, tinypoolId)),
+        ...table.references.map((ref) => formatRatio(costRatio(report, w, r.contender, ref.id))),
       ]),
   );
 }
 
-export function textTable(report: Report): string {
-  const all = [header, ...rows(report)];
+export function textTable(report: Report, table: Table): string {
+  const header = headerOf(table);
+  const all = [header, ...rows(report, table)];
   const widths = header.map((_, c) => Math.max(...all.map((row) => row[c]!.length)));
   const line = (row: string[]) =>
     row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows(report).map(line)].join('\n');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows(report, table).map(line)].join('\n');
 }
 
-export function markdownTable(report: Report): string {
+export function markdownTable(report: Report, table: Table): string {
+  const header = headerOf(table);
   const line = (row: string[]) => `| ${row.join(' | ')} |`;
   return [
     line(header),
     `|${header.map((_, c) => (c < 2 ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...rows(report).map(line),
+    ...rows(report, table).map(line),
   ].join('\n');
 }
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { svgChart } from './chart.js';
 import { goalTable, type Goal } from './goals.js';
 import type { HeapResult } from './heap.js';
-import { heapLines, markdownTable, type Report } from './report.js';
+import { heapLines, localTable, markdownTable, remoteTable, type Report } from './report.js';
 
 export const benchDir = fileURLToPath(new URL('..', import.meta.url));
 export const outDir = `${benchDir}out/`;
@@ -54,23 +54,32 @@ const method = `## How it is measured
   share one CPU, so every round trip includes context switches instead of two cores spinning in parallel.
 - Ratios are costs: 1.00× = as fast as the reference, 2× = twice the time (for throughput: half the calls/s).
 - Heap: parent \`heapUsed\` after a forced GC, before and after N tiny calls with 64 in flight,
-  after a warm-up of N/10 (at least 1,000) calls.`;
+  after a warm-up of N/10 (at least 1,000) calls.
+- **Through Redis** (after the local workloads, their pools closed): one \`redis-server\` started by the bench on a
+  Unix socket, without persistence, shared by both contenders. **raw BullMQ** is what an app writes by hand:
+  \`queue.add\` per call (the remote pool's job options: \`attempts: 1\`, kept 600 s), a \`Worker\` in another process
+  whose processor returns x + 1 or its argument, and one \`QueueEvents\` whose \`completed\` events are dispatched by
+  job id. Data is JSON, so a Buffer travels as base64 and the processor decodes and re-encodes it. The **remote
+  pool** is \`configure(pool, { transport: bullmq({ connection }) })\` and decorated static methods, served by
+  \`run-in-process worker --size 2\` (the CLI): each call is a job, run in the worker's local pool of 2 children.
+  Both workers take 2 jobs at a time. Fewer rounds than locally (a call costs about ten times more); 1 MiB echoes
+  are batches of a few calls.`;
 
 export function writeResults(report: Report, goals: readonly Goal[], memory: MemoryRecord | undefined): string {
-  const dir = report.quick ? outDir : benchDir;
+  const dir = report.quick || report.only ? outDir : benchDir;
   mkdirSync(dir, { recursive: true });
   const m = report.machine;
   const md = [
     '# Benchmark results',
     '',
-    `${report.quick ? '**Quick mode (smoke run): numbers are indicative only.**\n\n' : ''}Machine: ${m.cpu}, ${m.cores} cores, ${m.os}. Node ${m.node}. Date: ${m.date}.`,
+    `${report.quick ? '**Quick mode (smoke run): numbers are indicative only.**\n\n' : ''}${report.only ? `**Partial run: \`--only ${report.only}\`.**\n\n` : ''}Machine: ${m.cpu}, ${m.cores} cores, ${m.os}. Node ${m.node}. Date: ${m.date}.`,
     `Load average (1 min) at start ${m.load[0].toFixed(2)}, at end ${m.load[1].toFixed(2)}${Math.max(...m.load) > m.cores ? ': other work competed for the CPUs, expect noise' : ''}.`,
-    `Produced by \`npm --prefix bench run bench${report.quick ? ' -- --quick' : ''}\`.`,
+    `Produced by \`npm --prefix bench run bench${report.quick ? ' -- --quick' : ''}${report.only ? `${report.quick ? '' : ' --'} --only ${report.only}` : ''}\`.`,
     '',
-    '![Cost relative to raw child_process IPC](chart.svg)',
-    '',
-    markdownTable(report),
-    '',
+    ...(report.workloads.length > 0
+      ? ['![Cost relative to raw child_process IPC](chart.svg)', '', markdownTable(report, localTable(report)), '']
+      : []),
+    ...remoteLines(report),
     '## Targets',
     '',
     goalTable(goals),
@@ -99,4 +108,14 @@ export function writeResults(report: Report, goals: readonly Goal[], memory: Mem
     JSON.stringify(report, (_, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v), 2),
   );
   return dir;
+}
+
+function remoteLines(report: Report): string[] {
+  if (!report.remote) return [];
+  return [
+    '## Through a queue: the remote pool against raw BullMQ',
+    '',
+    report.remote.skipped ?? markdownTable(report, remoteTable(report)),
+    '',
+  ];
 }

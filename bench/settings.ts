@@ -21,6 +21,10 @@ export interface Settings {
   readonly warmupCalls: number;
   /** A discarded first round per workload; quick mode skips it, the warm-up calls already ran. */
   readonly warmupRound: boolean;
+  /** The remote section (remote.ts): a call through Redis costs about ten times a local one, so fewer. */
+  readonly remote: Pick<Settings, 'tinyBatch' | 'payloadBatch' | 'throughputCalls' | 'warmupCalls'> & {
+    readonly rounds: Pick<Settings['rounds'], 'latency' | 'payload' | 'throughput'>;
+  };
 }
 
 export const full: Settings = {
@@ -36,6 +40,13 @@ export const full: Settings = {
   streamItems: 20_000,
   warmupCalls: 3_000,
   warmupRound: true,
+  remote: {
+    rounds: { latency: 11, payload: 9, throughput: 5 },
+    tinyBatch: 200,
+    payloadBatch: 5,
+    throughputCalls: 10_000,
+    warmupCalls: 2_000,
+  },
 };
 
 /** For CI smoke runs: about ten seconds, numbers only indicative. */
@@ -52,4 +63,11 @@ export const quick: Settings = {
   streamItems: 2_000,
   warmupCalls: 300,
   warmupRound: false,
+  remote: {
+    rounds: { latency: 3, payload: 2, throughput: 2 },
+    tinyBatch: 30,
+    payloadBatch: 2,
+    throughputCalls: 1_000,
+    warmupCalls: 200,
+  },
 };

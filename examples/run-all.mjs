@@ -150,7 +150,7 @@ const examples = [
         const [, pid, folder] = expectLine(
           out,
           new RegExp(
-            `^worker ${name} \\(pid (\\d+)\\) in (\\S+): run-in-process worker ready: pool render, 3 targets from 1 modules$`,
+            `^worker ${name} \\(pid (\\d+)\\) in (\\S+): run-in-process worker ready: pool render, 3 targets from 1 modules \\(queue render@example-1, worker [^ )]+\\)$`,
             'm',
           ),
         );
@@ -176,7 +176,7 @@ const examples = [
       expectLine(out, /^both workers served calls: yes$/m);
       const host = expectLine(
         out,
-        /^crash -> ProcessCrashedError on host (\S+), signal SIGKILL, target Renderer\.crash$/m,
+        /^crash -> ProcessCrashedError on host (\S+), worker [AB], signal SIGKILL, target Renderer\.crash$/m,
       )[1];
       if (host !== hostname()) throw new Error(`the crash names host ${host}, not ${hostname()}`);
       const [, a, b] = expectLine(out, /^after the crash: 8\/8 correct, served by A (\d+), B (\d+)$/m);

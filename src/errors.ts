@@ -76,6 +76,13 @@ export type ErrorCode =
 export class RunInProcessError extends Error {
   /** A stable machine-readable code, e.g. `ERR_PROCESS_CRASHED`. */
   readonly code: ErrorCode = 'ERR_RUN_IN_PROCESS';
+  /**
+   * Remote pools only: the hostname of the worker whose own pool raised this (a crash, a timeout,
+   * an abort on that machine). Not set for errors raised here.
+   */
+  declare readonly host?: string;
+  /** Remote pools only: the name of that worker in the queue (`<host>:<pid>`). */
+  declare readonly worker?: string;
 }
 
 /** Misuse found when a decorator is applied or a function wrapped: always a `TypeError`. */

@@ -9,8 +9,9 @@ import { processState } from '../shared/process-state.js';
  */
 
 /**
- * Runs `fn` so that the offloaded calls it makes get `signal` and/or `timeout`. Nested inside
- * another `withCallOptions()`, both apply: the shorter timeout, and either signal aborts.
+ * Runs `fn` so that the offloaded calls it makes get `signal`, `timeout`, `priority` or `retries`.
+ * Nested inside another `withCallOptions()`, both apply: the shorter timeout, either signal aborts,
+ * and the inner priority and retries win.
  *
  * @example
  * const controller = new AbortController();
@@ -35,9 +36,11 @@ function merged(outer: CallOptions | undefined, inner: CallOptions): CallOptions
   // Code called inside cannot give itself more time than its caller allowed.
   const timeout = timeouts.length > 0 ? Math.min(...timeouts) : undefined;
   const priority = inner.priority ?? outer.priority;
+  const retries = inner.retries ?? outer.retries;
   return {
     ...(timeout !== undefined && { timeout }),
     ...(priority !== undefined && { priority }),
+    ...(retries !== undefined && { retries }),
     ...(signals.length > 0 && { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) }),
   };
 }

@@ -18,6 +18,8 @@ export class PendingCall {
   flow: StreamFlow | undefined;
   /** Set for a call whose function arguments became stubs in the child. */
   listener: CallbackListener | undefined;
+  /** Its maker may fail it while it runs (a remote worker's cancel): its batch must be stoppable. */
+  stoppable = false;
   /** How many more times it may run when its worker is lost under it (`retries`). */
   retriesLeft = 0;
   #settled = false;

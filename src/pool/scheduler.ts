@@ -32,6 +32,11 @@ export interface SchedulerSettings {
   maxQueue: number | undefined;
   /** Record wait and run times (the worker then says when it starts each call). */
   recordTiming: boolean;
+  /**
+   * How long a batch whose calls are all answered stays open for a next call (ms); 0: one turn of
+   * the event loop. A remote worker's next job comes a Redis round trip later, not at once.
+   */
+  lingerMs?: number;
 }
 
 /** How one call is to run. */
@@ -158,10 +163,20 @@ export class Scheduler {
     return this.#transport.runsIn;
   }
 
-  /** Runs one call; the task is the recipe's, given its id here. */
-  run(task: CallTask, label: string, spec: CallSpec, listener?: CallbackListener): Promise<Answer> {
+  /**
+   * Runs one call; the task is the recipe's, given its id here. `made` gets the call as it is made:
+   * a handle to fail it (which stops it where it runs) without the AbortSignal that would make it
+   * go alone, for a remote worker stopping a job a caller gave up on.
+   */
+  run(
+    task: CallTask,
+    label: string,
+    spec: CallSpec,
+    listener?: CallbackListener,
+    made?: (call: { fail(error: unknown): void }) => void,
+  ): Promise<Answer> {
     if (listener && !this.#transport.streaming) return Promise.reject(this.#cannotRelay(label, 'callbacks'));
-    return this.#run(task, label, spec, undefined, listener);
+    return this.#run(task, label, spec, undefined, listener, made);
   }
 
   /**
@@ -212,7 +227,9 @@ export class Scheduler {
     return new Promise<Answer>((resolve, reject) => {
       task[CallSlot.id] = nextCallId++;
       const { isolate, callsPerChild, recordTiming } = this.settings;
-      task[CallSlot.notifyStart] = timeout !== undefined || recordTiming || flow?.idleTimeout !== undefined;
+      // A call its maker may stop (`made`) says when it starts, so that its worker is known then.
+      task[CallSlot.notifyStart] =
+        timeout !== undefined || recordTiming || flow?.idleTimeout !== undefined || made !== undefined;
       const alone =
         signal !== undefined || isolate || (timeout !== undefined && callsPerChild > 1) || flow !== undefined;
       const call = new PendingCall(
@@ -232,6 +249,7 @@ export class Scheduler {
       call.retriesLeft = flow ? 0 : retries;
       call.flow = flow;
       call.listener = listener;
+      call.stoppable = made !== undefined;
       made?.(call);
       if (signal?.aborted) {
         call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));
@@ -282,7 +300,7 @@ export class Scheduler {
     const batch = this.#batches.start(calls, !alone && !this.settings.isolate, alone);
     const tasks = calls.map((call) => call.task);
     // A batch with a timed call may have to be stopped before its worker is known.
-    const stoppable = alone || calls.some((call) => call.timeout !== undefined);
+    const stoppable = alone || calls.some((call) => call.timeout !== undefined || call.stoppable);
     const timeouts = calls.map((call) => call.timeout);
     this.#transport.submit(['batch', batch.id, tasks, batch.keepOpen, this.settings.child], alone, stoppable, timeouts);
     // A batch that goes alone may wait in the transport for a worker of its own, for as long as
@@ -379,9 +397,9 @@ export class Scheduler {
     }
     this.#batches.waiting(batch);
     // An open batch holds its worker and keeps this process alive: it must close once nothing comes.
-    setImmediate(() => {
-      if (batch.idle) this.#close(batch);
-    });
+    const closeIfIdle = () => batch.idle && this.#close(batch);
+    if (this.settings.lingerMs) setTimeout(closeIfIdle, this.settings.lingerMs);
+    else setImmediate(closeIfIdle);
   }
 
   #closeAndWait(batch: Batch): Promise<void> {

@@ -8,7 +8,7 @@ import { serve } from './worker.js';
  * serves a pool's calls from this machine until SIGTERM or SIGINT, then finishes (or hands back)
  * the calls it holds and exits.
  */
-const usage = `usage: run-in-process worker --connection <redis URL> --pool <name> [--build-id <id>] [--concurrency <n>]
+const usage = `usage: run-in-process worker --connection <redis URL or socket path> --pool <name> [--build-id <id>] [--concurrency <n>]
                           [--size <n>] [--timeout <ms>] [--prefix <prefix>]
                           [--lock-duration <ms>] [--stalled-interval <ms>] <module> [<module> …]
   The secret, if callers sign their calls, is read from RUN_IN_PROCESS_SECRET.`;
@@ -61,7 +61,8 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   console.log(
-    `run-in-process worker ready: pool ${values.pool}, ${worker.served.length} targets from ${positionals.length} modules`,
+    `run-in-process worker ready: pool ${values.pool}, ${worker.served.length} targets from ${positionals.length} modules ` +
+      `(queue ${worker.queueName}, worker ${worker.name})`,
   );
   await stopping;
   await worker.close();

@@ -39,7 +39,9 @@ const listenAfterIdleMs = 1_000;
 export class QueueLink {
   readonly queue: Queue;
   readonly #adding: Redis;
-  readonly #clients: Redis[] = [];
+  readonly #clients = new Set<Redis>();
+  /** Some job is watched: the sockets hold the process open. */
+  #busy = false;
   readonly #watchers = new Map<string, { watcher: JobWatcher; since: number }>();
   #events: QueueEvents | undefined;
   #listening: Promise<void> | undefined;
@@ -157,9 +159,11 @@ export class QueueLink {
   }
 
   #track(redis: Redis): Redis {
-    this.#clients.push(redis);
+    this.#clients.add(redis);
     // Each new socket (one per reconnection) starts as idle as the link is.
-    redis.on('connect', () => this.#refresh());
+    redis.on('connect', () => refSocket(redis, this.#busy));
+    // A closed client (an old event subscription's copy) is dropped, not toggled for ever.
+    redis.on('end', () => this.#clients.delete(redis));
     redis.on('error', () => {}); // Reported to the call that meets it, not to the process.
     return redis;
   }
@@ -207,22 +211,30 @@ export class QueueLink {
     return entry?.watcher;
   }
 
-  /** Sockets hold the process open only while jobs are watched; so do the sweep and the listening. */
+  /**
+   * Sockets hold the process open only while jobs are watched; so do the sweep and the listening.
+   * Only a change between busy and idle touches the sockets: not every call.
+   */
   #refresh(): void {
     const busy = this.#watchers.size > 0;
-    for (const client of this.#clients) {
-      const socket = (client as unknown as { stream?: { ref?: () => void; unref?: () => void } }).stream;
-      if (busy) socket?.ref?.();
-      else socket?.unref?.();
+    if (busy !== this.#busy) {
+      this.#busy = busy;
+      for (const client of this.#clients) refSocket(client, busy);
     }
-    clearTimeout(this.#idle);
-    if (busy && !this.#sweeper) {
-      this.#sweeper = setInterval(() => void this.#sweep(), this.sweepEvery);
-      this.#sweeper.unref();
-    } else if (!busy) {
+    if (busy) {
+      clearTimeout(this.#idle);
+      this.#idle = undefined;
+      if (!this.#sweeper) {
+        this.#sweeper = setInterval(() => void this.#sweep(), this.sweepEvery);
+        this.#sweeper.unref();
+      }
+    } else if (!this.#idle) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
-      this.#idle = setTimeout(() => void this.#stopListening(), listenAfterIdleMs).unref();
+      this.#idle = setTimeout(() => {
+        this.#idle = undefined;
+        void this.#stopListening();
+      }, listenAfterIdleMs).unref();
     }
   }
 
@@ -264,6 +276,13 @@ export class QueueLink {
       else if (alive === 0 && state !== 'unknown') watcher.orphaned('waiting', undefined);
     }
   }
+}
+
+/** Lets a client's socket hold the process open, or not. */
+function refSocket(client: Redis, hold: boolean): void {
+  const socket = (client as unknown as { stream?: { ref?: () => void; unref?: () => void } }).stream;
+  if (hold) socket?.ref?.();
+  else socket?.unref?.();
 }
 
 /**

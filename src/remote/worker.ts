@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { encodeThrown } from '../codec/thrown-encode.js';
-import { NotServedError, RunInProcessError } from '../errors.js';
+import { AbortError, NotServedError, RunInProcessError } from '../errors.js';
 import { asModuleUrl, checkPoolOptions, type PoolOptions } from '../options.js';
 import type { Answer, CallTask } from '../protocol.js';
 import { TinypoolTransport } from '../pool/local/tinypool-transport.js';
@@ -54,7 +54,8 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const urls = options.modules.map(asModuleUrl);
   for (const url of urls) await import(url);
   const { targets, unnamed } = await allowList();
-  const local = resolveSettings(options.pool, poolOptions);
+  // The next job comes a Redis round trip after the last answer: a child's open batch waits for it.
+  const local = { ...resolveSettings(options.pool, poolOptions), lingerMs: 2 };
   const scheduler = new Scheduler(
     local,
     (events) => new TinypoolTransport(local, events),
@@ -63,19 +64,22 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const queueName = queueNameOf(options.pool, buildIdFor(settings.buildId, urls[0]));
   const { bullmq, Redis } = loadBullMQ();
   const connect = (): Redis => settings.redis(Redis, { maxRetriesPerRequest: null });
-  const running = new Map<string, AbortController>();
+  /** The calls running here, by job id: a caller that gave up on one has it stopped (its child killed). */
+  const running = new Map<string, { fail(error: unknown): void } | undefined>();
   /** Resolves once no call is running here. */
   const idle = async (): Promise<void> => {
     while (running.size > 0) await sleep(50);
   };
 
+  /** Its name in the queue, as BullMQ records who took a job (WorkerLostError.worker). */
+  const name = `${host}:${process.pid}`;
   const processor = async (job: Job): Promise<AnswerEnvelope> => {
     const jobId = job.id ?? '';
     let answer: Answer;
     try {
       answer = await run(openCall(job.data, jobId, settings.secret), jobId);
     } catch (error) {
-      answer = ['thrown', encodeThrown(withHost(error)), 'call'];
+      answer = ['thrown', encodeThrown(withWorker(error, name)), 'call'];
     }
     return sealAnswer(answer, host, jobId, settings.secret);
   };
@@ -93,16 +97,18 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       );
     }
     const task: CallTask = ['call', served.target, 0, callInput(envelope), undefined, false];
-    const controller = new AbortController();
-    running.set(jobId, controller);
+    running.set(jobId, undefined);
     try {
-      return await scheduler.run(task, served.label, { timeout: envelope.timeout, signal: controller.signal });
+      // No AbortSignal: a call with one goes to a child alone, and the jobs that follow one another
+      // here go faster together, in the batch a child keeps open (scheduler.ts).
+      return await scheduler.run(task, served.label, { timeout: envelope.timeout }, undefined, (call) =>
+        running.set(jobId, call),
+      );
     } finally {
       running.delete(jobId);
     }
   };
 
-  const name = `${host}:${process.pid}`;
   const worker: Worker = new bullmq.Worker(queueName, processor, {
     connection: connect(),
     ...(settings.prefix && { prefix: settings.prefix }),
@@ -119,7 +125,9 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const cancels = connect();
   cancels.on('error', () => {});
   await cancels.subscribe(settings.cancelChannel(queueName));
-  cancels.on('message', (_channel: string, jobId: string) => running.get(jobId)?.abort());
+  cancels.on('message', (_channel: string, jobId: string) =>
+    running.get(jobId)?.fail(new AbortError(`Job ${jobId} was stopped: its caller gave up on it.`)),
+  );
   await worker.waitUntilReady();
   // Callers check that some worker is alive before they add a job, and notice when none is left.
   // Its word lasts as long as BullMQ would take to find it lost. Given up only once its calls are
@@ -152,10 +160,15 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   };
 }
 
-/** What the worker's own pool threw (a crash, a timeout, an abort) says where it ran. */
-function withHost(error: unknown): unknown {
-  if (error instanceof Error)
-    Object.defineProperty(error, 'host', { value: host, enumerable: true, writable: true, configurable: true });
-  else error = new RunInProcessError(`The worker on ${host} failed: ${String(error)}`);
+/**
+ * What the worker's own pool threw (a crash, a timeout, an abort) says where it ran: `host`, the
+ * worker's `name`, and a sentence saying so, since its pids are pids of that machine.
+ */
+function withWorker(error: unknown, name: string): unknown {
+  if (!(error instanceof Error)) return new RunInProcessError(`The worker ${name} failed: ${String(error)}`);
+  for (const [key, value] of Object.entries({ host, worker: name })) {
+    Object.defineProperty(error, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  error.message += ` (It ran on the remote worker ${name}.)`;
   return error;
 }

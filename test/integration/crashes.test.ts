@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { configure, ProcessCrashedError, shutdown } from 'run-in-process';
-import { fixture, fixtureUrl, isAlive, waitFor } from '../helpers/fixtures.js';
+import { configure, ProcessCrashedError, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
+import { readFileSync } from 'node:fs';
+import { fixture, fixtureUrl, isAlive, scratchFile, waitFor } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { runScript } from '../helpers/scripts.js';
 
@@ -121,4 +122,39 @@ test('a child that sends a malformed message is stopped, and the call it ran fai
   }
   assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
   assert.equal(({} as { polluted?: unknown }).polluted, undefined);
+});
+
+describe('retries: a call whose child dies under it runs again, for idempotent work', () => {
+  const attempts = (file: string) => readFileSync(file, 'utf8').trim().split('\n').length;
+
+  test('with retries: 2, a call that crashes twice succeeds on its third attempt, each in a new child', async () => {
+    const file = scratchFile('crash-twice');
+    assert.equal(await withCallOptions({ retries: 2 }, () => Crasher.crashUntil(file, 2)), 3);
+    const pids = readFileSync(file, 'utf8').trim().split('\n');
+    assert.equal(new Set(pids).size, 3, 'three children ran it');
+  });
+
+  test('retries run out: the last crash is the error, after retries + 1 attempts', async () => {
+    const file = scratchFile('crash-always');
+    const crash = await rejectionOf(
+      withCallOptions({ retries: 1 }, () => Crasher.crashUntil(file, 5)),
+      ProcessCrashedError,
+    );
+    assert.equal(crash.signal, 'SIGKILL');
+    assert.equal(attempts(file), 2);
+  });
+
+  test('without retries a crash is not run again; a timeout is never retried', async () => {
+    const file = scratchFile('crash-once');
+    await rejectionOf(Crasher.crashUntil(file, 1), ProcessCrashedError);
+    assert.equal(attempts(file), 1);
+    const started = scratchFile('hang-retried');
+    await rejectionOf(
+      withCallOptions({ retries: 3 }, () => Crasher.hang(started)),
+      TimeoutError,
+    );
+    const first = readFileSync(started, 'utf8');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(readFileSync(started, 'utf8'), first, 'no second attempt wrote its pid');
+  });
 });

@@ -87,11 +87,11 @@ test('nested withCallOptions combine: the shorter timeout applies, and either si
 });
 
 /** The options a call made here would get, read the way the call path reads them. */
-function currentOptions(): { timeout?: number; signal?: AbortSignal } {
+function currentOptions(): { timeout?: number; signal?: AbortSignal; retries?: number } {
   const state = (globalThis as Record<symbol, { callOptions: { getStore(): unknown } } | undefined>)[
     Symbol.for('run-in-process.state.v3')
   ];
-  return (state?.callOptions.getStore() ?? {}) as { timeout?: number; signal?: AbortSignal };
+  return (state?.callOptions.getStore() ?? {}) as { timeout?: number; signal?: AbortSignal; retries?: number };
 }
 
 test('permissions and envAllow are checked key by key, and net: false is refused where Node cannot deny the network', () => {
@@ -152,4 +152,22 @@ test('stream options: window is a positive integer, idleTimeout a time, and noth
   refused(() => runInProcess({ stream: 16 as never }), TypeError, /stream must be an object like \{ window: 16/);
   refused(() => runInProcess({ callbacks: 'yes' as never }), TypeError, /callbacks must be true or false/);
   assert.equal(typeof runInProcess({ stream: { window: 1, idleTimeout: 1_000 }, callbacks: true }), 'function');
+});
+
+test('retries is a whole number from 0 to 100, per method or per call; id a non-empty string', () => {
+  refused(() => runInProcess({ retries: -1 }), RangeError, /retries must be a whole number from 0 to 100 \(got -1\)/);
+  refused(() => runInProcess({ retries: 1.5 }), RangeError, /retries/);
+  refused(() => runInProcess({ retries: 101 }), RangeError, /retries/);
+  refused(() => withCallOptions({ retries: '2' as unknown as number }, () => 1), TypeError, /retries/);
+  refused(() => runInProcess({ id: '' }), TypeError, /id must be a non-empty string/);
+  refused(() => runInProcess({ id: 7 as unknown as string }), TypeError, /id/);
+  assert.equal(
+    withCallOptions({ retries: 2 }, () => withCallOptions({ timeout: 5 }, () => currentOptions().retries)),
+    2,
+    'an inner withCallOptions keeps the outer retries',
+  );
+  assert.equal(
+    withCallOptions({ retries: 2 }, () => withCallOptions({ retries: 0 }, () => currentOptions().retries)),
+    0,
+  );
 });

@@ -128,15 +128,18 @@ try {
   }
   console.log(`both workers served calls: ${workers.every((w) => first.by(w.name).length > 0) ? 'yes' : 'no'}`);
 
-  // 5. A child dies on a worker: the call fails with ProcessCrashedError, saying on which host (not
-  // which worker); the worker replaces the child and goes on serving.
+  // 5. A child dies on a worker: the call fails with ProcessCrashedError, saying on which host and
+  // which worker; the worker replaces the child and goes on serving.
   try {
     await renderer.crash();
     console.log('crash -> no error?');
   } catch (error) {
     if (!(error instanceof ProcessCrashedError)) throw error;
-    const { host } = error as ProcessCrashedError & { host?: string }; // `host` is not in the type (0.1.0).
-    console.log(`crash -> ProcessCrashedError on host ${host}, signal ${error.signal}, target ${error.target}`);
+    // The worker's name in the queue is `<host>:<pid>`.
+    const worker = workers.find((w) => error.worker === `${error.host}:${w.pid}`)?.name ?? `unknown (${error.worker})`;
+    console.log(
+      `crash -> ProcessCrashedError on host ${error.host}, worker ${worker}, signal ${error.signal}, target ${error.target}`,
+    );
   }
   const after = await Promise.all(Array.from({ length: 8 }, (_, i) => renderer.render(100 + i)));
   const second = tally(after);

@@ -230,8 +230,8 @@ export class Scheduler {
       // A call its maker may stop (`made`) says when it starts, so that its worker is known then.
       task[CallSlot.notifyStart] =
         timeout !== undefined || recordTiming || flow?.idleTimeout !== undefined || made !== undefined;
-      const alone =
-        signal !== undefined || isolate || (timeout !== undefined && callsPerChild > 1) || flow !== undefined;
+      const together = callsPerChild > 1 || this.#transport.runsCallsTogether === true;
+      const alone = signal !== undefined || isolate || (timeout !== undefined && together) || flow !== undefined;
       const call = new PendingCall(
         task,
         label,
@@ -439,13 +439,17 @@ export class Scheduler {
     const [running, ...unstarted] = batch.unanswered;
     if (loss.kind === 'retired') this.#resend(batch.unanswered);
     else if (loss.kind === 'crashed') {
-      // The first unanswered call was running, unless it had settled already (a timeout stopped it).
-      // With retries left (idempotent work, by the caller's word), it goes again instead, first.
-      if (running && !running.settled && running.retry()) this.#resend(batch.unanswered);
-      else {
-        if (running && !running.settled) running.fail(loss.error(running.label));
-        this.#resend(unstarted);
+      // The first unanswered call was running, unless it had settled already (a timeout stopped it);
+      // with `allStarted`, every one may have run. A blamed call with retries left (idempotent work,
+      // by the caller's word) goes again, first; the others fail.
+      const blamed = loss.allStarted ? batch.unanswered : running ? [running] : [];
+      const again: PendingCall[] = [];
+      for (const call of blamed) {
+        if (call.settled) continue;
+        if (call.retry()) again.push(call);
+        else call.fail(loss.error(call.label));
       }
+      this.#resend(loss.allStarted ? again : [...again, ...unstarted]);
     } else {
       for (const call of batch.unanswered) call.fail(lossError(loss, call.label));
     }

@@ -37,6 +37,12 @@ export interface Transport {
    * timer is then a backstop, this many ms later.
    */
   readonly timeoutGrace?: number;
+  /**
+   * Set by a transport whose workers run a batch's calls side by side (a remote worker hands them
+   * to its own pool), not one after another: a call with a timeout then goes alone, so that
+   * stopping it stops nothing else.
+   */
+  readonly runsCallsTogether?: boolean;
   /** Batches submitted that no worker has taken yet, waiting inside the transport. */
   readonly waiting: number;
   /**
@@ -84,8 +90,12 @@ export type StopReason = 'timeout' | 'abort' | 'stuck' | 'shutdown';
 
 /** How a batch was lost, which says what became of its unanswered calls. */
 export type BatchLoss =
-  /** Its worker died: the first unanswered call was running and is blamed; the rest never started. */
-  | { kind: 'crashed'; error: (label: string) => Error }
+  /**
+   * Its worker died: the first unanswered call was running and is blamed; the rest never started.
+   * `allStarted`: every unanswered call may have run (a worker that runs calls side by side), and
+   * each is blamed.
+   */
+  | { kind: 'crashed'; error: (label: string) => Error; allStarted?: boolean }
   /** Its worker retired or was replaced without starting any unanswered call: all can go again. */
   | { kind: 'retired' }
   /** The transport was destroyed. */

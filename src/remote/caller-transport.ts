@@ -2,6 +2,7 @@ import { encodeThrown } from '../codec/thrown-encode.js';
 import {
   type JobLostError,
   NoWorkerError,
+  PoolClosedError,
   RunInProcessError,
   TransportUnavailableError,
   usageError,
@@ -9,7 +10,7 @@ import {
 } from '../errors.js';
 import { BatchSlot, CallSlot, type Answer, type BatchTask, type CallTask, type Target } from '../protocol.js';
 import type { ChildCounts, StopReason, Transport, TransportEvents } from '../pool/transport.js';
-import { openAnswer, sealCall } from './envelope.js';
+import { type CallPart, openAnswers, sealCall, sealJob } from './envelope.js';
 import type { QueueLink } from './queue-link.js';
 import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
 
@@ -26,23 +27,33 @@ export interface CallerOptions {
   onReleased(): void;
 }
 
-/** One call in the queue: its job, and whether a worker took it. */
+/** One job in the queue: the batch it carries, its calls, and whether a worker took it. */
 interface Sent {
   batch: number;
-  call: number;
-  label: string;
+  calls: { id: number; label: string }[];
   active: boolean;
+  /** When a worker took it (`performance.now()`). */
+  activeAt: number;
 }
+
+/** A job that a worker took this long ago and has not answered held slow calls: the next go one per job. */
+const slowJobMs = 100;
 
 /**
  * A pool's calls as jobs in a BullMQ queue, answered by workers on other machines (worker.ts).
  *
- * Every call is a batch of its own (the capacity is unbounded, so the scheduler never groups calls
- * that wait), and so a job of its own: a job is what the queue can drop, hand to one worker, or
- * lose, and a call must be one of those things alone.
+ * A batch is a job. Up to `capacity` jobs are out at once, each call in a job of its own while
+ * there is room; the calls that wait beyond it go together, as the scheduler batches them, in
+ * jobs of several calls. A queue's cost is per job (a worker spends about the same on one, small or
+ * large), so that is what lets a flood of small calls pass raw BullMQ's pace. A job is also what
+ * the queue drops, hands to one worker, or loses: a worker runs a job's calls side by side, and a
+ * worker lost with a job loses all its unanswered calls (`runsCallsTogether`). A call with a
+ * timeout or a signal goes in a job of its own, so that stopping it stops nothing else.
  */
 export class CallerTransport implements Transport {
-  readonly capacity = Number.POSITIVE_INFINITY;
+  /** Jobs out at once; a worker takes as many as its pool has children. */
+  readonly capacity = 64;
+  readonly runsCallsTogether = true;
   /** A job's answer is its return value: nothing a call emits before it can cross (issue #13, point 7). */
   readonly streaming = false;
   /** The worker's pool times the call out and answers; the caller's timer waits this much longer. */
@@ -67,30 +78,39 @@ export class CallerTransport implements Transport {
   waiting = 0;
 
   submit(task: BatchTask, _exclusive: boolean, _stoppable: boolean, timeouts: ReadonlyArray<number | undefined>): void {
-    const batch = task[BatchSlot.id];
-    // One call per batch: see the class comment.
-    const call = task[BatchSlot.calls][0]!;
-    void this.#send(batch, call, timeouts[0]);
+    // Not within submit(): a call answered at once (it cannot be sent) must not re-enter the scheduler.
+    queueMicrotask(() => void this.#send(task[BatchSlot.id], task[BatchSlot.calls], timeouts));
   }
 
-  async #send(batch: number, call: CallTask, timeout: number | undefined): Promise<void> {
-    const callId = call[CallSlot.id];
-    const target = call[CallSlot.target];
-    const { key, label } = this.#keyOf(target);
+  async #send(batch: number, calls: CallTask[], timeouts: ReadonlyArray<number | undefined>): Promise<void> {
     const jobId = `${this.#caller}-${batch}`;
-    try {
-      if (key === undefined) {
-        throw usageError(unnamedMessage(label, (JSON.parse(target) as Target).module, this.options.pool));
+    const parts: CallPart[] = [];
+    const sent: Sent = { batch, calls: [], active: false, activeAt: 0 };
+    // A call that cannot be sent (no key, too large) is answered here; the others go.
+    calls.forEach((call, index) => {
+      const { key, label } = this.#keyOf(call[CallSlot.target]);
+      try {
+        if (key === undefined) {
+          const { module } = JSON.parse(call[CallSlot.target]) as Target;
+          throw usageError(unnamedMessage(label, module, this.options.pool));
+        }
+        parts.push(sealCall(call, key, label, timeouts[index], this.options.maxPayloadBytes));
+        sent.calls.push({ id: call[CallSlot.id], label });
+      } catch (error) {
+        this.events.answered(batch, call[CallSlot.id], ['thrown', encodeThrown(error), 'call']);
       }
-      const envelope = sealCall(call, key, label, timeout, {
-        jobId,
-        secret: this.options.secret,
-        maxBytes: this.options.maxPayloadBytes,
-      });
-      this.#sent.set(jobId, { batch, call: callId, label, active: false });
-      this.waiting++;
-      this.#jobOfBatch.set(batch, jobId);
-      this.link.watch(jobId, this.#watcher(jobId));
+    });
+    if (parts.length === 0) {
+      this.events.ended(batch, false);
+      return;
+    }
+    const envelope = sealJob(parts, jobId, this.options.secret);
+    const label = sent.calls.length === 1 ? sent.calls[0]!.label : `${sent.calls.length} calls`;
+    this.#sent.set(jobId, sent);
+    this.waiting++;
+    this.#jobOfBatch.set(batch, jobId);
+    this.link.watch(jobId, this.#watcher(jobId));
+    try {
       await this.#reachable(label, async () => {
         await this.link.ready();
         if (!this.options.waitForWorker && !(await this.link.hasWorkers())) throw await this.#noWorker(label);
@@ -102,7 +122,7 @@ export class CallerTransport implements Transport {
         });
       });
     } catch (error) {
-      this.#answer(jobId, batch, callId, ['thrown', encodeThrown(error), 'call']);
+      this.#answerAll(jobId, sent, error);
     }
   }
 
@@ -144,25 +164,28 @@ export class CallerTransport implements Transport {
         const sent = this.#sent.get(jobId);
         if (!sent || sent.active) return;
         sent.active = true;
+        sent.activeAt = performance.now();
         this.waiting--;
-        this.events.started(sent.batch, sent.call);
+        for (const call of sent.calls) this.events.started(sent.batch, call.id);
       },
       completed: (returnValue: unknown) => {
         const sent = this.#sent.get(jobId);
         if (!sent) return;
-        let answer: Answer;
+        let answers: Answer[];
         try {
-          answer = openAnswer(returnValue, jobId, this.options.secret);
+          answers = openAnswers(returnValue, jobId, this.options.secret, sent.calls.length);
         } catch (error) {
-          answer = [
-            'thrown',
-            encodeThrown(
-              new RunInProcessError(`The worker's answer to ${sent.label} was refused: ${(error as Error).message}.`),
-            ),
-            'call',
-          ];
+          this.#answerAll(
+            jobId,
+            sent,
+            new RunInProcessError(`The worker's answer to job ${jobId} was refused: ${(error as Error).message}.`),
+          );
+          return;
         }
-        this.#answer(jobId, sent.batch, sent.call, answer);
+        const slow = sent.calls.length > 1 && sent.active && performance.now() - sent.activeAt > slowJobMs;
+        this.#release(jobId, sent.batch);
+        sent.calls.forEach((call, index) => this.events.answered(sent.batch, call.id, answers[index]!));
+        this.events.ended(sent.batch, slow);
       },
       failed: (reason: string) => {
         const sent = this.#sent.get(jobId);
@@ -171,12 +194,11 @@ export class CallerTransport implements Transport {
           void this.link.workerOf(jobId).then((worker) => this.#workerLost(jobId, sent, worker));
           return;
         }
-        const error = new RunInProcessError(`The queue failed job ${jobId} (${sent.label}): ${reason}`);
-        this.#answer(jobId, sent.batch, sent.call, ['thrown', encodeThrown(error), 'call']);
+        this.#answerAll(jobId, sent, new RunInProcessError(`The queue failed job ${jobId}: ${reason}`));
       },
       lost: (error: JobLostError) => {
         const sent = this.#sent.get(jobId);
-        if (sent) this.#lose(jobId, sent, error);
+        if (sent) this.#lose(jobId, sent, () => error);
       },
       orphaned: (state: 'waiting' | 'active', worker: string | undefined) => {
         const sent = this.#sent.get(jobId);
@@ -185,40 +207,47 @@ export class CallerTransport implements Transport {
           this.#workerLost(jobId, sent, worker);
         } else if (!this.options.waitForWorker) {
           void this.link.queue.remove(jobId).catch(() => 0);
-          void this.#noWorker(sent.label).then((error) => {
-            if (this.#sent.get(jobId) === sent)
-              this.#answer(jobId, sent.batch, sent.call, ['thrown', encodeThrown(error), 'call']);
+          void this.#noWorker(sent.calls[0]!.label).then((error) => {
+            if (this.#sent.get(jobId) === sent) this.#answerAll(jobId, sent, error);
           });
         }
       },
     };
   }
 
-  /** Its worker stopped renewing its hold on the job, or no worker is left: it may have run. */
+  /** Its worker stopped renewing its hold on the job, or no worker is left: each call may have run. */
   #workerLost(jobId: string, sent: Sent, worker: string | undefined): void {
     if (this.#sent.get(jobId) !== sent) return;
     const where = worker ? `The remote worker ${worker}` : 'The remote worker';
-    const error = new WorkerLostError(
-      `${where} running ${sent.label} (job ${jobId}) was lost: it stopped renewing its hold on the job. ` +
-        `The call may have run, in part or in full; it is run again only with retries (for idempotent work).`,
-      sent.label,
+    this.#lose(
       jobId,
-      worker,
+      sent,
+      (label) =>
+        new WorkerLostError(
+          `${where} running ${label} (job ${jobId}) was lost: it stopped renewing its hold on the job. ` +
+            `The call may have run, in part or in full; it is run again only with retries (for idempotent work).`,
+          label,
+          jobId,
+          worker,
+        ),
     );
-    this.#lose(jobId, sent, error);
   }
 
-  /** The call's answer: the batch of one ends with it. */
-  #answer(jobId: string, batch: number, call: number, answer: Answer): void {
-    this.#release(jobId, batch);
-    this.events.answered(batch, call, answer);
-    this.events.ended(batch, false);
-  }
-
-  /** Lost under its worker: the scheduler runs it again if it has retries left, else fails it with `error`. */
-  #lose(jobId: string, sent: Sent, error: Error): void {
+  /** Every call of the job fails with `error`, as its answer: the batch ends with them. */
+  #answerAll(jobId: string, sent: Sent, error: unknown): void {
     this.#release(jobId, sent.batch);
-    this.events.lost(sent.batch, { kind: 'crashed', error: () => error });
+    const answer: Answer = ['thrown', encodeThrown(error), 'call'];
+    for (const call of sent.calls) this.events.answered(sent.batch, call.id, answer);
+    this.events.ended(sent.batch, false);
+  }
+
+  /**
+   * Lost under its worker: every unanswered call may have run (a worker runs a job's calls side by
+   * side). The scheduler runs each again if it has retries left, else fails it with `error`.
+   */
+  #lose(jobId: string, sent: Sent, error: (label: string) => Error): void {
+    this.#release(jobId, sent.batch);
+    this.events.lost(sent.batch, { kind: 'crashed', error, allStarted: true });
   }
 
   #release(jobId: string, batch: number): void {
@@ -244,10 +273,10 @@ export class CallerTransport implements Transport {
   }
 
   close(): void {
-    // A batch of one call ends with its answer.
+    // A job ends with its answers.
   }
 
-  cancel(batch: number, _reason: StopReason): void {
+  cancel(batch: number, reason: StopReason): void {
     const jobId = this.#jobOfBatch.get(batch);
     if (jobId === undefined) return;
     const sent = this.#unsent(jobId);
@@ -256,8 +285,12 @@ export class CallerTransport implements Transport {
     // A waiting job is dropped; one a worker holds is stopped there (its child killed).
     void this.link.queue.remove(jobId).catch(() => 0);
     void this.options.cancel(jobId).catch(() => {});
-    if (sent)
-      this.events.lost(batch, { kind: 'crashed', error: (label) => new RunInProcessError(`${label} was stopped.`) });
+    // The call stopped was failed already; the others of its job (at shutdown) may have run.
+    const error = (label: string) =>
+      reason === 'shutdown'
+        ? new PoolClosedError(`The pool was shut down before ${label} finished.`)
+        : new RunInProcessError(`${label} was stopped (${reason}) with the job it was sent in.`);
+    if (sent) this.events.lost(batch, { kind: 'crashed', error, allStarted: true });
   }
 
   async destroy(): Promise<void> {

@@ -7,23 +7,30 @@ import { type Answer, AnswerSlot, CallSlot, type CallTask, type EncodedThrown, T
 import { packPortable, portableCodec, unpackPortable } from './portable.js';
 
 /**
- * What a call and its answer look like in the queue. BullMQ stores job data and return values as
- * JSON, so each is a small JSON object whose payload is the portable codec's bytes in base64,
+ * What a job and its answer look like in the queue. BullMQ stores job data and return values as
+ * JSON, so each is a small JSON object whose payloads are the portable codec's bytes in base64,
  * tagged with the envelope's version and the codec, and signed when the transport has a secret.
- * The worker reads the target key before it decodes anything; a signed envelope is checked
- * before that (a worker and a caller that do not share the secret cannot talk).
+ * A job carries one call or several (calls that waited together at the caller), and its answer
+ * one answer per call, in order. The worker reads each target key before it decodes anything; a
+ * signed envelope is checked before that (a worker and a caller that do not share the secret
+ * cannot talk).
  */
-const envelopeVersion = 1;
+const envelopeVersion = 2;
 
-export interface CallEnvelope {
-  v: typeof envelopeVersion;
-  codec: string;
-  /** The target's key: `<package>:<path>#<Class.method>` (identity.ts). */
+/** One call of a job. */
+export interface CallPart {
+  /** The target's key: `<package>:<path>#<Class.method>` (shared/remote-key.ts). */
   key: string;
   /** `{ this?, args }`, packed. */
   input: string;
   label: string;
   timeout?: number;
+}
+
+export interface CallEnvelope {
+  v: typeof envelopeVersion;
+  codec: string;
+  calls: CallPart[];
   /** HMAC-SHA256 of everything above and the job id, base64url. */
   sig?: string;
 }
@@ -39,7 +46,8 @@ type PortableAnswer =
 export interface AnswerEnvelope {
   v: typeof envelopeVersion;
   codec: string;
-  answer: PortableAnswer;
+  /** One per call of the job, in order; or one for all, when the job could not be read. */
+  answers: PortableAnswer[];
   /** The worker's `os.hostname()`. */
   host: string;
   sig?: string;
@@ -48,16 +56,16 @@ export interface AnswerEnvelope {
 // ── The caller ──────────────────────────────────────────────────────────────────────────────
 
 /**
- * A call task (its input in v8 bytes, or its arguments as they are) as an envelope, refused with
- * a SerializationError when its payload is over `maxBytes`: nothing is sent.
+ * A call task (its input in v8 bytes, or its arguments as they are) as a part of a job, refused
+ * with a SerializationError when its payload is over `maxBytes`: nothing is sent.
  */
 export function sealCall(
   task: CallTask,
   key: string,
   label: string,
   timeout: number | undefined,
-  { jobId, secret, maxBytes }: { jobId: string; secret: string | undefined; maxBytes: number },
-): CallEnvelope {
+  maxBytes: number,
+): CallPart {
   const raw = task[CallSlot.input];
   const roots = raw instanceof Uint8Array ? deserialize(raw) : { args: withBuffers(raw, task[CallSlot.buffers]) };
   const bytes = packPortable(roots);
@@ -69,25 +77,32 @@ export function sealCall(
       'args',
     );
   }
-  const envelope: CallEnvelope = {
-    v: envelopeVersion,
-    codec: portableCodec,
-    key,
-    input: bytes.toString('base64'),
-    label,
-    ...(timeout !== undefined && { timeout }),
-  };
+  return { key, input: bytes.toString('base64'), label, ...(timeout !== undefined && { timeout }) };
+}
+
+/** A job's calls as its envelope, signed when there is a secret. */
+export function sealJob(calls: CallPart[], jobId: string, secret: string | undefined): CallEnvelope {
+  const envelope: CallEnvelope = { v: envelopeVersion, codec: portableCodec, calls };
   if (secret !== undefined) envelope.sig = signature(secret, jobId, callFields(envelope));
   return envelope;
 }
 
-/** A worker's answer, checked, as the local Answer the rest of the call path reads. */
-export function openAnswer(envelope: unknown, jobId: string, secret: string | undefined): Answer {
+/**
+ * A worker's answers to a job of `count` calls, checked, as the local Answers the rest of the call
+ * path reads.
+ */
+export function openAnswers(envelope: unknown, jobId: string, secret: string | undefined, count: number): Answer[] {
   const checked = checkEnvelope(envelope, 'answer') as AnswerEnvelope;
-  if (!isPortableAnswer(checked.answer) || typeof checked.host !== 'string')
+  const { answers } = checked;
+  if (!Array.isArray(answers) || !answers.every(isPortableAnswer) || typeof checked.host !== 'string')
     throw new TypeError('a malformed answer envelope');
   if (secret !== undefined) verify(secret, jobId, answerFields(checked), checked.sig, 'answer');
-  const answer = checked.answer;
+  if (answers.length === 1 && count > 1) return Array.from({ length: count }, () => localAnswer(answers[0]!));
+  if (answers.length !== count) throw new TypeError(`${answers.length} answers to a job of ${count} calls`);
+  return answers.map(localAnswer);
+}
+
+function localAnswer(answer: PortableAnswer): Answer {
   if (answer[0] === 'value') return ['as-is', unpackPortable(Buffer.from(answer[1], 'base64')), false];
   const thrown = answer[1];
   const encoded: EncodedThrown =
@@ -99,24 +114,42 @@ export function openAnswer(envelope: unknown, jobId: string, secret: string | un
 
 // ── The worker ──────────────────────────────────────────────────────────────────────────────
 
-/** A call envelope's fields, checked, and its signature verified; its input is not decoded yet. */
-export function openCall(envelope: unknown, jobId: string, secret: string | undefined): CallEnvelope {
+/** A job's envelope, checked, and its signature verified; no call's input is decoded yet. */
+export function openJob(envelope: unknown, jobId: string, secret: string | undefined): CallEnvelope {
   const checked = checkEnvelope(envelope, 'call') as CallEnvelope;
-  if (typeof checked.key !== 'string' || typeof checked.input !== 'string' || typeof checked.label !== 'string') {
-    throw new TypeError('a call envelope without key, input or label');
+  const { calls } = checked;
+  const wellFormed = (part: CallPart): boolean =>
+    typeof part === 'object' &&
+    part !== null &&
+    typeof part.key === 'string' &&
+    typeof part.input === 'string' &&
+    typeof part.label === 'string' &&
+    (part.timeout === undefined || typeof part.timeout === 'number');
+  if (!Array.isArray(calls) || calls.length === 0 || !calls.every(wellFormed)) {
+    throw new TypeError('a call envelope without calls, or with a call without key, input or label');
   }
   if (secret !== undefined) verify(secret, jobId, callFields(checked), checked.sig, 'call');
   return checked;
 }
 
-/** The call's `{ this?, args }`, decoded: only once its key was found among the served targets. */
-export function callInput(envelope: CallEnvelope): Uint8Array {
-  return serialize(unpackPortable(Buffer.from(envelope.input, 'base64')));
+/** A call's `{ this?, args }`, decoded: only once its key was found among the served targets. */
+export function callInput(part: CallPart): Uint8Array {
+  return serialize(unpackPortable(Buffer.from(part.input, 'base64')));
 }
 
-/** A local answer as an envelope for the caller. */
-export function sealAnswer(answer: Answer, host: string, jobId: string, secret: string | undefined): AnswerEnvelope {
-  const envelope: AnswerEnvelope = { v: envelopeVersion, codec: portableCodec, answer: portableAnswer(answer), host };
+/** Local answers as an envelope for the caller. */
+export function sealAnswers(
+  answers: Answer[],
+  host: string,
+  jobId: string,
+  secret: string | undefined,
+): AnswerEnvelope {
+  const envelope: AnswerEnvelope = {
+    v: envelopeVersion,
+    codec: portableCodec,
+    answers: answers.map(portableAnswer),
+    host,
+  };
   if (secret !== undefined) envelope.sig = signature(secret, jobId, answerFields(envelope));
   return envelope;
 }
@@ -174,11 +207,15 @@ function isPortableAnswer(answer: unknown): answer is PortableAnswer {
 }
 
 function callFields(envelope: CallEnvelope): unknown[] {
-  return [envelope.v, envelope.codec, envelope.key, envelope.input, envelope.label, envelope.timeout ?? null];
+  return [
+    envelope.v,
+    envelope.codec,
+    envelope.calls.map((part) => [part.key, part.input, part.label, part.timeout ?? null]),
+  ];
 }
 
 function answerFields(envelope: AnswerEnvelope): unknown[] {
-  return [envelope.v, envelope.codec, envelope.answer, envelope.host];
+  return [envelope.v, envelope.codec, envelope.answers, envelope.host];
 }
 
 function signature(secret: string, jobId: string, fields: unknown[]): string {

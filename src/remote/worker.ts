@@ -11,7 +11,7 @@ import { Scheduler } from '../pool/scheduler.js';
 import { resolveSettings } from '../pool/settings.js';
 import { allowList, nearestKeys, type ServedTarget } from './allow-list.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
-import { type AnswerEnvelope, callInput, openCall, sealAnswer } from './envelope.js';
+import { type AnswerEnvelope, type CallPart, callInput, openJob, sealAnswers } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { announce } from './worker-presence.js';
 import type { BullmqSettings } from './settings.js';
@@ -64,8 +64,8 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const queueName = queueNameOf(options.pool, buildIdFor(settings.buildId, urls[0]));
   const { bullmq, Redis } = loadBullMQ();
   const connect = (): Redis => settings.redis(Redis, { maxRetriesPerRequest: null });
-  /** The calls running here, by job id: a caller that gave up on one has it stopped (its child killed). */
-  const running = new Map<string, { fail(error: unknown): void } | undefined>();
+  /** The calls running here, by job: a caller that gave up on a job has its calls stopped (their children killed). */
+  const running = new Map<string, Set<{ fail(error: unknown): void }>>();
   /** Resolves once no call is running here. */
   const idle = async (): Promise<void> => {
     while (running.size > 0) await sleep(50);
@@ -73,39 +73,48 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
 
   /** Its name in the queue, as BullMQ records who took a job (WorkerLostError.worker). */
   const name = `${host}:${process.pid}`;
+  const thrown = (error: unknown): Answer => ['thrown', encodeThrown(withWorker(error, name)), 'call'];
+
+  /** A job's calls run side by side in the local pool, which batches them to its children. */
   const processor = async (job: Job): Promise<AnswerEnvelope> => {
     const jobId = job.id ?? '';
-    let answer: Answer;
+    let answers: Answer[];
+    const calls = new Set<{ fail(error: unknown): void }>();
+    running.set(jobId, calls);
     try {
-      answer = await run(openCall(job.data, jobId, settings.secret), jobId);
+      const { calls: parts } = openJob(job.data, jobId, settings.secret);
+      answers = await Promise.all(parts.map((part) => run(part, calls).catch(thrown)));
     } catch (error) {
-      answer = ['thrown', encodeThrown(withWorker(error, name)), 'call'];
+      answers = [thrown(error)]; // The job could not be read: one answer for all its calls.
+    } finally {
+      running.delete(jobId);
     }
-    return sealAnswer(answer, host, jobId, settings.secret);
+    return sealAnswers(answers, host, jobId, settings.secret);
   };
 
-  const run = async (envelope: ReturnType<typeof openCall>, jobId: string): Promise<Answer> => {
-    const served: ServedTarget | undefined = targets.get(envelope.key);
+  const run = async (part: CallPart, calls: Set<{ fail(error: unknown): void }>): Promise<Answer> => {
+    const served: ServedTarget | undefined = targets.get(part.key);
     if (!served) {
-      const nearest = nearestKeys(envelope.key, targets.keys());
+      const nearest = nearestKeys(part.key, targets.keys());
       throw new NotServedError(
-        `No worker of queue ${queueName} serves ${envelope.key} (this one, on ${host}, serves ${targets.size} targets; ` +
+        `No worker of queue ${queueName} serves ${part.key} (this one, on ${host}, serves ${targets.size} targets; ` +
           `the nearest: ${nearest.join(', ') || 'none'}). Start the worker with the module that declares it, or check ` +
           `that caller and worker run the same build.`,
-        envelope.key,
+        part.key,
         nearest,
       );
     }
-    const task: CallTask = ['call', served.target, 0, callInput(envelope), undefined, false];
-    running.set(jobId, undefined);
+    const task: CallTask = ['call', served.target, 0, callInput(part), undefined, false];
+    let made: { fail(error: unknown): void } | undefined;
     try {
-      // No AbortSignal: a call with one goes to a child alone, and the jobs that follow one another
-      // here go faster together, in the batch a child keeps open (scheduler.ts).
-      return await scheduler.run(task, served.label, { timeout: envelope.timeout }, undefined, (call) =>
-        running.set(jobId, call),
-      );
+      // No AbortSignal: a call with one goes to a child alone, while calls that come together (a
+      // job's, and jobs that follow one another) go faster together, in the batch a child keeps open.
+      return await scheduler.run(task, served.label, { timeout: part.timeout }, undefined, (call) => {
+        made = call;
+        calls.add(call);
+      });
     } finally {
-      running.delete(jobId);
+      if (made) calls.delete(made);
     }
   };
 
@@ -125,9 +134,10 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const cancels = connect();
   cancels.on('error', () => {});
   await cancels.subscribe(settings.cancelChannel(queueName));
-  cancels.on('message', (_channel: string, jobId: string) =>
-    running.get(jobId)?.fail(new AbortError(`Job ${jobId} was stopped: its caller gave up on it.`)),
-  );
+  cancels.on('message', (_channel: string, jobId: string) => {
+    for (const call of running.get(jobId) ?? [])
+      call.fail(new AbortError(`Job ${jobId} was stopped: its caller gave up on it.`));
+  });
   await worker.waitUntilReady();
   // Callers check that some worker is alive before they add a job, and notice when none is left.
   // Its word lasts as long as BullMQ would take to find it lost. Given up only once its calls are

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { after, before, describe, test } from 'node:test';
@@ -309,6 +310,19 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     });
     assert.equal(existsSync(never), false, 'the aborted call was taken out of the queue before any worker came');
     assert.equal(lines(ran).length, 1);
+  });
+
+  test('a flood of calls: those beyond the jobs out at once go several to a job, each answered as its own', async () => {
+    const completed = () =>
+      Number(
+        execFileSync('redis-cli', ['-s', redis.socket, 'ZCARD', 'bull:default@test:completed'], { encoding: 'utf8' }),
+      );
+    const before = completed();
+    const sent = Array.from({ length: 400 }, (_, i) => ({ i, text: `call ${i}` }));
+    const back = await Promise.all(sent.map((value) => values.Values.echo(value)));
+    assert.deepEqual(back, sent);
+    const jobs = completed() - before;
+    assert.ok(jobs < 400 && jobs >= 64, `400 calls in ${jobs} jobs`);
   });
 
   test('two workers share the load', async () => {

@@ -96,7 +96,7 @@ function setUp(
   );
   assert.ok(transport);
   made.push(scheduler);
-  const call = (label: string, options: { timeout?: number; signal?: AbortSignal } = {}) =>
+  const call = (label: string, options: { timeout?: number; signal?: AbortSignal; retries?: number } = {}) =>
     scheduler.run(['call', '{}', 0, [label], undefined, false], label, options);
   const items: unknown[] = [];
   const stream = (label: string) =>
@@ -210,6 +210,33 @@ describe('losses', () => {
     assert.equal(resent.calls.length, 2, 'with the one that waited');
     for (const id of resent.calls) transport.events.answered(resent.id, id, value('ok'));
     assert.deepEqual(await Promise.all([behind[1], holding]), [value('ok'), value('ok')]);
+  });
+
+  test('a batch lost with allStarted (a worker running calls side by side) blames every unanswered call', async () => {
+    const { transport, call } = setUp(1);
+    const first = call('first');
+    const waiting = [call('b'), call('c'), call('d', { retries: 1 })];
+    transport.events.answered(transport.batch(0).id, transport.batch(0).calls[0]!, value('done'));
+    await first;
+    transport.acceptAppends = false;
+    transport.events.ended(transport.batch(0).id, false);
+    const together = transport.batch(1);
+    assert.equal(together.calls.length, 3, 'the calls that waited went in one batch');
+    transport.events.lost(together.id, { ...crash, allStarted: true });
+    for (const blamed of waiting.slice(0, 2))
+      assert.match((await rejectionOf(blamed, ProcessCrashedError)).message, /crashed in/);
+    const again = transport.batch(2);
+    assert.equal(again.calls.length, 1, 'the call with a retry left, and only it, went again');
+    transport.events.answered(again.id, again.calls[0]!, value('retried'));
+    assert.deepEqual(await waiting[2], value('retried'));
+  });
+
+  test('retries: a crashed call goes again until its retries run out, then fails', async () => {
+    const { transport, call } = setUp(1);
+    const result = call('flaky', { retries: 2 });
+    for (let attempt = 0; attempt < 3; attempt++) transport.events.lost(transport.batch(attempt).id, crash);
+    assert.match((await rejectionOf(result, ProcessCrashedError)).message, /crashed in flaky/);
+    assert.equal(transport.submitted.length, 3, 'the first attempt and two retries');
   });
 
   test('a worker that retired started none of its unanswered calls: all go again, none fails', async () => {

@@ -4,6 +4,7 @@ import type { PoolTransport } from '../options.js';
 import type { Transport, TransportEvents, TransportProvider } from '../pool/transport.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
 import { CallerTransport } from './caller-transport.js';
+import { type CodecChoice, codecTag } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { QueueLink } from './queue-link.js';
 import type { BullmqSettings } from './settings.js';
@@ -29,6 +30,12 @@ export interface BullmqOptions {
    * Default: false.
    */
   waitForWorker?: boolean;
+  /**
+   * How payloads are encoded: `'portable'` (msgpackr, read alike by every Node line) or `'v8'`
+   * (Node's own format: no re-encoding, but read only by workers on this caller's Node major; one
+   * on another refuses the call, saying so). Default: `'portable'`.
+   */
+  codec?: CodecChoice;
 }
 
 export interface BullmqTransport extends PoolTransport {
@@ -66,6 +73,7 @@ export function bullmq(options: BullmqOptions): BullmqTransport {
         waitForWorker: settings.waitForWorker,
         secret: settings.secret,
         maxPayloadBytes: settings.maxPayloadBytes,
+        codec: settings.codec,
         cancel: (jobId) => used.publish(channel, jobId),
         onReleased: () => links.get(linkKey) === used && links.delete(linkKey),
       });
@@ -87,13 +95,17 @@ function checked(options: BullmqOptions): BullmqSettings {
     'lockDuration',
     'stalledInterval',
     'waitForWorker',
+    'codec',
   ];
   for (const key of Object.keys(options)) {
     if (!(known as string[]).includes(key)) {
       throw optionError(`bullmq(options): unknown option "${key}". Known options: ${known.join(', ')}.`);
     }
   }
-  const { connection, buildId, prefix, secret, waitForWorker = false } = options;
+  const { connection, buildId, prefix, secret, waitForWorker = false, codec = 'portable' } = options;
+  if (codec !== 'portable' && codec !== 'v8') {
+    throw optionError(`bullmq(options): codec must be 'portable' or 'v8' (got ${String(codec)}).`);
+  }
   if (typeof waitForWorker !== 'boolean') {
     throw optionError(`bullmq(options): waitForWorker must be true or false (got ${typeof waitForWorker}).`);
   }
@@ -129,6 +141,7 @@ function checked(options: BullmqOptions): BullmqSettings {
         ? new (Redis as unknown as new (url: string, options: RedisOptions) => Redis)(connection, redisOptions)
         : new (Redis as unknown as new (options: RedisOptions) => Redis)({ ...connection, ...redisOptions }),
     waitForWorker,
+    codec: codecTag(codec),
     cancelChannel: (queueName) => `${prefix ?? 'bull'}:${queueName}:run-in-process:cancel`,
     presenceKey: (queueName) => `${prefix ?? 'bull'}:${queueName}:run-in-process:workers`,
   };

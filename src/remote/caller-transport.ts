@@ -21,6 +21,8 @@ export interface CallerOptions {
   waitForWorker: boolean;
   secret: string | undefined;
   maxPayloadBytes: number;
+  /** The payloads' codec tag (envelope.ts): the portable one, or v8 of this Node major. */
+  codec: string;
   /** Publishes a request to stop a job on the worker that holds it. */
   cancel(jobId: string): Promise<void>;
   /** The link was released by this transport, the last to use it. */
@@ -94,7 +96,7 @@ export class CallerTransport implements Transport {
           const { module } = JSON.parse(call[CallSlot.target]) as Target;
           throw usageError(unnamedMessage(label, module, this.options.pool));
         }
-        parts.push(sealCall(call, key, label, timeouts[index], this.options.maxPayloadBytes));
+        parts.push(sealCall(call, key, label, timeouts[index], this.options.maxPayloadBytes, this.options.codec));
         sent.calls.push({ id: call[CallSlot.id], label });
       } catch (error) {
         this.events.answered(batch, call[CallSlot.id], ['thrown', encodeThrown(error), 'call']);
@@ -104,7 +106,7 @@ export class CallerTransport implements Transport {
       this.events.ended(batch, false);
       return;
     }
-    const envelope = sealJob(parts, jobId, this.options.secret);
+    const envelope = sealJob(parts, jobId, this.options.secret, this.options.codec);
     const label = sent.calls.length === 1 ? sent.calls[0]!.label : `${sent.calls.length} calls`;
     this.#sent.set(jobId, sent);
     this.waiting++;

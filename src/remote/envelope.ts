@@ -17,6 +17,21 @@ import { packPortable, portableCodec, unpackPortable } from './portable.js';
  */
 const envelopeVersion = 2;
 
+/**
+ * How payloads are encoded: `portable` (msgpackr, the same on every Node line) or `v8`, opt-in,
+ * Node's own format, which skips a re-encoding on each side but is read only by the same Node
+ * major (an Error with a `cause` written by Node 20 fails to read on 22): its tag names the major,
+ * and a worker of another major refuses the job, saying so, in the portable codec.
+ */
+export type CodecChoice = 'portable' | 'v8';
+
+const nodeMajor = process.versions.node.split('.')[0]!;
+const v8Codec = `v8-node${nodeMajor}`;
+
+export function codecTag(choice: CodecChoice): string {
+  return choice === 'v8' ? v8Codec : portableCodec;
+}
+
 /** One call of a job. */
 export interface CallPart {
   /** The target's key: `<package>:<path>#<Class.method>` (shared/remote-key.ts). */
@@ -65,10 +80,18 @@ export function sealCall(
   label: string,
   timeout: number | undefined,
   maxBytes: number,
+  codec: string,
 ): CallPart {
   const raw = task[CallSlot.input];
-  const roots = raw instanceof Uint8Array ? deserialize(raw) : { args: withBuffers(raw, task[CallSlot.buffers]) };
-  const bytes = packPortable(roots);
+  let bytes: Buffer;
+  if (codec === portableCodec) {
+    bytes = packPortable(
+      raw instanceof Uint8Array ? deserialize(raw) : { args: withBuffers(raw, task[CallSlot.buffers]) },
+    );
+  } else {
+    bytes =
+      raw instanceof Uint8Array ? Buffer.from(raw) : serialize({ args: withBuffers(raw, task[CallSlot.buffers]) });
+  }
   if (bytes.byteLength > maxBytes) {
     throw new SerializationError(
       `Cannot send the arguments of ${label}() to a remote worker: they take ${bytes.byteLength} bytes, over the ` +
@@ -81,8 +104,8 @@ export function sealCall(
 }
 
 /** A job's calls as its envelope, signed when there is a secret. */
-export function sealJob(calls: CallPart[], jobId: string, secret: string | undefined): CallEnvelope {
-  const envelope: CallEnvelope = { v: envelopeVersion, codec: portableCodec, calls };
+export function sealJob(calls: CallPart[], jobId: string, secret: string | undefined, codec: string): CallEnvelope {
+  const envelope: CallEnvelope = { v: envelopeVersion, codec, calls };
   if (secret !== undefined) envelope.sig = signature(secret, jobId, callFields(envelope));
   return envelope;
 }
@@ -92,23 +115,32 @@ export function sealJob(calls: CallPart[], jobId: string, secret: string | undef
  * path reads.
  */
 export function openAnswers(envelope: unknown, jobId: string, secret: string | undefined, count: number): Answer[] {
-  const checked = checkEnvelope(envelope, 'answer') as AnswerEnvelope;
+  // The worker answers in the job's codec, or in the portable one when it could not read the job.
+  const checked = checkEnvelope(envelope, 'answer', [portableCodec, v8Codec]) as AnswerEnvelope;
+  const v8 = checked.codec === v8Codec;
   const { answers } = checked;
   if (!Array.isArray(answers) || !answers.every(isPortableAnswer) || typeof checked.host !== 'string')
     throw new TypeError('a malformed answer envelope');
   if (secret !== undefined) verify(secret, jobId, answerFields(checked), checked.sig, 'answer');
-  if (answers.length === 1 && count > 1) return Array.from({ length: count }, () => localAnswer(answers[0]!));
+  if (answers.length === 1 && count > 1) return Array.from({ length: count }, () => localAnswer(answers[0]!, v8));
   if (answers.length !== count) throw new TypeError(`${answers.length} answers to a job of ${count} calls`);
-  return answers.map(localAnswer);
+  return answers.map((answer) => localAnswer(answer, v8));
 }
 
-function localAnswer(answer: PortableAnswer): Answer {
-  if (answer[0] === 'value') return ['as-is', unpackPortable(Buffer.from(answer[1], 'base64')), false];
+function localAnswer(answer: PortableAnswer, v8: boolean): Answer {
+  // v8 bytes are what the local path reads already; portable ones are decoded, and re-encoded.
+  const bytes = (base64: string): Uint8Array => {
+    const raw = Buffer.from(base64, 'base64');
+    return v8 ? raw : serialize(unpackPortable(raw));
+  };
+  if (answer[0] === 'value') {
+    return v8
+      ? ['value', Buffer.from(answer[1], 'base64')]
+      : ['as-is', unpackPortable(Buffer.from(answer[1], 'base64')), false];
+  }
   const thrown = answer[1];
   const encoded: EncodedThrown =
-    thrown[0] === 'error'
-      ? ['error', serialize(unpackPortable(Buffer.from(thrown[1], 'base64'))), thrown[2] as never]
-      : ['value', serialize(unpackPortable(Buffer.from(thrown[1], 'base64')))];
+    thrown[0] === 'error' ? ['error', bytes(thrown[1]), thrown[2] as never] : ['value', bytes(thrown[1])];
   return ['thrown', encoded, answer[2]];
 }
 
@@ -116,7 +148,7 @@ function localAnswer(answer: PortableAnswer): Answer {
 
 /** A job's envelope, checked, and its signature verified; no call's input is decoded yet. */
 export function openJob(envelope: unknown, jobId: string, secret: string | undefined): CallEnvelope {
-  const checked = checkEnvelope(envelope, 'call') as CallEnvelope;
+  const checked = checkEnvelope(envelope, 'call', [portableCodec, v8Codec]) as CallEnvelope;
   const { calls } = checked;
   const wellFormed = (part: CallPart): boolean =>
     typeof part === 'object' &&
@@ -132,26 +164,46 @@ export function openJob(envelope: unknown, jobId: string, secret: string | undef
   return checked;
 }
 
-/** A call's `{ this?, args }`, decoded: only once its key was found among the served targets. */
-export function callInput(part: CallPart): Uint8Array {
-  return serialize(unpackPortable(Buffer.from(part.input, 'base64')));
+/**
+ * A call's `{ this?, args }` as v8 bytes for the local pool: decoded only once its key was found
+ * among the served targets (v8 bytes of this Node major pass as they are, to a child that reads them).
+ */
+export function callInput(part: CallPart, codec: string): Uint8Array {
+  const raw = Buffer.from(part.input, 'base64');
+  return codec === portableCodec ? serialize(unpackPortable(raw)) : raw;
 }
 
-/** Local answers as an envelope for the caller. */
+/** Local answers as an envelope for the caller, in the job's codec (the portable one if it could not be read). */
 export function sealAnswers(
   answers: Answer[],
   host: string,
   jobId: string,
   secret: string | undefined,
+  codec = portableCodec,
 ): AnswerEnvelope {
+  const v8 = codec === v8Codec;
   const envelope: AnswerEnvelope = {
     v: envelopeVersion,
-    codec: portableCodec,
-    answers: answers.map(portableAnswer),
+    codec: v8 ? v8Codec : portableCodec,
+    answers: answers.map((answer) => (v8 ? v8Answer(answer) : portableAnswer(answer))),
     host,
   };
   if (secret !== undefined) envelope.sig = signature(secret, jobId, answerFields(envelope));
   return envelope;
+}
+
+/** An answer whose bytes are v8's already, as they came from the child. */
+function v8Answer(answer: Answer): PortableAnswer {
+  const b64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  if (answer[0] === 'value') return ['value', b64(answer[AnswerSlot.payload])];
+  if (answer[0] === 'as-is') {
+    const value = answer[AnswerSlot.buffer] ? asBuffer(answer[AnswerSlot.payload]) : answer[AnswerSlot.payload];
+    return ['value', b64(serialize(value))];
+  }
+  const thrown = answer[AnswerSlot.payload];
+  if (thrown[0] === 'error')
+    return ['thrown', ['error', b64(thrown[ThrownSlot.shape]), thrown[ThrownSlot.nodes]], answer[AnswerSlot.stage]];
+  return ['thrown', ['value', b64(thrown[ThrownSlot.bytes])], answer[AnswerSlot.stage]];
 }
 
 function portableAnswer(answer: Answer): PortableAnswer {
@@ -181,14 +233,23 @@ function withBuffers(args: unknown[], buffers: number[] | undefined): unknown[] 
   return copy;
 }
 
-function checkEnvelope(envelope: unknown, kind: 'call' | 'answer'): unknown {
+function checkEnvelope(envelope: unknown, kind: 'call' | 'answer', codecs: string[]): unknown {
   if (typeof envelope !== 'object' || envelope === null)
     throw new TypeError(`a ${kind} envelope that is not an object`);
   const { v, codec } = envelope as Record<string, unknown>;
-  if (v !== envelopeVersion || codec !== portableCodec) {
+  if (v !== envelopeVersion) {
     throw new TypeError(
-      `a ${kind} envelope of version ${String(v)} with codec ${String(codec)}; this side reads version ` +
-        `${envelopeVersion} with ${portableCodec} (are both ends the same version of run-in-process?)`,
+      `a ${kind} envelope of version ${String(v)}; this side reads version ${envelopeVersion} ` +
+        `(are both ends the same version of run-in-process?)`,
+    );
+  }
+  if (typeof codec !== 'string' || !codecs.includes(codec)) {
+    const otherNode = typeof codec === 'string' && codec.startsWith('v8-node');
+    throw new TypeError(
+      otherNode
+        ? `a ${kind} encoded with the v8 codec of Node ${codec.slice('v8-node'.length)}, which this side, on Node ` +
+            `${nodeMajor}, cannot be trusted to read: run callers and workers on one Node major, or use the portable codec`
+        : `a ${kind} envelope with codec ${String(codec)}; this side reads ${codecs.join(' and ')}`,
     );
   }
   return envelope;

@@ -10,6 +10,8 @@ export interface BullmqSettings {
   prefix: string | undefined;
   secret: string | undefined;
   maxPayloadBytes: number;
+  /** The payloads' codec tag: the portable one, or v8 of this Node major (envelope.ts). */
+  codec: string;
   /** How long a worker holds a job between renewals (ms); a worker silent for longer has lost it. */
   lockDuration: number;
   /** How often workers look for jobs whose holder went silent (ms). */

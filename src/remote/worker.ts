@@ -79,20 +79,27 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const processor = async (job: Job): Promise<AnswerEnvelope> => {
     const jobId = job.id ?? '';
     let answers: Answer[];
+    let codec: string | undefined;
     const calls = new Set<{ fail(error: unknown): void }>();
     running.set(jobId, calls);
     try {
-      const { calls: parts } = openJob(job.data, jobId, settings.secret);
-      answers = await Promise.all(parts.map((part) => run(part, calls).catch(thrown)));
+      let envelope: ReturnType<typeof openJob>;
+      try {
+        envelope = openJob(job.data, jobId, settings.secret);
+      } catch (error) {
+        throw new RunInProcessError(`The worker ${name} could not read job ${jobId}: ${(error as Error).message}.`);
+      }
+      codec = envelope.codec;
+      answers = await Promise.all(envelope.calls.map((part) => run(part, envelope.codec, calls).catch(thrown)));
     } catch (error) {
       answers = [thrown(error)]; // The job could not be read: one answer for all its calls.
     } finally {
       running.delete(jobId);
     }
-    return sealAnswers(answers, host, jobId, settings.secret);
+    return sealAnswers(answers, host, jobId, settings.secret, codec);
   };
 
-  const run = async (part: CallPart, calls: Set<{ fail(error: unknown): void }>): Promise<Answer> => {
+  const run = async (part: CallPart, codec: string, calls: Set<{ fail(error: unknown): void }>): Promise<Answer> => {
     const served: ServedTarget | undefined = targets.get(part.key);
     if (!served) {
       const nearest = nearestKeys(part.key, targets.keys());
@@ -104,7 +111,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         nearest,
       );
     }
-    const task: CallTask = ['call', served.target, 0, callInput(part), undefined, false];
+    const task: CallTask = ['call', served.target, 0, callInput(part, codec), undefined, false];
     let made: { fail(error: unknown): void } | undefined;
     try {
       // No AbortSignal: a call with one goes to a child alone, while calls that come together (a

@@ -158,6 +158,30 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     await errorsComeBackAsLocal();
   });
 
+  test("the v8 codec, opt-in: answered as faithfully by a worker on the caller's Node major, refused by one on another", async () => {
+    const ownLine = Number(process.versions.node.split('.')[0]);
+    const otherLine = ownLine === 22 ? 24 : 22;
+    const same = await app.startWorker({ redis: redis.socket, build: 'v8' });
+    const other = await app.startWorker({ redis: redis.socket, build: 'v8-other', node: nodeOfLine(otherLine) });
+    try {
+      await onBuild('v8', { codec: 'v8' }, async () => {
+        await valuesCrossIntact();
+        await errorsComeBackAsLocal();
+      });
+      const refused = await onBuild('v8-other', { codec: 'v8' }, () =>
+        rejectionOf(values.Values.pid(), RunInProcessError),
+      );
+      assert.match(
+        refused.message,
+        new RegExp(
+          `encoded with the v8 codec of Node ${ownLine}, which this side, on Node ${otherLine}, cannot be trusted`,
+        ),
+      );
+    } finally {
+      await Promise.all([same.stop(), other.stop()]);
+    }
+  });
+
   test('a target no worker serves is NotServedError, naming the nearest ids it serves', async () => {
     // The same class from the library's own fixture build: its key names another package.
     const { Values } = (await import(fixtureUrl('standard', 'values'))) as ValuesModule;

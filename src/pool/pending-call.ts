@@ -18,7 +18,10 @@ export class PendingCall {
   flow: StreamFlow | undefined;
   /** Set for a call whose function arguments became stubs in the child. */
   listener: CallbackListener | undefined;
-  /** Its maker may fail it while it runs (a remote worker's cancel): its batch must be stoppable. */
+  /**
+   * Its maker may fail it while it runs (a remote worker's cancel): its batch gets a way to be
+   * stopped before its worker is known (the transport's abort of the task, which kills its child).
+   */
   stoppable = false;
   /** How many more times it may run when its worker is lost under it (`retries`). */
   retriesLeft = 0;

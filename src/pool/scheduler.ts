@@ -227,9 +227,7 @@ export class Scheduler {
     return new Promise<Answer>((resolve, reject) => {
       task[CallSlot.id] = nextCallId++;
       const { isolate, callsPerChild, recordTiming } = this.settings;
-      // A call its maker may stop (`made`) says when it starts, so that its worker is known then.
-      task[CallSlot.notifyStart] =
-        timeout !== undefined || recordTiming || flow?.idleTimeout !== undefined || made !== undefined;
+      task[CallSlot.notifyStart] = timeout !== undefined || recordTiming || flow?.idleTimeout !== undefined;
       const together = callsPerChild > 1 || this.#transport.runsCallsTogether === true;
       const alone = signal !== undefined || isolate || (timeout !== undefined && together) || flow !== undefined;
       const call = new PendingCall(

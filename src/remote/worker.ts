@@ -55,7 +55,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   for (const url of urls) await import(url);
   const { targets, unnamed } = await allowList();
   // The next job comes a Redis round trip after the last answer: a child's open batch waits for it.
-  const local = { ...resolveSettings(options.pool, poolOptions), lingerMs: 2 };
+  const local = { ...resolveSettings(options.pool, poolOptions), lingerMs: 10 };
   const scheduler = new Scheduler(
     local,
     (events) => new TinypoolTransport(local, events),

@@ -158,6 +158,19 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     await errorsComeBackAsLocal();
   });
 
+  test('what cannot cross is refused before anything is sent; a result that cannot come back is a SerializationError', async () => {
+    const echo = values.Values.echo as (...args: unknown[]) => Promise<unknown>;
+    const refusals: Array<[unknown[], string]> = [
+      [[1, { onProgress: () => {} }], 'args[1].onProgress'],
+      [[{ tag: Symbol('x') }], 'args[0].tag'],
+      [[new Map([['key', { fn: Math.max }]])], 'args[0].get("key").fn'],
+    ];
+    for (const [args, path] of refusals)
+      assert.equal((await rejectionOf(echo(...args), SerializationError)).path, path);
+    assert.equal((await rejectionOf(values.Values.unsendable(), SerializationError)).path, 'result.handle');
+    assert.ok((await values.Values.pid()) > 0, 'the worker serves on');
+  });
+
   test("the v8 codec, opt-in: answered as faithfully by a worker on the caller's Node major, refused by one on another", async () => {
     const ownLine = Number(process.versions.node.split('.')[0]);
     const otherLine = ownLine === 22 ? 24 : 22;

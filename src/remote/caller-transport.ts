@@ -186,7 +186,9 @@ export class CallerTransport implements Transport {
         }
         const slow = sent.calls.length > 1 && sent.active && performance.now() - sent.activeAt > slowJobMs;
         this.#release(jobId, sent.batch);
-        sent.calls.forEach((call, index) => this.events.answered(sent.batch, call.id, answers[index]!));
+        sent.calls.forEach((call, index) => {
+          this.events.answered(sent.batch, call.id, answers[index]!);
+        });
         this.events.ended(sent.batch, slow);
       },
       failed: (reason: string) => {

@@ -1,12 +1,31 @@
 import { serialize } from 'node:v8';
 import { encodeThrown } from '../codec/thrown-encode.js';
 import type { ExportNameOf } from '../codec/thrown-shape.js';
-import { encodeValue, isSentAsIs } from '../codec/values.js';
+import { plainCopy } from '../codec/plain-copy.js';
+import { encodeValue, isPrimitive, isSentAsIs } from '../codec/values.js';
 import type { Answer, Value } from '../protocol.js';
 
 /** A value as it crosses back: as it is when it can, otherwise serialized (throws SerializationError at `root`). */
-export function encodedValue(value: unknown, root: string): Value {
+function encodedValue(value: unknown, root: string): Value {
   if (isSentAsIs(value)) return ['as-is', value, Buffer.isBuffer(value)];
+  return ['value', encodeValue(value, root, 'back to the parent process')];
+}
+
+/**
+ * A stream's item, taken when it is yielded: it is sent a little later, with the items yielded
+ * beside it, and the generator may change it meanwhile. A primitive goes as it is; small plain data
+ * is copied (plain-copy.ts) and cloned once by IPC with the message; a Buffer or Uint8Array is
+ * copied; anything else is serialized now (throws SerializationError at `root`).
+ */
+export function encodedItem(value: unknown, root: string): Value {
+  if (isPrimitive(value)) return ['as-is', value, false];
+  if (isSentAsIs(value)) {
+    if (Buffer.isBuffer(value)) return ['as-is', Buffer.from(value), true];
+    if (Object.getPrototypeOf(value) === Uint8Array.prototype) return ['as-is', (value as Uint8Array).slice(), false];
+  } else if (typeof value === 'object') {
+    const copy = plainCopy(value as object);
+    if (copy !== undefined) return ['as-is', copy, false];
+  }
   return ['value', encodeValue(value, root, 'back to the parent process')];
 }
 

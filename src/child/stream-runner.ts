@@ -1,6 +1,6 @@
 import type { ExportNameOf } from '../codec/thrown-shape.js';
 import { SteerSlot, type Answer, type ChildNotice, type Steer, type Value } from '../protocol.js';
-import { answerWith, thrownAnswer, encodedValue } from './answers.js';
+import { answerWith, encodedItem, thrownAnswer } from './answers.js';
 
 /**
  * Drives a generator that a call returned: each item it yields is sent at once, as long as the
@@ -78,7 +78,7 @@ export async function driveStream(
       if (stream.stopped) return await stopped(generator, exportNameOf);
       let item: Value;
       try {
-        item = encodedValue(step.value, `yield[${index}]`);
+        item = encodedItem(step.value, `yield[${index}]`);
       } catch (error) {
         // The stream cannot go on without this item: the generator is stopped, and the child lives.
         await stopped(generator, exportNameOf);

@@ -28,7 +28,7 @@ export function encodeValue(value: unknown, root: string, whereFor: string): Uin
 }
 
 /** A value that structured clone carries as it is, and that cannot fail to clone. */
-function isPrimitive(value: unknown): boolean {
+export function isPrimitive(value: unknown): boolean {
   return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
 }
 

@@ -71,9 +71,11 @@ export interface ScheduledStream {
   /** The consumer called `next()`: the child may yield one more. */
   pull(): void;
   /**
-   * The consumer waits for the stream (true) or not (false). A stream nobody waits on is not held
-   * open by the scheduler; but tinypool keeps its running child's port ref'd, which holds the process
-   * until the stream ends (a dropped one, at garbage collection). Unref'ing that port is still to do.
+   * The consumer waits for the stream (true) or not (false). A stream nobody waits on holds nothing,
+   * as a suspended local generator holds nothing: not the scheduler (unsettled.ts), and not its
+   * worker (the transport's `release`: tinypool's ref on the child running it is dropped while every
+   * batch that child runs is such a stream). A script that stops reading a stream without `break`
+   * can exit; the child then exits with it, its generator's `finally` not run.
    */
   waiting(yes: boolean): void;
   /** The consumer left: the child runs the generator's `finally` blocks and answers (stream-stops.ts). */
@@ -211,7 +213,12 @@ export class Scheduler {
     return {
       answer,
       pull: () => flow.pull(),
-      waiting: (yes) => call && this.#pending.hold(call, yes),
+      waiting: (yes) => {
+        if (!call) return;
+        this.#pending.hold(call, yes);
+        const batch = call.batch;
+        if (batch) this.#transport.release?.(batch.id, !yes);
+      },
       stop: () => call && this.#stops.consumerLeft(call),
     };
   }
@@ -301,6 +308,8 @@ export class Scheduler {
     const stoppable = alone || calls.some((call) => call.timeout !== undefined || call.stoppable);
     const timeouts = calls.map((call) => call.timeout);
     this.#transport.submit(['batch', batch.id, tasks, batch.keepOpen, this.settings.child], alone, stoppable, timeouts);
+    // A stream sent again (its worker retired before it started) keeps what its consumer said.
+    if (alone && calls[0] && this.#pending.isReleased(calls[0])) this.#transport.release?.(batch.id, true);
     // A batch that goes alone may wait in the transport for a worker of its own, for as long as
     // others hold them: there is no telling when it reaches one, so it has no start bound.
     if (!alone) this.#watchFront(batch);

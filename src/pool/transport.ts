@@ -65,6 +65,12 @@ export interface Transport {
    * batch's worker is not known or cannot be told, and then nothing was sent.
    */
   steer(batch: number, call: number, steer: Steer): boolean;
+  /**
+   * A stream's consumer waits for it (false), or not (true): a batch that runs only streams nobody
+   * waits on must not keep this process alive through its worker, as a suspended local generator
+   * does not. Only for a transport whose workers would hold the process while they run a batch.
+   */
+  release?(batch: number, released: boolean): void;
   /** No more calls for this open batch: its worker ends it, and is free again. */
   close(batch: number): void;
   /** Stops a batch now: drops it if no worker has taken it, otherwise stops its worker. */

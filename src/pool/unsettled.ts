@@ -42,6 +42,10 @@ export class Unsettled implements Iterable<PendingCall> {
     this.#holdIfAny();
   }
 
+  isReleased(call: PendingCall): boolean {
+    return this.#released.has(call);
+  }
+
   /** Only on a change: a call that comes or goes among others touches no timer. */
   #holdIfAny(): void {
     const hold = this.#calls.size > this.#released.size;

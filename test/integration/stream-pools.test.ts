@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { configure, PoolClosedError, shutdown, stats } from 'run-in-process';
 import { CallLog } from '../helpers/call-log.js';
-import { fixture, fixtureUrl, scratchFile, waitFor } from '../helpers/fixtures.js';
+import { fixture, fixtureUrl, isAlive, scratchFile, waitFor } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { runScript } from '../helpers/scripts.js';
 
@@ -69,6 +69,38 @@ test('a stream dropped half-read is stopped when it is garbage-collected: its fi
   assert.equal(run.status, 0, run.report);
   assert.equal(run.stdout.trim(), 'first 0');
   assert.ok(existsSync(marker), "the child's finally ran");
+});
+
+test('a stream half-read and left without break does not hold the process: it exits, and its child with it', async () => {
+  const run = runScript(
+    `const { Exporter } = await import(${JSON.stringify(fixtureUrl('standard', 'streams'))});
+     // Still referenced, never garbage-collected: only its child could hold this process.
+     globalThis.stream = new Exporter().waits(${JSON.stringify(scratchFile('never'))}, ${JSON.stringify(scratchFile('m'))});
+     console.log((await globalThis.stream.next()).value);`,
+  );
+  assert.equal(run.status, 0, run.report);
+  const pid = Number(run.stdout.trim());
+  assert.ok(pid > 0, run.report);
+  assert.ok((await waitFor(() => !isAlive(pid), 5_000)) !== undefined, 'the child exited with its parent');
+});
+
+test('a left stream holds the process again once its consumer waits for it', () => {
+  const log = scratchFile('left-stream.log');
+  const release = scratchFile('left-stream-release');
+  const run = runScript(
+    `import { writeFileSync } from 'node:fs';
+     const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+     const { stream } = inPool('stream-capacity');
+     const items = stream(${JSON.stringify(log)}, 2, ${JSON.stringify(release)});
+     await items.next();
+     await new Promise((resolve) => setTimeout(resolve, 100));
+     // Nothing else holds this process while the child waits for the file: only the consumer waiting.
+     setTimeout(() => writeFileSync(${JSON.stringify(release)}, ''), 300).unref();
+     const second = await items.next();
+     console.log(second.value);`,
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.equal(run.stdout.trim(), '1');
 });
 
 test('inline mode streams through the same serialization', () => {

@@ -174,6 +174,30 @@ for (const mode of modes) {
       assert.equal(error.exitCode, 9);
     });
 
+    test('each item is taken as it was at its yield, though items go together later', async () => {
+      const items: unknown[] = [];
+      for await (const item of new Exporter().reused(5)) items.push(item);
+      assert.equal(items.length, 25);
+      for (let index = 0; index < 5; index++) {
+        const [row, buffer, bytes, map, shared] = items.slice(index * 5, index * 5 + 5) as [
+          { index: number; tags: string[] },
+          Buffer,
+          Uint8Array,
+          Map<string, number>,
+          { left: { index: number }; right: { index: number } },
+        ];
+        assert.deepEqual(row, { index, tags: ['a', ...Array.from({ length: index + 1 }, (_, at) => String(at))] });
+        assert.ok(Buffer.isBuffer(buffer));
+        assert.deepEqual([...buffer], [index]);
+        assert.ok(!Buffer.isBuffer(bytes) && bytes instanceof Uint8Array);
+        assert.deepEqual([...bytes], [index]);
+        assert.deepEqual(map, new Map([['index', index]]));
+        assert.deepEqual(shared.left, { index });
+        assert.equal(shared.left, shared.right, 'a part shared in the item stays shared');
+      }
+      assert.notEqual(items[0], items[5], 'each item is its own copy');
+    });
+
     test('an item that cannot be cloned ends the stream with SerializationError at yield[3]; the child lives', async () => {
       const marker = scratchFile('uncloneable');
       const items: unknown[] = [];

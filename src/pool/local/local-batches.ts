@@ -13,6 +13,8 @@ export interface LocalBatch {
   cancelled: boolean;
   /** The child that runs it: the first that speaks of it. */
   child: ChildRecord | undefined;
+  /** A stream nobody waits on now: it does not hold the process (tinypool-transport.ts, release). */
+  released: boolean;
 }
 
 /** The batches given to tinypool and not yet ended or lost, and which child runs each. */
@@ -25,6 +27,7 @@ export class LocalBatches {
       exclusive,
       cancelled: false,
       child: undefined,
+      released: false,
     };
     this.#batches.set(id, batch);
     return batch;
@@ -39,6 +42,11 @@ export class LocalBatches {
       else unknown++;
     }
     return children.size + unknown;
+  }
+
+  /** The batches this child runs, as far as it has said. */
+  *on(record: ChildRecord): Iterable<LocalBatch> {
+    for (const batch of this.#batches.values()) if (batch.child === record) yield batch;
   }
 
   get(id: number): LocalBatch | undefined {

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { MessagePort } from 'node:worker_threads';
 import Tinypool from 'tinypool';
 import {
   BatchSlot,
@@ -23,6 +24,7 @@ import { LocalBatches } from './local-batches.js';
 import { markedAsOurs } from './child-fork.js';
 import { crashError, preloadError, startupError } from './crash-report.js';
 import { reapWithParent } from './orphan-reaper.js';
+import { catchTaskPorts, taskPortOf } from './task-ports.js';
 import { Warming } from './warming.js';
 
 /**
@@ -35,7 +37,9 @@ import { Warming } from './warming.js';
  * - an unexpected exit reaches us as an 'error' event on the ChildProcess (child-tracker.ts);
  * - a child that has booted says `{ ready: true }` on its IPC channel;
  * - it forks each child itself, and pipes its output into ours (both taken over in child-fork.ts);
- * - destroy() awaits the exit of children it has unref'd (see destroy() below).
+ * - destroy() awaits the exit of children it has unref'd (see destroy() below);
+ * - a child running a task holds the process through a MessagePort of tinypool's, made right after
+ *   the child is forked (task-ports.ts): unref'd while the child runs only streams nobody waits on.
  * What it adds to tinypool: answers and batch control on the IPC channel beside tinypool's own
  * protocol, crash reports with exit code, signal and stderr, a replacement child when tinypool
  * leaves tasks queued with none to run them, and the detection of children that cannot boot.
@@ -70,7 +74,7 @@ export class TinypoolTransport implements Transport {
   });
   readonly #batches = new LocalBatches();
   #broken = false;
-  readonly #forget: () => void;
+  readonly #unhook: () => void;
   /** Set by destroy(): a child that ends from now on ends for the shutdown. */
   #destroying = false;
   readonly #warming = new Warming(() => this.#tracker.readyCount);
@@ -86,10 +90,11 @@ export class TinypoolTransport implements Transport {
     if (settings.sandboxed) guardInspector();
     // Each child is known from the moment it is forked: even one tinypool starts on its own.
     const marked = markedAsOurs(settings.env, (child) => {
+      catchTaskPorts(child);
       this.#tracker.adopt(child);
       if (settings.sandboxed) reapWithParent(child);
     });
-    this.#forget = marked.forget;
+    this.#unhook = marked.forget;
     this.#tinypool = new Tinypool({
       filename: runnerFile,
       runtime: 'child_process',
@@ -132,7 +137,7 @@ export class TinypoolTransport implements Transport {
     }
     running.then(
       (result: TaskResult) => {
-        this.#batches.delete(id);
+        this.#forget(id);
         this.events.ended(id, Array.isArray(result) && result[TaskResultSlot.slow] === true);
       },
       (error: unknown) => void this.#taskFailed(id, error),
@@ -150,6 +155,43 @@ export class TinypoolTransport implements Transport {
     const child = this.#batches.get(id)?.child;
     if (!child) return false;
     return child.send(['run-in-process:steer', id, call, steer]);
+  }
+
+  /**
+   * tinypool holds the process while a child runs a task: not while all it runs are streams that
+   * nobody waits on. Another task given to that child holds it again (tinypool refs its port for
+   * each task), and so does the consumer that waits again.
+   */
+  release(id: number, released: boolean): void {
+    const batch = this.#batches.get(id);
+    if (!batch || batch.released === released) return;
+    batch.released = released;
+    this.#holdFor(batch.child);
+  }
+
+  #holdFor(record: ChildRecord | undefined): void {
+    if (!record) return;
+    let running = false;
+    let held = false;
+    for (const batch of this.#batches.on(record)) {
+      running = true;
+      if (!batch.released) held = true;
+    }
+    // With no batch left, tinypool refs and unrefs the port itself as tasks come and go.
+    if (!running) return;
+    const worker = this.#tinypool.threads.find(
+      (thread) => (thread as { process?: ChildProcess }).process === record.process, // tinypool 2.2.0: ProcessWorker
+    ) as { port?: MessagePort } | undefined;
+    const port = taskPortOf(record.process, worker?.port);
+    if (held) port?.ref();
+    else port?.unref();
+  }
+
+  /** A batch ended or was lost: what its child still runs may no longer hold the process. */
+  #forget(id: number): void {
+    const child = this.#batches.get(id)?.child;
+    this.#batches.delete(id);
+    this.#holdFor(child);
   }
 
   close(id: number): void {
@@ -235,7 +277,7 @@ export class TinypoolTransport implements Transport {
     } finally {
       clearInterval(hold);
       clearTimeout(kill);
-      this.#forget();
+      this.#unhook();
     }
   }
 
@@ -258,7 +300,7 @@ export class TinypoolTransport implements Transport {
     } else {
       loss = { kind: 'failed', error };
     }
-    this.#batches.delete(id);
+    this.#forget(id);
     this.events.lost(id, loss);
   }
 
@@ -290,7 +332,11 @@ export class TinypoolTransport implements Transport {
 
   /** Only the child that runs a batch speaks for it; another that names it is lying, and is stopped. */
   #claim(record: ChildRecord, id: number): boolean {
+    const batch = this.#batches.get(id);
+    const known = batch?.child !== undefined;
     const claim = this.#batches.claim(record, id);
+    // Its child is known only now: a stream released before it started lets go of it now.
+    if (!known && batch?.released) this.#holdFor(record);
     if (claim === 'another child') this.#misbehaved(record, `spoke for batch ${id}, which another child runs`);
     return claim === 'its own';
   }

@@ -140,6 +140,8 @@ export interface PoolTransport {
   readonly kind: 'run-in-process:transport';
   /** For messages: `bullmq (redis://10.0.0.5:6379)`. */
   readonly description: string;
+  /** Throws when the transport cannot serve a pool of this name (configure() calls it). */
+  checkPool?(name: string): void;
 }
 
 /**

@@ -40,7 +40,10 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
   const where = name === defaultPoolName ? 'configure(options)' : `configure('${name}', options)`;
   if (options === undefined) throw usageError(`${where}: options must be an object like { size: 4 }.`);
   const checked = checkPoolOptions(options, where);
-  if (checked.transport) refuseUnnamed(name);
+  if (checked.transport) {
+    checked.transport.checkPool?.(name);
+    refuseUnnamed(name);
+  }
   optionsByName.set(name, checked);
   // Calls in flight finish on the old children; new calls start new ones.
   machinery?.drain(name);

@@ -1,4 +1,5 @@
 import { AbortError, TimeoutError } from '../errors.js';
+import { longestTimer } from '../options.js';
 import { CallSlot, type Answer, type CallTask } from '../protocol.js';
 import type { Batch } from './batch.js';
 import type { CallbackListener } from './scheduler.js';
@@ -108,7 +109,11 @@ export class PendingCall {
       grace === 0
         ? `${this.label} timed out after ${timeout} ms; its child process was killed and will be replaced.`
         : `${this.label} timed out after ${timeout} ms, and its worker did not answer within ${grace} ms more; it was asked to stop the call.`;
-    this.#timer = setTimeout(() => this.fail(new TimeoutError(message, timeout, this.label)), timeout + grace);
+    // Node fires a timer of 2³¹ ms or more at once: the grace must not push the longest timeout over it.
+    this.#timer = setTimeout(
+      () => this.fail(new TimeoutError(message, timeout, this.label)),
+      Math.min(timeout + grace, longestTimer),
+    );
   }
 
   /**

@@ -26,9 +26,13 @@ export interface AllowList {
 export async function allowList(): Promise<AllowList> {
   const targets = new Map<string, ServedTarget>();
   const unnamed: string[] = [];
-  const add = (key: string, served: ServedTarget): void => {
-    if (targets.has(key)) {
-      throw usageError(`Two targets have the key ${key}: give one of them an id, or rename it.`);
+  const add = (key: string, served: ServedTarget, moduleUrl: string): void => {
+    const other = targets.get(key);
+    if (other) {
+      throw usageError(
+        `Two targets have the key ${key}: ${other.label} and ${served.label} (in ${moduleUrl}). A worker could not ` +
+          `tell their calls apart: give one of them another id (the id option of its method, class or wrapper).`,
+      );
     }
     targets.set(key, served);
   };
@@ -61,7 +65,7 @@ export async function allowList(): Promise<AllowList> {
     for (const target of found) {
       const key = remoteKey(target);
       if (key === undefined) named = false;
-      else add(key, { target: JSON.stringify(target), label: targetLabel(target) });
+      else add(key, { target: JSON.stringify(target), label: targetLabel(target) }, module.url);
     }
     if (!named) unnamed.push(module.url);
   }
@@ -73,6 +77,8 @@ const libraryFiles = new URL('../', import.meta.url).href;
 
 /** The served keys nearest to one that is not served, for the error that says so. */
 export function nearestKeys(key: string, served: Iterable<string>, count = 3): string[] {
+  // The distance costs the product of the lengths: a key longer than any name gets none.
+  if (key.length > 256) return [];
   return [...served]
     .map((candidate) => ({ candidate, distance: editDistance(key, candidate) }))
     .sort((a, b) => a.distance - b.distance)

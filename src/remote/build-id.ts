@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { usageError } from '../errors.js';
 import { packageOf } from '../shared/module-identity.js';
 
 /**
@@ -16,7 +17,22 @@ export function buildIdFor(option: string | undefined, file: string | undefined)
   return packageOf(dirname(file.startsWith('file:') ? fileURLToPath(file) : resolve(file)))?.version ?? 'unversioned';
 }
 
-/** BullMQ refuses `:` in a queue name; the pool and the build are joined by `@`. */
+/**
+ * The queue of a pool's calls for a build: `<pool>@<build>`. BullMQ refuses `:` in a queue name,
+ * and `@` joins the two: a name or build with either would share a queue with another (`a:b` and
+ * `a_b`, pool `r` of build `x@y` and pool `r@x` of build `y`), so both are refused.
+ */
 export function queueNameOf(pool: string, buildId: string): string {
-  return `${pool}@${buildId}`.replaceAll(':', '_');
+  checkQueuePart('pool name', pool);
+  checkQueuePart('build id', buildId);
+  return `${pool}@${buildId}`;
+}
+
+function checkQueuePart(what: string, value: string): void {
+  if (/[:@]/.test(value)) {
+    throw usageError(
+      `A remote pool's ${what} cannot contain ':' or '@' (got '${value}'): they would name another pool's queue. ` +
+        `Use letters, digits, '.', '-' or '_'.`,
+    );
+  }
 }

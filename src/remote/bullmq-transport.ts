@@ -4,7 +4,7 @@ import type { PoolTransport } from '../options.js';
 import type { Transport, TransportEvents, TransportProvider } from '../pool/transport.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
 import { CallerTransport } from './caller-transport.js';
-import { type CodecChoice, codecTag } from './envelope.js';
+import { type CodecChoice, codecTag, sealCancel } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { QueueLink } from './queue-link.js';
 import type { BullmqSettings } from './settings.js';
@@ -49,15 +49,21 @@ const links = new Map<string, QueueLink>();
 export function bullmq(options: BullmqOptions): BullmqTransport {
   loadBullMQ(); // A missing peer is an error here, saying what to install.
   const settings = checked(options);
+  const connectionKey = keyOf(settings.connection);
   const provider: BullmqTransport & TransportProvider = {
     kind: 'run-in-process:transport',
     description: `bullmq (${settings.where})`,
     settings,
+    checkPool(pool: string): void {
+      queueNameOf(pool, buildIdFor(settings.buildId, process.argv[1]));
+    },
     createTransport(pool: string, events: TransportEvents): Transport {
       const queueName = queueNameOf(pool, buildIdFor(settings.buildId, process.argv[1]));
-      const linkKey = `${settings.where}|${settings.prefix ?? ''}|${queueName}`;
+      // The whole connection (database, user, password, TLS), not just where it points: a pool moved to
+      // another database or to new credentials must not keep the old link.
+      const linkKey = `${connectionKey}|${settings.prefix ?? ''}|${queueName}`;
       let link = links.get(linkKey);
-      if (!link) {
+      if (!link || link.closed) {
         link = new QueueLink(
           queueName,
           (redisOptions) => settings.redis(loadBullMQ().Redis, redisOptions),
@@ -74,7 +80,7 @@ export function bullmq(options: BullmqOptions): BullmqTransport {
         secret: settings.secret,
         maxPayloadBytes: settings.maxPayloadBytes,
         codec: settings.codec,
-        cancel: (jobId) => used.publish(channel, jobId),
+        cancel: (jobId) => used.publish(channel, sealCancel(jobId, settings.secret)),
         onReleased: () => links.get(linkKey) === used && links.delete(linkKey),
       });
     },
@@ -145,6 +151,15 @@ function checked(options: BullmqOptions): BullmqSettings {
     cancelChannel: (queueName) => `${prefix ?? 'bull'}:${queueName}:run-in-process:cancel`,
     presenceKey: (queueName) => `${prefix ?? 'bull'}:${queueName}:run-in-process:workers`,
   };
+}
+
+/** The connection as a key: options that cannot be written out (a cycle) are this transport's alone. */
+function keyOf(connection: string | RedisOptions): string {
+  try {
+    return JSON.stringify(connection);
+  } catch {
+    return `unshared:${Math.random()}`;
+  }
 }
 
 function describe(options: RedisOptions): string {

@@ -1,8 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { deserialize } from 'node:v8';
+import { encodeThrown } from '../codec/thrown-encode.js';
 import { asBuffer } from '../codec/values.js';
 import { serialize } from '../codec/serializer.js';
 import { SerializationError } from '../errors.js';
+import { longestTimer } from '../options.js';
 import { type Answer, AnswerSlot, CallSlot, type CallTask, type EncodedThrown, ThrownSlot } from '../protocol.js';
 import { packPortable, portableCodec, unpackPortable } from './portable.js';
 
@@ -24,6 +26,11 @@ const envelopeVersion = 2;
  * and a worker of another major refuses the job, saying so, in the portable codec.
  */
 export type CodecChoice = 'portable' | 'v8';
+
+/** A job carries at most what a caller's batch holds, and then some (pool/backlog.ts batches up to 64). */
+const mostCallsPerJob = 256;
+/** Keys and labels are names, not data. */
+const longestKey = 1_024;
 
 const nodeMajor = process.versions.node.split('.')[0]!;
 const v8Codec = `v8-node${nodeMajor}`;
@@ -85,9 +92,16 @@ export function sealCall(
   const raw = task[CallSlot.input];
   let bytes: Buffer;
   if (codec === portableCodec) {
-    bytes = packPortable(
-      raw instanceof Uint8Array ? deserialize(raw) : { args: withBuffers(raw, task[CallSlot.buffers]) },
-    );
+    const roots = raw instanceof Uint8Array ? deserialize(raw) : { args: withBuffers(raw, task[CallSlot.buffers]) };
+    try {
+      bytes = packPortable(roots);
+    } catch (error) {
+      throw new SerializationError(
+        `Cannot send the arguments of ${label}() to a remote worker: ${(error as Error).message}.`,
+        'args',
+        { cause: error },
+      );
+    }
   } else {
     bytes =
       raw instanceof Uint8Array ? Buffer.from(raw) : serialize({ args: withBuffers(raw, task[CallSlot.buffers]) });
@@ -147,18 +161,26 @@ function localAnswer(answer: PortableAnswer, v8: boolean): Answer {
 // ── The worker ──────────────────────────────────────────────────────────────────────────────
 
 /** A job's envelope, checked, and its signature verified; no call's input is decoded yet. */
-export function openJob(envelope: unknown, jobId: string, secret: string | undefined): CallEnvelope {
+export function openJob(envelope: unknown, jobId: string, secret: string | undefined, maxBytes: number): CallEnvelope {
   const checked = checkEnvelope(envelope, 'call', [portableCodec, v8Codec]) as CallEnvelope;
   const { calls } = checked;
+  // Whoever can write to Redis can write a job: nothing in one may cost the worker without bound.
+  const maxInput = Math.ceil((maxBytes * 4) / 3) + 4;
   const wellFormed = (part: CallPart): boolean =>
     typeof part === 'object' &&
     part !== null &&
     typeof part.key === 'string' &&
+    part.key.length <= longestKey &&
     typeof part.input === 'string' &&
+    part.input.length <= maxInput &&
     typeof part.label === 'string' &&
-    (part.timeout === undefined || typeof part.timeout === 'number');
-  if (!Array.isArray(calls) || calls.length === 0 || !calls.every(wellFormed)) {
-    throw new TypeError('a call envelope without calls, or with a call without key, input or label');
+    part.label.length <= longestKey &&
+    (part.timeout === undefined || (Number.isFinite(part.timeout) && part.timeout > 0 && part.timeout <= longestTimer));
+  if (!Array.isArray(calls) || calls.length === 0 || calls.length > mostCallsPerJob || !calls.every(wellFormed)) {
+    throw new TypeError(
+      `a call envelope without calls, with more than ${mostCallsPerJob}, or with a call whose key, input, label or ` +
+        `timeout is missing, of the wrong type, or too large (inputs up to the worker's maxPayloadBytes, ${maxBytes})`,
+    );
   }
   if (secret !== undefined) verify(secret, jobId, callFields(checked), checked.sig, 'call');
   return checked;
@@ -185,7 +207,7 @@ export function sealAnswers(
   const envelope: AnswerEnvelope = {
     v: envelopeVersion,
     codec: v8 ? v8Codec : portableCodec,
-    answers: answers.map((answer) => (v8 ? v8Answer(answer) : portableAnswer(answer))),
+    answers: answers.map((answer) => (v8 ? v8Answer(answer) : packedOrRefused(answer))),
     host,
   };
   if (secret !== undefined) envelope.sig = signature(secret, jobId, answerFields(envelope));
@@ -204,6 +226,19 @@ function v8Answer(answer: Answer): PortableAnswer {
   if (thrown[0] === 'error')
     return ['thrown', ['error', b64(thrown[ThrownSlot.shape]), thrown[ThrownSlot.nodes]], answer[AnswerSlot.stage]];
   return ['thrown', ['value', b64(thrown[ThrownSlot.bytes])], answer[AnswerSlot.stage]];
+}
+
+/** A result the portable codec cannot pack (a sparse array too long) fails its call, as an uncloneable result does. */
+function packedOrRefused(answer: Answer): PortableAnswer {
+  try {
+    return portableAnswer(answer);
+  } catch (error) {
+    const refused = new SerializationError(
+      `Cannot send the result back from the remote worker: ${(error as Error).message}.`,
+      'result',
+    );
+    return portableAnswer(['thrown', encodeThrown(refused), 'call']);
+  }
 }
 
 function portableAnswer(answer: Answer): PortableAnswer {
@@ -263,8 +298,19 @@ function isPortableAnswer(answer: unknown): answer is PortableAnswer {
     return false;
   const thrown = answer[1] as unknown[];
   return thrown[0] === 'error'
-    ? typeof thrown[1] === 'string' && Array.isArray(thrown[2])
+    ? typeof thrown[1] === 'string' && Array.isArray(thrown[2]) && thrown[2].every(isClassNode)
     : thrown[0] === 'value' && typeof thrown[1] === 'string';
+}
+
+/** A thrown error's entry in the class table (protocol.ts ErrorNode): what reading it relies on. */
+function isClassNode(node: unknown): boolean {
+  if (typeof node !== 'object' || node === null) return false;
+  const { path, className, exportName } = node as Record<string, unknown>;
+  return (
+    Array.isArray(path) &&
+    typeof className === 'string' &&
+    (exportName === undefined || exportName === null || typeof exportName === 'string')
+  );
 }
 
 function callFields(envelope: CallEnvelope): unknown[] {
@@ -279,6 +325,26 @@ function answerFields(envelope: AnswerEnvelope): unknown[] {
   return [envelope.v, envelope.codec, envelope.answers, envelope.host];
 }
 
+/**
+ * A request to stop a job, as published on the cancel channel: the job id, signed when there is a
+ * secret, so that whoever can publish to Redis cannot stop other callers' calls.
+ */
+export function sealCancel(jobId: string, secret: string | undefined): string {
+  return secret === undefined ? jobId : `${jobId} ${signature(secret, jobId, ['cancel'])}`;
+}
+
+/** The job id a cancel message names, or undefined when its signature does not hold. */
+export function openCancel(message: string, secret: string | undefined): string | undefined {
+  const [jobId = '', sig] = message.split(' ');
+  if (secret === undefined) return jobId;
+  try {
+    verify(secret, jobId, ['cancel'], sig, 'cancel');
+    return jobId;
+  } catch {
+    return undefined;
+  }
+}
+
 function signature(secret: string, jobId: string, fields: unknown[]): string {
   return createHmac('sha256', secret)
     .update(JSON.stringify([jobId, ...fields]))
@@ -289,6 +355,9 @@ function verify(secret: string, jobId: string, fields: unknown[], sig: unknown, 
   const expected = Buffer.from(signature(secret, jobId, fields));
   const given = Buffer.from(typeof sig === 'string' ? sig : '');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new TypeError(`a ${kind} envelope whose signature does not match the shared secret`);
+    throw new TypeError(
+      `${kind === 'answer' ? 'an answer' : 'a call'} envelope whose signature does not match the shared secret ` +
+        `(callers and workers must share one: bullmq({ secret }) on both, RUN_IN_PROCESS_SECRET for the CLI worker)`,
+    );
   }
 }

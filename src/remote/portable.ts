@@ -37,8 +37,28 @@ addExtension({
 
 const packr = new Packr({ structuredClone: true, useBigIntExtension: true, moreTypes: true });
 
+/**
+ * A sparse array is packed element by element, holes included: one so long that most of it is
+ * holes (`a[3e7] = 1`) would take seconds and gigabytes to pack here, where v8 writes it in a few
+ * bytes. Above this length, an array with holes is refused (a RangeError, which the callers turn
+ * into a SerializationError): a Map says the same thing in as many entries as it has.
+ */
+export const longestSparseArray = 1 << 16;
+
 export function packPortable(value: unknown): Buffer {
   return packr.pack(needsCare(value) ? withMarkers(value, new Map()) : value);
+}
+
+/** Holes are found from the count of own keys, without visiting every index of a long array. */
+function hasHoles(array: unknown[]): boolean {
+  if (Object.keys(array).length === array.length) return false;
+  if (array.length > longestSparseArray) {
+    throw new RangeError(
+      `an array of length ${array.length} with holes (${Object.keys(array).length} own keys) is too sparse to send ` +
+        `through a remote pool, over ${longestSparseArray} elements: send a Map, or an array without holes`,
+    );
+  }
+  return true;
 }
 
 export function unpackPortable(bytes: Uint8Array): unknown {
@@ -75,7 +95,8 @@ function needsCare(value: unknown, seen = new Set<object>()): boolean {
   if (typeof value !== 'object' || value === null || seen.has(value) || ArrayBuffer.isView(value)) return false;
   seen.add(value);
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!(i in value) || needsCare(value[i], seen)) return true;
+    if (hasHoles(value)) return true;
+    for (let i = 0; i < value.length; i++) if (needsCare(value[i], seen)) return true;
     return false;
   }
   if (value instanceof Map) {

@@ -50,6 +50,7 @@ export class QueueLink {
   #idle: NodeJS.Timeout | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #users = 0;
+  #closed = false;
   /** When a worker was last seen alive; 0: not lately. */
   #workersSeenAt = 0;
   #counting: Promise<number> | undefined;
@@ -86,6 +87,10 @@ export class QueueLink {
   async ready(within = 1_000): Promise<void> {
     // The common case, on every call: listening already, and nothing to wait for or time.
     if (this.#listened && this.#adding.status === 'ready') return;
+    if (this.#parked) {
+      this.#parked = false;
+      this.#adding.connect().catch(() => {}); // Failing, it is reported by the wait below.
+    }
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer from Redis within ${within} ms`)), within);
@@ -125,9 +130,21 @@ export class QueueLink {
     return alive;
   }
 
-  /** The builds whose workers serve `pool`, for the message that says none serves this one. */
-  async buildsServing(pool: string): Promise<string[]> {
-    const prefix = `${this.prefix ?? 'bull'}:${pool.replaceAll(':', '_')}@`;
+  /**
+   * The builds whose workers serve `pool`, for the message that says none serves this one. It scans
+   * keys: asked once a second at most, however many calls fail in a burst.
+   */
+  buildsServing(pool: string): Promise<string[]> {
+    if (this.#builds && Date.now() - this.#builds.at < 1_000) return this.#builds.found;
+    const found = this.#scanBuilds(pool);
+    this.#builds = { at: Date.now(), found };
+    return found;
+  }
+
+  #builds: { at: number; found: Promise<string[]> } | undefined;
+
+  async #scanBuilds(pool: string): Promise<string[]> {
+    const prefix = `${this.prefix ?? 'bull'}:${pool}@`;
     const suffix = this.presenceKey.slice(this.presenceKey.lastIndexOf(':run-in-process:'));
     const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*${suffix}`;
     return buildsServing(this.#adding, pattern, (key) => key.slice(prefix.length, key.length - suffix.length));
@@ -148,9 +165,16 @@ export class QueueLink {
     this.#users++;
   }
 
+  /** Its last user released it: it is closing, or closed, and is never used again. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** The last pool using it closes it; true then. */
   async release(): Promise<boolean> {
     if (--this.#users > 0) return false;
+    // At once, before anything is awaited: a pool started meanwhile must make a link of its own.
+    this.#closed = true;
     clearInterval(this.#sweeper);
     clearTimeout(this.#idle);
     await withinASecond(Promise.allSettled([this.#stopListening(), this.queue.close()]));
@@ -163,7 +187,7 @@ export class QueueLink {
     // Each new socket (one per reconnection) starts as idle as the link is.
     redis.on('connect', () => refSocket(redis, this.#busy));
     // A closed client (an old event subscription's copy) is dropped, not toggled for ever.
-    redis.on('end', () => this.#clients.delete(redis));
+    redis.on('end', () => redis !== this.#adding && this.#clients.delete(redis));
     redis.on('error', () => {}); // Reported to the call that meets it, not to the process.
     return redis;
   }
@@ -185,14 +209,61 @@ export class QueueLink {
       ...(this.prefix && { prefix: this.prefix }),
       lastEventId: last?.[0] ?? '0-0',
     });
-    events.on('error', () => {});
-    events.on('active', ({ jobId }) => this.#watchers.get(jobId)?.watcher.active());
-    events.on('completed', ({ jobId, returnvalue }) => this.#finish(jobId)?.completed(returnvalue));
-    events.on('failed', ({ jobId, failedReason }) => this.#finish(jobId)?.failed(failedReason));
+    // BullMQ's reading loop ends on an error (an entry it cannot parse, which anyone who can write to
+    // Redis can add): listen again from the stream's end; the sweep finds what was missed.
+    events.on('error', () => this.#listenAgain(events));
+    const guarded =
+      <T>(handle: (event: T) => void) =>
+      (event: T): void => {
+        try {
+          handle(event);
+        } catch {
+          // A watcher that throws must not end the loop that serves every other job.
+        }
+      };
+    events.on(
+      'active',
+      guarded(({ jobId }: { jobId: string }) => this.#watchers.get(jobId)?.watcher.active()),
+    );
+    events.on(
+      'completed',
+      guarded(({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) =>
+        this.#finish(jobId)?.completed(returnvalue),
+      ),
+    );
+    events.on(
+      'failed',
+      guarded(({ jobId, failedReason }: { jobId: string; failedReason: string }) =>
+        this.#finish(jobId)?.failed(failedReason),
+      ),
+    );
     this.#events = events;
     await events.waitUntilReady();
     this.#listened = this.#events === events;
   }
+
+  /**
+   * Idle, with Redis away: ioredis would retry for ever, and its timers would keep this process
+   * alive. The clients are disconnected instead, and connect again on the next call (ready()).
+   */
+  #parkIfAway(): void {
+    if (this.#adding.status === 'ready' || this.#adding.status === 'end' || this.#closed) return;
+    this.#parked = true;
+    for (const client of this.#clients) client.disconnect();
+  }
+
+  #parked = false;
+
+  /** After an error of the subscription: a new one, at most once a second, while jobs are watched. */
+  #listenAgain(failed: QueueEvents): void {
+    if (this.#events !== failed || Date.now() - this.#relistenedAt < 1_000) return;
+    this.#relistenedAt = Date.now();
+    void this.#stopListening().then(() => {
+      if (this.#watchers.size > 0 && !this.#closed) this.#listen().catch(() => {});
+    });
+  }
+
+  #relistenedAt = 0;
 
   /** Stops the event subscription (see withinASecond). */
   async #stopListening(): Promise<void> {
@@ -234,6 +305,7 @@ export class QueueLink {
       this.#idle = setTimeout(() => {
         this.#idle = undefined;
         void this.#stopListening();
+        this.#parkIfAway();
       }, listenAfterIdleMs).unref();
     }
   }

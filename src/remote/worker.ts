@@ -3,7 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { encodeThrown } from '../codec/thrown-encode.js';
-import { AbortError, NotServedError, RunInProcessError } from '../errors.js';
+import {
+  AbortError,
+  NotServedError,
+  PoolClosedError,
+  ProcessCrashedError,
+  RunInProcessError,
+  TimeoutError,
+} from '../errors.js';
 import { asModuleUrl, checkPoolOptions, type PoolOptions } from '../options.js';
 import type { Answer, CallTask } from '../protocol.js';
 import { TinypoolTransport } from '../pool/local/tinypool-transport.js';
@@ -11,7 +18,7 @@ import { Scheduler } from '../pool/scheduler.js';
 import { resolveSettings } from '../pool/settings.js';
 import { allowList, nearestKeys, type ServedTarget } from './allow-list.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
-import { type AnswerEnvelope, type CallPart, callInput, openJob, sealAnswers } from './envelope.js';
+import { type AnswerEnvelope, type CallPart, callInput, openCancel, openJob, sealAnswers } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { announce } from './worker-presence.js';
 import type { BullmqSettings } from './settings.js';
@@ -85,9 +92,9 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     try {
       let envelope: ReturnType<typeof openJob>;
       try {
-        envelope = openJob(job.data, jobId, settings.secret);
+        envelope = openJob(job.data, jobId, settings.secret, settings.maxPayloadBytes);
       } catch (error) {
-        throw new RunInProcessError(`The worker ${name} could not read job ${jobId}: ${(error as Error).message}.`);
+        throw new RunInProcessError(`The worker could not read job ${jobId}: ${(error as Error).message}.`);
       }
       codec = envelope.codec;
       answers = await Promise.all(envelope.calls.map((part) => run(part, envelope.codec, calls).catch(thrown)));
@@ -141,9 +148,13 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const cancels = connect();
   cancels.on('error', () => {});
   await cancels.subscribe(settings.cancelChannel(queueName));
-  cancels.on('message', (_channel: string, jobId: string) => {
+  cancels.on('message', (_channel: string, message: string) => {
+    const jobId = openCancel(message, settings.secret);
+    if (jobId === undefined) return; // Not signed with the secret: not a caller's.
     for (const call of running.get(jobId) ?? [])
-      call.fail(new AbortError(`Job ${jobId} was stopped: its caller gave up on it.`));
+      call.fail(
+        new AbortError(`Job ${jobId} was stopped on a request to stop it (its caller aborted it, or timed it out).`),
+      );
   });
   await worker.waitUntilReady();
   // Callers check that some worker is alive before they add a job, and notice when none is left.
@@ -178,14 +189,20 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
 }
 
 /**
- * What the worker's own pool threw (a crash, a timeout, an abort) says where it ran: `host`, the
- * worker's `name`, and a sentence saying so, since its pids are pids of that machine.
+ * An error raised on this worker says where: `host`, the worker's `name`, and a sentence. What its
+ * pool raised while running the call (a crash, a timeout, an abort) ran here, and its pids are this
+ * machine's; anything else (not served, a job it could not read) was refused before running.
  */
 function withWorker(error: unknown, name: string): unknown {
   if (!(error instanceof Error)) return new RunInProcessError(`The worker ${name} failed: ${String(error)}`);
   for (const [key, value] of Object.entries({ host, worker: name })) {
     Object.defineProperty(error, key, { value, enumerable: true, writable: true, configurable: true });
   }
-  error.message += ` (It ran on the remote worker ${name}.)`;
+  const ran =
+    error instanceof ProcessCrashedError ||
+    error instanceof TimeoutError ||
+    error instanceof AbortError ||
+    error instanceof PoolClosedError;
+  error.message += ran ? ` (It ran on the remote worker ${name}.)` : ` (Refused by the remote worker ${name}.)`;
   return error;
 }

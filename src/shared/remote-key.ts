@@ -23,10 +23,13 @@ export function remoteKey(target: Target): string | undefined {
   const entry = module?.classes[target.classIndex];
   const own = entry?.methods.get(methodKey(target.method, target.isStatic))?.options.id;
   if (own !== undefined) return own;
+  // A static method whose class also offloads an instance method of its name: `static area`.
+  const member =
+    target.isStatic && entry?.methods.has(methodKey(target.method, false)) ? `static ${target.method}` : target.method;
   const classId = entry?.ctor ? ownClassDefaults(entry.ctor).id : undefined;
-  if (classId !== undefined) return `${classId}.${target.method}`;
+  if (classId !== undefined) return `${classId}.${member}`;
   const identity = moduleIdentity(target.module);
-  return identity === undefined ? undefined : `${identity}#${target.className}.${target.method}`;
+  return identity === undefined ? undefined : `${identity}#${target.className}.${member}`;
 }
 
 /** For messages: `Thumbnailer.render`. */

@@ -272,11 +272,14 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     const named = app.unpackaged('remote-named');
     const extra = await app.startWorker({ redis: redis.socket, build: 'named', modules: [named.worker] });
     try {
-      const { shout, Counter } = (await import(named.caller)) as NamedModule;
+      const { shout, Counter, Shapes } = (await import(named.caller)) as NamedModule;
       await onBuild('named', {}, async () => {
         assert.equal(await shout('hi'), 'HI!');
         assert.equal(await Counter.twice(21), 42);
         assert.equal(await Counter.thrice(5), 15);
+        // A static and an instance method of one name have keys of their own.
+        assert.equal(await Shapes.area(2), 4);
+        assert.equal(await new Shapes().area(), 90);
       });
     } finally {
       await extra.stop();
@@ -440,6 +443,44 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     const pids = await Promise.all(running);
     assert.ok(pids.every((pid) => pid > 0));
     for (const marker of markers) assert.equal(lines(marker).length, 1, 'each ran once');
+  });
+
+  test('a call made while its pool closes gets a link of its own, not the one closing', async () => {
+    assert.ok((await values.Values.pid()) > 0);
+    const closing = shutdown();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.ok((await values.Values.pid()) > 0, 'answered, not TransportUnavailableError');
+    await closing;
+    assert.ok((await values.Values.pid()) > 0);
+  });
+
+  test('an entry in the events stream that BullMQ cannot parse does not leave calls to the 5 s sweep', async () => {
+    const redisCli = (...args: string[]) =>
+      execFileSync('redis-cli', ['-s', redis.socket, ...args], { encoding: 'utf8' });
+    const running = remote.noteRun(scratchFile('during-forgery'), 300);
+    redisCli('XADD', 'bull:default@test:events', '*', 'event', 'completed', 'jobId', 'nobody', 'returnvalue', '{oops');
+    assert.ok((await running) > 0);
+    const startedAt = Date.now();
+    for (let i = 0; i < 3; i++) await values.Values.pid();
+    assert.ok(Date.now() - startedAt < 3_000, `three calls took ${Date.now() - startedAt} ms`);
+  });
+
+  test("a remote pool's name or build with ':' or '@' is refused: it would share another pool's queue", () => {
+    assert.throws(() => configure('a:b', { transport: transport(redis.socket) }), /cannot contain ':' or '@'/);
+    assert.throws(() => configure('r', { transport: transport(redis.socket, { buildId: 'x@y' }) }), /build id/);
+  });
+
+  test('an idle caller exits even when Redis cannot be reached', () => {
+    const run = runScript(
+      `const { configure } = await import('run-in-process');
+       const { bullmq } = await import('run-in-process/bullmq');
+       configure({ transport: bullmq({ connection: { path: ${JSON.stringify(`${redis.socket}.nowhere`)} }, buildId: 'test' }) });
+       const { Values } = await import(${JSON.stringify(app.callerModule('values'))});
+       console.log('call:', await Values.pid().catch((error) => error.name));`,
+      { timeout: 15_000 },
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(run.stdout, /^call: TransportUnavailableError$/m, run.report);
   });
 
   test('Redis down at call time is TransportUnavailableError, promptly', async () => {

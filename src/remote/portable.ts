@@ -43,7 +43,7 @@ const packr = new Packr({ structuredClone: true, useBigIntExtension: true, moreT
  * bytes. Above this length, an array with holes is refused (a RangeError, which the callers turn
  * into a SerializationError): a Map says the same thing in as many entries as it has.
  */
-export const longestSparseArray = 1 << 16;
+const longestSparseArray = 1 << 16;
 
 export function packPortable(value: unknown): Buffer {
   return packr.pack(needsCare(value) ? withMarkers(value, new Map()) : value);

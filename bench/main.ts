@@ -13,6 +13,7 @@ import { readMemoryRecord, writeResults } from './results.js';
 import { runWorkload, type Entry, type Result } from './runner.js';
 import { full, quick } from './settings.js';
 import {
+  bigEcho,
   coldStart,
   mibEcho,
   objectsEcho,
@@ -58,7 +59,7 @@ async function run(w: Workload, startOptions: StartOptions): Promise<void> {
 }
 
 async function measureWarm(startOptions: StartOptions): Promise<void> {
-  for (const w of [tinyLatency, mibEcho, objectsEcho, throughput, streamed]) await run(w, startOptions);
+  for (const w of [tinyLatency, mibEcho, objectsEcho, throughput, streamed, bigEcho]) await run(w, startOptions);
   for (const { contender, session } of entries) {
     if (!contender.id.startsWith('rip-') && contender.id !== tinypoolId) continue;
     heap.push(await measureHeapGrowth(contender.id, (i) => session.call('tiny', i), settings.memoryCalls));
@@ -117,7 +118,7 @@ if (args['pinned-latency']) {
     title: 'tiny call, latency, pinned to CPU 0',
   };
   const workloads = runLocal
-    ? [tinyLatency, ...(pinned ? [pinnedInfo] : []), throughput, mibEcho, objectsEcho, streamed, coldStart]
+    ? [tinyLatency, ...(pinned ? [pinnedInfo] : []), throughput, mibEcho, bigEcho, objectsEcho, streamed, coldStart]
     : [];
   const report: Report = {
     quick: settings.quick,

@@ -39,7 +39,9 @@ export async function loadLineup(size: number, baselinesOnly: boolean, only?: re
     forkPerCall,
   ];
   return {
-    contenders: all.filter((c) => !only || c === rawFork || c === rawTinypool || c === rawBatchPerCall || only.includes(c.id)),
+    contenders: all.filter(
+      (c) => !only || c === rawFork || c === rawTinypool || c === rawBatchPerCall || only.includes(c.id),
+    ),
     coldImport: rip?.targetsUrl,
     shutdown: rip?.shutdown ?? (async () => {}),
   };

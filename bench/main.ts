@@ -4,12 +4,26 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { evaluateGoals, goalLines } from './goals.js';
 import { measureHeapGrowth, type HeapResult } from './heap.js';
+import { type IdleRss, measureIdleRss } from './idle-rss.js';
 import { loadLineup, tinypoolId } from './lineup.js';
 import { pinnedWorkloadId, runPinned } from './pinned.js';
 import type { StartOptions } from './contenders/contender.js';
 import { rawBullmqId, type RemoteSection, runRemoteSection } from './remote.js';
-import { heapLines, localTable, machine, remoteTable, textTable, type Report, type WorkloadInfo } from './report.js';
-import { readMemoryRecord, writeResults } from './results.js';
+import {
+  ceilingText,
+  markdownTable,
+  heapLines,
+  idleLines,
+  localTable,
+  machine,
+  peakLines,
+  remoteTable,
+  textTable,
+  type Report,
+  type WorkloadInfo,
+} from './report.js';
+import { compareWithRecord, readRecord, regressionLines } from './regressions.js';
+import { benchDir, readMemoryRecord, writeResults } from './results.js';
 import { runWorkload, type Entry, type Result } from './runner.js';
 import { full, quick } from './settings.js';
 import {
@@ -17,6 +31,7 @@ import {
   coldStart,
   mibEcho,
   objectsEcho,
+  peaks,
   streamed,
   throughput,
   tinyLatency,
@@ -49,6 +64,7 @@ const runRemote = !args['pinned-latency'] && (!only || only.some((id) => remoteI
 const entries: Entry[] = [];
 const results: Result[] = [];
 const heap: HeapResult[] = [];
+let idle: IdleRss[] = [];
 const labels = new Map<string, string>();
 let remote: RemoteSection | undefined;
 
@@ -68,6 +84,16 @@ async function measureWarm(startOptions: StartOptions): Promise<void> {
   log(`heap check, ${settings.memoryCalls} calls each`);
   // Last: a cold start of run-in-process shuts down the pools the warm sessions use.
   await run(coldStart, startOptions);
+  // Then, on fresh pools again: a child's memory at idle, against a bare node child's.
+  const idleIds = settings.quick
+    ? [tinypoolId, 'rip-static']
+    : [tinypoolId, 'rip-static', 'workerpool', 'poolifier-cluster'];
+  const t0 = performance.now();
+  idle = await measureIdleRss(
+    entries.map((e) => e.contender).filter((c) => idleIds.includes(c.id)),
+    { size: settings.size },
+  );
+  log(`children's RSS at idle (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
 if (runLocal) {
@@ -76,6 +102,8 @@ if (runLocal) {
   for (const c of lineup.contenders) labels.set(c.id, c.label);
   try {
     for (const contender of lineup.contenders) {
+      // The pinned sub-run measures one-at-a-time latency only.
+      if (args['pinned-latency'] && contender.workloads && !contender.workloads.includes(tinyLatency.id)) continue;
       const session = await contender.start({ size: settings.size });
       entries.push({ contender, session });
       await verifyAndWarm(contender, session, settings);
@@ -129,6 +157,8 @@ if (args['pinned-latency']) {
     results,
     labels,
     heap,
+    peaks,
+    idle,
   };
   const memory = readMemoryRecord();
   const goals = evaluateGoals(report, [...heap, ...(memory?.results ?? [])]);
@@ -137,9 +167,29 @@ if (args['pinned-latency']) {
     ...(runLocal ? [textTable(report, localTable(report))] : []),
     ...(remote ? [`Through Redis:\n${remote.skipped ?? textTable(report, remoteTable(report))}`] : []),
   ];
+  const extra = [
+    ...(ceilingText(report).length > 0 ? ['Tiny calls in bulk against each:', ...ceilingText(report), ''] : []),
+    ...(peaks.length > 0 ? ["The parent's peak memory during a large echo:", ...peakLines(report), ''] : []),
+    ...(idle.length > 0 ? ["Children's memory at idle:", ...idleLines(report), ''] : []),
+  ];
   console.log(
-    `\n${tables.join('\n\n')}\n\nTargets:\n${goalLines(goals).join('\n')}\n\nHeap:\n${heapLines(heap, labels).join('\n')}`,
+    `\n${tables.join('\n\n')}\n\n${extra.join('\n')}\nTargets:\n${goalLines(goals).join('\n')}\n\nHeap:\n${heapLines(heap, labels).join('\n')}`,
   );
+  // Before the record is overwritten: what got worse since it was committed.
+  const record = readRecord(`${benchDir}RESULTS.md`);
+  if (record) {
+    const now = [
+      ...(runLocal ? [markdownTable(report, localTable(report))] : []),
+      ...(remote && !remote.skipped ? [markdownTable(report, remoteTable(report))] : []),
+    ].join('\n\n');
+    const compared = compareWithRecord(record, now);
+    console.log(`\nAgainst the committed record:\n${regressionLines(compared, 'bench/RESULTS.md').join('\n')}`);
+    if (compared.regressions.length > 0) {
+      // A quick run's few samples are no basis for failing anything (CI runs it): it only reports.
+      if (settings.quick) console.log('(quick run: reported only, never fails)');
+      else process.exitCode = 1;
+    }
+  }
   const dir = writeResults(report, goals, memory);
   log(`wrote ${dir}RESULTS.md and ${dir}chart.svg`);
 }

@@ -3,7 +3,16 @@ import { fileURLToPath } from 'node:url';
 import { svgChart } from './chart.js';
 import { goalTable, type Goal } from './goals.js';
 import type { HeapResult } from './heap.js';
-import { heapLines, localTable, markdownTable, remoteTable, type Report } from './report.js';
+import {
+  ceilingMarkdown,
+  heapLines,
+  idleLines,
+  localTable,
+  markdownTable,
+  peakLines,
+  remoteTable,
+  type Report,
+} from './report.js';
 
 export const benchDir = fileURLToPath(new URL('..', import.meta.url));
 export const outDir = `${benchDir}out/`;
@@ -78,6 +87,20 @@ export function writeResults(report: Report, goals: readonly Goal[], memory: Mem
     '',
     ...(report.workloads.length > 0
       ? ['![Cost relative to raw child_process IPC](chart.svg)', '', markdownTable(report, localTable(report)), '']
+      : []),
+    ...(ceilingMarkdown(report).length > 0
+      ? [
+          '## Tiny calls in bulk: run-in-process against the true ceiling and every pool',
+          '',
+          ...ceilingMarkdown(report),
+          '',
+        ]
+      : []),
+    ...((report.peaks?.length ?? 0) > 0
+      ? ["## The parent's peak memory during a large echo", '', ...peakLines(report).map((l) => `- ${l}`), '']
+      : []),
+    ...((report.idle?.length ?? 0) > 0
+      ? ["## Children's memory at idle", '', ...idleLines(report).map((l) => `- ${l}`), '']
       : []),
     ...remoteLines(report),
     '## Targets',

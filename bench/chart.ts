@@ -1,9 +1,12 @@
-import { limitId } from './lineup.js';
+import { ceilingId, limitId } from './lineup.js';
 import { costRatio, formatRatio, formatValue, find, type Report } from './report.js';
 
 const colors: Record<string, string> = {
   'raw-fork': '#7f7f7f',
   'raw-fork-1': '#bababa',
+  'raw-batch': '#222222',
+  'raw-batch-1reply': '#555555',
+  'raw-batch-json': '#9c9c9c',
   tinypool: '#4e79a7',
   'rip-static': '#2e8b3e',
   'rip-instance': '#59a14f',
@@ -11,6 +14,8 @@ const colors: Record<string, string> = {
   'rip-pipelined': '#1b5e20',
   workerpool: '#f28e2b',
   piscina: '#b07aa1',
+  'poolifier-cluster': '#edc948',
+  'poolifier-thread': '#d4a6c8',
   'fork-per-call': '#e15759',
   'raw-stream': '#7f7f7f',
   'rip-stream': '#2e8b3e',
@@ -49,6 +54,15 @@ export function svgChart(report: Report): string {
   for (const { w, bars } of panels) {
     out.push(`<text x="8" y="${y + 12}" font-weight="bold">${escapeXml(w.title)}</text>`);
     y += 20;
+    // Where the true ceiling was measured (tiny calls in bulk), a dashed line marks it across the panel.
+    const ceiling = bars.find((b) => b.r.contender === ceilingId);
+    if (ceiling) {
+      const cx = x(ceiling.ratio).toFixed(1);
+      out.push(
+        `<line x1="${cx}" y1="${y - 4}" x2="${cx}" y2="${y + bars.length * (bar + gap)}" stroke="#222" stroke-dasharray="4 3"/>`,
+        `<text x="${cx}" y="${y - 6}" text-anchor="middle" font-size="10">ceiling: the library's batches, per-call replies</text>`,
+      );
+    }
     for (const { r, ratio } of bars) {
       const label = report.labels.get(r.contender) ?? r.contender;
       const value = formatValue(find(report, w.id, r.contender)!.summary.median, w.unit);

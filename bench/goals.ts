@@ -1,8 +1,18 @@
 import { heapGrowthLimit, type HeapResult } from './heap.js';
-import { limitId, rawStreamId, tinypoolId } from './lineup.js';
+import { bareNodeId } from './idle-rss.js';
+import { ceilingId, limitId, rawStreamId, tinypoolId } from './lineup.js';
 import { pinnedWorkloadId } from './pinned.js';
 import { rawBullmqId } from './remote.js';
-import { costRatio, formatRatio, type Report, type WorkloadInfo } from './report.js';
+import {
+  costRatio,
+  formatRange,
+  formatRatio,
+  idleRss,
+  peakCopies,
+  ratioRange,
+  type Report,
+  type WorkloadInfo,
+} from './report.js';
 
 export interface Goal {
   readonly goal: string;
@@ -89,6 +99,7 @@ export function evaluateGoals(report: Report, heapRuns: readonly HeapResult[]): 
       ...atMost(ratio('cold-start', 'rip-static', limitId), 1.1, 'raw fork + import'),
     },
     ...warmGoals(report),
+    ...speedTwoGoals(report),
     {
       goal: 'tiny call with an OpenTelemetry subscriber on run-in-process:call',
       measured: `${formatRatio(ratio('tiny-latency', 'rip-traced', 'rip-static'))} untraced; pinned ${formatRatio(pinned ? costRatio(report, pinned, 'rip-traced', 'rip-static') : undefined)}`,
@@ -165,4 +176,97 @@ function heapGoal(runs: readonly HeapResult[]): Goal {
     measured: calls < 1_000_000 ? `${measured}; run \`npm run memory\` for 1M` : measured,
     pass: ok && calls < 1_000_000 ? undefined : ok,
   };
+}
+
+/** The process pools the library must be ahead of on tiny calls in bulk. */
+const processPools = ['tinypool', 'workerpool', 'poolifier-cluster'];
+
+/** Issue #16 ("Speed II"): against the true ceiling, the other pools, pinned ping-pong, large payloads, cold start, idle memory. */
+function speedTwoGoals(report: Report): Goal[] {
+  const w = (id: string) => report.workloads.find((x) => x.id === id);
+  const range = (workload: string, contender: string, ref: string) => {
+    const info = w(workload);
+    return info && ratioRange(report, info, contender, ref);
+  };
+  /** A rate at least `share` of the reference's; measured as "× its rate (range)". */
+  const rateAtLeast = (ref: string, share: number, what: string): Pick<Goal, 'measured' | 'pass'> => {
+    const r = range('throughput', 'rip-static', ref);
+    return r === undefined
+      ? { measured: 'not measured', pass: undefined }
+      : { measured: `${formatRange(r, true)} ${what}`, pass: 1 / r.median >= share };
+  };
+  const costAtMost = (workload: string, ref: string, limit: number, what: string): Pick<Goal, 'measured' | 'pass'> => {
+    const r = range(workload, 'rip-static', ref);
+    return r === undefined
+      ? { measured: 'not measured', pass: undefined }
+      : { measured: `${formatRange(r)} ${what}`, pass: r.median <= limit };
+  };
+  const pools = processPools
+    .map((id) => ({ id, r: range('throughput', 'rip-static', id) }))
+    .filter((p): p is { id: string; r: NonNullable<typeof p.r> } => p.r !== undefined);
+  const slowest = pools.reduce<(typeof pools)[number] | undefined>(
+    (a, b) => (!a || b.r.median > a.r.median ? b : a),
+    undefined,
+  );
+  const copies = peakCopies(report.peaks ?? [], 'rip-static');
+  const rawCopies = peakCopies(report.peaks ?? [], limitId);
+  const childRss = idleRss(report, 'rip-static');
+  const bareRss = idleRss(report, bareNodeId);
+  const tinypoolRss = idleRss(report, tinypoolId);
+  const mib = (b: number) => `${(b / (1 << 20)).toFixed(1)} MiB`;
+  return [
+    {
+      goal: 'tiny-call throughput ≥ 0.8× the per-call-reply ceiling (raw fork, same batches)',
+      ...rateAtLeast(ceilingId, 0.8, 'the ceiling'),
+    },
+    {
+      goal: 'the same against one reply per batch, and with JSON (for reference)',
+      measured: `${formatRange(range('throughput', 'rip-static', 'raw-batch-1reply'), true)} one reply per batch; ${formatRange(range('throughput', 'rip-static', 'raw-batch-json'), true)} JSON`,
+      pass: undefined,
+      info: true,
+    },
+    { goal: 'tiny-call throughput ≥ 2× piscina (threads)', ...rateAtLeast('piscina', 2, 'piscina') },
+    {
+      goal: 'the same against poolifier (threads), for reference',
+      measured: formatRange(range('throughput', 'rip-static', 'poolifier-thread'), true),
+      pass: undefined,
+      info: true,
+    },
+    {
+      goal: 'tiny-call throughput ahead of every process pool (tinypool, workerpool, poolifier cluster)',
+      measured: pools.length === 0 ? 'not measured' : pools.map((p) => `${formatRange(p.r, true)} ${p.id}`).join('; '),
+      pass: slowest === undefined ? undefined : pools.length === processPools.length && slowest.r.median < 1,
+    },
+    {
+      goal: 'one call at a time, pinned to CPU 0: decorated static ≤ 1.10× raw fork ping-pong',
+      ...costAtMost('tiny-latency-pinned', limitId, 1.1, 'raw fork'),
+    },
+    {
+      goal: 'the same unpinned (a range: two cores wake each other up)',
+      measured: `${formatRange(range('tiny-latency', 'rip-static', limitId))} raw fork`,
+      pass: undefined,
+      info: true,
+    },
+    { goal: '1 MiB echo ≤ 1.10× raw fork IPC', ...costAtMost('mib-echo', limitId, 1.1, 'raw fork') },
+    { goal: 'large echo (64 MiB) ≤ 1.10× raw fork IPC', ...costAtMost('big-echo', limitId, 1.1, 'raw fork') },
+    {
+      goal: "large echo: the parent's peak memory ≤ 2 copies of the payload",
+      measured:
+        copies === undefined
+          ? 'not measured'
+          : `${copies.rss.toFixed(2)} copies rss (${copies.source}; worst ${copies.rssMax.toFixed(2)}), ${copies.arrayBuffers.toFixed(2)} arrayBuffers; raw fork ${rawCopies ? `${rawCopies.rss.toFixed(2)} rss, ${rawCopies.arrayBuffers.toFixed(2)} arrayBuffers` : '–'}`,
+      // Both must hold: rss under-counts when the allocator reuses pages freed by an earlier sample, sampling may miss a peak shorter than 1 ms.
+      pass: copies === undefined ? undefined : Number(Math.max(copies.rss, copies.arrayBuffers).toFixed(2)) <= 2,
+    },
+    { goal: 'cold start to first result ≤ raw tinypool', ...costAtMost('cold-start', tinypoolId, 1, 'raw tinypool') },
+    {
+      goal: "a pool child's RSS at idle, against a bare node child",
+      measured:
+        childRss === undefined || bareRss === undefined
+          ? 'not measured'
+          : `${mib(childRss)} against ${mib(bareRss)} (${(childRss / bareRss).toFixed(2)}×)${tinypoolRss ? `; raw tinypool's ${mib(tinypoolRss)}` : ''}`,
+      pass: undefined,
+      info: true,
+    },
+  ];
 }

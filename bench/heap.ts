@@ -20,7 +20,7 @@ function exposeGc(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
-const gc = exposeGc();
+export const gc = exposeGc();
 
 async function settledHeap(): Promise<number> {
   // Two passes with a turn of the event loop between them: finalizers and pending replies release the rest.

@@ -1,6 +1,8 @@
 import type { Contender } from './contenders/contender.js';
 import { forkPerCall } from './contenders/fork-per-call.js';
 import { piscinaThreads } from './contenders/piscina.js';
+import { poolifierCluster, poolifierThreads } from './contenders/poolifier.js';
+import { rawBatchJson, rawBatchPerBatch, rawBatchPerCall } from './contenders/raw-batch.js';
 import { rawFork, rawForkOneInFlight } from './contenders/raw-fork.js';
 import { rawStream } from './contenders/raw-stream.js';
 import { loadRunInProcess } from './contenders/run-in-process.js';
@@ -16,21 +18,30 @@ export interface Lineup {
 export const limitId = rawFork.id;
 export const tinypoolId = rawTinypool.id;
 export const rawStreamId = rawStream.id;
+/** The ceiling tiny calls in bulk are held to: the library's batches, answered call by call, with no pool logic. */
+export const ceilingId = rawBatchPerCall.id;
 
 export async function loadLineup(size: number, baselinesOnly: boolean, only?: readonly string[]): Promise<Lineup> {
   const rip = baselinesOnly ? undefined : await loadRunInProcessOrExplain(size);
   const all = [
     rawFork,
     rawForkOneInFlight,
+    rawBatchPerCall,
+    rawBatchPerBatch,
+    rawBatchJson,
     rawTinypool,
     rawStream,
     ...(rip?.contenders ?? []),
     workerpoolProcess,
+    poolifierCluster,
     piscinaThreads,
+    poolifierThreads,
     forkPerCall,
   ];
   return {
-    contenders: all.filter((c) => !only || c === rawFork || c === rawTinypool || only.includes(c.id)),
+    contenders: all.filter(
+      (c) => !only || c === rawFork || c === rawTinypool || c === rawBatchPerCall || only.includes(c.id),
+    ),
     coldImport: rip?.targetsUrl,
     shutdown: rip?.shutdown ?? (async () => {}),
   };

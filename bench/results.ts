@@ -3,7 +3,16 @@ import { fileURLToPath } from 'node:url';
 import { svgChart } from './chart.js';
 import { goalTable, type Goal } from './goals.js';
 import type { HeapResult } from './heap.js';
-import { heapLines, localTable, markdownTable, remoteTable, type Report } from './report.js';
+import {
+  ceilingMarkdown,
+  heapLines,
+  idleLines,
+  localTable,
+  markdownTable,
+  peakLines,
+  remoteTable,
+  type Report,
+} from './report.js';
 
 export const benchDir = fileURLToPath(new URL('..', import.meta.url));
 export const outDir = `${benchDir}out/`;
@@ -34,7 +43,35 @@ const method = `## How it is measured
   flight ÷ size) messages queued: the pipelined limit. tinypool and workerpool keep one task per child, so they pay
   a full round trip per call; **raw fork IPC, 1 in flight per child** (throughput only) does the same, to tell
   pipelining from pool overhead. run-in-process sends the calls that wait for a child in batches.
+- **raw fork, batched** (throughput only; issue #16): the true ceiling for tiny calls in bulk. The same raw children,
+  but the calls travel as run-in-process sends them: a call that finds a child free goes at once, alone; the others
+  wait in the parent and go several per message, their share of what waits, at most the library's current batch
+  size (from 4, doubling each time a batch is answered, up to 64: \`src/pool/backlog.ts\`), one batch per child at a
+  time. **per-call replies (ceiling)**: each call answered by its own message the moment it finishes, the library's
+  semantics (a crash costs only the call that was running); **one reply per batch**: the absolute ceiling, which
+  gives that up; **JSON**: per-call replies with \`serialization: 'json'\`, for reference.
+- **poolifier** 5.3.2 with its defaults (no task queue: a task goes straight to the least used worker):
+  \`FixedClusterPool\` (node:cluster processes, \`serialization: 'advanced'\`) and \`FixedThreadPool\` (threads, beside
+  piscina). Its worker files are CommonJS: with an ES module worker, the cluster pool's startup message arrives before
+  the module has run, is lost, and no task is ever answered.
 - Latency is the mean of a batch of sequential calls; throughput fires all calls at once and divides by the wall time.
+- **large Buffer echoed**: one 64 MiB Buffer (16 MiB in quick mode) echoed per sample, 7 rounds, for the raw limit,
+  raw tinypool, run-in-process static and poolifier's cluster pool. The parent's memory during the call, above what it
+  held just before it (after a forced GC; the payload itself is already there), in a sub-process of its own started
+  with \`MALLOC_MMAP_THRESHOLD_=131072\`, so that a freed block goes back to the kernel and rss follows what is live
+  (in the main process, pages freed by earlier workloads are reused and rss did not grow at all): rss from the kernel's high-water mark
+  \`VmHWM\`, reset before the call by writing 5 to \`/proc/self/clear_refs\`, and \`process.memoryUsage().arrayBuffers\`
+  sampled every millisecond (it does not see the serializer's buffers, which are not allocated through it). Reported in
+  copies of the payload: the echoed answer is one copy for every pool. The target needs both ≤ 2.
+- **children's RSS at idle**: \`VmRSS\` from \`/proc/<pid>/status\`, half a second after a fresh pool answered its first
+  call (its children told apart as this process's children that were not there before), against a bare forked node
+  child that only waits on its IPC channel.
+- Ratio ranges in the targets and the ceiling table are the lowest and highest per-round ratios: contenders take
+  turns in every round, so round i of two contenders were measured moments apart.
+- **Against the committed record**: every run compares each ratio of its tables with those of the committed
+  \`bench/RESULTS.md\` (before overwriting it) and prints a \`REGRESSION\` line for each that got worse by more than
+  its noise (the larger of ±10% and the half-width of the row's min – max range, in the record or in this run), then
+  a summary. A full or partial run then exits with code 1; a quick run only prints.
 - Cold start times a new pool (or fork) up to its first result. The limit forks a single child (the pools start
   \`size\`, as configured) and, when the library is loaded, that child imports the decorated module (and so the
   library), the same import run-in-process does.
@@ -78,6 +115,20 @@ export function writeResults(report: Report, goals: readonly Goal[], memory: Mem
     '',
     ...(report.workloads.length > 0
       ? ['![Cost relative to raw child_process IPC](chart.svg)', '', markdownTable(report, localTable(report)), '']
+      : []),
+    ...(ceilingMarkdown(report).length > 0
+      ? [
+          '## Tiny calls in bulk: run-in-process against the true ceiling and every pool',
+          '',
+          ...ceilingMarkdown(report),
+          '',
+        ]
+      : []),
+    ...((report.peaks?.length ?? 0) > 0
+      ? ["## The parent's peak memory during a large echo", '', ...peakLines(report).map((l) => `- ${l}`), '']
+      : []),
+    ...((report.idle?.length ?? 0) > 0
+      ? ["## Children's memory at idle", '', ...idleLines(report).map((l) => `- ${l}`), '']
       : []),
     ...remoteLines(report),
     '## Targets',

@@ -7,7 +7,11 @@ export interface Settings {
     readonly payload: number;
     readonly throughput: number;
     readonly cold: number;
+    /** Of the large-payload echo, each sample one call. */
+    readonly big: number;
   };
+  /** The large payload echoed once per sample: 64 MiB in a full run, less in quick mode. */
+  readonly bigPayloadMiB: number;
   /** Sequential calls per latency sample; a sample is the mean of its batch. */
   readonly tinyBatch: number;
   readonly payloadBatch: number;
@@ -30,7 +34,8 @@ export interface Settings {
 export const full: Settings = {
   quick: false,
   size: 2,
-  rounds: { latency: 21, payload: 25, throughput: 9, cold: 9 },
+  rounds: { latency: 21, payload: 25, throughput: 9, cold: 9, big: 7 },
+  bigPayloadMiB: 64,
   tinyBatch: 500,
   payloadBatch: 20,
   slowBatch: 2,
@@ -53,7 +58,8 @@ export const full: Settings = {
 export const quick: Settings = {
   quick: true,
   size: 2,
-  rounds: { latency: 3, payload: 2, throughput: 2, cold: 1 },
+  rounds: { latency: 3, payload: 2, throughput: 2, cold: 1, big: 1 },
+  bigPayloadMiB: 16,
   tinyBatch: 50,
   payloadBatch: 2,
   slowBatch: 1,

@@ -27,7 +27,7 @@ export interface Recipe {
   /** For messages: `Hasher.digest`. */
   label: string;
   /** With `callbacks: true` and a function among the arguments: calls the function the child's stub stands for. */
-  listener: ((position: number, args: Uint8Array) => void) | undefined;
+  listener: ((position: number, args: Uint8Array) => unknown) | undefined;
 }
 
 export function functionRecipe(fn: FunctionEntry, args: unknown[], callbacks: boolean): Recipe {
@@ -79,7 +79,7 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
  */
 function listenerFor(
   args: unknown[],
-): { positions: number[]; call: (position: number, args: Uint8Array) => void } | undefined {
+): { positions: number[]; call: (position: number, args: Uint8Array) => unknown } | undefined {
   const functions = new Map<number, Function>();
   args.forEach((arg, position) => {
     if (typeof arg === 'function') functions.set(position, arg);
@@ -89,7 +89,7 @@ function listenerFor(
     positions: [...functions.keys()],
     call: (position, bytes) => {
       const values = decodeValue(bytes, `args[${position}](…)`) as unknown[];
-      functions.get(position)?.(...values);
+      return functions.get(position)?.(...values);
     },
   };
 }

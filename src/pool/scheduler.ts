@@ -56,7 +56,7 @@ export interface CallSpec {
  * not in pending-call.ts: this file's declarations are published (call/pools.ts names Scheduler),
  * and pending-call's would bring Node's types into them.
  */
-export type CallbackListener = (position: number, args: Uint8Array) => void;
+export type CallbackListener = (position: number, args: Uint8Array) => unknown;
 
 /** How a stream is to run: its credit window, and the longest silence while it has credit (ms). */
 export interface StreamSpec {
@@ -362,7 +362,9 @@ export class Scheduler {
       return;
     }
     try {
-      call.listener?.(emission[EmissionSlot.position], emission[EmissionSlot.args]);
+      const returned = call.listener?.(emission[EmissionSlot.position], emission[EmissionSlot.args]);
+      // An async callback that rejects has thrown too: not an unhandled rejection in this process.
+      if (isThenable(returned)) returned.then(undefined, (error: unknown) => call.fail(error));
     } catch (error) {
       // The parent's callback threw: the call fails with that error, as it would have locally.
       call.fail(error);
@@ -543,5 +545,13 @@ function idleMessage(label: string, idleTimeout: number): string {
   return (
     `${label} yielded nothing for ${idleTimeout} ms while it was free to (stream idleTimeout); its child ` +
     `process was killed and will be replaced.`
+  );
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
   );
 }

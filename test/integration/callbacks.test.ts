@@ -69,6 +69,28 @@ for (const mode of modes) {
       writeFileSync(release, '');
     });
 
+    test('an async parent callback that rejects fails the call the same way, with no unhandled rejection', async () => {
+      const release = scratchFile('release-async');
+      const mine = new Error('the async progress bar broke');
+      let unhandled = 0;
+      const count = () => unhandled++;
+      process.on('unhandledRejection', count);
+      try {
+        const error = await rejectionOf(
+          new Exporter().callsBackThenWaits(release, async () => {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            throw mine;
+          }),
+        );
+        assert.equal(error, mine);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal(unhandled, 0);
+      } finally {
+        process.off('unhandledRejection', count);
+        writeFileSync(release, '');
+      }
+    });
+
     test('without callbacks: true, a function argument is still refused', async () => {
       const error = await rejectionOf(
         new Exporter().noCallbacks(() => {}),

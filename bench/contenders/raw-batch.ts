@@ -1,7 +1,7 @@
 import { fork, type ChildProcess, type Serializable } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Contender, Op, Session, StartOptions } from './contender.js';
+import { disconnectAll } from './disconnect-all.js';
 
 const childPath = fileURLToPath(new URL('./raw-batch-child.js', import.meta.url));
 
@@ -90,14 +90,7 @@ async function startRawBatch(
       });
     },
     async close() {
-      await Promise.all(
-        lanes.map(async ({ child }) => {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const exited = once(child, 'exit');
-          child.disconnect();
-          await exited;
-        }),
-      );
+      await disconnectAll(lanes.map((lane) => lane.child));
     },
   };
 }

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Contender, Op, Session, StartOptions } from './contender.js';
+import { disconnectAll } from './disconnect-all.js';
 
 export const rawChildPath = fileURLToPath(new URL('./raw-child.js', import.meta.url));
 
@@ -76,14 +76,7 @@ async function startRawFork({ size, coldImport, cold }: StartOptions, window: nu
     },
     async close() {
       closing = true;
-      await Promise.all(
-        lanes.map(async ({ child }) => {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const exited = once(child, 'exit');
-          child.disconnect();
-          await exited;
-        }),
-      );
+      await disconnectAll(lanes.map((lane) => lane.child));
     },
   };
 }

@@ -1,6 +1,6 @@
 import { bufferIndexes, decodeValue, encodeValues, isSentAsIs } from '../codec/values.js';
 import { SerializationError } from '../errors.js';
-import { CallSlot, type CallTask, type FunctionTarget, type MethodTarget, type Target } from '../protocol.js';
+import { CallSlot, type CallTask, type Target } from '../protocol.js';
 import {
   classOfConstructor,
   describeMethod,
@@ -8,6 +8,8 @@ import {
   type FunctionEntry,
   type MethodEntry,
   type ModuleEntry,
+  targetOfFunction,
+  targetOfMethod,
 } from '../shared/registry.js';
 import { warnOnce } from '../shared/warn-once.js';
 
@@ -31,9 +33,7 @@ export interface Recipe {
 }
 
 export function functionRecipe(fn: FunctionEntry, args: unknown[], callbacks: boolean): Recipe {
-  const { target, targetKey } =
-    addressOf(fn, null) ??
-    remember(fn, null, { kind: 'function', module: fn.module.url, id: fn.id } satisfies FunctionTarget, fn.id);
+  const { target, targetKey } = addressOf(fn, null) ?? remember(fn, null, targetOfFunction(fn), fn.id);
   const listener = callbacks ? listenerFor(args) : undefined;
   const task = callTask(targetKey, undefined, listener ? withoutFunctions(args) : args, fn.id);
   if (listener) task[CallSlot.callbacks] = listener.positions;
@@ -53,7 +53,7 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
   const sent = listener ? withoutFunctions(args) : args;
   if (method.isStatic) {
     const { target, targetKey, label } =
-      addressOf(method, null) ?? remember(method, null, methodTarget(method, undefined), describeMethod(method));
+      addressOf(method, null) ?? remember(method, null, targetOfMethod(method), describeMethod(method));
     const task = callTask(targetKey, undefined, sent, label);
     if (listener) task[CallSlot.callbacks] = listener.positions;
     return { task, target, module: declaring.module, runtimeClass, label, listener: listener?.call };
@@ -65,7 +65,7 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
     remember(
       method,
       instanceClass,
-      methodTarget(method, instanceClass === declaring ? undefined : instanceClass),
+      targetOfMethod(method, instanceClass === declaring ? undefined : instanceClass),
       describeMethod(method),
     );
   const task = callTask(targetKey, snapshotOf(self, label) ?? {}, sent, label);
@@ -96,25 +96,6 @@ function listenerFor(
 
 function withoutFunctions(args: unknown[]): unknown[] {
   return args.map((arg) => (typeof arg === 'function' ? undefined : arg));
-}
-
-function methodTarget(method: MethodEntry, instanceClass: ClassEntry | undefined): MethodTarget {
-  const declaring = method.owner;
-  return {
-    kind: 'method',
-    module: declaring.module.url,
-    classIndex: declaring.index,
-    className: declaring.ctor?.name ?? '',
-    method: method.name,
-    isStatic: method.isStatic,
-    ...(instanceClass && {
-      instanceClass: {
-        module: instanceClass.module.url,
-        classIndex: instanceClass.index,
-        className: instanceClass.ctor?.name ?? '',
-      },
-    }),
-  };
 }
 
 /**

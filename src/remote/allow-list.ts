@@ -1,7 +1,7 @@
 import { usageError } from '../errors.js';
-import type { FunctionTarget, MethodTarget, Target } from '../protocol.js';
+import type { Target } from '../protocol.js';
 import { processState } from '../shared/process-state.js';
-import { classOfConstructor } from '../shared/registry.js';
+import { classOfConstructor, targetOfFunction, targetOfMethod } from '../shared/registry.js';
 import { remoteKey, targetLabel } from '../shared/remote-key.js';
 
 /** A target a worker serves: what its local pool runs for the key. */
@@ -45,22 +45,10 @@ export async function allowList(): Promise<AllowList> {
     for (const value of Object.values(exports)) if (typeof value === 'function') classOfConstructor(value);
     const found: Target[] = [];
     for (const entry of module.classes) {
-      const className = entry.ctor?.name;
-      if (!className) continue;
-      for (const method of entry.methods.values()) {
-        found.push({
-          kind: 'method',
-          module: module.url,
-          classIndex: entry.index,
-          className,
-          method: method.name,
-          isStatic: method.isStatic,
-        } satisfies MethodTarget);
-      }
+      if (!entry.ctor?.name) continue;
+      for (const method of entry.methods.values()) found.push(targetOfMethod(method));
     }
-    for (const fn of module.functions.values()) {
-      found.push({ kind: 'function', module: module.url, id: fn.id } satisfies FunctionTarget);
-    }
+    for (const fn of module.functions.values()) found.push(targetOfFunction(fn));
     let named = true;
     for (const target of found) {
       const key = remoteKey(target);

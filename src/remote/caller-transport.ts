@@ -2,14 +2,19 @@ import { encodeThrown } from '../codec/thrown-encode.js';
 import {
   type JobLostError,
   NoWorkerError,
-  PoolClosedError,
   RunInProcessError,
   TransportUnavailableError,
   usageError,
   WorkerLostError,
 } from '../errors.js';
 import { BatchSlot, CallSlot, type Answer, type BatchTask, type CallTask, type Target } from '../protocol.js';
-import type { ChildCounts, StopReason, Transport, TransportEvents } from '../pool/transport.js';
+import {
+  type ChildCounts,
+  lossError,
+  type StopReason,
+  type Transport,
+  type TransportEvents,
+} from '../pool/transport.js';
 import { type CallPart, openAnswers, sealCall, sealJob } from './envelope.js';
 import type { QueueLink } from './queue-link.js';
 import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
@@ -115,7 +120,7 @@ export class CallerTransport implements Transport {
     try {
       await this.#reachable(label, async () => {
         await this.link.ready();
-        if (!this.options.waitForWorker && !(await this.link.hasWorkers())) throw await this.#noWorker(label);
+        if (!this.options.waitForWorker && !(await this.link.workers.any())) throw await this.#noWorker(label);
         await this.link.queue.add('call', envelope, {
           jobId,
           attempts: 1,
@@ -146,7 +151,7 @@ export class CallerTransport implements Transport {
     const { pool } = this.options;
     const queue = this.link.queueName;
     const build = queue.slice(queue.lastIndexOf('@') + 1);
-    const others = await this.link.buildsServing(pool).catch(() => []);
+    const others = await this.link.workers.buildsServing(pool).catch(() => []);
     const elsewhere =
       others.length > 0
         ? ` Workers of pool ${pool} run other builds (${others.join(', ')}): caller and workers must share a build ` +
@@ -254,17 +259,13 @@ export class CallerTransport implements Transport {
     this.events.lost(sent.batch, { kind: 'crashed', error, allStarted: true });
   }
 
-  #release(jobId: string, batch: number): void {
-    this.#unsent(jobId);
-    this.#jobOfBatch.delete(batch);
-    this.link.forget(jobId);
-  }
-
-  /** The call is no longer in the queue's hands, as far as this caller is concerned. */
-  #unsent(jobId: string): Sent | undefined {
+  /** The job is no longer in the queue's hands, as far as this caller is concerned. */
+  #release(jobId: string, batch: number): Sent | undefined {
     const sent = this.#sent.get(jobId);
     if (sent && !sent.active) this.waiting--;
     this.#sent.delete(jobId);
+    this.#jobOfBatch.delete(batch);
+    this.link.forget(jobId);
     return sent;
   }
 
@@ -283,16 +284,14 @@ export class CallerTransport implements Transport {
   cancel(batch: number, reason: StopReason): void {
     const jobId = this.#jobOfBatch.get(batch);
     if (jobId === undefined) return;
-    const sent = this.#unsent(jobId);
-    this.#jobOfBatch.delete(batch);
-    this.link.forget(jobId);
+    const sent = this.#release(jobId, batch);
     // A waiting job is dropped; one a worker holds is stopped there (its child killed).
     void this.link.queue.remove(jobId).catch(() => 0);
     void this.options.cancel(jobId).catch(() => {});
     // The call stopped was failed already; the others of its job (at shutdown) may have run.
     const error = (label: string) =>
       reason === 'shutdown'
-        ? new PoolClosedError(`The pool was shut down before ${label} finished.`)
+        ? lossError({ kind: 'closed' }, label)
         : new RunInProcessError(`${label} was stopped (${reason}) with the job it was sent in.`);
     if (sent) this.events.lost(batch, { kind: 'crashed', error, allStarted: true });
   }

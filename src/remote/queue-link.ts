@@ -2,7 +2,7 @@ import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { JobLostError } from '../errors.js';
 import { loadBullMQ } from './peers.js';
-import { buildsServing, liveWorkers } from './worker-presence.js';
+import { LiveWorkers } from './worker-presence.js';
 
 /** What becomes of one job, as the caller hears it. */
 export interface JobWatcher {
@@ -51,16 +51,19 @@ export class QueueLink {
   #sweeper: NodeJS.Timeout | undefined;
   #users = 0;
   #closed = false;
-  /** When a worker was last seen alive; 0: not lately. */
-  #workersSeenAt = 0;
-  #counting: Promise<number> | undefined;
+  /** Its clients were disconnected while idle with Redis away; the next call connects them again. */
+  #parked = false;
+  /** When the subscription was last started again after an error. */
+  #relistenedAt = 0;
+  /** Which of the queue's workers are alive (worker-presence.ts). */
+  readonly workers: LiveWorkers;
 
   constructor(
     readonly queueName: string,
     connect: (options: RedisOptions) => Redis,
     readonly prefix: string | undefined,
     /** Where the queue's workers say they are alive (worker-presence.ts). */
-    readonly presenceKey: string,
+    presenceKey: string,
     readonly sweepEvery = 5_000,
   ) {
     const { bullmq } = loadBullMQ();
@@ -78,6 +81,7 @@ export class QueueLink {
       skipWaitingForReady: true,
     });
     this.queue.on('error', () => {});
+    this.workers = new LiveWorkers(this.#adding, presenceKey, prefix ?? 'bull');
   }
 
   /**
@@ -112,42 +116,6 @@ export class QueueLink {
   forget(jobId: string): void {
     this.#watchers.delete(jobId);
     this.#refresh();
-  }
-
-  /**
-   * Some worker of the queue is alive. A worker seen in the last second is taken as still there, so
-   * that calls made in a burst ask Redis once.
-   */
-  async hasWorkers(): Promise<boolean> {
-    if (Date.now() - this.#workersSeenAt < 1_000) return true;
-    return (await this.#liveWorkers()) > 0;
-  }
-
-  async #liveWorkers(): Promise<number> {
-    this.#counting ??= liveWorkers(this.#adding, this.presenceKey).finally(() => (this.#counting = undefined));
-    const alive = await this.#counting;
-    this.#workersSeenAt = alive > 0 ? Date.now() : 0;
-    return alive;
-  }
-
-  /**
-   * The builds whose workers serve `pool`, for the message that says none serves this one. It scans
-   * keys: asked once a second at most, however many calls fail in a burst.
-   */
-  buildsServing(pool: string): Promise<string[]> {
-    if (this.#builds && Date.now() - this.#builds.at < 1_000) return this.#builds.found;
-    const found = this.#scanBuilds(pool);
-    this.#builds = { at: Date.now(), found };
-    return found;
-  }
-
-  #builds: { at: number; found: Promise<string[]> } | undefined;
-
-  async #scanBuilds(pool: string): Promise<string[]> {
-    const prefix = `${this.prefix ?? 'bull'}:${pool}@`;
-    const suffix = this.presenceKey.slice(this.presenceKey.lastIndexOf(':run-in-process:'));
-    const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*${suffix}`;
-    return buildsServing(this.#adding, pattern, (key) => key.slice(prefix.length, key.length - suffix.length));
   }
 
   /** The name of the worker that took a job, as BullMQ recorded it. */
@@ -252,8 +220,6 @@ export class QueueLink {
     for (const client of this.#clients) client.disconnect();
   }
 
-  #parked = false;
-
   /** After an error of the subscription: a new one, at most once a second, while jobs are watched. */
   #listenAgain(failed: QueueEvents): void {
     if (this.#events !== failed || Date.now() - this.#relistenedAt < 1_000) return;
@@ -262,8 +228,6 @@ export class QueueLink {
       if (this.#watchers.size > 0 && !this.#closed) this.#listen().catch(() => {});
     });
   }
-
-  #relistenedAt = 0;
 
   /** Stops the event subscription (see withinASecond). */
   async #stopListening(): Promise<void> {
@@ -318,7 +282,7 @@ export class QueueLink {
     const before = Date.now() - this.sweepEvery;
     let alive: number;
     try {
-      alive = await this.#liveWorkers();
+      alive = await this.workers.count();
     } catch {
       return; // Redis is away: the next sweep asks again.
     }

@@ -47,27 +47,63 @@ export async function announce(redis: Redis, key: string, name: string, ttl: num
   };
 }
 
-/** A caller's side: how many workers of the queue are alive now. */
-export async function liveWorkers(redis: Redis, key: string): Promise<number> {
-  return Number(await redis.eval(countScript, 1, key));
+/**
+ * A caller's side, for one queue: whether its workers are alive, and, for the message that says
+ * none is, which builds of the pool do have workers.
+ */
+export class LiveWorkers {
+  /** When a worker was last seen alive; 0: not lately. */
+  #seenAt = 0;
+  #counting: Promise<number> | undefined;
+  #builds: { at: number; found: Promise<string[]> } | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly prefix: string,
+  ) {}
+
+  /** Some worker is alive. One seen in the last second is taken as still there: calls made in a burst ask once. */
+  async any(): Promise<boolean> {
+    if (Date.now() - this.#seenAt < 1_000) return true;
+    return (await this.count()) > 0;
+  }
+
+  /** How many are alive now (one question at a time, shared by whoever asks meanwhile). */
+  async count(): Promise<number> {
+    this.#counting ??= countOf(this.redis, this.key).finally(() => (this.#counting = undefined));
+    const alive = await this.#counting;
+    this.#seenAt = alive > 0 ? Date.now() : 0;
+    return alive;
+  }
+
+  /** The builds whose workers serve `pool`. It scans keys: asked once a second at most. */
+  buildsServing(pool: string): Promise<string[]> {
+    if (this.#builds && Date.now() - this.#builds.at < 1_000) return this.#builds.found;
+    const found = this.#scan(pool);
+    this.#builds = { at: Date.now(), found };
+    return found;
+  }
+
+  /** Presence keys are `<prefix>:<pool>@<build>:run-in-process:workers`. */
+  async #scan(pool: string): Promise<string[]> {
+    const head = `${this.prefix}:${pool}@`;
+    const tail = this.key.slice(this.key.lastIndexOf(':run-in-process:'));
+    const pattern = `${head.replace(/[*?[\]\\]/g, '\\$&')}*${tail}`;
+    const builds = new Set<string>();
+    let cursor = '0';
+    let rounds = 0;
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        if ((await countOf(this.redis, key)) > 0) builds.add(key.slice(head.length, key.length - tail.length));
+      }
+    } while (cursor !== '0' && ++rounds < 100);
+    return [...builds].sort();
+  }
 }
 
-/**
- * The builds whose workers serve a pool, read from their presence keys (`<prefix>:<pool>@<build>:…`):
- * for the message that says none serves the caller's build. Only on that error path: it scans keys.
- */
-export async function buildsServing(
-  redis: Redis,
-  pattern: string,
-  buildOf: (key: string) => string,
-): Promise<string[]> {
-  const builds = new Set<string>();
-  let cursor = '0';
-  let rounds = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) if ((await liveWorkers(redis, key)) > 0) builds.add(buildOf(key));
-  } while (cursor !== '0' && ++rounds < 100);
-  return [...builds].sort();
+async function countOf(redis: Redis, key: string): Promise<number> {
+  return Number(await redis.eval(countScript, 1, key));
 }

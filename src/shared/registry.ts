@@ -1,5 +1,6 @@
 import { usageError } from '../errors.js';
 import type { RunInProcessOptions } from '../options.js';
+import type { FunctionTarget, MethodTarget } from '../protocol.js';
 import { processState } from './process-state.js';
 
 /**
@@ -145,4 +146,32 @@ export function addFunction(entry: FunctionEntry): void {
 /** A display name for messages: `Hasher.digest`, `Hasher.version` (static), `parseUntrusted`. */
 export function describeMethod(method: MethodEntry): string {
   return `${method.owner.ctor?.name ?? 'class'}.${method.name}`;
+}
+
+/**
+ * How a call names a method for another process (protocol.ts): the call path's recipes and a
+ * remote worker's allow-list both build it here. `instanceClass`: the registered subclass to
+ * rebuild `this` as, when it is not the declaring class.
+ */
+export function targetOfMethod(method: MethodEntry, instanceClass?: ClassEntry): MethodTarget {
+  const declaring = method.owner;
+  return {
+    kind: 'method',
+    module: declaring.module.url,
+    classIndex: declaring.index,
+    className: declaring.ctor?.name ?? '',
+    method: method.name,
+    isStatic: method.isStatic,
+    ...(instanceClass && {
+      instanceClass: {
+        module: instanceClass.module.url,
+        classIndex: instanceClass.index,
+        className: instanceClass.ctor?.name ?? '',
+      },
+    }),
+  };
+}
+
+export function targetOfFunction(fn: FunctionEntry): FunctionTarget {
+  return { kind: 'function', module: fn.module.url, id: fn.id };
 }

@@ -1,8 +1,8 @@
-import type { FunctionTarget, MethodTarget, Target } from '../protocol.js';
+import type { Target } from '../protocol.js';
 import { classDefaults, ownClassDefaults } from './class-options.js';
 import { moduleIdentity } from './module-identity.js';
 import { processState } from './process-state.js';
-import { findModule, methodKey } from './registry.js';
+import { findModule, methodKey, targetOfFunction, targetOfMethod } from './registry.js';
 
 /**
  * The key a remote worker serves a target under, computed alike by the caller and by the worker,
@@ -72,25 +72,15 @@ export function unnamedTargetsIn(pool: string, defaultPool: string, onlyModule?:
       const classPool = classDefaults(ctor).pool;
       for (const method of entry.methods.values()) {
         if ((method.options.pool ?? classPool ?? defaultPool) !== pool) continue;
-        const target = methodTarget(module.url, entry.index, ctor.name, method.name, method.isStatic);
+        const target = targetOfMethod(method);
         if (remoteKey(target) === undefined) found.push({ label: targetLabel(target), module: module.url });
       }
     }
     for (const fn of module.functions.values()) {
       if ((fn.options.pool ?? defaultPool) !== pool) continue;
-      const target: FunctionTarget = { kind: 'function', module: module.url, id: fn.id };
+      const target = targetOfFunction(fn);
       if (remoteKey(target) === undefined) found.push({ label: fn.id, module: module.url });
     }
   }
   return found;
-}
-
-function methodTarget(
-  module: string,
-  classIndex: number,
-  className: string,
-  method: string,
-  isStatic: boolean,
-): MethodTarget {
-  return { kind: 'method', module, classIndex, className, method, isStatic };
 }

@@ -8,6 +8,8 @@ import {
 } from '../options.js';
 import type { PoolStats } from '../pool/call-stats.js';
 import type { Scheduler } from '../pool/scheduler.js';
+import { prepareAddresses } from './recipe.js';
+import { findModule } from '../shared/registry.js';
 import { unnamedMessage, unnamedTargetsIn } from '../shared/remote-key.js';
 import { warnOnce } from '../shared/warn-once.js';
 
@@ -65,6 +67,11 @@ export async function warmUp(name: string = defaultPoolName): Promise<void> {
   if (typeof name !== 'string' || name === '')
     throw usageError('warmUp(pool): the pool name must be a non-empty string.');
   const scheduler = await schedulerFor(name);
+  // What this process has of the preloaded modules gets its recipes' addresses made too.
+  for (const url of poolOptions(name).preload ?? []) {
+    const module = findModule(url);
+    if (module) prepareAddresses(module);
+  }
   await scheduler.warmUp();
 }
 

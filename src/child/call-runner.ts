@@ -1,13 +1,6 @@
 import type { ExportNameOf } from '../codec/thrown-shape.js';
 import { asBuffer, decodeValue } from '../codec/values.js';
-import {
-  CallSlot,
-  type Answer,
-  type CallTask,
-  type ChildNotice,
-  type ChildSettings,
-  type Target,
-} from '../protocol.js';
+import { CallSlot, type Answer, type CallTask, type ChildNotice, type ChildSettings } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
 import { type ChildCallContext, childCallChannel } from '../shared/tracing.js';
 import { answerWith, thrownAnswer } from './answers.js';
@@ -15,6 +8,7 @@ import { stubCallbacks } from './callback-stubs.js';
 import { importOnce } from './module-cache.js';
 import { isPing } from './ping.js';
 import { resolveTarget } from './resolve-target.js';
+import { parseTarget } from './target-keys.js';
 import { driveStream, flushItems } from './stream-runner.js';
 
 /**
@@ -115,14 +109,6 @@ function inChildCallChannel<T>(task: CallTask, call: () => T): Promise<Awaited<T
 function rewrapBuffers(args: unknown[], buffers: number[] | undefined): unknown[] {
   for (const index of buffers ?? []) args[index] = asBuffer(args[index]);
   return args;
-}
-
-const targets = new Map<string, Target>();
-
-function parseTarget(key: string): Target {
-  let target = targets.get(key);
-  if (!target) targets.set(key, (target = JSON.parse(key) as Target));
-  return target;
 }
 
 const exportNames = new WeakMap<object, ExportNameOf>();

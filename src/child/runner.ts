@@ -3,6 +3,7 @@ import { type ChildNotice, isBatchControl, preloadArgument, type Task, type Task
 import { processState } from '../shared/process-state.js';
 import { CallRunner } from './call-runner.js';
 import { importOnce } from './module-cache.js';
+import { learnTargetsOf } from './target-keys.js';
 import { exitWithParent } from './orphan-watchdog.js';
 import { onBatchControl, runBatch } from './run-batch.js';
 import { warmUp } from './warm-up.js';
@@ -50,6 +51,7 @@ const preload = preloadAt < 0 ? [] : (JSON.parse(process.argv[preloadAt + 1] ?? 
 for (const module of preload) {
   try {
     await importOnce(module);
+    learnTargetsOf(module);
   } catch (error) {
     const notice: ChildNotice = ['run-in-process:preload-failed', module, encodeThrown(error)];
     await new Promise((resolve) => process.send?.(notice, resolve) ?? resolve(undefined));

@@ -96,6 +96,10 @@ export class Batches {
     return this.#idle;
   }
 
+  get idleCount(): number {
+    return this.#idle.size;
+  }
+
   /** Its worker waits for more calls. */
   waiting(batch: Batch): void {
     this.#idle.add(batch);

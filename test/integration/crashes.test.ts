@@ -124,6 +124,22 @@ test('a child that sends a malformed message is stopped, and the call it ran fai
   assert.equal(({} as { polluted?: unknown }).polluted, undefined);
 });
 
+test('a child that writes bytes the parent cannot read on its IPC channel is stopped; the parent goes on', async () => {
+  // Node reads the channel inside a callback where a throw would be uncaught: without the guard
+  // (src/pool/local/channel-guard.ts) each of these ended this process.
+  const { writeUnreadable, pid } = inPool('hostile-child');
+  for (const [kind, reason] of [
+    ['garbage', /Unable to deserialize|invalid or unsupported/],
+    ['deep', /Maximum call stack size exceeded/],
+  ] as const) {
+    const error = await rejectionOf(writeUnreadable(kind), ProcessCrashedError);
+    assert.match(error.message, /sent a message that the parent could not read \(/);
+    assert.match(error.message, reason);
+    assert.equal(error.signal, 'SIGKILL');
+  }
+  assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
+});
+
 describe('retries: a call whose child dies under it runs again, for idempotent work', () => {
   const attempts = (file: string) => readFileSync(file, 'utf8').trim().split('\n').length;
 

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Signal } from '../../errors.js';
 import { type BatchControl, type ChildNotice, type EncodedThrown, isChildNotice } from '../../protocol.js';
 import type { StopReason } from '../transport.js';
+import { guardChannel } from './channel-guard.js';
 import { validNotice } from './notice-check.js';
 
 /**
@@ -128,6 +129,9 @@ export class ChildTracker {
     this.#live.add(record);
     this.events.onSpawn(record);
     let unexpected = false;
+    guardChannel(child, (error) =>
+      this.events.onMalformed(record, undefined, `sent a message that the parent could not read (${reasonOf(error)})`),
+    );
     child.on('message', (message: unknown, handle: unknown) => {
       // A child may send a socket or a server along a message: the parent would hold it open, and
       // never exit. No message of ours carries one: it is closed, and the child stopped.
@@ -167,4 +171,8 @@ function closeHandle(handle: unknown): void {
   } catch {
     // Already closed.
   }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -39,7 +39,13 @@ async function main(argv: string[]): Promise<number> {
     ...(values['lock-duration'] && { lockDuration: Number(values['lock-duration']) }),
     ...(values['stalled-interval'] && { stalledInterval: Number(values['stalled-interval']) }),
   });
-  const worker = await serve({
+  // Listening before saying it is ready: a supervisor may stop it the moment it reads that line.
+  const stopping = new Promise<'stop'>((resolve) => {
+    process.once('SIGTERM', () => resolve('stop'));
+    process.once('SIGINT', () => resolve('stop'));
+  });
+  const where = withoutPassword(values.connection);
+  const starting = serve({
     transport,
     pool: values.pool,
     modules: positionals,
@@ -48,12 +54,14 @@ async function main(argv: string[]): Promise<number> {
       ...(values.timeout && { timeout: Number(values.timeout) }),
     },
     ...(values.concurrency && { concurrency: Number(values.concurrency) }),
+    onConnectionError: (error) =>
+      console.error(
+        `run-in-process worker: waiting for Redis at ${where} (${error.message}); retrying until it answers.`,
+      ),
   });
-  // Listening before saying it is ready: a supervisor may stop it the moment it reads that line.
-  const stopping = new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  // Stopped while it still waits for Redis: it took no job, so there is nothing to finish.
+  const worker = await Promise.race([starting, stopping]);
+  if (worker === 'stop') return 0;
   for (const url of worker.unnamed) {
     console.error(
       `run-in-process worker: ${url} declares targets that no caller can name (it is in no package with a ` +
@@ -67,6 +75,17 @@ async function main(argv: string[]): Promise<number> {
   await stopping;
   await worker.close();
   return 0;
+}
+
+/** The connection as it may be printed: a password in a `redis://` URL is masked. */
+function withoutPassword(connection: string): string {
+  try {
+    const url = new URL(connection);
+    if (url.password) url.password = '***';
+    return url.href;
+  } catch {
+    return connection; // A socket path.
+  }
 }
 
 function parse(args: string[]) {

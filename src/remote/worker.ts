@@ -34,6 +34,11 @@ export interface ServeOptions {
   poolOptions?: PoolOptions;
   /** Jobs taken at once. Default: the local pool's size. */
   concurrency?: number;
+  /**
+   * Told when Redis cannot be reached, once for each new reason, while the worker keeps trying (it
+   * retries for ever: `serve()` settles once Redis answers). The CLI prints it.
+   */
+  onConnectionError?: (error: Error) => void;
 }
 
 export interface RemoteWorker {
@@ -70,7 +75,18 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   );
   const queueName = queueNameOf(options.pool, buildIdFor(settings.buildId, urls[0]));
   const { bullmq, Redis } = loadBullMQ();
-  const connect = (): Redis => settings.redis(Redis, { maxRetriesPerRequest: null });
+  let lastReason: string | undefined;
+  const connect = (): Redis => {
+    const client = settings.redis(Redis, { maxRetriesPerRequest: null });
+    // ioredis reconnects by itself; who started the worker is told why it waits, not once a second.
+    client.on('error', (error: Error) => {
+      if (error.message === lastReason) return;
+      lastReason = error.message;
+      options.onConnectionError?.(error);
+    });
+    client.on('ready', () => (lastReason = undefined));
+    return client;
+  };
   /** The calls running here, by job: a caller that gave up on a job has its calls stopped (their children killed). */
   const running = new Map<string, Set<{ fail(error: unknown): void }>>();
   /** Resolves once no call is running here. */
@@ -146,7 +162,6 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
 
   // A caller that aborts a call, or whose timeout passed, asks the worker holding the job to stop it.
   const cancels = connect();
-  cancels.on('error', () => {});
   await cancels.subscribe(settings.cancelChannel(queueName));
   cancels.on('message', (_channel: string, message: string) => {
     const jobId = openCancel(message, settings.secret);
@@ -161,7 +176,6 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   // Its word lasts as long as BullMQ would take to find it lost. Given up only once its calls are
   // done (in close()): a caller whose call it still runs must not take it for gone.
   const presenceClient = connect();
-  presenceClient.on('error', () => {});
   const presence = await announce(
     presenceClient,
     settings.presenceKey(queueName),

@@ -35,6 +35,8 @@ export interface WorkerOptions {
   node?: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /** What it prints once started. Default: its ready line. */
+  until?: RegExp;
 }
 
 export interface StartedWorker {
@@ -93,6 +95,7 @@ export function remoteApp(): RemoteApp {
       node = process.execPath,
       args = [],
       env,
+      until = /worker ready/,
     }) {
       const cli = join(workerApp, 'node_modules', 'run-in-process', 'dist', 'remote', 'cli.js');
       const worker = spawn(
@@ -121,7 +124,7 @@ export function remoteApp(): RemoteApp {
       const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
       await new Promise<void>((resolve, reject) => {
         const check = () => {
-          if (/worker ready/.test(output)) resolve();
+          if (until.test(output)) resolve();
           else if (worker.exitCode !== null) reject(new Error(`the worker exited before it was ready:\n${output}`));
           else setTimeout(check, 20);
         };

@@ -483,6 +483,15 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.match(run.stdout, /^call: TransportUnavailableError$/m, run.report);
   });
 
+  test('a worker that cannot reach Redis says so once, keeps trying, and exits cleanly on SIGTERM', async () => {
+    const nowhere = `${redis.socket}.nowhere`;
+    const worker = await app.startWorker({ redis: nowhere, until: /waiting for Redis/ });
+    assert.match(worker.output(), /waiting for Redis at .*\.nowhere \(.*ENOENT.*\); retrying until it answers/);
+    await sleep(1_500);
+    assert.equal(worker.output().match(/waiting for Redis/g)?.length, 1, 'said once, not at each retry');
+    assert.equal(await worker.stop(), 0, worker.output());
+  });
+
   test('Redis down at call time is TransportUnavailableError, promptly', async () => {
     await redis.kill();
     try {

@@ -189,6 +189,11 @@ export type Emission = [tag: 'items', items: Value[]] | [tag: 'callback', positi
 export const EmissionSlot = { items: 1, position: 1, args: 2 } as const;
 
 export type ChildNotice =
+  /**
+   * It runs this batch, which came with no calls: the parent sends them on the IPC channel now
+   * (a batch whose calls carry large payloads, which tinypool's relay would copy once more).
+   */
+  | [tag: 'run-in-process:opened', batch: number]
   /** A call with `notifyStart` has started. */
   | [tag: 'run-in-process:started', batch: number, call: number]
   | [tag: 'run-in-process:answer', batch: number, call: number, answer: Answer]
@@ -212,6 +217,7 @@ export const NoticeSlot = {
 } as const;
 
 const noticeTags = new Set([
+  'run-in-process:opened',
   'run-in-process:started',
   'run-in-process:answer',
   'run-in-process:emit',

@@ -69,6 +69,8 @@ export async function runBatch(
   };
   runner.settings = task[BatchSlot.settings] ?? {};
   running.set(id, batch);
+  // Its calls come on the IPC channel once the parent knows which child runs it.
+  if (batch.queue.length === 0) notify(['run-in-process:opened', id]);
   try {
     return ['batch-end', await runCalls(id, batch, runner, notify)];
   } finally {

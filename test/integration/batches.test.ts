@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { configure, ProcessCrashedError, shutdown, withCallOptions } from 'run-in-process';
+import { configure, ProcessCrashedError, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
 import { CallLog, ids } from '../helpers/call-log.js';
 import { childPids, fixture } from '../helpers/fixtures.js';
 
@@ -109,4 +109,39 @@ test('a caller that keeps a child busy call after call does not keep a call that
   await busy;
   // It goes as soon as the child answers the call it is running: a call or two, not hundreds.
   assert.ok(overtaken < 50, `the call with a signal waited while the other caller made ${overtaken} calls`);
+});
+
+test('calls with large payloads (their batch goes first, they follow on the channel) each run once with their own result', async () => {
+  configure('batches-large', { size: 2 });
+  const { carry } = inPool('batches-large');
+  const log = new CallLog();
+  const total = 40;
+  const crashing = new Set([7, 25]);
+  // 600 KiB each: a batch of them is past the size where its calls travel apart from tinypool's task.
+  const payload = (index: number) => Buffer.alloc(600 * 1024, index);
+  const results = await Promise.allSettled(
+    ids(total).map((index) => carry(log.path, index, crashing.has(index) ? 'crash' : 'value', payload(index))),
+  );
+  results.forEach((result, index) => {
+    if (crashing.has(index)) {
+      assert.equal(result.status, 'rejected', `call ${index} should have crashed`);
+      assert.ok(result.reason instanceof ProcessCrashedError, `call ${index}: ${String(result.reason)}`);
+      return;
+    }
+    assert.equal(result.status, 'fulfilled', `call ${index}: ${String(result.status === 'rejected' && result.reason)}`);
+    assert.deepEqual(
+      { ...result.value, pid: 0 },
+      { index, pid: 0, bytes: 600 * 1024, first: index, last: index },
+      `call ${index} got another call's result`,
+    );
+  });
+  log.assertEachRanOnce(ids(total));
+
+  const hung = await withCallOptions({ timeout: 300 }, () => carry(log.path, total, 'hang', payload(1))).then(
+    () => assert.fail('the hung call returned'),
+    (error: unknown) => error,
+  );
+  assert.ok(hung instanceof TimeoutError, String(hung));
+  const after = await carry(log.path, total + 1, 'value', payload(2));
+  assert.equal(after.last, 2, 'the pool goes on');
 });

@@ -1,3 +1,4 @@
+import type { CallTask } from '../../protocol.js';
 import type { ChildRecord } from './child-tracker.js';
 
 export interface LocalBatch {
@@ -15,6 +16,10 @@ export interface LocalBatch {
   child: ChildRecord | undefined;
   /** A stream nobody waits on now: it does not hold the process (tinypool-transport.ts, release). */
   released: boolean;
+  /** Calls with large payloads, sent on the child's channel once it says it runs the batch (deferred-calls.ts). */
+  deferred: CallTask[] | undefined;
+  /** The batch was not to be kept open: closed right after its deferred calls. */
+  closeAfterDeferred: boolean;
 }
 
 /** The batches given to tinypool and not yet ended or lost, and which child runs each. */
@@ -28,6 +33,8 @@ export class LocalBatches {
       cancelled: false,
       child: undefined,
       released: false,
+      deferred: undefined,
+      closeAfterDeferred: false,
     };
     this.#batches.set(id, batch);
     return batch;

@@ -16,6 +16,8 @@ import {
 export function validNotice(message: unknown): message is ChildNotice {
   if (!isChildNotice(message)) return false;
   switch (message[0]) {
+    case 'run-in-process:opened':
+      return message.length === 2 && isId(message[NoticeSlot.batch]);
     case 'run-in-process:started':
       return message.length === 3 && isId(message[NoticeSlot.batch]) && isId(message[NoticeSlot.call]);
     case 'run-in-process:answer':

@@ -23,6 +23,7 @@ import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { LocalBatches } from './local-batches.js';
 import { markedAsOurs } from './child-fork.js';
 import { crashError, preloadError, startupError } from './crash-report.js';
+import { splitLarge } from './deferred-calls.js';
 import { reapWithParent } from './orphan-reaper.js';
 import { catchTaskPorts, taskPortOf } from './task-ports.js';
 import { Warming } from './warming.js';
@@ -128,9 +129,12 @@ export class TinypoolTransport implements Transport {
     const id = task[BatchSlot.id];
     const batch = this.#batches.add(id, exclusive, stoppable);
     const options = batch.controller ? { signal: batch.controller.signal } : noSignal;
+    const { sent, deferred } = splitLarge(task);
+    batch.deferred = deferred;
+    batch.closeAfterDeferred = deferred !== undefined && !task[BatchSlot.keepOpen];
     let running: Promise<TaskResult>;
     try {
-      running = this.#tinypool.run(task, options);
+      running = this.#tinypool.run(sent, options);
     } catch (error) {
       // What cannot be sent is refused before a call is made (call/recipe.ts); this is the backstop.
       running = Promise.reject(error);
@@ -307,6 +311,9 @@ export class TinypoolTransport implements Transport {
   #onNotice(record: ChildRecord, notice: ChildNotice): void {
     const { batch, call, answer, thrown } = NoticeSlot;
     switch (notice[0]) {
+      case 'run-in-process:opened':
+        if (this.#claim(record, notice[batch])) this.#sendDeferred(notice[batch]);
+        break;
       case 'run-in-process:started':
         if (this.#claim(record, notice[batch])) this.events.started(notice[batch], notice[call], record.pid);
         break;
@@ -328,6 +335,20 @@ export class TinypoolTransport implements Transport {
         this.#failBoot(preloadError(notice[NoticeSlot.module], notice[NoticeSlot.preloadThrown]));
         break;
     }
+  }
+
+  /**
+   * The calls of a batch sent without them (deferred-calls.ts), now that its child is known. If they
+   * cannot be sent, the child is dying: its task fails, and calls it never got go again.
+   */
+  #sendDeferred(id: number): void {
+    const batch = this.#batches.get(id);
+    const calls = batch?.deferred;
+    if (!batch || !calls) return;
+    batch.deferred = undefined;
+    // Stopped meanwhile: it ends with none of them, and what it was to run goes again.
+    if (batch.cancelled) this.close(id);
+    else if (this.append(id, calls) && batch.closeAfterDeferred) this.close(id);
   }
 
   /** Only the child that runs a batch speaks for it; another that names it is lying, and is stopped. */

@@ -10,6 +10,7 @@ const colors: Record<string, string> = {
   tinypool: '#4e79a7',
   'rip-static': '#2e8b3e',
   'rip-instance': '#59a14f',
+  'rip-static-blob': '#a0cbe8',
   'rip-wrapped': '#8cd17d',
   'rip-pipelined': '#1b5e20',
   workerpool: '#f28e2b',

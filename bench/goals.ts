@@ -258,6 +258,10 @@ function speedTwoGoals(report: Report): Goal[] {
       // Both must hold: rss under-counts when the allocator reuses pages freed by an earlier sample, sampling may miss a peak shorter than 1 ms.
       pass: copies === undefined ? undefined : Number(Math.max(copies.rss, copies.arrayBuffers).toFixed(2)) <= 2,
     },
+    thisGoal(
+      range('tiny-latency', 'rip-instance', 'rip-static-blob'),
+      range('throughput', 'rip-instance', 'rip-static-blob'),
+    ),
     { goal: 'cold start to first result ≤ raw tinypool', ...costAtMost('cold-start', tinypoolId, 1, 'raw tinypool') },
     {
       goal: "a pool child's RSS at idle, against a bare node child",
@@ -269,4 +273,15 @@ function speedTwoGoals(report: Report): Goal[] {
       info: true,
     },
   ];
+}
+
+/** Issue #16: `this` costs what the same bytes cost as an argument, one call at a time and in bulk. */
+function thisGoal(latency: ReturnType<typeof ratioRange>, throughput: ReturnType<typeof ratioRange>): Goal {
+  const goal = 'instance method with a 100 KB `this` ≤ 1.1× a static call given the same 100 KB as an argument';
+  if (latency === undefined || throughput === undefined) return { goal, measured: 'not measured', pass: undefined };
+  return {
+    goal,
+    measured: `${formatRange(latency)} one at a time; ${formatRange(throughput)} the cost in bulk`,
+    pass: latency.median <= 1.1 && throughput.median <= 1.1,
+  };
 }

@@ -80,6 +80,9 @@ const method = `## How it is measured
   made 150 ms later, as a server's first request comes some time after startup. **warm, after 150 ms idle** times
   one call on a pool warmed by 3,000 calls, then left idle as long: the same call with nothing left to compile,
   after the same quiet.
+- **instance (100 KB this)** calls a method whose \`this\` holds a 100 KB string; **static, the same 100 KB as an
+  argument** (tiny calls only) is its honest baseline: a static call given that string as an argument, the same
+  bytes on the wire.
 - **OpenTelemetry subscriber** (tiny calls): the decorated static call while a subscriber on
   \`run-in-process:call\` starts a real SDK span for each call, injects its W3C context into the carrier (so it
   travels to the child) and ends it when the value is rebuilt. No span processor and no context manager: exporting

@@ -32,6 +32,15 @@ export class Bench {
     return v;
   }
 
+  /** withThis's honest baseline: a static call given the same 100 KB as an argument. */
+  @runInProcess static async withBlob(x: number, blob: string): Promise<number> {
+    return x + blob.length;
+  }
+
+  @runInProcess static async echoWithBlob(v: unknown, _blob: string): Promise<unknown> {
+    return v;
+  }
+
   /** `count` small objects streamed, at most 16 (the default window) ahead of the consumer. */
   @runInProcess static async *items(count: number): AsyncGenerator<ReturnType<typeof streamItem>> {
     for (let i = 0; i < count; i++) yield streamItem(i);

@@ -81,6 +81,12 @@ export type CallTask = [
    * travel as `undefined`; the child puts a stub there that sends its arguments as an Emission.
    */
   callbacks?: number[] | undefined,
+  /**
+   * The snapshot of `this` as it is, beside arguments that go as they are, when every field of it is
+   * a primitive (strings above all): it needs no path diagnosis either, and a 100 KB string field
+   * then crosses as a 100 KB argument does, with no serialize/deserialize pair of its own.
+   */
+  self?: Record<string, unknown> | undefined,
 ];
 
 export const CallSlot = {
@@ -92,6 +98,7 @@ export const CallSlot = {
   carrier: 6,
   window: 7,
   callbacks: 8,
+  self: 9,
 } as const;
 
 /**

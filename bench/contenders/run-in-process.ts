@@ -56,6 +56,15 @@ export async function loadRunInProcess(size: number): Promise<RunInProcessConten
     contender('rip-instance', 'run-in-process instance (100 KB this)', async (op, arg) =>
       op === 'tiny' ? (await instance.withThis(arg as number)) - instance.blob.length + 1 : instance.echoWithThis(arg),
     ),
+    {
+      // The instance row's baseline (issue #16): the same bytes cross, as an argument instead of in `this`.
+      ...contender('rip-static-blob', 'run-in-process static, the same 100 KB as an argument', async (op, arg) =>
+        op === 'tiny'
+          ? (await Bench.withBlob(arg as number, instance.blob)) - instance.blob.length + 1
+          : Bench.echoWithBlob(arg, instance.blob),
+      ),
+      workloads: ['tiny-latency', 'throughput'],
+    },
     contender('rip-wrapped', 'run-in-process wrapped fn', (op, arg) =>
       op === 'tiny' ? wrapped(arg as number) : wrappedEcho(arg),
     ),

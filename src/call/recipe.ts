@@ -1,4 +1,4 @@
-import { bufferIndexes, decodeValue, encodeValues, isSentAsIs } from '../codec/values.js';
+import { bufferIndexes, decodeValue, encodeValues, isPrimitive, isSentAsIs } from '../codec/values.js';
 import { SerializationError } from '../errors.js';
 import { CallSlot, type CallTask, type Target } from '../protocol.js';
 import {
@@ -154,7 +154,14 @@ function callTask(
   args: unknown[],
   label: string,
 ): CallTask {
-  if (snapshot === undefined && args.every(isSentAsIs)) return ['call', targetKey, 0, args, bufferIndexes(args), false];
+  if (args.every(isSentAsIs)) {
+    if (snapshot === undefined) return ['call', targetKey, 0, args, bufferIndexes(args), false];
+    if (Object.values(snapshot).every(isPrimitive)) {
+      const task: CallTask = ['call', targetKey, 0, args, bufferIndexes(args), false];
+      task[CallSlot.self] = snapshot;
+      return task;
+    }
+  }
   const roots = snapshot === undefined ? { args } : { this: snapshot, args };
   return ['call', targetKey, 0, encodeValues(roots, `to the child process for ${label}()`), undefined, false];
 }

@@ -51,7 +51,7 @@ async function execute(
   try {
     const sent = task[CallSlot.input];
     input = Array.isArray(sent)
-      ? { this: undefined, args: rewrapBuffers(sent, task[CallSlot.buffers]) }
+      ? { this: task[CallSlot.self], args: rewrapBuffers(sent, task[CallSlot.buffers]) }
       : (decodeValue(sent, 'args') as { this?: Record<string, unknown>; args: unknown[] });
   } catch (error) {
     // Arguments too deep to be read back here: this call fails, and the child is as good as before.

@@ -1,4 +1,4 @@
-import { CallSlot, type CallTask } from '../protocol.js';
+import { taskBytes } from './task-bytes.js';
 import type { PendingCall } from './pending-call.js';
 
 /** Batches grow to this many calls: past it, the tinypool round trip it saves is already a few percent of the batch. */
@@ -50,7 +50,7 @@ export class Backlog {
     const most = Math.min(this.#limit, share);
     let count = 0;
     for (let bytes = 0; count < most; count++) {
-      bytes += bytesOf(this.#queue[count]!.task[CallSlot.input]);
+      bytes += taskBytes(this.#queue[count]!.task);
       if (count > 0 && bytes > largestBatchBytes) break;
     }
     return this.#queue.splice(0, count).filter((call) => !call.settled);
@@ -65,21 +65,4 @@ export class Backlog {
   learn(slow: boolean): void {
     this.#limit = slow ? 1 : Math.min(largestBatch, this.#limit * 2);
   }
-}
-
-/** About how many bytes a call's arguments take to send: exact for serialized ones and typed arrays. */
-function bytesOf(input: CallTask[typeof CallSlot.input]): number {
-  if (!Array.isArray(input)) return input.byteLength;
-  let bytes = 0;
-  for (const arg of input) {
-    // A view is read with care: its buffer may have been detached since the call was made.
-    bytes += ArrayBuffer.isView(arg)
-      ? arg.buffer.byteLength === 0
-        ? 0
-        : arg.byteLength
-      : typeof arg === 'string'
-        ? arg.length
-        : 8;
-  }
-  return bytes;
 }

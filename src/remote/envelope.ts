@@ -90,9 +90,11 @@ export function sealCall(
   codec: string,
 ): CallPart {
   const raw = task[CallSlot.input];
+  const self = task[CallSlot.self];
+  const asIs = (args: unknown[]) => ({ ...(self && { this: self }), args: withBuffers(args, task[CallSlot.buffers]) });
   let bytes: Buffer;
   if (codec === portableCodec) {
-    const roots = raw instanceof Uint8Array ? deserialize(raw) : { args: withBuffers(raw, task[CallSlot.buffers]) };
+    const roots = raw instanceof Uint8Array ? deserialize(raw) : asIs(raw);
     try {
       bytes = packPortable(roots);
     } catch (error) {
@@ -103,8 +105,7 @@ export function sealCall(
       );
     }
   } else {
-    bytes =
-      raw instanceof Uint8Array ? Buffer.from(raw) : serialize({ args: withBuffers(raw, task[CallSlot.buffers]) });
+    bytes = raw instanceof Uint8Array ? Buffer.from(raw) : serialize(asIs(raw));
   }
   if (bytes.byteLength > maxBytes) {
     throw new SerializationError(

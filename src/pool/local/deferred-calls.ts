@@ -1,4 +1,5 @@
 import { BatchSlot, type BatchTask, CallSlot, type CallTask } from '../../protocol.js';
+import { taskBytes } from '../task-bytes.js';
 
 /**
  * A batch is a tinypool task, and in `child_process` mode tinypool relays a task to its child
@@ -17,16 +18,7 @@ export function splitLarge(task: BatchTask): { sent: BatchTask; deferred: CallTa
   // A stream's credit and a callback's events need the child to be known before the call starts.
   if (calls.some((call) => call[CallSlot.window] !== undefined || call[CallSlot.callbacks] !== undefined))
     return { sent: task, deferred: undefined };
-  if (payloadBytes(calls) < deferAboveBytes) return { sent: task, deferred: undefined };
+  if (calls.reduce((bytes, call) => bytes + taskBytes(call), 0) < deferAboveBytes)
+    return { sent: task, deferred: undefined };
   return { sent: ['batch', task[BatchSlot.id], [], true, task[BatchSlot.settings]], deferred: calls };
-}
-
-function payloadBytes(calls: CallTask[]): number {
-  let bytes = 0;
-  for (const call of calls) {
-    const input = call[CallSlot.input];
-    if (input instanceof Uint8Array) bytes += input.byteLength;
-    else for (const arg of input) if (ArrayBuffer.isView(arg)) bytes += arg.byteLength;
-  }
-  return bytes;
 }

@@ -1,0 +1,29 @@
+import { CallSlot, type CallTask } from '../protocol.js';
+
+/**
+ * About how many bytes a call takes to send: exact for serialized input and typed arrays, a
+ * string's length, 8 for another primitive; `this` sent as it is counts too. For sizing batches
+ * (backlog.ts) and for sending large calls apart from tinypool's task (local/deferred-calls.ts).
+ */
+export function taskBytes(task: CallTask): number {
+  const input = task[CallSlot.input];
+  let bytes = Array.isArray(input) ? valuesBytes(input) : input.byteLength;
+  const self = task[CallSlot.self];
+  if (self) bytes += valuesBytes(Object.values(self));
+  return bytes;
+}
+
+function valuesBytes(values: readonly unknown[]): number {
+  let bytes = 0;
+  for (const value of values) {
+    // A view is read with care: its buffer may have been detached since the call was made.
+    bytes += ArrayBuffer.isView(value)
+      ? value.buffer.byteLength === 0
+        ? 0
+        : value.byteLength
+      : typeof value === 'string'
+        ? value.length
+        : 8;
+  }
+  return bytes;
+}

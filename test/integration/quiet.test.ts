@@ -21,3 +21,22 @@ test('the library installs no signal handlers and prints nothing on its own', ()
   assert.equal(afterwards, before);
   assert.equal(run.stderr, '', 'nothing printed to stderr');
 });
+
+test('the library leaves no async hook installed: the app’s promises cost what they did before', () => {
+  // With an async hook enabled, Node gives every promise an async id (and runs its promise hooks):
+  // inside a reaction, executionAsyncId() is then that id instead of 0.
+  const run = runScript(`
+    const { executionAsyncId } = await import('node:async_hooks');
+    const idInReaction = () => Promise.resolve().then(() => executionAsyncId());
+    const before = await idInReaction();
+    const { Crasher } = await import(${JSON.stringify(fixtureUrl('standard', 'crashes'))});
+    const { configure, shutdown } = await import('run-in-process');
+    configure({ size: 2 });
+    await Promise.all([Crasher.pid(), Crasher.pid(), Crasher.pid()]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const during = await idInReaction();
+    await shutdown();
+    console.log(before + ' ' + during);`);
+  assert.equal(run.status, 0, run.report);
+  assert.equal(run.stdout.trim(), '0 0', 'promise hooks stayed installed after children were forked');
+});

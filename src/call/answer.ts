@@ -9,6 +9,7 @@ import type { ModuleEntry } from '../shared/registry.js';
 import { joinStacks, withCallerFrames } from './call-stacks.js';
 import { isEntryScript } from './entry-script.js';
 import type { Recipe } from './recipe.js';
+import { messageOf } from '../codec/describe-thrown.js';
 
 type Thrown = Extract<Answer, [tag: 'thrown', ...unknown[]]>;
 
@@ -26,7 +27,7 @@ export function returnedValue(answer: Exclude<Answer, Thrown>): unknown {
 export async function rethrow(answer: Thrown, recipe: Recipe, where: string): Promise<never> {
   const thrown = await rebuildThrown(answer[AnswerSlot.payload], recipe.module, where);
   if (answer[AnswerSlot.stage] === 'call') throw joinStacks(thrown);
-  const reason = thrown instanceof Error ? thrown.message : String(thrown);
+  const reason = messageOf(thrown);
   const moduleUrl = recipe.target.module;
   throw withCallerFrames(
     new ModuleLoadError(
@@ -69,7 +70,7 @@ async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry, where: 
   } catch (error) {
     // The child's word is checked, not trusted: a report that cannot be read is not the user's error.
     return new RunInProcessError(
-      `${capitalized(where)} threw an error whose report could not be read: ${error instanceof Error ? error.message : String(error)}`,
+      `${capitalized(where)} threw an error whose report could not be read: ${messageOf(error)}`,
       { cause: error },
     );
   }

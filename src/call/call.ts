@@ -3,14 +3,14 @@ import type { Answer } from '../protocol.js';
 import { classDefaults } from '../shared/class-options.js';
 import { processState } from '../shared/process-state.js';
 import type { FunctionEntry, MethodEntry } from '../shared/registry.js';
-import type { CallSpec, ScheduledStream, Scheduler } from '../pool/scheduler.js';
+import type { CallSpec, ScheduledStream } from '../pool/scheduler.js';
 import { CallSlot } from '../protocol.js';
 import { type CallContext, callChannel } from '../shared/tracing.js';
 import { rethrow, returnedValue } from './answer.js';
 import { withCallerFrames } from './call-stacks.js';
 import { currentCallOptions } from './call-options.js';
 import { warnIfEntryScript } from './entry-script.js';
-import { defaultPoolName, poolOptions, schedulerFor } from './pools.js';
+import { defaultPoolName, poolOptions, withScheduler } from './pools.js';
 import { functionRecipe, methodRecipe, type Recipe, runtimeClassOf } from './recipe.js';
 import { RemoteGenerator } from './remote-generator.js';
 
@@ -86,25 +86,24 @@ function stream(recipe: Recipe, options: RunInProcessOptions): AsyncGenerator {
   };
   let runsIn = 'the child process';
   return new RemoteGenerator(
-    async (deliver) => {
-      const loading = schedulerFor(pool);
-      const scheduler = loading instanceof Promise ? await loading : loading;
-      runsIn = scheduler.runsIn;
-      const start = (traced: CallSpec) =>
-        scheduler.stream(recipe.task, recipe.label, traced, streamSpec, deliver, recipe.listener);
-      if (!callChannel.hasSubscribers) return start(spec);
-      // Traced as a call from the first next() to the generator's end.
-      const context = contextOf(recipe, pool, spec);
-      let started: ScheduledStream | undefined;
-      callChannel
-        .tracePromise(() => {
-          carry(recipe, context);
-          started = start({ ...spec, trace: context });
-          return started.answer;
-        }, context)
-        .catch(() => {});
-      return started!;
-    },
+    async (deliver) =>
+      withScheduler(pool, (scheduler) => {
+        runsIn = scheduler.runsIn;
+        const start = (traced: CallSpec) =>
+          scheduler.stream(recipe.task, recipe.label, traced, streamSpec, deliver, recipe.listener);
+        if (!callChannel.hasSubscribers) return start(spec);
+        // Traced as a call from the first next() to the generator's end.
+        const context = contextOf(recipe, pool, spec);
+        let started: ScheduledStream | undefined;
+        callChannel
+          .tracePromise(() => {
+            carry(recipe, context);
+            started = start({ ...spec, trace: context });
+            return started.answer;
+          }, context)
+          .catch(() => {});
+        return started!;
+      }),
     (answer) => rethrow(answer, recipe, runsIn),
     withCallerFrames,
   );
@@ -140,15 +139,16 @@ function stringsOf(carrier: unknown): Record<string, string> | undefined {
 
 async function run(recipe: Recipe, pool: string, spec: CallSpec): Promise<unknown> {
   let answer: Answer;
-  let scheduler: Scheduler;
+  let runsIn = 'the child process';
   try {
-    const loading = schedulerFor(pool);
-    scheduler = loading instanceof Promise ? await loading : loading;
-    answer = await scheduler.run(recipe.task, recipe.label, spec, recipe.listener);
+    answer = await withScheduler(pool, (scheduler) => {
+      runsIn = scheduler.runsIn;
+      return scheduler.run(recipe.task, recipe.label, spec, recipe.listener);
+    });
   } catch (error) {
     throw withCallerFrames(error);
   }
   if (answer[0] !== 'thrown') return returnedValue(answer);
   // Awaited, not returned: V8's async stack trace, which the caller's frames are read from, follows awaits.
-  return await rethrow(answer, recipe, scheduler.runsIn);
+  return await rethrow(answer, recipe, runsIn);
 }

@@ -81,7 +81,9 @@ export async function warmUp(name: string = defaultPoolName): Promise<void> {
  */
 export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
   const { deadline = poolDefaults.deadline } = checkShutdownOptions(options, 'shutdown(options)');
-  await machinery?.closeAll(deadline);
+  // Calls made while the machinery loads are handed to their schedulers as it ends, before this goes on.
+  const loaded = machinery ?? (await loading?.catch(() => undefined));
+  await loaded?.closeAll(deadline);
 }
 
 /**
@@ -142,11 +144,20 @@ export function poolOptions(name: string): PoolOptions {
 }
 
 /** The scheduler of a pool, started if needed; synchronous once the machinery is loaded. */
-export function schedulerFor(name: string): Scheduler | Promise<Scheduler> {
-  if (machinery) return machinery.scheduler(name, poolOptions(name));
+function schedulerFor(name: string): Scheduler | Promise<Scheduler> {
+  return withScheduler(name, (scheduler) => scheduler);
+}
+
+/**
+ * Hands a pool's scheduler to `use` at once, or as soon as the machinery has loaded: in the same
+ * turn as the loading ends, so that a call made before a `shutdown()` reaches its scheduler before
+ * that shutdown closes it (shutdown() waits for the same loading, after it).
+ */
+export function withScheduler<T>(name: string, use: (scheduler: Scheduler) => T): T | Promise<T> {
+  if (machinery) return use(machinery.scheduler(name, poolOptions(name)));
   loading ??= import('../pool/pools.js');
   return loading.then((loaded) => {
     machinery = loaded;
-    return loaded.scheduler(name, poolOptions(name));
+    return use(loaded.scheduler(name, poolOptions(name)));
   });
 }

@@ -12,6 +12,7 @@ import {
   targetOfMethod,
 } from '../shared/registry.js';
 import { warnOnce } from '../shared/warn-once.js';
+import { messageOf } from '../codec/describe-thrown.js';
 
 /**
  * The recipe of a call: which code (module URL, class position and method, or function id) and
@@ -179,7 +180,7 @@ function snapshotOf(self: unknown, label: string): Record<string, unknown> | und
   } catch (error) {
     // A getter that throws, or a Proxy whose traps do: the path says where.
     const path = key === '' ? 'this' : `this.${key}`;
-    const why = error instanceof Error ? error.message : String(error);
+    const why = messageOf(error);
     throw new SerializationError(
       `Cannot send ${path} to the child process for ${label}(): reading it threw: ${why}.`,
       path,

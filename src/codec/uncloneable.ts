@@ -1,5 +1,6 @@
 import { SerializationError } from '../errors.js';
 import { isDetached, refusedView, serialize } from './serializer.js';
+import { messageOf } from './describe-thrown.js';
 
 /** Where in a value that cannot cross the culprit sits, and what it is: only after a failure. */
 
@@ -24,13 +25,7 @@ export function describeUncloneable(
     // The search is iterative, and bounded; this is for what it cannot foresee (a Proxy, say).
   }
   const path = found?.path ?? Object.keys(roots).join(', ');
-  const what =
-    found?.what ??
-    (isStackOverflow(error)
-      ? 'it is nested too deeply to be cloned'
-      : error instanceof Error
-        ? error.message
-        : String(error));
+  const what = found?.what ?? (isStackOverflow(error) ? 'it is nested too deeply to be cloned' : messageOf(error));
   return new SerializationError(
     `Cannot send ${path} ${whereFor}: ${what}. Only structured-clone data crosses a process boundary ` +
       `(primitives, plain objects, arrays, Date, RegExp, Map, Set, typed arrays, Buffer, Error); ` +
@@ -111,7 +106,7 @@ function serializeFailure(value: object): unknown {
     serialize(value);
     return undefined;
   } catch (error) {
-    return error ?? new Error(String(error));
+    return error ?? new Error(messageOf(error));
   }
 }
 
@@ -164,7 +159,7 @@ function* childrenOf(value: object): Iterable<[string, unknown]> {
     try {
       child = (value as Record<string, unknown>)[key];
     } catch (error) {
-      child = new ThrowingRead(error instanceof Error ? error.message : String(error));
+      child = new ThrowingRead(messageOf(error));
     }
     yield [label, child];
   }

@@ -1,6 +1,7 @@
 import { AbortError, TimeoutError } from '../errors.js';
 import { longestTimer } from '../options.js';
 import { CallSlot, type Answer, type CallTask } from '../protocol.js';
+import { watchAbort } from './abort-watch.js';
 import type { Batch } from './batch.js';
 import type { CallbackListener } from './scheduler.js';
 import type { StreamFlow } from './stream-flow.js';
@@ -30,7 +31,10 @@ export class PendingCall {
   #started = false;
   /** The timeout once started; until then, the bound on how long its worker may take to start it. */
   #timer: NodeJS.Timeout | undefined;
-  readonly #onAbort: (() => void) | undefined;
+  readonly #unwatch: (() => void) | undefined;
+  /** Promises of its async callbacks that have not settled, and the answer that waits for them. */
+  #callbacks: Set<PromiseLike<unknown>> | undefined;
+  #answer: Answer | undefined;
 
   constructor(
     /** The call as it crosses, with its id. */
@@ -51,8 +55,9 @@ export class PendingCall {
     readonly trace?: { pid: number | undefined },
   ) {
     if (signal) {
-      this.#onAbort = () => this.fail(new AbortError(`The call to ${label} was aborted.`, { cause: signal.reason }));
-      signal.addEventListener('abort', this.#onAbort, { once: true });
+      this.#unwatch = watchAbort(signal, () =>
+        this.fail(new AbortError(`The call to ${label} was aborted.`, { cause: signal.reason })),
+      );
     }
   }
 
@@ -130,7 +135,30 @@ export class PendingCall {
     return true;
   }
 
+  /**
+   * The promise an async callback of this call returned (`callbacks: true`): its rejection fails the
+   * call, as a throw does, and the call's answer waits for it, so that the rejection is never too late.
+   */
+  awaitCallback(returned: PromiseLike<unknown>): void {
+    const pending = (this.#callbacks ??= new Set());
+    pending.add(returned);
+    returned.then(
+      () => {
+        pending.delete(returned);
+        if (pending.size === 0 && this.#answer) this.succeed(this.#answer);
+      },
+      (error: unknown) => {
+        pending.delete(returned);
+        this.fail(error);
+      },
+    );
+  }
+
   succeed(answer: Answer): void {
+    if (this.#callbacks?.size) {
+      this.#answer = answer;
+      return;
+    }
     if (this.#finish()) {
       this.onSettled(this, false);
       this.resolveWith(answer);
@@ -148,7 +176,7 @@ export class PendingCall {
     if (this.#settled) return false;
     this.#settled = true;
     clearTimeout(this.#timer);
-    if (this.#onAbort) this.signal?.removeEventListener('abort', this.#onAbort);
+    this.#unwatch?.();
     return true;
   }
 }

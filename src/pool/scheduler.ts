@@ -107,6 +107,9 @@ export class Scheduler {
   /** Who waits for a batch to end, by its id: the warm-up, for the batch its pings left open. */
   readonly #endWaiters = new Map<number, () => void>();
   #closing: Promise<void> | undefined;
+  /** The timers of close()'s deadlines, each holding the process until the pool has closed. */
+  readonly #deadlines: NodeJS.Timeout[] = [];
+  #closed = false;
   readonly #stops: StreamStops;
 
   constructor(
@@ -299,17 +302,25 @@ export class Scheduler {
    * worker. Calling it again with a shorter deadline tightens it.
    */
   close(deadline: number): Promise<void> {
-    if (Number.isFinite(deadline)) {
-      setTimeout(() => {
-        for (const call of this.#pending) {
-          call.fail(new PoolClosedError(`${call.label} did not finish within the ${deadline} ms shutdown deadline.`));
-        }
-      }, deadline).unref();
-    }
     this.#closing ??= this.#pending
       .drained()
       .then(() => this.#stops.all())
-      .then(() => this.#transport.destroy());
+      .then(() => this.#transport.destroy())
+      .finally(() => {
+        this.#closed = true;
+        for (const timer of this.#deadlines) clearTimeout(timer);
+      });
+    if (Number.isFinite(deadline) && !this.#closed) {
+      // Not unref'd: a stream nobody reads holds nothing, and the deadline must still come for its
+      // call to fail and shutdown() to settle. Cleared once it has.
+      this.#deadlines.push(
+        setTimeout(() => {
+          for (const call of this.#pending) {
+            call.fail(new PoolClosedError(`${call.label} did not finish within the ${deadline} ms shutdown deadline.`));
+          }
+        }, deadline),
+      );
+    }
     return this.#closing;
   }
 
@@ -371,13 +382,26 @@ export class Scheduler {
     if (!batch || !call || call.settled) return;
     batch.started = true;
     if (emission[0] === 'items') {
-      for (const item of emission[EmissionSlot.items]) call.flow?.received(item);
+      const flow = call.flow;
+      if (!flow) return;
+      for (const item of emission[EmissionSlot.items]) {
+        if (flow.received(item)) continue;
+        // Items held here would grow without bound: the worker is stopped, as for a broken call.
+        call.fail(
+          new RunInProcessError(
+            `${call.label} sent more items than its consumer allowed (a window of ${flow.window}), which ` +
+              `run-in-process's own code in ${this.#transport.runsIn} never does: the stream was stopped, and its ` +
+              `worker with it.`,
+          ),
+        );
+        return;
+      }
       return;
     }
     try {
       const returned = call.listener?.(emission[EmissionSlot.position], emission[EmissionSlot.args]);
       // An async callback that rejects has thrown too: not an unhandled rejection in this process.
-      if (isThenable(returned)) returned.then(undefined, (error: unknown) => call.fail(error));
+      if (isThenable(returned)) call.awaitCallback(returned);
     } catch (error) {
       // The parent's callback threw: the call fails with that error, as it would have locally.
       call.fail(error);

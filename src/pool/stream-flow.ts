@@ -49,12 +49,15 @@ export class StreamFlow {
     this.#watch();
   }
 
-  received(item: Value): void {
-    if (this.#ended) return;
+  /** False, and nothing delivered, for an item beyond the credit granted: the child broke the protocol. */
+  received(item: Value): boolean {
+    if (this.#ended) return true;
+    if (this.#received >= this.#granted) return false;
     this.#received++;
     this.#started = true;
     this.#watch();
     this.deliver(item);
+    return true;
   }
 
   /** The call settled, or is being stopped: no more credit, no more idle timer. */

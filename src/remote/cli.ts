@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { bullmq } from './bullmq-transport.js';
 import { serve } from './worker.js';
+import { messageOf } from '../codec/describe-thrown.js';
 
 /**
  * `run-in-process worker --connection redis://10.0.0.5:6379 --pool render ./dist/thumbnailer.js`:
@@ -109,7 +110,7 @@ function parse(args: string[]) {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`run-in-process worker: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`run-in-process worker: ${messageOf(error)}`);
     process.exit(1);
   },
 );

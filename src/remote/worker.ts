@@ -22,6 +22,7 @@ import { type AnswerEnvelope, type CallPart, callInput, openCancel, openJob, sea
 import { loadBullMQ } from './peers.js';
 import { announce } from './worker-presence.js';
 import type { BullmqSettings } from './settings.js';
+import { messageOf } from '../codec/describe-thrown.js';
 
 export interface ServeOptions {
   /** The transport the callers use: `bullmq({ connection })`. */
@@ -208,7 +209,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
  * machine's; anything else (not served, a job it could not read) was refused before running.
  */
 function withWorker(error: unknown, name: string): unknown {
-  if (!(error instanceof Error)) return new RunInProcessError(`The worker ${name} failed: ${String(error)}`);
+  if (!(error instanceof Error)) return new RunInProcessError(`The worker ${name} failed: ${messageOf(error)}`);
   for (const [key, value] of Object.entries({ host, worker: name })) {
     Object.defineProperty(error, key, { value, enumerable: true, writable: true, configurable: true });
   }

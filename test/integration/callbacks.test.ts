@@ -91,6 +91,18 @@ for (const mode of modes) {
       }
     });
 
+    test('an async callback that rejects fails its call even when the answer comes in the same read', async () => {
+      // crunch returns right after calling back: its answer is often read with the event, before the
+      // callback's promise has rejected; the answer waits for it.
+      for (let i = 0; i < 20; i++) {
+        const mine = new Error(`rejected at once (${i})`);
+        const error = await rejectionOf(
+          new Exporter().crunch(1, async () => Promise.reject(mine), scratchFile('late-reject')),
+        );
+        assert.equal(error, mine, `call ${i}`);
+      }
+    });
+
     test('without callbacks: true, a function argument is still refused', async () => {
       const error = await rejectionOf(
         new Exporter().noCallbacks(() => {}),

@@ -120,6 +120,11 @@ test('a child that sends a malformed message is stopped, and the call it ran fai
     assert.match(error.message, /sent a message that is not a well-formed notice, so the parent stopped it/);
     assert.equal(error.signal, 'SIGKILL');
   }
+  // Well formed, but a lie: a child that is up says it could not import a preload, which would fail
+  // every child's calls and break the pool.
+  const forged = ['run-in-process:preload-failed', 'file:///nothing.mjs', ['value', new Uint8Array([1])]];
+  const error = await rejectionOf(sendRaw(forged), ProcessCrashedError);
+  assert.match(error.message, /said it could not import a module it was not importing, so the parent stopped it/);
   assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
   assert.equal(({} as { polluted?: unknown }).polluted, undefined);
 });
@@ -129,15 +134,24 @@ test('a child that writes bytes the parent cannot read on its IPC channel is sto
   // (src/pool/local/channel-guard.ts) each of these ended this process.
   const { writeUnreadable, pid } = inPool('hostile-child');
   for (const [kind, reason] of [
-    ['garbage', /Unable to deserialize|invalid or unsupported/],
-    ['deep', /Maximum call stack size exceeded/],
+    ['garbage', /could not read \(.*(Unable to deserialize|invalid or unsupported)/],
+    ['deep', /could not read \(Maximum call stack size exceeded/],
+    // Read, then cloned again by tinypool's listener, a tick later, outside the read.
+    ['port-deep', /could not handle \(Maximum call stack size exceeded/],
   ] as const) {
     const error = await rejectionOf(writeUnreadable(kind), ProcessCrashedError);
-    assert.match(error.message, /sent a message that the parent could not read \(/);
+    assert.match(error.message, /sent a message that the parent could not (read|handle) \(/);
     assert.match(error.message, reason);
     assert.equal(error.signal, 'SIGKILL');
   }
   assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
+});
+
+test('a value thrown outside any call that cannot be turned into text still makes a crash report', async () => {
+  configure('hostile-child', { size: 1 });
+  const { throwUnprintableLater } = inPool('hostile-child');
+  const error = await rejectionOf(throwUnprintableLater(), ProcessCrashedError);
+  assert.match(error.message, /threw outside any call .*\[object Object\] \(which cannot be converted to text\)/);
 });
 
 describe('retries: a call whose child dies under it runs again, for idempotent work', () => {

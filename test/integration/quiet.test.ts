@@ -12,6 +12,9 @@ test('the library installs no signal handlers and prints nothing on its own', ()
     const { shutdown, withCallOptions } = await import('run-in-process');
     await Promise.all([Crasher.pid(), Crasher.pid()]);
     await Promise.allSettled([withCallOptions({ timeout: 100 }, () => Crasher.spin(5_000))]);
+    // One signal shared by many calls at once, as a server's shutdown signal is: no listener warning.
+    const shared = new AbortController();
+    await Promise.all(Array.from({ length: 30 }, () => withCallOptions({ signal: shared.signal }, () => Crasher.pid())));
     const during = count();
     await shutdown();
     console.log(before + ' ' + during + ' ' + count());`);

@@ -37,3 +37,16 @@ test('an idle pool does not keep the process alive', () => {
   assert.equal(run.status, 0, `the script did not exit on its own, without shutdown(): ${run.report}`);
   assert.match(run.stdout, /^\d+$/m, run.report);
 });
+
+test('shutdown() right after a first call, while the pool machinery loads, still closes that call', () => {
+  const run = runScript(
+    `const { shutdown, stats } = await import('run-in-process');
+     const { Crasher } = await import(${JSON.stringify(fixtureUrl('standard', 'crashes'))});
+     const call = Crasher.spin(2_000).then(() => 'resolved', (error) => error.name);
+     await shutdown({ deadline: 0 });
+     console.log(await call, JSON.stringify(stats().children));`,
+    { timeout: 15_000 },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.equal(run.stdout.trim(), 'PoolClosedError {"busy":0,"idle":0,"starting":0,"recycled":0}', run.report);
+});

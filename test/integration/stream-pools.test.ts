@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { configure, PoolClosedError, shutdown, stats } from 'run-in-process';
+import { configure, PoolClosedError, RunInProcessError, shutdown, stats } from 'run-in-process';
 import { CallLog } from '../helpers/call-log.js';
 import { fixture, fixtureUrl, isAlive, scratchFile, waitFor } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
@@ -82,6 +82,41 @@ test('a stream half-read and left without break does not hold the process: it ex
   const pid = Number(run.stdout.trim());
   assert.ok(pid > 0, run.report);
   assert.ok((await waitFor(() => !isAlive(pid), 5_000)) !== undefined, 'the child exited with its parent');
+});
+
+test('shutdown() with a deadline settles even when the only thing left is a stream nobody reads', () => {
+  const run = runScript(
+    `const { shutdown } = await import('run-in-process');
+     const { Exporter } = await import(${JSON.stringify(fixtureUrl('standard', 'streams'))});
+     const stream = Exporter.countdown(1_000);
+     console.log('first', (await stream.next()).value);
+     const started = Date.now();
+     await shutdown({ deadline: 300 });
+     console.log('shut down after', Date.now() - started >= 300 ? 'the deadline' : 'less');
+     let end = 'ended';
+     try { for await (const _ of stream); } catch (error) { end = error.name; }
+     console.log('then', end);`,
+    { timeout: 15_000 },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.equal(run.stdout.trim(), 'first 1000\nshut down after the deadline\nthen PoolClosedError', run.report);
+});
+
+test('a child that sends items past the credit its consumer gave is stopped; the parent holds no more of them', async () => {
+  const { floodsPastCredit } = (await import(
+    fixtureUrl('standard', 'streams')
+  )) as typeof import('../fixtures/src/streams.js');
+  const stream = floodsPastCredit(5_000);
+  let received = 0;
+  let error: unknown;
+  try {
+    for await (const _ of stream) received++;
+  } catch (caught) {
+    error = caught;
+  }
+  assert.ok(error instanceof RunInProcessError, String(error));
+  assert.match(error.message, /sent more items than its consumer allowed \(a window of 16\)/);
+  assert.ok(received <= 16, `the consumer got ${received} items`);
 });
 
 test('a left stream holds the process again once its consumer waits for it', () => {

@@ -101,3 +101,17 @@ test('a call sent to a stopped child does not wait for ever: it fails or runs el
   assert.ok((await waitFor(() => !isAlive(stopped), 5_000)) !== undefined, `the stopped child ${stopped} was killed`);
   assert.notEqual(await pid(), stopped, 'the next call runs on a new child');
 });
+
+test('a call made just after another timed out never runs on the child being killed for it', async () => {
+  // The timed call often answers just as its timeout fires: its child is being killed while its
+  // batch looks idle, and tinypool may hand that child a new task before it hears of the exit.
+  configure('timeout-next-call', { size: 1 });
+  const { spin, pid } = inPool('timeout-next-call');
+  await pid();
+  let timedOut = 0;
+  for (let i = 0; i < 40; i++) {
+    await withCallOptions({ timeout: 45 }, () => spin(40 + (i % 10))).catch(() => timedOut++);
+    assert.equal(typeof (await pid()), 'number', `the call after attempt ${i} failed`);
+  }
+  assert.ok(timedOut > 0, 'some calls timed out, so children were killed');
+});

@@ -112,3 +112,18 @@ test('a pool with warm children does not keep an idle process alive', () => {
   assert.equal(run.status, 0, run.report);
   assert.equal(run.stdout.trim(), 'number');
 });
+
+test('a child stuck importing its preload is killed after startTimeout: warmUp() fails, and the process exits', () => {
+  const run = runScript(
+    `const { configure, warmUp } = await import('run-in-process');
+     configure('stuck', { size: 1, minChildren: 1, startTimeout: 500, preload: [${JSON.stringify(fixtureUrl('standard', 'hangs-at-import'))}] });
+     console.log(await warmUp('stuck').then(() => 'warm', (error) => error.name + ': ' + error.message));`,
+    { timeout: 15_000 },
+  );
+  assert.equal(run.status, 0, `the script did not exit on its own: ${run.report}`);
+  assert.match(
+    run.stdout,
+    /^ChildStartupError: A child process \(pid \d+\) was not ready to take calls within startTimeout \(500 ms\), and was killed/m,
+    run.report,
+  );
+});

@@ -1,33 +1,51 @@
 import type { ChildProcess } from 'node:child_process';
+import { messageOf } from '../../codec/describe-thrown.js';
 
 /**
  * A child can write any bytes on its IPC channel: its fd is its own. Node reads the channel and
- * deserializes each message inside the channel's read callback, where a message it cannot read (bytes
- * that are not a serialized value, or a value nested deeper than this process's stack) throws, and
- * the throw is an uncaught exception: it would end the parent, which no child may do. So each pool
- * child's channel reads through a guard that turns such a throw into `onUnreadable`, and the
+ * deserializes each message inside the channel's read callback, then hands it to the 'message'
+ * listeners (tinypool's, then ours) a tick later. A throw in either place is an uncaught exception
+ * that would end the parent, which no child may do: a message Node cannot read (bytes that are not
+ * a serialized value, or a value nested deeper than this process's stack), or one that a listener
+ * cannot handle (tinypool clones a message marked as its port's again, and V8 clones less deeply
+ * than it reads). So both go through a guard that turns such a throw into `onMisbehaved`, and the
  * transport stops the child as it stops one that sends a malformed notice.
  *
  * The read callback is Node's, not public API: the channel handle's `onread`, behind the ChildProcess's
- * `kChannelHandle` symbol (Node 14 to 26). Where it is not found the child is not guarded, as before.
+ * `kChannelHandle` symbol (Node 14 to 26). Where it is not found, reading is not guarded, as before.
  */
-export function guardChannel(child: ChildProcess, onUnreadable: (error: unknown) => void): void {
+export function guardChannel(child: ChildProcess, onMisbehaved: (why: string) => void): void {
+  // Once one message failed, nothing after it is trusted: the child is being stopped.
+  let failed = false;
+  const fail = (what: string, error: unknown) => {
+    failed = true;
+    onMisbehaved(`${what} (${messageOf(error)})`);
+  };
   const handle = channelHandleOf(child);
   const read = handle?.onread;
-  if (!handle || typeof read !== 'function') return;
-  let failed = false;
-  handle.onread = function guardedRead(this: unknown, ...args: unknown[]): unknown {
-    // Once one message could not be read, nothing after it is trusted: the child is being stopped.
-    // The end of the channel (no data) still goes through, for the ChildProcess's 'close'.
-    if (failed && args[0] !== undefined) return undefined;
+  if (handle && typeof read === 'function') {
+    handle.onread = function guardedRead(this: unknown, ...args: unknown[]): unknown {
+      // The end of the channel (no data) still goes through, for the ChildProcess's 'close'.
+      if (failed && args[0] !== undefined) return undefined;
+      try {
+        return read.apply(this, args);
+      } catch (error) {
+        fail('sent a message that the parent could not read', error);
+        return undefined;
+      }
+    };
+  }
+  const emit = child.emit as (this: ChildProcess, event: string | symbol, ...args: unknown[]) => boolean;
+  child.emit = function guardedEmit(this: ChildProcess, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'message') return emit.call(this, event, ...args);
+    if (failed) return false;
     try {
-      return read.apply(this, args);
+      return emit.call(this, event, ...args);
     } catch (error) {
-      failed = true;
-      onUnreadable(error);
-      return undefined;
+      fail('sent a message that the parent could not handle', error);
+      return true;
     }
-  };
+  } as typeof child.emit;
 }
 
 interface ChannelHandle {

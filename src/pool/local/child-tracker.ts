@@ -25,6 +25,10 @@ export class ChildRecord {
   misbehaved: string | undefined;
   /** Why the pool stopped it, when it did: for the `run-in-process:child:exit` channel. */
   stoppedFor: StopReason | undefined;
+  /** When (in the transport's count of sends and stops) the pool began to stop it. */
+  stoppedAt: number | undefined;
+  /** It was killed for not being ready within this many ms (startTimeout). */
+  bootTimedOut: number | undefined;
   /** Settles once the child has exited and its stderr is fully read. */
   readonly closed: Promise<void>;
   #stderr = '';
@@ -129,9 +133,7 @@ export class ChildTracker {
     this.#live.add(record);
     this.events.onSpawn(record);
     let unexpected = false;
-    guardChannel(child, (error) =>
-      this.events.onMalformed(record, undefined, `sent a message that the parent could not read (${reasonOf(error)})`),
-    );
+    guardChannel(child, (why) => this.events.onMalformed(record, undefined, why));
     child.on('message', (message: unknown, handle: unknown) => {
       // A child may send a socket or a server along a message: the parent would hold it open, and
       // never exit. No message of ours carries one: it is closed, and the child stopped.
@@ -171,8 +173,4 @@ function closeHandle(handle: unknown): void {
   } catch {
     // Already closed.
   }
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

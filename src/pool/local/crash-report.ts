@@ -4,6 +4,7 @@ import type { EncodedThrown } from '../../protocol.js';
 import { resolveErrorClass } from '../../shared/error-classes.js';
 import { fsReadHint } from '../../shared/sandbox-hint.js';
 import type { ChildRecord } from './child-tracker.js';
+import { describeThrown } from '../../codec/describe-thrown.js';
 
 /** Turning a dead child into an error that says what happened and what to do. */
 
@@ -17,7 +18,7 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
   if (record.misbehaved) how = `it ${record.misbehaved}, so the parent stopped it`;
   else if (outOfMemory) how = "it ran out of memory (raise the pool's maxMemoryMb, or make the call hold less)";
   else if (fatal !== undefined)
-    how = `it threw outside any call (from a timer or an unhandled rejection?): ${describe(fatal)}`;
+    how = `it threw outside any call (from a timer or an unhandled rejection?): ${describeThrown(fatal)}`;
   else if (signal) how = `it was killed by signal ${signal}`;
   else how = `it exited with code ${exitCode}`;
   const message = `The child process (pid ${record.pid}) running ${label} crashed: ${how}.${tailOf(stderr)}`;
@@ -36,7 +37,7 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
 export function preloadError(module: string, thrown: EncodedThrown): ModuleLoadError {
   const cause = decodedOrNot(thrown);
   return new ModuleLoadError(
-    `A child process could not import ${module}, which the pool preloads (its preload option): ${describe(cause)}. ` +
+    `A child process could not import ${module}, which the pool preloads (its preload option): ${describeThrown(cause)}. ` +
       (fsReadHint(cause) ||
         `Every child imports it as it starts, so none can: fix the module or the list, and configure() the pool again.`),
     module,
@@ -46,10 +47,14 @@ export function preloadError(module: string, thrown: EncodedThrown): ModuleLoadE
 
 export function startupError(record: ChildRecord, execArgv: readonly string[]): ChildStartupError {
   const { exitCode, signal, stderr } = record;
-  const how = signal ? `was killed by signal ${signal}` : `exited with code ${exitCode}`;
+  const what =
+    record.bootTimedOut !== undefined
+      ? `was not ready to take calls within startTimeout (${record.bootTimedOut} ms), and was killed: a module ` +
+        `of the pool's preload may never finish importing (a top-level await that never settles?).`
+      : `${signal ? `was killed by signal ${signal}` : `exited with code ${exitCode}`} before it was ready to take calls.`;
   const flags = execArgv.length > 0 ? ` Its Node flags were: ${execArgv.join(' ')}.` : '';
   return new ChildStartupError(
-    `A child process (pid ${record.pid}) ${how} before it was ready to take calls.${flags} ` +
+    `A child process (pid ${record.pid}) ${what}${flags} ` +
       `Check the pool's execArgv and env (configure()), and NODE_OPTIONS; the pool starts afresh on the next call.` +
       tailOf(stderr),
     exitCode,
@@ -69,10 +74,6 @@ function decodedOrNot(fatal: EncodedThrown): unknown {
   try {
     return decodeThrown(fatal, (node) => resolveErrorClass(node));
   } catch (error) {
-    return new Error(`(its report of that error could not be read: ${describe(error)})`);
+    return new Error(`(its report of that error could not be read: ${describeThrown(error)})`);
   }
-}
-
-function describe(thrown: unknown): string {
-  return thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
 }

@@ -20,6 +20,8 @@ export interface LocalBatch {
   deferred: CallTask[] | undefined;
   /** The batch was not to be kept open: closed right after its deferred calls. */
   closeAfterDeferred: boolean;
+  /** When (in the transport's count of sends and stops) it was given to tinypool. */
+  sentAt: number;
 }
 
 /** The batches given to tinypool and not yet ended or lost, and which child runs each. */
@@ -35,6 +37,7 @@ export class LocalBatches {
       released: false,
       deferred: undefined,
       closeAfterDeferred: false,
+      sentAt: 0,
     };
     this.#batches.set(id, batch);
     return batch;

@@ -66,6 +66,7 @@ export class TinypoolTransport implements Transport {
     isReadyMessage: (message) => (message as { ready?: unknown } | null)?.ready === true,
     onReady: () => this.#warming.check(),
     onSpawn: (record) => {
+      this.#watchBoot(record);
       if (spawnChannel.hasSubscribers)
         spawnChannel.publish({ pool: this.settings.name, pid: record.pid } satisfies ChildSpawn);
     },
@@ -82,6 +83,8 @@ export class TinypoolTransport implements Transport {
   /** The warm-up under way, shared by whoever asks for it meanwhile. */
   #warm: Promise<void> | undefined;
   #recycled = 0;
+  /** Counts sends and stops, to tell whether a batch went to a child after the pool began to stop it. */
+  #sequence = 0;
 
   constructor(
     private readonly settings: PoolSettings,
@@ -129,6 +132,7 @@ export class TinypoolTransport implements Transport {
     const id = task[BatchSlot.id];
     const batch = this.#batches.add(id, exclusive, stoppable);
     const options = batch.controller ? { signal: batch.controller.signal } : noSignal;
+    batch.sentAt = ++this.#sequence;
     const { sent, deferred } = splitLarge(task);
     batch.deferred = deferred;
     batch.closeAfterDeferred = deferred !== undefined && !task[BatchSlot.keepOpen];
@@ -150,8 +154,11 @@ export class TinypoolTransport implements Transport {
   }
 
   append(id: number, calls: CallTask[]): boolean {
-    const child = this.#batches.get(id)?.child;
-    if (!child || child.retiring) return false;
+    const batch = this.#batches.get(id);
+    const child = batch?.child;
+    // A batch stopped, or a child being stopped (a call on it timed out, was aborted), may still have
+    // its channel open for a moment: a call sent there now would be lost with it, and blamed for its end.
+    if (!child || batch.cancelled || child.retiring || child.stoppedFor) return false;
     return child.send(['run-in-process:append', id, calls]);
   }
 
@@ -207,7 +214,10 @@ export class TinypoolTransport implements Transport {
     const batch = this.#batches.get(id);
     if (!batch) return;
     batch.cancelled = true;
-    if (batch.child) batch.child.stoppedFor ??= reason;
+    if (batch.child) {
+      batch.child.stoppedFor ??= reason;
+      batch.child.stoppedAt ??= ++this.#sequence;
+    }
     // A child known to run it is killed at once; otherwise tinypool drops the queued task, or kills
     // the child it gave it to. A call alone is always stopped through tinypool, which owns its child.
     if (batch.child && !batch.exclusive) batch.child.process.kill('SIGKILL');
@@ -298,7 +308,14 @@ export class TinypoolTransport implements Transport {
     } else if (record) {
       this.#wakeIfStalled();
       await Promise.race([record.closed, delay(exitGrace)]);
-      loss = record.retiring ? { kind: 'retired' } : { kind: 'crashed', error: (label) => crashError(record, label) };
+      // tinypool may give a child a task after the pool began to kill it, before it hears of its
+      // exit: that batch ran nothing there, and goes again, as a retiring child's does.
+      const stoppedAt = record.stoppedAt;
+      const sentToDying = stoppedAt !== undefined && (this.#batches.get(id)?.sentAt ?? 0) > stoppedAt;
+      loss =
+        record.retiring || sentToDying
+          ? { kind: 'retired' }
+          : { kind: 'crashed', error: (label) => crashError(record, label) };
     } else if (error instanceof Error && error.message === 'Terminating worker thread') {
       loss = { kind: 'closed' }; // tinypool 2.2.0: the text it rejects tasks with on destroy()
     } else {
@@ -332,7 +349,11 @@ export class TinypoolTransport implements Transport {
         record.fatal = notice[thrown];
         break;
       case 'run-in-process:preload-failed':
-        this.#failBoot(preloadError(notice[NoticeSlot.module], notice[NoticeSlot.preloadThrown]));
+        // Only a child still booting imports the preload, and only what the pool preloads: another
+        // that says so is lying, and would fail every child's calls.
+        if (record.ready || !this.settings.preload.includes(notice[NoticeSlot.module]))
+          this.#misbehaved(record, 'said it could not import a module it was not importing');
+        else this.#failBoot(preloadError(notice[NoticeSlot.module], notice[NoticeSlot.preloadThrown]));
         break;
     }
   }
@@ -364,6 +385,7 @@ export class TinypoolTransport implements Transport {
 
   #misbehaved(record: ChildRecord, why: string): void {
     record.misbehaved ??= why;
+    record.stoppedAt ??= ++this.#sequence;
     record.process.kill('SIGKILL');
   }
 
@@ -400,6 +422,21 @@ export class TinypoolTransport implements Transport {
       if (!record.ready && !record.retiring) void this.#bootFailed(record);
       else this.#wakeIfStalled();
     });
+  }
+
+  /**
+   * A child that is not ready within startTimeout is stuck booting (a preload module whose top-level
+   * await never settles, say): tinypool holds the process for it and warmUp() would wait for ever.
+   * It is killed, and its boot fails as a crash at boot does (#bootFailed).
+   */
+  #watchBoot(record: ChildRecord): void {
+    const limit = this.settings.startTimeout;
+    setTimeout(() => {
+      if (record.ready || record.exitCode !== null || record.signal !== null) return;
+      record.bootTimedOut = limit;
+      record.stoppedAt ??= ++this.#sequence;
+      record.process.kill('SIGKILL');
+    }, limit).unref();
   }
 
   /** A child died while booting. If none is left to run the queued tasks, they would wait forever. */

@@ -1,0 +1,28 @@
+/**
+ * One 'abort' listener per AbortSignal, however many calls share it. A server that passes one
+ * signal (its shutdown's, a request's) to many calls would otherwise add a listener per call, and
+ * Node warns past ten on one signal (MaxListenersExceededWarning), which the library must not print.
+ * The one listener stays until the signal aborts, holding only an empty set once its calls settled.
+ */
+const watchers = new WeakMap<AbortSignal, Set<() => void>>();
+
+/** Calls `onAbort` when `signal` aborts; the function returned stops that. */
+export function watchAbort(signal: AbortSignal, onAbort: () => void): () => void {
+  let listeners = watchers.get(signal);
+  if (!listeners) {
+    const all = new Set<() => void>();
+    listeners = all;
+    watchers.set(signal, all);
+    signal.addEventListener(
+      'abort',
+      () => {
+        watchers.delete(signal);
+        for (const listener of [...all]) listener();
+      },
+      { once: true },
+    );
+  }
+  const own = listeners;
+  own.add(onAbort);
+  return () => own.delete(onAbort);
+}

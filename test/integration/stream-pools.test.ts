@@ -107,7 +107,10 @@ test('a child that sends items past the credit its consumer gave is stopped; the
     fixtureUrl('standard', 'streams')
   )) as typeof import('../fixtures/src/streams.js');
   const stream = floodsPastCredit(5_000);
-  let received = 0;
+  // The consumer reads one item, then does something else: the child has credit for 15 more.
+  assert.equal((await stream.next()).value, 'first');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  let received = 1;
   let error: unknown;
   try {
     for await (const _ of stream) received++;

@@ -2,6 +2,7 @@ import { deserialize } from 'node:v8';
 import { SerializationError } from '../errors.js';
 import { describeUncloneable, isStackOverflow } from './uncloneable.js';
 import { type Resizable, serialize } from './serializer.js';
+import { messageOf } from './describe-thrown.js';
 
 /**
  * Values cross as `v8.serialize` bytes: BigInt, undefined, NaN, -0, Date, RegExp, Map, Set, typed
@@ -71,10 +72,19 @@ export function decodeValue(bytes: Uint8Array, root = 'result'): unknown {
   try {
     return deserialize(bytes);
   } catch (error) {
-    if (!isStackOverflow(error)) throw error;
+    if (isStackOverflow(error)) {
+      throw new SerializationError(
+        `Cannot read ${root} in this process: it is nested too deeply to be rebuilt (the stack overflowed). ` +
+          `Only structured-clone data of a modest depth crosses a process boundary; flatten it, or do this work inside the child.`,
+        root,
+        { cause: error },
+      );
+    }
+    // V8 writes a few values it cannot read back: an Error whose cause is the error itself, for one.
     throw new SerializationError(
-      `Cannot read ${root} in this process: it is nested too deeply to be rebuilt (the stack overflowed). ` +
-        `Only structured-clone data of a modest depth crosses a process boundary; flatten it, or do this work inside the child.`,
+      `Cannot rebuild ${root} where it arrived: V8 wrote it but cannot read it back (${messageOf(error)}). Some values ` +
+        `serialize but do not cross a process boundary, such as an Error whose cause is the error itself: send a ` +
+        `simpler value (for an error, its message and the fields you need).`,
       root,
       { cause: error },
     );

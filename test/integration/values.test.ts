@@ -201,6 +201,17 @@ test('an argument that serializes but is too deep to be read back in the child i
   assert.equal(await pidInPool(), before);
 });
 
+test('an argument V8 writes but cannot read back (an Error whose cause is itself) is a SerializationError; the child lives on', async () => {
+  configure('values-batches', { size: 1 });
+  const before = await pidInPool();
+  const looped = new Error('its own cause');
+  looped.cause = looped;
+  const error = await rejectionOf(echoInPool(looped), SerializationError);
+  assert.equal(error.path, 'args');
+  assert.match(error.message, /V8 wrote it but cannot read it back .*an Error whose cause is the error itself/);
+  assert.equal(await pidInPool(), before);
+});
+
 describe('views on a resizable ArrayBuffer', () => {
   for (const [way, travel] of ways) {
     test(`travel as their bytes at the time of the call, even if the buffer then shrinks (${way})`, async () => {

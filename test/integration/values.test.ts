@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { deserialize, serialize } from 'node:v8';
 import { after, describe, test } from 'node:test';
 import { configure, SerializationError, shutdown, withCallOptions } from 'run-in-process';
 import { fixture, modes } from '../helpers/fixtures.js';
@@ -201,14 +202,25 @@ test('an argument that serializes but is too deep to be read back in the child i
   assert.equal(await pidInPool(), before);
 });
 
-test('an argument V8 writes but cannot read back (an Error whose cause is itself) is a SerializationError; the child lives on', async () => {
+test('an argument V8 writes but cannot read back (on Node 20, an Error whose cause is itself) is a SerializationError; the child lives on', async () => {
   configure('values-batches', { size: 1 });
   const before = await pidInPool();
   const looped = new Error('its own cause');
   looped.cause = looped;
-  const error = await rejectionOf(echoInPool(looped), SerializationError);
-  assert.equal(error.path, 'args');
-  assert.match(error.message, /V8 wrote it but cannot read it back .*an Error whose cause is the error itself/);
+  let readable = true;
+  try {
+    deserialize(serialize(looped));
+  } catch {
+    readable = false; // Node 20; later lines read it back
+  }
+  if (readable) {
+    const back = (await echoInPool(looped)) as Error;
+    assert.equal(back.cause, back, 'where V8 reads it back, it crosses whole');
+  } else {
+    const error = await rejectionOf(echoInPool(looped), SerializationError);
+    assert.equal(error.path, 'args');
+    assert.match(error.message, /V8 wrote it but cannot read it back .*an Error whose cause is the error itself/);
+  }
   assert.equal(await pidInPool(), before);
 });
 

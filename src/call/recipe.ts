@@ -4,10 +4,12 @@ import { CallSlot, type CallTask, type Target } from '../protocol.js';
 import {
   classOfConstructor,
   describeMethod,
+  entriesIn,
   type ClassEntry,
   type FunctionEntry,
   type MethodEntry,
   type ModuleEntry,
+  targetOf,
   targetOfFunction,
   targetOfMethod,
 } from '../shared/registry.js';
@@ -138,13 +140,11 @@ function remember(
  * first call here). `this` rebuilt as the declaring class, the usual case; a subclass's comes later.
  */
 export function prepareAddresses(module: ModuleEntry): void {
-  for (const fn of module.functions.values()) addressOf(fn, null) ?? remember(fn, null, targetOfFunction(fn), fn.id);
-  for (const owner of module.classes) {
-    for (const method of owner.methods.values()) {
-      const instanceClass = method.isStatic ? null : owner;
-      addressOf(method, instanceClass) ??
-        remember(method, instanceClass, targetOfMethod(method), describeMethod(method));
-    }
+  for (const entry of entriesIn(module)) {
+    const method = 'owner' in entry;
+    const instanceClass = method && !entry.isStatic ? entry.owner : null;
+    addressOf(entry, instanceClass) ??
+      remember(entry, instanceClass, targetOf(entry), method ? describeMethod(entry) : entry.id);
   }
 }
 
@@ -157,7 +157,7 @@ function callTask(
 ): CallTask {
   if (args.every(isSentAsIs)) {
     if (snapshot === undefined) return ['call', targetKey, 0, args, bufferIndexes(args), false];
-    if (Object.values(snapshot).every(isPrimitive)) {
+    if (fieldsArePrimitive(snapshot)) {
       const task: CallTask = ['call', targetKey, 0, args, bufferIndexes(args), false];
       task[CallSlot.self] = snapshot;
       return task;
@@ -165,6 +165,12 @@ function callTask(
   }
   const roots = snapshot === undefined ? { args } : { this: snapshot, args };
   return ['call', targetKey, 0, encodeValues(roots, `to the child process for ${label}()`), undefined, false];
+}
+
+/** Every field a primitive (on the call path: no array made to find out). */
+function fieldsArePrimitive(snapshot: Record<string, unknown>): boolean {
+  for (const key in snapshot) if (Object.hasOwn(snapshot, key) && !isPrimitive(snapshot[key])) return false;
+  return true;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Target } from '../protocol.js';
-import { findModule, targetOfFunction, targetOfMethod } from '../shared/registry.js';
+import { entriesIn, findModule, targetOf } from '../shared/registry.js';
 
 /**
  * The targets a child has read, by the key the parent sends (the target as JSON): a warm call
@@ -19,7 +19,8 @@ export function parseTarget(key: string): Target {
 export function learnTargetsOf(url: string): void {
   const module = findModule(url);
   if (!module) return;
-  const learn = (target: Target) => targets.set(JSON.stringify(target), target);
-  for (const fn of module.functions.values()) learn(targetOfFunction(fn));
-  for (const owner of module.classes) for (const method of owner.methods.values()) learn(targetOfMethod(method));
+  for (const entry of entriesIn(module)) {
+    const target = targetOf(entry);
+    targets.set(JSON.stringify(target), target);
+  }
 }

@@ -1,7 +1,6 @@
 import { usageError } from '../errors.js';
-import type { Target } from '../protocol.js';
 import { processState } from '../shared/process-state.js';
-import { classOfConstructor, targetOfFunction, targetOfMethod } from '../shared/registry.js';
+import { classOfConstructor, entriesIn, targetOf } from '../shared/registry.js';
 import { remoteKey, targetLabel } from '../shared/remote-key.js';
 
 /** A target a worker serves: what its local pool runs for the key. */
@@ -43,14 +42,10 @@ export async function allowList(): Promise<AllowList> {
     // constructor is seen: its export shows it.
     const exports = (await import(module.url)) as Record<string, unknown>;
     for (const value of Object.values(exports)) if (typeof value === 'function') classOfConstructor(value);
-    const found: Target[] = [];
-    for (const entry of module.classes) {
-      if (!entry.ctor?.name) continue;
-      for (const method of entry.methods.values()) found.push(targetOfMethod(method));
-    }
-    for (const fn of module.functions.values()) found.push(targetOfFunction(fn));
     let named = true;
-    for (const target of found) {
+    for (const entry of entriesIn(module)) {
+      if ('owner' in entry && !entry.owner.ctor?.name) continue;
+      const target = targetOf(entry);
       const key = remoteKey(target);
       if (key === undefined) named = false;
       else add(key, { target: JSON.stringify(target), label: targetLabel(target) }, module.url);

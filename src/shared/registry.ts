@@ -1,6 +1,6 @@
 import { usageError } from '../errors.js';
 import type { RunInProcessOptions } from '../options.js';
-import type { FunctionTarget, MethodTarget } from '../protocol.js';
+import type { FunctionTarget, MethodTarget, Target } from '../protocol.js';
 import { processState } from './process-state.js';
 
 /**
@@ -174,4 +174,15 @@ export function targetOfMethod(method: MethodEntry, instanceClass?: ClassEntry):
 
 export function targetOfFunction(fn: FunctionEntry): FunctionTarget {
   return { kind: 'function', module: fn.module.url, id: fn.id };
+}
+
+/** What a module registered: its classes' methods, class by class, then its wrapped functions. */
+export function* entriesIn(module: ModuleEntry): Generator<MethodEntry | FunctionEntry> {
+  for (const owner of module.classes) yield* owner.methods.values();
+  yield* module.functions.values();
+}
+
+/** The target of either kind of entry, `this` rebuilt as the declaring class. */
+export function targetOf(entry: MethodEntry | FunctionEntry): Target {
+  return 'owner' in entry ? targetOfMethod(entry) : targetOfFunction(entry);
 }

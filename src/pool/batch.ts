@@ -34,6 +34,10 @@ export class Batch {
   closed = false;
   /** Set when the scheduler closed it: fires if its worker never ends it. */
   overdue: NodeJS.Timeout | undefined;
+  /** When its last call was answered (`performance.now()`), for a batch that lingers open (scheduler.ts). */
+  idleSince = 0;
+  /** Its linger timer is set: one at a time, however many calls come and go meanwhile. */
+  lingering = false;
 
   constructor(
     calls: PendingCall[],

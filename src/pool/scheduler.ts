@@ -443,9 +443,29 @@ export class Scheduler {
     }
     this.#batches.waiting(batch);
     // An open batch holds its worker and keeps this process alive: it must close once nothing comes.
-    const closeIfIdle = () => batch.idle && this.#close(batch);
-    if (this.settings.lingerMs) setTimeout(closeIfIdle, this.settings.lingerMs);
-    else setImmediate(closeIfIdle);
+    const { lingerMs } = this.settings;
+    if (!lingerMs) {
+      setImmediate(() => batch.idle && this.#close(batch));
+      return;
+    }
+    batch.idleSince = performance.now();
+    if (!batch.lingering) this.#linger(batch, lingerMs);
+  }
+
+  /**
+   * Closes the batch once it has been idle for `ms` on end. Idle at the moment the timer fires is
+   * not enough: calls a Redis round trip apart leave it idle most of the time, and it would close
+   * under them every `ms`, each next call then paying for a new task.
+   */
+  #linger(batch: Batch, ms: number, wait = ms): void {
+    batch.lingering = true;
+    setTimeout(() => {
+      batch.lingering = false;
+      if (!batch.idle) return; // Busy again: its next idle sets the timer anew.
+      const left = batch.idleSince + ms - performance.now();
+      if (left >= 1) this.#linger(batch, ms, left);
+      else this.#close(batch);
+    }, wait);
   }
 
   #closeAndWait(batch: Batch): Promise<void> {

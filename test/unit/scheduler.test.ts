@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AbortError,
   PoolClosedError,
@@ -80,7 +81,13 @@ afterEach(() => Promise.all(made.splice(0).map((scheduler) => scheduler.close(0)
 
 function setUp(
   capacity = 1,
-  settings: { isolate?: boolean; callsPerChild?: number; startTimeout?: number; maxQueue?: number } = {},
+  settings: {
+    isolate?: boolean;
+    callsPerChild?: number;
+    startTimeout?: number;
+    maxQueue?: number;
+    lingerMs?: number;
+  } = {},
 ) {
   let transport: FakeTransport | undefined;
   const scheduler = new Scheduler(
@@ -91,6 +98,7 @@ function setUp(
       startTimeout: settings.startTimeout ?? 60_000,
       maxQueue: settings.maxQueue,
       recordTiming: false,
+      lingerMs: settings.lingerMs,
     },
     (events) => (transport = new FakeTransport(events, capacity)),
   );
@@ -172,6 +180,30 @@ describe('batches', () => {
     await result;
     await turn();
     assert.deepEqual(transport.closed, [id]);
+  });
+
+  test('with lingerMs, an idle batch closes only once it was idle that long on end', async () => {
+    // A remote worker's jobs come a Redis round trip apart: its batch is idle most of the time.
+    const { transport, call } = setUp(1, { lingerMs: 40 });
+    const first = call('a');
+    const { id, calls } = transport.batch(0);
+    transport.events.answered(id, calls[0]!, value('a'));
+    await first;
+    // A call every 15 ms for 150 ms: the batch is idle whenever a timer of 40 ms would fire.
+    for (let index = 0; index < 10; index++) {
+      await sleep(15);
+      const next = call(`n${index}`);
+      const appended = transport.appended.at(-1)!;
+      assert.equal(appended.batch, id, `call ${index} joined the open batch`);
+      transport.events.answered(id, appended.calls[0]![2], value('n'));
+      await next;
+    }
+    assert.deepEqual(transport.closed, [], 'not closed while calls kept coming');
+    assert.equal(transport.submitted.length, 1);
+    const idleAt = performance.now();
+    while (transport.closed.length === 0) await sleep(5);
+    assert.deepEqual(transport.closed, [id]);
+    assert.ok(performance.now() - idleAt >= 39, 'closed once idle for lingerMs');
   });
 
   test('a refused append sends the calls in a new batch instead', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
@@ -220,6 +220,28 @@ test("a sandboxed child cannot open the parent's or a sibling child's inspector 
   assert.equal(url(), undefined, "the parent's inspector stays closed");
   assert.equal(await inSandbox('not-sandboxed').spin(0, started), sibling, 'the same sibling answers');
   assert.equal(await inSandbox('not-sandboxed').inspectorUrl(), null, "the sibling's inspector stays closed");
+});
+
+test("a sandboxed child cannot open the reaper's inspector with SIGUSR1", async () => {
+  configure('sandbox', { size: 1, permissions: { fsRead: [fixtures] } });
+  await inSandbox('sandbox').environment();
+  const reaper = childPids().find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('process.stdin'));
+  assert.ok(reaper !== undefined, 'a reaper runs beside the sandboxed child');
+  await inSandbox('sandbox').signal(reaper, 'SIGUSR1');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.ok(isAlive(reaper), 'the reaper ignored the signal');
+  // An inspector would listen on a TCP port with a socket of the reaper's: none of its sockets listens.
+  const sockets = new Set(
+    readdirSync(`/proc/${reaper}/fd`).flatMap((fd) => {
+      const link = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${reaper}/fd/${fd}`));
+      return link ? [link[1]] : [];
+    }),
+  );
+  const listening = ['tcp', 'tcp6']
+    .flatMap((table) => readFileSync(`/proc/net/${table}`, 'utf8').split('\n').slice(1))
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[3] === '0A' && sockets.has(fields[9]!));
+  assert.deepEqual(listening, [], 'the reaper listens on no TCP port');
 });
 
 test('node:sqlite, which opens files outside the model, is not there in a sandboxed child', {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
+import { modelFlags } from './sandbox.js';
 
 /**
  * Stops the children of sandboxed pools when this process dies, however it dies, SIGKILL included.
@@ -17,8 +18,15 @@ import type { Writable } from 'node:stream';
  * once, and the new one told of every child still watched. A child can kill it (a process of the
  * same user can signal another); it can then outlive this process only if this process dies in
  * the moment before the replacement starts.
+ *
+ * A child can also send it SIGUSR1, which opens the inspector of a Node process that has not said
+ * otherwise: anyone who can reach 127.0.0.1 (a sandboxed child below Node 25) could then run code
+ * in it, outside the sandbox. So the reaper runs under the permission model itself (which keeps the
+ * inspector shut; it needs no file, only its pipe and signals), with `--disable-sigusr1` where Node
+ * has it, and a listener that ignores the signal.
  */
 const reaperScript = `
+process.on('SIGUSR1', () => {});
 const pids = new Set(process.argv.slice(1).map(Number));
 let pending = '';
 process.stdin.setEncoding('utf8');
@@ -69,12 +77,17 @@ function tell(line: string): void {
   else if (watched.size > 0) startReaper();
 }
 
+function reaperFlags(): string[] {
+  const sigusr1 = process.allowedNodeEnvironmentFlags.has('--disable-sigusr1') ? ['--disable-sigusr1'] : [];
+  return [...modelFlags(), ...sigusr1];
+}
+
 function startReaper(): void {
   let reaper: ChildProcess;
   try {
     // The children already watched are its arguments, not a first write on the pipe: this process
     // may die between the fork and that write, and the reaper must know them all the same.
-    reaper = spawn(process.execPath, ['-e', reaperScript, ...[...watched].map(String)], {
+    reaper = spawn(process.execPath, [...reaperFlags(), '-e', reaperScript, ...[...watched].map(String)], {
       stdio: ['pipe', 'ignore', 'ignore'],
       detached: true,
       // Nothing of this process's environment: no NODE_OPTIONS loader, no inspector.

@@ -15,13 +15,7 @@ import { networkPermissionSince, type Permissions } from '../../options.js';
  * ModuleLoadError that names the path to add (shared/sandbox-hint.ts).
  */
 export function permissionFlags(permissions: Permissions): string[] {
-  const flags: string[] = [];
-  if (process.allowedNodeEnvironmentFlags.has('--permission')) flags.push('--permission');
-  else {
-    // Node 20 has only the experimental flag, and says so once per process: once per child, on the
-    // parent's stderr, which would be noise in every app that uses a sandboxed pool.
-    flags.push('--experimental-permission', '--disable-warning=ExperimentalWarning');
-  }
+  const flags = modelFlags();
   const fsRead = permissions.fsRead ?? [];
   for (const path of [...libraryPaths(), ...linksToLibrary(fsRead), ...fsRead.flatMap(absolute)]) {
     flags.push(`--allow-fs-read=${path}`);
@@ -35,6 +29,14 @@ export function permissionFlags(permissions: Permissions): string[] {
   // node:sqlite opens files outside the permission model (it covers node:fs only): off, where it exists.
   if (process.allowedNodeEnvironmentFlags.has('--experimental-sqlite')) flags.push('--no-experimental-sqlite');
   return flags;
+}
+
+/** The flags that turn the permission model on, for the Node line this process runs: nothing granted yet. */
+export function modelFlags(): string[] {
+  if (process.allowedNodeEnvironmentFlags.has('--permission')) return ['--permission'];
+  // Node 20 has only the experimental flag, and says so once per process: once per child, on the
+  // parent's stderr, which would be noise in every app that uses a sandboxed pool.
+  return ['--experimental-permission', '--disable-warning=ExperimentalWarning'];
 }
 
 /** NODE_OPTIONS that turn the permission model on (the pool is then watched as a sandboxed one). */

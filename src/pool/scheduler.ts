@@ -370,7 +370,7 @@ export class Scheduler {
     if (!batch) return;
     batch.started = true;
     const call = batch.holds(callId);
-    if (call?.trace) call.trace.pid = worker;
+    if (call?.trace) tellPid(call.trace, worker);
     call?.started(this.#transport.timeoutGrace);
     call?.flow?.started();
   }
@@ -413,7 +413,7 @@ export class Scheduler {
     const batch = this.#batches.get(batchId);
     const call = batch?.take(callId);
     if (!batch || !call) return;
-    if (call.trace) call.trace.pid = worker;
+    if (call.trace) tellPid(call.trace, worker);
     batch.started = true;
     call.succeed(answer);
     if (batch.idle) this.#batchIdle(batch);
@@ -554,7 +554,9 @@ export class Scheduler {
     const { maxQueue } = this.settings;
     if (maxQueue === undefined) return false;
     const waiting = this.#backlog.size + this.#transport.waiting;
-    const wouldWait = call.alone || this.#batches.count >= this.#transport.capacity;
+    // It waits only when every slot holds a batch that runs calls: an idle open batch gives its worker
+    // up (a call joins it; for one that goes alone, it closes). Going alone is no wait in itself.
+    const wouldWait = this.#batches.count - this.#batches.idleCount >= this.#transport.capacity;
     if (!wouldWait || waiting < maxQueue) return false;
     call.fail(
       new QueueFullError(
@@ -611,4 +613,16 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+/**
+ * Writes the worker's pid into a traced call's context, which subscribers of run-in-process:call
+ * hold: one that froze it (or made pid read-only) must not keep the call from settling.
+ */
+function tellPid(trace: { pid: number | undefined }, worker: number | undefined): void {
+  try {
+    trace.pid = worker;
+  } catch {
+    // The subscriber's own context: it does without the pid.
+  }
 }

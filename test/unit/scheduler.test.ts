@@ -412,6 +412,29 @@ test('maxQueue counts the calls that wait, in the backlog and in the transport; 
   assert.deepEqual(await waiting, value('waiting'));
 });
 
+test('maxQueue 0 refuses only a call that would wait: one that goes alone, or joins an idle batch, is taken', async () => {
+  const { transport, call } = setUp(2, { maxQueue: 0 });
+  const controller = new AbortController();
+  // A call with a signal goes alone: with a slot free it does not wait.
+  const alone = call('alone', { signal: controller.signal });
+  const first = call('first');
+  assert.equal(transport.submitted.length, 2);
+  // Both slots run a call: the next would wait.
+  await rejectionOf(call('one too many'), QueueFullError);
+  await rejectionOf(call('alone, one too many', { signal: controller.signal }), QueueFullError);
+  const a = transport.batch(0);
+  const b = transport.batch(1);
+  transport.events.answered(b.id, b.calls[0]!, value('first'));
+  assert.deepEqual(await first, value('first'));
+  // Its batch is idle and open: a call joins it, and waits for nothing.
+  const joined = call('joins');
+  assert.equal(transport.appended.at(-1)?.batch, b.id);
+  transport.events.answered(b.id, transport.appended.at(-1)!.calls[0]![2], value('joins'));
+  assert.deepEqual(await joined, value('joins'));
+  transport.events.answered(a.id, a.calls[0]!, value('alone'));
+  assert.deepEqual(await alone, value('alone'));
+});
+
 test('close() waits for the calls in flight, rejects those left at the deadline, then destroys the transport', async () => {
   const { scheduler, transport, call } = setUp(1);
   const answered = call('a');

@@ -99,7 +99,10 @@ function stream(recipe: Recipe, options: RunInProcessOptions): AsyncGenerator {
           .tracePromise(() => {
             carry(recipe, context);
             started = start({ ...spec, trace: context });
-            return started.answer;
+            // Subscribers see what the generator returned, or the error it threw, as for any call.
+            return started.answer.then((answer) =>
+              answer[0] === 'thrown' ? rethrow(answer, recipe, runsIn) : returnedValue(answer),
+            );
           }, context)
           .catch(() => {});
         return started!;

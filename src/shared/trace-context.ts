@@ -15,6 +15,10 @@ export interface CallContext {
    * the call, only when not empty, and appears in the child's context.
    */
   carrier: Record<string, string>;
+  /** What the call returned (a stream: what its generator returned), set by the channel before `asyncEnd`. */
+  result?: unknown;
+  /** What the call threw, rebuilt as the caller gets it, set by the channel before `error`. */
+  error?: unknown;
 }
 
 /** Why a child ended, on `run-in-process:child:exit`. */

@@ -101,10 +101,15 @@ test('calls are traced in the parent and in the child, the carrier goes along, a
 
 test('a stream is traced as one call, from its first next() to its end', async () => {
   type StreamsModule = typeof import('../fixtures/src/streams.js');
-  const { lines } = await fixture<StreamsModule>('standard', 'streams');
-  const seen: Array<{ event: string; target: string; pid: number | undefined }> = [];
+  const { lines, Exporter, StreamFailure } = await fixture<StreamsModule>('standard', 'streams');
+  const seen: Array<{ event: string; target: string; pid: number | undefined; context: CallContext }> = [];
   const record = (event: string) => (context: unknown) =>
-    seen.push({ event, target: (context as CallContext).target, pid: (context as CallContext).pid });
+    seen.push({
+      event,
+      target: (context as CallContext).target,
+      pid: (context as CallContext).pid,
+      context: context as CallContext,
+    });
   const handlers = {
     start: record('start'),
     end: record('end'),
@@ -126,6 +131,51 @@ test('a stream is traced as one call, from its first next() to its end', async (
     );
     assert.ok(seen.every(({ target }) => target === 'lines'));
     assert.equal(typeof seen.at(-1)?.pid, 'number', 'the child that ran it');
+    assert.equal(seen.at(-1)?.context.result, 2, 'the result is what the generator returned');
+
+    // A stream that throws is traced as a call that threw, with the error rebuilt.
+    seen.length = 0;
+    const failing = new Exporter().failsAfter(1);
+    await rejectionOf(
+      (async () => {
+        for await (const _ of failing);
+      })(),
+      StreamFailure,
+    );
+    assert.deepEqual(
+      seen.map(({ event }) => event),
+      ['start', 'end', 'error', 'asyncStart', 'asyncEnd'],
+    );
+    assert.ok(seen.at(-1)?.context.error instanceof StreamFailure, 'the error as the caller gets it');
+  } finally {
+    calls.unsubscribe(handlers);
+  }
+});
+
+test('a subscriber that freezes the context does not keep the call from settling', async () => {
+  const calls = diagnosticsChannel.tracingChannel('run-in-process:call');
+  const nothing = () => {};
+  const handlers = {
+    start: (context: unknown) => void Object.freeze(context),
+    end: nothing,
+    asyncStart: nothing,
+    asyncEnd: nothing,
+    error: nothing,
+  };
+  calls.subscribe(handlers);
+  try {
+    // Node's tracePromise then fails to write the result into the context itself: the call settles
+    // with Node's TypeError, as it would for any traced promise; it never hangs.
+    const outcome = await Promise.race([
+      inPool('tracing')
+        .pid()
+        .then(
+          (pid) => `answered by ${typeof pid}`,
+          (error: Error) => `${error.name}: ${error.message}`,
+        ),
+      new Promise((resolve) => setTimeout(resolve, 10_000, 'never settled')),
+    ]);
+    assert.match(String(outcome), /^(answered by number|TypeError: .*not extensible)$/);
   } finally {
     calls.unsubscribe(handlers);
   }

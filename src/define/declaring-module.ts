@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { usageError } from '../errors.js';
@@ -13,7 +14,7 @@ const testFilePattern = /\.(test|spec)\.[cm]?[jt]sx?$/;
 
 /** The declaring module's `file:` URL, query kept (it names the module instance), hash dropped. */
 export function declaringModule(explicit: string | URL | undefined, what: string): string {
-  if (explicit !== undefined) return fromUrl(String(explicit), what, 'the `module` option');
+  if (explicit !== undefined) return existing(fromUrl(String(explicit), what, 'the `module` option'), what);
   const file = firstForeignFrame();
   if (file === undefined) {
     throw usageError(
@@ -23,6 +24,21 @@ export function declaringModule(explicit: string | URL | undefined, what: string
     );
   }
   return fromUrl(file.startsWith('file:') ? file : urlOfPath(file), what, 'the call stack');
+}
+
+/**
+ * A `module` option given by hand names a file that must be there: a typo or a path taken as a URL
+ * ('plugins/a.js' where a URL was meant) would otherwise fail only at the first call, in a child.
+ */
+function existing(url: string, what: string): string {
+  const path = fileURLToPath(url.split('?')[0]!);
+  if (!existsSync(path)) {
+    throw usageError(
+      `Cannot run ${what} in a child process: its \`module\` option names ${path}, which does not exist. ` +
+        `Pass the declaring module's URL (import.meta.url), or the path of its file (relative to the working directory).`,
+    );
+  }
+  return url;
 }
 
 /** A module runner (vitest) names a module by its path, and keeps the query it was imported with. */

@@ -116,6 +116,13 @@ describe('decorator misuse seen at run time', () => {
     );
   });
 
+  test('a module option that names no file is refused at definition time, with the path it meant', () => {
+    assert.throws(
+      () => runInProcess(async function typo() {}, { module: 'plugins/no-such-plugin.js' }),
+      /its `module` option names .*plugins\/no-such-plugin\.js, which does not exist\. Pass the declaring module's URL/s,
+    );
+  });
+
   test('a class or function declared in a test file is refused: the child would run the tests', () => {
     assert.throws(
       () => runInProcess(function inTest() {}, { module: 'file:///app/src/resize.test.ts' }),

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { configure, shutdown } from 'run-in-process';
-import { fixture, fixtureUrl } from '../helpers/fixtures.js';
+import { fixture, fixtureUrl, scratchFile } from '../helpers/fixtures.js';
 import { runScript } from '../helpers/scripts.js';
 
 // What the children inherit from the parent, and how the library behaves in special parents.
@@ -95,10 +97,12 @@ test('inline mode: only 1 or true turn it on, with a warning; anything else uncl
 });
 
 test('inline mode: a call whose module cannot load fails alone; later calls still run', () => {
+  const lostModule = scratchFile('lost.mjs');
+  writeFileSync(lostModule, "throw new Error('lost at import');");
   const run = runScript(
     `const { runInProcess } = await import('run-in-process');
      const { Values } = await import(${JSON.stringify(fixtureUrl('standard', 'values'))});
-     const lost = runInProcess(function lost() { return 1; }, { module: 'file:///nowhere/lost.js' });
+     const lost = runInProcess(function lost() { return 1; }, { module: ${JSON.stringify(pathToFileURL(lostModule).href)} });
      try { await lost(); } catch (error) { console.log(error.name, /^This process \\(inline mode\\) could not load lost/.test(error.message)); }
      console.log((await Values.pid()) === process.pid);`,
     { env: { ...process.env, RUN_IN_PROCESS_INLINE: '1' } },

@@ -490,7 +490,7 @@ export const checkShutdownOptions = (options: unknown, where: string): ShutdownO
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return `a function ${value.name}`.trimEnd();
-  if (Array.isArray(value)) return 'an array';
+  if (Array.isArray(value)) return `[${value.slice(0, 5).map(describe).join(', ')}${value.length > 5 ? ', …' : ''}]`;
   if (typeof value === 'object' && value !== null)
     return value.constructor?.name ? `a ${value.constructor.name}` : 'an object';
   return String(value);

@@ -107,6 +107,9 @@ test('permissions and envAllow are checked key by key, and net: false is refused
   );
   refused(() => configure('options-sandbox', { permissions: [] as never }), TypeError, /permissions must be an object/);
   refused(() => configure('options-sandbox', { envAllow: 'PATH' as never }), TypeError, /envAllow must be an array/);
+  // An array that is refused shows which item is wrong.
+  refused(() => configure('options-sandbox', { preload: [''] }), TypeError, /preload must be .*\(got \[""\]\)\./);
+  refused(() => configure('options-sandbox', { envAllow: ['PATH', 3] as never }), TypeError, /\(got \["PATH", 3\]\)\./);
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 25) {
     refused(

@@ -43,5 +43,11 @@ export function resolveErrorClass(node: ErrorClassOf, moduleExports?: object): F
   if (own) return own;
   if (typeof node.exportName !== 'string' || !moduleExports) return undefined;
   const found = exportNamed(moduleExports, node.exportName);
-  return typeof found === 'function' ? found : undefined;
+  // Only an error class: what a child names could be any export (a service class, a function), and
+  // the error would come back as an instance of it.
+  return isErrorClass(found) ? found : undefined;
+}
+
+function isErrorClass(value: unknown): value is Function {
+  return typeof value === 'function' && (value === Error || value.prototype instanceof Error);
 }

@@ -144,6 +144,16 @@ test("the library's own error classes come back as themselves; same-named app cl
   assert.ok(subclass instanceof TimeoutError, 'an unknown subclass of a library class comes back as that class');
 });
 
+test('an error is rebuilt only as an error class the module exports, whatever export the child names', () => {
+  class Service {}
+  class QuotaError extends Error {}
+  const moduleExports = { Service, QuotaError, helper: () => 1 };
+  for (const name of ['Service', 'helper']) {
+    assert.equal(resolveErrorClass({ className: name, exportName: name }, moduleExports), undefined, name);
+  }
+  assert.equal(resolveErrorClass({ className: 'QuotaError', exportName: 'QuotaError' }, moduleExports), QuotaError);
+});
+
 test('cycles and shared values survive; a reference marker in user data is not mistaken for an error', () => {
   const shared = { value: 1 };
   const error = Object.assign(new Error('cycles'), { a: shared, b: shared, self: undefined as unknown });

@@ -1,9 +1,10 @@
+import { performance } from 'node:perf_hooks';
 import type { ExportNameOf } from '../codec/thrown-shape.js';
 import { SteerSlot, type Answer, type ChildNotice, type Steer, type Value } from '../protocol.js';
 import { answerWith, encodedItem, thrownAnswer } from './answers.js';
 
 /**
- * Drives a generator that a call returned: each item it yields is sent at once, as long as the
+ * Drives a generator that a call returned: each item it yields is sent soon, as long as the
  * parent has granted credit for it; with none left, the generator is not resumed (it waits at its
  * `yield`) until the parent grants more. The answer is the generator's return value, or its throw.
  * A word to stop resumes it with `return()` instead, which runs its `finally` blocks.
@@ -11,9 +12,14 @@ import { answerWith, encodedItem, thrownAnswer } from './answers.js';
 
 interface RunningStream {
   readonly batch: number;
+  readonly notify: (notice: ChildNotice) => void;
   credit: number;
-  /** Items yielded and not yet sent: they go together at the next turn of the event loop. */
+  /** Items yielded and not yet sent: they go together at the next turn of the event loop, or sooner. */
   pending: Value[];
+  /** When the oldest of them was yielded (`performance.now()`). */
+  pendingSince: number;
+  /** Some item was sent: the consumer, who asked for the first, has had something. */
+  sent: boolean;
   stopped: boolean;
   /** Wakes the stream waiting for credit, or for the word to stop. */
   wake: (() => void) | undefined;
@@ -28,8 +34,21 @@ export function flushItems(call: number, notify: (notice: ChildNotice) => void):
   if (!stream || stream.pending.length === 0) return;
   const items = stream.pending;
   stream.pending = [];
+  stream.sent = true;
   notify(['run-in-process:emit', stream.batch, call, ['items', items]]);
 }
+
+/**
+ * Items wait for company only briefly. A generator that computes between its yields never lets
+ * the event loop turn, so a flush left to the next turn would hold its items until it ends (and a
+ * consumer with an idleTimeout would take it for idle). An item goes at once, before the generator
+ * runs again, when it is the stream's first (its consumer is waiting for it), when the step that
+ * made it was slow (the next will be too), or when the items before it have waited this long.
+ */
+const holdMs = 1;
+
+/** A child that exits (process.exit in a generator) sends first what its streams yielded. */
+let flushOnExit = false;
 
 /** What the parent says to a stream this child runs; a word for a stream that ended is dropped. */
 export function steerStream(batch: number, call: number, steer: Steer): void {
@@ -54,8 +73,23 @@ export async function driveStream(
   } catch (error) {
     return thrownAnswer(error, 'call', exportNameOf);
   }
-  const stream: RunningStream = { batch, credit: window, pending: [], stopped: false, wake: undefined };
+  const stream: RunningStream = {
+    batch,
+    notify,
+    credit: window,
+    pending: [],
+    pendingSince: 0,
+    sent: false,
+    stopped: false,
+    wake: undefined,
+  };
   streams.set(call, stream);
+  if (!flushOnExit) {
+    flushOnExit = true;
+    process.on('exit', () => {
+      for (const [id, running] of streams) flushItems(id, running.notify);
+    });
+  }
   const flush = () => flushItems(call, notify);
   // A generator that yields at once runs in microtasks only, and the parent's credit would wait in
   // the pipe until this child ran dry: a turn of the event loop every half window reads it in time
@@ -68,6 +102,7 @@ export async function driveStream(
       while (stream.credit === 0 && !stream.stopped) await creditOrStop(stream);
       if (stream.stopped) return await stopped(generator, exportNameOf);
       let step: IteratorResult<unknown>;
+      const stepStart = performance.now();
       try {
         step = await generator.next();
       } catch (error) {
@@ -84,9 +119,12 @@ export async function driveStream(
         await stopped(generator, exportNameOf);
         return thrownAnswer(error, 'call');
       }
-      // Sent at the next turn of the event loop at the latest: at once if the generator then waits.
-      if (stream.pending.push(item) === 1) setImmediate(flush);
       stream.credit--;
+      const now = performance.now();
+      if (stream.pending.push(item) === 1) stream.pendingSince = now;
+      if (!stream.sent || now - stepStart >= holdMs || now - stream.pendingSince >= holdMs) flush();
+      // Else at the next turn of the event loop at the latest: at once if the generator then waits.
+      else if (stream.pending.length === 1) setImmediate(flush);
     }
   } finally {
     flush();

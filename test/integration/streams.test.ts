@@ -174,6 +174,18 @@ for (const mode of modes) {
       assert.equal(error.exitCode, 9);
     });
 
+    test('an exit in the same turn as the yields: the items yielded come first all the same', async () => {
+      const items: number[] = [];
+      const error = await rejectionOf(
+        (async () => {
+          for await (const item of new Exporter().crashesAfter(3, false)) items.push(item);
+        })(),
+        ProcessCrashedError,
+      );
+      assert.deepEqual(items, [0, 1, 2]);
+      assert.equal(error.exitCode, 9);
+    });
+
     test('each item is taken as it was at its yield, though items go together later', async () => {
       const items: unknown[] = [];
       for await (const item of new Exporter().reused(5)) items.push(item);
@@ -225,6 +237,22 @@ describe('streams: time and cancellation', () => {
     const error = await rejectionOf(stream.next(), TimeoutError);
     assert.match(error.message, /timed out after 500 ms/);
     assert.ok((await waitFor(() => !isAlive(first.value as number), 5_000)) !== undefined, 'its child was killed');
+  });
+
+  test('a generator that computes between its yields streams each item when it is made', async () => {
+    const { Exporter } = await fixture<StreamsModule>('standard', 'streams');
+    // 6 items of 150 ms each: 900 ms in all, over the 400 ms idleTimeout, which must not fire.
+    const arrivals: number[] = [];
+    const yielded: number[] = [];
+    for await (const at of new Exporter().computes(6, 150)) {
+      arrivals.push(Date.now());
+      yielded.push(at);
+    }
+    assert.equal(arrivals.length, 6);
+    // Each came about when it was yielded, not all together at the end.
+    for (const [index, at] of arrivals.entries()) {
+      assert.ok(at - yielded[index]! < 100, `item ${index} arrived ${at - yielded[index]!} ms after its yield`);
+    }
   });
 
   test('idleTimeout bounds the gap between items while the child may yield', async () => {

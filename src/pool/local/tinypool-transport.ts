@@ -312,10 +312,12 @@ export class TinypoolTransport implements Transport {
       // exit: that batch ran nothing there, and goes again, as a retiring child's does.
       const stoppedAt = record.stoppedAt;
       const sentToDying = stoppedAt !== undefined && (this.#batches.get(id)?.sentAt ?? 0) > stoppedAt;
+      // A child that never booted ran nothing: its boot failed, not the call (a preload that hangs).
+      const failure = record.ready ? crashError : () => startupError(record, this.settings.execArgv);
       loss =
         record.retiring || sentToDying
           ? { kind: 'retired' }
-          : { kind: 'crashed', error: (label) => crashError(record, label) };
+          : { kind: 'crashed', error: (label) => failure(record, label) };
     } else if (error instanceof Error && error.message === 'Terminating worker thread') {
       loss = { kind: 'closed' }; // tinypool 2.2.0: the text it rejects tasks with on destroy()
     } else {
@@ -439,11 +441,17 @@ export class TinypoolTransport implements Transport {
     }, limit).unref();
   }
 
-  /** A child died while booting. If none is left to run the queued tasks, they would wait forever. */
+  /**
+   * A child died while booting. Whoever waits for a warm pool is told at once: a replacement would
+   * most often fail the same way, one startTimeout later. If no child is left to run the queued
+   * tasks, they would wait forever: the pool is broken.
+   */
   async #bootFailed(record: ChildRecord): Promise<void> {
-    if (this.#tinypool.threads.length > 0 || this.#broken) return;
+    const noneLeft = this.#tinypool.threads.length === 0;
     await Promise.race([record.closed, delay(exitGrace)]);
-    this.#failBoot(startupError(record, this.settings.execArgv));
+    const error = startupError(record, this.settings.execArgv);
+    this.#warming.failWaiting(error);
+    if (noneLeft) this.#failBoot(error);
   }
 
   /** No child can start: every call, and whoever waits for a warm pool, gets the error. */

@@ -26,6 +26,11 @@ export class Warming {
     }
   }
 
+  /** A child failed to boot: whoever waits now is told, and a later warm-up may try again. */
+  failWaiting(error: Error): void {
+    for (const waiter of this.#waiting.splice(0)) waiter.reject(error);
+  }
+
   fail(error: Error): void {
     this.#failure = error;
     for (const waiter of this.#waiting.splice(0)) waiter.reject(error);

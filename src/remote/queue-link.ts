@@ -288,8 +288,14 @@ export class QueueLink {
     }
     for (const [jobId, { since, watcher }] of this.#watchers) {
       if (since > before && alive > 0) continue;
+      // The state first, then the job: BullMQ sets a job's state and its return value (or failed
+      // reason) in one script, so a job read after its state is at least as new as that state. Read
+      // the other way round, a job that finished between the two reads is "completed" with the
+      // return value it had before: none, which would fail every call of the job.
+      let state: Awaited<ReturnType<Queue['getJobState']>>;
       let job: Awaited<ReturnType<Queue['getJob']>>;
       try {
+        state = await this.queue.getJobState(jobId);
         job = await this.queue.getJob(jobId);
       } catch {
         return; // Redis is away: the next sweep asks again.
@@ -304,8 +310,6 @@ export class QueueLink {
         );
         continue;
       }
-      const state = await job.getState().catch(() => 'unknown');
-      if (!this.#watchers.has(jobId)) continue;
       if (state === 'completed') this.#finish(jobId)?.completed(job.returnvalue);
       else if (state === 'failed') this.#finish(jobId)?.failed(job.failedReason);
       else if (alive === 0 && state === 'active') watcher.orphaned('active', job.processedBy);

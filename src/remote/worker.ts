@@ -16,7 +16,7 @@ import type { Answer, CallTask } from '../protocol.js';
 import { TinypoolTransport } from '../pool/local/tinypool-transport.js';
 import { Scheduler } from '../pool/scheduler.js';
 import { resolveSettings } from '../pool/settings.js';
-import { allowList, nearestKeys, type ServedTarget } from './allow-list.js';
+import { allowList, importServed, nearestKeys, type ServedTarget } from './allow-list.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
 import { type AnswerEnvelope, type CallPart, callInput, openCancel, openJob, sealAnswers } from './envelope.js';
 import { loadBullMQ } from './peers.js';
@@ -65,8 +65,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const { settings } = options.transport;
   const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
   const urls = options.modules.map(asModuleUrl);
-  for (const url of urls) await import(url);
-  const { targets, unnamed } = await allowList();
+  const { targets, unnamed } = await allowList(await importServed(urls), options.pool);
   // The next job comes a Redis round trip after the last answer: a child's open batch waits for it.
   const local = { ...resolveSettings(options.pool, poolOptions), lingerMs: 10 };
   const scheduler = new Scheduler(

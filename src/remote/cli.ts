@@ -11,7 +11,8 @@ import { messageOf } from '../codec/describe-thrown.js';
  */
 const usage = `usage: run-in-process worker --connection <redis URL or socket path> --pool <name> [--build-id <id>] [--concurrency <n>]
                           [--size <n>] [--timeout <ms>] [--prefix <prefix>]
-                          [--lock-duration <ms>] [--stalled-interval <ms>] <module> [<module> …]
+                          [--lock-duration <ms>] [--stalled-interval <ms>] [--max-payload-bytes <n>]
+                          <module> [<module> …]
   The secret, if callers sign their calls, is read from RUN_IN_PROCESS_SECRET.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -39,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
     ...(secret && { secret }),
     ...(values['lock-duration'] && { lockDuration: Number(values['lock-duration']) }),
     ...(values['stalled-interval'] && { stalledInterval: Number(values['stalled-interval']) }),
+    ...(values['max-payload-bytes'] && { maxPayloadBytes: Number(values['max-payload-bytes']) }),
   });
   // Listening before saying it is ready: a supervisor may stop it the moment it reads that line.
   const stopping = new Promise<'stop'>((resolve) => {
@@ -103,6 +105,7 @@ function parse(args: string[]) {
       timeout: { type: 'string' },
       'lock-duration': { type: 'string' },
       'stalled-interval': { type: 'string' },
+      'max-payload-bytes': { type: 'string' },
     },
   });
 }

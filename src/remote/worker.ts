@@ -103,6 +103,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     const jobId = job.id ?? '';
     let answers: Answer[];
     let codec: string | undefined;
+    let labels: string[] = [];
     const calls = new Set<{ fail(error: unknown): void }>();
     running.set(jobId, calls);
     try {
@@ -113,13 +114,14 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         throw new RunInProcessError(`The worker could not read job ${jobId}: ${(error as Error).message}.`);
       }
       codec = envelope.codec;
+      labels = envelope.calls.map((part) => part.label);
       answers = await Promise.all(envelope.calls.map((part) => run(part, envelope.codec, calls).catch(thrown)));
     } catch (error) {
       answers = [thrown(error)]; // The job could not be read: one answer for all its calls.
     } finally {
       running.delete(jobId);
     }
-    return sealAnswers(answers, host, jobId, settings.secret, codec);
+    return sealAnswers(answers, host, jobId, settings.secret, settings.maxPayloadBytes, codec, labels);
   };
 
   const run = async (part: CallPart, codec: string, calls: Set<{ fail(error: unknown): void }>): Promise<Answer> => {

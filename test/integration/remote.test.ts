@@ -412,6 +412,21 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.match(error.message, /4\d{3} bytes, over the transport's limit of 1024 \(its maxPayloadBytes option\)/);
   });
 
+  test("a result over the worker's maxPayloadBytes is SerializationError, naming its size and the limit; the worker serves on", async () => {
+    const small = await app.startWorker({ redis: redis.socket, build: 'small', args: ['--max-payload-bytes', '4096'] });
+    try {
+      const error = await onBuild('small', {}, () => rejectionOf(remote.sized(100_000), SerializationError));
+      assert.equal(error.path, 'result');
+      assert.match(
+        error.message,
+        /Cannot send the result of sized\(\) back from the remote worker: it takes 100\d{3} bytes, over the transport's limit of 4096 \(its maxPayloadBytes option, on the worker/,
+      );
+      assert.equal((await onBuild('small', {}, () => remote.sized(100))).length, 100);
+    } finally {
+      await small.stop();
+    }
+  });
+
   test('with a shared secret, signed calls are answered; a caller with another secret is refused', async () => {
     const signed = await app.startWorker({
       redis: redis.socket,

@@ -201,6 +201,13 @@ export function openJob(envelope: unknown, jobId: string, secret: string | undef
     );
   }
   if (secret !== undefined) verify(secret, jobId, callFields(checked), checked.sig, 'call');
+  // Its caller has a secret and this worker none: its call must not run unchecked.
+  else if (checked.sig !== undefined) {
+    throw new TypeError(
+      'a call envelope that is signed, and this worker has no secret to check it with: start the worker with its ' +
+        "callers' secret (RUN_IN_PROCESS_SECRET for the CLI worker, bullmq({ secret }) for serve())",
+    );
+  }
   return checked;
 }
 
@@ -393,6 +400,12 @@ function signature(secret: string, jobId: string, fields: unknown[]): string {
 }
 
 function verify(secret: string, jobId: string, fields: unknown[], sig: unknown, kind: string): void {
+  if (sig === undefined && kind === 'answer') {
+    throw new TypeError(
+      'an answer envelope that is not signed, while this caller has a secret: its worker runs without one (start ' +
+        "it with the callers' secret: RUN_IN_PROCESS_SECRET for the CLI worker, bullmq({ secret }) for serve())",
+    );
+  }
   const expected = Buffer.from(signature(secret, jobId, fields));
   const given = Buffer.from(typeof sig === 'string' ? sig : '');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

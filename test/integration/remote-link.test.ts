@@ -60,7 +60,10 @@ describe("a caller's queue link", { skip }, () => {
           const fate = new Promise<unknown>((resolve) =>
             link.watch(jobId, {
               active: () => {},
-              completed: (returnValue) => resolve(returnValue),
+              completed: (returnValue) => {
+                resolve(returnValue);
+                return true;
+              },
               failed: (reason) => resolve(`failed: ${reason}`),
               lost: (error) => resolve(`lost: ${error.message}`),
               orphaned: (state) => resolve(`orphaned while ${state}`),

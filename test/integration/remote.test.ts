@@ -448,6 +448,57 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   });
 
+  test("a worker without the callers' secret refuses their signed calls, unrun; the caller says why", async () => {
+    const unsigned = await app.startWorker({ redis: redis.socket, build: 'unsigned' });
+    try {
+      const marker = scratchFile('signed-to-unsigned');
+      const refused = await onBuild('unsigned', { secret: 'a secret' }, () =>
+        rejectionOf(remote.noteRun(marker, 0), RunInProcessError),
+      );
+      assert.match(refused.message, /not signed, while this caller has a secret: its worker runs without one/);
+      assert.equal(existsSync(marker), false, 'the signed call did not run');
+    } finally {
+      await unsigned.stop();
+    }
+  });
+
+  test('with a secret, a forged answer in the events stream is ignored: the call gets its real answer', async () => {
+    const signed = await app.startWorker({
+      redis: redis.socket,
+      build: 'forged',
+      env: { ...process.env, RUN_IN_PROCESS_SECRET: 'a secret' },
+    });
+    const redisCli = (...args: string[]) =>
+      execFileSync('redis-cli', ['-s', redis.socket, ...args], { encoding: 'utf8' }).trim();
+    try {
+      await onBuild('forged', { secret: 'a secret' }, async () => {
+        const marker = scratchFile('forged-answer');
+        const running = remote.noteRun(marker, 1_000);
+        let jobId = '';
+        const active = () => (jobId = redisCli('LINDEX', 'bull:default@forged:active', '0')) !== '';
+        assert.ok((await waitFor(active, 10_000)) !== undefined, 'the job is taken');
+        const forged = { v: 2, codec: 'msgpackr-2', answers: [['value', 'AQ==']], host: 'forger' };
+        for (const sig of ['bad', undefined]) {
+          const answer = JSON.stringify({ ...forged, ...(sig && { sig }) });
+          redisCli(
+            'XADD',
+            'bull:default@forged:events',
+            '*',
+            'event',
+            'completed',
+            'jobId',
+            jobId,
+            'returnvalue',
+            answer,
+          );
+        }
+        assert.equal(await running, Number(lines(marker)[0]), 'the real answer: the pid of the child that ran it');
+      });
+    } finally {
+      await signed.stop();
+    }
+  });
+
   test('Redis restarted with persistence while calls run: the calls complete', async () => {
     const markers = [0, 1, 2].map((i) => scratchFile(`persisted-${i}`));
     const running = markers.map((marker) => remote.noteRun(marker, 1_500));

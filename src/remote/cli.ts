@@ -47,7 +47,6 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => resolve('stop'));
     process.once('SIGINT', () => resolve('stop'));
   });
-  const where = withoutPassword(values.connection);
   const starting = serve({
     transport,
     pool: values.pool,
@@ -59,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     ...(values.concurrency && { concurrency: Number(values.concurrency) }),
     onConnectionError: (error) =>
       console.error(
-        `run-in-process worker: waiting for Redis at ${where} (${error.message}); retrying until it answers.`,
+        `run-in-process worker: waiting for Redis at ${transport.settings.where} (${error.message}); retrying until it answers.`,
       ),
   });
   // Stopped while it still waits for Redis: it took no job, so there is nothing to finish.
@@ -78,17 +77,6 @@ async function main(argv: string[]): Promise<number> {
   await stopping;
   await worker.close();
   return 0;
-}
-
-/** The connection as it may be printed: a password in a `redis://` URL is masked. */
-function withoutPassword(connection: string): string {
-  try {
-    const url = new URL(connection);
-    if (url.password) url.password = '***';
-    return url.href;
-  } catch {
-    return connection; // A socket path.
-  }
 }
 
 function parse(args: string[]) {

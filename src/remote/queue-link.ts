@@ -23,9 +23,6 @@ export interface JobWatcher {
   orphaned(state: 'waiting' | 'active', worker: string | undefined): void;
 }
 
-/** How to reach Redis: a URL (`redis://host:6379`, `rediss://…`, `/path/to/redis.sock`) or ioredis options. */
-export type Connection = string | RedisOptions;
-
 /** A link stops listening this long after its last job settled, so that an idle process can exit. */
 const listenAfterIdleMs = 1_000;
 

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fixtureUrl } from '../helpers/fixtures.js';
+import { pathToFileURL } from 'node:url';
+import { fixtureUrl, repoRoot } from '../helpers/fixtures.js';
 import { redisServerAvailable, type RedisServer, startRedis } from '../helpers/redis.js';
 import { runScript } from '../helpers/scripts.js';
 
@@ -20,14 +23,17 @@ describe('a worker started with serve()', { skip }, () => {
     await redis?.stop();
   });
 
-  /** Runs `body` in a script where `transport` is a bullmq transport on this Redis, and `serve` is imported. */
-  const script = (body: string) =>
+  /**
+   * Runs `body` in a script where `transport` is a bullmq transport on this Redis (through `connection`,
+   * from `cwd`), and `serve` is imported.
+   */
+  const script = (body: string, connection: unknown = { path: redis.socket }, cwd = repoRoot) =>
     runScript(
-      `const { bullmq, serve } = await import('run-in-process/bullmq');
-       const transport = bullmq({ connection: { path: ${JSON.stringify(redis.socket)} }, buildId: 'serve-test' });
+      `const { bullmq, serve } = await import(${JSON.stringify(new URL('dist/bullmq.js', pathToFileURL(repoRoot)).href)});
+       const transport = bullmq({ connection: ${JSON.stringify(connection)}, buildId: 'serve-test' });
        const served = (worker) => worker.served.map((key) => key.slice(key.indexOf('#') + 1)).sort().join(', ');
        ${body}`,
-      { timeout: 20_000 },
+      { timeout: 20_000, cwd },
     );
 
   test("serves the targets its modules registered for its pool: not the app's own modules, nor other pools'", () => {
@@ -45,4 +51,38 @@ describe('a worker started with serve()', { skip }, () => {
     assert.match(run.stdout, /^px: PxClass\.fromClass, fromDependency, inPx$/m, run.report);
     assert.match(run.stdout, /^default: DefaultClass\.plain, inDefault$/m, run.report);
   });
+
+  test('a connection that is a relative socket path is resolved against the working directory', () => {
+    const folder = dirname(redis.socket);
+    const modules = JSON.stringify([fixtureUrl('standard', 'remote-pools')]);
+    const body = `const worker = await serve({ transport, pool: 'px', modules: ${modules} });
+       console.log('where:', transport.settings.where, '| served:', worker.served.length);
+       await worker.close();`;
+    for (const [connection, cwd] of [
+      ['redis.sock', folder],
+      [join('..', 'redis.sock'), join(folder, 'sub')],
+    ] as const) {
+      mkdirSync(cwd, { recursive: true });
+      const run = script(body, connection, cwd);
+      assert.equal(run.status, 0, run.report);
+      assert.match(run.stdout, new RegExp(`^where: unix:${redis.socket} \\| served: 3$`, 'm'), run.report);
+    }
+  });
+});
+
+test('an unparsable Redis URL is refused by bullmq() at once, naming the option, its password masked', async () => {
+  const { bullmq } = await import('run-in-process/bullmq');
+  const error = (() => {
+    try {
+      bullmq({ connection: 'redis://user:pa ss@[bad' });
+    } catch (thrown) {
+      return thrown as TypeError & { code?: string };
+    }
+    return undefined;
+  })();
+  assert.ok(error instanceof TypeError, 'refused when the transport is made');
+  assert.equal(error.code, 'ERR_INVALID_OPTION');
+  assert.match(error.message, /connection redis:\/\/user:\*\*\*@\[bad is not a URL that parses\. Expected 'redis:\/\//);
+  assert.doesNotMatch(error.message, /pa ss/);
+  assert.throws(() => bullmq({ connection: 'http://localhost:6379' }), /is not a Redis URL/);
 });

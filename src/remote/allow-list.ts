@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { messageOf } from '../codec/describe-thrown.js';
 import { usageError } from '../errors.js';
 import { processState } from '../shared/process-state.js';
 import { classOfConstructor, entriesIn, targetOf } from '../shared/registry.js';
@@ -28,7 +29,17 @@ export interface AllowList {
  */
 export async function importServed(urls: string[]): Promise<Set<string>> {
   const before = new Set(processState.registry.modules.keys());
-  for (const url of urls) await import(url);
+  for (const url of urls) {
+    try {
+      await import(url);
+    } catch (error) {
+      throw new Error(
+        `The worker could not import ${url}: ${messageOf(error)}. Fix the module (importing it with node shows the ` +
+          `error in full, as does this error's cause), or leave it out of the modules served.`,
+        { cause: error },
+      );
+    }
+  }
   const served = new Set(urls.map(registeredUrl));
   for (const url of processState.registry.modules.keys()) if (!before.has(url)) served.add(url);
   return served;

@@ -6,6 +6,7 @@ import { encodeThrown } from '../codec/thrown-encode.js';
 import {
   AbortError,
   NotServedError,
+  usageError,
   PoolClosedError,
   ProcessCrashedError,
   RunInProcessError,
@@ -65,7 +66,23 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const { settings } = options.transport;
   const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
   const urls = options.modules.map(asModuleUrl);
-  const { targets, unnamed } = await allowList(await importServed(urls), options.pool);
+  const { targets, unnamed, otherPools } = await allowList(await importServed(urls), options.pool);
+  // A worker that serves nothing would count as live for callers, and answer each call NotServedError.
+  if (targets.size === 0) {
+    const elsewhere =
+      otherPools.length > 0
+        ? ` They declare targets for other pools (${otherPools.join(', ')}), not for ${options.pool}.`
+        : '';
+    const nameless =
+      unnamed.length > 0
+        ? ` Their targets in ${unnamed.join(', ')} have no name a caller could use (no package, no id).`
+        : '';
+    throw usageError(
+      `serve(): the modules ${urls.join(', ')} declare no target of pool ${options.pool}, so this worker would serve ` +
+        `nothing.${elsewhere}${nameless} Give the modules that declare the pool's decorated methods or wrapped ` +
+        `functions, or the pool they name (--pool).`,
+    );
+  }
   // The next job comes a Redis round trip after the last answer: a child's open batch waits for it.
   const local = { ...resolveSettings(options.pool, poolOptions), lingerMs: 10 };
   const scheduler = new Scheduler(

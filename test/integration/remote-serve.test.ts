@@ -52,6 +52,36 @@ describe('a worker started with serve()', { skip }, () => {
     assert.match(run.stdout, /^default: DefaultClass\.plain, inDefault$/m, run.report);
   });
 
+  test('refuses to start when its modules declare no target of its pool, saying which pools they do declare', () => {
+    const run = script(
+      `const error = await serve({ transport, pool: 'px', modules: [${JSON.stringify(fixtureUrl('standard', 'values'))}] })
+         .then(() => undefined, (error) => error);
+       console.log('refused:', error?.code, error?.message);`,
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(
+      run.stdout,
+      /^refused: ERR_INVALID_USAGE serve\(\): the modules file:.*\/values\.js declare no target of pool px, so this worker would serve nothing\. They declare targets for other pools \(default, values-batches\)/m,
+      run.report,
+    );
+  });
+
+  test('a module that throws as it is imported fails serve(), naming the module, with the error as its cause', () => {
+    const broken = fixtureUrl('standard', 'remote-throws');
+    const run = script(
+      `const error = await serve({ transport, pool: 'px', modules: [${JSON.stringify(broken)}] }).then(() => undefined, (e) => e);
+       console.log('failed:', error?.message, '| cause:', error?.cause?.message);`,
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.ok(
+      run.stdout.includes(
+        `failed: The worker could not import ${broken}: remote-throws refuses to load. Fix the module`,
+      ),
+      run.report,
+    );
+    assert.match(run.stdout, /\| cause: remote-throws refuses to load$/m, run.report);
+  });
+
   test('a connection that is a relative socket path is resolved against the working directory', () => {
     const folder = dirname(redis.socket);
     const modules = JSON.stringify([fixtureUrl('standard', 'remote-pools')]);

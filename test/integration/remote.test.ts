@@ -558,6 +558,23 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.equal(await worker.stop(), 0, worker.output());
   });
 
+  test('Redis down while a call runs: its timeout still applies, and does not claim that the worker was told to stop', async () => {
+    const marker = scratchFile('timed-out-redis-down');
+    const running = withCallOptions({ timeout: 300 }, () => remote.noteRun(marker, 5_000));
+    assert.ok((await waitFor(() => existsSync(marker), 10_000)) !== undefined);
+    await redis.kill();
+    try {
+      const timeout = await rejectionOf(running, TimeoutError);
+      assert.doesNotMatch(timeout.message, /was asked to stop/);
+      assert.match(
+        timeout.message,
+        /A request to stop the call is sent to it, which reaches it only if its queue can be reached/,
+      );
+    } finally {
+      await redis.restart();
+    }
+  });
+
   test('Redis down at call time is TransportUnavailableError, promptly', async () => {
     await redis.kill();
     try {

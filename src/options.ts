@@ -332,6 +332,9 @@ const permissionRules: Table<Permissions> = {
 const callRules: Table<CallOptions> = { signal: abortSignal, timeout: milliseconds(false), priority, retries };
 const shutdownRules: Table<ShutdownOptions> = { deadline: milliseconds(true) };
 
+/** The pool of a target that names none, and of `configure(options)`. */
+export const defaultPoolName = 'default';
+
 /** The defaults of the options that have one, filled in when a pool starts. */
 export const poolDefaults = {
   size: () => availableParallelism(),

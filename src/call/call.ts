@@ -1,4 +1,4 @@
-import { poolDefaults, type RunInProcessOptions } from '../options.js';
+import { defaultPoolName, poolDefaults, type RunInProcessOptions } from '../options.js';
 import type { Answer } from '../protocol.js';
 import { classDefaults } from '../shared/class-options.js';
 import { processState } from '../shared/process-state.js';
@@ -10,7 +10,7 @@ import { rethrow, returnedValue } from './answer.js';
 import { withCallerFrames } from './call-stacks.js';
 import { currentCallOptions } from './call-options.js';
 import { warnIfEntryScript } from './entry-script.js';
-import { defaultPoolName, poolOptions, withScheduler } from './pools.js';
+import { poolOptions, withScheduler } from './pools.js';
 import { functionRecipe, methodRecipe, type Recipe, runtimeClassOf } from './recipe.js';
 import { RemoteGenerator } from './remote-generator.js';
 

@@ -2,6 +2,7 @@ import { usageError } from '../errors.js';
 import {
   checkPoolOptions,
   checkShutdownOptions,
+  defaultPoolName,
   poolDefaults,
   type PoolOptions,
   type ShutdownOptions,
@@ -21,7 +22,6 @@ import { warnOnce } from '../shared/warn-once.js';
 
 type Machinery = typeof import('../pool/pools.js');
 
-export const defaultPoolName = 'default';
 const optionsByName = new Map<string, PoolOptions>([[defaultPoolName, {}]]);
 let machinery: Machinery | undefined;
 let loading: Promise<Machinery> | undefined;
@@ -117,7 +117,7 @@ export function stats(name: string = defaultPoolName): PoolStats {
  * when a pool becomes remote, and each one defined later when it is defined (define/).
  */
 export function refuseUnnamed(pool: string, onlyModule?: string): void {
-  const [first, ...more] = unnamedTargetsIn(pool, defaultPoolName, onlyModule);
+  const [first, ...more] = unnamedTargetsIn(pool, onlyModule);
   if (first) throw usageError(unnamedMessage(first.label, first.module, pool, more));
 }
 

@@ -7,7 +7,7 @@ const largestBatch = 64;
  * Batches stop growing at this many bytes of arguments. For large payloads the copying is the
  * cost, not the round trip, and a batch the child hands back would have been copied for nothing.
  */
-const largestBatchBytes = 256 * 1024;
+export const largestBatchBytes = 256 * 1024;
 
 /**
  * The calls waiting for a free slot in a child, and how many of them go together.

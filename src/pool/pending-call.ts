@@ -113,7 +113,10 @@ export class PendingCall {
     const message =
       grace === 0
         ? `${this.label} timed out after ${timeout} ms; its child process was killed and will be replaced.`
-        : `${this.label} timed out after ${timeout} ms, and its worker did not answer within ${grace} ms more; it was asked to stop the call.`;
+        : // Whether the stop request reaches the worker is not known here (its store may be down).
+          `${this.label} timed out after ${timeout} ms, and its worker did not answer within ${grace} ms more, as it ` +
+          `would have on enforcing the timeout itself (is it, or the way to it, down?). A request to stop the call is ` +
+          `sent to it, which reaches it only if its queue can be reached.`;
     // Node fires a timer of 2³¹ ms or more at once: the grace must not push the longest timeout over it.
     this.#timer = setTimeout(
       () => this.fail(new TimeoutError(message, timeout, this.label)),

@@ -1,7 +1,10 @@
+import { realpathSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { messageOf } from '../codec/describe-thrown.js';
 import { usageError } from '../errors.js';
 import { processState } from '../shared/process-state.js';
 import { classOfConstructor, entriesIn, targetOf } from '../shared/registry.js';
-import { remoteKey, targetLabel } from '../shared/remote-key.js';
+import { poolOfEntry, remoteKey, targetLabel } from '../shared/remote-key.js';
 
 /** A target a worker serves: what its local pool runs for the key. */
 export interface ServedTarget {
@@ -14,17 +17,60 @@ export interface AllowList {
   targets: Map<string, ServedTarget>;
   /** Modules that registered targets but are in no package, so that no caller can name them. */
   unnamed: string[];
+  /** The pools of the targets these modules registered for pools other than the one served. */
+  otherPools: string[];
 }
 
 /**
- * The targets a worker serves: exactly those that the modules it imported at startup registered
- * (and the modules they imported), under their keys. A job names a key; nothing else a job says
- * is ever imported or looked up. Taken once, after the imports: a module a call imports later
- * adds nothing.
+ * Imports the modules a worker is given and says which registered targets: those modules, and the
+ * modules they imported for the first time. A module the process had imported before serve() was
+ * called (an app that embeds a worker) is there only if it is one of those given: what the app
+ * uses for itself is not served.
  */
-export async function allowList(): Promise<AllowList> {
+export async function importServed(urls: string[]): Promise<Set<string>> {
+  const before = new Set(processState.registry.modules.keys());
+  for (const url of urls) {
+    try {
+      await import(url);
+    } catch (error) {
+      throw new Error(
+        `The worker could not import ${url}: ${messageOf(error)}. Fix the module (importing it with node shows the ` +
+          `error in full, as does this error's cause), or leave it out of the modules served.`,
+        { cause: error },
+      );
+    }
+  }
+  const served = new Set(urls.map(registeredUrl));
+  for (const url of processState.registry.modules.keys()) if (!before.has(url)) served.add(url);
+  return served;
+}
+
+/**
+ * A module's URL as the registry knows it: its real path (Node's loader follows symlinks, so a
+ * module's own URL does too), its query kept.
+ */
+function registeredUrl(url: string): string {
+  if (!url.startsWith('file:')) return url;
+  const parsed = new URL(url);
+  try {
+    const real = pathToFileURL(realpathSync(fileURLToPath(parsed)));
+    real.search = parsed.search;
+    return real.href;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * The targets a worker serves: exactly those that `modules` (importServed) registered for `pool`,
+ * the pool a caller would send their calls to (remote-key.ts poolOfEntry), under their keys. A job
+ * names a key; nothing else a job says is ever imported or looked up. Taken once, after the
+ * imports: a module a call imports later adds nothing.
+ */
+export async function allowList(modules: ReadonlySet<string>, pool: string): Promise<AllowList> {
   const targets = new Map<string, ServedTarget>();
   const unnamed: string[] = [];
+  const otherPools = new Set<string>();
   const add = (key: string, served: ServedTarget, moduleUrl: string): void => {
     const other = targets.get(key);
     if (other) {
@@ -37,7 +83,7 @@ export async function allowList(): Promise<AllowList> {
   };
   for (const module of [...processState.registry.modules.values()]) {
     // The library's own targets (the warm-up's pings) are no one's to call from afar.
-    if (module.url.startsWith(libraryFiles)) continue;
+    if (!modules.has(module.url) || module.url.startsWith(libraryFiles)) continue;
     // Under standard decorators a class with only instance methods is known by name only once its
     // constructor is seen: its export shows it.
     const exports = (await import(module.url)) as Record<string, unknown>;
@@ -45,6 +91,11 @@ export async function allowList(): Promise<AllowList> {
     let named = true;
     for (const entry of entriesIn(module)) {
       if ('owner' in entry && !entry.owner.ctor?.name) continue;
+      const entryPool = poolOfEntry(entry);
+      if (entryPool !== pool) {
+        otherPools.add(entryPool);
+        continue;
+      }
       const target = targetOf(entry);
       const key = remoteKey(target);
       if (key === undefined) named = false;
@@ -52,7 +103,7 @@ export async function allowList(): Promise<AllowList> {
     }
     if (!named) unnamed.push(module.url);
   }
-  return { targets, unnamed };
+  return { targets, unnamed, otherPools: [...otherPools].sort() };
 }
 
 /** This file is `dist/remote/allow-list.js`: the library's compiled files are under `dist/`. */

@@ -4,13 +4,17 @@ import type { PoolTransport } from '../options.js';
 import type { Transport, TransportEvents, TransportProvider } from '../pool/transport.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
 import { CallerTransport } from './caller-transport.js';
+import { checkedConnection } from './connection.js';
 import { type CodecChoice, codecTag, sealCancel } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { QueueLink } from './queue-link.js';
 import type { BullmqSettings } from './settings.js';
 
 export interface BullmqOptions {
-  /** Redis: a URL (`redis://user:pass@10.0.0.5:6379`, `rediss://…` for TLS) or ioredis options. */
+  /**
+   * Redis: a URL (`redis://user:pass@10.0.0.5:6379`, `rediss://…` for TLS), a Unix socket path
+   * (relative to the working directory, or absolute), or ioredis options.
+   */
   connection: string | RedisOptions;
   /** Names the queues of this build (default: RUN_IN_PROCESS_BUILD_ID, or the app's package version). */
   buildId?: string;
@@ -132,9 +136,10 @@ function checked(options: BullmqOptions): BullmqSettings {
     }
     return value;
   };
-  const where = typeof connection === 'string' ? connection.replace(/\/\/[^@/]*@/, '//') : describe(connection);
+  const { connection: to, where } =
+    typeof connection === 'string' ? checkedConnection(connection) : { connection, where: describe(connection) };
   return {
-    connection,
+    connection: to,
     where,
     buildId,
     prefix,
@@ -143,9 +148,9 @@ function checked(options: BullmqOptions): BullmqSettings {
     lockDuration: positive('lockDuration', options.lockDuration, 5_000),
     stalledInterval: positive('stalledInterval', options.stalledInterval, 5_000),
     redis: (Redis, redisOptions) =>
-      typeof connection === 'string'
-        ? new (Redis as unknown as new (url: string, options: RedisOptions) => Redis)(connection, redisOptions)
-        : new (Redis as unknown as new (options: RedisOptions) => Redis)({ ...connection, ...redisOptions }),
+      typeof to === 'string'
+        ? new (Redis as unknown as new (url: string, options: RedisOptions) => Redis)(to, redisOptions)
+        : new (Redis as unknown as new (options: RedisOptions) => Redis)({ ...to, ...redisOptions }),
     waitForWorker,
     codec: codecTag(codec),
     cancelChannel: (queueName) => `${prefix ?? 'bull'}:${queueName}:run-in-process:cancel`,

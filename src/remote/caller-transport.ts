@@ -175,19 +175,22 @@ export class CallerTransport implements Transport {
         this.waiting--;
         for (const call of sent.calls) this.events.started(sent.batch, call.id);
       },
-      completed: (returnValue: unknown) => {
+      completed: (returnValue: unknown, stored: boolean): boolean => {
         const sent = this.#sent.get(jobId);
-        if (!sent) return;
+        if (!sent) return true;
         let answers: Answer[];
         try {
           answers = openAnswers(returnValue, jobId, this.options.secret, sent.calls.length);
         } catch (error) {
+          // Heard from the events stream, which anyone who can write to Redis can add to: a forged
+          // answer must not stand for the worker's. The job's stored answer decides (queue-link.ts).
+          if (!stored) return false;
           this.#answerAll(
             jobId,
             sent,
             new RunInProcessError(`The worker's answer to job ${jobId} was refused: ${(error as Error).message}.`),
           );
-          return;
+          return true;
         }
         const slow = sent.calls.length > 1 && sent.active && performance.now() - sent.activeAt > slowJobMs;
         this.#release(jobId, sent.batch);
@@ -195,6 +198,7 @@ export class CallerTransport implements Transport {
           this.events.answered(sent.batch, call.id, answers[index]!);
         });
         this.events.ended(sent.batch, slow);
+        return true;
       },
       failed: (reason: string) => {
         const sent = this.#sent.get(jobId);

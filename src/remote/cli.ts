@@ -11,7 +11,8 @@ import { messageOf } from '../codec/describe-thrown.js';
  */
 const usage = `usage: run-in-process worker --connection <redis URL or socket path> --pool <name> [--build-id <id>] [--concurrency <n>]
                           [--size <n>] [--timeout <ms>] [--prefix <prefix>]
-                          [--lock-duration <ms>] [--stalled-interval <ms>] <module> [<module> …]
+                          [--lock-duration <ms>] [--stalled-interval <ms>] [--max-payload-bytes <n>]
+                          <module> [<module> …]
   The secret, if callers sign their calls, is read from RUN_IN_PROCESS_SECRET.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -39,13 +40,13 @@ async function main(argv: string[]): Promise<number> {
     ...(secret && { secret }),
     ...(values['lock-duration'] && { lockDuration: Number(values['lock-duration']) }),
     ...(values['stalled-interval'] && { stalledInterval: Number(values['stalled-interval']) }),
+    ...(values['max-payload-bytes'] && { maxPayloadBytes: Number(values['max-payload-bytes']) }),
   });
   // Listening before saying it is ready: a supervisor may stop it the moment it reads that line.
   const stopping = new Promise<'stop'>((resolve) => {
     process.once('SIGTERM', () => resolve('stop'));
     process.once('SIGINT', () => resolve('stop'));
   });
-  const where = withoutPassword(values.connection);
   const starting = serve({
     transport,
     pool: values.pool,
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     ...(values.concurrency && { concurrency: Number(values.concurrency) }),
     onConnectionError: (error) =>
       console.error(
-        `run-in-process worker: waiting for Redis at ${where} (${error.message}); retrying until it answers.`,
+        `run-in-process worker: waiting for Redis at ${transport.settings.where} (${error.message}); retrying until it answers.`,
       ),
   });
   // Stopped while it still waits for Redis: it took no job, so there is nothing to finish.
@@ -78,17 +79,6 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** The connection as it may be printed: a password in a `redis://` URL is masked. */
-function withoutPassword(connection: string): string {
-  try {
-    const url = new URL(connection);
-    if (url.password) url.password = '***';
-    return url.href;
-  } catch {
-    return connection; // A socket path.
-  }
-}
-
 function parse(args: string[]) {
   return parseArgs({
     args,
@@ -103,6 +93,7 @@ function parse(args: string[]) {
       timeout: { type: 'string' },
       'lock-duration': { type: 'string' },
       'stalled-interval': { type: 'string' },
+      'max-payload-bytes': { type: 'string' },
     },
   });
 }

@@ -5,6 +5,7 @@ import { asBuffer } from '../codec/values.js';
 import { serialize } from '../codec/serializer.js';
 import { SerializationError } from '../errors.js';
 import { longestTimer } from '../options.js';
+import { largestBatchBytes } from '../pool/backlog.js';
 import { type Answer, AnswerSlot, CallSlot, type CallTask, type EncodedThrown, ThrownSlot } from '../protocol.js';
 import { packPortable, portableCodec, unpackPortable } from './portable.js';
 
@@ -29,6 +30,12 @@ export type CodecChoice = 'portable' | 'v8';
 
 /** A job carries at most what a caller's batch holds, and then some (pool/backlog.ts batches up to 64). */
 const mostCallsPerJob = 256;
+/**
+ * A job of several calls is a batch of the caller's backlog, which stops growing at
+ * `largestBatchBytes` of arguments as it counts them (a string by its length): at most three times
+ * that in UTF-8, and what packing adds. A job of one call carries up to `maxPayloadBytes`.
+ */
+const mostBatchBytes = largestBatchBytes * 4;
 /** Keys and labels are names, not data. */
 const longestKey = 1_024;
 
@@ -183,7 +190,24 @@ export function openJob(envelope: unknown, jobId: string, secret: string | undef
         `timeout is missing, of the wrong type, or too large (inputs up to the worker's maxPayloadBytes, ${maxBytes})`,
     );
   }
+  // Each call within the limit, but so many of them that no caller would have sent them together.
+  const mostBytes = Math.max(maxBytes, mostBatchBytes);
+  const inputs = calls.reduce((sum, part) => sum + part.input.length, 0);
+  if (inputs > Math.ceil((mostBytes * 4) / 3) + 4 * calls.length) {
+    throw new TypeError(
+      `a call envelope whose ${calls.length} calls carry about ${Math.floor((inputs * 3) / 4)} bytes together, more ` +
+        `than a caller puts in one job (one call up to the worker's maxPayloadBytes, ${maxBytes}, or several up to ` +
+        `${mostBytes} together): not a job of a caller of this transport with the same maxPayloadBytes`,
+    );
+  }
   if (secret !== undefined) verify(secret, jobId, callFields(checked), checked.sig, 'call');
+  // Its caller has a secret and this worker none: its call must not run unchecked.
+  else if (checked.sig !== undefined) {
+    throw new TypeError(
+      'a call envelope that is signed, and this worker has no secret to check it with: start the worker with its ' +
+        "callers' secret (RUN_IN_PROCESS_SECRET for the CLI worker, bullmq({ secret }) for serve())",
+    );
+  }
   return checked;
 }
 
@@ -196,28 +220,67 @@ export function callInput(part: CallPart, codec: string): Uint8Array {
   return codec === portableCodec ? serialize(unpackPortable(raw)) : raw;
 }
 
-/** Local answers as an envelope for the caller, in the job's codec (the portable one if it could not be read). */
+/**
+ * Local answers as an envelope for the caller, in the job's codec (the portable one if it could not
+ * be read). An answer over `maxBytes` is not sent: its call fails with a SerializationError instead,
+ * as an argument over the limit does at the caller (a result that size would sit in Redis, and in
+ * the caller's memory, as a string a third larger). `labels`: the job's calls, for that message.
+ */
 export function sealAnswers(
   answers: Answer[],
   host: string,
   jobId: string,
   secret: string | undefined,
+  maxBytes: number,
   codec = portableCodec,
+  labels: string[] = [],
 ): AnswerEnvelope {
   const v8 = codec === v8Codec;
+  const encode = v8 ? v8Answer : portableAnswer;
+  const sealed = (answer: Answer, index: number): PortableAnswer => {
+    try {
+      return encode(answer, maxBytes);
+    } catch (error) {
+      const what = `${answer[0] === 'thrown' ? 'the error thrown by' : 'the result of'} ${labels[index] ?? 'the call'}()`;
+      // A result the portable codec cannot pack (a sparse array too long) fails its call, as an uncloneable result does.
+      const refused = new SerializationError(
+        error instanceof TooLarge
+          ? `Cannot send ${what} back from the remote worker: it takes ${error.bytes} bytes, over the transport's ` +
+              `limit of ${maxBytes} (its maxPayloadBytes option, on the worker: bullmq({ maxPayloadBytes }) or the CLI's ` +
+              `--max-payload-bytes). A job queue is no place for bulk data: return a reference (a path, a URL, an ` +
+              `object-store key), or raise the limit.`
+          : `Cannot send the result back from the remote worker: ${(error as Error).message}.`,
+        'result',
+      );
+      return encode(['thrown', encodeThrown(refused), 'call'], Number.POSITIVE_INFINITY);
+    }
+  };
   const envelope: AnswerEnvelope = {
     v: envelopeVersion,
     codec: v8 ? v8Codec : portableCodec,
-    answers: answers.map((answer) => (v8 ? v8Answer(answer) : packedOrRefused(answer))),
+    answers: answers.map(sealed),
     host,
   };
   if (secret !== undefined) envelope.sig = signature(secret, jobId, answerFields(envelope));
   return envelope;
 }
 
+/** An answer's payload is over the limit: its call is answered with a SerializationError instead. */
+class TooLarge extends Error {
+  constructor(readonly bytes: number) {
+    super(`${bytes} bytes`);
+  }
+}
+
+/** Bytes as base64, once they are known to be within `maxBytes`. */
+function base64Within(bytes: Uint8Array, maxBytes: number): string {
+  if (bytes.byteLength > maxBytes) throw new TooLarge(bytes.byteLength);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
 /** An answer whose bytes are v8's already, as they came from the child. */
-function v8Answer(answer: Answer): PortableAnswer {
-  const b64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+function v8Answer(answer: Answer, maxBytes: number): PortableAnswer {
+  const b64 = (bytes: Uint8Array) => base64Within(bytes, maxBytes);
   if (answer[0] === 'value') return ['value', b64(answer[AnswerSlot.payload])];
   if (answer[0] === 'as-is') {
     const value = answer[AnswerSlot.buffer] ? asBuffer(answer[AnswerSlot.payload]) : answer[AnswerSlot.payload];
@@ -229,20 +292,8 @@ function v8Answer(answer: Answer): PortableAnswer {
   return ['thrown', ['value', b64(thrown[ThrownSlot.bytes])], answer[AnswerSlot.stage]];
 }
 
-/** A result the portable codec cannot pack (a sparse array too long) fails its call, as an uncloneable result does. */
-function packedOrRefused(answer: Answer): PortableAnswer {
-  try {
-    return portableAnswer(answer);
-  } catch (error) {
-    const refused = new SerializationError(
-      `Cannot send the result back from the remote worker: ${(error as Error).message}.`,
-      'result',
-    );
-    return portableAnswer(['thrown', encodeThrown(refused), 'call']);
-  }
-}
-
-function portableAnswer(answer: Answer): PortableAnswer {
+function portableAnswer(answer: Answer, maxBytes: number): PortableAnswer {
+  const packed = (value: unknown): string => base64Within(packPortable(value), maxBytes);
   if (answer[0] === 'value') return ['value', packed(deserialize(answer[AnswerSlot.payload]))];
   if (answer[0] === 'as-is') {
     const value = answer[AnswerSlot.buffer] ? asBuffer(answer[AnswerSlot.payload]) : answer[AnswerSlot.payload];
@@ -257,10 +308,6 @@ function portableAnswer(answer: Answer): PortableAnswer {
 }
 
 // ── Both ────────────────────────────────────────────────────────────────────────────────────
-
-function packed(value: unknown): string {
-  return packPortable(value).toString('base64');
-}
 
 function withBuffers(args: unknown[], buffers: number[] | undefined): unknown[] {
   if (!buffers) return args;
@@ -353,6 +400,12 @@ function signature(secret: string, jobId: string, fields: unknown[]): string {
 }
 
 function verify(secret: string, jobId: string, fields: unknown[], sig: unknown, kind: string): void {
+  if (sig === undefined && kind === 'answer') {
+    throw new TypeError(
+      'an answer envelope that is not signed, while this caller has a secret: its worker runs without one (start ' +
+        "it with the callers' secret: RUN_IN_PROCESS_SECRET for the CLI worker, bullmq({ secret }) for serve())",
+    );
+  }
   const expected = Buffer.from(signature(secret, jobId, fields));
   const given = Buffer.from(typeof sig === 'string' ? sig : '');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

@@ -7,7 +7,12 @@ import { LiveWorkers } from './worker-presence.js';
 /** What becomes of one job, as the caller hears it. */
 export interface JobWatcher {
   active(): void;
-  completed(returnValue: unknown): void;
+  /**
+   * `stored`: read from the job itself, not heard from the events stream (which whoever can write
+   * to Redis can add to). False: an answer heard that does not hold (a bad signature, a malformed
+   * envelope) is not taken; the link reads the job's stored answer at once, and hands that over.
+   */
+  completed(returnValue: unknown, stored: boolean): boolean;
   failed(reason: string): void;
   /** The job is gone from the queue, with no result (its store restarted without persistence). */
   lost(error: JobLostError): void;
@@ -17,9 +22,6 @@ export interface JobWatcher {
    */
   orphaned(state: 'waiting' | 'active', worker: string | undefined): void;
 }
-
-/** How to reach Redis: a URL (`redis://host:6379`, `rediss://…`, `/path/to/redis.sock`) or ioredis options. */
-export type Connection = string | RedisOptions;
 
 /** A link stops listening this long after its last job settled, so that an idle process can exit. */
 const listenAfterIdleMs = 1_000;
@@ -195,9 +197,12 @@ export class QueueLink {
     );
     events.on(
       'completed',
-      guarded(({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) =>
-        this.#finish(jobId)?.completed(returnvalue),
-      ),
+      guarded(({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => {
+        const entry = this.#watchers.get(jobId);
+        if (!entry) return;
+        if (entry.watcher.completed(returnvalue, false)) this.forget(jobId);
+        else void this.#settleFromStore(jobId);
+      }),
     );
     events.on(
       'failed',
@@ -275,6 +280,48 @@ export class QueueLink {
   }
 
   /**
+   * The state first, then the job: BullMQ sets a job's state and its return value (or failed reason)
+   * in one script, so a job read after its state is at least as new as that state. Read the other
+   * way round, a job that finished between the two reads is "completed" with the return value it had
+   * before: none, which would fail every call of the job.
+   */
+  async #read(jobId: string): Promise<Stored> {
+    const state = await this.queue.getJobState(jobId);
+    return { state, job: await this.queue.getJob(jobId) };
+  }
+
+  /** A finished job's stored outcome, to its watcher. */
+  #settle(jobId: string, { state, job }: Stored): void {
+    if (state === 'completed') this.#finish(jobId)?.completed(job?.returnvalue, true);
+    else this.#finish(jobId)?.failed(job?.failedReason ?? '');
+  }
+
+  #lost(jobId: string): void {
+    this.#finish(jobId)?.lost(
+      new JobLostError(
+        `The queue no longer has job ${jobId}: its Redis lost it (restarted without persistence?) before a worker answered.`,
+        jobId,
+      ),
+    );
+  }
+
+  /**
+   * An answer heard for a job did not hold: the job's own answer decides. A job not finished yet
+   * (the event was forged) is watched on: its real answer comes as an event, or the sweep finds it.
+   */
+  async #settleFromStore(jobId: string): Promise<void> {
+    let stored: Stored;
+    try {
+      stored = await this.#read(jobId);
+    } catch {
+      return; // Redis is away: the sweep asks again.
+    }
+    if (!this.#watchers.has(jobId)) return;
+    if (!stored.job) this.#lost(jobId);
+    else if (stored.state === 'completed' || stored.state === 'failed') this.#settle(jobId, stored);
+  }
+
+  /**
    * Asks the queue about jobs watched for a while: an event missed is found here. And whether any
    * worker is left: BullMQ finds a lost worker's job only from another live worker.
    */
@@ -288,30 +335,29 @@ export class QueueLink {
     }
     for (const [jobId, { since, watcher }] of this.#watchers) {
       if (since > before && alive > 0) continue;
-      let job: Awaited<ReturnType<Queue['getJob']>>;
+      let stored: Stored;
       try {
-        job = await this.queue.getJob(jobId);
+        stored = await this.#read(jobId);
       } catch {
         return; // Redis is away: the next sweep asks again.
       }
       if (!this.#watchers.has(jobId)) continue;
+      const { state, job } = stored;
       if (!job) {
-        this.#finish(jobId)?.lost(
-          new JobLostError(
-            `The queue no longer has job ${jobId}: its Redis lost it (restarted without persistence?) before a worker answered.`,
-            jobId,
-          ),
-        );
+        this.#lost(jobId);
         continue;
       }
-      const state = await job.getState().catch(() => 'unknown');
-      if (!this.#watchers.has(jobId)) continue;
-      if (state === 'completed') this.#finish(jobId)?.completed(job.returnvalue);
-      else if (state === 'failed') this.#finish(jobId)?.failed(job.failedReason);
+      if (state === 'completed' || state === 'failed') this.#settle(jobId, stored);
       else if (alive === 0 && state === 'active') watcher.orphaned('active', job.processedBy);
       else if (alive === 0 && state !== 'unknown') watcher.orphaned('waiting', undefined);
     }
   }
+}
+
+/** What the queue holds of a job: its state, and the job read after it. */
+interface Stored {
+  state: Awaited<ReturnType<Queue['getJobState']>>;
+  job: Awaited<ReturnType<Queue['getJob']>>;
 }
 
 /** Lets a client's socket hold the process open, or not. */

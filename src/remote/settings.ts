@@ -1,5 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import type { Connection } from './queue-link.js';
+import type { Connection } from './connection.js';
 
 /** What `bullmq()` was given, checked, with defaults: shared by callers and workers. */
 export interface BullmqSettings {

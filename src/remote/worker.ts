@@ -6,6 +6,7 @@ import { encodeThrown } from '../codec/thrown-encode.js';
 import {
   AbortError,
   NotServedError,
+  usageError,
   PoolClosedError,
   ProcessCrashedError,
   RunInProcessError,
@@ -16,7 +17,7 @@ import type { Answer, CallTask } from '../protocol.js';
 import { TinypoolTransport } from '../pool/local/tinypool-transport.js';
 import { Scheduler } from '../pool/scheduler.js';
 import { resolveSettings } from '../pool/settings.js';
-import { allowList, nearestKeys, type ServedTarget } from './allow-list.js';
+import { allowList, importServed, nearestKeys, type ServedTarget } from './allow-list.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
 import { type AnswerEnvelope, type CallPart, callInput, openCancel, openJob, sealAnswers } from './envelope.js';
 import { loadBullMQ } from './peers.js';
@@ -65,8 +66,23 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const { settings } = options.transport;
   const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
   const urls = options.modules.map(asModuleUrl);
-  for (const url of urls) await import(url);
-  const { targets, unnamed } = await allowList();
+  const { targets, unnamed, otherPools } = await allowList(await importServed(urls), options.pool);
+  // A worker that serves nothing would count as live for callers, and answer each call NotServedError.
+  if (targets.size === 0) {
+    const elsewhere =
+      otherPools.length > 0
+        ? ` They declare targets for other pools (${otherPools.join(', ')}), not for ${options.pool}.`
+        : '';
+    const nameless =
+      unnamed.length > 0
+        ? ` Their targets in ${unnamed.join(', ')} have no name a caller could use (no package, no id).`
+        : '';
+    throw usageError(
+      `serve(): the modules ${urls.join(', ')} declare no target of pool ${options.pool}, so this worker would serve ` +
+        `nothing.${elsewhere}${nameless} Give the modules that declare the pool's decorated methods or wrapped ` +
+        `functions, or the pool they name (--pool).`,
+    );
+  }
   // The next job comes a Redis round trip after the last answer: a child's open batch waits for it.
   const local = { ...resolveSettings(options.pool, poolOptions), lingerMs: 10 };
   const scheduler = new Scheduler(
@@ -104,6 +120,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     const jobId = job.id ?? '';
     let answers: Answer[];
     let codec: string | undefined;
+    let labels: string[] = [];
     const calls = new Set<{ fail(error: unknown): void }>();
     running.set(jobId, calls);
     try {
@@ -114,13 +131,14 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         throw new RunInProcessError(`The worker could not read job ${jobId}: ${(error as Error).message}.`);
       }
       codec = envelope.codec;
+      labels = envelope.calls.map((part) => part.label);
       answers = await Promise.all(envelope.calls.map((part) => run(part, envelope.codec, calls).catch(thrown)));
     } catch (error) {
       answers = [thrown(error)]; // The job could not be read: one answer for all its calls.
     } finally {
       running.delete(jobId);
     }
-    return sealAnswers(answers, host, jobId, settings.secret, codec);
+    return sealAnswers(answers, host, jobId, settings.secret, settings.maxPayloadBytes, codec, labels);
   };
 
   const run = async (part: CallPart, codec: string, calls: Set<{ fail(error: unknown): void }>): Promise<Answer> => {

@@ -1,8 +1,16 @@
+import { defaultPoolName } from '../options.js';
 import type { Target } from '../protocol.js';
 import { classDefaults, ownClassDefaults } from './class-options.js';
 import { moduleIdentity } from './module-identity.js';
 import { processState } from './process-state.js';
-import { findModule, methodKey, targetOfFunction, targetOfMethod } from './registry.js';
+import {
+  type FunctionEntry,
+  findModule,
+  type MethodEntry,
+  methodKey,
+  targetOfFunction,
+  targetOfMethod,
+} from './registry.js';
 
 /**
  * The key a remote worker serves a target under, computed alike by the caller and by the worker,
@@ -57,27 +65,34 @@ export interface Unnamed {
 }
 
 /**
- * The targets registered so far whose pool is `pool` (their own option, their class's, or the
- * default pool) and that no remote worker could be told about. Classes whose constructor is not
- * known yet (standard decorators, instance methods only, before the class decorator) are left to
- * the check at their first call.
+ * The pool whose calls a registered target's are, as a call on its declaring class resolves it: its
+ * own `pool` option, its class's, or the default pool. (A call on a subclass that names another
+ * pool goes there: call.ts reads the class defaults of the class it is called on.)
  */
-export function unnamedTargetsIn(pool: string, defaultPool: string, onlyModule?: string): Unnamed[] {
+export function poolOfEntry(entry: MethodEntry | FunctionEntry): string {
+  if (!('owner' in entry)) return entry.options.pool ?? defaultPoolName;
+  return entry.options.pool ?? classDefaults(entry.owner.ctor).pool ?? defaultPoolName;
+}
+
+/**
+ * The targets registered so far whose pool is `pool` (poolOfEntry) and that no remote worker could
+ * be told about. Classes whose constructor is not known yet (standard decorators, instance methods
+ * only, before the class decorator) are left to the check at their first call.
+ */
+export function unnamedTargetsIn(pool: string, onlyModule?: string): Unnamed[] {
   const found: Unnamed[] = [];
   for (const module of processState.registry.modules.values()) {
     if (onlyModule !== undefined && module.url !== onlyModule) continue;
     for (const entry of module.classes) {
-      const ctor = entry.ctor;
-      if (!ctor) continue;
-      const classPool = classDefaults(ctor).pool;
+      if (!entry.ctor) continue;
       for (const method of entry.methods.values()) {
-        if ((method.options.pool ?? classPool ?? defaultPool) !== pool) continue;
+        if (poolOfEntry(method) !== pool) continue;
         const target = targetOfMethod(method);
         if (remoteKey(target) === undefined) found.push({ label: targetLabel(target), module: module.url });
       }
     }
     for (const fn of module.functions.values()) {
-      if ((fn.options.pool ?? defaultPool) !== pool) continue;
+      if (poolOfEntry(fn) !== pool) continue;
       const target = targetOfFunction(fn);
       if (remoteKey(target) === undefined) found.push({ label: fn.id, module: module.url });
     }

@@ -412,6 +412,21 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.match(error.message, /4\d{3} bytes, over the transport's limit of 1024 \(its maxPayloadBytes option\)/);
   });
 
+  test("a result over the worker's maxPayloadBytes is SerializationError, naming its size and the limit; the worker serves on", async () => {
+    const small = await app.startWorker({ redis: redis.socket, build: 'small', args: ['--max-payload-bytes', '4096'] });
+    try {
+      const error = await onBuild('small', {}, () => rejectionOf(remote.sized(100_000), SerializationError));
+      assert.equal(error.path, 'result');
+      assert.match(
+        error.message,
+        /Cannot send the result of sized\(\) back from the remote worker: it takes 100\d{3} bytes, over the transport's limit of 4096 \(its maxPayloadBytes option, on the worker/,
+      );
+      assert.equal((await onBuild('small', {}, () => remote.sized(100))).length, 100);
+    } finally {
+      await small.stop();
+    }
+  });
+
   test('with a shared secret, signed calls are answered; a caller with another secret is refused', async () => {
     const signed = await app.startWorker({
       redis: redis.socket,
@@ -428,6 +443,57 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
       );
       assert.match(refused.message, /signature does not match the shared secret/);
       assert.equal(existsSync(scratchFile('forged')), false, 'the forged call did not run');
+    } finally {
+      await signed.stop();
+    }
+  });
+
+  test("a worker without the callers' secret refuses their signed calls, unrun; the caller says why", async () => {
+    const unsigned = await app.startWorker({ redis: redis.socket, build: 'unsigned' });
+    try {
+      const marker = scratchFile('signed-to-unsigned');
+      const refused = await onBuild('unsigned', { secret: 'a secret' }, () =>
+        rejectionOf(remote.noteRun(marker, 0), RunInProcessError),
+      );
+      assert.match(refused.message, /not signed, while this caller has a secret: its worker runs without one/);
+      assert.equal(existsSync(marker), false, 'the signed call did not run');
+    } finally {
+      await unsigned.stop();
+    }
+  });
+
+  test('with a secret, a forged answer in the events stream is ignored: the call gets its real answer', async () => {
+    const signed = await app.startWorker({
+      redis: redis.socket,
+      build: 'forged',
+      env: { ...process.env, RUN_IN_PROCESS_SECRET: 'a secret' },
+    });
+    const redisCli = (...args: string[]) =>
+      execFileSync('redis-cli', ['-s', redis.socket, ...args], { encoding: 'utf8' }).trim();
+    try {
+      await onBuild('forged', { secret: 'a secret' }, async () => {
+        const marker = scratchFile('forged-answer');
+        const running = remote.noteRun(marker, 1_000);
+        let jobId = '';
+        const active = () => (jobId = redisCli('LINDEX', 'bull:default@forged:active', '0')) !== '';
+        assert.ok((await waitFor(active, 10_000)) !== undefined, 'the job is taken');
+        const forged = { v: 2, codec: 'msgpackr-2', answers: [['value', 'AQ==']], host: 'forger' };
+        for (const sig of ['bad', undefined]) {
+          const answer = JSON.stringify({ ...forged, ...(sig && { sig }) });
+          redisCli(
+            'XADD',
+            'bull:default@forged:events',
+            '*',
+            'event',
+            'completed',
+            'jobId',
+            jobId,
+            'returnvalue',
+            answer,
+          );
+        }
+        assert.equal(await running, Number(lines(marker)[0]), 'the real answer: the pid of the child that ran it');
+      });
     } finally {
       await signed.stop();
     }
@@ -490,6 +556,23 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     await sleep(1_500);
     assert.equal(worker.output().match(/waiting for Redis/g)?.length, 1, 'said once, not at each retry');
     assert.equal(await worker.stop(), 0, worker.output());
+  });
+
+  test('Redis down while a call runs: its timeout still applies, and does not claim that the worker was told to stop', async () => {
+    const marker = scratchFile('timed-out-redis-down');
+    const running = withCallOptions({ timeout: 300 }, () => remote.noteRun(marker, 5_000));
+    assert.ok((await waitFor(() => existsSync(marker), 10_000)) !== undefined);
+    await redis.kill();
+    try {
+      const timeout = await rejectionOf(running, TimeoutError);
+      assert.doesNotMatch(timeout.message, /was asked to stop/);
+      assert.match(
+        timeout.message,
+        /A request to stop the call is sent to it, which reaches it only if its queue can be reached/,
+      );
+    } finally {
+      await redis.restart();
+    }
   });
 
   test('Redis down at call time is TransportUnavailableError, promptly', async () => {

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Worker } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { internal } from '../helpers/internal.js';
+import { redisServerAvailable, type RedisServer, startRedis } from '../helpers/redis.js';
+
+// A caller's queue link (remote/queue-link.ts), alone, on a real redis-server: jobs answered by a
+// plain BullMQ worker in this process, so that the link's own reading of the queue is what is tested.
+
+type QueueLinkModule = typeof import('../../dist/remote/queue-link.js');
+type PresenceModule = typeof import('../../dist/remote/worker-presence.js');
+
+const skip = redisServerAvailable() ? false : 'redis-server is not installed (apt-get install redis-server)';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("a caller's queue link", { skip }, () => {
+  let redis: RedisServer;
+  let QueueLink: QueueLinkModule['QueueLink'];
+  let announce: PresenceModule['announce'];
+  const clients: Redis[] = [];
+  const connect = (options: RedisOptions = {}): Redis => {
+    const client = new Redis({ path: redis.socket, ...options });
+    clients.push(client);
+    return client;
+  };
+
+  before(async () => {
+    redis = await startRedis({ persistence: false });
+    ({ QueueLink } = await internal<QueueLinkModule>('remote/queue-link.js'));
+    ({ announce } = await internal<PresenceModule>('remote/worker-presence.js'));
+  });
+
+  after(async () => {
+    for (const client of clients) client.disconnect();
+    await redis?.stop();
+  });
+
+  test('its sweep, asking about jobs while they finish, hands each its return value, never a stale one', async () => {
+    const queueName = 'sweep-race@test';
+    const presenceKey = `bull:${queueName}:run-in-process:workers`;
+    // A sweep every few ms, and no event subscription (ready() is never called): every answer is
+    // found by the sweep, which reads the queue while the worker finishes jobs under it.
+    const link = new QueueLink(queueName, (options) => connect(options), undefined, presenceKey, 5);
+    link.use();
+    const presence = await announce(connect(), presenceKey, 'in-process', 60_000);
+    const worker = new Worker(
+      queueName,
+      async (job) => {
+        await sleep(Math.random() * 30);
+        return { answer: job.data.n };
+      },
+      { connection: connect({ maxRetriesPerRequest: null }), concurrency: 50 },
+    );
+    try {
+      const jobs = 400;
+      const heard = await Promise.all(
+        Array.from({ length: jobs }, async (_, n) => {
+          const jobId = `job-${n}`;
+          const fate = new Promise<unknown>((resolve) =>
+            link.watch(jobId, {
+              active: () => {},
+              completed: (returnValue) => {
+                resolve(returnValue);
+                return true;
+              },
+              failed: (reason) => resolve(`failed: ${reason}`),
+              lost: (error) => resolve(`lost: ${error.message}`),
+              orphaned: (state) => resolve(`orphaned while ${state}`),
+            }),
+          );
+          await link.queue.add('call', { n }, { jobId });
+          return fate;
+        }),
+      );
+      const wrong = heard
+        .map((value, n) => [n, value] as const)
+        .filter(([n, value]) => (value as { answer?: unknown } | null)?.answer !== n);
+      assert.deepEqual(wrong.slice(0, 3), [], `${wrong.length} of ${jobs} jobs heard something else than their answer`);
+    } finally {
+      await worker.close();
+      await presence.leave();
+      await link.release();
+    }
+  });
+});

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { fixtureUrl, repoRoot } from '../helpers/fixtures.js';
+import { redisServerAvailable, type RedisServer, startRedis } from '../helpers/redis.js';
+import { runScript } from '../helpers/scripts.js';
+
+// serve() embedded in an app, each case in a process of its own (the registry of decorated targets
+// is the process's): what it serves, and what it refuses to start with. Its Redis is real.
+
+const skip = redisServerAvailable() ? false : 'redis-server is not installed (apt-get install redis-server)';
+
+describe('a worker started with serve()', { skip }, () => {
+  let redis: RedisServer;
+
+  before(async () => {
+    redis = await startRedis({ persistence: false });
+  });
+
+  after(async () => {
+    await redis?.stop();
+  });
+
+  /**
+   * Runs `body` in a script where `transport` is a bullmq transport on this Redis (through `connection`,
+   * from `cwd`), and `serve` is imported.
+   */
+  const script = (body: string, connection: unknown = { path: redis.socket }, cwd = repoRoot) =>
+    runScript(
+      `const { bullmq, serve } = await import(${JSON.stringify(new URL('dist/bullmq.js', pathToFileURL(repoRoot)).href)});
+       const transport = bullmq({ connection: ${JSON.stringify(connection)}, buildId: 'serve-test' });
+       const served = (worker) => worker.served.map((key) => key.slice(key.indexOf('#') + 1)).sort().join(', ');
+       ${body}`,
+      { timeout: 20_000, cwd },
+    );
+
+  test("serves the targets its modules registered for its pool: not the app's own modules, nor other pools'", () => {
+    const run = script(
+      `await import(${JSON.stringify(fixtureUrl('standard', 'values'))}); // The app's own, pool default.
+       const modules = [${JSON.stringify(fixtureUrl('standard', 'remote-pools'))}];
+       const px = await serve({ transport, pool: 'px', modules });
+       console.log('px:', served(px));
+       // Imported by the app already: the module given is served all the same.
+       const fallback = await serve({ transport, pool: 'default', modules });
+       console.log('default:', served(fallback));
+       await Promise.all([px.close(), fallback.close()]);`,
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(run.stdout, /^px: PxClass\.fromClass, fromDependency, inPx$/m, run.report);
+    assert.match(run.stdout, /^default: DefaultClass\.plain, inDefault$/m, run.report);
+  });
+
+  test('refuses to start when its modules declare no target of its pool, saying which pools they do declare', () => {
+    const run = script(
+      `const error = await serve({ transport, pool: 'px', modules: [${JSON.stringify(fixtureUrl('standard', 'values'))}] })
+         .then(() => undefined, (error) => error);
+       console.log('refused:', error?.code, error?.message);`,
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(
+      run.stdout,
+      /^refused: ERR_INVALID_USAGE serve\(\): the modules file:.*\/values\.js declare no target of pool px, so this worker would serve nothing\. They declare targets for other pools \(default, values-batches\)/m,
+      run.report,
+    );
+  });
+
+  test('a module that throws as it is imported fails serve(), naming the module, with the error as its cause', () => {
+    const broken = fixtureUrl('standard', 'remote-throws');
+    const run = script(
+      `const error = await serve({ transport, pool: 'px', modules: [${JSON.stringify(broken)}] }).then(() => undefined, (e) => e);
+       console.log('failed:', error?.message, '| cause:', error?.cause?.message);`,
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.ok(
+      run.stdout.includes(
+        `failed: The worker could not import ${broken}: remote-throws refuses to load. Fix the module`,
+      ),
+      run.report,
+    );
+    assert.match(run.stdout, /\| cause: remote-throws refuses to load$/m, run.report);
+  });
+
+  test('a connection that is a relative socket path is resolved against the working directory', () => {
+    const folder = dirname(redis.socket);
+    const modules = JSON.stringify([fixtureUrl('standard', 'remote-pools')]);
+    const body = `const worker = await serve({ transport, pool: 'px', modules: ${modules} });
+       console.log('where:', transport.settings.where, '| served:', worker.served.length);
+       await worker.close();`;
+    for (const [connection, cwd] of [
+      ['redis.sock', folder],
+      [join('..', 'redis.sock'), join(folder, 'sub')],
+    ] as const) {
+      mkdirSync(cwd, { recursive: true });
+      const run = script(body, connection, cwd);
+      assert.equal(run.status, 0, run.report);
+      assert.match(run.stdout, new RegExp(`^where: unix:${redis.socket} \\| served: 3$`, 'm'), run.report);
+    }
+  });
+});
+
+test('an unparsable Redis URL is refused by bullmq() at once, naming the option, its password masked', async () => {
+  const { bullmq } = await import('run-in-process/bullmq');
+  const error = (() => {
+    try {
+      bullmq({ connection: 'redis://user:pa ss@[bad' });
+    } catch (thrown) {
+      return thrown as TypeError & { code?: string };
+    }
+    return undefined;
+  })();
+  assert.ok(error instanceof TypeError, 'refused when the transport is made');
+  assert.equal(error.code, 'ERR_INVALID_OPTION');
+  assert.match(error.message, /connection redis:\/\/user:\*\*\*@\[bad is not a URL that parses\. Expected 'redis:\/\//);
+  assert.doesNotMatch(error.message, /pa ss/);
+  assert.throws(() => bullmq({ connection: 'http://localhost:6379' }), /is not a Redis URL/);
+});

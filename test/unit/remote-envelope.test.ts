@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { internal } from '../helpers/internal.js';
+
+// How a worker reads a job's envelope (remote/envelope.ts), before anything in it is decoded.
+
+type EnvelopeModule = typeof import('../../dist/remote/envelope.js');
+const { openJob, sealJob } = await internal<EnvelopeModule>('remote/envelope.js');
+
+const limit = 4 * 1024 * 1024;
+/** A call part whose input is `bytes` bytes (base64), as a caller seals it. */
+const part = (bytes: number) => ({
+  key: 'app:dist/a.js#A.run',
+  input: Buffer.alloc(bytes).toString('base64'),
+  label: 'A.run',
+});
+
+test('a job of one call up to maxPayloadBytes, or of several small ones, is read', () => {
+  assert.equal(openJob(sealJob([part(limit)], 'j1', undefined, 'msgpackr-2'), 'j1', undefined, limit).calls.length, 1);
+  const batch = Array.from({ length: 64 }, () => part(4_000));
+  assert.equal(openJob(sealJob(batch, 'j2', undefined, 'msgpackr-2'), 'j2', undefined, limit).calls.length, 64);
+});
+
+test('a job of calls each within maxPayloadBytes but more together than any caller sends is refused unread', () => {
+  const fat = sealJob([part(limit), part(limit), part(limit)], 'j3', undefined, 'msgpackr-2');
+  assert.throws(
+    () => openJob(fat, 'j3', undefined, limit),
+    /3 calls carry about 125829\d\d bytes together, more than a caller puts in one job \(one call up to the worker's maxPayloadBytes, 4194304/,
+  );
+});

@@ -106,7 +106,7 @@ export function sealCall(
       bytes = packPortable(roots);
     } catch (error) {
       throw new SerializationError(
-        `Cannot send the arguments of ${label}() to a remote worker: ${(error as Error).message}.`,
+        `Cannot send the arguments of ${label}() to a remote worker: ${packingFailure(error)}.`,
         'args',
         { cause: error },
       );
@@ -249,7 +249,7 @@ export function sealAnswers(
               `limit of ${maxBytes} (its maxPayloadBytes option, on the worker: bullmq({ maxPayloadBytes }) or the CLI's ` +
               `--max-payload-bytes). A job queue is no place for bulk data: return a reference (a path, a URL, an ` +
               `object-store key), or raise the limit.`
-          : `Cannot send the result back from the remote worker: ${(error as Error).message}.`,
+          : `Cannot send ${what} back from the remote worker: ${packingFailure(error)}.`,
         'result',
       );
       return encode(['thrown', encodeThrown(refused), 'call'], Number.POSITIVE_INFINITY);
@@ -263,6 +263,20 @@ export function sealAnswers(
   };
   if (secret !== undefined) envelope.sig = signature(secret, jobId, answerFields(envelope));
   return envelope;
+}
+
+/**
+ * Why the portable codec could not pack a value. It walks a value recursively, as msgpackr does, so a
+ * value nested deeper than the stack allows (about 1,400 levels, where a local pool takes about
+ * 1,900) overflows it: said as such, not as V8's bare RangeError.
+ */
+function packingFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!(error instanceof RangeError) || !/call stack size/i.test(message)) return message;
+  return (
+    'the value is nested too deeply for the remote codec (it packs values recursively: about 1,400 levels fit, fewer ' +
+    'than in a local pool). Flatten it, or send the deep part as a string (JSON.stringify) or a Buffer'
+  );
 }
 
 /** An answer's payload is over the limit: its call is answered with a SerializationError instead. */

@@ -5,7 +5,8 @@ import { internal } from '../helpers/internal.js';
 // How a worker reads a job's envelope (remote/envelope.ts), before anything in it is decoded.
 
 type EnvelopeModule = typeof import('../../dist/remote/envelope.js');
-const { openJob, sealJob } = await internal<EnvelopeModule>('remote/envelope.js');
+const { openJob, sealCall, sealJob } = await internal<EnvelopeModule>('remote/envelope.js');
+const { SerializationError } = await internal<typeof import('../../dist/errors.js')>('errors.js');
 
 const limit = 4 * 1024 * 1024;
 /** A call part whose input is `bytes` bytes (base64), as a caller seals it. */
@@ -26,5 +27,26 @@ test('a job of calls each within maxPayloadBytes but more together than any call
   assert.throws(
     () => openJob(fat, 'j3', undefined, limit),
     /3 calls carry about 125829\d\d bytes together, more than a caller puts in one job \(one call up to the worker's maxPayloadBytes, 4194304/,
+  );
+});
+
+test('arguments nested deeper than the remote codec can pack fail with a SerializationError that says so', () => {
+  let deep: unknown = 1;
+  for (let level = 0; level < 5_000; level++) deep = [deep];
+  assert.throws(
+    () =>
+      sealCall(
+        ['call', '{}', 1, [deep], undefined, false],
+        'app:dist/a.js#A.run',
+        'A.run',
+        undefined,
+        limit,
+        'msgpackr-2',
+      ),
+    (error: unknown) =>
+      error instanceof SerializationError &&
+      /Cannot send the arguments of A\.run\(\) to a remote worker: the value is nested too deeply for the remote codec/.test(
+        error.message,
+      ),
   );
 });

@@ -34,10 +34,17 @@ export function withCallerFrames(error: unknown): unknown {
   return error;
 }
 
-/** The child's frames (without this library's and tinypool's), then the caller's in this process. */
+/**
+ * The child's frames (without this library's and tinypool's), then the caller's in this process.
+ * With no frame of the child's left, there is nothing above to set apart: an error that a remote
+ * transport raised in this process (NoWorkerError, say) was never in a child at all.
+ */
 export function joinStacks(thrown: unknown): unknown {
   if (!(thrown instanceof Error) || typeof thrown.stack !== 'string') return thrown;
   const childLines = thrown.stack.split('\n').filter((line) => !isLibraryFrame(line));
-  thrown.stack = `${childLines.join('\n')}\n    at <the child process above, the parent process (pid ${process.pid}) below>\n${callerFrames()}`;
+  const boundary = childLines.some((line) => /^\s+at /.test(line))
+    ? `\n    at <the child process above, the parent process (pid ${process.pid}) below>`
+    : '';
+  thrown.stack = `${childLines.join('\n')}${boundary}\n${callerFrames()}`;
   return thrown;
 }

@@ -327,6 +327,8 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.match(none.message, /no live worker takes the calls of pool default for build v2/);
     assert.match(none.message, /Workers of pool default run other builds \(test\)/);
     assert.equal(existsSync(scratchFile('never')), false);
+    // Raised in this process, never in a child: its stack says nothing of one.
+    assert.doesNotMatch(none.stack ?? '', /child process above/);
   });
 
   test('with waitForWorker a call waits for a worker; aborted while it waits, it never runs', async () => {

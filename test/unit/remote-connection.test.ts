@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import { internal } from '../helpers/internal.js';
+
+// How a connection string given to bullmq() (or the CLI's --connection) is read (remote/connection.ts).
+
+type ConnectionModule = typeof import('../../dist/remote/connection.js');
+const { checkedConnection } = await internal<ConnectionModule>('remote/connection.js');
+
+test('host:port and Redis URLs go to ioredis as they are; the password is masked where it is shown', () => {
+  for (const given of ['localhost:6379', 'redis-host:6380', 'my.redis.internal:6380', '127.0.0.1:6379', 'localhost']) {
+    assert.deepEqual(checkedConnection(given), { connection: given, where: given }, given);
+  }
+  assert.deepEqual(checkedConnection('redis://app:s3cret@10.0.0.5:6379/2'), {
+    connection: 'redis://app:s3cret@10.0.0.5:6379/2',
+    where: 'redis://app:***@10.0.0.5:6379/2',
+  });
+  assert.equal(checkedConnection('rediss://cache.example:6380').connection, 'rediss://cache.example:6380');
+});
+
+test('a socket path, relative or absolute, or a unix:// URL, is a Unix socket', () => {
+  assert.deepEqual(checkedConnection('../r.sock').connection, { path: resolve('../r.sock') });
+  assert.deepEqual(checkedConnection('redis.sock').connection, { path: resolve('redis.sock') });
+  assert.deepEqual(checkedConnection('/run/redis/redis.sock').connection, { path: '/run/redis/redis.sock' });
+  assert.deepEqual(checkedConnection('unix:///tmp/r.sock'), {
+    connection: { path: '/tmp/r.sock' },
+    where: 'unix:/tmp/r.sock',
+  });
+});
+
+test('a URL that does not parse, or of another scheme, is refused at once, its password masked', () => {
+  const refused = (given: string, pattern: RegExp) =>
+    assert.throws(
+      () => checkedConnection(given),
+      (error: unknown) =>
+        error instanceof TypeError &&
+        (error as { code?: string }).code === 'ERR_INVALID_OPTION' &&
+        pattern.test(error.message) &&
+        !error.message.includes('pa ss'),
+      given,
+    );
+  refused('redis://user:pa ss@[bad', /connection redis:\/\/user:\*\*\*@\[bad is not a URL that parses/);
+  refused('http://localhost:6379', /is not a Redis URL\. Expected 'redis:\/\/.*'host:port'/);
+});

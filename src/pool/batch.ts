@@ -104,6 +104,16 @@ export class Batches {
     return this.#idle.size;
   }
 
+  /**
+   * How many hold a call that is not answered yet: their workers are busy. The others are idle, or
+   * ending (all answered, the end not heard yet), and their workers are about to take more.
+   */
+  get runningCount(): number {
+    let running = 0;
+    for (const batch of this.#inFlight.values()) if (batch.unanswered.length > 0) running++;
+    return running;
+  }
+
   /** Its worker waits for more calls. */
   waiting(batch: Batch): void {
     this.#idle.add(batch);

@@ -554,9 +554,11 @@ export class Scheduler {
     const { maxQueue } = this.settings;
     if (maxQueue === undefined) return false;
     const waiting = this.#backlog.size + this.#transport.waiting;
-    // It waits only when every slot holds a batch that runs calls: an idle open batch gives its worker
-    // up (a call joins it; for one that goes alone, it closes). Going alone is no wait in itself.
-    const wouldWait = this.#batches.count - this.#batches.idleCount >= this.#transport.capacity;
+    // It waits only when every slot holds a batch with a call still running: an idle open batch gives
+    // its worker up (a call joins it; for one that goes alone, it closes), and so does one whose calls
+    // are all answered and whose end is on its way. Going alone is no wait in itself. (Counted only
+    // here, with maxQueue set: a walk over at most `capacity` batches.)
+    const wouldWait = this.#batches.runningCount >= this.#transport.capacity;
     if (!wouldWait || waiting < maxQueue) return false;
     call.fail(
       new QueueFullError(

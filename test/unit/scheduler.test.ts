@@ -435,6 +435,25 @@ test('maxQueue 0 refuses only a call that would wait: one that goes alone, or jo
   assert.deepEqual(await alone, value('alone'));
 });
 
+test('maxQueue 0: a batch whose calls are all answered holds no slot, though its end is not heard yet', async () => {
+  const { transport, call } = setUp(2, { maxQueue: 0 });
+  const controller = new AbortController();
+  const first = [call('a', { signal: controller.signal }), call('b', { signal: controller.signal })];
+  for (const index of [0, 1]) {
+    const batch = transport.batch(index);
+    transport.events.answered(batch.id, batch.calls[0]!, value('done'));
+  }
+  await Promise.all(first);
+  // Both workers answered; their batches' ends are still on the way. The next two do not wait.
+  const next = [call('c', { signal: controller.signal }), call('d', { signal: controller.signal })];
+  assert.equal(transport.submitted.length, 4);
+  for (const index of [2, 3]) {
+    const batch = transport.batch(index);
+    transport.events.answered(batch.id, batch.calls[0]!, value('done'));
+  }
+  assert.deepEqual(await Promise.all(next), [value('done'), value('done')]);
+});
+
 test('close() waits for the calls in flight, rejects those left at the deadline, then destroys the transport', async () => {
   const { scheduler, transport, call } = setUp(1);
   const answered = call('a');

@@ -22,7 +22,7 @@ const registered = processState.registeredErrors;
  * registerError(QuotaError);
  */
 export function registerError(errorClass: new (...args: any[]) => Error): void {
-  if (typeof errorClass !== 'function' || !(errorClass.prototype instanceof Error || errorClass === Error)) {
+  if (!isErrorClass(errorClass)) {
     throw usageError('registerError(Class): pass an error class, a subclass of Error.');
   }
   // Matched by name across processes; a module loaded again (hot reload) registers its new class.

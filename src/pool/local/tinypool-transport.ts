@@ -313,11 +313,10 @@ export class TinypoolTransport implements Transport {
       const stoppedAt = record.stoppedAt;
       const sentToDying = stoppedAt !== undefined && (this.#batches.get(id)?.sentAt ?? 0) > stoppedAt;
       // A child that never booted ran nothing: its boot failed, not the call (a preload that hangs).
-      const failure = record.ready ? crashError : () => startupError(record, this.settings.execArgv);
-      loss =
-        record.retiring || sentToDying
-          ? { kind: 'retired' }
-          : { kind: 'crashed', error: (label) => failure(record, label) };
+      const blame = record.ready
+        ? (label: string) => crashError(record, label)
+        : () => startupError(record, this.settings.execArgv);
+      loss = record.retiring || sentToDying ? { kind: 'retired' } : { kind: 'crashed', error: blame };
     } else if (error instanceof Error && error.message === 'Terminating worker thread') {
       loss = { kind: 'closed' }; // tinypool 2.2.0: the text it rejects tasks with on destroy()
     } else {

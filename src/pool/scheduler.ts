@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { isPing, pingCalls } from '../child/ping.js';
+import { pingCalls } from '../child/ping.js';
 import { AbortError, PoolClosedError, QueueFullError, RunInProcessError, TimeoutError } from '../errors.js';
 import { CallStats, type PoolStats } from './call-stats.js';
 import {
@@ -85,6 +85,12 @@ export interface ScheduledStream {
 let nextCallId = 1;
 
 /**
+ * The warm-up's no-op calls, which are no one's: not counted in `stats()`. Known by their task
+ * object, which is cheaper on every settle than looking their target up, and no caller's can be.
+ */
+const pingTasks = new WeakSet<CallTask>();
+
+/**
  * The policy of one pool: where each call goes, and that it settles exactly once.
  * - A call that finds a slot free goes at once, in a batch of one; the others wait in the backlog
  *   (backlog.ts) and go several to a batch when a slot frees up.
@@ -111,6 +117,8 @@ export class Scheduler {
   readonly #deadlines: NodeJS.Timeout[] = [];
   #closed = false;
   readonly #stops: StreamStops;
+  /** Every call's settle hook: one function for the pool, not a closure per call. */
+  readonly #onSettled = (call: PendingCall, failed: boolean, error: unknown): void => this.#settled(call, failed, error);
 
   constructor(
     readonly settings: SchedulerSettings,
@@ -171,6 +179,7 @@ export class Scheduler {
   async #pings(pings: CallTask[]): Promise<boolean> {
     for (const ping of pings) {
       if (this.#pending.size > 0) return false;
+      pingTasks.add(ping);
       await this.run(ping, 'a warm-up ping', {}).catch(() => {});
     }
     return true;
@@ -261,7 +270,7 @@ export class Scheduler {
         alone,
         resolve,
         reject,
-        (settled, failed, error) => this.#settled(settled, failed, error),
+        this.#onSettled,
         recordTiming ? performance.now() : undefined,
         priority,
         trace,
@@ -544,7 +553,7 @@ export class Scheduler {
     call.flow?.end();
     if (failed) this.#stopIfRunning(call, error);
     this.#pending.delete(call);
-    if (isPing(call.task)) return;
+    if (pingTasks.has(call.task)) return;
     this.#stats.settled(error, failed);
     if (call.madeAt !== undefined) this.#stats.timed(call.madeAt, call.startedAt, performance.now());
   }

@@ -28,6 +28,11 @@ export class CallRunner {
     return this.#retired;
   }
 
+  /** It starts no more calls (its heap is above the limit): the calls it runs still finish. */
+  retire(): void {
+    this.#retired = true;
+  }
+
   async run(task: CallTask, batch: number, notify: (notice: ChildNotice) => void): Promise<Answer> {
     if (task[CallSlot.notifyStart]) notify(['run-in-process:started', batch, task[CallSlot.id]]);
     // The warm-up's pings are no one's calls: not traced, and not counted towards the call limit.
@@ -52,7 +57,7 @@ async function execute(
     const sent = task[CallSlot.input];
     input = Array.isArray(sent)
       ? { this: task[CallSlot.self], args: rewrapBuffers(sent, task[CallSlot.buffers]) }
-      : (decodeValue(sent, 'args') as { this?: Record<string, unknown>; args: unknown[] });
+      : (decodeValue(sent, 'args', 'in the child process') as { this?: Record<string, unknown>; args: unknown[] });
   } catch (error) {
     // Arguments too deep to be read back here: this call fails, and the child is as good as before.
     return { answer: thrownAnswer(error, 'call'), healthy: true };

@@ -96,13 +96,16 @@ async function runCalls(id: number, batch: RunningBatch, runner: CallRunner, not
     const callStart = performance.now();
     notify(['run-in-process:answer', id, call[CallSlot.id], await runner.run(call, id, notify)]);
     ran++;
+    // Checked here rather than by tinypool after a task: tinypool would stop the child at once,
+    // with the calls of its other batches still running (callsPerChild above 1).
+    if (!runner.retired && heapAbove(runner.settings.recycleAboveHeapBytes)) runner.retire();
     if (runner.retired) {
-      // Said before the batch ends, so the parent replaces this child before it gives it more work.
+      // Said before the batch ends, so the parent sends it nothing more (child/runner.ts: it leaves
+      // once the calls it runs in other batches are answered).
       notify(['run-in-process:retiring']);
       return false;
     }
     if (performance.now() - callStart > slowCallMs) return true;
-    if (heapAbove(runner.settings.recycleAboveHeapBytes)) return false;
   }
 }
 

@@ -23,11 +23,29 @@ process.on('SIGUSR1', () => {});
 const runner = new CallRunner();
 
 const notify = (notice: ChildNotice): void => {
-  // A child that retires leaves by itself once its last words are written: were it to wait to be
-  // stopped, tinypool would go on giving it tasks that it can only hand back.
-  if (notice[0] === 'run-in-process:retiring') process.send?.(notice, () => process.exit(0));
-  else process.send?.(notice);
+  process.send?.(notice);
 };
+
+/**
+ * A child that retired (its call limit, its heap limit, a module that failed to load) starts no
+ * more calls, but lets those it runs in other batches finish (callsPerChild above 1): killing it
+ * would lose them, or run them again elsewhere. Once none runs, it leaves by itself, its last words
+ * written after the ends of its batches (in order on the channel); were it to wait to be stopped,
+ * tinypool would go on giving it tasks.
+ */
+let running = 0;
+
+function leaveIfDone(): void {
+  if (!runner.retired || running > 0) return;
+  // After this turn, in which tinypool writes the end of the batch that just finished.
+  setImmediate(() => {
+    const exit = () => process.exit(0);
+    // A parent that no longer reads (the pipe full) must not keep it here.
+    setTimeout(exit, 1_000).unref();
+    if (process.send) process.send(['run-in-process:retiring'] satisfies ChildNotice, exit);
+    else exit();
+  });
+}
 
 // An error thrown outside any call (a timer, an unhandled rejection) would end this child with only
 // "exited unexpectedly" to show for it: send the real error first, then exit as Node would have.
@@ -65,6 +83,14 @@ process.on('message', (message: unknown) => {
 });
 
 export default function run(task: Task): Promise<TaskResult> | TaskResult {
-  if (task[0] === 'batch') return runBatch(task, runner, notify);
-  return task[0] === 'warm' ? warmUp(watchdogStarted) : ['woken'];
+  if (task[0] !== 'batch') return task[0] === 'warm' ? warmUp(watchdogStarted) : ['woken'];
+  // A batch that reaches a retired child is held, not ended: its slot stays taken, so tinypool
+  // gives this child nothing more while it finishes; its calls, none started, go to another child
+  // once this one has left.
+  if (runner.retired) return new Promise<never>(() => {});
+  running++;
+  return runBatch(task, runner, notify).finally(() => {
+    running--;
+    leaveIfDone();
+  });
 }

@@ -27,6 +27,8 @@ export class PendingCall {
   stoppable = false;
   /** How many more times it may run when its worker is lost under it (`retries`). */
   retriesLeft = 0;
+  /** How many times in a row a worker that retired gave it back unstarted (scheduler.ts). */
+  handedBack = 0;
   #settled = false;
   #started = false;
   /** The timeout once started; until then, the bound on how long its worker may take to start it. */
@@ -65,7 +67,7 @@ export class PendingCall {
     return this.task[CallSlot.id];
   }
 
-  /** A call with a timeout whose worker said it started it. */
+  /** Its worker said it started it (it is told for calls with a timeout, a signal, timing or tracing). */
   get hasStarted(): boolean {
     return this.#started;
   }
@@ -106,8 +108,8 @@ export class PendingCall {
   started(grace = 0): void {
     if (this.#settled || this.#started) return;
     if (this.madeAt !== undefined) this.startedAt = performance.now();
-    if (this.timeout === undefined) return;
     this.#started = true;
+    if (this.timeout === undefined) return;
     clearTimeout(this.#timer);
     const timeout = this.timeout;
     const message =

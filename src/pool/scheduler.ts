@@ -84,6 +84,9 @@ export interface ScheduledStream {
 
 let nextCallId = 1;
 
+/** How often in a row a call may be given back unstarted by a worker that retired (#handedBack). */
+const maxHandBacks = 20;
+
 /**
  * The warm-up's no-op calls, which are no one's: not counted in `stats()`. Known by their task
  * object, which is cheaper on every settle than looking their target up, and no caller's can be.
@@ -118,7 +121,8 @@ export class Scheduler {
   #closed = false;
   readonly #stops: StreamStops;
   /** Every call's settle hook: one function for the pool, not a closure per call. */
-  readonly #onSettled = (call: PendingCall, failed: boolean, error: unknown): void => this.#settled(call, failed, error);
+  readonly #onSettled = (call: PendingCall, failed: boolean, error: unknown): void =>
+    this.#settled(call, failed, error);
 
   constructor(
     readonly settings: SchedulerSettings,
@@ -259,7 +263,14 @@ export class Scheduler {
     return new Promise<Answer>((resolve, reject) => {
       task[CallSlot.id] = nextCallId++;
       const { isolate, callsPerChild, recordTiming } = this.settings;
-      task[CallSlot.notifyStart] = timeout !== undefined || recordTiming || flow?.idleTimeout !== undefined;
+      // Its start is told when something counts from it (a timeout, timing, a stream's idle bound), and
+      // when something needs its worker known at once: a traced call's pid, and which child an abort kills.
+      task[CallSlot.notifyStart] =
+        timeout !== undefined ||
+        recordTiming ||
+        flow?.idleTimeout !== undefined ||
+        signal !== undefined ||
+        trace !== undefined;
       const together = callsPerChild > 1 || this.#transport.runsCallsTogether === true;
       const alone = signal !== undefined || isolate || (timeout !== undefined && together) || flow !== undefined;
       const call = new PendingCall(
@@ -512,7 +523,7 @@ export class Scheduler {
     if (this.#endWaiters.size > 0) this.#batchOver(batchId);
     this.#stops.batchOver(batchId);
     const [running, ...unstarted] = batch.unanswered;
-    if (loss.kind === 'retired') this.#resend(batch.unanswered);
+    if (loss.kind === 'retired') this.#resend(this.#handedBack(batch.unanswered, loss.error));
     else if (loss.kind === 'crashed') {
       // The first unanswered call was running, unless it had settled already (a timeout stopped it);
       // with `allStarted`, every one may have run. A blamed call with retries left (idempotent work,
@@ -529,6 +540,31 @@ export class Scheduler {
       for (const call of batch.unanswered) call.fail(lossError(loss, call.label));
     }
     this.#dispatch();
+  }
+
+  /**
+   * Calls that a retiring worker gave back go again: it never started them. One that it had said it
+   * started fails instead, as crashed: its child said it retired while it ran the call, which only
+   * the module's own code, sending run-in-process's messages, does. So does one given back more than
+   * `maxHandBacks` times in a row, which only such code keeps doing; an honest worker gives a call
+   * back when it reached it after retiring, which a call at the front of the line hardly ever does twice.
+   */
+  #handedBack(calls: PendingCall[], crashed: ((label: string) => Error) | undefined): PendingCall[] {
+    const again: PendingCall[] = [];
+    for (const call of calls) {
+      if (call.settled) continue;
+      if (call.hasStarted && crashed) call.fail(crashed(call.label));
+      else if (++call.handedBack > maxHandBacks) {
+        call.fail(
+          new RunInProcessError(
+            `${call.label} was handed back unstarted by ${maxHandBacks} child processes in a row, each saying that it ` +
+              `had retired (its call or heap limit) and exiting. A child does that only when it retires, so something ` +
+              `in the child, the module's own code perhaps, sends run-in-process's messages. It is not sent again.`,
+          ),
+        );
+      } else again.push(call);
+    }
+    return again;
   }
 
   #batchOver(batchId: number): void {

@@ -102,8 +102,11 @@ export type BatchLoss =
    * each is blamed.
    */
   | { kind: 'crashed'; error: (label: string) => Error; allStarted?: boolean }
-  /** Its worker retired or was replaced without starting any unanswered call: all can go again. */
-  | { kind: 'retired' }
+  /**
+   * Its worker retired or was replaced without starting any unanswered call: all can go again.
+   * `error`: what a call fails with that the worker had said it started after all (scheduler.ts).
+   */
+  | { kind: 'retired'; error?: (label: string) => Error }
   /** The transport was destroyed. */
   | { kind: 'closed' }
   /** The transport itself failed. */

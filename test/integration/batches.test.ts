@@ -1,8 +1,19 @@
 import assert from 'node:assert/strict';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { after, test } from 'node:test';
-import { configure, ProcessCrashedError, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
+import {
+  type ChildExit,
+  configure,
+  ProcessCrashedError,
+  RunInProcessError,
+  shutdown,
+  stats,
+  TimeoutError,
+  withCallOptions,
+} from 'run-in-process';
 import { CallLog, ids } from '../helpers/call-log.js';
-import { childPids, fixture } from '../helpers/fixtures.js';
+import { childPids, fixture, waitFor } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
 // Calls that find every child busy wait in the parent, then go to a child several at a time.
 // These tests send many more calls than there are children, so that most calls travel in batches.
@@ -144,4 +155,75 @@ test('calls with large payloads (their batch goes first, they follow on the chan
   assert.ok(hung instanceof TimeoutError, String(hung));
   const after = await carry(log.path, total + 1, 'value', payload(2));
   assert.equal(after.last, 2, 'the pool goes on');
+});
+
+for (const [pool, limit] of [
+  ['recycle-busy', { recycleAfterCalls: 1 }],
+  ['heap-busy', { recycleAboveHeapMb: 1 }],
+] as const) {
+  test(`a child past its limit (${Object.keys(limit)[0]}) while it runs another call lets that call finish: none runs twice`, async () => {
+    // Two calls side by side on one child: the quick one puts the child past its limit while the slow
+    // one runs. The child must not leave (nor be stopped) under the slow one, which would lose it or,
+    // worse, run it again on another child.
+    configure(pool, { size: 1, callsPerChild: 2, ...limit });
+    const { step } = inPool(pool);
+    const log = new CallLog();
+    const exits: ChildExit[] = [];
+    const onExit = (message: unknown) => exits.push(message as ChildExit);
+    diagnosticsChannel.subscribe('run-in-process:child:exit', onExit);
+    try {
+      const slow = step(log.path, 0, { sleepMs: 700 });
+      await waitFor(() => log.entries().length === 1, 5_000);
+      const quick = await step(log.path, 1, 'value');
+      const slowResult = await slow;
+      assert.equal(slowResult.pid, quick.pid, 'both ran on the one child');
+      const next = await step(log.path, 2, 'value');
+      assert.notEqual(next.pid, quick.pid, 'the next call went to its successor');
+      log.assertEachRanOnce(ids(3));
+      await waitFor(() => exits.some((exit) => exit.pid === quick.pid), 5_000);
+      const retired = exits.find((exit) => exit.pid === quick.pid);
+      assert.deepEqual(
+        { reason: retired?.reason, exitCode: retired?.exitCode, signal: retired?.signal },
+        { reason: 'recycle', exitCode: 0, signal: null },
+        'it left by itself, and is reported as recycled',
+      );
+      // Counted as recycled (a heap limit of 1 MB recycles the successor too, after its call).
+      assert.ok(stats(pool).children.recycled >= 1, JSON.stringify(stats(pool)));
+    } finally {
+      diagnosticsChannel.unsubscribe('run-in-process:child:exit', onExit);
+    }
+  });
+}
+
+test('a child whose own code says it retires does not get its call run again and again', async () => {
+  // Only run-in-process's code says that a child retires, after a call: the calls it has not started
+  // then go to another child. Code in the child that says so, then exits, would have its call sent
+  // again each time, and a new child started for it.
+  configure('forged-retire', { size: 1 });
+  const { forgeRetiring, pid } = inPool('forged-retire');
+  const runs = (log: CallLog) => log.entries().length;
+
+  // Known to have started (a timeout, a signal or tracing make a child say so): blamed at once.
+  const timed = new CallLog();
+  const crashed = await rejectionOf(
+    withCallOptions({ timeout: 10_000 }, () => forgeRetiring(timed.path, 'exit')),
+    ProcessCrashedError,
+  );
+  assert.match(crashed.message, /running forged-retire:forgeRetiring/);
+  assert.equal(runs(timed), 1, 'it ran once');
+
+  // Not known to have started: sent again, but only so often.
+  const untimed = new CallLog();
+  const handedBack = await rejectionOf(forgeRetiring(untimed.path, 'exit'), RunInProcessError);
+  assert.match(
+    handedBack.message,
+    /handed back unstarted by 20 child processes in a row, each saying that it had retired/,
+  );
+  assert.equal(runs(untimed), 21);
+
+  // Saying so and going on: the call is answered once, and the pool goes on.
+  const answering = new CallLog();
+  assert.equal(typeof (await forgeRetiring(answering.path, 'answer')), 'number');
+  assert.equal(runs(answering), 1);
+  assert.equal(typeof (await pid()), 'number');
 });

@@ -3,6 +3,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import {
+  AbortError,
   type CallContext,
   type ChildExit,
   type ChildSpawn,
@@ -12,7 +13,7 @@ import {
   TimeoutError,
   withCallOptions,
 } from 'run-in-process';
-import { fixture, fixtureUrl, scratchFile } from '../helpers/fixtures.js';
+import { fixture, fixtureUrl, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
 type PooledModule = typeof import('../fixtures/src/pooled.js');
@@ -27,7 +28,7 @@ test('calls are traced in the parent and in the child, the carrier goes along, a
     preload: [fixtureUrl('standard', 'trace-child')],
     env: { ...process.env, TRACE_LOG: log },
   });
-  const { pid, fail, exit, spin } = inPool('tracing');
+  const { pid, fail, exit, spin, hold } = inPool('tracing');
   const seen: Array<{ event: string; context: CallContext }> = [];
   const spawned: ChildSpawn[] = [];
   const exited: ChildExit[] = [];
@@ -82,12 +83,23 @@ test('calls are traced in the parent and in the child, the carrier goes along, a
       withCallOptions({ timeout: 100 }, () => spin(5_000)),
       TimeoutError,
     );
+    // A call with a signal says when it starts: its context has the pid while it runs, and the child
+    // that its abort kills exits for that reason.
+    seen.length = 0;
+    const holding = scratchFile('traced-hold.started');
+    const controller = new AbortController();
+    const held = withCallOptions({ signal: controller.signal }, () => hold(holding, scratchFile('traced-hold.never')));
+    const holder = Number(await waitForFile(holding));
+    await waitFor(() => seen[0]?.context.pid === holder, 5_000);
+    assert.equal(seen[0]?.context.pid, holder, 'the pid is known while the call runs');
+    controller.abort();
+    await rejectionOf(held, AbortError);
     assert.ok(spawned.some((message) => message.pid === child && message.pool === 'tracing'));
     await pid();
     await shutdown();
     assert.deepEqual(
       exited.map((message) => message.reason),
-      ['crash', 'timeout', 'shutdown'],
+      ['crash', 'timeout', 'abort', 'shutdown'],
     );
     assert.equal(exited[0]?.pid, child);
     assert.equal(exited[0]?.exitCode, 3);

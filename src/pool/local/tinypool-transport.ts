@@ -110,9 +110,8 @@ export class TinypoolTransport implements Transport {
       execArgv: settings.execArgv,
       isolateWorkers: settings.isolate,
       concurrentTasksPerWorker: settings.callsPerChild,
-      ...(settings.recycleAboveHeapMb !== undefined && {
-        maxMemoryLimitBeforeRecycle: settings.recycleAboveHeapMb * 1024 * 1024,
-      }),
+      // No maxMemoryLimitBeforeRecycle: tinypool would stop a child above it at the end of a task,
+      // with the calls of its other batches still running. The child retires itself (run-batch.ts).
       // 'json' would turn a BigInt into a crash of the parent; 'advanced' is v8's structured clone.
       serialization: 'advanced',
     } as ConstructorParameters<typeof Tinypool>[0]);
@@ -316,7 +315,10 @@ export class TinypoolTransport implements Transport {
       const blame = record.ready
         ? (label: string) => crashError(record, label)
         : () => startupError(record, this.settings.execArgv);
-      loss = record.retiring || sentToDying ? { kind: 'retired' } : { kind: 'crashed', error: blame };
+      // A child that retired leaves with an exit code of 0 once no call of its runs (child/runner.ts):
+      // what it still held, it never started. One that died otherwise may have been running a call.
+      const retired = record.retiring && record.exitCode === 0 && record.signal === null;
+      loss = retired || sentToDying ? { kind: 'retired', error: blame } : { kind: 'crashed', error: blame };
     } else if (error instanceof Error && error.message === 'Terminating worker thread') {
       loss = { kind: 'closed' }; // tinypool 2.2.0: the text it rejects tasks with on destroy()
     } else {
@@ -391,14 +393,14 @@ export class TinypoolTransport implements Transport {
   }
 
   /**
-   * It answered its last call and exits by itself (child/runner.ts); what it did not start goes to
-   * another child. One that does not exit is killed.
+   * It takes no more calls, and exits by itself once the calls it runs are answered (child/runner.ts);
+   * what it did not start goes to another child. It is not killed meanwhile: that would lose a call
+   * it still runs in another batch (callsPerChild above 1), or one whose child said so falsely.
    */
   #retire(record: ChildRecord): void {
     if (record.retiring) return;
     record.retiring = true;
     this.#recycled++;
-    setTimeout(() => record.process.kill('SIGKILL'), stopGrace).unref();
   }
 
   /** What `run-in-process:child:exit` says of a child that ended. */
@@ -406,8 +408,10 @@ export class TinypoolTransport implements Transport {
     const stopped = record.stoppedFor;
     let reason: ExitReason;
     if (stopped) reason = stopped === 'stuck' ? 'timeout' : stopped;
-    else if (record.misbehaved || unexpected) reason = 'crash';
-    else if (record.retiring) reason = 'recycle';
+    else if (record.misbehaved) reason = 'crash';
+    // tinypool calls any exit it did not ask for unexpected; a retired child's own is not a crash.
+    else if (record.retiring && record.exitCode === 0 && record.signal === null) reason = 'recycle';
+    else if (unexpected) reason = 'crash';
     else if (this.#destroying) reason = 'shutdown';
     // tinypool stopped it: after its task, in an isolated pool or above the heap limit; or idle.
     else reason = this.settings.isolate ? 'recycle' : 'idle';

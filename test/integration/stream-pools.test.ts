@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { configure, PoolClosedError, RunInProcessError, shutdown, stats } from 'run-in-process';
 import { CallLog } from '../helpers/call-log.js';
-import { fixture, fixtureUrl, isAlive, scratchFile, waitFor } from '../helpers/fixtures.js';
+import { childPids, fixture, fixtureUrl, isAlive, scratchFile, waitFor } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { runScript } from '../helpers/scripts.js';
 
@@ -52,6 +52,22 @@ test('shutdown with a stream open: next() rejects with PoolClosedError after the
   await closing;
   assert.ok((await waitFor(() => log.entries().some((entry) => entry.id === -1), 5_000)) !== undefined);
   assert.deepEqual(await items.next(), { done: true, value: undefined });
+});
+
+test('shutdown() settles about a second after its deadline even when a stream never reaches its next yield', async () => {
+  configure('stream-shutdown', { size: 1 });
+  const { stream } = inPool('stream-shutdown');
+  const log = new CallLog();
+  // Released never: after its first item the generator waits without yielding, so it cannot be
+  // told to stop, and its finally never runs; shutdown() gives it a second, not a stop's 5 s.
+  const items = stream(log.path, 3, scratchFile('never-released'));
+  assert.equal((await items.next()).value, 0);
+  const pending = items.next();
+  const started = Date.now();
+  await Promise.all([shutdown({ deadline: 200 }), rejectionOf(pending, PoolClosedError)]);
+  const took = Date.now() - started;
+  assert.ok(took < 4_000, `shutdown({ deadline: 200 }) took ${took} ms`);
+  assert.deepEqual(childPids(), [], 'its child was stopped');
 });
 
 test('a stream dropped half-read is stopped when it is garbage-collected: its finally runs, and the process can exit', () => {

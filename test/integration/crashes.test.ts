@@ -113,6 +113,8 @@ test('a child that sends a malformed message is stopped, and the call it ran fai
   for (const message of [
     ['run-in-process:answer', 'not a batch id'],
     ['run-in-process:answer', 1, 2],
+    // Said to be a Buffer, which the parent re-wraps without a copy, but not bytes.
+    ['run-in-process:answer', 1, 2, ['as-is', { not: 'bytes' }, true]],
     ['run-in-process:fatal', ['error', {}, [{ path: '__proto__' }]]],
     ['run-in-process:started'],
   ]) {

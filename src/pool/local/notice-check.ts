@@ -67,7 +67,12 @@ function validEmission(emission: unknown): emission is Emission {
 function validValue(value: unknown): value is Value {
   if (!Array.isArray(value)) return false;
   if (value[0] === 'value') return value.length === 2 && value[1] instanceof Uint8Array;
-  return value[0] === 'as-is' && value.length === 3 && typeof value[2] === 'boolean';
+  // One said to be a Buffer must be bytes: it is re-wrapped as a Buffer without a copy.
+  return (
+    value[0] === 'as-is' &&
+    value.length === 3 &&
+    (value[2] === false || (value[2] === true && value[1] instanceof Uint8Array))
+  );
 }
 
 function validAnswer(answer: unknown): answer is Answer {

@@ -1,5 +1,5 @@
 import { bufferIndexes, decodeValue, encodeValues, isPrimitive, isSentAsIs } from '../codec/values.js';
-import { SerializationError } from '../errors.js';
+import { SerializationError, usageError } from '../errors.js';
 import { CallSlot, type CallTask, type Target } from '../protocol.js';
 import {
   classOfConstructor,
@@ -62,6 +62,11 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
     return { task, target, module: declaring.module, runtimeClass, label, listener: listener?.call };
   }
   const instanceClass = nearest ?? declaring;
+  // Called on something else (`[x].map(h.digest)` passes no instance at all): the child would run it
+  // on a blank instance, where the local call would have thrown or read other fields.
+  if (typeof self !== 'object' || self === null || (instanceClass.ctor && !(self instanceof instanceClass.ctor))) {
+    throw notAnInstance(describeMethod(method), self);
+  }
   if (runtimeClass && instanceClass.ctor !== runtimeClass) warnUnknownSubclass(runtimeClass, instanceClass);
   const { target, targetKey, label } =
     addressOf(method, instanceClass) ??
@@ -182,7 +187,11 @@ function snapshotOf(self: unknown, label: string): Record<string, unknown> | und
   const snapshot: Record<string, unknown> = {};
   let key = '';
   try {
-    for (key of Object.keys(self)) snapshot[key] = (self as Record<string, unknown>)[key];
+    for (key of Object.keys(self)) {
+      const value = (self as Record<string, unknown>)[key];
+      // A field that holds the instance itself holds the snapshot, which the child rebuilds as `this`.
+      snapshot[key] = value === self ? snapshot : value;
+    }
   } catch (error) {
     // A getter that throws, or a Proxy whose traps do: the path says where.
     const path = key === '' ? 'this' : `this.${key}`;
@@ -194,6 +203,21 @@ function snapshotOf(self: unknown, label: string): Record<string, unknown> | und
     );
   }
   return snapshot;
+}
+
+function notAnInstance(label: string, self: unknown): TypeError {
+  const [className] = label.split('.');
+  const got =
+    self === null || self === undefined
+      ? String(self)
+      : typeof self === 'object'
+        ? `an object of class ${(self as object).constructor?.name || 'Object'}`
+        : `a ${typeof self}`;
+  return usageError(
+    `${label}() was called on ${got}, not on a ${className}: an offloaded method runs on a snapshot of the ` +
+      `instance it is called on. Call it on the instance, or pass it bound (instance.method.bind(instance)) ` +
+      `where it is called later, as in [x].map(…).`,
+  );
 }
 
 function warnUnknownSubclass(runtimeClass: Function, rebuiltAs: ClassEntry): void {

@@ -32,7 +32,9 @@ export function resolveTarget(
     ? classAt(target.instanceClass.module, target.instanceClass.classIndex, target.instanceClass.className, undefined)
     : owner;
   const ctor = constructorOf(instanceClass, moduleExports, target);
-  const self = Object.assign(Object.create(ctor.prototype as object) as object, snapshot);
+  // The snapshot itself becomes `this` (it is this call's own copy): a field that held the instance
+  // in the parent holds it here too.
+  const self = Object.setPrototypeOf(snapshot ?? {}, ctor.prototype as object) as object;
   return { fn: method.impl, self };
 }
 

@@ -71,6 +71,30 @@ for (const mode of modes) {
       );
     });
 
+    test('a method called on something other than its instance is refused, saying how to call it', async () => {
+      const { Hasher } = await fixture<HasherModule>(mode, 'hasher');
+      const hasher = new Hasher(2);
+      const data = new Uint8Array([1]);
+      // `[data].map(hasher.digest)` passes no instance: locally, this.rounds throws; the child would
+      // have run it on a blank Hasher.
+      const unbound = await rejectionOf(Promise.all([data].map(hasher.digest)), TypeError);
+      assert.equal((unbound as TypeError & { code?: string }).code, 'ERR_INVALID_USAGE');
+      assert.match(unbound.message, /Hasher\.digest\(\) was called on undefined, not on a Hasher.*\.bind\(instance\)/s);
+      for (const [self, got] of [
+        [null, 'null'],
+        [5, 'a number'],
+        [{ rounds: 2 }, 'an object of class Object'],
+      ] as const) {
+        const error = await rejectionOf(hasher.digest.call(self, data), TypeError);
+        assert.match(error.message, new RegExp(`called on ${got}, not on a Hasher`));
+      }
+    });
+
+    test('a field of `this` that refers to the instance refers to the rebuilt instance in the child', async () => {
+      const { SelfReferring } = await fixture<InstancesModule>(mode, 'instances');
+      assert.deepEqual(await new SelfReferring().refersToItself(), { self: true, isInstance: true });
+    });
+
     test('a `this` that cannot be cloned is refused, naming the property', async () => {
       const { WithCallback } = await fixture<InstancesModule>(mode, 'instances');
       const error = await rejectionOf(new WithCallback().run(), SerializationError);

@@ -68,13 +68,13 @@ export function asBuffer(view: unknown): Buffer {
  * 2,000 levels (at the default stack size) serialize but cannot be deserialized. That is a
  * SerializationError at `root`, not a raw RangeError.
  */
-export function decodeValue(bytes: Uint8Array, root = 'result'): unknown {
+export function decodeValue(bytes: Uint8Array, root = 'result', where = 'in this process'): unknown {
   try {
     return deserialize(bytes);
   } catch (error) {
     if (isStackOverflow(error)) {
       throw new SerializationError(
-        `Cannot read ${root} in this process: it is nested too deeply to be rebuilt (the stack overflowed). ` +
+        `Cannot read ${root} ${where}: it is nested too deeply to be rebuilt (the stack overflowed). ` +
           `Only structured-clone data of a modest depth crosses a process boundary; flatten it, or do this work inside the child.`,
         root,
         { cause: error },

@@ -1,6 +1,7 @@
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { JobLostError } from '../errors.js';
+import { holderOf } from './job-holder.js';
 import { loadBullMQ } from './peers.js';
 import { LiveWorkers } from './worker-presence.js';
 
@@ -120,10 +121,9 @@ export class QueueLink {
     this.#refresh();
   }
 
-  /** The name of the worker that took a job, as BullMQ recorded it. */
+  /** The name of the worker that holds a job, or held it when it was lost (job-holder.ts). */
   async workerOf(jobId: string): Promise<string | undefined> {
-    const job = await this.queue.getJob(jobId).catch(() => undefined);
-    return job?.processedBy;
+    return holderOf(this.#adding, this.queue.toKey(jobId)).catch(() => undefined);
   }
 
   /** Asks the worker that holds a job to stop it. */
@@ -348,7 +348,7 @@ export class QueueLink {
         continue;
       }
       if (state === 'completed' || state === 'failed') this.#settle(jobId, stored);
-      else if (alive === 0 && state === 'active') watcher.orphaned('active', job.processedBy);
+      else if (alive === 0 && state === 'active') watcher.orphaned('active', await this.workerOf(jobId));
       else if (alive === 0 && state !== 'unknown') watcher.orphaned('waiting', undefined);
     }
   }

@@ -392,6 +392,25 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.equal(lines(marker).length, 2, 'it ran twice: the lost attempt and the retry');
   });
 
+  test('with two workers, WorkerLostError names the worker killed holding the call, not the one that failed the stalled job; the call is not run again', async () => {
+    const second = await app.startWorker({ redis: redis.socket });
+    const marker = scratchFile('lost-among-two');
+    const running = remote.noteRun(marker, 60_000);
+    assert.ok((await waitFor(() => existsSync(marker), 10_000)) !== undefined);
+    const holder = [worker!, second].find((w) => parentPid(Number(lines(marker)[0])) === w.pid)!;
+    const spare = holder === worker ? second : worker!;
+    holder.process.kill('SIGKILL');
+    worker = spare;
+    // The spare's stall check finds the job, and the spare takes it to fail it (BullMQ then records
+    // the spare as the job's processedBy).
+    const lost = await rejectionOf(running, WorkerLostError);
+    const lostName = `${hostname()}:${holder.pid}`;
+    assert.equal(lost.worker, lostName);
+    assert.ok(lost.message.includes(`The remote worker ${lostName} running noteRun`), lost.message);
+    await sleep(1_500);
+    assert.equal(lines(marker).length, 1, 'it ran once: the spare failed the job without running it');
+  });
+
   test('when the last worker is lost, the caller notices by itself: WorkerLostError names the worker and the job', async () => {
     const marker = scratchFile('last-worker');
     const running = remote.noteRun(marker, 60_000);

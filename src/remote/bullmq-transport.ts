@@ -80,6 +80,7 @@ export function bullmq(options: BullmqOptions): BullmqTransport {
       const used = link;
       return new CallerTransport(used, events, {
         pool,
+        where: settings.where,
         waitForWorker: settings.waitForWorker,
         secret: settings.secret,
         maxPayloadBytes: settings.maxPayloadBytes,

@@ -22,6 +22,8 @@ import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js'
 export interface CallerOptions {
   /** The pool, for messages. */
   pool: string;
+  /** Where Redis is, for messages: `host:port`, `unix:<path>`, or the URL with its password masked. */
+  where: string;
   /** A call with no live worker waits for one, rather than fail with NoWorkerError. */
   waitForWorker: boolean;
   secret: string | undefined;
@@ -140,8 +142,9 @@ export class CallerTransport implements Transport {
     } catch (error) {
       if (error instanceof NoWorkerError) throw error;
       throw new TransportUnavailableError(
-        `${label} could not be sent: the queue ${this.link.queueName} is unreachable (${(error as Error).message}). ` +
-          `Check that Redis runs and that the transport's connection points to it.`,
+        `${label} could not be sent: Redis at ${this.options.where} (queue ${this.link.queueName}) cannot be ` +
+          `reached (${(error as Error).message}). Nothing was sent. Check that Redis runs there, and that the ` +
+          `transport's connection (bullmq({ connection })) points to it.`,
         { cause: error },
       );
     }

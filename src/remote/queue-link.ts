@@ -58,6 +58,8 @@ export class QueueLink {
   #parked = false;
   /** When the subscription was last started again after an error. */
   #relistenedAt = 0;
+  /** Why its clients last failed to reach Redis (`connect ECONNREFUSED …`); none once one is ready. */
+  #unreachable: string | undefined;
   /** Which of the queue's workers are alive (worker-presence.ts). */
   readonly workers: LiveWorkers;
 
@@ -104,6 +106,9 @@ export class QueueLink {
     });
     try {
       await Promise.race([this.#listen(), late]);
+    } catch (error) {
+      // What the clients heard says why, where a timeout or ioredis's "max retries per request" does not.
+      throw new Error(this.#unreachable ?? (error as Error).message, { cause: error });
     } finally {
       clearTimeout(timer);
       // Ready with nothing to watch (a warm-up): the listening stops again when idle.
@@ -158,7 +163,9 @@ export class QueueLink {
     redis.on('connect', () => refSocket(redis, this.#busy));
     // A closed client (an old event subscription's copy) is dropped, not toggled for ever.
     redis.on('end', () => redis !== this.#adding && this.#clients.delete(redis));
-    redis.on('error', () => {}); // Reported to the call that meets it, not to the process.
+    // Reported to the call that meets it, not to the process.
+    redis.on('error', (error: Error) => (this.#unreachable = error.message));
+    redis.on('ready', () => (this.#unreachable = undefined));
     return redis;
   }
 

@@ -596,13 +596,29 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   });
 
-  test('Redis down at call time is TransportUnavailableError, promptly', async () => {
+  test('Redis down at call time is TransportUnavailableError, promptly, naming where it tried and why', async () => {
     await redis.kill();
     try {
-      await rejectionOf(values.Values.pid(), TransportUnavailableError);
+      const startedAt = Date.now();
+      const error = await rejectionOf(values.Values.pid(), TransportUnavailableError);
+      assert.ok(Date.now() - startedAt < 2_000, `failed in ${Date.now() - startedAt} ms`);
+      assert.ok(
+        error.message.includes(`Redis at unix:${redis.socket} (queue default@test) cannot be reached (connect `),
+        error.message,
+      );
+      assert.match(error.message, /Nothing was sent\. Check that Redis runs there/);
     } finally {
       await redis.restart();
     }
+  });
+
+  test("a Redis URL no one answers at: TransportUnavailableError names it with its password masked, and the socket's error", async () => {
+    const error = await onBuild('test', { connection: 'redis://rip:s3cret@127.0.0.1:1/0' }, () =>
+      rejectionOf(values.Values.pid(), TransportUnavailableError),
+    );
+    assert.ok(error.message.includes('Redis at redis://rip:***@127.0.0.1:1/0 '), error.message);
+    assert.match(error.message, /\(connect ECONNREFUSED 127\.0\.0\.1:1\)/);
+    assert.doesNotMatch(`${error.message} ${(error.cause as Error).message}`, /s3cret/);
   });
 });
 

@@ -532,6 +532,50 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     for (const marker of markers) assert.equal(lines(marker).length, 1, 'each ran once');
   });
 
+  test('calls with no timeout wait reconnectTimeout for Redis: back within it, they complete; gone for good, each fails with TransportUnavailableError', {
+    timeout: 30_000,
+  }, async () => {
+    // A worker whose hold on a job outlasts the outages here (with the usual 1 s, Redis away for
+    // longer has expired its lock, and the job fails as stalled once Redis is back).
+    const patient = await app.startWorker({ redis: redis.socket, build: 'grace', args: ['--lock-duration', '10000'] });
+    try {
+      await onBuild('grace', { reconnectTimeout: 2_000 }, async () => {
+        const back = [0, 1].map((i) => scratchFile(`back-within-grace-${i}`));
+        const completing = back.map((marker) => remote.noteRun(marker, 1_500));
+        assert.ok((await waitFor(() => back.every((m) => existsSync(m)), 10_000)) !== undefined);
+        await redis.kill();
+        await sleep(1_000);
+        await redis.restart();
+        assert.ok((await Promise.all(completing)).every((pid) => pid > 0));
+        for (const marker of back) assert.equal(lines(marker).length, 1, 'each ran once');
+
+        const gone = [0, 1].map((i) => scratchFile(`redis-gone-${i}`));
+        const waiting = gone.map((marker) => remote.noteRun(marker, 1_000));
+        assert.ok((await waitFor(() => gone.every((m) => existsSync(m)), 10_000)) !== undefined);
+        await redis.kill();
+        const killedAt = Date.now();
+        const failures = await Promise.all(waiting.map((call) => rejectionOf(call, TransportUnavailableError)));
+        const after = Date.now() - killedAt;
+        assert.ok(after >= 1_900 && after < 3_500, `failed ${after} ms after Redis went`);
+        for (const error of failures) {
+          assert.equal(error.mayHaveRun, true);
+          assert.ok(
+            error.message.startsWith(`Redis at unix:${redis.socket} (queue default@grace) has not answered for `),
+          );
+          assert.match(
+            error.message,
+            /\(connect E[A-Z]+ .*\), while job \S+ \(noteRun\) was out: a worker had taken it\./,
+          );
+          assert.match(error.message, /the call may have run, or may still run once Redis is back/);
+          assert.match(error.message, /bullmq\(\{ reconnectTimeout \}\) \(now 2000 ms\)/);
+        }
+      });
+    } finally {
+      await redis.restart();
+      await patient.stop();
+    }
+  });
+
   test('a call made while its pool closes gets a link of its own, not the one closing', async () => {
     assert.ok((await values.Values.pid()) > 0);
     const closing = shutdown();
@@ -550,6 +594,15 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     const startedAt = Date.now();
     for (let i = 0; i < 3; i++) await values.Values.pid();
     assert.ok(Date.now() - startedAt < 3_000, `three calls took ${Date.now() - startedAt} ms`);
+  });
+
+  test('reconnectTimeout must be a whole number of ms from 1 to 2^31-1', () => {
+    for (const wrong of [0, -1, 1.5, 2 ** 31]) {
+      assert.throws(() => transport(redis.socket, { reconnectTimeout: wrong }), {
+        code: 'ERR_INVALID_OPTION',
+        message: `bullmq(options): reconnectTimeout must be a positive whole number up to 2147483647 (got ${wrong}).`,
+      });
+    }
   });
 
   test("a remote pool's name or build with ':' or '@' is refused: it would share another pool's queue", () => {

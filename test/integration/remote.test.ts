@@ -573,6 +573,16 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     } finally {
       await redis.restart();
       await patient.stop();
+      // Redis was away for longer than the worker's word that it is alive lasts: it says so again.
+      const alive = () =>
+        Number(
+          execFileSync(
+            'redis-cli',
+            ['-s', redis.socket, 'ZCOUNT', 'bull:default@test:run-in-process:workers', `(${Date.now()}`, '+inf'],
+            { encoding: 'utf8' },
+          ),
+        ) > 0;
+      assert.ok((await waitFor(alive, 10_000)) !== undefined, 'the worker is back');
     }
   });
 

@@ -251,9 +251,18 @@ export class NoWorkerError extends RunInProcessError {
   }
 }
 
-/** The transport's store (Redis) could not be reached when the call was made: nothing was sent. */
+/**
+ * The transport's store (Redis) could not be reached: when the call was made (nothing was sent), or
+ * for longer than the transport waits for it while the call was out (`mayHaveRun`: a worker may
+ * have run it, or may still run it once the store is back; its answer is no longer awaited).
+ */
 export class TransportUnavailableError extends RunInProcessError {
   override readonly code = 'ERR_TRANSPORT_UNAVAILABLE';
+  readonly mayHaveRun: boolean;
+  constructor(message: string, options?: ErrorOptions & { mayHaveRun?: boolean }) {
+    super(message, options);
+    this.mayHaveRun = options?.mayHaveRun ?? false;
+  }
 }
 
 const ownClasses = {

@@ -1,6 +1,6 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { optionError } from '../errors.js';
-import type { PoolTransport } from '../options.js';
+import { longestTimer, type PoolTransport } from '../options.js';
 import type { Transport, TransportEvents, TransportProvider } from '../pool/transport.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
 import { CallerTransport } from './caller-transport.js';
@@ -28,6 +28,12 @@ export interface BullmqOptions {
   lockDuration?: number;
   /** How often workers look for jobs whose worker went silent (ms). Default: 5 000. */
   stalledInterval?: number;
+  /**
+   * A caller's side: how long its calls in flight wait for Redis to answer again once it stops
+   * answering (ms). Past that, they fail with TransportUnavailableError (`mayHaveRun: true`), so
+   * that every call settles even when Redis does not come back. Default: 5 000.
+   */
+  reconnectTimeout?: number;
   /**
    * When no live worker takes the pool's calls: false fails a call at once with NoWorkerError (a
    * typo in the pool, a build no worker runs, workers down); true lets it wait in the queue for one.
@@ -80,6 +86,8 @@ export function bullmq(options: BullmqOptions): BullmqTransport {
       const used = link;
       return new CallerTransport(used, events, {
         pool,
+        where: settings.where,
+        reconnectTimeout: settings.reconnectTimeout,
         waitForWorker: settings.waitForWorker,
         secret: settings.secret,
         maxPayloadBytes: settings.maxPayloadBytes,
@@ -104,6 +112,7 @@ function checked(options: BullmqOptions): BullmqSettings {
     'maxPayloadBytes',
     'lockDuration',
     'stalledInterval',
+    'reconnectTimeout',
     'waitForWorker',
     'codec',
   ];
@@ -129,10 +138,14 @@ function checked(options: BullmqOptions): BullmqSettings {
       throw optionError(`bullmq(options): ${name} must be a non-empty string (got ${typeof value}).`);
     }
   }
-  const positive = (name: string, value: number | undefined, fallback: number): number => {
+  const positive = (name: string, value: number | undefined, fallback: number, most = Infinity): number => {
     if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-      throw optionError(`bullmq(options): ${name} must be a positive whole number (got ${String(value)}).`, true);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > most) {
+      const bound = most === Infinity ? '' : ` up to ${most}`;
+      throw optionError(
+        `bullmq(options): ${name} must be a positive whole number${bound} (got ${String(value)}).`,
+        true,
+      );
     }
     return value;
   };
@@ -147,6 +160,7 @@ function checked(options: BullmqOptions): BullmqSettings {
     maxPayloadBytes: positive('maxPayloadBytes', options.maxPayloadBytes, 4 * 1024 * 1024),
     lockDuration: positive('lockDuration', options.lockDuration, 5_000),
     stalledInterval: positive('stalledInterval', options.stalledInterval, 5_000),
+    reconnectTimeout: positive('reconnectTimeout', options.reconnectTimeout, 5_000, longestTimer),
     redis: (Redis, redisOptions) =>
       typeof to === 'string'
         ? new (Redis as unknown as new (url: string, options: RedisOptions) => Redis)(to, redisOptions)

@@ -22,6 +22,10 @@ import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js'
 export interface CallerOptions {
   /** The pool, for messages. */
   pool: string;
+  /** Where Redis is, for messages: `host:port`, `unix:<path>`, or the URL with its password masked. */
+  where: string;
+  /** How long calls in flight wait for Redis to answer again (ms); then they fail. */
+  reconnectTimeout: number;
   /** A call with no live worker waits for one, rather than fail with NoWorkerError. */
   waitForWorker: boolean;
   secret: string | undefined;
@@ -41,6 +45,11 @@ interface Sent {
   active: boolean;
   /** When a worker took it (`performance.now()`). */
   activeAt: number;
+}
+
+/** A job's calls, for messages: the call's label, or how many calls it carries. */
+function labelOf(sent: Sent): string {
+  return sent.calls.length === 1 ? sent.calls[0]!.label : `${sent.calls.length} calls`;
 }
 
 /** A job that a worker took this long ago and has not answered held slow calls: the next go one per job. */
@@ -112,7 +121,7 @@ export class CallerTransport implements Transport {
       return;
     }
     const envelope = sealJob(parts, jobId, this.options.secret, this.options.codec);
-    const label = sent.calls.length === 1 ? sent.calls[0]!.label : `${sent.calls.length} calls`;
+    const label = labelOf(sent);
     this.#sent.set(jobId, sent);
     this.waiting++;
     this.#jobOfBatch.set(batch, jobId);
@@ -140,8 +149,9 @@ export class CallerTransport implements Transport {
     } catch (error) {
       if (error instanceof NoWorkerError) throw error;
       throw new TransportUnavailableError(
-        `${label} could not be sent: the queue ${this.link.queueName} is unreachable (${(error as Error).message}). ` +
-          `Check that Redis runs and that the transport's connection points to it.`,
+        `${label} could not be sent: Redis at ${this.options.where} (queue ${this.link.queueName}) cannot be ` +
+          `reached (${(error as Error).message}). Nothing was sent. Check that Redis runs there, and that the ` +
+          `transport's connection (bullmq({ connection })) points to it.`,
         { cause: error },
       );
     }
@@ -225,7 +235,30 @@ export class CallerTransport implements Transport {
           });
         }
       },
+      unreachable: (forMs: number, reason: string | undefined) => {
+        const sent = this.#sent.get(jobId);
+        if (sent && forMs >= this.options.reconnectTimeout) this.#redisGone(jobId, sent, forMs, reason);
+      },
     };
+  }
+
+  /**
+   * Redis has not answered for reconnectTimeout: the job's answer, which comes through it, may never
+   * come. Its calls fail, so that each settles. They are not run again (with Redis away, they could
+   * not be sent), and the job cannot be taken back: a worker may have run them, or may still run
+   * them once Redis is back.
+   */
+  #redisGone(jobId: string, sent: Sent, forMs: number, reason: string | undefined): void {
+    const { where, reconnectTimeout } = this.options;
+    const state = sent.active ? 'a worker had taken it' : 'it waited for a worker';
+    const error = new TransportUnavailableError(
+      `Redis at ${where} (queue ${this.link.queueName}) has not answered for ${forMs} ms` +
+        `${reason ? ` (${reason})` : ''}, while job ${jobId} (${labelOf(sent)}) was out: ${state}. ` +
+        `Its answer is no longer awaited: the call may have run, or may still run once Redis is back. ` +
+        `Check that Redis runs; bullmq({ reconnectTimeout }) (now ${reconnectTimeout} ms) sets how long calls wait for it.`,
+      { mayHaveRun: true },
+    );
+    this.#answerAll(jobId, sent, error);
   }
 
   /** Its worker stopped renewing its hold on the job, or no worker is left: each call may have run. */

@@ -1,6 +1,7 @@
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { JobLostError } from '../errors.js';
+import { holderOf } from './job-holder.js';
 import { loadBullMQ } from './peers.js';
 import { LiveWorkers } from './worker-presence.js';
 
@@ -21,10 +22,18 @@ export interface JobWatcher {
    * that took it, when one did.
    */
   orphaned(state: 'waiting' | 'active', worker: string | undefined): void;
+  /**
+   * Redis has not answered for `forMs` ms (told every `checkEvery` ms while it does not), for
+   * `reason` as the link's clients last heard it, if they did.
+   */
+  unreachable(forMs: number, reason: string | undefined): void;
 }
 
 /** A link stops listening this long after its last job settled, so that an idle process can exit. */
 const listenAfterIdleMs = 1_000;
+
+/** While jobs are watched, whether Redis still answers is checked this often (a PING). */
+const checkEvery = 250;
 
 /**
  * A caller's side of one queue, shared by every pool of this process that uses it: one Queue to
@@ -57,6 +66,14 @@ export class QueueLink {
   #parked = false;
   /** When the subscription was last started again after an error. */
   #relistenedAt = 0;
+  /** Why its clients last failed to reach Redis (`connect ECONNREFUSED …`); none once one is ready. */
+  #unreachable: string | undefined;
+  /** While jobs are watched: checks that Redis answers. */
+  #checker: NodeJS.Timeout | undefined;
+  /** When the PING not yet answered was sent (`performance.now()`, as below: a clock set back or forth does not count). */
+  #pingedAt: number | undefined;
+  /** Since when Redis has not answered: its connection closed, or a PING failed or went unanswered. */
+  #awaySince: number | undefined;
   /** Which of the queue's workers are alive (worker-presence.ts). */
   readonly workers: LiveWorkers;
 
@@ -71,6 +88,10 @@ export class QueueLink {
     const { bullmq } = loadBullMQ();
     // A command fails after one retry when Redis is away: the call then fails, promptly.
     this.#adding = this.#track(connect({ maxRetriesPerRequest: 1, connectTimeout: 1_000 }));
+    // Lost while jobs are watched: Redis is away from that moment, not from the next PING's failure.
+    this.#adding.on('close', () => {
+      if (this.#checker) this.#awaySince ??= performance.now();
+    });
     // QueueEvents reads with a blocking command on a copy of the connection that BullMQ makes (and
     // closes) itself, through ioredis's duplicate(): the copy is watched too. A blocking read must
     // wait through a reconnection, not fail after one retry.
@@ -103,6 +124,9 @@ export class QueueLink {
     });
     try {
       await Promise.race([this.#listen(), late]);
+    } catch (error) {
+      // What the clients heard says why, where a timeout or ioredis's "max retries per request" does not.
+      throw new Error(this.#unreachable ?? (error as Error).message, { cause: error });
     } finally {
       clearTimeout(timer);
       // Ready with nothing to watch (a warm-up): the listening stops again when idle.
@@ -120,10 +144,9 @@ export class QueueLink {
     this.#refresh();
   }
 
-  /** The name of the worker that took a job, as BullMQ recorded it. */
+  /** The name of the worker that holds a job, or held it when it was lost (job-holder.ts). */
   async workerOf(jobId: string): Promise<string | undefined> {
-    const job = await this.queue.getJob(jobId).catch(() => undefined);
-    return job?.processedBy;
+    return holderOf(this.#adding, this.queue.toKey(jobId)).catch(() => undefined);
   }
 
   /** Asks the worker that holds a job to stop it. */
@@ -146,6 +169,7 @@ export class QueueLink {
     // At once, before anything is awaited: a pool started meanwhile must make a link of its own.
     this.#closed = true;
     clearInterval(this.#sweeper);
+    clearInterval(this.#checker);
     clearTimeout(this.#idle);
     await withinASecond(Promise.allSettled([this.#stopListening(), this.queue.close()]));
     for (const client of this.#clients) client.disconnect();
@@ -158,7 +182,9 @@ export class QueueLink {
     redis.on('connect', () => refSocket(redis, this.#busy));
     // A closed client (an old event subscription's copy) is dropped, not toggled for ever.
     redis.on('end', () => redis !== this.#adding && this.#clients.delete(redis));
-    redis.on('error', () => {}); // Reported to the call that meets it, not to the process.
+    // Reported to the call that meets it, not to the process.
+    redis.on('error', (error: Error) => (this.#unreachable = error.message));
+    redis.on('ready', () => (this.#unreachable = undefined));
     return redis;
   }
 
@@ -268,14 +294,62 @@ export class QueueLink {
         this.#sweeper = setInterval(() => void this.#sweep(), this.sweepEvery);
         this.#sweeper.unref();
       }
+      if (!this.#checker) {
+        this.#awaySince = undefined;
+        this.#checker = setInterval(() => this.#checkRedis(), checkEvery);
+        this.#checker.unref();
+      }
     } else if (!this.#idle) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
+      clearInterval(this.#checker);
+      this.#checker = undefined;
       this.#idle = setTimeout(() => {
         this.#idle = undefined;
         void this.#stopListening();
         this.#parkIfAway();
       }, listenAfterIdleMs).unref();
+    }
+  }
+
+  /**
+   * Whether Redis answers, while jobs are watched: a PING at a time. A job's answer comes through
+   * Redis, so a caller whose Redis is gone for good would wait for it for ever; each watcher is told
+   * how long Redis has been away, and gives up when it chooses (the transport's reconnectTimeout).
+   * The connection's close says when it went; a PING that fails, or that a whole interval does not
+   * answer (a connection that hangs without closing), says so too.
+   */
+  #checkRedis(): void {
+    if (this.#pingedAt === undefined) {
+      const pingedAt = performance.now();
+      this.#pingedAt = pingedAt;
+      this.#adding.ping().then(
+        () => {
+          this.#awaySince = undefined;
+          this.#pingedAt = undefined;
+        },
+        () => {
+          this.#awaySince ??= pingedAt;
+          this.#pingedAt = undefined;
+        },
+      );
+    }
+    // Judged after this turn's I/O: an answer that came while this process was busy (a long
+    // synchronous task) is read first, and its PING does not count as unanswered.
+    setImmediate(() => this.#judgeRedis());
+  }
+
+  #judgeRedis(): void {
+    const now = performance.now();
+    if (this.#pingedAt !== undefined && now - this.#pingedAt >= checkEvery) this.#awaySince ??= this.#pingedAt;
+    if (this.#awaySince === undefined || this.#closed) return;
+    const away = Math.round(now - this.#awaySince);
+    for (const { watcher } of [...this.#watchers.values()]) {
+      try {
+        watcher.unreachable(away, this.#unreachable);
+      } catch {
+        // One watcher that throws must not keep the others waiting.
+      }
     }
   }
 
@@ -348,7 +422,7 @@ export class QueueLink {
         continue;
       }
       if (state === 'completed' || state === 'failed') this.#settle(jobId, stored);
-      else if (alive === 0 && state === 'active') watcher.orphaned('active', job.processedBy);
+      else if (alive === 0 && state === 'active') watcher.orphaned('active', await this.workerOf(jobId));
       else if (alive === 0 && state !== 'unknown') watcher.orphaned('waiting', undefined);
     }
   }

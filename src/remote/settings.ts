@@ -16,6 +16,8 @@ export interface BullmqSettings {
   lockDuration: number;
   /** How often workers look for jobs whose holder went silent (ms). */
   stalledInterval: number;
+  /** How long a caller's calls in flight wait for Redis to answer again (ms); then TransportUnavailableError. */
+  reconnectTimeout: number;
   /** A new ioredis client on the connection. */
   redis(Redis: new (...args: never[]) => Redis, options: RedisOptions): Redis;
   /** A call for a queue with no live worker waits for one, rather than fail with NoWorkerError. */

@@ -22,6 +22,7 @@ import { buildIdFor, queueNameOf } from './build-id.js';
 import { type AnswerEnvelope, type CallPart, callInput, openCancel, openJob, sealAnswers } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { announce } from './worker-presence.js';
+import { recordHolder } from './job-holder.js';
 import type { BullmqSettings } from './settings.js';
 import { messageOf } from '../codec/describe-thrown.js';
 
@@ -114,10 +115,17 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   /** Its name in the queue, as BullMQ records who took a job (WorkerLostError.worker). */
   const name = `${host}:${process.pid}`;
   const thrown = (error: unknown): Answer => ['thrown', encodeThrown(withWorker(error, name)), 'call'];
+  // Says this worker is alive (below), and which jobs it holds. Made before the worker, which may
+  // take a job as soon as it exists.
+  const presenceClient = connect();
 
   /** A job's calls run side by side in the local pool, which batches them to its children. */
   const processor = async (job: Job): Promise<AnswerEnvelope> => {
     const jobId = job.id ?? '';
+    // Who holds the job, for WorkerLostError should this worker die with it (job-holder.ts). Not
+    // awaited: ioredis writes the command to its socket at once, before any call of the job reaches a
+    // child, and the job does not wait a round trip for it.
+    recordHolder(presenceClient, worker.toKey(jobId), name).catch(() => {});
     let answers: Answer[];
     let codec: string | undefined;
     let labels: string[] = [];
@@ -194,7 +202,6 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   // Callers check that some worker is alive before they add a job, and notice when none is left.
   // Its word lasts as long as BullMQ would take to find it lost. Given up only once its calls are
   // done (in close()): a caller whose call it still runs must not take it for gone.
-  const presenceClient = connect();
   const presence = await announce(
     presenceClient,
     settings.presenceKey(queueName),

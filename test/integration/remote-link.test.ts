@@ -67,6 +67,7 @@ describe("a caller's queue link", { skip }, () => {
               failed: (reason) => resolve(`failed: ${reason}`),
               lost: (error) => resolve(`lost: ${error.message}`),
               orphaned: (state) => resolve(`orphaned while ${state}`),
+              unreachable: () => {},
             }),
           );
           await link.queue.add('call', { n }, { jobId });

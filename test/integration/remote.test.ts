@@ -392,6 +392,25 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.equal(lines(marker).length, 2, 'it ran twice: the lost attempt and the retry');
   });
 
+  test('with two workers, WorkerLostError names the worker killed holding the call, not the one that failed the stalled job; the call is not run again', async () => {
+    const second = await app.startWorker({ redis: redis.socket });
+    const marker = scratchFile('lost-among-two');
+    const running = remote.noteRun(marker, 60_000);
+    assert.ok((await waitFor(() => existsSync(marker), 10_000)) !== undefined);
+    const holder = [worker!, second].find((w) => parentPid(Number(lines(marker)[0])) === w.pid)!;
+    const spare = holder === worker ? second : worker!;
+    holder.process.kill('SIGKILL');
+    worker = spare;
+    // The spare's stall check finds the job, and the spare takes it to fail it (BullMQ then records
+    // the spare as the job's processedBy).
+    const lost = await rejectionOf(running, WorkerLostError);
+    const lostName = `${hostname()}:${holder.pid}`;
+    assert.equal(lost.worker, lostName);
+    assert.ok(lost.message.includes(`The remote worker ${lostName} running noteRun`), lost.message);
+    await sleep(1_500);
+    assert.equal(lines(marker).length, 1, 'it ran once: the spare failed the job without running it');
+  });
+
   test('when the last worker is lost, the caller notices by itself: WorkerLostError names the worker and the job', async () => {
     const marker = scratchFile('last-worker');
     const running = remote.noteRun(marker, 60_000);
@@ -513,6 +532,60 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     for (const marker of markers) assert.equal(lines(marker).length, 1, 'each ran once');
   });
 
+  test('calls with no timeout wait reconnectTimeout for Redis: back within it, they complete; gone for good, each fails with TransportUnavailableError', {
+    timeout: 30_000,
+  }, async () => {
+    // A worker whose hold on a job outlasts the outages here (with the usual 1 s, Redis away for
+    // longer has expired its lock, and the job fails as stalled once Redis is back).
+    const patient = await app.startWorker({ redis: redis.socket, build: 'grace', args: ['--lock-duration', '10000'] });
+    try {
+      await onBuild('grace', { reconnectTimeout: 2_000 }, async () => {
+        const back = [0, 1].map((i) => scratchFile(`back-within-grace-${i}`));
+        const completing = back.map((marker) => remote.noteRun(marker, 1_500));
+        assert.ok((await waitFor(() => back.every((m) => existsSync(m)), 10_000)) !== undefined);
+        await redis.kill();
+        await sleep(1_000);
+        await redis.restart();
+        assert.ok((await Promise.all(completing)).every((pid) => pid > 0));
+        for (const marker of back) assert.equal(lines(marker).length, 1, 'each ran once');
+
+        const gone = [0, 1].map((i) => scratchFile(`redis-gone-${i}`));
+        const waiting = gone.map((marker) => remote.noteRun(marker, 1_000));
+        assert.ok((await waitFor(() => gone.every((m) => existsSync(m)), 10_000)) !== undefined);
+        await redis.kill();
+        const killedAt = Date.now();
+        const failures = await Promise.all(waiting.map((call) => rejectionOf(call, TransportUnavailableError)));
+        const after = Date.now() - killedAt;
+        assert.ok(after >= 1_900 && after < 3_500, `failed ${after} ms after Redis went`);
+        for (const error of failures) {
+          assert.equal(error.mayHaveRun, true);
+          assert.ok(
+            error.message.startsWith(`Redis at unix:${redis.socket} (queue default@grace) has not answered for `),
+          );
+          assert.match(
+            error.message,
+            /\(connect E[A-Z]+ .*\), while job \S+ \(noteRun\) was out: a worker had taken it\./,
+          );
+          assert.match(error.message, /the call may have run, or may still run once Redis is back/);
+          assert.match(error.message, /bullmq\(\{ reconnectTimeout \}\) \(now 2000 ms\)/);
+        }
+      });
+    } finally {
+      await redis.restart();
+      await patient.stop();
+      // Redis was away for longer than the worker's word that it is alive lasts: it says so again.
+      const alive = () =>
+        Number(
+          execFileSync(
+            'redis-cli',
+            ['-s', redis.socket, 'ZCOUNT', 'bull:default@test:run-in-process:workers', `(${Date.now()}`, '+inf'],
+            { encoding: 'utf8' },
+          ),
+        ) > 0;
+      assert.ok((await waitFor(alive, 10_000)) !== undefined, 'the worker is back');
+    }
+  });
+
   test('a call made while its pool closes gets a link of its own, not the one closing', async () => {
     assert.ok((await values.Values.pid()) > 0);
     const closing = shutdown();
@@ -531,6 +604,15 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     const startedAt = Date.now();
     for (let i = 0; i < 3; i++) await values.Values.pid();
     assert.ok(Date.now() - startedAt < 3_000, `three calls took ${Date.now() - startedAt} ms`);
+  });
+
+  test('reconnectTimeout must be a whole number of ms from 1 to 2^31-1', () => {
+    for (const wrong of [0, -1, 1.5, 2 ** 31]) {
+      assert.throws(() => transport(redis.socket, { reconnectTimeout: wrong }), {
+        code: 'ERR_INVALID_OPTION',
+        message: `bullmq(options): reconnectTimeout must be a positive whole number up to 2147483647 (got ${wrong}).`,
+      });
+    }
   });
 
   test("a remote pool's name or build with ':' or '@' is refused: it would share another pool's queue", () => {
@@ -577,13 +659,29 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   });
 
-  test('Redis down at call time is TransportUnavailableError, promptly', async () => {
+  test('Redis down at call time is TransportUnavailableError, promptly, naming where it tried and why', async () => {
     await redis.kill();
     try {
-      await rejectionOf(values.Values.pid(), TransportUnavailableError);
+      const startedAt = Date.now();
+      const error = await rejectionOf(values.Values.pid(), TransportUnavailableError);
+      assert.ok(Date.now() - startedAt < 2_000, `failed in ${Date.now() - startedAt} ms`);
+      assert.ok(
+        error.message.includes(`Redis at unix:${redis.socket} (queue default@test) cannot be reached (connect `),
+        error.message,
+      );
+      assert.match(error.message, /Nothing was sent\. Check that Redis runs there/);
     } finally {
       await redis.restart();
     }
+  });
+
+  test("a Redis URL no one answers at: TransportUnavailableError names it with its password masked, and the socket's error", async () => {
+    const error = await onBuild('test', { connection: 'redis://rip:s3cret@127.0.0.1:1/0' }, () =>
+      rejectionOf(values.Values.pid(), TransportUnavailableError),
+    );
+    assert.ok(error.message.includes('Redis at redis://rip:***@127.0.0.1:1/0 '), error.message);
+    assert.match(error.message, /\(connect ECONNREFUSED 127\.0\.0\.1:1\)/);
+    assert.doesNotMatch(`${error.message} ${(error.cause as Error).message}`, /s3cret/);
   });
 });
 

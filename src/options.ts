@@ -494,7 +494,10 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return `a function ${value.name}`.trimEnd();
   if (Array.isArray(value)) return `[${value.slice(0, 5).map(describe).join(', ')}${value.length > 5 ? ', …' : ''}]`;
-  if (typeof value === 'object' && value !== null)
-    return value.constructor?.name ? `a ${value.constructor.name}` : 'an object';
+  if (typeof value === 'object' && value !== null) {
+    const name = value.constructor?.name;
+    if (!name || name === 'Object') return 'an object';
+    return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}`;
+  }
   return String(value);
 }

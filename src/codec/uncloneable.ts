@@ -25,7 +25,9 @@ export function describeUncloneable(
     // The search is iterative, and bounded; this is for what it cannot foresee (a Proxy, say).
   }
   const path = found?.path ?? Object.keys(roots).join(', ');
-  const what = found?.what ?? (isStackOverflow(error) ? 'it is nested too deeply to be cloned' : messageOf(error));
+  // V8's own messages end with a full stop ("#<Object> could not be cloned."), ours do not.
+  const what =
+    found?.what ?? (isStackOverflow(error) ? 'it is nested too deeply to be cloned' : messageOf(error).replace(/\.$/, ''));
   return new SerializationError(
     `Cannot send ${path} ${whereFor}: ${what}. Only structured-clone data crosses a process boundary ` +
       `(primitives, plain objects, arrays, Date, RegExp, Map, Set, typed arrays, Buffer, Error); ` +
@@ -152,6 +154,11 @@ function* childrenOf(value: object): Iterable<[string, unknown]> {
     for (const entry of value) yield [`<Set item #${index++}>`, entry];
     return;
   }
+  // An error's cause and an AggregateError's errors are own properties that are not enumerable.
+  if (value instanceof Error) {
+    if (Object.hasOwn(value, 'cause')) yield ['.cause', readOrThrowing(value, 'cause')];
+    if (value instanceof AggregateError) yield ['.errors', readOrThrowing(value, 'errors')];
+  }
   const isArray = Array.isArray(value);
   for (const key of Object.keys(value)) {
     const label = isArray ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
@@ -162,6 +169,14 @@ function* childrenOf(value: object): Iterable<[string, unknown]> {
       child = new ThrowingRead(messageOf(error));
     }
     yield [label, child];
+  }
+}
+
+function readOrThrowing(value: object, key: string): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch (error) {
+    return new ThrowingRead(messageOf(error));
   }
 }
 

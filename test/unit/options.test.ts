@@ -46,6 +46,16 @@ test('nonsense is refused with the option named and what it must be', async () =
     TypeError,
     /env/,
   );
+  refused(
+    () => configure('options-nonsense', { isolate: {} as unknown as boolean }),
+    TypeError,
+    /\(got an object\)/,
+  );
+  refused(
+    () => configure('options-nonsense', { isolate: new Error('x') as unknown as boolean }),
+    TypeError,
+    /\(got an Error\)/,
+  );
 });
 
 test('options are copied when checked, and keys of Object.prototype are not options', () => {

@@ -95,3 +95,25 @@ test('nesting deeper than the stack is a SerializationError both ways, without a
     (error: unknown) => error instanceof SerializationError && error.path === 'result',
   );
 });
+
+test('a refusal counts the levels of a cause chain, and quotes V8 without a doubled full stop', () => {
+  let chain = new Error('leaf');
+  for (let i = 0; i < 4_000; i++) chain = new Error(`level ${i}`, { cause: chain });
+  assert.throws(
+    () => encodeValues({ args: [chain] }, 'to the child process for f()'),
+    (error: unknown) =>
+      error instanceof SerializationError && /nested too deeply to be cloned \((over )?[1-9]\d{3,} levels\)/.test(error.message),
+  );
+  const opaque = new Proxy(
+    {},
+    {
+      ownKeys() {
+        throw new Error('no keys');
+      },
+    },
+  );
+  assert.throws(
+    () => encodeValues({ args: [opaque] }, 'to the child process for f()'),
+    (error: unknown) => error instanceof SerializationError && !error.message.includes('..'),
+  );
+});

@@ -27,7 +27,8 @@ export function describeUncloneable(
   const path = found?.path ?? Object.keys(roots).join(', ');
   // V8's own messages end with a full stop ("#<Object> could not be cloned."), ours do not.
   const what =
-    found?.what ?? (isStackOverflow(error) ? 'it is nested too deeply to be cloned' : messageOf(error).replace(/\.$/, ''));
+    found?.what ??
+    (isStackOverflow(error) ? 'it is nested too deeply to be cloned' : messageOf(error).replace(/\.$/, ''));
   return new SerializationError(
     `Cannot send ${path} ${whereFor}: ${what}. Only structured-clone data crosses a process boundary ` +
       `(primitives, plain objects, arrays, Date, RegExp, Map, Set, typed arrays, Buffer, Error); ` +

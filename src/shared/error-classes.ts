@@ -25,9 +25,31 @@ export function registerError(errorClass: new (...args: any[]) => Error): void {
   if (!isErrorClass(errorClass)) {
     throw usageError('registerError(Class): pass an error class, a subclass of Error.');
   }
-  // Matched by name across processes; a module loaded again (hot reload) registers its new class.
+  // Matched by name across processes: under a built-in's name, it would stand for every built-in
+  // error of that name from a child (a plain `null.x` would come back as it).
+  if (builtInNames.has(errorClass.name)) {
+    throw usageError(
+      `registerError(${errorClass.name}): the class is named like the built-in ${errorClass.name}, and errors are ` +
+        `matched by name, so every ${errorClass.name} thrown in a child would come back as it. Give the class a ` +
+        `name of its own (class QuotaError extends ${errorClass.name} { … }).`,
+    );
+  }
+  // A module loaded again (hot reload) registers its new class.
   registered.set(errorClass.name, errorClass);
 }
+
+const builtInNames = new Set(
+  [
+    'Error',
+    'TypeError',
+    'RangeError',
+    'SyntaxError',
+    'ReferenceError',
+    'EvalError',
+    'URIError',
+    'AggregateError',
+  ].filter((name) => typeof (globalThis as Record<string, unknown>)[name] === 'function'),
+);
 
 /** What the child said of an error's class (an ErrorNode, with `library` once decoded). */
 export interface ErrorClassOf {

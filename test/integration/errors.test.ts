@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { configure, RunInProcessError, SerializationError, shutdown, TimeoutError } from 'run-in-process';
+import {
+  configure,
+  registerError,
+  RunInProcessError,
+  SerializationError,
+  shutdown,
+  TimeoutError,
+} from 'run-in-process';
 import { inspect } from 'node:util';
 import { fixture, modes } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
@@ -26,6 +33,19 @@ async function batchAfter(module: ErrorsModule, what: 'throw' | 'return', kind: 
   ]);
   return { failed, others };
 }
+
+test('a class named like a built-in error cannot be registered: it would stand for every built-in of that name', () => {
+  // Errors are matched by name: registered, it would make a plain `null.x` in a child come back as it.
+  class NamedLikeBuiltIn extends TypeError {}
+  Object.defineProperty(NamedLikeBuiltIn, 'name', { value: 'TypeError' });
+  assert.throws(
+    () => registerError(NamedLikeBuiltIn),
+    (error: unknown) =>
+      error instanceof TypeError &&
+      (error as TypeError & { code?: string }).code === 'ERR_INVALID_USAGE' &&
+      /named like the built-in TypeError.*Give the class a name of its own/s.test(error.message),
+  );
+});
 
 for (const mode of modes) {
   describe(`errors are rebuilt, not flattened (${mode})`, () => {

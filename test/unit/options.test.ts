@@ -46,11 +46,7 @@ test('nonsense is refused with the option named and what it must be', async () =
     TypeError,
     /env/,
   );
-  refused(
-    () => configure('options-nonsense', { isolate: {} as unknown as boolean }),
-    TypeError,
-    /\(got an object\)/,
-  );
+  refused(() => configure('options-nonsense', { isolate: {} as unknown as boolean }), TypeError, /\(got an object\)/);
   refused(
     () => configure('options-nonsense', { isolate: new Error('x') as unknown as boolean }),
     TypeError,

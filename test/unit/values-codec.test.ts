@@ -102,7 +102,8 @@ test('a refusal counts the levels of a cause chain, and quotes V8 without a doub
   assert.throws(
     () => encodeValues({ args: [chain] }, 'to the child process for f()'),
     (error: unknown) =>
-      error instanceof SerializationError && /nested too deeply to be cloned \((over )?[1-9]\d{3,} levels\)/.test(error.message),
+      error instanceof SerializationError &&
+      /nested too deeply to be cloned \((over )?[1-9]\d{3,} levels\)/.test(error.message),
   );
   const opaque = new Proxy(
     {},

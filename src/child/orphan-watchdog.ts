@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { processGroupVariable } from '../protocol.js';
 
@@ -18,8 +19,21 @@ export function exitWithParent(): Promise<void> {
   const leadsGroup = process.env[processGroupVariable]?.startsWith('g:') === true;
   delete process.env[processGroupVariable];
   const target = leadsGroup ? -process.pid : process.pid;
-  // The quick path, for an idle child: the IPC channel closes with the parent.
-  process.once('disconnect', () => (leadsGroup ? process.kill(target, 'SIGKILL') : process.exit(0)));
+  // The quick path, for an idle child: the IPC channel closes with the parent. Code in the child
+  // that closes it (process.disconnect()) ends the child too: said on stderr, which a parent still
+  // alive shows in the call's ProcessCrashedError.
+  process.once('disconnect', () => {
+    try {
+      writeSync(
+        2,
+        `run-in-process: this child's IPC channel closed (its parent is gone, or its code called process.disconnect()); it ends, with what it started.\n`,
+      );
+    } catch {
+      // The parent is gone, and its end of stderr with it.
+    }
+    if (leadsGroup) process.kill(target, 'SIGKILL');
+    else process.exit(0);
+  });
   if (process.permission !== undefined) return Promise.resolve();
   const watchdog = new Worker(
     `const { workerData } = require('node:worker_threads');

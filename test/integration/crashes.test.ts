@@ -131,6 +131,13 @@ test('a child that sends a malformed message is stopped, and the call it ran fai
   assert.equal(({} as { polluted?: unknown }).polluted, undefined);
 });
 
+test('a child whose code closes its IPC channel ends, and the call says why', async () => {
+  const { hangUp, pid } = inPool('hostile-child');
+  const error = await rejectionOf(hangUp(), ProcessCrashedError);
+  assert.match(error.message, /IPC channel closed \(its parent is gone, or its code called process\.disconnect\(\)\)/);
+  assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
+});
+
 test('a child that writes bytes the parent cannot read on its IPC channel is stopped; the parent goes on', async () => {
   // Node reads the channel inside a callback where a throw would be uncaught: without the guard
   // (src/pool/local/channel-guard.ts) each of these ended this process.

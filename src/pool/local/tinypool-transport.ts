@@ -287,6 +287,9 @@ export class TinypoolTransport implements Transport {
     }, stopGrace);
     try {
       await this.#tinypool.destroy();
+      // Children tinypool no longer counts, stopped just before (a stream given up on at the
+      // deadline), may still be exiting: the pool is closed once they are gone too.
+      await Promise.all([...this.#tracker.live].map(exitOf));
     } finally {
       clearInterval(hold);
       clearTimeout(kill);
@@ -483,6 +486,12 @@ export class TinypoolTransport implements Transport {
       if (child) this.#tracker.adopt(child);
     }
   }
+}
+
+function exitOf(record: ChildRecord): Promise<void> {
+  const child = record.process;
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 function delay(ms: number): Promise<void> {

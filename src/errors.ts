@@ -287,3 +287,19 @@ for (const [name, errorClass] of Object.entries(ownClasses)) {
 
 /** Our classes by name, so that one raised in a child is rebuilt as the same class in the parent. */
 export const libraryErrorClasses: ReadonlyMap<string, Function> = new Map(Object.entries(ownClasses));
+
+/**
+ * The global error classes a child and its parent both have: an error of one comes back as it, and
+ * no registered class may take its name (errors are matched by name).
+ */
+export const builtinErrorNames: readonly string[] = [
+  'Error',
+  'TypeError',
+  'RangeError',
+  'SyntaxError',
+  'ReferenceError',
+  'EvalError',
+  'URIError',
+  'AggregateError',
+  'DOMException',
+].filter((name) => typeof (globalThis as Record<string, unknown>)[name] === 'function');

@@ -1,4 +1,5 @@
 import { types } from 'node:util';
+import { builtinErrorNames } from '../errors.js';
 
 /**
  * A thrown non-error is cloned as it is. An error crosses as a table with one entry per error
@@ -58,19 +59,8 @@ export const unsafeKeys = new Set(['__proto__', 'constructor', 'prototype']);
 export const maxDepth = 100;
 
 /** The global error classes a child and its parent both have, and that an error is rebuilt as. */
-const builtinNames = [
-  'Error',
-  'TypeError',
-  'RangeError',
-  'SyntaxError',
-  'ReferenceError',
-  'EvalError',
-  'URIError',
-  'AggregateError',
-  'DOMException',
-];
 export const builtinClasses = new Map<string, Function>();
-for (const name of builtinNames) {
+for (const name of builtinErrorNames) {
   const value = (globalThis as Record<string, unknown>)[name];
   if (typeof value === 'function') builtinClasses.set(name, value);
 }

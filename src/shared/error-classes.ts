@@ -1,4 +1,4 @@
-import { libraryErrorClasses, usageError } from '../errors.js';
+import { builtinErrorNames, libraryErrorClasses, usageError } from '../errors.js';
 import { exportNamed } from './module-exports.js';
 import { processState } from './process-state.js';
 
@@ -38,18 +38,7 @@ export function registerError(errorClass: new (...args: any[]) => Error): void {
   registered.set(errorClass.name, errorClass);
 }
 
-const builtInNames = new Set(
-  [
-    'Error',
-    'TypeError',
-    'RangeError',
-    'SyntaxError',
-    'ReferenceError',
-    'EvalError',
-    'URIError',
-    'AggregateError',
-  ].filter((name) => typeof (globalThis as Record<string, unknown>)[name] === 'function'),
-);
+const builtInNames = new Set(builtinErrorNames);
 
 /** What the child said of an error's class (an ErrorNode, with `library` once decoded). */
 export interface ErrorClassOf {

@@ -301,5 +301,6 @@ export const builtinErrorNames: readonly string[] = [
   'EvalError',
   'URIError',
   'AggregateError',
+  'SuppressedError',
   'DOMException',
 ].filter((name) => typeof (globalThis as Record<string, unknown>)[name] === 'function');

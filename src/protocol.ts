@@ -208,6 +208,11 @@ export type ChildNotice =
   | [tag: 'run-in-process:emit', batch: number, call: number, emission: Emission]
   /** The child takes no more calls (its call limit, its heap limit, or a module that failed to load). */
   | [tag: 'run-in-process:retiring']
+  /**
+   * Its last words: it retired, and no call of its runs any more (it hands back unrun the batches
+   * that reach it), so every call it has not answered is unstarted. It exits with code 0 next.
+   */
+  | [tag: 'run-in-process:leaving']
   /** An error the child threw outside any call, just before it exits. */
   | [tag: 'run-in-process:fatal', thrown: EncodedThrown]
   /** A module of `preload` could not be imported: the child exits, and so will every child. */
@@ -229,6 +234,7 @@ const noticeTags = new Set([
   'run-in-process:answer',
   'run-in-process:emit',
   'run-in-process:retiring',
+  'run-in-process:leaving',
   'run-in-process:fatal',
   'run-in-process:preload-failed',
 ]);

@@ -64,7 +64,13 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
   const instanceClass = nearest ?? declaring;
   // Called on something else (`[x].map(h.digest)` passes no instance at all): the child would run it
   // on a blank instance, where the local call would have thrown or read other fields.
-  if (typeof self !== 'object' || self === null || (instanceClass.ctor && !(self instanceof instanceClass.ctor))) {
+  // The prototype chain, not `instanceof`, which a class may redefine (Symbol.hasInstance).
+  const proto = instanceClass.ctor?.prototype as object | undefined;
+  if (
+    typeof self !== 'object' ||
+    self === null ||
+    (proto !== undefined && !Object.prototype.isPrototypeOf.call(proto, self))
+  ) {
     throw notAnInstance(describeMethod(method), self);
   }
   if (runtimeClass && instanceClass.ctor !== runtimeClass) warnUnknownSubclass(runtimeClass, instanceClass);

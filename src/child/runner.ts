@@ -30,8 +30,7 @@ const notify = (notice: ChildNotice): void => {
  * A child that retired (its call limit, its heap limit, a module that failed to load) starts no
  * more calls, but lets those it runs in other batches finish (callsPerChild above 1): killing it
  * would lose them, or run them again elsewhere. Once none runs, it leaves by itself, its last words
- * written after the ends of its batches (in order on the channel); were it to wait to be stopped,
- * tinypool would go on giving it tasks.
+ * (`leaving`: nothing of its runs) written after the ends of its batches, in order on the channel.
  */
 let running = 0;
 
@@ -42,10 +41,17 @@ function leaveIfDone(): void {
     const exit = () => process.exit(0);
     // A parent that no longer reads (the pipe full) must not keep it here.
     setTimeout(exit, 1_000).unref();
-    if (process.send) process.send(['run-in-process:retiring'] satisfies ChildNotice, exit);
+    if (process.send) process.send(['run-in-process:leaving'] satisfies ChildNotice, exit);
     else exit();
   });
 }
+
+/**
+ * How long a retired child keeps a batch that reaches it before it hands it back unrun: tinypool
+ * gives a child whose slot frees up the next batch at once, and would otherwise bounce batches off
+ * it as fast as IPC goes while its last calls run.
+ */
+const handBackAfterMs = 10;
 
 // An error thrown outside any call (a timer, an unhandled rejection) would end this child with only
 // "exited unexpectedly" to show for it: send the real error first, then exit as Node would have.
@@ -84,10 +90,8 @@ process.on('message', (message: unknown) => {
 
 export default function run(task: Task): Promise<TaskResult> | TaskResult {
   if (task[0] !== 'batch') return task[0] === 'warm' ? warmUp(watchdogStarted) : ['woken'];
-  // A batch that reaches a retired child is held, not ended: its slot stays taken, so tinypool
-  // gives this child nothing more while it finishes; its calls, none started, go to another child
-  // once this one has left.
-  if (runner.retired) return new Promise<never>(() => {});
+  // A batch that reaches a retired child is handed back unrun: its calls go to another child.
+  if (runner.retired) return new Promise((resolve) => setTimeout(() => resolve(['batch-end', false]), handBackAfterMs));
   running++;
   return runBatch(task, runner, notify).finally(() => {
     running--;

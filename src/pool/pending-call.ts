@@ -27,8 +27,6 @@ export class PendingCall {
   stoppable = false;
   /** How many more times it may run when its worker is lost under it (`retries`). */
   retriesLeft = 0;
-  /** How many times in a row a worker that retired gave it back unstarted (scheduler.ts). */
-  handedBack = 0;
   #settled = false;
   #started = false;
   /** The timeout once started; until then, the bound on how long its worker may take to start it. */

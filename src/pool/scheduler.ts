@@ -84,9 +84,6 @@ export interface ScheduledStream {
 
 let nextCallId = 1;
 
-/** How often in a row a call may be given back unstarted by a worker that retired (#handedBack). */
-const maxHandBacks = 20;
-
 /**
  * The warm-up's no-op calls, which are no one's: not counted in `stats()`. Known by their task
  * object, which is cheaper on every settle than looking their target up, and no caller's can be.
@@ -544,25 +541,15 @@ export class Scheduler {
 
   /**
    * Calls that a retiring worker gave back go again: it never started them. One that it had said it
-   * started fails instead, as crashed: its child said it retired while it ran the call, which only
-   * the module's own code, sending run-in-process's messages, does. So does one given back more than
-   * `maxHandBacks` times in a row, which only such code keeps doing; an honest worker gives a call
-   * back when it reached it after retiring, which a call at the front of the line hardly ever does twice.
+   * started fails instead, as crashed: only the module's own code, sending run-in-process's
+   * messages, makes a worker say it retired while it runs a call.
    */
   #handedBack(calls: PendingCall[], crashed: ((label: string) => Error) | undefined): PendingCall[] {
     const again: PendingCall[] = [];
     for (const call of calls) {
       if (call.settled) continue;
       if (call.hasStarted && crashed) call.fail(crashed(call.label));
-      else if (++call.handedBack > maxHandBacks) {
-        call.fail(
-          new RunInProcessError(
-            `${call.label} was handed back unstarted by ${maxHandBacks} child processes in a row, each saying that it ` +
-              `had retired (its call or heap limit) and exiting. A child does that only when it retires, so something ` +
-              `in the child, the module's own code perhaps, sends run-in-process's messages. It is not sent again.`,
-          ),
-        );
-      } else again.push(call);
+      else again.push(call);
     }
     return again;
   }

@@ -17,8 +17,10 @@ export class ChildRecord {
   readonly pid: number | undefined;
   /** The child finished booting and took its first task. */
   ready = false;
-  /** The child said it takes no more calls, and is being replaced: calls lost with it never started. */
+  /** The child said it takes no more calls, and is being replaced. */
   retiring = false;
+  /** It said it leaves, no call of its running: calls lost with its clean exit never started. */
+  leaving = false;
   /** An error the child threw outside any call, reported just before it exited. */
   fatal: EncodedThrown | undefined;
   /** Why the parent stopped it for misbehaving: a malformed message, or one about another child's batch. */

@@ -63,6 +63,11 @@ export class LocalBatches {
     return this.#batches.get(id);
   }
 
+  /** How many are in flight. */
+  get size(): number {
+    return this.#batches.size;
+  }
+
   delete(id: number): void {
     this.#batches.delete(id);
   }

@@ -35,6 +35,7 @@ export function validNotice(message: unknown): message is ChildNotice {
         validEmission(message[NoticeSlot.emission])
       );
     case 'run-in-process:retiring':
+    case 'run-in-process:leaving':
       return message.length === 1;
     case 'run-in-process:fatal':
       return message.length === 2 && validThrown(message[NoticeSlot.thrown]);

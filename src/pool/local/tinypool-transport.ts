@@ -72,6 +72,10 @@ export class TinypoolTransport implements Transport {
     },
     onExit: (record, unexpected) => {
       if (exitChannel.hasSubscribers) exitChannel.publish(this.#exitOf(record, unexpected));
+      // tinypool starts a child for waiting tasks only when one is submitted: after an exit (a child
+      // that retired and left, with a wake-up task of ours on it, say), one may be needed. Not after
+      // a failed boot, which #bootFailed judges: a replacement would most often fail the same way.
+      if (!this.#destroying && record.ready) this.#wakeIfStalled();
     },
   });
   readonly #batches = new LocalBatches();
@@ -318,9 +322,10 @@ export class TinypoolTransport implements Transport {
       const blame = record.ready
         ? (label: string) => crashError(record, label)
         : () => startupError(record, this.settings.execArgv);
-      // A child that retired leaves with an exit code of 0 once no call of its runs (child/runner.ts):
-      // what it still held, it never started. One that died otherwise may have been running a call.
-      const retired = record.retiring && record.exitCode === 0 && record.signal === null;
+      // A child that retired says it leaves once no call of its runs, then exits with code 0
+      // (child/runner.ts): what it had not answered, it never started. One that died otherwise (its
+      // own code's process.exit(0) among them) may have been running a call.
+      const retired = record.leaving && record.exitCode === 0 && record.signal === null;
       loss = retired || sentToDying ? { kind: 'retired', error: blame } : { kind: 'crashed', error: blame };
     } else if (error instanceof Error && error.message === 'Terminating worker thread') {
       loss = { kind: 'closed' }; // tinypool 2.2.0: the text it rejects tasks with on destroy()
@@ -350,6 +355,10 @@ export class TinypoolTransport implements Transport {
         break;
       case 'run-in-process:retiring':
         this.#retire(record);
+        break;
+      case 'run-in-process:leaving':
+        this.#retire(record);
+        record.leaving = true;
         break;
       case 'run-in-process:fatal':
         record.fatal = notice[thrown];
@@ -413,7 +422,7 @@ export class TinypoolTransport implements Transport {
     if (stopped) reason = stopped === 'stuck' ? 'timeout' : stopped;
     else if (record.misbehaved) reason = 'crash';
     // tinypool calls any exit it did not ask for unexpected; a retired child's own is not a crash.
-    else if (record.retiring && record.exitCode === 0 && record.signal === null) reason = 'recycle';
+    else if (record.leaving && record.exitCode === 0 && record.signal === null) reason = 'recycle';
     else if (unexpected) reason = 'crash';
     else if (this.#destroying) reason = 'shutdown';
     // tinypool stopped it: after its task, in an isolated pool or above the heap limit; or idle.
@@ -474,7 +483,10 @@ export class TinypoolTransport implements Transport {
    */
   #wakeIfStalled(): void {
     const pool = this.#tinypool;
-    if (this.#broken || pool.queueSize === 0 || pool.threads.length >= this.settings.size) return;
+    if (this.#broken || pool.threads.length >= this.settings.size) return;
+    // Batches that go alone wait in a queue of tinypool's that queueSize does not count: with no
+    // child left, batches in flight wait there.
+    if (pool.queueSize === 0 && !(pool.threads.length === 0 && this.#batches.size > 0)) return;
     pool.run(['wake'] satisfies WakeTask).catch(() => {});
     this.#adoptChildren();
   }

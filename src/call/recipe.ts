@@ -71,7 +71,7 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
     self === null ||
     (proto !== undefined && !Object.prototype.isPrototypeOf.call(proto, self))
   ) {
-    throw notAnInstance(describeMethod(method), self);
+    throw notAnInstance(describeMethod(method), declaring.ctor?.name ?? 'class', self);
   }
   if (runtimeClass && instanceClass.ctor !== runtimeClass) warnUnknownSubclass(runtimeClass, instanceClass);
   const { target, targetKey, label } =
@@ -211,8 +211,7 @@ function snapshotOf(self: unknown, label: string): Record<string, unknown> | und
   return snapshot;
 }
 
-function notAnInstance(label: string, self: unknown): TypeError {
-  const [className] = label.split('.');
+function notAnInstance(label: string, className: string, self: unknown): TypeError {
   const got =
     self === null || self === undefined
       ? String(self)

@@ -1,5 +1,11 @@
-import 'reflect-metadata';
+import { createRequire } from 'node:module';
+import type {} from 'reflect-metadata';
 import type { RunInProcessOptions } from '../options.js';
+
+// Required, not imported: imported from ES modules, a CommonJS module is first scanned for its export
+// names (cjs-module-lexer over reflect-metadata's 64 KB), which took 6-10 ms of every process's
+// start here, children's included, against ~2 ms for require() (bench/analysis.md, fifth pass).
+createRequire(import.meta.url)('reflect-metadata');
 
 /**
  * Class-level decorator data, kept with reflect-metadata on the constructor. `Reflect.getMetadata`

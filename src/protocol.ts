@@ -172,13 +172,22 @@ export function isBatchControl(message: unknown): message is BatchControl {
 
 // ── Child to parent: notices, on the IPC channel ────────────────────────────────────────────
 
+export type ThrownStage = 'call' | 'load' | 'send';
+
+export function isThrownStage(stage: unknown): stage is ThrownStage {
+  return stage === 'call' || stage === 'load' || stage === 'send';
+}
+
 /** The answer to one call. The child never lets a call's error escape: a lost task means a lost child. */
 export type Answer =
   | [tag: 'value', bytes: Uint8Array]
   /** A primitive or typed-array result, sent as it is; `buffer` when it was a Buffer. */
   | [tag: 'as-is', value: unknown, buffer: boolean]
-  /** `stage`: 'load' when the target could not be loaded, 'call' when the code threw. */
-  | [tag: 'thrown', thrown: EncodedThrown, stage: 'call' | 'load'];
+  /**
+   * `stage`: 'load' when the target could not be loaded, 'call' when the code threw, 'send' when what
+   * it returned or yielded could not be sent back (a SerializationError: the call failed, its code did not).
+   */
+  | [tag: 'thrown', thrown: EncodedThrown, stage: ThrownStage];
 
 export const AnswerSlot = { payload: 1, buffer: 2, stage: 2 } as const;
 

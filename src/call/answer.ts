@@ -26,7 +26,7 @@ export function returnedValue(answer: Exclude<Answer, Thrown>): unknown {
  */
 export async function rethrow(answer: Thrown, recipe: Recipe, where: string): Promise<never> {
   const thrown = await rebuildThrown(answer[AnswerSlot.payload], recipe.module, where);
-  if (answer[AnswerSlot.stage] === 'call') throw joinStacks(thrown);
+  if (answer[AnswerSlot.stage] !== 'load') throw joinStacks(thrown);
   const reason = messageOf(thrown);
   const moduleUrl = recipe.target.module;
   throw withCallerFrames(

@@ -3,7 +3,7 @@ import { encodeThrown } from '../codec/thrown-encode.js';
 import type { ExportNameOf } from '../codec/thrown-shape.js';
 import { plainCopy } from '../codec/plain-copy.js';
 import { encodeValue, isPrimitive, isSentAsIs } from '../codec/values.js';
-import type { Answer, Value } from '../protocol.js';
+import type { Answer, ThrownStage, Value } from '../protocol.js';
 
 /** A value as it crosses back: as it is when it can, otherwise serialized (throws SerializationError at `root`). */
 function encodedValue(value: unknown, root: string): Value {
@@ -33,7 +33,7 @@ export function answerWith(result: unknown): Answer {
   try {
     return encodedValue(result, 'result');
   } catch (error) {
-    return thrownAnswer(error, 'call');
+    return thrownAnswer(error, 'send');
   }
 }
 
@@ -41,7 +41,7 @@ export function answerWith(result: unknown): Answer {
  * The answer for a throw. It never throws itself: an answer that failed would fail the task, and
  * with it the calls of its batch that have yet to run. encodeThrown sends what it can of any error.
  */
-export function thrownAnswer(error: unknown, stage: 'call' | 'load', exportNameOf?: ExportNameOf): Answer {
+export function thrownAnswer(error: unknown, stage: ThrownStage, exportNameOf?: ExportNameOf): Answer {
   try {
     return ['thrown', encodeThrown(error, exportNameOf), stage];
   } catch {

@@ -117,7 +117,7 @@ export async function driveStream(
       } catch (error) {
         // The stream cannot go on without this item: the generator is stopped, and the child lives.
         await stopped(generator, exportNameOf);
-        return thrownAnswer(error, 'call');
+        return thrownAnswer(error, 'send');
       }
       stream.credit--;
       const now = performance.now();

@@ -1,6 +1,6 @@
 import { AbortError, TimeoutError } from '../errors.js';
 import { longestTimer } from '../options.js';
-import { CallSlot, type Answer, type CallTask } from '../protocol.js';
+import { AnswerSlot, CallSlot, type Answer, type CallTask } from '../protocol.js';
 import { watchAbort } from './abort-watch.js';
 import type { Batch } from './batch.js';
 import type { CallbackListener } from './scheduler.js';
@@ -46,7 +46,8 @@ export class PendingCall {
     readonly alone: boolean,
     private readonly resolveWith: (answer: Answer) => void,
     private readonly rejectWith: (error: unknown) => void,
-    private readonly onSettled: (call: PendingCall, failed: boolean, error?: unknown) => void,
+    /** `unsent`: answered, with the SerializationError of a value the worker could not send back. */
+    private readonly onSettled: (call: PendingCall, failed: boolean, error?: unknown, unsent?: boolean) => void,
     /** When it was made (`performance.now()`), for `recordTiming`; undefined when not timed. */
     readonly madeAt?: number,
     /** Higher leaves the backlog first. */
@@ -163,7 +164,7 @@ export class PendingCall {
       return;
     }
     if (this.#finish()) {
-      this.onSettled(this, false);
+      this.onSettled(this, false, undefined, answer[0] === 'thrown' && answer[AnswerSlot.stage] === 'send');
       this.resolveWith(answer);
     }
   }

@@ -118,8 +118,8 @@ export class Scheduler {
   #closed = false;
   readonly #stops: StreamStops;
   /** Every call's settle hook: one function for the pool, not a closure per call. */
-  readonly #onSettled = (call: PendingCall, failed: boolean, error: unknown): void =>
-    this.#settled(call, failed, error);
+  readonly #onSettled = (call: PendingCall, failed: boolean, error: unknown, unsent = false): void =>
+    this.#settled(call, failed, error, unsent);
 
   constructor(
     readonly settings: SchedulerSettings,
@@ -572,12 +572,13 @@ export class Scheduler {
     for (const call of unsettled) if (call.alone) this.#submit([call], true);
   }
 
-  #settled(call: PendingCall, failed: boolean, error: unknown): void {
+  #settled(call: PendingCall, failed: boolean, error: unknown, unsent: boolean): void {
     call.flow?.end();
     if (failed) this.#stopIfRunning(call, error);
     this.#pending.delete(call);
     if (pingTasks.has(call.task)) return;
-    this.#stats.settled(error, failed);
+    // A value that could not be sent back fails the call, but its worker is fine: nothing to stop.
+    this.#stats.settled(error, failed || unsent);
     if (call.madeAt !== undefined) this.#stats.timed(call.madeAt, call.startedAt, performance.now());
   }
 

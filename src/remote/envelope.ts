@@ -6,7 +6,16 @@ import { serialize } from '../codec/serializer.js';
 import { SerializationError } from '../errors.js';
 import { longestTimer } from '../options.js';
 import { largestBatchBytes } from '../pool/backlog.js';
-import { type Answer, AnswerSlot, CallSlot, type CallTask, type EncodedThrown, ThrownSlot } from '../protocol.js';
+import {
+  type Answer,
+  AnswerSlot,
+  CallSlot,
+  type CallTask,
+  type EncodedThrown,
+  isThrownStage,
+  ThrownSlot,
+  type ThrownStage,
+} from '../protocol.js';
 import { packPortable, portableCodec, unpackPortable } from './portable.js';
 
 /**
@@ -69,7 +78,7 @@ type PortableAnswer =
   | [
       tag: 'thrown',
       thrown: [tag: 'error', shape: string, nodes: unknown[]] | [tag: 'value', bytes: string],
-      stage: 'call' | 'load',
+      stage: ThrownStage,
     ];
 
 export interface AnswerEnvelope {
@@ -356,8 +365,7 @@ function checkEnvelope(envelope: unknown, kind: 'call' | 'answer', codecs: strin
 function isPortableAnswer(answer: unknown): answer is PortableAnswer {
   if (!Array.isArray(answer)) return false;
   if (answer[0] === 'value') return typeof answer[1] === 'string';
-  if (answer[0] !== 'thrown' || (answer[2] !== 'call' && answer[2] !== 'load') || !Array.isArray(answer[1]))
-    return false;
+  if (answer[0] !== 'thrown' || !isThrownStage(answer[2]) || !Array.isArray(answer[1])) return false;
   const thrown = answer[1] as unknown[];
   return thrown[0] === 'error'
     ? typeof thrown[1] === 'string' && Array.isArray(thrown[2]) && thrown[2].every(isClassNode)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { configure, shutdown } from 'run-in-process';
+import { configure, shutdown, stats } from 'run-in-process';
 import { fixture } from '../helpers/fixtures.js';
 import { captureWarnings } from '../helpers/warnings.js';
 
@@ -30,6 +30,8 @@ test('isolate: true runs every call in a fresh process, so module state does not
   assert.equal(first.calls, 1);
   assert.equal(second.calls, 1);
   assert.notEqual(first.pid, second.pid);
+  // Its first child was replaced after its call, long before the second child booted and answered.
+  assert.ok(stats('isolated').children.recycled >= 1, 'a child replaced after its call counts as recycled');
   configure('shared-state', { size: 1 });
   await Stateful.sharedCall();
   assert.equal((await Stateful.sharedCall()).calls, 2, 'without isolation the module state is kept');

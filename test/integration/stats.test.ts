@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { configure, QueueFullError, shutdown, stats, TimeoutError, withCallOptions } from 'run-in-process';
+import {
+  configure,
+  QueueFullError,
+  SerializationError,
+  shutdown,
+  stats,
+  TimeoutError,
+  withCallOptions,
+} from 'run-in-process';
 import { CallLog } from '../helpers/call-log.js';
 import { fixture, scratchFile, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
@@ -23,9 +31,11 @@ test('stats() counts what calls came to, and with recordTiming how long they wai
     aborted: 0,
   });
   configure('stats', { size: 1, recordTiming: true });
-  const { pid, fail, exit, spin } = inPool('stats');
+  const { pid, fail, exit, spin, unsendable } = inPool('stats');
   await Promise.all([pid(), pid(), pid()]);
   await rejectionOf(fail('mine'), RangeError);
+  // Answered, but with what the library could not send back, not with the code's own answer.
+  await rejectionOf(unsendable(), SerializationError);
   await rejectionOf(exit(5));
   await rejectionOf(
     withCallOptions({ timeout: 100 }, () => spin(5_000)),
@@ -36,14 +46,14 @@ test('stats() counts what calls came to, and with recordTiming how long they wai
   await rejectionOf(withCallOptions({ signal: controller.signal }, () => pid()));
   const seen = stats('stats');
   assert.equal(seen.completed, 4, 'three values and the error the code threw');
-  assert.equal(seen.failed, 3);
+  assert.equal(seen.failed, 4, 'the unsendable result, the crash, the timeout and the abort');
   assert.deepEqual([seen.crashed, seen.timedOut, seen.aborted], [1, 1, 1]);
   assert.deepEqual([seen.queued, seen.running], [0, 0]);
   assert.ok(seen.waitTime && seen.runTime, 'timing was recorded');
-  assert.equal(seen.runTime.count, 6, 'every call that started');
+  assert.equal(seen.runTime.count, 7, 'every call that started');
   const { min, p50, p99, max, mean } = seen.runTime;
   assert.ok(0 < min && min <= p50 && p50 <= p99 && p99 <= max && mean <= max, JSON.stringify(seen.runTime));
-  assert.equal(seen.waitTime.count, 6);
+  assert.equal(seen.waitTime.count, 7);
   assert.ok(seen.children.busy + seen.children.idle + seen.children.starting <= 1);
 });
 

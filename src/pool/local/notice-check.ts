@@ -5,6 +5,7 @@ import {
   type ChildNotice,
   type Emission,
   type EncodedThrown,
+  isThrownStage,
   type Value,
 } from '../../protocol.js';
 
@@ -79,8 +80,7 @@ function validValue(value: unknown): value is Value {
 function validAnswer(answer: unknown): answer is Answer {
   if (!Array.isArray(answer)) return false;
   if (validValue(answer)) return true;
-  if (answer[0] === 'thrown')
-    return answer.length === 3 && validThrown(answer[1]) && (answer[2] === 'call' || answer[2] === 'load');
+  if (answer[0] === 'thrown') return answer.length === 3 && validThrown(answer[1]) && isThrownStage(answer[2]);
   return false;
 }
 

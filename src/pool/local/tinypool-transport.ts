@@ -71,7 +71,10 @@ export class TinypoolTransport implements Transport {
         spawnChannel.publish({ pool: this.settings.name, pid: record.pid } satisfies ChildSpawn);
     },
     onExit: (record, unexpected) => {
-      if (exitChannel.hasSubscribers) exitChannel.publish(this.#exitOf(record, unexpected));
+      const exit = this.#exitOf(record, unexpected);
+      // A retired child was counted as it retired; an isolated pool's, replaced after its call, here.
+      if (exit.reason === 'recycle' && !record.retiring) this.#recycled++;
+      if (exitChannel.hasSubscribers) exitChannel.publish(exit);
       // tinypool starts a child for waiting tasks only when one is submitted: after an exit (a child
       // that retired and left, with a wake-up task of ours on it, say), one may be needed. Not after
       // a failed boot, which #bootFailed judges: a replacement would most often fail the same way.

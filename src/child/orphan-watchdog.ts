@@ -35,14 +35,22 @@ export function exitWithParent(): Promise<void> {
     else process.exit(0);
   });
   if (process.permission !== undefined) return Promise.resolve();
-  const watchdog = new Worker(
-    `const { workerData } = require('node:worker_threads');
-     setInterval(() => { if (process.ppid !== workerData.parent) process.kill(workerData.target, 'SIGKILL'); }, 250);`,
-    { eval: true, workerData: { parent: process.ppid, target }, execArgv: [], stdout: false, stderr: false },
-  );
-  watchdog.unref();
+  // The parent as it is now: a parent that died before the thread starts is seen gone by it.
+  const parent = process.ppid;
   return new Promise((resolve) => {
-    watchdog.once('online', resolve);
-    watchdog.once('exit', () => resolve());
+    // Started at the next turn, not now: making a thread takes this thread ~5 ms of CPU, which here
+    // would come before the first call's module is even read; at the next turn it mostly fills the
+    // waits of that module's import (its files are read asynchronously). Its code cannot run before
+    // that import's first file is read, and the 'disconnect' handler above covers an idle child.
+    setImmediate(() => {
+      const watchdog = new Worker(
+        `const { workerData } = require('node:worker_threads');
+         setInterval(() => { if (process.ppid !== workerData.parent) process.kill(workerData.target, 'SIGKILL'); }, 250);`,
+        { eval: true, workerData: { parent, target }, execArgv: [], stdout: false, stderr: false },
+      );
+      watchdog.unref();
+      watchdog.once('online', resolve);
+      watchdog.once('exit', () => resolve());
+    });
   });
 }

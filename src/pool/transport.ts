@@ -83,7 +83,10 @@ export interface Transport {
   warmUp(): Promise<void>;
 }
 
-/** A transport's workers: running a batch, waiting for one, booting; and how many were replaced when retiring. */
+/**
+ * A transport's workers: running a batch, waiting for one, booting; and how many were recycled: retired
+ * at their call or heap limit, or, in an isolated pool, replaced after their call.
+ */
 export interface ChildCounts {
   busy: number;
   idle: number;

@@ -59,6 +59,15 @@ export class ChildRecord {
   }
 
   /**
+   * It retired, said it was leaving, and exited with code 0 (child/runner.ts): what it had not
+   * answered, it never started. Any other end (its own code's process.exit(0) among them) may have
+   * come in the middle of a call.
+   */
+  get leftCleanly(): boolean {
+    return this.leaving && this.exitCode === 0 && this.signal === null;
+  }
+
+  /**
    * Sends batch control on the IPC channel; false when the channel is closed (the child is dying,
    * and the failure of its batch will come). send()'s own result only says whether Node buffered the
    * message. The callback takes a failed write to a dying child, which would otherwise be an 'error'

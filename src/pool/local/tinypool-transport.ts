@@ -325,11 +325,7 @@ export class TinypoolTransport implements Transport {
       const blame = record.ready
         ? (label: string) => crashError(record, label)
         : () => startupError(record, this.settings.execArgv);
-      // A child that retired says it leaves once no call of its runs, then exits with code 0
-      // (child/runner.ts): what it had not answered, it never started. One that died otherwise (its
-      // own code's process.exit(0) among them) may have been running a call.
-      const retired = record.leaving && record.exitCode === 0 && record.signal === null;
-      loss = retired || sentToDying ? { kind: 'retired', error: blame } : { kind: 'crashed', error: blame };
+      loss = record.leftCleanly || sentToDying ? { kind: 'retired', error: blame } : { kind: 'crashed', error: blame };
     } else if (error instanceof Error && error.message === 'Terminating worker thread') {
       loss = { kind: 'closed' }; // tinypool 2.2.0: the text it rejects tasks with on destroy()
     } else {
@@ -425,7 +421,7 @@ export class TinypoolTransport implements Transport {
     if (stopped) reason = stopped === 'stuck' ? 'timeout' : stopped;
     else if (record.misbehaved) reason = 'crash';
     // tinypool calls any exit it did not ask for unexpected; a retired child's own is not a crash.
-    else if (record.leaving && record.exitCode === 0 && record.signal === null) reason = 'recycle';
+    else if (record.leftCleanly) reason = 'recycle';
     else if (unexpected) reason = 'crash';
     else if (this.#destroying) reason = 'shutdown';
     // tinypool stopped it: after its task, in an isolated pool or above the heap limit; or idle.

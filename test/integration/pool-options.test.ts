@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { configure, shutdown, stats } from 'run-in-process';
 import { fixture } from '../helpers/fixtures.js';
@@ -35,6 +37,25 @@ test('isolate: true runs every call in a fresh process, so module state does not
   configure('shared-state', { size: 1 });
   await Stateful.sharedCall();
   assert.equal((await Stateful.sharedCall()).calls, 2, 'without isolation the module state is kept');
+});
+
+test('an isolated pool starts one child per call and then rests: no child is started for nothing', async () => {
+  configure('isolated', { isolate: true, size: 1 });
+  const spawned: number[] = [];
+  const onSpawn = (message: unknown) => spawned.push((message as { pid: number }).pid);
+  diagnostics.subscribe('run-in-process:child:spawn', onSpawn);
+  try {
+    const results = await Promise.all(Array.from({ length: 10 }, () => Stateful.isolatedCall()));
+    assert.equal(new Set(results.map((result) => result.pid)).size, 10, 'each call had a child of its own');
+    // Before the fix, each child that ended queued a no-op task, which used up a new child: ~11 a second.
+    await delay(1_500);
+    const settledSpawns = spawned.length;
+    assert.ok(settledSpawns <= 12, `10 calls started ${settledSpawns} children`);
+    await delay(1_000);
+    assert.equal(spawned.length, settledSpawns, 'no child was started while the pool was idle');
+  } finally {
+    diagnostics.unsubscribe('run-in-process:child:spawn', onSpawn);
+  }
 });
 
 test('recycleAfterCalls replaces a child after that many calls, losing none', async () => {

@@ -486,7 +486,14 @@ export class TinypoolTransport implements Transport {
     // Batches that go alone wait in a queue of tinypool's that queueSize does not count: with no
     // child left, batches in flight wait there.
     if (pool.queueSize === 0 && !(pool.threads.length === 0 && this.#batches.size > 0)) return;
-    pool.run(['wake'] satisfies WakeTask).catch(() => {});
+    // Withdrawn as soon as submitted: tinypool has started the child by then (2.2.0: run() starts
+    // one before it queues a task, with tasks queued or no child at all, as here), and a task that
+    // is aborted while queued is only taken out of the queue. Left queued, the no-op would wait
+    // among the calls, and count as one; in an isolated pool it would use up a child of its own,
+    // whose exit would queue another, without end.
+    const withdraw = new AbortController();
+    pool.run(['wake'] satisfies WakeTask, { signal: withdraw.signal }).catch(() => {});
+    withdraw.abort();
     this.#adoptChildren();
   }
 

@@ -459,16 +459,54 @@ export function asModuleUrl(pathOrUrl: string): string {
  * files outside the model). In `execArgv` or in the `NODE_OPTIONS` of `env`.
  */
 const wideningFlag =
-  /^--(allow-[a-z-]+|permission|experimental-permission|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite)(=|$)/;
+  /^--(allow-[a-z-]+|permission|experimental-permission|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite)$/;
 
 function checkNoWideningFlags(options: PoolOptions, where: string): void {
-  const nodeOptions = options.env?.['NODE_OPTIONS']?.split(/\s+/) ?? [];
-  const given = [...(options.execArgv ?? []), ...nodeOptions].filter((flag) => wideningFlag.test(flag));
+  const nodeOptions = nodeOptionsFlags(options.env?.['NODE_OPTIONS']);
+  const given = [...(options.execArgv ?? []), ...nodeOptions].filter((flag) => wideningFlag.test(flagName(flag)));
   if (given.length === 0) return;
   throw optionError(
     `${where}: ${given.join(' ')} would widen the sandbox of a pool with permissions (in its execArgv or NODE_OPTIONS). ` +
       `Grant what the children need through the permissions option instead, and pass variables with env or envAllow.`,
   );
+}
+
+/**
+ * The flags of a NODE_OPTIONS value as Node reads them (node_options.cc, ParseNodeOptionsEnvVar):
+ * split at spaces, except inside double quotes, where a backslash escapes the next character. To
+ * Node, `"--allow-worker"` is `--allow-worker`: a check that split at spaces alone would let it by.
+ */
+export function nodeOptionsFlags(nodeOptions: string | undefined): string[] {
+  const text = nodeOptions ?? '';
+  const flags: string[] = [];
+  let inQuotes = false;
+  let startsNew = true;
+  for (let i = 0; i < text.length; i++) {
+    let c = text[i]!;
+    if (c === '\\' && inQuotes && i + 1 < text.length) c = text[++i]!;
+    else if (c === ' ' && !inQuotes) {
+      startsNew = true;
+      continue;
+    } else if (c === '"') {
+      inQuotes = !inQuotes;
+      continue;
+    }
+    if (startsNew) flags.push(c);
+    else flags[flags.length - 1] += c;
+    startsNew = false;
+  }
+  return flags;
+}
+
+/** NODE_OPTIONS made of these flags, each read back by Node as it is. */
+export function joinNodeOptions(flags: string[]): string {
+  return flags.map((flag) => (/[ "\\]/.test(flag) ? `"${flag.replace(/["\\]/g, '\\$&')}"` : flag)).join(' ');
+}
+
+/** A flag's name as Node matches it, without its value: `--allow_fs_read=/` is `--allow-fs-read` to Node. */
+export function flagName(flag: string): string {
+  const name = flag.split('=', 1)[0]!;
+  return name.startsWith('--') ? `--${name.slice(2).replaceAll('_', '-')}` : name;
 }
 
 /** The first Node line whose permission model covers the network (`--allow-net`). */

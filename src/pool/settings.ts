@@ -1,4 +1,12 @@
-import { longestTimer, poolDefaults, type PoolOptions, type PoolTransport } from '../options.js';
+import {
+  flagName,
+  joinNodeOptions,
+  longestTimer,
+  nodeOptionsFlags,
+  poolDefaults,
+  type PoolOptions,
+  type PoolTransport,
+} from '../options.js';
 import type { ChildSettings } from '../protocol.js';
 import { enablesPermissions, isPermissionFlag, permissionFlags } from './local/sandbox.js';
 
@@ -128,11 +136,10 @@ function childEnvironment(source: Record<string, string | undefined>): Record<st
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(source)) if (value !== undefined) env[key] = value;
   const nodeOptions = env['NODE_OPTIONS'];
-  if (nodeOptions && /--inspect|--debug/.test(nodeOptions)) {
-    env['NODE_OPTIONS'] = nodeOptions
-      .split(/\s+/)
-      .filter((flag) => !/^--(inspect|debug)/.test(flag))
-      .join(' ');
+  if (nodeOptions && /--(inspect|debug)/.test(nodeOptions.replaceAll('_', '-'))) {
+    env['NODE_OPTIONS'] = joinNodeOptions(
+      nodeOptionsFlags(nodeOptions).filter((flag) => !/^--(inspect|debug)/.test(flagName(flag))),
+    );
   }
   return env;
 }

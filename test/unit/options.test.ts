@@ -140,7 +140,37 @@ test('flags that would widen a sandboxed pool are refused, in execArgv and in NO
     TypeError,
     /--env-file=\.env would widen the sandbox/,
   );
+  // As Node reads them: quotes and escapes in NODE_OPTIONS, underscores for dashes in a flag's name.
+  refused(
+    () => configure('options-sandbox', { permissions: {}, env: { NODE_OPTIONS: '"--allow-worker"' } }),
+    TypeError,
+    /--allow-worker would widen the sandbox/,
+  );
+  refused(
+    () => configure('options-sandbox', { permissions: {}, env: { NODE_OPTIONS: '--no-warnings --allow-"fs-read=/"' } }),
+    TypeError,
+    /--allow-fs-read=\/ would widen the sandbox/,
+  );
+  refused(
+    () => configure('options-sandbox', { permissions: {}, env: { NODE_OPTIONS: '"--allow\\-child-process"' } }),
+    TypeError,
+    /--allow-child-process would widen the sandbox/,
+  );
+  refused(
+    () => configure('options-sandbox', { permissions: {}, execArgv: ['--allow_fs_read=/'] }),
+    TypeError,
+    /--allow_fs_read=\/ would widen the sandbox/,
+  );
+  refused(
+    () => configure('options-sandbox', { permissions: {}, env: { NODE_OPTIONS: '--inspect_brk' } }),
+    TypeError,
+    /--inspect_brk would widen the sandbox/,
+  );
   refused(() => configure('options-sandbox', { permissions: { fsRead: ['a\0b'] } }), TypeError, /no NUL character/);
+  configure('options-sandbox', {
+    permissions: {},
+    env: { NODE_OPTIONS: '--require "/a path/with --allow-worker in it.js"' },
+  });
   configure('options-sandbox', { permissions: {}, execArgv: ['--no-deprecation'] });
 });
 

@@ -1,7 +1,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { networkPermissionSince, type Permissions } from '../../options.js';
+import { flagName, networkPermissionSince, nodeOptionsFlags, type Permissions } from '../../options.js';
 
 /**
  * The Node flags that start a child of a sandboxed pool under Node's permission model, for the Node
@@ -41,11 +41,11 @@ export function modelFlags(): string[] {
 
 /** NODE_OPTIONS that turn the permission model on (the pool is then watched as a sandboxed one). */
 export function enablesPermissions(nodeOptions: string | undefined): boolean {
-  return nodeOptions?.split(/\s+/).some(isPermissionFlag) === true;
+  return nodeOptionsFlags(nodeOptions).some(isPermissionFlag);
 }
 
 /** A flag of the permission model, which a non-sandboxed pool's execArgv may carry by hand too. */
-export const isPermissionFlag = (flag: string): boolean => /^--(experimental-)?permission$/.test(flag);
+export const isPermissionFlag = (flag: string): boolean => /^--(experimental-)?permission$/.test(flagName(flag));
 
 function nodeMajor(): number {
   return Number(process.versions.node.split('.')[0]);

@@ -69,6 +69,22 @@ for (const mode of modes) {
       writeFileSync(release, '');
     });
 
+    test('a stream whose callback threw is stopped alone: the calls made right after it run', async () => {
+      // The stream's child is stopped through tinypool while the stream's end may already be on its
+      // way, which made tinypool give that dying child the next call: it failed with PoolClosedError.
+      for (let round = 0; round < 20; round++) {
+        const stream = new Exporter().crunchStream(3, () => {
+          throw new Error('the progress bar broke');
+        });
+        await rejectionOf(
+          (async () => {
+            for await (const _ of stream);
+          })(),
+        );
+        assert.equal(await new Exporter().crunch(1, () => {}, scratchFile('late')), 'crunched 1', `round ${round}`);
+      }
+    });
+
     test('an async parent callback that rejects fails the call the same way, with no unhandled rejection', async () => {
       const release = scratchFile('release-async');
       const mine = new Error('the async progress bar broke');

@@ -92,6 +92,8 @@ export class TinypoolTransport implements Transport {
   #recycled = 0;
   /** Counts sends and stops, to tell whether a batch went to a child after the pool began to stop it. */
   #sequence = 0;
+  /** When (in that count) the last task was aborted through tinypool (cancel()). */
+  #abortedAt = 0;
 
   constructor(
     private readonly settings: PoolSettings,
@@ -228,6 +230,7 @@ export class TinypoolTransport implements Transport {
     // the child it gave it to. A call alone is always stopped through tinypool, which owns its child.
     if (batch.child && !batch.exclusive) batch.child.process.kill('SIGKILL');
     else if (batch.controller) {
+      this.#abortedAt = ++this.#sequence;
       try {
         batch.controller.abort();
       } catch {
@@ -327,12 +330,30 @@ export class TinypoolTransport implements Transport {
         : () => startupError(record, this.settings.execArgv);
       loss = record.leftCleanly || sentToDying ? { kind: 'retired', error: blame } : { kind: 'crashed', error: blame };
     } else if (error instanceof Error && error.message === 'Terminating worker thread') {
-      loss = { kind: 'closed' }; // tinypool 2.2.0: the text it rejects tasks with on destroy()
+      // tinypool 2.2.0: the text it rejects a task with when it ends its worker: at destroy(), or
+      // when one of our aborts (cancel()) ended the worker that ran the aborted task.
+      loss = this.#destroying ? { kind: 'closed' } : this.#endedWithAbortedWorker(id);
     } else {
       loss = { kind: 'failed', error };
     }
     this.#forget(id);
     this.events.lost(id, loss);
+  }
+
+  /**
+   * A batch whose worker tinypool ended because we aborted another task on it. tinypool can still
+   * give that worker a queued batch afterwards (the aborted task's result, already on its way, makes
+   * it look free), and a worker being ended sends its child nothing: a batch given to tinypool after
+   * the abort never reached a child, and goes again. One given before may have run beside the aborted
+   * one (callsPerChild above 1): its calls fail, as they would have had its child been killed.
+   */
+  #endedWithAbortedWorker(id: number): BatchLoss {
+    if ((this.#batches.get(id)?.sentAt ?? 0) > this.#abortedAt) return { kind: 'retired' };
+    return {
+      kind: 'crashed',
+      error: (label) =>
+        new RunInProcessError(`${label} was stopped with its child, which a call beside it that was stopped ended.`),
+    };
   }
 
   #onNotice(record: ChildRecord, notice: ChildNotice): void {

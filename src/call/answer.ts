@@ -1,5 +1,5 @@
 import { decodeThrown } from '../codec/thrown-decode.js';
-import { asBuffer, decodeValue } from '../codec/values.js';
+import { asBuffer, decodeValue, ownView } from '../codec/values.js';
 import { ModuleLoadError, RunInProcessError } from '../errors.js';
 import { AnswerSlot, ThrownSlot, type Answer, type EncodedThrown } from '../protocol.js';
 import { resolveErrorClass } from '../shared/error-classes.js';
@@ -17,7 +17,7 @@ type Thrown = Extract<Answer, [tag: 'thrown', ...unknown[]]>;
 export function returnedValue(answer: Exclude<Answer, Thrown>): unknown {
   if (answer[0] === 'value') return decodeValue(answer[AnswerSlot.payload]);
   const value = answer[AnswerSlot.payload];
-  return answer[AnswerSlot.buffer] ? asBuffer(value) : value;
+  return answer[AnswerSlot.buffer] ? asBuffer(value) : ownView(value);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ExportNameOf } from '../codec/thrown-shape.js';
-import { asBuffer, decodeValue } from '../codec/values.js';
+import { asBuffer, decodeValue, ownView } from '../codec/values.js';
 import { CallSlot, type Answer, type CallTask, type ChildNotice, type ChildSettings } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
 import { type ChildCallContext, childCallChannel } from '../shared/tracing.js';
@@ -111,8 +111,10 @@ function inChildCallChannel<T>(task: CallTask, call: () => T): Promise<Awaited<T
   return childCallChannel.tracePromise(async () => await call(), context) as Promise<Awaited<T>>;
 }
 
+/** Arguments as they were given: Buffers as Buffers, other views each with a buffer of its own. */
 function rewrapBuffers(args: unknown[], buffers: number[] | undefined): unknown[] {
-  for (const index of buffers ?? []) args[index] = asBuffer(args[index]);
+  for (let index = 0; index < args.length; index++)
+    args[index] = buffers?.includes(index) ? asBuffer(args[index]) : ownView(args[index]);
   return args;
 }
 

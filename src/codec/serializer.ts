@@ -1,6 +1,9 @@
-import { DefaultSerializer } from 'node:v8';
+import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
 
-/** Serializing values, and the typed arrays and DataViews that cannot cross: on shared, detached or shrunk buffers. */
+/**
+ * Serializing values, and the typed arrays and DataViews that cannot cross: on shared, detached or
+ * shrunk buffers; deserializing them, each view with a buffer of its own.
+ */
 
 export interface Resizable {
   readonly resizable?: boolean;
@@ -79,4 +82,37 @@ export function serialize(value: unknown): Buffer {
   serializer.writeHeader();
   serializer.writeValue(value);
   return serializer.releaseBuffer();
+}
+
+/**
+ * `v8.deserialize`, giving each typed array and DataView a buffer of its own (ownView), as
+ * structured clone does. Node's deserializer makes them views into the serialized bytes.
+ */
+export function deserialize(bytes: Uint8Array): unknown {
+  const deserializer = new ValueDeserializer(bytes);
+  deserializer.readHeader();
+  return deserializer.readValue();
+}
+
+class ValueDeserializer extends DefaultDeserializer {
+  _readHostObject(): unknown {
+    return ownView(readHostObject.call(this));
+  }
+}
+const readHostObject = (DefaultDeserializer.prototype as unknown as { _readHostObject(): unknown })._readHostObject;
+
+/**
+ * A typed array or DataView with a buffer of its own. Node's deserializers, IPC's included, make a
+ * view into the bytes of the whole message, whose `.buffer` then holds the message's other values
+ * too (or a shared 8 KB pool slab, when the view had to be aligned): code that reads `.buffer`
+ * would see them. One copy of the view's bytes. A Buffer is left as it is: Node's own Buffers are
+ * views into larger buffers too, and a copy of a large payload would cost time.
+ */
+export function ownView(value: unknown): unknown {
+  if (!ArrayBuffer.isView(value) || Buffer.isBuffer(value)) return value;
+  const { buffer, byteOffset, byteLength } = value;
+  if (byteOffset === 0 && byteLength === buffer.byteLength) return value;
+  const own = buffer.slice(byteOffset, byteOffset + byteLength);
+  if (value instanceof DataView) return new DataView(own);
+  return new (value.constructor as new (buffer: ArrayBufferLike) => ArrayBufferView)(own);
 }

@@ -1,7 +1,8 @@
-import { deserialize } from 'node:v8';
 import { SerializationError } from '../errors.js';
 import { describeUncloneable, isStackOverflow } from './uncloneable.js';
-import { type Resizable, serialize } from './serializer.js';
+import { deserialize, type Resizable, serialize } from './serializer.js';
+
+export { ownView } from './serializer.js';
 import { messageOf } from './describe-thrown.js';
 
 /**

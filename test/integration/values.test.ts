@@ -55,6 +55,32 @@ for (const mode of modes) {
       assert.equal(back.circular.list[0], back.circular);
     });
 
+    test('a typed array or DataView arrives with a buffer of its own, holding its bytes only, both ways', async () => {
+      const { Values } = await fixture<ValuesModule>(mode, 'values');
+      const views = () => [
+        new Uint8Array([1, 2, 3]),
+        new Float64Array([1.5, -2]),
+        new DataView(new Uint8Array([9, 8, 7, 6, 5]).buffer),
+        new Int16Array(new Int16Array([1, 2, 3, 4, 5, 6, 7, 8]).buffer, 2, 3),
+      ];
+      const own = (view: ArrayBufferView) => view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
+      const bytes = (view: ArrayBufferView) => [...new Uint8Array(view.buffer, view.byteOffset, view.byteLength)];
+      // Node's deserializers made views into the whole message, whose other values (and other calls'
+      // arguments, or an 8 KB pool slab) showed through `.buffer`.
+      assert.deepEqual(await Values.ownBuffers(...views()), [true, true, true, true], 'as arguments of their own');
+      assert.deepEqual(await Values.ownBuffers(views()), [true, true, true, true], 'inside an argument');
+      for (const view of views()) {
+        const back = await Values.echo(view);
+        assert.ok(own(back), `${back.constructor.name} returned`);
+        assert.deepEqual(bytes(back), bytes(view));
+      }
+      const nested = await Values.echo({ password: 'hunter2', views: views() });
+      for (const [index, view] of nested.views.entries()) {
+        assert.ok(own(view), `${view.constructor.name} inside a result`);
+        assert.deepEqual(bytes(view), bytes(views()[index]!));
+      }
+    });
+
     test('the child receives a Buffer as a Buffer', async () => {
       const { Values } = await fixture<ValuesModule>(mode, 'values');
       assert.equal(await Values.describe(Buffer.from('x')), '[object Uint8Array] Buffer');

@@ -27,6 +27,12 @@ export const processGroupVariable = 'RUN_IN_PROCESS_GROUP_LEADER';
  */
 export const preloadArgument = '--run-in-process-preload';
 
+/**
+ * The file descriptors a sandboxed child closes before it runs anything of the pool's: this flag,
+ * then a JSON array of numbers (pool/local/inherited-descriptors.ts).
+ */
+export const closeDescriptorsArgument = '--run-in-process-close-descriptors';
+
 /** Which code to run: a method of a decorated class, or a wrapped function. */
 export type Target = MethodTarget | FunctionTarget;
 

@@ -6,6 +6,7 @@ import { importOnce } from './module-cache.js';
 import { learnTargetsOf } from './target-keys.js';
 import { exitWithParent } from './orphan-watchdog.js';
 import { onBatchControl, runBatch } from './run-batch.js';
+import { closeInheritedDescriptors } from './inherited-descriptors.js';
 import { warmUp } from './warm-up.js';
 
 /**
@@ -14,6 +15,7 @@ import { warmUp } from './warm-up.js';
  * only what runs in a child: no pool, no tinypool (beyond the entry tinypool itself wraps it in).
  */
 processState.isChild = true;
+closeInheritedDescriptors();
 const watchdogStarted = exitWithParent();
 // SIGUSR1 would open this child's inspector on a port any local process can reach; a sandboxed
 // sibling could send it and then run code here, outside its seat belt. Nobody can debug a child

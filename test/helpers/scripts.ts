@@ -15,6 +15,8 @@ export interface ScriptOptions {
   timeout?: number;
   /** An inline script is an ES module unless this is set. */
   commonjs?: boolean;
+  /** Open descriptors of this process the script inherits, as its descriptors 3, 4, … (runScript only). */
+  descriptors?: Array<number | 'ignore'>;
 }
 
 export interface ScriptRun {
@@ -46,6 +48,7 @@ export function runScript(script: string | URL, options: ScriptOptions = {}): Sc
     encoding: 'utf8',
     timeout: options.timeout ?? 30_000,
     maxBuffer: 64 * 1024 * 1024,
+    stdio: ['pipe', 'pipe', 'pipe', ...(options.descriptors ?? [])],
   });
   const stdout = run.stdout ?? '';
   const stderr = run.stderr ?? '';

@@ -5,6 +5,7 @@ import Tinypool from 'tinypool';
 import {
   BatchSlot,
   NoticeSlot,
+  closeDescriptorsArgument,
   preloadArgument,
   TaskResultSlot,
   type BatchTask,
@@ -24,6 +25,7 @@ import { LocalBatches } from './local-batches.js';
 import { markedAsOurs } from './child-fork.js';
 import { crashError, preloadError, startupError } from './crash-report.js';
 import { splitLarge } from './deferred-calls.js';
+import { inheritedDescriptors } from './inherited-descriptors.js';
 import { reapWithParent } from './orphan-reaper.js';
 import { catchTaskPorts, taskPortOf } from './task-ports.js';
 import { Warming } from './warming.js';
@@ -112,7 +114,7 @@ export class TinypoolTransport implements Transport {
       filename: runnerFile,
       runtime: 'child_process',
       minThreads: settings.minChildren,
-      ...(settings.preload.length > 0 && { argv: [preloadArgument, JSON.stringify(settings.preload)] }),
+      argv: childArguments(settings),
       maxThreads: settings.size,
       idleTimeout: settings.idleTimeout,
       env: marked.env,
@@ -525,6 +527,15 @@ export class TinypoolTransport implements Transport {
       if (child) this.#tracker.adopt(child);
     }
   }
+}
+
+/** What a child is told on its command line: the modules to preload; in a sandbox, the descriptors to close. */
+function childArguments(settings: PoolSettings): string[] {
+  const argv: string[] = [];
+  if (settings.preload.length > 0) argv.push(preloadArgument, JSON.stringify(settings.preload));
+  const inherited = settings.sandboxed ? inheritedDescriptors() : [];
+  if (inherited.length > 0) argv.push(closeDescriptorsArgument, JSON.stringify(inherited));
+  return argv;
 }
 
 function exitOf(record: ChildRecord): Promise<void> {

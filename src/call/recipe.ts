@@ -215,9 +215,11 @@ function notAnInstance(label: string, className: string, self: unknown): TypeErr
   const got =
     self === null || self === undefined
       ? String(self)
-      : typeof self === 'object'
-        ? `an object of class ${(self as object).constructor?.name || 'Object'}`
-        : `a ${typeof self}`;
+      : typeof self !== 'object'
+        ? `a ${typeof self}`
+        : Object.hasOwn(self, 'constructor') && typeof (self as object).constructor === 'function'
+          ? `${(self as object).constructor.name || 'a class'}.prototype`
+          : `an object of class ${(self as object).constructor?.name || 'Object'}`;
   return usageError(
     `${label}() was called on ${got}, not on a ${className}: an offloaded method runs on a snapshot of the ` +
       `instance it is called on. Call it on the instance, or pass it bound (instance.method.bind(instance)) ` +

@@ -123,7 +123,16 @@ export function decoratorFor(rawOptions: unknown): (...args: unknown[]) => unkno
     if (isLegacyMethodCall(args)) {
       return applyLegacyMethod(first as object, second as string | symbol, third as PropertyDescriptor, options);
     }
-    if (args.length === 1 && typeof first === 'function') return applyLegacyClass(first, options);
+    if (args.length === 1 && typeof first === 'function') {
+      // A class has a prototype; an arrow or async function does not, and is what a caller meant to wrap.
+      if (first.prototype === undefined || isAsyncGeneratorFunction(first)) {
+        throw usageError(
+          `runInProcess(options)(${first.name || 'fn'}): runInProcess(options) is a decorator, for classes and ` +
+            `methods. To wrap a function, pass it first: runInProcess(fn, options).`,
+        );
+      }
+      return applyLegacyClass(first, options);
+    }
     throw usageError(
       '@runInProcess(options) was applied to something that is neither a method nor a class. ' +
         'Use it as a decorator: @runInProcess({ timeout: 5000 }) above an async method or a class.',

@@ -84,6 +84,7 @@ for (const mode of modes) {
         [null, 'null'],
         [5, 'a number'],
         [{ rounds: 2 }, 'an object of class Object'],
+        [Hasher.prototype, 'Hasher\\.prototype'],
       ] as const) {
         const error = await rejectionOf(hasher.digest.call(self, data), TypeError);
         assert.match(error.message, new RegExp(`called on ${got}, not on a Hasher`));

@@ -174,6 +174,17 @@ test('flags that would widen a sandboxed pool are refused, in execArgv and in NO
   configure('options-sandbox', { permissions: {}, execArgv: ['--no-deprecation'] });
 });
 
+test('runInProcess(options) given a function to wrap says to pass the function first', () => {
+  const decorator = runInProcess({ timeout: 5 }) as unknown as (target: unknown) => unknown;
+  for (const fn of [async function render() {}, async () => {}, async function* items() {}]) {
+    assert.throws(() => decorator(fn), {
+      name: 'TypeError',
+      code: 'ERR_INVALID_USAGE',
+      message: /runInProcess\(options\) is a decorator.*runInProcess\(fn, options\)/,
+    });
+  }
+});
+
 test('stream options: window is a positive integer, idleTimeout a time, and nothing else is known', () => {
   refused(
     () => runInProcess({ stream: { window: 0 } }),

@@ -46,12 +46,23 @@ export class CallStats {
   crashed = 0;
   timedOut = 0;
   aborted = 0;
-  readonly #wait: RecordableHistogram | undefined;
-  readonly #run: RecordableHistogram | undefined;
+  #timing = false;
+  #wait: RecordableHistogram | undefined;
+  #run: RecordableHistogram | undefined;
 
-  constructor(readonly timing: boolean) {
-    this.#wait = timing ? createHistogram() : undefined;
-    this.#run = timing ? createHistogram() : undefined;
+  constructor(timing: boolean) {
+    this.recordTimes(timing);
+  }
+
+  /**
+   * Whether times are recorded: a pool's counters outlive the configure() that replaces its
+   * scheduler, and the new options may turn timing on or off. Times recorded so far stay reported.
+   */
+  recordTimes(on: boolean): void {
+    this.#timing = on;
+    if (!on) return;
+    this.#wait ??= createHistogram();
+    this.#run ??= createHistogram();
   }
 
   settled(error: unknown, failed: boolean): void {
@@ -66,7 +77,7 @@ export class CallStats {
 
   /** Times in ms from `performance.now()`: made, started (undefined if it never started), settled. */
   timed(madeAt: number, startedAt: number | undefined, settledAt: number): void {
-    if (startedAt === undefined) return;
+    if (startedAt === undefined || !this.#timing) return;
     this.#wait?.record(microseconds(startedAt - madeAt));
     this.#run?.record(microseconds(settledAt - startedAt));
   }

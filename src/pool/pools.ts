@@ -5,7 +5,7 @@ import { InlineTransport } from './inline-transport.js';
 import { TinypoolTransport } from './local/tinypool-transport.js';
 import { Scheduler } from './scheduler.js';
 import { resolveSettings } from './settings.js';
-import type { PoolStats } from './call-stats.js';
+import { CallStats, type PoolStats } from './call-stats.js';
 import type { TransportFactory, TransportProvider } from './transport.js';
 
 /**
@@ -18,13 +18,18 @@ interface Live {
   current: Scheduler | undefined;
   /** Schedulers finishing their calls after a configure() or a shutdown(). */
   readonly draining: Set<Scheduler>;
+  /**
+   * What the pool's calls came to since it started: shared by the schedulers a configure() or a
+   * broken pool replaces, so that stats() does not forget them; a shutdown() starts it anew.
+   */
+  stats: CallStats | undefined;
 }
 
 const live = new Map<string, Live>();
 
 function liveFor(name: string): Live {
   let pool = live.get(name);
-  if (!pool) live.set(name, (pool = { current: undefined, draining: new Set() }));
+  if (!pool) live.set(name, (pool = { current: undefined, draining: new Set(), stats: undefined }));
   return pool;
 }
 
@@ -33,9 +38,16 @@ export function scheduler(name: string, options: PoolOptions): Scheduler {
   const pool = liveFor(name);
   if (pool.current) return pool.current;
   const settings = resolveSettings(name, options);
-  const scheduler = new Scheduler(settings, transportFor(settings), () => {
-    if (pool.current === scheduler) pool.current = undefined;
-  });
+  const stats = (pool.stats ??= new CallStats(settings.recordTiming));
+  stats.recordTimes(settings.recordTiming);
+  const scheduler = new Scheduler(
+    settings,
+    transportFor(settings),
+    () => {
+      if (pool.current === scheduler) pool.current = undefined;
+    },
+    stats,
+  );
   pool.current = scheduler;
   return scheduler;
 }
@@ -50,15 +62,31 @@ export function drain(name: string): void {
   void current.close(Number.POSITIVE_INFINITY).finally(() => pool.draining.delete(current));
 }
 
-/** The running scheduler's stats, or nothing if the pool has not started. */
+/**
+ * The pool's stats, or nothing if it has not started: its running scheduler's children, and the
+ * calls of the schedulers still draining too.
+ */
 export function statsOf(name: string): PoolStats | undefined {
-  return live.get(name)?.current?.stats();
+  const pool = live.get(name);
+  if (!pool?.stats) return undefined;
+  const own = pool.current?.stats() ?? {
+    ...pool.stats.counts(0, 0),
+    children: { busy: 0, idle: 0, starting: 0, recycled: 0 },
+  };
+  for (const old of pool.draining) {
+    const { queued, running } = old.inFlight();
+    own.queued += queued;
+    own.running += running;
+  }
+  return own;
 }
 
 export async function closeAll(deadline: number): Promise<void> {
   const closing: Promise<void>[] = [];
   for (const [name, pool] of live) {
     drain(name);
+    // A call made from now on starts the pool again, and counts afresh.
+    pool.stats = undefined;
     for (const old of pool.draining) closing.push(old.close(deadline));
   }
   await Promise.all(closing);

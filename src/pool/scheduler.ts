@@ -125,8 +125,10 @@ export class Scheduler {
     readonly settings: SchedulerSettings,
     makeTransport: TransportFactory,
     private readonly onBroken: () => void = () => {},
+    /** The pool's counters, which outlive this scheduler when a configure() replaces it (pool/pools.ts). */
+    stats = new CallStats(settings.recordTiming),
   ) {
-    this.#stats = new CallStats(settings.recordTiming);
+    this.#stats = stats;
     this.#transport = makeTransport({
       started: (batch, call, worker) => this.#started(batch, call, worker),
       answered: (batch, call, answer, worker) => this.#answered(batch, call, answer, worker),
@@ -144,14 +146,20 @@ export class Scheduler {
 
   /** What its calls have come to, and how many wait: for `stats()`. */
   stats(): PoolStats {
-    const queued = this.#backlog.size + this.#transport.waiting;
+    const { queued, running } = this.inFlight();
     const children = this.#transport.children();
     // A worker holding an open batch with nothing in it runs nothing, and the next call goes to it.
     const waiting = Math.min(children.busy, this.#batches.idleCount);
     return {
-      ...this.#stats.counts(queued, Math.max(0, this.#pending.size - queued)),
+      ...this.#stats.counts(queued, running),
       children: { ...children, busy: children.busy - waiting, idle: children.idle + waiting },
     };
+  }
+
+  /** Its calls waiting for a worker, and those sent to one and not settled. */
+  inFlight(): { queued: number; running: number } {
+    const queued = this.#backlog.size + this.#transport.waiting;
+    return { queued, running: Math.max(0, this.#pending.size - queued) };
   }
 
   /**

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import {
+  ChildStartupError,
   configure,
   QueueFullError,
   SerializationError,
@@ -55,6 +56,37 @@ test('stats() counts what calls came to, and with recordTiming how long they wai
   assert.ok(0 < min && min <= p50 && p50 <= p99 && p99 <= max && mean <= max, JSON.stringify(seen.runTime));
   assert.equal(seen.waitTime.count, 7);
   assert.ok(seen.children.busy + seen.children.idle + seen.children.starting <= 1);
+});
+
+test("stats() remembers the pool's calls when configure() replaces its children, or they cannot start, until shutdown()", async () => {
+  const counts = () => {
+    const { completed, failed, crashed } = stats('stats-kept');
+    return { completed, failed, crashed };
+  };
+  configure('stats-kept', { size: 1 });
+  const { pid, exit, hold } = inPool('stats-kept');
+  await pid();
+  await pid();
+  await rejectionOf(exit(3));
+  // A call still running on the children being replaced counts too, once it ends.
+  const started = scratchFile('kept-hold');
+  const release = scratchFile('kept-release');
+  const holding = hold(started, release);
+  await waitForFile(started);
+  configure('stats-kept', { size: 2 });
+  assert.deepEqual(counts(), { completed: 2, failed: 1, crashed: 1 });
+  assert.equal(stats('stats-kept').running, 1, 'the call running on the old children');
+  writeFileSync(release, '');
+  await holding;
+  await pid();
+  assert.deepEqual(counts(), { completed: 4, failed: 1, crashed: 1 });
+  // Children that cannot start: each call fails, and is counted.
+  configure('stats-kept', { size: 1, execArgv: ['--no-such-flag'] });
+  await rejectionOf(pid(), ChildStartupError);
+  await rejectionOf(pid(), ChildStartupError);
+  assert.deepEqual(counts(), { completed: 4, failed: 3, crashed: 1 });
+  await shutdown();
+  assert.deepEqual(counts(), { completed: 0, failed: 0, crashed: 0 }, 'a pool that has not started again');
 });
 
 test('with maxQueue, a call beyond it is refused at once with QueueFullError; the others run', async () => {

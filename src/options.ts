@@ -359,6 +359,17 @@ function check<T extends object>(rules: Table<T>, options: unknown, where: strin
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw optionError(`${where}: options must be an object like ${example} (got ${describe(options)}).`);
   }
+  // Only own keys are read: a Map's entries, or options inherited from a prototype, would be ignored.
+  if (options instanceof Map || options instanceof Set) {
+    throw optionError(`${where}: options must be an object like ${example}, not ${describe(options)}.`);
+  }
+  for (const key in options) {
+    if (Object.hasOwn(options, key) || !Object.hasOwn(rules, key)) continue;
+    throw optionError(
+      `${where}: ${prefix}${key} is inherited from the options' prototype, and only their own keys are read. ` +
+        `Pass a plain copy ({ ...options }).`,
+    );
+  }
   const checked: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options)) {
     // Own keys of the table only: `constructor` or `toString` are not options.

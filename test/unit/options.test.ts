@@ -54,6 +54,19 @@ test('nonsense is refused with the option named and what it must be', async () =
   );
 });
 
+test('a Map, or options inherited from a prototype, are refused rather than ignored', () => {
+  refused(
+    () => configure('options-map', new Map([['size', 2]]) as never),
+    TypeError,
+    /options must be an object like .*not a Map/,
+  );
+  refused(
+    () => configure('options-inherited', Object.create({ size: 2 })),
+    TypeError,
+    /size is inherited from the options' prototype.*\{ \.\.\.options \}/,
+  );
+});
+
 test('options are copied when checked, and keys of Object.prototype are not options', () => {
   const options: { timeout?: unknown } = { timeout: 100 };
   const seen = withCallOptions(options as { timeout: number }, () => {

@@ -1,4 +1,4 @@
-import { usageError } from '../errors.js';
+import { optionError, usageError } from '../errors.js';
 import {
   checkPoolOptions,
   checkShutdownOptions,
@@ -40,7 +40,7 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
   const options = typeof nameOrOptions === 'string' ? maybeOptions : nameOrOptions;
   if (name === '') throw usageError('configure(name, options): the pool name must be a non-empty string.');
   const where = name === defaultPoolName ? 'configure(options)' : `configure('${name}', options)`;
-  if (options === undefined) throw usageError(`${where}: options must be an object like { size: 4 }.`);
+  if (options === undefined) throw optionError(`${where}: options must be an object like { size: 4 } (got undefined).`);
   const checked = checkPoolOptions(options, where);
   if (checked.transport) {
     checked.transport.checkPool?.(name);

@@ -55,6 +55,13 @@ test('nonsense is refused with the option named and what it must be', async () =
 });
 
 test('a Map, or options inherited from a prototype, are refused rather than ignored', () => {
+  // Missing or null options: the same error, with the same code.
+  refused(
+    () => configure(undefined as never),
+    TypeError,
+    /options must be an object like \{ size: 4 \} \(got undefined\)/,
+  );
+  refused(() => configure(null as never), TypeError, /options must be an object like .*\(got null\)/);
   refused(
     () => configure('options-map', new Map([['size', 2]]) as never),
     TypeError,

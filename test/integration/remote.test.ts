@@ -121,6 +121,8 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
       arrayBuffer: new Uint8Array([9, 8, 7]).buffer,
       buffer: Buffer.from('héllo'),
       circular,
+      // biome-ignore lint/suspicious/noSparseArray: a hole beside a named property is what this checks.
+      namedAndHoles: Object.assign([1, , 3], { x: 1 }),
     };
     const back = await values.Values.echo(sent);
     assert.equal(back.big, 2n ** 70n);
@@ -136,6 +138,7 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.deepEqual([...new Uint8Array(back.arrayBuffer)], [9, 8, 7]);
     assert.ok(Buffer.isBuffer(back.buffer) && back.buffer.toString() === 'héllo');
     assert.equal(back.circular.self, back.circular);
+    assert.deepEqual(Object.keys(back.namedAndHoles), ['0', '2', 'x'], 'a hole and a named property both stay');
     assert.equal(await values.Values.describe(Buffer.from('x')), '[object Uint8Array] Buffer');
   }
 

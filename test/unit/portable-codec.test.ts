@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { internal } from '../helpers/internal.js';
+
+// The remote pools' codec (remote/portable.ts) on its own: what msgpack would lose must cross as
+// structured clone (what a local pool uses) carries it.
+
+const { packPortable, unpackPortable } =
+  await internal<typeof import('../../dist/remote/portable.js')>('remote/portable.js');
+
+const roundTrip = <T>(value: T): T => unpackPortable(packPortable(value)) as T;
+
+/** Crosses the portable codec as it crosses structured clone. */
+function crossesAsLocally(value: unknown, what: string): void {
+  assert.deepStrictEqual(roundTrip(value), structuredClone(value), what);
+}
+
+test('an array keeps its holes and its named properties, together or apart', () => {
+  // biome-ignore lint/suspicious/noSparseArray: holes are what this checks.
+  const holed = Object.assign([1, , 3], { x: 1 });
+  const back = roundTrip(holed);
+  assert.deepEqual(Object.keys(back), ['0', '2', 'x'], 'the hole stays a hole, x stays');
+  assert.equal(back.length, 3);
+  crossesAsLocally(holed, 'as many named properties as holes');
+  crossesAsLocally(Object.assign([1, 2], { x: 'y', y: -0, '1.5': 'not an index' }), 'named properties only');
+  // biome-ignore lint/suspicious/noSparseArray: trailing holes.
+  crossesAsLocally(Object.assign([1, , ,], { '-1': 1, '4294967295': 2 }), 'keys that look like indexes, and are not');
+  const self = Object.assign([[1], 2], { self: null as unknown, shared: null as unknown });
+  self.self = self;
+  self.shared = self[0];
+  const looped = roundTrip(self);
+  assert.equal(looped.self, looped);
+  assert.equal(looped.shared, looped[0]);
+  assert.equal(looped.length, 2);
+  const sparse: unknown[] & { x?: number } = [];
+  sparse[100_000] = 1;
+  sparse.x = 1;
+  assert.throws(() => packPortable(sparse), /too sparse to send through a remote pool/);
+});
+
+test('values with none of these cross as before', () => {
+  const value = {
+    text: 'héllo wörld €',
+    list: [1, 'a', { b: new Date(0) }],
+    map: new Map([['k', 1n]]),
+    nan: Number.NaN,
+  };
+  crossesAsLocally(value, 'a plain value');
+});

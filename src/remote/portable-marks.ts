@@ -1,4 +1,4 @@
-import { Hole, NamedProperties, NegativeZero } from './portable-extensions.js';
+import { Boxed, Hole, isBoxed, NamedProperties, NegativeZero } from './portable-extensions.js';
 
 // Before packing: what in a value msgpack would lose, and a copy of it with markers in its place
 // (portable-extensions.ts).
@@ -12,8 +12,8 @@ import { Hole, NamedProperties, NegativeZero } from './portable-extensions.js';
 const longestSparseArray = 1 << 16;
 
 /**
- * Is there a -0, or an array hole or named property, anywhere in it? Most values have none, and are
- * packed as they are.
+ * Is there a -0, an array hole or named property, or a boxed primitive anywhere in it? Most values
+ * have none, and are packed as they are.
  */
 export function needsCare(value: unknown, seen = new Set<object>()): boolean {
   if (Object.is(value, -0)) return true;
@@ -33,6 +33,7 @@ export function needsCare(value: unknown, seen = new Set<object>()): boolean {
     for (const item of value) if (needsCare(item, seen)) return true;
     return false;
   }
+  if (Object.getPrototypeOf(value) !== Object.prototype && isBoxed(value)) return true;
   for (const key of Object.keys(value)) if (needsCare((value as Record<string, unknown>)[key], seen)) return true;
   return false;
 }
@@ -62,6 +63,11 @@ export function withMarkers(value: unknown, copies: Map<object, unknown>): unkno
     copies.set(value, copy);
     for (const item of value) copy.add(withMarkers(item, copies));
     return copy;
+  }
+  if (isBoxed(value)) {
+    const marker = new Boxed(value);
+    copies.set(value, marker); // One boxed primitive twice in a value is one object on the other side too.
+    return marker;
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return value; // Date, RegExp, ArrayBuffer: nothing to mark.
   const copy = {};

@@ -9,7 +9,8 @@ import { define, needsCare, withMarkers } from './portable-marks.js';
  * `structuredClone` keeps cycles, Map, Set, Date, RegExp, BigInt of any size, typed arrays,
  * ArrayBuffer, DataView and Buffer (as a Buffer). What it would lose is carried by extensions
  * (portable-extensions.ts): `-0` (msgpack has one zero), array holes (it fills them with
- * undefined) and an array's named properties (it writes elements only).
+ * undefined) and an array's named properties (it writes elements only), and boxed primitives (it
+ * sees objects of no own keys).
  * Finding them costs a walk over the value, the price of a faithful copy; most values have none
  * and are packed as they are.
  *

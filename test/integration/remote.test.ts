@@ -123,6 +123,7 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
       circular,
       // biome-ignore lint/suspicious/noSparseArray: a hole beside a named property is what this checks.
       namedAndHoles: Object.assign([1, , 3], { x: 1 }),
+      boxed: [new String('s'), new Number(1), new Boolean(false), Object(1n)],
     };
     const back = await values.Values.echo(sent);
     assert.equal(back.big, 2n ** 70n);
@@ -139,6 +140,7 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.ok(Buffer.isBuffer(back.buffer) && back.buffer.toString() === 'héllo');
     assert.equal(back.circular.self, back.circular);
     assert.deepEqual(Object.keys(back.namedAndHoles), ['0', '2', 'x'], 'a hole and a named property both stay');
+    assert.deepStrictEqual(back.boxed, structuredClone(sent.boxed), 'boxed primitives stay boxed');
     assert.equal(await values.Values.describe(Buffer.from('x')), '[object Uint8Array] Buffer');
   }
 

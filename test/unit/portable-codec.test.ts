@@ -38,6 +38,17 @@ test('an array keeps its holes and its named properties, together or apart', () 
   assert.throws(() => packPortable(sparse), /too sparse to send through a remote pool/);
 });
 
+test('boxed primitives stay boxed, with their value', () => {
+  const boxes = [new String('s'), new Number(-0), new Number(Number.NaN), new Boolean(false), Object(-(2n ** 70n))];
+  for (const boxed of boxes) crossesAsLocally(boxed, String(boxed));
+  assert.ok(Object.is(roundTrip(new Number(-0)).valueOf(), -0));
+  const shared = new String('one');
+  const back = roundTrip({ a: shared, b: [shared], c: new Map([[shared, new Boolean(true)]]) });
+  assert.ok(back.a instanceof String && back.a.valueOf() === 'one');
+  assert.equal(back.b[0], back.a, 'one boxed primitive twice is one object on the other side');
+  assert.equal(back.c.get(back.a)?.valueOf(), true);
+});
+
 test('values with none of these cross as before', () => {
   const value = {
     text: 'héllo wörld €',

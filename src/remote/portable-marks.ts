@@ -1,4 +1,14 @@
-import { Boxed, Hole, isBoxed, NamedProperties, NegativeZero } from './portable-extensions.js';
+import {
+  Boxed,
+  EscapedKeys,
+  Hole,
+  isBoxed,
+  isWellFormed,
+  LoneSurrogates,
+  LoneSurrogatesRegExp,
+  NamedProperties,
+  NegativeZero,
+} from './portable-extensions.js';
 
 // Before packing: what in a value msgpack would lose, and a copy of it with markers in its place
 // (portable-extensions.ts).
@@ -12,10 +22,12 @@ import { Boxed, Hole, isBoxed, NamedProperties, NegativeZero } from './portable-
 const longestSparseArray = 1 << 16;
 
 /**
- * Is there a -0, an array hole or named property, or a boxed primitive anywhere in it? Most values
- * have none, and are packed as they are.
+ * Is there a -0, an array hole or named property, a boxed primitive, or a string that is not
+ * well-formed (a value, a key, a RegExp's source) anywhere in it? Most values have none, and are
+ * packed as they are. `isWellFormed` answers at once for a string of one-byte characters.
  */
 export function needsCare(value: unknown, seen = new Set<object>()): boolean {
+  if (typeof value === 'string') return !isWellFormed(value);
   if (Object.is(value, -0)) return true;
   if (typeof value !== 'object' || value === null || seen.has(value) || ArrayBuffer.isView(value)) return false;
   seen.add(value);
@@ -33,13 +45,19 @@ export function needsCare(value: unknown, seen = new Set<object>()): boolean {
     for (const item of value) if (needsCare(item, seen)) return true;
     return false;
   }
-  if (Object.getPrototypeOf(value) !== Object.prototype && isBoxed(value)) return true;
-  for (const key of Object.keys(value)) if (needsCare((value as Record<string, unknown>)[key], seen)) return true;
+  if (Object.getPrototypeOf(value) !== Object.prototype) {
+    if (value instanceof RegExp) return !isWellFormed(value.source);
+    if (isBoxed(value)) return true;
+  }
+  for (const key of Object.keys(value)) {
+    if (!isWellFormed(key) || needsCare((value as Record<string, unknown>)[key], seen)) return true;
+  }
   return false;
 }
 
 /** A copy with the markers in place; objects keep their identity (cycles, shared references) through `copies`. */
 export function withMarkers(value: unknown, copies: Map<object, unknown>): unknown {
+  if (typeof value === 'string') return isWellFormed(value) ? value : new LoneSurrogates(value);
   if (Object.is(value, -0)) return new NegativeZero();
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
   const known = copies.get(value);
@@ -64,8 +82,13 @@ export function withMarkers(value: unknown, copies: Map<object, unknown>): unkno
     for (const item of value) copy.add(withMarkers(item, copies));
     return copy;
   }
-  if (isBoxed(value)) {
-    const marker = new Boxed(value);
+  const marker =
+    value instanceof RegExp && !isWellFormed(value.source)
+      ? new LoneSurrogatesRegExp(value)
+      : isBoxed(value)
+        ? new Boxed(value)
+        : undefined;
+  if (marker) {
     copies.set(value, marker); // One boxed primitive twice in a value is one object on the other side too.
     return marker;
   }
@@ -75,9 +98,17 @@ export function withMarkers(value: unknown, copies: Map<object, unknown>): unkno
   return copyOf(value, Object.keys(value), copy, copies);
 }
 
-/** `keys` of `source`, marked, into `copy`. Defined rather than assigned: an own `__proto__` key stays a key. */
+/**
+ * `keys` of `source`, marked, into `copy`. When a key is not well-formed, every key is written as
+ * its JSON string (which keeps lone surrogates as `\ud800` escapes), under the marker's key ''.
+ * Defined rather than assigned: an own `__proto__` key stays a key.
+ */
 function copyOf(source: object, keys: string[], copy: object, copies: Map<object, unknown>): object {
-  for (const key of keys) define(copy, key, withMarkers((source as Record<string, unknown>)[key], copies));
+  const escaped = !keys.every(isWellFormed);
+  if (escaped) define(copy, '', new EscapedKeys());
+  for (const key of keys) {
+    define(copy, escaped ? JSON.stringify(key) : key, withMarkers((source as Record<string, unknown>)[key], copies));
+  }
   return copy;
 }
 

@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { hole, namedProperties, unpackCounting } from './portable-extensions.js';
+import { escapedKeys, hole, namedProperties, unpackCounting } from './portable-extensions.js';
 import { define, needsCare, withMarkers } from './portable-marks.js';
 
 /**
@@ -9,8 +9,9 @@ import { define, needsCare, withMarkers } from './portable-marks.js';
  * `structuredClone` keeps cycles, Map, Set, Date, RegExp, BigInt of any size, typed arrays,
  * ArrayBuffer, DataView and Buffer (as a Buffer). What it would lose is carried by extensions
  * (portable-extensions.ts): `-0` (msgpack has one zero), array holes (it fills them with
- * undefined) and an array's named properties (it writes elements only), and boxed primitives (it
- * sees objects of no own keys).
+ * undefined) and an array's named properties (it writes elements only), boxed primitives (it
+ * sees objects of no own keys), and strings that are not well-formed UTF-16 (it writes UTF-8, where
+ * a lone surrogate becomes U+FFFD), as values, keys, Map and Set members or a RegExp's source.
  * Finding them costs a walk over the value, the price of a faithful copy; most values have none
  * and are packed as they are.
  *
@@ -33,7 +34,7 @@ export function unpackPortable(bytes: Uint8Array): unknown {
   return sentinels ? restore(value, new Set()) : value;
 }
 
-/** Turns each sentinel back into what it marks, in place: holes, an array's named properties. */
+/** Turns each sentinel back into what it marks, in place: holes, an array's named properties, escaped keys. */
 function restore(value: unknown, seen: Set<object>): unknown {
   if (typeof value !== 'object' || value === null || seen.has(value) || ArrayBuffer.isView(value)) return value;
   seen.add(value);
@@ -55,7 +56,16 @@ function restore(value: unknown, seen: Set<object>): unknown {
   } else if (value instanceof Set) {
     for (const item of value) restore(item, seen);
   } else if (Object.getPrototypeOf(value) === Object.prototype) {
-    for (const key of Object.keys(value)) restore((value as Record<string, unknown>)[key], seen);
+    const object = value as Record<string, unknown>;
+    if (object[''] === escapedKeys) unescapeKeys(object);
+    for (const key of Object.keys(object)) restore(object[key], seen);
   }
   return value;
+}
+
+/** Its keys, written as JSON strings, as they were; in their order. */
+function unescapeKeys(object: Record<string, unknown>): void {
+  const entries = Object.entries(object);
+  for (const [key] of entries) delete object[key];
+  for (const [key, item] of entries) if (key !== '') define(object, JSON.parse(key) as string, item);
 }

@@ -121,6 +121,12 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
       arrayBuffer: new Uint8Array([9, 8, 7]).buffer,
       buffer: Buffer.from('héllo'),
       circular,
+      loneSurrogate: '\ud800',
+      loneSurrogateKeys: { '\ud800': 'a', '\udbff': 'b' },
+      loneSurrogateMap: new Map([
+        ['\ud800', 'a'],
+        ['\ud801', 'b'],
+      ]),
       // biome-ignore lint/suspicious/noSparseArray: a hole beside a named property is what this checks.
       namedAndHoles: Object.assign([1, , 3], { x: 1 }),
       boxed: [new String('s'), new Number(1), new Boolean(false), Object(1n)],
@@ -139,6 +145,9 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.deepEqual([...new Uint8Array(back.arrayBuffer)], [9, 8, 7]);
     assert.ok(Buffer.isBuffer(back.buffer) && back.buffer.toString() === 'héllo');
     assert.equal(back.circular.self, back.circular);
+    assert.equal(back.loneSurrogate, '\ud800', 'a lone surrogate stays one');
+    assert.deepEqual(Object.keys(back.loneSurrogateKeys), ['\ud800', '\udbff']);
+    assert.deepEqual([...back.loneSurrogateMap.keys()], ['\ud800', '\ud801']);
     assert.deepEqual(Object.keys(back.namedAndHoles), ['0', '2', 'x'], 'a hole and a named property both stay');
     assert.deepStrictEqual(back.boxed, structuredClone(sent.boxed), 'boxed primitives stay boxed');
     assert.equal(await values.Values.describe(Buffer.from('x')), '[object Uint8Array] Buffer');
@@ -151,7 +160,10 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   }
 
-  test('values cross to the worker and back keeping their types, -0 and holes included', valuesCrossIntact);
+  test(
+    'values cross to the worker and back keeping their types: -0, holes, lone surrogates, boxed primitives',
+    valuesCrossIntact,
+  );
 
   test('errors come back as a local call throws them: class, own properties, cause chains', errorsComeBackAsLocal);
 

@@ -15,6 +15,37 @@ function crossesAsLocally(value: unknown, what: string): void {
   assert.deepStrictEqual(roundTrip(value), structuredClone(value), what);
 }
 
+test('strings that are not well-formed UTF-16 cross exactly: values, keys, Map and Set members, RegExp sources, at any depth', () => {
+  const lone = '\ud800';
+  assert.equal(roundTrip(lone), lone);
+  assert.equal(roundTrip('a\udfffb\ud83d'), 'a\udfffb\ud83d');
+  const map = roundTrip(
+    new Map([
+      ['\ud800', 'a'],
+      ['\ud801', 'b'],
+    ]),
+  );
+  assert.deepEqual([...map.keys()], ['\ud800', '\ud801']);
+  const keys = roundTrip({ '\ud800': 'a', '\udbff': 'b', plain: 'c', 1: 'd' });
+  assert.deepEqual(Object.keys(keys), ['1', '\ud800', '\udbff', 'plain']);
+  assert.equal(keys['\udbff'], 'b');
+  assert.deepEqual([...roundTrip(new Set(['\ud800', '\udc00']))], ['\ud800', '\udc00']);
+  // Made from a string: a literal /\ud800/ has the six characters of its escape as its source.
+  assert.equal(roundTrip(new RegExp(`${lone}+`, 'gu')).source, '\ud800+');
+  const cases: Array<[string, unknown]> = [
+    ['deep in arrays, objects, Maps and Sets', { a: [{ b: new Map([[{ '\ud800': 1 }, new Set(['\udfff'])]]) }] }],
+    // biome-ignore lint/suspicious/noSparseArray: a hole next to one.
+    ['beside -0 and holes', { zero: -0, lone, list: [1, , '\ud800'] }],
+    ['a key beside __proto__', JSON.parse('{"__proto__": {"x": 1}, "\\ud800": 2}')],
+    ['a key that is JSON already', { '"a"': 1, '': 2, '\ud800': 3 }],
+  ];
+  for (const [what, value] of cases) crossesAsLocally(value, what);
+  const loop: Record<string, unknown> = {};
+  loop['\ud800'] = loop;
+  const back = roundTrip(loop);
+  assert.equal(back['\ud800'], back, 'an object with such a key keeps its identity');
+});
+
 test('an array keeps its holes and its named properties, together or apart', () => {
   // biome-ignore lint/suspicious/noSparseArray: holes are what this checks.
   const holed = Object.assign([1, , 3], { x: 1 });
@@ -22,7 +53,7 @@ test('an array keeps its holes and its named properties, together or apart', () 
   assert.deepEqual(Object.keys(back), ['0', '2', 'x'], 'the hole stays a hole, x stays');
   assert.equal(back.length, 3);
   crossesAsLocally(holed, 'as many named properties as holes');
-  crossesAsLocally(Object.assign([1, 2], { x: 'y', y: -0, '1.5': 'not an index' }), 'named properties only');
+  crossesAsLocally(Object.assign([1, 2], { x: 'y', '\ud800': -0, '1.5': 'not an index' }), 'named properties only');
   // biome-ignore lint/suspicious/noSparseArray: trailing holes.
   crossesAsLocally(Object.assign([1, , ,], { '-1': 1, '4294967295': 2 }), 'keys that look like indexes, and are not');
   const self = Object.assign([[1], 2], { self: null as unknown, shared: null as unknown });
@@ -39,7 +70,13 @@ test('an array keeps its holes and its named properties, together or apart', () 
 });
 
 test('boxed primitives stay boxed, with their value', () => {
-  const boxes = [new String('s'), new Number(-0), new Number(Number.NaN), new Boolean(false), Object(-(2n ** 70n))];
+  const boxes = [
+    new String('s\ud800'),
+    new Number(-0),
+    new Number(Number.NaN),
+    new Boolean(false),
+    Object(-(2n ** 70n)),
+  ];
   for (const boxed of boxes) crossesAsLocally(boxed, String(boxed));
   assert.ok(Object.is(roundTrip(new Number(-0)).valueOf(), -0));
   const shared = new String('one');

@@ -161,7 +161,8 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         nearest,
       );
     }
-    const task: CallTask = ['call', served.target, 0, callInput(part, codec), undefined, false];
+    const input = callInput(part, codec, settings.maxPayloadBytes);
+    const task: CallTask = ['call', served.target, 0, input, undefined, false];
     let made: { fail(error: unknown): void } | undefined;
     try {
       // No AbortSignal: a call with one goes to a child alone, while calls that come together (a

@@ -450,6 +450,28 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.match(error.message, /4\d{3} bytes, over the transport's limit of 1024 \(its maxPayloadBytes option\)/);
   });
 
+  test("arguments over the worker's maxPayloadBytes, from a caller whose limit is higher, are SerializationError naming their size and the worker's limit; the worker serves on", async () => {
+    const small = await app.startWorker({
+      redis: redis.socket,
+      build: 'small-args',
+      args: ['--max-payload-bytes', '4096'],
+    });
+    try {
+      const error = await onBuild('small-args', {}, () =>
+        rejectionOf(values.Values.echo(Buffer.alloc(100_000)), SerializationError),
+      );
+      assert.equal(error.path, 'args');
+      assert.match(
+        error.message,
+        /^Cannot run Values\.echo\(\) on this remote worker: its arguments take 100\d{3} bytes, over the worker's limit of 4096, which is lower than its caller's\. The call was not run\./,
+      );
+      assert.match(error.message, /--max-payload-bytes/);
+      assert.equal(await onBuild('small-args', {}, () => values.Values.echo('small')), 'small');
+    } finally {
+      await small.stop();
+    }
+  });
+
   test("a result over the worker's maxPayloadBytes is SerializationError, naming its size and the limit; the worker serves on", async () => {
     const small = await app.startWorker({ redis: redis.socket, build: 'small', args: ['--max-payload-bytes', '4096'] });
     try {

@@ -371,6 +371,31 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.equal(lines(ran).length, 1);
   });
 
+  test('a call whose job waits in the queue when the last worker leaves is NoWorkerError that says it was not run', async () => {
+    const first = scratchFile('ran-while-the-worker-left');
+    const queued = scratchFile('waited-while-the-worker-left');
+    const leaving = await app.startWorker({
+      redis: redis.socket,
+      build: 'leaving',
+      args: ['--concurrency', '1', '--size', '1'],
+    });
+    const error = await onBuild('leaving', {}, async () => {
+      const running = remote.noteRun(first, 1_000);
+      assert.ok((await waitFor(() => existsSync(first), 10_000)) !== undefined);
+      const waiting = rejectionOf(remote.noteRun(queued, 0), NoWorkerError);
+      await sleep(200); // Its job waits behind the running one, which the worker finishes as it leaves.
+      const stopped = leaving.stop();
+      assert.ok((await running) > 0);
+      await stopped;
+      return waiting;
+    });
+    assert.match(
+      error.message,
+      /^noteRun was not run: its job waited in the queue, and no live worker of pool default for build leaving is left to take it \(queue default@leaving\); the job was removed\. /,
+    );
+    assert.equal(existsSync(queued), false);
+  });
+
   test('a flood of calls: those beyond the jobs out at once go several to a job, each answered as its own', async () => {
     const completed = () =>
       Number(

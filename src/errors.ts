@@ -237,8 +237,9 @@ export class JobLostError extends RunInProcessError {
 }
 
 /**
- * No live worker takes the pool's calls (of this build): the call was not sent. A transport may
- * wait for one instead (`bullmq({ waitForWorker: true })`).
+ * No live worker takes the pool's calls (of this build): the call was not sent, or its job waited in
+ * the queue until the last worker left, and was removed unrun. A transport may wait for one instead
+ * (`bullmq({ waitForWorker: true })`).
  */
 export class NoWorkerError extends RunInProcessError {
   override readonly code = 'ERR_NO_WORKER';

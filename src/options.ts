@@ -245,7 +245,7 @@ const environment: Rule = {
 const abortSignal: Rule = { expected: 'an AbortSignal', accepts: (value) => value instanceof AbortSignal };
 
 /** The most children a pool may have: far more than any machine's cores, and little enough to start. */
-const largestPool = 1024;
+export const largestPool = 1024;
 
 type Table<T> = { readonly [K in keyof Required<T>]: Rule };
 

@@ -157,7 +157,11 @@ export class CallerTransport implements Transport {
     }
   }
 
-  async #noWorker(label: string): Promise<NoWorkerError> {
+  /**
+   * No live worker: when the call is made (`queued` false), or while its job waited in the queue
+   * (the last worker left, and the job was removed from the queue): either way, the call did not run.
+   */
+  async #noWorker(label: string, queued = false): Promise<NoWorkerError> {
     const { pool } = this.options;
     const queue = this.link.queueName;
     const build = queue.slice(queue.lastIndexOf('@') + 1);
@@ -167,10 +171,13 @@ export class CallerTransport implements Transport {
         ? ` Workers of pool ${pool} run other builds (${others.join(', ')}): caller and workers must share a build ` +
           `id (the transport's buildId, RUN_IN_PROCESS_BUILD_ID, or the app's package version).`
         : '';
+    const what = queued
+      ? `${label} was not run: its job waited in the queue, and no live worker of pool ${pool} for build ${build} ` +
+        `is left to take it (queue ${queue}); the job was removed.`
+      : `${label} was not sent: no live worker takes the calls of pool ${pool} for build ${build} (queue ${queue}).`;
     return new NoWorkerError(
-      `${label} was not sent: no live worker takes the calls of pool ${pool} for build ${build} (queue ${queue}).` +
-        `${elsewhere} Start one (npx run-in-process worker --connection … --pool ${pool} --build-id ${build} <modules>), ` +
-        `or let calls wait for one: bullmq({ waitForWorker: true }).`,
+      `${what}${elsewhere} Start one (npx run-in-process worker --connection … --pool ${pool} --build-id ${build} ` +
+        `<modules>), or let calls wait for one: bullmq({ waitForWorker: true }).`,
       queue,
     );
   }
@@ -230,7 +237,7 @@ export class CallerTransport implements Transport {
           this.#workerLost(jobId, sent, worker);
         } else if (!this.options.waitForWorker) {
           void this.link.queue.remove(jobId).catch(() => 0);
-          void this.#noWorker(sent.calls[0]!.label).then((error) => {
+          void this.#noWorker(sent.calls[0]!.label, true).then((error) => {
             if (this.#sent.get(jobId) === sent) this.#answerAll(jobId, sent, error);
           });
         }

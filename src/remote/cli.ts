@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { bullmq } from './bullmq-transport.js';
 import { serve } from './worker.js';
+import { type Flags, parse } from './cli-flags.js';
 import { messageOf } from '../codec/describe-thrown.js';
 
 /**
@@ -20,27 +20,23 @@ async function main(argv: string[]): Promise<number> {
     console.error(usage);
     return 2;
   }
-  let parsed: ReturnType<typeof parse>;
+  let flags: Flags;
   try {
-    parsed = parse(argv.slice(1));
+    flags = parse(argv.slice(1));
   } catch (error) {
     console.error(`run-in-process worker: ${(error as Error).message}\n${usage}`);
     return 2;
   }
-  const { values, positionals } = parsed;
-  if (!values.connection || !values.pool || positionals.length === 0) {
-    console.error(`run-in-process worker: --connection, --pool and at least one module are needed.\n${usage}`);
-    return 2;
-  }
+  const { connection, pool, modules } = flags;
   const secret = process.env['RUN_IN_PROCESS_SECRET'] || undefined;
   const transport = bullmq({
-    connection: values.connection,
-    ...(values['build-id'] && { buildId: values['build-id'] }),
-    ...(values.prefix && { prefix: values.prefix }),
+    connection,
+    ...(flags.buildId !== undefined && { buildId: flags.buildId }),
+    ...(flags.prefix !== undefined && { prefix: flags.prefix }),
     ...(secret && { secret }),
-    ...(values['lock-duration'] && { lockDuration: Number(values['lock-duration']) }),
-    ...(values['stalled-interval'] && { stalledInterval: Number(values['stalled-interval']) }),
-    ...(values['max-payload-bytes'] && { maxPayloadBytes: Number(values['max-payload-bytes']) }),
+    ...(flags.lockDuration !== undefined && { lockDuration: flags.lockDuration }),
+    ...(flags.stalledInterval !== undefined && { stalledInterval: flags.stalledInterval }),
+    ...(flags.maxPayloadBytes !== undefined && { maxPayloadBytes: flags.maxPayloadBytes }),
   });
   // Listening before saying it is ready: a supervisor may stop it the moment it reads that line.
   const stopping = new Promise<'stop'>((resolve) => {
@@ -49,13 +45,13 @@ async function main(argv: string[]): Promise<number> {
   });
   const starting = serve({
     transport,
-    pool: values.pool,
-    modules: positionals,
+    pool,
+    modules,
     poolOptions: {
-      ...(values.size && { size: Number(values.size) }),
-      ...(values.timeout && { timeout: Number(values.timeout) }),
+      ...(flags.size !== undefined && { size: flags.size }),
+      ...(flags.timeout !== undefined && { timeout: flags.timeout }),
     },
-    ...(values.concurrency && { concurrency: Number(values.concurrency) }),
+    ...(flags.concurrency !== undefined && { concurrency: flags.concurrency }),
     onConnectionError: (error) =>
       console.error(
         `run-in-process worker: waiting for Redis at ${transport.settings.where} (${error.message}); retrying until it answers.`,
@@ -71,31 +67,12 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   console.log(
-    `run-in-process worker ready: pool ${values.pool}, ${worker.served.length} targets from ${positionals.length} modules ` +
+    `run-in-process worker ready: pool ${pool}, ${worker.served.length} targets from ${modules.length} modules ` +
       `(queue ${worker.queueName}, worker ${worker.name})`,
   );
   await stopping;
   await worker.close();
   return 0;
-}
-
-function parse(args: string[]) {
-  return parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      connection: { type: 'string' },
-      pool: { type: 'string' },
-      'build-id': { type: 'string' },
-      prefix: { type: 'string' },
-      concurrency: { type: 'string' },
-      size: { type: 'string' },
-      timeout: { type: 'string' },
-      'lock-duration': { type: 'string' },
-      'stalled-interval': { type: 'string' },
-      'max-payload-bytes': { type: 'string' },
-    },
-  });
 }
 
 main(process.argv.slice(2)).then(

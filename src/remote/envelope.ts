@@ -177,31 +177,33 @@ function localAnswer(answer: PortableAnswer, v8: boolean): Answer {
 
 // ── The worker ──────────────────────────────────────────────────────────────────────────────
 
+/** The bytes a call's input decodes to, counted without decoding it. */
+const inputBytes = (part: CallPart): number => Buffer.byteLength(part.input, 'base64');
+
 /** A job's envelope, checked, and its signature verified; no call's input is decoded yet. */
 export function openJob(envelope: unknown, jobId: string, secret: string | undefined, maxBytes: number): CallEnvelope {
   const checked = checkEnvelope(envelope, 'call', [portableCodec, v8Codec]) as CallEnvelope;
   const { calls } = checked;
-  // Whoever can write to Redis can write a job: nothing in one may cost the worker without bound.
-  const maxInput = Math.ceil((maxBytes * 4) / 3) + 4;
+  // Whoever can write to Redis can write a job: nothing in one may cost the worker without bound. An
+  // input over this worker's limit is never decoded: its call alone is refused (callInput).
   const wellFormed = (part: CallPart): boolean =>
     typeof part === 'object' &&
     part !== null &&
     typeof part.key === 'string' &&
     part.key.length <= longestKey &&
     typeof part.input === 'string' &&
-    part.input.length <= maxInput &&
     typeof part.label === 'string' &&
     part.label.length <= longestKey &&
     (part.timeout === undefined || (Number.isFinite(part.timeout) && part.timeout > 0 && part.timeout <= longestTimer));
   if (!Array.isArray(calls) || calls.length === 0 || calls.length > mostCallsPerJob || !calls.every(wellFormed)) {
     throw new TypeError(
       `a call envelope without calls, with more than ${mostCallsPerJob}, or with a call whose key, input, label or ` +
-        `timeout is missing, of the wrong type, or too large (inputs up to the worker's maxPayloadBytes, ${maxBytes})`,
+        `timeout is missing, of the wrong type, or too large (keys and labels up to ${longestKey} characters)`,
     );
   }
   // Each call within the limit, but so many of them that no caller would have sent them together.
   const mostBytes = Math.max(maxBytes, mostBatchBytes);
-  const inputs = calls.reduce((sum, part) => sum + part.input.length, 0);
+  const inputs = calls.reduce((sum, part) => sum + (inputBytes(part) > maxBytes ? 0 : part.input.length), 0);
   if (inputs > Math.ceil((mostBytes * 4) / 3) + 4 * calls.length) {
     throw new TypeError(
       `a call envelope whose ${calls.length} calls carry about ${Math.floor((inputs * 3) / 4)} bytes together, more ` +
@@ -222,9 +224,21 @@ export function openJob(envelope: unknown, jobId: string, secret: string | undef
 
 /**
  * A call's `{ this?, args }` as v8 bytes for the local pool: decoded only once its key was found
- * among the served targets (v8 bytes of this Node major pass as they are, to a child that reads them).
+ * among the served targets (v8 bytes of this Node major pass as they are, to a child that reads them),
+ * and only if it is within the worker's `maxBytes`. A caller whose limit is higher sends larger ones:
+ * such a call is refused unrun with a SerializationError, as its caller refuses a payload over its own limit.
  */
-export function callInput(part: CallPart, codec: string): Uint8Array {
+export function callInput(part: CallPart, codec: string, maxBytes: number): Uint8Array {
+  const bytes = inputBytes(part);
+  if (bytes > maxBytes) {
+    throw new SerializationError(
+      `Cannot run ${part.label}() on this remote worker: its arguments take ${bytes} bytes, over the worker's limit ` +
+        `of ${maxBytes}, which is lower than its caller's. The call was not run. Raise the worker's limit to the ` +
+        `callers' (its maxPayloadBytes: the CLI's --max-payload-bytes, or bullmq({ maxPayloadBytes }) in the ` +
+        `transport given to serve()), or send a reference (a path, a URL, an object-store key).`,
+      'args',
+    );
+  }
   const raw = Buffer.from(part.input, 'base64');
   return codec === portableCodec ? serialize(unpackPortable(raw)) : raw;
 }

@@ -6,6 +6,7 @@ import { encodeThrown } from '../codec/thrown-encode.js';
 import {
   AbortError,
   NotServedError,
+  optionError,
   usageError,
   PoolClosedError,
   ProcessCrashedError,
@@ -35,7 +36,7 @@ export interface ServeOptions {
   modules: string[];
   /** Options of the local pool the calls run in (size, timeout, env, maxMemoryMb…). */
   poolOptions?: PoolOptions;
-  /** Jobs taken at once. Default: the local pool's size. */
+  /** Jobs taken at once: a positive integer. Default: the local pool's size. */
   concurrency?: number;
   /**
    * Told when Redis cannot be reached, once for each new reason, while the worker keeps trying (it
@@ -66,6 +67,14 @@ const host = hostname();
 export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const { settings } = options.transport;
   const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
+  const { concurrency } = options;
+  // Checked here, before the modules are imported, rather than by BullMQ once they are (which takes 1.5).
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
+    throw optionError(
+      `serve(): concurrency must be a positive integer (got ${String(concurrency)}).`,
+      typeof concurrency === 'number',
+    );
+  }
   const urls = options.modules.map(asModuleUrl);
   const { targets, unnamed, otherPools } = await allowList(await importServed(urls), options.pool);
   // A worker that serves nothing would count as live for callers, and answer each call NotServedError.
@@ -161,7 +170,8 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         nearest,
       );
     }
-    const task: CallTask = ['call', served.target, 0, callInput(part, codec), undefined, false];
+    const input = callInput(part, codec, settings.maxPayloadBytes);
+    const task: CallTask = ['call', served.target, 0, input, undefined, false];
     let made: { fail(error: unknown): void } | undefined;
     try {
       // No AbortSignal: a call with one goes to a child alone, while calls that come together (a
@@ -178,7 +188,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const worker: Worker = new bullmq.Worker(queueName, processor, {
     connection: connect(),
     ...(settings.prefix && { prefix: settings.prefix }),
-    concurrency: options.concurrency ?? local.size,
+    concurrency: concurrency ?? local.size,
     name,
     // At most once: a job whose worker died is failed, never handed to another worker behind the caller's back.
     maxStalledCount: 0,

@@ -116,3 +116,17 @@ test('an unparsable Redis URL is refused by bullmq() at once, naming the option,
   assert.doesNotMatch(error.message, /pa ss/);
   assert.throws(() => bullmq({ connection: 'http://localhost:6379' }), /is not a Redis URL/);
 });
+
+test('serve() refuses a concurrency that is not a positive integer, before it imports a module or reaches Redis', async () => {
+  const { bullmq, serve } = await import('run-in-process/bullmq');
+  const transport = bullmq({ connection: '/nowhere/redis.sock' });
+  for (const concurrency of [0, -1, 1.5, Number.NaN, '2']) {
+    await assert.rejects(
+      serve({ transport, pool: 'px', modules: ['/nowhere/app.js'], concurrency: concurrency as number }),
+      {
+        code: 'ERR_INVALID_OPTION',
+        message: `serve(): concurrency must be a positive integer (got ${String(concurrency)}).`,
+      },
+    );
+  }
+});

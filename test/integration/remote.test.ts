@@ -121,6 +121,15 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
       arrayBuffer: new Uint8Array([9, 8, 7]).buffer,
       buffer: Buffer.from('héllo'),
       circular,
+      loneSurrogate: '\ud800',
+      loneSurrogateKeys: { '\ud800': 'a', '\udbff': 'b' },
+      loneSurrogateMap: new Map([
+        ['\ud800', 'a'],
+        ['\ud801', 'b'],
+      ]),
+      // biome-ignore lint/suspicious/noSparseArray: a hole beside a named property is what this checks.
+      namedAndHoles: Object.assign([1, , 3], { x: 1 }),
+      boxed: [new String('s'), new Number(1), new Boolean(false), Object(1n)],
     };
     const back = await values.Values.echo(sent);
     assert.equal(back.big, 2n ** 70n);
@@ -136,6 +145,11 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.deepEqual([...new Uint8Array(back.arrayBuffer)], [9, 8, 7]);
     assert.ok(Buffer.isBuffer(back.buffer) && back.buffer.toString() === 'héllo');
     assert.equal(back.circular.self, back.circular);
+    assert.equal(back.loneSurrogate, '\ud800', 'a lone surrogate stays one');
+    assert.deepEqual(Object.keys(back.loneSurrogateKeys), ['\ud800', '\udbff']);
+    assert.deepEqual([...back.loneSurrogateMap.keys()], ['\ud800', '\ud801']);
+    assert.deepEqual(Object.keys(back.namedAndHoles), ['0', '2', 'x'], 'a hole and a named property both stay');
+    assert.deepStrictEqual(back.boxed, structuredClone(sent.boxed), 'boxed primitives stay boxed');
     assert.equal(await values.Values.describe(Buffer.from('x')), '[object Uint8Array] Buffer');
   }
 
@@ -146,7 +160,10 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   }
 
-  test('values cross to the worker and back keeping their types, -0 and holes included', valuesCrossIntact);
+  test(
+    'values cross to the worker and back keeping their types: -0, holes, lone surrogates, boxed primitives',
+    valuesCrossIntact,
+  );
 
   test('errors come back as a local call throws them: class, own properties, cause chains', errorsComeBackAsLocal);
 
@@ -354,6 +371,31 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.equal(lines(ran).length, 1);
   });
 
+  test('a call whose job waits in the queue when the last worker leaves is NoWorkerError that says it was not run', async () => {
+    const first = scratchFile('ran-while-the-worker-left');
+    const queued = scratchFile('waited-while-the-worker-left');
+    const leaving = await app.startWorker({
+      redis: redis.socket,
+      build: 'leaving',
+      args: ['--concurrency', '1', '--size', '1'],
+    });
+    const error = await onBuild('leaving', {}, async () => {
+      const running = remote.noteRun(first, 1_000);
+      assert.ok((await waitFor(() => existsSync(first), 10_000)) !== undefined);
+      const waiting = rejectionOf(remote.noteRun(queued, 0), NoWorkerError);
+      await sleep(200); // Its job waits behind the running one, which the worker finishes as it leaves.
+      const stopped = leaving.stop();
+      assert.ok((await running) > 0);
+      await stopped;
+      return waiting;
+    });
+    assert.match(
+      error.message,
+      /^noteRun was not run: its job waited in the queue, and no live worker of pool default for build leaving is left to take it \(queue default@leaving\); the job was removed\. /,
+    );
+    assert.equal(existsSync(queued), false);
+  });
+
   test('a flood of calls: those beyond the jobs out at once go several to a job, each answered as its own', async () => {
     const completed = () =>
       Number(
@@ -431,6 +473,28 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
       rejectionOf(values.Values.echo(Buffer.alloc(4_096)), SerializationError),
     );
     assert.match(error.message, /4\d{3} bytes, over the transport's limit of 1024 \(its maxPayloadBytes option\)/);
+  });
+
+  test("arguments over the worker's maxPayloadBytes, from a caller whose limit is higher, are SerializationError naming their size and the worker's limit; the worker serves on", async () => {
+    const small = await app.startWorker({
+      redis: redis.socket,
+      build: 'small-args',
+      args: ['--max-payload-bytes', '4096'],
+    });
+    try {
+      const error = await onBuild('small-args', {}, () =>
+        rejectionOf(values.Values.echo(Buffer.alloc(100_000)), SerializationError),
+      );
+      assert.equal(error.path, 'args');
+      assert.match(
+        error.message,
+        /^Cannot run Values\.echo\(\) on this remote worker: its arguments take 100\d{3} bytes, over the worker's limit of 4096, which is lower than its caller's\. The call was not run\./,
+      );
+      assert.match(error.message, /--max-payload-bytes/);
+      assert.equal(await onBuild('small-args', {}, () => values.Values.echo('small')), 'small');
+    } finally {
+      await small.stop();
+    }
   });
 
   test("a result over the worker's maxPayloadBytes is SerializationError, naming its size and the limit; the worker serves on", async () => {

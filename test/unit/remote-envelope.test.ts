@@ -5,7 +5,7 @@ import { internal } from '../helpers/internal.js';
 // How a worker reads a job's envelope (remote/envelope.ts), before anything in it is decoded.
 
 type EnvelopeModule = typeof import('../../dist/remote/envelope.js');
-const { openJob, sealCall, sealJob } = await internal<EnvelopeModule>('remote/envelope.js');
+const { callInput, openJob, sealCall, sealJob } = await internal<EnvelopeModule>('remote/envelope.js');
 const { SerializationError } = await internal<typeof import('../../dist/errors.js')>('errors.js');
 
 const limit = 4 * 1024 * 1024;
@@ -28,6 +28,32 @@ test('a job of calls each within maxPayloadBytes but more together than any call
     () => openJob(fat, 'j3', undefined, limit),
     /3 calls carry about 125829\d\d bytes together, more than a caller puts in one job \(one call up to the worker's maxPayloadBytes, 4194304/,
   );
+});
+
+test("a call over the worker's maxPayloadBytes (its caller's limit is higher) is refused unread with a SerializationError; the job's other calls are read", () => {
+  const small = sealCall(
+    ['call', '{}', 1, [1], undefined, false],
+    'app:dist/a.js#A.run',
+    'A.run',
+    undefined,
+    limit,
+    'msgpackr-2',
+  );
+  const job = openJob(sealJob([part(limit + 1_000), small], 'j4', undefined, 'msgpackr-2'), 'j4', undefined, limit);
+  assert.equal(job.calls.length, 2, 'the job is read: only the call over the limit is refused');
+  assert.throws(
+    () => callInput(job.calls[0]!, job.codec, limit),
+    (error: unknown) =>
+      error instanceof SerializationError &&
+      error.path === 'args' &&
+      error.message.startsWith(
+        `Cannot run A.run() on this remote worker: its arguments take ${limit + 1_000} bytes, over the worker's limit of ${limit}, which is lower than its caller's. The call was not run.`,
+      ) &&
+      error.message.includes(
+        "the CLI's --max-payload-bytes, or bullmq({ maxPayloadBytes }) in the transport given to serve()",
+      ),
+  );
+  assert.ok(callInput(job.calls[1]!, job.codec, limit).byteLength > 0);
 });
 
 test('arguments nested deeper than the remote codec can pack fail with a SerializationError that says so', () => {

@@ -68,7 +68,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const { settings } = options.transport;
   const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
   const { concurrency } = options;
-  // Checked here, before the modules are imported, rather than by BullMQ once they are (which takes 1.5).
+  // Checked here, before the modules are imported: BullMQ's own check comes only after, with its own words.
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
     throw optionError(
       `serve(): concurrency must be a positive integer (got ${String(concurrency)}).`,

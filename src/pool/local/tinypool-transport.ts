@@ -18,12 +18,13 @@ import {
 } from '../../protocol.js';
 import { PoolClosedError, RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
-import { type ChildExit, type ChildSpawn, type ExitReason, exitChannel, spawnChannel } from '../../shared/tracing.js';
+import { type ChildExit, type ChildSpawn, exitChannel, spawnChannel } from '../../shared/tracing.js';
 import type { BatchLoss, ChildCounts, StopReason, Transport, TransportEvents } from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { LocalBatches } from './local-batches.js';
 import { markedAsOurs } from './child-fork.js';
-import { crashError, preloadError, startupError } from './crash-report.js';
+import { exitReason, lossWithAbortedWorker, lossWithChild } from './child-ends.js';
+import { preloadError, startupError } from './crash-report.js';
 import { splitLarge } from './deferred-calls.js';
 import { inheritedDescriptors } from './inherited-descriptors.js';
 import { reapWithParent } from './orphan-reaper.js';
@@ -322,40 +323,18 @@ export class TinypoolTransport implements Transport {
     } else if (record) {
       this.#wakeIfStalled();
       await Promise.race([record.closed, delay(exitGrace)]);
-      // tinypool may give a child a task after the pool began to kill it, before it hears of its
-      // exit: that batch ran nothing there, and goes again, as a retiring child's does.
-      const stoppedAt = record.stoppedAt;
-      const sentToDying = stoppedAt !== undefined && (this.#batches.get(id)?.sentAt ?? 0) > stoppedAt;
-      // A child that never booted ran nothing: its boot failed, not the call (a preload that hangs).
-      const blame = record.ready
-        ? (label: string) => crashError(record, label)
-        : () => startupError(record, this.settings.execArgv);
-      loss = record.leftCleanly || sentToDying ? { kind: 'retired', error: blame } : { kind: 'crashed', error: blame };
+      loss = lossWithChild(record, this.#batches.get(id)?.sentAt ?? 0, this.settings.execArgv);
     } else if (error instanceof Error && error.message === 'Terminating worker thread') {
       // tinypool 2.2.0: the text it rejects a task with when it ends its worker: at destroy(), or
       // when one of our aborts (cancel()) ended the worker that ran the aborted task.
-      loss = this.#destroying ? { kind: 'closed' } : this.#endedWithAbortedWorker(id);
+      loss = this.#destroying
+        ? { kind: 'closed' }
+        : lossWithAbortedWorker(this.#batches.get(id)?.sentAt ?? 0, this.#abortedAt);
     } else {
       loss = { kind: 'failed', error };
     }
     this.#forget(id);
     this.events.lost(id, loss);
-  }
-
-  /**
-   * A batch whose worker tinypool ended because we aborted another task on it. tinypool can still
-   * give that worker a queued batch afterwards (the aborted task's result, already on its way, makes
-   * it look free), and a worker being ended sends its child nothing: a batch given to tinypool after
-   * the abort never reached a child, and goes again. One given before may have run beside the aborted
-   * one (callsPerChild above 1): its calls fail, as they would have had its child been killed.
-   */
-  #endedWithAbortedWorker(id: number): BatchLoss {
-    if ((this.#batches.get(id)?.sentAt ?? 0) > this.#abortedAt) return { kind: 'retired' };
-    return {
-      kind: 'crashed',
-      error: (label) =>
-        new RunInProcessError(`${label} was stopped with its child, which a call beside it that was stopped ended.`),
-    };
   }
 
   #onNotice(record: ChildRecord, notice: ChildNotice): void {
@@ -439,16 +418,7 @@ export class TinypoolTransport implements Transport {
 
   /** What `run-in-process:child:exit` says of a child that ended. */
   #exitOf(record: ChildRecord, unexpected: boolean): ChildExit {
-    const stopped = record.stoppedFor;
-    let reason: ExitReason;
-    if (stopped) reason = stopped === 'stuck' ? 'timeout' : stopped;
-    else if (record.misbehaved) reason = 'crash';
-    // tinypool calls any exit it did not ask for unexpected; a retired child's own is not a crash.
-    else if (record.leftCleanly) reason = 'recycle';
-    else if (unexpected) reason = 'crash';
-    else if (this.#destroying) reason = 'shutdown';
-    // tinypool stopped it: after its task, in an isolated pool or above the heap limit; or idle.
-    else reason = this.settings.isolate ? 'recycle' : 'idle';
+    const reason = exitReason(record, unexpected, { destroying: this.#destroying, isolate: this.settings.isolate });
     return { pool: this.settings.name, pid: record.pid, exitCode: record.exitCode, signal: record.signal, reason };
   }
 

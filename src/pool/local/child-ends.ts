@@ -1,0 +1,55 @@
+import { RunInProcessError } from '../../errors.js';
+import type { ExitReason } from '../../shared/tracing.js';
+import type { BatchLoss } from '../transport.js';
+import type { ChildRecord } from './child-tracker.js';
+import { crashError, startupError } from './crash-report.js';
+
+/**
+ * What the end of a child means: for the batches it was given (what ran, what goes again), and
+ * for the `run-in-process:child:exit` channel (why it ended). Sends and stops are counted in one
+ * sequence by the transport, which is how a batch given to a child that was being stopped is told
+ * from one it may have started.
+ */
+
+/** A batch whose child died (its record known), once the answers it sent before dying are read. */
+export function lossWithChild(record: ChildRecord, sentAt: number, execArgv: readonly string[]): BatchLoss {
+  // tinypool may give a child a task after the pool began to kill it, before it hears of its
+  // exit: that batch ran nothing there, and goes again, as a retiring child's does.
+  const sentToDying = record.stoppedAt !== undefined && sentAt > record.stoppedAt;
+  // A child that never booted ran nothing: its boot failed, not the call (a preload that hangs).
+  const blame = record.ready ? (label: string) => crashError(record, label) : () => startupError(record, execArgv);
+  return record.leftCleanly || sentToDying ? { kind: 'retired', error: blame } : { kind: 'crashed', error: blame };
+}
+
+/**
+ * A batch whose worker tinypool ended because we aborted another task on it. tinypool can still
+ * give that worker a queued batch afterwards (the aborted task's result, already on its way, makes
+ * it look free), and a worker being ended sends its child nothing: a batch given to tinypool after
+ * the abort never reached a child, and goes again. One given before may have run beside the aborted
+ * one (callsPerChild above 1): its calls fail, as they would have had its child been killed.
+ */
+export function lossWithAbortedWorker(sentAt: number, abortedAt: number): BatchLoss {
+  if (sentAt > abortedAt) return { kind: 'retired' };
+  return {
+    kind: 'crashed',
+    error: (label) =>
+      new RunInProcessError(`${label} was stopped with its child, which a call beside it that was stopped ended.`),
+  };
+}
+
+/** Why a child ended, for `run-in-process:child:exit`. */
+export function exitReason(
+  record: ChildRecord,
+  unexpected: boolean,
+  pool: { destroying: boolean; isolate: boolean },
+): ExitReason {
+  const stopped = record.stoppedFor;
+  if (stopped) return stopped === 'stuck' ? 'timeout' : stopped;
+  if (record.misbehaved) return 'crash';
+  // tinypool calls any exit it did not ask for unexpected; a retired child's own is not a crash.
+  if (record.leftCleanly) return 'recycle';
+  if (unexpected) return 'crash';
+  if (pool.destroying) return 'shutdown';
+  // tinypool stopped it: after its task, in an isolated pool or above the heap limit; or idle.
+  return pool.isolate ? 'recycle' : 'idle';
+}

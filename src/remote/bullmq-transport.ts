@@ -158,8 +158,10 @@ function checked(options: BullmqOptions): BullmqSettings {
     prefix,
     secret,
     maxPayloadBytes: positive('maxPayloadBytes', options.maxPayloadBytes, 4 * 1024 * 1024),
-    lockDuration: positive('lockDuration', options.lockDuration, 5_000),
-    stalledInterval: positive('stalledInterval', options.stalledInterval, 5_000),
+    // Timers: BullMQ's lock renewal (lockDuration / 2), its stall check, and the presence beat
+    // ((lockDuration + stalledInterval) / 3) all stay within what Node can wait.
+    lockDuration: positive('lockDuration', options.lockDuration, 5_000, longestTimer),
+    stalledInterval: positive('stalledInterval', options.stalledInterval, 5_000, longestTimer),
     reconnectTimeout: positive('reconnectTimeout', options.reconnectTimeout, 5_000, longestTimer),
     redis: (Redis, redisOptions) =>
       typeof to === 'string'

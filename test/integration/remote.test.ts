@@ -670,12 +670,14 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.ok(Date.now() - startedAt < 3_000, `three calls took ${Date.now() - startedAt} ms`);
   });
 
-  test('reconnectTimeout must be a whole number of ms from 1 to 2^31-1', () => {
-    for (const wrong of [0, -1, 1.5, 2 ** 31]) {
-      assert.throws(() => transport(redis.socket, { reconnectTimeout: wrong }), {
-        code: 'ERR_INVALID_OPTION',
-        message: `bullmq(options): reconnectTimeout must be a positive whole number up to 2147483647 (got ${wrong}).`,
-      });
+  test('reconnectTimeout, lockDuration and stalledInterval must be whole numbers of ms from 1 to 2^31-1', () => {
+    for (const name of ['reconnectTimeout', 'lockDuration', 'stalledInterval']) {
+      for (const wrong of [0, -1, 1.5, 2 ** 31]) {
+        assert.throws(() => transport(redis.socket, { [name]: wrong }), {
+          code: 'ERR_INVALID_OPTION',
+          message: `bullmq(options): ${name} must be a positive whole number up to 2147483647 (got ${wrong}).`,
+        });
+      }
     }
   });
 

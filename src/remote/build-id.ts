@@ -28,8 +28,13 @@ export function queueNameOf(pool: string, buildId: string): string {
   return `${pool}@${buildId}`;
 }
 
+/** Whether a pool name or build id would share a queue with another (see queueNameOf). */
+export function namesAnotherQueue(value: string): boolean {
+  return /[:@]/.test(value);
+}
+
 function checkQueuePart(what: string, value: string): void {
-  if (/[:@]/.test(value)) {
+  if (namesAnotherQueue(value)) {
     throw usageError(
       `A remote pool's ${what} cannot contain ':' or '@' (got '${value}'): they would name another pool's queue. ` +
         `Use letters, digits, '.', '-' or '_'.`,

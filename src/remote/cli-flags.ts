@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { largestPool, longestTimer } from '../options.js';
+import { namesAnotherQueue } from './build-id.js';
 
 /** The worker command's flags, read and checked: each mistake is named by its flag and the text given. */
 export interface Flags {
@@ -18,9 +19,10 @@ export interface Flags {
 
 /** Throws an Error that says what is wrong, for the command to print above its usage (exit code 2). */
 export function parse(args: string[]): Flags {
-  const { values, positionals } = parseArgs({
+  const { values, positionals, tokens } = parseArgs({
     args,
     allowPositionals: true,
+    tokens: true,
     options: {
       connection: { type: 'string' },
       pool: { type: 'string' },
@@ -38,8 +40,33 @@ export function parse(args: string[]): Flags {
   for (const [flag, text] of Object.entries(values)) {
     if (text === '') throw new Error(`--${flag} needs a value; it was given an empty one.`);
   }
+  // parseArgs keeps the last of a flag given twice: `--size 0 --size 2` would hide a mistake.
+  const seen = new Map<string, string | undefined>();
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    if (seen.has(token.name)) {
+      const both = [seen.get(token.name), token.value].map((text) => JSON.stringify(text)).join(' and ');
+      throw new Error(`--${token.name} was given twice (${both}); give it once.`);
+    }
+    seen.set(token.name, token.value);
+  }
   if (!values.connection || !values.pool || positionals.length === 0) {
-    throw new Error('--connection, --pool and at least one module are needed.');
+    const missing = [
+      !values.connection && '--connection',
+      !values.pool && '--pool',
+      positionals.length === 0 && 'a module (was it taken as the value of a flag?)',
+    ].filter(Boolean);
+    throw new Error(`--connection, --pool and at least one module are needed; missing: ${missing.join(', ')}.`);
+  }
+  // Checked here too, so that the command says which flag it was and exits 2 before it starts.
+  for (const flag of ['pool', 'build-id'] as const) {
+    const text = values[flag];
+    if (text !== undefined && namesAnotherQueue(text)) {
+      throw new Error(
+        `--${flag} cannot contain ':' or '@' (got ${JSON.stringify(text)}): it would name another pool's queue. ` +
+          `Use letters, digits, '.', '-' or '_'.`,
+      );
+    }
   }
   return {
     connection: values.connection,
@@ -50,8 +77,10 @@ export function parse(args: string[]): Flags {
     concurrency: whole('concurrency', values.concurrency),
     size: whole('size', values.size, largestPool),
     timeout: whole('timeout', values.timeout, longestTimer),
-    lockDuration: whole('lock-duration', values['lock-duration']),
-    stalledInterval: whole('stalled-interval', values['stalled-interval']),
+    // BullMQ renews locks every lockDuration / 2 and checks stalls every stalledInterval, and a
+    // worker says it is alive every (lockDuration + stalledInterval) / 3: all fit a timer then.
+    lockDuration: whole('lock-duration', values['lock-duration'], longestTimer),
+    stalledInterval: whole('stalled-interval', values['stalled-interval'], longestTimer),
     maxPayloadBytes: whole('max-payload-bytes', values['max-payload-bytes']),
   };
 }

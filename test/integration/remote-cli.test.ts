@@ -9,12 +9,20 @@ import { fixtureUrl, repoRoot } from '../helpers/fixtures.js';
 
 const cli = join(repoRoot, 'dist', 'remote', 'cli.js');
 
+const module = new URL(fixtureUrl('standard', 'values')).pathname;
+
 function worker(...flags: string[]) {
-  const args = ['worker', '--connection', '/nowhere/redis.sock', '--pool', 'default', ...flags];
-  return spawnSync(process.execPath, [cli, ...args, new URL(fixtureUrl('standard', 'values')).pathname], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
+  return command('--connection', '/nowhere/redis.sock', '--pool', 'default', ...flags, module);
+}
+
+function command(...args: string[]) {
+  return spawnSync(process.execPath, [cli, 'worker', ...args], { encoding: 'utf8', timeout: 10_000 });
+}
+
+function refuses(run: ReturnType<typeof command>, message: string): void {
+  assert.equal(run.status, 2, run.stderr);
+  assert.ok(run.stderr.startsWith(`run-in-process worker: ${message}\nusage:`), run.stderr);
+  assert.equal(run.stdout, '');
 }
 
 test('a numeric flag given text that is not a whole number in range is a usage error naming the flag and the text', () => {
@@ -27,6 +35,15 @@ test('a numeric flag given text that is not a whole number in range is a usage e
     [['--concurrency', '1.5'], '--concurrency must be a whole number above 0 (got "1.5")'],
     [['--timeout', '10s'], '--timeout must be a whole number from 1 to 2147483647 (got "10s")'],
     [['--max-payload-bytes', '1e6'], '--max-payload-bytes must be a whole number above 0 (got "1e6")'],
+    // Node would wait 1 ms instead, and the worker would renew its locks and check stalls without pause.
+    [
+      ['--lock-duration', '2147483648'],
+      '--lock-duration must be a whole number from 1 to 2147483647 (got "2147483648")',
+    ],
+    [
+      ['--stalled-interval', '2147483648'],
+      '--stalled-interval must be a whole number from 1 to 2147483647 (got "2147483648")',
+    ],
   ];
   for (const [flags, message] of cases) {
     const run = worker(...flags);
@@ -42,4 +59,32 @@ test('an empty value is refused, not taken for the default: --build-id "" does n
     assert.equal(run.status, 2, `${flag}: ${run.stderr}`);
     assert.ok(run.stderr.startsWith(`run-in-process worker: ${flag} needs a value; it was given an empty one.`));
   }
+});
+
+test('a flag given twice is refused, naming it, rather than the last one silently winning', () => {
+  refuses(worker('--size', '0', '--size', '2'), '--size was given twice ("0" and "2"); give it once.');
+  refuses(worker('--pool', 'other'), '--pool was given twice ("default" and "other"); give it once.');
+});
+
+test("--pool and --build-id with ':' or '@' are refused before starting, naming the flag", () => {
+  refuses(
+    worker('--build-id', 'a@b'),
+    `--build-id cannot contain ':' or '@' (got "a@b"): it would name another pool's queue. Use letters, digits, '.', '-' or '_'.`,
+  );
+  const run = command('--connection', '/nowhere/redis.sock', '--pool', 'a:b', module);
+  refuses(
+    run,
+    `--pool cannot contain ':' or '@' (got "a:b"): it would name another pool's queue. Use letters, digits, '.', '-' or '_'.`,
+  );
+});
+
+test('the usage error says which of --connection, --pool and a module is missing', () => {
+  const needed = '--connection, --pool and at least one module are needed; missing:';
+  // The value of --size forgotten: the module was taken for it.
+  refuses(
+    command('--connection', '/nowhere/redis.sock', '--pool', 'default', '--size', module),
+    `${needed} a module (was it taken as the value of a flag?).`,
+  );
+  refuses(command('--pool', 'default', module), `${needed} --connection.`);
+  refuses(command(module), `${needed} --connection, --pool.`);
 });

@@ -109,10 +109,8 @@ export function remoteApp(): RemoteApp {
           pool,
           '--build-id',
           build,
-          '--lock-duration',
-          '1000',
-          '--stalled-interval',
-          '1000',
+          // Quick to notice a lost worker, unless the test says otherwise (a flag given twice is refused).
+          ...['--lock-duration', '--stalled-interval'].flatMap((flag) => (args.includes(flag) ? [] : [flag, '1000'])),
           ...args,
           ...served.map((m) => (m.startsWith('/') ? m : `dist/${m}.js`)),
         ],

@@ -244,10 +244,19 @@ export function callInput(part: CallPart, codec: string, maxBytes: number): Uint
 }
 
 /**
+ * What an error the worker raised itself may take, whatever its `maxPayloadBytes`: its refusals
+ * (arguments over its limit, a target it does not serve) must reach the caller as they are, even
+ * under a limit smaller than their own message and stack. Their size is the library's, not the
+ * user's: this bound only guards against a message that grew by mistake.
+ */
+const ownErrorBytes = 64 * 1024;
+
+/**
  * Local answers as an envelope for the caller, in the job's codec (the portable one if it could not
  * be read). An answer over `maxBytes` is not sent: its call fails with a SerializationError instead,
  * as an argument over the limit does at the caller (a result that size would sit in Redis, and in
  * the caller's memory, as a string a third larger). `labels`: the job's calls, for that message.
+ * `raisedHere`: the answers that carry an error the worker raised itself, bounded by `ownErrorBytes`.
  */
 export function sealAnswers(
   answers: Answer[],
@@ -257,12 +266,13 @@ export function sealAnswers(
   maxBytes: number,
   codec = portableCodec,
   labels: string[] = [],
+  raisedHere: { has(answer: Answer): boolean } = new Set(),
 ): AnswerEnvelope {
   const v8 = codec === v8Codec;
   const encode = v8 ? v8Answer : portableAnswer;
   const sealed = (answer: Answer, index: number): PortableAnswer => {
     try {
-      return encode(answer, maxBytes);
+      return encode(answer, raisedHere.has(answer) ? Math.max(maxBytes, ownErrorBytes) : maxBytes);
     } catch (error) {
       const what = `${answer[0] === 'thrown' ? 'the error thrown by' : 'the result of'} ${labels[index] ?? 'the call'}()`;
       // A result the portable codec cannot pack (a sparse array too long) fails its call, as an uncloneable result does.

@@ -123,7 +123,13 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
 
   /** Its name in the queue, as BullMQ records who took a job (WorkerLostError.worker). */
   const name = `${host}:${process.pid}`;
-  const thrown = (error: unknown): Answer => ['thrown', encodeThrown(withWorker(error, name)), 'call'];
+  /** The answers that carry an error this worker raised (not the user's code): sealed past its payload limit. */
+  const raisedHere = new WeakSet<Answer>();
+  const thrown = (error: unknown): Answer => {
+    const answer: Answer = ['thrown', encodeThrown(withWorker(error, name)), 'call'];
+    raisedHere.add(answer);
+    return answer;
+  };
   // Says this worker is alive (below), and which jobs it holds. Made before the worker, which may
   // take a job as soon as it exists.
   const presenceClient = connect();
@@ -155,7 +161,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     } finally {
       running.delete(jobId);
     }
-    return sealAnswers(answers, host, jobId, settings.secret, settings.maxPayloadBytes, codec, labels);
+    return sealAnswers(answers, host, jobId, settings.secret, settings.maxPayloadBytes, codec, labels, raisedHere);
   };
 
   const run = async (part: CallPart, codec: string, calls: Set<{ fail(error: unknown): void }>): Promise<Answer> => {

@@ -476,10 +476,11 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
   });
 
   test("arguments over the worker's maxPayloadBytes, from a caller whose limit is higher, are SerializationError naming their size and the worker's limit; the worker serves on", async () => {
+    // A limit below the refusal's own size (message and stack): the refusal still reaches the caller.
     const small = await app.startWorker({
       redis: redis.socket,
       build: 'small-args',
-      args: ['--max-payload-bytes', '4096'],
+      args: ['--max-payload-bytes', '1000'],
     });
     try {
       const error = await onBuild('small-args', {}, () =>
@@ -488,7 +489,7 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
       assert.equal(error.path, 'args');
       assert.match(
         error.message,
-        /^Cannot run Values\.echo\(\) on this remote worker: its arguments take 100\d{3} bytes, over the worker's limit of 4096, which is lower than its caller's\. The call was not run\./,
+        /^Cannot run Values\.echo\(\) on this remote worker: its arguments take 100\d{3} bytes, over the worker's limit of 1000, which is lower than its caller's\. The call was not run\./,
       );
       assert.match(error.message, /--max-payload-bytes/);
       assert.equal(await onBuild('small-args', {}, () => values.Values.echo('small')), 'small');

@@ -37,6 +37,35 @@ export class Boxed {
   constructor(readonly boxed: object) {}
 }
 
+/**
+ * An Error as a value (an argument, a result): msgpackr's own handling writes its message in UTF-8,
+ * replaces its stack, and loses what its cause holds. It crosses as structured clone carries it: its
+ * class among the built-in ones (by its `name`, else Error), its own `message`, its `stack` when a
+ * string, and its own `cause`, each marked like any value. `fields` is that, packed on its own
+ * (portable.ts): an extension holds no nested value.
+ */
+export class ErrorValue {
+  constructor(readonly fields: ErrorFields) {}
+}
+
+export interface ErrorFields {
+  class: string;
+  message?: unknown;
+  stack?: unknown;
+  cause?: unknown;
+}
+
+/** The classes structured clone keeps; any other error crosses as an Error. */
+export const errorClasses: Record<string, ErrorConstructor> = {
+  Error,
+  EvalError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  TypeError,
+  URIError,
+};
+
 /** Marks, under the key '' (which no JSON string is), an object whose keys were written as JSON strings. */
 export class EscapedKeys {}
 
@@ -54,9 +83,15 @@ let sentinels = 0;
 
 /** Runs `unpack`, and says whether it unpacked any sentinel: with none, the walk after it is skipped. */
 export function unpackCounting(unpack: () => unknown): { value: unknown; sentinels: boolean } {
+  // Reentered for an error's fields (ErrorValue), unpacked in the middle of the value around them.
+  const around = sentinels;
   sentinels = 0;
-  const value = unpack();
-  return { value, sentinels: sentinels > 0 };
+  try {
+    const value = unpack();
+    return { value, sentinels: sentinels > 0 };
+  } finally {
+    sentinels = around;
+  }
 }
 
 function sentinel(Class: new () => object, type: number): object {

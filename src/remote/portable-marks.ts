@@ -1,5 +1,9 @@
+import { types } from 'node:util';
 import {
   Boxed,
+  type ErrorFields,
+  ErrorValue,
+  errorClasses,
   EscapedKeys,
   Hole,
   isBoxed,
@@ -30,6 +34,7 @@ export function needsCare(value: unknown, seen = new Set<object>()): boolean {
   if (typeof value === 'string') return !isWellFormed(value);
   if (Object.is(value, -0)) return true;
   if (typeof value !== 'object' || value === null || seen.has(value) || ArrayBuffer.isView(value)) return false;
+  if (types.isNativeError(value)) return true;
   seen.add(value);
   if (Array.isArray(value)) {
     const { holes, named } = arrayKeys(value);
@@ -62,6 +67,7 @@ export function withMarkers(value: unknown, copies: Map<object, unknown>): unkno
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
   const known = copies.get(value);
   if (known !== undefined) return known;
+  if (types.isNativeError(value)) return errorMarker(value, copies);
   if (Array.isArray(value)) {
     const { named } = arrayKeys(value);
     const copy: unknown[] = [];
@@ -146,4 +152,18 @@ function arrayKeys(array: unknown[]): { holes: boolean; named: string[] } {
 function isIndex(key: string, length: number): boolean {
   const number = Number(key);
   return Number.isInteger(number) && number >= 0 && number < length && String(number) === key;
+}
+
+/** What structured clone keeps of an error (V8's WriteJSError), each field marked. */
+function errorMarker(error: Error, copies: Map<object, unknown>): ErrorValue {
+  const name = (error as { name?: unknown }).name;
+  const fields: ErrorFields = { class: typeof name === 'string' && Object.hasOwn(errorClasses, name) ? name : 'Error' };
+  const marker = new ErrorValue(fields);
+  copies.set(error, marker);
+  const message = Object.getOwnPropertyDescriptor(error, 'message');
+  if (message && 'value' in message) fields.message = withMarkers(String(message.value), copies);
+  if (typeof error.stack === 'string') fields.stack = withMarkers(error.stack, copies);
+  const cause = Object.getOwnPropertyDescriptor(error, 'cause');
+  if (cause && 'value' in cause) fields.cause = withMarkers(cause.value, copies);
+  return marker;
 }

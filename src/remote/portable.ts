@@ -1,5 +1,13 @@
-import { Packr } from 'msgpackr';
-import { escapedKeys, hole, namedProperties, unpackCounting } from './portable-extensions.js';
+import { addExtension, Packr } from 'msgpackr';
+import {
+  type ErrorFields,
+  ErrorValue,
+  errorClasses,
+  escapedKeys,
+  hole,
+  namedProperties,
+  unpackCounting,
+} from './portable-extensions.js';
 import { define, needsCare, withMarkers } from './portable-marks.js';
 
 /**
@@ -15,22 +23,63 @@ import { define, needsCare, withMarkers } from './portable-marks.js';
  * Finding them costs a walk over the value, the price of a faithful copy; most values have none
  * and are packed as they are.
  *
- * Errors never reach this codec as objects: they cross as the table of codec/thrown-shape.ts
+ * Thrown errors never reach this codec as objects: they cross as the table of codec/thrown-shape.ts
  * (plain data, with a reference in place of each error), which this codec carries like any value.
+ * An Error as a value (an argument, a result) crosses as structured clone carries it (ErrorValue).
  */
-// Unchanged by the extensions from 0x23: they carry only values that the codec used to corrupt. A
+// Unchanged by the extensions from 0x23 (0x28: Error values, which msgpackr's own handling corrupted): they carry only values that the codec used to corrupt. A
 // worker of a version before them fails a call that carries one ("Unknown extension type"), and
 // reads every other call as it did.
 export const portableCodec = 'msgpackr-2';
 
-const packr = new Packr({ structuredClone: true, useBigIntExtension: true, moreTypes: true });
+const options = { structuredClone: true, useBigIntExtension: true, moreTypes: true };
+const packr = new Packr(options);
+
+/**
+ * An error's fields are packed on their own, by a Packr of their own (a Packr does not pack two
+ * values at once): within one value, an error's cause shares no object with what lies outside it.
+ * One that leads back to the error would pack forever: refused (structured clone on Node 20 cannot
+ * read it back either).
+ */
+const packing = new Set<ErrorValue>();
+addExtension({
+  Class: ErrorValue,
+  type: 0x28,
+  pack: (marker: ErrorValue) => {
+    if (packing.has(marker)) {
+      throw new TypeError("an Error whose cause leads back to itself cannot be sent through a remote pool's codec");
+    }
+    packing.add(marker);
+    try {
+      return new Packr(options).pack(marker.fields);
+    } finally {
+      packing.delete(marker);
+    }
+  },
+  unpack: (bytes: Uint8Array) => errorOf(unpackWith(new Packr(options), bytes) as ErrorFields),
+});
+
+/** The error, made as structured clone makes it: own stack, message and cause, none enumerable. */
+function errorOf(fields: ErrorFields): Error {
+  const error = Object.create((errorClasses[fields.class] ?? Error).prototype) as Error;
+  const own = (key: string, value: unknown) =>
+    Object.defineProperty(error, key, { value, enumerable: false, writable: true, configurable: true });
+  own('stack', fields.stack);
+  if ('message' in fields) own('message', fields.message);
+  if ('cause' in fields) own('cause', fields.cause);
+  return error;
+}
 
 export function packPortable(value: unknown): Buffer {
   return packr.pack(needsCare(value) ? withMarkers(value, new Map()) : value);
 }
 
 export function unpackPortable(bytes: Uint8Array): unknown {
-  const { value, sentinels } = unpackCounting(() => packr.unpack(bytes));
+  return unpackWith(packr, bytes);
+}
+
+function unpackWith(unpacker: Packr, bytes: Uint8Array): unknown {
+  const { value, sentinels } = unpackCounting(() => unpacker.unpack(bytes));
   return sentinels ? restore(value, new Set()) : value;
 }
 

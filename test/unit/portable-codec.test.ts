@@ -95,3 +95,52 @@ test('values with none of these cross as before', () => {
   };
   crossesAsLocally(value, 'a plain value');
 });
+
+/** An error crossed as structured clone carries it: same class, same own keys with the same descriptors, same values. */
+function errorCrossesAsLocally(error: Error, what: string): void {
+  const back = roundTrip(error);
+  const local = structuredClone(error);
+  assert.equal(Object.getPrototypeOf(back), Object.getPrototypeOf(local), `${what}: its class`);
+  assert.deepEqual(Reflect.ownKeys(back), Reflect.ownKeys(local), `${what}: its own keys`);
+  for (const key of Reflect.ownKeys(local)) {
+    const got = Object.getOwnPropertyDescriptor(back, key) ?? {};
+    const expected = Object.getOwnPropertyDescriptor(local, key) ?? {};
+    assert.deepStrictEqual({ ...got, value: undefined }, { ...expected, value: undefined }, `${what}: ${String(key)}`);
+    if (expected.value instanceof Error) errorCrossesAsLocally(expected.value, `${what}'s ${String(key)}`);
+    else assert.deepStrictEqual(got.value, expected.value, `${what}: ${String(key)}`);
+  }
+}
+
+test('an Error as a value (an argument, a result) crosses as structured clone carries it', () => {
+  const lone = '\ud800';
+  // biome-ignore lint/suspicious/noSparseArray: a hole in a cause.
+  const cause = { zero: -0, list: [1, , 3], boxed: new String('s'), [lone]: lone };
+  const named = new Error('named');
+  named.name = 'MyError';
+  const renamed = new Error('renamed');
+  renamed.name = 'TypeError';
+  const noCause = new Error('m', { cause: undefined });
+  const stackless = new Error('no stack');
+  stackless.stack = undefined;
+  const cases: Array<[string, Error]> = [
+    ['a lone surrogate in its message and stack, marks in its cause', new TypeError(`a${lone}b`, { cause })],
+    ['a custom name (structured clone keeps the class only)', named],
+    ['a built-in name on an Error', renamed],
+    ['a subclass of a built-in one', new (class Mine extends RangeError {})('mine')],
+    ['no message', new Error()],
+    ['a cause that is undefined', noCause],
+    ['no cause at all', new Error('plain')],
+    ['an error as its cause', new Error('outer', { cause: new SyntaxError('inner', { cause: -0 }) })],
+    ['an AggregateError (not among the classes structured clone keeps)', new AggregateError([1], 'agg')],
+    ['a stack that is not a string', stackless],
+    ['a message that is not a string', Object.assign(new Error(), { message: 5 })],
+  ];
+  for (const [what, error] of cases) errorCrossesAsLocally(error, what);
+  const shared = new Error('shared');
+  const both = roundTrip({ a: shared, b: [shared], c: new Map([[shared, shared]]) });
+  assert.equal(both.a, both.b[0], 'one error twice in a value is one error on the other side');
+  assert.equal(both.c.get(both.a), both.a);
+  const loop = new Error('loop');
+  loop.cause = { loop };
+  assert.throws(() => packPortable(loop), /cause leads back to itself/);
+});

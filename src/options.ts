@@ -465,16 +465,26 @@ export function asModuleUrl(pathOrUrl: string): string {
 }
 
 /**
- * Flags that would widen a sandboxed pool from inside: its own permission flags, a file of
- * variables read before the model applies (`--env-file`), the inspector, node:sqlite (which opens
- * files outside the model). In `execArgv` or in the `NODE_OPTIONS` of `env`.
+ * Flags that would widen a sandboxed pool from inside: its own permission flags (and
+ * `--permission-audit`, which only warns), a file of variables or of options read before the model
+ * applies (`--env-file`, a config file), the inspector, node:sqlite (which opens files outside the
+ * model), Node's internals, a startup snapshot. In `execArgv` or in the children's `NODE_OPTIONS`
+ * (`env`, or the parent's through `envAllow`). A list of what is known to widen: a flag Node adds
+ * later may be missing from it.
  */
 const wideningFlag =
-  /^--(allow-[a-z-]+|permission|experimental-permission|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite)$/;
+  /^--(allow-[a-z-]+|(experimental-)?permission(-[a-z-]+)?|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite|(experimental-)?(default-)?config-file|expose-internals|snapshot-blob|build-snapshot)$/;
+
+/** The flags among these that would widen a sandboxed pool (wideningFlag), as given. */
+export function wideningFlags(flags: readonly string[]): string[] {
+  return flags.filter((flag) => wideningFlag.test(flagName(flag)));
+}
 
 function checkNoWideningFlags(options: PoolOptions, where: string): void {
-  const nodeOptions = nodeOptionsFlags(options.env?.['NODE_OPTIONS']);
-  const given = [...(options.execArgv ?? []), ...nodeOptions].filter((flag) => wideningFlag.test(flagName(flag)));
+  // The parent's NODE_OPTIONS reaches the children through envAllow when env does not set it.
+  const inherited = options.envAllow?.includes('NODE_OPTIONS') ? process.env['NODE_OPTIONS'] : undefined;
+  const nodeOptions = nodeOptionsFlags(options.env?.['NODE_OPTIONS'] ?? inherited);
+  const given = wideningFlags([...(options.execArgv ?? []), ...nodeOptions]);
   if (given.length === 0) return;
   throw optionError(
     `${where}: ${given.join(' ')} would widen the sandbox of a pool with permissions (in its execArgv or NODE_OPTIONS). ` +

@@ -1,4 +1,4 @@
-import { deserialize } from 'node:v8';
+import { deserialize } from './serializer.js';
 import { libraryErrorClasses } from '../errors.js';
 import { type EncodedThrown, type ErrorNode, ThrownSlot } from '../protocol.js';
 import {

@@ -6,7 +6,9 @@ import {
   poolDefaults,
   type PoolOptions,
   type PoolTransport,
+  wideningFlags,
 } from '../options.js';
+import { optionError } from '../errors.js';
 import type { ChildSettings } from '../protocol.js';
 import { enablesPermissions, isPermissionFlag, permissionFlags } from './local/sandbox.js';
 
@@ -57,11 +59,21 @@ export function resolveSettings(name: string, options: PoolOptions): PoolSetting
     ...(recycleAfterCalls !== undefined && { recycleAfterCalls }),
     ...(recycleAboveHeapMb !== undefined && { recycleAboveHeapBytes: recycleAboveHeapMb * megabyte }),
   };
+  const env = childEnvironment(environmentOf(options));
+  // configure() checked the parent's NODE_OPTIONS that envAllow passes on as it was then; it may have
+  // changed since, and a sandbox must not start wider than it was configured.
+  const widening = options.permissions ? wideningFlags(nodeOptionsFlags(env['NODE_OPTIONS'])) : [];
+  if (widening.length > 0) {
+    throw optionError(
+      `Pool '${name}' has permissions, but the NODE_OPTIONS its children would get (through envAllow) hold ` +
+        `${widening.join(' ')}, which would widen its sandbox. Leave NODE_OPTIONS out of envAllow, or set it with env.`,
+    );
+  }
   return {
     name,
     size: options.size ?? poolDefaults.size(),
     idleTimeout: options.idleTimeout ?? poolDefaults.idleTimeout,
-    env: childEnvironment(environmentOf(options)),
+    env,
     execArgv,
     maxMemoryMb: options.maxMemoryMb,
     isolate: options.isolate ?? poolDefaults.isolate,

@@ -61,7 +61,9 @@ addExtension({
 
 /** The error, made as structured clone makes it: own stack, message and cause, none enumerable. */
 function errorOf(fields: ErrorFields): Error {
-  const error = Object.create((errorClasses[fields.class] ?? Error).prototype) as Error;
+  const error = Object.create(
+    (Object.hasOwn(errorClasses, fields.class) ? errorClasses[fields.class]! : Error).prototype,
+  ) as Error;
   const own = (key: string, value: unknown) =>
     Object.defineProperty(error, key, { value, enumerable: false, writable: true, configurable: true });
   own('stack', fields.stack);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { AbortError, configure, shutdown, withCallOptions } from 'run-in-process';
 import { fixture, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
@@ -29,6 +29,38 @@ test('a queued call is dropped without starting; the running one finishes', asyn
   writeFileSync(release, '');
   assert.equal(typeof (await running), 'number');
   assert.equal(existsSync(queuedStarted), false, 'the queued call never started');
+});
+
+test('with callsPerChild above 1, a call aborted while it waits for a child of its own is dropped; the parent lives', async () => {
+  // tinypool moves such a call aside while its child is busy, where its abort found it missing: the
+  // failed assertion, thrown in an abort listener, ended this process.
+  configure('cancel-shared', { size: 1, callsPerChild: 2 });
+  const { step } = inPool('cancel-shared');
+  await step(scratchFile('warm-log'), 0, 'value');
+  for (const afterMs of [0, 1, 2, 3, 5]) {
+    const log = scratchFile(`shared-log-${afterMs}`);
+    const controller = new AbortController();
+    const calls = [
+      step(log, 1, { sleepMs: 20 }),
+      step(log, 2, { sleepMs: 20 }),
+      withCallOptions({ signal: controller.signal }, () => step(log, 3, { sleepMs: 20 })),
+    ];
+    setTimeout(() => controller.abort(), afterMs);
+    const settled = await Promise.allSettled(calls);
+    assert.deepEqual(
+      settled.map((result) => result.status),
+      ['fulfilled', 'fulfilled', 'rejected'],
+      `aborted after ${afterMs} ms`,
+    );
+    assert.ok((settled[2] as PromiseRejectedResult).reason instanceof AbortError);
+    // A later call on the same child: the aborted one, had it been sent after all, would have run by then.
+    await step(log, 4, 'value');
+    const ran = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' ')[0]);
+    assert.deepEqual(ran.sort(), ['1', '2', '4'], `aborted after ${afterMs} ms: what ran`);
+  }
 });
 
 test('aborting a running call kills its child; the next call gets a new one', async () => {

@@ -97,6 +97,23 @@ test('a sandboxed child cannot read through a descriptor its parent inherited op
   }
 });
 
+test("a parent's NODE_OPTIONS passed on through envAllow that would widen the sandbox is refused when the pool starts", async () => {
+  const parentOptions = process.env['NODE_OPTIONS'];
+  configure('sandbox-env', { size: 1, permissions: { fsRead: [fixtures] }, envAllow: ['NODE_OPTIONS'] });
+  // Changed after configure() checked it: the pool checks again as it starts its children.
+  process.env['NODE_OPTIONS'] = '--allow-fs-read=/';
+  try {
+    const error = await rejectionOf(inSandbox('sandbox-env').read(join(outside, 'secret.txt')), TypeError);
+    assert.match(
+      error.message,
+      /NODE_OPTIONS its children would get \(through envAllow\) hold --allow-fs-read=\/, which would widen/,
+    );
+  } finally {
+    if (parentOptions === undefined) delete process.env['NODE_OPTIONS'];
+    else process.env['NODE_OPTIONS'] = parentOptions;
+  }
+});
+
 test('processes, threads, addons and WASI are denied unless granted', async () => {
   // --no-warnings: Node warns of WASI (experimental) and of each granted flag, once per child.
   configure('sandbox', { size: 1, execArgv: ['--no-warnings'], permissions: { fsRead: [fixtures] } });

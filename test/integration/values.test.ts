@@ -74,6 +74,13 @@ for (const mode of modes) {
         assert.ok(own(back), `${back.constructor.name} returned`);
         assert.deepEqual(bytes(back), bytes(view));
       }
+      // In a thrown error's fields too, which cross with the error codec.
+      const thrown = (await rejectionOf(Values.throwsViews(), Error)) as Error & {
+        x: Uint8Array;
+        cause: { u: Uint16Array };
+      };
+      assert.ok(own(thrown.x) && own(thrown.cause.u), 'views in a thrown error');
+      assert.deepEqual([...thrown.x, ...thrown.cause.u], [9, 1, 2]);
       const nested = await Values.echo({ password: 'hunter2', views: views() });
       for (const [index, view] of nested.views.entries()) {
         assert.ok(own(view), `${view.constructor.name} inside a result`);

@@ -186,6 +186,33 @@ test('flags that would widen a sandboxed pool are refused, in execArgv and in NO
     TypeError,
     /--inspect_brk would widen the sandbox/,
   );
+  // Flags that only warn (--permission-audit), or read options from a file, or open Node's internals.
+  for (const flag of [
+    '--permission-audit',
+    '--experimental-config-file=node.config.json',
+    '--experimental-default-config-file',
+    '--expose-internals',
+    '--snapshot-blob=blob',
+  ]) {
+    refused(
+      () => configure('options-sandbox', { permissions: {}, execArgv: [flag] }),
+      TypeError,
+      new RegExp(`${flag.replace(/[.]/g, '\\.')} would widen the sandbox`),
+    );
+  }
+  // The parent's NODE_OPTIONS, when envAllow passes it on.
+  const parentOptions = process.env['NODE_OPTIONS'];
+  process.env['NODE_OPTIONS'] = '--no-warnings --allow-fs-read=/';
+  try {
+    refused(
+      () => configure('options-sandbox', { permissions: {}, envAllow: ['NODE_OPTIONS'] }),
+      TypeError,
+      /--allow-fs-read=\/ would widen the sandbox/,
+    );
+  } finally {
+    if (parentOptions === undefined) delete process.env['NODE_OPTIONS'];
+    else process.env['NODE_OPTIONS'] = parentOptions;
+  }
   refused(() => configure('options-sandbox', { permissions: { fsRead: ['a\0b'] } }), TypeError, /no NUL character/);
   configure('options-sandbox', {
     permissions: {},

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
-import Tinypool from 'tinypool';
+import Tinypool, { type Task as TinypoolTask, type TaskQueue } from 'tinypool';
 import {
   BatchSlot,
   NoticeSlot,
@@ -121,6 +121,7 @@ export class TinypoolTransport implements Transport {
       env: marked.env,
       execArgv: settings.execArgv,
       isolateWorkers: settings.isolate,
+      taskQueue: new AbortableTaskQueue(),
       concurrentTasksPerWorker: settings.callsPerChild,
       // No maxMemoryLimitBeforeRecycle: tinypool would stop a child above it at the end of a task,
       // with the calls of its other batches still running. The child retires itself (run-batch.ts).
@@ -496,6 +497,40 @@ export class TinypoolTransport implements Transport {
       const child = (worker as { process?: ChildProcess }).process; // tinypool 2.2.0: ProcessWorker.process
       if (child) this.#tracker.adopt(child);
     }
+  }
+}
+
+/**
+ * tinypool 2.2.0's task queue, but one whose `remove()` does not assert that the task is in it.
+ * With callsPerChild above 1, tinypool moves a task with an AbortSignal (a batch that goes alone)
+ * that reaches a busy child into a second queue of its own (`skipQueue`); aborted there, the task
+ * is looked for here, and the failed assertion, thrown inside an abort listener, would end this
+ * process as an uncaught exception. Such a task is made a no-op instead: tinypool still gives it to
+ * a child later, which then runs nothing of the call (its caller has its AbortError already).
+ */
+class AbortableTaskQueue implements TaskQueue {
+  readonly #tasks: TinypoolTask[] = [];
+
+  get size(): number {
+    return this.#tasks.length;
+  }
+
+  shift(): TinypoolTask | null {
+    return this.#tasks.shift() ?? null;
+  }
+
+  push(task: TinypoolTask): void {
+    this.#tasks.push(task);
+  }
+
+  remove(task: TinypoolTask): void {
+    const index = this.#tasks.indexOf(task);
+    if (index >= 0) this.#tasks.splice(index, 1);
+    else (task as unknown as { task: unknown }).task = ['wake'] satisfies WakeTask; // tinypool 2.2.0: TaskInfo.task
+  }
+
+  cancel(): void {
+    for (const task of this.#tasks.splice(0)) task.cancel();
   }
 }
 

@@ -71,6 +71,32 @@ describe('a child that dies during a call', () => {
     assert.match(crash.message, /ran out of memory/, crash.report);
   });
 
+  test('calls that share a child stopped for a callback that threw are told why, not that it crashed by itself', async () => {
+    // callsPerChild above 1: the child runs them side by side, and stopping it ends them all.
+    configure('callback-neighbours', { size: 1, callsPerChild: 3 });
+    const { callsBack, pid } = inPool('callback-neighbours');
+    await pid();
+    const broken = new Error('the progress bar broke');
+    const [first, thrower, last] = await Promise.allSettled([
+      callsBack(() => {}, 300),
+      callsBack(() => {
+        throw broken;
+      }, 300),
+      callsBack(() => {}, 300),
+    ]);
+    assert.equal(thrower.status === 'rejected' && thrower.reason, broken);
+    for (const bystander of [first, last]) {
+      assert.equal(bystander.status, 'rejected');
+      const error = (bystander as PromiseRejectedResult).reason as ProcessCrashedError;
+      assert.ok(error instanceof ProcessCrashedError, String(error));
+      assert.match(
+        error.message,
+        /the pool stopped it for a call beside this one that was aborted, or whose callback threw/,
+      );
+    }
+    assert.equal(typeof (await pid()), 'number', 'the next call gets a new child');
+  });
+
   test('other calls are unaffected and later calls work on a new child', async () => {
     configure('crash-neighbours', { size: 2 });
     const { exit, pid, spin } = inPool('crash-neighbours');

@@ -3,12 +3,21 @@ import { ChildStartupError, ModuleLoadError, ProcessCrashedError } from '../../e
 import type { EncodedThrown } from '../../protocol.js';
 import { resolveErrorClass } from '../../shared/error-classes.js';
 import { fsReadHint } from '../../shared/sandbox-hint.js';
+import type { StopReason } from '../transport.js';
 import type { ChildRecord } from './child-tracker.js';
 import { describeThrown } from '../../codec/describe-thrown.js';
 
 /** Turning a dead child into an error that says what happened and what to do. */
 
 const outOfMemoryPattern = /heap out of memory|Reached heap limit|Allocation failed|ERR_WORKER_OUT_OF_MEMORY/i;
+
+/** Why the pool stopped a child, as the calls that went with it are told. */
+const stoppedFor: Record<StopReason, string> = {
+  timeout: 'a call beside this one that timed out',
+  abort: 'a call beside this one that was aborted, or whose callback threw',
+  stuck: 'a call beside this one that it did not start in time',
+  shutdown: "shutdown()'s deadline",
+};
 
 export function crashError(record: ChildRecord, label: string): ProcessCrashedError {
   const { exitCode, signal, stderr } = record;
@@ -19,6 +28,8 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
   else if (outOfMemory) how = "it ran out of memory (raise the pool's maxMemoryMb, or make the call hold less)";
   else if (fatal !== undefined)
     how = `it threw outside any call (from a timer or an unhandled rejection?): ${describeThrown(fatal)}`;
+  // The pool killed it for another call it ran (callsPerChild above 1): this call went with it.
+  else if (record.stoppedFor && signal === 'SIGKILL') how = `the pool stopped it for ${stoppedFor[record.stoppedFor]}`;
   else if (signal) how = `it was killed by signal ${signal}`;
   else how = `it exited with code ${exitCode}`;
   const message = `The child process (pid ${record.pid}) running ${label} crashed: ${how}.${tailOf(stderr)}`;

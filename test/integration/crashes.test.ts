@@ -77,15 +77,27 @@ describe('a child that dies during a call', () => {
     const { callsBack, pid } = inPool('callback-neighbours');
     await pid();
     const broken = new Error('the progress bar broke');
-    const [first, thrower, last] = await Promise.allSettled([
-      callsBack(() => {}, 300),
+    // Each bystander is running (its callback has reached this process) before the next call is made.
+    const running = () => {
+      let started = () => {};
+      const reached = new Promise<void>((resolve) => {
+        started = resolve;
+      });
+      return { call: callsBack(() => started(), 1_000), reached };
+    };
+    const first = running();
+    await first.reached;
+    const last = running();
+    await last.reached;
+    const [thrower, ...bystanders] = await Promise.allSettled([
       callsBack(() => {
         throw broken;
-      }, 300),
-      callsBack(() => {}, 300),
+      }, 1_000),
+      first.call,
+      last.call,
     ]);
     assert.equal(thrower.status === 'rejected' && thrower.reason, broken);
-    for (const bystander of [first, last]) {
+    for (const bystander of bystanders) {
       assert.equal(bystander.status, 'rejected');
       const error = (bystander as PromiseRejectedResult).reason as ProcessCrashedError;
       assert.ok(error instanceof ProcessCrashedError, String(error));

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { optionError } from './errors.js';
+import { flagName, nodeOptionsFlags } from './node-flags.js';
 
 /** Options of a decorated method, a decorated class (defaults for its methods) or a wrapped function. */
 export interface RunInProcessOptions {
@@ -490,44 +491,6 @@ function checkNoWideningFlags(options: PoolOptions, where: string): void {
     `${where}: ${given.join(' ')} would widen the sandbox of a pool with permissions (in its execArgv or NODE_OPTIONS). ` +
       `Grant what the children need through the permissions option instead, and pass variables with env or envAllow.`,
   );
-}
-
-/**
- * The flags of a NODE_OPTIONS value as Node reads them (node_options.cc, ParseNodeOptionsEnvVar):
- * split at spaces, except inside double quotes, where a backslash escapes the next character. To
- * Node, `"--allow-worker"` is `--allow-worker`: a check that split at spaces alone would let it by.
- */
-export function nodeOptionsFlags(nodeOptions: string | undefined): string[] {
-  const text = nodeOptions ?? '';
-  const flags: string[] = [];
-  let inQuotes = false;
-  let startsNew = true;
-  for (let i = 0; i < text.length; i++) {
-    let c = text[i]!;
-    if (c === '\\' && inQuotes && i + 1 < text.length) c = text[++i]!;
-    else if (c === ' ' && !inQuotes) {
-      startsNew = true;
-      continue;
-    } else if (c === '"') {
-      inQuotes = !inQuotes;
-      continue;
-    }
-    if (startsNew) flags.push(c);
-    else flags[flags.length - 1] += c;
-    startsNew = false;
-  }
-  return flags;
-}
-
-/** NODE_OPTIONS made of these flags, each read back by Node as it is. */
-export function joinNodeOptions(flags: string[]): string {
-  return flags.map((flag) => (/[ "\\]/.test(flag) ? `"${flag.replace(/["\\]/g, '\\$&')}"` : flag)).join(' ');
-}
-
-/** A flag's name as Node matches it, without its value: `--allow_fs_read=/` is `--allow-fs-read` to Node. */
-export function flagName(flag: string): string {
-  const name = flag.split('=', 1)[0]!;
-  return name.startsWith('--') ? `--${name.slice(2).replaceAll('_', '-')}` : name;
 }
 
 /** The first Node line whose permission model covers the network (`--allow-net`). */

@@ -1,9 +1,9 @@
 import { SerializationError } from '../errors.js';
 import { describeUncloneable, isStackOverflow } from './uncloneable.js';
 import { deserialize, type Resizable, serialize } from './serializer.js';
+import { messageOf } from './describe-thrown.js';
 
 export { ownView } from './serializer.js';
-import { messageOf } from './describe-thrown.js';
 
 /**
  * Values cross as `v8.serialize` bytes: BigInt, undefined, NaN, -0, Date, RegExp, Map, Set, typed

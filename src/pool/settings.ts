@@ -1,13 +1,5 @@
-import {
-  flagName,
-  joinNodeOptions,
-  longestTimer,
-  nodeOptionsFlags,
-  poolDefaults,
-  type PoolOptions,
-  type PoolTransport,
-  wideningFlags,
-} from '../options.js';
+import { flagName, joinNodeOptions, nodeOptionsFlags } from '../node-flags.js';
+import { longestTimer, poolDefaults, type PoolOptions, type PoolTransport, wideningFlags } from '../options.js';
 import { optionError } from '../errors.js';
 import type { ChildSettings } from '../protocol.js';
 import { enablesPermissions, isPermissionFlag, permissionFlags } from './local/sandbox.js';

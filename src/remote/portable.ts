@@ -27,9 +27,9 @@ import { define, needsCare, withMarkers } from './portable-marks.js';
  * (plain data, with a reference in place of each error), which this codec carries like any value.
  * An Error as a value (an argument, a result) crosses as structured clone carries it (ErrorValue).
  */
-// Unchanged by the extensions from 0x23 (0x28: Error values, which msgpackr's own handling corrupted): they carry only values that the codec used to corrupt. A
-// worker of a version before them fails a call that carries one ("Unknown extension type"), and
-// reads every other call as it did.
+// Unchanged by the extensions from 0x23 on (0x28: Error values): each carries only values this codec
+// used to corrupt. A worker of a version before them fails a call that carries one ("Unknown
+// extension type"), and reads every other call as it did.
 export const portableCodec = 'msgpackr-2';
 
 const options = { structuredClone: true, useBigIntExtension: true, moreTypes: true };

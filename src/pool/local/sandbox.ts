@@ -1,7 +1,8 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flagName, networkPermissionSince, nodeOptionsFlags, type Permissions } from '../../options.js';
+import { networkPermissionSince, type Permissions } from '../../options.js';
+import { flagName, nodeOptionsFlags } from '../../node-flags.js';
 
 /**
  * The Node flags that start a child of a sandboxed pool under Node's permission model, for the Node

@@ -43,7 +43,7 @@ export interface Transport {
    * stopping it stops nothing else.
    */
   readonly runsCallsTogether?: boolean;
-  /** Batches submitted that no worker has taken yet, waiting inside the transport. */
+  /** Calls in batches submitted that no worker has taken yet, waiting inside the transport (for `stats().queued`, `maxQueue`). */
   readonly waiting: number;
   /**
    * Sends a batch to some worker. What happens to it comes back through `TransportEvents`: a

@@ -90,7 +90,7 @@ export class CallerTransport implements Transport {
     link.use();
   }
 
-  /** Jobs no worker has taken yet: counted as they go, since the scheduler reads it on its paths. */
+  /** Calls in jobs no worker has taken yet: counted as they go, since the scheduler reads it on its paths. */
   waiting = 0;
 
   submit(task: BatchTask, _exclusive: boolean, _stoppable: boolean, timeouts: ReadonlyArray<number | undefined>): void {
@@ -123,7 +123,7 @@ export class CallerTransport implements Transport {
     const envelope = sealJob(parts, jobId, this.options.secret, this.options.codec);
     const label = labelOf(sent);
     this.#sent.set(jobId, sent);
-    this.waiting++;
+    this.waiting += sent.calls.length;
     this.#jobOfBatch.set(batch, jobId);
     this.link.watch(jobId, this.#watcher(jobId));
     try {
@@ -189,7 +189,7 @@ export class CallerTransport implements Transport {
         if (!sent || sent.active) return;
         sent.active = true;
         sent.activeAt = performance.now();
-        this.waiting--;
+        this.waiting -= sent.calls.length;
         for (const call of sent.calls) this.events.started(sent.batch, call.id);
       },
       completed: (returnValue: unknown, stored: boolean): boolean => {
@@ -306,7 +306,7 @@ export class CallerTransport implements Transport {
   /** The job is no longer in the queue's hands, as far as this caller is concerned. */
   #release(jobId: string, batch: number): Sent | undefined {
     const sent = this.#sent.get(jobId);
-    if (sent && !sent.active) this.waiting--;
+    if (sent && !sent.active) this.waiting -= sent.calls.length;
     this.#sent.delete(jobId);
     this.#jobOfBatch.delete(batch);
     this.link.forget(jobId);

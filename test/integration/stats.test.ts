@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import {
   ChildStartupError,
   configure,
+  ProcessCrashedError,
   QueueFullError,
   SerializationError,
   shutdown,
   stats,
   TimeoutError,
+  warmUp,
   withCallOptions,
 } from 'run-in-process';
 import { CallLog } from '../helpers/call-log.js';
@@ -107,6 +109,36 @@ test('with maxQueue, a call beyond it is refused at once with QueueFullError; th
   for (const result of await Promise.all(waiting)) assert.equal(typeof result, 'number');
   assert.equal(stats('stats-queue').failed, 1);
 });
+
+test('a call counts as queued until a child takes it: while the children boot, and in a batch sent after a crash', async () => {
+  configure('stats-waiting', { size: 1 });
+  const { hold, pid } = inPool('stats-waiting');
+  // The machinery is loaded (another pool's stats), so calls reach the scheduler at once.
+  await warmUpAnotherPool();
+  const cold = [pid(), pid(), pid()];
+  assert.deepEqual(pick(stats('stats-waiting')), { queued: 3, running: 0, starting: 1 }, 'no child has booted yet');
+  await Promise.all(cold);
+  const started = scratchFile('waiting-hold');
+  const holding = hold(started, scratchFile('waiting-never'));
+  await waitForFile(started);
+  const behind = [pid(), pid(), pid()];
+  assert.deepEqual(pick(stats('stats-waiting')), { queued: 3, running: 1, starting: 0 });
+  process.kill(Number(readFileSync(started, 'utf8')), 'SIGKILL');
+  await rejectionOf(holding, ProcessCrashedError);
+  // The three calls now go to tinypool together, and wait there for the replacement to boot.
+  assert.deepEqual(pick(stats('stats-waiting')), { queued: 3, running: 0, starting: 1 });
+  for (const result of await Promise.all(behind)) assert.equal(typeof result, 'number');
+  assert.deepEqual(pick(stats('stats-waiting')), { queued: 0, running: 0, starting: 0 });
+});
+
+function pick({ queued, running, children }: ReturnType<typeof stats>) {
+  return { queued, running, starting: children.starting };
+}
+
+async function warmUpAnotherPool(): Promise<void> {
+  configure('stats-waiting-loader', { size: 1 });
+  await warmUp('stats-waiting-loader');
+}
 
 test('calls with a higher priority leave the queue first; FIFO within a priority', async () => {
   configure('priority', { size: 1 });

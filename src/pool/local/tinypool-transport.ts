@@ -12,6 +12,7 @@ import {
   type CallTask,
   type ChildNotice,
   type Steer,
+  type Task,
   type TaskResult,
   type WakeTask,
   type WarmTask,
@@ -36,7 +37,7 @@ import { Warming } from './warming.js';
  * tinypool, and every use of its internals is here, each marked with the version it was read from
  * (2.2.0, pinned in package.json):
  * - `pool.threads`, each a ProcessWorker holding its ChildProcess in `.process`;
- * - `pool.queueSize`, the tasks waiting for a worker;
+ * - `pool.queueSize`, the tasks waiting for a worker beyond those that children starting will take;
  * - the message 'Terminating worker thread' that rejects tasks when the pool is destroyed;
  * - an unexpected exit reaches us as an 'error' event on the ChildProcess (child-tracker.ts);
  * - a child that has booted says `{ ready: true }` on its IPC channel;
@@ -85,6 +86,7 @@ export class TinypoolTransport implements Transport {
     },
   });
   readonly #batches = new LocalBatches();
+  readonly #queue = new AbortableTaskQueue((task) => this.#callsIn(task));
   #broken = false;
   readonly #unhook: () => void;
   /** Set by destroy(): a child that ends from now on ends for the shutdown. */
@@ -121,7 +123,7 @@ export class TinypoolTransport implements Transport {
       env: marked.env,
       execArgv: settings.execArgv,
       isolateWorkers: settings.isolate,
-      taskQueue: new AbortableTaskQueue(),
+      taskQueue: this.#queue,
       concurrentTasksPerWorker: settings.callsPerChild,
       // No maxMemoryLimitBeforeRecycle: tinypool would stop a child above it at the end of a task,
       // with the calls of its other batches still running. The child retires itself (run-batch.ts).
@@ -136,8 +138,20 @@ export class TinypoolTransport implements Transport {
     if (settings.minChildren > 0) this.warmUp().catch(() => {});
   }
 
+  /**
+   * Calls in batches that tinypool holds for a child: a busy one, or one still booting (the first
+   * calls of a cold pool, those after a crash or a retirement, every batch of an isolated pool).
+   * Not those of a batch that goes alone held for an idle child while the others take several calls
+   * (tinypool 2.2.0's `skipQueue`, out of reach): it is counted as running.
+   */
   get waiting(): number {
-    return this.#tinypool.queueSize; // tinypool 2.2.0 internal
+    return this.#queue.calls;
+  }
+
+  /** The calls a task in tinypool's queue holds: those deferred until its child is known too (deferred-calls.ts). */
+  #callsIn(task: Task): number {
+    if (task[0] !== 'batch') return 0;
+    return task[BatchSlot.calls].length + (this.#batches.get(task[BatchSlot.id])?.deferred?.length ?? 0);
   }
 
   submit(task: BatchTask, exclusive: boolean, stoppable: boolean): void {
@@ -508,6 +522,15 @@ export class TinypoolTransport implements Transport {
  */
 class AbortableTaskQueue implements TaskQueue {
   readonly #tasks: TinypoolTask[] = [];
+
+  constructor(private readonly callsIn: (task: Task) => number) {}
+
+  /** The calls its tasks hold (a few tasks at most: the scheduler gives tinypool one per slot). */
+  get calls(): number {
+    let calls = 0;
+    for (const task of this.#tasks) calls += this.callsIn((task as unknown as { task: Task }).task); // tinypool 2.2.0: TaskInfo.task
+    return calls;
+  }
 
   get size(): number {
     return this.#tasks.length;

@@ -29,10 +29,14 @@ export function describeUncloneable(
   const what =
     found?.what ??
     (isStackOverflow(error) ? 'it is nested too deeply to be cloned' : messageOf(error).replace(/\.$/, ''));
+  // A function passed as an argument is most often a progress callback, which the option carries.
+  const callback = /^args\[\d+\]$/.test(path) && found?.what.startsWith('a function');
   return new SerializationError(
     `Cannot send ${path} ${whereFor}: ${what}. Only structured-clone data crosses a process boundary ` +
       `(primitives, plain objects, arrays, Date, RegExp, Map, Set, typed arrays, Buffer, Error); ` +
-      `pass plain data instead, or do this work inside the child.`,
+      (callback
+        ? `pass plain data instead, or, for a callback the child is to call, declare the method with { callbacks: true }.`
+        : `pass plain data instead, or do this work inside the child.`),
     path,
     { cause: error },
   );

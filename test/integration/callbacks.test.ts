@@ -125,6 +125,7 @@ for (const mode of modes) {
         SerializationError,
       );
       assert.equal(error.path, 'args[0]');
+      assert.match(error.message, /for a callback the child is to call, declare the method with \{ callbacks: true \}/);
     });
   });
 }

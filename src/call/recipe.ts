@@ -62,16 +62,20 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
     return { task, target, module: declaring.module, runtimeClass, label, listener: listener?.call };
   }
   const instanceClass = nearest ?? declaring;
-  // Called on something else (`[x].map(h.digest)` passes no instance at all): the child would run it
-  // on a blank instance, where the local call would have thrown or read other fields.
-  // The prototype chain, not `instanceof`, which a class may redefine (Symbol.hasInstance).
-  const proto = instanceClass.ctor?.prototype as object | undefined;
+  // Called on something else (`[x].map(h.digest)` passes no instance at all, `.call(other)` another
+  // object): the child would run it on a blank instance, or on one of another class, where the
+  // local call would have thrown or read other fields. Under standard decorators the declaring
+  // class is learned from an instance's class chain (nearestKnownClass), so one still unknown means
+  // that `self` is none of its instances. The prototype chain, not `instanceof`, which a class may
+  // redefine (Symbol.hasInstance).
+  const proto = declaring.ctor?.prototype as object | undefined;
   if (
     typeof self !== 'object' ||
     self === null ||
-    (proto !== undefined && !Object.prototype.isPrototypeOf.call(proto, self))
+    proto === undefined ||
+    !Object.prototype.isPrototypeOf.call(proto, self)
   ) {
-    throw notAnInstance(describeMethod(method), declaring.ctor?.name ?? 'class', self);
+    throw notAnInstance(method, self);
   }
   if (runtimeClass && instanceClass.ctor !== runtimeClass) warnUnknownSubclass(runtimeClass, instanceClass);
   const { target, targetKey, label } =
@@ -211,7 +215,9 @@ function snapshotOf(self: unknown, label: string): Record<string, unknown> | und
   return snapshot;
 }
 
-function notAnInstance(label: string, className: string, self: unknown): TypeError {
+function notAnInstance(method: MethodEntry, self: unknown): TypeError {
+  const className = method.owner.ctor?.name;
+  const label = className ? describeMethod(method) : method.name;
   const got =
     self === null || self === undefined
       ? String(self)
@@ -221,7 +227,7 @@ function notAnInstance(label: string, className: string, self: unknown): TypeErr
           ? `${(self as object).constructor.name || 'a class'}.prototype`
           : `an object of class ${(self as object).constructor?.name || 'Object'}`;
   return usageError(
-    `${label}() was called on ${got}, not on a ${className}: an offloaded method runs on a snapshot of the ` +
+    `${label}() was called on ${got}, not on ${className ? `a ${className}` : 'an instance of its class'}: an offloaded method runs on a snapshot of the ` +
       `instance it is called on. Call it on the instance, or pass it bound (instance.method.bind(instance)) ` +
       `where it is called later, as in [x].map(…).`,
   );

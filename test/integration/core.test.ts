@@ -91,6 +91,18 @@ for (const mode of modes) {
       }
     });
 
+    test('a method first called on an object of another class (another decorated one too) is refused', async () => {
+      // Under standard decorators its class is not known yet when the misuse is its first call.
+      const { NotYetCalled, SelfReferring } = await fixture<InstancesModule>(mode, 'instances');
+      const whoAmI = NotYetCalled.prototype.whoAmI;
+      const notInstance = /whoAmI\(\) was called on an object of class (\w+), not on (a NotYetCalled|an instance of its class)/;
+      const plain = await rejectionOf(whoAmI.call({}), TypeError);
+      assert.equal(plain.message.match(notInstance)?.[1], 'Object', plain.message);
+      const other = await rejectionOf(whoAmI.call(new SelfReferring()), TypeError);
+      assert.equal(other.message.match(notInstance)?.[1], 'SelfReferring', other.message);
+      assert.equal(await new NotYetCalled().whoAmI(), 'not yet called');
+    });
+
     test('a field of `this` that refers to the instance refers to the rebuilt instance in the child', async () => {
       const { SelfReferring } = await fixture<InstancesModule>(mode, 'instances');
       assert.deepEqual(await new SelfReferring().refersToItself(), { self: true, isInstance: true });

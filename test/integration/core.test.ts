@@ -95,7 +95,8 @@ for (const mode of modes) {
       // Under standard decorators its class is not known yet when the misuse is its first call.
       const { NotYetCalled, SelfReferring } = await fixture<InstancesModule>(mode, 'instances');
       const whoAmI = NotYetCalled.prototype.whoAmI;
-      const notInstance = /whoAmI\(\) was called on an object of class (\w+), not on (a NotYetCalled|an instance of its class)/;
+      const notInstance =
+        /whoAmI\(\) was called on an object of class (\w+), not on (a NotYetCalled|an instance of its class)/;
       const plain = await rejectionOf(whoAmI.call({}), TypeError);
       assert.equal(plain.message.match(notInstance)?.[1], 'Object', plain.message);
       const other = await rejectionOf(whoAmI.call(new SelfReferring()), TypeError);

@@ -150,7 +150,7 @@ const examples = [
         const [, pid, folder] = expectLine(
           out,
           new RegExp(
-            `^worker ${name} \\(pid (\\d+)\\) in (\\S+): run-in-process worker ready: pool render, 3 targets from 1 modules \\(queue render@example-1, worker [^ )]+\\)$`,
+            `^worker ${name} \\(pid (\\d+)\\) in (\\S+): run-in-process worker ready: pool render, 3 targets from 1 module \\(queue render@example-1, worker [^ )]+\\)$`,
             'm',
           ),
         );

@@ -16,6 +16,15 @@ const usage = `usage: run-in-process worker --connection <redis URL or socket pa
   The secret, if callers sign their calls, is read from RUN_IN_PROCESS_SECRET.`;
 
 async function main(argv: string[]): Promise<number> {
+  // Asked for, the usage is the answer (stdout, success); given instead of a mistake, it is stderr and 2.
+  if (
+    argv.length <= 2 &&
+    (argv.at(-1) === '--help' || argv.at(-1) === '-h') &&
+    (argv.length === 1 || argv[0] === 'worker')
+  ) {
+    console.log(usage);
+    return 0;
+  }
   if (argv[0] !== 'worker') {
     console.error(usage);
     return 2;
@@ -67,12 +76,16 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   console.log(
-    `run-in-process worker ready: pool ${pool}, ${worker.served.length} targets from ${modules.length} modules ` +
+    `run-in-process worker ready: pool ${pool}, ${count(worker.served.length, 'target')} from ${count(modules.length, 'module')} ` +
       `(queue ${worker.queueName}, worker ${worker.name})`,
   );
   await stopping;
   await worker.close();
   return 0;
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 main(process.argv.slice(2)).then(

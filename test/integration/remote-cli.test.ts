@@ -88,3 +88,16 @@ test('the usage error says which of --connection, --pool and a module is missing
   refuses(command('--pool', 'default', module), `${needed} --connection.`);
   refuses(command(module), `${needed} --connection, --pool.`);
 });
+
+test('--help (or -h) prints the usage on stdout and succeeds, with or without the worker command', () => {
+  for (const args of [['worker', '--help'], ['worker', '-h'], ['--help']]) {
+    const run = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(run.status, 0, `${args.join(' ')}: ${run.stderr}`);
+    assert.ok(run.stdout.startsWith('usage: run-in-process worker --connection'), run.stdout);
+    assert.equal(run.stderr, '');
+  }
+  // Anything else is still a mistake.
+  const bare = spawnSync(process.execPath, [cli], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(bare.status, 2);
+  assert.ok(bare.stderr.startsWith('usage:'), bare.stderr);
+});

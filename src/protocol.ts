@@ -197,6 +197,12 @@ export type Answer =
 
 export const AnswerSlot = { payload: 1, buffer: 2, stage: 2 } as const;
 
+/**
+ * The `code` of a 'load' failure in which the module was imported but the target was not found in
+ * it: its message says what to do, and how modules are imported is beside the point.
+ */
+export const targetNotFoundCode = 'ERR_RUN_IN_PROCESS_TARGET_NOT_FOUND';
+
 /** A value on its own: a stream's item, encoded as a call's result is. */
 export type Value = Exclude<Answer, [tag: 'thrown', ...unknown[]]>;
 

@@ -1,7 +1,7 @@
 import { decodeThrown } from '../codec/thrown-decode.js';
 import { asBuffer, decodeValue, ownView } from '../codec/values.js';
 import { ModuleLoadError, RunInProcessError } from '../errors.js';
-import { AnswerSlot, ThrownSlot, type Answer, type EncodedThrown } from '../protocol.js';
+import { AnswerSlot, ThrownSlot, targetNotFoundCode, type Answer, type EncodedThrown } from '../protocol.js';
 import { resolveErrorClass } from '../shared/error-classes.js';
 import { fsReadHint } from '../shared/sandbox-hint.js';
 import { processState } from '../shared/process-state.js';
@@ -29,13 +29,17 @@ export async function rethrow(answer: Thrown, recipe: Recipe, where: string): Pr
   if (answer[AnswerSlot.stage] !== 'load') throw joinStacks(thrown);
   const reason = messageOf(thrown);
   const moduleUrl = recipe.target.module;
+  // Imported, but the target is not in it: the message says why, and how it was imported does not matter.
+  const hint =
+    (thrown as { code?: unknown } | null)?.code === targetNotFoundCode
+      ? ''
+      : fsReadHint(thrown) ||
+        `It imports that module by its file URL, so the module must be importable that way, with the same ` +
+          `loader flags (execArgv) the parent uses; its top-level code runs there.` +
+          typeScriptHint(moduleUrl, thrown);
   throw withCallerFrames(
     new ModuleLoadError(
-      `${capitalized(where)} could not load ${recipe.label} from ${moduleUrl}: ${reason}\n` +
-        (fsReadHint(thrown) ||
-          `It imports that module by its file URL, so the module must be importable that way, with the same ` +
-            `loader flags (execArgv) the parent uses; its top-level code runs there.` +
-            typeScriptHint(moduleUrl, thrown)),
+      `${capitalized(where)} could not load ${recipe.label} from ${moduleUrl}: ${reason}` + (hint && `\n${hint}`),
       moduleUrl,
       { cause: thrown },
     ),

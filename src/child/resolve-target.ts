@@ -1,4 +1,4 @@
-import type { MethodTarget, Target } from '../protocol.js';
+import { targetNotFoundCode, type MethodTarget, type Target } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
 import { findModule, learnConstructor, methodKey, type ClassEntry } from '../shared/registry.js';
 
@@ -13,20 +13,20 @@ export function resolveTarget(
 ): { fn: Function; self: unknown } {
   const module = findModule(target.module);
   if (!module) {
-    throw new Error(
+    throw notFound(
       `${target.module} was imported, but it registered nothing with run-in-process. Does it import ` +
         `'run-in-process' from the same place in the child, and declare its decorators unconditionally?`,
     );
   }
   if (target.kind === 'function') {
     const entry = module.functions.get(target.id);
-    if (!entry) throw new Error(`No function "${target.id}" is wrapped with runInProcess() in ${target.module}.`);
+    if (!entry) throw notFound(`No function "${target.id}" is wrapped with runInProcess() in ${target.module}.`);
     return { fn: entry.impl, self: undefined };
   }
   const owner = classAt(target.module, target.classIndex, target.className, moduleExports);
   const method = owner.methods.get(methodKey(target.method, target.isStatic));
   if (!method)
-    throw new Error(`${target.className}.${target.method} is not decorated with @runInProcess in ${target.module}.`);
+    throw notFound(`${target.className}.${target.method} is not decorated with @runInProcess in ${target.module}.`);
   if (target.isStatic) return { fn: method.impl, self: constructorOf(owner, moduleExports, target) };
   const instanceClass = target.instanceClass
     ? classAt(target.instanceClass.module, target.instanceClass.classIndex, target.instanceClass.className, undefined)
@@ -43,7 +43,7 @@ function classAt(url: string, index: number, expectedName: string, moduleExports
   if (moduleExports && entry && !entry.ctor) findInExports(entry, moduleExports);
   const name = entry?.ctor?.name;
   if (!entry || (expectedName && name && name !== expectedName)) {
-    throw new Error(
+    throw notFound(
       `The child found ${name ? `class ${name}` : 'no class'} where the parent has ${expectedName || 'a class'} ` +
         `(decorated class #${index} of ${url}). The module declares its decorated classes differently in ` +
         `the child: keep class declarations unconditional (do not branch on isChildProcess() around them).`,
@@ -55,7 +55,7 @@ function classAt(url: string, index: number, expectedName: string, moduleExports
 function constructorOf(entry: ClassEntry, moduleExports: object, target: MethodTarget): Function {
   if (!entry.ctor) findInExports(entry, moduleExports);
   if (entry.ctor) return entry.ctor;
-  throw new Error(
+  throw notFound(
     `The child cannot rebuild \`this\` for ${target.className || 'the class'}.${target.method}: with standard ` +
       `decorators a class is only found when it is exported, has a decorated static method, or is itself ` +
       `decorated. Export the class, or put @runInProcess() on it.`,
@@ -74,4 +74,8 @@ function findInExports(entry: ClassEntry, moduleExports: object): void {
       return;
     }
   }
+}
+
+function notFound(message: string): Error {
+  return Object.assign(new Error(message), { code: targetNotFoundCode });
 }

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import 'reflect-metadata';
 import { after, describe, test } from 'node:test';
-import { isChildProcess, runInProcess, SerializationError, shutdown, TimeoutError } from 'run-in-process';
+import {
+  isChildProcess,
+  ModuleLoadError,
+  runInProcess,
+  SerializationError,
+  shutdown,
+  TimeoutError,
+} from 'run-in-process';
 import { fixture, modes } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { runScript } from '../helpers/scripts.js';
@@ -102,6 +109,21 @@ for (const mode of modes) {
       const other = await rejectionOf(whoAmI.call(new SelfReferring()), TypeError);
       assert.equal(other.message.match(notInstance)?.[1], 'SelfReferring', other.message);
       assert.equal(await new NotYetCalled().whoAmI(), 'not yet called');
+    });
+
+    test('an unexported class: found under legacy decorators; under standard ones, a ModuleLoadError that says to export it', async () => {
+      const { hidden } = await fixture<InstancesModule>(mode, 'instances');
+      if (mode !== 'standard') {
+        assert.equal(await hidden().hello(), 'hidden');
+        return;
+      }
+      const error = await rejectionOf(hidden().hello(), ModuleLoadError);
+      assert.match(
+        error.message,
+        /only found when it is exported.*Export the class, or put @runInProcess\(\) on it\.$/s,
+      );
+      // It was imported: how modules are imported is beside the point.
+      assert.doesNotMatch(error.message, /by its file URL/);
     });
 
     test('a field of `this` that refers to the instance refers to the rebuilt instance in the child', async () => {

@@ -59,11 +59,15 @@ addExtension({
   unpack: (bytes: Uint8Array) => errorOf(unpackWith(new Packr(options), bytes) as ErrorFields),
 });
 
-/** The error, made as structured clone makes it: own stack, message and cause, none enumerable. */
+/**
+ * The error, made as structured clone makes it: a real error of its class (an object of its prototype
+ * alone is no error to v8's serializer, which would pass it on as `{}`: a worker hands arguments to
+ * its child in v8 bytes), with own stack, message and cause, none enumerable.
+ */
 function errorOf(fields: ErrorFields): Error {
-  const error = Object.create(
-    (Object.hasOwn(errorClasses, fields.class) ? errorClasses[fields.class]! : Error).prototype,
-  ) as Error;
+  const error = new (Object.hasOwn(errorClasses, fields.class) ? errorClasses[fields.class]! : Error)();
+  // What the constructor gave it (its own stack, and on some Node lines its message) is replaced.
+  for (const key of Reflect.ownKeys(error)) Reflect.deleteProperty(error, key);
   const own = (key: string, value: unknown) =>
     Object.defineProperty(error, key, { value, enumerable: false, writable: true, configurable: true });
   own('stack', fields.stack);

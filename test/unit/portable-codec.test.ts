@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { types } from 'node:util';
+import { deserialize, serialize } from 'node:v8';
 import { internal } from '../helpers/internal.js';
 
 // The remote pools' codec (remote/portable.ts) on its own: what msgpack would lose must cross as
@@ -147,4 +149,19 @@ test('an Error as a value (an argument, a result) crosses as structured clone ca
   const loop = new Error('loop');
   loop.cause = { loop };
   assert.throws(() => packPortable(loop), /cause leads back to itself/);
+});
+
+test('an Error that crossed is an error, as structured clone makes one: it crosses again (a worker hands it to its child in v8 bytes)', () => {
+  const error = new TypeError('crossed', { cause: new RangeError('inner') });
+  const back = roundTrip({ error }).error;
+  assert.ok(types.isNativeError(back), 'a native error, not an object with its prototype');
+  assert.equal(Object.prototype.toString.call(back), '[object Error]');
+  // What a worker does with an argument: the portable codec's value, in v8 bytes for its child.
+  const inChild = deserialize(serialize({ error: back })).error as Error;
+  assert.ok(inChild instanceof TypeError, `the child gets a TypeError, not ${Object.prototype.toString.call(inChild)}`);
+  assert.equal(inChild.message, 'crossed');
+  assert.equal(inChild.stack, error.stack);
+  assert.ok(inChild.cause instanceof RangeError);
+  assert.equal((inChild.cause as Error).message, 'inner');
+  assert.deepStrictEqual(structuredClone(back), structuredClone(error));
 });

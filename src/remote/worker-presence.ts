@@ -37,11 +37,16 @@ export interface Presence {
 export async function announce(redis: Redis, key: string, name: string, ttl: number): Promise<Presence> {
   const say = () => redis.eval(announceScript, 1, key, name, ttl);
   await say();
-  const timer = setInterval(() => void say().catch(() => {}), Math.max(100, Math.floor(ttl / 3)));
+  const again = () => void say().catch(() => {});
+  const timer = setInterval(again, Math.max(100, Math.floor(ttl / 3)));
   timer.unref();
+  // Said again on each reconnection: a Redis that restarted without its data (or a replica that took
+  // over) has forgotten it, and callers would meet NoWorkerError until its next turn (up to ttl / 3).
+  redis.on('ready', again);
   return {
     async leave() {
       clearInterval(timer);
+      redis.off('ready', again);
       await redis.zrem(key, name).catch(() => 0);
     },
   };

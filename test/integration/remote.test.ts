@@ -785,3 +785,44 @@ describe('a remote pool on a Redis without persistence', { skip }, () => {
     assert.ok((await remote.noteRun(scratchFile('after-restart'), 0)) > 0);
   });
 });
+
+describe('a worker whose Redis restarts without persistence, forgetting that it is alive', { skip }, () => {
+  let redis: RedisServer;
+  let worker: StartedWorker | undefined;
+
+  before(async () => {
+    redis = await startRedis({ persistence: false });
+    // It says it is alive every third of lock duration + stall interval: here, every 20 s.
+    const args = ['--lock-duration', '30000', '--stalled-interval', '30000'];
+    worker = await theApp().startWorker({ redis: redis.socket, args });
+    configure({ transport: transport(redis.socket) });
+  });
+
+  after(async () => {
+    await shutdown();
+    await worker?.stop();
+    await redis?.stop();
+  });
+
+  test('says so again once it reconnects, not at its next turn: calls meanwhile are not NoWorkerError', async () => {
+    const remote = (await import(theApp().callerModule('remote'))) as RemoteModule;
+    assert.ok((await remote.noteRun(scratchFile('before-restart'), 0)) > 0);
+    await redis.kill();
+    await redis.restart();
+    // Past the second for which a caller takes a worker it saw as still there.
+    await sleep(1_500);
+    const restarted = performance.now();
+    let refused: unknown;
+    while (performance.now() - restarted < 5_000) {
+      try {
+        assert.ok((await remote.noteRun(scratchFile('after-restart'), 0)) > 0);
+        return;
+      } catch (error) {
+        if (!(error instanceof NoWorkerError)) throw error;
+        refused = error;
+        await sleep(100);
+      }
+    }
+    assert.fail(`no call went through within 5 s of the restart, with the worker alive: ${String(refused)}`);
+  });
+});

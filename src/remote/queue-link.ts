@@ -185,6 +185,11 @@ export class QueueLink {
     // Reported to the call that meets it, not to the process.
     redis.on('error', (error: Error) => (this.#unreachable = error.message));
     redis.on('ready', () => (this.#unreachable = undefined));
+    // Redis lost once the link went idle: its clients are parked at once, as when it was lost before
+    // (#parkIfAway); ioredis's timer for the next attempt would keep the process alive, for ever.
+    redis.on('reconnecting', () => {
+      if (this.#watchers.size === 0 && this.#idle === undefined) this.#parkIfAway();
+    });
     return redis;
   }
 

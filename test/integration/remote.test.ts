@@ -700,6 +700,30 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.match(run.stdout, /^call: TransportUnavailableError$/m, run.report);
   });
 
+  test('an idle caller exits when Redis goes away after its calls (ioredis would try to reconnect for ever)', async () => {
+    const run = runScript(
+      `const { configure } = await import('run-in-process');
+       const { bullmq } = await import('run-in-process/bullmq');
+       configure({ transport: bullmq({ connection: { path: ${JSON.stringify(redis.socket)} }, buildId: 'test' }) });
+       const { Values } = await import(${JSON.stringify(app.callerModule('values'))});
+       console.log('call:', typeof (await Values.pid()));
+       // The app goes on with other work, past the second after which the link stops listening.
+       await new Promise((resolve) => setTimeout(resolve, 1_500));
+       process.kill(${redis.pid}, 'SIGKILL');
+       await new Promise((resolve) => setTimeout(resolve, 500));
+       console.log('idle, with Redis gone');`,
+      { timeout: 10_000 },
+    );
+    try {
+      assert.equal(run.status, 0, run.report);
+      assert.match(run.stdout, /^call: number$/m, run.report);
+      assert.match(run.stdout, /^idle, with Redis gone$/m, run.report);
+    } finally {
+      await redis.restart();
+      await waitFor(() => false, 1_500); // The worker reconnects.
+    }
+  });
+
   test('a worker that cannot reach Redis says so once, keeps trying, and exits cleanly on SIGTERM', async () => {
     const nowhere = `${redis.socket}.nowhere`;
     const worker = await app.startWorker({ redis: nowhere, until: /waiting for Redis/ });

@@ -236,10 +236,17 @@ export class CallerTransport implements Transport {
         if (state === 'active') {
           this.#workerLost(jobId, sent, worker);
         } else if (!this.options.waitForWorker) {
-          void this.link.queue.remove(jobId).catch(() => 0);
-          void this.#noWorker(sent.calls[0]!.label, true).then((error) => {
-            if (this.#sent.get(jobId) === sent) this.#answerAll(jobId, sent, error);
-          });
+          // Told "not run" only once it is out of the queue: BullMQ does not remove a job a worker
+          // holds (0), and a worker that took it meanwhile runs it, and answers. Redis away: the
+          // sweep asks again, or the call fails as unreachable.
+          void this.link.queue.remove(jobId).then(
+            async (removed) => {
+              if (removed !== 1) return;
+              const error = await this.#noWorker(sent.calls[0]!.label, true);
+              if (this.#sent.get(jobId) === sent) this.#answerAll(jobId, sent, error);
+            },
+            () => {},
+          );
         }
       },
       unreachable: (forMs: number, reason: string | undefined) => {

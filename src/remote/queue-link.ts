@@ -426,9 +426,21 @@ export class QueueLink {
         this.#lost(jobId);
         continue;
       }
-      if (state === 'completed' || state === 'failed') this.#settle(jobId, stored);
-      else if (alive === 0 && state === 'active') watcher.orphaned('active', await this.workerOf(jobId));
-      else if (alive === 0 && state !== 'unknown') watcher.orphaned('waiting', undefined);
+      if (state === 'completed' || state === 'failed') {
+        this.#settle(jobId, stored);
+        continue;
+      }
+      if (alive > 0 || state === 'unknown') continue;
+      // Counted again before a job is given up on: a worker that started since the count (the reads
+      // above take a round trip each) may have taken it, and runs it.
+      try {
+        alive = await this.workers.count();
+      } catch {
+        return; // Redis is away: the next sweep asks again.
+      }
+      if (alive > 0 || !this.#watchers.has(jobId)) continue;
+      if (state === 'active') watcher.orphaned('active', await this.workerOf(jobId));
+      else watcher.orphaned('waiting', undefined);
     }
   }
 }

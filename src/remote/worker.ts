@@ -200,6 +200,9 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     maxStalledCount: 0,
     lockDuration: settings.lockDuration,
     stalledInterval: settings.stalledInterval,
+    // Started once it has said it is alive (below): a caller that finds a job of its taken by a
+    // worker it cannot see alive takes that worker for lost.
+    autorun: false,
   });
   worker.on('error', () => {}); // A lost connection is retried by ioredis; jobs in hand finish.
 
@@ -224,6 +227,8 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     name,
     settings.lockDuration + settings.stalledInterval,
   );
+  // Settles when the worker closes; what fails in it is an 'error' event (above).
+  worker.run().catch(() => {});
 
   return {
     served: [...targets.keys()].sort(),

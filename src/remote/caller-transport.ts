@@ -205,7 +205,10 @@ export class CallerTransport implements Transport {
           this.#answerAll(
             jobId,
             sent,
-            new RunInProcessError(`The worker's answer to job ${jobId} was refused: ${(error as Error).message}.`),
+            new RunInProcessError(
+              `The worker's answer to job ${jobId} was refused: ${(error as Error).message}. If the caller's and ` +
+                `the worker's secrets differ, the worker refused the call as well, without running it.`,
+            ),
           );
           return true;
         }

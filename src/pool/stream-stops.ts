@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Answer } from '../protocol.js';
 import type { Batch } from './batch.js';
 import type { PendingCall } from './pending-call.js';
@@ -18,7 +19,7 @@ const shutdownStopGrace = 1_000;
  */
 export class StreamStops {
   /** By batch: settles once its batch is over, or once its worker was stopped. */
-  readonly #stopping = new Map<number, { done: Promise<void>; over: () => void }>();
+  readonly #stopping = new Map<number, { done: Promise<void>; over: () => void; hurry: () => void }>();
 
   constructor(private readonly transport: Transport) {}
 
@@ -33,7 +34,12 @@ export class StreamStops {
 
   /** `reason`: why its worker is stopped if it comes to that (a consumer that left, a shutdown). */
   windDown(call: PendingCall, batch: Batch, reason: StopReason): void {
-    if (this.#stopping.has(batch.id)) return;
+    const already = this.#stopping.get(batch.id);
+    if (already) {
+      // Its consumer left before a shutdown came: the shutdown's shorter grace bounds it too.
+      if (reason === 'shutdown') already.hurry();
+      return;
+    }
     const stop = () => {
       if (!call.settled) call.succeed(stoppedAnswer);
       this.transport.cancel(batch.id, reason);
@@ -44,7 +50,14 @@ export class StreamStops {
       stop();
       return;
     }
-    const grace = setTimeout(stop, reason === 'shutdown' ? shutdownStopGrace : stopGrace);
+    const ms = reason === 'shutdown' ? shutdownStopGrace : stopGrace;
+    const until = performance.now() + ms;
+    let grace = setTimeout(stop, ms);
+    const hurry = () => {
+      if (until - performance.now() <= shutdownStopGrace) return;
+      clearTimeout(grace);
+      grace = setTimeout(stop, shutdownStopGrace);
+    };
     let over = () => {};
     const done = new Promise<void>((resolve) => {
       over = () => {
@@ -52,7 +65,7 @@ export class StreamStops {
         resolve();
       };
     });
-    this.#stopping.set(batch.id, { done, over });
+    this.#stopping.set(batch.id, { done, over, hurry });
   }
 
   /** A batch ended or was lost: a stream being stopped in it is done. */

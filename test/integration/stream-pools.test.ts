@@ -70,6 +70,24 @@ test('shutdown() settles about a second after its deadline even when a stream ne
   assert.deepEqual(childPids(), [], 'its child was stopped');
 });
 
+test('shutdown() settles about a second after its deadline when a stream it finds being stopped never reaches a yield', async () => {
+  configure('stream-shutdown', { size: 1 });
+  const { stream } = inPool('stream-shutdown');
+  const log = new CallLog();
+  const items = stream(log.path, 3, scratchFile('never-released'));
+  assert.equal((await items.next()).value, 0);
+  // The consumer leaves first: its child is told to stop, with a stop's 5 s to reach a yield. A
+  // shutdown that comes meanwhile still settles about a second after its own deadline.
+  const leaving = items.return(undefined);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const started = Date.now();
+  await shutdown({ deadline: 200 });
+  const took = Date.now() - started;
+  assert.ok(took < 3_000, `shutdown({ deadline: 200 }) took ${took} ms`);
+  assert.deepEqual(await leaving, { done: true, value: undefined });
+  assert.deepEqual(childPids(), [], 'its child was stopped');
+});
+
 test('a stream dropped half-read is stopped when it is garbage-collected: its finally runs, and the process can exit', () => {
   const marker = scratchFile('dropped-stream');
   const run = runScript(

@@ -56,6 +56,30 @@ test('a parent whose stdout reader has gone survives what its children print', a
   assert.match(stderr, /the parent went on/);
 });
 
+test("a child's output reaches a parent's stdout whose reader is slow, every line of it", async () => {
+  // As \`node app.mjs | slow-consumer\`: the pipe is full for a while, and writes to it fail with EAGAIN.
+  const parent = startScript(
+    `const { inPool } = await import(${pooled});
+     const { configure } = await import('run-in-process');
+     configure('slow-reader', { size: 1 });
+     await inPool('slow-reader').chatty(20_000);`,
+  );
+  let stderr = '';
+  parent.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  const closed = once(parent, 'close');
+  parent.stdout.pause();
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  let lines = 0;
+  parent.stdout.on('data', (chunk: Buffer) => {
+    for (const byte of chunk) if (byte === 10) lines++;
+  });
+  parent.stdout.resume();
+  // 'close': it exited, and its output is all read.
+  const [code] = (await closed) as [number | null];
+  assert.equal(code, 0, stderr);
+  assert.equal(lines, 20_000, 'every line the child printed');
+});
+
 test("starting many children leaves the parent's stdout and stderr maxListeners as they were", async () => {
   configure('many-children', { size: 1, isolate: true });
   const before = [process.stdout.getMaxListeners(), process.stderr.getMaxListeners()];

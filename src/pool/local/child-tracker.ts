@@ -3,6 +3,7 @@ import type { Signal } from '../../errors.js';
 import { type BatchControl, type ChildNotice, type EncodedThrown, isChildNotice } from '../../protocol.js';
 import type { StopReason } from '../transport.js';
 import { guardChannel } from './channel-guard.js';
+import { heldBack } from './child-output.js';
 import { validNotice } from './notice-check.js';
 
 /**
@@ -43,7 +44,9 @@ export class ChildRecord {
     });
     // When tinypool stops a child it unpipes its output, and Node pauses a stream left with no
     // pipe: its last lines (the crash report) and its 'close' would never come.
-    for (const stream of [process.stdout, process.stderr]) stream?.on('pause', () => stream.resume());
+    // (Not one that child-output.ts holds back for a slow reader: it resumes it itself.)
+    for (const stream of [process.stdout, process.stderr])
+      stream?.on('pause', () => heldBack(stream) || stream.resume());
   }
 
   get exitCode(): number | null {

@@ -158,6 +158,16 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   }
 }
 
+/**
+ * A local async generator inherits from %AsyncIteratorPrototype%, and so does this one: what Node
+ * gives every async iterator there comes with it, such as `Symbol.asyncDispose` (Node 24), which
+ * `await using stream = exporter.rows(q)` calls on leaving the block, and which calls `return()`.
+ */
+Object.setPrototypeOf(
+  RemoteGenerator.prototype,
+  Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}.prototype)) as object,
+);
+
 /** What has come from the child and is not yet taken: items, then the end. */
 class Inbox {
   readonly items: Value[] = [];

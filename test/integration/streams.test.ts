@@ -131,6 +131,26 @@ for (const mode of modes) {
       assert.deepEqual(await stream.next(), { done: true, value: undefined });
     });
 
+    test('Symbol.asyncDispose (await using) stops the child generator, where a local one has it', async (context) => {
+      const dispose = (Symbol as { asyncDispose?: symbol }).asyncDispose;
+      const local = (async function* () {})() as unknown as Record<symbol, unknown>;
+      if (dispose === undefined || typeof local[dispose] !== 'function') {
+        context.skip('this Node has no Symbol.asyncDispose on async generators');
+        return;
+      }
+      const marker = scratchFile('disposed');
+      const stream = new Exporter().endless(marker);
+      assert.equal((await stream.next()).value, 0);
+      const disposeOf = (stream as unknown as Record<symbol, (() => Promise<unknown>) | undefined>)[dispose];
+      if (typeof disposeOf !== 'function') {
+        await stream.return(undefined);
+        assert.fail('a stream is async-disposable, as a local async generator is');
+      }
+      await disposeOf.call(stream);
+      assert.ok(existsSync(marker), 'its finally ran');
+      assert.deepEqual(await stream.next(), { done: true, value: undefined });
+    });
+
     test('throw(err) stops the child generator and rejects with err', async () => {
       const marker = scratchFile('thrown-in');
       const stream = new Exporter().endless(marker);

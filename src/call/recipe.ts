@@ -1,5 +1,5 @@
 import { bufferIndexes, decodeValue, encodeValues, isPrimitive, isSentAsIs } from '../codec/values.js';
-import { SerializationError, usageError } from '../errors.js';
+import { RunInProcessError, SerializationError, usageError } from '../errors.js';
 import { CallSlot, type CallTask, type Target } from '../protocol.js';
 import {
   classOfConstructor,
@@ -106,7 +106,15 @@ function listenerFor(
   return {
     positions: [...functions.keys()],
     call: (position, bytes) => {
-      const values = decodeValue(bytes, `args[${position}](…)`) as unknown[];
+      const values = decodeValue(bytes, `args[${position}](…)`);
+      // The child's stub always sends its arguments as a list: anything else was forged there, and
+      // must not pass for the callback's own throw (the call fails with this, and its child is stopped).
+      if (!Array.isArray(values)) {
+        throw new RunInProcessError(
+          `The child sent something other than a list of arguments for the callback at args[${position}]: code ` +
+            `running in the child forged the message. The callback was not called.`,
+        );
+      }
       return functions.get(position)?.(...values);
     },
   };

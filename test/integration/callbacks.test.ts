@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { SerializationError, shutdown } from 'run-in-process';
+import { RunInProcessError, SerializationError, shutdown } from 'run-in-process';
 import { fixture, isAlive, modes, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
@@ -13,7 +13,7 @@ type StreamsModule = typeof import('../fixtures/src/streams.js');
 after(() => shutdown());
 
 for (const mode of modes) {
-  const { Exporter } = await fixture<StreamsModule>(mode, 'streams');
+  const { Exporter, forgesCallback } = await fixture<StreamsModule>(mode, 'streams');
 
   describe(`callbacks (${mode})`, () => {
     test('every event arrives, in order, before the promise settles; none after', async () => {
@@ -117,6 +117,20 @@ for (const mode of modes) {
         );
         assert.equal(error, mine, `call ${i}`);
       }
+    });
+
+    test('a callback event forged in the child with something other than a list of arguments fails the call, saying so', async () => {
+      const events: number[] = [];
+      const release = scratchFile('forged-callback-release');
+      const error = await rejectionOf(
+        forgesCallback((n) => events.push(n), release),
+        RunInProcessError,
+      );
+      assert.match(
+        error.message,
+        /something other than a list of arguments for the callback at args\[0\]: code running in the child forged/,
+      );
+      assert.deepEqual(events, [1], 'the genuine event only');
     });
 
     test('without callbacks: true, a function argument is still refused', async () => {

@@ -120,7 +120,7 @@ export class PendingCall {
           `sent to it, which reaches it only if its queue can be reached.`;
     // Node fires a timer of 2³¹ ms or more at once: the grace must not push the longest timeout over it.
     this.#timer = setTimeout(
-      () => this.fail(new TimeoutError(message, timeout, this.label)),
+      () => this.fail(new TimeoutError(this.#answer ? this.#callbacksLate(timeout) : message, timeout, this.label)),
       Math.min(timeout + grace, longestTimer),
     );
   }
@@ -155,6 +155,15 @@ export class PendingCall {
         pending.delete(returned);
         this.fail(error);
       },
+    );
+  }
+
+  /** The call was answered, and waited only for what its callbacks returned: nothing was killed. */
+  #callbacksLate(timeout: number): string {
+    const count = this.#callbacks?.size ?? 0;
+    return (
+      `${this.label} timed out after ${timeout} ms: it had answered, but ${count === 1 ? 'a promise' : `${count} promises`} ` +
+      `that its callbacks returned in this process had not settled (the call's result waits for them).`
     );
   }
 

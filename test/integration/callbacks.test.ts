@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { RunInProcessError, SerializationError, shutdown } from 'run-in-process';
+import { RunInProcessError, SerializationError, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
 import { fixture, isAlive, modes, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
@@ -117,6 +117,23 @@ for (const mode of modes) {
         );
         assert.equal(error, mine, `call ${i}`);
       }
+    });
+
+    test('a timeout while only a promise its callback returned is unsettled says so; the child, which answered, is kept', async () => {
+      const pids: number[] = [];
+      const release = scratchFile('unsettled-callback-release');
+      const error = await rejectionOf(
+        withCallOptions({ timeout: 300 }, () =>
+          new Exporter().callsBackThenWaits(release, (pid) => {
+            pids.push(pid);
+            writeFileSync(release, '');
+            return new Promise(() => {});
+          }),
+        ),
+        TimeoutError,
+      );
+      assert.match(error.message, /timed out after 300 ms: it had answered, but a promise that its callbacks returned/);
+      assert.ok(isAlive(pids[0]!), 'its child was not killed');
     });
 
     test('a callback event forged in the child with something other than a list of arguments fails the call, saying so', async () => {

@@ -305,7 +305,13 @@ export class TinypoolTransport implements Transport {
    * held, and a child still alive after the grace is killed.
    */
   async destroy(): Promise<void> {
-    this.#warming.fail(new PoolClosedError('The pool was shut down before its children were warm.'));
+    // Its children stop at shutdown(), and when configure() replaces them: warmUp() then warms the new ones.
+    this.#warming.fail(
+      new PoolClosedError(
+        'The pool was shut down, or configure() replaced its children, before they were warm. After a ' +
+          'configure(), call warmUp() again for the new children.',
+      ),
+    );
     this.#destroying = true;
     const hold = setInterval(() => {}, 1_000);
     const kill = setTimeout(() => {

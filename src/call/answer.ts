@@ -14,8 +14,8 @@ import { messageOf } from '../codec/describe-thrown.js';
 type Thrown = Extract<Answer, [tag: 'thrown', ...unknown[]]>;
 
 /** An answer that is a value, as a local call would return it; synchronous, for the common case. */
-export function returnedValue(answer: Exclude<Answer, Thrown>): unknown {
-  if (answer[0] === 'value') return decodeValue(answer[AnswerSlot.payload]);
+export function returnedValue(answer: Exclude<Answer, Thrown>, root?: string): unknown {
+  if (answer[0] === 'value') return decodeValue(answer[AnswerSlot.payload], root);
   const value = answer[AnswerSlot.payload];
   return answer[AnswerSlot.buffer] ? asBuffer(value) : ownView(value);
 }

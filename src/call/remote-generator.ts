@@ -29,6 +29,8 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   #queue: Promise<unknown> = Promise.resolve();
   /** Requests not yet answered: with none, an item already here is handed over at once. */
   #queued = 0;
+  /** Items handed over so far: the next one's index, for messages (`yield[3]`). */
+  #taken = 0;
 
   constructor(
     /** Starts the call (the first `next()`). */
@@ -46,7 +48,7 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
       stream.pull();
       const item = this.#inbox.items.shift()!;
       try {
-        return Promise.resolve({ done: false, value: returnedValue(item) as T });
+        return Promise.resolve({ done: false, value: this.#valueOf(item) });
       } catch (error) {
         return this.#enqueue(async () => {
           await this.#stop(false);
@@ -95,7 +97,7 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
       const item = inbox.items.shift();
       if (item) {
         try {
-          return { done: false, value: returnedValue(item) as T };
+          return { done: false, value: this.#valueOf(item) };
         } catch (error) {
           // An item that cannot be read here ends the stream, as its error.
           await this.#stop(false);
@@ -107,6 +109,10 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
       await new Promise<void>((resolve) => (inbox.wake = resolve));
       this.#stream?.waiting(false);
     }
+  }
+
+  #valueOf(item: Value): T {
+    return returnedValue(item, `yield[${this.#taken++}]`) as T;
   }
 
   async #begin(): Promise<void> {

@@ -247,6 +247,22 @@ for (const mode of modes) {
   });
 }
 
+describe('streams: an item that cannot be read back', () => {
+  test('an item written but too deeply nested to read here is a SerializationError at its own yield[n]', async () => {
+    const { deepItem } = await fixture<StreamsModule>('standard', 'streams');
+    const items: unknown[] = [];
+    const error = await rejectionOf(
+      (async () => {
+        for await (const item of deepItem(2_500)) items.push(item);
+      })(),
+      SerializationError,
+    );
+    assert.deepEqual(items, ['first']);
+    assert.equal(error.path, 'yield[1]');
+    assert.match(error.message, /^Cannot read yield\[1\] in this process: it is nested too deeply/);
+  });
+});
+
 describe('streams: time and cancellation', () => {
   test('timeout bounds the whole stream: the items made come first, then TimeoutError', async () => {
     const { Exporter } = await fixture<StreamsModule>('standard', 'streams');

@@ -68,6 +68,9 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
   // class is learned from an instance's class chain (nearestKnownClass), so one still unknown means
   // that `self` is none of its instances. The prototype chain, not `instanceof`, which a class may
   // redefine (Symbol.hasInstance).
+  // A prototype's own `constructor` may be another function (assigned, or an ES5-style subclass):
+  // the class is then learned from the prototypes themselves.
+  if (declaring.ctor === undefined) learnFromPrototypes(self);
   const proto = declaring.ctor?.prototype as object | undefined;
   if (
     typeof self !== 'object' ||
@@ -273,6 +276,15 @@ function nearestKnownClass(runtimeClass: Function): ClassEntry | undefined {
   // Every class on a chain is defined, and so registered, before its first instance makes a call.
   nearestByClass.set(runtimeClass, nearest ?? null);
   return nearest;
+}
+
+/** Links each registered class whose prototype is on `self`'s prototype chain to its constructor. */
+function learnFromPrototypes(self: unknown): void {
+  if (typeof self !== 'object' || self === null) return;
+  for (let proto = Object.getPrototypeOf(self); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const ctor: unknown = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
+    if (typeof ctor === 'function' && ctor.prototype === proto) classOfConstructor(ctor);
+  }
 }
 
 function asFunction(value: unknown): Function | undefined {

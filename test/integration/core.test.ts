@@ -126,6 +126,17 @@ for (const mode of modes) {
       assert.doesNotMatch(error.message, /by its file URL/);
     });
 
+    test("an instance whose prototype's constructor is another function is still an instance", async () => {
+      // Under standard decorators the class is learned from the instance: here not from its constructor.
+      const { ReplacedConstructor } = await fixture<InstancesModule>(mode, 'instances');
+      const { result, warnings } = await captureWarnings(() => new ReplacedConstructor().whoAmI());
+      assert.equal(result, 'called through another constructor');
+      assert.deepEqual(
+        warnings.map((warning) => warning.code),
+        ['RUN_IN_PROCESS_UNKNOWN_SUBCLASS'],
+      );
+    });
+
     test('a field of `this` that refers to the instance refers to the rebuilt instance in the child', async () => {
       const { SelfReferring } = await fixture<InstancesModule>(mode, 'instances');
       assert.deepEqual(await new SelfReferring().refersToItself(), { self: true, isInstance: true });

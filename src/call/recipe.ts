@@ -5,6 +5,7 @@ import {
   classOfConstructor,
   describeMethod,
   entriesIn,
+  inheritsMethod,
   type ClassEntry,
   type FunctionEntry,
   type MethodEntry,
@@ -75,8 +76,9 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
   if (
     typeof self !== 'object' ||
     self === null ||
-    proto === undefined ||
-    !Object.prototype.isPrototypeOf.call(proto, self)
+    ((proto === undefined || !Object.prototype.isPrototypeOf.call(proto, self)) &&
+      // A class decorator may have put another class in the place of the one that declares it.
+      !inheritsMethod(self, method))
   ) {
     throw notAnInstance(method, self);
   }

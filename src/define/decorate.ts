@@ -9,6 +9,7 @@ import {
   learnConstructor,
   methodKey,
   moduleEntry,
+  setReplacement,
   type ClassEntry,
   type MethodEntry,
 } from '../shared/registry.js';
@@ -165,6 +166,7 @@ function offloaded(method: MethodEntry, impl: Function): Function {
   };
   Object.defineProperty(replacement, 'name', { value: impl.name, configurable: true });
   Object.defineProperty(replacement, 'length', { value: impl.length, configurable: true });
+  setReplacement(method, replacement);
   return replacement;
 }
 

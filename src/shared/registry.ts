@@ -132,6 +132,22 @@ export function addMethod(entry: MethodEntry): void {
   entry.owner.methods.set(key, entry);
 }
 
+/** The function that took each decorated method's place on its class's prototype (decorate.ts). */
+const replacements = new WeakMap<MethodEntry, Function>();
+
+export function setReplacement(method: MethodEntry, replacement: Function): void {
+  replacements.set(method, replacement);
+}
+
+/** Whether the method, as decorated, is an own property of an object on `self`'s prototype chain. */
+export function inheritsMethod(self: object, method: MethodEntry): boolean {
+  const replacement = replacements.get(method);
+  for (let proto = Object.getPrototypeOf(self); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    if (Object.getOwnPropertyDescriptor(proto, method.name)?.value === replacement) return true;
+  }
+  return false;
+}
+
 export function addFunction(entry: FunctionEntry): void {
   const { functions, url } = entry.module;
   if (functions.has(entry.id)) {

@@ -137,6 +137,11 @@ for (const mode of modes) {
       );
     });
 
+    test('a class decorator that puts another class in the place of the decorated one leaves its instances instances', async () => {
+      const { OneOfAKind } = await fixture<InstancesModule>(mode, 'instances');
+      assert.equal(await new OneOfAKind().whoAmI(), 'the only one');
+    });
+
     test('a field of `this` that refers to the instance refers to the rebuilt instance in the child', async () => {
       const { SelfReferring } = await fixture<InstancesModule>(mode, 'instances');
       assert.deepEqual(await new SelfReferring().refersToItself(), { self: true, isInstance: true });

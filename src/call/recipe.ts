@@ -240,7 +240,7 @@ function notAnInstance(method: MethodEntry, self: unknown): TypeError {
           ? `${(self as object).constructor.name || 'a class'}.prototype`
           : `an object of class ${(self as object).constructor?.name || 'Object'}`;
   return usageError(
-    `${label}() was called on ${got}, not on ${className ? `a ${className}` : 'an instance of its class'}: an offloaded method runs on a snapshot of the ` +
+    `${label}() was called on ${got}, not on ${className ? `${/^[aeiou]/i.test(className) ? 'an' : 'a'} ${className}` : 'an instance of its class'}: an offloaded method runs on a snapshot of the ` +
       `instance it is called on. Call it on the instance, or pass it bound (instance.method.bind(instance)) ` +
       `where it is called later, as in [x].map(…).`,
   );

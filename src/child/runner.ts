@@ -16,6 +16,7 @@ import { warmUp } from './warm-up.js';
  */
 processState.isChild = true;
 closeInheritedDescriptors();
+writeOutputAtOnce();
 const watchdogStarted = exitWithParent();
 // SIGUSR1 would open this child's inspector on a port any local process can reach; a sandboxed
 // sibling could send it and then run code here, outside its seat belt. Nobody can debug a child
@@ -23,6 +24,19 @@ const watchdogStarted = exitWithParent();
 process.on('SIGUSR1', () => {});
 
 const runner = new CallRunner();
+
+/**
+ * The child's stdout and stderr are sockets to the parent, which Node writes to asynchronously:
+ * what the code printed would wait in this process's memory, and be lost when the child is stopped
+ * (shutdown(), a timeout) or exits (the end of a crash report). Written at once, as Node writes to
+ * a file or a pipe, it reaches the parent; a parent that reads slowly makes the child wait, as a
+ * pipe would.
+ */
+function writeOutputAtOnce(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    (stream as { _handle?: { setBlocking?: (blocking: boolean) => void } })._handle?.setBlocking?.(true);
+  }
+}
 
 const notify = (notice: ChildNotice): void => {
   process.send?.(notice);

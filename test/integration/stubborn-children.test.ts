@@ -80,6 +80,27 @@ test("a child's output reaches a parent's stdout whose reader is slow, every lin
   assert.equal(lines, 20_000, 'every line the child printed');
 });
 
+test("what a call printed reaches the parent's stdout even when shutdown() stops its child right after", async () => {
+  // The child's stdout is a socket, which Node writes to asynchronously: what waited in the child's
+  // memory was lost with it (a few thousand lines of 100,000 arrived).
+  const parent = startScript(
+    `const { inPool } = await import(${pooled});
+     const { configure, shutdown } = await import('run-in-process');
+     configure('slow-reader', { size: 1 });
+     await inPool('slow-reader').chatty(50_000);
+     await shutdown();`,
+  );
+  let stderr = '';
+  parent.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  let lines = 0;
+  parent.stdout.on('data', (chunk: Buffer) => {
+    for (const byte of chunk) if (byte === 10) lines++;
+  });
+  const [code] = (await once(parent, 'close')) as [number | null];
+  assert.equal(code, 0, stderr);
+  assert.equal(lines, 50_000, 'every line the child printed');
+});
+
 test("starting many children leaves the parent's stdout and stderr maxListeners as they were", async () => {
   configure('many-children', { size: 1, isolate: true });
   const before = [process.stdout.getMaxListeners(), process.stderr.getMaxListeners()];

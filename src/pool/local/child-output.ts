@@ -18,15 +18,18 @@ export function forwardOutput(child: ChildProcess): void {
 
 /** Past this many bytes waiting for one descriptor, the children's streams are paused; below half, resumed. */
 const highWater = 1024 * 1024;
-/** The longest wait before writing again to a pipe that was full: at first, only a turn of the event loop. */
-const longestRetryMs = 8;
+/**
+ * The longest wait before writing again to a pipe that was full: at first, only a turn of the event
+ * loop, then twice as long each time (a reader stalled for good costs ten tries a second).
+ */
+const longestRetryMs = 100;
 
 /** What waits to be written to one descriptor, in the order the children wrote it. */
 interface Backlog {
   chunks: Buffer[];
   bytes: number;
   writing: boolean;
-  /** Writes in a row that found the pipe full: each waits longer, so that a stalled reader costs no CPU. */
+  /** Writes in a row that found the pipe full: each waits longer, so that a stalled reader costs next to no CPU. */
   full: number;
   /** The children's streams paused until the reader catches up. */
   readonly paused: Set<Readable>;

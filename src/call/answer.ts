@@ -39,7 +39,7 @@ export async function rethrow(answer: Thrown, recipe: Recipe, where: string): Pr
           typeScriptHint(moduleUrl, thrown);
   throw withCallerFrames(
     new ModuleLoadError(
-      `${capitalized(where)} could not load ${recipe.label} from ${moduleUrl}: ${reason}` + (hint && `\n${hint}`),
+      `${capitalized(where)} could not load ${recipe.label} from ${moduleUrl}: ${reason}${hint && `\n${hint}`}`,
       moduleUrl,
       { cause: thrown },
     ),

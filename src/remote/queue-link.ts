@@ -116,6 +116,10 @@ export class QueueLink {
     if (this.#listened && this.#adding.status === 'ready') return;
     if (this.#parked) {
       this.#parked = false;
+      // ioredis 5.11.1 internal: a disconnect() of a client that was reconnecting leaves it marked as
+      // closed on purpose, which connect() does not clear: it would end at the next loss of Redis,
+      // never to reconnect, and every later call would fail ('Connection is closed.').
+      (this.#adding as unknown as { manuallyClosing: boolean }).manuallyClosing = false;
       this.#adding.connect().catch(() => {}); // Failing, it is reported by the wait below.
     }
     let timer: NodeJS.Timeout | undefined;
@@ -187,9 +191,14 @@ export class QueueLink {
     redis.on('ready', () => (this.#unreachable = undefined));
     // Redis lost once the link went idle: its clients are parked at once, as when it was lost before
     // (#parkIfAway); ioredis's timer for the next attempt would keep the process alive, for ever.
-    redis.on('reconnecting', () => {
-      if (this.#watchers.size === 0 && this.#idle === undefined) this.#parkIfAway();
-    });
+    // After the event: ioredis emits it before it sets its timer for the next attempt, which a
+    // disconnect() within the event would not clear (the client would reconnect, flagged as closed
+    // on purpose, and end at the next loss of Redis with nothing to connect it again).
+    redis.on('reconnecting', () =>
+      queueMicrotask(() => {
+        if (this.#watchers.size === 0 && this.#idle === undefined) this.#parkIfAway();
+      }),
+    );
     return redis;
   }
 

@@ -727,6 +727,21 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   });
 
+  test('an idle caller whose Redis restarts again and again still reaches it once it is back', async () => {
+    // Each loss parks the idle link's clients (ioredis 'reconnecting'); a client parked within that
+    // event reconnected anyway, marked as closed on purpose, and ended for good at the next loss.
+    for (let i = 0; i < 3; i++) {
+      await sleep(1_300); // Past the second after which the link stops listening.
+      await redis.kill();
+      await sleep(200);
+      await redis.restart();
+      await values.Values.pid().catch(() => 0);
+    }
+    await sleep(1_500);
+    for (let i = 0; i < 2; i++)
+      assert.ok((await values.Values.pid().catch((e) => assert.fail(e.message))) > 0, 'answered');
+  });
+
   test('a worker that cannot reach Redis says so once, keeps trying, and exits cleanly on SIGTERM', async () => {
     const nowhere = `${redis.socket}.nowhere`;
     const worker = await app.startWorker({ redis: nowhere, until: /waiting for Redis/ });

@@ -208,7 +208,6 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
 
   // A caller that aborts a call, or whose timeout passed, asks the worker holding the job to stop it.
   const cancels = connect();
-  await cancels.subscribe(settings.cancelChannel(queueName));
   cancels.on('message', (_channel: string, message: string) => {
     const jobId = openCancel(message, settings.secret);
     if (jobId === undefined) return; // Not signed with the secret: not a caller's.
@@ -217,16 +216,27 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         new AbortError(`Job ${jobId} was stopped on a request to stop it (its caller aborted it, or timed it out).`),
       );
   });
-  await worker.waitUntilReady();
-  // Callers check that some worker is alive before they add a job, and notice when none is left.
-  // Its word lasts as long as BullMQ would take to find it lost. Given up only once its calls are
-  // done (in close()): a caller whose call it still runs must not take it for gone.
-  const presence = await announce(
-    presenceClient,
-    settings.presenceKey(queueName),
-    name,
-    settings.lockDuration + settings.stalledInterval,
-  );
+  let presence: Awaited<ReturnType<typeof announce>>;
+  try {
+    await cancels.subscribe(settings.cancelChannel(queueName));
+    await worker.waitUntilReady();
+    // Callers check that some worker is alive before they add a job, and notice when none is left.
+    // Its word lasts as long as BullMQ would take to find it lost. Given up only once its calls are
+    // done (in close()): a caller whose call it still runs must not take it for gone.
+    presence = await announce(
+      presenceClient,
+      settings.presenceKey(queueName),
+      name,
+      settings.lockDuration + settings.stalledInterval,
+    );
+  } catch (error) {
+    // Refused (an ACL without EVAL or SUBSCRIBE, say): nothing it opened may hold the process.
+    await Promise.race([worker.disconnect(), sleep(1_000)]).catch(() => {});
+    cancels.disconnect();
+    presenceClient.disconnect();
+    await scheduler.close(0);
+    throw error;
+  }
   // Settles when the worker closes; what fails in it is an 'error' event (above).
   worker.run().catch(() => {});
 

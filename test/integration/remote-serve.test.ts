@@ -82,6 +82,22 @@ describe('a worker started with serve()', { skip }, () => {
     assert.match(run.stdout, /\| cause: remote-throws refuses to load$/m, run.report);
   });
 
+  test('refused by Redis as it starts (an ACL without EVAL), serve() rejects and leaves nothing open', () => {
+    const modules = JSON.stringify([fixtureUrl('standard', 'remote-pools')]);
+    const run = script(
+      `const { Redis } = await import('ioredis');
+       const admin = new Redis({ path: ${JSON.stringify(redis.socket)} });
+       await admin.acl('SETUSER', 'no-eval', 'on', '>pw', '~*', '&*', '+@all', '-eval');
+       admin.disconnect();
+       const error = await serve({ transport, pool: 'px', modules: ${modules} }).then(() => undefined, (error) => error);
+       console.log('refused:', error?.message);`,
+      { path: redis.socket, username: 'no-eval', password: 'pw' },
+    );
+    // It exits by itself: no client, worker or pool of the failed serve() holds the process.
+    assert.equal(run.status, 0, run.report);
+    assert.match(run.stdout, /^refused: NOPERM/m, run.report);
+  });
+
   test('a connection that is a relative socket path is resolved against the working directory', () => {
     const folder = dirname(redis.socket);
     const modules = JSON.stringify([fixtureUrl('standard', 'remote-pools')]);

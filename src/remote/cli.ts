@@ -17,11 +17,7 @@ const usage = `usage: run-in-process worker --connection <redis URL or socket pa
 
 async function main(argv: string[]): Promise<number> {
   // Asked for, the usage is the answer (stdout, success); given instead of a mistake, it is stderr and 2.
-  if (
-    argv.length <= 2 &&
-    (argv.at(-1) === '--help' || argv.at(-1) === '-h') &&
-    (argv.length === 1 || argv[0] === 'worker')
-  ) {
+  if (asksForHelp(argv) || (argv[0] === 'worker' && asksForHelp(argv.slice(1)))) {
     console.log(usage);
     return 0;
   }
@@ -82,6 +78,10 @@ async function main(argv: string[]): Promise<number> {
   await stopping;
   await worker.close();
   return 0;
+}
+
+function asksForHelp(args: string[]): boolean {
+  return args.length === 1 && (args[0] === '--help' || args[0] === '-h');
 }
 
 function count(n: number, noun: string): string {

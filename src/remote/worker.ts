@@ -22,7 +22,7 @@ import { allowList, importServed, nearestKeys, type ServedTarget } from './allow
 import { buildIdFor, queueNameOf } from './build-id.js';
 import { type AnswerEnvelope, type CallPart, callInput, openCancel, openJob, sealAnswers } from './envelope.js';
 import { loadBullMQ } from './peers.js';
-import { announce } from './worker-presence.js';
+import { announce, type Presence } from './worker-presence.js';
 import { recordHolder } from './job-holder.js';
 import type { BullmqSettings } from './settings.js';
 import { messageOf } from '../codec/describe-thrown.js';
@@ -216,7 +216,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         new AbortError(`Job ${jobId} was stopped on a request to stop it (its caller aborted it, or timed it out).`),
       );
   });
-  let presence: Awaited<ReturnType<typeof announce>>;
+  let presence: Presence;
   try {
     await cancels.subscribe(settings.cancelChannel(queueName));
     await worker.waitUntilReady();

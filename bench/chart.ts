@@ -7,6 +7,7 @@ const colors: Record<string, string> = {
   'raw-batch': '#222222',
   'raw-batch-1reply': '#555555',
   'raw-batch-json': '#9c9c9c',
+  'raw-batch-pipe': '#3a3a3a',
   tinypool: '#4e79a7',
   'rip-static': '#2e8b3e',
   'rip-instance': '#59a14f',

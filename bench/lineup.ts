@@ -2,7 +2,7 @@ import type { Contender } from './contenders/contender.js';
 import { forkPerCall } from './contenders/fork-per-call.js';
 import { piscinaThreads } from './contenders/piscina.js';
 import { poolifierCluster, poolifierThreads } from './contenders/poolifier.js';
-import { rawBatchJson, rawBatchPerBatch, rawBatchPerCall } from './contenders/raw-batch.js';
+import { rawBatchJson, rawBatchPerBatch, rawBatchPerCall, rawBatchPipe } from './contenders/raw-batch.js';
 import { rawFork, rawForkOneInFlight } from './contenders/raw-fork.js';
 import { rawStream } from './contenders/raw-stream.js';
 import { loadRunInProcess } from './contenders/run-in-process.js';
@@ -29,6 +29,7 @@ export async function loadLineup(size: number, baselinesOnly: boolean, only?: re
     rawBatchPerCall,
     rawBatchPerBatch,
     rawBatchJson,
+    rawBatchPipe,
     rawTinypool,
     rawStream,
     ...(rip?.contenders ?? []),

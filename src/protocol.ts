@@ -21,6 +21,17 @@
 export const processGroupVariable = 'RUN_IN_PROCESS_GROUP_LEADER';
 
 /**
+ * Set (to the descriptor's number) when the child has a notice pipe: a pipe beside the IPC channel
+ * on which it writes its notices, the answers above all (shared/notice-frames.ts says why). The
+ * child takes it out of `process.env` before any user code runs; where it is not set (Windows),
+ * notices go on the IPC channel.
+ */
+export const noticePipeVariable = 'RUN_IN_PROCESS_NOTICE_FD';
+
+/** The descriptor of the notice pipe in the child: the one after the IPC channel (fd 3). */
+export const noticePipeFd = 4;
+
+/**
  * The modules a child imports as it starts (pool option `preload`): its command-line arguments are
  * this flag, then a JSON array of `file:` URLs. They are arguments because a child imports them
  * before it takes its first task, and tinypool says it is ready only once that is done.
@@ -120,7 +131,7 @@ export interface ChildSettings {
 
 /**
  * Calls sent together as one tinypool task. The child runs them one after another and answers
- * each the moment it finishes, on the IPC channel (an AnswerNotice), so no result waits for the
+ * each the moment it finishes, on its notice pipe (an answer notice), so no result waits for the
  * rest of the batch, and one that is sent survives a crash of the child on the next call. With
  * `keepOpen`, the batch stays open after its last call until the parent closes it, and while it is
  * open the parent may add calls to it directly on the child's IPC channel (a BatchControl).
@@ -176,7 +187,7 @@ export function isBatchControl(message: unknown): message is BatchControl {
   return Array.isArray(message) && controlTags.has(message[0]);
 }
 
-// ── Child to parent: notices, on the IPC channel ────────────────────────────────────────────
+// ── Child to parent: notices, on the notice pipe (the IPC channel where there is none) ─────
 
 export type ThrownStage = 'call' | 'load' | 'send';
 
@@ -227,6 +238,11 @@ export type ChildNotice =
   | [tag: 'run-in-process:answer', batch: number, call: number, answer: Answer]
   /** What a running call sends before its answer: a stream's item, a callback's event. */
   | [tag: 'run-in-process:emit', batch: number, call: number, emission: Emission]
+  /**
+   * It ended this batch (the same result that tinypool carries, `slow` included). Written last, after
+   * the batch's answers, on the same pipe: the parent ends a batch only once it has read this too.
+   */
+  | [tag: 'run-in-process:ended', batch: number, slow: boolean]
   /** The child takes no more calls (its call limit, its heap limit, or a module that failed to load). */
   | [tag: 'run-in-process:retiring']
   /**
@@ -244,6 +260,7 @@ export const NoticeSlot = {
   call: 2,
   answer: 3,
   emission: 3,
+  slow: 2,
   thrown: 1,
   module: 1,
   preloadThrown: 2,
@@ -254,6 +271,7 @@ const noticeTags = new Set([
   'run-in-process:started',
   'run-in-process:answer',
   'run-in-process:emit',
+  'run-in-process:ended',
   'run-in-process:retiring',
   'run-in-process:leaving',
   'run-in-process:fatal',

@@ -23,7 +23,8 @@ interface Lane {
   unanswered: number;
 }
 
-type Replies = 'per-call' | 'per-batch';
+/** 'per-call-pipe': each answer its own hand-framed write on a pipe beside the IPC channel, as run-in-process answers. */
+type Replies = 'per-call' | 'per-batch' | 'per-call-pipe';
 
 /**
  * The true ceiling for tiny calls in bulk: `size` forked children and no pool logic, but the calls
@@ -59,24 +60,33 @@ async function startRawBatch(
 
   for (let i = 0; i < size; i++) {
     const lane: Lane = {
-      child: fork(childPath, [replies], { serialization }),
+      child: fork(childPath, [replies], {
+        serialization,
+        ...(replies === 'per-call-pipe' ? { stdio: ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'] } : {}),
+      }),
       batch: undefined,
       unanswered: 0,
     };
-    lane.child.on('message', (m: unknown) => {
+    const answered = (id: number, value: unknown) => {
       const batch = lane.batch!;
-      if (replies === 'per-batch') {
-        const values = m as unknown[];
-        for (let j = 0; j < batch.length; j++) batch[j]!.resolve(values[j]);
-        return freed(lane);
-      }
-      const [id, value] = m as [number, unknown];
       // Answers come in order: the batch's first unanswered call is the one answered.
       const call = batch[batch.length - lane.unanswered]!;
       if (call.id !== id) throw new Error(`raw batch: answer ${id} for call ${call.id}`);
       call.resolve(value);
       if (--lane.unanswered === 0) freed(lane);
-    });
+    };
+    if (replies === 'per-call-pipe') readFrames(lane.child, answered);
+    else
+      lane.child.on('message', (m: unknown) => {
+        const batch = lane.batch!;
+        if (replies === 'per-batch') {
+          const values = m as unknown[];
+          for (let j = 0; j < batch.length; j++) batch[j]!.resolve(values[j]);
+          return freed(lane);
+        }
+        const [id, value] = m as [number, unknown];
+        answered(id, value);
+      });
     lanes.push(lane);
   }
 
@@ -93,6 +103,17 @@ async function startRawBatch(
       await disconnectAll(lanes.map((lane) => lane.child));
     },
   };
+}
+
+/** Frames of [id, value] as two float64s (the child's answers to tiny calls), read as the pipe delivers them. */
+function readFrames(child: ChildProcess, answered: (id: number, value: unknown) => void): void {
+  let rest: Buffer | undefined;
+  (child.stdio[4] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => {
+    const data = rest ? Buffer.concat([rest, chunk]) : chunk;
+    let at = 0;
+    for (; data.byteLength - at >= 16; at += 16) answered(data.readDoubleLE(at), data.readDoubleLE(at + 8));
+    rest = at < data.byteLength ? data.subarray(at) : undefined;
+  });
 }
 
 /** The ceiling the library is held to: its batches, its per-call answers. */
@@ -117,4 +138,15 @@ export const rawBatchJson: Contender = {
   label: 'raw fork, batched, per-call replies, JSON',
   workloads: ['throughput'],
   start: (options) => startRawBatch(options, 'per-call', 'json'),
+};
+
+/**
+ * For reference: the per-call ceiling with each answer written by hand on a pipe beside the IPC
+ * channel, the channel run-in-process answers on (no v8 serializer per answer). Tiny calls only.
+ */
+export const rawBatchPipe: Contender = {
+  id: 'raw-batch-pipe',
+  label: 'raw fork, batched, per-call replies on a pipe',
+  workloads: ['throughput'],
+  start: (options) => startRawBatch(options, 'per-call-pipe', 'advanced'),
 };

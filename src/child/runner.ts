@@ -1,5 +1,13 @@
 import { encodeThrown } from '../codec/thrown-encode.js';
-import { type ChildNotice, isBatchControl, preloadArgument, type Task, type TaskResult } from '../protocol.js';
+import {
+  BatchSlot,
+  type ChildNotice,
+  isBatchControl,
+  preloadArgument,
+  type Task,
+  type TaskResult,
+  TaskResultSlot,
+} from '../protocol.js';
 import { processState } from '../shared/process-state.js';
 import { CallRunner } from './call-runner.js';
 import { importOnce } from './module-cache.js';
@@ -7,6 +15,7 @@ import { learnTargetsOf } from './target-keys.js';
 import { exitWithParent } from './orphan-watchdog.js';
 import { onBatchControl, runBatch } from './run-batch.js';
 import { closeInheritedDescriptors } from './inherited-descriptors.js';
+import { isPipeLost, sendNotice } from './notice-pipe.js';
 import { warmUp } from './warm-up.js';
 
 /**
@@ -38,9 +47,7 @@ function writeOutputAtOnce(): void {
   }
 }
 
-const notify = (notice: ChildNotice): void => {
-  process.send?.(notice);
-};
+const notify = sendNotice;
 
 /**
  * A child that retired (its call limit, its heap limit, a module that failed to load) starts no
@@ -106,11 +113,27 @@ process.on('message', (message: unknown) => {
 
 export default function run(task: Task): Promise<TaskResult> | TaskResult {
   if (task[0] !== 'batch') return task[0] === 'warm' ? warmUp(watchdogStarted) : ['woken'];
+  const id = task[BatchSlot.id];
   // A batch that reaches a retired child is handed back unrun: its calls go to another child.
-  if (runner.retired) return new Promise((resolve) => setTimeout(() => resolve(['batch-end', false]), handBackAfterMs));
+  if (runner.retired)
+    return new Promise((resolve) => setTimeout(() => resolve(ended(id, ['batch-end', false])), handBackAfterMs));
   running++;
-  return runBatch(task, runner, notify).finally(() => {
-    running--;
-    leaveIfDone();
-  });
+  return runBatch(task, runner, notify)
+    .then((result) => ended(id, result))
+    .catch((error: unknown) => {
+      // Its exit, with the reason said on the IPC channel, is under way: that is what the parent
+      // should hear, not this batch's failure first.
+      if (isPipeLost(error)) return new Promise<never>(() => {});
+      throw error;
+    })
+    .finally(() => {
+      running--;
+      leaveIfDone();
+    });
+}
+
+/** Says the batch ended, after its answers, before tinypool carries its result: the parent waits for both. */
+function ended(id: number, result: TaskResult): TaskResult {
+  notify(['run-in-process:ended', id, result[0] === 'batch-end' && result[TaskResultSlot.slow]]);
+  return result;
 }

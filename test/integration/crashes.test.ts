@@ -194,6 +194,30 @@ test('a child that writes bytes the parent cannot read on its IPC channel is sto
   assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
 });
 
+test('a child that writes a bad frame on its notice pipe is stopped, and the call it ran fails saying so; the parent goes on', async () => {
+  configure('hostile-child', { size: 1 });
+  const { writeBadFrame, pid } = inPool('hostile-child');
+  for (const [kind, reason] of [
+    ['unknown kind', /wrote a frame on its notice pipe that the parent could not read \(a frame of unknown kind 200\)/],
+    ['bad id', /wrote something on its notice pipe that is not a well-formed notice/],
+  ] as const) {
+    const error = await rejectionOf(writeBadFrame(kind), ProcessCrashedError);
+    assert.match(error.message, reason);
+    assert.equal(error.signal, 'SIGKILL');
+  }
+  assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
+});
+
+test('a child whose code closes its notice pipe ends, and the call says why', async () => {
+  configure('hostile-child', { size: 1 });
+  const { closeNoticePipe, pid } = inPool('hostile-child');
+  const error = await rejectionOf(closeNoticePipe(), ProcessCrashedError);
+  assert.match(error.message, /can no longer write its answers to the parent: its notice pipe \(fd 4\) failed/);
+  assert.match(error.message, /must not close or reuse that descriptor/);
+  assert.equal(error.exitCode, 70);
+  assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
+});
+
 test('a value thrown outside any call that cannot be turned into text still makes a crash report', async () => {
   configure('hostile-child', { size: 1 });
   const { throwUnprintableLater } = inPool('hostile-child');

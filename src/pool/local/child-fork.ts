@@ -1,6 +1,6 @@
 import childProcess, { type ChildProcess, type ForkOptions } from 'node:child_process';
 import { syncBuiltinESMExports } from 'node:module';
-import { processGroupVariable } from '../../protocol.js';
+import { noticePipeFd, noticePipeVariable, processGroupVariable } from '../../protocol.js';
 import { forwardOutput } from './child-output.js';
 
 /**
@@ -11,13 +11,16 @@ import { forwardOutput } from './child-output.js';
  *   browser, a compiler) is stopped with it: when the child exits, however it exits, its group is
  *   killed. POSIX only: Windows has no process groups, and there nothing the child starts is stopped;
  * - its output is passed on in a way that a closed stdout cannot turn into a crash of the parent
- *   (child-output.ts).
+ *   (child-output.ts);
+ * - it gets a notice pipe beside its IPC channel, for its answers (shared/notice-frames.ts).
  *
  * tinypool 2.2.0 forks its children itself, with no way to ask for `detached` (which makes the
  * child a session and group leader). So `fork` is wrapped, once, to act on forks whose environment
  * carries our marker, and on no other: the app's own forks are left as they are.
  */
 const groups = process.platform !== 'win32';
+/** Children write their notices on a pipe of their own (shared/notice-frames.ts); not tried on Windows. */
+const noticePipes = process.platform !== 'win32';
 
 /**
  * Who is told of each child forked for a pool, by the marker's id. Kept on the wrapper, which every
@@ -39,7 +42,9 @@ export function markedAsOurs(
   const listeners = installForkHook();
   const id = `${process.pid}.${nextId++}.${Math.random().toString(36).slice(2)}`;
   listeners.set(id, onFork);
-  return { env: { ...env, [processGroupVariable]: `${groups ? 'g' : 'n'}:${id}` }, forget: () => listeners.delete(id) };
+  const marked: Record<string, string> = { ...env, [processGroupVariable]: `${groups ? 'g' : 'n'}:${id}` };
+  if (noticePipes) marked[noticePipeVariable] = String(noticePipeFd);
+  return { env: marked, forget: () => listeners.delete(id) };
 }
 
 function installForkHook(): Map<string, (child: ChildProcess) => void> {
@@ -52,7 +57,13 @@ function installForkHook(): Map<string, (child: ChildProcess) => void> {
     const optionsAt = Array.isArray(rest[0]) || rest[0] === undefined || rest[0] === null ? 1 : 0;
     const options = rest[optionsAt] as ForkOptions | undefined;
     const marker = options?.env?.[processGroupVariable];
-    if (marker !== undefined && groups) rest[optionsAt] = { ...options, detached: true };
+    if (marker !== undefined && (groups || noticePipes))
+      rest[optionsAt] = {
+        ...options,
+        ...(groups ? { detached: true } : {}),
+        // tinypool asks for 'pipe': the same, and the notice pipe after the IPC channel.
+        ...(noticePipes ? { stdio: ['pipe', 'pipe', 'pipe', 'ipc', 'pipe'] } : {}),
+      };
     const child = (original as (...args: unknown[]) => ChildProcess).call(this, modulePath, ...rest);
     if (marker !== undefined) {
       adopt(child);

@@ -5,6 +5,7 @@ import type { StopReason } from '../transport.js';
 import { guardChannel } from './channel-guard.js';
 import { heldBack } from './child-output.js';
 import { validNotice } from './notice-check.js';
+import { readNotices } from './notice-pipe.js';
 
 /**
  * What tinypool does not tell: how a child ended (exit code, signal), what it last wrote to
@@ -148,6 +149,11 @@ export class ChildTracker {
     this.events.onSpawn(record);
     let unexpected = false;
     guardChannel(child, (why) => this.events.onMalformed(record, undefined, why));
+    readNotices(
+      child,
+      (notice) => this.events.onNotice(record, notice),
+      (why) => this.events.onMalformed(record, undefined, why),
+    );
     child.on('message', (message: unknown, handle: unknown) => {
       // A child may send a socket or a server along a message: the parent would hold it open, and
       // never exit. No message of ours carries one: it is closed, and the child stopped.

@@ -22,6 +22,12 @@ export interface LocalBatch {
   closeAfterDeferred: boolean;
   /** When (in the transport's count of sends and stops) it was given to tinypool. */
   sentAt: number;
+  /** Its child said it ended it, after its answers ('run-in-process:ended'). */
+  endNoticed: boolean;
+  /** tinypool has its result, and waits for that notice to end it. */
+  onEndNoticed: (() => void) | undefined;
+  /** …or for its child's pipes to close without it. */
+  onPipeClosed: ((child: ChildRecord) => void) | undefined;
 }
 
 /** The batches given to tinypool and not yet ended or lost, and which child runs each. */
@@ -38,6 +44,9 @@ export class LocalBatches {
       deferred: undefined,
       closeAfterDeferred: false,
       sentAt: 0,
+      endNoticed: false,
+      onEndNoticed: undefined,
+      onPipeClosed: undefined,
     };
     this.#batches.set(id, batch);
     return batch;

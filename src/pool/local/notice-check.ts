@@ -35,6 +35,8 @@ export function validNotice(message: unknown): message is ChildNotice {
         isId(message[NoticeSlot.call]) &&
         validEmission(message[NoticeSlot.emission])
       );
+    case 'run-in-process:ended':
+      return message.length === 3 && isId(message[NoticeSlot.batch]) && typeof message[NoticeSlot.slow] === 'boolean';
     case 'run-in-process:retiring':
     case 'run-in-process:leaving':
       return message.length === 1;

@@ -22,7 +22,7 @@ import type { PoolSettings } from '../settings.js';
 import { type ChildExit, type ChildSpawn, exitChannel, spawnChannel } from '../../shared/tracing.js';
 import type { BatchLoss, ChildCounts, StopReason, Transport, TransportEvents } from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
-import { LocalBatches } from './local-batches.js';
+import { type LocalBatch, LocalBatches } from './local-batches.js';
 import { markedAsOurs } from './child-fork.js';
 import { exitReason, lossWithAbortedWorker, lossWithChild } from './child-ends.js';
 import { preloadError, startupError } from './crash-report.js';
@@ -45,8 +45,8 @@ import { Warming } from './warming.js';
  * - destroy() awaits the exit of children it has unref'd (see destroy() below);
  * - a child running a task holds the process through a MessagePort of tinypool's, made right after
  *   the child is forked (task-ports.ts): unref'd while the child runs only streams nobody waits on.
- * What it adds to tinypool: answers and batch control on the IPC channel beside tinypool's own
- * protocol, crash reports with exit code, signal and stderr, a replacement child when tinypool
+ * What it adds to tinypool: batch control on the IPC channel beside tinypool's own protocol, the
+ * children's answers on a pipe beside it (shared/notice-frames.ts), crash reports with exit code, signal and stderr, a replacement child when tinypool
  * leaves tasks queued with none to run them, and the detection of children that cannot boot.
  */
 
@@ -71,6 +71,7 @@ export class TinypoolTransport implements Transport {
     onReady: () => this.#warming.check(),
     onSpawn: (record) => {
       this.#watchBoot(record);
+      record.closed.then(() => this.#pipesClosed(record));
       if (spawnChannel.hasSubscribers)
         spawnChannel.publish({ pool: this.settings.name, pid: record.pid } satisfies ChildSpawn);
     },
@@ -95,6 +96,9 @@ export class TinypoolTransport implements Transport {
   /** The warm-up under way, shared by whoever asks for it meanwhile. */
   #warm: Promise<void> | undefined;
   #recycled = 0;
+  /** Batches whose result tinypool has, waiting for their 'ended' notice; held while there are some. */
+  #awaitingEnds = 0;
+  #endsHold: ReturnType<typeof setInterval> | undefined;
   /** Counts sends and stops, to tell whether a batch went to a child after the pool began to stop it. */
   #sequence = 0;
   /** When (in that count) the last task was aborted through tinypool (cancel()). */
@@ -171,12 +175,47 @@ export class TinypoolTransport implements Transport {
     }
     running.then(
       (result: TaskResult) => {
-        this.#forget(id);
-        this.events.ended(id, Array.isArray(result) && result[TaskResultSlot.slow] === true);
+        const end = () => {
+          this.#forget(id);
+          this.events.ended(id, Array.isArray(result) && result[TaskResultSlot.slow] === true);
+        };
+        if (batch.endNoticed || this.#batches.get(id) !== batch) end();
+        else this.#awaitEndNotice(id, batch, end);
       },
       (error: unknown) => void this.#taskFailed(id, error),
     );
     this.#adoptChildren();
+  }
+
+  /**
+   * tinypool has the batch's result, but its child's notices come on another pipe
+   * (shared/notice-frames.ts): the batch ends once its 'ended' notice is read, after its answers.
+   * That notice was written before the result, so it is on its way: the event loop is held until it
+   * comes. If the child is known and its pipe closes first, the notices it wrote are all read, and
+   * the batch is lost with the child (it did not say it ended it).
+   */
+  #awaitEndNotice(id: number, batch: LocalBatch, end: () => void): void {
+    if (this.#awaitingEnds++ === 0) this.#endsHold = setInterval(() => {}, 1_000);
+    let waiting = true;
+    const done = () => {
+      if (!waiting) return false;
+      waiting = false;
+      batch.onEndNoticed = undefined;
+      batch.onPipeClosed = undefined;
+      if (--this.#awaitingEnds === 0) clearInterval(this.#endsHold);
+      return true;
+    };
+    batch.onEndNoticed = () => done() && end();
+    batch.onPipeClosed = (child) => {
+      if (!done()) return;
+      this.#forget(id);
+      this.events.lost(id, lossWithChild(child, batch.sentAt, this.settings.execArgv));
+    };
+  }
+
+  /** A child's pipes closed: a batch of its still waiting for its 'ended' notice will not get it. */
+  #pipesClosed(record: ChildRecord): void {
+    for (const batch of [...this.#batches.on(record)]) batch.onPipeClosed?.(record);
   }
 
   append(id: number, calls: CallTask[]): boolean {
@@ -372,6 +411,13 @@ export class TinypoolTransport implements Transport {
       case 'run-in-process:emit':
         if (this.#claim(record, notice[batch]))
           this.events.emitted(notice[batch], notice[call], notice[NoticeSlot.emission]);
+        break;
+      case 'run-in-process:ended':
+        if (this.#claim(record, notice[batch])) {
+          const ended = this.#batches.get(notice[batch])!;
+          ended.endNoticed = true;
+          ended.onEndNoticed?.();
+        }
         break;
       case 'run-in-process:retiring':
         this.#retire(record);

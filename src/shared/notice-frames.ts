@@ -1,0 +1,262 @@
+import { deserialize, serialize } from 'node:v8';
+import type { ChildNotice } from '../protocol.js';
+
+/**
+ * How a child's notices travel on its notice pipe: as frames, a little-endian u32 length then the
+ * body, whose first byte says how the rest is laid out.
+ *
+ * Why not the IPC channel: Node's 'advanced' IPC makes a v8 serializer for every message in the
+ * child and a deserializer in the parent, and that, not the pipe, is most of what a per-call answer
+ * costs. Measured here (bench/analysis.md, seventh pass): raw fork with batches and one IPC message
+ * per answer ran 120,000–170,000 calls/s; the same answers framed by hand on a pipe beside it
+ * 190,000–300,000. Each answer is still its own write, made before the next call starts, so what a
+ * crash costs does not change: an answer written is in the kernel's buffer, and the parent reads it
+ * before it counts the child's calls lost (the ChildProcess's 'close' waits for this pipe too).
+ *
+ * The notices that make up nearly all the traffic (an answer that is a number, a string, a byte
+ * array or one of undefined, null, true and false; started, opened, ended, retiring) have a layout of
+ * their own; every other one is `v8.serialize` of the whole notice, which reads back as IPC would
+ * have delivered it. Ids are written as float64: they are safe integers, which u32 would not hold.
+ */
+
+enum Kind {
+  V8 = 0,
+  AnswerNumber = 1,
+  /** UTF-16 code units as they are: a string with a lone surrogate comes back the same. */
+  AnswerString = 2,
+  AnswerConstant = 3,
+  /** `['value', bytes]`: a result serialized in the child. */
+  AnswerSerialized = 4,
+  /** `['as-is', bytes, buffer]` for a Buffer or a plain Uint8Array. */
+  AnswerBytes = 5,
+  Started = 6,
+  Opened = 7,
+  Ended = 8,
+  Retiring = 9,
+}
+
+const constants = [undefined, null, false, true] as const;
+/** Length prefix and kind. */
+const head = 5;
+/** Two float64 ids after the head. */
+const ids = head + 16;
+
+/** A notice as the buffers to write, in order (a large payload is not copied into the frame). */
+export function encodeNotice(notice: ChildNotice): Buffer[] {
+  switch (notice[0]) {
+    case 'run-in-process:answer':
+      return encodeAnswer(notice);
+    case 'run-in-process:started':
+      return [frame(Kind.Started, 16, notice[1], notice[2])];
+    case 'run-in-process:opened':
+      return [frame(Kind.Opened, 8, notice[1])];
+    case 'run-in-process:ended': {
+      const out = frame(Kind.Ended, 9, notice[1]);
+      out[head + 8] = notice[2] ? 1 : 0;
+      return [out];
+    }
+    case 'run-in-process:retiring':
+      return [frame(Kind.Retiring, 0)];
+    default:
+      return v8Frame(notice);
+  }
+}
+
+function encodeAnswer(notice: Extract<ChildNotice, [tag: 'run-in-process:answer', ...unknown[]]>): Buffer[] {
+  const [, batch, call, answer] = notice;
+  if (answer[0] === 'value') return bytesFrame(Kind.AnswerSerialized, batch, call, answer[1], undefined);
+  if (answer[0] !== 'as-is') return v8Frame(notice);
+  const value = answer[1];
+  switch (typeof value) {
+    case 'number': {
+      const out = frame(Kind.AnswerNumber, 24, batch, call);
+      out.writeDoubleLE(value, ids);
+      return [out];
+    }
+    case 'string': {
+      // Below this, one copy into the frame; above, the string's own buffer follows it in the write.
+      if (value.length < 2048) {
+        const out = frame(Kind.AnswerString, 16 + value.length * 2, batch, call);
+        out.write(value, ids, 'utf16le');
+        return [out];
+      }
+      return [frame(Kind.AnswerString, 16 + value.length * 2, batch, call, 16), Buffer.from(value, 'utf16le')];
+    }
+    case 'undefined':
+    case 'boolean':
+    case 'object': {
+      const index = constants.indexOf(value as (typeof constants)[number]);
+      if (index < 0) break;
+      const out = frame(Kind.AnswerConstant, 17, batch, call);
+      out[ids] = index;
+      return [out];
+    }
+  }
+  if (value instanceof Uint8Array) {
+    const proto = Object.getPrototypeOf(value);
+    if (proto === Buffer.prototype || proto === Uint8Array.prototype)
+      return bytesFrame(Kind.AnswerBytes, batch, call, value, answer[2]);
+  }
+  return v8Frame(notice);
+}
+
+/**
+ * A frame for `kind` with `size` bytes after the kind, and the ids written first. `allocated`, when
+ * less than `size`: only the start is made here, and the rest follows in a buffer of its own.
+ */
+function frame(kind: Kind, size: number, first?: number, second?: number, allocated = size): Buffer {
+  const out = Buffer.allocUnsafe(head + allocated);
+  out.writeUInt32LE(size + 1, 0);
+  out[4] = kind;
+  if (first !== undefined) out.writeDoubleLE(first, head);
+  if (second !== undefined) out.writeDoubleLE(second, head + 8);
+  return out;
+}
+
+/** Bytes that follow the ids; `buffer` (a flag byte) only for an as-is answer. Small ones are copied in. */
+function bytesFrame(kind: Kind, batch: number, call: number, bytes: Uint8Array, buffer: boolean | undefined): Buffer[] {
+  const extra = buffer === undefined ? 0 : 1;
+  const fixed = 16 + extra;
+  const small = bytes.byteLength < 4096;
+  const out = frame(kind, fixed + bytes.byteLength, batch, call, small ? fixed + bytes.byteLength : fixed);
+  if (buffer !== undefined) out[ids] = buffer ? 1 : 0;
+  if (!small) return [out, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
+  out.set(bytes, head + fixed);
+  return [out];
+}
+
+function v8Frame(notice: ChildNotice): Buffer[] {
+  const body = serialize(notice);
+  const out = Buffer.allocUnsafe(head);
+  out.writeUInt32LE(body.byteLength + 1, 0);
+  out[4] = Kind.V8;
+  return [out, body];
+}
+
+/**
+ * The frames in what a pipe delivers, in order, as the chunks come: a frame split across chunks is
+ * joined; a large one is gathered into a buffer of its own, so that its bytes are copied once.
+ * `onFrame` gets each frame's body (kind first).
+ */
+export class FrameReader {
+  /** The start of a frame whose length or body has not all come yet: small, it is joined with what comes next. */
+  #partial: Buffer | undefined;
+  /** A large frame being gathered, how much of it has come, and its length. */
+  #large: { body: Buffer; filled: number; length: number } | undefined;
+
+  constructor(private readonly onFrame: (body: Buffer) => void) {}
+
+  /** Frames this large or larger are gathered into their own buffer rather than joined. */
+  static readonly largeFrame = 64 * 1024;
+
+  push(chunk: Buffer): void {
+    let data = chunk;
+    const large = this.#large;
+    if (large) {
+      const taken = Math.min(large.length - large.filled, data.byteLength);
+      if (large.filled + taken > large.body.byteLength) large.body = grown(large, large.filled + taken);
+      data.copy(large.body, large.filled, 0, taken);
+      large.filled += taken;
+      if (large.filled < large.length) return;
+      this.#large = undefined;
+      this.onFrame(large.body);
+      data = data.subarray(taken);
+    } else if (this.#partial) {
+      data = Buffer.concat([this.#partial, data]);
+      this.#partial = undefined;
+    }
+    let at = 0;
+    while (data.byteLength - at >= 4) {
+      const length = data.readUInt32LE(at);
+      const available = data.byteLength - at - 4;
+      if (available >= length) {
+        this.onFrame(data.subarray(at + 4, at + 4 + length));
+        at += 4 + length;
+        continue;
+      }
+      if (length >= FrameReader.largeFrame) {
+        // Up to 64 MiB at once (one copy of the payload); beyond, grown as it comes, so that a
+        // length a child made up costs no more than the bytes it actually sends.
+        const body = Buffer.allocUnsafe(Math.max(available, Math.min(length, largestUpFront)));
+        data.copy(body, 0, at + 4);
+        this.#large = { body, filled: available, length };
+        return;
+      }
+      break;
+    }
+    if (at < data.byteLength) this.#partial = data.subarray(at);
+  }
+}
+
+const largestUpFront = 64 * 1024 * 1024;
+
+/** A larger buffer for a frame being gathered, with what came so far: twice the size (or `needed`), at most its length. */
+function grown({ body, filled, length }: { body: Buffer; filled: number; length: number }, needed: number): Buffer {
+  const larger = Buffer.allocUnsafe(Math.max(needed, Math.min(length, body.byteLength * 2)));
+  body.copy(larger, 0, 0, filled);
+  return larger;
+}
+
+/**
+ * The notice a frame's body holds, as the child sent it (unchecked: the receiver validates it as it
+ * would a message from the IPC channel). Throws for a body that is not one.
+ */
+export function decodeNotice(body: Buffer): unknown {
+  const kind = body[0];
+  const id = (at: number) => body.readDoubleLE(at - 4);
+  switch (kind) {
+    case Kind.V8:
+      return deserialize(body.subarray(1));
+    case Kind.AnswerNumber:
+      exactly(body, 25);
+      return ['run-in-process:answer', id(head), id(head + 8), ['as-is', id(ids), false]];
+    case Kind.AnswerString:
+      if (body.byteLength < 17 || (body.byteLength - 17) % 2 !== 0) throw new Error('a string answer of odd length');
+      return ['run-in-process:answer', id(head), id(head + 8), ['as-is', body.toString('utf16le', 17), false]];
+    case Kind.AnswerConstant: {
+      exactly(body, 18);
+      const index = body[17]!;
+      if (index >= constants.length) throw new Error(`an unknown constant ${index}`);
+      return ['run-in-process:answer', id(head), id(head + 8), ['as-is', constants[index], false]];
+    }
+    case Kind.AnswerSerialized:
+      atLeast(body, 17);
+      return ['run-in-process:answer', id(head), id(head + 8), ['value', view(body, 17)]];
+    case Kind.AnswerBytes: {
+      atLeast(body, 18);
+      const buffer = body[17]!;
+      if (buffer > 1) throw new Error(`a flag byte ${buffer}`);
+      return ['run-in-process:answer', id(head), id(head + 8), ['as-is', view(body, 18), buffer === 1]];
+    }
+    case Kind.Started:
+      exactly(body, 17);
+      return ['run-in-process:started', id(head), id(head + 8)];
+    case Kind.Opened:
+      exactly(body, 9);
+      return ['run-in-process:opened', id(head)];
+    case Kind.Ended: {
+      exactly(body, 10);
+      const slow = body[9]!;
+      if (slow > 1) throw new Error(`a flag byte ${slow}`);
+      return ['run-in-process:ended', id(head), slow === 1];
+    }
+    case Kind.Retiring:
+      exactly(body, 1);
+      return ['run-in-process:retiring'];
+    default:
+      throw new Error(`a frame of unknown kind ${kind}`);
+  }
+}
+
+/** A plain Uint8Array over the body's bytes from `at`: no copy, as IPC's deserializer gives a view too. */
+function view(body: Buffer, at: number): Uint8Array {
+  return new Uint8Array(body.buffer, body.byteOffset + at, body.byteLength - at);
+}
+
+function exactly(body: Buffer, length: number): void {
+  if (body.byteLength !== length) throw new Error(`a frame of kind ${body[0]} with ${body.byteLength} bytes`);
+}
+
+function atLeast(body: Buffer, length: number): void {
+  if (body.byteLength < length) throw new Error(`a frame of kind ${body[0]} with ${body.byteLength} bytes`);
+}

@@ -21,15 +21,17 @@
 export const processGroupVariable = 'RUN_IN_PROCESS_GROUP_LEADER';
 
 /**
- * Set (to the descriptor's number) when the child has a notice pipe: a pipe beside the IPC channel
- * on which it writes its notices, the answers above all (shared/notice-frames.ts says why). The
- * child takes it out of `process.env` before any user code runs; where it is not set (Windows),
- * notices go on the IPC channel.
+ * Set when the child has its two pipes beside the IPC channel (pool/local/child-fork.ts): the
+ * notice pipe, on which it writes its notices, its answers above all (shared/notice-frames.ts says
+ * why), and the control pipe, on which the parent writes batch control (shared/control-frames.ts).
+ * The value is their descriptors in the child, `<notice>,<control>`. The child takes it out of
+ * `process.env` before any user code runs; where it is not set (Windows), both go on the IPC channel.
  */
-export const noticePipeVariable = 'RUN_IN_PROCESS_NOTICE_FD';
+export const pipesVariable = 'RUN_IN_PROCESS_PIPES';
 
-/** The descriptor of the notice pipe in the child: the one after the IPC channel (fd 3). */
+/** The descriptors of the two pipes in the child: those after the IPC channel (fd 3). */
 export const noticePipeFd = 4;
+export const controlPipeFd = 5;
 
 /**
  * The modules a child imports as it starts (pool option `preload`): its command-line arguments are
@@ -162,7 +164,7 @@ export type TaskResult = [tag: 'batch-end', slow: boolean] | [tag: 'woken'] | [t
 
 export const TaskResultSlot = { slow: 1 } as const;
 
-// ── Parent to child: batch control, on the IPC channel ──────────────────────────────────────
+// ── Parent to child: batch control, on the control pipe (the IPC channel where there is none) ─
 
 export type BatchControl =
   | [tag: 'run-in-process:append', batch: number, calls: CallTask[]]

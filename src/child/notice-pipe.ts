@@ -1,25 +1,16 @@
 import { writevSync } from 'node:fs';
 import { encodeThrown } from '../codec/thrown-encode.js';
-import { type ChildNotice, noticePipeVariable } from '../protocol.js';
+import type { ChildNotice } from '../protocol.js';
 import { encodeNotice } from '../shared/notice-frames.js';
-
-/**
- * Where this child's notices go: its notice pipe when the parent gave it one
- * (shared/notice-frames.ts says why), else the IPC channel. Taken out of the environment before
- * any user code runs.
- */
-const pipeFd = Number(process.env[noticePipeVariable]);
-delete process.env[noticePipeVariable];
-
-/** The descriptor of the notice pipe, if this child has one: nothing may close it (inherited-descriptors.ts). */
-export const noticeFd: number | undefined = Number.isInteger(pipeFd) && pipeFd > 2 ? pipeFd : undefined;
+import { noticeFd } from './pipes.js';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 /** Why the pipe can no longer be written, once it cannot. */
 let lost: Error | undefined;
 
 /**
- * Sends a notice now. On the pipe, written before this returns, as one write when the pipe takes it
+ * Sends a notice now: on this child's notice pipe when the parent gave it one (shared/notice-frames.ts
+ * says why), else on the IPC channel. On the pipe, written before this returns, as one write when the pipe takes it
  * (it blocks while the parent's side is full, as the child's stdout does): an answer is in the
  * kernel's buffer before the next call starts, and survives this child's crash.
  */

@@ -15,6 +15,7 @@ import { learnTargetsOf } from './target-keys.js';
 import { exitWithParent } from './orphan-watchdog.js';
 import { onBatchControl, runBatch } from './run-batch.js';
 import { closeInheritedDescriptors } from './inherited-descriptors.js';
+import { readControl } from './control-pipe.js';
 import { isPipeLost, sendNotice } from './notice-pipe.js';
 import { warmUp } from './warm-up.js';
 
@@ -106,7 +107,9 @@ for (const module of preload) {
   }
 }
 
-// What the parent says about open batches comes on the IPC channel, beside tinypool's own messages.
+// What the parent says about open batches comes on the control pipe, or on the IPC channel beside
+// tinypool's own messages where there is no such pipe.
+readControl();
 process.on('message', (message: unknown) => {
   if (isBatchControl(message)) onBatchControl(message);
 });

@@ -1,6 +1,7 @@
 import childProcess, { type ChildProcess, type ForkOptions } from 'node:child_process';
 import { syncBuiltinESMExports } from 'node:module';
-import { noticePipeFd, noticePipeVariable, processGroupVariable } from '../../protocol.js';
+import { networkPermissionSince } from '../../options.js';
+import { controlPipeFd, noticePipeFd, pipesVariable, processGroupVariable } from '../../protocol.js';
 import { forwardOutput } from './child-output.js';
 
 /**
@@ -12,15 +13,15 @@ import { forwardOutput } from './child-output.js';
  *   killed. POSIX only: Windows has no process groups, and there nothing the child starts is stopped;
  * - its output is passed on in a way that a closed stdout cannot turn into a crash of the parent
  *   (child-output.ts);
- * - it gets a notice pipe beside its IPC channel, for its answers (shared/notice-frames.ts).
+ * - it gets two pipes beside its IPC channel: for its answers, and for the parent's batch control (protocol.ts).
  *
  * tinypool 2.2.0 forks its children itself, with no way to ask for `detached` (which makes the
  * child a session and group leader). So `fork` is wrapped, once, to act on forks whose environment
  * carries our marker, and on no other: the app's own forks are left as they are.
  */
 const groups = process.platform !== 'win32';
-/** Children write their notices on a pipe of their own (shared/notice-frames.ts); not tried on Windows. */
-const noticePipes = process.platform !== 'win32';
+/** Children talk with the parent on pipes of their own beside the IPC channel (protocol.ts); not tried on Windows. */
+const pipes = process.platform !== 'win32';
 
 /**
  * Who is told of each child forked for a pool, by the marker's id. Kept on the wrapper, which every
@@ -42,9 +43,7 @@ export function markedAsOurs(
   const listeners = installForkHook();
   const id = `${process.pid}.${nextId++}.${Math.random().toString(36).slice(2)}`;
   listeners.set(id, onFork);
-  const marked: Record<string, string> = { ...env, [processGroupVariable]: `${groups ? 'g' : 'n'}:${id}` };
-  if (noticePipes) marked[noticePipeVariable] = String(noticePipeFd);
-  return { env: marked, forget: () => listeners.delete(id) };
+  return { env: { ...env, [processGroupVariable]: `${groups ? 'g' : 'n'}:${id}` }, forget: () => listeners.delete(id) };
 }
 
 function installForkHook(): Map<string, (child: ChildProcess) => void> {
@@ -57,13 +56,23 @@ function installForkHook(): Map<string, (child: ChildProcess) => void> {
     const optionsAt = Array.isArray(rest[0]) || rest[0] === undefined || rest[0] === null ? 1 : 0;
     const options = rest[optionsAt] as ForkOptions | undefined;
     const marker = options?.env?.[processGroupVariable];
-    if (marker !== undefined && (groups || noticePipes))
+    if (marker !== undefined && (groups || pipes)) {
+      const control = controlPipeWorks(options);
       rest[optionsAt] = {
         ...options,
         ...(groups ? { detached: true } : {}),
-        // tinypool asks for 'pipe': the same, and the notice pipe after the IPC channel.
-        ...(noticePipes ? { stdio: ['pipe', 'pipe', 'pipe', 'ipc', 'pipe'] } : {}),
+        // tinypool asks for 'pipe': the same, and the notice and control pipes after the IPC channel.
+        ...(pipes
+          ? {
+              stdio: ['pipe', 'pipe', 'pipe', 'ipc', 'pipe', ...(control ? ['pipe'] : [])],
+              env: {
+                ...options?.env,
+                [pipesVariable]: control ? `${noticePipeFd},${controlPipeFd}` : `${noticePipeFd}`,
+              },
+            }
+          : {}),
       };
+    }
     const child = (original as (...args: unknown[]) => ChildProcess).call(this, modulePath, ...rest);
     if (marker !== undefined) {
       adopt(child);
@@ -76,6 +85,18 @@ function installForkHook(): Map<string, (child: ChildProcess) => void> {
   // tinypool imports `fork` as an ES module binding: this makes that binding see the wrapper.
   syncBuiltinESMExports();
   return listeners;
+}
+
+/**
+ * A child reads its control pipe as a socket (child/control-pipe.ts), which Node's permission model
+ * counts as the network from Node 25: under `--permission` without `--allow-net` the child could
+ * not open it. Such a child gets no control pipe, and batch control goes on its IPC channel.
+ */
+function controlPipeWorks(options: ForkOptions | undefined): boolean {
+  if (Number(process.versions.node.split('.')[0]) < networkPermissionSince) return true;
+  const flags = [...(options?.execArgv ?? []), ...(options?.env?.NODE_OPTIONS ?? '').split(/\s+/)];
+  const flag = (name: string) => flags.some((given) => given === name || given.startsWith(`${name}=`));
+  return !(flag('--permission') || flag('--experimental-permission')) || flag('--allow-net');
 }
 
 function adopt(child: ChildProcess): void {

@@ -1,10 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import type { Signal } from '../../errors.js';
 import { type BatchControl, type ChildNotice, type EncodedThrown, isChildNotice } from '../../protocol.js';
 import type { StopReason } from '../transport.js';
 import { guardChannel } from './channel-guard.js';
 import { heldBack } from './child-output.js';
 import { validNotice } from './notice-check.js';
+import { controlPipeOf, writeControl } from './control-pipe.js';
 import { readNotices } from './notice-pipe.js';
 
 /**
@@ -36,9 +38,12 @@ export class ChildRecord {
   /** Settles once the child has exited and its stderr is fully read. */
   readonly closed: Promise<void>;
   #stderr = '';
+  /** Where batch control goes, when the child has a control pipe (child-fork.ts); else its IPC channel. */
+  readonly #control: Writable | undefined;
 
   constructor(readonly process: ChildProcess) {
     this.pid = process.pid;
+    this.#control = controlPipeOf(process);
     this.closed = new Promise((resolve) => process.once('close', () => resolve()));
     process.stderr?.on('data', (chunk: Buffer | string) => {
       this.#stderr = (this.#stderr + chunk.toString()).slice(-stderrTailBytes);
@@ -80,6 +85,7 @@ export class ChildRecord {
   send(message: BatchControl): boolean {
     if (!this.process.connected) return false;
     try {
+      if (this.#control) return writeControl(this.#control, message);
       this.process.send(message, ignoreWriteError);
       return true;
     } catch {

@@ -1,0 +1,22 @@
+import { Socket } from 'node:net';
+import { decodeControl } from '../shared/control-frames.js';
+import { FrameReader } from '../shared/frame-reader.js';
+import { onBatchControl } from './run-batch.js';
+import { controlFd } from './pipes.js';
+
+/**
+ * Reads the parent's batch control from this child's control pipe (shared/control-frames.ts), when
+ * it has one; it comes on the IPC channel otherwise (runner.ts listens there too). The pipe does not
+ * hold this child: its IPC channel does, and when the parent goes the child goes (orphan-watchdog.ts).
+ */
+export function readControl(): void {
+  if (controlFd === undefined) return;
+  // Throws where the parent misjudged what this child's permissions allow (pool/local/child-fork.ts):
+  // then no call could reach it, and it ends at once, saying why.
+  const pipe = new Socket({ fd: controlFd, readable: true, writable: false });
+  pipe.unref();
+  const reader = new FrameReader((body) => onBatchControl(decodeControl(body)));
+  pipe.on('data', (chunk: Buffer) => reader.push(chunk));
+  // The parent is gone or closed it: the IPC channel's end says the rest.
+  pipe.on('error', () => {});
+}

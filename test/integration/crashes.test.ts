@@ -218,6 +218,17 @@ test('a child whose code closes its notice pipe ends, and the call says why', as
   assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
 });
 
+test('a child whose code closes its control pipe is stopped, and no call waits for it', async () => {
+  configure('hostile-child', { size: 1 });
+  const { closeControlPipe, pid } = inPool('hostile-child');
+  const closedIn = await closeControlPipe();
+  // Awaited in turn, the first would be sent straight to that child's open batch, on its control
+  // pipe, and would wait there forever: the pool sends it to a child that can hear it.
+  const hang = new Promise((_, reject) => setTimeout(() => reject(new Error('a call hangs')), 5_000).unref());
+  for (let i = 0; i < 3; i++) assert.equal(typeof (await Promise.race([pid(), hang])), 'number');
+  assert.ok((await waitFor(() => !isAlive(closedIn), 5_000)) !== undefined, 'the child that closed it is stopped');
+});
+
 test('a value thrown outside any call that cannot be turned into text still makes a crash report', async () => {
   configure('hostile-child', { size: 1 });
   const { throwUnprintableLater } = inPool('hostile-child');

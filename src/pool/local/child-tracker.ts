@@ -41,9 +41,12 @@ export class ChildRecord {
   /** Where batch control goes, when the child has a control pipe (child-fork.ts); else its IPC channel. */
   readonly #control: Writable | undefined;
 
-  constructor(readonly process: ChildProcess) {
+  constructor(
+    readonly process: ChildProcess,
+    onBroken: (why: string) => void,
+  ) {
     this.pid = process.pid;
-    this.#control = controlPipeOf(process);
+    this.#control = controlPipeOf(process, onBroken);
     this.closed = new Promise((resolve) => process.once('close', () => resolve()));
     process.stderr?.on('data', (chunk: Buffer | string) => {
       this.#stderr = (this.#stderr + chunk.toString()).slice(-stderrTailBytes);
@@ -149,7 +152,7 @@ export class ChildTracker {
   }
 
   #watch(child: ChildProcess): void {
-    const record = new ChildRecord(child);
+    const record: ChildRecord = new ChildRecord(child, (why) => this.events.onMalformed(record, undefined, why));
     this.#records.set(child, record);
     this.#live.add(record);
     this.events.onSpawn(record);

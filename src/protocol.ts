@@ -159,10 +159,14 @@ export type WarmTask = [tag: 'warm'];
 
 export type Task = BatchTask | WakeTask | WarmTask;
 
-/** What a task resolves with in tinypool: the batch ended (`slow`: early, after a slow call), woken, or warmed. */
-export type TaskResult = [tag: 'batch-end', slow: boolean] | [tag: 'woken'] | [tag: 'warmed'];
+/**
+ * What a task resolves with in tinypool: the batch ended (`slow`: early, after a slow call), woken, or
+ * warmed. The child names the batch it ended (`batch`): the parent reads the result on that child's
+ * IPC channel, and so knows which child ran it even when no notice of the batch reached it.
+ */
+export type TaskResult = [tag: 'batch-end', slow: boolean, batch?: number] | [tag: 'woken'] | [tag: 'warmed'];
 
-export const TaskResultSlot = { slow: 1 } as const;
+export const TaskResultSlot = { slow: 1, batch: 2 } as const;
 
 // ── Parent to child: batch control, on the control pipe (the IPC channel where there is none) ─
 

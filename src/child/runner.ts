@@ -137,6 +137,7 @@ export default function run(task: Task): Promise<TaskResult> | TaskResult {
 
 /** Says the batch ended, after its answers, before tinypool carries its result: the parent waits for both. */
 function ended(id: number, result: TaskResult): TaskResult {
-  notify(['run-in-process:ended', id, result[0] === 'batch-end' && result[TaskResultSlot.slow]]);
-  return result;
+  if (result[0] !== 'batch-end') return result;
+  notify(['run-in-process:ended', id, result[TaskResultSlot.slow]]);
+  return ['batch-end', result[TaskResultSlot.slow], id];
 }

@@ -74,13 +74,16 @@ function encodeAnswer(notice: Extract<ChildNotice, [tag: 'run-in-process:answer'
       return [out];
     }
     case 'string': {
-      // Below this, one copy into the frame; above, the string's own buffer follows it in the write.
+      // Short: one copy into the frame. Long: v8's serializer, which writes a one-byte string as one
+      // byte a character, and reads it back as one; as UTF-16 it would take twice the bytes on the
+      // pipe, and Node makes a string of a megabyte or more read from UTF-16 an external two-byte
+      // string, twice the memory of the one the child returned, for as long as the caller keeps it.
       if (value.length < 2048) {
         const out = frame(Kind.AnswerString, 16 + value.length * 2, batch, call);
         out.write(value, ids, 'utf16le');
         return [out];
       }
-      return [frame(Kind.AnswerString, 16 + value.length * 2, batch, call, 16), Buffer.from(value, 'utf16le')];
+      return v8Frame(notice);
     }
     case 'undefined':
     case 'boolean':

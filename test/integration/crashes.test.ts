@@ -218,6 +218,34 @@ test('a child whose code closes its notice pipe ends, and the call says why', as
   assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
 });
 
+test('a child whose code puts a file on its notice pipe is stopped, and no call waits for it', async () => {
+  configure('hostile-child', { size: 1 });
+  const { redirectNoticePipe, pid } = inPool('hostile-child');
+  // Its answer and the 'ended' notice of its batch go to the file: the batch would wait for that
+  // notice for ever, and hold the pool's only child slot.
+  const hang = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('a call hangs')), 5_000).unref());
+  const error = await Promise.race([rejectionOf(redirectNoticePipe(), ProcessCrashedError), hang]);
+  assert.match(error.message, /closed its notice pipe \(fd 4\)/);
+  assert.equal(error.signal, 'SIGKILL');
+  assert.equal(typeof (await Promise.race([pid(), hang])), 'number', 'the pool goes on with a new child');
+});
+
+test('a batch whose child never says it ended holds nothing after shutdown()', () => {
+  const run = runScript(
+    `
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    const { configure, shutdown } = await import('run-in-process');
+    configure('hostile-child', { size: 1 });
+    const call = inPool('hostile-child').muteNoticePipe().then(() => 'answered', (error) => error.name);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await shutdown({ deadline: 100 });
+    console.log(await call);`,
+    { timeout: 15_000 },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.match(run.stdout, /PoolClosedError/, run.report);
+});
+
 test('a child whose code closes its control pipe is stopped, and no call waits for it', async () => {
   configure('hostile-child', { size: 1 });
   const { closeControlPipe, pid } = inPool('hostile-child');

@@ -109,3 +109,21 @@ test('inline mode: a call whose module cannot load fails alone; later calls stil
   );
   assert.deepEqual(run.stdout.trim().split('\n'), ['ModuleLoadError true', 'true'], run.report);
 });
+
+test('a parent under the permission model without the network still runs calls in a pool with execArgv of its own', {
+  // From Node 25 the model covers the network, and a parent under it passes it on to its children.
+  skip: Number(process.versions.node.split('.')[0]) < 25 && 'the permission model covers the network from Node 25',
+}, () => {
+  const run = runScript(
+    `
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    const { configure, shutdown } = await import('run-in-process');
+    configure('hostile-child', { size: 1, execArgv: [], timeout: 10_000 });
+    const { pid } = inPool('hostile-child');
+    for (let i = 0; i < 3; i++) console.log(typeof (await pid()));
+    await shutdown();`,
+    { nodeArgs: ['--permission', '--allow-fs-read=*', '--allow-fs-write=*', '--allow-child-process'], timeout: 15_000 },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.equal(run.stdout, 'number\nnumber\nnumber\n', run.report);
+});

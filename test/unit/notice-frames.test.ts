@@ -19,6 +19,7 @@ const notices: ChildNotice[] = [
   ['run-in-process:answer', 1, 2, ['as-is', '', false]],
   ['run-in-process:answer', 1, 2, ['as-is', `héllo ${lone}`, false]],
   ['run-in-process:answer', 1, 2, ['as-is', 'x'.repeat(10_000), false]],
+  ['run-in-process:answer', 1, 2, ['as-is', `${'é'.repeat(5_000)}${lone}\udc00`, false]],
   ['run-in-process:answer', 1, 2, ['as-is', undefined, false]],
   ['run-in-process:answer', 1, 2, ['as-is', null, false]],
   ['run-in-process:answer', 1, 2, ['as-is', true, false]],
@@ -117,4 +118,13 @@ test('a length a child made up costs no more memory up front than 256 MiB, and g
   const held = process.memoryUsage().arrayBuffers - before;
   assert.equal(frames, 0, 'no frame is complete');
   assert.ok(held < 257 * 1024 * 1024, `held ${held} bytes for a frame said to be 4 GiB`);
+});
+
+test('a long one-byte string answer crosses at one byte a character, not as UTF-16', () => {
+  // Read back from UTF-16, Node makes a string of a megabyte or more an external two-byte string:
+  // twice the memory of the one the child returned, for as long as the caller keeps it.
+  const text = 'x'.repeat(1_000_000);
+  const bytes = frameOf(['run-in-process:answer', 1, 2, ['as-is', text, false]]);
+  assert.ok(bytes.byteLength < text.length * 1.1, `${bytes.byteLength} bytes for ${text.length} characters`);
+  assert.deepEqual(readInChunks(bytes, 65_536), [['run-in-process:answer', 1, 2, ['as-is', text, false]]]);
 });

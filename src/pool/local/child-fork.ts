@@ -90,10 +90,14 @@ function installForkHook(): Map<string, (child: ChildProcess) => void> {
 /**
  * A child reads its control pipe as a socket (child/control-pipe.ts), which Node's permission model
  * counts as the network from Node 25: under `--permission` without `--allow-net` the child could
- * not open it. Such a child gets no control pipe, and batch control goes on its IPC channel.
+ * not open it, whether the pool asks for the model or the parent runs under it. Such a child gets no control pipe, and batch control goes on its IPC channel.
  */
 function controlPipeWorks(options: ForkOptions | undefined): boolean {
   if (Number(process.versions.node.split('.')[0]) < networkPermissionSince) return true;
+  // A parent under the model passes it on to what it forks (NODE_OPTIONS that Node sets itself,
+  // whatever `execArgv` and `env` the pool gives): without the network, so do its children.
+  const permission = (process as { permission?: { has(scope: string): boolean } }).permission;
+  if (permission && !permission.has('net')) return false;
   const flags = [...(options?.execArgv ?? []), ...(options?.env?.NODE_OPTIONS ?? '').split(/\s+/)];
   const flag = (name: string) => flags.some((given) => given === name || given.startsWith(`${name}=`));
   return !(flag('--permission') || flag('--experimental-permission')) || flag('--allow-net');

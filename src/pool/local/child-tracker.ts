@@ -110,6 +110,10 @@ export interface TrackerEvents {
   /** The pool's own word that a child has booted (tinypool-transport.ts knows what it looks like). */
   isReadyMessage(message: unknown): boolean;
   onReady(record: ChildRecord): void;
+  /** The batch whose result this is, when it is the pool's message carrying a batch's result (tinypool-transport.ts knows what it looks like). */
+  batchResultOf(message: unknown): number | undefined;
+  /** A child sent the result of this batch on its own IPC channel: it is the child that ran it. */
+  onBatchResult(record: ChildRecord, batch: number): void;
   onSpawn(record: ChildRecord): void;
   /** `unexpected`: it died on its own, not stopped by the pool. */
   onExit(record: ChildRecord, unexpected: boolean): void;
@@ -176,6 +180,9 @@ export class ChildTracker {
       else if (this.events.isReadyMessage(message)) {
         record.ready = true;
         this.events.onReady(record);
+      } else {
+        const batch = this.events.batchResultOf(message);
+        if (batch !== undefined) this.events.onBatchResult(record, batch);
       }
     });
     // tinypool turns an unexpected exit into this 'error' event on the child, synchronously

@@ -69,6 +69,18 @@ export class TinypoolTransport implements Transport {
     // tinypool 2.2.0: a child that has loaded its handler says { ready: true, source: 'pool', … }.
     isReadyMessage: (message) => (message as { ready?: unknown } | null)?.ready === true,
     onReady: () => this.#warming.check(),
+    // tinypool 2.2.0: a task's result comes back on its child's IPC channel as { source: 'port', result, … },
+    // seen here before tinypool settles the task (it relays the message through a MessagePort).
+    batchResultOf: (message) => {
+      const response = message as { source?: unknown; result?: unknown } | null;
+      const result = response?.source === 'port' ? response.result : undefined;
+      if (!Array.isArray(result) || result[0] !== 'batch-end') return undefined;
+      const id: unknown = result[TaskResultSlot.batch];
+      return Number.isSafeInteger(id) ? (id as number) : undefined;
+    },
+    // The child that ran a batch, known even when none of its notices came (code in it that
+    // redirected its notice pipe): the batch then waits for that child's end, not for ever.
+    onBatchResult: (record, id) => void this.#claim(record, id),
     onSpawn: (record) => {
       this.#watchBoot(record);
       record.closed.then(() => this.#pipesClosed(record));
@@ -99,6 +111,8 @@ export class TinypoolTransport implements Transport {
   /** Batches whose result tinypool has, waiting for their 'ended' notice; held while there are some. */
   #awaitingEnds = 0;
   #endsHold: ReturnType<typeof setInterval> | undefined;
+  /** Gives up the wait of each batch that waits for its 'ended' notice: at the end of destroy(). */
+  readonly #endWaits = new Map<number, () => void>();
   /** Counts sends and stops, to tell whether a batch went to a child after the pool began to stop it. */
   #sequence = 0;
   /** When (in that count) the last task was aborted through tinypool (cancel()). */
@@ -202,6 +216,7 @@ export class TinypoolTransport implements Transport {
       waiting = false;
       batch.onEndNoticed = undefined;
       batch.onPipeClosed = undefined;
+      this.#endWaits.delete(id);
       if (--this.#awaitingEnds === 0) clearInterval(this.#endsHold);
       return true;
     };
@@ -211,6 +226,12 @@ export class TinypoolTransport implements Transport {
       this.#forget(id);
       this.events.lost(id, lossWithChild(child, batch.sentAt, this.settings.execArgv));
     };
+    // The pool is gone, and its children with it: nothing holds the process for this batch any more.
+    this.#endWaits.set(id, () => {
+      if (!done()) return;
+      this.#forget(id);
+      this.events.lost(id, { kind: 'closed' });
+    });
   }
 
   /** A child's pipes closed: a batch of its still waiting for its 'ended' notice will not get it. */
@@ -365,6 +386,9 @@ export class TinypoolTransport implements Transport {
       clearInterval(hold);
       clearTimeout(kill);
       this.#unhook();
+      // A child that exited may still have its pipes held open (by what it started): its batches
+      // waiting for an 'ended' notice would hold the process for ever.
+      for (const abandon of [...this.#endWaits.values()]) abandon();
     }
   }
 

@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import { decodeControl } from '../shared/control-frames.js';
-import { FrameReader } from '../shared/frame-reader.js';
+import { FrameReader } from '../shared/frames.js';
 import { onBatchControl } from './run-batch.js';
 import { controlFd } from './pipes.js';
 

@@ -1,8 +1,9 @@
-import { deserialize, serialize } from 'node:v8';
+import { deserialize } from 'node:v8';
 import type { BatchControl, CallTask } from '../protocol.js';
+import { frameHead as head, serializedFrame, startFrame } from './frames.js';
 
 /**
- * How the parent's batch control travels on a child's control pipe: frames (shared/frame-reader.ts)
+ * How the parent's batch control travels on a child's control pipe: frames (shared/frames.ts)
  * whose body starts with a kind byte. The control pipe exists for the reason the notice pipe does
  * (shared/notice-frames.ts): Node's 'advanced' IPC makes a v8 serializer for every message in the
  * parent and a deserializer in the child, which was most of what sending one call to an open batch
@@ -30,8 +31,6 @@ enum Arg {
   True = 5,
 }
 
-const head = 5;
-
 /** A control message as the buffers to write, in order. */
 export function encodeControl(message: BatchControl): Buffer[] {
   switch (message[0]) {
@@ -49,7 +48,7 @@ export function encodeControl(message: BatchControl): Buffer[] {
       return [out];
     }
     case 'run-in-process:append':
-      return message[2].every(plainCall) ? [appendFrame(message[1], message[2])] : v8Frame(message);
+      return message[2].every(plainCall) ? [appendFrame(message[1], message[2])] : serializedFrame(message);
   }
 }
 
@@ -115,20 +114,7 @@ function writeArg(out: Buffer, at: number, arg: unknown): number {
   }
 }
 
-function frame(kind: Kind, size: number): Buffer {
-  const out = Buffer.allocUnsafe(head + size);
-  out.writeUInt32LE(size + 1, 0);
-  out[4] = kind;
-  return out;
-}
-
-function v8Frame(message: BatchControl): Buffer[] {
-  const body = serialize(message);
-  const out = Buffer.allocUnsafe(head);
-  out.writeUInt32LE(body.byteLength + 1, 0);
-  out[4] = Kind.V8;
-  return [out, body];
-}
+const frame = (kind: Kind, size: number): Buffer => startFrame(kind, size);
 
 /**
  * The control message a frame's body holds. The parent is trusted by its child: a frame it cannot

@@ -1,5 +1,6 @@
-import { deserialize, serialize } from 'node:v8';
+import { deserialize } from 'node:v8';
 import type { ChildNotice } from '../protocol.js';
+import { frameHead as head, serializedFrame, startFrame } from './frames.js';
 
 /**
  * How a child's notices travel on its notice pipe: as frames, a little-endian u32 length then the
@@ -36,8 +37,6 @@ enum Kind {
 }
 
 const constants = [undefined, null, false, true] as const;
-/** Length prefix and kind. */
-const head = 5;
 /** Two float64 ids after the head. */
 const ids = head + 16;
 
@@ -58,14 +57,14 @@ export function encodeNotice(notice: ChildNotice): Buffer[] {
     case 'run-in-process:retiring':
       return [frame(Kind.Retiring, 0)];
     default:
-      return v8Frame(notice);
+      return serializedFrame(notice);
   }
 }
 
 function encodeAnswer(notice: Extract<ChildNotice, [tag: 'run-in-process:answer', ...unknown[]]>): Buffer[] {
   const [, batch, call, answer] = notice;
   if (answer[0] === 'value') return bytesFrame(Kind.AnswerSerialized, batch, call, answer[1], undefined);
-  if (answer[0] !== 'as-is') return v8Frame(notice);
+  if (answer[0] !== 'as-is') return serializedFrame(notice);
   const value = answer[1];
   switch (typeof value) {
     case 'number': {
@@ -83,7 +82,7 @@ function encodeAnswer(notice: Extract<ChildNotice, [tag: 'run-in-process:answer'
         out.write(value, ids, 'utf16le');
         return [out];
       }
-      return v8Frame(notice);
+      return serializedFrame(notice);
     }
     case 'undefined':
     case 'boolean':
@@ -100,7 +99,7 @@ function encodeAnswer(notice: Extract<ChildNotice, [tag: 'run-in-process:answer'
     if (proto === Buffer.prototype || proto === Uint8Array.prototype)
       return bytesFrame(Kind.AnswerBytes, batch, call, value, answer[2]);
   }
-  return v8Frame(notice);
+  return serializedFrame(notice);
 }
 
 /**
@@ -108,9 +107,7 @@ function encodeAnswer(notice: Extract<ChildNotice, [tag: 'run-in-process:answer'
  * less than `size`: only the start is made here, and the rest follows in a buffer of its own.
  */
 function frame(kind: Kind, size: number, first?: number, second?: number, allocated = size): Buffer {
-  const out = Buffer.allocUnsafe(head + allocated);
-  out.writeUInt32LE(size + 1, 0);
-  out[4] = kind;
+  const out = startFrame(kind, size, allocated);
   if (first !== undefined) out.writeDoubleLE(first, head);
   if (second !== undefined) out.writeDoubleLE(second, head + 8);
   return out;
@@ -126,14 +123,6 @@ function bytesFrame(kind: Kind, batch: number, call: number, bytes: Uint8Array, 
   if (!small) return [out, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
   out.set(bytes, head + fixed);
   return [out];
-}
-
-function v8Frame(notice: ChildNotice): Buffer[] {
-  const body = serialize(notice);
-  const out = Buffer.allocUnsafe(head);
-  out.writeUInt32LE(body.byteLength + 1, 0);
-  out[4] = Kind.V8;
-  return [out, body];
 }
 
 /**

@@ -10,7 +10,7 @@ type BatchControl = import('../../dist/protocol.js').BatchControl;
 type CallTask = import('../../dist/protocol.js').CallTask;
 const { encodeControl, decodeControl } =
   await internal<typeof import('../../dist/shared/control-frames.js')>('shared/control-frames.js');
-const { FrameReader } = await internal<typeof import('../../dist/shared/frame-reader.js')>('shared/frame-reader.js');
+const { FrameReader } = await internal<typeof import('../../dist/shared/frames.js')>('shared/frames.js');
 
 const target = JSON.stringify({ kind: 'function', module: 'file:///tmp/ünïcode/m.js', id: 'f' });
 const plain = (id: number, args: unknown[], notifyStart = false): CallTask => [

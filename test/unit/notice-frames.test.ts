@@ -9,7 +9,7 @@ import { internal } from '../helpers/internal.js';
 type ChildNotice = import('../../dist/protocol.js').ChildNotice;
 const { encodeNotice, decodeNotice } =
   await internal<typeof import('../../dist/shared/notice-frames.js')>('shared/notice-frames.js');
-const { FrameReader } = await internal<typeof import('../../dist/shared/frame-reader.js')>('shared/frame-reader.js');
+const { FrameReader } = await internal<typeof import('../../dist/shared/frames.js')>('shared/frames.js');
 
 const lone = 'a\ud800b';
 const notices: ChildNotice[] = [

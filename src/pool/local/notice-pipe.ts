@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { messageOf } from '../../codec/describe-thrown.js';
 import { type ChildNotice, noticePipeFd } from '../../protocol.js';
-import { FrameReader } from '../../shared/frame-reader.js';
+import { FrameReader } from '../../shared/frames.js';
 import { decodeNotice } from '../../shared/notice-frames.js';
 import { validNotice } from './notice-check.js';
 

@@ -1,7 +1,30 @@
+import { serialize } from 'node:v8';
+
 /**
- * A pipe between a parent and its child carries frames: a little-endian u32 length, then the body
- * (shared/notice-frames.ts, shared/control-frames.ts lay the bodies out).
+ * A pipe between a parent and its child carries frames: a little-endian u32 length, then the body,
+ * whose first byte is its kind (shared/notice-frames.ts, shared/control-frames.ts lay the bodies
+ * out). Kind 0 is the same in both: `v8.serialize` of the whole message.
  */
+
+/** The length and the kind byte. */
+export const frameHead = 5;
+
+/**
+ * The start of a frame of `kind` with `size` bytes after the kind byte. `allocated`, when less than
+ * `size`: only that much is made here, and the rest follows in a buffer of its own.
+ */
+export function startFrame(kind: number, size: number, allocated = size): Buffer {
+  const out = Buffer.allocUnsafe(frameHead + allocated);
+  out.writeUInt32LE(size + 1, 0);
+  out[4] = kind;
+  return out;
+}
+
+/** A message as `v8.serialize` writes it (kind 0), read back as Node's IPC would have delivered it. */
+export function serializedFrame(message: unknown): Buffer[] {
+  const body = serialize(message);
+  return [startFrame(0, body.byteLength, 0), body];
+}
 
 /**
  * The frames in what a pipe delivers, in order, as the chunks come: a frame split across chunks is

@@ -30,6 +30,21 @@ export interface CallCounts {
   runTime?: TimeSummary;
 }
 
+/**
+ * How a call ended, as `stats()` counts it: answered by its worker, or failed, and how. A remote
+ * worker says how a call it could not answer failed there (remote/envelope.ts).
+ */
+export type Outcome = 'completed' | FailureKind;
+export type FailureKind = 'failed' | 'crashed' | 'timedOut' | 'aborted';
+
+/** How a call that failed with this error failed. */
+export function failureOf(error: unknown): FailureKind {
+  if (error instanceof ProcessCrashedError) return 'crashed';
+  if (error instanceof TimeoutError) return 'timedOut';
+  if (error instanceof AbortError) return 'aborted';
+  return 'failed';
+}
+
 /** What `stats(pool)` returns. */
 export interface PoolStats extends CallCounts {
   /** The pool's children: running calls, waiting for calls, booting; and how many retired (recycleAfterCalls…). */
@@ -65,14 +80,13 @@ export class CallStats {
     this.#run ??= createHistogram();
   }
 
-  settled(error: unknown, failed: boolean): void {
-    if (!failed) this.completed++;
-    else {
-      this.failed++;
-      if (error instanceof ProcessCrashedError) this.crashed++;
-      else if (error instanceof TimeoutError) this.timedOut++;
-      else if (error instanceof AbortError) this.aborted++;
+  settled(outcome: Outcome): void {
+    if (outcome === 'completed') {
+      this.completed++;
+      return;
     }
+    this.failed++;
+    if (outcome !== 'failed') this[outcome]++;
   }
 
   /** Times in ms from `performance.now()`: made, started (undefined if it never started), settled. */

@@ -1,4 +1,5 @@
 import { AbortError, TimeoutError } from '../errors.js';
+import { type FailureKind, failureOf, type Outcome } from './call-stats.js';
 import { longestTimer } from '../options.js';
 import { AnswerSlot, CallSlot, type Answer, type CallTask } from '../protocol.js';
 import { watchAbort } from './abort-watch.js';
@@ -46,8 +47,8 @@ export class PendingCall {
     readonly alone: boolean,
     private readonly resolveWith: (answer: Answer) => void,
     private readonly rejectWith: (error: unknown) => void,
-    /** `unsent`: answered, with the SerializationError of a value the worker could not send back. */
-    private readonly onSettled: (call: PendingCall, failed: boolean, error?: unknown, unsent?: boolean) => void,
+    /** `outcome`: how `stats()` counts it (answered with a value the worker could not send back: failed). */
+    private readonly onSettled: (call: PendingCall, failed: boolean, error: unknown, outcome: Outcome) => void,
     /** When it was made (`performance.now()`), for `recordTiming`; undefined when not timed. */
     readonly madeAt?: number,
     /** Higher leaves the backlog first. */
@@ -167,20 +168,25 @@ export class PendingCall {
     );
   }
 
-  succeed(answer: Answer): void {
+  /**
+   * `failedAs`: the answer is an error its worker raised, not the call's code (a remote worker's
+   * child crashed, timed out, was aborted): how `stats()` counts it.
+   */
+  succeed(answer: Answer, failedAs?: FailureKind): void {
     if (this.#callbacks?.size) {
       this.#answer = answer;
       return;
     }
     if (this.#finish()) {
-      this.onSettled(this, false, undefined, answer[0] === 'thrown' && answer[AnswerSlot.stage] === 'send');
+      const unsent = answer[0] === 'thrown' && answer[AnswerSlot.stage] === 'send';
+      this.onSettled(this, false, undefined, failedAs ?? (unsent ? 'failed' : 'completed'));
       this.resolveWith(answer);
     }
   }
 
   fail(error: unknown): void {
     if (this.#finish()) {
-      this.onSettled(this, true, error);
+      this.onSettled(this, true, error, failureOf(error));
       this.rejectWith(error);
     }
   }

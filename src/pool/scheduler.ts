@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { pingCalls } from '../child/ping.js';
 import { AbortError, PoolClosedError, QueueFullError, RunInProcessError, TimeoutError } from '../errors.js';
-import { CallStats, type PoolStats } from './call-stats.js';
+import { CallStats, type FailureKind, type Outcome, type PoolStats } from './call-stats.js';
 import {
   CallSlot,
   EmissionSlot,
@@ -118,8 +118,8 @@ export class Scheduler {
   #closed = false;
   readonly #stops: StreamStops;
   /** Every call's settle hook: one function for the pool, not a closure per call. */
-  readonly #onSettled = (call: PendingCall, failed: boolean, error: unknown, unsent = false): void =>
-    this.#settled(call, failed, error, unsent);
+  readonly #onSettled = (call: PendingCall, failed: boolean, error: unknown, outcome: Outcome): void =>
+    this.#settled(call, failed, error, outcome);
 
   constructor(
     readonly settings: SchedulerSettings,
@@ -131,7 +131,7 @@ export class Scheduler {
     this.#stats = stats;
     this.#transport = makeTransport({
       started: (batch, call, worker) => this.#started(batch, call, worker),
-      answered: (batch, call, answer, worker) => this.#answered(batch, call, answer, worker),
+      answered: (batch, call, answer, worker, failedAs) => this.#answered(batch, call, answer, worker, failedAs),
       emitted: (batch, call, emission) => this.#emitted(batch, call, emission),
       ended: (batch, slow) => this.#ended(batch, slow),
       lost: (batch, loss) => this.#lost(batch, loss),
@@ -434,13 +434,19 @@ export class Scheduler {
   }
 
   /** An answer counts only for a call that the batch it names holds: no other call can be settled by it. */
-  #answered(batchId: number, callId: number, answer: Answer, worker: number | undefined): void {
+  #answered(
+    batchId: number,
+    callId: number,
+    answer: Answer,
+    worker: number | undefined,
+    failedAs: FailureKind | undefined,
+  ): void {
     const batch = this.#batches.get(batchId);
     const call = batch?.take(callId);
     if (!batch || !call) return;
     if (call.trace) tellPid(call.trace, worker);
     batch.started = true;
-    call.succeed(answer);
+    call.succeed(answer, failedAs);
     if (batch.idle) this.#batchIdle(batch);
     else this.#watchFront(batch);
   }
@@ -580,13 +586,13 @@ export class Scheduler {
     for (const call of unsettled) if (call.alone) this.#submit([call], true);
   }
 
-  #settled(call: PendingCall, failed: boolean, error: unknown, unsent: boolean): void {
+  #settled(call: PendingCall, failed: boolean, error: unknown, outcome: Outcome): void {
     call.flow?.end();
     if (failed) this.#stopIfRunning(call, error);
     this.#pending.delete(call);
     if (pingTasks.has(call.task)) return;
     // A value that could not be sent back fails the call, but its worker is fine: nothing to stop.
-    this.#stats.settled(error, failed || unsent);
+    this.#stats.settled(outcome);
     if (call.madeAt !== undefined) this.#stats.timed(call.madeAt, call.startedAt, performance.now());
   }
 

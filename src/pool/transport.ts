@@ -1,4 +1,5 @@
 import { PoolClosedError, RunInProcessError } from '../errors.js';
+import type { FailureKind } from './call-stats.js';
 import type { PoolTransport } from '../options.js';
 import type { Answer, BatchTask, CallTask, Emission, Steer } from '../protocol.js';
 
@@ -119,7 +120,11 @@ export type BatchLoss =
 export interface TransportEvents {
   /** `worker`: the worker's pid, where there is one (for tracing). */
   started(batch: number, call: number, worker?: number): void;
-  answered(batch: number, call: number, answer: Answer, worker?: number): void;
+  /**
+   * `failedAs`: the answer is an error the worker raised for it (a remote worker's child crashed,
+   * timed out, was aborted), not one its code threw: counted as that failure in `stats()`.
+   */
+  answered(batch: number, call: number, answer: Answer, worker?: number, failedAs?: FailureKind): void;
   /** A running call sent something before its answer: a stream's item, a callback's event. */
   emitted(batch: number, call: number, emission: Emission): void;
   /** The batch ended normally: its unanswered calls were never started. `slow`: it stopped early after a slow call. */

@@ -15,7 +15,7 @@ import {
   type Transport,
   type TransportEvents,
 } from '../pool/transport.js';
-import { type CallPart, openAnswers, sealCall, sealJob } from './envelope.js';
+import { type CallPart, type OpenedAnswers, openAnswers, sealCall, sealJob } from './envelope.js';
 import type { QueueLink } from './queue-link.js';
 import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
 
@@ -195,9 +195,9 @@ export class CallerTransport implements Transport {
       completed: (returnValue: unknown, stored: boolean): boolean => {
         const sent = this.#sent.get(jobId);
         if (!sent) return true;
-        let answers: Answer[];
+        let opened: OpenedAnswers;
         try {
-          answers = openAnswers(returnValue, jobId, this.options.secret, sent.calls.length);
+          opened = openAnswers(returnValue, jobId, this.options.secret, sent.calls.length);
         } catch (error) {
           // Heard from the events stream, which anyone who can write to Redis can add to: a forged
           // answer must not stand for the worker's. The job's stored answer decides (queue-link.ts).
@@ -215,7 +215,7 @@ export class CallerTransport implements Transport {
         const slow = sent.calls.length > 1 && sent.active && performance.now() - sent.activeAt > slowJobMs;
         this.#release(jobId, sent.batch);
         sent.calls.forEach((call, index) => {
-          this.events.answered(sent.batch, call.id, answers[index]!);
+          this.events.answered(sent.batch, call.id, opened.answers[index]!, undefined, opened.failures[index]);
         });
         this.events.ended(sent.batch, slow);
         return true;

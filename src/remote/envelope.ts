@@ -6,6 +6,7 @@ import { serialize } from '../codec/serializer.js';
 import { SerializationError } from '../errors.js';
 import { longestTimer } from '../options.js';
 import { largestBatchBytes } from '../pool/backlog.js';
+import type { FailureKind } from '../pool/call-stats.js';
 import {
   type Answer,
   AnswerSlot,
@@ -89,6 +90,21 @@ export interface AnswerEnvelope {
   /** The worker's `os.hostname()`. */
   host: string;
   sig?: string;
+  /**
+   * The answers that are errors the worker raised for their calls, not errors their code threw (a
+   * child that crashed, timed out, was aborted), by index, with how each failed: for the caller's
+   * `stats()`. Signed on their own (`fsig`), so that a caller that predates them still verifies `sig`.
+   */
+  failures?: Array<[index: number, kind: FailureKind]>;
+  fsig?: string;
+}
+
+const failureKinds = new Set<unknown>(['failed', 'crashed', 'timedOut', 'aborted'] satisfies FailureKind[]);
+
+/** What the caller makes of an answer envelope: an answer per call, and how the worker says it failed, if it did. */
+export interface OpenedAnswers {
+  answers: Answer[];
+  failures: Array<FailureKind | undefined>;
 }
 
 // ── The caller ──────────────────────────────────────────────────────────────────────────────
@@ -145,17 +161,49 @@ export function sealJob(calls: CallPart[], jobId: string, secret: string | undef
  * A worker's answers to a job of `count` calls, checked, as the local Answers the rest of the call
  * path reads.
  */
-export function openAnswers(envelope: unknown, jobId: string, secret: string | undefined, count: number): Answer[] {
+export function openAnswers(
+  envelope: unknown,
+  jobId: string,
+  secret: string | undefined,
+  count: number,
+): OpenedAnswers {
   // The worker answers in the job's codec, or in the portable one when it could not read the job.
   const checked = checkEnvelope(envelope, 'answer', [portableCodec, v8Codec]) as AnswerEnvelope;
   const v8 = checked.codec === v8Codec;
-  const { answers } = checked;
+  const { answers, failures } = checked;
   if (!Array.isArray(answers) || !answers.every(isPortableAnswer) || typeof checked.host !== 'string')
     throw new TypeError('a malformed answer envelope');
-  if (secret !== undefined) verify(secret, jobId, answerFields(checked), checked.sig, 'answer');
-  if (answers.length === 1 && count > 1) return Array.from({ length: count }, () => localAnswer(answers[0]!, v8));
+  if (failures !== undefined && !validFailures(failures, answers.length))
+    throw new TypeError('an answer envelope with malformed failures');
+  if (secret !== undefined) {
+    verify(secret, jobId, answerFields(checked), checked.sig, 'answer');
+    if (failures !== undefined) verify(secret, jobId, ['failures', failures], checked.fsig, 'answer');
+  }
+  const kinds: Array<FailureKind | undefined> = answers.map(() => undefined);
+  for (const [index, kind] of failures ?? []) kinds[index] = kind;
+  // One answer for all: the job could not be read.
+  if (answers.length === 1 && count > 1)
+    return {
+      answers: Array.from({ length: count }, () => localAnswer(answers[0]!, v8)),
+      failures: Array.from({ length: count }, () => kinds[0]),
+    };
   if (answers.length !== count) throw new TypeError(`${answers.length} answers to a job of ${count} calls`);
-  return answers.map((answer) => localAnswer(answer, v8));
+  return { answers: answers.map((answer) => localAnswer(answer, v8)), failures: kinds };
+}
+
+function validFailures(failures: unknown, count: number): boolean {
+  return (
+    Array.isArray(failures) &&
+    failures.every(
+      (entry) =>
+        Array.isArray(entry) &&
+        entry.length === 2 &&
+        Number.isSafeInteger(entry[0]) &&
+        entry[0] >= 0 &&
+        entry[0] < count &&
+        failureKinds.has(entry[1]),
+    )
+  );
 }
 
 function localAnswer(answer: PortableAnswer, v8: boolean): Answer {
@@ -256,7 +304,8 @@ const ownErrorBytes = 64 * 1024;
  * be read). An answer over `maxBytes` is not sent: its call fails with a SerializationError instead,
  * as an argument over the limit does at the caller (a result that size would sit in Redis, and in
  * the caller's memory, as a string a third larger). `labels`: the job's calls, for that message.
- * `raisedHere`: the answers that carry an error the worker raised itself, bounded by `ownErrorBytes`.
+ * `raisedHere`: the answers that carry an error the worker raised itself, bounded by `ownErrorBytes`,
+ * and how their calls failed.
  */
 export function sealAnswers(
   answers: Answer[],
@@ -266,13 +315,13 @@ export function sealAnswers(
   maxBytes: number,
   codec = portableCodec,
   labels: string[] = [],
-  raisedHere: { has(answer: Answer): boolean } = new Set(),
+  raisedHere: { get(answer: Answer): FailureKind | undefined } = new Map(),
 ): AnswerEnvelope {
   const v8 = codec === v8Codec;
   const encode = v8 ? v8Answer : portableAnswer;
   const sealed = (answer: Answer, index: number): PortableAnswer => {
     try {
-      return encode(answer, raisedHere.has(answer) ? Math.max(maxBytes, ownErrorBytes) : maxBytes);
+      return encode(answer, raisedHere.get(answer) ? Math.max(maxBytes, ownErrorBytes) : maxBytes);
     } catch (error) {
       const what = `${answer[0] === 'thrown' ? 'the error thrown by' : 'the result of'} ${labels[index] ?? 'the call'}()`;
       // A result the portable codec cannot pack (a sparse array too long) fails its call, as an uncloneable result does.
@@ -295,6 +344,14 @@ export function sealAnswers(
     host,
   };
   if (secret !== undefined) envelope.sig = signature(secret, jobId, answerFields(envelope));
+  const failures = answers.flatMap((answer, index): Array<[number, FailureKind]> => {
+    const kind = raisedHere.get(answer);
+    return kind ? [[index, kind]] : [];
+  });
+  if (failures.length > 0) {
+    envelope.failures = failures;
+    if (secret !== undefined) envelope.fsig = signature(secret, jobId, ['failures', failures]);
+  }
   return envelope;
 }
 

@@ -16,6 +16,7 @@ import {
 import { asModuleUrl, checkPoolOptions, type PoolOptions } from '../options.js';
 import type { Answer, CallTask } from '../protocol.js';
 import { TinypoolTransport } from '../pool/local/tinypool-transport.js';
+import { type FailureKind, failureOf } from '../pool/call-stats.js';
 import { Scheduler } from '../pool/scheduler.js';
 import { resolveSettings } from '../pool/settings.js';
 import { allowList, importServed, nearestKeys, type ServedTarget } from './allow-list.js';
@@ -123,11 +124,14 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
 
   /** Its name in the queue, as BullMQ records who took a job (WorkerLostError.worker). */
   const name = `${host}:${process.pid}`;
-  /** The answers that carry an error this worker raised (not the user's code): sealed past its payload limit. */
-  const raisedHere = new WeakSet<Answer>();
+  /**
+   * The answers that carry an error this worker raised (not the user's code), and how their calls
+   * failed: sealed past its payload limit, and counted by the caller's stats() as that failure.
+   */
+  const raisedHere = new WeakMap<Answer, FailureKind>();
   const thrown = (error: unknown): Answer => {
     const answer: Answer = ['thrown', encodeThrown(withWorker(error, name)), 'call'];
-    raisedHere.add(answer);
+    raisedHere.set(answer, failureOf(error));
     return answer;
   };
   // Says this worker is alive (below), and which jobs it holds. Made before the worker, which may

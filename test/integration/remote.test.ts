@@ -13,6 +13,7 @@ import {
   SerializationError,
   RunInProcessError,
   shutdown,
+  stats,
   TimeoutError,
   TransportUnavailableError,
   withCallOptions,
@@ -236,6 +237,27 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     );
     assert.equal((timeout as TimeoutError & { host?: string }).host, hostname());
     assert.equal(timeout.timeout, 300);
+  });
+
+  test("stats() counts a crash and a timeout on the worker's machine as such, and the library's own error class thrown by the code as completed", async () => {
+    const before = stats();
+    await rejectionOf(remote.die(), ProcessCrashedError);
+    await rejectionOf(
+      withCallOptions({ timeout: 300 }, () => remote.spin()),
+      TimeoutError,
+    );
+    // Thrown by the code itself: an answer, whatever its class.
+    await rejectionOf(errors.Thrower.throwKind('library-timeout'), TimeoutError);
+    const after = stats();
+    assert.deepEqual(
+      {
+        completed: after.completed - before.completed,
+        failed: after.failed - before.failed,
+        crashed: after.crashed - before.crashed,
+        timedOut: after.timedOut - before.timedOut,
+      },
+      { completed: 1, failed: 2, crashed: 1, timedOut: 1 },
+    );
   });
 
   test('an abort stops a running call on the worker: its marker stops growing', async () => {

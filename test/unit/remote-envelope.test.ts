@@ -5,7 +5,8 @@ import { internal } from '../helpers/internal.js';
 // How a worker reads a job's envelope (remote/envelope.ts), before anything in it is decoded.
 
 type EnvelopeModule = typeof import('../../dist/remote/envelope.js');
-const { callInput, openJob, sealCall, sealJob } = await internal<EnvelopeModule>('remote/envelope.js');
+const { callInput, openAnswers, openJob, sealAnswers, sealCall, sealJob } =
+  await internal<EnvelopeModule>('remote/envelope.js');
 const { SerializationError } = await internal<typeof import('../../dist/errors.js')>('errors.js');
 
 const limit = 4 * 1024 * 1024;
@@ -75,4 +76,21 @@ test('arguments nested deeper than the remote codec can pack fail with a Seriali
         error.message,
       ),
   );
+});
+
+test("how the worker says a call failed on its side reaches the caller's stats, signed on its own; a tampered one is refused, a worker that predates it still verifies", () => {
+  type Answer = import('../../dist/protocol.js').Answer;
+  const value: Answer = ['as-is', 1, false];
+  const crash: Answer = ['thrown', ['value', new Uint8Array([1])], 'call'];
+  const raised = new Map([[crash, 'crashed' as const]]);
+  const sealed = sealAnswers([value, crash], 'host', 'j9', 'secret', limit, 'msgpackr-2', [], raised);
+  assert.deepEqual(sealed.failures, [[1, 'crashed']]);
+  assert.deepEqual(openAnswers(sealed, 'j9', 'secret', 2).failures, [undefined, 'crashed']);
+  // Tampered: another kind, or another call, under the same signature.
+  for (const failures of [[[1, 'timedOut']], [[0, 'crashed']]] as const)
+    assert.throws(() => openAnswers({ ...sealed, failures }, 'j9', 'secret', 2), /signature does not match/);
+  assert.throws(() => openAnswers({ ...sealed, failures: [[5, 'crashed']] }, 'j9', 'secret', 2), /malformed failures/);
+  // A worker of an earlier version sends none: its answers verify as they did, and count as completed.
+  const { failures: _failures, fsig: _fsig, ...earlier } = sealed;
+  assert.deepEqual(openAnswers(earlier, 'j9', 'secret', 2).failures, [undefined, undefined]);
 });

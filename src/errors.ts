@@ -170,8 +170,9 @@ export class ChildStartupError extends RunInProcessError {
     readonly exitCode: number | null,
     readonly signal: Signal | null,
     readonly stderr: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -252,6 +252,11 @@ export type ChildNotice =
   /** The child takes no more calls (its call limit, its heap limit, or a module that failed to load). */
   | [tag: 'run-in-process:retiring']
   /**
+   * It could not open its control pipe (a permission model the parent did not see coming): batch
+   * control goes on its IPC channel. Said on that channel before the child is ready.
+   */
+  | [tag: 'run-in-process:control-on-ipc']
+  /**
    * Its last words: it retired, and no call of its runs any more (it hands back unrun the batches
    * that reach it), so every call it has not answered is unstarted. It exits with code 0 next.
    */
@@ -279,6 +284,7 @@ const noticeTags = new Set([
   'run-in-process:emit',
   'run-in-process:ended',
   'run-in-process:retiring',
+  'run-in-process:control-on-ipc',
   'run-in-process:leaving',
   'run-in-process:fatal',
   'run-in-process:preload-failed',

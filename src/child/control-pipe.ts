@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import type { ChildNotice } from '../protocol.js';
 import { decodeControl } from '../shared/control-frames.js';
 import { FrameReader } from '../shared/frames.js';
 import { onBatchControl } from './run-batch.js';
@@ -11,9 +12,16 @@ import { controlFd } from './pipes.js';
  */
 export function readControl(): void {
   if (controlFd === undefined) return;
-  // Throws where the parent misjudged what this child's permissions allow (pool/local/child-fork.ts):
-  // then no call could reach it, and it ends at once, saying why.
-  const pipe = new Socket({ fd: controlFd, readable: true, writable: false });
+  let pipe: Socket;
+  try {
+    pipe = new Socket({ fd: controlFd, readable: true, writable: false });
+  } catch {
+    // A permission model that the parent did not see coming (Node 25+ without --allow-net, turned on
+    // by a config file, say: pool/local/child-fork.ts): control comes on the IPC channel, as this
+    // says there, before the child is ready for any call.
+    process.send?.(['run-in-process:control-on-ipc'] satisfies ChildNotice);
+    return;
+  }
   pipe.unref();
   const reader = new FrameReader((body) => onBatchControl(decodeControl(body)));
   pipe.on('data', (chunk: Buffer) => reader.push(chunk));

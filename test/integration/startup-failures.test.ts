@@ -26,6 +26,26 @@ test('bad exec flags reject every call promptly; the pool works after the fix', 
   assert.notEqual(await flagged(), process.pid);
 });
 
+test('a child that throws as it starts (its own uncaught error, reported on its IPC channel, not on stderr) says what it threw', async () => {
+  // Thrown from a timer once the child runs the pool's code, while its preload never finishes.
+  const throwLater =
+    'data:text/javascript,setTimeout(() => { throw new RangeError("thrown as the child starts") }, 300)';
+  configure('flags', {
+    execArgv: ['--import', throwLater],
+    preload: [new URL('../../fixtures/standard/hangs-at-import.js', import.meta.url).href],
+    size: 1,
+  });
+  const { flagged } = await fixture<FlaggedModule>('standard', 'flagged');
+  const error = await rejectionOf(flagged(), ChildStartupError);
+  assert.match(
+    error.message,
+    /exited with code 70 before it was ready to take calls\. It threw as it started: RangeError: thrown as the child starts/,
+  );
+  assert.ok(error.cause instanceof RangeError, String(error.cause));
+  configure('flags', { size: 2 });
+  assert.notEqual(await flagged(), process.pid);
+});
+
 test('a module that throws at import rejects with ModuleLoadError; other modules still work; a fix is picked up', async () => {
   // Broken.never and pid() both run in the pool 'module-loading'; only Broken's module is broken.
   configure('module-loading', { size: 2 });

@@ -1,5 +1,6 @@
 import childProcess, { type ChildProcess, type ForkOptions } from 'node:child_process';
 import { syncBuiltinESMExports } from 'node:module';
+import { flagName, nodeOptionsFlags } from '../../node-flags.js';
 import { networkPermissionSince } from '../../options.js';
 import { controlPipeFd, noticePipeFd, pipesVariable, processGroupVariable } from '../../protocol.js';
 import { forwardOutput } from './child-output.js';
@@ -20,8 +21,12 @@ import { forwardOutput } from './child-output.js';
  * carries our marker, and on no other: the app's own forks are left as they are.
  */
 const groups = process.platform !== 'win32';
-/** Children talk with the parent on pipes of their own beside the IPC channel (protocol.ts); not tried on Windows. */
-const pipes = process.platform !== 'win32';
+/**
+ * Children talk with the parent on pipes of their own beside the IPC channel (protocol.ts); not
+ * tried on Windows, where everything goes on the IPC channel. `RUN_IN_PROCESS_IPC_ONLY=1` does that
+ * here too: the tests run the Windows path that way, and it rules the pipes out when looking for a bug.
+ */
+const pipes = process.platform !== 'win32' && process.env.RUN_IN_PROCESS_IPC_ONLY !== '1';
 
 /**
  * Who is told of each child forked for a pool, by the marker's id. Kept on the wrapper, which every
@@ -98,8 +103,10 @@ function controlPipeWorks(options: ForkOptions | undefined): boolean {
   // whatever `execArgv` and `env` the pool gives): without the network, so do its children.
   const permission = (process as { permission?: { has(scope: string): boolean } }).permission;
   if (permission && !permission.has('net')) return false;
-  const flags = [...(options?.execArgv ?? []), ...(options?.env?.NODE_OPTIONS ?? '').split(/\s+/)];
-  const flag = (name: string) => flags.some((given) => given === name || given.startsWith(`${name}=`));
+  // Read as Node reads them (quotes, `_` for `-`). A model this does not see (a config file) costs
+  // nothing worse than control on the IPC channel: the child says it could not open the pipe.
+  const flags = [...(options?.execArgv ?? []), ...nodeOptionsFlags(options?.env?.NODE_OPTIONS)].map(flagName);
+  const flag = (name: string) => flags.includes(name);
   return !(flag('--permission') || flag('--experimental-permission')) || flag('--allow-net');
 }
 

@@ -39,7 +39,7 @@ export class ChildRecord {
   readonly closed: Promise<void>;
   #stderr = '';
   /** Where batch control goes, when the child has a control pipe (child-fork.ts); else its IPC channel. */
-  readonly #control: Writable | undefined;
+  #control: Writable | undefined;
 
   constructor(
     readonly process: ChildProcess,
@@ -56,6 +56,11 @@ export class ChildRecord {
     // (Not one that child-output.ts holds back for a slow reader: it resumes it itself.)
     for (const stream of [process.stdout, process.stderr])
       stream?.on('pause', () => heldBack(stream) || stream.resume());
+  }
+
+  /** The child could not open its control pipe: what the parent tells it goes on its IPC channel. */
+  controlOnIpc(): void {
+    this.#control = undefined;
   }
 
   get exitCode(): number | null {

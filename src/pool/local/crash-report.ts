@@ -64,13 +64,17 @@ export function startupError(record: ChildRecord, execArgv: readonly string[]): 
         `of the pool's preload may never finish importing (a top-level await that never settles?).`
       : `${signal ? `was killed by signal ${signal}` : `exited with code ${exitCode}`} before it was ready to take calls.`;
   const flags = execArgv.length > 0 ? ` Its Node flags were: ${execArgv.join(' ')}.` : '';
+  // What it threw as it started, which it reports on its IPC channel rather than on stderr (child/runner.ts).
+  const fatal = record.fatal ? decodedOrNot(record.fatal) : undefined;
+  const threw = fatal === undefined ? '' : ` It threw as it started: ${describeThrown(fatal)}.`;
   return new ChildStartupError(
-    `A child process (pid ${record.pid}) ${what}${flags} ` +
+    `A child process (pid ${record.pid}) ${what}${threw}${flags} ` +
       `Check the pool's execArgv and env (configure()), and NODE_OPTIONS; the pool starts afresh on the next call.` +
       tailOf(stderr),
     exitCode,
     signal,
     stderr,
+    fatal === undefined ? undefined : { cause: fatal },
   );
 }
 

@@ -38,6 +38,7 @@ export function validNotice(message: unknown): message is ChildNotice {
     case 'run-in-process:ended':
       return message.length === 3 && isId(message[NoticeSlot.batch]) && typeof message[NoticeSlot.slow] === 'boolean';
     case 'run-in-process:retiring':
+    case 'run-in-process:control-on-ipc':
     case 'run-in-process:leaving':
       return message.length === 1;
     case 'run-in-process:fatal':

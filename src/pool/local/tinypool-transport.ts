@@ -446,6 +446,9 @@ export class TinypoolTransport implements Transport {
       case 'run-in-process:retiring':
         this.#retire(record);
         break;
+      case 'run-in-process:control-on-ipc':
+        record.controlOnIpc();
+        break;
       case 'run-in-process:leaving':
         this.#retire(record);
         record.leaving = true;

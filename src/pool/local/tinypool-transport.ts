@@ -45,9 +45,10 @@ import { Warming } from './warming.js';
  * - destroy() awaits the exit of children it has unref'd (see destroy() below);
  * - a child running a task holds the process through a MessagePort of tinypool's, made right after
  *   the child is forked (task-ports.ts): unref'd while the child runs only streams nobody waits on.
- * What it adds to tinypool: batch control on the IPC channel beside tinypool's own protocol, the
- * children's answers on a pipe beside it (shared/notice-frames.ts), crash reports with exit code, signal and stderr, a replacement child when tinypool
- * leaves tasks queued with none to run them, and the detection of children that cannot boot.
+ * What it adds to tinypool: the children's answers and the parent's batch control on two pipes
+ * beside tinypool's IPC channel (protocol.ts, shared/notice-frames.ts, shared/control-frames.ts),
+ * crash reports with exit code, signal and stderr, a replacement child when tinypool leaves tasks
+ * queued with none to run them, and the detection of children that cannot boot.
  */
 
 const runnerFile = fileURLToPath(new URL('../../child/runner.js', import.meta.url));

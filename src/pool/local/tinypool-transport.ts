@@ -109,11 +109,12 @@ export class TinypoolTransport implements Transport {
   /** The warm-up under way, shared by whoever asks for it meanwhile. */
   #warm: Promise<void> | undefined;
   #recycled = 0;
-  /** Batches whose result tinypool has, waiting for their 'ended' notice; held while there are some. */
-  #awaitingEnds = 0;
-  #endsHold: ReturnType<typeof setInterval> | undefined;
-  /** Gives up the wait of each batch that waits for its 'ended' notice: at the end of destroy(). */
+  /**
+   * The batches whose result tinypool has, waiting for their 'ended' notice, each with what gives
+   * up its wait (at the end of destroy()). The event loop is held while there are some.
+   */
   readonly #endWaits = new Map<number, () => void>();
+  #endsHold: ReturnType<typeof setInterval> | undefined;
   /** Counts sends and stops, to tell whether a batch went to a child after the pool began to stop it. */
   #sequence = 0;
   /** When (in that count) the last task was aborted through tinypool (cancel()). */
@@ -210,7 +211,7 @@ export class TinypoolTransport implements Transport {
    * the batch is lost with the child (it did not say it ended it).
    */
   #awaitEndNotice(id: number, batch: LocalBatch, end: () => void): void {
-    if (this.#awaitingEnds++ === 0) this.#endsHold = setInterval(() => {}, 1_000);
+    if (this.#endWaits.size === 0) this.#endsHold = setInterval(() => {}, 1_000);
     let waiting = true;
     const done = () => {
       if (!waiting) return false;
@@ -218,7 +219,7 @@ export class TinypoolTransport implements Transport {
       batch.onEndNoticed = undefined;
       batch.onPipeClosed = undefined;
       this.#endWaits.delete(id);
-      if (--this.#awaitingEnds === 0) clearInterval(this.#endsHold);
+      if (this.#endWaits.size === 0) clearInterval(this.#endsHold);
       return true;
     };
     batch.onEndNoticed = () => done() && end();

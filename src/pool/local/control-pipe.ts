@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { type BatchControl, controlPipeFd } from '../../protocol.js';
 import { encodeControl } from '../../shared/control-frames.js';
+import { ifClosedByLiveChild } from './closed-by-child.js';
 
 /**
  * The parent's end of a child's control pipe (child-fork.ts gives the child one; the frames are
@@ -12,23 +13,17 @@ export function controlPipeOf(child: ChildProcess, onBroken: (why: string) => vo
   const pipe = (child.stdio as unknown[])[controlPipeFd] as (Writable & { unref?: () => void }) | null | undefined;
   if (!pipe) return undefined;
   pipe.unref?.();
-  // The child's end closed (its end of file read, or a write that failed with EPIPE). A child that
-  // died has closed it, and its exit says why; one still alive a moment later closed it itself,
-  // and would wait for calls forever.
-  const closed = () =>
-    setTimeout(() => {
-      if (child.exitCode === null && child.signalCode === null)
-        onBroken(
-          `closed its control pipe (fd ${controlPipeFd}), on which the parent sends it calls; code in the child must not close that descriptor`,
-        );
-    }, brokenAfterMs).unref();
-  pipe.once('close', closed);
+  // Its end of file read, or a write that failed with EPIPE.
+  pipe.once('close', () =>
+    ifClosedByLiveChild(child, () =>
+      onBroken(
+        `closed its control pipe (fd ${controlPipeFd}), on which the parent sends it calls; code in the child must not close that descriptor`,
+      ),
+    ),
+  );
   pipe.on('error', () => {});
   return pipe;
 }
-
-/** How long a child whose control pipe broke has to be seen exiting before it is taken to have closed it. */
-const brokenAfterMs = 200;
 
 /** Writes a control message in one go (one write when the pipe takes it); false when the pipe is closed. */
 export function writeControl(pipe: Writable, message: BatchControl): boolean {

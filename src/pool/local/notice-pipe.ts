@@ -4,6 +4,7 @@ import { messageOf } from '../../codec/describe-thrown.js';
 import { type ChildNotice, noticePipeFd } from '../../protocol.js';
 import { FrameReader } from '../../shared/frames.js';
 import { decodeNotice } from '../../shared/notice-frames.js';
+import { ifClosedByLiveChild } from './closed-by-child.js';
 import { validNotice } from './notice-check.js';
 
 /**
@@ -58,18 +59,13 @@ export function readNotices(
   });
   // A read error is the pipe's end: what was read is what was sent.
   pipe.on('error', () => {});
-  // The child's end closed. A child that died has closed it, and its exit says why; one still alive
-  // a moment later closed it itself (or put another file on its descriptor): its answers, and the
-  // 'ended' notice its batch waits for, can no longer come, and it would hold its batch for ever.
+  // Its answers, and the 'ended' notice its batch waits for, can no longer come.
   pipe.once('end', () =>
-    setTimeout(() => {
-      if (!failed && child.exitCode === null && child.signalCode === null)
+    ifClosedByLiveChild(child, () => {
+      if (!failed)
         onMisbehaved(
           `closed its notice pipe (fd ${noticePipeFd}), on which it answers the parent; code in the child must not close or reuse that descriptor`,
         );
-    }, closedAliveMs).unref(),
+    }),
   );
 }
-
-/** How long a child whose notice pipe closed has to be seen exiting before it is taken to have closed it itself. */
-const closedAliveMs = 200;

@@ -1,22 +1,52 @@
-import type { BatchTask, TaskResult } from '../protocol.js';
+import type { BatchControl, ChildNotice, TaskResult } from '../protocol.js';
+import { decodeControl, encodeControl } from '../shared/control-frames.js';
+import { FrameReader } from '../shared/frames.js';
+import { encodeNotice } from '../shared/notice-frames.js';
 import { CallRunner } from './call-runner.js';
 import { pingCalls } from './ping.js';
-import { runBatch } from './run-batch.js';
+import { onBatchControl, runBatch } from './run-batch.js';
+
+/**
+ * Rounds of pings a child runs in its warm-up: each round is one ping of each kind (ping.ts). A
+ * young child's code runs in V8's interpreter until it has run often enough to be compiled better:
+ * after one round, the first calls after warmUp() cost 3–4× a warm call here, after a few hundred
+ * about 2× (bench/analysis.md, eighth pass). A round costs ~10 µs in process: 200 are ~2 ms a child.
+ */
+const rounds = 200;
 
 /**
  * What a child of a warm pool does before the parent counts it warm (a `WarmTask`). Booted and with
- * its `preload` imported, it still has its call path to compile: V8 compiles a function the first
- * time it runs, and a first call through the batch, call and answer code took ~0.7 ms here, against
- * ~0.03 ms warm (bench/analysis.md). So the child runs the no-op calls of ping.ts through that code,
- * after waiting for its watchdog thread, whose boot would otherwise share the CPUs with the first call.
+ * its `preload` imported, it still has its call path to compile and to teach V8. So it runs the
+ * no-op calls of ping.ts through that path as the parent's calls take it, in process: each comes as
+ * a control frame of an open batch (decoded as the control pipe's are), runs, and its answer is
+ * laid out as a notice frame, which is not written (the parent is not waiting for it). It waits for
+ * its watchdog thread first, whose boot would otherwise share the CPUs with the first call.
  */
 export async function warmUp(watchdogStarted: Promise<void>): Promise<TaskResult> {
   await watchdogStarted;
   // A runner of its own leaves the settings of the batches it may run beside alone.
-  // A batch per ping: one batch would stop after a first ping slower than a millisecond (run-batch.ts).
-  // Batch id 0 is never one of the parent's (pool/batch.ts).
   const runner = new CallRunner();
-  for (const ping of pingCalls())
-    await runBatch(['batch', 0, [ping], false, undefined] satisfies BatchTask, runner, () => {});
+  // Batch id 0 is never one of the parent's (pool/batch.ts).
+  let answered: (() => void) | undefined;
+  const notify = (notice: ChildNotice): void => {
+    encodeNotice(notice);
+    if (notice[0] === 'run-in-process:answer') answered?.();
+  };
+  const reader = new FrameReader((body) => onBatchControl(decodeControl(body)));
+  const send = (message: BatchControl) => reader.push(Buffer.concat(encodeControl(message)));
+  let open = true;
+  const batch = runBatch(['batch', 0, [], true, undefined], runner, notify).finally(() => (open = false));
+  for (let round = 0; round < rounds && open; round++) {
+    for (const ping of pingCalls()) {
+      // A batch stops after a call slower than a millisecond (run-batch.ts): what is left of the
+      // warm-up then has nowhere to go.
+      if (!open) break;
+      const answer = new Promise<void>((resolve) => (answered = resolve));
+      send(['run-in-process:append', 0, [ping]]);
+      await Promise.race([answer, batch]);
+    }
+  }
+  send(['run-in-process:close', 0]);
+  await batch;
   return ['warmed'];
 }

@@ -9,6 +9,8 @@ import { runScript } from '../helpers/scripts.js';
 
 type PooledModule = typeof import('../fixtures/src/pooled.js');
 const { inPool } = await fixture<PooledModule>('standard', 'pooled');
+type ProbeModule = typeof import('../fixtures/src/compile-probe.js');
+const { compiledYet } = await fixture<ProbeModule>('standard', 'compile-probe');
 
 after(() => shutdown());
 
@@ -133,4 +135,29 @@ test('a child stuck importing its preload is killed after startTimeout: warmUp()
   assert.match(lines[0] ?? '', notReady, run.report);
   assert.equal(lines[1], 'warmUp settled after one startTimeout', run.report);
   assert.match(lines[2] ?? '', notReady, run.report);
+});
+
+test('preload compiles its modules as they load, so a first call does not; what a child imports later compiles lazily again', async () => {
+  const withNatives = { size: 1, execArgv: [...process.execArgv, '--allow-natives-syntax'] };
+  configure('compile-probe', withNatives);
+  assert.equal(await compiledYet(), false, 'without preload, a function not called yet is not compiled');
+  await shutdown();
+
+  configure('compile-probe', { ...withNatives, minChildren: 1, preload: [fixtureUrl('standard', 'compile-probe')] });
+  await warmUp('compile-probe');
+  assert.equal(await compiledYet(), true, 'the preloaded module was compiled as it loaded');
+  assert.equal(
+    await compiledYet(fixtureUrl('standard', 'compile-probe-later')),
+    false,
+    'a module imported after the preload compiles lazily, as Node does',
+  );
+});
+
+test("a pool whose own flags turn V8's lazy compilation off keeps it off after its preload", async () => {
+  configure('compile-probe', {
+    size: 1,
+    execArgv: [...process.execArgv, '--allow-natives-syntax', '--no-lazy'],
+    preload: [fixtureUrl('standard', 'compile-probe')],
+  });
+  assert.equal(await compiledYet(fixtureUrl('standard', 'compile-probe-later')), true);
 });

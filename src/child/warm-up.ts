@@ -3,14 +3,18 @@ import { decodeControl, encodeControl } from '../shared/control-frames.js';
 import { FrameReader } from '../shared/frames.js';
 import { encodeNotice } from '../shared/notice-frames.js';
 import { CallRunner } from './call-runner.js';
+import { importOnce } from './module-cache.js';
 import { pingCalls } from './ping.js';
+import { resolveTarget } from './resolve-target.js';
 import { onBatchControl, runBatch } from './run-batch.js';
+import { knownTargets } from './target-keys.js';
 
 /**
  * Rounds of pings a child runs in its warm-up: each round is one ping of each kind (ping.ts). A
- * young child's code runs in V8's interpreter until it has run often enough to be compiled better:
- * after one round, the first calls after warmUp() cost 3–4× a warm call here, after a few hundred
- * about 2× (bench/analysis.md, eighth pass). A round costs ~10 µs in process: 200 are ~2 ms a child.
+ * young child's code runs in V8's interpreter until it has run often enough to be compiled better.
+ * Measured here (bench/analysis.md, eighth pass): with one round, the first three calls after
+ * warmUp() took 270–290, 255–260 and ~200 µs; with 200 rounds, 190–215, 130–165 and 130–150 µs,
+ * for ~12 ms more of the warm-up than 50 rounds (which gave ~215, ~160 and ~150 µs).
  */
 const rounds = 200;
 
@@ -48,5 +52,20 @@ export async function warmUp(watchdogStarted: Promise<void>): Promise<TaskResult
   }
   send(['run-in-process:close', 0]);
   await batch;
+  await findTargets();
   return ['warmed'];
+}
+
+/**
+ * Finds the code of each target the preloaded modules declare, as a first call to it would (its
+ * class, and its constructor, looked for among the module's exports where the decorators could not
+ * see it), without calling anything: a few µs less on the first call to each here. A target that
+ * cannot be found is left for its call to say so.
+ */
+async function findTargets(): Promise<void> {
+  for (const target of knownTargets()) {
+    try {
+      resolveTarget(target, await importOnce(target.module), undefined);
+    } catch {}
+  }
 }

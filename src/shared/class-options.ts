@@ -8,30 +8,55 @@ import type { RunInProcessOptions } from '../options.js';
 createRequire(import.meta.url)('reflect-metadata');
 
 /**
- * Class-level decorator data, kept with reflect-metadata on the constructor. `Reflect.getMetadata`
- * walks the constructor's prototype chain, which is what makes a class's defaults apply to its
- * subclasses unless they set their own.
+ * Class-level decorator data, kept with reflect-metadata on the constructor. A class's defaults are
+ * those of its ancestors, each overridden by what a class nearer to it sets (classDefaults).
  */
 const defaultsKey = 'run-in-process:defaults';
 const methodsKey = 'run-in-process:methods';
 
 export function setClassDefaults(ctor: Function, options: RunInProcessOptions): void {
   Reflect.defineMetadata(defaultsKey, options, ctor);
-  defaultsByClass.delete(ctor);
+  // Its subclasses' defaults include its own: all are read again.
+  defaultsByClass = new WeakMap();
 }
 
 /** Read on every call; a class's decorators have all run before its first call, so this is cached. */
-const defaultsByClass = new WeakMap<Function, RunInProcessOptions>();
+let defaultsByClass = new WeakMap<Function, RunInProcessOptions>();
 const none: RunInProcessOptions = Object.freeze({});
 
+/**
+ * The defaults of calls on a class: its ancestors' options, each overridden key by key by the
+ * options of a class nearer to it, its own last. Merged, not the nearest class's alone: a subclass
+ * marked `@runInProcess()` (as the warning for an unmarked one advises) with no options, or with a
+ * `priority` only, still runs in its base class's `pool`, a sandbox say, with its `timeout`.
+ */
 export function classDefaults(ctor: Function | undefined): RunInProcessOptions {
   if (!ctor) return none;
-  let defaults = defaultsByClass.get(ctor);
-  if (!defaults) {
-    defaults = (Reflect.getMetadata(defaultsKey, ctor) as RunInProcessOptions | undefined) ?? none;
-    defaultsByClass.set(ctor, defaults);
+  const known = defaultsByClass.get(ctor);
+  if (known) return known;
+  const chain: RunInProcessOptions[] = [];
+  for (let at: Function | undefined = ctor; at; at = parentClassOf(at)) {
+    const own = Reflect.getOwnMetadata(defaultsKey, at) as RunInProcessOptions | undefined;
+    if (own) chain.unshift(own);
   }
+  const defaults: RunInProcessOptions =
+    chain.length <= 1 ? (chain[0] ?? none) : Object.freeze(Object.assign({}, ...chain));
+  defaultsByClass.set(ctor, defaults);
   return defaults;
+}
+
+/**
+ * The class a class extends, as reflect-metadata's `getMetadata` walks it (OrdinaryGetPrototypeOf):
+ * the constructor's prototype, or for an ES5-style subclass (whose constructor's prototype is
+ * Function.prototype) the constructor of its prototype object's prototype.
+ */
+function parentClassOf(ctor: Function): Function | undefined {
+  const proto = Object.getPrototypeOf(ctor) as unknown;
+  if (proto !== Function.prototype) return typeof proto === 'function' ? proto : undefined;
+  const prototypeProto = (ctor.prototype as object | undefined) && Object.getPrototypeOf(ctor.prototype);
+  if (prototypeProto == null || prototypeProto === Object.prototype) return undefined;
+  const parent = (prototypeProto as { constructor?: unknown }).constructor;
+  return typeof parent === 'function' && parent !== ctor ? parent : undefined;
 }
 
 /**

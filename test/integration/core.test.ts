@@ -64,6 +64,13 @@ for (const mode of modes) {
       assert.deepEqual([...listed].sort(), ['bump', 'loopFor']);
     });
 
+    test("a subclass's own class options override its ancestors' key by key: the rest still apply", async () => {
+      const { MarkedQuickCounter } = await fixture<InstancesModule>(mode, 'instances');
+      const marked = new MarkedQuickCounter(1);
+      assert.equal((await marked.bump(1)).label, 'marked quick counter at 2');
+      assert.equal((await rejectionOf(marked.loopFor(1_500), TimeoutError)).timeout, 200, "QuickCounter's timeout");
+    });
+
     test('an undecorated subclass is rebuilt as its decorated ancestor, with a one-time warning', async () => {
       const { PlainSubCounter } = await fixture<InstancesModule>(mode, 'instances');
       const { result, warnings } = await captureWarnings(async () => {

@@ -24,7 +24,7 @@ export function sendNotice(notice: ChildNotice): void {
   for (;;) {
     let written: number;
     try {
-      written = writevSync(noticeFd, buffers);
+      written = writevSync(noticeFd, atMost(buffers, maxWrite));
     } catch (error) {
       // A descriptor made non-blocking after all: wait a little for the parent to read.
       if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
@@ -36,6 +36,27 @@ export function sendNotice(notice: ChildNotice): void {
     buffers = rest(buffers, written);
     if (buffers.length === 0) return;
   }
+}
+
+/**
+ * The most one write asks for. Node 20's `writevSync` fails with a made-up error code for 2 GiB or
+ * more (a 2.1 GiB answer broke the pipe), and Linux writes at most ~2 GiB at once anyway.
+ */
+const maxWrite = 1 << 30;
+
+/** The first `limit` bytes of `buffers`, or all of them. */
+export function atMost(buffers: Buffer[], limit: number): Buffer[] {
+  let total = 0;
+  for (let index = 0; index < buffers.length; index++) {
+    const length = buffers[index]!.byteLength;
+    if (total + length > limit) {
+      const head = buffers.slice(0, index);
+      if (limit > total) head.push(buffers[index]!.subarray(0, limit - total));
+      return head;
+    }
+    total += length;
+  }
+  return buffers;
 }
 
 /** What is left to write once `written` bytes of `buffers` are. */

@@ -1,6 +1,7 @@
 import { writevSync } from 'node:fs';
 import { encodeThrown } from '../codec/thrown-encode.js';
 import type { ChildNotice } from '../protocol.js';
+import { atMost } from '../shared/frames.js';
 import { encodeNotice } from '../shared/notice-frames.js';
 import { noticeFd } from './pipes.js';
 
@@ -43,21 +44,6 @@ export function sendNotice(notice: ChildNotice): void {
  * more (a 2.1 GiB answer broke the pipe), and Linux writes at most ~2 GiB at once anyway.
  */
 const maxWrite = 1 << 30;
-
-/** The first `limit` bytes of `buffers`, or all of them. */
-export function atMost(buffers: Buffer[], limit: number): Buffer[] {
-  let total = 0;
-  for (let index = 0; index < buffers.length; index++) {
-    const length = buffers[index]!.byteLength;
-    if (total + length > limit) {
-      const head = buffers.slice(0, index);
-      if (limit > total) head.push(buffers[index]!.subarray(0, limit - total));
-      return head;
-    }
-    total += length;
-  }
-  return buffers;
-}
 
 /** What is left to write once `written` bytes of `buffers` are. */
 function rest(buffers: Buffer[], written: number): Buffer[] {

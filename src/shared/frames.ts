@@ -89,3 +89,18 @@ function grown({ body, filled, length }: { body: Buffer; filled: number; length:
   body.copy(larger, 0, 0, filled);
   return larger;
 }
+
+/** The first `limit` bytes of `buffers` (whole buffers, then the start of the one the limit falls in), or all of them. */
+export function atMost(buffers: Buffer[], limit: number): Buffer[] {
+  let total = 0;
+  for (let index = 0; index < buffers.length; index++) {
+    const length = buffers[index]!.byteLength;
+    if (total + length > limit) {
+      const head = buffers.slice(0, index);
+      if (limit > total) head.push(buffers[index]!.subarray(0, limit - total));
+      return head;
+    }
+    total += length;
+  }
+  return buffers;
+}

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { internal } from '../helpers/internal.js';
 
-// A child writes each notice with writevSync, a limited number of bytes per call (Node 20 fails a
+// A child writes each notice with writevSync (child/notice-pipe.ts), a limited number of bytes per call (Node 20 fails a
 // write of 2 GiB or more with a made-up error code): the pieces it asks for, in order, are the
 // notice's bytes, whatever the limit falls on.
-const { atMost } = await internal<typeof import('../../dist/child/notice-pipe.js')>('child/notice-pipe.js');
+const { atMost } = await internal<typeof import('../../dist/shared/frames.js')>('shared/frames.js');
 
 const bytes = (buffers: Buffer[]) => Buffer.concat(buffers).toString();
 

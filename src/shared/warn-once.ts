@@ -7,7 +7,8 @@ export type WarningCode =
   | 'RUN_IN_PROCESS_ENTRY_SCRIPT'
   | 'RUN_IN_PROCESS_UNKNOWN_SUBCLASS'
   | 'RUN_IN_PROCESS_UNCONFIGURED_POOL'
-  | 'RUN_IN_PROCESS_INLINE';
+  | 'RUN_IN_PROCESS_INLINE'
+  | 'RUN_IN_PROCESS_CHILD_THREW';
 
 const given = new Map<WarningCode, Set<unknown>>();
 

@@ -141,6 +141,29 @@ describe('a child that dies during a call', () => {
   });
 });
 
+test('a child that throws outside any call once idle is not lost silently: a warning, once for each error and pool', async () => {
+  const threw: string[] = [];
+  const onWarning = (warning: Error & { code?: string }) => {
+    if (warning.code === 'RUN_IN_PROCESS_CHILD_THREW') threw.push(warning.message);
+  };
+  process.on('warning', onWarning);
+  try {
+    const first = await Crasher.throwAfterAnswering();
+    assert.ok(await waitFor(() => threw.length > 0, 5_000), 'the first child that died idle was warned of');
+    assert.match(
+      threw[0]!,
+      /pool default \(pid \d+\) ended: it threw outside any call .*thrown after the call was answered/,
+    );
+    const second = await Crasher.throwAfterAnswering();
+    assert.notEqual(second, first, 'the next call found a new child');
+    await waitFor(() => !isAlive(second), 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(threw.length, 1, 'the same error in the same pool is warned of once');
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
 test("an uncaught error that the user's own handler catches does not end the child", async () => {
   assert.equal(await Crasher.survivesOwnHandler(), 'handled by the user');
 });

@@ -44,6 +44,24 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
   );
 }
 
+/**
+ * What a warning says of a child that ended after throwing outside any call (a timer, an event
+ * handler, an unhandled rejection), or undefined for one that did not. A call it was running is
+ * told in its ProcessCrashedError; one that was idle ended with nobody told: a server that an
+ * entry script starts again in each child, whose listen() fails there after its call, would start
+ * a new child for every call, silently.
+ */
+export function threwOutsideCalls(record: ChildRecord, pool: string): string | undefined {
+  if (!record.fatal) return undefined;
+  return (
+    `A child process of pool ${pool} (pid ${record.pid}) ended: it threw outside any call (from a timer, an ` +
+    `event handler or an unhandled rejection?): ${describeThrown(decodedOrNot(record.fatal))}. A call it was ` +
+    `running, if any, failed with ProcessCrashedError; the pool starts a new child for the next call, which may end the same way. ` +
+    `Catch that error in the code the children run (it may be top-level code of a module they import, run ` +
+    `again in each child: guard it with isChildProcess()).`
+  );
+}
+
 /** A module of the pool's `preload` failed to import in a child: no child can start. */
 export function preloadError(module: string, thrown: EncodedThrown): ModuleLoadError {
   const cause = decodedOrNot(thrown);

@@ -25,7 +25,8 @@ import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { type LocalBatch, LocalBatches } from './local-batches.js';
 import { markedAsOurs } from './child-fork.js';
 import { exitReason, lossWithAbortedWorker, lossWithChild } from './child-ends.js';
-import { preloadError, startupError } from './crash-report.js';
+import { preloadError, startupError, threwOutsideCalls } from './crash-report.js';
+import { warnOnce } from '../../shared/warn-once.js';
 import { splitLarge } from './deferred-calls.js';
 import { inheritedDescriptors } from './inherited-descriptors.js';
 import { reapWithParent } from './orphan-reaper.js';
@@ -93,6 +94,10 @@ export class TinypoolTransport implements Transport {
       // A retired child was counted as it retired; an isolated pool's, replaced after its call, here.
       if (exit.reason === 'recycle' && !record.retiring) this.#recycled++;
       if (exitChannel.hasSubscribers) exitChannel.publish(exit);
+      const threw = exit.reason === 'crash' ? threwOutsideCalls(record, this.settings.name) : undefined;
+      // Once for each error and pool: a child started for each call may end the same way each time.
+      if (threw)
+        warnOnce('RUN_IN_PROCESS_CHILD_THREW', `${this.settings.name}\0${threw.replace(/pid \d+/, '')}`, () => threw);
       // tinypool starts a child for waiting tasks only when one is submitted: after an exit (a child
       // that retired and left, with a wake-up task of ours on it, say), one may be needed. Not after
       // a failed boot, which #bootFailed judges: a replacement would most often fail the same way.

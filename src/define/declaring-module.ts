@@ -11,16 +11,19 @@ import { isLibraryFrame } from '../shared/stack-frames.js';
  */
 
 const testFilePattern = /\.(test|spec)\.[cm]?[jt]sx?$/;
+/** What Node calls code given with -e, --eval or to a Worker with `eval: true`: no file a child could import. */
+const evalName = /[\\/]\[(worker )?eval\d*\]$/;
 
 /** The declaring module's `file:` URL, query kept (it names the module instance), hash dropped. */
 export function declaringModule(explicit: string | URL | undefined, what: string): string {
   if (explicit !== undefined) return existing(fromUrl(String(explicit), what, 'the `module` option'), what);
   const file = firstForeignFrame();
-  if (file === undefined) {
+  // `node --input-type=module -e` names its code file:///<cwd>/[eval1], as if it were a file.
+  if (file === undefined || evalName.test(file)) {
     throw usageError(
       `Cannot tell which module declares ${what}: no file appears on the call stack (eval, REPL or a ` +
         `bundler's runtime?). A child process imports that module to find the code, so pass it ` +
-        `explicitly: { module: import.meta.url }.`,
+        `explicitly: { module: import.meta.url } (in CommonJS, { module: __filename }).`,
     );
   }
   return fromUrl(file.startsWith('file:') ? file : urlOfPath(file), what, 'the call stack');

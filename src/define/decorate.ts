@@ -14,6 +14,7 @@ import {
   type MethodEntry,
 } from '../shared/registry.js';
 import { declaringModule } from './declaring-module.js';
+import { checkTargetShape } from './target-shape.js';
 import { refuseUnnamedIn } from './remote-naming.js';
 
 /**
@@ -63,6 +64,7 @@ export function applyStandard(value: unknown, context: StandardContext, options:
   }
   const methodContext = context as ClassMethodDecoratorContext;
   const name = memberName(methodContext.name, where);
+  checkTargetShape(value, options, where);
   const owner = standardClassEntry(context, options, where);
   const method = register(owner, name, methodContext.static, value, options);
   if (methodContext.static) {
@@ -90,6 +92,7 @@ export function applyLegacyMethod(
         `Decorate an async method.`,
     );
   }
+  checkTargetShape(impl, options, where);
   // With `emitDecoratorMetadata`, TypeScript records the declared return type: `Promise` or not.
   // An `async *` method's is `Object` (AsyncGenerator is an interface), and it streams.
   const returnType: unknown = Reflect.getMetadata('design:returntype', target, key);

@@ -4,6 +4,7 @@ import type { RunInProcessOptions } from '../options.js';
 import { addFunction, isAsyncGeneratorFunction, moduleEntry, type FunctionEntry } from '../shared/registry.js';
 import { declaringModule } from './declaring-module.js';
 import { refuseUnnamedIn } from './remote-naming.js';
+import { checkTargetShape } from './target-shape.js';
 
 /**
  * `runInProcess(fn)`: registers `fn` under an id unique in its module, and returns a function that
@@ -17,6 +18,7 @@ export function wrapFunction(fn: Function, options: RunInProcessOptions): (...ar
         "Use a named function (runInProcess(function parse(input) { … })) or pass { name: 'parse' }.",
     );
   }
+  checkTargetShape(fn, options, `${id}()`);
   const moduleUrl = declaringModule(options.module, `${id}()`);
   const entry: FunctionEntry = {
     module: moduleEntry(moduleUrl),

@@ -206,6 +206,36 @@ describe('decorator misuse seen at run time', () => {
     );
   });
 
+  test('a sync generator, stream options where nothing streams and retries on a stream are refused at definition time', () => {
+    const usage = (pattern: RegExp) => (error: Error & { code?: string }) =>
+      error.code === 'ERR_INVALID_USAGE' && pattern.test(error.message);
+    assert.throws(
+      () =>
+        runInProcess(function* numbers() {
+          yield 1;
+        }),
+      usage(/numbers\(\): it is a generator \(function\*\).*async generator \(async function\*/s),
+    );
+    class Numbers {
+      *values() {
+        yield 1;
+      }
+    }
+    const values = Object.getOwnPropertyDescriptor(Numbers.prototype, 'values')!;
+    assert.throws(
+      () => runInProcess(Numbers.prototype, 'values', values as never),
+      usage(/Numbers\.values: it is a generator/),
+    );
+    assert.throws(
+      () => runInProcess(async function plain() {}, { stream: { window: 2 } }),
+      usage(/the stream option of plain\(\) applies to async generators/),
+    );
+    assert.throws(
+      () => runInProcess(async function* items() {}, { retries: 1 }),
+      usage(/items\(\) is an async generator, which is never run again.*Remove the retries option/s),
+    );
+  });
+
   test('a class or function declared in a test file is refused: the child would run the tests', () => {
     assert.throws(
       () => runInProcess(function inTest() {}, { module: 'file:///app/src/resize.test.ts' }),

@@ -37,7 +37,15 @@ export class FrameReader {
   /** A large frame being gathered, how much of it has come, and its length. */
   #large: { body: Buffer; filled: number; length: number } | undefined;
 
-  constructor(private readonly onFrame: (body: Buffer) => void) {}
+  /**
+   * `checkHead`, when given, sees each frame's kind and length as soon as they have come, before its
+   * body: it throws for a frame that cannot be one, so that stray bytes (a line of text written on the
+   * pipe) are refused at once, not waited on as the start of a frame of a gigabyte.
+   */
+  constructor(
+    private readonly onFrame: (body: Buffer) => void,
+    private readonly checkHead?: (kind: number, length: number) => void,
+  ) {}
 
   /** Frames this large or larger are gathered into their own buffer rather than joined. */
   static readonly largeFrame = 64 * 1024;
@@ -59,8 +67,9 @@ export class FrameReader {
       this.#partial = undefined;
     }
     let at = 0;
-    while (data.byteLength - at >= 4) {
+    while (data.byteLength - at >= frameHead) {
       const length = data.readUInt32LE(at);
+      this.checkHead?.(data[at + 4]!, length);
       const available = data.byteLength - at - 4;
       if (available >= length) {
         this.onFrame(data.subarray(at + 4, at + 4 + length));

@@ -176,6 +176,27 @@ export function decodeNotice(body: Buffer): unknown {
   }
 }
 
+/** The body lengths, kind byte included, of the kinds laid out at a fixed size. */
+const fixedLengths = new Map<number, number>([
+  [Kind.AnswerNumber, 25],
+  [Kind.AnswerConstant, 18],
+  [Kind.Started, 17],
+  [Kind.Opened, 9],
+  [Kind.Ended, 10],
+  [Kind.Retiring, 1],
+]);
+
+/**
+ * Refuses a frame from its head alone (FrameReader's `checkHead`): an unknown kind, or a length its
+ * kind cannot have. Text written on the notice pipe by mistake ends there, at its fifth byte.
+ */
+export function checkNoticeHead(kind: number, length: number): void {
+  if (Kind[kind] === undefined) throw new Error(`a frame of unknown kind ${kind}`);
+  const fixed = fixedLengths.get(kind);
+  if (length === 0 || (fixed !== undefined && length !== fixed))
+    throw new Error(`a frame of kind ${kind} with ${length} bytes`);
+}
+
 /** A plain Uint8Array over the body's bytes from `at`: no copy, as IPC's deserializer gives a view too. */
 function view(body: Buffer, at: number): Uint8Array {
   return new Uint8Array(body.buffer, body.byteOffset + at, body.byteLength - at);

@@ -223,6 +223,7 @@ test('a child that writes a bad frame on its notice pipe is stopped, and the cal
   for (const [kind, reason] of [
     ['unknown kind', /wrote a frame on its notice pipe that the parent could not read \(a frame of unknown kind 200\)/],
     ['bad id', /wrote something on its notice pipe that is not a well-formed notice/],
+    ['text', /could not read \(a frame of unknown kind 105\)/],
   ] as const) {
     const error = await rejectionOf(writeBadFrame(kind), ProcessCrashedError);
     assert.match(error.message, reason);

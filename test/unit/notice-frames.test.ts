@@ -7,7 +7,7 @@ import { internal } from '../helpers/internal.js';
 // is not one of ours must be refused, never misread.
 
 type ChildNotice = import('../../dist/protocol.js').ChildNotice;
-const { encodeNotice, decodeNotice } =
+const { encodeNotice, decodeNotice, checkNoticeHead } =
   await internal<typeof import('../../dist/shared/notice-frames.js')>('shared/notice-frames.js');
 const { FrameReader } = await internal<typeof import('../../dist/shared/frames.js')>('shared/frames.js');
 
@@ -45,7 +45,7 @@ function frameOf(notice: ChildNotice): Buffer {
 /** What a reader makes of these bytes pushed in chunks of `size`. */
 function readInChunks(bytes: Buffer, size: number): unknown[] {
   const read: unknown[] = [];
-  const reader = new FrameReader((body) => read.push(decodeNotice(body)));
+  const reader = new FrameReader((body) => read.push(decodeNotice(body)), checkNoticeHead);
   for (let at = 0; at < bytes.byteLength; at += size) reader.push(bytes.subarray(at, at + size));
   return read;
 }
@@ -105,6 +105,21 @@ test('a frame that is not one of ours is refused with what was wrong, not misrea
   assert.throws(() => decodeNotice(frame(3, ...new Array(16).fill(0), 9)), /an unknown constant 9/);
   assert.throws(() => decodeNotice(frame(8, ...new Array(8).fill(0), 2)), /a flag byte 2/);
   assert.throws(() => decodeNotice(frame(0, 1, 2, 3)));
+});
+
+test('stray bytes are refused from the head of what would be their frame, not waited on as one', () => {
+  // Text a plugin writes on fd 4 by mistake: "plug" reads as a length of 1.7 GB; its fifth byte is no kind.
+  const frames: Buffer[] = [];
+  const reader = new FrameReader((body) => frames.push(body), checkNoticeHead);
+  assert.throws(() => reader.push(Buffer.from('plugin loaded\n')), /a frame of unknown kind 105/);
+  // A kind that has a fixed length, with another length: refused before its body comes.
+  const started = Buffer.alloc(5);
+  started.writeUInt32LE(1_000_000);
+  started[4] = 6;
+  assert.throws(() => new FrameReader(() => {}, checkNoticeHead).push(started), /a frame of kind 6 with 1000000 bytes/);
+  // Cut anywhere, a real notice's head is checked once whole, and passes.
+  assert.equal(readInChunks(frameOf(['run-in-process:started', 3, 4]), 1).length, 1);
+  assert.deepEqual(frames, []);
 });
 
 test('a length a child made up costs no more memory up front than 256 MiB, and grows with what comes', () => {

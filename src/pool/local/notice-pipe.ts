@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { messageOf } from '../../codec/describe-thrown.js';
 import { type ChildNotice, noticePipeFd } from '../../protocol.js';
 import { FrameReader } from '../../shared/frames.js';
-import { decodeNotice } from '../../shared/notice-frames.js';
+import { checkNoticeHead, decodeNotice } from '../../shared/notice-frames.js';
 import { ifClosedByLiveChild } from './closed-by-child.js';
 import { validNotice } from './notice-check.js';
 
@@ -47,7 +47,7 @@ export function readNotices(
       failed = true;
       onMisbehaved(`wrote a notice that the parent could not handle (${messageOf(error)})`);
     }
-  });
+  }, checkNoticeHead);
   pipe.on('data', (chunk: Buffer) => {
     if (failed) return;
     try {

@@ -17,7 +17,7 @@ import { PendingCall } from './pending-call.js';
 import { StreamFlow } from './stream-flow.js';
 import { StreamStops } from './stream-stops.js';
 import { Unsettled } from './unsettled.js';
-import { type BatchLoss, lossError, type Transport, type TransportFactory } from './transport.js';
+import { type BatchLoss, closedWhileWarming, lossError, type Transport, type TransportFactory } from './transport.js';
 
 export interface SchedulerSettings {
   /** Every call in a batch of its own, on a fresh worker (the transport replaces it after each). */
@@ -175,19 +175,24 @@ export class Scheduler {
     // In turn: the second goes to the batch the first left open, as a caller's next call would. Only
     // while no call is pending, so that a ping never waits beside a caller's call (nor counts in
     // maxQueue); one that fails (the pool shut down) leaves what warmUp() says to the transport.
-    if (!(await this.#pings(pingCalls()))) return;
-    // Their batch's end runs too: the path every batch takes when its caller stops.
-    await Promise.all([...this.#batches.idle()].map((batch) => this.#closeAndWait(batch)));
-    // Then one more, whose batch is left as a call leaves it: open until this turn of the event loop
-    // ends (#batchIdle). A call made at once after `await warmUp()` joins it, as the next call of a
-    // sequence does, instead of paying for a new batch (bench/analysis.md).
-    await this.#pings(pingCalls().slice(0, 1));
+    if (await this.#pings(pingCalls())) {
+      // Their batch's end runs too: the path every batch takes when its caller stops.
+      await Promise.all([...this.#batches.idle()].map((batch) => this.#closeAndWait(batch)));
+      // Then one more, whose batch is left as a call leaves it: open until this turn of the event loop
+      // ends (#batchIdle). A call made at once after `await warmUp()` joins it, as the next call of a
+      // sequence does, instead of paying for a new batch (bench/analysis.md).
+      await this.#pings(pingCalls().slice(0, 1));
+    }
+    if (this.#closing) throw closedWhileWarming();
   }
 
-  /** Runs warm-up pings in turn; false when a caller's call came meanwhile, which then goes first. */
+  /**
+   * Runs warm-up pings in turn; false when a caller's call came meanwhile, which then goes first, or
+   * when the pool is closing (a ping failed by shutdown()'s deadline is no reason to send the next).
+   */
   async #pings(pings: CallTask[]): Promise<boolean> {
     for (const ping of pings) {
-      if (this.#pending.size > 0) return false;
+      if (this.#pending.size > 0 || this.#closing) return false;
       pingTasks.add(ping);
       await this.run(ping, 'a warm-up ping', {}).catch(() => {});
     }
@@ -265,6 +270,10 @@ export class Scheduler {
     listener: CallbackListener | undefined,
     made?: (call: PendingCall) => void,
   ): Promise<Answer> {
+    // A closing pool takes no new call: its workers are stopping, and a new one would start a worker
+    // that nothing stops. (Calls come to the pool that replaced it: only a caller holding this one,
+    // as the warm-up does, gets here.)
+    if (this.#closing) return Promise.reject(new PoolClosedError(`${label} was not run: its pool is closing.`));
     return new Promise<Answer>((resolve, reject) => {
       task[CallSlot.id] = nextCallId++;
       const { isolate, callsPerChild, recordTiming } = this.settings;

@@ -150,3 +150,11 @@ export function lossError(loss: Extract<BatchLoss, { kind: 'closed' | 'failed' }
   const message = loss.error instanceof Error ? loss.error.message : String(loss.error);
   return new RunInProcessError(`The process pool failed to run ${label}: ${message}`, { cause: loss.error });
 }
+
+/** What warmUp() rejects with when the pool closes (shutdown(), or a configure() that replaces it) before it is done. */
+export function closedWhileWarming(): PoolClosedError {
+  return new PoolClosedError(
+    'The pool was shut down, or configure() replaced its children, before they were warm. After a ' +
+      'configure(), call warmUp() again for the new children.',
+  );
+}

@@ -50,3 +50,53 @@ test('shutdown() right after a first call, while the pool machinery loads, still
   assert.equal(run.status, 0, run.report);
   assert.equal(run.stdout.trim(), 'PoolClosedError {"busy":0,"idle":0,"starting":0,"recycled":0}', run.report);
 });
+
+/** Script code that prints, as JSON, the pids of the script's live child processes (from /proc). */
+const printChildren = `
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const children = readdirSync('/proc').filter((entry) => /^\\d+$/.test(entry)).filter((entry) => {
+    try {
+      const stat = readFileSync('/proc/' + entry + '/stat', 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[1]) === process.pid && fields[0] !== 'Z';
+    } catch { return false; }
+  });
+  console.log(JSON.stringify(children));`;
+
+test('shutdown() during warmUp() ends the warm-up: no ping is sent after it, and no child outlives it', () => {
+  const run = runScript(
+    `const { configure, shutdown, warmUp } = await import('run-in-process');
+     const { setTimeout: sleep } = await import('node:timers/promises');
+     configure({ size: 1, minChildren: 1, preload: [${JSON.stringify(fixtureUrl('standard', 'slow-first-batch'))}],
+       env: { ...process.env, SLOW_FIRST_BATCH_MS: '4000' } });
+     const warming = warmUp().then(() => 'resolved', (error) => error.name);
+     await sleep(1_500); // the child booted, warmed itself, and blocks on the warm-up's first ping
+     await shutdown({ deadline: 300 });
+     await sleep(700);
+     console.log(await Promise.race([warming, sleep(3_000).then(() => 'pending')]));
+     ${printChildren}`,
+    { timeout: 20_000 },
+  );
+  assert.equal(run.status, 0, `the script did not exit on its own: ${run.report}`);
+  const [warming, children] = run.stdout.trim().split('\n');
+  assert.equal(warming, 'PoolClosedError', run.report);
+  assert.equal(children, '[]', run.report);
+});
+
+test('an isolated pool with minChildren leaves no child after shutdown()', () => {
+  const run = runScript(
+    `const { configure, shutdown } = await import('run-in-process');
+     const { Crasher } = await import(${JSON.stringify(fixtureUrl('standard', 'crashes'))});
+     const { setTimeout: sleep } = await import('node:timers/promises');
+     for (let round = 0; round < 3; round++) {
+       configure({ size: 1, minChildren: 1, isolate: true });
+       await Crasher.pid();
+       await shutdown();
+     }
+     await sleep(500);
+     ${printChildren}`,
+    { timeout: 20_000 },
+  );
+  assert.equal(run.status, 0, `the script did not exit on its own: ${run.report}`);
+  assert.equal(run.stdout.trim(), '[]', run.report);
+});

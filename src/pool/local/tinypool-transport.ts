@@ -17,10 +17,17 @@ import {
   type WakeTask,
   type WarmTask,
 } from '../../protocol.js';
-import { PoolClosedError, RunInProcessError } from '../../errors.js';
+import { RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
 import { type ChildExit, type ChildSpawn, exitChannel, spawnChannel } from '../../shared/tracing.js';
-import type { BatchLoss, ChildCounts, StopReason, Transport, TransportEvents } from '../transport.js';
+import {
+  type BatchLoss,
+  type ChildCounts,
+  closedWhileWarming,
+  type StopReason,
+  type Transport,
+  type TransportEvents,
+} from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { type LocalBatch, LocalBatches } from './local-batches.js';
 import { markedAsOurs } from './child-fork.js';
@@ -373,13 +380,12 @@ export class TinypoolTransport implements Transport {
    */
   async destroy(): Promise<void> {
     // Its children stop at shutdown(), and when configure() replaces them: warmUp() then warms the new ones.
-    this.#warming.fail(
-      new PoolClosedError(
-        'The pool was shut down, or configure() replaced its children, before they were warm. After a ' +
-          'configure(), call warmUp() again for the new children.',
-      ),
-    );
+    this.#warming.fail(closedWhileWarming());
     this.#destroying = true;
+    // tinypool internal (2.2.0): a task result that comes after destroy() (an isolated pool's call,
+    // answered on the notice pipe before tinypool heard of its end) makes tinypool replace the child
+    // it recycles, up to minThreads: a child forked after the fork hook is gone, which nothing stops.
+    this.#tinypool.options.minThreads = 0;
     const hold = setInterval(() => {}, 1_000);
     const kill = setTimeout(() => {
       for (const record of this.#tracker.live) record.process.kill('SIGKILL');

@@ -24,8 +24,3 @@ export function learnTargetsOf(url: string): void {
     targets.set(JSON.stringify(target), target);
   }
 }
-
-/** The targets read so far: a preloaded module's, before any call. */
-export function knownTargets(): Iterable<Target> {
-  return targets.values();
-}

@@ -1,13 +1,10 @@
-import type { BatchControl, ChildNotice, TaskResult } from '../protocol.js';
+import type { BatchControl, CallTask, ChildNotice, TaskResult } from '../protocol.js';
 import { decodeControl, encodeControl } from '../shared/control-frames.js';
 import { FrameReader } from '../shared/frames.js';
 import { encodeNotice } from '../shared/notice-frames.js';
 import { CallRunner } from './call-runner.js';
-import { importOnce } from './module-cache.js';
 import { pingCalls } from './ping.js';
-import { resolveTarget } from './resolve-target.js';
 import { onBatchControl, runBatch } from './run-batch.js';
-import { knownTargets } from './target-keys.js';
 
 /**
  * Rounds of pings a child runs in its warm-up: each round is one ping of each kind (ping.ts). A
@@ -24,48 +21,50 @@ const rounds = 200;
  * no-op calls of ping.ts through that path as the parent's calls take it, in process: each comes as
  * a control frame of an open batch (decoded as the control pipe's are), runs, and its answer is
  * laid out as a notice frame, which is not written (the parent is not waiting for it). It waits for
- * its watchdog thread first, whose boot would otherwise share the CPUs with the first call.
+ * its watchdog thread first, whose boot would otherwise share the CPUs with the first call. The
+ * parent bounds it by startTimeout (pool/local/tinypool-transport.ts).
  */
 export async function warmUp(watchdogStarted: Promise<void>): Promise<TaskResult> {
   await watchdogStarted;
   // A runner of its own leaves the settings of the batches it may run beside alone.
   const runner = new CallRunner();
-  // Batch id 0 is never one of the parent's (pool/batch.ts).
-  let answered: (() => void) | undefined;
-  const notify = (notice: ChildNotice): void => {
-    encodeNotice(notice);
-    if (notice[0] === 'run-in-process:answer') answered?.();
-  };
-  const reader = new FrameReader((body) => onBatchControl(decodeControl(body)));
-  const send = (message: BatchControl) => reader.push(Buffer.concat(encodeControl(message)));
-  let open = true;
-  const batch = runBatch(['batch', 0, [], true, undefined], runner, notify).finally(() => (open = false));
-  for (let round = 0; round < rounds && open; round++) {
-    for (const ping of pingCalls()) {
-      // A batch stops after a call slower than a millisecond (run-batch.ts): what is left of the
-      // warm-up then has nowhere to go.
-      if (!open) break;
-      const answer = new Promise<void>((resolve) => (answered = resolve));
-      send(['run-in-process:append', 0, [ping]]);
-      await Promise.race([answer, batch]);
-    }
+  let left = rounds * pingCalls().length;
+  while (left > 0) {
+    const answered = await pingBatch(runner, left);
+    // A batch stops after a call slower than a millisecond (run-batch.ts), as one may be on a busy
+    // machine: the rest go in another. One that ran none would stop every other the same way.
+    if (answered === 0) break;
+    left -= answered;
   }
-  send(['run-in-process:close', 0]);
-  await batch;
-  await findTargets();
   return ['warmed'];
 }
 
-/**
- * Finds the code of each target the preloaded modules declare, as a first call to it would (its
- * class, and its constructor, looked for among the module's exports where the decorators could not
- * see it), without calling anything: a few µs less on the first call to each here. A target that
- * cannot be found is left for its call to say so.
- */
-async function findTargets(): Promise<void> {
-  for (const target of knownTargets()) {
-    try {
-      resolveTarget(target, await importOnce(target.module), undefined);
-    } catch {}
+/** Runs up to `count` pings, one at a time, through an open batch (id 0, never one of the parent's); how many it answered. */
+async function pingBatch(runner: CallRunner, count: number): Promise<number> {
+  let answered = 0;
+  let open = true;
+  let next: (() => void) | undefined;
+  const notify = (notice: ChildNotice): void => {
+    encodeNotice(notice);
+    if (notice[0] !== 'run-in-process:answer') return;
+    answered++;
+    next?.();
+  };
+  const reader = new FrameReader((body) => onBatchControl(decodeControl(body)));
+  const send = (message: BatchControl) => reader.push(Buffer.concat(encodeControl(message)));
+  const ended = () => {
+    open = false;
+    next?.();
+  };
+  const batch = runBatch(['batch', 0, [], true, undefined], runner, notify).then(ended, ended);
+  let pings: CallTask[] = [];
+  for (let sent = 0; sent < count && open; sent++) {
+    if (pings.length === 0) pings = pingCalls();
+    const answer = new Promise<void>((resolve) => (next = resolve));
+    send(['run-in-process:append', 0, [pings.shift()!]]);
+    await answer;
   }
+  send(['run-in-process:close', 0]);
+  await batch;
+  return answered;
 }

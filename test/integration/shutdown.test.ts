@@ -67,8 +67,8 @@ test('shutdown() during warmUp() ends the warm-up: no ping is sent after it, and
   const run = runScript(
     `const { configure, shutdown, warmUp } = await import('run-in-process');
      const { setTimeout: sleep } = await import('node:timers/promises');
-     configure({ size: 1, minChildren: 1, preload: [${JSON.stringify(fixtureUrl('standard', 'slow-first-batch'))}],
-       env: { ...process.env, SLOW_FIRST_BATCH_MS: '4000' } });
+     configure({ size: 1, minChildren: 1, preload: [${JSON.stringify(fixtureUrl('standard', 'slow-first-task'))}],
+       env: { ...process.env, SLOW_TASK: 'batch', SLOW_TASK_MS: '4000' } });
      const warming = warmUp().then(() => 'resolved', (error) => error.name);
      await sleep(1_500); // the child booted, warmed itself, and blocks on the warm-up's first ping
      await shutdown({ deadline: 300 });

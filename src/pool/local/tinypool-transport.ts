@@ -17,7 +17,7 @@ import {
   type WakeTask,
   type WarmTask,
 } from '../../protocol.js';
-import { RunInProcessError } from '../../errors.js';
+import { ChildStartupError, RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
 import { type ChildExit, type ChildSpawn, exitChannel, spawnChannel } from '../../shared/tracing.js';
 import {
@@ -360,9 +360,30 @@ export class TinypoolTransport implements Transport {
     if (failure) throw failure;
   }
 
-  /** tinypool gives it to an idle child, if any; one lost meanwhile warms nobody, and is not an error here. */
+  /**
+   * tinypool gives it to an idle child, if any; one lost meanwhile warms nobody, and is not an error
+   * here. One that runs past startTimeout is stuck (a preload that broke something the warm-up runs,
+   * such as a global it replaced): aborted, which makes tinypool stop that child and start another,
+   * and warmUp() fails saying so, rather than wait for ever.
+   */
   #ping(): Promise<unknown> {
-    return this.#tinypool.run(['warm'] satisfies WarmTask).catch(() => {});
+    const limit = this.settings.startTimeout;
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), limit);
+    return this.#tinypool
+      .run(['warm'] satisfies WarmTask, { signal: stop.signal })
+      .catch(() => {
+        if (!stop.signal.aborted) return;
+        throw new ChildStartupError(
+          `A child process did not finish its warm-up within startTimeout (${limit} ms), and was replaced: code the ` +
+            `pool preloads may have changed something the library runs in the child (a global such as Promise?), or ` +
+            `the machine is too busy for the child to run. Check the pool's preload, or raise startTimeout.`,
+          null,
+          null,
+          '',
+        );
+      })
+      .finally(() => clearTimeout(timer));
   }
 
   children(): ChildCounts {

@@ -26,6 +26,25 @@ test('bad exec flags reject every call promptly; the pool works after the fix', 
   assert.notEqual(await flagged(), process.pid);
 });
 
+test('a child stopped for what it said while booting fails its calls saying what that was, not only the signal', async () => {
+  // It says it could not import a module the pool does not preload, while its preload never finishes.
+  const lie =
+    'data:text/javascript,process.send(["run-in-process:preload-failed","file:///nothing.mjs",["value",new Uint8Array([1])]])';
+  configure('flags', {
+    execArgv: ['--import', lie],
+    preload: [new URL('../../fixtures/standard/hangs-at-import.js', import.meta.url).href],
+    size: 1,
+  });
+  const { flagged } = await fixture<FlaggedModule>('standard', 'flagged');
+  const error = await rejectionOf(flagged(), ChildStartupError);
+  assert.match(
+    error.message,
+    /was stopped before it was ready to take calls: it said it could not import a module it was not importing/,
+  );
+  configure('flags', { size: 2 });
+  assert.notEqual(await flagged(), process.pid);
+});
+
 test('a child that throws as it starts (its own uncaught error, reported on its IPC channel, not on stderr) says what it threw', async () => {
   // Thrown from a timer once the child runs the pool's code, while its preload never finishes.
   const throwLater =

@@ -76,8 +76,9 @@ export function preloadError(module: string, thrown: EncodedThrown): ModuleLoadE
 
 export function startupError(record: ChildRecord, execArgv: readonly string[]): ChildStartupError {
   const { exitCode, signal, stderr } = record;
-  const what =
-    record.bootTimedOut !== undefined
+  const what = record.misbehaved
+    ? `was stopped before it was ready to take calls: it ${record.misbehaved}.`
+    : record.bootTimedOut !== undefined
       ? `was not ready to take calls within startTimeout (${record.bootTimedOut} ms), and was killed: a module ` +
         `of the pool's preload may never finish importing (a top-level await that never settles?).`
       : `${signal ? `was killed by signal ${signal}` : `exited with code ${exitCode}`} before it was ready to take calls.`;

@@ -22,7 +22,8 @@ const allowed: Record<string, string[]> = {
   define: ['call', 'shared', 'errors', 'options'],
   call: ['pool', 'codec', 'shared', 'errors', 'options', 'protocol'],
   pool: ['child', 'codec', 'shared', 'errors', 'options', 'node-flags', 'protocol'],
-  child: ['codec', 'shared', 'errors', 'protocol'],
+  // node-flags: a child reads its own flags (child/eager-compile.ts).
+  child: ['codec', 'shared', 'errors', 'node-flags', 'protocol'],
   codec: ['errors', 'protocol'],
   shared: ['errors', 'options', 'protocol'],
   options: ['errors', 'node-flags'],

@@ -97,18 +97,19 @@ process.on('uncaughtException', reportAndExit);
 // cache that calls import from (a first call then does not resolve its module again).
 const preloadAt = process.argv.indexOf(preloadArgument);
 const preload = preloadAt < 0 ? [] : (JSON.parse(process.argv[preloadAt + 1] ?? '[]') as string[]);
-await compiledEagerly(async () => {
-  for (const module of preload) {
-    try {
-      await importOnce(module);
-      learnTargetsOf(module);
-    } catch (error) {
-      const notice: ChildNotice = ['run-in-process:preload-failed', module, encodeThrown(error)];
-      await new Promise((resolve) => process.send?.(notice, resolve) ?? resolve(undefined));
-      process.exit(78);
+if (preload.length > 0)
+  await compiledEagerly(async () => {
+    for (const module of preload) {
+      try {
+        await importOnce(module);
+        learnTargetsOf(module);
+      } catch (error) {
+        const notice: ChildNotice = ['run-in-process:preload-failed', module, encodeThrown(error)];
+        await new Promise((resolve) => process.send?.(notice, resolve) ?? resolve(undefined));
+        process.exit(78);
+      }
     }
-  }
-});
+  });
 
 // What the parent says about open batches comes on the control pipe, or on the IPC channel beside
 // tinypool's own messages where there is no such pipe.

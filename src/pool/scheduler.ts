@@ -174,15 +174,18 @@ export class Scheduler {
     if (this.settings.isolate) return;
     // In turn: the second goes to the batch the first left open, as a caller's next call would. Only
     // while no call is pending, so that a ping never waits beside a caller's call (nor counts in
-    // maxQueue); one that fails (the pool shut down) leaves what warmUp() says to the transport.
-    if (await this.#pings(pingCalls())) {
-      // Their batch's end runs too: the path every batch takes when its caller stops.
-      await Promise.all([...this.#batches.idle()].map((batch) => this.#closeAndWait(batch)));
-      // Then one more, whose batch is left as a call leaves it: open until this turn of the event loop
-      // ends (#batchIdle). A call made at once after `await warmUp()` joins it, as the next call of a
-      // sequence does, instead of paying for a new batch (bench/analysis.md).
-      await this.#pings(pingCalls().slice(0, 1));
-    }
+    // maxQueue), and while the pool is not closing: then warmUp() fails saying so.
+    if (!(await this.#pings(pingCalls()))) return this.#unlessClosing();
+    // Their batch's end runs too: the path every batch takes when its caller stops.
+    await Promise.all([...this.#batches.idle()].map((batch) => this.#closeAndWait(batch)));
+    // Then one more, whose batch is left as a call leaves it: open until this turn of the event loop
+    // ends (#batchIdle). A call made at once after `await warmUp()` joins it, as the next call of a
+    // sequence does, instead of paying for a new batch (bench/analysis.md).
+    if (!(await this.#pings(pingCalls().slice(0, 1)))) return this.#unlessClosing();
+  }
+
+  /** The pings stopped: for a caller's call, which goes first (warmUp() is done), or for the pool closing. */
+  #unlessClosing(): void {
     if (this.#closing) throw closedWhileWarming();
   }
 
@@ -271,8 +274,8 @@ export class Scheduler {
     made?: (call: PendingCall) => void,
   ): Promise<Answer> {
     // A closing pool takes no new call: its workers are stopping, and a new one would start a worker
-    // that nothing stops. (Calls come to the pool that replaced it: only a caller holding this one,
-    // as the warm-up does, gets here.)
+    // that nothing stops. (Calls come to the pool that replaced it: only a caller holding this one
+    // gets here, as the warm-up does, or a remote worker's job after the worker's close().)
     if (this.#closing) return Promise.reject(new PoolClosedError(`${label} was not run: its pool is closing.`));
     return new Promise<Answer>((resolve, reject) => {
       task[CallSlot.id] = nextCallId++;

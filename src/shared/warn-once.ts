@@ -16,7 +16,8 @@ const given = new Map<WarningCode, Set<unknown>>();
 export function warnOnce(code: WarningCode, subject: unknown, message: () => string): void {
   let subjects = given.get(code);
   if (!subjects) given.set(code, (subjects = new Set()));
-  if (subjects.has(subject)) return;
+  // Past a hundred subjects of one code, it has been said enough: the set stays small.
+  if (subjects.has(subject) || subjects.size >= 100) return;
   subjects.add(subject);
   process.emitWarning(message(), { code });
 }

@@ -148,11 +148,15 @@ test('a child that throws outside any call once idle is not lost silently: a war
   };
   process.on('warning', onWarning);
   try {
+    // Thrown while a call runs: that call's ProcessCrashedError says it, and no warning repeats it.
+    await rejectionOf(Crasher.throwLater(), ProcessCrashedError);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(threw, [], 'a crash that a call reports is not warned of');
     const first = await Crasher.throwAfterAnswering();
     assert.ok(await waitFor(() => threw.length > 0, 5_000), 'the first child that died idle was warned of');
     assert.match(
       threw[0]!,
-      /pool default \(pid \d+\) ended: it threw outside any call .*thrown after the call was answered/,
+      /pool default \(pid \d+\) ended while idle: it threw outside any call .*thrown after the call was answered/,
     );
     const second = await Crasher.throwAfterAnswering();
     assert.notEqual(second, first, 'the next call found a new child');

@@ -51,15 +51,18 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
  * entry script starts again in each child, whose listen() fails there after its call, would start
  * a new child for every call, silently.
  */
-export function threwOutsideCalls(record: ChildRecord, pool: string): string | undefined {
+export function threwOutsideCalls(record: ChildRecord, pool: string): { message: string; subject: string } | undefined {
   if (!record.fatal) return undefined;
-  return (
-    `A child process of pool ${pool} (pid ${record.pid}) ended: it threw outside any call (from a timer, an ` +
-    `event handler or an unhandled rejection?): ${describeThrown(decodedOrNot(record.fatal))}. A call it was ` +
-    `running, if any, failed with ProcessCrashedError; the pool starts a new child for the next call, which may end the same way. ` +
-    `Catch that error in the code the children run (it may be top-level code of a module they import, run ` +
-    `again in each child: guard it with isChildProcess()).`
-  );
+  const thrown = describeThrown(decodedOrNot(record.fatal));
+  return {
+    message:
+      `A child process of pool ${pool} (pid ${record.pid}) ended while idle: it threw outside any call (from a ` +
+      `timer, an event handler or an unhandled rejection?): ${thrown}. The pool starts a new child for the next ` +
+      `call, which may end the same way. Catch that error in the code the children run (it may be top-level code ` +
+      `of a module they import, run again in each child: guard it with isChildProcess()).`,
+    // What the warning is given once for: the error, without the numbers (ports, ids) that differ each time.
+    subject: thrown.slice(0, 120).replace(/\d+/g, '#'),
+  };
 }
 
 /** A module of the pool's `preload` failed to import in a child: no child can start. */

@@ -17,7 +17,7 @@ import {
   type WakeTask,
   type WarmTask,
 } from '../../protocol.js';
-import { ChildStartupError, RunInProcessError } from '../../errors.js';
+import { RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
 import { type ChildExit, type ChildSpawn, exitChannel, spawnChannel } from '../../shared/tracing.js';
 import {
@@ -101,10 +101,11 @@ export class TinypoolTransport implements Transport {
       // A retired child was counted as it retired; an isolated pool's, replaced after its call, here.
       if (exit.reason === 'recycle' && !record.retiring) this.#recycled++;
       if (exitChannel.hasSubscribers) exitChannel.publish(exit);
-      const threw = exit.reason === 'crash' ? threwOutsideCalls(record, this.settings.name) : undefined;
-      // Once for each error and pool: a child started for each call may end the same way each time.
-      if (threw)
-        warnOnce('RUN_IN_PROCESS_CHILD_THREW', `${this.settings.name}\0${threw.replace(/pid \d+/, '')}`, () => threw);
+      // A call it was running is told in its ProcessCrashedError; an idle child's end, nobody. Once
+      // for each error and pool: a child started for each call may end the same way each time.
+      const idle = exit.reason === 'crash' && [...this.#batches.on(record)].length === 0;
+      const threw = idle ? threwOutsideCalls(record, this.settings.name) : undefined;
+      if (threw) warnOnce('RUN_IN_PROCESS_CHILD_THREW', `${this.settings.name}\0${threw.subject}`, () => threw.message);
       // tinypool starts a child for waiting tasks only when one is submitted: after an exit (a child
       // that retired and left, with a wake-up task of ours on it, say), one may be needed. Not after
       // a failed boot, which #bootFailed judges: a replacement would most often fail the same way.
@@ -362,28 +363,12 @@ export class TinypoolTransport implements Transport {
 
   /**
    * tinypool gives it to an idle child, if any; one lost meanwhile warms nobody, and is not an error
-   * here. One that runs past startTimeout is stuck (a preload that broke something the warm-up runs,
-   * such as a global it replaced): aborted, which makes tinypool stop that child and start another,
-   * and warmUp() fails saying so, rather than wait for ever.
+   * here. It has no time limit of its own (a signal would change how tinypool places it): a child
+   * stuck in its warm-up holds warmUp() as a stuck call without a timeout holds its caller, until
+   * shutdown(), which stops it.
    */
   #ping(): Promise<unknown> {
-    const limit = this.settings.startTimeout;
-    const stop = new AbortController();
-    const timer = setTimeout(() => stop.abort(), limit);
-    return this.#tinypool
-      .run(['warm'] satisfies WarmTask, { signal: stop.signal })
-      .catch(() => {
-        if (!stop.signal.aborted) return;
-        throw new ChildStartupError(
-          `A child process did not finish its warm-up within startTimeout (${limit} ms), and was replaced: code the ` +
-            `pool preloads may have changed something the library runs in the child (a global such as Promise?), or ` +
-            `the machine is too busy for the child to run. Check the pool's preload, or raise startTimeout.`,
-          null,
-          null,
-          '',
-        );
-      })
-      .finally(() => clearTimeout(timer));
+    return this.#tinypool.run(['warm'] satisfies WarmTask).catch(() => {});
   }
 
   children(): ChildCounts {

@@ -73,3 +73,17 @@ export function startScript(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
+
+/**
+ * Script code (for runScript) that sets `children` to the pids of the script's live child
+ * processes, read from /proc (Linux): what a test checks is left after shutdown().
+ */
+export const listChildrenCode = `
+  const { readdirSync: readDir, readFileSync: readFile } = await import('node:fs');
+  const children = readDir('/proc').filter((entry) => /^\\d+$/.test(entry)).filter((entry) => {
+    try {
+      const stat = readFile('/proc/' + entry + '/stat', 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[1]) === process.pid && fields[0] !== 'Z';
+    } catch { return false; }
+  });`;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { configure, PoolClosedError, shutdown } from 'run-in-process';
 import { childPids, fixture, fixtureUrl, scratchFile, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
-import { runScript } from '../helpers/scripts.js';
+import { listChildrenCode, runScript } from '../helpers/scripts.js';
 
 type PooledModule = typeof import('../fixtures/src/pooled.js');
 const { inPool } = await fixture<PooledModule>('standard', 'pooled');
@@ -51,16 +51,8 @@ test('shutdown() right after a first call, while the pool machinery loads, still
   assert.equal(run.stdout.trim(), 'PoolClosedError {"busy":0,"idle":0,"starting":0,"recycled":0}', run.report);
 });
 
-/** Script code that prints, as JSON, the pids of the script's live child processes (from /proc). */
-const printChildren = `
-  const { readdirSync, readFileSync } = await import('node:fs');
-  const children = readdirSync('/proc').filter((entry) => /^\\d+$/.test(entry)).filter((entry) => {
-    try {
-      const stat = readFileSync('/proc/' + entry + '/stat', 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(fields[1]) === process.pid && fields[0] !== 'Z';
-    } catch { return false; }
-  });
+/** Script code that prints, as JSON, the pids of the script's live child processes. */
+const printChildren = `${listChildrenCode}
   console.log(JSON.stringify(children));`;
 
 test('shutdown() during warmUp() ends the warm-up: no ping is sent after it, and no child outlives it', () => {

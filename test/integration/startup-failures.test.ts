@@ -26,43 +26,44 @@ test('bad exec flags reject every call promptly; the pool works after the fix', 
   assert.notEqual(await flagged(), process.pid);
 });
 
-test('a child stopped for what it said while booting fails its calls saying what that was, not only the signal', async () => {
-  // It says it could not import a module the pool does not preload, while its preload never finishes.
-  const lie =
-    'data:text/javascript,process.send(["run-in-process:preload-failed","file:///nothing.mjs",["value",new Uint8Array([1])]])';
+/**
+ * The first call of a pool whose child runs `code` (an `--import` of it) before the runner, while
+ * its preload never finishes importing: the ChildStartupError it fails with. The pool then works
+ * again once configured without it.
+ */
+async function bootFailure(code: string, check: (error: ChildStartupError) => void): Promise<void> {
   configure('flags', {
-    execArgv: ['--import', lie],
+    execArgv: ['--import', `data:text/javascript,${code}`],
     preload: [new URL('../../fixtures/standard/hangs-at-import.js', import.meta.url).href],
     size: 1,
   });
   const { flagged } = await fixture<FlaggedModule>('standard', 'flagged');
-  const error = await rejectionOf(flagged(), ChildStartupError);
-  assert.match(
-    error.message,
-    /was stopped before it was ready to take calls: it said it could not import a module it was not importing/,
-  );
+  check(await rejectionOf(flagged(), ChildStartupError));
   configure('flags', { size: 2 });
   assert.notEqual(await flagged(), process.pid);
+}
+
+test('a child stopped for what it said while booting fails its calls saying what that was, not only the signal', async () => {
+  // It says it could not import a module the pool does not preload.
+  await bootFailure(
+    'process.send(["run-in-process:preload-failed","file:///nothing.mjs",["value",new Uint8Array([1])]])',
+    (error) =>
+      assert.match(
+        error.message,
+        /was stopped before it was ready to take calls: it said it could not import a module it was not importing/,
+      ),
+  );
 });
 
 test('a child that throws as it starts (its own uncaught error, reported on its IPC channel, not on stderr) says what it threw', async () => {
-  // Thrown from a timer once the child runs the pool's code, while its preload never finishes.
-  const throwLater =
-    'data:text/javascript,setTimeout(() => { throw new RangeError("thrown as the child starts") }, 300)';
-  configure('flags', {
-    execArgv: ['--import', throwLater],
-    preload: [new URL('../../fixtures/standard/hangs-at-import.js', import.meta.url).href],
-    size: 1,
+  // Thrown from a timer once the child runs the pool's code.
+  await bootFailure('setTimeout(() => { throw new RangeError("thrown as the child starts") }, 300)', (error) => {
+    assert.match(
+      error.message,
+      /exited with code 70 before it was ready to take calls\. It threw as it started: RangeError: thrown as the child starts/,
+    );
+    assert.ok(error.cause instanceof RangeError, String(error.cause));
   });
-  const { flagged } = await fixture<FlaggedModule>('standard', 'flagged');
-  const error = await rejectionOf(flagged(), ChildStartupError);
-  assert.match(
-    error.message,
-    /exited with code 70 before it was ready to take calls\. It threw as it started: RangeError: thrown as the child starts/,
-  );
-  assert.ok(error.cause instanceof RangeError, String(error.cause));
-  configure('flags', { size: 2 });
-  assert.notEqual(await flagged(), process.pid);
 });
 
 test('a module that throws at import rejects with ModuleLoadError; other modules still work; a fix is picked up', async () => {

@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import { configure, ModuleLoadError, shutdown, stats, warmUp } from 'run-in-process';
 import { fixture, fixtureUrl, scratchFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
-import { runScript } from '../helpers/scripts.js';
+import { listChildrenCode, runScript } from '../helpers/scripts.js';
 
 type PooledModule = typeof import('../fixtures/src/pooled.js');
 const { inPool } = await fixture<PooledModule>('standard', 'pooled');
@@ -166,7 +166,6 @@ test('a child stuck in its warm-up holds warmUp() until shutdown(), which stops 
   const run = runScript(
     `const { configure, shutdown, warmUp } = await import('run-in-process');
      const { setTimeout: sleep } = await import('node:timers/promises');
-     const { readdirSync, readFileSync } = await import('node:fs');
      configure({ size: 1, minChildren: 1,
        preload: [${JSON.stringify(fixtureUrl('standard', 'slow-first-task'))}],
        env: { ...process.env, SLOW_TASK: 'warm', SLOW_TASK_MS: '60000' } });
@@ -174,13 +173,7 @@ test('a child stuck in its warm-up holds warmUp() until shutdown(), which stops 
      await sleep(1_500);
      const before = await Promise.race([warming, sleep(0).then(() => 'pending')]);
      await shutdown({ deadline: 0 });
-     const children = readdirSync('/proc').filter((entry) => /^\\d+$/.test(entry)).filter((entry) => {
-       try {
-         const stat = readFileSync('/proc/' + entry + '/stat', 'utf8');
-         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-         return Number(fields[1]) === process.pid && fields[0] !== 'Z';
-       } catch { return false; }
-     });
+     ${listChildrenCode}
      console.log(JSON.stringify({ before, after: await warming, children }));`,
     { timeout: 20_000 },
   );

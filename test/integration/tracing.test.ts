@@ -15,6 +15,7 @@ import {
 } from 'run-in-process';
 import { fixture, fixtureUrl, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
+import { runScript } from '../helpers/scripts.js';
 
 type PooledModule = typeof import('../fixtures/src/pooled.js');
 const { inPool } = await fixture<PooledModule>('standard', 'pooled');
@@ -191,4 +192,23 @@ test('a subscriber that freezes the context does not keep the call from settling
   } finally {
     calls.unsubscribe(handlers);
   }
+});
+
+test('run-in-process:child:exit says crash for a child whose preload failed, timeout for one stuck booting', () => {
+  const run = runScript(
+    `const { default: diagnosticsChannel } = await import('node:diagnostics_channel');
+     const { configure, shutdown, warmUp } = await import('run-in-process');
+     const exits = [];
+     diagnosticsChannel.subscribe('run-in-process:child:exit', (message) => exits.push(message.pool + ':' + message.reason));
+     configure('broken', { size: 1, preload: [${JSON.stringify(fixtureUrl('standard', 'broken-at-import'))}] });
+     await warmUp('broken').catch(() => {});
+     configure('stuck', { size: 1, startTimeout: 500, preload: [${JSON.stringify(fixtureUrl('standard', 'hangs-at-import'))}] });
+     await warmUp('stuck').catch(() => {});
+     await new Promise((resolve) => setTimeout(resolve, 300));
+     await shutdown();
+     console.log(JSON.stringify(exits));`,
+    { timeout: 20_000 },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.deepEqual(JSON.parse(run.stdout.trim()), ['broken:crash', 'stuck:timeout'], run.report);
 });

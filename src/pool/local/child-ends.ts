@@ -45,7 +45,10 @@ export function exitReason(
 ): ExitReason {
   const stopped = record.stoppedFor;
   if (stopped) return stopped === 'stuck' ? 'timeout' : stopped;
-  if (record.misbehaved) return 'crash';
+  // Not ready within startTimeout: killed as stuck. A failed preload ends the child before the pool,
+  // broken by it, stops the others: not a shutdown.
+  if (record.bootTimedOut !== undefined) return 'timeout';
+  if (record.misbehaved || record.preloadFailed) return 'crash';
   // tinypool calls any exit it did not ask for unexpected; a retired child's own is not a crash.
   if (record.leftCleanly) return 'recycle';
   if (unexpected) return 'crash';

@@ -35,6 +35,8 @@ export class ChildRecord {
   stoppedAt: number | undefined;
   /** It was killed for not being ready within this many ms (startTimeout). */
   bootTimedOut: number | undefined;
+  /** It said it could not import a module of the pool's preload, and exits for it. */
+  preloadFailed = false;
   /** Settles once the child has exited and its stderr is fully read. */
   readonly closed: Promise<void>;
   #stderr = '';

@@ -480,7 +480,10 @@ export class TinypoolTransport implements Transport {
         // that says so is lying, and would fail every child's calls.
         if (record.ready || !this.settings.preload.includes(notice[NoticeSlot.module]))
           this.#misbehaved(record, 'said it could not import a module it was not importing');
-        else this.#failBoot(preloadError(notice[NoticeSlot.module], notice[NoticeSlot.preloadThrown]));
+        else {
+          record.preloadFailed = true;
+          this.#failBoot(preloadError(notice[NoticeSlot.module], notice[NoticeSlot.preloadThrown]));
+        }
         break;
     }
   }

@@ -184,3 +184,25 @@ test('a child stuck in its warm-up holds warmUp() until shutdown(), which stops 
     run.report,
   );
 });
+
+test('stats() counts a child busy while it runs its warm-up', () => {
+  const run = runScript(
+    `const { configure, shutdown, stats, warmUp } = await import('run-in-process');
+     const { setTimeout: sleep } = await import('node:timers/promises');
+     configure({ size: 1, minChildren: 1,
+       preload: [${JSON.stringify(fixtureUrl('standard', 'slow-first-task'))}],
+       env: { ...process.env, SLOW_TASK: 'warm', SLOW_TASK_MS: '2000' } });
+     const warming = warmUp();
+     await sleep(1_000); // booted, and held in its warm-up for two seconds
+     const during = stats().children;
+     await warming;
+     await sleep(50); // the batch the warm-up's last ping left open closes
+     console.log(JSON.stringify({ during, after: stats().children }));
+     await shutdown();`,
+    { timeout: 20_000 },
+  );
+  assert.equal(run.status, 0, run.report);
+  const { during, after } = JSON.parse(run.stdout.trim()) as Record<string, { busy: number; idle: number }>;
+  assert.deepEqual([during?.busy, during?.idle], [1, 0], run.report);
+  assert.deepEqual([after?.busy, after?.idle], [0, 1], run.report);
+});

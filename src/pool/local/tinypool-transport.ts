@@ -121,6 +121,8 @@ export class TinypoolTransport implements Transport {
   readonly #warming = new Warming(() => this.#tracker.readyCount);
   /** The warm-up under way, shared by whoever asks for it meanwhile. */
   #warm: Promise<void> | undefined;
+  /** Warm tasks given to tinypool and not yet done: each holds an idle child (#ping). */
+  #warmTasks = 0;
   #recycled = 0;
   /**
    * The batches whose result tinypool has, waiting for their 'ended' notice, each with what gives
@@ -368,13 +370,18 @@ export class TinypoolTransport implements Transport {
    * shutdown(), which stops it.
    */
   #ping(): Promise<unknown> {
-    return this.#tinypool.run(['warm'] satisfies WarmTask).catch(() => {});
+    this.#warmTasks++;
+    return this.#tinypool
+      .run(['warm'] satisfies WarmTask)
+      .catch(() => {})
+      .finally(() => this.#warmTasks--);
   }
 
   children(): ChildCounts {
     const children = this.#tinypool.threads.length;
     const starting = this.#tracker.starting;
-    const busy = Math.min(children - starting, this.#batches.running());
+    // A child running its warm-up is busy too: it takes no call until it is done.
+    const busy = Math.min(children - starting, this.#batches.running() + this.#warmTasks);
     return { busy, idle: Math.max(0, children - starting - busy), starting, recycled: this.#recycled };
   }
 

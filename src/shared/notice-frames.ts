@@ -130,82 +130,76 @@ function bytesFrame(kind: Kind, batch: number, call: number, bytes: Uint8Array, 
  * would a message from the IPC channel). Throws for a body that is not one.
  */
 export function decodeNotice(body: Buffer): unknown {
-  const kind = body[0];
+  const kind = body[0]!;
+  checkNoticeHead(kind, body.byteLength);
   const id = (at: number) => body.readDoubleLE(at - 4);
   switch (kind) {
     case Kind.V8:
       return deserialize(body.subarray(1));
     case Kind.AnswerNumber:
-      exactly(body, 25);
       return ['run-in-process:answer', id(head), id(head + 8), ['as-is', id(ids), false]];
     case Kind.AnswerString:
-      if (body.byteLength < 17 || (body.byteLength - 17) % 2 !== 0) throw new Error('a string answer of odd length');
+      if ((body.byteLength - 17) % 2 !== 0) throw new Error('a string answer of odd length');
       return ['run-in-process:answer', id(head), id(head + 8), ['as-is', body.toString('utf16le', 17), false]];
     case Kind.AnswerConstant: {
-      exactly(body, 18);
       const index = body[17]!;
       if (index >= constants.length) throw new Error(`an unknown constant ${index}`);
       return ['run-in-process:answer', id(head), id(head + 8), ['as-is', constants[index], false]];
     }
     case Kind.AnswerSerialized:
-      atLeast(body, 17);
       return ['run-in-process:answer', id(head), id(head + 8), ['value', view(body, 17)]];
     case Kind.AnswerBytes: {
-      atLeast(body, 18);
       const buffer = body[17]!;
       if (buffer > 1) throw new Error(`a flag byte ${buffer}`);
       return ['run-in-process:answer', id(head), id(head + 8), ['as-is', view(body, 18), buffer === 1]];
     }
     case Kind.Started:
-      exactly(body, 17);
       return ['run-in-process:started', id(head), id(head + 8)];
     case Kind.Opened:
-      exactly(body, 9);
       return ['run-in-process:opened', id(head)];
     case Kind.Ended: {
-      exactly(body, 10);
       const slow = body[9]!;
       if (slow > 1) throw new Error(`a flag byte ${slow}`);
       return ['run-in-process:ended', id(head), slow === 1];
     }
     case Kind.Retiring:
-      exactly(body, 1);
       return ['run-in-process:retiring'];
     default:
       throw new Error(`a frame of unknown kind ${kind}`);
   }
 }
 
-/** The body lengths, kind byte included, of the kinds laid out at a fixed size. */
-const fixedLengths = new Map<number, number>([
-  [Kind.AnswerNumber, 25],
-  [Kind.AnswerConstant, 18],
-  [Kind.Started, 17],
-  [Kind.Opened, 9],
-  [Kind.Ended, 10],
-  [Kind.Retiring, 1],
-]);
+/**
+ * Each kind's body length, kind byte included: exactly this for a kind laid out at a fixed size
+ * (`exact`), at least this for the others. The one place frame sizes are checked: decodeNotice
+ * starts with checkNoticeHead.
+ */
+const lengths: Record<Kind, { exact?: number; least: number }> = {
+  [Kind.V8]: { least: 1 },
+  [Kind.AnswerNumber]: { exact: 25, least: 25 },
+  [Kind.AnswerString]: { least: 17 },
+  [Kind.AnswerConstant]: { exact: 18, least: 18 },
+  [Kind.AnswerSerialized]: { least: 17 },
+  [Kind.AnswerBytes]: { least: 18 },
+  [Kind.Started]: { exact: 17, least: 17 },
+  [Kind.Opened]: { exact: 9, least: 9 },
+  [Kind.Ended]: { exact: 10, least: 10 },
+  [Kind.Retiring]: { exact: 1, least: 1 },
+};
 
 /**
- * Refuses a frame from its head alone (FrameReader's `checkHead`): an unknown kind, or a length its
- * kind cannot have. Text written on the notice pipe by mistake ends there, at its fifth byte.
+ * Refuses a frame from its head alone (FrameReader's `checkHead`, and decodeNotice): an unknown
+ * kind, or a length its kind cannot have. Text written on the notice pipe by mistake ends there, at
+ * its fifth byte.
  */
 export function checkNoticeHead(kind: number, length: number): void {
-  if (Kind[kind] === undefined) throw new Error(`a frame of unknown kind ${kind}`);
-  const fixed = fixedLengths.get(kind);
-  if (length === 0 || (fixed !== undefined && length !== fixed))
+  const expected = lengths[kind as Kind] as (typeof lengths)[Kind] | undefined;
+  if (expected === undefined) throw new Error(`a frame of unknown kind ${kind}`);
+  if (length < expected.least || (expected.exact !== undefined && length !== expected.exact))
     throw new Error(`a frame of kind ${kind} with ${length} bytes`);
 }
 
 /** A plain Uint8Array over the body's bytes from `at`: no copy, as IPC's deserializer gives a view too. */
 function view(body: Buffer, at: number): Uint8Array {
   return new Uint8Array(body.buffer, body.byteOffset + at, body.byteLength - at);
-}
-
-function exactly(body: Buffer, length: number): void {
-  if (body.byteLength !== length) throw new Error(`a frame of kind ${body[0]} with ${body.byteLength} bytes`);
-}
-
-function atLeast(body: Buffer, length: number): void {
-  if (body.byteLength < length) throw new Error(`a frame of kind ${body[0]} with ${body.byteLength} bytes`);
 }

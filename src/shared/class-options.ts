@@ -35,7 +35,11 @@ export function classDefaults(ctor: Function | undefined): RunInProcessOptions {
   const known = defaultsByClass.get(ctor);
   if (known) return known;
   const chain: RunInProcessOptions[] = [];
-  for (let at: Function | undefined = ctor; at; at = parentClassOf(at)) {
+  // Seen classes end the walk: ES5-style `constructor` links can go round (A's leads to B, B's to A),
+  // where reflect-metadata's own walk would never return.
+  const seen = new Set<Function>();
+  for (let at: Function | undefined = ctor; at && !seen.has(at); at = parentClassOf(at)) {
+    seen.add(at);
     const own = Reflect.getOwnMetadata(defaultsKey, at) as RunInProcessOptions | undefined;
     if (own) chain.unshift(own);
   }

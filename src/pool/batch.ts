@@ -114,6 +114,12 @@ export class Batches {
     return running;
   }
 
+  /** Some batch is closing with every call answered: its worker will be free once it has said it ended it. */
+  get ending(): boolean {
+    for (const batch of this.#inFlight.values()) if (batch.closed && batch.unanswered.length === 0) return true;
+    return false;
+  }
+
   /** Its worker waits for more calls. */
   waiting(batch: Batch): void {
     this.#idle.add(batch);

@@ -317,8 +317,8 @@ export class Scheduler {
       this.#pending.add(call);
       if (alone) this.#submit([call], true);
       else if (this.#appendToIdle(call)) return;
-      else if (this.#batches.count < this.#transport.capacity) this.#submit([call], false);
-      else this.#backlog.push(call);
+      else if (this.#hasRoom(1)) this.#submit([call], false);
+      else this.#wait(call);
     });
   }
 
@@ -376,9 +376,29 @@ export class Scheduler {
     if (!alone) this.#watchFront(batch);
   }
 
+  /**
+   * A new batch for `calls` waiting calls may go now: a slot is free, and it would not start a
+   * worker for one call while a worker is about to be free. A call made alone while the batch
+   * before it is closing (`await warmUp()`, then a turn of the event loop; or calls a little apart,
+   * in a pool below its size) waits for that batch's end, a round trip, which it would wait for in
+   * the transport anyway, instead of paying for a new worker. More calls waiting than that do
+   * start one: under load (or after a crash) the pool grows to its size. A batch that never ends is
+   * stopped at its startTimeout (#close), and the wait ends with it.
+   */
+  #hasRoom(calls: number): boolean {
+    if (this.#batches.count >= this.#transport.capacity) return false;
+    return calls > 1 || !this.#transport.wouldStartWorker?.() || !this.#batches.ending;
+  }
+
+  /** A call that cannot go now waits in the backlog; one that makes several wait may start a worker. */
+  #wait(call: PendingCall): void {
+    this.#backlog.push(call);
+    if (this.#backlog.size > 1 && this.#batches.count < this.#transport.capacity) this.#dispatch();
+  }
+
   /** Sends what waits in the backlog, in batches, to the slots that are free. */
   #dispatch(): void {
-    while (this.#batches.count < this.#transport.capacity && this.#backlog.size > 0) {
+    while (this.#backlog.size > 0 && this.#hasRoom(this.#backlog.size)) {
       const calls = this.#backlog.take(this.#transport.capacity - this.#batches.count);
       if (calls.length > 0) this.#submit(calls, false);
     }

@@ -47,6 +47,13 @@ export interface Transport {
   /** Calls in batches submitted that no worker has taken yet, waiting inside the transport (for `stats().queued`, `maxQueue`). */
   readonly waiting: number;
   /**
+   * A batch submitted now would make it start a worker: none is free, and it has room for another.
+   * The scheduler then holds a batch back while one is ending, whose worker is about to be free
+   * (for a local pool, a fork blocks this process's event loop for milliseconds, and the new child
+   * then boots beside the call for nothing). Left out by a transport whose workers are not its own.
+   */
+  wouldStartWorker?(): boolean;
+  /**
    * Sends a batch to some worker. What happens to it comes back through `TransportEvents`: a
    * `started` for calls that asked for it, an `answered` per call, then `ended` or `lost`, once.
    * `exclusive`: the batch must be abortable before it starts (`cancel` drops it), and gets a worker

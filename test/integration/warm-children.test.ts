@@ -33,6 +33,37 @@ test('warmUp() settles once minChildren children are up, with their preload impo
   assert.equal(pidsIn(log).length, 2, 'no other child started');
 });
 
+test('a call a turn after warmUp(), or after the call before it, waits for the warm child instead of starting another', async () => {
+  // The warm-up's last batch is closing then, as is a call's when the next comes a turn later: its
+  // child is about to be free. tinypool would fork a second child for the call (the pool is below
+  // its size), blocking this event loop for milliseconds, to boot beside the call for nothing.
+  configure('warm-below-size', { size: 2, minChildren: 1 });
+  const spawned: number[] = [];
+  const onSpawn = (message: unknown) => {
+    const { pool, pid } = message as { pool: string; pid: number };
+    if (pool === 'warm-below-size') spawned.push(pid);
+  };
+  diagnosticsChannel.subscribe('run-in-process:child:spawn', onSpawn);
+  try {
+    await warmUp('warm-below-size');
+    const { pid } = inPool('warm-below-size');
+    const pids = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      pids.add(await pid());
+    }
+    assert.equal(pids.size, 1, 'every call ran on the warm child');
+    assert.deepEqual(spawned, [], 'no other child was started');
+    assert.equal(stats('warm-below-size').children.idle, 1);
+    // A call made while the warm child runs one does need a second child, and gets it.
+    const { spin } = inPool('warm-below-size');
+    await Promise.all([spin(300), spin(300)]);
+    assert.equal(spawned.length, 1, 'a second child was started for the second of two calls at once');
+  } finally {
+    diagnosticsChannel.unsubscribe('run-in-process:child:spawn', onSpawn);
+  }
+});
+
 test('the warm-up is no call: not counted, traced in neither process, and it uses up no call limit', async () => {
   const preloadLog = scratchFile('preloaded');
   const traceLog = scratchFile('trace-child');

@@ -183,6 +183,15 @@ export class TinypoolTransport implements Transport {
     return this.#queue.calls;
   }
 
+  /**
+   * tinypool 2.2.0 starts a child for a task whenever it finds none idle and is below `size`, even
+   * when the one it has is about to end its batch. An isolated pool starts one after each task anyway.
+   */
+  wouldStartWorker(): boolean {
+    if (this.settings.isolate || this.#tinypool.threads.length >= this.settings.size) return false;
+    return this.children().idle === 0;
+  }
+
   /** The calls a task in tinypool's queue holds: those deferred until its child is known too (deferred-calls.ts). */
   #callsIn(task: Task): number {
     if (task[0] !== 'batch') return 0;

@@ -149,6 +149,9 @@ test('a child that throws outside any call once idle is not lost silently: a war
   process.on('warning', onWarning);
   try {
     // Thrown while a call runs: that call's ProcessCrashedError says it, and no warning repeats it.
+    // Also when that call is a fresh child's first, which has not spoken for its batch yet.
+    await shutdown();
+    await rejectionOf(Crasher.throwLater(), ProcessCrashedError);
     await rejectionOf(Crasher.throwLater(), ProcessCrashedError);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.deepEqual(threw, [], 'a crash that a call reports is not warned of');

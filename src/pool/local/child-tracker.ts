@@ -37,6 +37,8 @@ export class ChildRecord {
   bootTimedOut: number | undefined;
   /** It said it could not import a module of the pool's preload, and exits for it. */
   preloadFailed = false;
+  /** A batch was lost with it: the calls of that batch are told how it ended. */
+  lostBatches = false;
   /** Settles once the child has exited and its stderr is fully read. */
   readonly closed: Promise<void>;
   #stderr = '';

@@ -103,9 +103,9 @@ export class TinypoolTransport implements Transport {
       if (exitChannel.hasSubscribers) exitChannel.publish(exit);
       // A call it was running is told in its ProcessCrashedError; an idle child's end, nobody. Once
       // for each error and pool: a child started for each call may end the same way each time.
-      const idle = exit.reason === 'crash' && [...this.#batches.on(record)].length === 0;
-      const threw = idle ? threwOutsideCalls(record, this.settings.name) : undefined;
-      if (threw) warnOnce('RUN_IN_PROCESS_CHILD_THREW', `${this.settings.name}\0${threw.subject}`, () => threw.message);
+      // Judged after the tasks tinypool failed with it are handled (#taskFailed marks the child):
+      // a batch it never spoke for, as a first call's may be, is not known to be its own before.
+      if (exit.reason === 'crash' && record.fatal) setImmediate(() => this.#warnIfIdle(record));
       // tinypool starts a child for waiting tasks only when one is submitted: after an exit (a child
       // that retired and left, with a wake-up task of ours on it, say), one may be needed. Not after
       // a failed boot, which #bootFailed judges: a replacement would most often fail the same way.
@@ -431,8 +431,16 @@ export class TinypoolTransport implements Transport {
    * A task failed: its child died, or the pool stopped. Answers the child sent before it died are
    * still in the pipe until it is closed; only then is it known which call was running.
    */
+  /** A child that crashed with no batch of its own: nobody was told why (see onExit). */
+  #warnIfIdle(record: ChildRecord): void {
+    if (record.lostBatches || [...this.#batches.on(record)].length > 0) return;
+    const threw = threwOutsideCalls(record, this.settings.name);
+    if (threw) warnOnce('RUN_IN_PROCESS_CHILD_THREW', `${this.settings.name}\0${threw.subject}`, () => threw.message);
+  }
+
   async #taskFailed(id: number, error: unknown): Promise<void> {
     const record = this.#tracker.recordOfExitError(error);
+    if (record) record.lostBatches = true;
     let loss: BatchLoss;
     if (!record && this.#batches.get(id)?.cancelled) {
       // Stopped for the call in front, which has failed already; those behind it never started.

@@ -15,6 +15,7 @@ import {
   type Transport,
   type TransportEvents,
 } from '../pool/transport.js';
+import { failureOf } from '../pool/call-stats.js';
 import { type CallPart, type OpenedAnswers, openAnswers, sealCall, sealJob } from './envelope.js';
 import type { QueueLink } from './queue-link.js';
 import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
@@ -113,7 +114,8 @@ export class CallerTransport implements Transport {
         parts.push(sealCall(call, key, label, timeouts[index], this.options.maxPayloadBytes, this.options.codec));
         sent.calls.push({ id: call[CallSlot.id], label });
       } catch (error) {
-        this.events.answered(batch, call[CallSlot.id], ['thrown', encodeThrown(error), 'call']);
+        // Refused by this transport, not thrown by the call's code: stats() counts it as failed.
+        this.events.answered(batch, call[CallSlot.id], ['thrown', encodeThrown(error), 'call'], undefined, 'failed');
       }
     });
     if (parts.length === 0) {
@@ -296,11 +298,16 @@ export class CallerTransport implements Transport {
     );
   }
 
-  /** Every call of the job fails with `error`, as its answer: the batch ends with them. */
+  /**
+   * Every call of the job fails with `error`, as its answer: the batch ends with them. The error is
+   * this transport's (no worker, Redis away, the queue failed the job), never the call's code's:
+   * stats() counts it as that failure, not as completed.
+   */
   #answerAll(jobId: string, sent: Sent, error: unknown): void {
     this.#release(jobId, sent.batch);
     const answer: Answer = ['thrown', encodeThrown(error), 'call'];
-    for (const call of sent.calls) this.events.answered(sent.batch, call.id, answer);
+    const failedAs = failureOf(error);
+    for (const call of sent.calls) this.events.answered(sent.batch, call.id, answer, undefined, failedAs);
     this.events.ended(sent.batch, false);
   }
 

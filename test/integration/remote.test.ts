@@ -359,7 +359,17 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
 
   test('a build no live worker takes is NoWorkerError at once, naming the builds that are served', async () => {
     const startedAt = Date.now();
-    const none = await onBuild('v2', {}, () => rejectionOf(remote.noteRun(scratchFile('never'), 0), NoWorkerError));
+    const none = await onBuild('v2', {}, async () => {
+      const before = stats();
+      const error = await rejectionOf(remote.noteRun(scratchFile('never'), 0), NoWorkerError);
+      const after = stats();
+      // The transport's own error, not the code's: a failure in stats(), not a completed call.
+      assert.deepEqual(
+        { completed: after.completed - before.completed, failed: after.failed - before.failed },
+        { completed: 0, failed: 1 },
+      );
+      return error;
+    });
     assert.ok(Date.now() - startedAt < 2_000, 'promptly');
     assert.equal(none.code, 'ERR_NO_WORKER');
     assert.equal(none.queue, 'default@v2');

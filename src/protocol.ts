@@ -129,6 +129,11 @@ export interface ChildSettings {
   recycleAfterCalls?: number;
   /** Retire when the heap is above this many bytes after a call (tinypool looks only when a task ends). */
   recycleAboveHeapBytes?: number;
+  /**
+   * Time each call here and say so before its answer (`recordTiming`): when the parent reads a
+   * call's start and answer is late by however long its own event loop was busy.
+   */
+  timeCalls?: true;
 }
 
 /**
@@ -241,6 +246,11 @@ export type ChildNotice =
   | [tag: 'run-in-process:opened', batch: number]
   /** A call with `notifyStart` has started. */
   | [tag: 'run-in-process:started', batch: number, call: number]
+  /**
+   * When a call started and ended, in the child's clock (ms since the epoch: `performance.timeOrigin`
+   * plus `performance.now()`), written just before its answer, with `timeCalls`.
+   */
+  | [tag: 'run-in-process:ran', batch: number, call: number, startedAt: number, endedAt: number]
   | [tag: 'run-in-process:answer', batch: number, call: number, answer: Answer]
   /** What a running call sends before its answer: a stream's item, a callback's event. */
   | [tag: 'run-in-process:emit', batch: number, call: number, emission: Emission]
@@ -275,11 +285,14 @@ export const NoticeSlot = {
   thrown: 1,
   module: 1,
   preloadThrown: 2,
+  startedAt: 3,
+  endedAt: 4,
 } as const;
 
 const noticeTags = new Set([
   'run-in-process:opened',
   'run-in-process:started',
+  'run-in-process:ran',
   'run-in-process:answer',
   'run-in-process:emit',
   'run-in-process:ended',

@@ -35,9 +35,13 @@ export class CallRunner {
 
   async run(task: CallTask, batch: number, notify: (notice: ChildNotice) => void): Promise<Answer> {
     if (task[CallSlot.notifyStart]) notify(['run-in-process:started', batch, task[CallSlot.id]]);
+    const startedAt = this.settings.timeCalls ? performance.timeOrigin + performance.now() : 0;
     // The warm-up's pings are no one's calls: not traced, and not counted towards the call limit.
     const ping = isPing(task);
     const { answer, healthy } = await execute(task, batch, notify, !ping);
+    if (startedAt > 0 && !ping) {
+      notify(['run-in-process:ran', batch, task[CallSlot.id], startedAt, performance.timeOrigin + performance.now()]);
+    }
     const limit = this.settings.recycleAfterCalls;
     if (!healthy || (limit !== undefined && !ping && ++this.#answered >= limit)) this.#retired = true;
     return answer;

@@ -17,6 +17,8 @@ export class PendingCall {
   batch: Batch | undefined;
   /** When its worker started it, if it is timed (`recordTiming`) and has started. */
   startedAt: number | undefined;
+  /** When its worker says it ended, if its worker times calls itself (`ran`). */
+  endedAt: number | undefined;
   /** A stream's credit and idle timer: set for a call of an async generator. */
   flow: StreamFlow | undefined;
   /** Set for a call whose function arguments became stubs in the child. */
@@ -127,6 +129,19 @@ export class PendingCall {
   }
 
   /**
+   * Its worker's own times for its run (ms since the epoch, `recordTiming`): they replace when this
+   * process heard of its start and answer, which are late by however long its event loop was busy.
+   */
+  ran(startedAt: number, endedAt: number): void {
+    if (this.madeAt === undefined || this.#settled) return;
+    // In this process's clock. Both clocks count from the same system clock; a start that reads
+    // as before the call was made (the two clocks a little apart) counts as no wait.
+    const start = Math.max(this.madeAt, startedAt - performance.timeOrigin);
+    this.startedAt = start;
+    this.endedAt = start + Math.max(0, endedAt - startedAt);
+  }
+
+  /**
    * Its worker was lost while it ran: true, and it is ready to go again as if new (its timeout
    * restarts with the next attempt), when it has retries left.
    */
@@ -137,6 +152,7 @@ export class PendingCall {
     this.#timer = undefined;
     this.#started = false;
     this.startedAt = undefined;
+    this.endedAt = undefined;
     return true;
   }
 

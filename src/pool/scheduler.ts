@@ -133,6 +133,7 @@ export class Scheduler {
       started: (batch, call, worker) => this.#started(batch, call, worker),
       answered: (batch, call, answer, worker, failedAs) => this.#answered(batch, call, answer, worker, failedAs),
       emitted: (batch, call, emission) => this.#emitted(batch, call, emission),
+      ran: (batch, call, startedAt, endedAt) => this.#batches.get(batch)?.holds(call)?.ran(startedAt, endedAt),
       ended: (batch, slow) => this.#ended(batch, slow),
       lost: (batch, loss) => this.#lost(batch, loss),
       broken: (error) => this.#broken(error),
@@ -625,7 +626,7 @@ export class Scheduler {
     if (pingTasks.has(call.task)) return;
     // A value that could not be sent back fails the call, but its worker is fine: nothing to stop.
     this.#stats.settled(outcome);
-    if (call.madeAt !== undefined) this.#stats.timed(call.madeAt, call.startedAt, performance.now());
+    if (call.madeAt !== undefined) this.#stats.timed(call.madeAt, call.startedAt, call.endedAt ?? performance.now());
   }
 
   /** With `maxQueue`, a call that would wait behind that many others is refused at once. */

@@ -50,6 +50,7 @@ export function resolveSettings(name: string, options: PoolOptions): PoolSetting
   const child: ChildSettings = {
     ...(recycleAfterCalls !== undefined && { recycleAfterCalls }),
     ...(recycleAboveHeapMb !== undefined && { recycleAboveHeapBytes: recycleAboveHeapMb * megabyte }),
+    ...(options.recordTiming === true && { timeCalls: true as const }),
   };
   const env = childEnvironment(environmentOf(options));
   // configure() checked the parent's NODE_OPTIONS that envAllow passes on as it was then; it may have

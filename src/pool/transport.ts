@@ -134,6 +134,11 @@ export interface TransportEvents {
   answered(batch: number, call: number, answer: Answer, worker?: number, failedAs?: FailureKind): void;
   /** A running call sent something before its answer: a stream's item, a callback's event. */
   emitted(batch: number, call: number, emission: Emission): void;
+  /**
+   * When a call started and ended as its worker timed it (ms since the epoch), before its answer:
+   * for `recordTiming`, from a transport whose workers time calls themselves (the local one).
+   */
+  ran(batch: number, call: number, startedAt: number, endedAt: number): void;
   /** The batch ended normally: its unanswered calls were never started. `slow`: it stopped early after a slow call. */
   ended(batch: number, slow: boolean): void;
   lost(batch: number, loss: BatchLoss): void;

@@ -14,7 +14,7 @@ import {
   withCallOptions,
 } from 'run-in-process';
 import { CallLog } from '../helpers/call-log.js';
-import { fixture, scratchFile, waitForFile } from '../helpers/fixtures.js';
+import { fixture, fixtureUrl, scratchFile, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
 type PooledModule = typeof import('../fixtures/src/pooled.js');
@@ -58,6 +58,29 @@ test('stats() counts what calls came to, and with recordTiming how long they wai
   assert.ok(0 < min && min <= p50 && p50 <= p99 && p99 <= max && mean <= max, JSON.stringify(seen.runTime));
   assert.equal(seen.waitTime.count, 7);
   assert.ok(seen.children.busy + seen.children.idle + seen.children.starting <= 1);
+});
+
+test('recordTiming times a call as its child ran it, even while this process was too busy to hear of it', async () => {
+  // Warmed, not called: the warm-up is not counted, and its module is imported before the first spin.
+  configure('stats-busy-parent', {
+    size: 1,
+    minChildren: 1,
+    recordTiming: true,
+    preload: [fixtureUrl('standard', 'pooled')],
+  });
+  await warmUp('stats-busy-parent');
+  const { spin } = inPool('stats-busy-parent');
+  const calls = [spin(50), spin(50), spin(50)];
+  // The first call runs while this event loop is blocked: its start and its answer are read together.
+  const until = Date.now() + 600;
+  while (Date.now() < until);
+  await Promise.all(calls);
+  const { runTime, waitTime } = stats('stats-busy-parent');
+  assert.ok(runTime && waitTime);
+  assert.equal(runTime.count, 3);
+  // Not ~0 ms (start and answer read at once) for the first spin, nor 600 ms: the 50 ms each ran.
+  assert.ok(runTime.min >= 45 && runTime.max < 450, JSON.stringify(runTime));
+  assert.ok(waitTime.max >= 45, `the calls behind the first waited for it: ${JSON.stringify(waitTime)}`);
 });
 
 test("stats() remembers the pool's calls when configure() replaces its children, or they cannot start, until shutdown()", async () => {

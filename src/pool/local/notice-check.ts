@@ -21,6 +21,14 @@ export function validNotice(message: unknown): message is ChildNotice {
       return message.length === 2 && isId(message[NoticeSlot.batch]);
     case 'run-in-process:started':
       return message.length === 3 && isId(message[NoticeSlot.batch]) && isId(message[NoticeSlot.call]);
+    case 'run-in-process:ran':
+      return (
+        message.length === 5 &&
+        isId(message[NoticeSlot.batch]) &&
+        isId(message[NoticeSlot.call]) &&
+        Number.isFinite(message[NoticeSlot.startedAt]) &&
+        Number.isFinite(message[NoticeSlot.endedAt])
+      );
     case 'run-in-process:answer':
       return (
         message.length === 4 &&

@@ -471,6 +471,10 @@ export class TinypoolTransport implements Transport {
       case 'run-in-process:started':
         if (this.#claim(record, notice[batch])) this.events.started(notice[batch], notice[call], record.pid);
         break;
+      case 'run-in-process:ran':
+        if (this.#claim(record, notice[batch]))
+          this.events.ran(notice[batch], notice[call], notice[NoticeSlot.startedAt], notice[NoticeSlot.endedAt]);
+        break;
       case 'run-in-process:answer':
         if (this.#claim(record, notice[batch]))
           this.events.answered(notice[batch], notice[call], notice[answer], record.pid);

@@ -114,10 +114,11 @@ export class Batches {
     return running;
   }
 
-  /** Some batch is closing with every call answered: its worker will be free once it has said it ended it. */
-  get ending(): boolean {
-    for (const batch of this.#inFlight.values()) if (batch.closed && batch.unanswered.length === 0) return true;
-    return false;
+  /** How many are closing with every call answered: their workers are free once they have said they ended them. */
+  get endingCount(): number {
+    let ending = 0;
+    for (const batch of this.#inFlight.values()) if (batch.closed && batch.unanswered.length === 0) ending++;
+    return ending;
   }
 
   /** Its worker waits for more calls. */

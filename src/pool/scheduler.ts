@@ -91,6 +91,15 @@ let nextCallId = 1;
 const pingTasks = new WeakSet<CallTask>();
 
 /**
+ * How long a lone call waits for a batch that is ending, rather than have its transport start a
+ * worker (#hasRoom). A batch ends a round trip after its close: well under a millisecond here, a
+ * few on a busy machine. A fork blocks this process's event loop for milliseconds, and the new child
+ * takes a CPU for ~100 ms to boot; a worker that does not end its batch in this time is busy
+ * (it answered, then blocked its event loop), and the call goes to a new one as it would have.
+ */
+const holdLimitMs = 25;
+
+/**
  * The policy of one pool: where each call goes, and that it settles exactly once.
  * - A call that finds a slot free goes at once, in a batch of one; the others wait in the backlog
  *   (backlog.ts) and go several to a batch when a slot frees up.
@@ -113,6 +122,8 @@ export class Scheduler {
   /** Who waits for a batch to end, by its id: the warm-up, for the batch its pings left open. */
   readonly #endWaiters = new Map<number, () => void>();
   #closing: Promise<void> | undefined;
+  /** While a lone call waits for an ending batch instead of starting a worker: when it stops waiting (#hasRoom). */
+  #holding: NodeJS.Timeout | undefined;
   /** The timers of close()'s deadlines, each holding the process until the pool has closed. */
   readonly #deadlines: NodeJS.Timeout[] = [];
   #closed = false;
@@ -316,8 +327,11 @@ export class Scheduler {
       }
       if (this.#queueIsFull(call)) return;
       this.#pending.add(call);
-      if (alone) this.#submit([call], true);
-      else if (this.#appendToIdle(call)) return;
+      if (alone) {
+        // It starts a worker if none is free: what waits for an ending batch goes first.
+        if (this.#holding) this.#dispatch(false);
+        this.#submit([call], true);
+      } else if (this.#appendToIdle(call)) return;
       else if (this.#hasRoom(1)) this.#submit([call], false);
       else this.#wait(call);
     });
@@ -382,13 +396,16 @@ export class Scheduler {
    * worker for one call while a worker is about to be free. A call made alone while the batch
    * before it is closing (`await warmUp()`, then a turn of the event loop; or calls a little apart,
    * in a pool below its size) waits for that batch's end, a round trip, which it would wait for in
-   * the transport anyway, instead of paying for a new worker. More calls waiting than that do
-   * start one: under load (or after a crash) the pool grows to its size. A batch that never ends is
-   * stopped at its startTimeout (#close), and the wait ends with it.
+   * the transport anyway, instead of paying for a new worker. Not for long (`holdLimitMs`: a worker
+   * that answered and then blocked its event loop does not read the close), and not when more
+   * calls wait, nor when a call that goes alone starts a worker anyway: then it goes at once, and
+   * under load (or after a crash) the pool grows to its size.
    */
-  #hasRoom(calls: number): boolean {
+  #hasRoom(calls: number, hold = true): boolean {
     if (this.#batches.count >= this.#transport.capacity) return false;
-    return calls > 1 || !this.#transport.wouldStartWorker?.() || !this.#batches.ending;
+    if (!hold || calls > 1 || this.#batches.endingCount === 0 || !this.#transport.wouldStartWorker?.()) return true;
+    this.#holding ??= setTimeout(() => this.#dispatch(false), holdLimitMs).unref();
+    return false;
   }
 
   /** A call that cannot go now waits in the backlog; one that makes several wait may start a worker. */
@@ -397,11 +414,22 @@ export class Scheduler {
     if (this.#backlog.size > 1 && this.#batches.count < this.#transport.capacity) this.#dispatch();
   }
 
-  /** Sends what waits in the backlog, in batches, to the slots that are free. */
-  #dispatch(): void {
-    while (this.#backlog.size > 0 && this.#hasRoom(this.#backlog.size)) {
-      const calls = this.#backlog.take(this.#transport.capacity - this.#batches.count);
+  /**
+   * Sends what waits in the backlog, in batches, to the slots that are free. While the transport
+   * would start a worker for them, the slots of batches ending count as free too: calls held for
+   * one (#hasRoom) go in batches of their own, to the new worker and to the one about to be free.
+   */
+  #dispatch(hold = true): void {
+    while (this.#backlog.size > 0 && this.#hasRoom(this.#backlog.size, hold)) {
+      const ending = this.#batches.endingCount;
+      const starts = ending > 0 && this.#transport.wouldStartWorker?.() === true;
+      const calls = this.#backlog.take(this.#transport.capacity - this.#batches.count + (starts ? ending : 0));
       if (calls.length > 0) this.#submit(calls, false);
+    }
+    // Nothing is held any more: a later lone call gets the whole wait (#hasRoom).
+    if (this.#holding && (!hold || this.#backlog.size === 0)) {
+      clearTimeout(this.#holding);
+      this.#holding = undefined;
     }
   }
 

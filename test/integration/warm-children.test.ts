@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { configure, ModuleLoadError, shutdown, stats, warmUp } from 'run-in-process';
+import { configure, ModuleLoadError, shutdown, stats, warmUp, withCallOptions } from 'run-in-process';
 import { fixture, fixtureUrl, scratchFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { listChildrenCode, runScript } from '../helpers/scripts.js';
@@ -62,6 +62,49 @@ test('a call a turn after warmUp(), or after the call before it, waits for the w
   } finally {
     diagnosticsChannel.unsubscribe('run-in-process:child:spawn', onSpawn);
   }
+});
+
+test('a call waits for a batch that is ending only briefly: not for a child that answered and then blocked', async () => {
+  configure('hold-blocked', { size: 2 });
+  const { blockAfterAnswer, pid } = inPool('hold-blocked');
+  // The child blocks its event loop right after answering, before it can read the parent's close: its
+  // batch is left ending. Unless the child ended the batch itself first (it does after a call it
+  // found slow, as a busy machine can make any call): then the pool sees it idle, and a call goes to
+  // it, as to any child that answered and then hung. So the case is tried again, a few times at most.
+  for (let attempt = 1; ; attempt++) {
+    await pid();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const blocked = await blockAfterAnswer(2_500);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const startedAt = Date.now();
+    const other = await pid();
+    const waited = Date.now() - startedAt;
+    if (other !== blocked) {
+      assert.ok(waited < 2_000, `it did not wait for the blocked child: ${waited} ms`);
+      return;
+    }
+    assert.ok(attempt < 4, 'the call went to a new child, not to the one that answered and blocked');
+  }
+});
+
+test('calls made together, or a call that goes alone, while a batch is ending do not queue behind one another', async () => {
+  configure('hold-pair', { size: 2, minChildren: 1 });
+  await warmUp('hold-pair');
+  const pair = inPool('hold-pair');
+  await new Promise((resolve) => setImmediate(resolve));
+  // Long enough for the second child to boot before the first call is done, on a busy machine too.
+  const pids = await Promise.all([pair.spin(1_500), pair.spin(1_500)]);
+  assert.equal(new Set(pids).size, 2, 'two calls at once ran side by side, on two children');
+
+  configure('hold-order', { size: 2, minChildren: 1 });
+  await warmUp('hold-order');
+  const ordered = inPool('hold-order');
+  const warm = await ordered.pid();
+  await new Promise((resolve) => setImmediate(resolve));
+  const first = ordered.spin(300);
+  const alone = withCallOptions({ signal: new AbortController().signal }, () => ordered.spin(300));
+  assert.equal(await first, warm, 'the call made first ran on the warm child, not after a new one booted');
+  await alone;
 });
 
 test('the warm-up is no call: not counted, traced in neither process, and it uses up no call limit', async () => {

@@ -26,7 +26,7 @@ export function returnedValue(answer: Exclude<Answer, Thrown>, root?: string): u
  */
 export async function rethrow(answer: Thrown, recipe: Recipe, where: string): Promise<never> {
   const thrown = await rebuildThrown(answer[AnswerSlot.payload], recipe.module, where);
-  if (answer[AnswerSlot.stage] !== 'load') throw joinStacks(thrown);
+  if (answer[AnswerSlot.stage] !== 'load') throw joinStacks(thrown, where);
   const reason = messageOf(thrown);
   const moduleUrl = recipe.target.module;
   // Imported, but the target is not in it: the message says why, and how it was imported does not matter.

@@ -10,6 +10,9 @@ import { isLibraryFrame } from '../shared/stack-frames.js';
  * they are V8's async frames, the functions that await the call (`at async render (app.ts:12)`).
  */
 
+/** What the inline transport says it runs calls in (pool/inline-transport.ts). */
+const inlineRun = 'this process (inline mode)';
+
 /** The frames above the library's own, from where this is called. */
 function callerFrames(): string {
   const here: { stack?: string } = {};
@@ -37,14 +40,18 @@ export function withCallerFrames(error: unknown): unknown {
 /**
  * The child's frames (without this library's and tinypool's), then the caller's in this process.
  * With no frame of the child's left, there is nothing above to set apart: an error that a remote
- * transport raised in this process (NoWorkerError, say) was never in a child at all.
+ * transport raised in this process (NoWorkerError, say) was never in a child at all. `where` ran
+ * the call ('the child process', a remote worker, or this process in inline mode), for the line
+ * between them.
  */
-export function joinStacks(thrown: unknown): unknown {
+export function joinStacks(thrown: unknown, where = 'the child process'): unknown {
   if (!(thrown instanceof Error) || typeof thrown.stack !== 'string') return thrown;
   const childLines = thrown.stack.split('\n').filter((line) => !isLibraryFrame(line));
-  const boundary = childLines.some((line) => /^\s+at /.test(line))
-    ? `\n    at <the child process above, the parent process (pid ${process.pid}) below>`
-    : '';
+  const boundary = !childLines.some((line) => /^\s+at /.test(line))
+    ? ''
+    : where === inlineRun
+      ? '\n    at <the call above, run inline in this process; its caller below>'
+      : `\n    at <${where === 'the child process' ? where : `the child process of ${where}`} above, the parent process (pid ${process.pid}) below>`;
   thrown.stack = `${childLines.join('\n')}${boundary}\n${callerFrames()}`;
   return thrown;
 }

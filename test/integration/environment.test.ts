@@ -87,6 +87,18 @@ test('inline mode: only 1 or true turn it on, with a warning; anything else uncl
     assert.match(run.stderr, /RUN_IN_PROCESS_INLINE is set: calls run in this process/, run.report);
   }
   for (const off of ['', '0', 'false']) assert.equal(outcome(off).stdout.trim(), 'child', off);
+  // Its errors' stacks say where the call ran: here, not in a child.
+  const thrown = runScript(
+    `const { Values } = await import(${JSON.stringify(fixtureUrl('standard', 'values'))});
+    try { await Values.throwsViews(); } catch (error) { console.log(error.stack); }`,
+    { env: { ...process.env, RUN_IN_PROCESS_INLINE: '1' } },
+  );
+  assert.match(
+    thrown.stdout,
+    /throwsViews[\s\S]*at <the call above, run inline in this process; its caller below>/,
+    thrown.report,
+  );
+  assert.doesNotMatch(thrown.stdout, /child process/, thrown.report);
   for (const unclear of ['no', 'off', 'yes']) {
     assert.match(
       outcome(unclear).stdout,

@@ -247,8 +247,9 @@ export type ChildNotice =
   /** A call with `notifyStart` has started. */
   | [tag: 'run-in-process:started', batch: number, call: number]
   /**
-   * When a call started and ended, in the child's clock (ms since the epoch: `performance.timeOrigin`
-   * plus `performance.now()`), written just before its answer, with `timeCalls`.
+   * When a call started and ended, in ms of the system's monotonic clock (`process.hrtime`, which
+   * every process on the machine shares, unlike each one's `performance.timeOrigin`), written just
+   * before its answer, with `timeCalls`.
    */
   | [tag: 'run-in-process:ran', batch: number, call: number, startedAt: number, endedAt: number]
   | [tag: 'run-in-process:answer', batch: number, call: number, answer: Answer]

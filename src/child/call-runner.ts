@@ -18,6 +18,14 @@ import { driveStream, flushItems } from './stream-runner.js';
  * failure stays in this process's module cache). A child has one; inline mode makes a new one to
  * stand for a fresh child.
  */
+/** Read as the child starts, before a call's code can replace `process.hrtime` (a fake clock in its tests, say). */
+const hrtime = process.hrtime.bigint;
+
+/** The machine's monotonic clock in ms, as the parent reads it too (PendingCall.ran). */
+function monotonicMs(): number {
+  return Number(hrtime()) / 1e6;
+}
+
 export class CallRunner {
   settings: ChildSettings = {};
   #answered = 0;
@@ -35,12 +43,12 @@ export class CallRunner {
 
   async run(task: CallTask, batch: number, notify: (notice: ChildNotice) => void): Promise<Answer> {
     if (task[CallSlot.notifyStart]) notify(['run-in-process:started', batch, task[CallSlot.id]]);
-    const startedAt = this.settings.timeCalls ? performance.timeOrigin + performance.now() : 0;
+    const startedAt = this.settings.timeCalls ? monotonicMs() : 0;
     // The warm-up's pings are no one's calls: not traced, and not counted towards the call limit.
     const ping = isPing(task);
     const { answer, healthy } = await execute(task, batch, notify, !ping);
     if (startedAt > 0 && !ping) {
-      notify(['run-in-process:ran', batch, task[CallSlot.id], startedAt, performance.timeOrigin + performance.now()]);
+      notify(['run-in-process:ran', batch, task[CallSlot.id], startedAt, monotonicMs()]);
     }
     const limit = this.settings.recycleAfterCalls;
     if (!healthy || (limit !== undefined && !ping && ++this.#answered >= limit)) this.#retired = true;

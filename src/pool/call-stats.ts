@@ -107,9 +107,13 @@ export class CallStats {
   }
 }
 
+/** Whole microseconds from 1 to a year: a histogram throws on anything outside its range, and counting must never throw. */
 function microseconds(ms: number): number {
-  return Math.max(1, Math.round(ms * 1000));
+  const us = Math.round(ms * 1000);
+  return us >= 1 ? Math.min(us, longestMicroseconds) : 1;
 }
+
+const longestMicroseconds = 365 * 24 * 3600 * 1e6;
 
 function summary(histogram: RecordableHistogram): TimeSummary {
   const count = histogram.count;

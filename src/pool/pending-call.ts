@@ -7,6 +7,9 @@ import type { Batch } from './batch.js';
 import type { CallbackListener } from './scheduler.js';
 import type { StreamFlow } from './stream-flow.js';
 
+/** Read as this module loads, before any code can replace `process.hrtime`: see ran(). */
+const hrtime = process.hrtime.bigint;
+
 /**
  * One call between its submission and its single outcome. Whatever fires first (the answer, a
  * crash, the timeout, the caller's AbortSignal, a shutdown) settles it; everything later is
@@ -110,6 +113,7 @@ export class PendingCall {
   started(grace = 0): void {
     if (this.#settled || this.#started) return;
     if (this.madeAt !== undefined) this.startedAt = performance.now();
+    this.endedAt = undefined;
     this.#started = true;
     if (this.timeout === undefined) return;
     clearTimeout(this.#timer);
@@ -129,16 +133,19 @@ export class PendingCall {
   }
 
   /**
-   * Its worker's own times for its run (ms since the epoch, `recordTiming`): they replace when this
-   * process heard of its start and answer, which are late by however long its event loop was busy.
+   * Its worker's own times for its run (`recordTiming`; ms of the machine's monotonic clock): they
+   * replace when this process heard of its start and answer, which are late by however long its
+   * event loop was busy. They come from the child, whose code can make them anything: they are
+   * kept within what this process saw, from the call's making to now.
    */
   ran(startedAt: number, endedAt: number): void {
-    if (this.madeAt === undefined || this.#settled) return;
-    // In this process's clock. Both clocks count from the same system clock; a start that reads
-    // as before the call was made (the two clocks a little apart) counts as no wait.
-    const start = Math.max(this.madeAt, startedAt - performance.timeOrigin);
-    this.startedAt = start;
-    this.endedAt = start + Math.max(0, endedAt - startedAt);
+    if (this.madeAt === undefined || this.#settled || !this.#started) return;
+    const now = performance.now();
+    // The monotonic clock is the machine's; performance.now() counts from this process's start on it.
+    const start = startedAt + (now - Number(hrtime()) / 1e6);
+    const run = Math.min(Math.max(0, endedAt - startedAt), now - this.madeAt);
+    this.startedAt = Math.min(Math.max(this.madeAt, start), now - run);
+    this.endedAt = this.startedAt + run;
   }
 
   /**

@@ -87,6 +87,7 @@ function setUp(
     startTimeout?: number;
     maxQueue?: number;
     lingerMs?: number;
+    recordTiming?: boolean;
   } = {},
 ) {
   let transport: FakeTransport | undefined;
@@ -97,7 +98,7 @@ function setUp(
       child: undefined,
       startTimeout: settings.startTimeout ?? 60_000,
       maxQueue: settings.maxQueue,
-      recordTiming: false,
+      recordTiming: settings.recordTiming ?? false,
       lingerMs: settings.lingerMs,
     },
     (events) => (transport = new FakeTransport(events, capacity)),
@@ -126,6 +127,42 @@ const crash = {
 
 /** Lets promise callbacks and the scheduler's setImmediate run. */
 const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('recordTiming', () => {
+  test("a worker's own times count only for a started call, and only within what this process saw", async () => {
+    const { scheduler, transport, call } = setUp(1, { recordTiming: true });
+    const result = call('a');
+    const { id, calls } = transport.batch(0);
+    const monotonic = () => Number(process.hrtime.bigint()) / 1e6;
+    // Not started yet: a time for it is no time.
+    transport.events.ran(id, calls[0]!, 0, 1e300);
+    transport.events.started(id, calls[0]!);
+    await sleep(20);
+    // What a child whose code set its clock anywhere might say: far ahead, backwards, huge.
+    transport.events.ran(id, calls[0]!, 1e300, 1e303);
+    transport.events.ran(id, calls[0]!, monotonic(), monotonic() - 1e9);
+    transport.events.ran(id, calls[0]!, -1e300, 1e300);
+    transport.events.answered(id, calls[0]!, value('a'));
+    assert.deepEqual(await result, value('a'), 'the call settled');
+    const { runTime, waitTime } = scheduler.stats();
+    assert.ok(runTime && waitTime);
+    assert.equal(runTime.count, 1);
+    assert.ok(runTime.max + waitTime.max < 1_000, JSON.stringify({ runTime, waitTime }));
+
+    // An honest one, in a batch of its own: 5 ms, ending now, on the machine's clock.
+    transport.events.ended(id, false);
+    const next = call('b');
+    const batch = transport.batch(1);
+    transport.events.started(batch.id, batch.calls[0]!);
+    await sleep(10);
+    transport.events.ran(batch.id, batch.calls[0]!, monotonic() - 5, monotonic());
+    transport.events.answered(batch.id, batch.calls[0]!, value('b'));
+    await next;
+    const after = scheduler.stats().runTime!;
+    assert.equal(after.count, 2);
+    assert.ok(after.min >= 4.5 && after.min < 6, JSON.stringify(after));
+  });
+});
 
 describe('exactly once', () => {
   test('a second answer, or a loss after the answer, changes nothing', async () => {

@@ -11,13 +11,6 @@ import { resolveTarget } from './resolve-target.js';
 import { parseTarget } from './target-keys.js';
 import { driveStream, flushItems } from './stream-runner.js';
 
-/**
- * Runs calls and always answers: the user's code may throw anything, and it still comes back as
- * data, never as a rejected task. One runner is one child's worth of state: how many calls it
- * answered, and whether it has retired (past its call limit, or after a failed import, whose
- * failure stays in this process's module cache). A child has one; inline mode makes a new one to
- * stand for a fresh child.
- */
 /** Read as the child starts, before a call's code can replace `process.hrtime` (a fake clock in its tests, say). */
 const hrtime = process.hrtime.bigint;
 
@@ -26,6 +19,13 @@ function monotonicMs(): number {
   return Number(hrtime()) / 1e6;
 }
 
+/**
+ * Runs calls and always answers: the user's code may throw anything, and it still comes back as
+ * data, never as a rejected task. One runner is one child's worth of state: how many calls it
+ * answered, and whether it has retired (past its call limit, or after a failed import, whose
+ * failure stays in this process's module cache). A child has one; inline mode makes a new one to
+ * stand for a fresh child.
+ */
 export class CallRunner {
   settings: ChildSettings = {};
   #answered = 0;

@@ -427,10 +427,6 @@ export class TinypoolTransport implements Transport {
     }
   }
 
-  /**
-   * A task failed: its child died, or the pool stopped. Answers the child sent before it died are
-   * still in the pipe until it is closed; only then is it known which call was running.
-   */
   /** A child that crashed with no batch of its own: nobody was told why (see onExit). */
   #warnIfIdle(record: ChildRecord): void {
     if (record.lostBatches || [...this.#batches.on(record)].length > 0) return;
@@ -438,6 +434,10 @@ export class TinypoolTransport implements Transport {
     if (threw) warnOnce('RUN_IN_PROCESS_CHILD_THREW', `${this.settings.name}\0${threw.subject}`, () => threw.message);
   }
 
+  /**
+   * A task failed: its child died, or the pool stopped. Answers the child sent before it died are
+   * still in the pipe until it is closed; only then is it known which call was running.
+   */
   async #taskFailed(id: number, error: unknown): Promise<void> {
     const record = this.#tracker.recordOfExitError(error);
     if (record) record.lostBatches = true;

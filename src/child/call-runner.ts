@@ -10,14 +10,7 @@ import { isPing } from './ping.js';
 import { resolveTarget } from './resolve-target.js';
 import { parseTarget } from './target-keys.js';
 import { driveStream, flushItems } from './stream-runner.js';
-
-/** Read as the child starts, before a call's code can replace `process.hrtime` (a fake clock in its tests, say). */
-const hrtime = process.hrtime.bigint;
-
-/** The machine's monotonic clock in ms, as the parent reads it too (PendingCall.ran). */
-function monotonicMs(): number {
-  return Number(hrtime()) / 1e6;
-}
+import { monotonicMs } from '../shared/monotonic-clock.js';
 
 /**
  * Runs calls and always answers: the user's code may throw anything, and it still comes back as

@@ -6,9 +6,7 @@ import { watchAbort } from './abort-watch.js';
 import type { Batch } from './batch.js';
 import type { CallbackListener } from './scheduler.js';
 import type { StreamFlow } from './stream-flow.js';
-
-/** Read as this module loads, before any code can replace `process.hrtime`: see ran(). */
-const hrtime = process.hrtime.bigint;
+import { monotonicMs } from '../shared/monotonic-clock.js';
 
 /**
  * One call between its submission and its single outcome. Whatever fires first (the answer, a
@@ -142,7 +140,7 @@ export class PendingCall {
     if (this.madeAt === undefined || this.#settled || !this.#started) return;
     const now = performance.now();
     // The monotonic clock is the machine's; performance.now() counts from this process's start on it.
-    const start = startedAt + (now - Number(hrtime()) / 1e6);
+    const start = startedAt + (now - monotonicMs());
     const run = Math.min(Math.max(0, endedAt - startedAt), now - this.madeAt);
     this.startedAt = Math.min(Math.max(this.madeAt, start), now - run);
     this.endedAt = this.startedAt + run;

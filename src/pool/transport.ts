@@ -135,7 +135,8 @@ export interface TransportEvents {
   /** A running call sent something before its answer: a stream's item, a callback's event. */
   emitted(batch: number, call: number, emission: Emission): void;
   /**
-   * When a call started and ended as its worker timed it (ms since the epoch), before its answer:
+   * When a call started and ended as its worker timed it (ms of the machine's monotonic clock,
+   * shared/monotonic-clock.ts), before its answer:
    * for `recordTiming`, from a transport whose workers time calls themselves (the local one).
    */
   ran(batch: number, call: number, startedAt: number, endedAt: number): void;

@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { messageOf } from '../codec/describe-thrown.js';
 import { usageError } from '../errors.js';
+import { libraryUrl } from '../shared/library-dir.js';
 import { processState } from '../shared/process-state.js';
 import { classOfConstructor, entriesIn, targetOf } from '../shared/registry.js';
 import { poolOfEntry, remoteKey, targetLabel } from '../shared/remote-key.js';
@@ -83,7 +84,7 @@ export async function allowList(modules: ReadonlySet<string>, pool: string): Pro
   };
   for (const module of [...processState.registry.modules.values()]) {
     // The library's own targets (the warm-up's pings) are no one's to call from afar.
-    if (!modules.has(module.url) || module.url.startsWith(libraryFiles)) continue;
+    if (!modules.has(module.url) || module.url.startsWith(libraryUrl)) continue;
     // Under standard decorators a class with only instance methods is known by name only once its
     // constructor is seen: its export shows it.
     const exports = (await import(module.url)) as Record<string, unknown>;
@@ -105,9 +106,6 @@ export async function allowList(modules: ReadonlySet<string>, pool: string): Pro
   }
   return { targets, unnamed, otherPools: [...otherPools].sort() };
 }
-
-/** This file is `dist/remote/allow-list.js`: the library's compiled files are under `dist/`. */
-const libraryFiles = new URL('../', import.meta.url).href;
 
 /** The served keys nearest to one that is not served, for the error that says so. */
 export function nearestKeys(key: string, served: Iterable<string>, count = 3): string[] {

@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { libraryDir } from './library-dir.js';
 
 /**
  * Which stack frames are not the user's: this library's own files, tinypool's, Node's internals,
@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
  * shows only the others.
  */
 
-const libraryDir = fileURLToPath(new URL('..', import.meta.url));
 const foreignPaths = [
   '/node_modules/tinypool/dist/',
   '/node_modules/tslib/',

@@ -1,8 +1,8 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { networkPermissionSince, type Permissions } from '../../options.js';
 import { flagName, nodeOptionsFlags } from '../../node-flags.js';
+import { libraryDir } from '../../shared/library-dir.js';
 
 /**
  * The Node flags that start a child of a sandboxed pool under Node's permission model, for the Node
@@ -62,8 +62,8 @@ function absolute(path: string): string[] {
   return real === absolutePath ? [absolutePath] : [absolutePath, real];
 }
 
-/** The library's package folder (this file is `<root>/dist/pool/local/sandbox.js`), a real path. */
-const root = fileURLToPath(new URL('../../../', import.meta.url)).replace(/[\\/]$/, '');
+/** The library's package folder (the one above `dist/`), a real path. */
+const root = dirname(libraryDir.replace(/[\\/]$/, ''));
 let library: string[] | undefined;
 
 /**
@@ -75,7 +75,7 @@ let library: string[] | undefined;
  */
 function libraryPaths(): string[] {
   library ??= [
-    join(root, 'dist'),
+    libraryDir.replace(/[\\/]$/, ''),
     join(root, 'package.json'),
     ...installedAt('tinypool'),
     ...installedAt('reflect-metadata'),

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import Tinypool, { type Task as TinypoolTask, type TaskQueue } from 'tinypool';
 import {
@@ -19,6 +19,7 @@ import {
 } from '../../protocol.js';
 import { RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
+import { libraryDir } from '../../shared/library-dir.js';
 import { type ChildExit, type ChildSpawn, exitChannel, spawnChannel } from '../../shared/tracing.js';
 import {
   type BatchLoss,
@@ -59,7 +60,7 @@ import { Warming } from './warming.js';
  * queued with none to run them, and the detection of children that cannot boot.
  */
 
-const runnerFile = fileURLToPath(new URL('../../child/runner.js', import.meta.url));
+const runnerFile = join(libraryDir, 'child', 'runner.js');
 /** How long to wait for the answers a dead child sent before it died, still in the pipe. */
 const exitGrace = 2_000;
 /** How long a child has to exit after SIGTERM (retiring, or at shutdown) before it is killed. */

@@ -19,7 +19,9 @@ type AsyncMethod<This> = (this: This, ...args: any[]) => Promise<unknown> | Asyn
 /**
  * Not a type to use: the last overloads take a method that does not return a Promise, and ask for
  * this, which no context has, so that the compiler's message (it reports the last overload) names
- * the fix instead of listing types.
+ * the fix instead of listing types. Exported because the declarations name it (`@public` tells knip).
+ *
+ * @public
  */
 export interface MethodMustBeAsync {
   'make the method async: @runInProcess runs it in another process, so it must return a Promise': true;

@@ -8,8 +8,8 @@ import { redisServerAvailable, type RedisServer, startRedis } from '../helpers/r
 // A caller's queue link (remote/queue-link.ts), alone, on a real redis-server: jobs answered by a
 // plain BullMQ worker in this process, so that the link's own reading of the queue is what is tested.
 
-type QueueLinkModule = typeof import('../../dist/remote/queue-link.js');
-type PresenceModule = typeof import('../../dist/remote/worker-presence.js');
+type QueueLinkModule = typeof import('../../build/lib/remote/queue-link.js');
+type PresenceModule = typeof import('../../build/lib/remote/worker-presence.js');
 
 const skip = redisServerAvailable() ? false : 'redis-server is not installed (apt-get install redis-server)';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

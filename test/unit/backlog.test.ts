@@ -5,8 +5,8 @@ import { internal } from '../helpers/internal.js';
 // The backlog's policy on its own: which waiting calls go next, and how many together. The tests
 // in batches.test.ts send real batches to real children; these pin down the sizes.
 
-type Queued = import('../../dist/pool/pending-call.js').PendingCall;
-const { Backlog } = await internal<typeof import('../../dist/pool/backlog.js')>('pool/backlog.js');
+type Queued = import('../../build/lib/pool/pending-call.js').PendingCall;
+const { Backlog } = await internal<typeof import('../../build/lib/pool/backlog.js')>('pool/backlog.js');
 
 /** A waiting call as the backlog sees it: it reads only whether the call has settled and its task. */
 function waiting(count: number, from = 0): Queued[] {

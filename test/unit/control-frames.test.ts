@@ -6,11 +6,11 @@ import { internal } from '../helpers/internal.js';
 // child reads must be the message the parent wrote, call by call and argument by argument, however
 // the pipe cuts the frames.
 
-type BatchControl = import('../../dist/protocol.js').BatchControl;
-type CallTask = import('../../dist/protocol.js').CallTask;
+type BatchControl = import('../../build/lib/protocol.js').BatchControl;
+type CallTask = import('../../build/lib/protocol.js').CallTask;
 const { encodeControl, decodeControl } =
-  await internal<typeof import('../../dist/shared/control-frames.js')>('shared/control-frames.js');
-const { FrameReader } = await internal<typeof import('../../dist/shared/frames.js')>('shared/frames.js');
+  await internal<typeof import('../../build/lib/shared/control-frames.js')>('shared/control-frames.js');
+const { FrameReader } = await internal<typeof import('../../build/lib/shared/frames.js')>('shared/frames.js');
 
 const target = JSON.stringify({ kind: 'function', module: 'file:///tmp/ünïcode/m.js', id: 'f' });
 const plain = (id: number, args: unknown[], notifyStart = false): CallTask => [

@@ -6,10 +6,10 @@ import { internal } from '../helpers/internal.js';
 // must read back as the notice it meant, however the pipe cuts them into chunks, and a frame that
 // is not one of ours must be refused, never misread.
 
-type ChildNotice = import('../../dist/protocol.js').ChildNotice;
+type ChildNotice = import('../../build/lib/protocol.js').ChildNotice;
 const { encodeNotice, decodeNotice, checkNoticeHead } =
-  await internal<typeof import('../../dist/shared/notice-frames.js')>('shared/notice-frames.js');
-const { FrameReader } = await internal<typeof import('../../dist/shared/frames.js')>('shared/frames.js');
+  await internal<typeof import('../../build/lib/shared/notice-frames.js')>('shared/notice-frames.js');
+const { FrameReader } = await internal<typeof import('../../build/lib/shared/frames.js')>('shared/frames.js');
 
 const lone = 'a\ud800b';
 const notices: ChildNotice[] = [

@@ -5,7 +5,7 @@ import { internal } from '../helpers/internal.js';
 // A child writes each notice with writevSync (child/notice-pipe.ts), a limited number of bytes per call (Node 20 fails a
 // write of 2 GiB or more with a made-up error code): the pieces it asks for, in order, are the
 // notice's bytes, whatever the limit falls on.
-const { atMost } = await internal<typeof import('../../dist/shared/frames.js')>('shared/frames.js');
+const { atMost } = await internal<typeof import('../../build/lib/shared/frames.js')>('shared/frames.js');
 
 const bytes = (buffers: Buffer[]) => Buffer.concat(buffers).toString();
 

@@ -8,7 +8,7 @@ import { internal } from '../helpers/internal.js';
 // structured clone (what a local pool uses) carries it.
 
 const { packPortable, unpackPortable } =
-  await internal<typeof import('../../dist/remote/portable.js')>('remote/portable.js');
+  await internal<typeof import('../../build/lib/remote/portable.js')>('remote/portable.js');
 
 const roundTrip = <T>(value: T): T => unpackPortable(packPortable(value)) as T;
 

@@ -5,7 +5,7 @@ import { internal } from '../helpers/internal.js';
 
 // How a connection string given to bullmq() (or the CLI's --connection) is read (remote/connection.ts).
 
-type ConnectionModule = typeof import('../../dist/remote/connection.js');
+type ConnectionModule = typeof import('../../build/lib/remote/connection.js');
 const { checkedConnection } = await internal<ConnectionModule>('remote/connection.js');
 
 test('host:port and Redis URLs go to ioredis as they are; the password is masked where it is shown', () => {

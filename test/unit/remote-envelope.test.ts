@@ -4,10 +4,10 @@ import { internal } from '../helpers/internal.js';
 
 // How a worker reads a job's envelope (remote/envelope.ts), before anything in it is decoded.
 
-type EnvelopeModule = typeof import('../../dist/remote/envelope.js');
+type EnvelopeModule = typeof import('../../build/lib/remote/envelope.js');
 const { callInput, openAnswers, openJob, sealAnswers, sealCall, sealJob } =
   await internal<EnvelopeModule>('remote/envelope.js');
-const { SerializationError } = await internal<typeof import('../../dist/errors.js')>('errors.js');
+const { SerializationError } = await internal<typeof import('../../build/lib/errors.js')>('errors.js');
 
 const limit = 4 * 1024 * 1024;
 /** A call part whose input is `bytes` bytes (base64), as a caller seals it. */
@@ -79,7 +79,7 @@ test('arguments nested deeper than the remote codec can pack fail with a Seriali
 });
 
 test("how the worker says a call failed on its side reaches the caller's stats, signed on its own; a tampered one is refused, a worker that predates it still verifies", () => {
-  type Answer = import('../../dist/protocol.js').Answer;
+  type Answer = import('../../build/lib/protocol.js').Answer;
   const value: Answer = ['as-is', 1, false];
   const crash: Answer = ['thrown', ['value', new Uint8Array([1])], 'call'];
   const raised = new Map([[crash, 'crashed' as const]]);

@@ -1,28 +1,24 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  AbortError,
-  PoolClosedError,
-  ProcessCrashedError,
-  QueueFullError,
-  RunInProcessError,
-  TimeoutError,
-} from 'run-in-process';
 import { internal } from '../helpers/internal.js';
+
+// The public entry from the same build as the modules under test (helpers/internal.ts).
+const { AbortError, PoolClosedError, ProcessCrashedError, QueueFullError, RunInProcessError, TimeoutError } =
+  await internal<typeof import('../../build/lib/index.js')>('index.js');
 import { rejectionOf } from '../helpers/rejection.js';
 
 // The scheduler's policy against a fake transport that only records what it is asked and reports
 // what the test says: which calls go where, what is sent again, who is blamed, that every call
 // settles once. The integration tests run the same policy against real children.
 
-type Transport = import('../../dist/pool/transport.js').Transport;
-type TransportEvents = import('../../dist/pool/transport.js').TransportEvents;
-type BatchTask = import('../../dist/protocol.js').BatchTask;
-type CallTask = import('../../dist/protocol.js').CallTask;
-type Steer = import('../../dist/protocol.js').Steer;
-type Value = import('../../dist/protocol.js').Value;
-const { Scheduler } = await internal<typeof import('../../dist/pool/scheduler.js')>('pool/scheduler.js');
+type Transport = import('../../build/lib/pool/transport.js').Transport;
+type TransportEvents = import('../../build/lib/pool/transport.js').TransportEvents;
+type BatchTask = import('../../build/lib/protocol.js').BatchTask;
+type CallTask = import('../../build/lib/protocol.js').CallTask;
+type Steer = import('../../build/lib/protocol.js').Steer;
+type Value = import('../../build/lib/protocol.js').Value;
+const { Scheduler } = await internal<typeof import('../../build/lib/pool/scheduler.js')>('pool/scheduler.js');
 
 class FakeTransport implements Transport {
   readonly runsIn = 'the fake worker';

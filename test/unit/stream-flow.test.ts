@@ -5,8 +5,8 @@ import { internal } from '../helpers/internal.js';
 // A stream's credit (src/pool/stream-flow.ts), driven by a consumer and a child simulated here:
 // the child yields whenever it has credit, the consumer pulls items one at a time.
 
-type Value = import('../../dist/protocol.js').Value;
-const { StreamFlow } = await internal<typeof import('../../dist/pool/stream-flow.js')>('pool/stream-flow.js');
+type Value = import('../../build/lib/protocol.js').Value;
+const { StreamFlow } = await internal<typeof import('../../build/lib/pool/stream-flow.js')>('pool/stream-flow.js');
 
 /** Runs `items` through a flow of `window`; returns the credit messages sent and the most the child ran ahead. */
 function simulate(window: number, items: number) {

@@ -1,19 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deserialize, serialize } from 'node:v8';
-import { SerializationError } from 'run-in-process';
 import { internal } from '../helpers/internal.js';
+
+// The public entry from the same build as the modules under test (helpers/internal.ts).
+const { SerializationError } = await internal<typeof import('../../build/lib/index.js')>('index.js');
 
 // A stream's items in the child (src/child/answers.ts encodedItem, src/codec/plain-copy.ts): taken
 // when yielded, sent together later. Small plain data is copied rather than serialized, and the
 // copy must be what structured clone would have given; anything else goes to v8's serializer.
 
-type ChildNotice = import('../../dist/protocol.js').ChildNotice;
-type Value = import('../../dist/protocol.js').Value;
-const { plainCopy } = await internal<typeof import('../../dist/codec/plain-copy.js')>('codec/plain-copy.js');
-const { encodedItem } = await internal<typeof import('../../dist/child/answers.js')>('child/answers.js');
+type ChildNotice = import('../../build/lib/protocol.js').ChildNotice;
+type Value = import('../../build/lib/protocol.js').Value;
+const { plainCopy } = await internal<typeof import('../../build/lib/codec/plain-copy.js')>('codec/plain-copy.js');
+const { encodedItem } = await internal<typeof import('../../build/lib/child/answers.js')>('child/answers.js');
 const { driveStream, steerStream } =
-  await internal<typeof import('../../dist/child/stream-runner.js')>('child/stream-runner.js');
+  await internal<typeof import('../../build/lib/child/stream-runner.js')>('child/stream-runner.js');
 
 /** Every object reachable from `value`. */
 function objectsOf(value: unknown, found = new Set<object>()): Set<object> {

@@ -6,12 +6,14 @@ import { internal } from '../helpers/internal.js';
 // Thrown values to bytes and back, without a child: what the child sends cannot break the child's
 // answer, and what the parent receives is not trusted with the parent's prototypes.
 
-type EncodedThrown = import('../../dist/protocol.js').EncodedThrown;
-const { encodeThrown } = await internal<typeof import('../../dist/codec/thrown-encode.js')>('codec/thrown-encode.js');
-const { decodeThrown } = await internal<typeof import('../../dist/codec/thrown-decode.js')>('codec/thrown-decode.js');
+type EncodedThrown = import('../../build/lib/protocol.js').EncodedThrown;
+const { encodeThrown } =
+  await internal<typeof import('../../build/lib/codec/thrown-encode.js')>('codec/thrown-encode.js');
+const { decodeThrown } =
+  await internal<typeof import('../../build/lib/codec/thrown-decode.js')>('codec/thrown-decode.js');
 const { resolveErrorClass } =
-  await internal<typeof import('../../dist/shared/error-classes.js')>('shared/error-classes.js');
-const { SerializationError, TimeoutError } = await internal<typeof import('../../dist/errors.js')>('errors.js');
+  await internal<typeof import('../../build/lib/shared/error-classes.js')>('shared/error-classes.js');
+const { SerializationError, TimeoutError } = await internal<typeof import('../../build/lib/errors.js')>('errors.js');
 
 const decode = (encoded: EncodedThrown) => decodeThrown(encoded, (node) => resolveErrorClass(node));
 

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SerializationError } from 'run-in-process';
 import { internal } from '../helpers/internal.js';
+
+// The public entry from the same build as the modules under test (helpers/internal.ts).
+const { SerializationError } = await internal<typeof import('../../build/lib/index.js')>('index.js');
 
 // The codec on its own. The fast path (`isSentAsIs`) lets a value go without serialization, so it
 // must never let through one that IPC would refuse later, when the call is sent.
 
 const { decodeValue, encodeValue, encodeValues, isSentAsIs } =
-  await internal<typeof import('../../dist/codec/values.js')>('codec/values.js');
+  await internal<typeof import('../../build/lib/codec/values.js')>('codec/values.js');
 
 const resizable = (length: number, maxByteLength: number) =>
   new (ArrayBuffer as new (length: number, options: { maxByteLength: number }) => ArrayBuffer)(length, {

@@ -6,9 +6,9 @@ import { internal } from '../helpers/internal.js';
 // open batch. A batch stops after a call slower than a millisecond, as one may be on a busy
 // machine: the warm-up then goes on in another batch, and still runs every ping. Run here in
 // process, as a child would.
-const { warmUp } = await internal<typeof import('../../dist/child/warm-up.js')>('child/warm-up.js');
-const { findModule } = await internal<typeof import('../../dist/shared/registry.js')>('shared/registry.js');
-const pingModule = new URL('../../../dist/child/ping.js', import.meta.url).href;
+const { warmUp } = await internal<typeof import('../../build/lib/child/warm-up.js')>('child/warm-up.js');
+const { findModule } = await internal<typeof import('../../build/lib/shared/registry.js')>('shared/registry.js');
+const pingModule = new URL('../../lib/child/ping.js', import.meta.url).href;
 
 test('a slow ping ends its batch, not the warm-up: every ping runs', async () => {
   const module = findModule(pingModule);

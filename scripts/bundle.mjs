@@ -35,7 +35,8 @@ const common = {
   target: 'node20',
   // Dependencies stay packages of their own (tinypool, msgpackr, reflect-metadata, the peers).
   packages: 'external',
-  // Names stay as written: error classes and stack frames show them.
+  // Names stay as written: esbuild renames a top-level name two modules share (`frame2`), and makes
+  // a class that refers to itself `var X = class _X`; a class's name is seen (errors, the registry).
   keepNames: true,
   minify: false,
   legalComments: 'none',
@@ -48,14 +49,14 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
 });
 await build({ ...common, entryPoints: standalone.map((path) => join(from, path)) });
-// The bin entry keeps its shebang (esbuild keeps a leading `#!` line of an entry point).
-for (const file of declarations(from)) cpSync(join(from, file), join(to, file));
+// (The bin entry keeps its `#!` line: esbuild keeps an entry point's.)
+for (const file of filesEnding(from, '.d.ts')) cpSync(join(from, file), join(to, file));
 
-function* declarations(dir, under = '') {
+function* filesEnding(dir, suffix, under = '') {
   for (const entry of readdirSync(join(dir, under), { withFileTypes: true })) {
     const path = under ? `${under}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) yield* declarations(dir, path);
-    else if (entry.name.endsWith('.d.ts')) yield path;
+    if (entry.isDirectory()) yield* filesEnding(dir, suffix, path);
+    else if (entry.name.endsWith(suffix)) yield path;
   }
 }
 console.log(

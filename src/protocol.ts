@@ -21,15 +21,6 @@
 export const processGroupVariable = 'RUN_IN_PROCESS_GROUP_LEADER';
 
 /**
- * Who stops a child whose parent died, even by SIGKILL, even while the child's main thread is stuck
- * in a CPU loop. On POSIX, the parent's reaper (pool/local/orphan-reaper.ts): one small process for
- * all of a parent's children, which kills their process groups when the parent's end of its pipe
- * closes. On Windows (no process groups; a detached process opens a console), a thread in each child
- * (child/orphan-watchdog.ts), which costs each child ~10 MiB and a thread's boot.
- */
-export const reaperWatchesChildren = process.platform !== 'win32';
-
-/**
  * Set when the child has its two pipes beside the IPC channel (pool/local/child-fork.ts): the
  * notice pipe, on which it writes its notices, its answers above all (shared/notice-frames.ts says
  * why), and the control pipe, on which the parent writes batch control (shared/control-frames.ts).

@@ -1,21 +1,19 @@
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { processGroupVariable, reaperWatchesChildren } from '../protocol.js';
+import { processGroupVariable } from '../protocol.js';
 
 /**
  * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the
- * child's main thread is stuck in a CPU loop and cannot run any event handler. On POSIX the
- * parent's reaper process sees to that (pool/local/orphan-reaper.ts, `reaperWatchesChildren`); here
- * the child only leaves when its IPC channel closes, as an idle child's does with its parent.
+ * child's main thread is stuck in a CPU loop and cannot run any event handler. A small thread
+ * watches the parent pid and kills the whole process when the child has been re-parented: its
+ * whole process group when it leads one, so that what its code started goes too.
  *
- * On Windows a small thread watches the parent pid and kills the whole process when the child has
- * been re-parented. A child under Node's permission model (a sandboxed pool) has no such thread
- * there either: the model denies threads unless `--allow-worker`, and on Node 22 and later a thread
- * it allows escapes the model (nodejs/node#62222).
+ * A child under Node's permission model (a sandboxed pool) has no such thread: the model denies
+ * threads unless `--allow-worker`, and on Node 22 and later a thread it allows escapes the model
+ * (nodejs/node#62222). The parent's orphan reaper (pool/local/orphan-reaper.ts) kills those.
  *
- * Settles once that thread runs (or has exited, failing to start), or at once when there is none:
- * a thread's boot takes a CPU for some milliseconds, which a warm child waits out before it says it
- * is warm (warm-up.ts).
+ * Settles once that thread runs (or has exited, failing to start): its boot takes a CPU for some milliseconds,
+ * which a warm child waits out before it says it is warm (warm-up.ts).
  */
 export function exitWithParent(): Promise<void> {
   const leadsGroup = process.env[processGroupVariable]?.startsWith('g:') === true;
@@ -36,7 +34,7 @@ export function exitWithParent(): Promise<void> {
     if (leadsGroup) process.kill(target, 'SIGKILL');
     else process.exit(0);
   });
-  if (reaperWatchesChildren || process.permission !== undefined) return Promise.resolve();
+  if (process.permission !== undefined) return Promise.resolve();
   // The parent as it is now: a parent that died before the thread starts is seen gone by it.
   const parent = process.ppid;
   return new Promise((resolve) => {

@@ -3,7 +3,6 @@ import type { PoolOptions } from '../options.js';
 import { warnOnce } from '../shared/warn-once.js';
 import { InlineTransport } from './inline-transport.js';
 import { TinypoolTransport } from './local/tinypool-transport.js';
-import { retireReaperNow } from './local/orphan-reaper.js';
 import { Scheduler } from './scheduler.js';
 import { resolveSettings } from './settings.js';
 import { CallStats, type PoolStats } from './call-stats.js';
@@ -91,7 +90,6 @@ export async function closeAll(deadline: number): Promise<void> {
     for (const old of pool.draining) closing.push(old.close(deadline));
   }
   await Promise.all(closing);
-  await retireReaperNow();
 }
 
 function transportFor(settings: ReturnType<typeof resolveSettings>): TransportFactory {

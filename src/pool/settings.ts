@@ -29,8 +29,7 @@ export interface PoolSettings {
   preload: string[];
   /**
    * The children run under Node's permission model (the `permissions` option, or the flag in
-   * `execArgv`): they have no watchdog thread even on Windows, so the parent's orphan reaper watches
-   * them there too (it watches every child on POSIX), and the parent ignores SIGUSR1.
+   * `execArgv`): they have no watchdog thread, so the parent's orphan reaper watches them.
    */
   sandboxed: boolean;
   /** A transport given as an option (a remote queue), instead of local child processes. */

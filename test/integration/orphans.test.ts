@@ -24,33 +24,3 @@ test('when the parent is killed with SIGKILL, a child stuck in a CPU loop exits'
     parent.kill('SIGKILL');
   }
 });
-
-test('when the parent is killed with SIGKILL, a child that was stopped (SIGSTOP) is killed too', async (t) => {
-  // No code of the child's own can run while it is stopped: only a process outside it can end it
-  // (the parent's reaper, pool/local/orphan-reaper.ts). Windows has no SIGSTOP.
-  if (process.platform === 'win32') return t.skip('no SIGSTOP on Windows');
-  const started = scratchFile('stopped');
-  const parent = startScript(`
-    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
-    const { configure } = await import('run-in-process');
-    configure('orphans', { size: 1 });
-    inPool('orphans').spin(60_000, ${JSON.stringify(started)});`);
-  let stderr = '';
-  parent.stderr.on('data', (chunk) => (stderr += String(chunk)));
-  const exited = once(parent, 'exit');
-  let childPid = 0;
-  try {
-    childPid = Number(await waitForFile(started, 15_000));
-    assert.ok(childPid > 0 && isAlive(childPid), `the child is running\n${stderr}`);
-    process.kill(childPid, 'SIGSTOP');
-    parent.kill('SIGKILL');
-    await exited;
-    assert.ok(
-      (await waitFor(() => !isAlive(childPid), 5_000)) !== undefined,
-      `stopped child ${childPid} outlived its parent`,
-    );
-  } finally {
-    parent.kill('SIGKILL');
-    if (childPid > 0 && isAlive(childPid)) process.kill(childPid, 'SIGKILL');
-  }
-});

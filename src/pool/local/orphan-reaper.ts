@@ -3,13 +3,12 @@ import type { Writable } from 'node:stream';
 import { modelFlags } from './sandbox.js';
 
 /**
- * Stops the children of every pool (on Windows: of sandboxed pools) when this process dies, however
- * it dies, SIGKILL included, even a child stuck in a CPU loop, or stopped (SIGSTOP). A child cannot
- * do it for itself without a thread watching for it (child/orphan-watchdog.ts): ~10 MiB and a
- * thread's boot in each child (bench/analysis.md, tenth pass), which the permission model denies,
- * and which on Node 22 and later escapes the model when allowed (nodejs/node#62222).
+ * Stops the children of sandboxed pools when this process dies, however it dies, SIGKILL included.
+ * Those children cannot watch for it themselves: a child's watchdog is a thread
+ * (child/orphan-watchdog.ts), which the permission model denies, and which on Node 22 and later
+ * escapes the model when allowed (nodejs/node#62222).
  *
- * So the parent starts one small process of its own, with its first child: the reaper. It
+ * So the parent starts one small process of its own, with the first such child: the reaper. It
  * reads the pids of the children to watch from a pipe whose write end only this process holds. The
  * kernel closes that end when this process ends, whatever ends it; the reaper then kills each
  * listed child's process group (each child leads one: child-fork.ts), and exits. It runs in a
@@ -58,33 +57,13 @@ export function reapWithParent(child: ChildProcess): void {
     watched.delete(pid);
     tell(`-${pid}\n`);
     // Nothing left to watch: the reaper exits, unless another child comes soon (an isolated pool
-    // starts one per call, a pool replaces a crashed child), and then the next child starts another.
+    // starts one per call), and then the next sandboxed child starts another.
     if (watched.size === 0) retiring = setTimeout(retire, lingerMs).unref();
   });
 }
 
 const lingerMs = 2_000;
 let retiring: NodeJS.Timeout | undefined;
-/** The reaper now running, which shutdown() waits for. */
-let running: ChildProcess | undefined;
-
-/**
- * For shutdown(): a reaper with no child left to watch goes now rather than two seconds later, and
- * this resolves once it has exited (a second at most), so that shutdown() leaves no process behind.
- */
-export async function retireReaperNow(): Promise<void> {
-  const reaper = running;
-  if (watched.size > 0 || reaper === undefined) return;
-  clearTimeout(retiring);
-  const exited = new Promise<void>((resolve) => {
-    if (reaper.exitCode !== null || reaper.signalCode !== null) resolve();
-    else reaper.once('exit', () => resolve());
-  });
-  retire();
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
-  clearTimeout(timer);
-}
 
 function retire(): void {
   if (watched.size > 0) return;
@@ -119,10 +98,6 @@ function startReaper(): void {
   }
   const pipe = reaper.stdin!;
   input = pipe;
-  running = reaper;
-  reaper.once('exit', () => {
-    if (running === reaper) running = undefined;
-  });
   // A reaper that dies (a child may signal it: it is a process of the same user) is replaced at once.
   const startedAt = Date.now();
   const lost = (): void => {

@@ -7,7 +7,6 @@ import {
   NoticeSlot,
   closeDescriptorsArgument,
   preloadArgument,
-  reaperWatchesChildren,
   TaskResultSlot,
   type BatchTask,
   type CallTask,
@@ -147,7 +146,7 @@ export class TinypoolTransport implements Transport {
     const marked = markedAsOurs(settings.env, (child) => {
       catchTaskPorts(child);
       this.#tracker.adopt(child);
-      if (reaperWatchesChildren || settings.sandboxed) reapWithParent(child);
+      if (settings.sandboxed) reapWithParent(child);
     });
     this.#unhook = marked.forget;
     this.#tinypool = new Tinypool({

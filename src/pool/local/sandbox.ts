@@ -62,8 +62,9 @@ function absolute(path: string): string[] {
   return real === absolutePath ? [absolutePath] : [absolutePath, real];
 }
 
-/** The library's package folder (the one above `dist/`), a real path. */
-const root = dirname(libraryDir.replace(/[\\/]$/, ''));
+/** The library's compiled files (`dist`), and its package folder above them: real paths. */
+const compiled = libraryDir.replace(/[\\/]$/, '');
+const root = dirname(compiled);
 let library: string[] | undefined;
 
 /**
@@ -75,7 +76,7 @@ let library: string[] | undefined;
  */
 function libraryPaths(): string[] {
   library ??= [
-    libraryDir.replace(/[\\/]$/, ''),
+    compiled,
     join(root, 'package.json'),
     ...installedAt('tinypool'),
     ...installedAt('reflect-metadata'),

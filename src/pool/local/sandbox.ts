@@ -62,9 +62,8 @@ function absolute(path: string): string[] {
   return real === absolutePath ? [absolutePath] : [absolutePath, real];
 }
 
-/** The library's compiled files (`dist`), and its package folder above them: real paths. */
-const compiled = libraryDir.replace(/[\\/]$/, '');
-const root = dirname(compiled);
+/** The library's package folder (the one above `dist/`), a real path. */
+const root = dirname(libraryDir.replace(/[\\/]$/, ''));
 let library: string[] | undefined;
 
 /**
@@ -76,7 +75,7 @@ let library: string[] | undefined;
  */
 function libraryPaths(): string[] {
   library ??= [
-    compiled,
+    libraryDir.replace(/[\\/]$/, ''),
     join(root, 'package.json'),
     ...installedAt('tinypool'),
     ...installedAt('reflect-metadata'),

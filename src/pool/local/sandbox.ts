@@ -62,8 +62,9 @@ function absolute(path: string): string[] {
   return real === absolutePath ? [absolutePath] : [absolutePath, real];
 }
 
-/** The library's package folder (the one above `dist/`), a real path. */
-const root = dirname(libraryDir.replace(/[\\/]$/, ''));
+/** The library's compiled files (`dist`), and its package folder above them: real paths. */
+const compiled = libraryDir.replace(/[\\/]$/, '');
+const root = dirname(compiled);
 let library: string[] | undefined;
 
 /**
@@ -74,12 +75,7 @@ let library: string[] | undefined;
  * opens, not where a link leads).
  */
 function libraryPaths(): string[] {
-  library ??= [
-    libraryDir.replace(/[\\/]$/, ''),
-    join(root, 'package.json'),
-    ...installedAt('tinypool'),
-    ...installedAt('reflect-metadata'),
-  ];
+  library ??= [compiled, join(root, 'package.json'), ...installedAt('tinypool'), ...installedAt('reflect-metadata')];
   return library;
 }
 

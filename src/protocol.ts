@@ -21,6 +21,13 @@
 export const processGroupVariable = 'RUN_IN_PROCESS_GROUP_LEADER';
 
 /**
+ * Set (`1`) when the parent watches the child with a sentinel process (pool/local/orphan-sentinel.ts):
+ * the child then starts no watchdog thread (child/orphan-watchdog.ts). Taken out of `process.env`
+ * with the variable above.
+ */
+export const sentinelVariable = 'RUN_IN_PROCESS_SENTINEL';
+
+/**
  * Set when the child has its two pipes beside the IPC channel (pool/local/child-fork.ts): the
  * notice pipe, on which it writes its notices, its answers above all (shared/notice-frames.ts says
  * why), and the control pipe, on which the parent writes batch control (shared/control-frames.ts).

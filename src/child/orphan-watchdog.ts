@@ -1,23 +1,27 @@
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { processGroupVariable } from '../protocol.js';
+import { processGroupVariable, sentinelVariable } from '../protocol.js';
 
 /**
  * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the
- * child's main thread is stuck in a CPU loop and cannot run any event handler. A small thread
- * watches the parent pid and kills the whole process when the child has been re-parented: its
- * whole process group when it leads one, so that what its code started goes too.
+ * child's main thread is stuck in a CPU loop and cannot run any event handler. On POSIX the parent
+ * has each child watched by a sentinel process (pool/local/orphan-sentinel.ts), which kills the
+ * child's whole process group when the parent is gone. Where it has none (Windows, no `/bin/sh`), a
+ * small thread here watches the parent pid and kills the whole process when the child has been
+ * re-parented: its whole process group when it leads one, so that what its code started goes too.
  *
- * A child under Node's permission model (a sandboxed pool) has no such thread: the model denies
+ * A child under Node's permission model (a sandboxed pool) has neither: the model denies
  * threads unless `--allow-worker`, and on Node 22 and later a thread it allows escapes the model
  * (nodejs/node#62222). The parent's orphan reaper (pool/local/orphan-reaper.ts) kills those.
  *
- * Settles once that thread runs (or has exited, failing to start): its boot takes a CPU for some milliseconds,
- * which a warm child waits out before it says it is warm (warm-up.ts).
+ * Settles once that thread runs (or has exited, failing to start), and at once without one: its
+ * boot takes a CPU for some milliseconds, which a warm child waits out before it says it is warm (warm-up.ts).
  */
 export function exitWithParent(): Promise<void> {
   const leadsGroup = process.env[processGroupVariable]?.startsWith('g:') === true;
+  const watched = process.env[sentinelVariable] === '1';
   delete process.env[processGroupVariable];
+  delete process.env[sentinelVariable];
   const target = leadsGroup ? -process.pid : process.pid;
   // The quick path, for an idle child: the IPC channel closes with the parent. Code in the child
   // that closes it (process.disconnect()) ends the child too: said on stderr, which a parent still
@@ -34,7 +38,7 @@ export function exitWithParent(): Promise<void> {
     if (leadsGroup) process.kill(target, 'SIGKILL');
     else process.exit(0);
   });
-  if (process.permission !== undefined) return Promise.resolve();
+  if (watched || process.permission !== undefined) return Promise.resolve();
   // The parent as it is now: a parent that died before the thread starts is seen gone by it.
   const parent = process.ppid;
   return new Promise((resolve) => {

@@ -21,7 +21,7 @@ const rounds = 200;
  * no-op calls of ping.ts through that path as the parent's calls take it, in process: each comes as
  * a control frame of an open batch (decoded as the control pipe's are), runs, and its answer is
  * laid out as a notice frame, which is not written (the parent is not waiting for it). It waits for
- * its watchdog thread first, whose boot would otherwise share the CPUs with the first call. It has
+ * its watchdog thread first, if it has one, whose boot would otherwise share the CPUs with the first call. It has
  * no time limit: see the parent's side (pool/local/tinypool-transport.ts, #ping).
  */
 export async function warmUp(watchdogStarted: Promise<void>): Promise<TaskResult> {

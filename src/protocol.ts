@@ -21,11 +21,13 @@
 export const processGroupVariable = 'RUN_IN_PROCESS_GROUP_LEADER';
 
 /**
- * Set (`1`) when the parent watches the child with a sentinel process (pool/local/orphan-sentinel.ts):
- * the child then starts no watchdog thread (child/orphan-watchdog.ts). Taken out of `process.env`
- * with the variable above.
+ * The child's lifeline (pool/local/child-fork.ts): a pipe whose other end only the parent holds,
+ * and on which nothing is written. It reads end of file when the parent is gone, however it went;
+ * the child's sentinel (child/orphan-sentinel.ts) waits on it. The variable holds its descriptor
+ * in the child, and is taken out of `process.env` with the one above.
  */
-export const sentinelVariable = 'RUN_IN_PROCESS_SENTINEL';
+export const lifelineVariable = 'RUN_IN_PROCESS_LIFELINE';
+export const lifelineFd = 6;
 
 /**
  * Set when the child has its two pipes beside the IPC channel (pool/local/child-fork.ts): the

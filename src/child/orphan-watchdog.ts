@@ -1,27 +1,29 @@
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { processGroupVariable, sentinelVariable } from '../protocol.js';
+import { lifelineVariable, processGroupVariable } from '../protocol.js';
+import { sentinelsWork, startSentinel } from './orphan-sentinel.js';
 
 /**
  * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the
- * child's main thread is stuck in a CPU loop and cannot run any event handler. On POSIX the parent
- * has each child watched by a sentinel process (pool/local/orphan-sentinel.ts), which kills the
- * child's whole process group when the parent is gone. Where it has none (Windows, no `/bin/sh`), a
+ * child's main thread is stuck in a CPU loop and cannot run any event handler. On POSIX the child
+ * starts a sentinel process (orphan-sentinel.ts), which kills the child's whole process group when
+ * the parent is gone. Where it cannot (Windows, no `/bin/sh`, no lifeline from the parent), a
  * small thread here watches the parent pid and kills the whole process when the child has been
  * re-parented: its whole process group when it leads one, so that what its code started goes too.
  *
  * A child under Node's permission model (a sandboxed pool) has neither: the model denies
- * threads unless `--allow-worker`, and on Node 22 and later a thread it allows escapes the model
- * (nodejs/node#62222). The parent's orphan reaper (pool/local/orphan-reaper.ts) kills those.
+ * processes and threads unless allowed, and on Node 22 and later a thread it allows escapes the
+ * model (nodejs/node#62222). The parent's orphan reaper (pool/local/orphan-reaper.ts) kills those.
  *
- * Settles once that thread runs (or has exited, failing to start), and at once without one: its
- * boot takes a CPU for some milliseconds, which a warm child waits out before it says it is warm (warm-up.ts).
+ * Settles once that thread runs (or has exited, failing to start), and at once with a sentinel:
+ * the thread's boot takes a CPU for some milliseconds, which a warm child waits out before it says
+ * it is warm (warm-up.ts).
  */
 export function exitWithParent(): Promise<void> {
   const leadsGroup = process.env[processGroupVariable]?.startsWith('g:') === true;
-  const watched = process.env[sentinelVariable] === '1';
+  const lifeline = Number(process.env[lifelineVariable]);
   delete process.env[processGroupVariable];
-  delete process.env[sentinelVariable];
+  delete process.env[lifelineVariable];
   const target = leadsGroup ? -process.pid : process.pid;
   // The quick path, for an idle child: the IPC channel closes with the parent. Code in the child
   // that closes it (process.disconnect()) ends the child too: said on stderr, which a parent still
@@ -38,9 +40,21 @@ export function exitWithParent(): Promise<void> {
     if (leadsGroup) process.kill(target, 'SIGKILL');
     else process.exit(0);
   });
-  if (watched || process.permission !== undefined) return Promise.resolve();
+  if (process.permission !== undefined) return Promise.resolve();
   // The parent as it is now: a parent that died before the thread starts is seen gone by it.
   const parent = process.ppid;
+  if (leadsGroup && Number.isInteger(lifeline) && lifeline > 2 && sentinelsWork()) {
+    let thread: Promise<void> | undefined;
+    // At the next turn, as the thread below: the spawn forks this process (~1 ms of this thread),
+    // which then mostly fills the waits of the first call's module import.
+    setImmediate(() => startSentinel(lifeline, () => (thread ??= watchdogThread(parent, target))));
+    return Promise.resolve();
+  }
+  return watchdogThread(parent, target);
+}
+
+/** The thread that watches the parent pid where there is no sentinel; settles once it runs. */
+function watchdogThread(parent: number, target: number): Promise<void> {
   return new Promise((resolve) => {
     // Started at the next turn, not now: making a thread takes this thread ~5 ms of CPU, which here
     // would come before the first call's module is even read; at the next turn it mostly fills the

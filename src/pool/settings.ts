@@ -29,7 +29,8 @@ export interface PoolSettings {
   preload: string[];
   /**
    * The children run under Node's permission model (the `permissions` option, or the flag in
-   * `execArgv`): they can have no watchdog thread, and the parent's orphan reaper watches them.
+   * `execArgv`): they can start no sentinel and have no watchdog thread, so the parent's orphan reaper
+   * watches them.
    */
   sandboxed: boolean;
   /** A transport given as an option (a remote queue), instead of local child processes. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { childPids, fixtureUrl, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { listChildrenCode, runScript, startScript } from '../helpers/scripts.js';
@@ -26,53 +26,63 @@ test('when the parent is killed with SIGKILL, a child stuck in a CPU loop exits'
   }
 });
 
-/** The sentinels (pool/local/orphan-sentinel.ts) a process has started: `/bin/sh` children that watch a child's pid. */
-function sentinelsOf(parentPid: number): { pid: number; watches: number }[] {
-  return childPids(parentPid).flatMap((pid) => {
+/** The sentinel a child has started (child/orphan-sentinel.ts): a `/bin/sh` named run-in-process-sentinel. */
+function sentinelOf(childPid: number): number | undefined {
+  return childPids(childPid).find((pid) => {
     try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      const at = argv.indexOf('sentinel');
-      return at > 0 ? [{ pid, watches: Number(argv[at + 1]) }] : [];
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('run-in-process-sentinel');
     } catch {
-      return [];
+      return false;
     }
   });
 }
 
-test('when the parent is killed, busy children end, one stopped with SIGSTOP and one whose sentinel its code killed included', async () => {
+/** Every sentinel on the machine: none may outlive its child. */
+function allSentinels(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return (
+          readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('run-in-process-sentinel') && isAlive(pid)
+        );
+      } catch {
+        return false;
+      }
+    });
+}
+
+test('when the parent is killed, busy children end, one stopped with SIGSTOP and one whose sentinel was killed and replaced included', async () => {
   const first = scratchFile('spinning-first');
-  const second = scratchFile('spinning-second');
+  const idle = scratchFile('idle-child');
+  const release = scratchFile('release-idle');
   const parent = startScript(`
     const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
     const { configure } = await import('run-in-process');
     configure('orphans', { size: 2 });
-    inPool('orphans').spin(60_000, ${JSON.stringify(first)});
-    inPool('orphans').spin(60_000, ${JSON.stringify(second)});`);
+    // The second child waits, idle, until its first sentinel has been killed and replaced.
+    await Promise.all([inPool('orphans').spin(60_000, ${JSON.stringify(first)}), inPool('orphans').hold(${JSON.stringify(idle)}, ${JSON.stringify(release)})]);
+  `);
   let stderr = '';
   parent.stderr.on('data', (chunk) => (stderr += String(chunk)));
   const exited = once(parent, 'exit');
   try {
     const stopped = Number(await waitForFile(first, 15_000));
-    const unwatched = Number(await waitForFile(second, 15_000));
-    assert.ok(isAlive(stopped) && isAlive(unwatched), `both children run their CPU loops\n${stderr}`);
-    // One sentinel per child, each watching its own: they hold nothing else of the pool open.
-    const sentinels = () => sentinelsOf(parent.pid!);
-    await waitFor(() => sentinels().length === 2, 5_000);
-    assert.deepEqual(
-      sentinels()
-        .map((s) => s.watches)
-        .sort(),
-      [stopped, unwatched].sort(),
-    );
-    // Killed as a child's code could kill it: it is replaced (within a second of the first one's start).
-    const killed = sentinels().find((s) => s.watches === unwatched)!.pid;
+    await waitForFile(idle, 15_000);
+    const holder = childPids(parent.pid!).find((pid) => pid !== stopped)!;
+    assert.ok(isAlive(stopped) && isAlive(holder), `both children run\n${stderr}`);
+    await waitFor(() => sentinelOf(stopped) !== undefined && sentinelOf(holder) !== undefined, 5_000);
+    const killed = sentinelOf(holder);
+    assert.ok(killed !== undefined && sentinelOf(stopped) !== undefined, `each child has a sentinel\n${stderr}`);
+    // Killed as a child's code could kill it: the child, whose event loop turns, starts another.
     process.kill(killed, 'SIGKILL');
-    const replaced = await waitFor(() => sentinels().some((s) => s.watches === unwatched && s.pid !== killed), 5_000);
+    const replaced = await waitFor(() => ![undefined, killed].includes(sentinelOf(holder)), 5_000);
     assert.ok(replaced !== undefined, `a killed sentinel was replaced\n${stderr}`);
     process.kill(stopped, 'SIGSTOP');
     parent.kill('SIGKILL');
     await exited;
-    for (const pid of [stopped, unwatched]) {
+    for (const pid of [stopped, holder]) {
       assert.ok((await waitFor(() => !isAlive(pid), 5_000)) !== undefined, `child ${pid} outlived its parent`);
     }
   } finally {
@@ -80,7 +90,8 @@ test('when the parent is killed, busy children end, one stopped with SIGSTOP and
   }
 });
 
-test('shutdown() returns once every child and its sentinel have exited', async () => {
+test('shutdown() leaves no child and no sentinel', async () => {
+  const before = new Set(allSentinels());
   const run = await runScript(`
     const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
     const { configure, shutdown } = await import('run-in-process');
@@ -88,13 +99,15 @@ test('shutdown() returns once every child and its sentinel have exited', async (
     // Two calls that each hold a child for a while: two children.
     await Promise.all([inPool('orphans').spin(300), inPool('orphans').spin(300)]);
     ${listChildrenCode}
-    console.log('before', children.length);
+    console.log('children', children.length);
     await shutdown();
     {
       ${listChildrenCode}
-      console.log('after', children.length);
+      console.log('after shutdown', children.length);
     }`);
   assert.equal(run.status, 0, run.report);
-  // Two children and their two sentinels, then nothing.
-  assert.match(run.stdout, /before 4\nafter 0\n/, run.report);
+  assert.match(run.stdout, /children 2\nafter shutdown 0\n/, run.report);
+  // The sentinels went with their children's groups.
+  const left = await waitFor(() => allSentinels().every((pid) => before.has(pid)), 2_000);
+  assert.ok(left !== undefined, `sentinels left running: ${allSentinels().filter((pid) => !before.has(pid))}`);
 });

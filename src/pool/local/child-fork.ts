@@ -1,8 +1,16 @@
 import childProcess, { type ChildProcess, type ForkOptions } from 'node:child_process';
 import { syncBuiltinESMExports } from 'node:module';
+import type { Socket } from 'node:net';
 import { flagName, nodeOptionsFlags } from '../../node-flags.js';
 import { networkPermissionSince } from '../../options.js';
-import { controlPipeFd, noticePipeFd, pipesVariable, processGroupVariable } from '../../protocol.js';
+import {
+  controlPipeFd,
+  lifelineFd,
+  lifelineVariable,
+  noticePipeFd,
+  pipesVariable,
+  processGroupVariable,
+} from '../../protocol.js';
 import { forwardOutput } from './child-output.js';
 
 /**
@@ -14,7 +22,8 @@ import { forwardOutput } from './child-output.js';
  *   killed. POSIX only: Windows has no process groups, and there nothing the child starts is stopped;
  * - its output is passed on in a way that a closed stdout cannot turn into a crash of the parent
  *   (child-output.ts);
- * - it gets two pipes beside its IPC channel: for its answers, and for the parent's batch control (protocol.ts).
+ * - it gets two pipes beside its IPC channel: for its answers, and for the parent's batch control,
+ *   and a third, its lifeline, which tells its sentinel when this process is gone (protocol.ts).
  *
  * tinypool 2.2.0 forks its children itself, with no way to ask for `detached` (which makes the
  * child a session and group leader). So `fork` is wrapped, once, to act on forks whose environment
@@ -66,13 +75,15 @@ function installForkHook(): Map<string, (child: ChildProcess) => void> {
       rest[optionsAt] = {
         ...options,
         ...(groups ? { detached: true } : {}),
-        // tinypool asks for 'pipe': the same, and the notice and control pipes after the IPC channel.
+        // tinypool asks for 'pipe': the same, and the notice and control pipes after the IPC channel,
+        // then the lifeline (protocol.ts).
         ...(pipes
           ? {
-              stdio: ['pipe', 'pipe', 'pipe', 'ipc', 'pipe', ...(control ? ['pipe'] : [])],
+              stdio: ['pipe', 'pipe', 'pipe', 'ipc', 'pipe', control ? 'pipe' : 'ignore', 'pipe'],
               env: {
                 ...options?.env,
                 [pipesVariable]: control ? `${noticePipeFd},${controlPipeFd}` : `${noticePipeFd}`,
+                [lifelineVariable]: String(lifelineFd),
               },
             }
           : {}),
@@ -113,6 +124,16 @@ function controlPipeWorks(options: ForkOptions | undefined): boolean {
 function adopt(child: ChildProcess): void {
   // tinypool pipes the child's output into ours right after fork() returns, in the same turn.
   queueMicrotask(() => forwardOutput(child));
+  // The parent's end of the lifeline is only held: it must neither keep this process alive nor
+  // let an error (the child writing into it, then dying) reach the app. Closed once the child has
+  // exited (its sentinel then ends, if the group's kill has not ended it yet): the child's 'close',
+  // which waits for every pipe, must not wait for one that keeps nothing alive to be read.
+  const lifeline = (child.stdio as unknown[])[lifelineFd] as Socket | null | undefined;
+  if (lifeline) {
+    lifeline.unref();
+    lifeline.on('error', () => {});
+    child.once('exit', () => lifeline.destroy());
+  }
   if (groups) child.once('exit', () => killGroupOf(child));
 }
 

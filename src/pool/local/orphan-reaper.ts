@@ -6,8 +6,8 @@ import { modelFlags } from './sandbox.js';
  * Stops the children of sandboxed pools when this process dies, however it dies, SIGKILL included.
  * Those children cannot watch for it themselves: a child's watchdog is a thread
  * (child/orphan-watchdog.ts), which the permission model denies, and which on Node 22 and later
- * escapes the model when allowed (nodejs/node#62222). (The children of other pools are watched
- * by a sentinel each, orphan-sentinel.ts, on the same principle as this reaper.)
+ * escapes the model when allowed (nodejs/node#62222), nor start the sentinel process that each
+ * child of another pool starts (child/orphan-sentinel.ts, on the same principle as this reaper).
  *
  * So the parent starts one small process of its own, with the first such child: the reaper. It
  * reads the pids of the children to watch from a pipe whose write end only this process holds. The

@@ -7,7 +7,6 @@ import {
   NoticeSlot,
   closeDescriptorsArgument,
   preloadArgument,
-  sentinelVariable,
   TaskResultSlot,
   type BatchTask,
   type CallTask,
@@ -39,7 +38,6 @@ import { warnOnce } from '../../shared/warn-once.js';
 import { splitLarge } from './deferred-calls.js';
 import { inheritedDescriptors } from './inherited-descriptors.js';
 import { reapWithParent } from './orphan-reaper.js';
-import { guardWithSentinel, sentinelsWork } from './orphan-sentinel.js';
 import { catchTaskPorts, taskPortOf } from './task-ports.js';
 import { Warming } from './warming.js';
 
@@ -137,8 +135,6 @@ export class TinypoolTransport implements Transport {
   #sequence = 0;
   /** When (in that count) the last task was aborted through tinypool (cancel()). */
   #abortedAt = 0;
-  /** Each child's sentinel (orphan-sentinel.ts), until it has exited after its child. */
-  readonly #sentinels = new Set<Promise<void>>();
 
   constructor(
     private readonly settings: PoolSettings,
@@ -147,20 +143,10 @@ export class TinypoolTransport implements Transport {
     this.capacity = settings.size * settings.callsPerChild;
     if (settings.sandboxed) guardInspector();
     // Each child is known from the moment it is forked: even one tinypool starts on its own.
-    // Who kills a child if this process dies: for a sandboxed pool the orphan reaper, which also runs
-    // under the permission model; for any other a sentinel where there is a shell, and otherwise the
-    // child's own watchdog thread (its environment says which).
-    const sentinel = !settings.sandboxed && sentinelsWork();
-    const env = sentinel ? { ...settings.env, [sentinelVariable]: '1' } : settings.env;
-    const marked = markedAsOurs(env, (child) => {
+    const marked = markedAsOurs(settings.env, (child) => {
       catchTaskPorts(child);
       this.#tracker.adopt(child);
       if (settings.sandboxed) reapWithParent(child);
-      else if (sentinel) {
-        const guarded = guardWithSentinel(child);
-        this.#sentinels.add(guarded);
-        void guarded.then(() => this.#sentinels.delete(guarded));
-      }
     });
     this.#unhook = marked.forget;
     this.#tinypool = new Tinypool({
@@ -432,7 +418,6 @@ export class TinypoolTransport implements Transport {
       // Children tinypool no longer counts, stopped just before (a stream given up on at the
       // deadline), may still be exiting: the pool is closed once they are gone too.
       await Promise.all([...this.#tracker.live].map(exitOf));
-      await Promise.all(this.#sentinels);
     } finally {
       clearInterval(hold);
       clearTimeout(kill);

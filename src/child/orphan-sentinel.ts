@@ -1,0 +1,66 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+
+/**
+ * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the
+ * child's main thread is stuck in a CPU loop, or the child is stopped, and cannot run any handler.
+ * On POSIX a child starts a sentinel beside itself: a `/bin/sh` that runs only its builtins
+ * (`read`, `kill`), about 1.7 MiB. Its stdin is the child's lifeline, a pipe whose other end only
+ * the parent holds and on which nothing is written (pool/local/child-fork.ts); the kernel closes
+ * that end when the parent ends, however it ends, and the sentinel then kills its own process
+ * group: the child's (the child leads one), with what the child's code started in it, and itself.
+ *
+ * It took the place of a watchdog thread (orphan-watchdog.ts, still used on Windows, where there is
+ * no `/bin/sh`, and when the sentinel cannot be started): measured, that thread cost each child
+ * ~9 MiB and a thread's boot beside its first call (bench/analysis.md, eleventh pass). The child
+ * starts the sentinel itself, not the parent: a spawn forks the process that makes it, and forking
+ * a parent with a large heap blocks its event loop for tens of milliseconds (a hostile review
+ * measured 32 ms at 300 MB, 70–88 ms at 1 GB); a young child forks in about a millisecond.
+ *
+ * - The sentinel is in the child's group, so the parent's kill of that group when the child exits
+ *   (child-fork.ts) ends it too, and the group's number cannot be given to another process while
+ *   it lives: `kill 0` never reaches anyone else.
+ * - One that dies while the child lives (code in a child can signal any process of the user) is
+ *   replaced, as soon as the child's event loop turns and at most once a second. While it is gone,
+ *   or stopped (SIGSTOP), only the child's IPC channel ends it with the parent, which needs an
+ *   event loop that turns: code that kills or stops it can thus outlive the parent, as it could by
+ *   starting a process of its own outside the group.
+ * - One that cannot be started (no process left for the user, EAGAIN) gives way to the thread.
+ */
+const script = 'read _; kill -s KILL 0';
+
+/** Whether a sentinel can be started here: POSIX, with an executable `/bin/sh`. */
+export function sentinelsWork(): boolean {
+  if (process.platform === 'win32') return false;
+  try {
+    accessSync('/bin/sh', constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts this child's sentinel on the lifeline `fd`; `failed` runs if none could be started. */
+export function startSentinel(fd: number, failed: () => void): void {
+  let lastStart = 0;
+  const start = (): void => {
+    lastStart = Date.now();
+    let sentinel: ChildProcess;
+    try {
+      // Its name in a process list says what it is: `run-in-process-sentinel`.
+      sentinel = spawn('/bin/sh', ['-c', script, 'run-in-process-sentinel'], {
+        stdio: [fd, 'ignore', 'ignore'],
+        env: {},
+      });
+    } catch {
+      failed();
+      return;
+    }
+    // It never keeps this child alive, and what goes wrong with it is not the calls' business.
+    sentinel.unref();
+    sentinel.once('error', failed);
+    // Gone while this child lives: replaced (when it went with its group, this child is going too).
+    sentinel.once('exit', () => setTimeout(start, Math.max(0, lastStart + 1_000 - Date.now())).unref());
+  };
+  start();
+}

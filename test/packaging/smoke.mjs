@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
@@ -318,6 +319,60 @@ function checkCjsApp(project) {
   else note(`${app}: require(esm) printed no ExperimentalWarning`);
 }
 
+/**
+ * An app that bundles the library into its own code (esbuild, all packages in) cannot run calls:
+ * the child's entry is a file the library loads by path. The first call says so, and what to do.
+ */
+function checkBundledApp(project) {
+  const dir = join(project, 'bundled');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'app.mjs'),
+    `import { runInProcess, shutdown } from 'run-in-process';
+const double = runInProcess(function double(x) { return x * 2; }, { module: import.meta.url });
+try {
+  console.log('called: ' + JSON.stringify({ value: await double(21) }));
+} catch (error) {
+  console.log('called: ' + JSON.stringify({ name: error.constructor.name, message: error.message }));
+}
+await shutdown();
+console.log('shutdown: ' + JSON.stringify({ done: true }));
+`,
+  );
+  const esbuild = join(repoRoot, 'node_modules', '.bin', 'esbuild');
+  // The library's own CommonJS requires (reflect-metadata) need a require in an ES module bundle.
+  const banner =
+    "import { createRequire as makeRequire } from 'node:module'; const require = makeRequire(import.meta.url);";
+  const bundled = run(
+    esbuild,
+    [
+      'app.mjs',
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      '--outfile=out/app.mjs',
+      '--log-level=error',
+      `--banner:js=${banner}`,
+    ],
+    dir,
+    TSC_TIMEOUT_MS,
+  );
+  check('bundled app: esbuild bundles the library into an app', () =>
+    expectSuccess('esbuild', bundled, TSC_TIMEOUT_MS),
+  );
+  if (bundled.status !== 0) return;
+  const result = run(process.execPath, ['out/app.mjs'], dir, APP_TIMEOUT_MS);
+  check('bundled app: its first call fails with an error that says to keep the library external, and it exits', () => {
+    expectSuccess('node out/app.mjs', result, APP_TIMEOUT_MS);
+    const found = results(result.stdout);
+    const called = need(found, 'called');
+    expect(called.name === 'RunInProcessError', `expected a RunInProcessError, got ${JSON.stringify(called)}`);
+    for (const words of ['bundled', '--external:run-in-process', 'child/runner.js'])
+      expect(called.message.includes(words), `the message does not say "${words}": ${called.message}`);
+    same(need(found, 'shutdown'), { done: true }, 'shutdown');
+  });
+}
+
 function checkTwoCopies(project) {
   const app = 'two-copies';
   const ran = buildAndRun(project, app, 'build/main.js');
@@ -494,6 +549,7 @@ async function smoke(tmp) {
   checkEsmApp(project, 'legacy');
   checkCjsApp(project);
   checkTwoCopies(project);
+  checkBundledApp(project);
 
   const tsc7 = join(project, 'node_modules', '.bin', 'tsc');
   typeChecks(`types, TypeScript ${TS7}, standard decorators`, tsc7, typesDir, 'tsconfig.standard.json');

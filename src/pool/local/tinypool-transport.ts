@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import Tinypool, { type Task as TinypoolTask, type TaskQueue } from 'tinypool';
@@ -141,6 +142,7 @@ export class TinypoolTransport implements Transport {
     private readonly events: TransportEvents,
   ) {
     this.capacity = settings.size * settings.callsPerChild;
+    if (!existsSync(runnerFile)) throw filesMissing();
     if (settings.sandboxed) guardInspector();
     // Each child is known from the moment it is forked: even one tinypool starts on its own.
     const marked = markedAsOurs(settings.env, (child) => {
@@ -713,3 +715,17 @@ function guardInspector(): void {
   if (process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => {});
 }
 
+/**
+ * The child's entry is a file of the library that a child process loads by path: not there when an
+ * app bundles the library into its own code (esbuild, webpack, Rollup, ncc), where the library's
+ * path-based pieces (this entry, tinypool's own child entry, the declaring module of a call) cannot
+ * work. Said when the first pool starts, rather than as a child that fails to boot.
+ */
+function filesMissing(): RunInProcessError {
+  return new RunInProcessError(
+    `run-in-process cannot start child processes: its child entry ${runnerFile} is missing. The library ` +
+      `was probably bundled into the app's code. Keep run-in-process and tinypool external to the bundler ` +
+      `(esbuild: --external:run-in-process --external:tinypool, or --packages=external; webpack: externals; ` +
+      `Rollup: external) and install them beside the bundle, or reinstall the package if its files were removed.`,
+  );
+}

@@ -21,8 +21,8 @@
 export const processGroupVariable = 'RUN_IN_PROCESS_GROUP_LEADER';
 
 /**
- * The child's lifeline (pool/local/child-fork.ts): a pipe whose other end only the parent holds,
- * and on which nothing is written. It reads end of file when the parent is gone, however it went;
+ * The child's lifeline (pool/local/child-fork.ts): a socket whose other end only the parent holds,
+ * and into which the parent never writes. It reads end of file when the parent is gone, however it went;
  * the child's sentinel (child/orphan-sentinel.ts) waits on it. The variable holds its descriptor
  * in the child, and is taken out of `process.env` with the one above.
  */

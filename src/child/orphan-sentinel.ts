@@ -1,14 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, fstatSync } from 'node:fs';
 
 /**
  * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the
- * child's main thread is stuck in a CPU loop, or the child is stopped, and cannot run any handler.
- * On POSIX a child starts a sentinel beside itself: a `/bin/sh` that runs only its builtins
- * (`read`, `kill`), about 1.7 MiB. Its stdin is the child's lifeline, a pipe whose other end only
- * the parent holds and on which nothing is written (pool/local/child-fork.ts); the kernel closes
- * that end when the parent ends, however it ends, and the sentinel then kills its own process
- * group: the child's (the child leads one), with what the child's code started in it, and itself.
+ * child's main thread is stuck in a CPU loop, or the child alone is stopped (SIGSTOP), and cannot
+ * run any handler. On POSIX a child starts a sentinel beside itself: a `/bin/sh` that runs only its
+ * builtins (`trap`, `read`, `kill`), about 1.7 MiB. Its stdin is the child's lifeline, a socket
+ * whose other end only the parent holds, and into which the parent never writes
+ * (pool/local/child-fork.ts); the kernel closes that end when the parent ends, however it ends, and
+ * the sentinel then kills its own process group: the child's (the child leads one), with what the
+ * child's code started in it, and itself.
  *
  * It took the place of a watchdog thread (orphan-watchdog.ts, still used on Windows, where there is
  * no `/bin/sh`, and when the sentinel cannot be started): measured, that thread cost each child
@@ -20,14 +21,16 @@ import { accessSync, constants } from 'node:fs';
  * - The sentinel is in the child's group, so the parent's kill of that group when the child exits
  *   (child-fork.ts) ends it too, and the group's number cannot be given to another process while
  *   it lives: `kill 0` never reaches anyone else.
- * - One that dies while the child lives (code in a child can signal any process of the user) is
- *   replaced, as soon as the child's event loop turns and at most once a second. While it is gone,
- *   or stopped (SIGSTOP), only the child's IPC channel ends it with the parent, which needs an
- *   event loop that turns: code that kills or stops it can thus outlive the parent, as it could by
- *   starting a process of its own outside the group.
- * - One that cannot be started (no process left for the user, EAGAIN) gives way to the thread.
+ * - It ignores the signals that end a shell by default (a hangup, a Ctrl-C, a `kill` without
+ *   `-9`): only SIGKILL ends it early. One that dies while the child lives is replaced when the
+ *   child's event loop turns, at most once a second; until then, and while it is stopped (a SIGSTOP
+ *   of the whole group stops it too), a child whose event loop is stuck outlives a parent that dies,
+ *   where the thread it replaced could not be killed apart from its child.
+ * - It is started again only on the same lifeline: code in the child that closed descriptor 6, or
+ *   put something else there, would have the new one read a file, or nothing. The child then falls
+ *   back to the thread, as it does when a sentinel cannot be spawned at all (EAGAIN).
  */
-const script = 'read _; kill -s KILL 0';
+const script = "trap '' HUP INT QUIT TERM USR1 USR2 ALRM PIPE; read _; kill -s KILL 0";
 
 /** Whether a sentinel can be started here: POSIX, with an executable `/bin/sh`. */
 export function sentinelsWork(): boolean {
@@ -40,11 +43,17 @@ export function sentinelsWork(): boolean {
   }
 }
 
-/** Starts this child's sentinel on the lifeline `fd`; `failed` runs if none could be started. */
+/** Starts this child's sentinel on the lifeline `fd`; `failed` runs if none can be (again). */
 export function startSentinel(fd: number, failed: () => void): void {
+  const lifeline = identityOf(fd);
   let lastStart = 0;
   const start = (): void => {
     lastStart = Date.now();
+    const now = identityOf(fd);
+    if (lifeline === undefined || now !== lifeline) {
+      failed();
+      return;
+    }
     let sentinel: ChildProcess;
     try {
       // Its name in a process list says what it is: `run-in-process-sentinel`.
@@ -63,4 +72,14 @@ export function startSentinel(fd: number, failed: () => void): void {
     sentinel.once('exit', () => setTimeout(start, Math.max(0, lastStart + 1_000 - Date.now())).unref());
   };
   start();
+}
+
+/** A socket's device and inode: what the lifeline is, whatever descriptor number it has. */
+function identityOf(fd: number): string | undefined {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isSocket() ? `${stat.dev}:${stat.ino}` : undefined;
+  } catch {
+    return undefined;
+  }
 }

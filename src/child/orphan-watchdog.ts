@@ -45,9 +45,10 @@ export function exitWithParent(): Promise<void> {
   const parent = process.ppid;
   if (leadsGroup && Number.isInteger(lifeline) && lifeline > 2 && sentinelsWork()) {
     let thread: Promise<void> | undefined;
-    // At the next turn, as the thread below: the spawn forks this process (~1 ms of this thread),
-    // which then mostly fills the waits of the first call's module import.
-    setImmediate(() => startSentinel(lifeline, () => (thread ??= watchdogThread(parent, target))));
+    // At once, not at the next turn as the thread: a CommonJS module of the pool's preload that
+    // loops at its top level would run before that turn (a hostile review had one). A spawn forks
+    // this young process: about a millisecond.
+    startSentinel(lifeline, () => (thread ??= watchdogThread(parent, target)));
     return Promise.resolve();
   }
   return watchdogThread(parent, target);

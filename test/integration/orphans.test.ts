@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { childPids, fixtureUrl, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { listChildrenCode, runScript, startScript } from '../helpers/scripts.js';
@@ -110,4 +110,55 @@ test('shutdown() leaves no child and no sentinel', async () => {
   // The sentinels went with their children's groups.
   const left = await waitFor(() => allSentinels().every((pid) => before.has(pid)), 2_000);
   assert.ok(left !== undefined, `sentinels left running: ${allSentinels().filter((pid) => !before.has(pid))}`);
+});
+
+test('code in a child that ends its own side of the lifeline does not get the child killed', async () => {
+  const run = await runScript(`
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    const { configure, shutdown } = await import('run-in-process');
+    configure('orphans', { size: 1 });
+    const ended = await inPool('orphans').lifeline('end');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    console.log(JSON.stringify({ ended, next: await inPool('orphans').pid() }));
+    await shutdown();`);
+  assert.equal(run.status, 0, run.report);
+  const { ended, next } = JSON.parse(run.stdout.trim()) as { ended: number; next: number };
+  assert.equal(next, ended, `the same child answers the next call\n${run.report}`);
+});
+
+test('a sentinel ignores the signals that end a shell; one killed on a lifeline that changed gives way to the watchdog thread', async () => {
+  const pidFile = scratchFile('lifeline-reused');
+  const release = scratchFile('lifeline-release');
+  const started = scratchFile('lifeline-spinning');
+  const parent = startScript(`
+    const { writeFileSync, existsSync } = await import('node:fs');
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    const { configure } = await import('run-in-process');
+    configure('orphans', { size: 1 });
+    writeFileSync(${JSON.stringify(pidFile)}, String(await inPool('orphans').lifeline('reuse')));
+    while (!existsSync(${JSON.stringify(release)})) await new Promise((resolve) => setTimeout(resolve, 20));
+    inPool('orphans').spin(60_000, ${JSON.stringify(started)});`);
+  let stderr = '';
+  parent.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  const exited = once(parent, 'exit');
+  try {
+    const child = Number(await waitForFile(pidFile, 15_000));
+    await waitFor(() => sentinelOf(child) !== undefined, 5_000);
+    const sentinel = sentinelOf(child)!;
+    for (const signal of ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGUSR1'] as const) process.kill(sentinel, signal);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.ok(isAlive(sentinel), `the sentinel ignored them\n${stderr}`);
+    // Its replacement would read the file now at fd 6, and take it for the parent's death.
+    process.kill(sentinel, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.ok(isAlive(child), `the child lives on\n${stderr}`);
+    assert.equal(sentinelOf(child), undefined, 'no sentinel on a descriptor that is no longer the lifeline');
+    writeFileSync(release, '');
+    await waitForFile(started, 15_000);
+    parent.kill('SIGKILL');
+    await exited;
+    assert.ok((await waitFor(() => !isAlive(child), 5_000)) !== undefined, `child ${child} outlived its parent`);
+  } finally {
+    parent.kill('SIGKILL');
+  }
 });

@@ -124,12 +124,15 @@ function controlPipeWorks(options: ForkOptions | undefined): boolean {
 function adopt(child: ChildProcess): void {
   // tinypool pipes the child's output into ours right after fork() returns, in the same turn.
   queueMicrotask(() => forwardOutput(child));
-  // The parent's end of the lifeline is only held: it must neither keep this process alive nor
-  // let an error (the child writing into it, then dying) reach the app. Closed once the child has
-  // exited (its sentinel then ends, if the group's kill has not ended it yet): the child's 'close',
-  // which waits for every pipe, must not wait for one that keeps nothing alive to be read.
+  // The parent's end of the lifeline is held, never written to: it must not keep this process alive,
+  // nor let an error (the child writing into it, then dying) reach the app. Half-open: code in the
+  // child that ends its own side must not make Node end this one in reply, which the sentinel would
+  // read as the parent gone (a hostile review did it). Closed once the child has exited (its sentinel
+  // then ends, if the group's kill has not ended it yet): the child's 'close', which waits for every
+  // pipe, must not wait for one that keeps nothing alive to be read.
   const lifeline = (child.stdio as unknown[])[lifelineFd] as Socket | null | undefined;
   if (lifeline) {
+    lifeline.allowHalfOpen = true;
     lifeline.unref();
     lifeline.on('error', () => {});
     child.once('exit', () => lifeline.destroy());

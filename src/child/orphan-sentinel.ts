@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, fstatSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 
 /**
  * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the
@@ -22,13 +22,12 @@ import { accessSync, constants, fstatSync } from 'node:fs';
  *   (child-fork.ts) ends it too, and the group's number cannot be given to another process while
  *   it lives: `kill 0` never reaches anyone else.
  * - It ignores the signals that end a shell by default (a hangup, a Ctrl-C, a `kill` without
- *   `-9`): only SIGKILL ends it early. One that dies while the child lives is replaced when the
- *   child's event loop turns, at most once a second; until then, and while it is stopped (a SIGSTOP
- *   of the whole group stops it too), a child whose event loop is stuck outlives a parent that dies,
- *   where the thread it replaced could not be killed apart from its child.
- * - It is started again only on the same lifeline: code in the child that closed descriptor 6, or
- *   put something else there, would have the new one read a file, or nothing. The child then falls
- *   back to the thread, as it does when a sentinel cannot be spawned at all (EAGAIN).
+ *   `-9`): only SIGKILL ends it early. One that ends while the child lives gives way to the watchdog
+ *   thread, once the child's event loop turns: until then, and while it is stopped (a SIGSTOP of the
+ *   whole group stops it too), a child whose event loop is stuck outlives a parent that dies. It is
+ *   not started again on descriptor 6: code in the child may have closed it, or put a file there,
+ *   which a new sentinel would read as the parent's death.
+ * - One that cannot be spawned at all (no process left for the user, EAGAIN) gives way to the thread too.
  */
 const script = "trap '' HUP INT QUIT TERM USR1 USR2 ALRM PIPE; read _; kill -s KILL 0";
 
@@ -43,43 +42,22 @@ export function sentinelsWork(): boolean {
   }
 }
 
-/** Starts this child's sentinel on the lifeline `fd`; `failed` runs if none can be (again). */
+/** Starts this child's sentinel on the lifeline `fd`; `failed` runs if it cannot start, or ends. */
 export function startSentinel(fd: number, failed: () => void): void {
-  const lifeline = identityOf(fd);
-  let lastStart = 0;
-  const start = (): void => {
-    lastStart = Date.now();
-    const now = identityOf(fd);
-    if (lifeline === undefined || now !== lifeline) {
-      failed();
-      return;
-    }
-    let sentinel: ChildProcess;
-    try {
-      // Its name in a process list says what it is: `run-in-process-sentinel`.
-      sentinel = spawn('/bin/sh', ['-c', script, 'run-in-process-sentinel'], {
-        stdio: [fd, 'ignore', 'ignore'],
-        env: {},
-      });
-    } catch {
-      failed();
-      return;
-    }
-    // It never keeps this child alive, and what goes wrong with it is not the calls' business.
-    sentinel.unref();
-    sentinel.once('error', failed);
-    // Gone while this child lives: replaced (when it went with its group, this child is going too).
-    sentinel.once('exit', () => setTimeout(start, Math.max(0, lastStart + 1_000 - Date.now())).unref());
-  };
-  start();
-}
-
-/** A socket's device and inode: what the lifeline is, whatever descriptor number it has. */
-function identityOf(fd: number): string | undefined {
+  let sentinel: ChildProcess;
   try {
-    const stat = fstatSync(fd);
-    return stat.isSocket() ? `${stat.dev}:${stat.ino}` : undefined;
+    // Its name in a process list says what it is: `run-in-process-sentinel`.
+    sentinel = spawn('/bin/sh', ['-c', script, 'run-in-process-sentinel'], {
+      stdio: [fd, 'ignore', 'ignore'],
+      env: {},
+    });
   } catch {
-    return undefined;
+    failed();
+    return;
   }
+  // It never keeps this child alive, and what goes wrong with it is not the calls' business.
+  sentinel.unref();
+  sentinel.once('error', failed);
+  // Gone while this child lives (when it went with its group, this child is going too).
+  sentinel.once('exit', failed);
 }

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 
 /**
  * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the
@@ -30,17 +29,6 @@ import { accessSync, constants } from 'node:fs';
  * - One that cannot be spawned at all (no process left for the user, EAGAIN) gives way to the thread too.
  */
 const script = "trap '' HUP INT QUIT TERM USR1 USR2 ALRM PIPE; read _; kill -s KILL 0";
-
-/** Whether a sentinel can be started here: POSIX, with an executable `/bin/sh`. */
-export function sentinelsWork(): boolean {
-  if (process.platform === 'win32') return false;
-  try {
-    accessSync('/bin/sh', constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Starts this child's sentinel on the lifeline `fd`; `failed` runs if it cannot start, or ends. */
 export function startSentinel(fd: number, failed: () => void): void {

@@ -1,7 +1,8 @@
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { lifelineVariable, processGroupVariable } from '../protocol.js';
-import { sentinelsWork, startSentinel } from './orphan-sentinel.js';
+import { posixShellWorks } from '../shared/posix-shell.js';
+import { startSentinel } from './orphan-sentinel.js';
 
 /**
  * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the
@@ -43,7 +44,7 @@ export function exitWithParent(): Promise<void> {
   if (process.permission !== undefined) return Promise.resolve();
   // The parent as it is now: a parent that died before the thread starts is seen gone by it.
   const parent = process.ppid;
-  if (leadsGroup && Number.isInteger(lifeline) && lifeline > 2 && sentinelsWork()) {
+  if (leadsGroup && Number.isInteger(lifeline) && lifeline > 2 && posixShellWorks()) {
     let thread: Promise<void> | undefined;
     // At once, not at the next turn as the thread: a CommonJS module of the pool's preload that
     // loops at its top level would run before that turn (a hostile review had one). A spawn forks

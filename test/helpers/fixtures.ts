@@ -60,6 +60,15 @@ export function childPids(parentPid = process.pid): number[] {
   return pids;
 }
 
+/** A process's command line, its arguments joined by spaces; '' once it is gone. */
+export function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
 export function isAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

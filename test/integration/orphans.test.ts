@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { childPids, fixtureUrl, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
+import { childPids, commandOf, fixtureUrl, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { listChildrenCode, runScript, startScript } from '../helpers/scripts.js';
 
 test('when the parent is killed with SIGKILL, a child stuck in a CPU loop exits', async () => {
@@ -26,15 +26,14 @@ test('when the parent is killed with SIGKILL, a child stuck in a CPU loop exits'
   }
 });
 
-/** The sentinel a child has started (child/orphan-sentinel.ts): a `/bin/sh` named run-in-process-sentinel. */
+/** A child's sentinel (child/orphan-sentinel.ts): a live `/bin/sh` named run-in-process-sentinel. */
+function isSentinel(pid: number): boolean {
+  return commandOf(pid).split(' ').includes('run-in-process-sentinel') && isAlive(pid);
+}
+
+/** The sentinel a child has started. */
 function sentinelOf(childPid: number): number | undefined {
-  return childPids(childPid).find((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('run-in-process-sentinel');
-    } catch {
-      return false;
-    }
-  });
+  return childPids(childPid).find(isSentinel);
 }
 
 /** Every sentinel on the machine: none may outlive its child. */
@@ -42,15 +41,7 @@ function allSentinels(): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .map(Number)
-    .filter((pid) => {
-      try {
-        return (
-          readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('run-in-process-sentinel') && isAlive(pid)
-        );
-      } catch {
-        return false;
-      }
-    });
+    .filter(isSentinel);
 }
 
 test('when the parent is killed, busy children end, one stopped with SIGSTOP and one whose sentinel was killed included', async () => {

@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { configure, ModuleLoadError, shutdown } from 'run-in-process';
 import {
   childPids,
+  commandOf,
   fixture,
   fixtureUrl,
   isAlive,
@@ -195,31 +196,43 @@ test('a plugin outside the read list fails with a ModuleLoadError that names the
   assert.match(await hello(), /^hello from \d+$/);
 });
 
-test('when the parent is killed with SIGKILL, a sandboxed child stuck in a CPU loop exits, with no watchdog thread', async () => {
-  const started = scratchFile('spinning');
-  const parent = startScript(`
+// The reaper is a /bin/sh where there is one; as on Windows (RUN_IN_PROCESS_IPC_ONLY=1 here), a Node process.
+for (const [reaper, env] of [
+  ['/bin/sh', process.env],
+  ['Node', { ...process.env, RUN_IN_PROCESS_IPC_ONLY: '1' }],
+] as const) {
+  test(`when the parent is killed with SIGKILL, a sandboxed child stuck in a CPU loop exits, with no watchdog thread (a ${reaper} reaper)`, async () => {
+    const started = scratchFile(`spinning-${reaper === 'Node' ? 'node' : 'sh'}`);
+    const parent = startScript(
+      `
     const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
     const { configure } = await import('run-in-process');
     // worker: false, so the child can have no thread to watch its parent with.
     configure('sandbox-orphans', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}], fsWrite: [${JSON.stringify(dirname(started))}], worker: false } });
-    inSandbox('sandbox-orphans').spin(60_000, ${JSON.stringify(started)});`);
-  let stderr = '';
-  parent.stderr.on('data', (chunk) => (stderr += String(chunk)));
-  const exited = once(parent, 'exit');
-  try {
-    const childPid = Number(await waitForFile(started, 15_000));
-    assert.ok(childPid > 0 && isAlive(childPid), `the child is running its CPU loop\n${stderr}`);
-    // The child and the reaper: both must be gone once the parent is.
-    const processes = childPids(parent.pid);
-    assert.ok(processes.includes(childPid) && processes.length >= 2, `${processes.join(' ')}\n${stderr}`);
-    parent.kill('SIGKILL');
-    await exited;
-    const gone = await waitFor(() => processes.every((pid) => !isAlive(pid)), 5_000);
-    assert.ok(gone !== undefined, `${processes.filter(isAlive).join(' ')} outlived their parent`);
-  } finally {
-    parent.kill('SIGKILL');
-  }
-});
+    inSandbox('sandbox-orphans').spin(60_000, ${JSON.stringify(started)});`,
+      { env },
+    );
+    let stderr = '';
+    parent.stderr.on('data', (chunk) => (stderr += String(chunk)));
+    const exited = once(parent, 'exit');
+    try {
+      const childPid = Number(await waitForFile(started, 15_000));
+      assert.ok(childPid > 0 && isAlive(childPid), `the child is running its CPU loop\n${stderr}`);
+      // The child and the reaper: both must be gone once the parent is.
+      const processes = childPids(parent.pid);
+      assert.ok(processes.includes(childPid) && processes.length >= 2, `${processes.join(' ')}\n${stderr}`);
+      const reaperPid = processes.find((pid) => commandOf(pid).includes('run-in-process-reaper'));
+      assert.ok(reaperPid !== undefined, `a reaper runs beside the child: ${processes.map(commandOf).join(' / ')}`);
+      assert.equal(commandOf(reaperPid).split(' ')[0] === '/bin/sh', reaper === '/bin/sh', commandOf(reaperPid));
+      parent.kill('SIGKILL');
+      await exited;
+      const gone = await waitFor(() => processes.every((pid) => !isAlive(pid)), 5_000);
+      assert.ok(gone !== undefined, `${processes.filter(isAlive).join(' ')} outlived their parent`);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+}
 
 test('a sandboxed pool never runs inline, even with RUN_IN_PROCESS_INLINE=1', () => {
   const run = runScript(
@@ -266,14 +279,25 @@ test("a sandboxed child cannot open the parent's or a sibling child's inspector 
   assert.equal(await inSandbox('not-sandboxed').inspectorUrl(), null, "the sibling's inspector stays closed");
 });
 
-test("a sandboxed child cannot open the reaper's inspector with SIGUSR1", async () => {
+test("a sandboxed child cannot open the reaper's inspector with SIGUSR1, nor end it with other signals", async () => {
   configure('sandbox', { size: 1, permissions: { fsRead: [fixtures] } });
   await inSandbox('sandbox').environment();
-  const reaper = childPids().find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('process.stdin'));
+  const reaper = childPids().find((pid) => commandOf(pid).includes('run-in-process-reaper'));
   assert.ok(reaper !== undefined, 'a reaper runs beside the sandboxed child');
-  await inSandbox('sandbox').signal(reaper, 'SIGUSR1');
+  // A shell of its builtins: no inspector, and a small fraction of a Node process's memory.
+  const rssKiB = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${reaper}/status`, 'utf8'))?.[1]);
+  assert.ok(rssKiB < 8 * 1024, `the reaper holds ${rssKiB} KiB`);
+  // It ignores the signals that end or pause a shell: only SIGKILL (or SIGSTOP) gets past it.
+  for (const signal of ['SIGUSR1', 'SIGTERM', 'SIGHUP', 'SIGINT', 'SIGTSTP'] as const) {
+    await inSandbox('sandbox').signal(reaper, signal);
+  }
   await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.ok(isAlive(reaper), 'the reaper ignored the signal');
+  assert.ok(isAlive(reaper), 'the reaper ignored the signals');
+  assert.match(
+    readFileSync(`/proc/${reaper}/stat`, 'utf8').split(') ')[1]!,
+    /^S /,
+    'the reaper still waits on its pipe',
+  );
   // An inspector would listen on a TCP port with a socket of the reaper's: none of its sockets listens.
   const sockets = new Set(
     readdirSync(`/proc/${reaper}/fd`).flatMap((fd) => {

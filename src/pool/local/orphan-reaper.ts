@@ -1,40 +1,70 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
+import { posixShellWorks } from '../../shared/posix-shell.js';
 import { modelFlags } from './sandbox.js';
 
 /**
  * Stops the children of sandboxed pools when this process dies, however it dies, SIGKILL included.
- * Those children cannot watch for it themselves: a child's watchdog is a thread
- * (child/orphan-watchdog.ts), which the permission model denies, and which on Node 22 and later
- * escapes the model when allowed (nodejs/node#62222), nor start the sentinel process that each
- * child of another pool starts (child/orphan-sentinel.ts, on the same principle as this reaper).
+ * Those children cannot watch for it themselves: the permission model denies them both the
+ * sentinel that each child of another pool starts beside itself (child/orphan-sentinel.ts, a
+ * spawn) and the watchdog thread that stands in for it (child/orphan-watchdog.ts), a thread that on
+ * Node 22 and later escapes the model when allowed (nodejs/node#62222).
  *
  * So the parent starts one small process of its own, with the first such child: the reaper. It
- * reads the pids of the children to watch from a pipe whose write end only this process holds. The
- * kernel closes that end when this process ends, whatever ends it; the reaper then kills each
- * listed child's process group (each child leads one: child-fork.ts), and exits. It runs in a
- * session of its own, so that a Ctrl-C or a kill of this process's group does not end it first.
- * It lives while there are children to watch (and two seconds more), never keeps this process
- * alive, and what goes wrong with it never reaches this process. A reaper that dies is replaced at
- * once, and the new one told of every child still watched. A child can kill it (a process of the
- * same user can signal another); it can then outlive this process only if this process dies in
- * the moment before the replacement starts.
+ * reads the pids of the children to watch (`+pid` and `-pid` lines) from a pipe whose write end
+ * only this process holds. The kernel closes that end when this process ends, whatever ends it;
+ * the reaper then kills each listed child's process group (each child leads one: child-fork.ts),
+ * and exits. It runs in a session of its own, so that a Ctrl-C or a kill of this process's group
+ * does not end it first. It lives while there are children to watch (and two seconds more), never
+ * keeps this process alive, and what goes wrong with it never reaches this process. A reaper that
+ * dies is replaced at once, and the new one told of every child still watched.
  *
- * A child can also send it SIGUSR1, which opens the inspector of a Node process that has not said
- * otherwise: anyone who can reach 127.0.0.1 (a sandboxed child below Node 25) could then run code
- * in it, outside the sandbox. So the reaper runs under the permission model itself (which keeps the
+ * On POSIX it is a `/bin/sh` that runs only its builtins (`trap`, `read`, `case`, `kill`), as the
+ * sentinels are: under 2 MiB, where a Node process took ~40 MiB, and no inspector that a child
+ * could open with SIGUSR1 (anyone who can reach 127.0.0.1, a sandboxed child below Node 25 among
+ * them, could run code in it, outside the sandbox). It ignores the signals that end or pause a
+ * shell by default. A child can still kill it (SIGKILL) or stop it (SIGSTOP): a process of the same
+ * user can signal another. Killed, it is replaced; stopped, it cannot act, and a child can then
+ * outlive this process (README, "When things go wrong").
+ *
+ * Where there is no `/bin/sh` (Windows), or with `RUN_IN_PROCESS_IPC_ONLY=1` (which runs the
+ * Windows path here), it is a Node process: under the permission model itself (which keeps the
  * inspector shut; it needs no file, only its pipe and signals), with `--disable-sigusr1` where Node
  * has it, and a listener that ignores the signal.
  */
-const reaperScript = `
+
+/**
+ * The reaper, in either language. Each keeps the pids it is given (its arguments, then `+pid` and
+ * `-pid` lines) and, at the end of its input, kills each one's group, or the pid where that fails. A
+ * pid is taken only as digits, 2 or more: `kill -- -1` would signal every process of the user.
+ */
+const shellScript = `trap '' HUP INT QUIT TERM USR1 USR2 ALRM PIPE TSTP TTIN TTOU
+valid() { case $1 in ''|*[!0-9]*|0*|1) return 1 ;; esac; }
+pids=
+for pid in "$@"; do valid "$pid" && pids="$pids $pid"; done
+while read -r line; do
+  pid=\${line#?}
+  valid "$pid" || continue
+  case $line in
+    +*) pids="$pids $pid" ;;
+    -*) kept=; for p in $pids; do [ "$p" = "$pid" ] || kept="$kept $p"; done; pids=$kept ;;
+  esac
+done
+for p in $pids; do kill -s KILL -- "-$p" 2>/dev/null || kill -s KILL "$p" 2>/dev/null; done`;
+
+const nodeScript = `
 process.on('SIGUSR1', () => {});
-const pids = new Set(process.argv.slice(1).map(Number));
+const valid = (pid) => Number.isSafeInteger(pid) && pid > 1;
+const pids = new Set(process.argv.slice(1).map(Number).filter(valid));
 let pending = '';
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk) => {
   const lines = (pending + chunk).split('\\n');
   pending = lines.pop();
-  for (const line of lines) line[0] === '+' ? pids.add(Number(line.slice(1))) : pids.delete(Number(line.slice(1)));
+  for (const line of lines) {
+    const pid = Number(line.slice(1));
+    if (valid(pid)) line[0] === '+' ? pids.add(pid) : pids.delete(pid);
+  }
 });
 process.stdin.on('close', () => {
   for (const pid of pids) {
@@ -42,6 +72,18 @@ process.stdin.on('close', () => {
   }
   process.exit(0);
 });`;
+
+/** Its name in a process list: `run-in-process-reaper` (the shell's `$0`; the Node one's last argument but the pids). */
+const reaperName = 'run-in-process-reaper';
+
+/** The reaper's command and arguments, the children already watched among them. */
+function reaperCommand(pids: string[]): [string, string[]] {
+  useShell ??= posixShellWorks() && process.env.RUN_IN_PROCESS_IPC_ONLY !== '1';
+  if (useShell) return ['/bin/sh', ['-c', shellScript, reaperName, ...pids]];
+  const sigusr1 = process.allowedNodeEnvironmentFlags.has('--disable-sigusr1') ? ['--disable-sigusr1'] : [];
+  return [process.execPath, [...modelFlags(), ...sigusr1, '-e', nodeScript, reaperName, ...pids]];
+}
+let useShell: boolean | undefined;
 
 /** The children being watched, so that a reaper that had to be replaced learns them all. */
 const watched = new Set<number>();
@@ -78,17 +120,13 @@ function tell(line: string): void {
   else if (watched.size > 0) startReaper();
 }
 
-function reaperFlags(): string[] {
-  const sigusr1 = process.allowedNodeEnvironmentFlags.has('--disable-sigusr1') ? ['--disable-sigusr1'] : [];
-  return [...modelFlags(), ...sigusr1];
-}
-
 function startReaper(): void {
   let reaper: ChildProcess;
   try {
     // The children already watched are its arguments, not a first write on the pipe: this process
     // may die between the fork and that write, and the reaper must know them all the same.
-    reaper = spawn(process.execPath, [...reaperFlags(), '-e', reaperScript, ...[...watched].map(String)], {
+    const [command, args] = reaperCommand([...watched].map(String));
+    reaper = spawn(command, args, {
       stdio: ['pipe', 'ignore', 'ignore'],
       detached: true,
       // Nothing of this process's environment: no NODE_OPTIONS loader, no inspector.

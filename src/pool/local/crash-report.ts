@@ -100,11 +100,24 @@ export function startupError(record: ChildRecord, execArgv: readonly string[]): 
   );
 }
 
+/** The last lines of a child's stderr, for a message; with the line that names the error, when a long stack pushed it above them. */
 function tailOf(stderr: string): string {
-  const lines = stderr.trimEnd().split('\n').slice(-12);
-  if (lines.length === 0 || lines[0] === '') return '';
+  const all = stderr.trimEnd().split('\n');
+  if (all.length === 1 && all[0] === '') return '';
+  const tail = all.slice(-tailLines);
+  const above = all.slice(0, all.length - tail.length);
+  // Node prints an uncaught error's name and message above its stack, and a long stack leaves the
+  // tail with frames alone: the line that says what went wrong comes first, then the tail.
+  const named = tail.some((line) => errorLine.test(line))
+    ? undefined
+    : above.reverse().find((line) => errorLine.test(line));
+  const lines = named === undefined ? tail : [named, '…', ...tail];
   return `\nLast lines of its stderr:\n${lines.map((line) => `  | ${line}`).join('\n')}`;
 }
+
+const tailLines = 12;
+/** `TypeError: …`, `Error [ERR_X]: …`, `SomeException: …`, or Node's own `node: bad option: …`. */
+const errorLine = /^(?:[A-Za-z_$][\w$]*)?(?:Error|Exception)\b.*:|^node: /;
 
 /** What the child reported; the report is the child's word, and a malformed one is not a second failure. */
 function decodedOrNot(fatal: EncodedThrown): unknown {

@@ -283,12 +283,32 @@ const ownClasses = {
   NoWorkerError,
   TransportUnavailableError,
 };
+/**
+ * Marks a class as this library's own in every copy of the library a process holds. A second copy
+ * has classes of its own, and an error of one must still cross as ours: a package installed twice
+ * (a plugin with its own), or one copy loaded twice. Node 20 does that to a package reached through
+ * a symlink (pnpm, npm link, workspaces) after any synchronous stat of a pipe or a socket:
+ * `realpathSync` reads a stale stat there, stops, and the package loads by its link's path.
+ */
+const libraryClassBrand = Symbol.for('run-in-process.error-class');
+
 for (const [name, errorClass] of Object.entries(ownClasses)) {
   Object.defineProperty(errorClass.prototype, 'name', { value: name, writable: true, configurable: true });
+  Object.defineProperty(errorClass, libraryClassBrand, { value: name });
 }
 
 /** Our classes by name, so that one raised in a child is rebuilt as the same class in the parent. */
 export const libraryErrorClasses: ReadonlyMap<string, Function> = new Map(Object.entries(ownClasses));
+
+/** `errorClass` is this library's class `name`: of this copy, or (by its brand) of another copy. */
+export function isLibraryErrorClass(errorClass: Function, name: string): boolean {
+  const ours = libraryErrorClasses.get(name);
+  if (ours === undefined) return false;
+  return (
+    ours === errorClass ||
+    (Object.hasOwn(errorClass, libraryClassBrand) && Reflect.get(errorClass, libraryClassBrand) === name)
+  );
+}
 
 /**
  * The global error classes a child and its parent both have: an error of one comes back as it, and

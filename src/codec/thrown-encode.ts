@@ -1,4 +1,4 @@
-import { libraryErrorClasses, SerializationError } from '../errors.js';
+import { isLibraryErrorClass, SerializationError } from '../errors.js';
 import type { EncodedThrown, ErrorNode } from '../protocol.js';
 // Refuses what v8 would copy wrongly (a view on a SharedArrayBuffer, say): such a field is left out.
 import { serialize } from './serializer.js';
@@ -210,7 +210,8 @@ function clonedAsIs(value: object): boolean {
 }
 
 function isLibraryClass(errorClass: Function): boolean {
-  return libraryErrorClasses.get(safeName(errorClass) ?? '') === errorClass;
+  const name = safeName(errorClass);
+  return name !== undefined && safely(() => isLibraryErrorClass(errorClass, name)) === true;
 }
 
 /** The nearest class in the error's prototype chain that the parent has too. */
@@ -219,9 +220,9 @@ function baseClassOf(error: object): { name: string; library: boolean } | undefi
   for (let depth = 0; prototype && depth < 50; depth++) {
     const errorClass = constructorOf(prototype);
     const name = errorClass && safeName(errorClass);
-    if (name !== undefined) {
+    if (errorClass && name !== undefined) {
       if (builtinClasses.get(name) === errorClass) return { name, library: false };
-      if (libraryErrorClasses.get(name) === errorClass) return { name, library: true };
+      if (isLibraryClass(errorClass)) return { name, library: true };
     }
     prototype = safely(() => Object.getPrototypeOf(prototype) as object | null);
   }

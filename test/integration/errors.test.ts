@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import {
   configure,
   registerError,
@@ -9,7 +12,7 @@ import {
   TimeoutError,
 } from 'run-in-process';
 import { inspect } from 'node:util';
-import { fixture, modes } from '../helpers/fixtures.js';
+import { fixture, modes, repoRoot } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { assertSameAsLocal } from '../helpers/same-as-local.js';
 
@@ -33,6 +36,32 @@ async function batchAfter(module: ErrorsModule, what: 'throw' | 'return', kind: 
   ]);
   return { failed, others };
 }
+
+test("the library's own error from a second copy of the library in the child comes back as the library's class", async () => {
+  // A plugin with a copy of its own, or one copy loaded twice (Node 20 loads a package reached by a
+  // symlink by the link's path after a synchronous stat of a pipe or a socket): its classes are not
+  // this copy's, and are known by their brand. The copy sits under the checkout, so that its own
+  // imports (tinypool, msgpackr…) resolve from the checkout's node_modules.
+  mkdirSync(join(repoRoot, '.tmp'), { recursive: true });
+  const dir = mkdtempSync(join(repoRoot, '.tmp', 'second-copy-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(join(repoRoot, 'dist'), join(dir, 'dist'), { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  const plugin = join(dir, 'plugin.mjs');
+  writeFileSync(
+    plugin,
+    `import { runInProcess } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'dist', 'index.js')).href)};
+     export const fromSecondCopy = runInProcess(async function fromSecondCopy() {
+       const copy = await import(${JSON.stringify(pathToFileURL(join(dir, 'dist', 'index.js')).href)});
+       throw new copy.TimeoutError('a nested call of the copy timed out', 75, 'nested');
+     });`,
+  );
+  const { fromSecondCopy } = (await import(pathToFileURL(plugin).href)) as { fromSecondCopy: () => Promise<never> };
+  const error = await rejectionOf(fromSecondCopy(), TimeoutError);
+  assert.equal(error.message, 'a nested call of the copy timed out');
+  assert.equal(error.timeout, 75);
+  assert.equal(error.code, 'ERR_CALL_TIMEOUT');
+});
 
 test('a class named like a built-in error cannot be registered: it would stand for every built-in of that name', () => {
   // Errors are matched by name: registered, it would make a plain `null.x` in a child come back as it.

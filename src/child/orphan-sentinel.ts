@@ -20,15 +20,17 @@ import { type ChildProcess, spawn } from 'node:child_process';
  * - The sentinel is in the child's group, so the parent's kill of that group when the child exits
  *   (child-fork.ts) ends it too, and the group's number cannot be given to another process while
  *   it lives: `kill 0` never reaches anyone else.
- * - It ignores the signals that end a shell by default (a hangup, a Ctrl-C, a `kill` without
- *   `-9`): only SIGKILL ends it early. One that ends while the child lives gives way to the watchdog
+ * - It ignores the signals that POSIX says end or pause a shell (a hangup, a Ctrl-C, a `kill`
+ *   without `-9`, SIGXCPU…): only SIGKILL, or a signal of Linux's own (SIGIO, SIGPWR, a real-time
+ *   one), ends it early. One that ends while the child lives gives way to the watchdog
  *   thread, once the child's event loop turns: until then, and while it is stopped (a SIGSTOP of the
  *   whole group stops it too), a child whose event loop is stuck outlives a parent that dies. It is
  *   not started again on descriptor 6: code in the child may have closed it, or put a file there,
  *   which a new sentinel would read as the parent's death.
  * - One that cannot be spawned at all (no process left for the user, EAGAIN) gives way to the thread too.
  */
-const script = "trap '' HUP INT QUIT TERM USR1 USR2 ALRM PIPE; read _; kill -s KILL 0";
+const script =
+  "trap '' HUP INT QUIT TERM USR1 USR2 ALRM PIPE TSTP TTIN TTOU VTALRM PROF XCPU XFSZ SYS TRAP; read _; kill -s KILL 0";
 
 /** Starts this child's sentinel on the lifeline `fd`; `failed` runs if it cannot start, or ends. */
 export function startSentinel(fd: number, failed: () => void): void {

@@ -376,6 +376,44 @@ test('a reaper that dies is replaced at once, and still stops the children when 
   }
 });
 
+test('a reaper a child stopped is let go on: after shutdown() none is left, and at a normal exit it still kills a running child', async () => {
+  const started = scratchFile('spinning-stopped-reaper');
+  const helpers = JSON.stringify(new URL('../helpers/fixtures.js', import.meta.url).href);
+  const permissions = `{ fsRead: [${JSON.stringify(fixtures)}], fsWrite: [${JSON.stringify(dirname(started))}] }`;
+  const run = runScript(
+    `const { readFileSync } = await import('node:fs');
+     const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
+     const { childPids, commandOf, waitFor, waitForFile } = await import(${helpers});
+     const { configure, shutdown } = await import('run-in-process');
+     const stopped = (pid) => readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ')[1].startsWith('T');
+     const reaper = () => childPids().find((pid) => commandOf(pid).includes('run-in-process-reaper'));
+     configure('sandbox-orphans', { size: 1, permissions: ${permissions} });
+     configure('sandbox', { size: 1, permissions: ${permissions} });
+     // Stopped, then retired after shutdown(): let go on, it reads the end of its pipe and exits.
+     await inSandbox('sandbox-orphans').environment();
+     const first = reaper();
+     await inSandbox('sandbox-orphans').signal(first, 'SIGSTOP');
+     console.log('first stopped', (await waitFor(() => stopped(first), 2_000)) !== undefined);
+     await shutdown();
+     console.log('first gone', (await waitFor(() => !childPids().includes(first), 6_000)) !== undefined);
+     // Stopped while a child spins, then this process exits: the child goes with it all the same.
+     inSandbox('sandbox-orphans').spin(30_000, ${JSON.stringify(started)}).catch(() => {});
+     const child = Number(await waitForFile(${JSON.stringify(started)}, 15_000));
+     const second = reaper();
+     await inSandbox('sandbox').signal(second, 'SIGSTOP');
+     await waitFor(() => stopped(second), 2_000);
+     console.log(JSON.stringify({ child, second, stopped: stopped(second) }));
+     process.exit(0);`,
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.match(run.stdout, /^first stopped true$/m, run.report);
+  assert.match(run.stdout, /^first gone true$/m, run.report);
+  const last = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { child: number; second: number; stopped: boolean };
+  assert.ok(last.child > 0 && last.second > 0 && last.stopped, run.report);
+  const gone = await waitFor(() => !isAlive(last.child) && !isAlive(last.second), 5_000);
+  assert.ok(gone !== undefined, `child ${last.child} or reaper ${last.second} outlived the parent\n${run.report}`);
+});
+
 test('a pool whose NODE_OPTIONS turn the permission model on is watched as a sandboxed one', async () => {
   const started = scratchFile('spinning-node-options');
   const flag = major >= 22 ? '--permission' : '--experimental-permission';

@@ -53,7 +53,13 @@ export class ChildRecord {
     this.#control = controlPipeOf(process, onBroken);
     this.closed = new Promise((resolve) => process.once('close', () => resolve()));
     process.stderr?.on('data', (chunk: Buffer | string) => {
-      this.#stderr = (this.#stderr + chunk.toString()).slice(-stderrTailBytes);
+      const joined = this.#stderr + chunk.toString();
+      if (joined.length <= stderrTailBytes) this.#stderr = joined;
+      else {
+        // Cut at a line's start: a fragment of a line would read as a line of its own.
+        const lineStart = joined.indexOf('\n', joined.length - stderrTailBytes) + 1;
+        this.#stderr = joined.slice(lineStart > 0 ? lineStart : -stderrTailBytes);
+      }
     });
     // When tinypool stops a child it unpipes its output, and Node pauses a stream left with no
     // pipe: its last lines (the crash report) and its 'close' would never come.

@@ -5,6 +5,7 @@ import { resolveErrorClass } from '../../shared/error-classes.js';
 import { fsReadHint } from '../../shared/sandbox-hint.js';
 import type { StopReason } from '../transport.js';
 import type { ChildRecord } from './child-tracker.js';
+import { stderrTail } from './stderr-tail.js';
 import { describeThrown } from '../../codec/describe-thrown.js';
 
 /** Turning a dead child into an error that says what happened and what to do. */
@@ -32,7 +33,7 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
   else if (record.stoppedFor && signal === 'SIGKILL') how = `the pool stopped it for ${stoppedFor[record.stoppedFor]}`;
   else if (signal) how = `it was killed by signal ${signal}`;
   else how = `it exited with code ${exitCode}`;
-  const message = `The child process (pid ${record.pid}) running ${label} crashed: ${how}.${tailOf(stderr)}`;
+  const message = `The child process (pid ${record.pid}) running ${label} crashed: ${how}.${stderrTail(stderr)}`;
   return new ProcessCrashedError(
     message,
     exitCode,
@@ -92,32 +93,13 @@ export function startupError(record: ChildRecord, execArgv: readonly string[]): 
   return new ChildStartupError(
     `A child process (pid ${record.pid}) ${what}${threw}${flags} ` +
       `Check the pool's execArgv and env (configure()), and NODE_OPTIONS; the pool starts afresh on the next call.` +
-      tailOf(stderr),
+      stderrTail(stderr),
     exitCode,
     signal,
     stderr,
     fatal === undefined ? undefined : { cause: fatal },
   );
 }
-
-/** The last lines of a child's stderr, for a message; with the line that names the error, when a long stack pushed it above them. */
-function tailOf(stderr: string): string {
-  const all = stderr.trimEnd().split('\n');
-  if (all.length === 1 && all[0] === '') return '';
-  const tail = all.slice(-tailLines);
-  const above = all.slice(0, all.length - tail.length);
-  // Node prints an uncaught error's name and message above its stack, and a long stack leaves the
-  // tail with frames alone: the line that says what went wrong comes first, then the tail.
-  const named = tail.some((line) => errorLine.test(line))
-    ? undefined
-    : above.reverse().find((line) => errorLine.test(line));
-  const lines = named === undefined ? tail : [named, '…', ...tail];
-  return `\nLast lines of its stderr:\n${lines.map((line) => `  | ${line}`).join('\n')}`;
-}
-
-const tailLines = 12;
-/** `TypeError: …`, `Error [ERR_X]: …`, `SomeException: …`, or Node's own `node: bad option: …`. */
-const errorLine = /^(?:[A-Za-z_$][\w$]*)?(?:Error|Exception)\b.*:|^node: /;
 
 /** What the child reported; the report is the child's word, and a malformed one is not a second failure. */
 function decodedOrNot(fatal: EncodedThrown): unknown {

@@ -22,10 +22,13 @@ import { modelFlags } from './sandbox.js';
  * On POSIX it is a `/bin/sh` that runs only its builtins (`trap`, `read`, `case`, `kill`), as the
  * sentinels are: under 2 MiB, where a Node process took ~40 MiB, and no inspector that a child
  * could open with SIGUSR1 (anyone who can reach 127.0.0.1, a sandboxed child below Node 25 among
- * them, could run code in it, outside the sandbox). It ignores the signals that end or pause a
- * shell by default. A child can still kill it (SIGKILL) or stop it (SIGSTOP): a process of the same
- * user can signal another. Killed, it is replaced; stopped, it cannot act, and a child can then
- * outlive this process (README, "When things go wrong").
+ * them, could run code in it, outside the sandbox). It ignores the signals that POSIX says end or
+ * pause a shell. A child can still kill it (SIGKILL, or a signal of Linux's own: SIGIO, SIGPWR, a
+ * real-time one) or stop it (SIGSTOP): a process of the same user can signal another. Killed, it is
+ * replaced. Stopped, it cannot act until it is let go on: this process sends it SIGCONT with each
+ * line, when it retires it and when this process exits, and replaces one that leaves lines unread;
+ * a child that stops it just before this process is killed outlives this process (README, "When
+ * things go wrong").
  *
  * Where there is no `/bin/sh` (Windows), or with `RUN_IN_PROCESS_IPC_ONLY=1` (which runs the
  * Windows path here), it is a Node process: under the permission model itself (which keeps the
@@ -38,7 +41,7 @@ import { modelFlags } from './sandbox.js';
  * `-pid` lines) and, at the end of its input, kills each one's group, or the pid where that fails. A
  * pid is taken only as digits, 2 or more: `kill -- -1` would signal every process of the user.
  */
-const shellScript = `trap '' HUP INT QUIT TERM USR1 USR2 ALRM PIPE TSTP TTIN TTOU
+const shellScript = `trap '' HUP INT QUIT TERM USR1 USR2 ALRM PIPE TSTP TTIN TTOU VTALRM PROF XCPU XFSZ SYS TRAP
 valid() { case $1 in ''|*[!0-9]*|0*|1) return 1 ;; esac; }
 pids=
 for pid in "$@"; do valid "$pid" && pids="$pids $pid"; done
@@ -87,7 +90,8 @@ let useShell: boolean | undefined;
 
 /** The children being watched, so that a reaper that had to be replaced learns them all. */
 const watched = new Set<number>();
-let input: Writable | undefined;
+/** The reaper now, and the pipe it reads. */
+let current: { process: ChildProcess; pipe: Writable } | undefined;
 
 /** Has `child` (and its process group) killed by the reaper if this process dies before it exits. */
 export function reapWithParent(child: ChildProcess): void {
@@ -108,16 +112,38 @@ export function reapWithParent(child: ChildProcess): void {
 const lingerMs = 2_000;
 let retiring: NodeJS.Timeout | undefined;
 
+/**
+ * Lines a reaper has not read, beyond which it is taken for stopped (SIGSTOP, by a child: it reads
+ * each line at once otherwise) and replaced: unsent lines would pile up, and a write that the
+ * kernel cannot take keeps this process alive, unref'd pipe or not.
+ */
+const stuckBytes = 4 * 1024;
+
 function retire(): void {
-  if (watched.size > 0) return;
-  const pipe = input;
-  input = undefined;
-  pipe?.end();
+  if (watched.size > 0 || !current) return;
+  const { process: reaper, pipe } = current;
+  current = undefined;
+  pipe.end();
+  // A reaper a child stopped would never read that end, and would stay, stopped, for ever.
+  resume(reaper);
+  setTimeout(() => reaper.exitCode === null && reaper.signalCode === null && reaper.kill('SIGKILL'), lingerMs).unref();
 }
 
 function tell(line: string): void {
-  if (input) input.write(line);
-  else if (watched.size > 0) startReaper();
+  if (current && current.pipe.writableLength > stuckBytes) {
+    const stuck = current.process;
+    current = undefined;
+    stuck.kill('SIGKILL');
+  }
+  if (current) {
+    resume(current.process);
+    current.pipe.write(line);
+  } else if (watched.size > 0) startReaper();
+}
+
+/** A reaper may have been stopped by a child: it is let go on (SIGCONT does nothing to one that runs). */
+function resume(reaper: ChildProcess): void {
+  if (reaper.exitCode === null && reaper.signalCode === null) reaper.kill('SIGCONT');
 }
 
 function startReaper(): void {
@@ -136,16 +162,22 @@ function startReaper(): void {
     return; // Out of processes: the children still exit with their IPC channel.
   }
   const pipe = reaper.stdin!;
-  input = pipe;
+  const started = { process: reaper, pipe };
+  current = started;
+  // This process ending on its own closes the pipe: a reaper a child stopped is let go on, to act on it.
+  if (!resumesAtExit) {
+    resumesAtExit = true;
+    process.once('exit', () => current && resume(current.process));
+  }
   // A reaper that dies (a child may signal it: it is a process of the same user) is replaced at once.
   const startedAt = Date.now();
   const lost = (): void => {
-    if (input !== pipe) return;
-    input = undefined;
+    if (current !== started) return;
+    current = undefined;
     if (watched.size === 0) return;
     // One that could not even start (out of processes?) is tried again a second later, not in a loop.
     if (Date.now() - startedAt >= 1_000) startReaper();
-    else setTimeout(() => input === undefined && watched.size > 0 && startReaper(), 1_000).unref();
+    else setTimeout(() => current === undefined && watched.size > 0 && startReaper(), 1_000).unref();
   };
   reaper.once('error', lost);
   reaper.once('exit', lost);
@@ -153,3 +185,4 @@ function startReaper(): void {
   reaper.unref();
   (pipe as Writable & { unref?: () => void }).unref?.();
 }
+let resumesAtExit = false;

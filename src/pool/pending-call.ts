@@ -35,6 +35,8 @@ export class PendingCall {
   #started = false;
   /** The timeout once started; until then, the bound on how long its worker may take to start it. */
   #timer: NodeJS.Timeout | undefined;
+  /** Its timer keeps this process alive: false for a stream that nobody waits on (holdTimers). */
+  #timerHolds = true;
   readonly #unwatch: (() => void) | undefined;
   /** Promises of its async callbacks that have not settled, and the answer that waits for them. */
   #callbacks: Set<PromiseLike<unknown>> | undefined;
@@ -88,7 +90,21 @@ export class PendingCall {
     if (this.#settled || this.timeout === undefined || this.#timer || this.#started) return;
     // The verdict waits for one more turn of the event loop: after this process was busy for a
     // while, the child's word that it started may be waiting to be read, and timers run first.
-    this.#timer = setTimeout(() => setImmediate(() => this.#notStarted(bound)), bound);
+    this.#timer = this.#held(setTimeout(() => setImmediate(() => this.#notStarted(bound)), bound));
+  }
+
+  /**
+   * Whether its timer keeps this process alive. A stream whose consumer has no `next()` pending holds
+   * nothing (scheduler.ts, `waiting`): its timeout still fails it if the process lives that long.
+   */
+  holdTimers(yes: boolean): void {
+    this.#timerHolds = yes;
+    if (yes) this.#timer?.ref();
+    else this.#timer?.unref();
+  }
+
+  #held(timer: NodeJS.Timeout): NodeJS.Timeout {
+    return this.#timerHolds ? timer : timer.unref();
   }
 
   #notStarted(bound: number): void {
@@ -124,9 +140,11 @@ export class PendingCall {
           `would have on enforcing the timeout itself (is it, or the way to it, down?). A request to stop the call is ` +
           `sent to it, which reaches it only if its queue can be reached.`;
     // Node fires a timer of 2³¹ ms or more at once: the grace must not push the longest timeout over it.
-    this.#timer = setTimeout(
-      () => this.fail(new TimeoutError(this.#answer ? this.#callbacksLate(timeout) : message, timeout, this.label)),
-      Math.min(timeout + grace, longestTimer),
+    this.#timer = this.#held(
+      setTimeout(
+        () => this.fail(new TimeoutError(this.#answer ? this.#callbacksLate(timeout) : message, timeout, this.label)),
+        Math.min(timeout + grace, longestTimer),
+      ),
     );
   }
 

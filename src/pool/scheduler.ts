@@ -268,7 +268,10 @@ export class Scheduler {
       answer,
       pull: () => flow.pull(),
       waiting: (yes) => {
+        // Its timers hold the process as its call does: only while the consumer waits for an item.
+        flow.hold(yes);
         if (!call) return;
+        call.holdTimers(yes);
         this.#pending.hold(call, yes);
         const batch = call.batch;
         if (batch) this.#transport.release?.(batch.id, !yes);

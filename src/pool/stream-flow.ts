@@ -18,6 +18,8 @@ export class StreamFlow {
   #ended = false;
   /** Runs while the child has credit, from its start or its last item: `idleTimeout`. */
   #idle: NodeJS.Timeout | undefined;
+  /** The idle timer keeps this process alive: not while nobody waits on the stream (hold). */
+  #holds = true;
 
   constructor(
     readonly window: number,
@@ -66,10 +68,18 @@ export class StreamFlow {
     clearTimeout(this.#idle);
   }
 
+  /** Whether the idle timer keeps this process alive: only while the consumer waits for an item. */
+  hold(yes: boolean): void {
+    this.#holds = yes;
+    if (yes) this.#idle?.ref();
+    else this.#idle?.unref();
+  }
+
   /** The idle timer restarts on each item, and runs only while the child has credit to use. */
   #watch(): void {
     if (this.idleTimeout === undefined || !this.#started || this.#ended) return;
     clearTimeout(this.#idle);
     this.#idle = this.#received < this.#granted ? setTimeout(this.onIdle, this.idleTimeout) : undefined;
+    if (!this.#holds) this.#idle?.unref();
   }
 }

@@ -118,6 +118,25 @@ test('a stream half-read and left without break does not hold the process: it ex
   assert.ok((await waitFor(() => !isAlive(pid), 5_000)) !== undefined, 'the child exited with its parent');
 });
 
+test('a stream left half-read is not held by its timeout, nor by its idleTimeout: the process exits', async () => {
+  const started = Date.now();
+  const run = runScript(
+    `const { withCallOptions } = await import('run-in-process');
+     const { Exporter } = await import(${JSON.stringify(fixtureUrl('standard', 'streams'))});
+     // Both still referenced: only their timers or their children could hold this process.
+     globalThis.timed = withCallOptions({ timeout: 60_000 }, () =>
+       new Exporter().waits(${JSON.stringify(scratchFile('never'))}, ${JSON.stringify(scratchFile('m'))}));
+     globalThis.idle = new Exporter().stallsLong();
+     console.log((await globalThis.timed.next()).value, (await globalThis.idle.next()).value);`,
+    { timeout: 30_000 },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.ok(Date.now() - started < 20_000, `the script took ${Date.now() - started} ms`);
+  const pids = run.stdout.trim().split(' ').map(Number);
+  assert.ok(pids.length === 2 && pids.every((pid) => pid > 0), run.report);
+  assert.ok((await waitFor(() => pids.every((pid) => !isAlive(pid)), 5_000)) !== undefined, 'the children exited');
+});
+
 test('shutdown() with a deadline settles even when the only thing left is a stream nobody reads', () => {
   const run = runScript(
     `const { shutdown } = await import('run-in-process');

@@ -10,6 +10,7 @@ import {
 import type { PoolStats } from '../pool/call-stats.js';
 import type { Scheduler } from '../pool/scheduler.js';
 import { prepareAddresses } from './recipe.js';
+import { processState } from '../shared/process-state.js';
 import { findModule } from '../shared/registry.js';
 import { unnamedMessage, unnamedTargetsIn } from '../shared/remote-key.js';
 import { warnOnce } from '../shared/warn-once.js';
@@ -49,15 +50,18 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
   optionsByName.set(name, checked);
   // Calls in flight finish on the old children; new calls start new ones.
   machinery?.drain(name);
-  // Children kept warm start now; what goes wrong surfaces at warmUp() or at the first call.
-  if ((checked.minChildren ?? 0) > 0) Promise.resolve(schedulerFor(name)).catch(() => {});
+  // Children kept warm start now; what goes wrong surfaces at warmUp() or at the first call. Not in
+  // a child, which runs the module that configures the pool again, and its calls in process: each
+  // child would start warm children of its own, and a module that preloads itself, without end.
+  if ((checked.minChildren ?? 0) > 0 && !processState.isChild) Promise.resolve(schedulerFor(name)).catch(() => {});
 }
 
 /**
  * Starts a pool (the default one unless named) and settles once its warm children (`minChildren`,
  * at least one) are ready: booted, with the modules of `preload` imported. A first call then costs
  * about what a warm call does. Rejects with ModuleLoadError when a preloaded module cannot be
- * imported, and with ChildStartupError when children cannot start.
+ * imported, and with ChildStartupError when children cannot start. In a child process it settles
+ * at once: calls made there run in that child.
  *
  * @example
  * configure('render', { minChildren: 2, preload: ['./dist/render.js'] });
@@ -66,6 +70,8 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
 export async function warmUp(name: string = defaultPoolName): Promise<void> {
   if (typeof name !== 'string' || name === '')
     throw usageError('warmUp(pool): the pool name must be a non-empty string.');
+  // In a child, calls run in process: there is nothing to warm (see configure()).
+  if (processState.isChild) return;
   const scheduler = await schedulerFor(name);
   // What this process has of the preloaded modules gets its recipes' addresses made too.
   for (const url of poolOptions(name).preload ?? []) {

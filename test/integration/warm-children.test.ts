@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { configure, ModuleLoadError, shutdown, stats, warmUp, withCallOptions } from 'run-in-process';
 import { fixture, fixtureUrl, scratchFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
@@ -176,6 +177,41 @@ test('a preload module that cannot be imported fails warmUp() and the calls with
   assert.match(error.message, /could not import file:\/\/\/nowhere\/missing-preload\.js, which the pool preloads/);
   const { pid } = inPool('warm-bad');
   assert.equal((await rejectionOf(pid(), ModuleLoadError)).moduleUrl, missing);
+});
+
+test('a module that configures warm children of its own pool and warms it starts none in the children that import it', () => {
+  // Each child imports the module again (here it even preloads itself): there, configure() only
+  // records, and warmUp() settles at once, since calls made in a child run in it.
+  const module = scratchFile('self-warming.mjs');
+  writeFileSync(
+    module,
+    `import { configure, runInProcess, stats, warmUp } from ${JSON.stringify(new URL('../../../dist/index.js', import.meta.url).href)};
+     configure('self-warm', { size: 2, minChildren: 2, preload: [import.meta.url] });
+     await warmUp('self-warm');
+     export const where = runInProcess(async function where() { return stats('self-warm').children; }, { pool: 'self-warm' });`,
+  );
+  const run = runScript(`
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { where } = await import(${JSON.stringify(pathToFileURL(module).href)});
+    const inChild = await where();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Every Node process below this one, at any depth.
+    const parents = new Map(readdirSync('/proc').filter((entry) => /^\\d+$/.test(entry)).flatMap((pid) => {
+      try {
+        const stat = readFileSync('/proc/' + pid + '/stat', 'utf8');
+        return [[Number(pid), { ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), node: stat.includes('(node)') }]];
+      } catch { return []; }
+    }));
+    const below = (pid) => { for (let at = parents.get(pid)?.ppid; at; at = parents.get(at)?.ppid) if (at === process.pid) return true; return false; };
+    const nodes = [...parents].filter(([pid, { node }]) => node && below(pid));
+    console.log(JSON.stringify({ inChild, nodes: nodes.length, direct: nodes.filter(([, { ppid }]) => ppid === process.pid).length }));
+    process.exit(0);`);
+  assert.equal(run.status, 0, run.report);
+  assert.deepEqual(JSON.parse(run.stdout.trim()), {
+    inChild: { busy: 0, idle: 0, starting: 0, recycled: 0 },
+    nodes: 2,
+    direct: 2,
+  });
 });
 
 test('a pool with warm children does not keep an idle process alive', () => {

@@ -237,13 +237,18 @@ const strings: Rule = {
   accepts: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string'),
 };
 const environment: Rule = {
-  expected: "an object of strings, such as { ...process.env, DEBUG: '1' }",
+  expected: "a plain object whose values are strings, such as { ...process.env, DEBUG: '1' }",
+  // Plain: an array, a Map or a Date has no entries a child could use, and would start it with none.
   accepts: (value) =>
     typeof value === 'object' &&
     value !== null &&
+    (value === process.env || [Object.prototype, null].includes(Object.getPrototypeOf(value))) &&
     Object.values(value).every((item) => item === undefined || typeof item === 'string'),
 };
 const abortSignal: Rule = { expected: 'an AbortSignal', accepts: (value) => value instanceof AbortSignal };
+
+/** Below this heap limit (`--max-old-space-size`) Node 22 and 24 fail as they boot, out of memory. */
+const smallestHeapMb = 8;
 
 /** The most children a pool may have: far more than any machine's cores, and little enough to start. */
 export const largestPool = 1024;
@@ -288,7 +293,10 @@ const poolRules: Table<PoolOptions> = {
   idleTimeout: milliseconds(true),
   env: environment,
   execArgv: strings,
-  maxMemoryMb: positiveNumber,
+  maxMemoryMb: number(
+    `a number of MiB, at least ${smallestHeapMb} (a child with less cannot even boot)`,
+    (n) => n >= smallestHeapMb && Number.isFinite(n),
+  ),
   isolate: boolean,
   timeout: milliseconds(false),
   recycleAfterCalls: positiveInteger(),
@@ -412,6 +420,14 @@ export function checkPoolOptions(options: unknown, where: string): PoolOptions {
       true,
     );
   }
+  const lastFlag = checked.execArgv?.at(-1);
+  if (lastFlag !== undefined && flagsWithValue.has(lastFlag)) {
+    throw optionError(
+      `${where}: execArgv ends with ${lastFlag}, which takes a value: Node would take the child's own script for ` +
+        `it, and the child would never start. Give it one (['${lastFlag}', '<value>'], or '${lastFlag}=<value>').`,
+      false,
+    );
+  }
   if (checked.transport !== undefined) refuseLocalOnlyOptions(checked, where);
   if (checked.permissions !== undefined) {
     const permissions = check(
@@ -430,6 +446,19 @@ export function checkPoolOptions(options: unknown, where: string): PoolOptions {
   if (checked.preload) checked.preload = checked.preload.map(asModuleUrl);
   return checked;
 }
+
+/** Node flags that take the next argument as their value when not given one with `=`. */
+const flagsWithValue = new Set([
+  '--import',
+  '--require',
+  '-r',
+  '--loader',
+  '--experimental-loader',
+  '--conditions',
+  '-C',
+  '--env-file',
+  '--title',
+]);
 
 /** Options of local child processes: a remote pool's workers take them in `serve()`, where the children run. */
 const localOnly = [

@@ -86,6 +86,16 @@ test("a child that fails to boot with a long report on stderr: its error's line 
   assert.notEqual(await flagged(), process.pid);
 });
 
+test('a startTimeout shorter than a boot fails calls saying so, not blaming a preload the pool does not have', async () => {
+  configure('flags', { startTimeout: 5, size: 1 });
+  const { flagged } = await fixture<FlaggedModule>('standard', 'flagged');
+  const error = await rejectionOf(flagged(), ChildStartupError);
+  assert.match(error.message, /within startTimeout \(5 ms\).*startTimeout is 5 ms: raise it/s);
+  assert.doesNotMatch(error.message, /preload/);
+  configure('flags', { size: 2 });
+  assert.notEqual(await flagged(), process.pid);
+});
+
 test('a module that throws at import rejects with ModuleLoadError; other modules still work; a fix is picked up', async () => {
   // Broken.never and pid() both run in the pool 'module-loading'; only Broken's module is broken.
   configure('module-loading', { size: 2 });

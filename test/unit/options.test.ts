@@ -25,6 +25,39 @@ test('times of 2³¹ ms or more are refused, since Node would fire such a timer 
   configure('options-times', { timeout: longestTimer, idleTimeout: 0 });
 });
 
+test('an env that is no plain object, and a heap limit a child could not boot with, are refused', () => {
+  // Accepted, they started children with no environment at all, and with Node's default heap limit.
+  for (const env of [['A=1'], new Map([['A', '1']]), new Date(), { A: 1 }]) {
+    refused(
+      () => configure('options-env', { env: env as unknown as Record<string, string> }),
+      TypeError,
+      /env must be a plain object whose values are strings/,
+    );
+  }
+  configure('options-env', { env: process.env });
+  configure('options-env', { env: Object.assign(Object.create(null) as Record<string, string>, { A: '1' }) });
+  for (const maxMemoryMb of [0.5, 1, 7.9]) {
+    refused(
+      () => configure('options-env', { maxMemoryMb }),
+      RangeError,
+      /maxMemoryMb must be a number of MiB, at least 8/,
+    );
+  }
+  configure('options-env', { maxMemoryMb: 8 });
+});
+
+test('an execArgv whose last flag still wants its value is refused: Node would take the child script for it', () => {
+  for (const flag of ['--import', '--require', '-r', '--conditions']) {
+    refused(
+      () => configure('options-flags', { execArgv: ['--no-warnings', flag] }),
+      TypeError,
+      new RegExp(`execArgv ends with ${flag}, which takes a value`),
+    );
+  }
+  configure('options-flags', { execArgv: ['--import', 'tsx'] });
+  configure('options-flags', { execArgv: ['--import=tsx', '--no-warnings'] });
+});
+
 test('nonsense is refused with the option named and what it must be', async () => {
   refused(
     () => configure('options-nonsense', { size: 0 }),

@@ -2,7 +2,7 @@ import { RunInProcessError } from '../../errors.js';
 import type { ExitReason } from '../../shared/tracing.js';
 import type { BatchLoss } from '../transport.js';
 import type { ChildRecord } from './child-tracker.js';
-import { crashError, startupError } from './crash-report.js';
+import { type BootSettings, crashError, startupError } from './crash-report.js';
 
 /**
  * What the end of a child means: for the batches it was given (what ran, what goes again), and
@@ -12,12 +12,12 @@ import { crashError, startupError } from './crash-report.js';
  */
 
 /** A batch whose child died (its record known), once the answers it sent before dying are read. */
-export function lossWithChild(record: ChildRecord, sentAt: number, execArgv: readonly string[]): BatchLoss {
+export function lossWithChild(record: ChildRecord, sentAt: number, boot: BootSettings): BatchLoss {
   // tinypool may give a child a task after the pool began to kill it, before it hears of its
   // exit: that batch ran nothing there, and goes again, as a retiring child's does.
   const sentToDying = record.stoppedAt !== undefined && sentAt > record.stoppedAt;
   // A child that never booted ran nothing: its boot failed, not the call (a preload that hangs).
-  const blame = record.ready ? (label: string) => crashError(record, label) : () => startupError(record, execArgv);
+  const blame = record.ready ? (label: string) => crashError(record, label) : () => startupError(record, boot);
   return record.leftCleanly || sentToDying ? { kind: 'retired', error: blame } : { kind: 'crashed', error: blame };
 }
 

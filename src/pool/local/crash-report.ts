@@ -78,13 +78,18 @@ export function preloadError(module: string, thrown: EncodedThrown): ModuleLoadE
   );
 }
 
-export function startupError(record: ChildRecord, execArgv: readonly string[]): ChildStartupError {
+/** What of a pool's settings a failed boot's message names. */
+export interface BootSettings {
+  readonly execArgv: readonly string[];
+  readonly preload: readonly string[];
+}
+
+export function startupError(record: ChildRecord, { execArgv, preload }: BootSettings): ChildStartupError {
   const { exitCode, signal, stderr } = record;
   const what = record.misbehaved
     ? `was stopped before it was ready to take calls: it ${record.misbehaved}.`
     : record.bootTimedOut !== undefined
-      ? `was not ready to take calls within startTimeout (${record.bootTimedOut} ms), and was killed: a module ` +
-        `of the pool's preload may never finish importing (a top-level await that never settles?).`
+      ? `was not ready to take calls within startTimeout (${record.bootTimedOut} ms), and was killed: ${slowBoot(record.bootTimedOut, preload)}`
       : `${signal ? `was killed by signal ${signal}` : `exited with code ${exitCode}`} before it was ready to take calls.`;
   const flags = execArgv.length > 0 ? ` Its Node flags were: ${execArgv.join(' ')}.` : '';
   // What it threw as it started, which it reports on its IPC channel rather than on stderr (child/runner.ts).
@@ -108,4 +113,13 @@ function decodedOrNot(fatal: EncodedThrown): unknown {
   } catch (error) {
     return new Error(`(its report of that error could not be read: ${describeThrown(error)})`);
   }
+}
+
+/** Why a child may not have booted in time, most likely first. */
+function slowBoot(limit: number, preload: readonly string[]): string {
+  if (preload.length > 0) {
+    return `a module of the pool's preload may never finish importing (a top-level await that never settles?).`;
+  }
+  if (limit < 1_000) return `a Node process takes ~100 ms or more to boot, and startTimeout is ${limit} ms: raise it.`;
+  return `a module of its Node flags or of NODE_OPTIONS (an --import or a --require) may never finish loading.`;
 }

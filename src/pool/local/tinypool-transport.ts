@@ -253,7 +253,7 @@ export class TinypoolTransport implements Transport {
     batch.onPipeClosed = (child) => {
       if (!done()) return;
       this.#forget(id);
-      this.events.lost(id, lossWithChild(child, batch.sentAt, this.settings.execArgv));
+      this.events.lost(id, lossWithChild(child, batch.sentAt, this.settings));
     };
     // The pool is gone, and its children with it: nothing holds the process for this batch any more.
     this.#endWaits.set(id, () => {
@@ -451,7 +451,7 @@ export class TinypoolTransport implements Transport {
     } else if (record) {
       this.#wakeIfStalled();
       await Promise.race([record.closed, delay(exitGrace)]);
-      loss = lossWithChild(record, this.#batches.get(id)?.sentAt ?? 0, this.settings.execArgv);
+      loss = lossWithChild(record, this.#batches.get(id)?.sentAt ?? 0, this.settings);
     } else if (error instanceof Error && error.message === 'Terminating worker thread') {
       // tinypool 2.2.0: the text it rejects a task with when it ends its worker: at destroy(), or
       // when one of our aborts (cancel()) ended the worker that ran the aborted task.
@@ -601,7 +601,7 @@ export class TinypoolTransport implements Transport {
   async #bootFailed(record: ChildRecord): Promise<void> {
     const noneLeft = this.#tinypool.threads.length === 0;
     await Promise.race([record.closed, delay(exitGrace)]);
-    const error = startupError(record, this.settings.execArgv);
+    const error = startupError(record, this.settings);
     this.#warming.failWaiting(error);
     if (noneLeft) this.#failBoot(error);
   }

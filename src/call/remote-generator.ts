@@ -61,7 +61,14 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
 
   return(value?: R | PromiseLike<R>): Promise<IteratorResult<T, R>> {
     return this.#enqueue(async () => {
-      const resolved = (await value) as R;
+      let resolved: R;
+      try {
+        resolved = (await value) as R;
+      } catch (error) {
+        // As locally: a rejected value is thrown at the generator, which ends, and return() rejects.
+        await this.#stop(false);
+        throw error;
+      }
       await this.#stop(true);
       return { done: true, value: resolved };
     });

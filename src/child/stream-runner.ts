@@ -101,10 +101,16 @@ export async function driveStream(
       if (stream.credit === 0) flush();
       while (stream.credit === 0 && !stream.stopped) await creditOrStop(stream);
       if (stream.stopped) return await stopped(generator, exportNameOf);
-      let step: IteratorResult<unknown>;
+      let step: { done: boolean; value: unknown };
       const stepStart = performance.now();
       try {
-        step = await generator.next();
+        const result: unknown = await generator.next();
+        // As `for await` does: a result that is no object (code here patched the generator) is a TypeError.
+        if (typeof result !== 'object' || result === null) {
+          throw new TypeError(`Iterator result ${String(result)} is not an object`);
+        }
+        const { done, value } = result as IteratorResult<unknown>;
+        step = { done: Boolean(done), value };
       } catch (error) {
         return thrownAnswer(error, 'call', exportNameOf);
       }

@@ -160,7 +160,10 @@ export interface TransportProvider extends PoolTransport {
 /** The error of a call lost with its batch when no call of it is to blame. */
 export function lossError(loss: Extract<BatchLoss, { kind: 'closed' | 'failed' }>, label: string): Error {
   if (loss.kind === 'closed') return new PoolClosedError(`The pool was shut down before ${label} finished.`);
-  const message = loss.error instanceof Error ? loss.error.message : String(loss.error);
+  // tinypool hands a child's error back as a plain object: its message is what says something.
+  const error = loss.error as { message?: unknown } | null;
+  const message =
+    typeof error === 'object' && error !== null && typeof error.message === 'string' ? error.message : String(error);
   return new RunInProcessError(`The process pool failed to run ${label}: ${message}`, { cause: loss.error });
 }
 

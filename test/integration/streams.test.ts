@@ -131,6 +131,34 @@ for (const mode of modes) {
       assert.deepEqual(await stream.next(), { done: true, value: undefined });
     });
 
+    test('return() given a rejected promise ends the stream and rejects with its reason, as locally', async () => {
+      const marker = scratchFile('return-rejected');
+      const stream = new Exporter().endless(marker);
+      assert.equal((await stream.next()).value, 0);
+      const reason = new Error('no value to return');
+      assert.equal(await rejectionOf(stream.return(Promise.reject(reason))), reason);
+      assert.ok(existsSync(marker), 'its finally ran');
+      assert.deepEqual(await stream.next(), { done: true, value: undefined });
+      // A local async generator does the same.
+      async function* local() {
+        yield 0;
+        yield 1;
+      }
+      const here = local();
+      await here.next();
+      assert.equal(await rejectionOf(here.return(Promise.reject(reason))), reason);
+      assert.deepEqual(await here.next(), { done: true, value: undefined });
+    });
+
+    test('a generator whose next() gives no object (code in the child patched it) fails as for await would: a TypeError', async () => {
+      const exporter = new Exporter();
+      const stream = exporter.patchesNext();
+      assert.deepEqual(await stream.next(), { done: false, value: 1 });
+      const error = await rejectionOf(stream.next(), TypeError);
+      assert.equal(error.message, 'Iterator result null is not an object');
+      assert.equal((await collect(exporter.rows(2))).length, 2, 'the pool goes on');
+    });
+
     test('Symbol.asyncDispose (await using) stops the child generator, where a local one has it', async (context) => {
       const dispose = (Symbol as { asyncDispose?: symbol }).asyncDispose;
       const local = (async function* () {})() as unknown as Record<symbol, unknown>;

@@ -334,9 +334,11 @@ export class TinypoolTransport implements Transport {
       batch.child.stoppedAt ??= ++this.#sequence;
     }
     // A child known to run it is killed at once; otherwise tinypool drops the queued task, or kills
-    // the child it gave it to. A call alone is always stopped through tinypool, which owns its child.
-    if (batch.child && !batch.exclusive) batch.child.process.kill('SIGKILL');
-    else if (batch.controller) {
+    // the child it gave it to. A call alone is always stopped through tinypool, which owns its child;
+    // at shutdown its child is killed at once as well: the grace it had is spent (a stream's, in
+    // stream-stops.ts, or the deadline), and tinypool's SIGTERM would add destroy()'s own grace.
+    if (batch.child && (!batch.exclusive || reason === 'shutdown')) batch.child.process.kill('SIGKILL');
+    if ((!batch.child || batch.exclusive) && batch.controller) {
       this.#abortedAt = ++this.#sequence;
       // tinypool's listener drops the task from its queue, or ends the worker running it; a task it
       // finished has no listener left. A throw there would not come back here: AbortableTaskQueue, below.

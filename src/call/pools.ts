@@ -37,6 +37,13 @@ let loading: Promise<Machinery> | undefined;
 export function configure(options: PoolOptions): void;
 export function configure(name: string, options: PoolOptions): void;
 export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: PoolOptions): void {
+  // configure(42, { … }): the name is what is wrong, not the options.
+  if (maybeOptions !== undefined && typeof nameOrOptions !== 'string') {
+    throw usageError(
+      `configure(name, options): the pool name must be a non-empty string (got ${typeof nameOrOptions}). ` +
+        `Call configure(options) for the default pool.`,
+    );
+  }
   const name = typeof nameOrOptions === 'string' ? nameOrOptions : defaultPoolName;
   const options = typeof nameOrOptions === 'string' ? maybeOptions : nameOrOptions;
   if (name === '') throw usageError('configure(name, options): the pool name must be a non-empty string.');

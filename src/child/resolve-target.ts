@@ -15,12 +15,19 @@ export function resolveTarget(
   if (!module) {
     throw notFound(
       `${target.module} was imported, but it registered nothing with run-in-process. Does it import ` +
-        `'run-in-process' from the same place in the child, and declare its decorators unconditionally?`,
+        `'run-in-process' from the same place in the child, and declare its decorators and wrap its functions ` +
+        `unconditionally, at its top level (not in a function, a constructor or a class field)?`,
     );
   }
   if (target.kind === 'function') {
     const entry = module.functions.get(target.id);
-    if (!entry) throw notFound(`No function "${target.id}" is wrapped with runInProcess() in ${target.module}.`);
+    if (!entry) {
+      throw notFound(
+        `No function "${target.id}" is wrapped with runInProcess() in ${target.module} as the child imports it. ` +
+          `Wrap it at the top level of its module (export const ${target.id} = runInProcess(…)), not in a function, ` +
+          `a constructor or a class field, which the child does not run.`,
+      );
+    }
     return { fn: entry.impl, self: undefined };
   }
   const owner = classAt(target.module, target.classIndex, target.className, moduleExports);
@@ -46,7 +53,8 @@ function classAt(url: string, index: number, expectedName: string, moduleExports
     throw notFound(
       `The child found ${name ? `class ${name}` : 'no class'} where the parent has ${expectedName || 'a class'} ` +
         `(decorated class #${index} of ${url}). The module declares its decorated classes differently in ` +
-        `the child: keep class declarations unconditional (do not branch on isChildProcess() around them).`,
+        `the child: declare decorated classes at the top level of the module, unconditionally (not made by a ` +
+        `function, and with no isChildProcess() branch around them).`,
     );
   }
   return entry;

@@ -58,7 +58,7 @@ export function applyStandard(value: unknown, context: StandardContext, options:
   }
   if (context.kind !== 'method' || typeof value !== 'function') {
     throw usageError(
-      `@runInProcess cannot decorate ${where}: it is a ${context.kind}. Decorate an async method ` +
+      `@runInProcess cannot decorate ${where}: it is ${context.kind === 'accessor' ? 'an' : 'a'} ${context.kind}. Decorate an async method ` +
         `(or a class, to set defaults for its methods).`,
     );
   }

@@ -112,6 +112,13 @@ export function runInProcess(...args: unknown[]): unknown {
   }
   if (typeof first === 'function') {
     if (args.length === 1 && isClass(first)) return applyLegacyClass(first, {});
+    if (isClass(first)) {
+      throw usageError(
+        `runInProcess(fn, options) wraps a function, and ${first.name || 'this'} is a class, which a child could not ` +
+          `call. Put @runInProcess above its async methods, or @runInProcess(options) above the class to give them ` +
+          `defaults; or wrap a function that uses the class.`,
+      );
+    }
     return wrapFunction(first, checkRunOptions(second, 'runInProcess(fn, options)'));
   }
   if (args.length <= 1) return decoratorFor(first);

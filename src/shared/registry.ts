@@ -150,13 +150,32 @@ export function inheritsMethod(self: object, method: MethodEntry): boolean {
 
 export function addFunction(entry: FunctionEntry): void {
   const { functions, url } = entry.module;
-  if (functions.has(entry.id)) {
+  const earlier = functions.get(entry.id);
+  if (earlier) {
+    // The same code wrapped again: runInProcess() ran in a function, a constructor or a class field,
+    // which the child never runs as it imports the module (it would not find the function either).
+    if (sourceOf(earlier.impl) === sourceOf(entry.impl)) {
+      throw usageError(
+        `runInProcess(): "${entry.id}" in ${url} was wrapped a second time. If runInProcess(fn) runs in a function, ` +
+          `a constructor or a class field, wrap it once, at the top level of its module instead (export const ` +
+          `${entry.id} = runInProcess(…)): a child only imports the module, and finds only what its import wraps. ` +
+          `If these are two functions, give one of them { name: '…' }.`,
+      );
+    }
     throw usageError(
       `runInProcess(): two functions in ${url} are registered as "${entry.id}". ` +
         `Each wrapped function needs an id unique within its module: give one of them { name: '…' }.`,
     );
   }
   functions.set(entry.id, entry);
+}
+
+function sourceOf(fn: Function): string | undefined {
+  try {
+    return Function.prototype.toString.call(fn);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A display name for messages: `Hasher.digest`, `Hasher.version` (static), `parseUntrusted`. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import {
   isChildProcess,
   ModuleLoadError,
@@ -9,7 +11,7 @@ import {
   shutdown,
   TimeoutError,
 } from 'run-in-process';
-import { fixture, modes } from '../helpers/fixtures.js';
+import { fixture, modes, scratchFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { runScript } from '../helpers/scripts.js';
 import { captureWarnings } from '../helpers/warnings.js';
@@ -178,6 +180,46 @@ describe('decorator misuse seen at run time', () => {
     assert.throws(() => decorate(() => 1, getterContext), /it is a getter/);
     const fieldContext = { kind: 'field', name: 'value', static: false, addInitializer() {}, metadata: {} };
     assert.throws(() => decorate(undefined, fieldContext), /it is a field/);
+  });
+
+  test('an accessor is refused in words that read, and a class given to the wrapper with options is refused', () => {
+    const decorate = runInProcess as unknown as (...args: unknown[]) => unknown;
+    const accessorContext = { kind: 'accessor', name: 'value', static: false, addInitializer() {}, metadata: {} };
+    assert.throws(() => decorate({}, accessorContext), /it is an accessor\./);
+    class Renderer {
+      async render() {
+        return 1;
+      }
+    }
+    assert.throws(
+      () => decorate(Renderer, { timeout: 1_000 }),
+      (error: Error & { code?: string }) =>
+        error instanceof TypeError &&
+        error.code === 'ERR_INVALID_USAGE' &&
+        /wraps a function, and Renderer is a class.*@runInProcess above its async methods/s.test(error.message),
+    );
+  });
+
+  test('a function wrapped in a class field is refused the second time, saying to wrap it at the top level; its call says so too', async () => {
+    const module = scratchFile('field-wrapper.mjs');
+    writeFileSync(
+      module,
+      `import { runInProcess } from ${JSON.stringify(new URL('../../../dist/index.js', import.meta.url).href)};
+       export class PerInstance { triple = runInProcess(async function triple(n) { return 3 * n; }); }`,
+    );
+    const { PerInstance } = (await import(pathToFileURL(module).href)) as {
+      PerInstance: new () => { triple: (n: number) => Promise<number> };
+    };
+    const first = new PerInstance();
+    assert.throws(
+      () => new PerInstance(),
+      /"triple" in .* was wrapped a second time\. If runInProcess\(fn\) runs in .* a class field, wrap it once, at the top level/s,
+    );
+    const error = await rejectionOf(first.triple(2));
+    assert.match(
+      (error as Error).message,
+      /registered nothing .*wrap its functions unconditionally, at its top level/s,
+    );
   });
 
   test('with emitDecoratorMetadata, a method not declared to return a Promise is refused', () => {

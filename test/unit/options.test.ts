@@ -58,6 +58,16 @@ test('an execArgv whose last flag still wants its value is refused: Node would t
   configure('options-flags', { execArgv: ['--import=tsx', '--no-warnings'] });
 });
 
+test('configure() with a name that is no string says the name is wrong, not the options', () => {
+  assert.throws(
+    () => configure(42 as unknown as string, {}),
+    (error: Error & { code?: string }) =>
+      error instanceof TypeError &&
+      error.code === 'ERR_INVALID_USAGE' &&
+      /the pool name must be a non-empty string \(got number\)/.test(error.message),
+  );
+});
+
 test('nonsense is refused with the option named and what it must be', async () => {
   refused(
     () => configure('options-nonsense', { size: 0 }),

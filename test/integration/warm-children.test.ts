@@ -195,11 +195,13 @@ test('a module that configures warm children of its own pool and warms it starts
     const { where } = await import(${JSON.stringify(pathToFileURL(module).href)});
     const inChild = await where();
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    // Every Node process below this one, at any depth.
+    // Every pool child below this one, at any depth.
     const parents = new Map(readdirSync('/proc').filter((entry) => /^\\d+$/.test(entry)).flatMap((pid) => {
       try {
         const stat = readFileSync('/proc/' + pid + '/stat', 'utf8');
-        return [[Number(pid), { ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), node: stat.includes('(node)') }]];
+        // A pool's child runs tinypool's entry (a process name is no help: Node 24 names its main thread).
+        const child = readFileSync('/proc/' + pid + '/cmdline', 'utf8').includes('tinypool');
+        return [[Number(pid), { ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), node: child }]];
       } catch { return []; }
     }));
     const below = (pid) => { for (let at = parents.get(pid)?.ppid; at; at = parents.get(at)?.ppid) if (at === process.pid) return true; return false; };

@@ -237,12 +237,13 @@ const strings: Rule = {
   accepts: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string'),
 };
 const environment: Rule = {
-  expected: "a plain object whose values are strings, such as { ...process.env, DEBUG: '1' }",
-  // Plain: an array, a Map or a Date has no entries a child could use, and would start it with none.
+  expected: "an object whose values are strings, such as { ...process.env, DEBUG: '1' }",
+  // Not an array, a Map or a Date, which have no entries a child could use and would start it with
+  // none; any object else, of any realm (a vm context's, a test runner's), process.env among them.
   accepts: (value) =>
     typeof value === 'object' &&
     value !== null &&
-    (value === process.env || [Object.prototype, null].includes(Object.getPrototypeOf(value))) &&
+    Object.prototype.toString.call(value) === '[object Object]' &&
     Object.values(value).every((item) => item === undefined || typeof item === 'string'),
 };
 const abortSignal: Rule = { expected: 'an AbortSignal', accepts: (value) => value instanceof AbortSignal };

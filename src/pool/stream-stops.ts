@@ -40,9 +40,11 @@ export class StreamStops {
       if (reason === 'shutdown') already.hurry();
       return;
     }
+    // A shutdown that comes while its consumer's stop is under way makes it a shutdown's stop (hurry).
+    let why = reason;
     const stop = () => {
       if (!call.settled) call.succeed(stoppedAnswer);
-      this.transport.cancel(batch.id, reason);
+      this.transport.cancel(batch.id, why);
       // A worker that cannot be stopped (inline mode) must not hold a shutdown for ever.
       this.batchOver(batch.id);
     };
@@ -54,6 +56,7 @@ export class StreamStops {
     const until = performance.now() + ms;
     let grace = setTimeout(stop, ms);
     const hurry = () => {
+      why = 'shutdown';
       if (until - performance.now() <= shutdownStopGrace) return;
       clearTimeout(grace);
       grace = setTimeout(stop, shutdownStopGrace);

@@ -234,6 +234,15 @@ for (const [reaper, env] of [
   });
 }
 
+test("an fsRead that names a path twice, or the library's own folder, starts children (Node 20 aborts on a flag given twice)", async () => {
+  configure('sandbox', {
+    size: 1,
+    permissions: { fsRead: [fixtures, `${fixtures}/`, join(repoRoot, 'dist')], fsWrite: [outside, outside] },
+  });
+  const { sandboxed } = await inSandbox('sandbox').environment();
+  assert.equal(sandboxed, true);
+});
+
 test('a sandboxed pool never runs inline, even with RUN_IN_PROCESS_INLINE=1', () => {
   const run = runScript(
     `const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});

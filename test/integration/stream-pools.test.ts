@@ -88,22 +88,26 @@ test('shutdown() settles about a second after its deadline when a stream it find
   assert.deepEqual(childPids(), [], 'its child was stopped');
 });
 
-test('shutdown() settles about a second after its deadline also when the stream it stops is in a child that ignores SIGTERM', async () => {
-  configure('stream-shutdown', { size: 1 });
-  const { stream, stubborn } = inPool('stream-shutdown');
-  const pid = await stubborn();
-  const log = new CallLog();
-  const items = stream(log.path, 3, scratchFile('never-released'));
-  assert.equal((await items.next()).value, 0);
-  const pending = items.next();
-  const started = Date.now();
-  await Promise.all([shutdown({ deadline: 200 }), rejectionOf(pending, PoolClosedError)]);
-  const took = Date.now() - started;
-  // The stream's second to reach a yield, then its child killed at once: not tinypool's SIGTERM,
-  // which it ignores, and a second more before the SIGKILL.
-  assert.ok(took < 2_000, `shutdown({ deadline: 200 }) took ${took} ms`);
-  assert.ok(!isAlive(pid), 'its child was stopped');
-});
+for (const left of [false, true]) {
+  test(`shutdown() settles about a second after its deadline also when the stream it stops${left ? ', its consumer gone already,' : ''} is in a child that ignores SIGTERM`, async () => {
+    configure('stream-shutdown', { size: 1 });
+    const { stream, stubborn } = inPool('stream-shutdown');
+    const pid = await stubborn();
+    const log = new CallLog();
+    const items = stream(log.path, 3, scratchFile('never-released'));
+    assert.equal((await items.next()).value, 0);
+    // Its consumer leaves first (the child gets a stop's 5 s to reach a yield), or waits for an item.
+    const waiting = left ? items.return(undefined) : rejectionOf(items.next(), PoolClosedError);
+    if (left) await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    await Promise.all([shutdown({ deadline: 200 }), waiting]);
+    const took = Date.now() - started;
+    // The stream's second to reach a yield, then its child killed at once: not tinypool's SIGTERM,
+    // which it ignores, and a second more before the SIGKILL.
+    assert.ok(took < 2_000, `shutdown({ deadline: 200 }) took ${took} ms`);
+    assert.ok(!isAlive(pid), 'its child was stopped');
+  });
+}
 
 test('a stream dropped half-read is stopped when it is garbage-collected: its finally runs, and the process can exit', () => {
   const marker = scratchFile('dropped-stream');

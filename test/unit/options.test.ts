@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { runInNewContext } from 'node:vm';
 import { configure, runInProcess, shutdown, withCallOptions } from 'run-in-process';
 
 // Options are checked where they are given, against one table per kind (src/options.ts): no child
@@ -25,16 +26,18 @@ test('times of 2³¹ ms or more are refused, since Node would fire such a timer 
   configure('options-times', { timeout: longestTimer, idleTimeout: 0 });
 });
 
-test('an env that is no plain object, and a heap limit a child could not boot with, are refused', () => {
+test('an env that is an array, a Map or a Date, and a heap limit a child could not boot with, are refused', () => {
   // Accepted, they started children with no environment at all, and with Node's default heap limit.
   for (const env of [['A=1'], new Map([['A', '1']]), new Date(), { A: 1 }]) {
     refused(
       () => configure('options-env', { env: env as unknown as Record<string, string> }),
       TypeError,
-      /env must be a plain object whose values are strings/,
+      /env must be an object whose values are strings/,
     );
   }
   configure('options-env', { env: process.env });
+  // Any object's own strings, of any realm: a vm context's, a test runner's.
+  configure('options-env', { env: runInNewContext('({ A: "1" })') as Record<string, string> });
   configure('options-env', { env: Object.assign(Object.create(null) as Record<string, string>, { A: '1' }) });
   for (const maxMemoryMb of [0.5, 1, 7.9]) {
     refused(

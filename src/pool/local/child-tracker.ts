@@ -8,6 +8,7 @@ import { heldBack } from './child-output.js';
 import { validNotice } from './notice-check.js';
 import { controlPipeOf, writeControl } from './control-pipe.js';
 import { readNotices } from './notice-pipe.js';
+import { keptStderr } from './stderr-tail.js';
 
 /**
  * What tinypool does not tell: how a child ended (exit code, signal), what it last wrote to
@@ -53,13 +54,7 @@ export class ChildRecord {
     this.#control = controlPipeOf(process, onBroken);
     this.closed = new Promise((resolve) => process.once('close', () => resolve()));
     process.stderr?.on('data', (chunk: Buffer | string) => {
-      const joined = this.#stderr + chunk.toString();
-      if (joined.length <= stderrTailBytes) this.#stderr = joined;
-      else {
-        // Cut at a line's start: a fragment of a line would read as a line of its own.
-        const lineStart = joined.indexOf('\n', joined.length - stderrTailBytes) + 1;
-        this.#stderr = joined.slice(lineStart > 0 ? lineStart : -stderrTailBytes);
-      }
+      this.#stderr = keptStderr(this.#stderr, chunk.toString(), stderrTailBytes);
     });
     // When tinypool stops a child it unpipes its output, and Node pauses a stream left with no
     // pipe: its last lines (the crash report) and its 'close' would never come.

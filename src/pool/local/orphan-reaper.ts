@@ -113,7 +113,8 @@ const lingerMs = 2_000;
 let retiring: NodeJS.Timeout | undefined;
 
 /**
- * Lines a reaper has not read, beyond which it is taken for stopped (SIGSTOP, by a child: it reads
+ * Lines that wait to be written, beyond what the pipe itself holds (64 KiB or more), past which a
+ * reaper is taken for stopped (SIGSTOP, by a child that stops it again after each SIGCONT: it reads
  * each line at once otherwise) and replaced: unsent lines would pile up, and a write that the
  * kernel cannot take keeps this process alive, unref'd pipe or not.
  */

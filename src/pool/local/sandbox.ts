@@ -18,10 +18,10 @@ import { libraryDir } from '../../shared/library-dir.js';
 export function permissionFlags(permissions: Permissions): string[] {
   const flags = modelFlags();
   const fsRead = permissions.fsRead ?? [];
-  for (const path of [...libraryPaths(), ...linksToLibrary(fsRead), ...fsRead.flatMap(absolute)]) {
+  for (const path of distinct([...libraryPaths(), ...linksToLibrary(fsRead), ...fsRead.flatMap(absolute)])) {
     flags.push(`--allow-fs-read=${path}`);
   }
-  for (const path of (permissions.fsWrite ?? []).flatMap(absolute)) flags.push(`--allow-fs-write=${path}`);
+  for (const path of distinct((permissions.fsWrite ?? []).flatMap(absolute))) flags.push(`--allow-fs-write=${path}`);
   if (permissions.childProcess) flags.push('--allow-child-process');
   if (permissions.worker) flags.push('--allow-worker');
   if (permissions.addons) flags.push('--allow-addons');
@@ -30,6 +30,21 @@ export function permissionFlags(permissions: Permissions): string[] {
   // node:sqlite opens files outside the permission model (it covers node:fs only): off, where it exists.
   if (process.allowedNodeEnvironmentFlags.has('--experimental-sqlite')) flags.push('--no-experimental-sqlite');
   return flags;
+}
+
+/**
+ * Each path once (a trailing separator aside): Node 20 aborts at boot on a path given twice
+ * (`Assertion failed: !path_prefix.empty()`), as a user's `fsRead` that names the library's own
+ * folder would make it.
+ */
+function distinct(paths: string[]): string[] {
+  const seen = new Set<string>();
+  return paths.filter((path) => {
+    const key = path.length > 1 ? path.replace(/[/\\]+$/, '') : path;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** The flags that turn the permission model on, for the Node line this process runs: nothing granted yet. */

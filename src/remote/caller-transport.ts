@@ -220,6 +220,7 @@ export class CallerTransport implements Transport {
           this.events.answered(sent.batch, call.id, opened.answers[index]!, undefined, opened.failures[index]);
         });
         this.events.ended(sent.batch, slow);
+        this.link.discard(jobId);
         return true;
       },
       failed: (reason: string) => {
@@ -230,6 +231,7 @@ export class CallerTransport implements Transport {
           return;
         }
         this.#answerAll(jobId, sent, new RunInProcessError(`The queue failed job ${jobId}: ${reason}`));
+        this.link.discard(jobId);
       },
       lost: (error: JobLostError) => {
         const sent = this.#sent.get(jobId);

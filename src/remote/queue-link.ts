@@ -29,6 +29,12 @@ export interface JobWatcher {
   unreachable(forMs: number, reason: string | undefined): void;
 }
 
+/** Deletes a finished job (in the completed or the failed set), its hash and its logs; nothing else. */
+const discardScript = `
+if redis.call('ZREM', KEYS[2], ARGV[1]) + redis.call('ZREM', KEYS[3], ARGV[1]) > 0 then
+  redis.call('DEL', KEYS[1], KEYS[1] .. ':logs')
+end`;
+
 /** A link stops listening this long after its last job settled, so that an idle process can exit. */
 const listenAfterIdleMs = 1_000;
 
@@ -146,6 +152,18 @@ export class QueueLink {
   forget(jobId: string): void {
     this.#watchers.delete(jobId);
     this.#refresh();
+  }
+
+  /**
+   * A finished job whose answer the caller has: its data and answer are deleted from Redis at once,
+   * rather than kept until `removeOnComplete`'s age (the backstop for a caller that died first).
+   * Fire and forget, after the answer: a job a worker holds, or one that waits, is left alone. Not
+   * BullMQ's `remove()`, which would also write a 'removed' event that every caller of the queue reads.
+   */
+  discard(jobId: string): void {
+    const jobKey = this.queue.toKey(jobId);
+    const { completed, failed } = this.queue.keys;
+    this.#adding.eval(discardScript, 3, jobKey, completed!, failed!, jobId).catch(() => {});
   }
 
   /** The name of the worker that holds a job, or held it when it was lost (job-holder.ts). */

@@ -8,10 +8,26 @@ import { internal } from '../helpers/internal.js';
 type ConnectionModule = typeof import('../../build/lib/remote/connection.js');
 const { checkedConnection } = await internal<ConnectionModule>('remote/connection.js');
 
-test('host:port and Redis URLs go to ioredis as they are; the password is masked where it is shown', () => {
-  for (const given of ['localhost:6379', 'redis-host:6380', 'my.redis.internal:6380', '127.0.0.1:6379', 'localhost']) {
-    assert.deepEqual(checkedConnection(given), { connection: given, where: given }, given);
+test('host:port and Redis URLs go to ioredis as URLs; the password is masked where it is shown, wherever it was given', () => {
+  for (const given of [
+    'localhost:6379',
+    'redis-host:6380',
+    'my.redis.internal:6380',
+    '127.0.0.1:6379',
+    'localhost',
+    '[::1]:6379',
+    'localhost:6379/2',
+  ]) {
+    assert.deepEqual(checkedConnection(given), { connection: `redis://${given}`, where: given }, given);
   }
+  assert.deepEqual(checkedConnection('admin:hunter2@127.0.0.1:6379'), {
+    connection: 'redis://admin:hunter2@127.0.0.1:6379',
+    where: 'admin:***@127.0.0.1:6379',
+  });
+  assert.equal(
+    checkedConnection('redis://127.0.0.1:6379?password=hunter2').where,
+    'redis://127.0.0.1:6379?password=***',
+  );
   assert.deepEqual(checkedConnection('redis://app:s3cret@10.0.0.5:6379/2'), {
     connection: 'redis://app:s3cret@10.0.0.5:6379/2',
     where: 'redis://app:***@10.0.0.5:6379/2',
@@ -27,6 +43,11 @@ test('a socket path, relative or absolute, or a unix:// URL, is a Unix socket', 
     connection: { path: '/tmp/r.sock' },
     where: 'unix:/tmp/r.sock',
   });
+  // The database and password a query gives, as ioredis reads them after a unix:// URL.
+  assert.deepEqual(checkedConnection('/tmp/r.sock?db=1&password=s3cret'), {
+    connection: { path: '/tmp/r.sock', db: 1, password: 's3cret' },
+    where: 'unix:/tmp/r.sock db 1',
+  });
 });
 
 test('a URL that does not parse, or of another scheme, is refused at once, its password masked', () => {
@@ -40,6 +61,14 @@ test('a URL that does not parse, or of another scheme, is refused at once, its p
         !error.message.includes('pa ss'),
       given,
     );
-  refused('redis://user:pa ss@[bad', /connection redis:\/\/user:\*\*\*@\[bad is not a URL that parses/);
+  refused('redis://user:pa ss@[bad', /connection "redis:\/\/user:\*\*\*@\[bad" is not a URL that parses/);
   refused('http://localhost:6379', /is not a Redis URL\. Expected 'redis:\/\/.*'host:port'/);
+  // An unset variable is not localhost; a typo is not a path, nor a host.
+  refused('', /connection "" is empty/);
+  refused('localhost:6379x', /is not a host and port that parse/);
+  for (const mistyped of ['redis:/localhost:6379', 'redis:localhost:6379', 'rediss//localhost:6379']) {
+    refused(mistyped, /looks like a URL whose scheme is mistyped/);
+  }
+  refused('/tmp/r.sock?timeout=5', /has a query that a socket path does not take \(timeout; only db and password\)/);
+  refused('user:pa ss@host:1x', /connection "user:\*\*\*@host:1x" is not a host and port that parse/);
 });

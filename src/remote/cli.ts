@@ -76,6 +76,13 @@ async function main(argv: string[]): Promise<number> {
       `(queue ${worker.queueName}, worker ${worker.name})`,
   );
   await stopping;
+  // A second signal does not wait for the calls it holds: they fail (their callers get PoolClosedError).
+  const now = () => {
+    console.error('run-in-process worker: stopping now; the calls it still runs fail with PoolClosedError.');
+    void worker.close({ deadline: 0 });
+  };
+  process.once('SIGTERM', now);
+  process.once('SIGINT', now);
   await worker.close();
   return 0;
 }

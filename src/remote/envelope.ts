@@ -509,6 +509,12 @@ function verify(secret: string, jobId: string, fields: unknown[], sig: unknown, 
         "it with the callers' secret: RUN_IN_PROCESS_SECRET for the CLI worker, bullmq({ secret }) for serve())",
     );
   }
+  if (sig === undefined && kind === 'call') {
+    throw new TypeError(
+      'a call envelope that is not signed, while this worker has a secret: its caller runs without one (give it ' +
+        "the workers' secret: bullmq({ secret }))",
+    );
+  }
   const expected = Buffer.from(signature(secret, jobId, fields));
   const given = Buffer.from(typeof sig === 'string' ? sig : '');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

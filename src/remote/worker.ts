@@ -13,7 +13,13 @@ import {
   RunInProcessError,
   TimeoutError,
 } from '../errors.js';
-import { asModuleUrl, checkPoolOptions, type PoolOptions } from '../options.js';
+import {
+  asModuleUrl,
+  checkPoolOptions,
+  checkShutdownOptions,
+  type PoolOptions,
+  type ShutdownOptions,
+} from '../options.js';
 import type { Answer, CallTask } from '../protocol.js';
 import { TinypoolTransport } from '../pool/local/tinypool-transport.js';
 import { type FailureKind, failureOf } from '../pool/call-stats.js';
@@ -54,8 +60,12 @@ export interface RemoteWorker {
   /** Its name in the queue (`<host>:<pid>`), as WorkerLostError.worker reports it. */
   readonly name: string;
   readonly queueName: string;
-  /** Stops taking jobs, lets the running ones finish, then stops the local pool. */
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs, lets the running ones finish, then stops the local pool. With a `deadline`
+   * (ms), calls still running past it fail with PoolClosedError (their callers are told so), and
+   * their children are stopped; a later close() with a deadline hurries one under way.
+   */
+  close(options?: ShutdownOptions): Promise<void>;
 }
 
 const host = hostname();
@@ -243,22 +253,29 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   }
   // Settles when the worker closes; what fails in it is an 'error' event (above).
   worker.run().catch(() => {});
+  let closing: Promise<void> | undefined;
 
   return {
     served: [...targets.keys()].sort(),
     unnamed,
     queueName,
     name,
-    async close() {
-      // BullMQ's close() lets the jobs in hand finish, then stops; after a Redis restart it may never
-      // return (6.7): once our own calls are done, it is given two seconds, then disconnected.
-      const closing = worker.close();
-      await Promise.race([closing, idle().then(() => sleep(2_000))]);
-      await Promise.race([worker.disconnect(), sleep(1_000)]).catch(() => {});
-      await Promise.race([presence.leave(), sleep(1_000)]);
-      await scheduler.close(Number.POSITIVE_INFINITY);
-      cancels.disconnect();
-      presenceClient.disconnect();
+    close(options: ShutdownOptions = {}) {
+      const { deadline } = checkShutdownOptions(options, 'worker.close(options)');
+      if (deadline !== undefined) scheduler.close(deadline).catch(() => {});
+      closing ??= (async () => {
+        // BullMQ's close() lets the jobs in hand finish, then stops; after a Redis restart it may never
+        // return (6.7): once our own calls are done, it is given two seconds, then disconnected. The
+        // waits do not hold the process: once all is closed, it may exit at once.
+        const unheld = { ref: false };
+        await Promise.race([worker.close(), idle().then(() => sleep(2_000, undefined, unheld))]);
+        await Promise.race([worker.disconnect(), sleep(1_000, undefined, unheld)]).catch(() => {});
+        await Promise.race([presence.leave(), sleep(1_000, undefined, unheld)]);
+        await scheduler.close(Number.POSITIVE_INFINITY);
+        cancels.disconnect();
+        presenceClient.disconnect();
+      })();
+      return closing;
     },
   };
 }

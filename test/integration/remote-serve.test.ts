@@ -128,7 +128,10 @@ test('an unparsable Redis URL is refused by bullmq() at once, naming the option,
   })();
   assert.ok(error instanceof TypeError, 'refused when the transport is made');
   assert.equal(error.code, 'ERR_INVALID_OPTION');
-  assert.match(error.message, /connection "redis:\/\/user:\*\*\*@\[bad" is not a URL that parses\. Expected 'redis:\/\//);
+  assert.match(
+    error.message,
+    /connection "redis:\/\/user:\*\*\*@\[bad" is not a URL that parses\. Expected 'redis:\/\//,
+  );
   assert.doesNotMatch(error.message, /pa ss/);
   assert.throws(() => bullmq({ connection: 'http://localhost:6379' }), /is not a Redis URL/);
 });

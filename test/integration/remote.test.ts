@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { after, before, describe, test } from 'node:test';
@@ -9,6 +10,7 @@ import {
   JobLostError,
   NoWorkerError,
   NotServedError,
+  PoolClosedError,
   ProcessCrashedError,
   SerializationError,
   RunInProcessError,
@@ -584,6 +586,40 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     } finally {
       await unsigned.stop();
     }
+  });
+
+  test("a caller without the workers' secret has its calls refused, unrun, saying it sent them unsigned", async () => {
+    const signed = await app.startWorker({
+      redis: redis.socket,
+      build: 'signed-only',
+      env: { ...process.env, RUN_IN_PROCESS_SECRET: 'a secret' },
+    });
+    try {
+      const marker = scratchFile('unsigned-to-signed');
+      const refused = await onBuild('signed-only', {}, () => rejectionOf(remote.noteRun(marker, 0), RunInProcessError));
+      assert.match(refused.message, /a call envelope that is not signed, while this worker has a secret/);
+      assert.equal(existsSync(marker), false, 'the unsigned call did not run');
+    } finally {
+      await signed.stop();
+    }
+  });
+
+  test('a worker stopped twice does not wait for a call that never ends: it fails with PoolClosedError, and the worker exits', async () => {
+    const stubborn = await app.startWorker({ redis: redis.socket, build: 'twice' });
+    const exited = once(stubborn.process, 'exit');
+    const error = await onBuild('twice', {}, async () => {
+      const running = rejectionOf(remote.spin(), PoolClosedError);
+      await sleep(1_000); // The call is running on the worker's child.
+      stubborn.process.kill('SIGTERM');
+      await sleep(500);
+      assert.equal(stubborn.process.exitCode, null, 'the first SIGTERM waits for the call');
+      stubborn.process.kill('SIGTERM');
+      return running;
+    });
+    assert.match(error.message, /spin did not finish within the 0 ms shutdown deadline/);
+    const [code] = await exited;
+    assert.equal(code, 0, stubborn.output());
+    assert.match(stubborn.output(), /stopping now; the calls it still runs fail with PoolClosedError/);
   });
 
   test('with a secret, a forged answer in the events stream is ignored: the call gets its real answer', async () => {

@@ -220,7 +220,6 @@ export class CallerTransport implements Transport {
           this.events.answered(sent.batch, call.id, opened.answers[index]!, undefined, opened.failures[index]);
         });
         this.events.ended(sent.batch, slow);
-        this.link.discard(jobId);
         return true;
       },
       failed: (reason: string) => {

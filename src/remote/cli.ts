@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+import { setTimeout as sleep } from 'node:timers/promises';
 import { bullmq } from './bullmq-transport.js';
-import { serve } from './worker.js';
+import { type RemoteWorker, serve } from './worker.js';
 import { type Flags, parse } from './cli-flags.js';
 import { messageOf } from '../codec/describe-thrown.js';
 
@@ -43,11 +44,29 @@ async function main(argv: string[]): Promise<number> {
     ...(flags.stalledInterval !== undefined && { stalledInterval: flags.stalledInterval }),
     ...(flags.maxPayloadBytes !== undefined && { maxPayloadBytes: flags.maxPayloadBytes }),
   });
-  // Listening before saying it is ready: a supervisor may stop it the moment it reads that line.
-  const stopping = new Promise<'stop'>((resolve) => {
-    process.once('SIGTERM', () => resolve('stop'));
-    process.once('SIGINT', () => resolve('stop'));
-  });
+  // Listening before saying it is ready: a supervisor may stop it the moment it reads that line. The
+  // first signal lets the calls it holds finish; a second does not wait for them: they fail (their
+  // callers get PoolClosedError); any later one is only told, since a kill then would leave the jobs
+  // it holds to be found lost, seconds later.
+  let signals = 0;
+  let stop = () => {};
+  let serving: RemoteWorker | undefined;
+  const stopping = new Promise<'stop'>((resolve) => (stop = () => resolve('stop')));
+  const onSignal = (): void => {
+    signals++;
+    if (signals === 1) {
+      stop();
+      return;
+    }
+    if (signals === 2 && serving) {
+      console.error('run-in-process worker: stopping now; the calls it still runs fail with PoolClosedError.');
+      void serving.close({ deadline: 0 });
+      return;
+    }
+    console.error('run-in-process worker: already stopping.');
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   const starting = serve({
     transport,
     pool,
@@ -62,9 +81,15 @@ async function main(argv: string[]): Promise<number> {
         `run-in-process worker: waiting for Redis at ${transport.settings.where} (${error.message}); retrying until it answers.`,
       ),
   });
-  // Stopped while it still waits for Redis: it took no job, so there is nothing to finish.
   const worker = await Promise.race([starting, stopping]);
-  if (worker === 'stop') return 0;
+  if (worker === 'stop') {
+    // Stopped while it still waits for Redis: it took no job, and there is nothing to finish. One
+    // about to be ready may have said it is alive already: it is closed, so that callers do not
+    // count on it (a second at most: one that waits for Redis may never get there).
+    const late = await Promise.race([starting.catch(() => undefined), sleep(1_000, undefined, { ref: false })]);
+    await late?.close({ deadline: 0 });
+    return 0;
+  }
   for (const url of worker.unnamed) {
     console.error(
       `run-in-process worker: ${url} declares targets that no caller can name (it is in no package with a ` +
@@ -75,14 +100,8 @@ async function main(argv: string[]): Promise<number> {
     `run-in-process worker ready: pool ${pool}, ${count(worker.served.length, 'target')} from ${count(modules.length, 'module')} ` +
       `(queue ${worker.queueName}, worker ${worker.name})`,
   );
+  serving = worker;
   await stopping;
-  // A second signal does not wait for the calls it holds: they fail (their callers get PoolClosedError).
-  const now = () => {
-    console.error('run-in-process worker: stopping now; the calls it still runs fail with PoolClosedError.');
-    void worker.close({ deadline: 0 });
-  };
-  process.once('SIGTERM', now);
-  process.once('SIGINT', now);
   await worker.close();
   return 0;
 }

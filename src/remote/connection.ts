@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { RedisOptions } from 'ioredis';
 import { optionError } from '../errors.js';
 
@@ -21,41 +22,70 @@ export type Connection = string | RedisOptions;
  */
 export function checkedConnection(connection: string): { connection: Connection; where: string } {
   if (connection.trim() === '') throw refusal(connection, 'is empty');
+  // A port alone, as ioredis reads it: on this machine.
+  if (/^\d+$/.test(connection)) return checkedConnection(`localhost:${connection}`);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(connection)?.[1]?.toLowerCase();
   if (scheme === undefined) {
+    if (/^unix:/i.test(connection)) return socketAt(connection.slice('unix:'.length), connection);
+    // A path: it starts as one does (`/`, `./`, `~/`, `C:\`), ends in `.sock`, or its first part
+    // names no host:port (`localhost:6379/2` is a host, a port and a database).
+    const path = connection.split('?')[0]!;
+    const head = path.split('/')[0]!;
     const userinfo = /^[^/@]*@/.test(connection);
-    // `redis:/host`, `redis:host:6379`, `rediss//host`: a URL mistyped, not a host or a path.
-    if ((!userinfo && /^[a-z][a-z0-9+.-]*:[/a-z]/i.test(connection)) || /^[a-z][a-z0-9+.-]*\/\//i.test(connection)) {
+    const mistyped = /^(redis|rediss|unix):/i.test(connection) || /^[a-z][a-z0-9+.-]*\/\//i.test(connection);
+    // `redis:/host`, `redis:host:6379`, `rediss//host`, `redis:pass@host`: a URL mistyped, not a host or a path.
+    if (mistyped || (!userinfo && /^[a-z][a-z0-9+.-]+:[/a-z]/i.test(connection))) {
       throw refusal(connection, 'looks like a URL whose scheme is mistyped');
     }
-    // A path: its first part names no host:port (`localhost:6379/2` is a host, port and database).
-    const path = connection.split('?')[0]!;
-    if (!userinfo && (path.endsWith('.sock') || (path.includes('/') && !path.split('/')[0]!.includes(':')))) {
-      return socketAt(resolve(path), connection);
+    if (
+      /^([/.~]|[a-z]:[\\/])/i.test(path) ||
+      path.endsWith('.sock') ||
+      (!userinfo && path.includes('/') && !head.includes(':'))
+    ) {
+      return socketAt(path, connection);
     }
     const url = parsed(`redis://${connection}`);
-    if (!url) throw refusal(connection, 'is not a host and port that parse');
+    if (!url || !validDatabase(url)) {
+      throw refusal(connection, 'is not a host and port that parse (an IPv6 address goes in brackets: [::1]:6379)');
+    }
     return { connection: url.href, where: maskedUrl(url).slice('redis://'.length) };
   }
-  if (scheme === 'unix') {
-    const path = connection.slice('unix://'.length).split('?')[0]!;
-    if (path.startsWith('/')) return socketAt(path, connection);
-  }
+  if (scheme === 'unix') return socketAt(connection.slice('unix://'.length), connection);
   const url = parsed(connection);
-  if (!url || (scheme !== 'redis' && scheme !== 'rediss')) {
-    throw refusal(connection, url ? 'is not a Redis URL' : 'is not a URL that parses');
+  if (!url || (scheme !== 'redis' && scheme !== 'rediss') || !validDatabase(url)) {
+    throw refusal(
+      connection,
+      !url
+        ? 'is not a URL that parses'
+        : validDatabase(url)
+          ? 'is not a Redis URL'
+          : 'names a database that is no number',
+    );
   }
   return { connection, where: maskedUrl(url) };
 }
 
-/** A socket, with the `db` and `password` a query after it gives (any other query is refused). */
-function socketAt(path: string, given: string): { connection: Connection; where: string } {
-  const query = new URLSearchParams(given.includes('?') ? given.slice(given.indexOf('?') + 1) : '');
+/** The database a URL names, if any: a number (`/2`), as ioredis reads it. */
+function validDatabase(url: URL): boolean {
+  return /^\/?(\d+)?$/.test(url.pathname);
+}
+
+/** A socket (its path resolved, `~` as the home folder), with what a query after it gives: db, username, password. */
+function socketAt(given: string, connection: string): { connection: Connection; where: string } {
+  const raw = given.split('?')[0]!;
+  const path = raw.startsWith('~/') ? join(homedir(), raw.slice(2)) : resolve(raw);
+  const query = new URLSearchParams(connection.includes('?') ? connection.slice(connection.indexOf('?') + 1) : '');
   const options: RedisOptions = { path };
   for (const [key, value] of query) {
     if (key === 'db' && /^\d+$/.test(value)) options.db = Number(value);
     else if (key === 'password') options.password = value;
-    else throw refusal(given, `has a query that a socket path does not take (${key}; only db and password)`);
+    else if (key === 'username') options.username = value;
+    else {
+      throw refusal(
+        connection,
+        `has a query that a socket path does not take (${key}; only db, username and password)`,
+      );
+    }
   }
   return { connection: options, where: `unix:${path}${options.db === undefined ? '' : ` db ${options.db}`}` };
 }
@@ -68,12 +98,12 @@ function parsed(text: string): URL | undefined {
   }
 }
 
-/** A URL as messages show it: its password, in the user part or in the query, masked. */
+/** A URL as messages show it: its password, in the user part or in any query parameter named for one, masked. */
 function maskedUrl(url: URL): string {
   const shown = new URL(url.href);
   if (shown.password) shown.password = '***';
-  if (shown.searchParams.has('password')) shown.searchParams.set('password', '***');
-  return shown.href.replace(/password=%2A%2A%2A/, 'password=***');
+  for (const key of [...shown.searchParams.keys()]) if (/pass/i.test(key)) shown.searchParams.set(key, '***');
+  return shown.href.replace(/=%2A%2A%2A/g, '=***');
 }
 
 function refusal(connection: string, why: string): Error {
@@ -85,9 +115,17 @@ function refusal(connection: string, why: string): Error {
   );
 }
 
-/** A connection string that did not parse, its password hidden: between `:` and the last `@`, and in a query. */
+/**
+ * A connection string as a refusal shows it: what follows the user in the part before the last `@`
+ * (the user info, wherever the scheme's slashes are, or are not), and any query parameter named for
+ * a password, masked.
+ */
 function masked(connection: string): string {
-  return connection
-    .replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?[^:/@]*:).*@/i, '$1***@')
-    .replace(/([?&]password=)[^&]*/i, '$1***');
+  let shown = connection.replace(/([?&][^=&]*pass[^=&]*=)[^&]*/gi, '$1***');
+  const at = shown.lastIndexOf('@');
+  if (at < 0) return shown;
+  const start = shown.lastIndexOf('/', at) + 1;
+  const colon = shown.indexOf(':', start);
+  shown = `${shown.slice(0, colon >= 0 && colon < at ? colon + 1 : start)}***${shown.slice(at)}`;
+  return shown;
 }

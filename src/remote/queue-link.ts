@@ -29,10 +29,14 @@ export interface JobWatcher {
   unreachable(forMs: number, reason: string | undefined): void;
 }
 
-/** Deletes a finished job (in the completed or the failed set), its hash and its logs; nothing else. */
+/**
+ * Deletes a finished job (in the completed or the failed set), its hash and its logs, and the
+ * events-stream entry that carried its answer, if named; nothing else.
+ */
 const discardScript = `
 if redis.call('ZREM', KEYS[2], ARGV[1]) + redis.call('ZREM', KEYS[3], ARGV[1]) > 0 then
   redis.call('DEL', KEYS[1], KEYS[1] .. ':logs')
+  if ARGV[2] ~= '' then redis.call('XDEL', KEYS[4], ARGV[2]) end
 end`;
 
 /** A link stops listening this long after its last job settled, so that an idle process can exit. */
@@ -156,14 +160,20 @@ export class QueueLink {
 
   /**
    * A finished job whose answer the caller has: its data and answer are deleted from Redis at once,
-   * rather than kept until `removeOnComplete`'s age (the backstop for a caller that died first).
-   * Fire and forget, after the answer: a job a worker holds, or one that waits, is left alone. Not
-   * BullMQ's `remove()`, which would also write a 'removed' event that every caller of the queue reads.
+   * rather than kept until `removeOnComplete`'s age (the backstop for a caller that died first), and
+   * so is the 'completed' entry of the events stream that carried the answer again (`eventId`), which
+   * would otherwise stay until the stream is trimmed, 10,000 entries later. Fire and forget, after
+   * the answer: a job a worker holds, or one that waits, is left alone. Not BullMQ's `remove()`,
+   * which would also write a 'removed' event that every caller of the queue reads.
    */
   discard(jobId: string): void {
+    this.#discard(jobId);
+  }
+
+  #discard(jobId: string, eventId?: string): void {
     const jobKey = this.queue.toKey(jobId);
-    const { completed, failed } = this.queue.keys;
-    this.#adding.eval(discardScript, 3, jobKey, completed!, failed!, jobId).catch(() => {});
+    const { completed, failed, events } = this.queue.keys;
+    this.#adding.eval(discardScript, 4, jobKey, completed!, failed!, events!, jobId, eventId ?? '').catch(() => {});
   }
 
   /** The name of the worker that holds a job, or held it when it was lost (job-holder.ts). */
@@ -241,10 +251,10 @@ export class QueueLink {
     // Redis can add): listen again from the stream's end; the sweep finds what was missed.
     events.on('error', () => this.#listenAgain(events));
     const guarded =
-      <T>(handle: (event: T) => void) =>
-      (event: T): void => {
+      <T>(handle: (event: T, eventId: string) => void) =>
+      (event: T, eventId: string): void => {
         try {
-          handle(event);
+          handle(event, eventId);
         } catch {
           // A watcher that throws must not end the loop that serves every other job.
         }
@@ -255,11 +265,13 @@ export class QueueLink {
     );
     events.on(
       'completed',
-      guarded(({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => {
+      guarded(({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }, eventId) => {
         const entry = this.#watchers.get(jobId);
         if (!entry) return;
-        if (entry.watcher.completed(returnvalue, false)) this.forget(jobId);
-        else void this.#settleFromStore(jobId);
+        if (entry.watcher.completed(returnvalue, false)) {
+          this.forget(jobId);
+          this.#discard(jobId, eventId);
+        } else void this.#settleFromStore(jobId);
       }),
     );
     events.on(
@@ -398,8 +410,10 @@ export class QueueLink {
 
   /** A finished job's stored outcome, to its watcher. */
   #settle(jobId: string, { state, job }: Stored): void {
-    if (state === 'completed') this.#finish(jobId)?.completed(job?.returnvalue, true);
-    else this.#finish(jobId)?.failed(job?.failedReason ?? '');
+    if (state === 'completed') {
+      this.#finish(jobId)?.completed(job?.returnvalue, true);
+      this.#discard(jobId);
+    } else this.#finish(jobId)?.failed(job?.failedReason ?? '');
   }
 
   #lost(jobId: string): void {

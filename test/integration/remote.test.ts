@@ -436,7 +436,12 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     // BullMQ counts the jobs added to a queue, whatever their ids.
     const added = () => Number(cli('GET', 'bull:default@test:id'));
     const kept = () => Number(cli('ZCARD', 'bull:default@test:completed'));
-    const [addedBefore, keptBefore] = [added(), kept()];
+    // The events stream's 'completed' entries carry each answer again.
+    const answersInStream = () =>
+      cli('XRANGE', 'bull:default@test:events', '-', '+')
+        .split('\n')
+        .filter((line) => line === 'completed').length;
+    const [addedBefore, keptBefore, streamedBefore] = [added(), kept(), answersInStream()];
     const sent = Array.from({ length: 400 }, (_, i) => ({ i, text: `call ${i}` }));
     const back = await Promise.all(sent.map((value) => values.Values.echo(value)));
     assert.deepEqual(back, sent);
@@ -444,6 +449,10 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.ok(jobs < 400 && jobs >= 64, `400 calls in ${jobs} jobs`);
     // Each job is deleted once its caller has the answer: its data and answer do not stay in Redis.
     assert.ok((await waitFor(() => kept() <= keptBefore, 5_000)) !== undefined, `${kept() - keptBefore} jobs kept`);
+    assert.ok(
+      (await waitFor(() => answersInStream() <= streamedBefore, 5_000)) !== undefined,
+      `${answersInStream() - streamedBefore} answers kept in the events stream`,
+    );
   });
 
   test('two workers share the load', async () => {

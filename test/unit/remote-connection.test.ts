@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { internal } from '../helpers/internal.js';
 
@@ -25,9 +26,12 @@ test('host:port and Redis URLs go to ioredis as URLs; the password is masked whe
     where: 'admin:***@127.0.0.1:6379',
   });
   assert.equal(
-    checkedConnection('redis://127.0.0.1:6379?password=hunter2').where,
-    'redis://127.0.0.1:6379?password=***',
+    checkedConnection('redis://127.0.0.1:6379?password=hunter2&sentinelPassword=x').where,
+    'redis://127.0.0.1:6379?password=***&sentinelPassword=***',
   );
+  assert.equal(checkedConnection('redis://app:s3:cret@10.0.0.5:6379/2').where, 'redis://app:***@10.0.0.5:6379/2');
+  // A port alone is on this machine, as ioredis reads it.
+  assert.equal(checkedConnection('6380').connection, 'redis://localhost:6380');
   assert.deepEqual(checkedConnection('redis://app:s3cret@10.0.0.5:6379/2'), {
     connection: 'redis://app:s3cret@10.0.0.5:6379/2',
     where: 'redis://app:***@10.0.0.5:6379/2',
@@ -43,11 +47,13 @@ test('a socket path, relative or absolute, or a unix:// URL, is a Unix socket', 
     connection: { path: '/tmp/r.sock' },
     where: 'unix:/tmp/r.sock',
   });
-  // The database and password a query gives, as ioredis reads them after a unix:// URL.
-  assert.deepEqual(checkedConnection('/tmp/r.sock?db=1&password=s3cret'), {
-    connection: { path: '/tmp/r.sock', db: 1, password: 's3cret' },
+  // The database, user and password a query gives, as ioredis reads them after a unix:// URL.
+  assert.deepEqual(checkedConnection('/tmp/r.sock?db=1&username=app&password=s3cret'), {
+    connection: { path: '/tmp/r.sock', db: 1, username: 'app', password: 's3cret' },
     where: 'unix:/tmp/r.sock db 1',
   });
+  assert.deepEqual(checkedConnection('unix:/tmp/r.sock').connection, { path: '/tmp/r.sock' });
+  assert.deepEqual(checkedConnection('~/r.sock').connection, { path: join(homedir(), 'r.sock') });
 });
 
 test('a URL that does not parse, or of another scheme, is refused at once, its password masked', () => {
@@ -69,6 +75,15 @@ test('a URL that does not parse, or of another scheme, is refused at once, its p
   for (const mistyped of ['redis:/localhost:6379', 'redis:localhost:6379', 'rediss//localhost:6379']) {
     refused(mistyped, /looks like a URL whose scheme is mistyped/);
   }
-  refused('/tmp/r.sock?timeout=5', /has a query that a socket path does not take \(timeout; only db and password\)/);
+  refused(
+    '/tmp/r.sock?timeout=5',
+    /has a query that a socket path does not take \(timeout; only db, username and password\)/,
+  );
+  refused('redis://host/abc', /names a database that is no number/);
+  refused('::1', /an IPv6 address goes in brackets: \[::1\]:6379/);
+  // A mistyped scheme before a password: refused, and the password never shown.
+  for (const mistyped of ['rediss//user:pa ss@host:6379', 'redis//:pa ss@host', 'redis:pa ss@host:6379']) {
+    refused(mistyped, /looks like a URL whose scheme is mistyped/);
+  }
   refused('user:pa ss@host:1x', /connection "user:\*\*\*@host:1x" is not a host and port that parse/);
 });

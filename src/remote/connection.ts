@@ -52,16 +52,9 @@ export function checkedConnection(connection: string): { connection: Connection;
   }
   if (scheme === 'unix') return socketAt(connection.slice('unix://'.length), connection);
   const url = parsed(connection);
-  if (!url || (scheme !== 'redis' && scheme !== 'rediss') || !validDatabase(url)) {
-    throw refusal(
-      connection,
-      !url
-        ? 'is not a URL that parses'
-        : validDatabase(url)
-          ? 'is not a Redis URL'
-          : 'names a database that is no number',
-    );
-  }
+  if (!url) throw refusal(connection, 'is not a URL that parses');
+  if (scheme !== 'redis' && scheme !== 'rediss') throw refusal(connection, 'is not a Redis URL');
+  if (!validDatabase(url)) throw refusal(connection, 'names a database that is no number');
   return { connection, where: maskedUrl(url) };
 }
 
@@ -121,11 +114,10 @@ function refusal(connection: string, why: string): Error {
  * a password, masked.
  */
 function masked(connection: string): string {
-  let shown = connection.replace(/([?&][^=&]*pass[^=&]*=)[^&]*/gi, '$1***');
+  const shown = connection.replace(/([?&][^=&]*pass[^=&]*=)[^&]*/gi, '$1***');
   const at = shown.lastIndexOf('@');
   if (at < 0) return shown;
   const start = shown.lastIndexOf('/', at) + 1;
   const colon = shown.indexOf(':', start);
-  shown = `${shown.slice(0, colon >= 0 && colon < at ? colon + 1 : start)}***${shown.slice(at)}`;
-  return shown;
+  return `${shown.slice(0, colon >= 0 && colon < at ? colon + 1 : start)}***${shown.slice(at)}`;
 }

@@ -166,11 +166,7 @@ export class QueueLink {
    * the answer: a job a worker holds, or one that waits, is left alone. Not BullMQ's `remove()`,
    * which would also write a 'removed' event that every caller of the queue reads.
    */
-  discard(jobId: string): void {
-    this.#discard(jobId);
-  }
-
-  #discard(jobId: string, eventId?: string): void {
+  discard(jobId: string, eventId?: string): void {
     const jobKey = this.queue.toKey(jobId);
     const { completed, failed, events } = this.queue.keys;
     this.#adding.eval(discardScript, 4, jobKey, completed!, failed!, events!, jobId, eventId ?? '').catch(() => {});
@@ -270,7 +266,7 @@ export class QueueLink {
         if (!entry) return;
         if (entry.watcher.completed(returnvalue, false)) {
           this.forget(jobId);
-          this.#discard(jobId, eventId);
+          this.discard(jobId, eventId);
         } else void this.#settleFromStore(jobId);
       }),
     );
@@ -412,7 +408,7 @@ export class QueueLink {
   #settle(jobId: string, { state, job }: Stored): void {
     if (state === 'completed') {
       this.#finish(jobId)?.completed(job?.returnvalue, true);
-      this.#discard(jobId);
+      this.discard(jobId);
     } else this.#finish(jobId)?.failed(job?.failedReason ?? '');
   }
 

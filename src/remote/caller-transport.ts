@@ -270,7 +270,8 @@ export class CallerTransport implements Transport {
    */
   #redisGone(jobId: string, sent: Sent, forMs: number, reason: string | undefined): void {
     const { where, reconnectTimeout } = this.options;
-    const state = sent.active ? 'a worker had taken it' : 'it waited for a worker';
+    // What this caller had heard: a worker's taking the job reaches it through Redis too.
+    const state = sent.active ? 'a worker had taken it' : 'no worker was yet known to have taken it';
     const error = new TransportUnavailableError(
       `Redis at ${where} (queue ${this.link.queueName}) has not answered for ${forMs} ms` +
         `${reason ? ` (${reason})` : ''}, while job ${jobId} (${labelOf(sent)}) was out: ${state}. ` +

@@ -700,6 +700,9 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
         const gone = [0, 1].map((i) => scratchFile(`redis-gone-${i}`));
         const waiting = gone.map((marker) => remote.noteRun(marker, 1_000));
         assert.ok((await waitFor(() => gone.every((m) => existsSync(m)), 10_000)) !== undefined);
+        // The markers are written by the worker's child; the caller hears that a worker took the job
+        // through the queue's event stream, which may come a moment later on a busy machine.
+        assert.ok((await waitFor(() => stats().queued === 0, 5_000)) !== undefined, 'the caller saw the jobs taken');
         await redis.kill();
         const killedAt = Date.now();
         const failures = await Promise.all(waiting.map((call) => rejectionOf(call, TransportUnavailableError)));

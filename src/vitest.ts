@@ -168,11 +168,15 @@ async function lowerDecorators(
     );
   }
   // JavaScript decorators are standard decorators; no engine runs them yet, and `supported` says so
-  // whatever esbuild's tables say. Everything else is left as it is.
+  // whatever esbuild's tables say. Everything else is left as it is, names included: lowering renames
+  // a function expression that shares its name with a top-level binding (`const parse =
+  // runInProcess(function parse …)` became `function parse2`), and a child, which imports the module
+  // without this plugin, finds a wrapped function by its name.
   return esbuild.transform(code, {
     loader: 'js',
     target: 'esnext',
     supported: { decorators: false },
+    keepNames: true,
     sourcemap: 'external',
     sourcefile: file,
   });

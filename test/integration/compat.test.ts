@@ -124,6 +124,13 @@ function vitestSuite(name: string, title: string, run: VitestRun | string): void
       assertPassed('legacy', 'a .ts module runs in another process');
     });
 
+    test('a function wrapped beside a decorated class keeps its name', () => {
+      assertPassed(
+        'legacy',
+        'a function wrapped under the name of its const, beside a decorated class, runs in another process',
+      );
+    });
+
     test('the same, with the module named by { module: import.meta.url }', () => {
       assertPassed('legacy', 'a .ts module named with { module: import.meta.url } runs in another process');
     });
@@ -151,6 +158,13 @@ function vitestSuite(name: string, title: string, run: VitestRun | string): void
 
     test('standard decorators: an error class exported by the declaring module passes toBeInstanceOf', () => {
       assertPassed('standard', 'standard decorators: an error class exported by the module is rebuilt as that class');
+    });
+
+    test('standard decorators: a function wrapped in the same module keeps its name through the lowering', () => {
+      assertPassed(
+        'standard',
+        'standard decorators: a function wrapped under the name of its const, beside them, runs in another process',
+      );
     });
 
     test('standard decorators: the declaring module ran once in the test worker', () => {

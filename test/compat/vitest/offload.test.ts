@@ -2,7 +2,7 @@ import { afterAll, expect, test } from 'vitest';
 import { configure, ModuleLoadError, shutdown } from 'run-in-process';
 import { CompiledWork } from './compiled-work.js';
 import { NamedModuleWork } from './named-module.js';
-import { TsWork } from './worker-code.js';
+import { parse, TsWork } from './worker-code.js';
 
 afterAll(() => shutdown());
 
@@ -12,6 +12,11 @@ test('a compiled .js module runs in another process', async () => {
 
 test('a .ts module runs in another process', async () => {
   expect(await TsWork.pid()).not.toBe(process.pid);
+});
+
+test('a function wrapped under the name of its const, beside a decorated class, runs in another process', async () => {
+  expect(parse.name).toBe('parse');
+  expect(await parse('[1, 2]')).toEqual([1, 2]);
 });
 
 test('a .ts module named with { module: import.meta.url } runs in another process', async () => {

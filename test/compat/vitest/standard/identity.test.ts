@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from 'vitest';
 import { shutdown } from 'run-in-process';
-import { decoratorMode, StandardWork, WorkFailed } from './failing-work.js';
+import { decoratorMode, parse, StandardWork, WorkFailed } from './failing-work.js';
 
 afterAll(() => shutdown());
 
@@ -15,6 +15,11 @@ test('standard decorators: an error class exported by the module is rebuilt as t
   const error = await StandardWork.fail('E3').catch((thrown: unknown) => thrown);
   expect(error).toBeInstanceOf(WorkFailed);
   expect(error).toMatchObject({ name: 'WorkFailed', message: 'failed with E3', code: 'E3' });
+});
+
+test('standard decorators: a function wrapped under the name of its const, beside them, runs in another process', async () => {
+  expect(parse.name).toBe('parse');
+  expect(await parse('[1, 2]')).toEqual([1, 2]);
 });
 
 test('standard decorators: the declaring module ran once in this process', () => {

@@ -10,7 +10,7 @@ import { rethrow, returnedValue } from './answer.js';
 import { withCallerFrames } from './call-stacks.js';
 import { currentCallOptions } from './call-options.js';
 import { warnIfEntryScript } from './entry-script.js';
-import { poolOptions, withScheduler } from './pools.js';
+import { configuredOptions, poolOptions, withScheduler } from './pools.js';
 import { functionRecipe, methodRecipe, type Recipe, runtimeClassOf } from './recipe.js';
 import { RemoteGenerator } from './remote-generator.js';
 
@@ -62,7 +62,9 @@ function specOf(recipe: Recipe, options: RunInProcessOptions): { pool: string; s
   warnIfEntryScript(recipe.module);
   const pool = options.pool ?? defaultPoolName;
   const perCall = currentCallOptions();
-  const timeout = perCall?.timeout ?? options.timeout ?? poolOptions(pool).timeout;
+  // A pool not configured yet may be in this turn (a configure() just after the first call, while the
+  // pool machinery loads): its timeout is then read when the call reaches it (withPoolTimeout).
+  const timeout = perCall?.timeout ?? options.timeout ?? configuredOptions(pool)?.timeout;
   return {
     pool,
     spec: {
@@ -90,7 +92,14 @@ function stream(recipe: Recipe, options: RunInProcessOptions): AsyncGenerator {
       withScheduler(pool, (scheduler) => {
         runsIn = scheduler.runsIn;
         const start = (traced: CallSpec) =>
-          scheduler.stream(recipe.task, recipe.label, traced, streamSpec, deliver, recipe.listener);
+          scheduler.stream(
+            recipe.task,
+            recipe.label,
+            withPoolTimeout(traced, pool),
+            streamSpec,
+            deliver,
+            recipe.listener,
+          );
         if (!callChannel.hasSubscribers) return start(spec);
         // Traced as a call from the first next() to the generator's end.
         const context = contextOf(recipe, pool, spec);
@@ -122,6 +131,13 @@ function send(recipe: Recipe, options: RunInProcessOptions): Promise<unknown> {
   }, context);
 }
 
+/** A call with no timeout of its own gets its pool's, as the pool is configured when the call reaches it. */
+function withPoolTimeout(spec: CallSpec, pool: string): CallSpec {
+  if (spec.timeout !== undefined) return spec;
+  const timeout = poolOptions(pool).timeout;
+  return timeout === undefined ? spec : { ...spec, timeout };
+}
+
 function contextOf(recipe: Recipe, pool: string, spec: CallSpec): CallContext {
   return { target: recipe.label, module: recipe.module.url, pool, timeout: spec.timeout, pid: undefined, carrier: {} };
 }
@@ -146,7 +162,7 @@ async function run(recipe: Recipe, pool: string, spec: CallSpec): Promise<unknow
   try {
     answer = await withScheduler(pool, (scheduler) => {
       runsIn = scheduler.runsIn;
-      return scheduler.run(recipe.task, recipe.label, spec, recipe.listener);
+      return scheduler.run(recipe.task, recipe.label, withPoolTimeout(spec, pool), recipe.listener);
     });
   } catch (error) {
     throw withCallerFrames(error);

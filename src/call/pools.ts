@@ -139,6 +139,11 @@ export function remotePools(): string[] {
   return [...optionsByName].filter(([, options]) => options.transport !== undefined).map(([name]) => name);
 }
 
+/** A pool's options if `configure()` gave it some, without the defaults or their warning. */
+export function configuredOptions(name: string): PoolOptions | undefined {
+  return optionsByName.get(name);
+}
+
 /** The options a pool's calls get: those of `configure()`, or the defaults with a warning. */
 export function poolOptions(name: string): PoolOptions {
   const options = optionsByName.get(name);

@@ -3,7 +3,8 @@ import diagnostics from 'node:diagnostics_channel';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { configure, shutdown, stats } from 'run-in-process';
-import { fixture } from '../helpers/fixtures.js';
+import { fixture, fixtureUrl } from '../helpers/fixtures.js';
+import { runScript } from '../helpers/scripts.js';
 import { captureWarnings } from '../helpers/warnings.js';
 
 // What configure() sets, pool by pool: each test configures a pool of its own (test/fixtures/src/module-state.ts).
@@ -23,6 +24,23 @@ test('a pool name that was never configured warns once, then runs with the defau
     ['RUN_IN_PROCESS_UNCONFIGURED_POOL'],
   );
   assert.match(warnings[0]!.message, /Pool "never-configured" was never configured.*configure\('never-configured'/s);
+});
+
+test('a pool configured in the same turn as its first call, in a fresh process, runs that call with its options and no warning', () => {
+  // A fresh process: the first call of all waits for the pool machinery to load, which is when
+  // the pool's options are read; the call's timeout was read when it was made.
+  const run = runScript(`
+    const { configuredLate } = await import(${JSON.stringify(fixtureUrl('standard', 'unconfigured'))});
+    const { configure, shutdown, TimeoutError } = await import('run-in-process');
+    const warnings = [];
+    process.on('warning', (warning) => warnings.push(warning.code));
+    const first = configuredLate(0);
+    const slow = configuredLate(5_000).catch((error) => error instanceof TimeoutError ? 'timed out' : String(error));
+    configure('configured-late', { size: 2, timeout: 1_000, env: { CONFIGURED_LATE: 'yes' } });
+    console.log(JSON.stringify({ first: await first, slow: await slow, warnings }));
+    await shutdown();`);
+  assert.equal(run.status, 0, run.report);
+  assert.deepEqual(JSON.parse(run.stdout), { first: 'yes', slow: 'timed out', warnings: [] }, run.report);
 });
 
 test('isolate: true runs every call in a fresh process, so module state does not carry over', async () => {

@@ -13,6 +13,7 @@ import {
   type ClassEntry,
   type MethodEntry,
 } from '../shared/registry.js';
+import { warnIfClassOffloadsNothing } from './empty-class-warning.js';
 import { declaringModule } from './declaring-module.js';
 import { checkTargetShape } from './target-shape.js';
 import { refuseUnnamedIn } from './remote-naming.js';
@@ -54,6 +55,7 @@ export function applyStandard(value: unknown, context: StandardContext, options:
     for (const key of entry.methods.keys()) addOffloadedMethod(ctor, key);
     setClassDefaults(ctor, options);
     refuseUnnamedIn(entry.module.url);
+    warnIfClassOffloadsNothing(ctor);
     return undefined;
   }
   if (context.kind !== 'method' || typeof value !== 'function') {
@@ -116,6 +118,7 @@ export function applyLegacyClass(ctor: Function, options: RunInProcessOptions): 
   classEntry(moduleEntry(moduleUrl), ctor);
   setClassDefaults(ctor, options);
   refuseUnnamedIn(moduleUrl);
+  warnIfClassOffloadsNothing(ctor);
 }
 
 /** A decorator factory's result: `@runInProcess(options)` works in both modes, on methods and classes. */

@@ -54,7 +54,7 @@ export function classDefaults(ctor: Function | undefined): RunInProcessOptions {
  * the constructor's prototype, or for an ES5-style subclass (whose constructor's prototype is
  * Function.prototype) the constructor of its prototype object's prototype.
  */
-function parentClassOf(ctor: Function): Function | undefined {
+export function parentClassOf(ctor: Function): Function | undefined {
   const proto = Object.getPrototypeOf(ctor) as unknown;
   if (proto !== Function.prototype) return typeof proto === 'function' ? proto : undefined;
   const prototypeProto = (ctor.prototype as object | undefined) && Object.getPrototypeOf(ctor.prototype);
@@ -69,6 +69,11 @@ function parentClassOf(ctor: Function): Function | undefined {
  */
 export function ownClassDefaults(ctor: Function): RunInProcessOptions {
   return (Reflect.getOwnMetadata(defaultsKey, ctor) as RunInProcessOptions | undefined) ?? none;
+}
+
+/** The class's own offloaded methods (not its ancestors'), as addOffloadedMethod recorded them. */
+export function offloadedMethodsOf(ctor: Function): readonly string[] {
+  return (Reflect.getOwnMetadata(methodsKey, ctor) as string[] | undefined) ?? [];
 }
 
 /** Records a method as offloaded: `Reflect.getOwnMetadata('run-in-process:methods', Class)` lists them. */

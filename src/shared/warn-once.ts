@@ -8,7 +8,8 @@ export type WarningCode =
   | 'RUN_IN_PROCESS_UNKNOWN_SUBCLASS'
   | 'RUN_IN_PROCESS_UNCONFIGURED_POOL'
   | 'RUN_IN_PROCESS_INLINE'
-  | 'RUN_IN_PROCESS_CHILD_THREW';
+  | 'RUN_IN_PROCESS_CHILD_THREW'
+  | 'RUN_IN_PROCESS_CLASS_OFFLOADS_NOTHING';
 
 const given = new Map<WarningCode, Set<unknown>>();
 

@@ -19,6 +19,7 @@ import { captureWarnings } from '../helpers/warnings.js';
 type HasherModule = typeof import('../fixtures/src/hasher.js');
 type InstancesModule = typeof import('../fixtures/src/instances.js');
 type MisuseModule = typeof import('../fixtures/src/misuse.js');
+type ClassDefaultsModule = typeof import('../fixtures/src/class-defaults.js');
 
 after(() => shutdown());
 
@@ -85,6 +86,23 @@ for (const mode of modes) {
         warnings.map((warning) => warning.code),
         ['RUN_IN_PROCESS_UNKNOWN_SUBCLASS'],
       );
+    });
+
+    test('@runInProcess above a class none of whose methods (own, inherited or of a subclass) is decorated warns that nothing of it is offloaded', async () => {
+      const { warnings, result } = await captureWarnings(async () => {
+        const module = await fixture<ClassDefaultsModule>(mode, 'class-defaults');
+        await new Promise((resolve) => setImmediate(resolve));
+        return module;
+      });
+      assert.deepEqual(
+        warnings.map((warning) => warning.code),
+        ['RUN_IN_PROCESS_CLASS_OFFLOADS_NOTHING'],
+      );
+      assert.match(warnings[0]!.message, /above class OnlyDefaults, none of whose methods is decorated/);
+      assert.match(warnings[0]!.message, /Put @runInProcess above each async method/);
+      assert.equal(await new result.OnlyDefaults().where(), process.pid, 'what the warning says');
+      assert.notEqual(await new result.SubclassWithMethods().where(), process.pid);
+      assert.notEqual(await new result.MarkedSubclass().where(), process.pid);
     });
 
     test('a method called on something other than its instance is refused, saying how to call it', async () => {

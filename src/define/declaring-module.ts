@@ -19,11 +19,13 @@ export function declaringModule(explicit: string | URL | undefined, what: string
   if (explicit !== undefined) return existing(fromUrl(String(explicit), what, 'the `module` option'), what);
   const file = firstForeignFrame();
   // `node --input-type=module -e` names its code file:///<cwd>/[eval1], as if it were a file.
-  if (file === undefined || evalName.test(file)) {
+  if (file !== undefined && evalName.test(file)) throw noFile(what, 'given to node -e (--eval, or stdin)');
+  if (file === undefined) {
     throw usageError(
-      `Cannot tell which module declares ${what}: no file appears on the call stack (eval, REPL or a ` +
-        `bundler's runtime?). A child process imports that module to find the code, so pass it ` +
-        `explicitly: { module: import.meta.url } (in CommonJS, { module: __filename }).`,
+      `Cannot tell which module declares ${what}: no file appears on the call stack (a bundler's runtime, ` +
+        `eval, the REPL?). A child process imports that module to find the code, so pass it ` +
+        `explicitly: { module: import.meta.url } (in CommonJS, { module: __filename }). Code typed into the ` +
+        `REPL or given to node -e has no file to name: put it in a module file, and import that.`,
     );
   }
   return fromUrl(file.startsWith('file:') ? file : urlOfPath(file), what, 'the call stack');
@@ -35,6 +37,7 @@ export function declaringModule(explicit: string | URL | undefined, what: string
  */
 function existing(url: string, what: string): string {
   const path = fileURLToPath(url.split('?')[0]!);
+  if (evalName.test(path)) throw noFile(what, 'given to node -e (--eval, or stdin)');
   if (!existsSync(path)) {
     throw usageError(
       `Cannot run ${what} in a child process: its \`module\` option names ${path}, which does not exist. ` +
@@ -42,6 +45,13 @@ function existing(url: string, what: string): string {
     );
   }
   return url;
+}
+
+function noFile(what: string, where: string): Error {
+  return usageError(
+    `Cannot run ${what} in a child process: it is declared in code ${where}, which has no file that a ` +
+      `child could import to find it. Put it in a module file, and import that file.`,
+  );
 }
 
 /** A module runner (vitest) names a module by its path, and keeps the query it was imported with. */

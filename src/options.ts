@@ -256,10 +256,8 @@ export const largestPool = 1024;
 
 type Table<T> = { readonly [K in keyof Required<T>]: Rule };
 
-const priority: Rule = {
-  expected: 'a finite number (higher goes first)',
-  accepts: (value) => typeof value === 'number' && Number.isFinite(value),
-};
+// A number that is not finite is out of range (a RangeError), as for every other number here.
+const priority: Rule = number('a finite number (higher goes first)', (n) => Number.isFinite(n));
 
 /** More would hide a call that fails every time; a loop of its own is clearer for that. */
 const mostRetries = 100;

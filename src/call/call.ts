@@ -144,15 +144,38 @@ function contextOf(recipe: Recipe, pool: string, spec: CallSpec): CallContext {
 
 /** Subscribers filled the carrier in `start`, which runs before this. */
 function carry(recipe: Recipe, context: CallContext): void {
-  const carrier = stringsOf(context.carrier);
+  let carrier: Record<string, string> | undefined;
+  try {
+    carrier = stringsOf(context.carrier);
+  } catch {
+    return; // A subscriber made `carrier` a getter that throws.
+  }
   if (carrier) recipe.task[CallSlot.carrier] = carrier;
 }
 
-/** The carrier's string entries, as W3C headers are: anything else a subscriber put there stays here. */
+/**
+ * The carrier's string entries, as W3C headers are: anything else a subscriber put there stays here.
+ * Tracing never changes a call's outcome: an entry whose getter throws is left out, and a carrier
+ * that cannot be read at all (a Proxy that throws) carries nothing.
+ */
 function stringsOf(carrier: unknown): Record<string, string> | undefined {
   if (typeof carrier !== 'object' || carrier === null) return undefined;
+  let keys: string[];
+  try {
+    keys = Object.keys(carrier);
+  } catch {
+    return undefined;
+  }
   let strings: Record<string, string> | undefined;
-  for (const [key, value] of Object.entries(carrier)) if (typeof value === 'string') (strings ??= {})[key] = value;
+  for (const key of keys) {
+    let value: unknown;
+    try {
+      value = (carrier as Record<string, unknown>)[key];
+    } catch {
+      continue;
+    }
+    if (typeof value === 'string') (strings ??= {})[key] = value;
+  }
   return strings;
 }
 

@@ -112,6 +112,52 @@ test('calls are traced in the parent and in the child, the carrier goes along, a
   assert.ok(existsSync(log));
 });
 
+test("a subscriber's hostile carrier never changes a call's outcome: what cannot be read stays behind", async () => {
+  configure('tracing', { size: 1 });
+  const { pid } = inPool('tracing');
+  const hostile: Array<(context: CallContext) => void> = [
+    (context) =>
+      Object.defineProperty(context.carrier, 'traceparent', {
+        enumerable: true,
+        get() {
+          throw new Error('getter threw');
+        },
+      }),
+    (context) => {
+      context.carrier = new Proxy(
+        {},
+        {
+          ownKeys() {
+            throw new Error('ownKeys threw');
+          },
+        },
+      );
+    },
+    (context) =>
+      Object.defineProperty(context, 'carrier', {
+        get() {
+          throw new Error('carrier getter threw');
+        },
+      }),
+  ];
+  let next = 0;
+  const ignore = () => {};
+  const handlers = {
+    start: (context: unknown) => hostile[next]?.(context as CallContext),
+    end: ignore,
+    asyncStart: ignore,
+    asyncEnd: ignore,
+    error: ignore,
+  };
+  const calls = diagnosticsChannel.tracingChannel('run-in-process:call');
+  calls.subscribe(handlers);
+  try {
+    for (next = 0; next < hostile.length; next++) assert.notEqual(await pid(), process.pid, `carrier ${next}`);
+  } finally {
+    calls.unsubscribe(handlers);
+  }
+});
+
 test('a stream is traced as one call, from its first next() to its end', async () => {
   type StreamsModule = typeof import('../fixtures/src/streams.js');
   const { lines, Exporter, StreamFailure } = await fixture<StreamsModule>('standard', 'streams');

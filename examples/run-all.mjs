@@ -98,18 +98,29 @@ const examples = [
     dir: '05-tracing',
     check(out) {
       const spans = new Map();
-      for (const [, name, traceId, id, parent, pid] of out.matchAll(
-        /^span "([^"]+)" trace (\w+) id (\w+) parent (\S+) pid (\d+)$/gm,
+      for (const [, name, traceId, id, parent, pid, error] of out.matchAll(
+        /^span "([^"]+)" trace (\w+) id (\w+) parent (\S+) pid (\d+)(?: error "([^"]*)")?$/gm,
       )) {
-        spans.set(name, { traceId, id, parent, pid: Number(pid) });
+        if (spans.has(name)) throw new Error(`span "${name}" ended twice`);
+        spans.set(name, { traceId, id, parent, pid: Number(pid), error });
       }
       const request = spans.get('handle request');
       const call = spans.get('call Renderer.render');
       const method = spans.get('run Renderer.render');
-      if (!request || !call || !method) throw new Error(`expected three spans, got ${[...spans.keys()].join(', ')}`);
+      const inner = spans.get('sum');
+      const failedCall = spans.get('call Renderer.refuse');
+      const failedMethod = spans.get('run Renderer.refuse');
+      if (!request || !call || !method || !inner || !failedCall || !failedMethod) {
+        throw new Error(`expected six spans, got ${[...spans.keys()].join(', ')}`);
+      }
       if (call.parent !== request.id) throw new Error('the call span is not under the request span');
       if (method.parent !== call.id) throw new Error("the child's span is not under the call span");
-      if (new Set([request.traceId, call.traceId, method.traceId]).size !== 1) throw new Error('one trace expected');
+      if (inner.parent !== method.id) throw new Error("the method's own span is not under the child's span");
+      if (failedMethod.parent !== failedCall.id) throw new Error("the failed call's spans are not linked");
+      for (const span of [failedCall, failedMethod]) {
+        if (span.error !== 'size 1000000000 is too large') throw new Error('a failed call span has no error status');
+      }
+      if (new Set([...spans.values()].map((span) => span.traceId)).size !== 1) throw new Error('one trace expected');
       expectChildPid(out, /^main pid (\d+)$/m, /^span "run Renderer\.render" .* pid (\d+)$/m);
       expectLine(out, /^render\(5\) = \d+$/m);
     },

@@ -8,7 +8,9 @@ configure('traced', { size: 1, preload: [new URL('./child-tracing.js', import.me
 
 console.log(`main pid ${process.pid}`);
 await tracer.startActiveSpan('handle request', async (request) => {
-  console.log(`render(5) = ${await new Renderer().render(5)}`);
+  const renderer = new Renderer();
+  console.log(`render(5) = ${await renderer.render(5)}`);
+  await renderer.refuse(1e9).catch((error: Error) => console.log(`refuse(1e9) failed: ${error.message}`));
   request.end();
 });
 await shutdown();

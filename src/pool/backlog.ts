@@ -1,3 +1,4 @@
+import { CallSlot } from '../protocol.js';
 import { taskBytes } from './task-bytes.js';
 import type { PendingCall } from './pending-call.js';
 
@@ -21,6 +22,15 @@ export const largestBatchBytes = 256 * 1024;
  * when a child stops a batch early because a call was slow (run-batch.ts). Slow calls therefore go
  * one at a time, as if unbatched; once calls come back quickly again, batching resumes.
  */
+/** A higher priority first; within a priority, the call made first (call ids grow). */
+function goesBefore(a: PendingCall, b: PendingCall): boolean {
+  return a.priority > b.priority || (a.priority === b.priority && a.task[CallSlot.id] < b.task[CallSlot.id]);
+}
+
+function order(a: PendingCall, b: PendingCall): number {
+  return goesBefore(a, b) ? -1 : goesBefore(b, a) ? 1 : 0;
+}
+
 export class Backlog {
   #queue: PendingCall[] = [];
   #limit = 4;
@@ -29,18 +39,29 @@ export class Backlog {
     return this.#queue.length;
   }
 
-  /** In priority order, FIFO within a priority: after every call of the same or a higher priority. */
+  /** In priority order, FIFO within a priority: after every call of a higher priority, or made before it. */
   push(call: PendingCall): void {
     const queue = this.#queue;
     let at = queue.length;
-    while (at > 0 && queue[at - 1]!.priority < call.priority) at--;
+    while (at > 0 && goesBefore(call, queue[at - 1]!)) at--;
     if (at === queue.length) queue.push(call);
     else queue.splice(at, 0, call);
   }
 
-  /** Calls that were sent but never started: they go first, in their order. */
+  /**
+   * Calls that were sent but never started (a batch stopped early, a worker retired or lost) take
+   * their places again: before the calls of their priority made after them, after any call of a
+   * higher priority, which may have come meanwhile. Not simply first: two batches that hand calls
+   * back one after the other would otherwise put the second one's low-priority calls before the
+   * first one's high-priority ones (callsPerChild above 1).
+   */
   returnUnstarted(calls: PendingCall[]): void {
-    this.#queue.unshift(...calls.filter((call) => !call.settled));
+    const queue = this.#queue;
+    let at = 0;
+    for (const call of calls.filter((call) => !call.settled).sort(order)) {
+      while (at < queue.length && goesBefore(queue[at]!, call)) at++;
+      queue.splice(at++, 0, call);
+    }
   }
 
   /** The next batch for one free slot: no more than its share of what is waiting, if other slots are free too. */

@@ -96,3 +96,19 @@ test('with unbounded free slots (a remote pool), a waiting call still goes: neve
   const taken = backlog.take(Number.POSITIVE_INFINITY);
   assert.ok(taken.length > 0, 'a take of none would make the scheduler loop for ever');
 });
+
+test('calls handed back take their places again: after higher priorities that came meanwhile, before later calls of theirs', () => {
+  const backlog = new Backlog();
+  const call = (id: number, priority: number) =>
+    ({ settled: false, priority, task: ['call', '{}', id, [], undefined, false] }) as unknown as Queued;
+  // Two batches of one child (callsPerChild 2) took the four calls that waited first; each ran one
+  // call, was slow, and handed the rest back, the lower-priority batch's first.
+  const first = [call(1, 3), call(2, 3), call(3, 3)];
+  const second = [call(4, 2), call(5, 2), call(6, 1)];
+  for (const queued of [call(7, 1), call(8, 0), call(9, 5)]) backlog.push(queued);
+  backlog.returnUnstarted(second.slice(1));
+  backlog.returnUnstarted(first.slice(1));
+  const order: number[] = [];
+  while (backlog.size > 0) order.push(...ids(backlog.take(1)).map(Number));
+  assert.deepEqual(order, [9, 2, 3, 5, 6, 7, 8]);
+});

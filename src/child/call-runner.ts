@@ -15,13 +15,13 @@ import { monotonicMs } from '../shared/monotonic-clock.js';
 /**
  * Runs calls and always answers: the user's code may throw anything, and it still comes back as
  * data, never as a rejected task. One runner is one child's worth of state: how many calls it
- * answered, and whether it has retired (past its call limit, or after a failed import, whose
+ * started, and whether it has retired (past its call limit, or after a failed import, whose
  * failure stays in this process's module cache). A child has one; inline mode makes a new one to
  * stand for a fresh child.
  */
 export class CallRunner {
   settings: ChildSettings = {};
-  #answered = 0;
+  #started = 0;
   #retired = false;
 
   /** It takes no more calls: the parent replaces its child. */
@@ -39,12 +39,15 @@ export class CallRunner {
     const startedAt = this.settings.timeCalls ? monotonicMs() : 0;
     // The warm-up's pings are no one's calls: not traced, and not counted towards the call limit.
     const ping = isPing(task);
+    // Counted as it starts, not as it ends: with callsPerChild above 1, a call started beside the
+    // last one allowed would be one more than the limit.
+    const limit = this.settings.recycleAfterCalls;
+    if (limit !== undefined && !ping && ++this.#started >= limit) this.#retired = true;
     const { answer, healthy } = await execute(task, batch, notify, !ping);
     if (startedAt > 0 && !ping) {
       notify(['run-in-process:ran', batch, task[CallSlot.id], startedAt, monotonicMs()]);
     }
-    const limit = this.settings.recycleAfterCalls;
-    if (!healthy || (limit !== undefined && !ping && ++this.#answered >= limit)) this.#retired = true;
+    if (!healthy) this.#retired = true;
     return answer;
   }
 }

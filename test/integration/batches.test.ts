@@ -63,6 +63,18 @@ test('a child that reaches its call limit in the middle of a batch hands the res
   log.assertEachRanOnce(ids(total));
 });
 
+test('with callsPerChild above 1, a child runs no more calls than recycleAfterCalls: a call beside the last one is not started', async () => {
+  configure('batches-recycle-side', { size: 2, callsPerChild: 2, recycleAfterCalls: 3 });
+  const { step } = inPool('batches-recycle-side');
+  const log = new CallLog();
+  const total = 60;
+  const results = await Promise.all(ids(total).map((index) => step(log.path, index, { sleepMs: 5 })));
+  const perChild = new Map<number, number>();
+  for (const result of results) perChild.set(result.pid, (perChild.get(result.pid) ?? 0) + 1);
+  assert.ok(Math.max(...perChild.values()) <= 3, `calls per child: ${[...perChild.values()].join(', ')}`);
+  log.assertEachRanOnce(ids(total));
+});
+
 test('slow calls are not held behind one another in a batch while another child is free', async () => {
   configure('batches-slow', { size: 2 });
   const { step } = inPool('batches-slow');
@@ -157,7 +169,8 @@ test('calls with large payloads (their batch goes first, they follow on the chan
 });
 
 for (const [pool, limit] of [
-  ['recycle-busy', { recycleAfterCalls: 1 }],
+  // Its second call puts it at its limit as it starts (a call limit counts calls as they start).
+  ['recycle-busy', { recycleAfterCalls: 2 }],
   ['heap-busy', { recycleAboveHeapMb: 1 }],
 ] as const) {
   test(`a child past its limit (${Object.keys(limit)[0]}) while it runs another call lets that call finish: none runs twice`, async () => {

@@ -64,16 +64,21 @@ export function drain(name: string): void {
 
 /**
  * The pool's stats, or nothing if it has not started: its running scheduler's children, and the
- * calls of the schedulers still draining too.
+ * calls of the schedulers still draining too. While a shutdown() drains a pool that no call has
+ * started again, the closing pool's own: its counts, children and calls, until it has closed.
  */
 export function statsOf(name: string): PoolStats | undefined {
   const pool = live.get(name);
-  if (!pool?.stats) return undefined;
-  const own = pool.current?.stats() ?? {
-    ...pool.stats.counts(0, 0),
+  if (!pool) return undefined;
+  const [closing] = pool.draining;
+  const base = pool.current ?? (pool.stats ? undefined : closing);
+  if (!pool.stats && !base) return undefined;
+  const own = base?.stats() ?? {
+    ...(pool.stats as CallStats).counts(0, 0),
     children: { busy: 0, idle: 0, starting: 0, recycled: 0 },
   };
   for (const old of pool.draining) {
+    if (old === base) continue;
     const { queued, running } = old.inFlight();
     own.queued += queued;
     own.running += running;

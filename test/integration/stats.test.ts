@@ -112,6 +112,24 @@ test("stats() remembers the pool's calls when configure() replaces its children,
   assert.deepEqual(counts(), { completed: 4, failed: 3, crashed: 1 });
   await shutdown();
   assert.deepEqual(counts(), { completed: 0, failed: 0, crashed: 0 }, 'a pool that has not started again');
+
+  // While shutdown() drains the pool, stats() shows what it still runs and holds, not zeros.
+  configure('stats-kept', { size: 1 });
+  await pid();
+  const drained = scratchFile('kept-drained');
+  const releaseDrained = scratchFile('kept-drained-release');
+  const draining = hold(drained, releaseDrained);
+  const behind = pid();
+  await waitForFile(drained);
+  const closing = shutdown();
+  const during = stats('stats-kept');
+  assert.deepEqual(
+    { completed: during.completed, queued: during.queued, running: during.running, busy: during.children.busy },
+    { completed: 1, queued: 1, running: 1, busy: 1 },
+  );
+  writeFileSync(releaseDrained, '');
+  await Promise.all([draining, behind, closing]);
+  assert.deepEqual(counts(), { completed: 0, failed: 0, crashed: 0 }, 'closed: a pool that has not started again');
 });
 
 test('with maxQueue, a call beyond it is refused at once with QueueFullError; the others run', async () => {

@@ -167,6 +167,23 @@ test('an isolated pool is warmed without running anything in its warm child, whi
   assert.equal(warm.length, 1, 'one child started, and was not replaced');
   const { pid } = inPool('warm-isolated');
   assert.equal(await pid(), warm[0], 'the first call ran on the warm child');
+
+  // With no children kept warm, warmUp() starts one for the first call, without a task that
+  // would use it up (it was replaced at once, and counted as recycled).
+  const idleLog = scratchFile('warm-isolated-idle.log');
+  configure('warm-isolated', {
+    size: 1,
+    minChildren: 0,
+    isolate: true,
+    preload: [fixtureUrl('standard', 'preloaded')],
+    env: { ...process.env, PRELOAD_LOG: idleLog },
+  });
+  await warmUp('warm-isolated');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.deepEqual(stats('warm-isolated').children, { busy: 0, idle: 1, starting: 0, recycled: 0 });
+  const started = pidsIn(idleLog);
+  assert.equal(started.length, 1);
+  assert.equal(await pid(), started[0], 'the first call ran on the child warmUp() started');
 });
 
 test('a preload module that cannot be imported fails warmUp() and the calls with ModuleLoadError naming it', async () => {

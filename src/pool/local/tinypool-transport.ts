@@ -365,7 +365,10 @@ export class TinypoolTransport implements Transport {
     // tinypool keeps `minThreads` alive; with none kept, a task starts one, which stays until idle.
     let starting: Promise<unknown> | undefined;
     if (this.settings.minChildren === 0 && this.#tinypool.threads.length === 0) {
-      starting = pings ? this.#ping() : this.#tinypool.run(['wake'] satisfies WakeTask).catch(() => {});
+      // An isolated pool's child is started without a task: one would use it up (it is replaced
+      // after each task), and the first call would find none warm.
+      if (pings) starting = this.#ping();
+      else this.#startChild();
       this.#adoptChildren();
     }
     await this.#warming.until(count);
@@ -626,15 +629,21 @@ export class TinypoolTransport implements Transport {
     // Batches that go alone wait in a queue of tinypool's that queueSize does not count: with no
     // child left, batches in flight wait there.
     if (pool.queueSize === 0 && !(pool.threads.length === 0 && this.#batches.size > 0)) return;
-    // Withdrawn as soon as submitted: tinypool has started the child by then (2.2.0: run() starts
-    // one before it queues a task, with tasks queued or no child at all, as here), and a task that
-    // is aborted while queued is only taken out of the queue. Left queued, the no-op would wait
-    // among the calls, and count as one; in an isolated pool it would use up a child of its own,
-    // whose exit would queue another, without end.
-    const withdraw = new AbortController();
-    pool.run(['wake'] satisfies WakeTask, { signal: withdraw.signal }).catch(() => {});
-    withdraw.abort();
+    this.#startChild();
     this.#adoptChildren();
+  }
+
+  /**
+   * Has tinypool start a child, with no task for it: a no-op task withdrawn as soon as submitted.
+   * tinypool has started the child by then (2.2.0: run() starts one before it queues a task, with
+   * tasks queued or no child at all), and a task that is aborted while queued is only taken out of
+   * the queue. Left queued, the no-op would wait among the calls, and count as one; in an isolated
+   * pool it would use up a child of its own, whose exit would queue another, without end.
+   */
+  #startChild(): void {
+    const withdraw = new AbortController();
+    this.#tinypool.run(['wake'] satisfies WakeTask, { signal: withdraw.signal }).catch(() => {});
+    withdraw.abort();
   }
 
   /** Watches the children tinypool started since the last look. Cheap: pools are small. */

@@ -166,6 +166,12 @@ test('a child that throws outside any call once idle is not lost silently: a war
     await waitFor(() => !isAlive(second), 5_000);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(threw.length, 1, 'the same error in the same pool is warned of once');
+    // Thrown while the batch of its answered call was still open: no call lost, so a warning too.
+    // (A call made right after another joins its open batch.)
+    await Crasher.pid();
+    await Crasher.throwAsItAnswers();
+    assert.ok(await waitFor(() => threw.length > 1, 5_000), 'a child that died with its batch answered was warned of');
+    assert.match(threw[1]!, /ended while idle: it threw outside any call .*thrown as the call was answered/);
   } finally {
     process.off('warning', onWarning);
   }

@@ -22,6 +22,8 @@ export interface LocalBatch {
   closeAfterDeferred: boolean;
   /** When (in the transport's count of sends and stops) it was given to tinypool. */
   sentAt: number;
+  /** Calls sent in it and not answered yet: a child that dies with none lost no call of this batch. */
+  unanswered: number;
   /** Its child said it ended it, after its answers ('run-in-process:ended'). */
   endNoticed: boolean;
   /** tinypool has its result, and waits for that notice to end it. */
@@ -44,6 +46,7 @@ export class LocalBatches {
       deferred: undefined,
       closeAfterDeferred: false,
       sentAt: 0,
+      unanswered: 0,
       endNoticed: false,
       onEndNoticed: undefined,
       onPipeClosed: undefined,

@@ -107,7 +107,13 @@ export class TinypoolTransport implements Transport {
       // for each error and pool: a child started for each call may end the same way each time.
       // Judged after the tasks tinypool failed with it are handled (#taskFailed marks the child):
       // a batch it never spoke for, as a first call's may be, is not known to be its own before.
-      if (exit.reason === 'crash' && record.fatal) setImmediate(() => this.#warnIfIdle(record));
+      // And once its IPC channel has closed: the error it sent before it exited may be read after
+      // its exit is seen (a child whose descendants hold its pipes: a while later, at most).
+      if (exit.reason === 'crash') {
+        void Promise.race([record.closed, delay(exitGrace)]).then(() => {
+          if (record.fatal) setImmediate(() => this.#warnIfIdle(record));
+        });
+      }
       // tinypool starts a child for waiting tasks only when one is submitted: after an exit (a child
       // that retired and left, with a wake-up task of ours on it, say), one may be needed. Not after
       // a failed boot, which #bootFailed judges: a replacement would most often fail the same way.
@@ -207,6 +213,8 @@ export class TinypoolTransport implements Transport {
     const options = batch.controller ? { signal: batch.controller.signal } : noSignal;
     batch.sentAt = ++this.#sequence;
     const { sent, deferred } = splitLarge(task);
+    // The deferred calls count as they are appended.
+    batch.unanswered = sent[BatchSlot.calls].length;
     batch.deferred = deferred;
     batch.closeAfterDeferred = deferred !== undefined && !task[BatchSlot.keepOpen];
     let running: Promise<TaskResult>;
@@ -274,7 +282,9 @@ export class TinypoolTransport implements Transport {
     // A batch stopped, or a child being stopped (a call on it timed out, was aborted), may still have
     // its channel open for a moment: a call sent there now would be lost with it, and blamed for its end.
     if (!child || batch.cancelled || child.retiring || child.stoppedFor) return false;
-    return child.send(['run-in-process:append', id, calls]);
+    if (!child.send(['run-in-process:append', id, calls])) return false;
+    batch.unanswered += calls.length;
+    return true;
   }
 
   steer(id: number, call: number, steer: Steer): boolean {
@@ -437,7 +447,7 @@ export class TinypoolTransport implements Transport {
 
   /** A child that crashed with no batch of its own: nobody was told why (see onExit). */
   #warnIfIdle(record: ChildRecord): void {
-    if (record.lostBatches || [...this.#batches.on(record)].length > 0) return;
+    if (record.lostBatches || [...this.#batches.on(record)].some((batch) => batch.unanswered > 0)) return;
     const threw = threwOutsideCalls(record, this.settings.name);
     if (threw) warnOnce('RUN_IN_PROCESS_CHILD_THREW', `${this.settings.name}\0${threw.subject}`, () => threw.message);
   }
@@ -448,7 +458,9 @@ export class TinypoolTransport implements Transport {
    */
   async #taskFailed(id: number, error: unknown): Promise<void> {
     const record = this.#tracker.recordOfExitError(error);
-    if (record) record.lostBatches = true;
+    // A batch whose calls were all answered (kept open for more) lost nothing: its child's end,
+    // blamed on no call, is told as an idle child's (#warnIfIdle).
+    if (record && (this.#batches.get(id)?.unanswered ?? 1) > 0) record.lostBatches = true;
     let loss: BatchLoss;
     if (!record && this.#batches.get(id)?.cancelled) {
       // Stopped for the call in front, which has failed already; those behind it never started.
@@ -484,8 +496,11 @@ export class TinypoolTransport implements Transport {
           this.events.ran(notice[batch], notice[call], notice[NoticeSlot.startedAt], notice[NoticeSlot.endedAt]);
         break;
       case 'run-in-process:answer':
-        if (this.#claim(record, notice[batch]))
+        if (this.#claim(record, notice[batch])) {
+          const answered = this.#batches.get(notice[batch]);
+          if (answered) answered.unanswered--;
           this.events.answered(notice[batch], notice[call], notice[answer], record.pid);
+        }
         break;
       case 'run-in-process:emit':
         if (this.#claim(record, notice[batch]))

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import {
+  type Answer,
   BatchSlot,
   CallSlot,
   ControlSlot,
@@ -10,7 +11,11 @@ import {
   type ChildNotice,
   type TaskResult,
 } from '../protocol.js';
+import { messageOf } from '../codec/describe-thrown.js';
+import { SerializationError } from '../errors.js';
 import type { CallRunner } from './call-runner.js';
+import { thrownAnswer } from './answers.js';
+import { isPipeLost } from './notice-pipe.js';
 import { steerStream } from './stream-runner.js';
 
 /**
@@ -94,7 +99,7 @@ async function runCalls(id: number, batch: RunningBatch, runner: CallRunner, not
     if (runner.retired) return false;
     if (ran > 0 && performance.now() - batchStart > batchBudgetMs) return true;
     const callStart = performance.now();
-    notify(['run-in-process:answer', id, call[CallSlot.id], await runner.run(call, id, notify)]);
+    sendAnswer(notify, id, call[CallSlot.id], await runner.run(call, id, notify));
     ran++;
     // Checked here rather than by tinypool after a task: tinypool would stop the child at once,
     // with the calls of its other batches still running (callsPerChild above 1).
@@ -106,6 +111,27 @@ async function runCalls(id: number, batch: RunningBatch, runner: CallRunner, not
       return false;
     }
     if (performance.now() - callStart > slowCallMs) return true;
+  }
+}
+
+/**
+ * A value sent as it is (a typed array) is written with the answer: one whose own getters throw
+ * (a subclass's `byteLength`, say) fails there. That call fails with a SerializationError at
+ * `result`, as for any value that cannot be sent, and the child goes on; a pipe that is lost is not
+ * the answer's fault.
+ */
+function sendAnswer(notify: (notice: ChildNotice) => void, batch: number, call: number, answer: Answer): void {
+  try {
+    notify(['run-in-process:answer', batch, call, answer]);
+  } catch (error) {
+    if (isPipeLost(error)) throw error;
+    const refused = new SerializationError(
+      `Cannot send result back to the parent process: writing it threw: ${messageOf(error)}. Only structured-clone ` +
+        `data crosses a process boundary; return plain data instead.`,
+      'result',
+      { cause: error },
+    );
+    notify(['run-in-process:answer', batch, call, thrownAnswer(refused, 'send')]);
   }
 }
 

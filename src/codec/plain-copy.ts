@@ -16,7 +16,13 @@ import { types } from 'node:util';
  */
 export function plainCopy(value: object): object | undefined {
   const copier = new Copier();
-  const copy = copier.copy(value) as object;
+  let copy: object;
+  try {
+    copy = copier.copy(value) as object;
+  } catch {
+    // A getter that throws, a Proxy: the serializer names the part that cannot be sent.
+    return undefined;
+  }
   return copier.failed ? undefined : copy;
 }
 

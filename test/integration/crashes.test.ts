@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { configure, ProcessCrashedError, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
+import {
+  configure,
+  ProcessCrashedError,
+  SerializationError,
+  shutdown,
+  TimeoutError,
+  withCallOptions,
+} from 'run-in-process';
 import { readFileSync } from 'node:fs';
 import { fixture, fixtureUrl, isAlive, scratchFile, waitFor } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
@@ -179,6 +186,30 @@ test('a child that throws outside any call once idle is not lost silently: a war
 
 test("an uncaught error that the user's own handler catches does not end the child", async () => {
   assert.equal(await Crasher.survivesOwnHandler(), 'handled by the user');
+});
+
+test("a child whose code breaks the library's own code there is stopped and replaced; the call that broke it fails as a crash", async () => {
+  configure('hostile-child', { size: 1 });
+  const { breakChild, pid } = inPool('hostile-child');
+  const before = await pid();
+  const broken = await rejectionOf(breakChild(), ProcessCrashedError);
+  assert.match(
+    broken.message,
+    /failed in the library's own code while it ran a batch \(a polluted then\).*so the parent stopped it/s,
+  );
+  const next = await pid();
+  assert.notEqual(next, before, 'a new child');
+  assert.equal(await pid(), next, 'which goes on');
+});
+
+test('a result that throws as it is written (a typed array whose getters lie) fails that call with SerializationError; the child goes on', async () => {
+  configure('hostile-child', { size: 1 });
+  const { lyingView, pid } = inPool('hostile-child');
+  const before = await pid();
+  const refused = await rejectionOf(lyingView(), SerializationError);
+  assert.equal(refused.path, 'result');
+  assert.match(refused.message, /Cannot send result back to the parent process: writing it threw: byteLength lies/);
+  assert.equal(await pid(), before, 'the same child');
 });
 
 test('a child that sends a malformed message is stopped, and the call it ran fails saying so; the parent goes on', async () => {

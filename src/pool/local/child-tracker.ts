@@ -124,6 +124,9 @@ export interface TrackerEvents {
   batchResultOf(message: unknown): number | undefined;
   /** A child sent the result of this batch on its own IPC channel: it is the child that ran it. */
   onBatchResult(record: ChildRecord, batch: number): void;
+  /** Whether this is the pool's message saying a task failed in the child (the child's own code broke). */
+  isTaskFailure(message: unknown): boolean;
+  onTaskFailure(record: ChildRecord, message: unknown): void;
   onSpawn(record: ChildRecord): void;
   /** `unexpected`: it died on its own, not stopped by the pool. */
   onExit(record: ChildRecord, unexpected: boolean): void;
@@ -190,6 +193,8 @@ export class ChildTracker {
       else if (this.events.isReadyMessage(message)) {
         record.ready = true;
         this.events.onReady(record);
+      } else if (this.events.isTaskFailure(message)) {
+        this.events.onTaskFailure(record, message);
       } else {
         const batch = this.events.batchResultOf(message);
         if (batch !== undefined) this.events.onBatchResult(record, batch);

@@ -92,6 +92,17 @@ export class TinypoolTransport implements Transport {
     // The child that ran a batch, known even when none of its notices came (code in it that
     // redirected its notice pipe): the batch then waits for that child's end, not for ever.
     onBatchResult: (record, id) => void this.#claim(record, id),
+    // tinypool 2.2.0: a task that threw in the child comes back as { source: 'port', error, … }; the
+    // rejection it becomes names no child, so the child is noted here, with the error's text.
+    isTaskFailure: (message) => {
+      const response = message as { source?: unknown; error?: unknown } | null;
+      return response?.source === 'port' && response.error !== null && response.error !== undefined;
+    },
+    onTaskFailure: (record, message) => {
+      // A few at most: each is taken by the rejection that follows it (kept bounded all the same).
+      if (this.#failedTasks.length >= 64) this.#failedTasks.shift();
+      this.#failedTasks.push({ record, text: failureText((message as { error: unknown }).error) });
+    },
     onSpawn: (record) => {
       this.#watchBoot(record);
       record.closed.then(() => this.#pipesClosed(record));
@@ -121,6 +132,8 @@ export class TinypoolTransport implements Transport {
     },
   });
   readonly #batches = new LocalBatches();
+  /** Children whose task failed in them, in the order they said so: #taskFailed finds its own by text. */
+  readonly #failedTasks: Array<{ record: ChildRecord; text: string }> = [];
   readonly #queue = new AbortableTaskQueue((task) => this.#callsIn(task));
   #broken = false;
   readonly #unhook: () => void;
@@ -476,10 +489,32 @@ export class TinypoolTransport implements Transport {
         ? { kind: 'closed' }
         : lossWithAbortedWorker(this.#batches.get(id)?.sentAt ?? 0, this.#abortedAt);
     } else {
-      loss = { kind: 'failed', error };
+      const broken = this.#childThatFailed(id, error);
+      if (broken) {
+        // The child's own side of the task failed: the library's code there always answers, so code
+        // of the user's broke that process (a polluted prototype, a process function replaced). It
+        // would fail every call it is given, each blamed on that call: it is stopped, and replaced.
+        this.#misbehaved(
+          broken,
+          `failed in the library's own code while it ran a batch (${failureText(error)}): code in the child broke ` +
+            `the process (a polluted prototype, a replaced process function?)`,
+        );
+        await Promise.race([broken.closed, delay(exitGrace)]);
+        loss = lossWithChild(broken, this.#batches.get(id)?.sentAt ?? 0, this.settings);
+      } else {
+        loss = { kind: 'failed', error };
+      }
     }
     this.#forget(id);
     this.events.lost(id, loss);
+  }
+
+  /** The child whose own side of a task failed with `error`: the batch's, or the one that said so. */
+  #childThatFailed(id: number, error: unknown): ChildRecord | undefined {
+    const text = failureText(error);
+    const at = this.#failedTasks.findIndex((failure) => failure.text === text);
+    const said = at < 0 ? undefined : this.#failedTasks.splice(at, 1)[0]?.record;
+    return this.#batches.get(id)?.child ?? said;
   }
 
   #onNotice(record: ChildRecord, notice: ChildNotice): void {
@@ -726,6 +761,12 @@ function exitOf(record: ChildRecord): Promise<void> {
   const child = record.process;
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** tinypool 2.2.0 passes a child's error on as a plain object: its message, or what it is. */
+function failureText(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
 }
 
 function delay(ms: number): Promise<void> {

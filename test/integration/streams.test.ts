@@ -258,6 +258,19 @@ for (const mode of modes) {
       assert.notEqual(items[0], items[5], 'each item is its own copy');
     });
 
+    test('an item whose getter throws ends the stream with SerializationError at its path, not the raw error', async () => {
+      const items: unknown[] = [];
+      const error = await rejectionOf(
+        (async () => {
+          for await (const item of new Exporter().throwingGetter()) items.push(item);
+        })(),
+        SerializationError,
+      );
+      assert.deepEqual(items, [0]);
+      assert.equal(error.path, 'yield[1].broken');
+      assert.match(error.message, /reading it threw: the getter threw/);
+    });
+
     test('an item that cannot be cloned ends the stream with SerializationError at yield[3]; the child lives', async () => {
       const marker = scratchFile('uncloneable');
       const items: unknown[] = [];

@@ -202,6 +202,20 @@ test("a child whose code breaks the library's own code there is stopped and repl
   assert.equal(await pid(), next, 'which goes on');
 });
 
+test('bytes that a descendant writes on the notice pipe after the child exited do not change why it ended', async () => {
+  configure('hostile-child', { size: 1 });
+  const { exitLeavingWriter } = inPool('hostile-child');
+  const pidFile = scratchFile('exit-leaving-writer.pid');
+  try {
+    const crash = await rejectionOf(exitLeavingWriter(pidFile), ProcessCrashedError);
+    assert.equal(crash.exitCode, 3);
+    assert.match(crash.message, /crashed: it exited with code 3\./);
+  } finally {
+    const writer = Number(readFileSync(pidFile, 'utf8'));
+    if (writer > 0) process.kill(writer, 'SIGKILL');
+  }
+});
+
 test('a result that throws as it is written (a typed array whose getters lie) fails that call with SerializationError; the child goes on', async () => {
   configure('hostile-child', { size: 1 });
   const { lyingView, pid } = inPool('hostile-child');

@@ -600,6 +600,9 @@ export class TinypoolTransport implements Transport {
   }
 
   #misbehaved(record: ChildRecord, why: string): void {
+    // Heard after it exited: the end of it is known, and what came later on its pipes is a
+    // descendant's that holds them (a process it started detached), not a reason it ended.
+    if (record.process.exitCode !== null || record.process.signalCode !== null) return;
     record.misbehaved ??= why;
     record.stoppedAt ??= ++this.#sequence;
     record.process.kill('SIGKILL');

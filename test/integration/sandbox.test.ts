@@ -321,6 +321,31 @@ test("a sandboxed child cannot open the reaper's inspector with SIGUSR1, nor end
   assert.deepEqual(listening, [], 'the reaper listens on no TCP port');
 });
 
+test('a reaper that a sandboxed child stops is let go on within a second or two, and replaced if it is stopped again and again', async () => {
+  configure('sandbox', { size: 1, permissions: { fsRead: [fixtures] } });
+  await inSandbox('sandbox').environment();
+  const reaperOf = () => childPids().find((pid) => commandOf(pid).includes('run-in-process-reaper'));
+  const state = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
+  const reaper = reaperOf();
+  assert.ok(reaper !== undefined, 'a reaper runs beside the sandboxed child');
+  // Stopped once while no child starts or ends: nothing else would let it go on.
+  await inSandbox('sandbox').signal(reaper, 'SIGSTOP');
+  assert.equal(state(reaper), 'T');
+  assert.ok((await waitFor(() => state(reaper) === 'S', 3_000)) !== undefined, 'the reaper was let go on');
+  // Stopped again after each SIGCONT: replaced by one that runs.
+  const stopper = setInterval(() => isAlive(reaper) && process.kill(reaper, 'SIGSTOP'), 50);
+  try {
+    const replaced = await waitFor(() => {
+      const now = reaperOf();
+      return now !== undefined && now !== reaper && !isAlive(reaper);
+    }, 5_000);
+    assert.ok(replaced !== undefined, 'the stubbornly stopped reaper was replaced');
+  } finally {
+    clearInterval(stopper);
+  }
+  assert.equal(state(reaperOf()!), 'S');
+});
+
 test('node:sqlite, which opens files outside the model, is not there in a sandboxed child', {
   skip: major < 22 && 'Node 20 has no node:sqlite',
 }, async () => {

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { posixShellWorks } from '../../shared/posix-shell.js';
 import { modelFlags } from './sandbox.js';
@@ -26,9 +27,10 @@ import { modelFlags } from './sandbox.js';
  * pause a shell. A child can still kill it (SIGKILL, or a signal of Linux's own: SIGIO, SIGPWR, a
  * real-time one) or stop it (SIGSTOP): a process of the same user can signal another. Killed, it is
  * replaced. Stopped, it cannot act until it is let go on: this process sends it SIGCONT with each
- * line, when it retires it and when this process exits, and replaces one that leaves lines unread;
- * a child that stops it just before this process is killed outlives this process (README, "When
- * things go wrong").
+ * line, each second while it watches children (checkEverySecond), when it retires it and when this
+ * process exits, and replaces one that leaves lines unread or is stopped again; a child that stops
+ * it less than a second before this process is killed outlives this process (README, "When things
+ * go wrong").
  *
  * Where there is no `/bin/sh` (Windows), or with `RUN_IN_PROCESS_IPC_ONLY=1` (which runs the
  * Windows path here), it is a Node process: under the permission model itself (which keeps the
@@ -185,5 +187,49 @@ function startReaper(): void {
   pipe.on('error', lost);
   reaper.unref();
   (pipe as Writable & { unref?: () => void }).unref?.();
+  checkEverySecond();
 }
 let resumesAtExit = false;
+
+/**
+ * A child may stop the reaper (SIGSTOP) at any time, not only just before this process is killed:
+ * while no child starts or ends, no line would let it go on. It is looked at each second while
+ * children are watched: let go on when stopped, and replaced when found stopped again (a child that
+ * stops it after each SIGCONT). Linux shows the state in /proc; elsewhere it is let go on anyway.
+ */
+function checkEverySecond(): void {
+  if (checking) return;
+  let stoppedBefore = false;
+  checking = setInterval(() => {
+    if (!current) {
+      clearInterval(checking);
+      checking = undefined;
+      return;
+    }
+    const stopped = isStopped(current.process.pid);
+    if (stopped && stoppedBefore) {
+      const stuck = current.process;
+      current = undefined;
+      stuck.kill('SIGKILL');
+      startReaper();
+      stoppedBefore = false;
+      return;
+    }
+    stoppedBefore = stopped === true;
+    if (stopped !== false) resume(current.process);
+  }, 1_000).unref();
+}
+let checking: NodeJS.Timeout | undefined;
+
+/** Whether a process is stopped (state T or t in /proc), or undefined where that cannot be read. */
+function isStopped(pid: number | undefined): boolean | undefined {
+  if (pid === undefined || process.platform !== 'linux') return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the command's name, which is in parentheses and may hold any character.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'T' || state === 't';
+  } catch {
+    return undefined;
+  }
+}

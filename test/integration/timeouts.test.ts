@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { after, test } from 'node:test';
-import { configure, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
+import { AbortError, type ChildExit, configure, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
 import { CallLog, ids } from '../helpers/call-log.js';
 import { fixture, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
@@ -100,6 +101,39 @@ test('a call sent to a stopped child does not wait for ever: it fails or runs el
   }
   assert.ok((await waitFor(() => !isAlive(stopped), 5_000)) !== undefined, `the stopped child ${stopped} was killed`);
   assert.notEqual(await pid(), stopped, 'the next call runs on a new child');
+});
+
+test("a stopped child killed because a timed call's start never came ends for a timeout, and one aborted before it spoke for an abort: not as idle children", async () => {
+  configure('timeout-stopped-child', { size: 1, startTimeout: 300 });
+  const { pid } = inPool('timeout-stopped-child');
+  const exits: ChildExit[] = [];
+  const onExit = (message: unknown) => exits.push(message as ChildExit);
+  diagnosticsChannel.subscribe('run-in-process:child:exit', onExit);
+  try {
+    const stuck = await pid();
+    await new Promise((resolve) => setTimeout(resolve, 100)); // Its batch closed: the next call goes in a new one.
+    process.kill(stuck, 'SIGSTOP');
+    await rejectionOf(
+      withCallOptions({ timeout: 5_000 }, () => pid()),
+      TimeoutError,
+    );
+    assert.ok((await waitFor(() => exits.some((exit) => exit.pid === stuck), 5_000)) !== undefined);
+    assert.equal(exits.find((exit) => exit.pid === stuck)?.reason, 'timeout');
+
+    const aborted = await pid();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    process.kill(aborted, 'SIGSTOP');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    await rejectionOf(
+      withCallOptions({ signal: controller.signal }, () => pid()),
+      AbortError,
+    );
+    assert.ok((await waitFor(() => exits.some((exit) => exit.pid === aborted), 5_000)) !== undefined);
+    assert.equal(exits.find((exit) => exit.pid === aborted)?.reason, 'abort');
+  } finally {
+    diagnosticsChannel.unsubscribe('run-in-process:child:exit', onExit);
+  }
 });
 
 test('a call made just after another timed out never runs on the child being killed for it', async () => {

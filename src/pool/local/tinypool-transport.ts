@@ -132,6 +132,8 @@ export class TinypoolTransport implements Transport {
     },
   });
   readonly #batches = new LocalBatches();
+  /** Why the pool aborted tasks that no child had spoken for, and when: #exitOf tells their children's ends. */
+  readonly #stopsUnseen: Array<{ reason: StopReason; at: number }> = [];
   /** Children whose task failed in them, in the order they said so: #taskFailed finds its own by text. */
   readonly #failedTasks: Array<{ record: ChildRecord; text: string }> = [];
   readonly #queue = new AbortableTaskQueue((task) => this.#callsIn(task));
@@ -365,7 +367,11 @@ export class TinypoolTransport implements Transport {
       this.#abortedAt = ++this.#sequence;
       // tinypool's listener drops the task from its queue, or ends the worker running it; a task it
       // finished has no listener left. A throw there would not come back here: AbortableTaskQueue, below.
+      const removals = this.#queue.removals;
       batch.controller.abort();
+      // Taken from no queue, by a child no notice named: the exit of the child tinypool ends for it
+      // is told with this reason (#exitOf), not as an idle child's.
+      if (!batch.child && this.#queue.removals === removals) this.#stopsUnseen.push({ reason, at: performance.now() });
       this.#wakeIfStalled();
     }
   }
@@ -621,7 +627,16 @@ export class TinypoolTransport implements Transport {
 
   /** What `run-in-process:child:exit` says of a child that ended. */
   #exitOf(record: ChildRecord, unexpected: boolean): ChildExit {
-    const reason = exitReason(record, unexpected, { destroying: this.#destroying, isolate: this.settings.isolate });
+    let reason = exitReason(record, unexpected, { destroying: this.#destroying, isolate: this.settings.isolate });
+    // tinypool ended it as it ended it for an idle timeout, but right after one of our aborts that
+    // took a task from no queue: it was that task's child, which never spoke for its batch (a
+    // child stopped or stuck before it started the call). Within a grace: one is not told whose.
+    if (reason === 'idle' || (reason === 'recycle' && this.settings.isolate)) {
+      const now = performance.now();
+      while (this.#stopsUnseen.length > 0 && now - (this.#stopsUnseen[0]?.at ?? 0) > exitGrace) this.#stopsUnseen.shift();
+      const stop = this.#stopsUnseen.shift();
+      if (stop) reason = stop.reason === 'stuck' ? 'timeout' : stop.reason;
+    }
     return { pool: this.settings.name, pid: record.pid, exitCode: record.exitCode, signal: record.signal, reason };
   }
 
@@ -718,6 +733,8 @@ export class TinypoolTransport implements Transport {
  */
 class AbortableTaskQueue implements TaskQueue {
   readonly #tasks: TinypoolTask[] = [];
+  /** How many tasks tinypool took out (aborted while they waited): an abort that takes none ends a child. */
+  removals = 0;
 
   constructor(private readonly callsIn: (task: Task) => number) {}
 
@@ -741,6 +758,7 @@ class AbortableTaskQueue implements TaskQueue {
   }
 
   remove(task: TinypoolTask): void {
+    this.removals++;
     const index = this.#tasks.indexOf(task);
     if (index >= 0) this.#tasks.splice(index, 1);
     else (task as unknown as { task: unknown }).task = ['wake'] satisfies WakeTask; // tinypool 2.2.0: TaskInfo.task

@@ -63,6 +63,12 @@ describe('a child that dies during a call', () => {
     assert.match(crash.stderr, /about to exit on purpose/);
     assert.match(crash.message, /Crasher\.exit crashed: it exited with code 3/);
     assert.equal(crash.code, 'ERR_PROCESS_CRASHED');
+    // Code 0 is most often top-level code run again in the child: the message says where to look.
+    const quiet = await rejectionOf(Crasher.exit(0), ProcessCrashedError);
+    assert.match(
+      quiet.message,
+      /crashed: it exited with code 0: code in the child called process\.exit\(\).*isChildProcess\(\)/s,
+    );
   });
 
   test('a segfault and an abort reject with their signals', async () => {

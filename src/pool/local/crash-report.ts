@@ -32,6 +32,13 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
   // The pool killed it for another call it ran (callsPerChild above 1): this call went with it.
   else if (record.stoppedFor && signal === 'SIGKILL') how = `the pool stopped it for ${stoppedFor[record.stoppedFor]}`;
   else if (signal) how = `it was killed by signal ${signal}`;
+  // Code 0: something in the child called process.exit() (or ended its event loop's work), most
+  // often top-level code that runs again there: an entry script's `main().then(() => process.exit(0))`.
+  else if (exitCode === 0)
+    how =
+      'it exited with code 0: code in the child called process.exit(), or left it nothing to do. Top-level ' +
+      'code of the module it imports runs there too (an entry script that ends with process.exit()?): guard it ' +
+      'with if (!isChildProcess()) { … }';
   else how = `it exited with code ${exitCode}`;
   const message = `The child process (pid ${record.pid}) running ${label} crashed: ${how}.${stderrTail(stderr)}`;
   return new ProcessCrashedError(

@@ -633,7 +633,8 @@ export class TinypoolTransport implements Transport {
     // child stopped or stuck before it started the call). Within a grace: one is not told whose.
     if (reason === 'idle' || (reason === 'recycle' && this.settings.isolate)) {
       const now = performance.now();
-      while (this.#stopsUnseen.length > 0 && now - (this.#stopsUnseen[0]?.at ?? 0) > exitGrace) this.#stopsUnseen.shift();
+      while (this.#stopsUnseen.length > 0 && now - (this.#stopsUnseen[0]?.at ?? 0) > exitGrace)
+        this.#stopsUnseen.shift();
       const stop = this.#stopsUnseen.shift();
       if (stop) reason = stop.reason === 'stuck' ? 'timeout' : stop.reason;
     }

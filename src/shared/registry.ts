@@ -154,12 +154,22 @@ export function addFunction(entry: FunctionEntry): void {
   if (earlier) {
     // The same code wrapped again: runInProcess() ran in a function, a constructor or a class field,
     // which the child never runs as it imports the module (it would not find the function either).
-    if (sourceOf(earlier.impl) === sourceOf(entry.impl)) {
+    if (earlier.impl === entry.impl) {
       throw usageError(
-        `runInProcess(): "${entry.id}" in ${url} was wrapped a second time. If runInProcess(fn) runs in a function, ` +
-          `a constructor or a class field, wrap it once, at the top level of its module instead (export const ` +
-          `${entry.id} = runInProcess(…)): a child only imports the module, and finds only what its import wraps. ` +
-          `If these are two functions, give one of them { name: '…' }.`,
+        `runInProcess(): the function "${entry.id}" in ${url} was wrapped a second time. Wrap it once, at the top ` +
+          `level of its module, and use what that returns; or give the second wrap a name of its own: { name: '…' }.`,
+      );
+    }
+    if (sourceOf(earlier.impl) === sourceOf(entry.impl)) {
+      // Also two closures made by one function, which share its name: Node's zlib gzipSync and
+      // gunzipSync are both "syncBufferWrapper".
+      throw usageError(
+        `runInProcess(): "${entry.id}" in ${url} was wrapped a second time, as another function of the same name ` +
+          `and code. If these are two functions made by one factory (Node's zlib gzipSync and gunzipSync are both ` +
+          `named syncBufferWrapper), give each a name of its own: runInProcess(fn, { name: '…' }). If runInProcess(fn) ` +
+          `runs in a function, a constructor or a class field, wrap it once, at the top level of its module instead ` +
+          `(export const ${entry.id} = runInProcess(…)): a child only imports the module, and finds only what its ` +
+          `import wraps.`,
       );
     }
     throw usageError(

@@ -231,7 +231,34 @@ describe('decorator misuse seen at run time', () => {
     const first = new PerInstance();
     assert.throws(
       () => new PerInstance(),
-      /"triple" in .* was wrapped a second time\. If runInProcess\(fn\) runs in .* a class field, wrap it once, at the top level/s,
+      /"triple" in .* was wrapped a second time, as another function of the same name and code\..*If runInProcess\(fn\) runs in .* a class field, wrap it once, at the top level/s,
+    );
+    // Two closures of one factory share its name, as Node's zlib gzipSync and gunzipSync do.
+    const { gzipSync, gunzipSync } = await import('node:zlib');
+    const builtins = scratchFile('two-builtins.mjs');
+    writeFileSync(
+      builtins,
+      `import { gzipSync, gunzipSync } from 'node:zlib';
+       import { runInProcess } from ${JSON.stringify(new URL('../../../dist/index.js', import.meta.url).href)};
+       export const gzip = runInProcess(gzipSync);
+       export const gunzip = runInProcess(gunzipSync);`,
+    );
+    assert.equal(gzipSync.name, gunzipSync.name);
+    await assert.rejects(
+      import(pathToFileURL(builtins).href),
+      /If these are two functions made by one factory \(Node's zlib gzipSync and gunzipSync.*give each a name of its own/s,
+    );
+    const twice = scratchFile('same-function-twice.mjs');
+    writeFileSync(
+      twice,
+      `import { runInProcess } from ${JSON.stringify(new URL('../../../dist/index.js', import.meta.url).href)};
+       async function work() { return 1; }
+       export const a = runInProcess(work);
+       export const b = runInProcess(work);`,
+    );
+    await assert.rejects(
+      import(pathToFileURL(twice).href),
+      /the function "work" in .* was wrapped a second time\. Wrap it once, at the top level of its module, and use what that returns/s,
     );
     const error = await rejectionOf(first.triple(2));
     assert.match(

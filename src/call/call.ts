@@ -2,7 +2,7 @@ import { defaultPoolName, poolDefaults, type RunInProcessOptions } from '../opti
 import type { Answer } from '../protocol.js';
 import { classDefaults } from '../shared/class-options.js';
 import { processState } from '../shared/process-state.js';
-import type { FunctionEntry, MethodEntry } from '../shared/registry.js';
+import { describeMethod, type FunctionEntry, type MethodEntry } from '../shared/registry.js';
 import type { CallSpec, ScheduledStream } from '../pool/scheduler.js';
 import { CallSlot } from '../protocol.js';
 import { type CallContext, callChannel } from '../shared/tracing.js';
@@ -23,12 +23,14 @@ export function callMethod(method: MethodEntry, self: unknown, args: unknown[]):
   if (processState.isChild) {
     return method.streams ? method.impl.apply(self, args) : runHere(() => method.impl.apply(self, args));
   }
+  let options: RunInProcessOptions = method.options;
   try {
-    const options = { ...classDefaults(runtimeClassOf(method, self)), ...method.options };
+    options = { ...classDefaults(runtimeClassOf(method, self)), ...method.options };
     const recipe = methodRecipe(method, self, args, options.callbacks === true);
     return method.streams ? stream(recipe, options) : send(recipe, options);
   } catch (error) {
-    return failed(method.streams, withCallerFrames(error));
+    if (method.streams) return failed(true, withCallerFrames(error));
+    return refused(withCallerFrames(error), describeMethod(method), method.owner.module.url, options);
   }
 }
 
@@ -38,8 +40,22 @@ export function callFunction(fn: FunctionEntry, args: unknown[]): unknown {
     const recipe = functionRecipe(fn, args, fn.options.callbacks === true);
     return fn.streams ? stream(recipe, fn.options) : send(recipe, fn.options);
   } catch (error) {
-    return failed(fn.streams, withCallerFrames(error));
+    if (fn.streams) return failed(true, withCallerFrames(error));
+    return refused(withCallerFrames(error), fn.id, fn.module.url, fn.options);
   }
+}
+
+/**
+ * A call refused before it could be sent (arguments that cannot cross, a method called on the
+ * wrong object) is a call all the same: subscribers see it start and fail, as they see one that a
+ * full queue refuses. (A stream is traced from its first next(), where its refusal comes.)
+ */
+function refused(error: unknown, target: string, module: string, options: RunInProcessOptions): Promise<never> {
+  if (!callChannel.hasSubscribers) return Promise.reject(error);
+  const pool = options.pool ?? defaultPoolName;
+  const timeout = currentCallOptions()?.timeout ?? options.timeout ?? configuredOptions(pool)?.timeout;
+  const context: CallContext = { target, module, pool, timeout, pid: undefined, carrier: {} };
+  return callChannel.tracePromise(() => Promise.reject(error), context) as Promise<never>;
 }
 
 /** In a child, decorated code runs where it is: the process is already the isolated one. */

@@ -9,6 +9,7 @@ import {
   type ChildSpawn,
   configure,
   ProcessCrashedError,
+  SerializationError,
   shutdown,
   TimeoutError,
   withCallOptions,
@@ -156,6 +157,34 @@ test("a subscriber's hostile carrier never changes a call's outcome: what cannot
   } finally {
     calls.unsubscribe(handlers);
   }
+});
+
+test('a call refused before it is sent (arguments that cannot cross) is traced too: start, then error', async () => {
+  configure('tracing', { size: 1, timeout: 4_000 });
+  const { hold } = inPool('tracing');
+  const seen: Array<{ event: string; context: CallContext & { error?: unknown } }> = [];
+  const record = (event: string) => (context: unknown) => seen.push({ event, context: context as CallContext });
+  const handlers = {
+    start: record('start'),
+    end: record('end'),
+    asyncStart: record('asyncStart'),
+    asyncEnd: record('asyncEnd'),
+    error: record('error'),
+  };
+  const calls = diagnosticsChannel.tracingChannel('run-in-process:call');
+  calls.subscribe(handlers);
+  try {
+    await rejectionOf(hold((() => 'a function') as never, 'never'), SerializationError);
+  } finally {
+    calls.unsubscribe(handlers);
+  }
+  assert.deepEqual(
+    seen.map(({ event }) => event),
+    ['start', 'end', 'error', 'asyncStart', 'asyncEnd'],
+  );
+  const { target, pool, timeout, error } = seen[2]!.context;
+  assert.deepEqual({ target, pool, timeout }, { target: 'tracing:hold', pool: 'tracing', timeout: 4_000 });
+  assert.ok(error instanceof SerializationError);
 });
 
 test('a stream is traced as one call, from its first next() to its end', async () => {

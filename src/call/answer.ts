@@ -2,7 +2,9 @@ import { decodeThrown } from '../codec/thrown-decode.js';
 import { asBuffer, decodeValue, ownView } from '../codec/values.js';
 import { ModuleLoadError, RunInProcessError } from '../errors.js';
 import { AnswerSlot, ThrownSlot, targetNotFoundCode, type Answer, type EncodedThrown } from '../protocol.js';
-import { resolveErrorClass } from '../shared/error-classes.js';
+import { type ErrorClassOf, resolveErrorClass } from '../shared/error-classes.js';
+import { warnOnce } from '../shared/warn-once.js';
+import { builtinClasses } from '../codec/thrown-shape.js';
 import { fsReadHint } from '../shared/sandbox-hint.js';
 import { processState } from '../shared/process-state.js';
 import type { ModuleEntry } from '../shared/registry.js';
@@ -70,7 +72,11 @@ async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry, where: 
     thrown[ThrownSlot.nodes].some((node) => node.exportName !== undefined && !resolveErrorClass(node));
   const moduleExports = needsExports ? await exportsOf(module) : undefined;
   try {
-    return decodeThrown(thrown, (node) => resolveErrorClass(node, moduleExports));
+    return decodeThrown(thrown, (node) => {
+      const found = resolveErrorClass(node, moduleExports);
+      if (!found) warnIfClassUnknown(node, module.url);
+      return found;
+    });
   } catch (error) {
     // The child's word is checked, not trusted: a report that cannot be read is not the user's error.
     return new RunInProcessError(
@@ -78,6 +84,29 @@ async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry, where: 
       { cause: error },
     );
   }
+}
+
+/** Classes of Node's own that are no globals: errors of Node's APIs, not of the user's code. */
+const nodeOwnClasses = new Set(['AssertionError', 'AbortError', 'SystemError']);
+
+/**
+ * An error of a class of the user's that this process cannot find comes back as its nearest
+ * built-in class, its name, message and fields kept: `instanceof` and `catch` branches on that
+ * class then fail silently. Most often the class lives in a module of its own (errors.ts), which
+ * the declaring module imports but does not export. Said once for each class and declaring module.
+ */
+function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string): void {
+  const name = node.className;
+  if (node.library || builtinClasses.has(name) || nodeOwnClasses.has(name)) return;
+  warnOnce(
+    'RUN_IN_PROCESS_UNKNOWN_ERROR_CLASS',
+    `${moduleUrl}\0${name}`,
+    () =>
+      `An error of class ${name} thrown in a child came back as the nearest built-in class it extends, with its ` +
+      `name, message and fields: this process cannot find ${name}, which ${moduleUrl} does not export. For ` +
+      `instanceof ${name} to hold, export it from that module (export { ${name} } from './errors.js'), or call ` +
+      `registerError(${name}) in this process.`,
+  );
 }
 
 /**

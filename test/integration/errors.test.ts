@@ -15,6 +15,7 @@ import { inspect } from 'node:util';
 import { fixture, modes, repoRoot } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { assertSameAsLocal } from '../helpers/same-as-local.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 type ErrorsModule = typeof import('../fixtures/src/errors.js');
 
@@ -110,7 +111,16 @@ for (const mode of modes) {
       const registered = await thrownBy(module, 'registered');
       assert.ok(module.isRegisteredError(registered));
       assert.equal((registered as { extra?: string }).extra, 'kept');
-      const unknown = (await thrownBy(module, 'private')) as Error & { detail?: string };
+      const { result, warnings } = await captureWarnings(() => thrownBy(module, 'private'));
+      const unknown = result as Error & { detail?: string };
+      // Said once: a catch branch on the class would fail silently otherwise.
+      const said = warnings.filter((warning) => warning.code === 'RUN_IN_PROCESS_UNKNOWN_ERROR_CLASS');
+      assert.equal(said.length, 1, JSON.stringify(warnings));
+      assert.match(
+        said[0]!.message,
+        /An error of class PrivateError thrown in a child came back as the nearest built-in class/,
+      );
+      assert.match(said[0]!.message, /export it from that module .* or call registerError\(PrivateError\)/s);
       assert.ok(unknown instanceof Error);
       assert.equal(unknown.name, 'PrivateError');
       assert.equal(unknown.message, 'not exported, not registered');

@@ -371,7 +371,7 @@ export class TinypoolTransport implements Transport {
       batch.controller.abort();
       // Taken from no queue, by a child no notice named: the exit of the child tinypool ends for it
       // is told with this reason (#exitOf), not as an idle child's.
-      if (!batch.child && this.#queue.removals === removals) this.#stopsUnseen.push({ reason, at: performance.now() });
+      if (!batch.child && this.#queue.removals === removals) this.#noteStopUnseen(reason);
       this.#wakeIfStalled();
     }
   }
@@ -539,7 +539,8 @@ export class TinypoolTransport implements Transport {
       case 'run-in-process:answer':
         if (this.#claim(record, notice[batch])) {
           const answered = this.#batches.get(notice[batch]);
-          if (answered) answered.unanswered--;
+          // A child may answer a call twice (the scheduler keeps the first): not below none.
+          if (answered && answered.unanswered > 0) answered.unanswered--;
           this.events.answered(notice[batch], notice[call], notice[answer], record.pid);
         }
         break;
@@ -632,13 +633,22 @@ export class TinypoolTransport implements Transport {
     // took a task from no queue: it was that task's child, which never spoke for its batch (a
     // child stopped or stuck before it started the call). Within a grace: one is not told whose.
     if (reason === 'idle' || (reason === 'recycle' && this.settings.isolate)) {
-      const now = performance.now();
-      while (this.#stopsUnseen.length > 0 && now - (this.#stopsUnseen[0]?.at ?? 0) > exitGrace)
-        this.#stopsUnseen.shift();
+      this.#forgetOldStops();
       const stop = this.#stopsUnseen.shift();
       if (stop) reason = stop.reason === 'stuck' ? 'timeout' : stop.reason;
     }
     return { pool: this.settings.name, pid: record.pid, exitCode: record.exitCode, signal: record.signal, reason };
+  }
+
+  #noteStopUnseen(reason: StopReason): void {
+    this.#forgetOldStops();
+    this.#stopsUnseen.push({ reason, at: performance.now() });
+  }
+
+  /** An abort whose child did not end within the grace took no child (its task had just finished). */
+  #forgetOldStops(): void {
+    const now = performance.now();
+    while (this.#stopsUnseen.length > 0 && now - (this.#stopsUnseen[0]?.at ?? 0) > exitGrace) this.#stopsUnseen.shift();
   }
 
   #onChildLost(error: unknown): void {

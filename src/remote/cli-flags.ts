@@ -15,6 +15,7 @@ export interface Flags {
   lockDuration?: number;
   stalledInterval?: number;
   maxPayloadBytes?: number;
+  shutdownDeadline?: number;
 }
 
 /** Throws an Error that says what is wrong, for the command to print above its usage (exit code 2). */
@@ -34,6 +35,7 @@ export function parse(args: string[]): Flags {
       'lock-duration': { type: 'string' },
       'stalled-interval': { type: 'string' },
       'max-payload-bytes': { type: 'string' },
+      'shutdown-deadline': { type: 'string' },
     },
   });
   // An empty value (`--build-id ""`, an unset variable in a script) must not stand for the default.
@@ -82,6 +84,9 @@ export function parse(args: string[]): Flags {
     lockDuration: whole('lock-duration', values['lock-duration'], longestTimer),
     stalledInterval: whole('stalled-interval', values['stalled-interval'], longestTimer),
     maxPayloadBytes: whole('max-payload-bytes', values['max-payload-bytes']),
+    // How long a first SIGTERM or SIGINT lets the calls it holds run: within a supervisor's grace
+    // (Kubernetes' terminationGracePeriodSeconds), so that they fail with PoolClosedError, not as lost.
+    shutdownDeadline: whole('shutdown-deadline', values['shutdown-deadline'], longestTimer),
   };
 }
 

@@ -13,7 +13,7 @@ import { messageOf } from '../codec/describe-thrown.js';
 const usage = `usage: run-in-process worker --connection <redis URL or socket path> --pool <name> [--build-id <id>] [--concurrency <n>]
                           [--size <n>] [--timeout <ms>] [--prefix <prefix>]
                           [--lock-duration <ms>] [--stalled-interval <ms>] [--max-payload-bytes <n>]
-                          <module> [<module> …]
+                          [--shutdown-deadline <ms>] <module> [<module> …]
   The secret, if callers sign their calls, is read from RUN_IN_PROCESS_SECRET.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -45,9 +45,9 @@ async function main(argv: string[]): Promise<number> {
     ...(flags.maxPayloadBytes !== undefined && { maxPayloadBytes: flags.maxPayloadBytes }),
   });
   // Listening before saying it is ready: a supervisor may stop it the moment it reads that line. The
-  // first signal lets the calls it holds finish; a second does not wait for them: they fail (their
-  // callers get PoolClosedError); any later one is only told, since a kill then would leave the jobs
-  // it holds to be found lost, seconds later.
+  // first signal lets the calls it holds finish (for --shutdown-deadline ms at most); a second does
+  // not wait for them: they fail (their callers get PoolClosedError); any later one is only told,
+  // since a kill then would leave the jobs it holds to be found lost, seconds later.
   let signals = 0;
   let stop = () => {};
   let serving: RemoteWorker | undefined;
@@ -102,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
   );
   serving = worker;
   await stopping;
-  await worker.close();
+  await worker.close(flags.shutdownDeadline === undefined ? {} : { deadline: flags.shutdownDeadline });
   return 0;
 }
 

@@ -61,6 +61,17 @@ test('an empty value is refused, not taken for the default: --build-id "" does n
   }
 });
 
+test('--shutdown-deadline takes a whole number of milliseconds', () => {
+  refuses(
+    worker('--shutdown-deadline', '0'),
+    '--shutdown-deadline must be a whole number from 1 to 2147483647 (got "0").',
+  );
+  refuses(
+    worker('--shutdown-deadline', '2s'),
+    '--shutdown-deadline must be a whole number from 1 to 2147483647 (got "2s").',
+  );
+});
+
 test('a flag given twice is refused, naming it, rather than the last one silently winning', () => {
   refuses(worker('--size', '0', '--size', '2'), '--size was given twice ("0" and "2"); give it once.');
   refuses(worker('--pool', 'other'), '--pool was given twice ("default" and "other"); give it once.');

@@ -631,6 +631,24 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.match(stubborn.output(), /stopping now; the calls it still runs fail with PoolClosedError/);
   });
 
+  test('with --shutdown-deadline, a first SIGTERM fails what still runs past it with PoolClosedError, and the worker exits', async () => {
+    const bounded = await app.startWorker({
+      redis: redis.socket,
+      build: 'deadline',
+      args: ['--shutdown-deadline', '700'],
+    });
+    const exited = once(bounded.process, 'exit');
+    const error = await onBuild('deadline', {}, async () => {
+      const running = rejectionOf(remote.spin(), PoolClosedError);
+      await sleep(1_000); // The call is running on the worker's child.
+      bounded.process.kill('SIGTERM');
+      return running;
+    });
+    assert.match(error.message, /spin did not finish within the 700 ms shutdown deadline/);
+    const [code] = await exited;
+    assert.equal(code, 0, bounded.output());
+  });
+
   test('with a secret, a forged answer in the events stream is ignored: the call gets its real answer', async () => {
     const signed = await app.startWorker({
       redis: redis.socket,

@@ -55,7 +55,24 @@ function refused(error: unknown, target: string, module: string, options: RunInP
   const pool = options.pool ?? defaultPoolName;
   const timeout = currentCallOptions()?.timeout ?? options.timeout ?? configuredOptions(pool)?.timeout;
   const context: CallContext = { target, module, pool, timeout, pid: undefined, carrier: {} };
-  return callChannel.tracePromise(() => Promise.reject(error), context) as Promise<never>;
+  return traced(context, () => Promise.reject(error)) as Promise<never>;
+}
+
+/**
+ * `tracePromise`, whose outcome is the call's own: Node writes `result` or `error` into the context
+ * itself, which throws when a subscriber froze it, and that TypeError would replace the call's value.
+ */
+function traced(context: CallContext, call: () => Promise<unknown>): Promise<unknown> {
+  let own: Promise<unknown> | undefined;
+  return callChannel
+    .tracePromise(() => {
+      own = call();
+      return own;
+    }, context)
+    .catch((error: unknown) => {
+      if (own && Object.isFrozen(context)) return own;
+      throw error;
+    });
 }
 
 /** In a child, decorated code runs where it is: the process is already the isolated one. */
@@ -141,10 +158,10 @@ function send(recipe: Recipe, options: RunInProcessOptions): Promise<unknown> {
   const { pool, spec } = specOf(recipe, options);
   if (!callChannel.hasSubscribers) return run(recipe, pool, spec);
   const context = contextOf(recipe, pool, spec);
-  return callChannel.tracePromise(() => {
+  return traced(context, () => {
     carry(recipe, context);
     return run(recipe, pool, { ...spec, trace: context });
-  }, context);
+  });
 }
 
 /** A call with no timeout of its own gets its pool's, as the pool is configured when the call reaches it. */

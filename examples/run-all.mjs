@@ -101,7 +101,7 @@ const examples = [
       for (const [, name, traceId, id, parent, pid, error] of out.matchAll(
         /^span "([^"]+)" trace (\w+) id (\w+) parent (\S+) pid (\d+)(?: error "([^"]*)")?$/gm,
       )) {
-        if (spans.has(name)) throw new Error(`span "${name}" ended twice`);
+        if (spans.has(name)) throw new Error(`span "${name}" was exported twice`);
         spans.set(name, { traceId, id, parent, pid: Number(pid), error });
       }
       const request = spans.get('handle request');
@@ -121,6 +121,8 @@ const examples = [
         if (span.error !== 'size 1000000000 is too large') throw new Error('a failed call span has no error status');
       }
       if (new Set([...spans.values()].map((span) => span.traceId)).size !== 1) throw new Error('one trace expected');
+      // OpenTelemetry says so (the example sets its diagnostic logger) when a span is ended twice.
+      if (/end\(\) on a span once|ended Span/.test(out)) throw new Error(`a span was ended twice:\n${out}`);
       expectChildPid(out, /^main pid (\d+)$/m, /^span "run Renderer\.render" .* pid (\d+)$/m);
       expectLine(out, /^render\(5\) = \d+$/m);
     },

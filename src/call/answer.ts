@@ -97,7 +97,9 @@ const nodeOwnClasses = new Set(['AssertionError', 'AbortError', 'SystemError']);
  */
 function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string): void {
   const name = node.className;
-  if (node.library || builtinClasses.has(name) || nodeOwnClasses.has(name)) return;
+  // Only the error thrown itself, which a catch branch tests: a cause may be of a library's
+  // internal class (fetch's TypeError has an undici SocketError for cause) that no one can export.
+  if (!node.thrown || node.library || builtinClasses.has(name) || nodeOwnClasses.has(name)) return;
   warnOnce(
     'RUN_IN_PROCESS_UNKNOWN_ERROR_CLASS',
     `${moduleUrl}\0${name}`,

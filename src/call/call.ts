@@ -29,8 +29,8 @@ export function callMethod(method: MethodEntry, self: unknown, args: unknown[]):
     const recipe = methodRecipe(method, self, args, options.callbacks === true);
     return method.streams ? stream(recipe, options) : send(recipe, options);
   } catch (error) {
-    if (method.streams) return failed(true, withCallerFrames(error));
-    return refused(withCallerFrames(error), describeMethod(method), method.owner.module.url, options);
+    const refusal = () => refused(withCallerFrames(error), describeMethod(method), method.owner.module.url, options);
+    return method.streams ? refusedStream(refusal) : refusal();
   }
 }
 
@@ -40,15 +40,16 @@ export function callFunction(fn: FunctionEntry, args: unknown[]): unknown {
     const recipe = functionRecipe(fn, args, fn.options.callbacks === true);
     return fn.streams ? stream(recipe, fn.options) : send(recipe, fn.options);
   } catch (error) {
-    if (fn.streams) return failed(true, withCallerFrames(error));
-    return refused(withCallerFrames(error), fn.id, fn.module.url, fn.options);
+    const refusal = () => refused(withCallerFrames(error), fn.id, fn.module.url, fn.options);
+    return fn.streams ? refusedStream(refusal) : refusal();
   }
 }
 
 /**
  * A call refused before it could be sent (arguments that cannot cross, a method called on the
  * wrong object) is a call all the same: subscribers see it start and fail, as they see one that a
- * full queue refuses. (A stream is traced from its first next(), where its refusal comes.)
+ * full queue refuses (a stream's, at its first next(), where its refusal comes, as a stream's call
+ * is traced from there).
  */
 function refused(error: unknown, target: string, module: string, options: RunInProcessOptions): Promise<never> {
   if (!callChannel.hasSubscribers) return Promise.reject(error);
@@ -80,14 +81,11 @@ function runHere(run: () => unknown): Promise<unknown> {
   return new Promise((resolve) => resolve(run()));
 }
 
-/** A call that could not be made: a rejected promise, or a generator whose first `next()` rejects. */
-function failed(streams: boolean, error: unknown): unknown {
-  if (!streams) return Promise.reject(error);
-  return new RemoteGenerator(
-    () => Promise.reject(error),
-    () => Promise.reject(error),
-    (same) => same,
-  );
+/** A generator whose first `next()` rejects with what `refusal` rejects with (made then, traced then). */
+function refusedStream(refusal: () => Promise<never>): AsyncGenerator {
+  let once: Promise<never> | undefined;
+  const rejection = () => (once ??= refusal());
+  return new RemoteGenerator(rejection, rejection, (same) => same);
 }
 
 /** How a call is to run: its pool, and its timeout, signal and priority, this call's own first. */
@@ -164,11 +162,22 @@ function send(recipe: Recipe, options: RunInProcessOptions): Promise<unknown> {
   });
 }
 
-/** A call with no timeout of its own gets its pool's, as the pool is configured when the call reaches it. */
+/**
+ * A call with no timeout of its own gets its pool's, as the pool is configured when the call reaches
+ * it; its trace context, made as the call was, says so from then on.
+ */
 function withPoolTimeout(spec: CallSpec, pool: string): CallSpec {
   if (spec.timeout !== undefined) return spec;
   const timeout = poolOptions(pool).timeout;
-  return timeout === undefined ? spec : { ...spec, timeout };
+  if (timeout === undefined) return spec;
+  if (spec.trace) {
+    try {
+      (spec.trace as CallContext).timeout = timeout; // Made by contextOf(), here.
+    } catch {
+      // A subscriber froze the context.
+    }
+  }
+  return { ...spec, timeout };
 }
 
 function contextOf(recipe: Recipe, pool: string, spec: CallSpec): CallContext {

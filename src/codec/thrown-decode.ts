@@ -67,11 +67,12 @@ function validRecord(record: unknown): ErrorRecord {
 
 /** A new error of the right class, its constructor not run; its properties come after. */
 function instantiate(node: unknown, record: ErrorRecord, resolveClass: ErrorClassResolver): object {
-  const { className, exportName } = (typeof node === 'object' && node !== null ? node : {}) as Partial<ErrorNode>;
+  const { className, exportName, path } = (typeof node === 'object' && node !== null ? node : {}) as Partial<ErrorNode>;
   const query: Parameters<ErrorClassResolver>[0] = {
     className: typeof className === 'string' ? className : 'Error',
     exportName: typeof exportName === 'string' ? exportName : undefined,
     library: record.library,
+    thrown: Array.isArray(path) && path.length === 0,
   };
   const found = resolveClass(query);
   if (isClass(found)) return Object.create(found.prototype);

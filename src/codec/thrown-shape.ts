@@ -26,6 +26,8 @@ export type ErrorClassResolver = (query: {
   className: string;
   exportName?: string | undefined;
   library: boolean;
+  /** It is the value thrown itself, not a cause or an error held in it (as the child says). */
+  thrown: boolean;
 }) => Function | undefined;
 
 /** What the `shape` bytes hold: the thrown value, with a reference in place of each error, and the errors. */

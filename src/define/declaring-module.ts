@@ -11,8 +11,11 @@ import { isLibraryFrame } from '../shared/stack-frames.js';
  */
 
 const testFilePattern = /\.(test|spec)\.[cm]?[jt]sx?$/;
-/** What Node calls code given with -e, --eval or to a Worker with `eval: true`: no file a child could import. */
-const evalName = /[\\/]\[(worker )?eval\d*\]$/;
+/**
+ * What Node calls code given with -e, --eval, on stdin, or to a Worker with `eval: true`: no file a
+ * child could import.
+ */
+const evalName = /[\\/]\[((worker )?eval\d*|stdin)\]$/;
 
 /** The declaring module's `file:` URL, query kept (it names the module instance), hash dropped. */
 export function declaringModule(explicit: string | URL | undefined, what: string): string {

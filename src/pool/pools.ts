@@ -70,7 +70,8 @@ export function drain(name: string): void {
 export function statsOf(name: string): PoolStats | undefined {
   const pool = live.get(name);
   if (!pool) return undefined;
-  const [closing] = pool.draining;
+  // The last one moved aside: the one shutdown() closes (one an earlier configure() moved aside may drain still).
+  const closing = [...pool.draining].at(-1);
   const base = pool.current ?? (pool.stats ? undefined : closing);
   if (!pool.stats && !base) return undefined;
   const own = base?.stats() ?? {

@@ -46,6 +46,8 @@ export interface ErrorClassOf {
   exportName?: string | undefined;
   /** The error's class was this library's own. */
   library?: boolean;
+  /** It is the value thrown itself, not a cause or an error held in it. */
+  thrown?: boolean;
 }
 
 export function resolveErrorClass(node: ErrorClassOf, moduleExports?: object): Function | undefined {

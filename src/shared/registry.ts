@@ -156,8 +156,11 @@ export function addFunction(entry: FunctionEntry): void {
     // which the child never runs as it imports the module (it would not find the function either).
     if (earlier.impl === entry.impl) {
       throw usageError(
-        `runInProcess(): the function "${entry.id}" in ${url} was wrapped a second time. Wrap it once, at the top ` +
-          `level of its module, and use what that returns; or give the second wrap a name of its own: { name: '…' }.`,
+        `runInProcess(): the function "${entry.id}" in ${url} was wrapped a second time. If runInProcess(fn) runs in ` +
+          `a function, a constructor or a class field, wrap it once, at the top level of its module instead ` +
+          `(export const ${entry.id} = runInProcess(…)): a child only imports the module, and finds only what its ` +
+          `import wraps. If both wraps are at the top level, wrap it once and use what that returns, or give the ` +
+          `second a name of its own: { name: '…' }.`,
       );
     }
     if (sourceOf(earlier.impl) === sourceOf(entry.impl)) {

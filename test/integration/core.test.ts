@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import 'reflect-metadata';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -11,7 +12,7 @@ import {
   shutdown,
   TimeoutError,
 } from 'run-in-process';
-import { fixture, modes, scratchFile } from '../helpers/fixtures.js';
+import { fixture, modes, repoRoot, scratchFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { runScript } from '../helpers/scripts.js';
 import { captureWarnings } from '../helpers/warnings.js';
@@ -258,7 +259,7 @@ describe('decorator misuse seen at run time', () => {
     );
     await assert.rejects(
       import(pathToFileURL(twice).href),
-      /the function "work" in .* was wrapped a second time\. Wrap it once, at the top level of its module, and use what that returns/s,
+      /the function "work" in .* was wrapped a second time\. If runInProcess\(fn\) runs in a function.*If both wraps are at the top level, wrap it once and use what that returns/s,
     );
     const error = await rejectionOf(first.triple(2));
     assert.match(
@@ -352,6 +353,18 @@ describe('decorator misuse seen at run time', () => {
       { commonjs: true },
     );
     assert.match(named.stdout, noFile, named.report);
+    // Code piped on stdin has no file either.
+    const piped = spawnSync(process.execPath, ['--input-type=commonjs', '-'], {
+      cwd: repoRoot,
+      input: `const { runInProcess } = require('run-in-process');
+        try { runInProcess(function fromStdin() {}, { module: __filename }); } catch (error) { console.log(error.message); }`,
+      encoding: 'utf8',
+    });
+    assert.match(
+      piped.stdout,
+      /Cannot run fromStdin\(\) in a child process: it is declared in code given to node -e \(--eval, or stdin\)/,
+      piped.stderr,
+    );
   });
 
   test('isChildProcess() is false in the parent', () => {

@@ -34,13 +34,26 @@ test('a pool configured in the same turn as its first call, in a fresh process, 
     const { configure, shutdown, TimeoutError } = await import('run-in-process');
     const warnings = [];
     process.on('warning', (warning) => warnings.push(warning.code));
+    const { tracingChannel } = await import('node:diagnostics_channel');
+    const contexts = [];
+    const ignore = () => {};
+    tracingChannel('run-in-process:call').subscribe({
+      start: (context) => contexts.push(context), end: ignore, asyncStart: ignore, asyncEnd: ignore, error: ignore,
+    });
     const first = configuredLate(0);
     const slow = configuredLate(5_000).catch((error) => error instanceof TimeoutError ? 'timed out' : String(error));
     configure('configured-late', { size: 2, timeout: 1_000, env: { CONFIGURED_LATE: 'yes' } });
-    console.log(JSON.stringify({ first: await first, slow: await slow, warnings }));
+    const outcomes = { first: await first, slow: await slow };
+    const traced = contexts.map((context) => context.timeout);
+    console.log(JSON.stringify({ ...outcomes, warnings, traced }));
     await shutdown();`);
   assert.equal(run.status, 0, run.report);
-  assert.deepEqual(JSON.parse(run.stdout), { first: 'yes', slow: 'timed out', warnings: [] }, run.report);
+  // The trace contexts, made as the calls were, have the pool's timeout once it is known.
+  assert.deepEqual(
+    JSON.parse(run.stdout),
+    { first: 'yes', slow: 'timed out', warnings: [], traced: [1_000, 1_000] },
+    run.report,
+  );
 });
 
 test('isolate: true runs every call in a fresh process, so module state does not carry over', async () => {

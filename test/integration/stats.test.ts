@@ -130,6 +130,23 @@ test("stats() remembers the pool's calls when configure() replaces its children,
   writeFileSync(releaseDrained, '');
   await Promise.all([draining, behind, closing]);
   assert.deepEqual(counts(), { completed: 0, failed: 0, crashed: 0 }, 'closed: a pool that has not started again');
+
+  // Children replaced by a configure() still drain when shutdown() comes: the children shown are
+  // those of the pool shutdown() closes, its calls and the older pool's are counted.
+  configure('stats-kept', { size: 1 });
+  const releaseAll = scratchFile('kept-all-release');
+  const [olderStarted, newerStarted1, newerStarted2] = ['kept-older', 'kept-newer-1', 'kept-newer-2'].map(scratchFile);
+  const older = hold(olderStarted!, releaseAll);
+  await waitForFile(olderStarted!);
+  configure('stats-kept', { size: 2 });
+  const newer = [hold(newerStarted1!, releaseAll), hold(newerStarted2!, releaseAll)];
+  await waitForFile(newerStarted1!);
+  await waitForFile(newerStarted2!);
+  const closingBoth = shutdown();
+  const both = stats('stats-kept');
+  assert.deepEqual({ running: both.running, busy: both.children.busy }, { running: 3, busy: 2 });
+  writeFileSync(releaseAll, '');
+  await Promise.all([older, ...newer, closingBoth]);
 });
 
 test('with maxQueue, a call beyond it is refused at once with QueueFullError; the others run', async () => {

@@ -161,7 +161,7 @@ test("a subscriber's hostile carrier never changes a call's outcome: what cannot
 
 test('a call refused before it is sent (arguments that cannot cross) is traced too: start, then error', async () => {
   configure('tracing', { size: 1, timeout: 4_000 });
-  const { hold } = inPool('tracing');
+  const { hold, stream } = inPool('tracing');
   const seen: Array<{ event: string; context: CallContext & { error?: unknown } }> = [];
   const record = (event: string) => (context: unknown) => seen.push({ event, context: context as CallContext });
   const handlers = {
@@ -173,18 +173,24 @@ test('a call refused before it is sent (arguments that cannot cross) is traced t
   };
   const calls = diagnosticsChannel.tracingChannel('run-in-process:call');
   calls.subscribe(handlers);
+  const events = () => seen.map(({ event }) => event);
   try {
     await rejectionOf(hold((() => 'a function') as never, 'never'), SerializationError);
+    assert.deepEqual(events(), ['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
+    const { target, pool, timeout, error } = seen[2]!.context;
+    assert.deepEqual({ target, pool, timeout }, { target: 'tracing:hold', pool: 'tracing', timeout: 4_000 });
+    assert.ok(error instanceof SerializationError);
+    // A stream: at its first next(), where its refusal comes, once.
+    seen.length = 0;
+    const refused = stream((() => 'a function') as never, 1);
+    assert.deepEqual(events(), [], 'nothing before the first next()');
+    await rejectionOf(refused.next(), SerializationError);
+    assert.deepEqual(await refused.next(), { done: true, value: undefined }, 'then done, as a generator that threw');
+    assert.deepEqual(events(), ['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
+    assert.equal(seen[0]?.context.target, 'tracing:stream');
   } finally {
     calls.unsubscribe(handlers);
   }
-  assert.deepEqual(
-    seen.map(({ event }) => event),
-    ['start', 'end', 'error', 'asyncStart', 'asyncEnd'],
-  );
-  const { target, pool, timeout, error } = seen[2]!.context;
-  assert.deepEqual({ target, pool, timeout }, { target: 'tracing:hold', pool: 'tracing', timeout: 4_000 });
-  assert.ok(error instanceof SerializationError);
 });
 
 test('a stream is traced as one call, from its first next() to its end', async () => {

@@ -4,6 +4,9 @@ import {
   type Context,
   type ContextManager,
   context,
+  DiagConsoleLogger,
+  DiagLogLevel,
+  diag,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -75,6 +78,8 @@ class StoreContextManager implements ContextManager {
 }
 
 function setUp(): { tracer: ReturnType<typeof trace.getTracer>; manager: StoreContextManager } {
+  // OpenTelemetry's own complaints (a span ended twice, say) are printed, not swallowed.
+  diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.ERROR);
   const manager = new StoreContextManager();
   context.setGlobalContextManager(manager);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());

@@ -162,18 +162,7 @@ test("a subscriber's hostile carrier never changes a call's outcome: what cannot
 test('a call refused before it is sent (arguments that cannot cross) is traced too: start, then error', async () => {
   configure('tracing', { size: 1, timeout: 4_000 });
   const { hold, stream } = inPool('tracing');
-  const seen: Array<{ event: string; context: CallContext & { error?: unknown } }> = [];
-  const record = (event: string) => (context: unknown) => seen.push({ event, context: context as CallContext });
-  const handlers = {
-    start: record('start'),
-    end: record('end'),
-    asyncStart: record('asyncStart'),
-    asyncEnd: record('asyncEnd'),
-    error: record('error'),
-  };
-  const calls = diagnosticsChannel.tracingChannel('run-in-process:call');
-  calls.subscribe(handlers);
-  const events = () => seen.map(({ event }) => event);
+  const { seen, events, stop } = recordCalls();
   try {
     await rejectionOf(hold((() => 'a function') as never, 'never'), SerializationError);
     assert.deepEqual(events(), ['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
@@ -189,21 +178,25 @@ test('a call refused before it is sent (arguments that cannot cross) is traced t
     assert.deepEqual(events(), ['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
     assert.equal(seen[0]?.context.target, 'tracing:stream');
   } finally {
-    calls.unsubscribe(handlers);
+    stop();
   }
 });
 
-test('a stream is traced as one call, from its first next() to its end', async () => {
-  type StreamsModule = typeof import('../fixtures/src/streams.js');
-  const { lines, Exporter, StreamFailure } = await fixture<StreamsModule>('standard', 'streams');
-  const seen: Array<{ event: string; target: string; pid: number | undefined; context: CallContext }> = [];
-  const record = (event: string) => (context: unknown) =>
-    seen.push({
-      event,
-      target: (context as CallContext).target,
-      pid: (context as CallContext).pid,
-      context: context as CallContext,
-    });
+interface SeenEvent {
+  event: string;
+  /** As they were when the event came (the context changes as the call goes on). */
+  target: string;
+  pid: number | undefined;
+  context: CallContext & { error?: unknown; result?: unknown };
+}
+
+/** Records each event of `run-in-process:call` with its context, until `stop()`. */
+function recordCalls(): { seen: SeenEvent[]; events: () => string[]; stop: () => void } {
+  const seen: SeenEvent[] = [];
+  const record = (event: string) => (context: unknown) => {
+    const { target, pid } = context as CallContext;
+    seen.push({ event, target, pid, context: context as CallContext });
+  };
   const handlers = {
     start: record('start'),
     end: record('end'),
@@ -213,16 +206,20 @@ test('a stream is traced as one call, from its first next() to its end', async (
   };
   const calls = diagnosticsChannel.tracingChannel('run-in-process:call');
   calls.subscribe(handlers);
+  return { seen, events: () => seen.map(({ event }) => event), stop: () => calls.unsubscribe(handlers) };
+}
+
+test('a stream is traced as one call, from its first next() to its end', async () => {
+  type StreamsModule = typeof import('../fixtures/src/streams.js');
+  const { lines, Exporter, StreamFailure } = await fixture<StreamsModule>('standard', 'streams');
+  const { seen, events, stop } = recordCalls();
   try {
     const stream = lines('a\nb');
     assert.equal(seen.length, 0, 'nothing before the first next()');
     const items: string[] = [];
     for await (const line of stream) items.push(line);
     assert.deepEqual(items, ['a', 'b']);
-    assert.deepEqual(
-      seen.map(({ event }) => event),
-      ['start', 'end', 'asyncStart', 'asyncEnd'],
-    );
+    assert.deepEqual(events(), ['start', 'end', 'asyncStart', 'asyncEnd']);
     assert.ok(seen.every(({ target }) => target === 'lines'));
     assert.equal(typeof seen.at(-1)?.pid, 'number', 'the child that ran it');
     assert.equal(seen.at(-1)?.context.result, 2, 'the result is what the generator returned');
@@ -236,13 +233,10 @@ test('a stream is traced as one call, from its first next() to its end', async (
       })(),
       StreamFailure,
     );
-    assert.deepEqual(
-      seen.map(({ event }) => event),
-      ['start', 'end', 'error', 'asyncStart', 'asyncEnd'],
-    );
+    assert.deepEqual(events(), ['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
     assert.ok(seen.at(-1)?.context.error instanceof StreamFailure, 'the error as the caller gets it');
   } finally {
-    calls.unsubscribe(handlers);
+    stop();
   }
 });
 

@@ -144,9 +144,17 @@ function tell(line: string): void {
   } else if (watched.size > 0) startReaper();
 }
 
-/** A reaper may have been stopped by a child: it is let go on (SIGCONT does nothing to one that runs). */
+/**
+ * A reaper may have been stopped by a child: it is let go on (SIGCONT does nothing to one that runs).
+ * Windows has no SIGCONT (Node throws on a signal it does not know), and nothing stops a process there.
+ */
 function resume(reaper: ChildProcess): void {
-  if (reaper.exitCode === null && reaper.signalCode === null) reaper.kill('SIGCONT');
+  if (process.platform === 'win32' || reaper.exitCode !== null || reaper.signalCode !== null) return;
+  try {
+    reaper.kill('SIGCONT');
+  } catch {
+    // Gone meanwhile: its exit replaces it.
+  }
 }
 
 function startReaper(): void {
@@ -198,7 +206,7 @@ let resumesAtExit = false;
  * stops it after each SIGCONT). Linux shows the state in /proc; elsewhere it is let go on anyway.
  */
 function checkEverySecond(): void {
-  if (checking) return;
+  if (checking || process.platform === 'win32') return;
   let stoppedBefore = false;
   checking = setInterval(() => {
     if (!current) {

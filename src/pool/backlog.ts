@@ -56,12 +56,23 @@ export class Backlog {
    * first one's high-priority ones (callsPerChild above 1).
    */
   returnUnstarted(calls: PendingCall[]): void {
+    const back = calls.filter((call) => !call.settled).sort(order);
     const queue = this.#queue;
-    let at = 0;
-    for (const call of calls.filter((call) => !call.settled).sort(order)) {
-      while (at < queue.length && goesBefore(queue[at]!, call)) at++;
-      queue.splice(at++, 0, call);
+    if (back.length === 0) return;
+    // Most often they all go before the head (nothing of a higher priority came meanwhile): one
+    // move of the queue, as before priorities, and not one per call (batches of 64, queues of 10,000).
+    if (queue.length === 0 || goesBefore(back[back.length - 1]!, queue[0]!)) {
+      queue.unshift(...back);
+      return;
     }
+    const merged: PendingCall[] = [];
+    let waiting = 0;
+    for (const call of back) {
+      while (waiting < queue.length && goesBefore(queue[waiting]!, call)) merged.push(queue[waiting++]!);
+      merged.push(call);
+    }
+    for (; waiting < queue.length; waiting++) merged.push(queue[waiting]!);
+    this.#queue = merged;
   }
 
   /** The next batch for one free slot: no more than its share of what is waiting, if other slots are free too. */

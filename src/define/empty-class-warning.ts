@@ -1,4 +1,4 @@
-import { offloadedMethodsOf, parentClassOf } from '../shared/class-options.js';
+import { lineageOf, offloadedMethodsOf } from '../shared/class-options.js';
 import { processState } from '../shared/process-state.js';
 import { classOfConstructor } from '../shared/registry.js';
 import { warnOnce } from '../shared/warn-once.js';
@@ -29,9 +29,7 @@ export function warnIfClassOffloadsNothing(ctor: Function): void {
 
 /** Whether the class or one of its ancestors has a decorated method. */
 function offloadsAny(ctor: Function): boolean {
-  const seen = new Set<Function>();
-  for (let at: Function | undefined = ctor; at && !seen.has(at); at = parentClassOf(at)) {
-    seen.add(at);
+  for (const at of lineageOf(ctor)) {
     // Under standard decorators, instance methods are recorded on the class only by its own decorator.
     if (offloadedMethodsOf(at).length > 0 || (classOfConstructor(at)?.methods.size ?? 0) > 0) return true;
   }
@@ -50,20 +48,11 @@ function hasOffloadingSubclass(ctor: Function): boolean {
   for (const module of processState.registry.modules.values()) {
     for (const entry of module.classes) {
       if (entry.methods.size === 0) continue;
-      if (entry.ctor && entry.ctor !== ctor && extendsClass(entry.ctor, ctor)) return true;
+      if (entry.ctor && entry.ctor !== ctor && [...lineageOf(entry.ctor)].includes(ctor)) return true;
       if (typeof metadata === 'object' && metadata !== null && entry.identity !== metadata) {
         if (Object.prototype.isPrototypeOf.call(metadata, entry.identity)) return true;
       }
     }
-  }
-  return false;
-}
-
-function extendsClass(sub: Function, ancestor: Function): boolean {
-  const seen = new Set<Function>();
-  for (let at = parentClassOf(sub); at && !seen.has(at); at = parentClassOf(at)) {
-    seen.add(at);
-    if (at === ancestor) return true;
   }
   return false;
 }

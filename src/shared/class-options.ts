@@ -35,11 +35,7 @@ export function classDefaults(ctor: Function | undefined): RunInProcessOptions {
   const known = defaultsByClass.get(ctor);
   if (known) return known;
   const chain: RunInProcessOptions[] = [];
-  // Seen classes end the walk: ES5-style `constructor` links can go round (A's leads to B, B's to A),
-  // where reflect-metadata's own walk would never return.
-  const seen = new Set<Function>();
-  for (let at: Function | undefined = ctor; at && !seen.has(at); at = parentClassOf(at)) {
-    seen.add(at);
+  for (const at of lineageOf(ctor)) {
     const own = Reflect.getOwnMetadata(defaultsKey, at) as RunInProcessOptions | undefined;
     if (own) chain.unshift(own);
   }
@@ -50,11 +46,24 @@ export function classDefaults(ctor: Function | undefined): RunInProcessOptions {
 }
 
 /**
+ * The class itself, then each class it extends, nearest first. Seen classes end the walk: ES5-style
+ * `constructor` links can go round (A's leads to B, B's to A), where reflect-metadata's own walk
+ * would never return.
+ */
+export function* lineageOf(ctor: Function): Generator<Function> {
+  const seen = new Set<Function>();
+  for (let at: Function | undefined = ctor; at && !seen.has(at); at = parentClassOf(at)) {
+    seen.add(at);
+    yield at;
+  }
+}
+
+/**
  * The class a class extends, as reflect-metadata's `getMetadata` walks it (OrdinaryGetPrototypeOf):
  * the constructor's prototype, or for an ES5-style subclass (whose constructor's prototype is
  * Function.prototype) the constructor of its prototype object's prototype.
  */
-export function parentClassOf(ctor: Function): Function | undefined {
+function parentClassOf(ctor: Function): Function | undefined {
   const proto = Object.getPrototypeOf(ctor) as unknown;
   if (proto !== Function.prototype) return typeof proto === 'function' ? proto : undefined;
   const prototypeProto = (ctor.prototype as object | undefined) && Object.getPrototypeOf(ctor.prototype);

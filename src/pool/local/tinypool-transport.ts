@@ -105,7 +105,13 @@ export class TinypoolTransport implements Transport {
     },
     onSpawn: (record) => {
       this.#watchBoot(record);
-      record.closed.then(() => this.#pipesClosed(record));
+      record.closed.then(() => {
+        this.#pipesClosed(record);
+        // What it said of its failed tasks is taken by their rejections, which follow at once: an
+        // entry left a while after its end was no task's (a message it forged), and could blame it
+        // for another child's failure with the same text.
+        void delay(exitGrace).then(() => this.#forgetFailures(record));
+      });
       if (spawnChannel.hasSubscribers)
         spawnChannel.publish({ pool: this.settings.name, pid: record.pid } satisfies ChildSpawn);
     },
@@ -521,6 +527,11 @@ export class TinypoolTransport implements Transport {
     const at = this.#failedTasks.findIndex((failure) => failure.text === text);
     const said = at < 0 ? undefined : this.#failedTasks.splice(at, 1)[0]?.record;
     return this.#batches.get(id)?.child ?? said;
+  }
+
+  #forgetFailures(record: ChildRecord): void {
+    for (let at = this.#failedTasks.length - 1; at >= 0; at--)
+      if (this.#failedTasks[at]?.record === record) this.#failedTasks.splice(at, 1);
   }
 
   #onNotice(record: ChildRecord, notice: ChildNotice): void {

@@ -42,3 +42,17 @@ export function flagName(flag: string): string {
   const name = flag.split('=', 1)[0]!;
   return name.startsWith('--') ? `--${name.slice(2).replaceAll('_', '-')}` : name;
 }
+
+/**
+ * Flags that keep SIGUSR1 from opening a child's inspector from the moment Node boots: any process of
+ * the user may send it, a sandboxed child of another pool among them, and could then run code through
+ * the inspector (127.0.0.1:9229, which any local process can reach) in a child that has no sandbox.
+ * The child's own SIGUSR1 listener (child/runner.ts) comes only after Node's boot and the runner's
+ * imports. `--disable-sigusr1` (Node 22.14, 23.7) ignores the signal; where Node lacks it, the
+ * inspector is pointed at an address no interface has (0.0.0.1), so that it fails to listen.
+ */
+export function inspectorShutFlags(): string[] {
+  return process.allowedNodeEnvironmentFlags.has('--disable-sigusr1')
+    ? ['--disable-sigusr1']
+    : ['--inspect-port=0.0.0.1:9229'];
+}

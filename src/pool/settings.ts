@@ -1,4 +1,4 @@
-import { flagName, joinNodeOptions, nodeOptionsFlags } from '../node-flags.js';
+import { flagName, inspectorShutFlags, joinNodeOptions, nodeOptionsFlags } from '../node-flags.js';
 import { longestTimer, poolDefaults, type PoolOptions, type PoolTransport, wideningFlags } from '../options.js';
 import { optionError } from '../errors.js';
 import type { ChildSettings } from '../protocol.js';
@@ -47,6 +47,7 @@ export function resolveSettings(name: string, options: PoolOptions): PoolSetting
     execArgv.push(`--max-old-space-size=${Math.floor(options.maxMemoryMb)}`);
   }
   if (options.permissions !== undefined) execArgv.push(...permissionFlags(options.permissions));
+  execArgv.push(...inspectorShutFlags());
   const { recycleAfterCalls, recycleAboveHeapMb } = options;
   const child: ChildSettings = {
     ...(recycleAfterCalls !== undefined && { recycleAfterCalls }),

@@ -288,6 +288,23 @@ test("a sandboxed child cannot open the parent's or a sibling child's inspector 
   assert.equal(await inSandbox('not-sandboxed').inspectorUrl(), null, "the sibling's inspector stays closed");
 });
 
+test("SIGUSR1 cannot open a child's inspector while it boots, before the runner's own listener", async () => {
+  // An --import module runs before tinypool's entry and the runner: a sibling's SIGUSR1 then would
+  // reach Node's own handler. The module signals its own child and reports whether an inspector opened.
+  const report = scratchFile('boot-inspector');
+  const probe = `${scratchFile('boot-probe')}.mjs`;
+  writeFileSync(
+    probe,
+    `import { url } from 'node:inspector'; import { writeFileSync } from 'node:fs';
+     process.kill(process.pid, 'SIGUSR1');
+     await new Promise((resolve) => setTimeout(resolve, 300));
+     writeFileSync(${JSON.stringify(report)}, String(url() ?? 'closed'));`,
+  );
+  configure('not-sandboxed', { size: 1, execArgv: ['--import', pathToFileURL(probe).href] });
+  await inSandbox('not-sandboxed').environment();
+  assert.equal(readFileSync(report, 'utf8'), 'closed', 'the booting child opened no inspector');
+});
+
 test("a sandboxed child cannot open the reaper's inspector with SIGUSR1, nor end it with other signals", async () => {
   configure('sandbox', { size: 1, permissions: { fsRead: [fixtures] } });
   await inSandbox('sandbox').environment();

@@ -479,6 +479,14 @@ const localOnly = [
 function refuseLocalOnlyOptions(options: PoolOptions, where: string): void {
   const given = localOnly.filter((key) => options[key] !== undefined);
   if (given.length === 0) return;
+  // Not to be given to the workers either: serve() refuses a sandbox (remote/worker.ts sandboxRefused).
+  if (options.permissions !== undefined) {
+    throw optionError(
+      `${where}: permissions sandbox local child processes, and this pool's calls run through ` +
+        `${options.transport?.description}, whose workers import the modules they serve in their own process, ` +
+        `outside any sandbox. Run untrusted plugins in a local pool with permissions; serve only trusted code remotely.`,
+    );
+  }
   throw optionError(
     `${where}: ${given.join(', ')} shape${given.length === 1 ? 's' : ''} local child processes, but this pool's calls run ` +
       `through ${options.transport?.description}: give ${given.length === 1 ? 'it' : 'them'} to the workers instead ` +

@@ -86,6 +86,9 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       typeof concurrency === 'number',
     );
   }
+  // Resolved before the modules are imported: a sandbox asked for here must be refused before any of their code runs.
+  const local = { ...resolveSettings(options.pool, poolOptions), lingerMs: 10 };
+  if (local.sandboxed) throw sandboxRefused(options.pool);
   const urls = options.modules.map(asModuleUrl);
   const { targets, unnamed, otherPools } = await allowList(await importServed(urls), options.pool);
   // A worker that serves nothing would count as live for callers, and answer each call NotServedError.
@@ -104,13 +107,12 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         `functions, or the pool they name (--pool).`,
     );
   }
-  // The next job comes a Redis round trip after the last answer: a child's open batch waits for it.
-  const local = { ...resolveSettings(options.pool, poolOptions), lingerMs: 10 };
   const scheduler = new Scheduler(
     local,
     (events) => new TinypoolTransport(local, events),
     () => {},
   );
+  // lingerMs: the next job comes a Redis round trip after the last answer: a child's open batch waits for it.
   const queueName = queueNameOf(options.pool, buildIdFor(settings.buildId, urls[0]));
   const { bullmq, Redis } = loadBullMQ();
   let lastReason: string | undefined;
@@ -297,4 +299,18 @@ function withWorker(error: unknown, name: string): unknown {
     error instanceof PoolClosedError;
   error.message += ran ? ` (It ran on the remote worker ${name}.)` : ` (Refused by the remote worker ${name}.)`;
   return error;
+}
+
+/**
+ * A worker imports the modules it serves in its own process, to learn the targets they register
+ * (allow-list.ts): their top-level code runs there, with all of the worker's rights. A sandbox on its
+ * children would cover the calls, not that code, and so would seem to hold a plugin it does not.
+ */
+function sandboxRefused(pool: string): Error {
+  return optionError(
+    `serve(): the pool ${pool} would run under Node's permission model (permissions, or a permission flag in its ` +
+      `execArgv or NODE_OPTIONS), but a worker imports the modules it serves in its own process, outside any ` +
+      `sandbox, to learn their targets: their top-level code would run with all of the worker's rights. Serve only ` +
+      `trusted code on a remote pool, and run untrusted plugins in a local pool with permissions.`,
+  );
 }

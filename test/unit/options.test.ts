@@ -210,6 +210,21 @@ test('flags that would widen a sandboxed pool are refused, in execArgv and in NO
     TypeError,
     /--env-file=\.env would widen the sandbox/,
   );
+  // Files opened or written by Node itself, which the model does not check: Web Storage, profiles, snapshots, reports.
+  for (const flag of [
+    '--localstorage-file=/tmp/outside.db',
+    '--experimental-webstorage',
+    '--heapsnapshot-signal=SIGUSR2',
+    '--cpu-prof-dir=/tmp',
+    '--report-on-signal',
+    '--prof',
+  ]) {
+    refused(
+      () => configure('options-sandbox', { permissions: {}, execArgv: [flag] }),
+      TypeError,
+      new RegExp(`${flag.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} would widen the sandbox`),
+    );
+  }
   // As Node reads them: quotes and escapes in NODE_OPTIONS, underscores for dashes in a flag's name.
   refused(
     () => configure('options-sandbox', { permissions: {}, env: { NODE_OPTIONS: '"--allow-worker"' } }),

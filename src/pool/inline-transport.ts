@@ -27,6 +27,7 @@ export class InlineTransport implements Transport {
   readonly runsIn = 'this process (inline mode)';
   readonly streaming = true;
   readonly capacity = Number.POSITIVE_INFINITY;
+  readonly stopsNothing = true;
   readonly waiting = 0;
   /** A runner that retired (a module that failed to load) is replaced, as a child would be. */
   #runner = new CallRunner();

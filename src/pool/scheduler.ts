@@ -709,7 +709,8 @@ export class Scheduler {
    * Only for batches that share the pool's slots, which reach a worker as soon as they are sent.
    */
   #watchFront(batch: Batch): void {
-    if (!batch.exclusive) batch.unanswered[0]?.awaitStart(this.settings.startTimeout);
+    // Inline, a call is 'started' by nobody, and could not be stopped if it were stuck.
+    if (!batch.exclusive && !this.#transport.stopsNothing) batch.unanswered[0]?.awaitStart(this.settings.startTimeout);
   }
 }
 

@@ -44,6 +44,11 @@ export interface Transport {
    * stopping it stops nothing else.
    */
   readonly runsCallsTogether?: boolean;
+  /**
+   * Set by a transport that cannot stop a call once it runs (inline mode, where it runs in this
+   * process): no timeout applies to its calls, and nothing waits for them to start.
+   */
+  readonly stopsNothing?: boolean;
   /** Calls in batches submitted that no worker has taken yet, waiting inside the transport (for `stats().queued`, `maxQueue`). */
   readonly waiting: number;
   /**

@@ -108,6 +108,19 @@ test('inline mode: only 1 or true turn it on, with a warning; anything else uncl
   }
 });
 
+test('inline mode: a call with a timeout that runs longer than startTimeout is not taken for a stuck child', () => {
+  const run = runScript(
+    `const { configure, withCallOptions } = await import('run-in-process');
+     const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+     configure('timeout-in-batch', { startTimeout: 100 });
+     const log = ${JSON.stringify(scratchFile('inline-slow'))};
+     const ran = await withCallOptions({ timeout: 60_000 }, () => inPool('timeout-in-batch').step(log, 1, { sleepMs: 400 }));
+     console.log(ran.pid === process.pid);`,
+    { env: { ...process.env, RUN_IN_PROCESS_INLINE: '1' } },
+  );
+  assert.equal(run.stdout.trim(), 'true', run.report);
+});
+
 test('inline mode: a call whose module cannot load fails alone; later calls still run', () => {
   const lostModule = scratchFile('lost.mjs');
   writeFileSync(lostModule, "throw new Error('lost at import');");

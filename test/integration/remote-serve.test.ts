@@ -150,7 +150,7 @@ test('serve() refuses a concurrency that is not a positive integer, before it im
   }
 });
 
-test("serve() refuses a sandboxed pool before it imports a module: the worker imports them itself, outside any sandbox", async () => {
+test('serve() refuses a sandboxed pool before it imports a module: the worker imports them itself, outside any sandbox', async () => {
   const { bullmq, serve } = await import('run-in-process/bullmq');
   const { configure } = await import('run-in-process');
   const transport = bullmq({ connection: '/nowhere/redis.sock' });
@@ -161,11 +161,13 @@ test("serve() refuses a sandboxed pool before it imports a module: the worker im
   ]) {
     await assert.rejects(serve({ transport, pool: 'px', modules: [module], poolOptions }), {
       code: 'ERR_INVALID_OPTION',
-      message: /serve\(\): the pool px would run under Node's permission model .* a worker imports the modules it serves in its own process, outside any sandbox/,
+      message:
+        /serve\(\): the pool px would run under Node's permission model .* a worker imports the modules it serves in its own process, outside any sandbox/,
     });
   }
   assert.throws(() => configure('px-remote', { transport, permissions: { fsRead: ['./plugins'] } }), {
     code: 'ERR_INVALID_OPTION',
-    message: /permissions sandbox local child processes, .* whose workers import the modules they serve in their own process, outside any sandbox\. Run untrusted plugins in a local pool/,
+    message:
+      /permissions sandbox local child processes, .* whose workers import the modules they serve in their own process, outside any sandbox\. Run untrusted plugins in a local pool/,
   });
 });

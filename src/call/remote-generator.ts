@@ -22,6 +22,10 @@ const dropped = new FinalizationRegistry<ScheduledStream>((stream) => stream.sto
  */
 export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   #stream: ScheduledStream | undefined;
+  /** The call being made, from the first next() until its stream is known. */
+  #beginning: Promise<void> | undefined;
+  /** Whether a request has waited for the call to be made (#next). */
+  #begun = false;
   #done = false;
   /** Apart from the generator, so that the pool, which feeds it, does not keep the generator alive. */
   readonly #inbox = new Inbox();
@@ -55,6 +59,12 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
           throw error;
         });
       }
+    }
+    // The first next() makes the call now, as a call of an async method is made when it is called:
+    // a shutdown() in this same turn then finds it, rather than a pool started again after it.
+    if (this.#queued === 0 && !this.#stream && !this.#done && !this.#beginning) {
+      this.#beginning = this.#begin();
+      this.#beginning.catch(() => {}); // Its error is the first next()'s (#next).
     }
     return this.#enqueue(() => this.#next());
   }
@@ -96,9 +106,18 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   }
 
   async #next(): Promise<IteratorResult<T, R>> {
-    if (this.#done) return { done: true, value: undefined as R };
-    if (this.#stream) this.#stream.pull();
-    else await this.#begin();
+    if (this.#beginning && !this.#begun) {
+      // The first request, whose call next() made at once: its error, if any, is this request's.
+      this.#begun = true;
+      await this.#beginning;
+    } else {
+      if (this.#done) return { done: true, value: undefined as R };
+      if (this.#stream) this.#stream.pull();
+      else {
+        this.#begun = true;
+        await (this.#beginning = this.#begin());
+      }
+    }
     const inbox = this.#inbox;
     for (;;) {
       const item = inbox.items.shift();

@@ -15,7 +15,7 @@ import { Backlog } from './backlog.js';
 import { type Batch, Batches } from './batch.js';
 import { PendingCall } from './pending-call.js';
 import { StreamFlow } from './stream-flow.js';
-import { StreamStops } from './stream-stops.js';
+import { shutdownStopGrace, StreamStops } from './stream-stops.js';
 import { Unsettled } from './unsettled.js';
 import { type BatchLoss, closedWhileWarming, lossError, type Transport, type TransportFactory } from './transport.js';
 
@@ -126,6 +126,8 @@ export class Scheduler {
   #holding: NodeJS.Timeout | undefined;
   /** The timers of close()'s deadlines, each holding the process until the pool has closed. */
   readonly #deadlines: NodeJS.Timeout[] = [];
+  /** When a shutdown past its deadline kills the workers still alive (close()). */
+  #killAt: number | undefined;
   #closed = false;
   readonly #stops: StreamStops;
   /** Every call's settle hook: one function for the pool, not a closure per call. */
@@ -360,7 +362,7 @@ export class Scheduler {
     this.#closing ??= this.#pending
       .drained()
       .then(() => this.#stops.all())
-      .then(() => this.#transport.destroy())
+      .then(() => this.#transport.destroy(this.#killAt))
       .finally(() => {
         this.#closed = true;
         for (const timer of this.#deadlines) clearTimeout(timer);
@@ -370,6 +372,8 @@ export class Scheduler {
       // call to fail and shutdown() to settle. Cleared once it has.
       this.#deadlines.push(
         setTimeout(() => {
+          // Past the deadline, the shutdown settles about a second later: what still runs then is killed.
+          this.#killAt ??= performance.now() + shutdownStopGrace;
           for (const call of this.#pending) {
             call.fail(new PoolClosedError(`${call.label} did not finish within the ${deadline} ms shutdown deadline.`));
           }

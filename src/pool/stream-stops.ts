@@ -9,7 +9,7 @@ const stoppedAnswer: Answer = ['as-is', undefined, false];
 /** How long a stream told to stop has to reach a `yield` and finish, before its worker is stopped. */
 const stopGrace = 5_000;
 /** The same at a shutdown past its deadline, which promises to settle about a second after it. */
-const shutdownStopGrace = 1_000;
+export const shutdownStopGrace = 1_000;
 
 /**
  * Streams being stopped. The worker is told to stop the generator, which runs its `finally`

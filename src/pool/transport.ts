@@ -88,8 +88,12 @@ export interface Transport {
   close(batch: number): void;
   /** Stops a batch now: drops it if no worker has taken it, otherwise stops its worker. */
   cancel(batch: number, reason: StopReason): void;
-  /** Stops every worker and takes no more batches. */
-  destroy(): Promise<void>;
+  /**
+   * Stops every worker and takes no more batches. `killAt` (a `performance.now()` time): workers
+   * still alive then are killed, where a grace of its own would end later (a shutdown past its
+   * deadline, whose grace is spent).
+   */
+  destroy(killAt?: number): Promise<void>;
   /** Its workers, for `stats()`. */
   children(): ChildCounts;
   /** Settles once the workers the pool keeps warm (at least one) are ready to take calls. */

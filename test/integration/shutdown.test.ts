@@ -28,6 +28,52 @@ test('drains calls in flight, rejects what outlives the deadline, and leaves no 
   assert.deepEqual(childPids(), []);
 });
 
+test('past its deadline, shutdown() settles about a second later, even with a stream to stop and a child deaf to SIGTERM', () => {
+  const [log, release, started] = [scratchFile('deaf-log'), scratchFile('deaf-release'), scratchFile('deaf-started')];
+  const run = runScript(
+    `const { configure, shutdown } = await import('run-in-process');
+     const { existsSync } = await import('node:fs');
+     const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+     configure('shutdown-drain', { size: 2 });
+     const pool = inPool('shutdown-drain');
+     const stream = pool.stream(${JSON.stringify(log)}, 3, ${JSON.stringify(release)});
+     await stream.next(); // one child holds the stream, which will not reach a yield when told to stop
+     const stubborn = await pool.stubborn(); // the other ignores SIGTERM
+     const spinning = pool.spin(20_000, ${JSON.stringify(started)}).then(() => 'ran', (error) => error.name);
+     while (!existsSync(${JSON.stringify(started)})) await new Promise((resolve) => setTimeout(resolve, 10));
+     const since = performance.now();
+     await shutdown({ deadline: 0 });
+     console.log(JSON.stringify({ ms: performance.now() - since, spinning: await spinning, stubborn }));`,
+  );
+  assert.equal(run.status, 0, run.report);
+  const { ms, spinning } = JSON.parse(run.stdout) as { ms: number; spinning: string };
+  assert.equal(spinning, 'PoolClosedError');
+  // The stream's second of grace and the SIGTERM's are the same second: not one after the other (2 s).
+  assert.ok(ms < 1_800, `shutdown({ deadline: 0 }) took ${Math.round(ms)} ms`);
+});
+
+test('a stream whose first next() came just before shutdown() is closed with the pool, not started on a new one', () => {
+  const run = runScript(
+    `const { configure, shutdown, stats } = await import('run-in-process');
+     const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+     configure('shutdown-drain', { size: 2 });
+     const pool = inPool('shutdown-drain');
+     await pool.pid();
+     const call = pool.spin(200).then(() => 'ran', (error) => error.name);
+     const first = pool.stream(${JSON.stringify(scratchFile('same-turn-log'))}, 3).next().then(() => 'item', (error) => error.name);
+     await shutdown({ deadline: 0 });
+     ${listChildrenCode}
+     console.log(JSON.stringify({ call: await call, first: await first, running: stats('shutdown-drain').running, children: children.length }));`,
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.deepEqual(JSON.parse(run.stdout), {
+    call: 'PoolClosedError',
+    first: 'PoolClosedError',
+    running: 0,
+    children: 0,
+  });
+});
+
 test('an idle pool does not keep the process alive', () => {
   const run = runScript(
     `const { Crasher } = await import(${JSON.stringify(fixtureUrl('standard', 'crashes'))});

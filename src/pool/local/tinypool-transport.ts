@@ -378,7 +378,8 @@ export class TinypoolTransport implements Transport {
       // Taken from no queue, by a child no notice named: the exit of the child tinypool ends for it
       // is told with this reason (#exitOf), not as an idle child's.
       if (!batch.child && this.#queue.removals === removals) this.#noteStopUnseen(reason);
-      this.#wakeIfStalled();
+      // Not at a shutdown: a child started for what is left would be stopped as it boots.
+      if (reason !== 'shutdown') this.#wakeIfStalled();
     }
   }
 
@@ -443,7 +444,7 @@ export class TinypoolTransport implements Transport {
    * loop alive, and an ESM app would exit with code 13 at its `await shutdown()`. So the loop is
    * held, and a child still alive after the grace is killed.
    */
-  async destroy(): Promise<void> {
+  async destroy(killAt?: number): Promise<void> {
     // Its children stop at shutdown(), and when configure() replaces them: warmUp() then warms the new ones.
     this.#warming.fail(closedWhileWarming());
     this.#destroying = true;
@@ -452,9 +453,10 @@ export class TinypoolTransport implements Transport {
     // it recycles, up to minThreads: a child forked after the fork hook is gone, which nothing stops.
     this.#tinypool.options.minThreads = 0;
     const hold = setInterval(() => {}, 1_000);
+    const grace = killAt === undefined ? stopGrace : Math.min(stopGrace, Math.max(0, killAt - performance.now()));
     const kill = setTimeout(() => {
       for (const record of this.#tracker.live) record.process.kill('SIGKILL');
-    }, stopGrace);
+    }, grace);
     try {
       await this.#tinypool.destroy();
       // Children tinypool no longer counts, stopped just before (a stream given up on at the

@@ -132,6 +132,8 @@ export class CallerTransport implements Transport {
       await this.#reachable(label, async () => {
         await this.link.ready();
         if (!this.options.waitForWorker && !(await this.link.workers.any())) throw await this.#noWorker(label);
+        // Stopped (aborted, timed out, shut down) while this waited: it was answered, and must not run.
+        if (this.#sent.get(jobId) !== sent) return;
         await this.link.queue.add('call', envelope, {
           jobId,
           attempts: 1,

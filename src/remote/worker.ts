@@ -31,6 +31,7 @@ import { type AnswerEnvelope, type CallPart, callInput, openCancel, openJob, sea
 import { loadBullMQ } from './peers.js';
 import { announce, type Presence } from './worker-presence.js';
 import { recordHolder } from './job-holder.js';
+import { EarlyStops } from './early-stops.js';
 import type { BullmqSettings } from './settings.js';
 import { messageOf } from '../codec/describe-thrown.js';
 
@@ -151,6 +152,8 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const presenceClient = connect();
 
   /** A job's calls run side by side in the local pool, which batches them to its children. */
+  // A minute, or the time a worker has to hold a job before BullMQ takes it for stalled, if longer.
+  const earlyStops = new EarlyStops(Math.max(60_000, settings.lockDuration + settings.stalledInterval));
   const processor = async (job: Job): Promise<AnswerEnvelope> => {
     const jobId = job.id ?? '';
     // Who holds the job, for WorkerLostError should this worker die with it (job-holder.ts). Not
@@ -171,7 +174,12 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       }
       codec = envelope.codec;
       labels = envelope.calls.map((part) => part.label);
-      answers = await Promise.all(envelope.calls.map((part) => run(part, envelope.codec, calls).catch(thrown)));
+      if (earlyStops.take(jobId)) {
+        const stopped = new AbortError(
+          `Job ${jobId} was stopped before it started (its caller aborted it, or timed it out).`,
+        );
+        answers = envelope.calls.map(() => thrown(stopped));
+      } else answers = await Promise.all(envelope.calls.map((part) => run(part, envelope.codec, calls).catch(thrown)));
     } catch (error) {
       answers = [thrown(error)]; // The job could not be read: one answer for all its calls.
     } finally {
@@ -227,7 +235,9 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   cancels.on('message', (_channel: string, message: string) => {
     const jobId = openCancel(message, settings.secret);
     if (jobId === undefined) return; // Not signed with the secret: not a caller's.
-    for (const call of running.get(jobId) ?? [])
+    const calls = running.get(jobId);
+    if (!calls) earlyStops.note(jobId);
+    for (const call of calls ?? [])
       call.fail(
         new AbortError(`Job ${jobId} was stopped on a request to stop it (its caller aborted it, or timed it out).`),
       );

@@ -277,6 +277,19 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.equal(readFileSync(marker, 'utf8').length, stopped, 'the call stopped on the worker');
   });
 
+  test('a call aborted while its job is being sent is never run by a worker', async () => {
+    const markers = Array.from({ length: 5 }, () => scratchFile('aborted-while-sent'));
+    for (const marker of markers) {
+      const controller = new AbortController();
+      const call = withCallOptions({ signal: controller.signal }, () => remote.noteRun(marker, 0));
+      queueMicrotask(() => controller.abort()); // while the job is on its way to Redis
+      await rejectionOf(call, AbortError);
+    }
+    assert.ok((await remote.noteRun(scratchFile('after-aborts'), 0)) > 0, 'the pool serves on');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(markers.filter((marker) => existsSync(marker)), [], 'no aborted call ran');
+  });
+
   test('a worker killed mid-call is WorkerLostError, and the call is not run again', async () => {
     const marker = scratchFile('once');
     const running = remote.noteRun(marker, 60_000);

@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 /**
  * Which workers of a queue are alive, as they say themselves: a sorted set per queue whose members
- * are the workers' names and whose scores are when each one's word runs out. Times are Redis's
+ * are the workers (each its name and a nonce) and whose scores are when each one's word runs out. Times are Redis's
  * own clock (TIME inside the scripts), so that machines whose clocks differ agree.
  *
  * BullMQ notices a worker that went silent only from another live worker (its stall check); a
@@ -35,7 +36,10 @@ export interface Presence {
  * so that callers do not give up on a worker that BullMQ still trusts.
  */
 export async function announce(redis: Redis, key: string, name: string, ttl: number): Promise<Presence> {
-  const say = () => redis.eval(announceScript, 1, key, name, ttl);
+  // Its own member, not its name alone: two workers may share a name (`<host>:<pid>`, in containers
+  // with one hostname and node as pid 1), and the one that left would take the other's word with it.
+  const member = `${name} ${randomBytes(8).toString('hex')}`;
+  const say = () => redis.eval(announceScript, 1, key, member, ttl);
   await say();
   const again = () => void say().catch(() => {});
   const timer = setInterval(again, Math.max(100, Math.floor(ttl / 3)));
@@ -47,7 +51,7 @@ export async function announce(redis: Redis, key: string, name: string, ttl: num
     async leave() {
       clearInterval(timer);
       redis.off('ready', again);
-      await redis.zrem(key, name).catch(() => 0);
+      await redis.zrem(key, member).catch(() => 0);
     },
   };
 }

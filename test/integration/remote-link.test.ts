@@ -84,4 +84,21 @@ describe("a caller's queue link", { skip }, () => {
       await link.release();
     }
   });
+
+  test('two workers that share a name are counted apart: the one that leaves does not take the other with it', async () => {
+    const presenceKey = 'bull:same-name@test:run-in-process:workers';
+    const link = new QueueLink('same-name@test', (options) => connect(options), undefined, presenceKey, 5);
+    link.use();
+    try {
+      const first = await announce(connect(), presenceKey, 'host:1', 60_000);
+      const second = await announce(connect(), presenceKey, 'host:1', 60_000);
+      assert.equal(await link.workers.count(), 2);
+      await first.leave();
+      assert.equal(await link.workers.count(), 1, 'the other is still alive');
+      await second.leave();
+      assert.equal(await link.workers.count(), 0);
+    } finally {
+      await link.release();
+    }
+  });
 });

@@ -401,7 +401,13 @@ export class QueueLink {
    */
   async #read(jobId: string): Promise<Stored> {
     const state = await this.queue.getJobState(jobId);
-    return { state, job: await this.queue.getJob(jobId) };
+    if (state === 'completed' || state === 'failed') {
+      const job = await this.queue.getJob(jobId);
+      return { state, job, exists: job !== undefined };
+    }
+    // Not finished: whether it is still there is enough. The job itself holds its calls' arguments,
+    // up to maxPayloadBytes each, which a sweep would otherwise read again every few seconds.
+    return { state, job: undefined, exists: (await this.#adding.exists(this.queue.toKey(jobId))) === 1 };
   }
 
   /** A finished job's stored outcome, to its watcher. */
@@ -433,7 +439,7 @@ export class QueueLink {
       return; // Redis is away: the sweep asks again.
     }
     if (!this.#watchers.has(jobId)) return;
-    if (!stored.job) this.#lost(jobId);
+    if (!stored.exists) this.#lost(jobId);
     else if (stored.state === 'completed' || stored.state === 'failed') this.#settle(jobId, stored);
   }
 
@@ -458,8 +464,8 @@ export class QueueLink {
         return; // Redis is away: the next sweep asks again.
       }
       if (!this.#watchers.has(jobId)) continue;
-      const { state, job } = stored;
-      if (!job) {
+      const { state, exists } = stored;
+      if (!exists) {
         this.#lost(jobId);
         continue;
       }
@@ -482,10 +488,11 @@ export class QueueLink {
   }
 }
 
-/** What the queue holds of a job: its state, and the job read after it. */
+/** What the queue holds of a job: its state, whether it is there, and, once finished, the job read after its state. */
 interface Stored {
   state: Awaited<ReturnType<Queue['getJobState']>>;
   job: Awaited<ReturnType<Queue['getJob']>>;
+  exists: boolean;
 }
 
 /** Lets a client's socket hold the process open, or not. */

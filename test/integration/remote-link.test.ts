@@ -85,6 +85,49 @@ describe("a caller's queue link", { skip }, () => {
     }
   });
 
+  test('its sweep reads a job that runs for a while without its data: only whether it is still there', async () => {
+    const queueName = 'sweep-bytes@test';
+    const presenceKey = `bull:${queueName}:run-in-process:workers`;
+    const link = new QueueLink(queueName, (options) => connect(options), undefined, presenceKey, 5);
+    link.use();
+    const presence = await announce(connect(), presenceKey, 'in-process', 60_000);
+    const worker = new Worker(
+      queueName,
+      async () => {
+        await sleep(1_000);
+        return 'done';
+      },
+      { connection: connect({ maxRetriesPerRequest: null }) },
+    );
+    const probe = connect();
+    const sentByRedis = async () => Number(/total_net_output_bytes:(\d+)/.exec(await probe.info('stats'))?.[1]);
+    try {
+      const answer = new Promise<unknown>((resolve) =>
+        link.watch('large', {
+          active: () => {},
+          completed: (returnValue) => {
+            resolve(returnValue);
+            return true;
+          },
+          failed: resolve,
+          lost: resolve,
+          orphaned: resolve,
+          unreachable: () => {},
+        }),
+      );
+      const before = await sentByRedis();
+      await link.queue.add('call', { argument: 'x'.repeat(1_000_000) }, { jobId: 'large' });
+      assert.equal(await answer, 'done');
+      const sent = (await sentByRedis()) - before;
+      // The worker reads the 1 MB once; a sweep every 5 ms that read it each time would take hundreds.
+      assert.ok(sent < 5_000_000, `Redis sent ${sent} bytes while the job ran`);
+    } finally {
+      await worker.close();
+      await presence.leave();
+      await link.release();
+    }
+  });
+
   test('two workers that share a name are counted apart: the one that leaves does not take the other with it', async () => {
     const presenceKey = 'bull:same-name@test:run-in-process:workers';
     const link = new QueueLink('same-name@test', (options) => connect(options), undefined, presenceKey, 5);

@@ -287,7 +287,11 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
     assert.ok((await remote.noteRun(scratchFile('after-aborts'), 0)) > 0, 'the pool serves on');
     await new Promise((resolve) => setTimeout(resolve, 500));
-    assert.deepEqual(markers.filter((marker) => existsSync(marker)), [], 'no aborted call ran');
+    assert.deepEqual(
+      markers.filter((marker) => existsSync(marker)),
+      [],
+      'no aborted call ran',
+    );
   });
 
   test('a worker killed mid-call is WorkerLostError, and the call is not run again', async () => {

@@ -514,7 +514,10 @@ export class Scheduler {
     if (!batch || !call) return;
     if (call.trace) tellPid(call.trace, worker);
     batch.started = true;
-    call.succeed(answer, failedAs);
+    // A crash answered by a worker of its own (a remote worker's child crashed): with retries left,
+    // the call goes again, as one whose child crashed here does (#lost).
+    if (failedAs === 'crashed' && call.retry()) this.#resend([call]);
+    else call.succeed(answer, failedAs);
     if (batch.idle) this.#batchIdle(batch);
     else this.#watchFront(batch);
   }

@@ -29,8 +29,15 @@ export interface AllowList {
  * uses for itself is not served.
  */
 export async function importServed(urls: string[]): Promise<Set<string>> {
-  const before = new Set(processState.registry.modules.keys());
+  const served = new Set(urls.map(registeredUrl));
   for (const url of urls) {
+    // Imported by an earlier serve() of this process (a worker per pool): what it registered then.
+    const known = registeredBy.get(url);
+    if (known) {
+      for (const module of known) served.add(module);
+      continue;
+    }
+    const before = new Set(processState.registry.modules.keys());
     try {
       await import(url);
     } catch (error) {
@@ -40,11 +47,16 @@ export async function importServed(urls: string[]): Promise<Set<string>> {
         { cause: error },
       );
     }
+    const registered = new Set<string>();
+    for (const module of processState.registry.modules.keys()) if (!before.has(module)) registered.add(module);
+    registeredBy.set(url, registered);
+    for (const module of registered) served.add(module);
   }
-  const served = new Set(urls.map(registeredUrl));
-  for (const url of processState.registry.modules.keys()) if (!before.has(url)) served.add(url);
   return served;
 }
+
+/** The modules that importing each URL given to serve() registered for the first time. */
+const registeredBy = new Map<string, Set<string>>();
 
 /**
  * A module's URL as the registry knows it: its real path (Node's loader follows symlinks, so a

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { fixtureUrl, repoRoot } from '../helpers/fixtures.js';
+import { fixtureUrl, repoRoot, scratchFile } from '../helpers/fixtures.js';
 import { redisServerAvailable, type RedisServer, startRedis } from '../helpers/redis.js';
 import { runScript } from '../helpers/scripts.js';
 
@@ -44,6 +44,22 @@ describe('a worker started with serve()', { skip }, () => {
        console.log('px:', served(px));
        // Imported by the app already: the module given is served all the same.
        const fallback = await serve({ transport, pool: 'default', modules });
+       console.log('default:', served(fallback));
+       await Promise.all([px.close(), fallback.close()]);`,
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(run.stdout, /^px: PxClass\.fromClass, fromDependency, inPx$/m, run.report);
+    assert.match(run.stdout, /^default: DefaultClass\.plain, inDefault$/m, run.report);
+  });
+
+  test('a second serve() in the process, for another pool, serves what the modules it is given registered for it', () => {
+    const entry = `${scratchFile('serve-entry')}.mjs`;
+    writeFileSync(entry, `export * from ${JSON.stringify(fixtureUrl('standard', 'remote-pools'))};`);
+    const run = script(
+      `const modules = [${JSON.stringify(entry)}];
+       const px = await serve({ transport, pool: 'px', modules });
+       const fallback = await serve({ transport, pool: 'default', modules });
+       console.log('px:', served(px));
        console.log('default:', served(fallback));
        await Promise.all([px.close(), fallback.close()]);`,
     );

@@ -407,6 +407,53 @@ function copied(value: unknown): unknown {
   return value;
 }
 
+/** What `serve()` (remote/worker.ts) is given, as far as its shape can be checked here. */
+interface ServeShape {
+  transport: unknown;
+  pool: string;
+  modules: string[];
+  poolOptions?: unknown;
+  concurrency?: number;
+  onConnectionError?: unknown;
+}
+
+const serveRules: Table<ServeShape> = {
+  transport: {
+    expected: "the callers' transport, bullmq({ connection }) from run-in-process/bullmq",
+    accepts: (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      (value as { kind?: unknown }).kind === 'run-in-process:transport' &&
+      typeof (value as { settings?: unknown }).settings === 'object',
+  },
+  pool: name,
+  modules: {
+    expected: "a non-empty array of module paths or URLs, such as ['./dist/render.js']",
+    accepts: (value) =>
+      Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && item !== ''),
+  },
+  poolOptions: {
+    expected: 'an object of pool options, such as { size: 4 }',
+    accepts: (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  },
+  concurrency: positiveInteger(),
+  onConnectionError: { expected: 'a function', accepts: (value) => typeof value === 'function' },
+};
+
+/** serve()'s options: an object with a transport, a pool and modules, and nothing it does not know. */
+export function checkServeOptions(options: unknown): void {
+  const example = "{ transport: bullmq({ connection }), pool: 'render', modules: ['./dist/render.js'] }";
+  if (options === undefined)
+    throw optionError(`serve(options): options must be an object like ${example} (got undefined).`);
+  const checked = check(serveRules, options, 'serve(options)', example);
+  const missing = (['transport', 'pool', 'modules'] as const).filter((key) => checked[key] === undefined);
+  if (missing.length > 0) {
+    throw optionError(
+      `serve(options): ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing. Give them as in ${example}.`,
+    );
+  }
+}
+
 export const checkRunOptions = (options: unknown, where: string): RunInProcessOptions =>
   check(runRules, options, where, '{ timeout: 5000 }');
 export function checkPoolOptions(options: unknown, where: string): PoolOptions {

@@ -16,6 +16,7 @@ import {
 import {
   asModuleUrl,
   checkPoolOptions,
+  checkServeOptions,
   checkShutdownOptions,
   type PoolOptions,
   type ShutdownOptions,
@@ -77,9 +78,7 @@ const host = hostname();
  * ProcessCrashedError or TimeoutError, with this `host`), and the worker goes on serving.
  */
 export async function serve(options: ServeOptions): Promise<RemoteWorker> {
-  const { settings } = options.transport;
-  const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
-  const { concurrency } = options;
+  const concurrency = (options as Partial<ServeOptions> | undefined)?.concurrency;
   // Checked here, before the modules are imported: BullMQ's own check comes only after, with its own words.
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
     throw optionError(
@@ -87,6 +86,9 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       typeof concurrency === 'number',
     );
   }
+  checkServeOptions(options);
+  const { settings } = options.transport;
+  const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
   // Resolved before the modules are imported: a sandbox asked for here must be refused before any of their code runs.
   const local = { ...resolveSettings(options.pool, poolOptions), lingerMs: 10 };
   if (local.sandboxed) throw sandboxRefused(options.pool);

@@ -187,3 +187,30 @@ test('serve() refuses a sandboxed pool before it imports a module: the worker im
       /permissions sandbox local child processes, .* whose workers import the modules they serve in their own process, outside any sandbox\. Run untrusted plugins in a local pool/,
   });
 });
+
+test('serve() refuses options it cannot use, saying what is wrong, before it imports a module or reaches Redis', async () => {
+  const { bullmq, serve } = await import('run-in-process/bullmq');
+  const transport = bullmq({ connection: '/nowhere/redis.sock' });
+  const modules = ['/nowhere/app.js'];
+  const refusals: Array<[unknown, RegExp]> = [
+    [undefined, /^serve\(options\): options must be an object like \{ transport: bullmq/],
+    [{ pool: 'px', modules }, /^serve\(options\): transport is missing\./],
+    [
+      { transport: {}, pool: 'px', modules },
+      /^serve\(options\): transport must be the callers' transport, bullmq\(\{ connection \}\)/,
+    ],
+    [{ transport, modules }, /^serve\(options\): pool is missing\./],
+    [
+      { transport, pool: 'px', modules: './app.js' },
+      /^serve\(options\): modules must be a non-empty array of module paths or URLs/,
+    ],
+    [{ transport, pool: 'px', modules: [] }, /^serve\(options\): modules must be a non-empty array/],
+    [
+      { transport, pool: 'px', modules, concurency: 2 },
+      /^serve\(options\): unknown option "concurency"\. Known options: transport, pool, modules/,
+    ],
+  ];
+  for (const [options, message] of refusals) {
+    await assert.rejects(serve(options as never), { code: 'ERR_INVALID_OPTION', message }, String(message));
+  }
+});

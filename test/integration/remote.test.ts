@@ -232,7 +232,7 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.ok((await remote.noteRun(marker, 0)) > 0);
   });
 
-  test("with retries, a call whose child crashed on the worker runs again, as locally; without, it is ProcessCrashedError", async () => {
+  test('with retries, a call whose child crashed on the worker runs again, as locally; without, it is ProcessCrashedError', async () => {
     const marker = scratchFile('crash-once');
     assert.ok((await withCallOptions({ retries: 1 }, () => remote.crashOnce(marker))) > 0);
     await rejectionOf(remote.crashOnce(scratchFile('crash-once-no-retries')), ProcessCrashedError);

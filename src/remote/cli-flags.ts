@@ -86,16 +86,18 @@ export function parse(args: string[]): Flags {
     maxPayloadBytes: whole('max-payload-bytes', values['max-payload-bytes']),
     // How long a first SIGTERM or SIGINT lets the calls it holds run: within a supervisor's grace
     // (Kubernetes' terminationGracePeriodSeconds), so that they fail with PoolClosedError, not as lost.
-    shutdownDeadline: whole('shutdown-deadline', values['shutdown-deadline'], longestTimer),
+    // 0 as close({ deadline: 0 }) takes it: what runs fails at once.
+    shutdownDeadline: whole('shutdown-deadline', values['shutdown-deadline'], longestTimer, 0),
   };
 }
 
 /** A flag's text as a whole number from 1 to `most`, written in digits (`1.5`, `1e3`, `0x10` are refused). */
-function whole(flag: string, text: string | undefined, most = Number.MAX_SAFE_INTEGER): number | undefined {
+function whole(flag: string, text: string | undefined, most = Number.MAX_SAFE_INTEGER, least = 1): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!/^\d+$/.test(text) || value < 1 || value > most) {
-    const range = most === Number.MAX_SAFE_INTEGER ? 'a whole number above 0' : `a whole number from 1 to ${most}`;
+  if (!/^\d+$/.test(text) || value < least || value > most) {
+    const range =
+      most === Number.MAX_SAFE_INTEGER ? `a whole number above ${least - 1}` : `a whole number from ${least} to ${most}`;
     throw new Error(`--${flag} must be ${range} (got ${JSON.stringify(text)}).`);
   }
   return value;

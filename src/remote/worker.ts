@@ -309,7 +309,11 @@ function withWorker(error: unknown, name: string): unknown {
     error instanceof TimeoutError ||
     error instanceof AbortError ||
     error instanceof PoolClosedError;
-  error.message += ran ? ` (It ran on the remote worker ${name}.)` : ` (Refused by the remote worker ${name}.)`;
+  const said = ran ? ` (It ran on the remote worker ${name}.)` : ` (Refused by the remote worker ${name}.)`;
+  // Said at the end of its first line: after it may come the child's last stderr lines, quoted.
+  const lineEnd = error.message.indexOf('\n');
+  error.message =
+    lineEnd < 0 ? error.message + said : error.message.slice(0, lineEnd) + said + error.message.slice(lineEnd);
   return error;
 }
 

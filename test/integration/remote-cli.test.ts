@@ -61,14 +61,14 @@ test('an empty value is refused, not taken for the default: --build-id "" does n
   }
 });
 
-test('--shutdown-deadline takes a whole number of milliseconds', () => {
+test('--shutdown-deadline takes a whole number of milliseconds, 0 included (as close({ deadline: 0 }))', () => {
   refuses(
-    worker('--shutdown-deadline', '0'),
-    '--shutdown-deadline must be a whole number from 1 to 2147483647 (got "0").',
+    worker('--shutdown-deadline=-1'),
+    '--shutdown-deadline must be a whole number from 0 to 2147483647 (got "-1").',
   );
   refuses(
     worker('--shutdown-deadline', '2s'),
-    '--shutdown-deadline must be a whole number from 1 to 2147483647 (got "2s").',
+    '--shutdown-deadline must be a whole number from 0 to 2147483647 (got "2s").',
   );
 });
 

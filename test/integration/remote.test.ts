@@ -228,6 +228,9 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.equal(crash.signal, 'SIGKILL');
     assert.equal((crash as ProcessCrashedError & { host?: string }).host, hostname());
     assert.match(crash.stderr, /dying on purpose/);
+    // Where it ran is said in the first line, not inside the stderr lines quoted after it.
+    assert.match(crash.message.split('\n')[0]!, /crashed: .* \(It ran on the remote worker [^)]+\.\)$/);
+    assert.doesNotMatch(crash.message.split('\n').slice(1).join('\n'), /It ran on the remote worker/);
     const marker = scratchFile('after-crash');
     assert.ok((await remote.noteRun(marker, 0)) > 0);
   });

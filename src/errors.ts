@@ -229,6 +229,8 @@ export class WorkerLostError extends ProcessCrashedError {
 /** The queue no longer has the call's job (its store was restarted without persistence, or it was removed). */
 export class JobLostError extends RunInProcessError {
   override readonly code = 'ERR_JOB_LOST';
+  /** A worker may have taken the job, and run its calls, before it was lost. */
+  readonly mayHaveRun = true;
   constructor(
     message: string,
     readonly jobId: string,

@@ -152,13 +152,24 @@ export class CallerTransport implements Transport {
       await talk();
     } catch (error) {
       if (error instanceof NoWorkerError) throw error;
-      throw new TransportUnavailableError(
-        `${label} could not be sent: Redis at ${this.options.where} (queue ${this.link.queueName}) cannot be ` +
-          `reached (${(error as Error).message}). Nothing was sent. Check that Redis runs there, and that the ` +
-          `transport's connection (bullmq({ connection })) points to it.`,
-        { cause: error },
-      );
+      throw this.#unavailable(`${label} could not be sent`, error, 'Nothing was sent. ');
     }
+  }
+
+  /** Redis could not be reached, or answered with an error (out of memory, an ACL), each said as it is. */
+  #unavailable(what: string, error: unknown, consequence = ''): TransportUnavailableError {
+    const where = `Redis at ${this.options.where} (queue ${this.link.queueName})`;
+    const message = (error as Error | undefined)?.message ?? String(error);
+    // ioredis's ReplyError: Redis answered, and refused the command.
+    const answered = (error as Error | undefined)?.name === 'ReplyError';
+    return new TransportUnavailableError(
+      answered
+        ? `${what}: ${where} refused it (${message}). ${consequence}Check Redis's state: its memory limit ` +
+            `(maxmemory), and what the ACL of the transport's user allows.`
+        : `${what}: ${where} cannot be reached (${message}). ${consequence}Check that Redis runs there, and that ` +
+            `the transport's connection (bullmq({ connection })) points to it.`,
+      { cause: error },
+    );
   }
 
   /**
@@ -378,7 +389,11 @@ export class CallerTransport implements Transport {
   }
 
   async warmUp(): Promise<void> {
-    await this.link.ready();
+    try {
+      await this.link.ready();
+    } catch (error) {
+      throw this.#unavailable(`warmUp('${this.options.pool}')`, error);
+    }
   }
 
   #keyOf(targetJson: string): { key: string | undefined; label: string } {

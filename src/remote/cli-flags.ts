@@ -97,7 +97,9 @@ function whole(flag: string, text: string | undefined, most = Number.MAX_SAFE_IN
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < least || value > most) {
     const range =
-      most === Number.MAX_SAFE_INTEGER ? `a whole number above ${least - 1}` : `a whole number from ${least} to ${most}`;
+      most === Number.MAX_SAFE_INTEGER
+        ? `a whole number above ${least - 1}`
+        : `a whole number from ${least} to ${most}`;
     throw new Error(`--${flag} must be ${range} (got ${JSON.stringify(text)}).`);
   }
   return value;

@@ -18,6 +18,7 @@ import {
   stats,
   TimeoutError,
   TransportUnavailableError,
+  warmUp,
   withCallOptions,
   WorkerLostError,
 } from 'run-in-process';
@@ -919,6 +920,16 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.match(error.message, /\(connect ECONNREFUSED 127\.0\.0\.1:1\)/);
     assert.doesNotMatch(`${error.message} ${(error.cause as Error).message}`, /s3cret/);
   });
+
+  test('warmUp() of a remote pool whose Redis cannot be reached is TransportUnavailableError, saying where and why', async () => {
+    const error = await onBuild('test', { connection: 'redis://127.0.0.1:1/0' }, () =>
+      rejectionOf(warmUp(), TransportUnavailableError),
+    );
+    assert.match(
+      error.message,
+      /^warmUp\('default'\): Redis at redis:\/\/127\.0\.0\.1:1\/0 \(queue default@test\) cannot be reached \(connect ECONNREFUSED/,
+    );
+  });
 });
 
 describe('a remote pool on a Redis without persistence', { skip }, () => {
@@ -947,6 +958,7 @@ describe('a remote pool on a Redis without persistence', { skip }, () => {
     await redis.kill();
     await redis.restart();
     const lost = await rejectionOf(running, JobLostError);
+    assert.equal(lost.mayHaveRun, true, 'a worker may have taken it before it was lost');
     assert.equal(lost.code, 'ERR_JOB_LOST');
     assert.match(lost.message, /no longer has job/);
     // The worker reconnects and says it is alive again; calls go through.

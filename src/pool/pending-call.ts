@@ -198,6 +198,17 @@ export class PendingCall {
     );
   }
 
+  /**
+   * Its consumer left (a stream given up on with `break` or `return()`): what its callbacks returned
+   * no longer holds its answer back, which the consumer's `return()` waits for. A local generator's
+   * `return()` does not wait for them either.
+   */
+  letGoOfCallbacks(): void {
+    if (!this.#callbacks?.size) return;
+    this.#callbacks.clear();
+    if (this.#answer) this.succeed(this.#answer);
+  }
+
   /** The call was answered, and waited only for what its callbacks returned: nothing was killed. */
   #callbacksLate(timeout: number): string {
     const count = this.#callbacks?.size ?? 0;

@@ -26,6 +26,8 @@ export class StreamStops {
   /** The consumer left the stream. */
   consumerLeft(call: PendingCall): void {
     if (call.settled) return;
+    call.letGoOfCallbacks();
+    if (call.settled) return;
     call.flow?.end();
     const batch = call.batch;
     if (batch) this.windDown(call, batch, 'abort');

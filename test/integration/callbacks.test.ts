@@ -54,6 +54,20 @@ for (const mode of modes) {
         assert.ok(seen.indexOf(`before ${index}`) < seen.indexOf(`item ${index}`));
     });
 
+    test("leaving a stream early does not wait for promises its callbacks returned that never settle", async () => {
+      const seen: number[] = [];
+      const left = (async () => {
+        for await (const item of new Exporter().crunchStream(100, () => new Promise(() => {}))) {
+          seen.push(item);
+          if (item === 1) break;
+        }
+        return 'left';
+      })();
+      const late = new Promise((resolve) => setTimeout(resolve, 5_000, 'still waiting after 5 s').unref());
+      assert.equal(await Promise.race([left, late]), 'left');
+      assert.deepEqual(seen, [0, 1]);
+    });
+
     test('a throw in the parent callback fails the call with that error and stops its child', async () => {
       const release = scratchFile('release');
       const mine = new Error('the progress bar broke');

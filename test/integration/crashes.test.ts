@@ -306,6 +306,15 @@ test('a child whose code closes its notice pipe ends, and the call says why', as
   assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
 });
 
+test('a child whose code closes the descriptor of its IPC channel is stopped, and no call waits for it', async () => {
+  configure('hostile-child', { size: 1 });
+  const { closeIpcDescriptor, pid } = inPool('hostile-child');
+  const hang = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('a call hangs')), 4_000).unref());
+  const error = await Promise.race([rejectionOf(closeIpcDescriptor(), ProcessCrashedError), hang]);
+  assert.match(error.message, /closed its IPC channel \(fd 3\)/);
+  assert.equal(typeof (await Promise.race([pid(), hang])), 'number', 'the pool goes on with a new child');
+});
+
 test('a child whose code puts a file on its notice pipe is stopped, and no call waits for it', async () => {
   configure('hostile-child', { size: 1 });
   const { redirectNoticePipe, pid } = inPool('hostile-child');

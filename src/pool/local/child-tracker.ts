@@ -4,6 +4,7 @@ import type { Signal } from '../../errors.js';
 import { type BatchControl, type ChildNotice, type EncodedThrown, isChildNotice } from '../../protocol.js';
 import type { StopReason } from '../transport.js';
 import { guardChannel } from './channel-guard.js';
+import { ifClosedByLiveChild } from './closed-by-child.js';
 import { heldBack } from './child-output.js';
 import { validNotice } from './notice-check.js';
 import { controlPipeOf, writeControl } from './control-pipe.js';
@@ -175,6 +176,18 @@ export class ChildTracker {
     this.events.onSpawn(record);
     let unexpected = false;
     guardChannel(child, (why) => this.events.onMalformed(record, undefined, why));
+    // Neither tinypool nor this side ever disconnects: the child closed its end (by exiting, or its
+    // code closed the descriptor, which Node in the child does not notice). Its batches' results
+    // come on that channel, and would never come.
+    child.once('disconnect', () =>
+      ifClosedByLiveChild(child, () =>
+        this.events.onMalformed(
+          record,
+          undefined,
+          'closed its IPC channel (fd 3), on which the pool hears of its batches; code in the child must not close or reuse that descriptor',
+        ),
+      ),
+    );
     readNotices(
       child,
       (notice) => this.events.onNotice(record, notice),

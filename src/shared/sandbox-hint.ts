@@ -1,15 +1,29 @@
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
  * What to do when a sandboxed child could not import a module because the permission model denied
  * a read: the path to add to the pool's `permissions.fsRead`, which Node names in the error's
- * `resource` (the module itself, or a file it imports). Empty for any other error.
+ * `resource` (the module itself, or a file it imports). Empty for any other error. Read in the
+ * parent, which may look at the path: a folder is granted as itself, never through its parent (that
+ * would grant its siblings too), and a path that does not exist was a probe, not a module to grant.
  */
 export function fsReadHint(thrown: unknown): string {
   const { code, permission, resource } = (thrown ?? {}) as { code?: unknown; permission?: unknown; resource?: unknown };
   if (code !== 'ERR_ACCESS_DENIED' || permission !== 'FileSystemRead' || typeof resource !== 'string') return '';
+  let folder: boolean;
+  try {
+    folder = statSync(resource).isDirectory();
+  } catch {
+    return (
+      `The pool is sandboxed, and a child was denied reading ${resource}, which does not exist here: code in it ` +
+      `probed the file system, as loaders do (tsx, for one, probes it this way and cannot run in a sandboxed ` +
+      `pool: give the pool compiled JavaScript). Grant in the pool's permissions.fsRead only the folders its modules are in.`
+    );
+  }
   return (
-    `The pool is sandboxed, and its permissions do not let a child read ${resource}. Add '${dirname(resource)}' ` +
-    `(or a folder above it) to the pool's permissions.fsRead, or move the module where the pool may read it.`
+    `The pool is sandboxed, and its permissions do not let a child read ${resource}. Add ` +
+    `'${folder ? resource : dirname(resource)}' to the pool's permissions.fsRead (a folder grants what is under it), ` +
+    `or move the module where the pool may read it.`
   );
 }

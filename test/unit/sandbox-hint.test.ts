@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { scratchFile } from '../helpers/fixtures.js';
+import { internal } from '../helpers/internal.js';
+
+// The advice given with a read that a sandboxed child was denied (src/shared/sandbox-hint.ts).
+const { fsReadHint } = await internal<typeof import('../../build/lib/shared/sandbox-hint.js')>('shared/sandbox-hint.js');
+
+const denied = (resource: string) => ({ code: 'ERR_ACCESS_DENIED', permission: 'FileSystemRead', resource });
+
+test('a denied file is granted through its folder; a denied folder as itself, never through its parent', () => {
+  const app = scratchFile('hint-app');
+  mkdirSync(join(app, 'plugins'), { recursive: true });
+  writeFileSync(join(app, 'plugins', 'a.js'), '');
+  assert.match(fsReadHint(denied(join(app, 'plugins', 'a.js'))), new RegExp(`Add '${join(app, 'plugins')}' to`));
+  const folder = fsReadHint(denied(app));
+  assert.match(folder, new RegExp(`Add '${app}' to`));
+  assert.doesNotMatch(folder, /folder above/);
+});
+
+test('a denied path that does not exist is said to be a probe, with no path to grant', () => {
+  const hint = fsReadHint(denied('/TMP/NOWHERE-RUN-IN-PROCESS'));
+  assert.match(hint, /which does not exist here: code in it probed the file system/);
+  assert.match(hint, /tsx/);
+  assert.doesNotMatch(hint, /Add '/);
+});
+
+test('any other error gets no hint', () => {
+  assert.equal(fsReadHint(new Error('no')), '');
+  assert.equal(fsReadHint({ ...denied('/x'), permission: 'ChildProcess' }), '');
+});

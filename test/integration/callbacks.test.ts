@@ -54,7 +54,7 @@ for (const mode of modes) {
         assert.ok(seen.indexOf(`before ${index}`) < seen.indexOf(`item ${index}`));
     });
 
-    test("leaving a stream early does not wait for promises its callbacks returned that never settle", async () => {
+    test('leaving a stream early does not wait for promises its callbacks returned that never settle', async () => {
       const seen: number[] = [];
       const left = (async () => {
         for await (const item of new Exporter().crunchStream(100, () => new Promise(() => {}))) {

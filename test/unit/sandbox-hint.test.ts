@@ -6,7 +6,8 @@ import { scratchFile } from '../helpers/fixtures.js';
 import { internal } from '../helpers/internal.js';
 
 // The advice given with a read that a sandboxed child was denied (src/shared/sandbox-hint.ts).
-const { fsReadHint } = await internal<typeof import('../../build/lib/shared/sandbox-hint.js')>('shared/sandbox-hint.js');
+const { fsReadHint } =
+  await internal<typeof import('../../build/lib/shared/sandbox-hint.js')>('shared/sandbox-hint.js');
 
 const denied = (resource: string) => ({ code: 'ERR_ACCESS_DENIED', permission: 'FileSystemRead', resource });
 

@@ -14,7 +14,12 @@ import { messageOf } from '../../codec/describe-thrown.js';
  * The read callback is Node's, not public API: the channel handle's `onread`, behind the ChildProcess's
  * `kChannelHandle` symbol (Node 14 to 26). Where it is not found, reading is not guarded, as before.
  */
-export function guardChannel(child: ChildProcess, onMisbehaved: (why: string) => void): void {
+export function guardChannel(
+  child: ChildProcess,
+  onMisbehaved: (why: string) => void,
+  /** Why a message read is forged (one in the pool's format that the pool never asked for); it then reaches no listener. */
+  forged: (message: unknown) => string | undefined = () => undefined,
+): void {
   // Once one message failed, nothing after it is trusted: the child is being stopped.
   let failed = false;
   const fail = (what: string, error: unknown) => {
@@ -39,6 +44,12 @@ export function guardChannel(child: ChildProcess, onMisbehaved: (why: string) =>
   child.emit = function guardedEmit(this: ChildProcess, event: string | symbol, ...args: unknown[]): boolean {
     if (event !== 'message') return emit.call(this, event, ...args);
     if (failed) return false;
+    const why = forged(args[0]);
+    if (why !== undefined) {
+      failed = true;
+      onMisbehaved(why);
+      return true;
+    }
     try {
       return emit.call(this, event, ...args);
     } catch (error) {

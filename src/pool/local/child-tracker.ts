@@ -129,6 +129,10 @@ export interface TrackerEvents {
   isTaskFailure(message: unknown): boolean;
   onTaskFailure(record: ChildRecord, message: unknown): void;
   onSpawn(record: ChildRecord): void;
+  /** A message is being sent to the child, by the pool or by this side. */
+  sending(record: ChildRecord, message: unknown): void;
+  /** Why a message from the child is forged, in the pool's own format; undefined when it is not (tinypool-transport.ts knows the format). */
+  forged(record: ChildRecord, message: unknown): string | undefined;
   /** `unexpected`: it died on its own, not stopped by the pool. */
   onExit(record: ChildRecord, unexpected: boolean): void;
 }
@@ -175,7 +179,18 @@ export class ChildTracker {
     this.#live.add(record);
     this.events.onSpawn(record);
     let unexpected = false;
-    guardChannel(child, (why) => this.events.onMalformed(record, undefined, why));
+    guardChannel(
+      child,
+      (why) => this.events.onMalformed(record, undefined, why),
+      (message) => this.events.forged(record, message),
+    );
+    // What the pool sends it, so that a message claiming to answer it can be checked (forged()).
+    const send = child.send;
+    const sending = (to: ChildRecord, message: unknown) => this.events.sending(to, message);
+    child.send = function sendWatched(this: ChildProcess, ...args: unknown[]): boolean {
+      sending(record, args[0]);
+      return (send as (...args: unknown[]) => boolean).apply(this, args);
+    } as typeof child.send;
     // Neither tinypool nor this side ever disconnects: the child closed its end (by exiting, or its
     // code closed the descriptor, which Node in the child does not notice). Its batches' results
     // come on that channel, and would never come.

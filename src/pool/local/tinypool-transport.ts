@@ -103,6 +103,37 @@ export class TinypoolTransport implements Transport {
       if (this.#failedTasks.length >= 64) this.#failedTasks.shift();
       this.#failedTasks.push({ record, text: failureText((message as { error: unknown }).error) });
     },
+    // tinypool 2.2.0 gives a child a task as { __tinypool_worker_message__, source: 'port', taskId, … }.
+    sending: (record, message) => {
+      const task = message as { __tinypool_worker_message__?: unknown; source?: unknown; taskId?: unknown } | null;
+      if (task?.__tinypool_worker_message__ !== true || task.source !== 'port' || typeof task.taskId !== 'number')
+        return;
+      let given = this.#tasksGiven.get(record);
+      if (!given) this.#tasksGiven.set(record, (given = new Set()));
+      given.add(task.taskId);
+    },
+    // tinypool 2.2.0 hears a child in its format say it is ready (source 'pool'), once, and answer
+    // each task it was given (source 'port', its taskId), once. Anything else in that format is the
+    // child's code speaking for the pool: tinypool would fail another task with it, or take the
+    // child for broken, and the next call, not the sender's, would pay. It is dropped, and the child stopped.
+    forged: (record, message) => {
+      const said = message as {
+        __tinypool_worker_message__?: unknown;
+        source?: unknown;
+        ready?: unknown;
+        taskId?: unknown;
+      } | null;
+      if (typeof said !== 'object' || said === null || !said.__tinypool_worker_message__) return undefined;
+      if (said.source === 'pool') {
+        return said.ready === true && !record.ready
+          ? undefined
+          : "sent a message in the pool's own format that the pool did not ask for";
+      }
+      if (said.source !== 'port') return undefined;
+      const given = this.#tasksGiven.get(record);
+      if (typeof said.taskId === 'number' && given?.delete(said.taskId)) return undefined;
+      return "answered, in the pool's own format, a task the pool did not give it";
+    },
     onSpawn: (record) => {
       this.#watchBoot(record);
       record.closed.then(() => {
@@ -140,6 +171,8 @@ export class TinypoolTransport implements Transport {
   readonly #batches = new LocalBatches();
   /** Why the pool aborted tasks that no child had spoken for, and when: #exitOf tells their children's ends. */
   readonly #stopsUnseen: Array<{ reason: StopReason; at: number }> = [];
+  /** The tasks tinypool gave each child and that it has not answered yet (forged). */
+  readonly #tasksGiven = new WeakMap<ChildRecord, Set<number>>();
   /** Children whose task failed in them, in the order they said so: #taskFailed finds its own by text. */
   readonly #failedTasks: Array<{ record: ChildRecord; text: string }> = [];
   readonly #queue = new AbortableTaskQueue((task) => this.#callsIn(task));

@@ -22,6 +22,8 @@ export class PendingCall {
   endedAt: number | undefined;
   /** A stream's credit and idle timer: set for a call of an async generator. */
   flow: StreamFlow | undefined;
+  /** Told when it starts (a remote worker tells its caller of a call it held back: worker.ts). */
+  onStarted: (() => void) | undefined;
   /** Set for a call whose function arguments became stubs in the child. */
   listener: CallbackListener | undefined;
   /**
@@ -81,6 +83,22 @@ export class PendingCall {
     return this.#settled;
   }
 
+  /** It went to a worker (in a batch), where it may have started: not only queued here. */
+  #callbacksLetGo = false;
+
+  get sent(): boolean {
+    return this.batch !== undefined || this.#started;
+  }
+
+  /** Its worker holds it unrun, or gave it back unrun (a remote worker): it waits again, its timeout not begun. */
+  unstarted(): void {
+    if (this.#settled || !this.#started) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#started = false;
+    this.startedAt = undefined;
+  }
+
   /**
    * A call with a timeout is next in line at its worker: if the worker does not start it within
    * `bound` ms, the worker is stuck (stopped, or deaf to its messages), and the call fails rather
@@ -129,6 +147,7 @@ export class PendingCall {
     if (this.madeAt !== undefined) this.startedAt = performance.now();
     this.endedAt = undefined;
     this.#started = true;
+    this.onStarted?.();
     if (this.timeout === undefined) return;
     clearTimeout(this.#timer);
     const timeout = this.timeout;
@@ -184,6 +203,11 @@ export class PendingCall {
    * call, as a throw does, and the call's answer waits for it, so that the rejection is never too late.
    */
   awaitCallback(returned: PromiseLike<unknown>): void {
+    // Its consumer left (letGoOfCallbacks): what its callbacks return from now on holds nothing either.
+    if (this.#callbacksLetGo) {
+      returned.then(undefined, () => {}); // Nor does its rejection fail anything: it must not go unhandled.
+      return;
+    }
     const pending = (this.#callbacks ??= new Set());
     pending.add(returned);
     returned.then(
@@ -204,6 +228,7 @@ export class PendingCall {
    * `return()` does not wait for them either.
    */
   letGoOfCallbacks(): void {
+    this.#callbacksLetGo = true;
     if (!this.#callbacks?.size) return;
     this.#callbacks.clear();
     if (this.#answer) this.succeed(this.#answer);

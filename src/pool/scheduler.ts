@@ -40,6 +40,15 @@ export interface SchedulerSettings {
 }
 
 /** How one call is to run. */
+/** What whoever makes a call may do with it (a remote worker: fail it when its caller stops it, hear of its start). */
+export interface MadeCall {
+  fail(error: unknown): void;
+  onStarted: (() => void) | undefined;
+  readonly sent: boolean;
+  readonly hasStarted: boolean;
+  readonly settled: boolean;
+}
+
 export interface CallSpec {
   timeout?: number | undefined;
   signal?: AbortSignal | undefined;
@@ -144,6 +153,7 @@ export class Scheduler {
     this.#stats = stats;
     this.#transport = makeTransport({
       started: (batch, call, worker) => this.#started(batch, call, worker),
+      requeued: (batch, call) => this.#batches.get(batch)?.holds(call)?.unstarted(),
       answered: (batch, call, answer, worker, failedAs) => this.#answered(batch, call, answer, worker, failedAs),
       emitted: (batch, call, emission) => this.#emitted(batch, call, emission),
       ran: (batch, call, startedAt, endedAt) => this.#batches.get(batch)?.holds(call)?.ran(startedAt, endedAt),
@@ -231,7 +241,7 @@ export class Scheduler {
     label: string,
     spec: CallSpec,
     listener?: CallbackListener,
-    made?: (call: { fail(error: unknown): void }) => void,
+    made?: (call: MadeCall) => void,
   ): Promise<Answer> {
     if (listener && !this.#transport.streaming) return Promise.reject(this.#cannotRelay(label, 'callbacks'));
     return this.#run(task, label, spec, undefined, listener, made);

@@ -137,6 +137,12 @@ export interface TransportEvents {
   /** `worker`: the worker's pid, where there is one (for tracing). */
   started(batch: number, call: number, worker?: number): void;
   /**
+   * A call told started waits again, unrun (a remote worker holds it in its own queue, or gave it
+   * back as it shut down): its timeout stops, until it is told started again. Optional: only such a
+   * transport tells it.
+   */
+  requeued?(batch: number, call: number): void;
+  /**
    * `failedAs`: the answer is an error the worker raised for it (a remote worker's child crashed,
    * timed out, was aborted), not one its code threw: counted as that failure in `stats()`.
    */

@@ -16,7 +16,15 @@ import {
   type TransportEvents,
 } from '../pool/transport.js';
 import { failureOf } from '../pool/call-stats.js';
-import { type CallPart, type OpenedAnswers, openAnswers, sealCall, sealJob } from './envelope.js';
+import {
+  type CallPart,
+  finishedJobKeptSeconds,
+  type OpenedAnswers,
+  openAnswers,
+  sealCall,
+  sealJob,
+  callProgress,
+} from './envelope.js';
 import type { QueueLink } from './queue-link.js';
 import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
 
@@ -137,8 +145,8 @@ export class CallerTransport implements Transport {
         await this.link.queue.add('call', envelope, {
           jobId,
           attempts: 1,
-          removeOnComplete: { age: 600 },
-          removeOnFail: { age: 600 },
+          removeOnComplete: { age: finishedJobKeptSeconds },
+          removeOnFail: { age: finishedJobKeptSeconds },
         });
       });
     } catch (error) {
@@ -206,6 +214,24 @@ export class CallerTransport implements Transport {
         sent.activeAt = performance.now();
         this.waiting -= sent.calls.length;
         for (const call of sent.calls) this.events.started(sent.batch, call.id);
+      },
+      // Given back unrun by a worker that shut down: it waits again, its timeout not begun.
+      waiting: () => {
+        const sent = this.#sent.get(jobId);
+        if (!sent?.active) return;
+        sent.active = false;
+        this.waiting += sent.calls.length;
+        for (const call of sent.calls) this.events.requeued?.(sent.batch, call.id);
+      },
+      // Its worker holds a call in its own queue: its timeout has not begun; or started it now.
+      progress: (data: unknown) => {
+        const sent = this.#sent.get(jobId);
+        const said = (data as Record<string, unknown> | null)?.[callProgress];
+        if (!sent?.active || !Array.isArray(said) || typeof said[0] !== 'number') return;
+        const call = sent.calls[said[0]];
+        if (!call) return;
+        if (said[1] === 'held') this.events.requeued?.(sent.batch, call.id);
+        else if (said[1] === 'started') this.events.started(sent.batch, call.id);
       },
       completed: (returnValue: unknown, stored: boolean): boolean => {
         const sent = this.#sent.get(jobId);

@@ -28,6 +28,52 @@ import { packPortable, portableCodec, unpackPortable } from './portable.js';
  * signed envelope is checked before that (a worker and a caller that do not share the secret
  * cannot talk).
  */
+/**
+ * The key of a job's progress with which its worker says that it holds one of its calls (this index
+ * in the job) in its own queue, or that it started it after holding it: `[index, 'held' | 'started']`
+ * (worker.ts HeldCalls).
+ */
+export const callProgress = 'run-in-process:call';
+
+/**
+ * Every caller of a queue reads the answers of every job in its events stream, where a job's answer
+ * also stays after its caller has it (until discarded) or after its caller is gone (until trimmed,
+ * thousands of jobs later). An answer envelope larger than this is stored apart by its worker, under
+ * its own key beside the job's (answerKeyOf), for as long as the job is kept, and the job's return
+ * value only says so: a caller reads it once, from there.
+ */
+export const answerApartBytes = 16 * 1024;
+
+/** How long a finished job is kept when its caller does not discard it (gone before its answer came). */
+export const finishedJobKeptSeconds = 600;
+const answerApartMark = 'run-in-process:answer-apart';
+
+/** What a worker returns for a job whose answer it stored apart. */
+export const answerApart = Object.freeze({ [answerApartMark]: true });
+
+export function isAnswerApart(returnValue: unknown): boolean {
+  return (
+    typeof returnValue === 'object' &&
+    returnValue !== null &&
+    (returnValue as Record<string, unknown>)[answerApartMark] === true
+  );
+}
+
+/** Where the answer of the job whose hash is at `jobKey` is stored apart. */
+export function answerKeyOf(jobKey: string): string {
+  return `${jobKey}:run-in-process:answer`;
+}
+
+/** About how many bytes an answer envelope takes as JSON: its answers' encoded payloads. */
+export function answerBytesOf(envelope: AnswerEnvelope): number {
+  let bytes = 0;
+  for (const answer of envelope.answers) {
+    if (answer[0] === 'value') bytes += answer[1].length;
+    else bytes += answer[1][1].length + (answer[1][0] === 'error' ? JSON.stringify(answer[1][2]).length : 0);
+  }
+  return bytes;
+}
+
 const envelopeVersion = 2;
 
 /**

@@ -2,12 +2,17 @@ import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { JobLostError } from '../errors.js';
 import { holderOf } from './job-holder.js';
+import { answerKeyOf, isAnswerApart } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { LiveWorkers } from './worker-presence.js';
 
 /** What becomes of one job, as the caller hears it. */
 export interface JobWatcher {
   active(): void;
+  /** The job's progress, as its worker set it (worker.ts: a call of it that started late). */
+  progress?(data: unknown): void;
+  /** The job waits in the queue: added, or given back unrun by a worker that shut down (worker.ts handBack). */
+  waiting?(): void;
   /**
    * `stored`: read from the job itself, not heard from the events stream (which whoever can write
    * to Redis can add to). False: an answer heard that does not hold (a bad signature, a malformed
@@ -30,12 +35,13 @@ export interface JobWatcher {
 }
 
 /**
- * Deletes a finished job (in the completed or the failed set), its hash and its logs, and the
- * events-stream entry that carried its answer, if named; nothing else.
+ * Deletes a finished job (in the completed or the failed set), its hash, its logs and its answer
+ * stored apart (envelope.ts answerApart), and the events-stream entry that carried its answer, if
+ * named; nothing else.
  */
 const discardScript = `
 if redis.call('ZREM', KEYS[2], ARGV[1]) + redis.call('ZREM', KEYS[3], ARGV[1]) > 0 then
-  redis.call('DEL', KEYS[1], KEYS[1] .. ':logs')
+  redis.call('DEL', KEYS[1], KEYS[1] .. ':logs', KEYS[1] .. ':run-in-process:answer')
   if ARGV[2] ~= '' then redis.call('XDEL', KEYS[4], ARGV[2]) end
 end`;
 
@@ -260,11 +266,22 @@ export class QueueLink {
       guarded(({ jobId }: { jobId: string }) => this.#watchers.get(jobId)?.watcher.active()),
     );
     events.on(
+      'waiting',
+      guarded(({ jobId }: { jobId: string }) => this.#watchers.get(jobId)?.watcher.waiting?.()),
+    );
+    events.on(
+      'progress',
+      guarded(({ jobId, data }: { jobId: string; data: unknown }) =>
+        this.#watchers.get(jobId)?.watcher.progress?.(data),
+      ),
+    );
+    events.on(
       'completed',
       guarded(({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }, eventId) => {
         const entry = this.#watchers.get(jobId);
         if (!entry) return;
-        if (entry.watcher.completed(returnvalue, false)) {
+        if (isAnswerApart(returnvalue)) void this.#settleApart(jobId, eventId);
+        else if (entry.watcher.completed(returnvalue, false)) {
           this.forget(jobId);
           this.discard(jobId, eventId);
         } else void this.#settleFromStore(jobId);
@@ -307,7 +324,12 @@ export class QueueLink {
     this.#listening = undefined;
     this.#listened = false;
     if (!events) return;
-    events.removeAllListeners('active').removeAllListeners('completed').removeAllListeners('failed');
+    events
+      .removeAllListeners('active')
+      .removeAllListeners('waiting')
+      .removeAllListeners('progress')
+      .removeAllListeners('completed')
+      .removeAllListeners('failed');
     await withinASecond(events.close());
   }
 
@@ -412,10 +434,60 @@ export class QueueLink {
 
   /** A finished job's stored outcome, to its watcher. */
   #settle(jobId: string, { state, job }: Stored): void {
-    if (state === 'completed') {
+    if (state !== 'completed') {
+      this.#finish(jobId)?.failed(job?.failedReason ?? '');
+      return;
+    }
+    if (!isAnswerApart(job?.returnvalue)) {
       this.#finish(jobId)?.completed(job?.returnvalue, true);
       this.discard(jobId);
-    } else this.#finish(jobId)?.failed(job?.failedReason ?? '');
+      return;
+    }
+    this.#answerApart(jobId).then(
+      (answer) => {
+        if (answer === undefined) this.#lostAnswer(jobId);
+        else this.#finish(jobId)?.completed(answer, true);
+        this.discard(jobId);
+      },
+      () => {}, // Redis is away: the sweep asks again.
+    );
+  }
+
+  /** The answer its worker stored apart (envelope.ts answerApart); undefined if it is not there. */
+  async #answerApart(jobId: string): Promise<unknown> {
+    const text = await this.#adding.get(answerKeyOf(this.queue.toKey(jobId)));
+    if (text === null) return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text; // Not the worker's: refused as a malformed answer, rather than asked about again and again.
+    }
+  }
+
+  /** Heard finished, its answer stored apart: read from there, or from the job if it is not there (yet). */
+  async #settleApart(jobId: string, eventId: string): Promise<void> {
+    let answer: unknown;
+    try {
+      answer = await this.#answerApart(jobId);
+    } catch {
+      return; // Redis is away: the sweep asks again.
+    }
+    const entry = this.#watchers.get(jobId);
+    if (!entry) return;
+    if (answer !== undefined && entry.watcher.completed(answer, false)) {
+      this.forget(jobId);
+      this.discard(jobId, eventId);
+    } else void this.#settleFromStore(jobId);
+  }
+
+  #lostAnswer(jobId: string): void {
+    this.#finish(jobId)?.lost(
+      new JobLostError(
+        `Job ${jobId} finished, but its answer is no longer in Redis (it expired, or Redis lost it): whether its calls ` +
+          `succeeded is not known.`,
+        jobId,
+      ),
+    );
   }
 
   #lost(jobId: string): void {

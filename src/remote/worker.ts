@@ -24,11 +24,24 @@ import {
 import type { Answer, CallTask } from '../protocol.js';
 import { TinypoolTransport } from '../pool/local/tinypool-transport.js';
 import { type FailureKind, failureOf } from '../pool/call-stats.js';
-import { Scheduler } from '../pool/scheduler.js';
+import { type MadeCall, Scheduler } from '../pool/scheduler.js';
 import { resolveSettings } from '../pool/settings.js';
 import { allowList, importServed, nearestKeys, type ServedTarget } from './allow-list.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
-import { type AnswerEnvelope, type CallPart, callInput, openCancel, openJob, sealAnswers } from './envelope.js';
+import {
+  type AnswerEnvelope,
+  answerApart,
+  answerApartBytes,
+  answerBytesOf,
+  answerKeyOf,
+  type CallPart,
+  finishedJobKeptSeconds,
+  callInput,
+  openCancel,
+  openJob,
+  sealAnswers,
+  callProgress,
+} from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { announce, type Presence } from './worker-presence.js';
 import { recordHolder } from './job-holder.js';
@@ -131,7 +144,21 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     return client;
   };
   /** The calls running here, by job: a caller that gave up on a job has its calls stopped (their children killed). */
-  const running = new Map<string, Set<{ fail(error: unknown): void }>>();
+  const running = new Map<string, Set<MadeCall>>();
+  /** Jobs given back to the queue unrun as the worker closes (handBack()): another worker takes them. */
+  const handedBack = new Set<string>();
+  /**
+   * At close(): jobs none of whose calls went to a child here yet (held in the local pool's queue,
+   * behind calls that run) go back to the queue, for another worker to take now, rather than wait
+   * here for the calls before them, or fail unrun at the shutdown's deadline.
+   */
+  const handBack = (): void => {
+    for (const [jobId, calls] of running) {
+      if (calls.size === 0 || [...calls].some((call) => call.sent)) continue;
+      handedBack.add(jobId);
+      for (const call of calls) call.fail(new RunInProcessError(`Job ${jobId} was handed back unrun.`));
+    }
+  };
   /** Resolves once no call is running here. */
   const idle = async (): Promise<void> => {
     while (running.size > 0) await sleep(50);
@@ -156,7 +183,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   /** A job's calls run side by side in the local pool, which batches them to its children. */
   // A minute, or the time a worker has to hold a job before BullMQ takes it for stalled, if longer.
   const earlyStops = new EarlyStops(Math.max(60_000, settings.lockDuration + settings.stalledInterval));
-  const processor = async (job: Job): Promise<AnswerEnvelope> => {
+  const processor = async (job: Job, token?: string): Promise<AnswerEnvelope | typeof answerApart> => {
     const jobId = job.id ?? '';
     // Who holds the job, for WorkerLostError should this worker die with it (job-holder.ts). Not
     // awaited: ioredis writes the command to its socket at once, before any call of the job reaches a
@@ -165,7 +192,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     let answers: Answer[];
     let codec: string | undefined;
     let labels: string[] = [];
-    const calls = new Set<{ fail(error: unknown): void }>();
+    const calls = new Set<MadeCall>();
     running.set(jobId, calls);
     try {
       let envelope: ReturnType<typeof openJob>;
@@ -181,16 +208,58 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
           `Job ${jobId} was stopped before it started (its caller aborted it, or timed it out).`,
         );
         answers = envelope.calls.map(() => thrown(stopped));
-      } else answers = await Promise.all(envelope.calls.map((part) => run(part, envelope.codec, calls).catch(thrown)));
+      } else {
+        const progress = new HeldCalls(job);
+        try {
+          answers = await Promise.all(
+            envelope.calls.map((part, index) =>
+              run(part, envelope.codec, calls, (call) => progress.made(index, call, part.timeout)).catch(thrown),
+            ),
+          );
+        } finally {
+          progress.done();
+        }
+      }
     } catch (error) {
       answers = [thrown(error)]; // The job could not be read: one answer for all its calls.
     } finally {
       running.delete(jobId);
     }
-    return sealAnswers(answers, host, jobId, settings.secret, settings.maxPayloadBytes, codec, labels, raisedHere);
+    if (handedBack.delete(jobId)) {
+      try {
+        // Back to waiting, its lock given up; BullMQ takes WaitingError for "moved, not failed".
+        await job.moveToWait(token);
+        throw new bullmq.WaitingError();
+      } catch (error) {
+        if ((error as Error).name === 'WaitingError') throw error;
+        const unrun = new PoolClosedError(
+          `${labels[0] ?? 'The call'} was not run: its worker shut down before it started it.`,
+        );
+        answers = answers.map(() => thrown(unrun));
+      }
+    }
+    const envelope = sealAnswers(
+      answers,
+      host,
+      jobId,
+      settings.secret,
+      settings.maxPayloadBytes,
+      codec,
+      labels,
+      raisedHere,
+    );
+    if (answerBytesOf(envelope) <= answerApartBytes) return envelope;
+    // Stored before the job is finished, so that a caller who hears it finished finds it (envelope.ts).
+    await presenceClient.set(answerKeyOf(worker.toKey(jobId)), JSON.stringify(envelope), 'EX', finishedJobKeptSeconds);
+    return answerApart;
   };
 
-  const run = async (part: CallPart, codec: string, calls: Set<{ fail(error: unknown): void }>): Promise<Answer> => {
+  const run = async (
+    part: CallPart,
+    codec: string,
+    calls: Set<MadeCall>,
+    onMade: (call: MadeCall) => void,
+  ): Promise<Answer> => {
     const served: ServedTarget | undefined = targets.get(part.key);
     if (!served) {
       const nearest = nearestKeys(part.key, targets.keys());
@@ -204,12 +273,13 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     }
     const input = callInput(part, codec, settings.maxPayloadBytes);
     const task: CallTask = ['call', served.target, 0, input, undefined, false];
-    let made: { fail(error: unknown): void } | undefined;
+    let made: MadeCall | undefined;
     try {
       // No AbortSignal: a call with one goes to a child alone, while calls that come together (a
       // job's, and jobs that follow one another) go faster together, in the batch a child keeps open.
       return await scheduler.run(task, served.label, { timeout: part.timeout }, undefined, (call) => {
         made = call;
+        onMade(call);
         calls.add(call);
       });
     } finally {
@@ -276,6 +346,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     name,
     close(options: ShutdownOptions = {}) {
       const { deadline } = checkShutdownOptions(options, 'worker.close(options)');
+      handBack();
       if (deadline !== undefined) scheduler.close(deadline).catch(() => {});
       closing ??= (async () => {
         // BullMQ's close() lets the jobs in hand finish, then stops; after a Redis restart it may never
@@ -315,6 +386,49 @@ function withWorker(error: unknown, name: string): unknown {
   error.message =
     lineEnd < 0 ? error.message + said : error.message.slice(0, lineEnd) + said + error.message.slice(lineEnd);
   return error;
+}
+
+/**
+ * A caller starts a call's timeout when a worker takes its job, and gives up on the worker a little
+ * after it (its backstop, caller-transport.ts). A worker that holds a call with a timeout in its own
+ * pool's queue (a `--concurrency` above its `--size`, a child still booting) tells its caller, through
+ * the job's progress, that it holds it, then that it started it: the caller's backstop stops, and
+ * starts again with the call. Only for such calls: a write for every call would slow every call.
+ */
+const heldAfterMs = 250;
+
+class HeldCalls {
+  readonly #calls: Array<{ call: MadeCall; timed: boolean } | undefined> = [];
+  readonly #held = new Set<number>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(private readonly job: Job) {
+    this.#timer = setTimeout(() => this.#look(), heldAfterMs);
+    this.#timer.unref();
+  }
+
+  made(index: number, call: MadeCall, timeout: number | undefined): void {
+    this.#calls[index] = { call, timed: timeout !== undefined };
+    call.onStarted = () => {
+      if (this.#held.delete(index)) this.#say(index, 'started');
+    };
+  }
+
+  done(): void {
+    clearTimeout(this.#timer);
+  }
+
+  #look(): void {
+    this.#calls.forEach((made, index) => {
+      if (!made?.timed || made.call.hasStarted || made.call.settled) return;
+      this.#held.add(index);
+      this.#say(index, 'held');
+    });
+  }
+
+  #say(index: number, state: 'held' | 'started'): void {
+    this.job.updateProgress({ [callProgress]: [index, state] }).catch(() => {});
+  }
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   withCallOptions,
   WorkerLostError,
 } from 'run-in-process';
+import { Redis } from 'ioredis';
 import { bullmq } from 'run-in-process/bullmq';
 import { fixtureUrl, scratchFile, waitFor } from '../helpers/fixtures.js';
 import { redisServerAvailable, type RedisServer, startRedis } from '../helpers/redis.js';
@@ -318,6 +319,45 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.equal(readFileSync(marker, 'utf8').trim().split('\n').length, 1, 'it ran exactly once');
   });
 
+  test("a large answer is stored apart, not in the queue's events stream that every caller reads, also when its caller is gone", async () => {
+    // A caller that exits before its answer comes never discards it: what it leaves in Redis is looked at.
+    const run = runScript(
+      `const { configure } = await import('run-in-process');
+       const { bullmq } = await import('run-in-process/bullmq');
+       configure({ transport: bullmq({ connection: { path: ${JSON.stringify(redis.socket)} }, buildId: 'test' }) });
+       const { sized } = await import(${JSON.stringify(app.callerModule('remote'))});
+       sized(1_000_000, 500).catch(() => {});
+       await new Promise((resolve) => setTimeout(resolve, 200));
+       process.exit(0);`,
+    );
+    assert.equal(run.status, 0, run.report);
+    const client = new Redis({ path: redis.socket });
+    try {
+      const events = 'bull:default@test:events';
+      let apart: string | undefined;
+      for (const until = Date.now() + 5_000; apart === undefined && Date.now() < until; await sleep(100)) {
+        for (const [, fields] of await client.xrange(events, '-', '+')) {
+          const entry = new Map<string, string>();
+          for (let i = 0; i + 1 < fields.length; i += 2) entry.set(fields[i]!, fields[i + 1]!);
+          if (entry.get('event') === 'completed' && entry.get('returnvalue')?.includes('answer-apart'))
+            apart = entry.get('jobId');
+        }
+      }
+      assert.ok(apart !== undefined, 'the abandoned job finished, its answer marked as stored apart');
+      const largest = Math.max(
+        ...(await client.xrange(events, '-', '+')).map(([, fields]) =>
+          Math.max(...fields.map((field) => field.length)),
+        ),
+      );
+      assert.ok(largest < 20_000, `an entry of the events stream holds ${largest} bytes`);
+      const key = `bull:default@test:${apart}:run-in-process:answer`;
+      assert.ok((await client.strlen(key)) > 1_000_000, 'the answer is stored apart');
+      assert.ok((await client.ttl(key)) > 0, 'and expires');
+    } finally {
+      client.disconnect();
+    }
+  });
+
   test('a streaming method fails at its first next(), naming the limit', async () => {
     const error = await rejectionOf(remote.countTo(3).next(), RunInProcessError);
     assert.match(error.message, /countTo streams its results .* cannot relay/);
@@ -430,6 +470,52 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     });
     assert.equal(existsSync(never), false, 'the aborted call was taken out of the queue before any worker came');
     assert.equal(lines(ran).length, 1);
+  });
+
+  test('a call that a worker holds in its own queue times out from its start there, not from when the worker took its job', async () => {
+    const extra = await app.startWorker({
+      redis: redis.socket,
+      build: 'late-start',
+      args: ['--size', '1', '--concurrency', '2'],
+    });
+    try {
+      await onBuild('late-start', {}, async () => {
+        // The worker takes both jobs at once; its one child runs the first for 4 s, then the second.
+        const first = remote.noteRun(scratchFile('holds-the-child'), 4_000);
+        await sleep(300);
+        const second = withCallOptions({ timeout: 1_000 }, () => remote.noteRun(scratchFile('waits-for-it'), 100));
+        assert.ok((await second) > 0, 'the second call ran, within its timeout, once it started');
+        assert.ok((await first) > 0);
+      });
+    } finally {
+      await extra.stop();
+    }
+  });
+
+  test('a worker that shuts down hands back the jobs it holds unrun, which another worker then runs at once', async () => {
+    const first = await app.startWorker({
+      redis: redis.socket,
+      build: 'hand-back',
+      args: ['--size', '1', '--concurrency', '2'],
+    });
+    let second: StartedWorker | undefined;
+    try {
+      await onBuild('hand-back', {}, async () => {
+        const running = remote.servedBy(3_000);
+        await sleep(300);
+        // Taken by the first worker too (concurrency 2), and held in its pool's queue behind the call that runs.
+        const held = remote.servedBy(0);
+        await sleep(300);
+        second = await app.startWorker({ redis: redis.socket, build: 'hand-back' });
+        const stopped = first.stop();
+        assert.equal(await held, second.pid, 'the held call ran on the other worker');
+        assert.equal(await running, first.pid, 'the running call finished where it ran');
+        assert.equal(await stopped, 0);
+      });
+    } finally {
+      await first.stop();
+      await second?.stop();
+    }
   });
 
   test('a call whose job waits in the queue when the last worker leaves is NoWorkerError that says it was not run', async () => {

@@ -553,14 +553,15 @@ export function asModuleUrl(pathOrUrl: string): string {
  * `--permission-audit`, which only warns), a file of variables or of options read before the model
  * applies (`--env-file`, a config file), the inspector, node:sqlite and Web Storage (which open
  * files outside the model: `--localstorage-file` wrote where `fsWrite` denied it), files that Node
- * itself writes from native code (profiles, heap snapshots, reports, trace logs: `--prof`,
- * `--cpu-prof*`, `--heap-prof*`, `--heapsnapshot-*`, `--report-*`, `--diagnostic-dir`,
- * `--trace-event*`), Node's internals, a startup snapshot. In `execArgv` or in the children's
+ * itself writes from native code (profiles, perf maps, heap snapshots, reports, trace logs, TLS
+ * keys: `--prof`, `--perf-*`, `--cpu-prof`, `--heap-prof` and their folder and name, `--heapsnapshot-*`,
+ * the `--report-*` flags that turn reports on or say where, `--diagnostic-dir`, `--trace-event*`,
+ * `--tls-keylog`; not their tuning flags, which write nothing), Node's internals, a startup snapshot. In `execArgv` or in the children's
  * `NODE_OPTIONS` (`env`, or the parent's through `envAllow`). A list of what is known to widen: a
  * flag Node adds later may be missing from it.
  */
 const wideningFlag =
-  /^--(allow-[a-z-]+|(experimental-)?permission(-[a-z-]+)?|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite|(experimental-)?webstorage|localstorage-file|prof|(cpu|heap)-prof(-[a-z]+)?|heapsnapshot-[a-z-]+|report-[a-z-]+|diagnostic-dir|trace-event[a-z-]*|trace-events-enabled|(experimental-)?(default-)?config-file|expose-internals|snapshot-blob|build-snapshot)$/;
+  /^--(allow-[a-z-]+|(experimental-)?permission(-[a-z-]+)?|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite|(experimental-)?webstorage|localstorage-file|prof|perf-[a-z-]+|(cpu|heap)-prof(-dir|-name)?|heapsnapshot-[a-z-]+|report-(on-signal|uncaught-exception|on-fatalerror|directory|dir|filename)|diagnostic-dir|trace-event[a-z-]*|trace-events-enabled|tls-keylog|(experimental-)?(default-)?config-file|expose-internals|snapshot-blob|build-snapshot)$/;
 
 /** The flags among these that would widen a sandboxed pool (wideningFlag), as given. */
 export function wideningFlags(flags: readonly string[]): string[] {

@@ -217,7 +217,8 @@ export class PendingCall {
       },
       (error: unknown) => {
         pending.delete(returned);
-        this.fail(error);
+        // Its consumer left meanwhile: the rejection fails nothing (letGoOfCallbacks).
+        if (!this.#callbacksLetGo) this.fail(error);
       },
     );
   }

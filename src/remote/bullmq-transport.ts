@@ -133,6 +133,13 @@ function checked(options: BullmqOptions): BullmqSettings {
       "bullmq(options): connection must be a Redis URL ('redis://host:6379') or ioredis options ({ host, port }).",
     );
   }
+  // BullMQ refuses ioredis's keyPrefix itself, but only when a job is added: every call would fail.
+  if (typeof connection === 'object' && (connection as { keyPrefix?: unknown }).keyPrefix !== undefined) {
+    throw optionError(
+      "bullmq(options): connection.keyPrefix is ioredis's, which BullMQ does not support. Give the key prefix as " +
+        "bullmq({ prefix }) instead (BullMQ's own; default 'bull'), to callers and workers alike (the worker's --prefix).",
+    );
+  }
   for (const [name, value] of Object.entries({ buildId, prefix, secret })) {
     if (value !== undefined && (typeof value !== 'string' || value === '')) {
       throw optionError(`bullmq(options): ${name} must be a non-empty string (got ${typeof value}).`);

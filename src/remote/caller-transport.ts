@@ -23,7 +23,7 @@ import {
   openAnswers,
   sealCall,
   sealJob,
-  callProgress,
+  openProgress,
 } from './envelope.js';
 import type { QueueLink } from './queue-link.js';
 import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
@@ -54,6 +54,8 @@ interface Sent {
   active: boolean;
   /** When a worker took it (`performance.now()`). */
   activeAt: number;
+  /** Its calls (by index) that a worker said it holds unrun: their timeouts wait for their start. */
+  held?: Set<number>;
 }
 
 /** A job's calls, for messages: the call's label, or how many calls it carries. */
@@ -209,29 +211,30 @@ export class CallerTransport implements Transport {
     return {
       active: () => {
         const sent = this.#sent.get(jobId);
-        if (!sent || sent.active) return;
+        if (!sent) return;
+        if (sent.active) {
+          // Taken again, handed back by a worker that shut down holding it: its held calls start.
+          for (const index of sent.held ?? []) this.events.started(sent.batch, sent.calls[index]!.id);
+          sent.held?.clear();
+          return;
+        }
         sent.active = true;
         sent.activeAt = performance.now();
         this.waiting -= sent.calls.length;
         for (const call of sent.calls) this.events.started(sent.batch, call.id);
       },
-      // Given back unrun by a worker that shut down: it waits again, its timeout not begun.
-      waiting: () => {
-        const sent = this.#sent.get(jobId);
-        if (!sent?.active) return;
-        sent.active = false;
-        this.waiting += sent.calls.length;
-        for (const call of sent.calls) this.events.requeued?.(sent.batch, call.id);
-      },
-      // Its worker holds a call in its own queue: its timeout has not begun; or started it now.
+      // Its worker holds a call unrun (in its own queue, or handing it back): its timeout waits for
+      // its start; or it started it now. The worker's word: signed, with a secret (a forged 'held'
+      // would stop the timeout).
       progress: (data: unknown) => {
         const sent = this.#sent.get(jobId);
-        const said = (data as Record<string, unknown> | null)?.[callProgress];
-        if (!sent?.active || !Array.isArray(said) || typeof said[0] !== 'number') return;
-        const call = sent.calls[said[0]];
-        if (!call) return;
-        if (said[1] === 'held') this.events.requeued?.(sent.batch, call.id);
-        else if (said[1] === 'started') this.events.started(sent.batch, call.id);
+        const said = openProgress(data, jobId, this.options.secret);
+        const call = said && sent?.active ? sent.calls[said.index] : undefined;
+        if (!sent || !said || !call) return;
+        if (said.state === 'held') {
+          (sent.held ??= new Set()).add(said.index);
+          this.events.requeued?.(sent.batch, call.id);
+        } else if (sent.held?.delete(said.index)) this.events.started(sent.batch, call.id);
       },
       completed: (returnValue: unknown, stored: boolean): boolean => {
         const sent = this.#sent.get(jobId);
@@ -387,8 +390,10 @@ export class CallerTransport implements Transport {
     const jobId = this.#jobOfBatch.get(batch);
     if (jobId === undefined) return;
     const sent = this.#release(jobId, batch);
-    // A waiting job is dropped; one a worker holds is stopped there (its child killed).
+    // A waiting job is dropped; one a worker holds is stopped there (its child killed), and marked
+    // stopped, should that worker hand it back unrun as it shuts down.
     void this.link.queue.remove(jobId).catch(() => 0);
+    this.link.markStopped(jobId);
     void this.options.cancel(jobId).catch(() => {});
     // The call stopped was failed already; the others of its job (at shutdown) may have run.
     const error = (label: string) =>

@@ -30,10 +30,43 @@ import { packPortable, portableCodec, unpackPortable } from './portable.js';
  */
 /**
  * The key of a job's progress with which its worker says that it holds one of its calls (this index
- * in the job) in its own queue, or that it started it after holding it: `[index, 'held' | 'started']`
- * (worker.ts HeldCalls).
+ * in the job) unrun, in its own queue or handed back to the queue as it shuts down, or that it
+ * started it after holding it: `[index, 'held' | 'started', signature?]` (worker.ts HeldCalls). Signed
+ * with the secret, if any: a forged 'held' would stop the caller's timeout backstop.
  */
-export const callProgress = 'run-in-process:call';
+const callProgress = 'run-in-process:call';
+
+export type CallState = 'held' | 'started';
+
+export function sealProgress(jobId: string, index: number, state: CallState, secret: string | undefined): object {
+  const said: unknown[] = [index, state];
+  if (secret !== undefined) said.push(signature(secret, jobId, ['progress', index, state]));
+  return { [callProgress]: said };
+}
+
+/** What a job's progress says of one of its calls, if it is the worker's word (signed, with a secret). */
+export function openProgress(
+  data: unknown,
+  jobId: string,
+  secret: string | undefined,
+): { index: number; state: CallState } | undefined {
+  const said = (data as Record<string, unknown> | null)?.[callProgress];
+  if (!Array.isArray(said) || typeof said[0] !== 'number' || (said[1] !== 'held' && said[1] !== 'started')) return;
+  const [index, state] = said as [number, CallState];
+  if (secret !== undefined) {
+    try {
+      verify(secret, jobId, ['progress', index, state], said[2], 'progress');
+    } catch {
+      return undefined;
+    }
+  }
+  return { index, state };
+}
+
+/** Whether the caller that sent this job reads answers stored apart (a caller of an earlier version does not). */
+export function readsAnswersApart(envelope: CallEnvelope): boolean {
+  return Array.isArray(envelope.reads) && envelope.reads.includes('answer-apart');
+}
 
 /**
  * Every caller of a queue reads the answers of every job in its events stream, where a job's answer
@@ -118,7 +151,16 @@ export interface CallEnvelope {
   calls: CallPart[];
   /** HMAC-SHA256 of everything above and the job id, base64url. */
   sig?: string;
+  /**
+   * What the caller can read (not signed: it only says where answers go): `answerApart`, an answer
+   * stored apart (a caller of an earlier version reads only answers in the events stream), and
+   * `held`, the job's progress about calls its worker holds (an earlier caller ignores it anyway).
+   */
+  reads?: string[];
 }
+
+/** What a caller of this version says it reads (CallEnvelope.reads). */
+const callerReads = ['answer-apart'];
 
 type PortableAnswer =
   | [tag: 'value', bytes: string]
@@ -200,6 +242,7 @@ export function sealCall(
 export function sealJob(calls: CallPart[], jobId: string, secret: string | undefined, codec: string): CallEnvelope {
   const envelope: CallEnvelope = { v: envelopeVersion, codec, calls };
   if (secret !== undefined) envelope.sig = signature(secret, jobId, callFields(envelope));
+  envelope.reads = callerReads;
   return envelope;
 }
 

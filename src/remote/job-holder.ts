@@ -37,3 +37,17 @@ export async function holderOf(redis: Redis, jobKey: string): Promise<string | u
   if (recorded) return recorded;
   return processedBy && Number(started ?? 1) <= 1 ? processedBy : undefined;
 }
+
+/** A worker's side, handing a job back unrun: the worker that takes it next records itself. */
+export async function forgetHolder(redis: Redis, jobKey: string): Promise<void> {
+  await redis.hdel(jobKey, field);
+}
+
+/**
+ * Where a caller marks a job it stopped while a worker held it (its abort or timeout came when the
+ * job could not be dropped from the queue): a worker that takes the job again, handed back by one
+ * that shut down, answers it as stopped, unrun. Kept as long as a finished job is.
+ */
+export function stopMarkOf(jobKey: string): string {
+  return `${jobKey}:run-in-process:stopped`;
+}

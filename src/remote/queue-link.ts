@@ -1,8 +1,8 @@
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { JobLostError } from '../errors.js';
-import { holderOf } from './job-holder.js';
-import { answerKeyOf, isAnswerApart } from './envelope.js';
+import { holderOf, stopMarkOf } from './job-holder.js';
+import { answerKeyOf, finishedJobKeptSeconds, isAnswerApart } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { LiveWorkers } from './worker-presence.js';
 
@@ -11,8 +11,6 @@ export interface JobWatcher {
   active(): void;
   /** The job's progress, as its worker set it (worker.ts: a call of it that started late). */
   progress?(data: unknown): void;
-  /** The job waits in the queue: added, or given back unrun by a worker that shut down (worker.ts handBack). */
-  waiting?(): void;
   /**
    * `stored`: read from the job itself, not heard from the events stream (which whoever can write
    * to Redis can add to). False: an answer heard that does not hold (a bad signature, a malformed
@@ -41,7 +39,7 @@ export interface JobWatcher {
  */
 const discardScript = `
 if redis.call('ZREM', KEYS[2], ARGV[1]) + redis.call('ZREM', KEYS[3], ARGV[1]) > 0 then
-  redis.call('DEL', KEYS[1], KEYS[1] .. ':logs', KEYS[1] .. ':run-in-process:answer')
+  redis.call('DEL', KEYS[1], KEYS[1] .. ':logs', KEYS[1] .. ':run-in-process:answer', KEYS[1] .. ':run-in-process:stopped')
   if ARGV[2] ~= '' then redis.call('XDEL', KEYS[4], ARGV[2]) end
 end`;
 
@@ -178,6 +176,11 @@ export class QueueLink {
     this.#adding.eval(discardScript, 4, jobKey, completed!, failed!, events!, jobId, eventId ?? '').catch(() => {});
   }
 
+  /** Marks a job its caller stopped (job-holder.ts stopMarkOf). Fire and forget. */
+  markStopped(jobId: string): void {
+    this.#adding.set(stopMarkOf(this.queue.toKey(jobId)), '1', 'EX', finishedJobKeptSeconds).catch(() => {});
+  }
+
   /** The name of the worker that holds a job, or held it when it was lost (job-holder.ts). */
   async workerOf(jobId: string): Promise<string | undefined> {
     return holderOf(this.#adding, this.queue.toKey(jobId)).catch(() => undefined);
@@ -266,10 +269,6 @@ export class QueueLink {
       guarded(({ jobId }: { jobId: string }) => this.#watchers.get(jobId)?.watcher.active()),
     );
     events.on(
-      'waiting',
-      guarded(({ jobId }: { jobId: string }) => this.#watchers.get(jobId)?.watcher.waiting?.()),
-    );
-    events.on(
       'progress',
       guarded(({ jobId, data }: { jobId: string; data: unknown }) =>
         this.#watchers.get(jobId)?.watcher.progress?.(data),
@@ -326,7 +325,6 @@ export class QueueLink {
     if (!events) return;
     events
       .removeAllListeners('active')
-      .removeAllListeners('waiting')
       .removeAllListeners('progress')
       .removeAllListeners('completed')
       .removeAllListeners('failed');

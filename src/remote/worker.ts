@@ -40,11 +40,12 @@ import {
   openCancel,
   openJob,
   sealAnswers,
-  callProgress,
+  readsAnswersApart,
+  sealProgress,
 } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { announce, type Presence } from './worker-presence.js';
-import { recordHolder } from './job-holder.js';
+import { forgetHolder, recordHolder, stopMarkOf } from './job-holder.js';
 import { EarlyStops } from './early-stops.js';
 import type { BullmqSettings } from './settings.js';
 import { messageOf } from '../codec/describe-thrown.js';
@@ -104,7 +105,10 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
   // Resolved before the modules are imported: a sandbox asked for here must be refused before any of their code runs.
   const local = { ...resolveSettings(options.pool, poolOptions), lingerMs: 10 };
-  if (local.sandboxed) throw sandboxRefused(options.pool);
+  // Unless the worker process itself runs under the model (its children inherit its flags): the
+  // modules' top-level code is then inside it too.
+  if (local.sandboxed && (process as { permission?: unknown }).permission === undefined)
+    throw sandboxRefused(options.pool);
   const urls = options.modules.map(asModuleUrl);
   const { targets, unnamed, otherPools } = await allowList(await importServed(urls), options.pool);
   // A worker that serves nothing would count as live for callers, and answer each call NotServedError.
@@ -192,6 +196,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     let answers: Answer[];
     let codec: string | undefined;
     let labels: string[] = [];
+    let apart = false;
     const calls = new Set<MadeCall>();
     running.set(jobId, calls);
     try {
@@ -203,13 +208,20 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       }
       codec = envelope.codec;
       labels = envelope.calls.map((part) => part.label);
-      if (earlyStops.take(jobId)) {
+      apart = readsAnswersApart(envelope);
+      // Taken before (handed back by a worker that shut down): its caller may have stopped it since,
+      // when the worker holding it could not drop it from the queue (job-holder.ts stopMarkOf).
+      const takenBefore = (job.attemptsStarted ?? 1) > 1;
+      if (
+        earlyStops.take(jobId) ||
+        (takenBefore && (await presenceClient.exists(stopMarkOf(worker.toKey(jobId)))) > 0)
+      ) {
         const stopped = new AbortError(
           `Job ${jobId} was stopped before it started (its caller aborted it, or timed it out).`,
         );
         answers = envelope.calls.map(() => thrown(stopped));
       } else {
-        const progress = new HeldCalls(job);
+        const progress = new HeldCalls(job, settings.secret);
         try {
           answers = await Promise.all(
             envelope.calls.map((part, index) =>
@@ -225,8 +237,14 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     } finally {
       running.delete(jobId);
     }
-    if (handedBack.delete(jobId)) {
+    // Not if its caller stopped it meanwhile: it would run on another worker, its caller gone.
+    if (handedBack.delete(jobId) && !earlyStops.take(jobId)) {
       try {
+        // Its caller stops their timeouts until another worker starts them; the record of who holds
+        // it is dropped, for the next worker's.
+        for (let index = 0; index < labels.length; index++)
+          void job.updateProgress(sealProgress(jobId, index, 'held', settings.secret)).catch(() => {});
+        await forgetHolder(presenceClient, worker.toKey(jobId));
         // Back to waiting, its lock given up; BullMQ takes WaitingError for "moved, not failed".
         await job.moveToWait(token);
         throw new bullmq.WaitingError();
@@ -248,7 +266,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       labels,
       raisedHere,
     );
-    if (answerBytesOf(envelope) <= answerApartBytes) return envelope;
+    if (!apart || answerBytesOf(envelope) <= answerApartBytes) return envelope;
     // Stored before the job is finished, so that a caller who hears it finished finds it (envelope.ts).
     await presenceClient.set(answerKeyOf(worker.toKey(jobId)), JSON.stringify(envelope), 'EX', finishedJobKeptSeconds);
     return answerApart;
@@ -308,7 +326,8 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     const jobId = openCancel(message, settings.secret);
     if (jobId === undefined) return; // Not signed with the secret: not a caller's.
     const calls = running.get(jobId);
-    if (!calls) earlyStops.note(jobId);
+    // Not held yet, or being handed back (its calls failed already): its processor looks here.
+    if (!calls || handedBack.has(jobId)) earlyStops.note(jobId);
     for (const call of calls ?? [])
       call.fail(
         new AbortError(`Job ${jobId} was stopped on a request to stop it (its caller aborted it, or timed it out).`),
@@ -402,7 +421,10 @@ class HeldCalls {
   readonly #held = new Set<number>();
   readonly #timer: NodeJS.Timeout;
 
-  constructor(private readonly job: Job) {
+  constructor(
+    private readonly job: Job,
+    private readonly secret: string | undefined,
+  ) {
     this.#timer = setTimeout(() => this.#look(), heldAfterMs);
     this.#timer.unref();
   }
@@ -427,7 +449,7 @@ class HeldCalls {
   }
 
   #say(index: number, state: 'held' | 'started'): void {
-    this.job.updateProgress({ [callProgress]: [index, state] }).catch(() => {});
+    this.job.updateProgress(sealProgress(this.job.id ?? '', index, state, this.secret)).catch(() => {});
   }
 }
 
@@ -441,6 +463,7 @@ function sandboxRefused(pool: string): Error {
     `serve(): the pool ${pool} would run under Node's permission model (permissions, or a permission flag in its ` +
       `execArgv or NODE_OPTIONS), but a worker imports the modules it serves in its own process, outside any ` +
       `sandbox, to learn their targets: their top-level code would run with all of the worker's rights. Serve only ` +
-      `trusted code on a remote pool, and run untrusted plugins in a local pool with permissions.`,
+      `trusted code on a remote pool, and run untrusted plugins in a local pool with permissions; or run the ` +
+      `worker process itself under the permission model, whose flags its children inherit.`,
   );
 }

@@ -181,6 +181,16 @@ test('serve() refuses a sandboxed pool before it imports a module: the worker im
         /serve\(\): the pool px would run under Node's permission model .* a worker imports the modules it serves in its own process, outside any sandbox/,
     });
   }
+  // A worker process that itself runs under the model imports its modules inside it: not refused.
+  const model = Number(process.versions.node.split('.')[0]) >= 22 ? '--permission' : '--experimental-permission';
+  const inside = runScript(
+    `const { bullmq, serve } = await import('run-in-process/bullmq');
+     const transport = bullmq({ connection: '/nowhere/redis.sock' });
+     try { await serve({ transport, pool: 'px', modules: [${JSON.stringify(module)}] }); }
+     catch (error) { console.log(error.message); }`,
+    { nodeArgs: [model, '--allow-fs-read=*', '--allow-fs-write=*', '--allow-child-process'], timeout: 15_000 },
+  );
+  assert.match(inside.stdout, /^The worker could not import /, inside.report);
   assert.throws(() => configure('px-remote', { transport, permissions: { fsRead: ['./plugins'] } }), {
     code: 'ERR_INVALID_OPTION',
     message:
@@ -213,4 +223,13 @@ test('serve() refuses options it cannot use, saying what is wrong, before it imp
   for (const [options, message] of refusals) {
     await assert.rejects(serve(options as never), { code: 'ERR_INVALID_OPTION', message }, String(message));
   }
+});
+
+test("ioredis's keyPrefix in bullmq()'s connection is refused at once, pointing to the prefix option", async () => {
+  const { bullmq } = await import('run-in-process/bullmq');
+  assert.throws(() => bullmq({ connection: { path: '/nowhere/redis.sock', keyPrefix: 'x:' } }), {
+    code: 'ERR_INVALID_OPTION',
+    message:
+      /connection\.keyPrefix is ioredis's, which BullMQ does not support\. Give the key prefix as bullmq\(\{ prefix \}\)/,
+  });
 });

@@ -518,6 +518,37 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   });
 
+  test('a job handed back as its worker shuts down, and aborted by its caller then, is never run by another worker', async () => {
+    const first = await app.startWorker({
+      redis: redis.socket,
+      build: 'hand-back',
+      args: ['--size', '1', '--concurrency', '2'],
+    });
+    let second: StartedWorker | undefined;
+    const never = scratchFile('handed-back-then-aborted');
+    try {
+      await onBuild('hand-back', {}, async () => {
+        const running = remote.servedBy(2_000);
+        await sleep(300);
+        const controller = new AbortController();
+        const held = withCallOptions({ signal: controller.signal }, () => remote.noteRun(never, 0));
+        await sleep(300);
+        const stopped = first.stop();
+        await sleep(3); // as it hands the job back
+        controller.abort();
+        await rejectionOf(held, AbortError);
+        second = await app.startWorker({ redis: redis.socket, build: 'hand-back' });
+        assert.equal(await running, first.pid);
+        await stopped;
+        await sleep(1_000);
+      });
+    } finally {
+      await first.stop();
+      await second?.stop();
+    }
+    assert.equal(existsSync(never), false, 'the aborted call never ran');
+  });
+
   test('a call whose job waits in the queue when the last worker leaves is NoWorkerError that says it was not run', async () => {
     const first = scratchFile('ran-while-the-worker-left');
     const queued = scratchFile('waited-while-the-worker-left');

@@ -5,8 +5,17 @@ import { internal } from '../helpers/internal.js';
 // How a worker reads a job's envelope (remote/envelope.ts), before anything in it is decoded.
 
 type EnvelopeModule = typeof import('../../build/lib/remote/envelope.js');
-const { callInput, openAnswers, openJob, sealAnswers, sealCall, sealJob } =
-  await internal<EnvelopeModule>('remote/envelope.js');
+const {
+  callInput,
+  openAnswers,
+  openJob,
+  openProgress,
+  readsAnswersApart,
+  sealAnswers,
+  sealCall,
+  sealJob,
+  sealProgress,
+} = await internal<EnvelopeModule>('remote/envelope.js');
 const { SerializationError } = await internal<typeof import('../../build/lib/errors.js')>('errors.js');
 
 const limit = 4 * 1024 * 1024;
@@ -93,4 +102,24 @@ test("how the worker says a call failed on its side reaches the caller's stats, 
   // A worker of an earlier version sends none: its answers verify as they did, and count as completed.
   const { failures: _failures, fsig: _fsig, ...earlier } = sealed;
   assert.deepEqual(openAnswers(earlier, 'j9', 'secret', 2).failures, [undefined, undefined]);
+});
+
+test("a worker's word on a held call is read only when signed with the secret, if there is one", () => {
+  const sealed = sealProgress('job-1', 2, 'held', 'secret');
+  assert.deepEqual(openProgress(sealed, 'job-1', 'secret'), { index: 2, state: 'held' });
+  assert.equal(openProgress(sealed, 'job-2', 'secret'), undefined, 'another job');
+  assert.equal(openProgress(sealed, 'job-1', 'other'), undefined, 'another secret');
+  assert.equal(openProgress(sealProgress('job-1', 2, 'held', undefined), 'job-1', 'secret'), undefined, 'unsigned');
+  assert.deepEqual(openProgress(sealProgress('job-1', 0, 'started', undefined), 'job-1', undefined), {
+    index: 0,
+    state: 'started',
+  });
+  assert.equal(openProgress({ 'run-in-process:call': [0, 'gone'] }, 'job-1', undefined), undefined);
+  assert.equal(openProgress(42, 'job-1', undefined), undefined);
+});
+
+test('a job says its caller reads answers stored apart; one of an earlier caller, which does not, says nothing', () => {
+  const job = sealJob([], 'job-1', undefined, 'portable');
+  assert.equal(readsAnswersApart(job), true);
+  assert.equal(readsAnswersApart({ ...job, reads: undefined }), false);
 });

@@ -54,8 +54,11 @@ interface Sent {
   active: boolean;
   /** When a worker took it (`performance.now()`). */
   activeAt: number;
-  /** Its calls (by index) that a worker said it holds unrun: their timeouts wait for their start. */
-  held?: Set<number>;
+  /**
+   * What its worker last said of each call it held (by index), and in which take of the job: a held
+   * call's timeout waits for its start.
+   */
+  said?: Map<number, { attempt: number; state: 'held' | 'started' | 'taken again' }>;
 }
 
 /** A job's calls, for messages: the call's label, or how many calls it carries. */
@@ -214,8 +217,12 @@ export class CallerTransport implements Transport {
         if (!sent) return;
         if (sent.active) {
           // Taken again, handed back by a worker that shut down holding it: its held calls start.
-          for (const index of sent.held ?? []) this.events.started(sent.batch, sent.calls[index]!.id);
-          sent.held?.clear();
+          for (const [index, word] of sent.said ?? []) {
+            if (word.state !== 'held') continue;
+            // Its next take: the worker that took it may still say it holds it.
+            sent.said!.set(index, { attempt: word.attempt + 1, state: 'taken again' });
+            this.events.started(sent.batch, sent.calls[index]!.id);
+          }
           return;
         }
         sent.active = true;
@@ -231,10 +238,17 @@ export class CallerTransport implements Transport {
         const said = openProgress(data, jobId, this.options.secret);
         const call = said && sent?.active ? sent.calls[said.index] : undefined;
         if (!sent || !said || !call) return;
+        const last = (sent.said ??= new Map()).get(said.index);
         if (said.state === 'held') {
-          (sent.held ??= new Set()).add(said.index);
+          // Not a word of an earlier take, nor said again after its start in this one (a replay).
+          if (last && (said.attempt < last.attempt || (said.attempt === last.attempt && last.state === 'started')))
+            return;
+          sent.said.set(said.index, { attempt: said.attempt, state: 'held' });
           this.events.requeued?.(sent.batch, call.id);
-        } else if (sent.held?.delete(said.index)) this.events.started(sent.batch, call.id);
+        } else if (last?.state === 'held' && said.attempt >= last.attempt) {
+          sent.said.set(said.index, { attempt: said.attempt, state: 'started' });
+          this.events.started(sent.batch, call.id);
+        }
       },
       completed: (returnValue: unknown, stored: boolean): boolean => {
         const sent = this.#sent.get(jobId);
@@ -392,7 +406,10 @@ export class CallerTransport implements Transport {
     const sent = this.#release(jobId, batch);
     // A waiting job is dropped; one a worker holds is stopped there (its child killed), and marked
     // stopped, should that worker hand it back unrun as it shuts down.
-    void this.link.queue.remove(jobId).catch(() => 0);
+    void this.link.queue
+      .remove(jobId)
+      .then((removed) => removed > 0 && this.link.markStopped(jobId, false))
+      .catch(() => 0);
     this.link.markStopped(jobId);
     void this.options.cancel(jobId).catch(() => {});
     // The call stopped was failed already; the others of its job (at shutdown) may have run.

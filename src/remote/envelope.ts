@@ -31,16 +31,26 @@ import { packPortable, portableCodec, unpackPortable } from './portable.js';
 /**
  * The key of a job's progress with which its worker says that it holds one of its calls (this index
  * in the job) unrun, in its own queue or handed back to the queue as it shuts down, or that it
- * started it after holding it: `[index, 'held' | 'started', signature?]` (worker.ts HeldCalls). Signed
+ * started it after holding it: `[index, 'held' | 'started', attempt, signature?]` (worker.ts HeldCalls). Signed
  * with the secret, if any: a forged 'held' would stop the caller's timeout backstop.
  */
 const callProgress = 'run-in-process:call';
 
 export type CallState = 'held' | 'started';
 
-export function sealProgress(jobId: string, index: number, state: CallState, secret: string | undefined): object {
-  const said: unknown[] = [index, state];
-  if (secret !== undefined) said.push(signature(secret, jobId, ['progress', index, state]));
+/**
+ * `attempt`: how many times the job was taken (BullMQ's attemptsStarted), which the signature covers:
+ * a word of an earlier take, or a 'held' said again after 'started' (a replay), is not taken.
+ */
+export function sealProgress(
+  jobId: string,
+  index: number,
+  state: CallState,
+  attempt: number,
+  secret: string | undefined,
+): object {
+  const said: unknown[] = [index, state, attempt];
+  if (secret !== undefined) said.push(signature(secret, jobId, ['progress', index, state, attempt]));
   return { [callProgress]: said };
 }
 
@@ -49,18 +59,19 @@ export function openProgress(
   data: unknown,
   jobId: string,
   secret: string | undefined,
-): { index: number; state: CallState } | undefined {
+): { index: number; state: CallState; attempt: number } | undefined {
   const said = (data as Record<string, unknown> | null)?.[callProgress];
   if (!Array.isArray(said) || typeof said[0] !== 'number' || (said[1] !== 'held' && said[1] !== 'started')) return;
-  const [index, state] = said as [number, CallState];
+  if (typeof said[2] !== 'number') return;
+  const [index, state, attempt] = said as [number, CallState, number];
   if (secret !== undefined) {
     try {
-      verify(secret, jobId, ['progress', index, state], said[2], 'progress');
+      verify(secret, jobId, ['progress', index, state, attempt], said[3], 'progress');
     } catch {
       return undefined;
     }
   }
-  return { index, state };
+  return { index, state, attempt };
 }
 
 /** Whether the caller that sent this job reads answers stored apart (a caller of an earlier version does not). */

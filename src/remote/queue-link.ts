@@ -176,9 +176,14 @@ export class QueueLink {
     this.#adding.eval(discardScript, 4, jobKey, completed!, failed!, events!, jobId, eventId ?? '').catch(() => {});
   }
 
-  /** Marks a job its caller stopped (job-holder.ts stopMarkOf). Fire and forget. */
-  markStopped(jobId: string): void {
-    this.#adding.set(stopMarkOf(this.queue.toKey(jobId)), '1', 'EX', finishedJobKeptSeconds).catch(() => {});
+  /**
+   * Marks a job its caller stopped (job-holder.ts stopMarkOf), or, `stopped` false, drops the mark of
+   * one that was removed from the queue after all (no worker will take it). Fire and forget: on the
+   * connection that adds jobs, after what was sent on it before.
+   */
+  markStopped(jobId: string, stopped = true): void {
+    const mark = stopMarkOf(this.queue.toKey(jobId));
+    (stopped ? this.#adding.set(mark, '1', 'EX', finishedJobKeptSeconds) : this.#adding.del(mark)).catch(() => {});
   }
 
   /** The name of the worker that holds a job, or held it when it was lost (job-holder.ts). */

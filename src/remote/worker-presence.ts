@@ -80,7 +80,7 @@ export class LiveWorkers {
 
   /** How many are alive now (one question at a time, shared by whoever asks meanwhile). */
   async count(): Promise<number> {
-    this.#counting ??= countOf(this.redis, this.key).finally(() => (this.#counting = undefined));
+    this.#counting ??= countAlive(this.redis, this.key).finally(() => (this.#counting = undefined));
     const alive = await this.#counting;
     this.#seenAt = alive > 0 ? Date.now() : 0;
     return alive;
@@ -106,13 +106,14 @@ export class LiveWorkers {
       const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
       cursor = next;
       for (const key of keys) {
-        if ((await countOf(this.redis, key)) > 0) builds.add(key.slice(head.length, key.length - tail.length));
+        if ((await countAlive(this.redis, key)) > 0) builds.add(key.slice(head.length, key.length - tail.length));
       }
     } while (cursor !== '0' && ++rounds < 100);
     return [...builds].sort();
   }
 }
 
-async function countOf(redis: Redis, key: string): Promise<number> {
+/** How many workers of the queue whose presence is at `key` are alive now (a worker that asks among them). */
+export async function countAlive(redis: Redis, key: string): Promise<number> {
   return Number(await redis.eval(countScript, 1, key));
 }

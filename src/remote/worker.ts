@@ -22,6 +22,7 @@ import {
   type ShutdownOptions,
 } from '../options.js';
 import type { Answer, CallTask } from '../protocol.js';
+import { enablesPermissions, isPermissionFlag } from '../pool/local/sandbox.js';
 import { TinypoolTransport } from '../pool/local/tinypool-transport.js';
 import { type FailureKind, failureOf } from '../pool/call-stats.js';
 import { type MadeCall, Scheduler } from '../pool/scheduler.js';
@@ -44,7 +45,7 @@ import {
   sealProgress,
 } from './envelope.js';
 import { loadBullMQ } from './peers.js';
-import { announce, type Presence } from './worker-presence.js';
+import { announce, countAlive, type Presence } from './worker-presence.js';
 import { forgetHolder, recordHolder, stopMarkOf } from './job-holder.js';
 import { EarlyStops } from './early-stops.js';
 import type { BullmqSettings } from './settings.js';
@@ -105,10 +106,13 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
   // Resolved before the modules are imported: a sandbox asked for here must be refused before any of their code runs.
   const local = { ...resolveSettings(options.pool, poolOptions), lingerMs: 10 };
-  // Unless the worker process itself runs under the model (its children inherit its flags): the
-  // modules' top-level code is then inside it too.
-  if (local.sandboxed && (process as { permission?: unknown }).permission === undefined)
-    throw sandboxRefused(options.pool);
+  // What the pool itself asks for: not the worker's own flags, which its children inherit (a worker
+  // run under the model gives them its own rights, which its modules' top-level code has too).
+  const asksSandbox =
+    poolOptions.permissions !== undefined ||
+    (poolOptions.execArgv ?? []).some(isPermissionFlag) ||
+    enablesPermissions(poolOptions.env?.['NODE_OPTIONS']);
+  if (asksSandbox) throw sandboxRefused(options.pool);
   const urls = options.modules.map(asModuleUrl);
   const { targets, unnamed, otherPools } = await allowList(await importServed(urls), options.pool);
   // A worker that serves nothing would count as live for callers, and answer each call NotServedError.
@@ -212,10 +216,9 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       // Taken before (handed back by a worker that shut down): its caller may have stopped it since,
       // when the worker holding it could not drop it from the queue (job-holder.ts stopMarkOf).
       const takenBefore = (job.attemptsStarted ?? 1) > 1;
-      if (
-        earlyStops.take(jobId) ||
-        (takenBefore && (await presenceClient.exists(stopMarkOf(worker.toKey(jobId)))) > 0)
-      ) {
+      const marked = takenBefore && (await presenceClient.exists(stopMarkOf(worker.toKey(jobId)))) > 0;
+      // Asked after that wait: a request to stop it that came meanwhile was kept (no call made yet).
+      if (earlyStops.take(jobId) || marked) {
         const stopped = new AbortError(
           `Job ${jobId} was stopped before it started (its caller aborted it, or timed it out).`,
         );
@@ -243,7 +246,9 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         // Its caller stops their timeouts until another worker starts them; the record of who holds
         // it is dropped, for the next worker's.
         for (let index = 0; index < labels.length; index++)
-          void job.updateProgress(sealProgress(jobId, index, 'held', settings.secret)).catch(() => {});
+          void job
+            .updateProgress(sealProgress(jobId, index, 'held', job.attemptsStarted ?? 1, settings.secret))
+            .catch(() => {});
         await forgetHolder(presenceClient, worker.toKey(jobId));
         // Back to waiting, its lock given up; BullMQ takes WaitingError for "moved, not failed".
         await job.moveToWait(token);
@@ -326,8 +331,9 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     const jobId = openCancel(message, settings.secret);
     if (jobId === undefined) return; // Not signed with the secret: not a caller's.
     const calls = running.get(jobId);
-    // Not held yet, or being handed back (its calls failed already): its processor looks here.
-    if (!calls || handedBack.has(jobId)) earlyStops.note(jobId);
+    // Not held yet, its calls not made yet, or being handed back (its calls failed already): its
+    // processor looks here.
+    if (!calls || calls.size === 0 || handedBack.has(jobId)) earlyStops.note(jobId);
     for (const call of calls ?? [])
       call.fail(
         new AbortError(`Job ${jobId} was stopped on a request to stop it (its caller aborted it, or timed it out).`),
@@ -365,9 +371,20 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     name,
     close(options: ShutdownOptions = {}) {
       const { deadline } = checkShutdownOptions(options, 'worker.close(options)');
-      handBack();
-      if (deadline !== undefined) scheduler.close(deadline).catch(() => {});
+      // Handed back only to another live worker: the last one runs what it holds (a drain, a deploy
+      // of one replica), where the jobs would otherwise wait for a worker, or fail NoWorkerError.
+      // Asked at most a second; the deadline counts from then.
+      const stopping = Promise.race([
+        countAlive(presenceClient, settings.presenceKey(queueName)),
+        sleep(1_000, 0, { ref: false }),
+      ])
+        .catch(() => 0)
+        .then((alive) => {
+          if (alive > 1) handBack();
+          if (deadline !== undefined) scheduler.close(deadline).catch(() => {});
+        });
       closing ??= (async () => {
+        await stopping;
         // BullMQ's close() lets the jobs in hand finish, then stops; after a Redis restart it may never
         // return (6.7): once our own calls are done, it is given two seconds, then disconnected. The
         // waits do not hold the process: once all is closed, it may exit at once.
@@ -449,7 +466,8 @@ class HeldCalls {
   }
 
   #say(index: number, state: 'held' | 'started'): void {
-    this.job.updateProgress(sealProgress(this.job.id ?? '', index, state, this.secret)).catch(() => {});
+    const { id = '', attemptsStarted = 1 } = this.job;
+    this.job.updateProgress(sealProgress(id, index, state, attemptsStarted, this.secret)).catch(() => {});
   }
 }
 
@@ -463,7 +481,6 @@ function sandboxRefused(pool: string): Error {
     `serve(): the pool ${pool} would run under Node's permission model (permissions, or a permission flag in its ` +
       `execArgv or NODE_OPTIONS), but a worker imports the modules it serves in its own process, outside any ` +
       `sandbox, to learn their targets: their top-level code would run with all of the worker's rights. Serve only ` +
-      `trusted code on a remote pool, and run untrusted plugins in a local pool with permissions; or run the ` +
-      `worker process itself under the permission model, whose flags its children inherit.`,
+      `trusted code on a remote pool, and run untrusted plugins in a local pool with permissions.`,
   );
 }

@@ -181,16 +181,22 @@ test('serve() refuses a sandboxed pool before it imports a module: the worker im
         /serve\(\): the pool px would run under Node's permission model .* a worker imports the modules it serves in its own process, outside any sandbox/,
     });
   }
-  // A worker process that itself runs under the model imports its modules inside it: not refused.
+  // A worker process run under the model, whose flags its pool inherits: the pool asks for no sandbox
+  // narrower than the worker's own rights, which the modules' top-level code has. Not refused; a
+  // pool that asks for one still is (the worker needs --allow-child-process, which its modules then have).
   const model = Number(process.versions.node.split('.')[0]) >= 22 ? '--permission' : '--experimental-permission';
   const inside = runScript(
     `const { bullmq, serve } = await import('run-in-process/bullmq');
      const transport = bullmq({ connection: '/nowhere/redis.sock' });
-     try { await serve({ transport, pool: 'px', modules: [${JSON.stringify(module)}] }); }
-     catch (error) { console.log(error.message); }`,
+     for (const poolOptions of [undefined, { permissions: { fsRead: ['./plugins'] } }]) {
+       try { await serve({ transport, pool: 'px', modules: [${JSON.stringify(module)}], poolOptions }); }
+       catch (error) { console.log(error.message.slice(0, 60)); }
+     }`,
     { nodeArgs: [model, '--allow-fs-read=*', '--allow-fs-write=*', '--allow-child-process'], timeout: 15_000 },
   );
-  assert.match(inside.stdout, /^The worker could not import /, inside.report);
+  const [inherited, asked] = inside.stdout.trim().split('\n');
+  assert.match(inherited ?? '', /^The worker could not import /, inside.report);
+  assert.match(asked ?? '', /^serve\(\): the pool px would run under Node's/, inside.report);
   assert.throws(() => configure('px-remote', { transport, permissions: { fsRead: ['./plugins'] } }), {
     code: 'ERR_INVALID_OPTION',
     message:

@@ -518,6 +518,28 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   });
 
+  test('the last worker to shut down hands nothing back: it runs the jobs it holds, within their timeouts', async () => {
+    const only = await app.startWorker({
+      redis: redis.socket,
+      build: 'hand-back',
+      args: ['--size', '1', '--concurrency', '2'],
+    });
+    try {
+      await onBuild('hand-back', {}, async () => {
+        const running = remote.servedBy(1_500);
+        await sleep(300);
+        const held = withCallOptions({ timeout: 1_000 }, () => remote.servedBy(0));
+        await sleep(300);
+        const stopped = only.stop();
+        assert.equal(await held, only.pid, 'the held call ran where it was held');
+        assert.equal(await running, only.pid);
+        assert.equal(await stopped, 0);
+      });
+    } finally {
+      await only.stop();
+    }
+  });
+
   test('a job handed back as its worker shuts down, and aborted by its caller then, is never run by another worker', async () => {
     const first = await app.startWorker({
       redis: redis.socket,

@@ -105,14 +105,21 @@ test("how the worker says a call failed on its side reaches the caller's stats, 
 });
 
 test("a worker's word on a held call is read only when signed with the secret, if there is one", () => {
-  const sealed = sealProgress('job-1', 2, 'held', 'secret');
-  assert.deepEqual(openProgress(sealed, 'job-1', 'secret'), { index: 2, state: 'held' });
+  const sealed = sealProgress('job-1', 2, 'held', 1, 'secret');
+  assert.deepEqual(openProgress(sealed, 'job-1', 'secret'), { index: 2, state: 'held', attempt: 1 });
   assert.equal(openProgress(sealed, 'job-2', 'secret'), undefined, 'another job');
   assert.equal(openProgress(sealed, 'job-1', 'other'), undefined, 'another secret');
-  assert.equal(openProgress(sealProgress('job-1', 2, 'held', undefined), 'job-1', 'secret'), undefined, 'unsigned');
-  assert.deepEqual(openProgress(sealProgress('job-1', 0, 'started', undefined), 'job-1', undefined), {
+  assert.equal(openProgress(sealProgress('job-1', 2, 'held', 1, undefined), 'job-1', 'secret'), undefined, 'unsigned');
+  const [index, state, , sig] = (sealed as { 'run-in-process:call': unknown[] })['run-in-process:call'];
+  assert.equal(
+    openProgress({ 'run-in-process:call': [index, state, 2, sig] }, 'job-1', 'secret'),
+    undefined,
+    'the signature covers the take',
+  );
+  assert.deepEqual(openProgress(sealProgress('job-1', 0, 'started', 3, undefined), 'job-1', undefined), {
     index: 0,
     state: 'started',
+    attempt: 3,
   });
   assert.equal(openProgress({ 'run-in-process:call': [0, 'gone'] }, 'job-1', undefined), undefined);
   assert.equal(openProgress(42, 'job-1', undefined), undefined);

@@ -104,8 +104,9 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   checkServeOptions(options);
   const { settings } = options.transport;
   const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
-  // Resolved before the modules are imported: a sandbox asked for here must be refused before any of their code runs.
+  // lingerMs: the next job comes a Redis round trip after the last answer: a child's open batch waits for it.
   const local = { ...resolveSettings(options.pool, poolOptions), lingerMs: 10 };
+  // Refused before the modules are imported, before any of their code runs.
   // What the pool itself asks for: not the worker's own flags, which its children inherit (a worker
   // run under the model gives them its own rights, which its modules' top-level code has too).
   const asksSandbox =
@@ -136,7 +137,6 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     (events) => new TinypoolTransport(local, events),
     () => {},
   );
-  // lingerMs: the next job comes a Redis round trip after the last answer: a child's open batch waits for it.
   const queueName = queueNameOf(options.pool, buildIdFor(settings.buildId, urls[0]));
   const { bullmq, Redis } = loadBullMQ();
   let lastReason: string | undefined;
@@ -188,9 +188,9 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   // take a job as soon as it exists.
   const presenceClient = connect();
 
-  /** A job's calls run side by side in the local pool, which batches them to its children. */
   // A minute, or the time a worker has to hold a job before BullMQ takes it for stalled, if longer.
   const earlyStops = new EarlyStops(Math.max(60_000, settings.lockDuration + settings.stalledInterval));
+  /** A job's calls run side by side in the local pool, which batches them to its children. */
   const processor = async (job: Job, token?: string): Promise<AnswerEnvelope | typeof answerApart> => {
     const jobId = job.id ?? '';
     // Who holds the job, for WorkerLostError should this worker die with it (job-holder.ts). Not

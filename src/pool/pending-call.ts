@@ -83,9 +83,10 @@ export class PendingCall {
     return this.#settled;
   }
 
-  /** It went to a worker (in a batch), where it may have started: not only queued here. */
+  /** Its consumer left: what its callbacks return holds nothing back (letGoOfCallbacks). */
   #callbacksLetGo = false;
 
+  /** It went to a worker (in a batch), where it may have started: not only queued here. */
   get sent(): boolean {
     return this.batch !== undefined || this.#started;
   }

@@ -39,7 +39,6 @@ export interface SchedulerSettings {
   lingerMs?: number;
 }
 
-/** How one call is to run. */
 /** What whoever makes a call may do with it (a remote worker: fail it when its caller stops it, hear of its start). */
 export interface MadeCall {
   fail(error: unknown): void;
@@ -49,6 +48,7 @@ export interface MadeCall {
   readonly settled: boolean;
 }
 
+/** How one call is to run. */
 export interface CallSpec {
   timeout?: number | undefined;
   signal?: AbortSignal | undefined;

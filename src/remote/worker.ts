@@ -48,6 +48,7 @@ import { loadBullMQ } from './peers.js';
 import { announce, countAlive, type Presence } from './worker-presence.js';
 import { forgetHolder, recordHolder, stopMarkOf } from './job-holder.js';
 import { EarlyStops } from './early-stops.js';
+import { HeldCalls } from './held-calls.js';
 import type { BullmqSettings } from './settings.js';
 import { messageOf } from '../codec/describe-thrown.js';
 
@@ -422,53 +423,6 @@ function withWorker(error: unknown, name: string): unknown {
   error.message =
     lineEnd < 0 ? error.message + said : error.message.slice(0, lineEnd) + said + error.message.slice(lineEnd);
   return error;
-}
-
-/**
- * A caller starts a call's timeout when a worker takes its job, and gives up on the worker a little
- * after it (its backstop, caller-transport.ts). A worker that holds a call with a timeout in its own
- * pool's queue (a `--concurrency` above its `--size`, a child still booting) tells its caller, through
- * the job's progress, that it holds it, then that it started it: the caller's backstop stops, and
- * starts again with the call. Only for such calls: a write for every call would slow every call.
- */
-const heldAfterMs = 250;
-
-class HeldCalls {
-  readonly #calls: Array<{ call: MadeCall; timed: boolean } | undefined> = [];
-  readonly #held = new Set<number>();
-  readonly #timer: NodeJS.Timeout;
-
-  constructor(
-    private readonly job: Job,
-    private readonly secret: string | undefined,
-  ) {
-    this.#timer = setTimeout(() => this.#look(), heldAfterMs);
-    this.#timer.unref();
-  }
-
-  made(index: number, call: MadeCall, timeout: number | undefined): void {
-    this.#calls[index] = { call, timed: timeout !== undefined };
-    call.onStarted = () => {
-      if (this.#held.delete(index)) this.#say(index, 'started');
-    };
-  }
-
-  done(): void {
-    clearTimeout(this.#timer);
-  }
-
-  #look(): void {
-    this.#calls.forEach((made, index) => {
-      if (!made?.timed || made.call.hasStarted || made.call.settled) return;
-      this.#held.add(index);
-      this.#say(index, 'held');
-    });
-  }
-
-  #say(index: number, state: 'held' | 'started'): void {
-    const { id = '', attemptsStarted = 1 } = this.job;
-    this.job.updateProgress(sealProgress(id, index, state, attemptsStarted, this.secret)).catch(() => {});
-  }
 }
 
 /**

@@ -186,9 +186,9 @@ export class ChildTracker {
     );
     // What the pool sends it, so that a message claiming to answer it can be checked (forged()).
     const send = child.send;
-    const sending = (to: ChildRecord, message: unknown) => this.events.sending(to, message);
+    const { events } = this;
     child.send = function sendWatched(this: ChildProcess, ...args: unknown[]): boolean {
-      sending(record, args[0]);
+      events.sending(record, args[0]);
       return (send as (...args: unknown[]) => boolean).apply(this, args);
     } as typeof child.send;
     // Neither tinypool nor this side ever disconnects: the child closed its end (by exiting, or its

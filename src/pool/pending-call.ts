@@ -22,7 +22,7 @@ export class PendingCall {
   endedAt: number | undefined;
   /** A stream's credit and idle timer: set for a call of an async generator. */
   flow: StreamFlow | undefined;
-  /** Told when it starts (a remote worker tells its caller of a call it held back: worker.ts). */
+  /** Told when it starts (a remote worker tells its caller of a call it held back: remote/held-calls.ts). */
   onStarted: (() => void) | undefined;
   /** Set for a call whose function arguments became stubs in the child. */
   listener: CallbackListener | undefined;

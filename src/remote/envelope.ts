@@ -31,7 +31,7 @@ import { packPortable, portableCodec, unpackPortable } from './portable.js';
 /**
  * The key of a job's progress with which its worker says that it holds one of its calls (this index
  * in the job) unrun, in its own queue or handed back to the queue as it shuts down, or that it
- * started it after holding it: `[index, 'held' | 'started', attempt, signature?]` (worker.ts HeldCalls). Signed
+ * started it after holding it: `[index, 'held' | 'started', attempt, signature?]` (held-calls.ts). Signed
  * with the secret, if any: a forged 'held' would stop the caller's timeout backstop.
  */
 const callProgress = 'run-in-process:call';

@@ -25,6 +25,7 @@ import {
   sealJob,
   openProgress,
 } from './envelope.js';
+import { HeldWords } from './held-words.js';
 import type { QueueLink } from './queue-link.js';
 import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
 
@@ -54,11 +55,8 @@ interface Sent {
   active: boolean;
   /** When a worker took it (`performance.now()`). */
   activeAt: number;
-  /**
-   * What its worker last said of each call it held (by index), and in which take of the job: a held
-   * call's timeout waits for its start.
-   */
-  said?: Map<number, { attempt: number; state: 'held' | 'started' | 'taken again' }>;
+  /** What its worker said of the calls it held unrun: made when it first says so. */
+  held?: HeldWords;
 }
 
 /** A job's calls, for messages: the call's label, or how many calls it carries. */
@@ -217,12 +215,7 @@ export class CallerTransport implements Transport {
         if (!sent) return;
         if (sent.active) {
           // Taken again, handed back by a worker that shut down holding it: its held calls start.
-          for (const [index, word] of sent.said ?? []) {
-            if (word.state !== 'held') continue;
-            // Its next take: the worker that took it may still say it holds it.
-            sent.said!.set(index, { attempt: word.attempt + 1, state: 'taken again' });
-            this.events.started(sent.batch, sent.calls[index]!.id);
-          }
+          for (const index of sent.held?.takenAgain() ?? []) this.events.started(sent.batch, sent.calls[index]!.id);
           return;
         }
         sent.active = true;
@@ -238,17 +231,10 @@ export class CallerTransport implements Transport {
         const said = openProgress(data, jobId, this.options.secret);
         const call = said && sent?.active ? sent.calls[said.index] : undefined;
         if (!sent || !said || !call) return;
-        const last = (sent.said ??= new Map()).get(said.index);
+        const held = (sent.held ??= new HeldWords());
         if (said.state === 'held') {
-          // Not a word of an earlier take, nor said again after its start in this one (a replay).
-          if (last && (said.attempt < last.attempt || (said.attempt === last.attempt && last.state === 'started')))
-            return;
-          sent.said.set(said.index, { attempt: said.attempt, state: 'held' });
-          this.events.requeued?.(sent.batch, call.id);
-        } else if (last?.state === 'held' && said.attempt >= last.attempt) {
-          sent.said.set(said.index, { attempt: said.attempt, state: 'started' });
-          this.events.started(sent.batch, call.id);
-        }
+          if (held.held(said.index, said.attempt)) this.events.requeued?.(sent.batch, call.id);
+        } else if (held.started(said.index, said.attempt)) this.events.started(sent.batch, call.id);
       },
       completed: (returnValue: unknown, stored: boolean): boolean => {
         const sent = this.#sent.get(jobId);

@@ -47,7 +47,7 @@ import {
 import { loadBullMQ } from './peers.js';
 import { announce, countAlive, type Presence } from './worker-presence.js';
 import { forgetHolder, recordHolder, stopMarkOf } from './job-holder.js';
-import { EarlyStops } from './early-stops.js';
+import { RunningJobs } from './running-jobs.js';
 import { HeldCalls } from './held-calls.js';
 import type { BullmqSettings } from './settings.js';
 import { messageOf } from '../codec/describe-thrown.js';
@@ -152,27 +152,6 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     client.on('ready', () => (lastReason = undefined));
     return client;
   };
-  /** The calls running here, by job: a caller that gave up on a job has its calls stopped (their children killed). */
-  const running = new Map<string, Set<MadeCall>>();
-  /** Jobs given back to the queue unrun as the worker closes (handBack()): another worker takes them. */
-  const handedBack = new Set<string>();
-  /**
-   * At close(): jobs none of whose calls went to a child here yet (held in the local pool's queue,
-   * behind calls that run) go back to the queue, for another worker to take now, rather than wait
-   * here for the calls before them, or fail unrun at the shutdown's deadline.
-   */
-  const handBack = (): void => {
-    for (const [jobId, calls] of running) {
-      if (calls.size === 0 || [...calls].some((call) => call.sent)) continue;
-      handedBack.add(jobId);
-      for (const call of calls) call.fail(new RunInProcessError(`Job ${jobId} was handed back unrun.`));
-    }
-  };
-  /** Resolves once no call is running here. */
-  const idle = async (): Promise<void> => {
-    while (running.size > 0) await sleep(50);
-  };
-
   /** Its name in the queue, as BullMQ records who took a job (WorkerLostError.worker). */
   const name = `${host}:${process.pid}`;
   /**
@@ -189,8 +168,9 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   // take a job as soon as it exists.
   const presenceClient = connect();
 
-  // A minute, or the time a worker has to hold a job before BullMQ takes it for stalled, if longer.
-  const earlyStops = new EarlyStops(Math.max(60_000, settings.lockDuration + settings.stalledInterval));
+  // Requests to stop a job not held yet are kept a minute, or the time a worker has to hold a job
+  // before BullMQ takes it for stalled, if longer.
+  const running = new RunningJobs(Math.max(60_000, settings.lockDuration + settings.stalledInterval));
   /** A job's calls run side by side in the local pool, which batches them to its children. */
   const processor = async (job: Job, token?: string): Promise<AnswerEnvelope | typeof answerApart> => {
     const jobId = job.id ?? '';
@@ -202,8 +182,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     let codec: string | undefined;
     let labels: string[] = [];
     let apart = false;
-    const calls = new Set<MadeCall>();
-    running.set(jobId, calls);
+    const calls = running.begin(jobId);
     try {
       let envelope: ReturnType<typeof openJob>;
       try {
@@ -219,7 +198,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       const takenBefore = (job.attemptsStarted ?? 1) > 1;
       const marked = takenBefore && (await presenceClient.exists(stopMarkOf(worker.toKey(jobId)))) > 0;
       // Asked after that wait: a request to stop it that came meanwhile was kept (no call made yet).
-      if (earlyStops.take(jobId) || marked) {
+      if (running.stoppedEarly(jobId) || marked) {
         const stopped = new AbortError(
           `Job ${jobId} was stopped before it started (its caller aborted it, or timed it out).`,
         );
@@ -239,10 +218,10 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     } catch (error) {
       answers = [thrown(error)]; // The job could not be read: one answer for all its calls.
     } finally {
-      running.delete(jobId);
+      running.end(jobId);
     }
     // Not if its caller stopped it meanwhile: it would run on another worker, its caller gone.
-    if (handedBack.delete(jobId) && !earlyStops.take(jobId)) {
+    if (running.takeHandedBack(jobId) && !running.stoppedEarly(jobId)) {
       try {
         // Its caller stops their timeouts until another worker starts them; the record of who holds
         // it is dropped, for the next worker's.
@@ -330,15 +309,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const cancels = connect();
   cancels.on('message', (_channel: string, message: string) => {
     const jobId = openCancel(message, settings.secret);
-    if (jobId === undefined) return; // Not signed with the secret: not a caller's.
-    const calls = running.get(jobId);
-    // Not held yet, its calls not made yet, or being handed back (its calls failed already): its
-    // processor looks here.
-    if (!calls || calls.size === 0 || handedBack.has(jobId)) earlyStops.note(jobId);
-    for (const call of calls ?? [])
-      call.fail(
-        new AbortError(`Job ${jobId} was stopped on a request to stop it (its caller aborted it, or timed it out).`),
-      );
+    if (jobId !== undefined) running.stop(jobId); // Not signed with the secret: not a caller's.
   });
   let presence: Presence;
   try {
@@ -381,7 +352,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       ])
         .catch(() => 0)
         .then((alive) => {
-          if (alive > 1) handBack();
+          if (alive > 1) running.handBack();
           if (deadline !== undefined) scheduler.close(deadline).catch(() => {});
         });
       closing ??= (async () => {
@@ -390,7 +361,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         // return (6.7): once our own calls are done, it is given two seconds, then disconnected. The
         // waits do not hold the process: once all is closed, it may exit at once.
         const unheld = { ref: false };
-        await Promise.race([worker.close(), idle().then(() => sleep(2_000, undefined, unheld))]);
+        await Promise.race([worker.close(), running.idle().then(() => sleep(2_000, undefined, unheld))]);
         await Promise.race([worker.disconnect(), sleep(1_000, undefined, unheld)]).catch(() => {});
         await Promise.race([presence.leave(), sleep(1_000, undefined, unheld)]);
         await scheduler.close(Number.POSITIVE_INFINITY);

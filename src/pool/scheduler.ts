@@ -682,15 +682,17 @@ export class Scheduler {
     const { maxQueue } = this.settings;
     if (maxQueue === undefined) return false;
     const waiting = this.#backlog.size + this.#transport.waiting;
-    // It waits only when every slot holds a batch with a call still running: an idle open batch gives
-    // its worker up (a call joins it; for one that goes alone, it closes), and so does one whose calls
-    // are all answered and whose end is on its way. Going alone is no wait in itself. (Counted only
-    // here, with maxQueue set: a walk over at most `capacity` batches.)
-    const wouldWait = this.#batches.runningCount >= this.#transport.capacity;
-    if (!wouldWait || waiting < maxQueue) return false;
+    // The first calls to wait are about to go: a slot whose batch has no call still running gives its
+    // worker up at once (an idle open batch: a call joins it, or it closes for one that goes alone) or
+    // soon (every call answered, its end on its way). Only the calls beyond those count against the
+    // limit: not counting the slots' waiters at all let every call made while batches were ending
+    // through. Going alone is no wait in itself. (Counted only here, with maxQueue set: a walk over
+    // at most `capacity` batches.)
+    const free = Math.max(0, this.#transport.capacity - this.#batches.runningCount);
+    if (waiting - free < maxQueue) return false;
     call.fail(
       new QueueFullError(
-        `${call.label} was refused: ${waiting} calls already wait for a child, the pool's maxQueue (${maxQueue}). ` +
+        `${call.label} was refused: ${waiting - free} calls already wait for a child, the pool's maxQueue (${maxQueue}). ` +
           `Shed the load (answer 503, retry later), or raise maxQueue.`,
         maxQueue,
       ),

@@ -168,6 +168,21 @@ test('with maxQueue, a call beyond it is refused at once with QueueFullError; th
   assert.equal(stats('stats-queue').failed, 1);
 });
 
+test('maxQueue holds while batches end: of calls made one turn after warmUp(), only the ones children take at once and maxQueue more are let in', async () => {
+  configure('stats-queue-ending', { size: 2, minChildren: 2, maxQueue: 2 });
+  const { step } = inPool('stats-queue-ending');
+  await warmUp('stats-queue-ending');
+  // The warm-up's last batch is closing on its child now: its slot holds no running call.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const log = scratchFile('queue-ending-log');
+  const calls = Array.from({ length: 50 }, (_, index) => step(log, index, { sleepMs: 50 }));
+  const outcomes = await Promise.allSettled(calls);
+  const refused = outcomes.filter((o) => o.status === 'rejected');
+  for (const { reason } of refused) assert.ok(reason instanceof QueueFullError, String(reason));
+  // Two go to the two children, two may wait: before the fix, all 50 were let in.
+  assert.equal(outcomes.length - refused.length, 4);
+});
+
 test('a call counts as queued until a child takes it: while the children boot, and in a batch sent after a crash', async () => {
   configure('stats-waiting', { size: 1 });
   const { hold, pid } = inPool('stats-waiting');

@@ -41,18 +41,18 @@ export function lossWithAbortedWorker(sentAt: number, abortedAt: number): BatchL
 export function exitReason(
   record: ChildRecord,
   unexpected: boolean,
-  pool: { destroying: boolean; isolate: boolean },
+  pool: { destroying: boolean; broken: boolean; isolate: boolean },
 ): ExitReason {
   const stopped = record.stoppedFor;
   if (stopped) return stopped === 'stuck' ? 'timeout' : stopped;
   // Not ready within startTimeout: killed as stuck. A failed preload ends the child before the pool,
-  // broken by it, stops the others: not a shutdown.
+  // broken by it, stops the others: they end with it, for its crash, not for a shutdown.
   if (record.bootTimedOut !== undefined) return 'timeout';
   if (record.misbehaved || record.preloadFailed) return 'crash';
   // tinypool calls any exit it did not ask for unexpected; a retired child's own is not a crash.
   if (record.leftCleanly) return 'recycle';
   if (unexpected) return 'crash';
-  if (pool.destroying) return 'shutdown';
+  if (pool.destroying) return pool.broken ? 'crash' : 'shutdown';
   // tinypool stopped it: after its task, in an isolated pool or above the heap limit; or idle.
   return pool.isolate ? 'recycle' : 'idle';
 }

@@ -674,7 +674,11 @@ export class TinypoolTransport implements Transport {
 
   /** What `run-in-process:child:exit` says of a child that ended. */
   #exitOf(record: ChildRecord, unexpected: boolean): ChildExit {
-    let reason = exitReason(record, unexpected, { destroying: this.#destroying, isolate: this.settings.isolate });
+    let reason = exitReason(record, unexpected, {
+      destroying: this.#destroying,
+      broken: this.#broken,
+      isolate: this.settings.isolate,
+    });
     // tinypool ended it as it ended it for an idle timeout, but right after one of our aborts that
     // took a task from no queue: it was that task's child, which never spoke for its batch (a
     // child stopped or stuck before it started the call). Within a grace: one is not told whose.

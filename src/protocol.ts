@@ -281,8 +281,12 @@ export type ChildNotice =
    * that reach it), so every call it has not answered is unstarted. It exits with code 0 next.
    */
   | [tag: 'run-in-process:leaving']
-  /** An error the child threw outside any call, just before it exits. */
-  | [tag: 'run-in-process:fatal', thrown: EncodedThrown]
+  /**
+   * An error the child threw outside any call, just before it exits. `running`: the ids of the calls
+   * it ran as it was thrown (it starts none after): the others it has not answered never started.
+   * `null` where it cannot tell (its notice pipe failed: answers of calls that ran were lost).
+   */
+  | [tag: 'run-in-process:fatal', thrown: EncodedThrown, running: number[] | null]
   /** A module of `preload` could not be imported: the child exits, and so will every child. */
   | [tag: 'run-in-process:preload-failed', module: string, thrown: EncodedThrown];
 
@@ -293,6 +297,7 @@ export const NoticeSlot = {
   emission: 3,
   slow: 2,
   thrown: 1,
+  running: 2,
   module: 1,
   preloadThrown: 2,
   startedAt: 3,

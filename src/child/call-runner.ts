@@ -23,6 +23,12 @@ export class CallRunner {
   settings: ChildSettings = {};
   #started = 0;
   #retired = false;
+  readonly #running = new Set<number>();
+
+  /** The ids of the calls it runs at this moment, from their start to their answer. */
+  get running(): ReadonlySet<number> {
+    return this.#running;
+  }
 
   /** It takes no more calls: the parent replaces its child. */
   get retired(): boolean {
@@ -43,7 +49,15 @@ export class CallRunner {
     // last one allowed would be one more than the limit.
     const limit = this.settings.recycleAfterCalls;
     if (limit !== undefined && !ping && ++this.#started >= limit) this.#retired = true;
-    const { answer, healthy } = await execute(task, batch, notify, !ping);
+    const id = task[CallSlot.id];
+    this.#running.add(id);
+    let ran: { answer: Answer; healthy: boolean };
+    try {
+      ran = await execute(task, batch, notify, !ping);
+    } finally {
+      this.#running.delete(id);
+    }
+    const { answer, healthy } = ran;
     if (startedAt > 0 && !ping) {
       notify(['run-in-process:ran', batch, task[CallSlot.id], startedAt, monotonicMs()]);
     }

@@ -72,7 +72,7 @@ function pipeLost(error: unknown): Error {
   const exit = () => process.exit(70);
   setTimeout(exit, 1_000).unref();
   try {
-    process.send?.(['run-in-process:fatal', encodeThrown(lost)] satisfies ChildNotice, exit) ?? exit();
+    process.send?.(['run-in-process:fatal', encodeThrown(lost), null] satisfies ChildNotice, exit) ?? exit();
   } catch {
     exit();
   }

@@ -83,10 +83,15 @@ const handBackAfterMs = 10;
 // When the user's code handles such errors itself, it decides, as it would outside a child.
 const reportAndExit = (error: Error): void => {
   if (process.listenerCount('uncaughtException') > 1) return;
+  // It starts no more calls, and says which ran as it was thrown: a call sent to it meanwhile goes to
+  // another child, not failed for an error that was not its own (a timer left by a call that has
+  // answered, a tracing subscriber's throw).
+  const running = [...runner.running];
+  runner.retire();
   const exit = () => process.exit(70);
   setTimeout(exit, 1_000).unref();
   try {
-    process.send?.(['run-in-process:fatal', encodeThrown(error)] satisfies ChildNotice, exit);
+    process.send?.(['run-in-process:fatal', encodeThrown(error), running] satisfies ChildNotice, exit);
   } catch {
     exit();
   }

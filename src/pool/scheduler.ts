@@ -614,20 +614,27 @@ export class Scheduler {
     if (!batch) return;
     if (this.#endWaiters.size > 0) this.#batchOver(batchId);
     this.#stops.batchOver(batchId);
-    const [running, ...unstarted] = batch.unanswered;
     if (loss.kind === 'retired') this.#resend(this.#handedBack(batch.unanswered, loss.error));
     else if (loss.kind === 'crashed') {
-      // The first unanswered call was running, unless it had settled already (a timeout stopped it);
-      // with `allStarted`, every one may have run. A blamed call with retries left (idempotent work,
-      // by the caller's word) goes again, first; the others fail.
-      const blamed = loss.allStarted ? batch.unanswered : running ? [running] : [];
+      // The first unanswered call was running, unless it had settled already (a timeout stopped it),
+      // or the worker said which ran (`ran`); with `allStarted`, every one may have run. A blamed call
+      // with retries left (idempotent work, by the caller's word) goes again, first; the others fail.
+      const { ran } = loss;
+      const [first] = batch.unanswered;
+      const blamed = loss.allStarted
+        ? batch.unanswered
+        : ran
+          ? batch.unanswered.filter((call) => ran(call.id))
+          : first
+            ? [first]
+            : [];
       const again: PendingCall[] = [];
       for (const call of blamed) {
         if (call.settled) continue;
         if (call.retry()) again.push(call);
         else call.fail(loss.error(call.label));
       }
-      this.#resend(loss.allStarted ? again : [...again, ...unstarted]);
+      this.#resend([...again, ...batch.unanswered.filter((call) => !blamed.includes(call))]);
     } else {
       for (const call of batch.unanswered) call.fail(lossError(loss, call.label));
     }

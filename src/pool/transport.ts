@@ -119,9 +119,9 @@ export type BatchLoss =
   /**
    * Its worker died: the first unanswered call was running and is blamed; the rest never started.
    * `allStarted`: every unanswered call may have run (a worker that runs calls side by side), and
-   * each is blamed.
+   * each is blamed. `ran`: the worker said which calls it ran as it died; only those are blamed.
    */
-  | { kind: 'crashed'; error: (label: string) => Error; allStarted?: boolean }
+  | { kind: 'crashed'; error: (label: string) => Error; allStarted?: boolean; ran?: (call: number) => boolean }
   /**
    * Its worker retired or was replaced without starting any unanswered call: all can go again.
    * `error`: what a call fails with that the worker had said it started after all (scheduler.ts).

@@ -172,7 +172,7 @@ test('a child that throws outside any call once idle is not lost silently: a war
     assert.ok(await waitFor(() => threw.length > 0, 5_000), 'the first child that died idle was warned of');
     assert.match(
       threw[0]!,
-      /pool default \(pid \d+\) ended while idle: it threw outside any call .*thrown after the call was answered/,
+      /pool default \(pid \d+\) ended, failing no call: it threw outside any call .*thrown after the call was answered/,
     );
     const second = await Crasher.throwAfterAnswering();
     assert.notEqual(second, first, 'the next call found a new child');
@@ -184,10 +184,24 @@ test('a child that throws outside any call once idle is not lost silently: a war
     await Crasher.pid();
     await Crasher.throwAsItAnswers();
     assert.ok(await waitFor(() => threw.length > 1, 5_000), 'a child that died with its batch answered was warned of');
-    assert.match(threw[1]!, /ended while idle: it threw outside any call .*thrown as the call was answered/);
+    assert.match(threw[1]!, /ended, failing no call: it threw outside any call .*thrown as the call was answered/);
   } finally {
     process.off('warning', onWarning);
   }
+});
+
+test('a call sent to a child that threw outside any call, beside a call that has answered, goes to another child', async () => {
+  await shutdown();
+  configure({ size: 1 });
+  // Thrown as the call answers: the call sent next reaches the child as it exits, and never starts
+  // there (it used to fail as crashed, for an error that was not its own).
+  for (let round = 0; round < 3; round++) {
+    const thrower = await Crasher.throwAsItAnswers();
+    const next = await Crasher.pid();
+    assert.notEqual(next, thrower, 'the next call ran on a new child');
+  }
+  await shutdown();
+  configure({});
 });
 
 test("an uncaught error that the user's own handler catches does not end the child", async () => {
@@ -271,7 +285,8 @@ test('a child that sends a malformed message is stopped, and the call it ran fai
     ['run-in-process:answer', 1, 2],
     // Said to be a Buffer, which the parent re-wraps without a copy, but not bytes.
     ['run-in-process:answer', 1, 2, ['as-is', { not: 'bytes' }, true]],
-    ['run-in-process:fatal', ['error', {}, [{ path: '__proto__' }]]],
+    ['run-in-process:fatal', ['error', {}, [{ path: '__proto__' }]], []],
+    ['run-in-process:fatal', ['value', new Uint8Array([1])], ['not a call id']],
     ['run-in-process:started'],
   ]) {
     const error = await rejectionOf(sendRaw(message), ProcessCrashedError);

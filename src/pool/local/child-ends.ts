@@ -18,7 +18,17 @@ export function lossWithChild(record: ChildRecord, sentAt: number, boot: BootSet
   const sentToDying = record.stoppedAt !== undefined && sentAt > record.stoppedAt;
   // A child that never booted ran nothing: its boot failed, not the call (a preload that hangs).
   const blame = record.ready ? (label: string) => crashError(record, label) : () => startupError(record, boot);
-  return record.leftCleanly || sentToDying ? { kind: 'retired', error: blame } : { kind: 'crashed', error: blame };
+  if (record.leftCleanly || sentToDying) return { kind: 'retired', error: blame };
+  // A child that threw outside any call said which calls it ran then, and started none after
+  // (child/runner.ts): only those are blamed.
+  const ran = record.fatalRunning;
+  if (!ran) return { kind: 'crashed', error: blame };
+  const blamed = (call: number) => {
+    if (!ran.has(call)) return false;
+    record.fatalBlamed = true;
+    return true;
+  };
+  return { kind: 'crashed', error: blame, ran: blamed };
 }
 
 /**

@@ -29,6 +29,10 @@ export class ChildRecord {
   leaving = false;
   /** An error the child threw outside any call, reported just before it exited. */
   fatal: EncodedThrown | undefined;
+  /** The calls it ran as it threw that error, where it could tell: it started none after. */
+  fatalRunning: ReadonlySet<number> | undefined;
+  /** A call it ran then was lost with it, and fails with that error as its cause. */
+  fatalBlamed = false;
   /** Why the parent stopped it for misbehaving: a malformed message, or one about another child's batch. */
   misbehaved: string | undefined;
   /** Why the pool stopped it, when it did: for the `run-in-process:child:exit` channel. */

@@ -55,7 +55,8 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
 /**
  * What a warning says of a child that ended after throwing outside any call (a timer, an event
  * handler, an unhandled rejection), or undefined for one that did not. A call it was running is
- * told in its ProcessCrashedError; one that was idle ended with nobody told: a server that an
+ * told in its ProcessCrashedError; one that failed no call (idle, or its calls answered and those
+ * sent after them sent to another child) ended with nobody told: a server that an
  * entry script starts again in each child, whose listen() fails there after its call, would start
  * a new child for every call, silently.
  */
@@ -64,7 +65,7 @@ export function threwOutsideCalls(record: ChildRecord, pool: string): { message:
   const thrown = describeThrown(decodedOrNot(record.fatal));
   return {
     message:
-      `A child process of pool ${pool} (pid ${record.pid}) ended while idle: it threw outside any call (from a ` +
+      `A child process of pool ${pool} (pid ${record.pid}) ended, failing no call: it threw outside any call (from a ` +
       `timer, an event handler or an unhandled rejection?): ${thrown}. The pool starts a new child for the next ` +
       `call, which may end the same way. Catch that error in the code the children run (it may be top-level code ` +
       `of a module they import, run again in each child: guard it with isChildProcess()).`,

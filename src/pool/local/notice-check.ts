@@ -49,8 +49,14 @@ export function validNotice(message: unknown): message is ChildNotice {
     case 'run-in-process:control-on-ipc':
     case 'run-in-process:leaving':
       return message.length === 1;
-    case 'run-in-process:fatal':
-      return message.length === 2 && validThrown(message[NoticeSlot.thrown]);
+    case 'run-in-process:fatal': {
+      const running: unknown = message[NoticeSlot.running];
+      return (
+        message.length === 3 &&
+        validThrown(message[NoticeSlot.thrown]) &&
+        (running === null || (Array.isArray(running) && running.every(isId)))
+      );
+    }
     case 'run-in-process:preload-failed':
       return (
         message.length === 3 &&

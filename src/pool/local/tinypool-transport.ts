@@ -505,9 +505,14 @@ export class TinypoolTransport implements Transport {
     }
   }
 
-  /** A child that crashed with no batch of its own: nobody was told why (see onExit). */
+  /** A child that crashed failing no call: nobody was told why (see onExit). */
   #warnIfIdle(record: ChildRecord): void {
-    if (record.lostBatches || [...this.#batches.on(record)].some((batch) => batch.unanswered > 0)) return;
+    // A call lost with it is told why; where the child said which calls ran as it threw, the others
+    // went to another child, and were told nothing.
+    const blamed = record.fatalRunning
+      ? record.fatalBlamed
+      : record.lostBatches || [...this.#batches.on(record)].some((batch) => batch.unanswered > 0);
+    if (blamed) return;
     const threw = threwOutsideCalls(record, this.settings.name);
     if (threw) warnOnce('RUN_IN_PROCESS_CHILD_THREW', `${this.settings.name}\0${threw.subject}`, () => threw.message);
   }
@@ -613,6 +618,7 @@ export class TinypoolTransport implements Transport {
         break;
       case 'run-in-process:fatal':
         record.fatal = notice[thrown];
+        record.fatalRunning = notice[NoticeSlot.running] ? new Set(notice[NoticeSlot.running]) : undefined;
         break;
       case 'run-in-process:preload-failed':
         // Only a child still booting imports the preload, and only what the pool preloads: another

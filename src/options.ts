@@ -257,7 +257,10 @@ export const largestPool = 1024;
 type Table<T> = { readonly [K in keyof Required<T>]: Rule };
 
 // A number that is not finite is out of range (a RangeError), as for every other number here.
-const priority: Rule = number('a finite number (higher goes first)', (n) => Number.isFinite(n));
+const priority: Rule = number(
+  `a number from ${-Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER} (higher goes first)`,
+  (n) => n >= -Number.MAX_SAFE_INTEGER,
+);
 
 /** More would hide a call that fails every time; a loop of its own is clearer for that. */
 const mostRetries = 100;

@@ -172,8 +172,9 @@ export class Scheduler {
   stats(): PoolStats {
     const { queued, running } = this.inFlight();
     const children = this.#transport.children();
-    // A worker holding an open batch with nothing in it runs nothing, and the next call goes to it.
-    const waiting = Math.min(children.busy, this.#batches.idleCount);
+    // A worker holding an open batch with nothing in it runs nothing, and the next call goes to it; one
+    // whose batch is ending (every call answered, its end on its way) runs nothing either.
+    const waiting = Math.min(children.busy, this.#batches.idleCount + this.#batches.endingCount);
     return {
       ...this.#stats.counts(queued, running),
       children: { ...children, busy: children.busy - waiting, idle: children.idle + waiting },

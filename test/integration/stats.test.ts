@@ -183,6 +183,16 @@ test('maxQueue holds while batches end: of calls made one turn after warmUp(), o
   assert.equal(outcomes.length - refused.length, 4);
 });
 
+test('a child whose batch is ending, every call answered, counts as idle, not busy', async () => {
+  configure('stats-busy-ending', { size: 2, minChildren: 2 });
+  const { pid } = inPool('stats-busy-ending');
+  await warmUp('stats-busy-ending');
+  await Promise.all(Array.from({ length: 10 }, () => pid()));
+  // The batches close at the next turn, and their children say they ended them a moment later.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(stats('stats-busy-ending').children, { busy: 0, idle: 2, starting: 0, recycled: 0 });
+});
+
 test('a call counts as queued until a child takes it: while the children boot, and in a batch sent after a crash', async () => {
   configure('stats-waiting', { size: 1 });
   const { hold, pid } = inPool('stats-waiting');

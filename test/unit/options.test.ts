@@ -24,7 +24,17 @@ test('times of 2³¹ ms or more are refused, since Node would fire such a timer 
   refused(() => runInProcess({ timeout: 2 ** 31 }), RangeError, /timeout/);
   await assert.rejects(shutdown({ deadline: 2 ** 31 }), RangeError);
   // A number that is not finite is out of range, as for every option that takes a number.
-  refused(() => withCallOptions({ priority: Infinity }, () => 1), RangeError, /priority must be a finite number/);
+  refused(
+    () => withCallOptions({ priority: Infinity }, () => 1),
+    RangeError,
+    /priority must be a number from -\d+ to \d+/,
+  );
+  refused(
+    () => withCallOptions({ priority: 2 ** 53 }, () => 1),
+    RangeError,
+    /priority must be a number from -\d+ to \d+/,
+  );
+  refused(() => withCallOptions({ priority: -(2 ** 53) }, () => 1), RangeError, /priority/);
   refused(() => runInProcess({ priority: -Infinity }), RangeError, /priority/);
   refused(() => withCallOptions({ priority: '1' as never }, () => 1), TypeError, /priority/);
   configure('options-times', { timeout: longestTimer, idleTimeout: 0 });

@@ -151,6 +151,7 @@ export class CallerTransport implements Transport {
           removeOnComplete: { age: finishedJobKeptSeconds },
           removeOnFail: { age: finishedJobKeptSeconds },
         });
+        this.link.added(jobId);
       });
     } catch (error) {
       this.#answerAll(jobId, sent, error);

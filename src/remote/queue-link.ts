@@ -67,7 +67,8 @@ export class QueueLink {
   readonly #clients = new Set<Redis>();
   /** Some job is watched: the sockets hold the process open. */
   #busy = false;
-  readonly #watchers = new Map<string, { watcher: JobWatcher; since: number }>();
+  /** `since`: when its job was added to the queue (added()); until then, the sweep leaves it alone. */
+  readonly #watchers = new Map<string, { watcher: JobWatcher; since: number | undefined }>();
   #events: QueueEvents | undefined;
   #listening: Promise<void> | undefined;
   /** `#listening` has resolved: the subscription is up. */
@@ -152,9 +153,20 @@ export class QueueLink {
     }
   }
 
+  /** Watched before its job is added, so that no event of it is missed. */
   watch(jobId: string, watcher: JobWatcher): void {
-    this.#watchers.set(jobId, { watcher, since: Date.now() });
+    this.#watchers.set(jobId, { watcher, since: undefined });
     this.#refresh();
+  }
+
+  /**
+   * Its job is in the queue now: the sweep may look for it. Before, not finding it there means
+   * nothing (the add, a megabyte long or waiting for Redis, is under way), and would fail its calls
+   * with JobLostError while the job goes on to run.
+   */
+  added(jobId: string): void {
+    const entry = this.#watchers.get(jobId);
+    if (entry) entry.since = Date.now();
   }
 
   forget(jobId: string): void {
@@ -538,7 +550,7 @@ export class QueueLink {
       return; // Redis is away: the next sweep asks again.
     }
     for (const [jobId, { since, watcher }] of this.#watchers) {
-      if (since > before && alive > 0) continue;
+      if (since === undefined || (since > before && alive > 0)) continue;
       let stored: Stored;
       try {
         stored = await this.#read(jobId);

@@ -71,6 +71,7 @@ describe("a caller's queue link", { skip }, () => {
             }),
           );
           await link.queue.add('call', { n }, { jobId });
+          link.added(jobId);
           return fate;
         }),
       );
@@ -116,11 +117,49 @@ describe("a caller's queue link", { skip }, () => {
         }),
       );
       const before = await sentByRedis();
+      // Watched before it is added, and swept every 5 ms: not taken for lost while the megabyte goes in.
       await link.queue.add('call', { argument: 'x'.repeat(1_000_000) }, { jobId: 'large' });
+      link.added('large');
       assert.equal(await answer, 'done');
       const sent = (await sentByRedis()) - before;
       // The worker reads the 1 MB once; a sweep every 5 ms that read it each time would take hundreds.
       assert.ok(sent < 5_000_000, `Redis sent ${sent} bytes while the job ran`);
+    } finally {
+      await worker.close();
+      await presence.leave();
+      await link.release();
+    }
+  });
+
+  test('its sweep leaves alone a job watched and not added yet, with no worker alive (a caller that waits for one)', async () => {
+    const queueName = 'sweep-unadded@test';
+    const presenceKey = `bull:${queueName}:run-in-process:workers`;
+    const link = new QueueLink(queueName, (options) => connect(options), undefined, presenceKey, 5);
+    link.use();
+    const told: unknown[] = [];
+    const answer = new Promise<unknown>((resolve) =>
+      link.watch('unadded', {
+        active: () => {},
+        completed: (returnValue) => {
+          resolve(returnValue);
+          return true;
+        },
+        failed: (reason) => told.push(`failed: ${reason}`),
+        lost: (error) => told.push(`lost: ${error.message}`),
+        orphaned: (state) => told.push(`orphaned while ${state}`),
+        unreachable: () => {},
+      }),
+    );
+    // Sweeps every 5 ms while its add is under way: it was taken for lost, though it then ran.
+    await sleep(100);
+    assert.deepEqual(told, []);
+    const presence = await announce(connect(), presenceKey, 'in-process', 60_000);
+    const worker = new Worker(queueName, async () => 'done', { connection: connect({ maxRetriesPerRequest: null }) });
+    try {
+      await link.queue.add('call', {}, { jobId: 'unadded' });
+      link.added('unadded');
+      assert.equal(await answer, 'done');
+      assert.deepEqual(told, []);
     } finally {
       await worker.close();
       await presence.leave();

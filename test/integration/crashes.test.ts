@@ -293,6 +293,14 @@ test('a child that sends a malformed message is stopped, and the call it ran fai
     assert.match(error.message, /sent a message that is not a well-formed notice, so the parent stopped it/);
     assert.equal(error.signal, 'SIGKILL');
   }
+  // Node's own internal messages: its handler asserted on an ACK for a handle never sent, ending the parent.
+  for (const cmd of ['NODE_HANDLE_ACK', 'NODE_HANDLE_NACK']) {
+    const error = await rejectionOf(sendRaw({ cmd }), ProcessCrashedError);
+    assert.match(
+      error.message,
+      new RegExp(`sent one of Node's internal messages \\(${cmd}\\), which the parent never asks for`),
+    );
+  }
   // Well formed, but a lie: a child that is up says it could not import a preload, which would fail
   // every child's calls and break the pool.
   const forged = ['run-in-process:preload-failed', 'file:///nothing.mjs', ['value', new Uint8Array([1])]];

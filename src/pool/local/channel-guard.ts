@@ -42,6 +42,19 @@ export function guardChannel(
   }
   const emit = child.emit as (this: ChildProcess, event: string | symbol, ...args: unknown[]) => boolean;
   child.emit = function guardedEmit(this: ChildProcess, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'internalMessage') {
+      // Node's own messages (a `cmd` that starts with NODE_) pass handles, which neither tinypool nor
+      // the library does: Node's handler asserts on one it did not ask for (a NODE_HANDLE_ACK, say),
+      // an uncaught exception that ended the parent. None reaches it.
+      if (!failed) {
+        failed = true;
+        const cmd = (args[0] as { cmd?: unknown } | null)?.cmd;
+        onMisbehaved(
+          `sent one of Node's internal messages (${String(cmd).slice(0, 40)}), which the parent never asks for`,
+        );
+      }
+      return true;
+    }
     if (event !== 'message') return emit.call(this, event, ...args);
     if (failed) return false;
     const why = forged(args[0]);

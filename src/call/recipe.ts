@@ -15,6 +15,7 @@ import {
   targetOfMethod,
 } from '../shared/registry.js';
 import { warnOnce } from '../shared/warn-once.js';
+import { isDenseList } from '../codec/dense-list.js';
 import { messageOf } from '../codec/describe-thrown.js';
 
 /**
@@ -114,7 +115,9 @@ function listenerFor(
       const values = decodeValue(bytes, `args[${position}](…)`);
       // The child's stub always sends its arguments as a list: anything else was forged there, and
       // must not pass for the callback's own throw (the call fails with this, and its child is stopped).
-      if (!Array.isArray(values)) {
+      // Nor a list with holes, or longer than a call takes (V8 spreads up to about 65,000 arguments),
+      // whose spread would cost its claimed length (2 ** 32 - 1: all of this process's memory).
+      if (!isDenseList(values) || values.length > 65_535) {
         throw new RunInProcessError(
           `The child sent something other than a list of arguments for the callback at args[${position}]: code ` +
             `running in the child forged the message. The callback was not called.`,

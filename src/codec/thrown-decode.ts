@@ -1,3 +1,4 @@
+import { isDenseList } from './dense-list.js';
 import { deserialize } from './serializer.js';
 import { libraryErrorClasses } from '../errors.js';
 import { type EncodedThrown, type ErrorNode, ThrownSlot } from '../protocol.js';
@@ -21,11 +22,11 @@ export function decodeThrown(encoded: EncodedThrown, resolveClass: ErrorClassRes
   if (encoded[0] === 'value') return deserialize(encoded[ThrownSlot.bytes]);
   const shape = encoded[ThrownSlot.shape];
   const nodes = encoded[ThrownSlot.nodes];
-  if (!(shape instanceof Uint8Array) || !Array.isArray(nodes)) throw malformed('not an encoded error');
+  if (!(shape instanceof Uint8Array) || !isDenseList(nodes)) throw malformed('not an encoded error');
   const payload = deserialize(shape) as Partial<Payload> | null;
   if (typeof payload !== 'object' || payload === null) throw malformed('no payload');
   const records = payload.errors;
-  if (!Array.isArray(records) || records.length !== nodes.length) throw malformed('its errors do not match its nodes');
+  if (!isDenseList(records) || records.length !== nodes.length) throw malformed('its errors do not match its nodes');
   const valid = records.map(validRecord);
   const errors = nodes.map((node, index) => instantiate(node, valid[index] as ErrorRecord, resolveClass));
   const revive = reviver(errors);
@@ -50,7 +51,7 @@ function malformed(why: string): Error {
 
 function validRecord(record: unknown): ErrorRecord {
   const raw = (typeof record === 'object' && record !== null ? record : {}) as Partial<ErrorRecord>;
-  const props = Array.isArray(raw.props) ? raw.props : [];
+  const props = isDenseList(raw.props) ? raw.props : [];
   const valid: ErrorRecord = {
     name: typeof raw.name === 'string' ? raw.name : 'Error',
     message: typeof raw.message === 'string' ? raw.message : '',

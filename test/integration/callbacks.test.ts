@@ -151,17 +151,20 @@ for (const mode of modes) {
     });
 
     test('a callback event forged in the child with something other than a list of arguments fails the call, saying so', async () => {
-      const events: number[] = [];
-      const release = scratchFile('forged-callback-release');
-      const error = await rejectionOf(
-        forgesCallback((n) => events.push(n), release),
-        RunInProcessError,
-      );
-      assert.match(
-        error.message,
-        /something other than a list of arguments for the callback at args\[0\]: code running in the child forged/,
-      );
-      assert.deepEqual(events, [1], 'the genuine event only');
+      // A sparse list claiming 2 ** 32 - 1 arguments: spread, it took all of the parent's memory.
+      for (const payload of ['number', 'sparse list'] as const) {
+        const events: number[] = [];
+        const release = scratchFile('forged-callback-release');
+        const error = await rejectionOf(
+          forgesCallback((n) => events.push(n), release, payload),
+          RunInProcessError,
+        );
+        assert.match(
+          error.message,
+          /something other than a list of arguments for the callback at args\[0\]: code running in the child forged/,
+        );
+        assert.deepEqual(events, [1], 'the genuine event only');
+      }
     });
 
     test('without callbacks: true, a function argument is still refused', async () => {

@@ -287,6 +287,8 @@ test('a child that sends a malformed message is stopped, and the call it ran fai
     ['run-in-process:answer', 1, 2, ['as-is', { not: 'bytes' }, true]],
     ['run-in-process:fatal', ['error', {}, [{ path: '__proto__' }]], []],
     ['run-in-process:fatal', ['value', new Uint8Array([1])], ['not a call id']],
+    // 30 bytes on the wire claiming 2 ** 32 - 1 error nodes: walking them held the parent's event loop for minutes.
+    ['run-in-process:fatal', ['error', new Uint8Array(1), sparseList()], null],
     ['run-in-process:started'],
   ]) {
     const error = await rejectionOf(sendRaw(message), ProcessCrashedError);
@@ -449,3 +451,10 @@ describe('retries: a call whose child dies under it runs again, for idempotent w
     assert.equal(readFileSync(started, 'utf8'), first, 'no second attempt wrote its pid');
   });
 });
+
+/** A list with no element and the longest length an array may have. */
+function sparseList(): unknown[] {
+  const list: unknown[] = [];
+  list.length = 2 ** 32 - 1;
+  return list;
+}

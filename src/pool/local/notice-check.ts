@@ -8,6 +8,7 @@ import {
   isThrownStage,
   type Value,
 } from '../../protocol.js';
+import { isDenseList } from '../../codec/dense-list.js';
 
 /**
  * A child is isolated for crashes and is not trusted with the parent's integrity: what it sends is
@@ -54,7 +55,7 @@ export function validNotice(message: unknown): message is ChildNotice {
       return (
         message.length === 3 &&
         validThrown(message[NoticeSlot.thrown]) &&
-        (running === null || (Array.isArray(running) && running.every(isId)))
+        (running === null || (isDenseList(running) && running.every(isId)))
       );
     }
     case 'run-in-process:preload-failed':
@@ -73,7 +74,7 @@ function isId(value: unknown): value is number {
 function validEmission(emission: unknown): emission is Emission {
   if (!Array.isArray(emission)) return false;
   if (emission[0] === 'items')
-    return emission.length === 2 && Array.isArray(emission[1]) && emission[1].every(validValue);
+    return emission.length === 2 && isDenseList(emission[1]) && emission[1].every(validValue);
   return (
     emission[0] === 'callback' &&
     emission.length === 3 &&
@@ -108,12 +109,12 @@ function validThrown(thrown: unknown): thrown is EncodedThrown {
     thrown[0] === 'error' &&
     thrown.length === 3 &&
     thrown[1] instanceof Uint8Array &&
-    Array.isArray(thrown[2]) &&
+    isDenseList(thrown[2]) &&
     thrown[2].every(
       (node: unknown) =>
         typeof node === 'object' &&
         node !== null &&
-        Array.isArray((node as { path?: unknown }).path) &&
+        isDenseList((node as { path?: unknown }).path) &&
         typeof (node as { className?: unknown }).className === 'string',
     )
   );

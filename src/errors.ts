@@ -328,3 +328,16 @@ export const builtinErrorNames: readonly string[] = [
   'SuppressedError',
   'DOMException',
 ].filter((name) => typeof (globalThis as Record<string, unknown>)[name] === 'function');
+
+/**
+ * `value instanceof type`, for a value the user's code gave (what a callback threw): false for one
+ * whose prototype cannot be read (a Proxy whose trap throws, a revoked one), which `instanceof` would
+ * throw for, leaving the call it fails unsettled.
+ */
+export function isInstance(value: unknown, type: abstract new (...args: never[]) => unknown): boolean {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
+  }
+}

@@ -1,5 +1,5 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import { AbortError, ProcessCrashedError, TimeoutError } from '../errors.js';
+import { AbortError, isInstance, ProcessCrashedError, TimeoutError } from '../errors.js';
 import type { ChildCounts } from './transport.js';
 
 /** A summary of recorded times, in milliseconds. */
@@ -39,9 +39,9 @@ export type FailureKind = 'failed' | 'crashed' | 'timedOut' | 'aborted';
 
 /** How a call that failed with this error failed. */
 export function failureOf(error: unknown): FailureKind {
-  if (error instanceof ProcessCrashedError) return 'crashed';
-  if (error instanceof TimeoutError) return 'timedOut';
-  if (error instanceof AbortError) return 'aborted';
+  if (isInstance(error, ProcessCrashedError)) return 'crashed';
+  if (isInstance(error, TimeoutError)) return 'timedOut';
+  if (isInstance(error, AbortError)) return 'aborted';
   return 'failed';
 }
 

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { pingCalls } from '../child/ping.js';
-import { AbortError, PoolClosedError, QueueFullError, RunInProcessError, TimeoutError } from '../errors.js';
+import { AbortError, isInstance, PoolClosedError, QueueFullError, RunInProcessError, TimeoutError } from '../errors.js';
 import { CallStats, type FailureKind, type Outcome, type PoolStats } from './call-stats.js';
 import {
   CallSlot,
@@ -716,18 +716,18 @@ export class Scheduler {
     const batch = call.batch;
     if (!batch || batch.closed || !(batch.exclusive || batch.unanswered[0] === call)) return;
     // At shutdown a stream is told to stop first, so that its `finally` blocks run if they can.
-    if (call.flow && error instanceof PoolClosedError) {
+    // The error may be the user's own (what a callback threw), a Proxy whose prototype cannot be read.
+    if (call.flow && isInstance(error, PoolClosedError)) {
       this.#stops.windDown(call, batch, 'shutdown');
       return;
     }
-    const reason =
-      error instanceof PoolClosedError
-        ? 'shutdown'
-        : error instanceof TimeoutError
-          ? call.hasStarted
-            ? 'timeout'
-            : 'stuck'
-          : 'abort';
+    const reason = isInstance(error, PoolClosedError)
+      ? 'shutdown'
+      : isInstance(error, TimeoutError)
+        ? call.hasStarted
+          ? 'timeout'
+          : 'stuck'
+        : 'abort';
     this.#transport.cancel(batch.id, reason);
   }
 

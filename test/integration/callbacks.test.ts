@@ -121,6 +121,44 @@ for (const mode of modes) {
       }
     });
 
+    test('a callback that throws or rejects with a value whose prototype cannot be read still fails its call, and nothing is left', async () => {
+      // instanceof on it throws: the call stayed unsettled, shutdown() waited for it for ever, and the
+      // async case ended the parent with an unhandled rejection.
+      const unreadable = new Proxy(
+        {},
+        {
+          getPrototypeOf() {
+            throw new TypeError('no prototype to read');
+          },
+        },
+      );
+      let unhandled = 0;
+      const count = () => unhandled++;
+      process.on('unhandledRejection', count);
+      try {
+        for (const callback of [
+          () => {
+            throw unreadable;
+          },
+          async () => {
+            throw unreadable;
+          },
+        ]) {
+          const release = scratchFile('release-unreadable');
+          try {
+            await rejectionOf(new Exporter().callsBackThenWaits(release, callback));
+          } finally {
+            writeFileSync(release, '');
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal(unhandled, 0);
+        assert.equal(await new Exporter().crunch(1, () => {}, scratchFile('after-unreadable')), 'crunched 1');
+      } finally {
+        process.off('unhandledRejection', count);
+      }
+    });
+
     test('an async callback that rejects fails its call even when the answer comes in the same read', async () => {
       // crunch returns right after calling back: its answer is often read with the event, before the
       // callback's promise has rejected; the answer waits for it.

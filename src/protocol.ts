@@ -222,7 +222,8 @@ export type Answer =
   | [tag: 'as-is', value: unknown, buffer: boolean]
   /**
    * `stage`: 'load' when the target could not be loaded, 'call' when the code threw, 'send' when what
-   * it returned or yielded could not be sent back (a SerializationError: the call failed, its code did not).
+   * it returned or yielded could not be sent back, or what it was given could not be read where it
+   * arrived (a SerializationError: the call failed, its code did not).
    */
   | [tag: 'thrown', thrown: EncodedThrown, stage: ThrownStage];
 

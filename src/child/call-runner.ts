@@ -1,5 +1,6 @@
 import type { ExportNameOf } from '../codec/thrown-shape.js';
 import { asBuffer, decodeValue, ownView } from '../codec/values.js';
+import { isStackOverflow } from '../codec/uncloneable.js';
 import { CallSlot, type Answer, type CallTask, type ChildNotice, type ChildSettings } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
 import { type ChildCallContext, childCallChannel } from '../shared/tracing.js';
@@ -66,6 +67,9 @@ export class CallRunner {
   }
 }
 
+/** Taken as this module loads, before any code of the user's runs here (which may replace the global's). */
+const isArray = Array.isArray;
+
 async function execute(
   task: CallTask,
   batch: number,
@@ -77,12 +81,14 @@ async function execute(
   let input: { this?: Record<string, unknown> | undefined; args: unknown[] };
   try {
     const sent = task[CallSlot.input];
-    input = Array.isArray(sent)
+    input = isArray(sent)
       ? { this: task[CallSlot.self], args: rewrapBuffers(sent, task[CallSlot.buffers]) }
       : (decodeValue(sent, 'args', 'in the child process') as { this?: Record<string, unknown>; args: unknown[] });
   } catch (error) {
     // Arguments too deep to be read back here: this call fails, and the child is as good as before.
-    return { answer: thrownAnswer(error, 'call'), healthy: true };
+    // Anything else may be code of the user's that broke what reads them (a replaced global): this
+    // call fails, and the child is replaced, rather than fail every call after it the same way.
+    return { answer: thrownAnswer(error, 'send'), healthy: isStackOverflow((error as { cause?: unknown }).cause) };
   }
   try {
     const target = parseTarget(task[CallSlot.target]);

@@ -255,8 +255,10 @@ export class PendingCall {
       return;
     }
     if (this.#finish()) {
-      const unsent = answer[0] === 'thrown' && answer[AnswerSlot.stage] === 'send';
-      this.onSettled(this, false, undefined, failedAs ?? (unsent ? 'failed' : 'completed'));
+      // Its code never ran (its module did not load, its arguments could not be read), or what it
+      // returned could not be sent back: the call failed, not its code.
+      const failed = answer[0] === 'thrown' && answer[AnswerSlot.stage] !== 'call';
+      this.onSettled(this, false, undefined, failedAs ?? (failed ? 'failed' : 'completed'));
       this.resolveWith(answer);
     }
   }

@@ -222,6 +222,14 @@ test("a child whose code breaks the library's own code there is stopped and repl
   assert.equal(await pid(), next, 'which goes on');
 });
 
+test('a child whose code replaces a global the library reads there (Array.isArray) goes on answering calls', async () => {
+  configure('hostile-child', { size: 1 });
+  const { replaceIsArray, pid } = inPool('hostile-child');
+  await replaceIsArray();
+  // Every call after it failed with SerializationError, blamed on its arguments, on the same child.
+  for (let i = 0; i < 3; i++) assert.equal(typeof (await pid()), 'number');
+});
+
 test('bytes that a descendant writes on the notice pipe after the child exited do not change why it ended', async () => {
   configure('hostile-child', { size: 1 });
   const { exitLeavingWriter } = inPool('hostile-child');

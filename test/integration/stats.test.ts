@@ -4,6 +4,7 @@ import { after, test } from 'node:test';
 import {
   ChildStartupError,
   configure,
+  ModuleLoadError,
   ProcessCrashedError,
   QueueFullError,
   SerializationError,
@@ -191,6 +192,17 @@ test('a child whose batch is ending, every call answered, counts as idle, not bu
   // The batches close at the next turn, and their children say they ended them a moment later.
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(stats('stats-busy-ending').children, { busy: 0, idle: 2, starting: 0, recycled: 0 });
+});
+
+test('a call whose code never ran (its module did not load) counts as failed, not completed', async () => {
+  configure('module-loading', { size: 1 });
+  const { Broken } = await fixture<typeof import('../fixtures/src/broken-at-import.js')>(
+    'standard',
+    'broken-at-import',
+  );
+  for (let i = 0; i < 2; i++) await rejectionOf(Broken.never(), ModuleLoadError);
+  const { completed, failed } = stats('module-loading');
+  assert.deepEqual({ completed, failed }, { completed: 0, failed: 2 });
 });
 
 test('a call counts as queued until a child takes it: while the children boot, and in a batch sent after a crash', async () => {

@@ -1,6 +1,5 @@
 import type { ExportNameOf } from '../codec/thrown-shape.js';
 import { asBuffer, decodeValue, ownView } from '../codec/values.js';
-import { isStackOverflow } from '../codec/uncloneable.js';
 import { CallSlot, type Answer, type CallTask, type ChildNotice, type ChildSettings } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
 import { type ChildCallContext, childCallChannel } from '../shared/tracing.js';
@@ -85,10 +84,10 @@ async function execute(
       ? { this: task[CallSlot.self], args: rewrapBuffers(sent, task[CallSlot.buffers]) }
       : (decodeValue(sent, 'args', 'in the child process') as { this?: Record<string, unknown>; args: unknown[] });
   } catch (error) {
-    // Arguments too deep to be read back here: this call fails, and the child is as good as before.
-    // Anything else may be code of the user's that broke what reads them (a replaced global): this
-    // call fails, and the child is replaced, rather than fail every call after it the same way.
-    return { answer: thrownAnswer(error, 'send'), healthy: isStackOverflow((error as { cause?: unknown }).cause) };
+    // Arguments too deep to be read back here, or that V8 writes but cannot read back: this call
+    // fails, and the child is as good as before. (What reads them is the library's own, taken before
+    // the user's code ran: `isArray` above, the serializer's `deserialize`.)
+    return { answer: thrownAnswer(error, 'send'), healthy: true };
   }
   try {
     const target = parseTarget(task[CallSlot.target]);

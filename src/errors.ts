@@ -82,7 +82,8 @@ export class RunInProcessError extends Error {
    */
   declare readonly host?: string;
   /** Remote pools only: the name of that worker in the queue (`<host>:<pid>`). */
-  declare readonly worker?: string;
+  // `| undefined`: WorkerLostError's may be unknown, which an app with exactOptionalPropertyTypes type-checks.
+  declare readonly worker?: string | undefined;
 }
 
 /** Misuse found when a decorator is applied or a function wrapped: always a `TypeError`. */

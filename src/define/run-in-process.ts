@@ -38,9 +38,13 @@ type WrapperOptions = RunInProcessOptions & { kind?: never; addInitializer?: nev
  * `fn`'s result or, for an `async function*`, an async generator of its items and return value.
  */
 export type OffloadedFunction<F extends (...args: any[]) => unknown> =
-  ReturnType<F> extends AsyncGenerator<infer T, infer R, any>
-    ? (...args: Parameters<F>) => AsyncGenerator<T, R, unknown>
-    : (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+  // A function that returns `any` (JSON.parse, say) gives a promise of `any`: the conditional below
+  // would give the union of both branches.
+  0 extends 1 & ReturnType<F>
+    ? (...args: Parameters<F>) => Promise<any>
+    : ReturnType<F> extends AsyncGenerator<infer T, infer R, any>
+      ? (...args: Parameters<F>) => AsyncGenerator<T, R, unknown>
+      : (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
 
 /**
  * What `@runInProcess(options)` returns: a decorator for an async method or a class, in both

@@ -63,3 +63,10 @@ runInProcess(add, { module: 1 });
 runInProcess(add, add);
 // @ts-expect-error: a string is neither a function nor options
 runInProcess('add');
+
+// A function that returns `any` gives a promise of `any`, not a union with a generator (JSON.parse).
+export const offloadedParse = runInProcess(function parse(text: string) {
+  return JSON.parse(text);
+});
+assertType<Equal<ReturnType<typeof offloadedParse>, Promise<any>>>();
+export const parsedLater: Promise<unknown> = offloadedParse('1').then((value) => value);

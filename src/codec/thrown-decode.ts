@@ -3,7 +3,7 @@ import { deserialize } from './serializer.js';
 import { libraryErrorClasses } from '../errors.js';
 import { type EncodedThrown, type ErrorNode, ThrownSlot } from '../protocol.js';
 import {
-  builtinClasses,
+  builtinClass,
   type ErrorClassResolver,
   type ErrorRecord,
   maxDepth,
@@ -79,7 +79,7 @@ function instantiate(node: unknown, record: ErrorRecord, resolveClass: ErrorClas
   if (isClass(found)) return Object.create(found.prototype);
   const base = record.base;
   if (base !== undefined) {
-    const baseClass = record.baseIsLibrary ? libraryErrorClasses.get(base) : builtinClasses.get(base);
+    const baseClass = record.baseIsLibrary ? libraryErrorClasses.get(base) : builtinClass(base);
     // DOMException keeps its name and message in internal slots: only its constructor can set them.
     if (base === 'DOMException' && baseClass) {
       return new (baseClass as typeof DOMException)(record.message, record.name);

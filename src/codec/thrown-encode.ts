@@ -3,7 +3,7 @@ import type { EncodedThrown, ErrorNode } from '../protocol.js';
 // Refuses what v8 would copy wrongly (a view on a SharedArrayBuffer, say): such a field is left out.
 import { serialize } from './serializer.js';
 import {
-  builtinClasses,
+  builtinClass,
   classOf,
   constructorOf,
   type ErrorRecord,
@@ -221,7 +221,7 @@ function baseClassOf(error: object): { name: string; library: boolean } | undefi
     const errorClass = constructorOf(prototype);
     const name = errorClass && safeName(errorClass);
     if (errorClass && name !== undefined) {
-      if (builtinClasses.get(name) === errorClass) return { name, library: false };
+      if (builtinClass(name) === errorClass) return { name, library: false };
       if (isLibraryClass(errorClass)) return { name, library: true };
     }
     prototype = safely(() => Object.getPrototypeOf(prototype) as object | null);

@@ -67,6 +67,17 @@ for (const name of builtinErrorNames) {
   if (typeof value === 'function') builtinClasses.set(name, value);
 }
 
+/**
+ * A class both processes have, by name: a global error class, or Node's `assert.AssertionError`,
+ * which is no global (a child's failed `assert` comes back as it). node:assert is asked for only when
+ * an error of that name is seen: loading it costs a booting child about 4 ms.
+ */
+export function builtinClass(name: string): Function | undefined {
+  const global = builtinClasses.get(name);
+  if (global !== undefined || name !== 'AssertionError') return global;
+  return process.getBuiltinModule('node:assert').AssertionError;
+}
+
 export const unreadable = Symbol('unreadable');
 
 export function isError(value: unknown): value is Error {

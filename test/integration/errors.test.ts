@@ -174,6 +174,9 @@ for (const mode of modes) {
       for (const kind of module.sameAsLocalKinds) {
         assertSameAsLocal(await thrownBy(module, kind), module.failure(kind), undefined, kind);
       }
+      // Node's AssertionError, which is no global: not in sameAsLocalKinds, whose errors a worker on
+      // another Node line must rebuild the same (Node 22 and later give it a `diff` field).
+      assertSameAsLocal(await thrownBy(module, 'assertion'), module.failure('assertion'), undefined, 'assertion');
       // Classes the parent cannot find come back as the nearest class it has, with their name and layout.
       assertSameAsLocal(await thrownBy(module, 'private'), module.failure('private'), Error, 'private');
       assertSameAsLocal(

@@ -206,12 +206,14 @@ export class PendingCall {
   awaitCallback(returned: PromiseLike<unknown>): void {
     // Its consumer left (letGoOfCallbacks): what its callbacks return from now on holds nothing either.
     if (this.#callbacksLetGo) {
-      returned.then(undefined, () => {}); // Nor does its rejection fail anything: it must not go unhandled.
+      Promise.resolve(returned).then(undefined, () => {}); // Nor does its rejection fail anything: it must not go unhandled.
       return;
     }
     const pending = (this.#callbacks ??= new Set());
     pending.add(returned);
-    returned.then(
+    // Through Promise.resolve, as `await` does: a thenable that calls both of its handlers (or one
+    // twice) settles once, with the first.
+    Promise.resolve(returned).then(
       () => {
         pending.delete(returned);
         if (pending.size === 0 && this.#answer) this.succeed(this.#answer);

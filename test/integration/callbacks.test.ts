@@ -159,6 +159,17 @@ for (const mode of modes) {
       }
     });
 
+    test('a callback that returns a thenable calling both its handlers is taken as await takes it: the first wins', async () => {
+      const twoFaced = () => ({
+        // biome-ignore lint/suspicious/noThenProperty: a thenable is what this checks.
+        then(resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+          resolve(1);
+          reject(new Error('rejected after it resolved'));
+        },
+      });
+      assert.equal(await new Exporter().crunch(1, twoFaced, scratchFile('two-faced')), 'crunched 1');
+    });
+
     test('an async callback that rejects fails its call even when the answer comes in the same read', async () => {
       // crunch returns right after calling back: its answer is often read with the event, before the
       // callback's promise has rejected; the answer waits for it.

@@ -23,6 +23,8 @@ export function declaringModule(explicit: string | URL | undefined, what: string
   const file = firstForeignFrame();
   // `node --input-type=module -e` names its code file:///<cwd>/[eval1], as if it were a file.
   if (file !== undefined && evalName.test(file)) throw noFile(what, 'given to node -e (--eval, or stdin)');
+  if (file === evalFrame) throw noFile(what, 'run by eval() or new Function()');
+  if (file?.startsWith('data:')) throw noFile(what, 'imported from a data: URL');
   if (file === undefined) {
     throw usageError(
       `Cannot tell which module declares ${what}: no file appears on the call stack (a bundler's runtime, ` +
@@ -89,6 +91,9 @@ function fromUrl(raw: string, what: string, source: string): string {
   return url.href;
 }
 
+/** What firstForeignFrame() says of code that eval() or new Function() ran. */
+const evalFrame = '<eval>';
+
 function firstForeignFrame(): string | undefined {
   const savedPrepare = Error.prepareStackTrace;
   const savedLimit = Error.stackTraceLimit;
@@ -99,7 +104,14 @@ function firstForeignFrame(): string | undefined {
     Error.captureStackTrace(holder, firstForeignFrame);
     for (const site of holder.stack ?? []) {
       const file = site.getFileName() ?? site.getScriptNameOrSourceURL();
-      if (file && !isSkipped(file)) return file;
+      // Code that eval() or new Function() ran (with no source URL), and a data: module, have no file
+      // a child could import: the file below them on the stack, which ran them, does not declare it.
+      if (!file) {
+        if (site.isEval()) return evalFrame;
+        continue;
+      }
+      if (file.startsWith('data:')) return file;
+      if (!isSkipped(file)) return file;
     }
     return undefined;
   } finally {

@@ -367,6 +367,17 @@ describe('decorator misuse seen at run time', () => {
     );
   });
 
+  test("code that eval(), new Function() or a data: URL declares is refused at definition time, not taken for its caller's", async () => {
+    const refused =
+      /it is declared in code (run by eval\(\) or new Function\(\)|imported from a data: URL), which has no file/;
+    // biome-ignore lint/security/noGlobalEval: code that eval() runs is what this checks.
+    assert.throws(() => eval('runInProcess(async function fromEval() {})'), refused);
+    assert.throws(() => new Function('wrap', 'return wrap(async function fromFunction() {})')(runInProcess), refused);
+    const code = `import { runInProcess } from '${import.meta.resolve('run-in-process')}';
+      export const fromData = runInProcess(async function fromData() {});`;
+    await assert.rejects(import(`data:text/javascript,${encodeURIComponent(code)}`), refused);
+  });
+
   test('isChildProcess() is false in the parent', () => {
     assert.equal(isChildProcess(), false);
   });

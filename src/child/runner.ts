@@ -60,7 +60,8 @@ const notify = sendNotice;
 let running = 0;
 
 function leaveIfDone(): void {
-  if (!runner.retired || running > 0) return;
+  // One that threw outside any call exits with its error (reportAndExit), not as a child that retired.
+  if (!runner.retired || running > 0 || threwOutsideCalls) return;
   // After this turn, in which tinypool writes the end of the batch that just finished.
   setImmediate(() => {
     const exit = () => process.exit(0);
@@ -81,8 +82,10 @@ const handBackAfterMs = 10;
 // An error thrown outside any call (a timer, an unhandled rejection) would end this child with only
 // "exited unexpectedly" to show for it: send the real error first, then exit as Node would have.
 // When the user's code handles such errors itself, it decides, as it would outside a child.
+let threwOutsideCalls = false;
 const reportAndExit = (error: Error): void => {
   if (process.listenerCount('uncaughtException') > 1) return;
+  threwOutsideCalls = true;
   // It starts no more calls, and says which ran as it was thrown: a call sent to it meanwhile goes to
   // another child, not failed for an error that was not its own (a timer left by a call that has
   // answered, a tracing subscriber's throw).

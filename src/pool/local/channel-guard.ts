@@ -44,11 +44,21 @@ export function guardChannel(
   child.emit = function guardedEmit(this: ChildProcess, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'internalMessage') {
       // Node's own messages (a `cmd` that starts with NODE_) pass handles, which neither tinypool nor
-      // the library does: Node's handler asserts on one it did not ask for (a NODE_HANDLE_ACK, say),
-      // an uncaught exception that ended the parent. None reaches it.
+      // the library does. A handle sent (NODE_HANDLE) is Node's to take: it comes out as a 'message'
+      // with a socket or a server, which the child tracker closes, stopping the child. Any other,
+      // Node's handler asserts on (an ACK for a handle never sent): an uncaught exception that ended
+      // the parent. None of those reaches it.
+      const cmd = (args[0] as { cmd?: unknown } | null)?.cmd;
+      if (cmd === 'NODE_HANDLE' && !failed) {
+        try {
+          return emit.call(this, event, ...args);
+        } catch (error) {
+          fail('sent a handle the parent could not take', error);
+          return true;
+        }
+      }
       if (!failed) {
         failed = true;
-        const cmd = (args[0] as { cmd?: unknown } | null)?.cmd;
         onMisbehaved(
           `sent one of Node's internal messages (${String(cmd).slice(0, 40)}), which the parent never asks for`,
         );

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { after, test } from 'node:test';
 import {
@@ -11,7 +12,7 @@ import {
   withCallOptions,
 } from 'run-in-process';
 import { CallLog, ids } from '../helpers/call-log.js';
-import { childPids, fixture, scratchFile, waitFor } from '../helpers/fixtures.js';
+import { childPids, fixture, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
 // Calls that find every child busy wait in the parent, then go to a child several at a time.
@@ -258,4 +259,21 @@ test('children that recycle after every call, under load, lose no call, run none
     for (const items of await Promise.all(streamed)) assert.deepEqual(items, [0, 1]);
     log.assertEachRanOnce(ids(total));
   }
+});
+
+test('with callsPerChild, a burst made while the pool boots runs side by side, not one call after another', async () => {
+  // tinypool gives a child that becomes ready one task of its queue: the others went one at a time,
+  // each as the one before it ended (4 calls of 500 ms took 2.2 s on a cold pool, 0.5 s on a warm one).
+  configure('hold-cold-burst', { size: 1, callsPerChild: 4 });
+  const { hold } = inPool('hold-cold-burst');
+  const release = scratchFile('cold-burst-release');
+  const started = Array.from({ length: 4 }, (_, i) => scratchFile(`cold-burst-started-${i}`));
+  const calls = started.map((file) => hold(file, release));
+  try {
+    const pids = await Promise.all(started.map((file) => waitForFile(file, 5_000)));
+    assert.equal(new Set(pids).size, 1, 'all four on the one child');
+  } finally {
+    writeFileSync(release, '');
+  }
+  for (const pid of await Promise.all(calls)) assert.equal(typeof pid, 'number');
 });

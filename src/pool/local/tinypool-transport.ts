@@ -79,7 +79,11 @@ export class TinypoolTransport implements Transport {
       this.#misbehaved(record, why),
     // tinypool 2.2.0: a child that has loaded its handler says { ready: true, source: 'pool', … }.
     isReadyMessage: (message) => (message as { ready?: unknown } | null)?.ready === true,
-    onReady: () => this.#warming.check(),
+    onReady: () => {
+      this.#warming.check();
+      // After tinypool has heard it too, and given it the first task of its queue.
+      if (this.#parked.length > 0) setImmediate(() => this.#releaseParked());
+    },
     // tinypool 2.2.0: a task's result comes back on its child's IPC channel as { source: 'port', result, … },
     // seen here before tinypool settles the task (it relays the message through a MessagePort).
     batchResultOf: (message) => {
@@ -176,6 +180,11 @@ export class TinypoolTransport implements Transport {
   /** Children whose task failed in them, in the order they said so: #taskFailed finds its own by text. */
   readonly #failedTasks: Array<{ record: ChildRecord; text: string }> = [];
   readonly #queue = new AbortableTaskQueue((task) => this.#callsIn(task));
+  /**
+   * Batches held back from tinypool while its queue is not empty (#parks): run once a child is ready,
+   * or a task ends, with the calls each holds.
+   */
+  readonly #parked: Array<{ run: () => void; fail: (error: Error) => void; calls: number }> = [];
   #broken = false;
   readonly #unhook: () => void;
   /** Set by destroy(): a child that ends from now on ends for the shutdown. */
@@ -243,7 +252,9 @@ export class TinypoolTransport implements Transport {
    * (tinypool 2.2.0's `skipQueue`, out of reach): it is counted as running.
    */
   get waiting(): number {
-    return this.#queue.calls;
+    let parked = 0;
+    for (const task of this.#parked) parked += task.calls;
+    return this.#queue.calls + parked;
   }
 
   /**
@@ -271,13 +282,20 @@ export class TinypoolTransport implements Transport {
     batch.unanswered = sent[BatchSlot.calls].length;
     batch.deferred = deferred;
     batch.closeAfterDeferred = deferred !== undefined && !task[BatchSlot.keepOpen];
-    let running: Promise<TaskResult>;
-    try {
-      running = this.#tinypool.run(sent, options);
-    } catch (error) {
-      // What cannot be sent is refused before a call is made (call/recipe.ts); this is the backstop.
-      running = Promise.reject(error);
-    }
+    const run = (): Promise<TaskResult> => {
+      try {
+        return this.#tinypool.run(sent, options);
+      } catch (error) {
+        // What cannot be sent is refused before a call is made (call/recipe.ts); this is the backstop.
+        return Promise.reject(error);
+      }
+    };
+    const running = this.#parks(batch.controller !== undefined)
+      ? new Promise<TaskResult>((resolve, reject) => {
+          const calls = this.#callsIn(sent);
+          this.#parked.push({ run: () => void run().then(resolve, reject), fail: reject, calls });
+        })
+      : run();
     running.then(
       (result: TaskResult) => {
         const end = () => {
@@ -286,9 +304,34 @@ export class TinypoolTransport implements Transport {
         };
         if (batch.endNoticed || this.#batches.get(id) !== batch) end();
         else this.#awaitEndNotice(id, batch, end);
+        this.#releaseParked();
       },
-      (error: unknown) => void this.#taskFailed(id, error),
+      (error: unknown) => {
+        void this.#taskFailed(id, error);
+        this.#releaseParked();
+      },
     );
+    this.#adoptChildren();
+  }
+
+  /**
+   * Whether a batch waits here rather than in tinypool's queue. tinypool 2.2.0 gives a child that
+   * becomes ready, or that ends a task, one task of its queue (\`_onWorkerAvailable\` returns after
+   * one), and queues every new task behind those: with \`callsPerChild\` above 1, the calls of a
+   * burst on a booting child would then run one after another, each waiting for the one before to
+   * end. Held here instead, they go once its queue is empty, and tinypool gives each to a child with
+   * room at once. Only batches it need not abort (none with an AbortSignal): one parked here is in
+   * no queue of tinypool's for an abort to take it from.
+   */
+  #parks(abortable: boolean): boolean {
+    if (this.settings.callsPerChild === 1 || abortable) return false;
+    return this.#parked.length > 0 || this.#queue.size > 0;
+  }
+
+  /** Runs the parked batches, in order, while tinypool's queue is empty (each run may fill it). */
+  #releaseParked(): void {
+    if (this.#parked.length === 0) return;
+    while (this.#parked.length > 0 && this.#queue.size === 0) this.#parked.shift()?.run();
     this.#adoptChildren();
   }
 
@@ -460,7 +503,10 @@ export class TinypoolTransport implements Transport {
     return this.#tinypool
       .run(['warm'] satisfies WarmTask)
       .catch(() => {})
-      .finally(() => this.#warmTasks--);
+      .finally(() => {
+        this.#warmTasks--;
+        this.#releaseParked();
+      });
   }
 
   children(): ChildCounts {
@@ -481,6 +527,8 @@ export class TinypoolTransport implements Transport {
     // Its children stop at shutdown(), and when configure() replaces them: warmUp() then warms the new ones.
     this.#warming.fail(closedWhileWarming());
     this.#destroying = true;
+    // As tinypool rejects the tasks of its queue (#taskFailed takes these words for the pool's close).
+    for (const task of this.#parked.splice(0)) task.fail(new Error('Terminating worker thread'));
     // tinypool internal (2.2.0): a task result that comes after destroy() (an isolated pool's call,
     // answered on the notice pipe before tinypool heard of its end) makes tinypool replace the child
     // it recycles, up to minThreads: a child forked after the fork hook is gone, which nothing stops.

@@ -26,7 +26,7 @@ export class CallRunner {
   readonly #running = new Set<number>();
 
   /** The ids of the calls it runs at this moment, from their start to their answer. */
-  get running(): ReadonlySet<number> {
+  get runningCalls(): ReadonlySet<number> {
     return this.#running;
   }
 

@@ -89,12 +89,12 @@ const reportAndExit = (error: Error): void => {
   // It starts no more calls, and says which ran as it was thrown: a call sent to it meanwhile goes to
   // another child, not failed for an error that was not its own (a timer left by a call that has
   // answered, a tracing subscriber's throw).
-  const running = [...runner.running];
+  const callsRunning = [...runner.runningCalls];
   runner.retire();
   const exit = () => process.exit(70);
   setTimeout(exit, 1_000).unref();
   try {
-    process.send?.(['run-in-process:fatal', encodeThrown(error), running] satisfies ChildNotice, exit);
+    process.send?.(['run-in-process:fatal', encodeThrown(error), callsRunning] satisfies ChildNotice, exit);
   } catch {
     exit();
   }

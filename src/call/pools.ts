@@ -121,6 +121,7 @@ export function stats(name: string = defaultPoolName): PoolStats {
       crashed: 0,
       timedOut: 0,
       aborted: 0,
+      shed: 0,
     }
   );
 }

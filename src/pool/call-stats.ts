@@ -1,5 +1,5 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import { AbortError, isInstance, ProcessCrashedError, TimeoutError } from '../errors.js';
+import { AbortError, isInstance, ProcessCrashedError, QueueFullError, TimeoutError } from '../errors.js';
 import type { ChildCounts } from './transport.js';
 
 /** A summary of recorded times, in milliseconds. */
@@ -25,6 +25,8 @@ export interface CallCounts {
   crashed: number;
   timedOut: number;
   aborted: number;
+  /** Refused at once by `maxQueue` (QueueFullError): load shed, as opposed to calls that went wrong. */
+  shed: number;
   /** With the pool option `recordTiming`: from the call to its start in a child, and from its start to its end. */
   waitTime?: TimeSummary;
   runTime?: TimeSummary;
@@ -35,13 +37,14 @@ export interface CallCounts {
  * worker says how a call it could not answer failed there (remote/envelope.ts).
  */
 export type Outcome = 'completed' | FailureKind;
-export type FailureKind = 'failed' | 'crashed' | 'timedOut' | 'aborted';
+export type FailureKind = 'failed' | 'crashed' | 'timedOut' | 'aborted' | 'shed';
 
 /** How a call that failed with this error failed. */
 export function failureOf(error: unknown): FailureKind {
   if (isInstance(error, ProcessCrashedError)) return 'crashed';
   if (isInstance(error, TimeoutError)) return 'timedOut';
   if (isInstance(error, AbortError)) return 'aborted';
+  if (isInstance(error, QueueFullError)) return 'shed';
   return 'failed';
 }
 
@@ -61,6 +64,7 @@ export class CallStats {
   crashed = 0;
   timedOut = 0;
   aborted = 0;
+  shed = 0;
   #timing = false;
   #wait: RecordableHistogram | undefined;
   #run: RecordableHistogram | undefined;
@@ -97,8 +101,8 @@ export class CallStats {
   }
 
   counts(queued: number, running: number): CallCounts {
-    const { completed, failed, crashed, timedOut, aborted } = this;
-    const counts: CallCounts = { queued, running, completed, failed, crashed, timedOut, aborted };
+    const { completed, failed, crashed, timedOut, aborted, shed } = this;
+    const counts: CallCounts = { queued, running, completed, failed, crashed, timedOut, aborted, shed };
     if (this.#wait && this.#run) {
       counts.waitTime = summary(this.#wait);
       counts.runTime = summary(this.#run);

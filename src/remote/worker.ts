@@ -161,7 +161,10 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const raisedHere = new WeakMap<Answer, FailureKind>();
   const thrown = (error: unknown): Answer => {
     const answer: Answer = ['thrown', encodeThrown(withWorker(error, name)), 'call'];
-    raisedHere.set(answer, failureOf(error));
+    // A worker's own maxQueue is its own affair: its caller counts a call it shed as failed (and a
+    // caller that predates the kind would refuse the envelope).
+    const kind = failureOf(error);
+    raisedHere.set(answer, kind === 'shed' ? 'failed' : kind);
     return answer;
   };
   // Says this worker is alive (below), and which jobs it holds. Made before the worker, which may

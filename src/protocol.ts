@@ -257,6 +257,13 @@ export type ChildNotice =
   /** A call with `notifyStart` has started. */
   | [tag: 'run-in-process:started', batch: number, call: number]
   /**
+   * As `started`, for a call whose child first imports its declaring module (its first call to that
+   * module): `imported` follows once it has. The import counts toward the call's timeout, and a
+   * timeout that runs out before says so.
+   */
+  | [tag: 'run-in-process:importing', batch: number, call: number]
+  | [tag: 'run-in-process:imported', batch: number, call: number]
+  /**
    * When a call started and ended, in ms of the system's monotonic clock (`process.hrtime`, which
    * every process on the machine shares, unlike each one's `performance.timeOrigin`), written just
    * before its answer, with `timeCalls`.
@@ -308,6 +315,8 @@ export const NoticeSlot = {
 const noticeTags = new Set([
   'run-in-process:opened',
   'run-in-process:started',
+  'run-in-process:importing',
+  'run-in-process:imported',
   'run-in-process:ran',
   'run-in-process:answer',
   'run-in-process:emit',

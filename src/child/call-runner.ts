@@ -5,7 +5,7 @@ import { exportedValues } from '../shared/module-exports.js';
 import { type ChildCallContext, childCallChannel } from '../shared/tracing.js';
 import { answerWith, thrownAnswer } from './answers.js';
 import { stubCallbacks } from './callback-stubs.js';
-import { importOnce } from './module-cache.js';
+import { importOnce, isImported } from './module-cache.js';
 import { isPing } from './ping.js';
 import { resolveTarget } from './resolve-target.js';
 import { parseTarget } from './target-keys.js';
@@ -41,7 +41,11 @@ export class CallRunner {
   }
 
   async run(task: CallTask, batch: number, notify: (notice: ChildNotice) => void): Promise<Answer> {
-    if (task[CallSlot.notifyStart]) notify(['run-in-process:started', batch, task[CallSlot.id]]);
+    // A call that first imports its module says so, and again once it has: its timeout counts the
+    // import, and a timeout that runs out before should say why.
+    const importing = task[CallSlot.notifyStart] === true && importsFirst(task);
+    if (task[CallSlot.notifyStart])
+      notify([importing ? 'run-in-process:importing' : 'run-in-process:started', batch, task[CallSlot.id]]);
     const startedAt = this.settings.timeCalls ? monotonicMs() : 0;
     // The warm-up's pings are no one's calls: not traced, and not counted towards the call limit.
     const ping = isPing(task);
@@ -53,7 +57,7 @@ export class CallRunner {
     this.#running.add(id);
     let ran: { answer: Answer; healthy: boolean };
     try {
-      ran = await execute(task, batch, notify, !ping);
+      ran = await execute(task, batch, notify, !ping, importing);
     } finally {
       this.#running.delete(id);
     }
@@ -66,6 +70,18 @@ export class CallRunner {
   }
 }
 
+/** Whether the call's modules are still to be imported in this process (a key that does not parse: no). */
+function importsFirst(task: CallTask): boolean {
+  let target: ReturnType<typeof parseTarget>;
+  try {
+    target = parseTarget(task[CallSlot.target]);
+  } catch {
+    return false;
+  }
+  if (!isImported(target.module)) return true;
+  return target.kind === 'method' && target.instanceClass !== undefined && !isImported(target.instanceClass.module);
+}
+
 /** Taken as this module loads, before any code of the user's runs here (which may replace the global's). */
 const isArray = Array.isArray;
 
@@ -74,6 +90,7 @@ async function execute(
   batch: number,
   notify: (notice: ChildNotice) => void,
   tracing: boolean,
+  importing: boolean,
 ): Promise<{ answer: Answer; healthy: boolean }> {
   let namespace: object;
   let call: () => unknown;
@@ -94,6 +111,7 @@ async function execute(
     const loading = importOnce(target.module);
     namespace = loading instanceof Promise ? await loading : loading;
     if (target.kind === 'method' && target.instanceClass) await importOnce(target.instanceClass.module);
+    if (importing) notify(['run-in-process:imported', batch, task[CallSlot.id]]);
     const { this: snapshot, args } = input;
     const { fn, self } = resolveTarget(target, namespace, snapshot);
     call = () => fn.apply(self, args);

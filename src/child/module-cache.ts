@@ -9,6 +9,11 @@ const loading = new Map<string, Promise<object>>();
 /** The resolved namespaces too: a module already loaded is used at once. */
 const loaded = new Map<string, object>();
 
+/** Whether a call to this module's code runs at once, with no import to wait for. */
+export function isImported(url: string): boolean {
+  return loaded.has(url);
+}
+
 export function importOnce(url: string): object | Promise<object> {
   const namespace = loaded.get(url);
   if (namespace) return namespace;

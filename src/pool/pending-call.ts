@@ -35,6 +35,8 @@ export class PendingCall {
   retriesLeft = 0;
   #settled = false;
   #started = false;
+  /** Started, and its child still imports its module first (a timeout that runs out then says so). */
+  #importing = false;
   /** The timeout once started; until then, the bound on how long its worker may take to start it. */
   #timer: NodeJS.Timeout | undefined;
   /** Its timer keeps this process alive: false for a stream that nobody waits on (holdTimers). */
@@ -97,6 +99,7 @@ export class PendingCall {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#started = false;
+    this.#importing = false;
     this.startedAt = undefined;
   }
 
@@ -143,11 +146,12 @@ export class PendingCall {
    * `grace`: the worker enforces the timeout itself and says so (a remote worker); this timer is the
    * backstop for a worker that cannot, this much later.
    */
-  started(grace = 0): void {
+  started(grace = 0, importing = false): void {
     if (this.#settled || this.#started) return;
     if (this.madeAt !== undefined) this.startedAt = performance.now();
     this.endedAt = undefined;
     this.#started = true;
+    this.#importing = importing;
     this.onStarted?.();
     if (this.timeout === undefined) return;
     clearTimeout(this.#timer);
@@ -162,9 +166,38 @@ export class PendingCall {
     // Node fires a timer of 2³¹ ms or more at once: the grace must not push the longest timeout over it.
     this.#timer = this.#held(
       setTimeout(
-        () => this.fail(new TimeoutError(this.#answer ? this.#callbacksLate(timeout) : message, timeout, this.label)),
+        () => {
+          const told = this.#answer
+            ? this.#callbacksLate(timeout)
+            : this.#importing
+              ? this.#stillImporting(timeout)
+              : message;
+          this.fail(new TimeoutError(told, timeout, this.label));
+        },
         Math.min(timeout + grace, longestTimer),
       ),
+    );
+  }
+
+  /** Its child has imported its module, and runs its code now. */
+  imported(): void {
+    this.#importing = false;
+  }
+
+  /**
+   * A timeout is the call's, import included, as documented; but a module slow to import would then
+   * time out the first call of every new child, which says only "timed out" without this.
+   */
+  #stillImporting(timeout: number): string {
+    let module = 'its declaring module';
+    try {
+      module = (JSON.parse(this.task[CallSlot.target]) as { module: string }).module;
+    } catch {}
+    return (
+      `${this.label} timed out after ${timeout} ms while its child process was still importing ${module}: a child ` +
+      `imports a module on its first call to it, and the import counts toward the call's timeout. The child was ` +
+      `killed and will be replaced, and the next new child imports it again. Give the pool preload: ['${module}'] ` +
+      `and await warmUp() before the first calls, or raise the timeout.`
     );
   }
 
@@ -194,6 +227,7 @@ export class PendingCall {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#started = false;
+    this.#importing = false;
     this.startedAt = undefined;
     this.endedAt = undefined;
     return true;

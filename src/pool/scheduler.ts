@@ -152,7 +152,8 @@ export class Scheduler {
   ) {
     this.#stats = stats;
     this.#transport = makeTransport({
-      started: (batch, call, worker) => this.#started(batch, call, worker),
+      started: (batch, call, worker, importing) => this.#started(batch, call, worker, importing),
+      imported: (batch, call) => this.#batches.get(batch)?.holds(call)?.imported(),
       requeued: (batch, call) => this.#batches.get(batch)?.holds(call)?.unstarted(),
       answered: (batch, call, answer, worker, failedAs) => this.#answered(batch, call, answer, worker, failedAs),
       emitted: (batch, call, emission) => this.#emitted(batch, call, emission),
@@ -469,13 +470,13 @@ export class Scheduler {
     return true;
   }
 
-  #started(batchId: number, callId: number, worker: number | undefined): void {
+  #started(batchId: number, callId: number, worker: number | undefined, importing = false): void {
     const batch = this.#batches.get(batchId);
     if (!batch) return;
     batch.started = true;
     const call = batch.holds(callId);
     if (call?.trace) tellPid(call.trace, worker);
-    call?.started(this.#transport.timeoutGrace);
+    call?.started(this.#transport.timeoutGrace, importing);
     call?.flow?.started();
   }
 

@@ -134,8 +134,12 @@ export type BatchLoss =
 
 /** What a transport reports, each about a batch it was given. */
 export interface TransportEvents {
-  /** `worker`: the worker's pid, where there is one (for tracing). */
-  started(batch: number, call: number, worker?: number): void;
+  /**
+   * `worker`: the worker's pid, where there is one (for tracing). `importing`: the worker first
+   * imports the call's module, and tells `imported` once it has (the local transport).
+   */
+  started(batch: number, call: number, worker?: number, importing?: boolean): void;
+  imported?(batch: number, call: number): void;
   /**
    * A call told started waits again, unrun (a remote worker holds it in its own queue, or gave it
    * back as it shut down): its timeout stops, until it is told started again. Optional: only such a

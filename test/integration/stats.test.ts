@@ -169,7 +169,10 @@ test('with maxQueue, a call beyond it is refused at once with QueueFullError; th
   for (const result of await Promise.all(waiting)) assert.equal(typeof result, 'number');
   // Shed load is told apart from calls that went wrong, as crashes and timeouts are: a subset of failed.
   const { failed, shed, crashed, timedOut, aborted } = stats('stats-queue');
-  assert.deepEqual({ failed, shed, crashed, timedOut, aborted }, { failed: 1, shed: 1, crashed: 0, timedOut: 0, aborted: 0 });
+  assert.deepEqual(
+    { failed, shed, crashed, timedOut, aborted },
+    { failed: 1, shed: 1, crashed: 0, timedOut: 0, aborted: 0 },
+  );
 });
 
 test('maxQueue holds while batches end: of calls made one turn after warmUp(), only the ones children take at once and maxQueue more are let in', async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { after, test } from 'node:test';
-import { AbortError, type ChildExit, configure, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
+import { AbortError, type ChildExit, configure, shutdown, TimeoutError, warmUp, withCallOptions } from 'run-in-process';
 import { CallLog, ids } from '../helpers/call-log.js';
-import { fixture, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
+import { fixture, fixtureUrl, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
 // Timeouts set on the method, on the call and on the pool. A class default (inherited by a
@@ -148,4 +148,20 @@ test('a call made just after another timed out never runs on the child being kil
     assert.equal(typeof (await pid()), 'number', `the call after attempt ${i} failed`);
   }
   assert.ok(timedOut > 0, 'some calls timed out, so children were killed');
+});
+
+test('a call that times out while its child still imports the module says so, and how to keep the import out of calls', async () => {
+  const url = fixtureUrl('standard', 'slow-import');
+  const { quick, hang } = await fixture<typeof import('../fixtures/src/slow-import.js')>('standard', 'slow-import');
+  configure('slow-import', { size: 1 });
+  const cold = await rejectionOf(quick(), TimeoutError);
+  assert.match(cold.message, /^quick timed out after 600 ms while its child process was still importing /);
+  assert.ok(cold.message.includes(url), cold.message);
+  assert.match(cold.message, /preload: \[.*\] and await warmUp\(\)/);
+  configure('slow-import', { size: 1, preload: [url] });
+  await warmUp('slow-import');
+  assert.equal(typeof (await quick()), 'number');
+  // Once imported, a timeout is only the code's.
+  const warm = await rejectionOf(hang(), TimeoutError);
+  assert.equal(warm.message, 'hang timed out after 600 ms; its child process was killed and will be replaced.');
 });

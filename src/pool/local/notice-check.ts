@@ -21,6 +21,8 @@ export function validNotice(message: unknown): message is ChildNotice {
     case 'run-in-process:opened':
       return message.length === 2 && isId(message[NoticeSlot.batch]);
     case 'run-in-process:started':
+    case 'run-in-process:importing':
+    case 'run-in-process:imported':
       return message.length === 3 && isId(message[NoticeSlot.batch]) && isId(message[NoticeSlot.call]);
     case 'run-in-process:ran':
       return (

@@ -631,6 +631,12 @@ export class TinypoolTransport implements Transport {
       case 'run-in-process:started':
         if (this.#claim(record, notice[batch])) this.events.started(notice[batch], notice[call], record.pid);
         break;
+      case 'run-in-process:importing':
+        if (this.#claim(record, notice[batch])) this.events.started(notice[batch], notice[call], record.pid, true);
+        break;
+      case 'run-in-process:imported':
+        if (this.#claim(record, notice[batch])) this.events.imported?.(notice[batch], notice[call]);
+        break;
       case 'run-in-process:ran':
         if (this.#claim(record, notice[batch]))
           this.events.ran(notice[batch], notice[call], notice[NoticeSlot.startedAt], notice[NoticeSlot.endedAt]);

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { SerializationError } from '../errors.js';
 import { isDetached, refusedView, serialize } from './serializer.js';
 import { messageOf } from './describe-thrown.js';
@@ -96,6 +97,8 @@ function refusedKind(value: unknown): string | undefined {
   if (typeof value === 'function') return `a function (${value.name || 'anonymous'}) cannot be cloned`;
   if (typeof value === 'symbol') return `a symbol (${String(value)}) cannot be cloned`;
   if (typeof value !== 'object' || value === null) return undefined;
+  // Before anything reads it: a Proxy's traps run on every read, and v8 never clones one.
+  if (types.isProxy(value)) return 'a Proxy cannot be cloned (pass the object it wraps, or a plain copy of it)';
   if (ArrayBuffer.isView(value)) return refusedView(value);
   if (value instanceof ArrayBuffer) {
     return isDetached(value) ? 'a detached ArrayBuffer cannot be cloned (its memory was transferred)' : undefined;

@@ -121,3 +121,23 @@ test('a refusal counts the levels of a cause chain, and quotes V8 without a doub
     (error: unknown) => error instanceof SerializationError && !error.message.includes('..'),
   );
 });
+
+test('a Proxy among the arguments is named as one, at its path, and none of its traps is read', () => {
+  let reads = 0;
+  const traps = {
+    get(target: object, key: string | symbol) {
+      reads++;
+      return Reflect.get(target, key);
+    },
+  };
+  for (const proxy of [new Proxy({ a: 1 }, traps), new Proxy([1, 2], traps)]) {
+    assert.throws(
+      () => encodeValues({ args: [1, { list: [2, proxy] }] }, 'to the child process for f()'),
+      (error: unknown) =>
+        error instanceof SerializationError &&
+        error.path === 'args[1].list[1]' &&
+        /a Proxy cannot be cloned \(pass the object it wraps/.test(error.message),
+    );
+  }
+  assert.equal(reads, 0);
+});

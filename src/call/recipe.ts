@@ -57,8 +57,20 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
   const listener = callbacks ? listenerFor(args) : undefined;
   const sent = listener ? withoutFunctions(args) : args;
   if (method.isStatic) {
+    // Called on a subclass (`Users.count()` where Users extends Repo, which declares it): `this` is
+    // that subclass in the child, as it is locally, so its static fields and overrides apply.
+    const receiver = nearest && nearest !== declaring ? nearest : null;
+    if (
+      runtimeClass &&
+      nearest &&
+      receiver === null &&
+      runtimeClass !== declaring.ctor &&
+      isSubclass(runtimeClass, declaring)
+    )
+      warnUnknownSubclass(runtimeClass, declaring, 'static');
     const { target, targetKey, label } =
-      addressOf(method, null) ?? remember(method, null, targetOfMethod(method), describeMethod(method));
+      addressOf(method, receiver) ??
+      remember(method, receiver, targetOfMethod(method, receiver ?? undefined), describeMethod(method));
     const task = callTask(targetKey, undefined, sent, label);
     if (listener) task[CallSlot.callbacks] = listener.positions;
     return { task, target, module: declaring.module, runtimeClass, label, listener: listener?.call };
@@ -249,15 +261,28 @@ function notAnInstance(method: MethodEntry, self: unknown): TypeError {
   );
 }
 
-function warnUnknownSubclass(runtimeClass: Function, rebuiltAs: ClassEntry): void {
+function warnUnknownSubclass(
+  runtimeClass: Function,
+  rebuiltAs: ClassEntry,
+  kind: 'instance' | 'static' = 'instance',
+): void {
+  const what =
+    kind === 'static'
+      ? `the child runs its static methods with \`this\` as its ancestor ${rebuiltAs.ctor?.name ?? 'class'}, and ` +
+        `${runtimeClass.name}'s static fields and overrides do not apply there`
+      : `the child rebuilds \`this\` as its ancestor ${rebuiltAs.ctor?.name ?? 'class'} and ${runtimeClass.name}'s ` +
+        `overrides do not apply there`;
   warnOnce(
     'RUN_IN_PROCESS_UNKNOWN_SUBCLASS',
     runtimeClass,
     () =>
-      `${runtimeClass.name} is not known to run-in-process, so the child rebuilds \`this\` as its ` +
-      `ancestor ${rebuiltAs.ctor?.name ?? 'class'} and ${runtimeClass.name}'s overrides do not apply there. ` +
+      `${runtimeClass.name} is not known to run-in-process, so ${what}. ` +
       `Put @runInProcess() on class ${runtimeClass.name} so that the child can find it.`,
   );
+}
+
+function isSubclass(candidate: Function, of: ClassEntry): boolean {
+  return of.ctor !== undefined && Object.prototype.isPrototypeOf.call(of.ctor, candidate);
 }
 
 /**

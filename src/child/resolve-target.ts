@@ -34,11 +34,12 @@ export function resolveTarget(
   const method = owner.methods.get(methodKey(target.method, target.isStatic));
   if (!method)
     throw notFound(`${target.className}.${target.method} is not decorated with @runInProcess in ${target.module}.`);
-  if (target.isStatic) return { fn: method.impl, self: constructorOf(owner, moduleExports, target) };
+  // A static method's `this` is the class it was called on: the declaring class, or a subclass.
   const instanceClass = target.instanceClass
     ? classAt(target.instanceClass.module, target.instanceClass.classIndex, target.instanceClass.className, undefined)
     : owner;
   const ctor = constructorOf(instanceClass, moduleExports, target);
+  if (target.isStatic) return { fn: method.impl, self: ctor };
   // The snapshot itself becomes `this` (it is this call's own copy): a field that held the instance
   // in the parent holds it here too.
   const self = Object.setPrototypeOf(snapshot ?? {}, ctor.prototype as object) as object;

@@ -65,7 +65,7 @@ for (const mode of modes) {
       assert.equal(bumped.label, 'quick counter at 2', 'the child rebuilt `this` as the decorated subclass');
       assert.equal((await rejectionOf(quick.loopFor(3_000), TimeoutError)).timeout, 200);
       const listed = Reflect.getOwnMetadata('run-in-process:methods', Counter) as string[];
-      assert.deepEqual([...listed].sort(), ['bump', 'loopFor']);
+      assert.deepEqual([...listed].sort(), ['bump', 'loopFor', 'static tableOf']);
     });
 
     test("a subclass's own class options override its ancestors' key by key: the rest still apply", async () => {
@@ -87,6 +87,28 @@ for (const mode of modes) {
         warnings.map((warning) => warning.code),
         ['RUN_IN_PROCESS_UNKNOWN_SUBCLASS'],
       );
+    });
+
+    test('a static method called on a subclass runs with that subclass as `this`, as locally', async () => {
+      const { Counter, QuickCounter, MarkedQuickCounter, PlainStaticSubCounter } = await fixture<InstancesModule>(
+        mode,
+        'instances',
+      );
+      assert.deepEqual(await Counter.tableOf(), { table: 'counters', name: 'Counter' });
+      assert.deepEqual(await QuickCounter.tableOf(), { table: 'quick counters', name: 'QuickCounter' });
+      assert.deepEqual(await MarkedQuickCounter.tableOf(), { table: 'quick counters', name: 'MarkedQuickCounter' });
+      // A subclass the child cannot find: its ancestor, said once.
+      const { result, warnings } = await captureWarnings(async () => {
+        const first = await PlainStaticSubCounter.tableOf();
+        await PlainStaticSubCounter.tableOf();
+        return first;
+      });
+      assert.deepEqual(result, { table: 'counters', name: 'Counter' });
+      assert.deepEqual(
+        warnings.map((warning) => warning.code),
+        ['RUN_IN_PROCESS_UNKNOWN_SUBCLASS'],
+      );
+      assert.match(warnings[0]!.message, /runs its static methods with `this` as its ancestor Counter/);
     });
 
     test('@runInProcess above a class none of whose methods (own, inherited or of a subclass) is decorated warns that nothing of it is offloaded', async () => {

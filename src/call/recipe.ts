@@ -222,6 +222,15 @@ function fieldsArePrimitive(snapshot: Record<string, unknown>): boolean {
  */
 function snapshotOf(self: unknown, label: string): Record<string, unknown> | undefined {
   if (typeof self !== 'object' || self === null) return undefined;
+  const builtIn = builtInKind(self);
+  if (builtIn !== undefined) {
+    throw new SerializationError(
+      `Cannot send this to the child process for ${label}(): it is ${builtIn}, whose contents are not fields of ` +
+        `its own: the child would rebuild it empty. Make the method static and pass the contents as an argument, ` +
+        `or keep them in a field of a class that does not extend a built-in collection.`,
+      'this',
+    );
+  }
   const snapshot: Record<string, unknown> = {};
   let key = '';
   try {
@@ -242,6 +251,19 @@ function snapshotOf(self: unknown, label: string): Record<string, unknown> | und
   }
   return snapshot;
 }
+
+/**
+ * A `this` whose class extends a built-in whose contents live in internal slots (a Map's entries,
+ * an array's length) rather than in own enumerable fields, which are all the snapshot carries.
+ */
+function builtInKind(self: object): string | undefined {
+  if (Array.isArray(self)) return 'an array (its class extends Array)';
+  for (const kind of builtIns) if (self instanceof kind) return `an instance of a subclass of ${kind.name}`;
+  if (ArrayBuffer.isView(self)) return 'a typed array or DataView';
+  return undefined;
+}
+
+const builtIns = [Map, Set, WeakMap, WeakSet, Date, RegExp, Promise, ArrayBuffer];
 
 function notAnInstance(method: MethodEntry, self: unknown): TypeError {
   const className = method.owner.ctor?.name;

@@ -89,6 +89,20 @@ for (const mode of modes) {
       );
     });
 
+    test('a `this` whose class extends Array or Map is refused, not rebuilt empty', async () => {
+      const { NumberList, Tally } = await fixture<InstancesModule>(mode, 'instances');
+      const numbers = new NumberList();
+      numbers.push(1, 2, 3);
+      const list = await rejectionOf(numbers.total(), SerializationError);
+      assert.equal(list.path, 'this');
+      assert.match(
+        list.message,
+        /NumberList.total\(\): it is an array \(its class extends Array\).*Make the method static/,
+      );
+      const tally = await rejectionOf(new Tally([['a', 1]]).count(), SerializationError);
+      assert.match(tally.message, /it is an instance of a subclass of Map/);
+    });
+
     test('a static method called on a subclass runs with that subclass as `this`, as locally', async () => {
       const { Counter, QuickCounter, MarkedQuickCounter, PlainStaticSubCounter } = await fixture<InstancesModule>(
         mode,

@@ -75,13 +75,34 @@ export class Backlog {
     this.#queue = merged;
   }
 
-  /** The next batch for one free slot: no more than its share of what is waiting, if other slots are free too. */
+  /** A call that settled while it waited (one that goes alone can be aborted here): it leaves at once. */
+  remove(call: PendingCall): void {
+    const at = this.#queue.indexOf(call);
+    if (at >= 0) this.#queue.splice(at, 1);
+  }
+
+  /**
+   * Whether a call of this priority made now would wait behind one already here. A call that goes
+   * alone then waits here too, rather than reach a child before them (tinypool gives a freed child
+   * to the task it was sent first).
+   */
+  holdsBefore(priority: number): boolean {
+    const head = this.#queue[0];
+    return head !== undefined && head.priority >= priority;
+  }
+
+  /**
+   * The next batch for one free slot: no more than its share of what is waiting, if other slots are
+   * free too. A call that goes alone goes in a batch of its own: it is taken alone, and ends a batch.
+   */
   take(freeSlots: number): PendingCall[] {
+    if (this.#queue[0]?.alone) return this.#queue.splice(0, 1).filter((call) => !call.settled);
     // At least one: with unbounded slots (a remote pool) the share would round down to none, for ever.
     const share = Math.max(1, Math.ceil(this.#queue.length / Math.max(1, freeSlots)));
     const most = Math.min(this.#limit, share);
     let count = 0;
     for (let bytes = 0; count < most; count++) {
+      if (this.#queue[count]!.alone) break;
       bytes += taskBytes(this.#queue[count]!.task);
       if (count > 0 && bytes > largestBatchBytes) break;
     }

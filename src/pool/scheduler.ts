@@ -347,7 +347,11 @@ export class Scheduler {
       if (alone) {
         // It starts a worker if none is free: what waits for an ending batch goes first.
         if (this.#holding) this.#dispatch(false);
-        this.#submit([call], true);
+        // It waits here while every slot is taken, or behind calls made before it that wait here (FIFO
+        // within a priority): in tinypool's queue it would take the next free child from them, and
+        // from calls a closing batch hands back (a stream then holds that child for its whole life).
+        if (this.#backlog.holdsBefore(priority) || !this.#hasRoom(1, false)) this.#wait(call);
+        else this.#submit([call], true);
       } else if (this.#appendToIdle(call)) return;
       else if (this.#hasRoom(1)) this.#submit([call], false);
       else this.#wait(call);
@@ -443,7 +447,7 @@ export class Scheduler {
       const ending = this.#batches.endingCount;
       const starts = ending > 0 && this.#transport.wouldStartWorker?.() === true;
       const calls = this.#backlog.take(this.#transport.capacity - this.#batches.count + (starts ? ending : 0));
-      if (calls.length > 0) this.#submit(calls, false);
+      if (calls.length > 0) this.#submit(calls, calls[0]!.alone);
     }
     // Nothing is held any more: a later lone call gets the whole wait (#hasRoom).
     if (this.#holding && (!hold || this.#backlog.size === 0)) {
@@ -679,6 +683,8 @@ export class Scheduler {
   #settled(call: PendingCall, failed: boolean, error: unknown, outcome: Outcome): void {
     call.flow?.end();
     if (failed) this.#stopIfRunning(call, error);
+    // Aborted while it waited: it no longer counts against maxQueue, nor holds its place.
+    if (call.alone && !call.sent) this.#backlog.remove(call);
     this.#pending.delete(call);
     if (pingTasks.has(call.task)) return;
     // A value that could not be sent back fails the call, but its worker is fine: nothing to stop.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { configure, PoolClosedError, RunInProcessError, shutdown, stats } from 'run-in-process';
+import { configure, PoolClosedError, RunInProcessError, shutdown, stats, withCallOptions } from 'run-in-process';
 import { CallLog } from '../helpers/call-log.js';
 import { childPids, fixture, fixtureUrl, isAlive, scratchFile, waitFor } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
@@ -33,6 +33,36 @@ test('a stream holds its child for its whole life: a call made meanwhile waits, 
   assert.ok(
     log.entries().every((entry) => entry.pid === pid),
     'in the same child, the only one',
+  );
+});
+
+test('a call made before a stream runs before it, also one made as the batch of the call before it closes', async () => {
+  configure('stream-order', { size: 1 });
+  const { stream, step } = inPool('stream-order');
+  const log = new CallLog();
+  await step(log.path, 100, 'value');
+  // Made in the turn in which the batch of the call before closes: it goes back to wait, and a stream
+  // that went straight to tinypool's queue took the child from it, for the stream's whole life.
+  const earlier = step(log.path, 101, 'value');
+  const items = stream(log.path, 3);
+  // The first next() makes the stream's call, as a local generator's body starts there.
+  const first = items.next();
+  const later = withCallOptions({ signal: new AbortController().signal }, () => step(log.path, 102, 'value'));
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the call made before the stream did not run before it')), 10_000);
+  });
+  try {
+    assert.equal((await Promise.race([earlier, stuck])).index, 101);
+  } finally {
+    clearTimeout(timer);
+  }
+  assert.equal((await first).value, 0);
+  assert.deepEqual(await collect(items), [1, 2]);
+  assert.equal((await later).index, 102);
+  assert.deepEqual(
+    log.entries().map((entry) => entry.id),
+    [100, 101, 0, 1, 2, -1, 102],
   );
 });
 

@@ -477,8 +477,11 @@ test('maxQueue 0: a batch whose calls are all answered holds no slot, though its
     transport.events.answered(batch.id, batch.calls[0]!, value('done'));
   }
   await Promise.all(first);
-  // Both workers answered; their batches' ends are still on the way. The next two do not wait.
+  // Both workers answered; their batches' ends are still on the way. The next two are not refused:
+  // they wait for those ends (in tinypool's queue they would take the workers from calls made before).
   const next = [call('c', { signal: controller.signal }), call('d', { signal: controller.signal })];
+  assert.equal(transport.submitted.length, 2);
+  for (const index of [0, 1]) transport.events.ended(transport.batch(index).id, false);
   assert.equal(transport.submitted.length, 4);
   for (const index of [2, 3]) {
     const batch = transport.batch(index);

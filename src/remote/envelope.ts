@@ -521,12 +521,13 @@ function withBuffers(args: unknown[], buffers: number[] | undefined): unknown[] 
 }
 
 function checkEnvelope(envelope: unknown, kind: 'call' | 'answer', codecs: string[]): unknown {
+  const a = kind === 'answer' ? 'an' : 'a';
   if (typeof envelope !== 'object' || envelope === null)
-    throw new TypeError(`a ${kind} envelope that is not an object`);
+    throw new TypeError(`${a} ${kind} envelope that is not an object`);
   const { v, codec } = envelope as Record<string, unknown>;
   if (v !== envelopeVersion) {
     throw new TypeError(
-      `a ${kind} envelope of version ${String(v)}; this side reads version ${envelopeVersion} ` +
+      `${a} ${kind} envelope of version ${String(v)}; this side reads version ${envelopeVersion} ` +
         `(are both ends the same version of run-in-process?)`,
     );
   }
@@ -534,9 +535,9 @@ function checkEnvelope(envelope: unknown, kind: 'call' | 'answer', codecs: strin
     const otherNode = typeof codec === 'string' && codec.startsWith('v8-node');
     throw new TypeError(
       otherNode
-        ? `a ${kind} encoded with the v8 codec of Node ${codec.slice('v8-node'.length)}, which this side, on Node ` +
+        ? `${a} ${kind} encoded with the v8 codec of Node ${codec.slice('v8-node'.length)}, which this side, on Node ` +
             `${nodeMajor}, cannot be trusted to read: run callers and workers on one Node major, or use the portable codec`
-        : `a ${kind} envelope with codec ${String(codec)}; this side reads ${codecs.join(' and ')}`,
+        : `${a} ${kind} envelope with codec ${String(codec)}; this side reads ${codecs.join(' and ')}`,
     );
   }
   return envelope;

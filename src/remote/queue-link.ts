@@ -1,6 +1,7 @@
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { JobLostError } from '../errors.js';
+import { messageOf } from '../codec/describe-thrown.js';
 import { holderOf, stopMarkOf } from './job-holder.js';
 import { answerKeyOf, finishedJobKeptSeconds, isAnswerApart } from './envelope.js';
 import { loadBullMQ } from './peers.js';
@@ -446,7 +447,16 @@ export class QueueLink {
   async #read(jobId: string): Promise<Stored> {
     const state = await this.queue.getJobState(jobId);
     if (state === 'completed' || state === 'failed') {
-      const job = await this.queue.getJob(jobId);
+      let job: Stored['job'];
+      try {
+        job = await this.queue.getJob(jobId);
+      } catch (error) {
+        // BullMQ parses the job's fields as it reads them: a job that something else wrote to (its data
+        // not JSON) throws here for ever. Said to its watcher, rather than taken for Redis being away,
+        // which would stop every sweep at this job, and the jobs watched after it with it.
+        if (!(error instanceof SyntaxError || error instanceof TypeError)) throw error;
+        return { state, job: undefined, exists: true, unreadable: messageOf(error) };
+      }
       return { state, job, exists: job !== undefined };
     }
     // Not finished: whether it is still there is enough. The job itself holds its calls' arguments,
@@ -455,7 +465,18 @@ export class QueueLink {
   }
 
   /** A finished job's stored outcome, to its watcher. */
-  #settle(jobId: string, { state, job }: Stored): void {
+  #settle(jobId: string, { state, job, unreadable }: Stored): void {
+    if (unreadable !== undefined) {
+      this.#finish(jobId)?.lost(
+        new JobLostError(
+          `Job ${jobId} finished, but its record in Redis cannot be read (${unreadable}): something other than ` +
+            `run-in-process wrote to it. Whether its calls succeeded is not known. (Keep write access to Redis to ` +
+            `callers and workers.)`,
+          jobId,
+        ),
+      );
+      return;
+    }
     if (state !== 'completed') {
       this.#finish(jobId)?.failed(job?.failedReason ?? '');
       return;
@@ -587,6 +608,8 @@ interface Stored {
   state: Awaited<ReturnType<Queue['getJobState']>>;
   job: Awaited<ReturnType<Queue['getJob']>>;
   exists: boolean;
+  /** Finished, but BullMQ could not read the job (why): something else wrote to it. */
+  unreadable?: string;
 }
 
 /** Lets a client's socket hold the process open, or not. */

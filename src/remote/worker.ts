@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { guardInspector } from '../shared/inspector-guard.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -115,6 +116,9 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     (poolOptions.execArgv ?? []).some(isPermissionFlag) ||
     enablesPermissions(poolOptions.env?.['NODE_OPTIONS']);
   if (asksSandbox) throw sandboxRefused(options.pool);
+  // A worker holds its Redis connection and the secret that signs calls to every worker: no process of
+  // the machine's user (a sandboxed plugin of another app among them) may open its inspector.
+  guardInspector();
   const urls = options.modules.map(asModuleUrl);
   const { targets, unnamed, otherPools } = await allowList(await importServed(urls), options.pool);
   // A worker that serves nothing would count as live for callers, and answer each call NotServedError.

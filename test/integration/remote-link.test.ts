@@ -86,6 +86,54 @@ describe("a caller's queue link", { skip }, () => {
     }
   });
 
+  test('a finished job that something else wrote to (its data not JSON) is lost, and the sweep goes on to the jobs after it', async () => {
+    const queueName = 'sweep-unreadable@test';
+    const presenceKey = `bull:${queueName}:run-in-process:workers`;
+    const link = new QueueLink(queueName, (options) => connect(options), undefined, presenceKey, 5);
+    link.use();
+    const presence = await announce(connect(), presenceKey, 'in-process', 60_000);
+    const watch = async (jobId: string, n: number): Promise<unknown> => {
+      const fate = new Promise<unknown>((resolve) =>
+        link.watch(jobId, {
+          active: () => {},
+          completed: (returnValue) => {
+            resolve(returnValue);
+            return true;
+          },
+          failed: (reason) => resolve(`failed: ${reason}`),
+          lost: (error) => resolve(`lost: ${error.message}`),
+          orphaned: (state) => resolve(`orphaned while ${state}`),
+          unreachable: () => {},
+        }),
+      );
+      await link.queue.add('call', { n }, { jobId });
+      link.added(jobId);
+      return fate;
+    };
+    // Watched first: before the fix, BullMQ's parse of its data threw, and every sweep stopped there.
+    const bad = watch('bad', 0);
+    const good = watch('good', 1);
+    await sleep(50);
+    const admin = connect();
+    await admin.lrem(`bull:${queueName}:wait`, 0, 'bad');
+    await admin.hset(`bull:${queueName}:bad`, 'data', '{');
+    await admin.zadd(`bull:${queueName}:completed`, Date.now(), 'bad');
+    const worker = new Worker(queueName, async (job) => ({ answer: job.data.n }), {
+      connection: connect({ maxRetriesPerRequest: null }),
+    });
+    try {
+      assert.match(
+        String(await bad),
+        /^lost: Job bad finished, but its record in Redis cannot be read \(.+\): something other/,
+      );
+      assert.deepEqual(await good, { answer: 1 });
+    } finally {
+      await worker.close();
+      await presence.leave();
+      await link.release();
+    }
+  });
+
   test('its sweep reads a job that runs for a while without its data: only whether it is still there', async () => {
     const queueName = 'sweep-bytes@test';
     const presenceKey = `bull:${queueName}:run-in-process:workers`;

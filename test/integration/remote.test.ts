@@ -237,6 +237,14 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.ok((await remote.noteRun(marker, 0)) > 0);
   });
 
+  test("SIGUSR1 opens no inspector in a worker: any process of its user may send it, and the inspector would hold the worker's rights and secret", async () => {
+    process.kill(worker!.pid, 'SIGUSR1');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.doesNotMatch(worker!.output(), /Debugger listening/);
+    assert.equal(worker!.process.exitCode, null);
+    assert.ok((await remote.noteRun(scratchFile('after-sigusr1'), 0)) > 0);
+  });
+
   test('with retries, a call whose child crashed on the worker runs again, as locally; without, it is ProcessCrashedError', async () => {
     const marker = scratchFile('crash-once');
     assert.ok((await withCallOptions({ retries: 1 }, () => remote.crashOnce(marker))) > 0);

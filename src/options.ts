@@ -487,6 +487,7 @@ export function checkPoolOptions(options: unknown, where: string): PoolOptions {
     );
     checkNetworkIsEnforceable(permissions, where);
     checkNoWideningFlags(checked, where);
+    checkNoWideningVariables(checked, where);
     // Relative paths mean the working directory of now, as they would for Node's own flags.
     if (permissions.fsRead) permissions.fsRead = permissions.fsRead.map((path) => resolve(path));
     if (permissions.fsWrite) permissions.fsWrite = permissions.fsWrite.map((path) => resolve(path));
@@ -559,12 +560,13 @@ export function asModuleUrl(pathOrUrl: string): string {
  * itself writes from native code (profiles, perf maps, heap snapshots, reports, trace logs, TLS
  * keys: `--prof`, `--perf-*`, `--cpu-prof`, `--heap-prof` and their folder and name, `--heapsnapshot-*`,
  * the `--report-*` flags that turn reports on or say where, `--diagnostic-dir`, `--trace-event*`,
- * `--tls-keylog`; not their tuning flags, which write nothing), Node's internals, a startup snapshot. In `execArgv` or in the children's
+ * `--tls-keylog`, V8's `--log*` and `--logfile`, `--redirect-warnings`; not their tuning flags, which write nothing), an
+ * OpenSSL configuration (`--openssl-config`: it loads native providers, outside `addons: false`), Node's internals, a startup snapshot. In `execArgv` or in the children's
  * `NODE_OPTIONS` (`env`, or the parent's through `envAllow`). A list of what is known to widen: a
  * flag Node adds later may be missing from it.
  */
 const wideningFlag =
-  /^--(allow-[a-z-]+|(experimental-)?permission(-[a-z-]+)?|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite|(experimental-)?webstorage|localstorage-file|prof|perf-[a-z-]+|(cpu|heap)-prof(-dir|-name)?|heapsnapshot-[a-z-]+|report-(on-signal|uncaught-exception|on-fatalerror|directory|dir|filename)|diagnostic-dir|trace-event[a-z-]*|trace-events-enabled|tls-keylog|(experimental-)?(default-)?config-file|expose-internals|snapshot-blob|build-snapshot)$/;
+  /^--(allow-[a-z-]+|(experimental-)?permission(-[a-z-]+)?|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite|(experimental-)?webstorage|localstorage-file|prof|perf-[a-z-]+|(cpu|heap)-prof(-dir|-name)?|heapsnapshot-[a-z-]+|report-(on-signal|uncaught-exception|on-fatalerror|directory|dir|filename)|diagnostic-dir|trace-event[a-z-]*|trace-events-enabled|tls-keylog|log[a-z-]*|redirect-warnings|heap-snapshot-on-oom|openssl-config|(experimental-)?(default-)?config-file|expose-internals|snapshot-blob|build-snapshot)$/;
 
 /** The flags among these that would widen a sandboxed pool (wideningFlag), as given. */
 export function wideningFlags(flags: readonly string[]): string[] {
@@ -580,6 +582,27 @@ function checkNoWideningFlags(options: PoolOptions, where: string): void {
   throw optionError(
     `${where}: ${given.join(' ')} would widen the sandbox of a pool with permissions (in its execArgv or NODE_OPTIONS). ` +
       `Grant what the children need through the permissions option instead, and pass variables with env or envAllow.`,
+  );
+}
+
+/**
+ * Variables that widen a sandboxed child before any of its JavaScript runs, given through `env` or
+ * passed on from the parent through `envAllow`: the dynamic loader's (`LD_PRELOAD` loads native code
+ * into the child, outside `addons: false`), OpenSSL's configuration and modules (providers are native
+ * code), and files Node itself writes (coverage, its compile cache, warnings).
+ */
+const wideningVariable =
+  /^(LD_[A-Z_]+|DYLD_[A-Z_]+|OPENSSL_(CONF|MODULES|ENGINES)|NODE_V8_COVERAGE|NODE_COMPILE_CACHE|NODE_REDIRECT_WARNINGS)$/;
+
+function checkNoWideningVariables(options: PoolOptions, where: string): void {
+  const given = [...Object.keys(options.env ?? {}), ...(options.envAllow ?? [])].filter((name) =>
+    wideningVariable.test(name),
+  );
+  if (given.length === 0) return;
+  throw optionError(
+    `${where}: ${[...new Set(given)].join(', ')} would widen the sandbox of a pool with permissions (given in env, ` +
+      `or passed on through envAllow): it loads native code or writes files before the permission model applies. ` +
+      `Leave it out of a sandboxed pool's environment.`,
   );
 }
 

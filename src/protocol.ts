@@ -234,6 +234,8 @@ export const AnswerSlot = { payload: 1, buffer: 2, stage: 2 } as const;
  * it: its message says what to do, and how modules are imported is beside the point.
  */
 export const targetNotFoundCode = 'ERR_RUN_IN_PROCESS_TARGET_NOT_FOUND';
+/** The code of the error a child sends as it ends because its own code closed its IPC channel. */
+export const channelClosedCode = 'ERR_RUN_IN_PROCESS_CHANNEL_CLOSED';
 
 /** A value on its own: a stream's item, encoded as a call's result is. */
 export type Value = Exclude<Answer, [tag: 'thrown', ...unknown[]]>;

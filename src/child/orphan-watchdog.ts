@@ -20,7 +20,7 @@ import { startSentinel } from './orphan-sentinel.js';
  * the thread's boot takes a CPU for some milliseconds, which a warm child waits out before it says
  * it is warm (warm-up.ts).
  */
-export function exitWithParent(): Promise<void> {
+export function exitWithParent(lastWords?: () => void): Promise<void> {
   const leadsGroup = process.env[processGroupVariable]?.startsWith('g:') === true;
   const lifeline = Number(process.env[lifelineVariable]);
   delete process.env[processGroupVariable];
@@ -30,6 +30,11 @@ export function exitWithParent(): Promise<void> {
   // that closes it (process.disconnect()) ends the child too: said on stderr, which a parent still
   // alive shows in the call's ProcessCrashedError.
   process.once('disconnect', () => {
+    try {
+      lastWords?.();
+    } catch {
+      // The parent is gone, and the pipe of the words with it.
+    }
     try {
       writeSync(
         2,

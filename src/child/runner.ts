@@ -4,6 +4,7 @@ import {
   type ChildNotice,
   isBatchControl,
   preloadArgument,
+  channelClosedCode,
   type Task,
   type TaskResult,
   TaskResultSlot,
@@ -28,7 +29,14 @@ import { warmUp } from './warm-up.js';
 processState.isChild = true;
 closeInheritedDescriptors();
 writeOutputAtOnce();
-const watchdogStarted = exitWithParent();
+// Its code closed the IPC channel (process.disconnect()), and it ends: the calls it runs go with it,
+// and says which, so that a call sent to it meanwhile goes to another child, not failed for this.
+const watchdogStarted = exitWithParent(() => {
+  const closed = Object.assign(new Error('code in the child closed its IPC channel (process.disconnect())'), {
+    code: channelClosedCode,
+  });
+  sendNotice(['run-in-process:fatal', encodeThrown(closed), [...runner.runningCalls]]);
+});
 // SIGUSR1 would open this child's inspector on a port any local process can reach; a sandboxed
 // sibling could send it and then run code here, outside its seat belt. Nobody can debug a child
 // that way anyway: the parent's inspector flags are never passed on.

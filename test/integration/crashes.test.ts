@@ -327,6 +327,20 @@ test('a child whose code closes its IPC channel ends, and the call says why', as
   assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
 });
 
+test('a call made just after a call that closed its IPC channel runs on another child: only that call may fail', async () => {
+  configure('hostile-child', { size: 1 });
+  const { hangUpAndReturn, pid } = inPool('hostile-child');
+  for (let round = 0; round < 3; round++) {
+    const [closing] = await Promise.allSettled([hangUpAndReturn()]);
+    if (closing.status === 'rejected') {
+      assert.ok(closing.reason instanceof ProcessCrashedError, String(closing.reason));
+      assert.match(closing.reason.message, /its code closed its IPC channel \(process\.disconnect\(\)\)/);
+    }
+    // Made in the same turn: it reaches the child that is ending, which says that it never started it.
+    assert.equal(typeof (await pid()), 'number', `round ${round}: the next call ran`);
+  }
+});
+
 test('a child that writes bytes the parent cannot read on its IPC channel is stopped; the parent goes on', async () => {
   // Node reads the channel inside a callback where a throw would be uncaught: without the guard
   // (src/pool/local/channel-guard.ts) each of these ended this process.
@@ -358,6 +372,18 @@ test('a child that writes a bad frame on its notice pipe is stopped, and the cal
     assert.equal(error.signal, 'SIGKILL');
   }
   assert.equal(typeof (await pid()), 'number', 'the pool goes on with a new child');
+});
+
+test('a child that writes part of a message on its IPC channel is stopped once it ends a batch: the next call does not wait for ever', async () => {
+  configure('hostile-child', { size: 1, startTimeout: 1_000 });
+  const { writePartialMessage, pid } = inPool('hostile-child');
+  const hang = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('a call hangs')), 8_000).unref());
+  const hostile = await Promise.race([writePartialMessage(), hang]);
+  assert.equal(typeof hostile, 'number');
+  // Made at once, it joins the hostile call's batch as that closes, and the batch's end never comes
+  // (tinypool would hold the only child for ever); the child is stopped, and the call never started.
+  const next = await Promise.race([pid(), hang]);
+  assert.notEqual(next, hostile, 'it ran in a new child');
 });
 
 test('a child whose code closes its notice pipe ends, and the call says why', async () => {

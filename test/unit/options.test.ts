@@ -230,6 +230,10 @@ test('flags that would widen a sandboxed pool are refused, in execArgv and in NO
     '--prof',
     '--perf-basic-prof',
     '--tls-keylog=/tmp/keys',
+    '--openssl-config=/tmp/evil.cnf',
+    '--log-all',
+    '--logfile=/tmp/outside/v8.log',
+    '--redirect-warnings=/tmp/outside/warnings',
   ]) {
     refused(
       () => configure('options-sandbox', { permissions: {}, execArgv: [flag] }),
@@ -237,6 +241,21 @@ test('flags that would widen a sandboxed pool are refused, in execArgv and in NO
       new RegExp(`${flag.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} would widen the sandbox`),
     );
   }
+  // Variables that load native code or write files before the model applies, given or passed on.
+  for (const env of [{ LD_PRELOAD: '/tmp/evil.so' }, { OPENSSL_CONF: '/tmp/evil.cnf' }, { NODE_V8_COVERAGE: '/tmp' }]) {
+    const [name] = Object.keys(env);
+    refused(
+      () => configure('options-sandbox', { permissions: {}, env }),
+      TypeError,
+      new RegExp(`${name} would widen the sandbox .*loads native code or writes files`),
+    );
+  }
+  refused(
+    () => configure('options-sandbox', { permissions: {}, envAllow: ['PATH', 'LD_LIBRARY_PATH'] }),
+    TypeError,
+    /LD_LIBRARY_PATH would widen the sandbox/,
+  );
+  configure('options-sandbox', { permissions: {}, env: { LANG: 'C' }, envAllow: ['PATH'] });
   // Their tuning flags write nothing: let through.
   configure('options-sandbox', {
     permissions: {},

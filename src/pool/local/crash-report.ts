@@ -1,6 +1,6 @@
 import { decodeThrown } from '../../codec/thrown-decode.js';
 import { ChildStartupError, ModuleLoadError, ProcessCrashedError } from '../../errors.js';
-import type { EncodedThrown } from '../../protocol.js';
+import { channelClosedCode, type EncodedThrown } from '../../protocol.js';
 import { resolveErrorClass } from '../../shared/error-classes.js';
 import { fsReadHint } from '../../shared/sandbox-hint.js';
 import type { StopReason } from '../transport.js';
@@ -27,6 +27,8 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
   let how: string;
   if (record.misbehaved) how = `it ${record.misbehaved}, so the parent stopped it`;
   else if (outOfMemory) how = "it ran out of memory (raise the pool's maxMemoryMb, or make the call hold less)";
+  else if ((fatal as { code?: unknown } | undefined)?.code === channelClosedCode)
+    how = 'its code closed its IPC channel (process.disconnect()), on which it hears of its calls, so it ended';
   else if (fatal !== undefined)
     how = `it threw outside any call (from a timer or an unhandled rejection?): ${describeThrown(fatal)}`;
   // The pool killed it for another call it ran (callsPerChild above 1): this call went with it.

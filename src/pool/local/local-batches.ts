@@ -26,6 +26,10 @@ export interface LocalBatch {
   unanswered: number;
   /** Its child said it ended it, after its answers ('run-in-process:ended'). */
   endNoticed: boolean;
+  /** tinypool has its result (or its failure). */
+  resultIn: boolean;
+  /** Set when its end was noticed before its result: how long the result may take (tinypool-transport.ts). */
+  resultDue: NodeJS.Timeout | undefined;
   /** tinypool has its result, and waits for that notice to end it. */
   onEndNoticed: (() => void) | undefined;
   /** …or for its child's pipes to close without it. */
@@ -48,6 +52,8 @@ export class LocalBatches {
       sentAt: 0,
       unanswered: 0,
       endNoticed: false,
+      resultIn: false,
+      resultDue: undefined,
       onEndNoticed: undefined,
       onPipeClosed: undefined,
     };

@@ -41,6 +41,7 @@ import { inheritedDescriptors } from './inherited-descriptors.js';
 import { reapWithParent } from './orphan-reaper.js';
 import { catchTaskPorts, taskPortOf } from './task-ports.js';
 import { Warming } from './warming.js';
+import { guardInspector } from '../../shared/inspector-guard.js';
 
 /**
  * Local child processes, on tinypool in `child_process` mode. This is the only file that imports
@@ -212,6 +213,7 @@ export class TinypoolTransport implements Transport {
   ) {
     this.capacity = settings.size * settings.callsPerChild;
     if (!existsSync(runnerFile)) throw filesMissing();
+    // A sandboxed child may signal this process (shared/inspector-guard.ts).
     if (settings.sandboxed) guardInspector();
     // Each child is known from the moment it is forked: even one tinypool starts on its own.
     const marked = markedAsOurs(settings.env, (child) => {
@@ -298,6 +300,8 @@ export class TinypoolTransport implements Transport {
       : run();
     running.then(
       (result: TaskResult) => {
+        batch.resultIn = true;
+        clearTimeout(batch.resultDue);
         const end = () => {
           this.#forget(id);
           this.events.ended(id, Array.isArray(result) && result[TaskResultSlot.slow] === true);
@@ -307,6 +311,8 @@ export class TinypoolTransport implements Transport {
         this.#releaseParked();
       },
       (error: unknown) => {
+        batch.resultIn = true;
+        clearTimeout(batch.resultDue);
         void this.#taskFailed(id, error);
         this.#releaseParked();
       },
@@ -570,6 +576,14 @@ export class TinypoolTransport implements Transport {
    * still in the pipe until it is closed; only then is it known which call was running.
    */
   async #taskFailed(id: number, error: unknown): Promise<void> {
+    if (this.#batches.get(id)?.endNoticed) {
+      // Its child said it ended it, after its answers: what it has not answered never started,
+      // whatever became of the child since (its result lost on a channel it wrote part of a message
+      // on, and stopped for it: #expectResult). Those calls go to another child, not failed as crashed.
+      this.#forget(id);
+      this.events.ended(id, false);
+      return;
+    }
     const record = this.#tracker.recordOfExitError(error);
     // A batch whose calls were all answered (kept open for more) lost nothing: its child's end,
     // blamed on no call, is told as an idle child's (#warnIfIdle).
@@ -658,6 +672,7 @@ export class TinypoolTransport implements Transport {
           const ended = this.#batches.get(notice[batch])!;
           ended.endNoticed = true;
           ended.onEndNoticed?.();
+          if (!ended.resultIn) this.#expectResult(record, notice[batch], ended);
         }
         break;
       case 'run-in-process:retiring':
@@ -710,6 +725,28 @@ export class TinypoolTransport implements Transport {
     if (!known && batch?.released) this.#holdFor(record);
     if (claim === 'another child') this.#misbehaved(record, `spoke for batch ${id}, which another child runs`);
     return claim === 'its own';
+  }
+
+  /**
+   * The child said it ended a batch; tinypool's result for it comes on the IPC channel, written right
+   * after. One that does not come within startTimeout will not: the channel is stuck (code in the
+   * child wrote part of a message on it, fd 3, and the parent's reader waits for the rest, taking
+   * whatever comes after for it). The batch would hold its slot, and every later call would wait, for
+   * ever without a timeout: the child is stopped instead. Its calls are all answered: none is lost.
+   * (After a timer, a turn more: a result already read but not yet handled counts.)
+   */
+  #expectResult(record: ChildRecord, id: number, batch: LocalBatch): void {
+    const bound = this.settings.startTimeout;
+    batch.resultDue = setTimeout(() => {
+      setImmediate(() => {
+        if (batch.resultIn || this.#batches.get(id) !== batch) return;
+        this.#misbehaved(
+          record,
+          `said it ended a batch but did not deliver the batch's end on its IPC channel within ${bound} ms ` +
+            `(startTimeout): code in the child wrote part of a message on that channel (fd 3), which must not be written to`,
+        );
+      });
+    }, bound).unref();
   }
 
   #misbehaved(record: ChildRecord, why: string): void {
@@ -913,15 +950,6 @@ function failureText(error: unknown): string {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/**
- * A sandboxed child may signal any process of the user. SIGUSR1 would open this process's
- * inspector, through which that child could run code here: a listener keeps it closed. Only when
- * the app has none of its own (it then decides), and only once a sandboxed pool starts.
- */
-function guardInspector(): void {
-  if (process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => {});
 }
 
 /**

@@ -93,11 +93,23 @@ function isClass(value: unknown): value is Function & { prototype: object } {
   return typeof value === 'function' && typeof value.prototype === 'object' && value.prototype !== null;
 }
 
+/**
+ * An object whose prototype is `Object.prototype`: this realm's, or another's. vitest's vm pools
+ * (`vmThreads`, `vmForks`) run this code in a vm context, where `v8.deserialize`, Node's own, still
+ * builds its objects in Node's main realm: compared with this realm's alone, every reference to an
+ * error went unseen, and the call rejected with the reference itself.
+ */
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto === Object.prototype) return true;
+  return proto !== null && Object.getPrototypeOf(proto) === null && Object.hasOwn(proto, 'isPrototypeOf');
+}
+
 /** Puts each error back where a reference to it stands, in plain objects and arrays, own keys only. */
 function reviver(errors: object[]): (value: unknown) => unknown {
   const seen = new Set<object>();
   const errorAt = (value: object): object | undefined => {
-    if (Object.getPrototypeOf(value) !== Object.prototype || !Object.hasOwn(value, refKey)) return undefined;
+    if (!isPlainObject(value) || !Object.hasOwn(value, refKey)) return undefined;
     const id = (value as Ref)[refKey];
     return Number.isInteger(id) && id >= 0 && id < errors.length ? errors[id] : undefined;
   };
@@ -107,7 +119,7 @@ function reviver(errors: object[]): (value: unknown) => unknown {
     if (error) return error;
     if (depth > maxDepth + 1 || seen.has(value)) return value;
     seen.add(value);
-    if (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype) {
+    if (Array.isArray(value) || isPlainObject(value)) {
       for (const key of Object.keys(value)) {
         if (unsafeKeys.has(key)) continue;
         const item = (value as Record<string, unknown>)[key];

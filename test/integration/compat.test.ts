@@ -182,6 +182,19 @@ vitestSuite('vitest4', 'vitest 4.1 (Vite 8, Oxc transform) with run-in-process/v
   args: (app) => ['run', '--root', app === 'legacy' ? join(compat, 'vitest') : join(compat, 'vitest/standard')],
 });
 
+// Its vm pool runs test files, and the library with them, in a vm context, where Node's own
+// v8.deserialize builds objects in the main realm: errors came back as their references.
+vitestSuite('vitest4-vm', 'vitest 4.1 in its vm pool (vmThreads) with run-in-process/vitest', {
+  command: bin('vitest'),
+  args: (app) => [
+    'run',
+    '--root',
+    app === 'legacy' ? join(compat, 'vitest') : join(compat, 'vitest/standard'),
+    '--pool',
+    'vmThreads',
+  ],
+});
+
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const vitest5 = join(compat, 'vitest5/node_modules/vitest/vitest.mjs');
 vitestSuite(

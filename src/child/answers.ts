@@ -33,8 +33,31 @@ export function answerWith(result: unknown): Answer {
   try {
     return encodedValue(result, 'result');
   } catch (error) {
-    return thrownAnswer(error, 'send');
+    return thrownAnswer(isAsyncIterator(result) ? notDeclaredAsStream(error) : error, 'send');
   }
+}
+
+/** An async generator (or any async iterator) returned by a function that is not `async *` itself. */
+function isAsyncIterator(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function' &&
+    typeof (value as { next?: unknown }).next === 'function'
+  );
+}
+
+/**
+ * Whether a target streams is decided when it is defined, from the function itself: one that returns
+ * another's async generator is called as an async function, and its result, a generator, cannot cross.
+ */
+function notDeclaredAsStream(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  error.message +=
+    ' It is an async generator, returned by a function that is not one itself: whether a call streams is ' +
+    'decided from the function, so declare it `async *` (an `async function*`, yielding from the other with ' +
+    '`yield*`) for its items to stream.';
+  return error;
 }
 
 /**

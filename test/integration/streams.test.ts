@@ -304,6 +304,25 @@ describe('streams: an item that cannot be read back', () => {
   });
 });
 
+describe('streams: functions that are not `async *` themselves', () => {
+  test('one that TypeScript compiled for a target below ES2018 streams as the `async *` it was', async () => {
+    const { downleveled } = await fixture<StreamsModule>('standard', 'streams');
+    const stream = downleveled(3);
+    const items: unknown[] = [];
+    let next = await stream.next();
+    for (; !next.done; next = await stream.next()) items.push(next.value);
+    assert.deepEqual(items, [0, 1, 2]);
+    assert.equal(next.value, 'done');
+  });
+
+  test("one that returns another's async generator fails with an error that says to declare it `async *`", async () => {
+    const { relays } = await fixture<StreamsModule>('standard', 'streams');
+    const error = await rejectionOf(relays(2) as unknown as Promise<unknown>, SerializationError);
+    assert.equal(error.path, 'result');
+    assert.match(error.message, /returned by a function that is not one itself.*declare it `async \*`/);
+  });
+});
+
 describe('streams: time and cancellation', () => {
   test('timeout bounds the whole stream: the items made come first, then TimeoutError', async () => {
     const { Exporter } = await fixture<StreamsModule>('standard', 'streams');

@@ -1,6 +1,7 @@
 import type { Answer, Value } from '../protocol.js';
 import type { ScheduledStream } from '../pool/scheduler.js';
 import { returnedValue } from './answer.js';
+import { usageError } from '../errors.js';
 
 type Thrown = Extract<Answer, [tag: 'thrown', ...unknown[]]>;
 
@@ -45,7 +46,19 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
     private readonly poolError: (error: unknown) => unknown,
   ) {}
 
-  next(): Promise<IteratorResult<T, R>> {
+  next(...sent: [] | [unknown]): Promise<IteratorResult<T, R>> {
+    // A local generator's `yield` would evaluate to it; here the child runs ahead of its consumer, and
+    // the `yield` it answers was passed long ago. Refused, not dropped: the generator would go on with
+    // undefined where its code expects the value. (`for await` and `yield*` pass nothing.)
+    if (sent.length > 0 && sent[0] !== undefined) {
+      return Promise.reject(
+        usageError(
+          `A stream's next() takes no value (got ${typeof sent[0]}): its child runs the generator ahead of its ` +
+            `consumer (up to stream.window items), so the value could not reach the yield it answers. Pass what ` +
+            `the generator needs as arguments, or a callback (callbacks: true) that it calls for it.`,
+        ),
+      );
+    }
     // The common case, an item waiting and nothing before this request: no queue, no extra turns.
     const stream = this.#stream;
     if (this.#queued === 0 && stream && !this.#done && this.#inbox.items.length > 0) {

@@ -304,6 +304,19 @@ describe('streams: an item that cannot be read back', () => {
   });
 });
 
+describe('streams: next(value)', () => {
+  test('a value given to next() is refused, not dropped: the child runs ahead of the consumer; the stream goes on', async () => {
+    const { Exporter } = await fixture<StreamsModule>('standard', 'streams');
+    const stream = new Exporter('row').rows(3);
+    assert.equal(((await stream.next()).value as { index: number }).index, 0);
+    const refused = await rejectionOf((stream.next as (value: unknown) => Promise<unknown>)(5), TypeError);
+    assert.equal((refused as TypeError & { code?: string }).code, 'ERR_INVALID_USAGE');
+    assert.match(refused.message, /A stream's next\(\) takes no value \(got number\)/);
+    assert.equal(((await stream.next(undefined)).value as { index: number }).index, 1);
+    await stream.return({ total: 0, prefix: '' });
+  });
+});
+
 describe('streams: functions that are not `async *` themselves', () => {
   test('one that TypeScript compiled for a target below ES2018 streams as the `async *` it was', async () => {
     const { downleveled } = await fixture<StreamsModule>('standard', 'streams');

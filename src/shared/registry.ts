@@ -58,18 +58,18 @@ export interface FunctionEntry {
   readonly streams: boolean;
 }
 
-/** An `async function*` or `async *` method, as written (a compiler that lowers it hides it). */
+/** An `async function*` or `async *` method, as written or as TypeScript lowers it. */
 export function isAsyncGeneratorFunction(fn: Function): boolean {
   const kind = Object.prototype.toString.call(fn);
   if (kind === '[object AsyncGeneratorFunction]') return true;
   // TypeScript, for a target below ES2018, compiles an `async *` method or function into a plain one
   // whose whole body makes the generator: `{ return __asyncGenerator(this, arguments, function* …`
-  // (`tslib_1.__asyncGenerator` with importHelpers). It streams as the original would.
+  // (`tslib_1.__asyncGenerator` with importHelpers; comments before it kept). It streams as the original would.
   return kind === '[object Function]' && downleveledAsyncGenerator.test(Function.prototype.toString.call(fn));
 }
 
 const downleveledAsyncGenerator =
-  /^[^{]*\{\s*return\s+(?:\(0,\s*)?(?:[\w$]+\.)?__asyncGenerator\)?\(this,\s*arguments,\s*function\s*\*/;
+  /^[^{]*\{(?:\s|\/\/[^\n]*\n|\/\*[\s\S]*?\*\/)*return\s+(?:\(0,\s*)?(?:[\w$]+\.)?__asyncGenerator\)?\(this,\s*arguments,\s*function\s*\*/;
 
 export interface Registry {
   readonly modules: Map<string, ModuleEntry>;

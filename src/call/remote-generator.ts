@@ -1,7 +1,7 @@
 import type { Answer, Value } from '../protocol.js';
 import type { ScheduledStream } from '../pool/scheduler.js';
 import { returnedValue } from './answer.js';
-import { usageError } from '../errors.js';
+import { isInstance, RunInProcessError, usageError } from '../errors.js';
 
 type Thrown = Extract<Answer, [tag: 'thrown', ...unknown[]]>;
 
@@ -199,7 +199,14 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
         (error: unknown) => resolve({ error }),
       ),
     );
-    if (rejectWithFinally && 'answer' in end && end.answer[0] === 'thrown') await this.rethrow(end.answer);
+    if (!rejectWithFinally) return;
+    if ('answer' in end) {
+      if (end.answer[0] === 'thrown') await this.rethrow(end.answer);
+    } else if (!isInstance(end.error, RunInProcessError)) {
+      // A callback of the caller's threw as the generator's `finally` called it: the call failed with
+      // that error, as the `finally` would have thrown it locally, and return() rejects with it.
+      throw end.error;
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { RunInProcessError, SerializationError, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
 import { fixture, isAlive, modes, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
@@ -97,6 +97,22 @@ for (const mode of modes) {
         );
         assert.equal(await new Exporter().crunch(1, () => {}, scratchFile('late')), 'crunched 1', `round ${round}`);
       }
+    });
+
+    test("a callback that throws as the stream's finally calls it, after break: the loop throws it, as locally", async () => {
+      const cleaned = scratchFile('cleaned');
+      const mine = new Error('report failed');
+      const stream = new Exporter().reportsOnStop((what) => {
+        if (what === 'cleaning up') throw mine;
+      }, cleaned);
+      const thrown = await rejectionOf(
+        (async () => {
+          for await (const item of stream) if (item === 1) break;
+        })(),
+      );
+      assert.equal(thrown, mine);
+      // As locally, the throw ended the finally where the callback was called.
+      assert.equal(existsSync(cleaned), false);
     });
 
     test('an async parent callback that rejects fails the call the same way, with no unhandled rejection', async () => {

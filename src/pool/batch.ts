@@ -100,10 +100,6 @@ export class Batches {
     return this.#idle;
   }
 
-  get idleCount(): number {
-    return this.#idle.size;
-  }
-
   /**
    * How many hold a call that is not answered yet: their workers are busy. The others are idle, or
    * ending (all answered, the end not heard yet), and their workers are about to take more.

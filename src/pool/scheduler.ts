@@ -172,14 +172,8 @@ export class Scheduler {
   /** What its calls have come to, and how many wait: for `stats()`. */
   stats(): PoolStats {
     const { queued, running } = this.inFlight();
-    const children = this.#transport.children();
-    // A worker holding an open batch with nothing in it runs nothing, and the next call goes to it; one
-    // whose batch is ending (every call answered, its end on its way) runs nothing either.
-    const waiting = Math.min(children.busy, this.#batches.idleCount + this.#batches.endingCount);
-    return {
-      ...this.#stats.counts(queued, running),
-      children: { ...children, busy: children.busy - waiting, idle: children.idle + waiting },
-    };
+    // Busy: running a call (the transport counts per child, a child whose batches are all answered not).
+    return { ...this.#stats.counts(queued, running), children: this.#transport.children() };
   }
 
   /** Its calls waiting for a worker, and those sent to one and not settled. */

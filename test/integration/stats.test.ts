@@ -200,6 +200,20 @@ test('a child whose batch is ending, every call answered, counts as idle, not bu
   assert.deepEqual(stats('stats-busy-ending').children, { busy: 0, idle: 2, starting: 0, recycled: 0 });
 });
 
+test("with callsPerChild above 1, busy counts the children that run a call, whatever other children's batches hold", async () => {
+  configure('stats-busy-shared', { size: 2, callsPerChild: 4 });
+  const { stream, step } = inPool('stats-busy-shared');
+  const log = scratchFile('busy-shared-log');
+  const release = scratchFile('busy-shared-release');
+  const items = stream(log, 3, release);
+  assert.equal((await items.next()).value, 0);
+  await Promise.all([step(log, 10, { sleepMs: 10 }), step(log, 11, { sleepMs: 10 })]);
+  // The stream's child runs it; the batches those calls leave open, answered, run nothing.
+  assert.equal(stats('stats-busy-shared').children.busy, 1);
+  writeFileSync(release, '');
+  for await (const _ of items);
+});
+
 test('a call whose code never ran (its module did not load) counts as failed, not completed', async () => {
   configure('module-loading', { size: 1 });
   const { Broken } = await fixture<typeof import('../fixtures/src/broken-at-import.js')>(

@@ -61,11 +61,26 @@ export class LocalBatches {
     return batch;
   }
 
-  /** How many children run a batch now: those that spoke for one, and one for each no child spoke for yet. */
+  /**
+   * How many children run a call now: those that spoke for a batch with a call not answered, and one
+   * for each such batch that no child spoke for yet.
+   */
   running(): number {
+    return this.#holding(true);
+  }
+
+  /** How many children hold a batch, as tinypool sees them: a child whose batch is open or ending is taken. */
+  holding(): number {
+    return this.#holding(false);
+  }
+
+  #holding(callsOnly: boolean): number {
     const children = new Set<ChildRecord>();
     let unknown = 0;
     for (const batch of this.#batches.values()) {
+      // An open batch with every call answered, or one ending so, runs nothing: its child takes more.
+      // Counted per child: with callsPerChild above 1, one child's idle batch says nothing of another's.
+      if (callsOnly && batch.unanswered === 0 && !batch.deferred?.length) continue;
       if (batch.child) children.add(batch.child);
       else unknown++;
     }

@@ -265,7 +265,9 @@ export class TinypoolTransport implements Transport {
    */
   wouldStartWorker(): boolean {
     if (this.settings.isolate || this.#tinypool.threads.length >= this.settings.size) return false;
-    return this.children().idle === 0;
+    // As tinypool counts: a child holding a batch, open or ending, has no room for another task.
+    const children = this.#tinypool.threads.length - this.#tracker.starting;
+    return Math.min(children, this.#batches.holding() + this.#warmTasks) >= children;
   }
 
   /** The calls a task in tinypool's queue holds: those deferred until its child is known too (deferred-calls.ts). */

@@ -352,7 +352,9 @@ export class Scheduler {
     });
   }
 
+  /** Refused before it is made: counted as failed, as a call the pool cannot send is. */
   #cannotRelay(label: string, what: 'stream' | 'callbacks'): RunInProcessError {
+    this.#stats.settled('failed');
     const feature =
       what === 'stream'
         ? 'streams its results (an async generator)'

@@ -366,9 +366,11 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   });
 
-  test('a streaming method fails at its first next(), naming the limit', async () => {
+  test('a streaming method fails at its first next(), naming the limit, and counts as failed', async () => {
+    const failedBefore = stats().failed;
     const error = await rejectionOf(remote.countTo(3).next(), RunInProcessError);
     assert.match(error.message, /countTo streams its results .* cannot relay/);
+    assert.equal(stats().failed, failedBefore + 1);
   });
 
   test("an idle caller's process exits by itself, without shutdown()", () => {

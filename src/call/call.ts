@@ -1,3 +1,4 @@
+import { usageError } from '../errors.js';
 import { defaultPoolName, poolDefaults, type RunInProcessOptions } from '../options.js';
 import type { Answer } from '../protocol.js';
 import { classDefaults } from '../shared/class-options.js';
@@ -21,6 +22,9 @@ import { RemoteGenerator } from './remote-generator.js';
 
 export function callMethod(method: MethodEntry, self: unknown, args: unknown[]): unknown {
   if (processState.isChild) {
+    const pool = method.options.pool ?? classDefaults(runtimeClassOf(method, self)).pool;
+    const outside = outsideItsSandbox(pool, describeMethod(method));
+    if (outside) return method.streams ? refusedStream(() => Promise.reject(outside)) : Promise.reject(outside);
     return method.streams ? method.impl.apply(self, args) : runHere(() => method.impl.apply(self, args));
   }
   let options: RunInProcessOptions = method.options;
@@ -35,7 +39,11 @@ export function callMethod(method: MethodEntry, self: unknown, args: unknown[]):
 }
 
 export function callFunction(fn: FunctionEntry, args: unknown[]): unknown {
-  if (processState.isChild) return fn.streams ? fn.impl(...args) : runHere(() => fn.impl(...args));
+  if (processState.isChild) {
+    const outside = outsideItsSandbox(fn.options.pool, fn.id);
+    if (outside) return fn.streams ? refusedStream(() => Promise.reject(outside)) : Promise.reject(outside);
+    return fn.streams ? fn.impl(...args) : runHere(() => fn.impl(...args));
+  }
   try {
     const recipe = functionRecipe(fn, args, fn.options.callbacks === true);
     return fn.streams ? stream(recipe, fn.options) : send(recipe, fn.options);
@@ -77,6 +85,23 @@ function traced(context: CallContext, call: () => Promise<unknown>): Promise<unk
 }
 
 /** In a child, decorated code runs where it is: the process is already the isolated one. */
+/**
+ * A call made inside a child runs there, under that child's rights. One whose pool this process
+ * knows to be sandboxed (its module, or one it imports, configured it with `permissions`), made in
+ * a child that runs without the permission model, would run the sandboxed code with all of them:
+ * refused. (A pool configured only in the parent is not known here: README, Running untrusted code.)
+ */
+function outsideItsSandbox(pool: string | undefined, label: string): Error | undefined {
+  if (process.permission !== undefined) return undefined;
+  const name = pool ?? defaultPoolName;
+  if (configuredOptions(name)?.permissions === undefined) return undefined;
+  return usageError(
+    `${label} was called from code running in a child process, where calls run in that child, and this child is ` +
+      `not sandboxed: ${label}'s pool "${name}" is (permissions). Call it from the parent, which sends it to its ` +
+      `sandboxed pool, or run the calling code in a sandboxed pool too.`,
+  );
+}
+
 function runHere(run: () => unknown): Promise<unknown> {
   return new Promise((resolve) => resolve(run()));
 }

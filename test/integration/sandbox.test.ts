@@ -115,6 +115,17 @@ test("a parent's NODE_OPTIONS passed on through envAllow that would widen the sa
   }
 });
 
+test('a call to a sandboxed pool made from a child that is not sandboxed is refused, not run there with its rights', async () => {
+  const { viaHost } = await fixture<typeof import('../fixtures/src/nested-sandbox.js')>('standard', 'nested-sandbox');
+  configure('nested-host', { size: 1 });
+  const refused = await rejectionOf(viaHost(), TypeError);
+  assert.equal((refused as TypeError & { code?: string }).code, 'ERR_INVALID_USAGE');
+  assert.match(
+    refused.message,
+    /readHostname was called from code running in a child process.*pool "nested-sandboxed" is \(permissions\)/,
+  );
+});
+
 test('processes, threads, addons and WASI are denied unless granted', async () => {
   // --no-warnings: Node warns of WASI (experimental) and of each granted flag, once per child.
   configure('sandbox', { size: 1, execArgv: ['--no-warnings'], permissions: { fsRead: [fixtures] } });

@@ -1,6 +1,6 @@
 import { targetNotFoundCode, type MethodTarget, type Target } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
-import { findModule, learnConstructor, methodKey, type ClassEntry } from '../shared/registry.js';
+import { findModule, helperHint, learnConstructor, methodKey, type ClassEntry } from '../shared/registry.js';
 
 /**
  * In the child, after the declaring module was imported (which re-ran its decorators): the real
@@ -16,7 +16,7 @@ export function resolveTarget(
     throw notFound(
       `${target.module} was imported, but it registered nothing with run-in-process. Does it import ` +
         `'run-in-process' from the same place in the child, and declare its decorators and wrap its functions ` +
-        `unconditionally, at its top level (not in a function, a constructor or a class field)?`,
+        `unconditionally, at its top level (not in a function, a constructor or a class field)? ${helperHint(target.module)}`,
     );
   }
   if (target.kind === 'function') {

@@ -168,7 +168,7 @@ export function addFunction(entry: FunctionEntry): void {
           `a function, a constructor or a class field, wrap it once, at the top level of its module instead ` +
           `(export const ${entry.id} = runInProcess(…)): a child only imports the module, and finds only what its ` +
           `import wraps. If both wraps are at the top level, wrap it once and use what that returns, or give the ` +
-          `second a name of its own: { name: '…' }.`,
+          `second a name of its own: { name: '…' }. ${helperHint(url)}`,
       );
     }
     if (sourceOf(earlier.impl) === sourceOf(entry.impl)) {
@@ -180,15 +180,29 @@ export function addFunction(entry: FunctionEntry): void {
           `named syncBufferWrapper), give each a name of its own: runInProcess(fn, { name: '…' }). If runInProcess(fn) ` +
           `runs in a function, a constructor or a class field, wrap it once, at the top level of its module instead ` +
           `(export const ${entry.id} = runInProcess(…)): a child only imports the module, and finds only what its ` +
-          `import wraps.`,
+          `import wraps. ${helperHint(url)}`,
       );
     }
     throw usageError(
       `runInProcess(): two functions in ${url} are registered as "${entry.id}". ` +
-        `Each wrapped function needs an id unique within its module: give one of them { name: '…' }.`,
+        `Each wrapped function needs an id unique within its module: give one of them { name: '…' }. ` +
+        helperHint(url),
     );
   }
   functions.set(entry.id, entry);
+}
+
+/**
+ * The declaring module is the first file on the stack outside the library: a helper of the app's own
+ * that calls runInProcess() for its callers (`export const offload = (fn) => runInProcess(fn, …)`, a
+ * decorator factory) is taken for the module of everything it wraps.
+ */
+export function helperHint(url: string): string {
+  return (
+    `If ${url} is a helper that calls runInProcess() for code declared elsewhere (a wrapper of yours, or a ` +
+    `decorator factory), the helper's module is taken for the declaring module: have it pass the caller's ` +
+    `module along, { module: import.meta.url } from the module that declares the code.`
+  );
 }
 
 function sourceOf(fn: Function): string | undefined {

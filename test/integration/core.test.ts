@@ -302,6 +302,27 @@ describe('decorator misuse seen at run time', () => {
       (error as Error).message,
       /registered nothing .*wrap its functions unconditionally, at its top level/s,
     );
+    // A helper of the app's that wraps for its callers is taken for their module: the messages say so.
+    const library = JSON.stringify(new URL('../../../dist/index.js', import.meta.url).href);
+    const helper = scratchFile('offload-helper.mjs');
+    writeFileSync(
+      helper,
+      `import { runInProcess } from ${library};
+       export const offload = (fn) => runInProcess(fn, { timeout: 30_000 });`,
+    );
+    const [a, b] = [scratchFile('helper-user-a.mjs'), scratchFile('helper-user-b.mjs')];
+    for (const file of [a, b]) {
+      writeFileSync(
+        file,
+        `import { offload } from ${JSON.stringify(pathToFileURL(helper).href)};
+         export const parse = offload(function parse(text) { return text; });`,
+      );
+    }
+    await import(pathToFileURL(a).href);
+    await assert.rejects(
+      import(pathToFileURL(b).href),
+      /"parse" in .*offload-helper.mjs.*is a helper that calls runInProcess\(\) for code declared elsewhere.*\{ module: import\.meta\.url \}/s,
+    );
   });
 
   test('with emitDecoratorMetadata, a method not declared to return a Promise is refused', () => {

@@ -59,10 +59,14 @@ function noFile(what: string, where: string): Error {
   );
 }
 
-/** A module runner (vitest) names a module by its path, and keeps the query it was imported with. */
+/**
+ * A module runner (vitest) names a module by its path, and keeps the query it was imported with. A
+ * CommonJS module's path is the file's own, which may have a `?` in it (a folder named `app?2`).
+ */
 function urlOfPath(file: string): string {
   const query = file.indexOf('?');
-  return query < 0 ? pathToFileURL(file).href : pathToFileURL(file.slice(0, query)).href + file.slice(query);
+  if (query < 0 || existsSync(file)) return pathToFileURL(file).href;
+  return pathToFileURL(file.slice(0, query)).href + file.slice(query);
 }
 
 function fromUrl(raw: string, what: string, source: string): string {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   isChildProcess,
   ModuleLoadError,
@@ -302,6 +303,17 @@ describe('decorator misuse seen at run time', () => {
       (error as Error).message,
       /registered nothing .*wrap its functions unconditionally, at its top level/s,
     );
+    // A CommonJS module is named by its path, which may hold a `?`: not a query.
+    const questionDir = join(dirname(scratchFile('question')), 'app?2');
+    mkdirSync(questionDir, { recursive: true });
+    const questionModule = join(questionDir, 'work.cjs');
+    writeFileSync(
+      questionModule,
+      `const { runInProcess } = require(${JSON.stringify(fileURLToPath(new URL('../../../dist/index.js', import.meta.url)))});
+       exports.triple = runInProcess(async function triple(x) { return 3 * x; });`,
+    );
+    const { triple } = (await import(pathToFileURL(questionModule).href)) as { triple: (x: number) => Promise<number> };
+    assert.equal(await triple(2), 6);
     // A helper of the app's that wraps for its callers is taken for their module: the messages say so.
     const library = JSON.stringify(new URL('../../../dist/index.js', import.meta.url).href);
     const helper = scratchFile('offload-helper.mjs');

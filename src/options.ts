@@ -7,43 +7,43 @@ import { flagName, nodeOptionsFlags } from './node-flags.js';
 /** Options of a decorated method, a decorated class (defaults for its methods) or a wrapped function. */
 export interface RunInProcessOptions {
   /** Kill the child and reject with TimeoutError when a call runs longer than this (ms). */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Run in this named pool (see `configure(name, options)`) instead of the default one. */
-  pool?: string;
+  pool?: string | undefined;
   /**
    * The declaring module's URL, when it cannot be read from the call stack (bundles, eval):
    * `{ module: import.meta.url }`. The child imports this module to find the code.
    */
-  module?: string | URL;
+  module?: string | URL | undefined;
   /** Function wrapper only: the id of the function within its module (defaults to `fn.name`). */
-  name?: string;
+  name?: string | undefined;
   /**
    * Calls with a higher priority leave the pool's queue first; FIFO within a priority. A call already
    * sent to a child is never preempted. Default: 0.
    */
-  priority?: number;
+  priority?: number | undefined;
   /** For an `async *` method or function: how its items flow (see StreamOptions). */
-  stream?: StreamOptions;
+  stream?: StreamOptions | undefined;
   /**
    * Functions passed as top-level arguments are called back: in the child each is a stub that sends
    * its arguments to this process, which calls the real function (progress reports). Off by default,
    * so that a function passed by mistake still fails with SerializationError. Default: false.
    */
-  callbacks?: boolean;
+  callbacks?: boolean | undefined;
   /**
    * How remote workers know this target, in place of `<package>:<path>#<Class.method>`: for a module
    * in no package, or a caller that runs `src/*.ts` while workers run `dist/*.js`. On a method or a
    * wrapped function it names that target (`'thumbs/render'`); on a class, its methods are
    * `<id>.<method>`. Caller and workers must agree on it. Used by remote pools only.
    */
-  id?: string;
+  id?: string | undefined;
   /**
    * Run the call again, up to this many times, when the process running it is lost under it: a
    * child that crashed, a remote worker (process or machine) lost, a job its queue lost. Only for
    * idempotent work: the lost attempt may have run, in part or in full. A timeout, an abort or an
    * error thrown by the code is never retried. Not for streams. Default: 0.
    */
-  retries?: number;
+  retries?: number | undefined;
 }
 
 /** How the items of an `async *` method cross. */
@@ -52,88 +52,88 @@ export interface StreamOptions {
    * The most items the child yields ahead of the consumer: it waits at its `yield` until the
    * consumer takes one. 1 is a local generator's pace; more hides the round trip. Default: 16.
    */
-  window?: number;
+  window?: number | undefined;
   /**
    * Fail with TimeoutError when the generator, free to yield, yields nothing for this long (ms).
    * Time the consumer takes does not count. Default: none (`timeout` bounds the whole stream).
    */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
 }
 
 /** Options of a pool: `configure(options)` for the default pool, `configure(name, options)` for a named one. */
 export interface PoolOptions {
   /** The most children running at once. Default: `os.availableParallelism()`. */
-  size?: number;
+  size?: number | undefined;
   /** A child idle this long (ms) exits; a new one starts on demand. Default: 10 000. */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
   /**
    * The children's environment. Default: the parent's `process.env` when the pool starts, or, in a
    * pool with `permissions` or `envAllow`, nothing but the variables `envAllow` names.
    */
-  env?: Record<string, string | undefined>;
+  env?: Record<string, string | undefined> | undefined;
   /**
    * Names of the parent's variables the children get, and no others (added to `env` when it is
    * given; `env` wins). Default: all of them, or none in a pool with `permissions`.
    */
-  envAllow?: string[];
+  envAllow?: string[] | undefined;
   /**
    * Runs the children under Node's permission model (a seat belt, not a security boundary: see the
    * README's "Running untrusted code"). What is not granted is denied where the running Node line can
    * enforce it; the children also start with an empty environment unless `env`/`envAllow` say otherwise.
    */
-  permissions?: Permissions;
+  permissions?: Permissions | undefined;
   /**
    * Where the pool's calls run, when not in local child processes: a job queue with workers on
    * other machines, `bullmq({ connection })` from `run-in-process/bullmq`. The options that shape
    * local children (size, env, execArgv…) then belong to the workers' `serve()`.
    */
-  transport?: PoolTransport;
+  transport?: PoolTransport | undefined;
   /** The children's Node flags. Default: the parent's `process.execArgv` without `--inspect*` flags. */
-  execArgv?: string[];
+  execArgv?: string[] | undefined;
   /** Heap limit of each child in MB (`--max-old-space-size`); a child that exceeds it crashes with outOfMemory. */
-  maxMemoryMb?: number;
+  maxMemoryMb?: number | undefined;
   /** Run every call in a fresh process: no state carries over from one call to the next. */
-  isolate?: boolean;
+  isolate?: boolean | undefined;
   /** A default timeout (ms) for the pool's calls; a method's or a call's own timeout wins. */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Replace a child after it has answered this many calls. */
-  recycleAfterCalls?: number;
+  recycleAfterCalls?: number | undefined;
   /** Replace a child whose heap exceeds this many MB after a call. */
-  recycleAboveHeapMb?: number;
+  recycleAboveHeapMb?: number | undefined;
   /**
    * Calls that run in one child at once (default 1). Calls beyond what the children can take wait
    * in the parent and go in batches, so tiny calls in bulk need no more than 1. More lets a child
    * interleave calls that wait on I/O, but a crash then fails every call running on that child.
    * Calls with an AbortSignal, and then calls with a timeout, always get a child to themselves.
    */
-  callsPerChild?: number;
+  callsPerChild?: number | undefined;
   /**
    * How long a child may take to start a call with a timeout once the call is next in line there
    * (ms). A child that takes longer is stopped or stuck: the call fails with TimeoutError and the
    * child is replaced. Default: 10 000.
    */
-  startTimeout?: number;
+  startTimeout?: number | undefined;
   /**
    * The most calls that may wait for a child; one more is refused at once with QueueFullError, so
    * that a server can shed load (answer 503) instead of queueing without bound. Default: no limit.
    */
-  maxQueue?: number;
+  maxQueue?: number | undefined;
   /**
    * Children kept alive even when idle, started by `configure()` (or `warmUp()`), so that a first
    * call does not wait for one to boot. At most `size`. Default: 0. Idle children never keep the
    * process alive.
    */
-  minChildren?: number;
+  minChildren?: number | undefined;
   /**
    * Modules each child imports as it starts, before it takes a call: `file:` URLs or paths (relative
    * to the working directory). Default: none.
    */
-  preload?: string[];
+  preload?: string[] | undefined;
   /**
    * Record how long calls wait for a child and how long they run, for `stats()`. It costs one more
    * message per call (the child says when it starts each call). Default: false.
    */
-  recordTiming?: boolean;
+  recordTiming?: boolean | undefined;
 }
 
 /** A transport made by `bullmq()` (run-in-process/bullmq); opaque here. */
@@ -154,43 +154,43 @@ export interface Permissions {
    * What they may read. The declaring modules and everything they import must be here; the library
    * adds only its own files and its dependencies. Default: nothing else.
    */
-  fsRead?: string[];
+  fsRead?: string[] | undefined;
   /** What they may write. Default: nothing. */
-  fsWrite?: string[];
+  fsWrite?: string[] | undefined;
   /** Start processes (`--allow-child-process`). Default: false. */
-  childProcess?: boolean;
+  childProcess?: boolean | undefined;
   /**
    * Start worker threads (`--allow-worker`). Default: false. On Node 22 and later a worker thread is
    * outside the permission model (nodejs/node#62222): granting this opens the seat belt.
    */
-  worker?: boolean;
+  worker?: boolean | undefined;
   /** Load native addons (`--allow-addons`). Default: false. */
-  addons?: boolean;
+  addons?: boolean | undefined;
   /** Use WASI (`--allow-wasi`). Default: false. */
-  wasi?: boolean;
+  wasi?: boolean | undefined;
   /**
    * Open network connections (`--allow-net`). Node enforces this only from version 25; below it the
    * network stays open, and `net: false` is refused rather than silently ignored. Default: denied
    * on Node 25 and later, open below.
    */
-  net?: boolean;
+  net?: boolean | undefined;
 }
 
 /** Options of a single call, given through `withCallOptions()`. */
 export interface CallOptions {
   /** Abort the call: a queued call is dropped, a running call's child is killed. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** A timeout (ms) for this call only. */
-  timeout?: number;
+  timeout?: number | undefined;
   /** A priority for this call only (see RunInProcessOptions.priority). */
-  priority?: number;
+  priority?: number | undefined;
   /** Retries for this call only (see RunInProcessOptions.retries). */
-  retries?: number;
+  retries?: number | undefined;
 }
 
 export interface ShutdownOptions {
   /** How long to let calls in flight finish before rejecting them with PoolClosedError (ms). Default: 10 000. */
-  deadline?: number;
+  deadline?: number | undefined;
 }
 
 // ── The rules ───────────────────────────────────────────────────────────────────────────────

@@ -1,5 +1,5 @@
 import { callMethod } from '../call/call.js';
-import { usageError } from '../errors.js';
+import { optionError, usageError } from '../errors.js';
 import { checkRunOptions, type RunInProcessOptions } from '../options.js';
 import { addOffloadedMethod, setClassDefaults } from '../shared/class-options.js';
 import {
@@ -124,6 +124,13 @@ export function applyLegacyClass(ctor: Function, options: RunInProcessOptions): 
 /** A decorator factory's result: `@runInProcess(options)` works in both modes, on methods and classes. */
 export function decoratorFor(rawOptions: unknown): (...args: unknown[]) => unknown {
   const options = checkRunOptions(rawOptions, '@runInProcess(options)');
+  // Silently ignored otherwise: a method or a class is known by its own name.
+  if (options.name !== undefined) {
+    throw optionError(
+      `@runInProcess(options): name applies to a wrapped function (runInProcess(fn, { name })), not to a method or ` +
+        `a class, which the child finds by its own name. To name a method for remote workers, use id.`,
+    );
+  }
   return function runInProcessDecorator(...args: unknown[]): unknown {
     const [first, second, third] = args;
     if (isStandardContext(second)) return applyStandard(first, second, options);

@@ -37,6 +37,8 @@ export function wrapFunction(fn: Function, options: RunInProcessOptions): (...ar
   const offloaded = function (this: unknown, ...args: unknown[]): unknown {
     return callFunction(entry, args);
   };
+  // As the function it stands for: its name, and its number of parameters (which some libraries read).
   Object.defineProperty(offloaded, 'name', { value: id, configurable: true });
+  Object.defineProperty(offloaded, 'length', { value: fn.length, configurable: true });
   return offloaded;
 }

@@ -369,3 +369,24 @@ test('retries is a whole number from 0 to 100, per method or per call; id a non-
     0,
   );
 });
+
+test('name on a decorator is refused: a method or a class is known by its own name', () => {
+  refused(
+    () => runInProcess({ name: 'other' }),
+    TypeError,
+    /@runInProcess\(options\): name applies to a wrapped function \(runInProcess\(fn, \{ name \}\)\)/,
+  );
+});
+
+test('a wrapped function has the name and number of parameters of the function it stands for', () => {
+  // Named as a fixture's (a test file cannot declare offloaded code); never called.
+  const module = new URL('../../fixtures/standard/values.js', import.meta.url).href;
+  const wrapped = runInProcess(
+    async function parseForLength(_text: string, _strict: boolean) {
+      return 1;
+    },
+    { module },
+  );
+  assert.equal(wrapped.name, 'parseForLength');
+  assert.equal(wrapped.length, 2);
+});

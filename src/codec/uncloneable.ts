@@ -32,12 +32,22 @@ export function describeUncloneable(
     (isStackOverflow(error) ? 'it is nested too deeply to be cloned' : messageOf(error).replace(/\.$/, ''));
   // A function passed as an argument is most often a progress callback, which the option carries.
   const callback = /^args\[\d+\]$/.test(path) && found?.what.startsWith('a function');
+  // A field of `this` that stays in this process (a bound method, a callback, a promise) belongs in a
+  // private field: `this` travels as its own enumerable fields, and a #field is none of them.
+  const field = /^this\.[\w$]+$/.test(path);
+  const bound = field && found?.what.startsWith('a function (bound ');
   return new SerializationError(
     `Cannot send ${path} ${whereFor}: ${what}. Only structured-clone data crosses a process boundary ` +
       `(primitives, plain objects, arrays, Date, RegExp, Map, Set, typed arrays, Buffer, Error); ` +
       (callback
         ? `pass plain data instead, or, for a callback the child is to call, declare the method with { callbacks: true }.`
-        : `pass plain data instead, or do this work inside the child.`),
+        : bound
+          ? `a method bound to the instance in its constructor (${path} = ${path}.bind(this)) is a field of it: do ` +
+            `not bind an offloaded method (the child rebuilds this for it), or keep the bound copy in a #private ` +
+            `field, which is not sent.`
+          : field
+            ? `keep what stays in this process in a #private field, which is not sent, or pass plain data instead.`
+            : `pass plain data instead, or do this work inside the child.`),
     path,
     { cause: error },
   );

@@ -216,7 +216,14 @@ for (const mode of modes) {
       const { WithCallback } = await fixture<InstancesModule>(mode, 'instances');
       const error = await rejectionOf(new WithCallback().run(), SerializationError);
       assert.equal(error.path, 'this.onProgress');
-      assert.match(error.message, /this\.onProgress/);
+      assert.match(error.message, /this\.onProgress.*keep what stays in this process in a #private field/);
+      const { BindsItsMethod } = await fixture<InstancesModule>(mode, 'instances');
+      const bound = await rejectionOf(new BindsItsMethod().digest('a'), SerializationError);
+      assert.equal(bound.path, 'this.digest');
+      assert.match(
+        bound.message,
+        /bound to the instance in its constructor \(this\.digest = this\.digest\.bind\(this\)\).*do not bind an offloaded method/,
+      );
     });
 
     test('misuse fails at definition time with a message that says what to do', async () => {

@@ -288,18 +288,23 @@ function warnUnknownSubclass(
   rebuiltAs: ClassEntry,
   kind: 'instance' | 'static' = 'instance',
 ): void {
+  const ancestor = rebuiltAs.ctor?.name ?? 'class';
+  // A class decorator may put an anonymous class in the place of the one it decorates.
+  const name = runtimeClass.name;
+  const subject = name || `An anonymous subclass of ${ancestor}`;
+  const its = name ? `${name}'s` : 'its';
   const what =
     kind === 'static'
-      ? `the child runs its static methods with \`this\` as its ancestor ${rebuiltAs.ctor?.name ?? 'class'}, and ` +
-        `${runtimeClass.name}'s static fields and overrides do not apply there`
-      : `the child rebuilds \`this\` as its ancestor ${rebuiltAs.ctor?.name ?? 'class'} and ${runtimeClass.name}'s ` +
-        `overrides do not apply there`;
+      ? `the child runs its static methods with \`this\` as its ancestor ${ancestor}, and ${its} static fields and ` +
+        `overrides do not apply there`
+      : `the child rebuilds \`this\` as its ancestor ${ancestor} and ${its} overrides do not apply there`;
+  const fix = name
+    ? `Put @runInProcess() on class ${name}`
+    : 'Put @runInProcess() above the decorator that makes it (class decorators apply from the bottom up)';
   warnOnce(
     'RUN_IN_PROCESS_UNKNOWN_SUBCLASS',
     runtimeClass,
-    () =>
-      `${runtimeClass.name} is not known to run-in-process, so ${what}. ` +
-      `Put @runInProcess() on class ${runtimeClass.name} so that the child can find it.`,
+    () => `${subject} is not known to run-in-process, so ${what}. ${fix} so that the child can find it.`,
   );
 }
 

@@ -236,6 +236,31 @@ for (const mode of modes) {
 }
 
 describe('decorator misuse seen at run time', () => {
+  test('an anonymous subclass the child cannot find is named by its ancestor in the warning, with the fix', async () => {
+    const module = scratchFile('anonymous-subclass.mjs');
+    writeFileSync(
+      module,
+      `import { runInProcess } from ${JSON.stringify(new URL('../../../dist/index.js', import.meta.url).href)};
+       export class Base { async m() { return 1; } }
+       // As legacy decorators apply @runInProcess to a method.
+       Object.defineProperty(Base.prototype, 'm', runInProcess(Base.prototype, 'm', Object.getOwnPropertyDescriptor(Base.prototype, 'm')));
+       // What a class decorator that returns a subclass of the class it decorates makes.
+       export const Replaced = (() => class extends Base {})();`,
+    );
+    const { Replaced } = (await import(pathToFileURL(module).href)) as { Replaced: new () => { m(): Promise<number> } };
+    assert.equal(Replaced.name, '');
+    const { result, warnings } = await captureWarnings(() => new Replaced().m());
+    assert.equal(result, 1);
+    assert.deepEqual(
+      warnings.map((warning) => warning.message),
+      [
+        'An anonymous subclass of Base is not known to run-in-process, so the child rebuilds `this` as its ancestor ' +
+          'Base and its overrides do not apply there. Put @runInProcess() above the decorator that makes it (class ' +
+          'decorators apply from the bottom up) so that the child can find it.',
+      ],
+    );
+  });
+
   test('a getter or a field is refused with a TypeError, in both modes', () => {
     const decorate = runInProcess as unknown as (...args: unknown[]) => unknown;
     assert.throws(() => decorate({}, 'value', { get: () => 1, configurable: true }), TypeError);

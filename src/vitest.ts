@@ -96,9 +96,15 @@ export function runInProcess(): RunInProcessVitePlugin {
         // A circular import of the module itself gives its live namespace. Appended, so that no code
         // moves (the source map stays as it is); the import is hoisted, the registration runs once
         // the module's own code has.
+        const state = `globalThis[Symbol.for(${JSON.stringify(stateKey)})]`;
+        const key = JSON.stringify(moduleKey(id));
+        // Evaluated again after vi.resetModules(): what its first evaluation registered is forgotten
+        // before it registers again, or each of its wrapped functions would be "wrapped a second time"
+        // and its classes found twice. On its first line, so that no line moves.
+        if (!code.startsWith('#!')) code = `${state}?.registry?.modules?.delete(${key});${code}`;
         code +=
           `\nimport * as ${selfName} from ${JSON.stringify(id)};\n` +
-          `globalThis[Symbol.for(${JSON.stringify(stateKey)})]?.namespaces?.set(${JSON.stringify(moduleKey(id))}, ${selfName});\n`;
+          `${state}?.namespaces?.set(${key}, ${selfName});\n`;
       } else if (map === null) {
         return null;
       }

@@ -124,6 +124,10 @@ function vitestSuite(name: string, title: string, run: VitestRun | string): void
       assertPassed('legacy', 'a .ts module runs in another process');
     });
 
+    test('a module imported again after vi.resetModules() registers its targets again', () => {
+      assertPassed('legacy', 'a module imported again after vi.resetModules() runs its calls in a child again');
+    });
+
     test('a function wrapped beside a decorated class keeps its name', () => {
       assertPassed(
         'legacy',

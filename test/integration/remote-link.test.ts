@@ -14,6 +14,28 @@ type PresenceModule = typeof import('../../build/lib/remote/worker-presence.js')
 const skip = redisServerAvailable() ? false : 'redis-server is not installed (apt-get install redis-server)';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+type Link = InstanceType<QueueLinkModule['QueueLink']>;
+
+/** Adds a job of data `{ n }` to the link's queue, watched: what its watcher hears of it, as a value or a line. */
+async function addWatched(link: Link, jobId: string, n: number): Promise<unknown> {
+  const fate = new Promise<unknown>((resolve) =>
+    link.watch(jobId, {
+      active: () => {},
+      completed: (returnValue) => {
+        resolve(returnValue);
+        return true;
+      },
+      failed: (reason) => resolve(`failed: ${reason}`),
+      lost: (error) => resolve(`lost: ${error.message}`),
+      orphaned: (state) => resolve(`orphaned while ${state}`),
+      unreachable: () => {},
+    }),
+  );
+  await link.queue.add('call', { n }, { jobId });
+  link.added(jobId);
+  return fate;
+}
+
 describe("a caller's queue link", { skip }, () => {
   let redis: RedisServer;
   let QueueLink: QueueLinkModule['QueueLink'];
@@ -56,23 +78,7 @@ describe("a caller's queue link", { skip }, () => {
       const jobs = 400;
       const heard = await Promise.all(
         Array.from({ length: jobs }, async (_, n) => {
-          const jobId = `job-${n}`;
-          const fate = new Promise<unknown>((resolve) =>
-            link.watch(jobId, {
-              active: () => {},
-              completed: (returnValue) => {
-                resolve(returnValue);
-                return true;
-              },
-              failed: (reason) => resolve(`failed: ${reason}`),
-              lost: (error) => resolve(`lost: ${error.message}`),
-              orphaned: (state) => resolve(`orphaned while ${state}`),
-              unreachable: () => {},
-            }),
-          );
-          await link.queue.add('call', { n }, { jobId });
-          link.added(jobId);
-          return fate;
+          return addWatched(link, `job-${n}`, n);
         }),
       );
       const wrong = heard
@@ -92,27 +98,9 @@ describe("a caller's queue link", { skip }, () => {
     const link = new QueueLink(queueName, (options) => connect(options), undefined, presenceKey, 5);
     link.use();
     const presence = await announce(connect(), presenceKey, 'in-process', 60_000);
-    const watch = async (jobId: string, n: number): Promise<unknown> => {
-      const fate = new Promise<unknown>((resolve) =>
-        link.watch(jobId, {
-          active: () => {},
-          completed: (returnValue) => {
-            resolve(returnValue);
-            return true;
-          },
-          failed: (reason) => resolve(`failed: ${reason}`),
-          lost: (error) => resolve(`lost: ${error.message}`),
-          orphaned: (state) => resolve(`orphaned while ${state}`),
-          unreachable: () => {},
-        }),
-      );
-      await link.queue.add('call', { n }, { jobId });
-      link.added(jobId);
-      return fate;
-    };
     // Watched first: before the fix, BullMQ's parse of its data threw, and every sweep stopped there.
-    const bad = watch('bad', 0);
-    const good = watch('good', 1);
+    const bad = addWatched(link, 'bad', 0);
+    const good = addWatched(link, 'good', 1);
     await sleep(50);
     const admin = connect();
     await admin.lrem(`bull:${queueName}:wait`, 0, 'bad');

@@ -38,8 +38,18 @@ export function resolveTarget(
   const instanceClass = target.instanceClass
     ? classAt(target.instanceClass.module, target.instanceClass.classIndex, target.instanceClass.className, undefined)
     : owner;
+  if (target.isStatic) {
+    // A subclass that the child cannot find (standard decorators: not exported, no decorated static,
+    // no class decorator) leaves `this` the declaring class, as before subclasses were told apart.
+    let ctor: Function;
+    try {
+      ctor = constructorOf(instanceClass, moduleExports, target);
+    } catch {
+      ctor = constructorOf(owner, moduleExports, target);
+    }
+    return { fn: method.impl, self: ctor };
+  }
   const ctor = constructorOf(instanceClass, moduleExports, target);
-  if (target.isStatic) return { fn: method.impl, self: ctor };
   // The snapshot itself becomes `this` (it is this call's own copy): a field that held the instance
   // in the parent holds it here too.
   const self = Object.setPrototypeOf(snapshot ?? {}, ctor.prototype as object) as object;

@@ -75,6 +75,11 @@ export class Backlog {
     this.#queue = merged;
   }
 
+  /** The call next in line goes alone (a stream, a call with a signal…): in no batch but its own. */
+  get nextGoesAlone(): boolean {
+    return this.#queue[0]?.alone === true;
+  }
+
   /** A call that settled while it waited (one that goes alone can be aborted here): it leaves at once. */
   remove(call: PendingCall): void {
     const at = this.#queue.indexOf(call);

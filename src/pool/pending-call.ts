@@ -116,6 +116,16 @@ export class PendingCall {
   }
 
   /**
+   * Handed back unstarted, to be sent again: the bound on its start at the worker that gave it back
+   * no longer applies (it is set again where it goes next, if it is next in line there).
+   */
+  handedBack(): void {
+    if (this.#started || this.#settled) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /**
    * Whether its timer keeps this process alive. A stream whose consumer has no `next()` pending holds
    * nothing (scheduler.ts, `waiting`): its timeout still fails it if the process lives that long.
    */

@@ -543,8 +543,11 @@ export class Scheduler {
     // The worker ran all it was sent without stopping for a slow call.
     this.#backlog.learn(false);
     // Batches wait in the transport (calls that go alone, say): a caller that makes call after call
-    // would keep this batch open, and its worker from them, for as long as it goes on.
-    if (this.#transport.waiting > 0) {
+    // would keep this batch open, and its worker from them, for as long as it goes on. The same for
+    // a call that goes alone waiting here, next in line: it must not join this batch, which may share
+    // its child with others (callsPerChild above 1) that its timeout or abort would kill; the batch
+    // closes, and the call goes in a batch of its own (#dispatch) once the slot is free.
+    if (this.#transport.waiting > 0 || this.#backlog.nextGoesAlone) {
       this.#close(batch);
       return;
     }
@@ -672,6 +675,7 @@ export class Scheduler {
   /** Calls that never started go again, first; those that went alone go alone again. */
   #resend(calls: PendingCall[]): void {
     const unsettled = calls.filter((call) => !call.settled);
+    for (const call of unsettled) call.handedBack();
     this.#backlog.returnUnstarted(unsettled.filter((call) => !call.alone));
     for (const call of unsettled) if (call.alone) this.#submit([call], true);
   }

@@ -165,3 +165,25 @@ test('a call that times out while its child still imports the module says so, an
   const warm = await rejectionOf(hang(), TimeoutError);
   assert.equal(warm.message, 'hang timed out after 600 ms; its child process was killed and will be replaced.');
 });
+
+test('with callsPerChild above 1, a timed call that waits joins no shared batch: its timeout kills no call beside it', async () => {
+  configure('shared-alone', { size: 1, callsPerChild: 2, startTimeout: 1_000 });
+  await warmUp('shared-alone');
+  const { step, pid } = inPool('shared-alone');
+  const log = scratchFile('shared-alone-log');
+  const long = step(log, 1, { sleepMs: 2_500 });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const fast = pid();
+  // It waits for a child of its own: not in the batch that the fast call leaves open beside the long one.
+  const timed = withCallOptions({ timeout: 500 }, () => step(log, 2, { sleepMs: 2_000 }));
+  await fast;
+  assert.equal((await long).index, 1, 'the long call was not killed with the timed one');
+  assert.equal((await rejectionOf(timed, TimeoutError)).timeout, 500);
+  // A timed call handed back unstarted (its batch stopped after a slow call) waits again: the bound on
+  // its start where it was first sent, 1 s here, no longer applies.
+  const slow = [step(log, 3, { sleepMs: 300 }), step(log, 4, { sleepMs: 2_500 })];
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const later = withCallOptions({ timeout: 5_000 }, () => step(log, 5, { sleepMs: 50 }));
+  assert.equal((await later).index, 5);
+  await Promise.all(slow);
+});

@@ -731,9 +731,10 @@ export class TinypoolTransport implements Transport {
 
   /**
    * The child said it ended a batch; tinypool's result for it comes on the IPC channel, written right
-   * after. One that does not come within startTimeout will not: the channel is stuck (code in the
-   * child wrote part of a message on it, fd 3, and the parent's reader waits for the rest, taking
-   * whatever comes after for it). The batch would hold its slot, and every later call would wait, for
+   * after. One that does not come within startTimeout: the channel is stuck (code in the child wrote
+   * part of a message on it, fd 3, and the parent's reader waits for the rest, taking whatever comes
+   * after for it), or the child's event loop is blocked (code it left running after its answer), and
+   * it takes no call either way. The batch would hold its slot, and every later call would wait, for
    * ever without a timeout: the child is stopped instead. Its calls are all answered: none is lost.
    * (After a timer, a turn more: a result already read but not yet handled counts.)
    */
@@ -744,8 +745,9 @@ export class TinypoolTransport implements Transport {
         if (batch.resultIn || this.#batches.get(id) !== batch) return;
         this.#misbehaved(
           record,
-          `said it ended a batch but did not deliver the batch's end on its IPC channel within ${bound} ms ` +
-            `(startTimeout): code in the child wrote part of a message on that channel (fd 3), which must not be written to`,
+          `said it ended a batch, but the batch's end did not follow on its IPC channel within ${bound} ms ` +
+            `(startTimeout): its event loop was blocked that long after it answered, or code in it wrote part of a ` +
+            `message on that channel (fd 3), which must not be written to`,
         );
       });
     }, bound).unref();

@@ -4,7 +4,8 @@ import { messageOf } from '../codec/describe-thrown.js';
 import { usageError } from '../errors.js';
 import { libraryUrl } from '../shared/library-dir.js';
 import { processState } from '../shared/process-state.js';
-import { classOfConstructor, entriesIn, targetOf } from '../shared/registry.js';
+import { classDefaults } from '../shared/class-options.js';
+import { classOfConstructor, entriesIn, type FunctionEntry, type MethodEntry, targetOf } from '../shared/registry.js';
 import { poolOfEntry, remoteKey, targetLabel } from '../shared/remote-key.js';
 
 /** A target a worker serves: what its local pool runs for the key. */
@@ -20,6 +21,11 @@ export interface AllowList {
   unnamed: string[];
   /** The pools of the targets these modules registered for pools other than the one served. */
   otherPools: string[];
+  /**
+   * Targets of the pool that stream or take callbacks, which a remote pool cannot relay yet (a caller
+   * refuses their calls before sending them): not served.
+   */
+  unrelayed: string[];
 }
 
 /**
@@ -83,6 +89,7 @@ function registeredUrl(url: string): string {
 export async function allowList(modules: ReadonlySet<string>, pool: string): Promise<AllowList> {
   const targets = new Map<string, ServedTarget>();
   const unnamed: string[] = [];
+  const unrelayed: string[] = [];
   const otherPools = new Set<string>();
   const add = (key: string, served: ServedTarget, moduleUrl: string): void => {
     const other = targets.get(key);
@@ -110,13 +117,25 @@ export async function allowList(modules: ReadonlySet<string>, pool: string): Pro
         continue;
       }
       const target = targetOf(entry);
+      if (sendsBeforeItsAnswer(entry)) {
+        unrelayed.push(targetLabel(target));
+        continue;
+      }
       const key = remoteKey(target);
       if (key === undefined) named = false;
       else add(key, { target: JSON.stringify(target), label: targetLabel(target) }, module.url);
     }
     if (!named) unnamed.push(module.url);
   }
-  return { targets, unnamed, otherPools: [...otherPools].sort() };
+  return { targets, unnamed, otherPools: [...otherPools].sort(), unrelayed };
+}
+
+/** A stream, or a target that takes callbacks (its own option, or its class's). */
+function sendsBeforeItsAnswer(entry: MethodEntry | FunctionEntry): boolean {
+  if (entry.streams) return true;
+  const callbacks =
+    'owner' in entry ? (entry.options.callbacks ?? classDefaults(entry.owner.ctor).callbacks) : entry.options.callbacks;
+  return callbacks === true;
 }
 
 /** The served keys nearest to one that is not served, for the error that says so. */

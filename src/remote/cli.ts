@@ -96,6 +96,12 @@ async function main(argv: string[]): Promise<number> {
         `"name", and they have no id): they are not served. Give them an id, or put the module in a package.`,
     );
   }
+  if (worker.unrelayed.length > 0) {
+    console.error(
+      `run-in-process worker: ${worker.unrelayed.join(', ')} stream their results or take callbacks, which a remote ` +
+        `pool cannot relay yet: they are not served (a caller refuses their calls, saying so).`,
+    );
+  }
   console.log(
     `run-in-process worker ready: pool ${pool}, ${count(worker.served.length, 'target')} from ${count(modules.length, 'module')} ` +
       `(queue ${worker.queueName}, worker ${worker.name})`,

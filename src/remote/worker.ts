@@ -76,6 +76,8 @@ export interface RemoteWorker {
   readonly served: string[];
   /** Modules that registered targets it cannot serve: in no package, with no id. */
   readonly unnamed: string[];
+  /** Targets of its pool that stream or take callbacks, which a remote pool cannot relay yet: not served. */
+  readonly unrelayed: string[];
   /** Its name in the queue (`<host>:<pid>`), as WorkerLostError.worker reports it. */
   readonly name: string;
   readonly queueName: string;
@@ -120,7 +122,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   // the machine's user (a sandboxed plugin of another app among them) may open its inspector.
   guardInspector();
   const urls = options.modules.map(asModuleUrl);
-  const { targets, unnamed, otherPools } = await allowList(await importServed(urls), options.pool);
+  const { targets, unnamed, otherPools, unrelayed } = await allowList(await importServed(urls), options.pool);
   // A worker that serves nothing would count as live for callers, and answer each call NotServedError.
   if (targets.size === 0) {
     const elsewhere =
@@ -131,9 +133,13 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       unnamed.length > 0
         ? ` Their targets in ${unnamed.join(', ')} have no name a caller could use (no package, no id).`
         : '';
+    const streaming =
+      unrelayed.length > 0
+        ? ` ${unrelayed.join(', ')} stream or take callbacks, which a remote pool cannot relay yet.`
+        : '';
     throw usageError(
       `serve(): the modules ${urls.join(', ')} declare no target of pool ${options.pool}, so this worker would serve ` +
-        `nothing.${elsewhere}${nameless} Give the modules that declare the pool's decorated methods or wrapped ` +
+        `nothing.${elsewhere}${nameless}${streaming} Give the modules that declare the pool's decorated methods or wrapped ` +
         `functions, or the pool they name (--pool).`,
     );
   }
@@ -346,6 +352,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   return {
     served: [...targets.keys()].sort(),
     unnamed,
+    unrelayed,
     queueName,
     name,
     close(options: ShutdownOptions = {}) {

@@ -371,6 +371,11 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     const error = await rejectionOf(remote.countTo(3).next(), RunInProcessError);
     assert.match(error.message, /countTo streams its results .* cannot relay/);
     assert.equal(stats().failed, failedBefore + 1);
+    // The worker does not count it among what it serves, and says why.
+    assert.match(
+      worker!.output(),
+      /run-in-process worker: countTo stream their results or take callbacks, .*not served/,
+    );
   });
 
   test("an idle caller's process exits by itself, without shutdown()", () => {

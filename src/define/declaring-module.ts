@@ -24,6 +24,8 @@ export function declaringModule(explicit: string | URL | undefined, what: string
   // `node --input-type=module -e` names its code file:///<cwd>/[eval1], as if it were a file.
   if (file !== undefined && evalName.test(file)) throw noFile(what, 'given to node -e (--eval, or stdin)');
   if (file === evalFrame) throw noFile(what, 'run by eval() or new Function()');
+  if (file === vmFrame)
+    throw noFile(what, 'run by the vm module (vm.runInThisContext(), a vm.Script) with no file name');
   if (file?.startsWith('data:')) throw noFile(what, 'imported from a data: URL');
   if (file === undefined) {
     throw usageError(
@@ -97,6 +99,7 @@ function fromUrl(raw: string, what: string, source: string): string {
 
 /** What firstForeignFrame() says of code that eval() or new Function() ran. */
 const evalFrame = '<eval>';
+const vmFrame = '<vm>';
 
 function firstForeignFrame(): string | undefined {
   const savedPrepare = Error.prepareStackTrace;
@@ -115,6 +118,8 @@ function firstForeignFrame(): string | undefined {
         continue;
       }
       if (file.startsWith('data:')) return file;
+      // vm.runInThisContext(), new vm.Script() and the like, given no file name.
+      if (file.startsWith('evalmachine.')) return vmFrame;
       if (!isSkipped(file)) return file;
     }
     return undefined;

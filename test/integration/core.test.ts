@@ -476,7 +476,7 @@ describe('decorator misuse seen at run time', () => {
     );
   });
 
-  test("code that eval(), new Function() or a data: URL declares is refused at definition time, not taken for its caller's", async () => {
+  test("code that eval(), new Function(), the vm module or a data: URL declares is refused at definition time, not taken for its caller's", async () => {
     const refused =
       /it is declared in code (run by eval\(\) or new Function\(\)|imported from a data: URL), which has no file/;
     // biome-ignore lint/security/noGlobalEval: code that eval() runs is what this checks.
@@ -485,6 +485,12 @@ describe('decorator misuse seen at run time', () => {
     const code = `import { runInProcess } from '${import.meta.resolve('run-in-process')}';
       export const fromData = runInProcess(async function fromData() {});`;
     await assert.rejects(import(`data:text/javascript,${encodeURIComponent(code)}`), refused);
+    const { runInThisContext } = await import('node:vm');
+    assert.throws(
+      () =>
+        (runInThisContext('(wrap) => wrap(async function fromVm() {})') as (wrap: unknown) => unknown)(runInProcess),
+      /it is declared in code run by the vm module .* with no file name, which has no file/,
+    );
   });
 
   test('isChildProcess() is false in the parent', () => {

@@ -101,7 +101,13 @@ export function runInProcess(): RunInProcessVitePlugin {
         // Evaluated again after vi.resetModules(): what its first evaluation registered is forgotten
         // before it registers again, or each of its wrapped functions would be "wrapped a second time"
         // and its classes found twice. On its first line, so that no line moves.
-        if (!code.startsWith('#!')) code = `${state}?.registry?.modules?.delete(${key});${code}`;
+        const forget = `${state}?.registry?.modules?.delete(${key});`;
+        if (!code.startsWith('#!')) code = `${forget}${code}`;
+        else {
+          // After the hashbang, at the start of the line below it: still no line moves.
+          const lineEnd = code.indexOf('\n');
+          if (lineEnd >= 0) code = `${code.slice(0, lineEnd + 1)}${forget}${code.slice(lineEnd + 1)}`;
+        }
         code +=
           `\nimport * as ${selfName} from ${JSON.stringify(id)};\n` +
           `${state}?.namespaces?.set(${key}, ${selfName});\n`;

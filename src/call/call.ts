@@ -11,7 +11,7 @@ import { rethrow, returnedValue } from './answer.js';
 import { withCallerFrames } from './call-stacks.js';
 import { currentCallOptions } from './call-options.js';
 import { warnIfEntryScript } from './entry-script.js';
-import { configuredOptions, poolOptions, withScheduler } from './pools.js';
+import { configuredOptions, knowsSandboxedPool, poolOptions, withScheduler } from './pools.js';
 import { functionRecipe, methodRecipe, type Recipe, runtimeClassOf } from './recipe.js';
 import { RemoteGenerator } from './remote-generator.js';
 
@@ -22,9 +22,12 @@ import { RemoteGenerator } from './remote-generator.js';
 
 export function callMethod(method: MethodEntry, self: unknown, args: unknown[]): unknown {
   if (processState.isChild) {
-    const pool = method.options.pool ?? classDefaults(runtimeClassOf(method, self)).pool;
-    const outside = outsideItsSandbox(pool, describeMethod(method));
-    if (outside) return method.streams ? refusedStream(() => Promise.reject(outside)) : Promise.reject(outside);
+    // Only where some pool is sandboxed and this child is not: a nested call pays nothing otherwise.
+    if (process.permission === undefined && knowsSandboxedPool()) {
+      const pool = method.options.pool ?? classDefaults(runtimeClassOf(method, self)).pool;
+      const outside = outsideItsSandbox(pool, describeMethod(method));
+      if (outside) return method.streams ? refusedStream(() => Promise.reject(outside)) : Promise.reject(outside);
+    }
     return method.streams ? method.impl.apply(self, args) : runHere(() => method.impl.apply(self, args));
   }
   let options: RunInProcessOptions = method.options;
@@ -40,7 +43,8 @@ export function callMethod(method: MethodEntry, self: unknown, args: unknown[]):
 
 export function callFunction(fn: FunctionEntry, args: unknown[]): unknown {
   if (processState.isChild) {
-    const outside = outsideItsSandbox(fn.options.pool, fn.id);
+    const outside =
+      process.permission === undefined && knowsSandboxedPool() && outsideItsSandbox(fn.options.pool, fn.id);
     if (outside) return fn.streams ? refusedStream(() => Promise.reject(outside)) : Promise.reject(outside);
     return fn.streams ? fn.impl(...args) : runHere(() => fn.impl(...args));
   }
@@ -92,7 +96,6 @@ function traced(context: CallContext, call: () => Promise<unknown>): Promise<unk
  * refused. (A pool configured only in the parent is not known here: README, Running untrusted code.)
  */
 function outsideItsSandbox(pool: string | undefined, label: string): Error | undefined {
-  if (process.permission !== undefined) return undefined;
   const name = pool ?? defaultPoolName;
   if (configuredOptions(name)?.permissions === undefined) return undefined;
   return usageError(

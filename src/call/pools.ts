@@ -54,6 +54,8 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
     checked.transport.checkPool?.(name);
     refuseUnnamed(name);
   }
+  if (optionsByName.get(name)?.permissions !== undefined) sandboxedPools--;
+  if (checked.permissions !== undefined) sandboxedPools++;
   optionsByName.set(name, checked);
   // Calls in flight finish on the old children; new calls start new ones.
   machinery?.drain(name);
@@ -141,6 +143,12 @@ export function remotePools(): string[] {
 }
 
 /** A pool's options if `configure()` gave it some, without the defaults or their warning. */
+/** Whether a pool configured in this process is sandboxed (`permissions`): nested calls check only then. */
+export function knowsSandboxedPool(): boolean {
+  return sandboxedPools > 0;
+}
+let sandboxedPools = 0;
+
 export function configuredOptions(name: string): PoolOptions | undefined {
   return optionsByName.get(name);
 }

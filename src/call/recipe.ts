@@ -291,7 +291,9 @@ function warnUnknownSubclass(
   const ancestor = rebuiltAs.ctor?.name ?? 'class';
   // A class decorator may put an anonymous class in the place of the one it decorates.
   const name = runtimeClass.name;
-  const subject = name || `An anonymous subclass of ${ancestor}`;
+  // Named by the class it extends: the one the app wrote, which a class decorator replaced.
+  const subject =
+    name || `An anonymous subclass of ${(Object.getPrototypeOf(runtimeClass) as Function | null)?.name || ancestor}`;
   const its = name ? `${name}'s` : 'its';
   const what =
     kind === 'static'

@@ -9,6 +9,11 @@ const loading = new Map<string, Promise<object>>();
 /** The resolved namespaces too: a module already loaded is used at once. */
 const loaded = new Map<string, object>();
 
+/** The namespace of a module imported through this cache, if it is. */
+export function importedNamespace(url: string): object | undefined {
+  return loaded.get(url);
+}
+
 /** Whether a call to this module's code runs at once, with no import to wait for. */
 export function isImported(url: string): boolean {
   return loaded.has(url);

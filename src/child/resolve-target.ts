@@ -1,5 +1,6 @@
 import { targetNotFoundCode, type MethodTarget, type Target } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
+import { importedNamespace } from './module-cache.js';
 import { findModule, helperHint, learnConstructor, methodKey, type ClassEntry } from '../shared/registry.js';
 
 /**
@@ -38,18 +39,23 @@ export function resolveTarget(
   const instanceClass = target.instanceClass
     ? classAt(target.instanceClass.module, target.instanceClass.classIndex, target.instanceClass.className, undefined)
     : owner;
+  // A subclass declared in another module is exported (if at all) from there: call-runner.ts imported it.
+  const instanceExports = target.instanceClass
+    ? (importedNamespace(target.instanceClass.module) ?? moduleExports)
+    : moduleExports;
   if (target.isStatic) {
     // A subclass that the child cannot find (standard decorators: not exported, no decorated static,
     // no class decorator) leaves `this` the declaring class, as before subclasses were told apart.
     let ctor: Function;
     try {
-      ctor = constructorOf(instanceClass, moduleExports, target);
-    } catch {
+      ctor = constructorOf(instanceClass, instanceExports, target);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== targetNotFoundCode) throw error;
       ctor = constructorOf(owner, moduleExports, target);
     }
     return { fn: method.impl, self: ctor };
   }
-  const ctor = constructorOf(instanceClass, moduleExports, target);
+  const ctor = constructorOf(instanceClass, instanceExports, target);
   // The snapshot itself becomes `this` (it is this call's own copy): a field that held the instance
   // in the parent holds it here too.
   const self = Object.setPrototypeOf(snapshot ?? {}, ctor.prototype as object) as object;

@@ -35,18 +35,19 @@ export function describeUncloneable(
   // A field of `this` that stays in this process (a bound method, a callback, a promise) belongs in a
   // private field: `this` travels as its own enumerable fields, and a #field is none of them.
   const field = /^this\.[\w$]+$/.test(path);
-  const bound = field && found?.what.startsWith('a function (bound ');
+  const bound = field ? /^a function \(bound ([\w$]*)\)/.exec(found?.what ?? '')?.[1] : undefined;
   return new SerializationError(
     `Cannot send ${path} ${whereFor}: ${what}. Only structured-clone data crosses a process boundary ` +
       `(primitives, plain objects, arrays, Date, RegExp, Map, Set, typed arrays, Buffer, Error); ` +
       (callback
         ? `pass plain data instead, or, for a callback the child is to call, declare the method with { callbacks: true }.`
-        : bound
-          ? `a method bound to the instance in its constructor (${path} = ${path}.bind(this)) is a field of it: do ` +
-            `not bind an offloaded method (the child rebuilds this for it), or keep the bound copy in a #private ` +
-            `field, which is not sent.`
+        : bound !== undefined
+          ? `a method bound to the instance (${path} = this.${bound || '…'}.bind(this), in the constructor?) is a ` +
+            `field of it. An offloaded method needs no binding (the child rebuilds this for it); keep a bound copy ` +
+            `in a #private field, which is not sent (nor there for the offloaded method to read, in the child).`
           : field
-            ? `keep what stays in this process in a #private field, which is not sent, or pass plain data instead.`
+            ? `keep what stays in this process in a #private field, which is not sent (nor there for the offloaded ` +
+              `method to read, in the child), or pass plain data instead.`
             : `pass plain data instead, or do this work inside the child.`),
     path,
     { cause: error },

@@ -33,6 +33,9 @@ export interface MethodMustBeAsync {
  */
 type WrapperOptions = RunInProcessOptions & { kind?: never; addInitializer?: never };
 
+/** A decorator's options: `name` is a wrapper's (a method or a class is known by its own name). */
+type DecoratorOptions = RunInProcessOptions & { name?: never };
+
 /**
  * The function that `runInProcess(fn)` gives back, with `fn`'s parameters: it returns a promise of
  * `fn`'s result or, for an `async function*`, an async generator of its items and return value.
@@ -98,7 +101,7 @@ export function runInProcess<F extends (...args: any[]) => unknown>(
   fn: F,
   options?: WrapperOptions,
 ): OffloadedFunction<F>;
-export function runInProcess(options?: RunInProcessOptions): RunInProcessDecorator;
+export function runInProcess(options?: DecoratorOptions): RunInProcessDecorator;
 export function runInProcess<This, Method extends (this: This, ...args: any[]) => unknown>(
   value: Method,
   context: ClassMethodDecoratorContext<This, Method> & MethodMustBeAsync,

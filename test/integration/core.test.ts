@@ -124,6 +124,12 @@ for (const mode of modes) {
         ['RUN_IN_PROCESS_UNKNOWN_SUBCLASS'],
       );
       assert.match(warnings[0]!.message, /runs its static methods with `this` as its ancestor Counter/);
+      // Declared and exported in another module: found there.
+      const { ElsewhereCounter } = await fixture<typeof import('../fixtures/src/instances-elsewhere.js')>(
+        mode,
+        'instances-elsewhere',
+      );
+      assert.deepEqual(await ElsewhereCounter.tableOf(), { table: 'elsewhere counters', name: 'ElsewhereCounter' });
       // Known here, but not there under standard decorators (not exported): the declaring class, not a failure.
       const { hiddenTableOf } = await fixture<InstancesModule>(mode, 'instances');
       assert.deepEqual(
@@ -230,7 +236,7 @@ for (const mode of modes) {
       assert.equal(bound.path, 'this.digest');
       assert.match(
         bound.message,
-        /bound to the instance in its constructor \(this\.digest = this\.digest\.bind\(this\)\).*do not bind an offloaded method/,
+        /a method bound to the instance \(this\.digest = this\.digest\.bind\(this\), in the constructor\?\).*An offloaded method needs no binding/,
       );
     });
 

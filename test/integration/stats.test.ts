@@ -214,6 +214,23 @@ test("with callsPerChild above 1, busy counts the children that run a call, what
   for await (const _ of items);
 });
 
+test('in an isolated pool, a child whose call has answered is not idle: it is being replaced, and takes nothing', async () => {
+  configure('isolate-busy', { size: 2, isolate: true });
+  const { step } = inPool('isolate-busy');
+  const log = scratchFile('isolate-busy-log');
+  const samples: string[] = [];
+  const sampler = setInterval(() => {
+    const { queued, children } = stats('isolate-busy');
+    if (queued > 0 && children.idle > 0) samples.push(JSON.stringify({ queued, children }));
+  }, 5);
+  try {
+    await Promise.all(Array.from({ length: 8 }, (_, index) => step(log, index, { sleepMs: 200 })));
+  } finally {
+    clearInterval(sampler);
+  }
+  assert.deepEqual(samples, [], 'no child counted idle while calls waited');
+});
+
 test('a call whose code never ran (its module did not load) counts as failed, not completed', async () => {
   configure('module-loading', { size: 1 });
   const { Broken } = await fixture<typeof import('../fixtures/src/broken-at-import.js')>(

@@ -335,3 +335,16 @@ test('stats() counts a child busy while it runs its warm-up', () => {
   assert.deepEqual([during?.busy, during?.idle], [1, 0], run.report);
   assert.deepEqual([after?.busy, after?.idle], [0, 1], run.report);
 });
+
+test('warmUp() right after a call pings the child that ran it, and starts no other', async () => {
+  configure('warm-after-call', { size: 2 });
+  const { pid } = inPool('warm-after-call');
+  const first = await pid();
+  // The call's batch is ending now: its child is taken for tinypool, though it runs no call.
+  await warmUp('warm-after-call');
+  assert.equal(stats('warm-after-call').children.starting, 0, 'no child was started for the warm-up');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const { busy, idle, starting } = stats('warm-after-call').children;
+  assert.equal(busy + idle + starting, 1);
+  assert.equal(await pid(), first);
+});

@@ -172,3 +172,13 @@ export class BareClass {
     return 1;
   }
 }
+
+// `name` is a wrapper's option: on a decorator it is refused at run time, and so here.
+const sharedWithName: { timeout: number; name: string } = { timeout: 1, name: 'shared' };
+export class NamedMethod {
+  // @ts-expect-error: a method is known by its own name
+  @runInProcess({ ...sharedWithName })
+  async run(): Promise<number> {
+    return 1;
+  }
+}

@@ -266,8 +266,7 @@ export class TinypoolTransport implements Transport {
   wouldStartWorker(): boolean {
     if (this.settings.isolate || this.#tinypool.threads.length >= this.settings.size) return false;
     // As tinypool counts: a child holding a batch, open or ending, has no room for another task.
-    const children = this.#tinypool.threads.length - this.#tracker.starting;
-    return Math.min(children, this.#batches.holding() + this.#warmTasks) >= children;
+    return this.#free() === 0;
   }
 
   /** The calls a task in tinypool's queue holds: those deferred until its child is known too (deferred-calls.ts). */
@@ -494,7 +493,7 @@ export class TinypoolTransport implements Transport {
     await this.#warming.until(count);
     if (!pings) return;
     // Only idle children: a ping sent while calls hold them all would make tinypool start another.
-    await Promise.all([starting, ...Array.from({ length: starting ? 0 : this.children().idle }, () => this.#ping())]);
+    await Promise.all([starting, ...Array.from({ length: starting ? 0 : this.#free() }, () => this.#ping())]);
     // The pool shut down or broke meanwhile: the pings were dropped, and warmUp() fails as it would have.
     const failure = this.#warming.failure;
     if (failure) throw failure;
@@ -520,9 +519,17 @@ export class TinypoolTransport implements Transport {
   children(): ChildCounts {
     const children = this.#tinypool.threads.length;
     const starting = this.#tracker.starting;
-    // A child running its warm-up is busy too: it takes no call until it is done.
-    const busy = Math.min(children - starting, this.#batches.running() + this.#warmTasks);
+    // A child running its warm-up is busy too: it takes no call until it is done. One whose calls are
+    // all answered runs nothing, and takes the next call; not in an isolated pool, where it is replaced.
+    const running = this.settings.isolate ? this.#batches.holding() : this.#batches.running();
+    const busy = Math.min(children - starting, running + this.#warmTasks);
     return { busy, idle: Math.max(0, children - starting - busy), starting, recycled: this.#recycled };
+  }
+
+  /** The children with no batch at all, as tinypool counts them: one it gives a task to forks no other. */
+  #free(): number {
+    const children = this.#tinypool.threads.length - this.#tracker.starting;
+    return Math.max(0, children - Math.min(children, this.#batches.holding() + this.#warmTasks));
   }
 
   /**

@@ -9,7 +9,7 @@ import {
   type TaskResult,
   TaskResultSlot,
 } from '../protocol.js';
-import { childMarker, processState } from '../shared/process-state.js';
+import { processState } from '../shared/process-state.js';
 import { CallRunner } from './call-runner.js';
 import { compiledEagerly } from './eager-compile.js';
 import { importOnce } from './module-cache.js';
@@ -27,7 +27,6 @@ import { warmUp } from './warm-up.js';
  * only what runs in a child: no pool, no tinypool (beyond the entry tinypool itself wraps it in).
  */
 processState.isChild = true;
-process.env[childMarker] = String(process.pid);
 closeInheritedDescriptors();
 writeOutputAtOnce();
 // Its code closed the IPC channel (process.disconnect()), and it ends: the calls it runs go with it,

@@ -30,9 +30,6 @@ export interface ProcessState {
   readonly namespaces: Map<string, object>;
 }
 
-/** Set by a child's runner (child/runner.ts) to its pid, before any user module is imported. */
-export const childMarker = 'RUN_IN_PROCESS_CHILD_PID';
-
 // The version in the key changes whenever the shape above changes incompatibly. src/vitest.ts, which
 // runs in Vite's process without this file, writes the same key into the code it generates.
 const stateKey = Symbol.for('run-in-process.state.v3');
@@ -41,10 +38,6 @@ export const processState: ProcessState = ((globalThis as { [stateKey]?: Process
   registry: { modules: new Map(), classesByCtor: new WeakMap(), classesByIdentity: new WeakMap() },
   registeredErrors: new Map(),
   callOptions: new AsyncLocalStorage<CallOptions>(),
-  // A worker thread that code in a child starts has a state of its own: the child's mark, in the
-  // environment the thread gets a copy of, makes it a child's too (its calls run there, as the
-  // child's own do, and start no pool of grandchildren). The pid tells a process that code in a
-  // child started, with the same environment, from the child itself.
-  isChild: process.env[childMarker] === String(process.pid),
+  isChild: false,
   namespaces: new Map(),
 });

@@ -79,11 +79,3 @@ test('when the parent is killed with SIGKILL, what its children started is stopp
     parent.kill('SIGKILL');
   }
 });
-
-test('a worker thread that offloaded code starts is part of its child: a call made there runs there, and starts no pool', async () => {
-  const { pidFromThread } = inPool('process-trees');
-  const said = await pidFromThread('process-trees');
-  assert.equal(said.error, undefined);
-  assert.equal(said.isChild, true);
-  assert.equal(said.pid, said.childPid, 'the call ran in the child, not in a grandchild');
-});

@@ -88,7 +88,6 @@ function traced(context: CallContext, call: () => Promise<unknown>): Promise<unk
     });
 }
 
-/** In a child, decorated code runs where it is: the process is already the isolated one. */
 /**
  * A call made inside a child runs there, under that child's rights. One whose pool this process
  * knows to be sandboxed (its module, or one it imports, configured it with `permissions`), made in
@@ -105,6 +104,7 @@ function outsideItsSandbox(pool: string | undefined, label: string): Error | und
   );
 }
 
+/** In a child, decorated code runs where it is: the process is already the isolated one. */
 function runHere(run: () => unknown): Promise<unknown> {
   return new Promise((resolve) => resolve(run()));
 }

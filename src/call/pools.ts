@@ -24,6 +24,8 @@ import { warnOnce } from '../shared/warn-once.js';
 type Machinery = typeof import('../pool/pools.js');
 
 const optionsByName = new Map<string, PoolOptions>([[defaultPoolName, {}]]);
+/** How many of those have `permissions`. */
+let sandboxedPools = 0;
 let machinery: Machinery | undefined;
 let loading: Promise<Machinery> | undefined;
 
@@ -142,13 +144,12 @@ export function remotePools(): string[] {
   return [...optionsByName].filter(([, options]) => options.transport !== undefined).map(([name]) => name);
 }
 
-/** A pool's options if `configure()` gave it some, without the defaults or their warning. */
 /** Whether a pool configured in this process is sandboxed (`permissions`): nested calls check only then. */
 export function knowsSandboxedPool(): boolean {
   return sandboxedPools > 0;
 }
-let sandboxedPools = 0;
 
+/** A pool's options if `configure()` gave it some, without the defaults or their warning. */
 export function configuredOptions(name: string): PoolOptions | undefined {
   return optionsByName.get(name);
 }

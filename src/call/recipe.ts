@@ -60,13 +60,8 @@ export function methodRecipe(method: MethodEntry, self: unknown, args: unknown[]
     // Called on a subclass (`Users.count()` where Users extends Repo, which declares it): `this` is
     // that subclass in the child, as it is locally, so its static fields and overrides apply.
     const receiver = nearest && nearest !== declaring ? nearest : null;
-    if (
-      runtimeClass &&
-      nearest &&
-      receiver === null &&
-      runtimeClass !== declaring.ctor &&
-      isSubclass(runtimeClass, declaring)
-    )
+    // A subclass of the declaring class has a known class on its chain: the declaring one, at least.
+    if (runtimeClass && receiver === null && runtimeClass !== declaring.ctor && isSubclass(runtimeClass, declaring))
       warnUnknownSubclass(runtimeClass, declaring, 'static');
     const { target, targetKey, label } =
       addressOf(method, receiver) ??

@@ -1,7 +1,8 @@
 import { targetNotFoundCode, type MethodTarget, type Target } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
 import { importedNamespace } from './module-cache.js';
-import { findModule, helperHint, learnConstructor, methodKey, type ClassEntry } from '../shared/registry.js';
+import { helperHint } from '../shared/helper-module-hint.js';
+import { findModule, learnConstructor, methodKey, type ClassEntry } from '../shared/registry.js';
 
 /**
  * In the child, after the declaring module was imported (which re-ran its decorators): the real

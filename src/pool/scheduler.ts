@@ -239,7 +239,7 @@ export class Scheduler {
     listener?: CallbackListener,
     made?: (call: MadeCall) => void,
   ): Promise<Answer> {
-    if (listener && !this.#transport.streaming) return Promise.reject(this.#cannotRelay(label, 'callbacks'));
+    if (listener && !this.#transport.streaming) return this.#refuseUnrelayed(label, 'callbacks');
     return this.#run(task, label, spec, undefined, listener, made);
   }
 
@@ -256,7 +256,7 @@ export class Scheduler {
     listener?: CallbackListener,
   ): ScheduledStream {
     if (!this.#transport.streaming) {
-      const answer = Promise.reject(this.#cannotRelay(label, 'stream'));
+      const answer = this.#refuseUnrelayed(label, 'stream');
       return { answer, pull: () => {}, waiting: () => {}, stop: () => {} };
     }
     task[CallSlot.window] = window;
@@ -352,18 +352,22 @@ export class Scheduler {
     });
   }
 
-  /** Refused before it is made: counted as failed, as a call the pool cannot send is. */
-  #cannotRelay(label: string, what: 'stream' | 'callbacks'): RunInProcessError {
+  /**
+   * A call whose transport cannot relay what it sends before its answer: refused before it is made,
+   * and counted as failed, as a call the pool cannot send is.
+   */
+  #refuseUnrelayed(label: string, what: 'stream' | 'callbacks'): Promise<never> {
     this.#stats.settled('failed');
     const feature =
       what === 'stream'
         ? 'streams its results (an async generator)'
         : 'takes callbacks that the child calls back (callbacks: true)';
-    return new RunInProcessError(
+    const error = new RunInProcessError(
       `${label} ${feature}, but this pool runs its calls in ${this.#transport.runsIn}, which cannot relay what a ` +
         `running call sends before its answer: streaming and progress callbacks work only in a local pool for now. ` +
         `Run ${label} in a local pool, or return the whole result at once.`,
     );
+    return Promise.reject(error);
   }
 
   /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Worker } from 'bullmq';
+import { type Processor, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { internal } from '../helpers/internal.js';
 import { redisServerAvailable, type RedisServer, startRedis } from '../helpers/redis.js';
@@ -16,9 +16,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Link = InstanceType<QueueLinkModule['QueueLink']>;
 
-/** Adds a job of data `{ n }` to the link's queue, watched: what its watcher hears of it, as a value or a line. */
-async function addWatched(link: Link, jobId: string, n: number): Promise<unknown> {
-  const fate = new Promise<unknown>((resolve) =>
+/** What a watcher of the link hears of a job: its return value, or a line saying how it ended otherwise. */
+function watchJob(link: Link, jobId: string): Promise<unknown> {
+  return new Promise<unknown>((resolve) =>
     link.watch(jobId, {
       active: () => {},
       completed: (returnValue) => {
@@ -31,6 +31,11 @@ async function addWatched(link: Link, jobId: string, n: number): Promise<unknown
       unreachable: () => {},
     }),
   );
+}
+
+/** Adds a job of data `{ n }` to the link's queue, watched: what its watcher hears of it. */
+async function addWatched(link: Link, jobId: string, n: number): Promise<unknown> {
+  const fate = watchJob(link, jobId);
   await link.queue.add('call', { n }, { jobId });
   link.added(jobId);
   return fate;
@@ -47,6 +52,19 @@ describe("a caller's queue link", { skip }, () => {
     return client;
   };
 
+  /**
+   * A link to a queue of its own that sweeps every 5 ms (and, with no call to ready(), has no event
+   * subscription: every answer is found by the sweep), and a way to count a worker present on it.
+   */
+  const openLink = (queueName: string) => {
+    const presenceKey = `bull:${queueName}:run-in-process:workers`;
+    const link = new QueueLink(queueName, (options) => connect(options), undefined, presenceKey, 5);
+    link.use();
+    return { link, present: () => announce(connect(), presenceKey, 'in-process', 60_000) };
+  };
+  const workerOn = (queueName: string, processor: Processor, concurrency = 1) =>
+    new Worker(queueName, processor, { connection: connect({ maxRetriesPerRequest: null }), concurrency });
+
   before(async () => {
     redis = await startRedis({ persistence: false });
     ({ QueueLink } = await internal<QueueLinkModule>('remote/queue-link.js'));
@@ -60,19 +78,16 @@ describe("a caller's queue link", { skip }, () => {
 
   test('its sweep, asking about jobs while they finish, hands each its return value, never a stale one', async () => {
     const queueName = 'sweep-race@test';
-    const presenceKey = `bull:${queueName}:run-in-process:workers`;
-    // A sweep every few ms, and no event subscription (ready() is never called): every answer is
-    // found by the sweep, which reads the queue while the worker finishes jobs under it.
-    const link = new QueueLink(queueName, (options) => connect(options), undefined, presenceKey, 5);
-    link.use();
-    const presence = await announce(connect(), presenceKey, 'in-process', 60_000);
-    const worker = new Worker(
+    // Every answer is found by the sweep, which reads the queue while the worker finishes jobs under it.
+    const { link, present } = openLink(queueName);
+    const presence = await present();
+    const worker = workerOn(
       queueName,
       async (job) => {
         await sleep(Math.random() * 30);
         return { answer: job.data.n };
       },
-      { connection: connect({ maxRetriesPerRequest: null }), concurrency: 50 },
+      50,
     );
     try {
       const jobs = 400;
@@ -94,10 +109,8 @@ describe("a caller's queue link", { skip }, () => {
 
   test('a finished job that something else wrote to (its data not JSON) is lost, and the sweep goes on to the jobs after it', async () => {
     const queueName = 'sweep-unreadable@test';
-    const presenceKey = `bull:${queueName}:run-in-process:workers`;
-    const link = new QueueLink(queueName, (options) => connect(options), undefined, presenceKey, 5);
-    link.use();
-    const presence = await announce(connect(), presenceKey, 'in-process', 60_000);
+    const { link, present } = openLink(queueName);
+    const presence = await present();
     // Watched first: before the fix, BullMQ's parse of its data threw, and every sweep stopped there.
     const bad = addWatched(link, 'bad', 0);
     const good = addWatched(link, 'good', 1);
@@ -106,9 +119,7 @@ describe("a caller's queue link", { skip }, () => {
     await admin.lrem(`bull:${queueName}:wait`, 0, 'bad');
     await admin.hset(`bull:${queueName}:bad`, 'data', '{');
     await admin.zadd(`bull:${queueName}:completed`, Date.now(), 'bad');
-    const worker = new Worker(queueName, async (job) => ({ answer: job.data.n }), {
-      connection: connect({ maxRetriesPerRequest: null }),
-    });
+    const worker = workerOn(queueName, async (job) => ({ answer: job.data.n }));
     try {
       assert.match(
         String(await bad),
@@ -124,34 +135,16 @@ describe("a caller's queue link", { skip }, () => {
 
   test('its sweep reads a job that runs for a while without its data: only whether it is still there', async () => {
     const queueName = 'sweep-bytes@test';
-    const presenceKey = `bull:${queueName}:run-in-process:workers`;
-    const link = new QueueLink(queueName, (options) => connect(options), undefined, presenceKey, 5);
-    link.use();
-    const presence = await announce(connect(), presenceKey, 'in-process', 60_000);
-    const worker = new Worker(
-      queueName,
-      async () => {
-        await sleep(1_000);
-        return 'done';
-      },
-      { connection: connect({ maxRetriesPerRequest: null }) },
-    );
+    const { link, present } = openLink(queueName);
+    const presence = await present();
+    const worker = workerOn(queueName, async () => {
+      await sleep(1_000);
+      return 'done';
+    });
     const probe = connect();
     const sentByRedis = async () => Number(/total_net_output_bytes:(\d+)/.exec(await probe.info('stats'))?.[1]);
     try {
-      const answer = new Promise<unknown>((resolve) =>
-        link.watch('large', {
-          active: () => {},
-          completed: (returnValue) => {
-            resolve(returnValue);
-            return true;
-          },
-          failed: resolve,
-          lost: resolve,
-          orphaned: resolve,
-          unreachable: () => {},
-        }),
-      );
+      const answer = watchJob(link, 'large');
       const before = await sentByRedis();
       // Watched before it is added, and swept every 5 ms: not taken for lost while the megabyte goes in.
       await link.queue.add('call', { argument: 'x'.repeat(1_000_000) }, { jobId: 'large' });
@@ -169,9 +162,8 @@ describe("a caller's queue link", { skip }, () => {
 
   test('its sweep leaves alone a job watched and not added yet, with no worker alive (a caller that waits for one)', async () => {
     const queueName = 'sweep-unadded@test';
-    const presenceKey = `bull:${queueName}:run-in-process:workers`;
-    const link = new QueueLink(queueName, (options) => connect(options), undefined, presenceKey, 5);
-    link.use();
+    const { link, present } = openLink(queueName);
+    // Every fate but its answer is noted, even one told after the answer.
     const told: unknown[] = [];
     const answer = new Promise<unknown>((resolve) =>
       link.watch('unadded', {
@@ -189,8 +181,8 @@ describe("a caller's queue link", { skip }, () => {
     // Sweeps every 5 ms while its add is under way: it was taken for lost, though it then ran.
     await sleep(100);
     assert.deepEqual(told, []);
-    const presence = await announce(connect(), presenceKey, 'in-process', 60_000);
-    const worker = new Worker(queueName, async () => 'done', { connection: connect({ maxRetriesPerRequest: null }) });
+    const presence = await present();
+    const worker = workerOn(queueName, async () => 'done');
     try {
       await link.queue.add('call', {}, { jobId: 'unadded' });
       link.added('unadded');

@@ -66,21 +66,24 @@ export class LocalBatches {
    * for each such batch that no child spoke for yet.
    */
   running(): number {
-    return this.#holding(true);
+    // An open batch with every call answered, or one ending so, runs nothing: its child takes more.
+    return this.#children((batch) => batch.unanswered > 0 || (batch.deferred?.length ?? 0) > 0);
   }
 
   /** How many children hold a batch, as tinypool sees them: a child whose batch is open or ending is taken. */
   holding(): number {
-    return this.#holding(false);
+    return this.#children(() => true);
   }
 
-  #holding(callsOnly: boolean): number {
+  /**
+   * How many children have a batch that counts: counted per child, as with callsPerChild above 1 one
+   * child's idle batch says nothing of another's; each counted batch no child spoke for yet is one more.
+   */
+  #children(counts: (batch: LocalBatch) => boolean): number {
     const children = new Set<ChildRecord>();
     let unknown = 0;
     for (const batch of this.#batches.values()) {
-      // An open batch with every call answered, or one ending so, runs nothing: its child takes more.
-      // Counted per child: with callsPerChild above 1, one child's idle batch says nothing of another's.
-      if (callsOnly && batch.unanswered === 0 && !batch.deferred?.length) continue;
+      if (!counts(batch)) continue;
       if (batch.child) children.add(batch.child);
       else unknown++;
     }

@@ -29,9 +29,17 @@ export interface MethodMustBeAsync {
 
 /**
  * The wrapper's options, which a decorator context must not pass for: every option is optional,
- * and a getter's context would otherwise match this overload and compile.
+ * and a getter's context would otherwise match this overload and compile. A method that is not
+ * async, given to the bare decorator, fails here last (its context's `kind` is no such text), so
+ * the compiler's message names the fix; and a mistyped option of a wrapper is told against these
+ * options, not against a decorator context.
  */
-type WrapperOptions = RunInProcessOptions & { kind?: never; addInitializer?: never };
+type WrapperOptions = RunInProcessOptions & {
+  kind?: MethodMustBeAsyncText;
+  addInitializer?: MethodMustBeAsyncText;
+};
+
+type MethodMustBeAsyncText = keyof MethodMustBeAsync;
 
 /** A decorator's options: `name` is a wrapper's (a method or a class is known by its own name). */
 type DecoratorOptions = RunInProcessOptions & { name?: never };
@@ -97,15 +105,16 @@ export function runInProcess<This, Method extends AsyncMethod<This>>(
 export function runInProcess<
   Method extends (...args: any[]) => Promise<unknown> | AsyncGenerator<unknown, unknown, any>,
 >(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<Method>): TypedPropertyDescriptor<Method>;
+// `options?: undefined`: a decorator may be given more arguments than an overload takes, and its
+// context must not pass for none.
+export function runInProcess<F extends (...args: any[]) => unknown>(fn: F, options?: undefined): OffloadedFunction<F>;
+export function runInProcess(options?: DecoratorOptions): RunInProcessDecorator;
+// After the options' overload: the last that a two-argument call, or a decorator on a method that is
+// not async, fails against, whose error the compiler reports (see WrapperOptions).
 export function runInProcess<F extends (...args: any[]) => unknown>(
   fn: F,
-  options?: WrapperOptions,
+  options: WrapperOptions | undefined,
 ): OffloadedFunction<F>;
-export function runInProcess(options?: DecoratorOptions): RunInProcessDecorator;
-export function runInProcess<This, Method extends (this: This, ...args: any[]) => unknown>(
-  value: Method,
-  context: ClassMethodDecoratorContext<This, Method> & MethodMustBeAsync,
-): never;
 export function runInProcess(
   target: object,
   key: string | symbol,

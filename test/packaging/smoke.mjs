@@ -463,6 +463,13 @@ function typeChecks(label, tscPath, cwd, configFile) {
       expect(/make the method async/.test(errors), errors || 'no error at all');
     },
   );
+  check(
+    `${label}: the compile error for a mistyped option of a wrapper names the option (message-wrapper-option.ts)`,
+    () => {
+      const errors = (checked.byFile.get('src/message-wrapper-option.ts') ?? []).join('\n');
+      expect(/'timout' does not exist in type 'WrapperOptions'/.test(errors), errors || 'no error at all');
+    },
+  );
 }
 
 /** TypeScript ≥ 6 includes no @types package unless `types` lists it: the .d.ts must not rely on one. */

@@ -110,10 +110,14 @@ export class Batches {
     return running;
   }
 
-  /** How many are closing with every call answered: their workers are free once they have said they ended them. */
+  /**
+   * How many are closing with every call answered (closed, or sent to end after their calls: a call
+   * that went alone): their workers are free once they have said they ended them.
+   */
   get endingCount(): number {
     let ending = 0;
-    for (const batch of this.#inFlight.values()) if (batch.closed && batch.unanswered.length === 0) ending++;
+    for (const batch of this.#inFlight.values())
+      if ((batch.closed || !batch.keepOpen) && batch.unanswered.length === 0) ending++;
     return ending;
   }
 

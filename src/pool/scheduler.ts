@@ -339,12 +339,16 @@ export class Scheduler {
       if (this.#queueIsFull(call)) return;
       this.#pending.add(call);
       if (alone) {
-        // It starts a worker if none is free: what waits for an ending batch goes first.
-        if (this.#holding) this.#dispatch(false);
+        // A worker that answered all it was sent waits for more in an open batch, which this call must
+        // not join (a timeout or an abort of its own would stop what else that worker runs): the batch
+        // closes. Then, as any call, it waits for a batch that is ending (#hasRoom holds it) rather
+        // than start a worker, when no other is free: one call at a time, each with a signal, or
+        // stream after stream, keeps to one child.
+        this.#closeIdleBatch();
         // It waits here while every slot is taken, or behind calls made before it that wait here (FIFO
         // within a priority): in tinypool's queue it would take the next free child from them, and
         // from calls a closing batch hands back (a stream then holds that child for its whole life).
-        if (this.#backlog.holdsBefore(priority) || !this.#hasRoom(1, false)) this.#wait(call);
+        if (this.#backlog.holdsBefore(priority) || !this.#hasRoom(1)) this.#wait(call);
         else this.#submit([call], true);
       } else if (this.#appendToIdle(call)) return;
       else if (this.#hasRoom(1)) this.#submit([call], false);
@@ -453,6 +457,14 @@ export class Scheduler {
     if (this.#holding && (!hold || this.#backlog.size === 0)) {
       clearTimeout(this.#holding);
       this.#holding = undefined;
+    }
+  }
+
+  /** Closes a batch left open for more calls when a new worker would be started otherwise (none is free). */
+  #closeIdleBatch(): void {
+    for (const batch of this.#batches.idle()) {
+      if (this.#transport.wouldStartWorker?.()) this.#close(batch);
+      return;
     }
   }
 

@@ -65,6 +65,34 @@ test('a call a turn after warmUp(), or after the call before it, waits for the w
   }
 });
 
+test('calls that go alone (with an AbortSignal, or a stream), one after another, keep to one child', async () => {
+  // Such a call must not join a batch left open for more calls, nor be sent while the batch before
+  // it ends: tinypool would fork a child for it, every time, until the pool reached its size.
+  configure('alone-in-turn', { size: 4 });
+  const spawned: number[] = [];
+  const onSpawn = (message: unknown) => {
+    const { pool, pid } = message as { pool: string; pid: number };
+    if (pool === 'alone-in-turn') spawned.push(pid);
+  };
+  diagnosticsChannel.subscribe('run-in-process:child:spawn', onSpawn);
+  try {
+    const { pid, stream } = inPool('alone-in-turn');
+    const log = scratchFile('alone-in-turn');
+    const pids = new Set<number>([await pid()]);
+    for (let i = 0; i < 5; i++) {
+      pids.add(await withCallOptions({ signal: AbortSignal.timeout(60_000) }, () => pid()));
+      for await (const _ of stream(log, 2));
+      pids.add(await pid());
+    }
+    // Each line of the stream's log: `<index> <pid>`.
+    for (const line of readFileSync(log, 'utf8').trim().split('\n')) pids.add(Number(line.split(' ')[1]));
+    assert.equal(spawned.length, 1, `children started: ${spawned.join(', ')}`);
+    assert.deepEqual([...pids], spawned, 'every call ran on that child');
+  } finally {
+    diagnosticsChannel.unsubscribe('run-in-process:child:spawn', onSpawn);
+  }
+});
+
 test('a call waits for a batch that is ending only briefly: not for a child that answered and then blocked', async () => {
   configure('hold-blocked', { size: 2 });
   const { blockAfterAnswer, pid } = inPool('hold-blocked');

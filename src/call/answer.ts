@@ -74,7 +74,7 @@ async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry, where: 
   try {
     return decodeThrown(thrown, (node) => {
       const found = resolveErrorClass(node, moduleExports);
-      if (!found) warnIfClassUnknown(node, module.url);
+      if (!found) warnIfClassUnknown(node, module.url, node.exportName !== undefined && isEntryScript(module));
       return found;
     });
   } catch (error) {
@@ -95,19 +95,24 @@ const nodeOwnClasses = new Set(['AssertionError', 'AbortError', 'SystemError']);
  * class then fail silently. Most often the class lives in a module of its own (errors.ts), which
  * the declaring module imports but does not export. Said once for each class and declaring module.
  */
-function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string): void {
+function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, entryScript: boolean): void {
   const name = node.className;
   // Only the error thrown itself, which a catch branch tests: a cause may be of a library's
   // internal class (fetch's TypeError has an undici SocketError for cause) that no one can export.
   if (!node.thrown || node.library || builtinClasses.has(name) || nodeOwnClasses.has(name)) return;
+  const fix = entryScript
+    ? `${moduleUrl} is the entry script, whose exports are not looked up (importing it again might run it ` +
+      `again): for instanceof ${name} to hold, call registerError(${name}) in this process, or move the class ` +
+      `and the code that throws it into a module of their own.`
+    : `this process cannot find ${name}, which ${moduleUrl} does not export. For instanceof ${name} to hold, ` +
+      `export it from that module (export { ${name} } from './errors.js'), or call registerError(${name}) in ` +
+      `this process.`;
   warnOnce(
     'RUN_IN_PROCESS_UNKNOWN_ERROR_CLASS',
     `${moduleUrl}\0${name}`,
     () =>
       `An error of class ${name} thrown in a child came back as the nearest built-in class it extends, with its ` +
-      `name, message and fields: this process cannot find ${name}, which ${moduleUrl} does not export. For ` +
-      `instanceof ${name} to hold, export it from that module (export { ${name} } from './errors.js'), or call ` +
-      `registerError(${name}) in this process.`,
+      `name, message and fields: ${fix}`,
   );
 }
 

@@ -37,6 +37,9 @@ test('a decorated class in the entry script works, with one warning that says ho
   assert.notEqual(first, parent);
   assert.equal(run.stderr.match(/RUN_IN_PROCESS_ENTRY_SCRIPT/g)?.length, 1, run.report);
   assert.match(run.stderr, /isChildProcess\(\)/);
+  // Its exported error class is not found: the warning says why, and what to do instead of exporting it.
+  assert.match(run.stdout, /failed with EntryError, instanceof false/, run.report);
+  assert.match(run.stderr, /is the entry script, whose exports are not looked up .* call registerError\(EntryError\)/s);
 });
 
 test('RUN_IN_PROCESS_INLINE=1 runs calls in this process through the same serialization', () => {

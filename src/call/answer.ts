@@ -5,7 +5,7 @@ import { AnswerSlot, ThrownSlot, targetNotFoundCode, type Answer, type EncodedTh
 import { type ErrorClassOf, resolveErrorClass } from '../shared/error-classes.js';
 import { warnOnce } from '../shared/warn-once.js';
 import { builtinClasses } from '../codec/thrown-shape.js';
-import { fsReadHint } from '../shared/sandbox-hint.js';
+import { fsReadHint, sandboxedChild } from '../shared/sandbox-hint.js';
 import { processState } from '../shared/process-state.js';
 import type { ModuleEntry } from '../shared/registry.js';
 import { joinStacks, withCallerFrames } from './call-stacks.js';
@@ -36,9 +36,12 @@ export async function rethrow(answer: Thrown, recipe: Recipe, where: string): Pr
     (thrown as { code?: unknown } | null)?.code === targetNotFoundCode
       ? ''
       : fsReadHint(thrown) ||
-        `It imports that module by its file URL, so the module must be importable that way, with the same ` +
-          `loader flags (execArgv) the parent uses; its top-level code runs there.` +
-          typeScriptHint(moduleUrl, thrown);
+        (where === sandboxedChild
+          ? `It imports that module by its file URL, under the pool's permissions, with the pool's own flags ` +
+            `(execArgv), not the parent's; its top-level code runs there.`
+          : `It imports that module by its file URL, so the module must be importable that way, with the same ` +
+            `loader flags (execArgv) the parent uses; its top-level code runs there.`) +
+          typeScriptHint(moduleUrl, thrown, where);
   throw withCallerFrames(
     new ModuleLoadError(
       `${capitalized(where)} could not load ${recipe.label} from ${moduleUrl}: ${reason}${hint && `\n${hint}`}`,
@@ -56,10 +59,17 @@ function capitalized(text: string): string {
  * A child that cannot read TypeScript: the parent loaded it through a loader the child did not get.
  * Node 20 refuses the extension; Node ≥ 22.18 strips types but fails on the decorators.
  */
-function typeScriptHint(moduleUrl: string, thrown: unknown): string {
+function typeScriptHint(moduleUrl: string, thrown: unknown, where: string): string {
   const code = (thrown as { code?: unknown } | null)?.code;
   if (!/\.[cm]?tsx?$/.test(moduleUrl)) return '';
   if (code !== 'ERR_UNKNOWN_FILE_EXTENSION' && !(thrown instanceof SyntaxError)) return '';
+  // A loader such as tsx probes and reads files outside what a sandbox grants, and a sandboxed pool
+  // does not inherit the parent's flags: its modules must be JavaScript.
+  if (where === sandboxedChild)
+    return (
+      `\nA sandboxed child cannot load TypeScript: loaders (tsx) do not run under the permission model. Compile ` +
+      `the module to JavaScript (tsc), and have the pool's calls come from the compiled module.`
+    );
   return (
     `\nThe child cannot load this TypeScript module by itself: start the parent with a loader that it passes on ` +
     `(node --import tsx app.ts), or give the pool one: configure({ execArgv: [...process.execArgv, '--import', 'tsx'] }).`

@@ -207,6 +207,35 @@ test('a plugin outside the read list fails with a ModuleLoadError that names the
   assert.match(await hello(), /^hello from \d+$/);
 });
 
+test('a sandboxed pool asked to run a TypeScript module (the parent under tsx) says to compile it, not to pass a loader on', () => {
+  // tsx cannot run in a sandboxed child, and a sandboxed pool does not inherit the parent's flags:
+  // "start the parent with a loader that it passes on" would send the user in a circle.
+  const plugins = folder('typescript-plugins');
+  const library = new URL('../../../dist/index.js', import.meta.url).href;
+  const plugin = join(plugins, 'greeter.mts');
+  writeFileSync(
+    plugin,
+    `import { configure, runInProcess } from ${JSON.stringify(library)};
+     configure('sandbox-ts', { size: 1, permissions: { fsRead: [${JSON.stringify(plugins)}] } });
+     export class Greeter {
+       @runInProcess({ pool: 'sandbox-ts' })
+       static async greet(name: string): Promise<string> { return 'hello ' + name; }
+     }`,
+  );
+  // Decorators: Node 22 and later strip a module's types by themselves, but not its decorators.
+  const run = runScript(
+    `const { shutdown } = await import(${JSON.stringify(library)});
+     const { Greeter } = await import(${JSON.stringify(pathToFileURL(plugin).href)});
+     try { await Greeter.greet('x'); } catch (error) { console.log(error.name + ': ' + error.message); }
+     await shutdown();`,
+    { nodeArgs: ['--import', 'tsx'] },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.match(run.stdout, /^ModuleLoadError: The sandboxed child process could not load Greeter\.greet/, run.report);
+  assert.match(run.stdout, /A sandboxed child cannot load TypeScript: .* Compile the module to JavaScript/, run.report);
+  assert.doesNotMatch(run.stdout, /--import', 'tsx'|loader that it passes on/, run.report);
+});
+
 // The reaper is a /bin/sh where there is one; as on Windows (RUN_IN_PROCESS_IPC_ONLY=1 here), a Node process.
 for (const [reaper, env] of [
   ['/bin/sh', process.env],

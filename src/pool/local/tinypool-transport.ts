@@ -1,3 +1,4 @@
+import { sandboxedChild } from '../../shared/sandbox-hint.js';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,7 +71,7 @@ const stopGrace = 1_000;
 const noSignal = {};
 
 export class TinypoolTransport implements Transport {
-  readonly runsIn = 'the child process';
+  readonly runsIn: string;
   readonly streaming = true;
   readonly capacity: number;
   readonly #tinypool: Tinypool;
@@ -212,6 +213,8 @@ export class TinypoolTransport implements Transport {
     private readonly events: TransportEvents,
   ) {
     this.capacity = settings.size * settings.callsPerChild;
+    // Said in messages: what a sandboxed child cannot do (a loader, a read) is not a plain child's fault.
+    this.runsIn = settings.sandboxed ? sandboxedChild : 'the child process';
     if (!existsSync(runnerFile)) throw filesMissing();
     // A sandboxed child may signal this process (shared/inspector-guard.ts).
     if (settings.sandboxed) guardInspector();

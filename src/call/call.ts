@@ -11,7 +11,7 @@ import { rethrow, returnedValue } from './answer.js';
 import { withCallerFrames } from './call-stacks.js';
 import { currentCallOptions } from './call-options.js';
 import { warnIfEntryScript } from './entry-script.js';
-import { configuredOptions, knowsSandboxedPool, poolOptions, withScheduler } from './pools.js';
+import { configuredOptions, countRefused, knowsSandboxedPool, poolOptions, withScheduler } from './pools.js';
 import { functionRecipe, methodRecipe, type Recipe, runtimeClassOf } from './recipe.js';
 import { RemoteGenerator } from './remote-generator.js';
 
@@ -64,11 +64,14 @@ export function callFunction(fn: FunctionEntry, args: unknown[]): unknown {
  * is traced from there).
  */
 function refused(error: unknown, target: string, module: string, options: RunInProcessOptions): Promise<never> {
-  if (!callChannel.hasSubscribers) return Promise.reject(error);
   const pool = options.pool ?? defaultPoolName;
+  // Counted as failed in stats(), as a call the pool could not send is.
+  const counted = countRefused(pool);
+  const reject = (): Promise<never> => (counted ? counted.then(() => Promise.reject(error)) : Promise.reject(error));
+  if (!callChannel.hasSubscribers) return reject();
   const timeout = currentCallOptions()?.timeout ?? options.timeout ?? configuredOptions(pool)?.timeout;
   const context: CallContext = { target, module, pool, timeout, pid: undefined, carrier: {} };
-  return traced(context, () => Promise.reject(error)) as Promise<never>;
+  return traced(context, reject) as Promise<never>;
 }
 
 /**

@@ -181,6 +181,19 @@ function schedulerFor(name: string): Scheduler | Promise<Scheduler> {
  * turn as the loading ends, so that a call made before a `shutdown()` reaches its scheduler before
  * that shutdown closes it (shutdown() waits for the same loading, after it).
  */
+/** Counts a call refused before it reached its pool as failed (pool/pools.ts); once counted, if the pool machinery must load first. */
+export function countRefused(name: string): void | Promise<void> {
+  if (machinery) return machinery.countRefused(name);
+  loading ??= import('../pool/pools.js');
+  return loading.then(
+    (loaded) => {
+      machinery = loaded;
+      loaded.countRefused(name);
+    },
+    () => {}, // The call's own error says what went wrong; a pool that cannot load has no stats.
+  );
+}
+
 export function withScheduler<T>(name: string, use: (scheduler: Scheduler) => T): T | Promise<T> {
   if (machinery) return use(machinery.scheduler(name, poolOptions(name)));
   loading ??= import('../pool/pools.js');

@@ -52,6 +52,16 @@ export function scheduler(name: string, options: PoolOptions): Scheduler {
   return scheduler;
 }
 
+/**
+ * A call refused before it reached its pool (arguments that cannot cross, a method called on the
+ * wrong object: call/call.ts): a call that failed all the same, counted with the pool's, started or not.
+ */
+export function countRefused(name: string): void {
+  const pool = liveFor(name);
+  // Timing is the pool's setting, set when it starts (scheduler()): a refused call has no times.
+  (pool.stats ??= new CallStats(false)).settled('failed');
+}
+
 /** Moves the running scheduler aside: it finishes its calls in flight, then stops its workers. */
 export function drain(name: string): void {
   const pool = live.get(name);

@@ -231,6 +231,18 @@ test('in an isolated pool, a child whose call has answered is not idle: it is be
   assert.deepEqual(samples, [], 'no child counted idle while calls waited');
 });
 
+test('a call refused before it is sent (arguments that cannot cross) counts as failed, whether its pool had started or not', async () => {
+  const { carry, pid } = inPool('stats-refused');
+  const uncloneable = () => {};
+  // Not started: the refusal is the pool's first call.
+  await rejectionOf(carry('log', 0, 'value', uncloneable as unknown as Uint8Array), SerializationError);
+  assert.equal(stats('stats-refused').failed, 1);
+  await pid();
+  await rejectionOf(carry('log', 1, 'value', uncloneable as unknown as Uint8Array), SerializationError);
+  const { completed, failed } = stats('stats-refused');
+  assert.deepEqual({ completed, failed }, { completed: 1, failed: 2 });
+});
+
 test('a call whose code never ran (its module did not load) counts as failed, not completed', async () => {
   configure('module-loading', { size: 1 });
   const { Broken } = await fixture<typeof import('../fixtures/src/broken-at-import.js')>(

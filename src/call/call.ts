@@ -24,8 +24,9 @@ export function callMethod(method: MethodEntry, self: unknown, args: unknown[]):
   if (processState.isChild) {
     // Only where some pool is sandboxed and this child is not: a nested call pays nothing otherwise.
     if (process.permission === undefined && knowsSandboxedPool()) {
-      const pool = method.options.pool ?? classDefaults(runtimeClassOf(method, self)).pool;
-      const outside = outsideItsSandbox(pool, describeMethod(method));
+      const runtimeClass = runtimeClassOf(method, self);
+      const pool = method.options.pool ?? classDefaults(runtimeClass).pool;
+      const outside = outsideItsSandbox(pool, describeMethod(method, runtimeClass));
       if (outside) return method.streams ? refusedStream(() => Promise.reject(outside)) : Promise.reject(outside);
     }
     return method.streams ? method.impl.apply(self, args) : runHere(() => method.impl.apply(self, args));

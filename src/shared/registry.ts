@@ -202,8 +202,10 @@ function sourceOf(fn: Function): string | undefined {
 }
 
 /** A display name for messages: `Hasher.digest`, `Hasher.version` (static), `parseUntrusted`. */
-export function describeMethod(method: MethodEntry): string {
-  return `${method.owner.ctor?.name ?? 'class'}.${method.name}`;
+export function describeMethod(method: MethodEntry, calledOn?: Function): string {
+  // Under standard decorators an instance method's class is known from its first call on: before
+  // it, the class the call was made on names it.
+  return `${method.owner.ctor?.name ?? (calledOn?.name || 'class')}.${method.name}`;
 }
 
 /**

@@ -124,6 +124,12 @@ test('a call to a sandboxed pool made from a child that is not sandboxed is refu
     refused.message,
     /readHostname was called from code running in a child process.*pool "nested-sandboxed" is \(permissions\)/,
   );
+  const { viaHostToMethod } = await fixture<typeof import('../fixtures/src/nested-sandbox.js')>(
+    'standard',
+    'nested-sandbox',
+  );
+  const method = await rejectionOf(viaHostToMethod(), TypeError);
+  assert.match(method.message, /^SandboxedTools\.hostname was called from code running in a child process/);
 });
 
 test('processes, threads, addons and WASI are denied unless granted', async () => {

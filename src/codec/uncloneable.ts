@@ -90,9 +90,10 @@ function findUncloneable(roots: Record<string, unknown>, minDepth: number): Culp
     }
     const [key, child] = next.value;
     const path = frame.path + key;
-    if (child instanceof ThrowingRead) return { path, what: `reading it threw: ${child.message}` };
+    // First: `instanceof` reads the prototype, which throws for a revoked Proxy.
     const kind = refusedKind(child);
     if (kind !== undefined) return { path, what: kind };
+    if (child instanceof ThrowingRead) return { path, what: `reading it threw: ${child.message}` };
     if (typeof child !== 'object' || child === null || seen.has(child)) continue;
     seen.add(child);
     const failure = serializeFailure(child);
@@ -110,6 +111,8 @@ function refusedKind(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   // Before anything reads it: a Proxy's traps run on every read, and v8 never clones one.
   if (types.isProxy(value)) return 'a Proxy cannot be cloned (pass the object it wraps, or a plain copy of it)';
+  // An object of Node's own whose properties are the environment's variables, not fields.
+  if (value === process.env) return 'process.env cannot be cloned (pass a plain copy of it: { ...process.env })';
   if (ArrayBuffer.isView(value)) return refusedView(value);
   if (value instanceof ArrayBuffer) {
     return isDetached(value) ? 'a detached ArrayBuffer cannot be cloned (its memory was transferred)' : undefined;
@@ -144,7 +147,8 @@ function tooDeep(value: object): string {
       continue;
     }
     const child = next.value[1];
-    if (typeof child !== 'object' || child === null || child instanceof ThrowingRead || seen.has(child)) continue;
+    if (typeof child !== 'object' || child === null || types.isProxy(child) || child instanceof ThrowingRead) continue;
+    if (seen.has(child)) continue;
     seen.add(child);
     stack.push(childrenOf(child)[Symbol.iterator]());
     if (stack.length > deepest) deepest = stack.length;

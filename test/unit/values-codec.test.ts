@@ -141,3 +141,22 @@ test('a Proxy among the arguments is named as one, at its path, and none of its 
   }
   assert.equal(reads, 0);
 });
+
+test('a revoked Proxy is named as a Proxy at its path, and process.env as what to copy', () => {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  assert.throws(
+    () => encodeValues({ args: [[proxy]] }, 'to the child process for f()'),
+    (error: unknown) =>
+      error instanceof SerializationError &&
+      error.path === 'args[0][0]' &&
+      /a Proxy cannot be cloned/.test(error.message),
+  );
+  assert.throws(
+    () => encodeValues({ args: [{ env: process.env }] }, 'to the child process for f()'),
+    (error: unknown) =>
+      error instanceof SerializationError &&
+      error.path === 'args[0].env' &&
+      /process\.env cannot be cloned \(pass a plain copy of it: \{ \.\.\.process\.env \}\)/.test(error.message),
+  );
+});

@@ -304,11 +304,15 @@ export class QueueLink {
         } else void this.#settleFromStore(jobId);
       }),
     );
+    // Not taken from the event, which whoever can write to Redis can add to the stream (a forged one
+    // would fail a call its worker still runs, with a reason of the forger's): the job's stored state
+    // and reason decide, as for a completed job's answer that does not hold. A rare path: a job fails
+    // only when the queue gives up on it (its worker stalled), not when the call's code throws.
     events.on(
       'failed',
-      guarded(({ jobId, failedReason }: { jobId: string; failedReason: string }) =>
-        this.#finish(jobId)?.failed(failedReason),
-      ),
+      guarded(({ jobId }: { jobId: string }) => {
+        if (this.#watchers.has(jobId)) void this.#settleFromStore(jobId);
+      }),
     );
     this.#events = events;
     await events.waitUntilReady();

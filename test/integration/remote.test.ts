@@ -830,7 +830,7 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.equal(code, 0, bounded.output());
   });
 
-  test('with a secret, a forged answer in the events stream is ignored: the call gets its real answer', async () => {
+  test('with a secret, a forged answer or failure in the events stream is ignored: the call gets its real answer', async () => {
     const signed = await app.startWorker({
       redis: redis.socket,
       build: 'forged',
@@ -860,6 +860,18 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
             answer,
           );
         }
+        // A failure is the queue's word, which a stream entry is not: the job's stored state decides.
+        redisCli(
+          'XADD',
+          'bull:default@forged:events',
+          '*',
+          'event',
+          'failed',
+          'jobId',
+          jobId,
+          'failedReason',
+          'run evil.sh',
+        );
         assert.equal(await running, Number(lines(marker)[0]), 'the real answer: the pid of the child that ran it');
       });
     } finally {

@@ -1,5 +1,6 @@
 import type { ExportNameOf } from '../codec/thrown-shape.js';
 import { asBuffer, decodeValue, ownView } from '../codec/values.js';
+import { SerializationError } from '../errors.js';
 import { CallSlot, type Answer, type CallTask, type ChildNotice, type ChildSettings } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
 import { type ChildCallContext, childCallChannel } from '../shared/tracing.js';
@@ -99,7 +100,7 @@ async function execute(
     const sent = task[CallSlot.input];
     input = isArray(sent)
       ? { this: task[CallSlot.self], args: rewrapBuffers(sent, task[CallSlot.buffers]) }
-      : (decodeValue(sent, 'args', 'in the child process') as { this?: Record<string, unknown>; args: unknown[] });
+      : callInputOf(decodeValue(sent, 'args', 'in the child process'));
   } catch (error) {
     // Arguments too deep to be read back here, or that V8 writes but cannot read back: this call
     // fails, and the child is as good as before. (What reads them is the library's own, taken before
@@ -187,4 +188,26 @@ function exportNamesOf(namespace: object): ExportNameOf {
     exportNames.set(namespace, lookup);
   }
   return lookup;
+}
+
+/**
+ * A call's `this` and arguments as callers send them. A remote worker passes on what a job holds,
+ * and whoever can write to its Redis can write a job: an input of another shape is refused here,
+ * unrun, rather than run with no arguments (or fail in the user's code as if it had thrown).
+ */
+function callInputOf(decoded: unknown): { this?: Record<string, unknown>; args: unknown[] } {
+  const input = decoded as { this?: unknown; args?: unknown } | null;
+  if (
+    typeof input === 'object' &&
+    input !== null &&
+    isArray(input.args) &&
+    (input.this === undefined || (typeof input.this === 'object' && input.this !== null))
+  )
+    return input as { this?: Record<string, unknown>; args: unknown[] };
+  throw new SerializationError(
+    `The call's input, as the child read it, is not what run-in-process sends ({ this, args: [...] }): the call was ` +
+      `not run. (Something other than a caller of run-in-process wrote it: a job written to a remote pool's Redis ` +
+      `by hand, say.)`,
+    'args',
+  );
 }

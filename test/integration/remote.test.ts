@@ -25,6 +25,7 @@ import {
 import { Redis } from 'ioredis';
 import { bullmq } from 'run-in-process/bullmq';
 import { fixtureUrl, scratchFile, waitFor } from '../helpers/fixtures.js';
+import { internal } from '../helpers/internal.js';
 import { redisServerAvailable, type RedisServer, startRedis } from '../helpers/redis.js';
 import { nodeOfLine, type RemoteApp, remoteApp, type StartedWorker } from '../helpers/remote-app.js';
 import { rejectionOf } from '../helpers/rejection.js';
@@ -38,6 +39,8 @@ type ValuesModule = typeof import('../fixtures/src/values.js');
 type ErrorsModule = typeof import('../fixtures/src/errors.js');
 type RemoteModule = typeof import('../fixtures/src/remote.js');
 type NamedModule = typeof import('../fixtures/src/remote-named.js');
+type EnvelopeModule = typeof import('../../build/lib/remote/envelope.js');
+type PortableModule = typeof import('../../build/lib/remote/portable.js');
 
 /** The transport every caller here uses, with the same build as the workers. */
 function transport(socket: string, more: Parameters<typeof bullmq>[0] | object = {}) {
@@ -404,6 +407,27 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
         assert.equal(await Shapes.area(2), 4);
         assert.equal(await new Shapes().area(), 90);
       });
+      // A job written by hand, for a served target, whose input decodes but is not `{ this?, args: [...] }`:
+      // refused unrun (stage 'send'), not run with no arguments or with its code failing on them.
+      const { sealJob } = await internal<EnvelopeModule>('remote/envelope.js');
+      const { packPortable, portableCodec } = await internal<PortableModule>('remote/portable.js');
+      const { Queue, QueueEvents } = await import('bullmq');
+      const { openAnswers } = await internal<EnvelopeModule>('remote/envelope.js');
+      const queue = new Queue('default@named', { connection: { path: redis.socket } });
+      const events = new QueueEvents('default@named', { connection: { path: redis.socket } });
+      try {
+        await events.waitUntilReady();
+        for (const [n, input] of [{ args: 5 }, 42, null, { this: 1, args: [] }].entries()) {
+          const jobId = `hand-written-${n}`;
+          const part = { key: 'plugins/Counter.twice', input: packPortable(input).toString('base64'), label: 'twice' };
+          const job = await queue.add('call', sealJob([part], jobId, undefined, portableCodec), { jobId });
+          const [answer] = openAnswers(await job.waitUntilFinished(events, 10_000), jobId, undefined, 1).answers;
+          assert.deepEqual([answer?.[0], answer?.[2]], ['thrown', 'send'], `input ${JSON.stringify(input)}`);
+        }
+      } finally {
+        await events.close();
+        await queue.close();
+      }
     } finally {
       await extra.stop();
     }

@@ -34,16 +34,27 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { connection, pool, modules } = flags;
-  const secret = process.env['RUN_IN_PROCESS_SECRET'] || undefined;
-  const transport = bullmq({
-    connection,
-    ...(flags.buildId !== undefined && { buildId: flags.buildId }),
-    ...(flags.prefix !== undefined && { prefix: flags.prefix }),
-    ...(secret && { secret }),
-    ...(flags.lockDuration !== undefined && { lockDuration: flags.lockDuration }),
-    ...(flags.stalledInterval !== undefined && { stalledInterval: flags.stalledInterval }),
-    ...(flags.maxPayloadBytes !== undefined && { maxPayloadBytes: flags.maxPayloadBytes }),
-  });
+  const secret = process.env['RUN_IN_PROCESS_SECRET'];
+  let transport: ReturnType<typeof bullmq>;
+  try {
+    // An empty secret (an unset variable in a template) would start a worker that takes unsigned calls.
+    if (secret === '')
+      throw new Error("RUN_IN_PROCESS_SECRET is set, but empty: set it to the callers' secret, or unset it.");
+    transport = bullmq({
+      connection,
+      ...(flags.buildId !== undefined && { buildId: flags.buildId }),
+      ...(flags.prefix !== undefined && { prefix: flags.prefix }),
+      ...(secret !== undefined && { secret }),
+      ...(flags.lockDuration !== undefined && { lockDuration: flags.lockDuration }),
+      ...(flags.stalledInterval !== undefined && { stalledInterval: flags.stalledInterval }),
+      ...(flags.maxPayloadBytes !== undefined && { maxPayloadBytes: flags.maxPayloadBytes }),
+    });
+  } catch (error) {
+    // A flag's value bullmq() refuses (a connection that does not parse) is the command's mistake: named by its flag.
+    const message = (error as Error).message.replace(/^bullmq\(options\): connection/, '--connection');
+    console.error(`run-in-process worker: ${message}\n${usage}`);
+    return 2;
+  }
   // Listening before saying it is ready: a supervisor may stop it the moment it reads that line. The
   // first signal lets the calls it holds finish (for --shutdown-deadline ms at most); a second does
   // not wait for them: they fail (their callers get PoolClosedError); any later one is only told,

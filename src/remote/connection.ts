@@ -34,8 +34,10 @@ export function checkedConnection(connection: string): { connection: Connection;
     const userinfo = /^[^/@]*@/.test(connection);
     const mistyped = /^(redis|rediss|unix):/i.test(connection) || /^[a-z][a-z0-9+.-]*\/\//i.test(connection);
     // `redis:/host`, `redis:host:6379`, `rediss//host`, `redis:pass@host`: a URL mistyped, not a host or a path.
-    if (mistyped || (!userinfo && /^[a-z][a-z0-9+.-]+:[/a-z]/i.test(connection))) {
-      throw refusal(connection, 'looks like a URL whose scheme is mistyped');
+    if (mistyped) throw refusal(connection, 'looks like a URL whose scheme is mistyped');
+    // `reddis:/host`, or `localhost:port`: which of the two was meant cannot be told.
+    if (!userinfo && /^[a-z][a-z0-9+.-]+:[/a-z]/i.test(connection)) {
+      throw refusal(connection, 'looks like a URL whose scheme is mistyped, or a host whose port is not a number');
     }
     if (
       /^([/.~]|[a-z]:[\\/])/i.test(path) ||

@@ -89,6 +89,33 @@ test("--pool and --build-id with ':' or '@' are refused before starting, naming 
   );
 });
 
+test('a --connection that does not parse, and an empty RUN_IN_PROCESS_SECRET, are usage errors naming them', () => {
+  for (const [connection, why] of [
+    ['redis:/localhost', 'looks like a URL whose scheme is mistyped.'],
+    ['localhost:notaport', 'looks like a URL whose scheme is mistyped, or a host whose port is not a number.'],
+    ['http://host', 'is not a Redis URL.'],
+  ]) {
+    const run = command('--connection', connection!, '--pool', 'default', module);
+    assert.equal(run.status, 2, run.stderr);
+    assert.ok(
+      run.stderr.startsWith(`run-in-process worker: --connection ${JSON.stringify(connection)} ${why}`),
+      run.stderr,
+    );
+    assert.match(run.stderr, /\nusage: /);
+  }
+  // An unset variable in a template: a worker that took unsigned calls would be started.
+  const run = spawnSync(
+    process.execPath,
+    [cli, 'worker', '--connection', '/nowhere/redis.sock', '--pool', 'default', module],
+    {
+      encoding: 'utf8',
+      timeout: 10_000,
+      env: { ...process.env, RUN_IN_PROCESS_SECRET: '' },
+    },
+  );
+  refuses(run, `RUN_IN_PROCESS_SECRET is set, but empty: set it to the callers' secret, or unset it.`);
+});
+
 test('the usage error says which of --connection, --pool and a module is missing', () => {
   const needed = '--connection, --pool and at least one module are needed; missing:';
   // The value of --size forgotten: the module was taken for it.

@@ -193,11 +193,14 @@ export class CallerTransport implements Transport {
     const queue = this.link.queueName;
     const build = queue.slice(queue.lastIndexOf('@') + 1);
     const others = await this.link.workers.buildsServing(pool).catch(() => []);
+    // A job that waited was taken by this build's workers once: they left, the build ids are not wrong.
     const elsewhere =
-      others.length > 0
-        ? ` Workers of pool ${pool} run other builds (${others.join(', ')}): caller and workers must share a build ` +
-          `id (the transport's buildId, RUN_IN_PROCESS_BUILD_ID, or the app's package version).`
-        : '';
+      others.length === 0
+        ? ''
+        : queued
+          ? ` Workers of pool ${pool} run other builds (${others.join(', ')}), which do not take this build's calls.`
+          : ` Workers of pool ${pool} run other builds (${others.join(', ')}): caller and workers must share a build ` +
+            `id (the transport's buildId, RUN_IN_PROCESS_BUILD_ID, or the app's package version).`;
     const what = queued
       ? `${label} was not run: its job waited in the queue, and no live worker of pool ${pool} for build ${build} ` +
         `is left to take it (queue ${queue}); the job was removed.`

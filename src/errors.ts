@@ -177,9 +177,17 @@ export class ChildStartupError extends RunInProcessError {
   }
 }
 
-/** The pool was shut down before the call could finish. */
+/**
+ * The pool was shut down before the call could finish. `mayHaveRun`: it had been sent to a child (or
+ * a remote worker) and may have run, in part or whole; false for a call that never left the queue.
+ */
 export class PoolClosedError extends RunInProcessError {
   override readonly code = 'ERR_POOL_CLOSED';
+  readonly mayHaveRun: boolean;
+  constructor(message: string, options?: ErrorOptions & { mayHaveRun?: boolean }) {
+    super(message, options);
+    this.mayHaveRun = options?.mayHaveRun ?? false;
+  }
 }
 
 /** The pool's queue held `maxQueue` calls already: the call was refused at once, nothing was sent. */

@@ -395,7 +395,13 @@ export class Scheduler {
           // Past the deadline, the shutdown settles about a second later: what still runs then is killed.
           this.#killAt ??= performance.now() + shutdownStopGrace;
           for (const call of this.#pending) {
-            call.fail(new PoolClosedError(`${call.label} did not finish within the ${deadline} ms shutdown deadline.`));
+            // One in a batch was sent to a worker, which may have started it.
+            const mayHaveRun = call.batch !== undefined;
+            call.fail(
+              new PoolClosedError(`${call.label} did not finish within the ${deadline} ms shutdown deadline.`, {
+                mayHaveRun,
+              }),
+            );
           }
         }, deadline),
       );

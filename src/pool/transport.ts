@@ -178,7 +178,8 @@ export interface TransportProvider extends PoolTransport {
 
 /** The error of a call lost with its batch when no call of it is to blame. */
 export function lossError(loss: Extract<BatchLoss, { kind: 'closed' | 'failed' }>, label: string): Error {
-  if (loss.kind === 'closed') return new PoolClosedError(`The pool was shut down before ${label} finished.`);
+  if (loss.kind === 'closed')
+    return new PoolClosedError(`The pool was shut down before ${label} finished.`, { mayHaveRun: true });
   // tinypool hands a child's error back as a plain object: its message is what says something.
   const error = loss.error as { message?: unknown } | null;
   const message =

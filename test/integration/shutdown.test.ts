@@ -21,7 +21,7 @@ test('drains calls in flight, rejects what outlives the deadline, and leaves no 
   writeFileSync(release, '');
   await closing;
   assert.equal(typeof (await quick), 'number');
-  await slow;
+  assert.equal((await slow).mayHaveRun, true, 'it was running');
   assert.deepEqual(childPids(), []);
   assert.equal(typeof (await pid()), 'number', 'a call after shutdown starts the pool again');
   await shutdown();

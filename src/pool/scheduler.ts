@@ -398,9 +398,12 @@ export class Scheduler {
             // One in a batch was sent to a worker, which may have started it.
             const mayHaveRun = call.batch !== undefined;
             call.fail(
-              new PoolClosedError(`${call.label} did not finish within the ${deadline} ms shutdown deadline.`, {
-                mayHaveRun,
-              }),
+              new PoolClosedError(
+                deadline === 0
+                  ? `${call.label} was stopped: its pool was shut down without waiting for its calls (a deadline of 0).`
+                  : `${call.label} did not finish within the ${deadline} ms shutdown deadline.`,
+                { mayHaveRun },
+              ),
             );
           }
         }, deadline),

@@ -57,6 +57,9 @@ export function guardChannel(
           return true;
         }
       }
+      // A handle it came with (NODE_HANDLE after a failure) is open in this process: closed, or it
+      // would keep the parent alive after shutdown() (a server listening for the child, say).
+      closeHandle(args[1]);
       if (!failed) {
         failed = true;
         onMisbehaved(
@@ -66,9 +69,15 @@ export function guardChannel(
       return true;
     }
     if (event !== 'message') return emit.call(this, event, ...args);
-    if (failed) return false;
+    // A message dropped here reaches no listener, the child tracker's that closes a handle sent with
+    // one included: closed here, as it would be there.
+    if (failed) {
+      closeHandle(args[1]);
+      return false;
+    }
     const why = forged(args[0]);
     if (why !== undefined) {
+      closeHandle(args[1]);
       failed = true;
       onMisbehaved(why);
       return true;
@@ -80,6 +89,17 @@ export function guardChannel(
       return true;
     }
   } as typeof child.emit;
+}
+
+/** A socket, a server or a raw handle that came with a message, closed: no child's handle stays open here. */
+export function closeHandle(handle: unknown): void {
+  const closable = handle as { destroy?: () => void; close?: () => void } | null;
+  try {
+    if (typeof closable?.destroy === 'function') closable.destroy();
+    else closable?.close?.();
+  } catch {
+    // Already closed.
+  }
 }
 
 interface ChannelHandle {

@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import type { Signal } from '../../errors.js';
 import { type BatchControl, type ChildNotice, type EncodedThrown, isChildNotice } from '../../protocol.js';
 import type { StopReason } from '../transport.js';
-import { guardChannel } from './channel-guard.js';
+import { closeHandle, guardChannel } from './channel-guard.js';
 import { ifClosedByLiveChild } from './closed-by-child.js';
 import { heldBack } from './child-output.js';
 import { validNotice } from './notice-check.js';
@@ -245,15 +245,5 @@ export class ChildTracker {
         this.events.onExit(record, unexpected);
       }),
     );
-  }
-}
-
-function closeHandle(handle: unknown): void {
-  const closable = handle as { destroy?: () => void; close?: () => void } | null;
-  try {
-    if (typeof closable?.destroy === 'function') closable.destroy();
-    else closable?.close?.();
-  } catch {
-    // Already closed.
   }
 }

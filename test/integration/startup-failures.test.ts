@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
 import { ChildStartupError, configure, ModuleLoadError, shutdown } from 'run-in-process';
-import { fixture } from '../helpers/fixtures.js';
+import { fixture, fixtureUrl, repoRoot } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
 // Children that cannot start, and declaring modules that a child cannot load.
@@ -42,6 +43,41 @@ async function bootFailure(code: string, check: (error: ChildStartupError) => vo
   configure('flags', { size: 2 });
   assert.notEqual(await flagged(), process.pid);
 }
+
+test('out of file descriptors, a child that cannot be started fails its call, saying why, and the parent lives on', () => {
+  // Node emits such a fork's error a tick later, on a ChildProcess nothing listened to then: an
+  // uncaught 'error' ended the parent. A sandboxed pool also starts a reaper, which must fail as well.
+  for (const sandboxed of [false, true]) {
+    const script = `
+      import { openSync, closeSync } from 'node:fs';
+      const { configure, shutdown } = await import('run-in-process');
+      const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+      configure('fork-refused', { size: 1${sandboxed ? `, permissions: { fsRead: [${JSON.stringify(repoRoot)}] }` : ''} });
+      const { pid } = inPool('fork-refused');
+      await pid(); // the pool's own code, loaded while there are descriptors (Node keeps a failed import failed)
+      await shutdown();
+      const held = [];
+      try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}
+      for (let i = 0; i < 6; i++) closeSync(held.pop());
+      try { await pid(); console.log('ran'); } catch (error) { console.log('refused:', error.name, error.message); }
+      for (const fd of held) closeSync(fd);
+      console.log('then:', typeof (await pid()));
+      await shutdown();`;
+    const run = spawnSync(
+      'bash',
+      ['-c', 'ulimit -n 256 && exec "$0" --input-type=module -e "$1"', process.execPath, script],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    const report = `sandboxed: ${sandboxed}\n${run.stdout}\n${run.stderr}`;
+    assert.equal(run.status, 0, report);
+    assert.match(run.stdout, /^refused: ChildStartupError A child process could not be started: .*EMFILE/m, report);
+    assert.match(run.stdout, /^then: number$/m, report);
+  }
+});
 
 test('a child stopped for what it said while booting fails its calls saying what that was, not only the signal', async () => {
   // It says it could not import a module the pool does not preload.

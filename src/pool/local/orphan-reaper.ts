@@ -172,7 +172,14 @@ function startReaper(): void {
   } catch {
     return; // Out of processes: the children still exit with their IPC channel.
   }
-  const pipe = reaper.stdin!;
+  if (reaper.pid === undefined || !reaper.stdin) {
+    // Not started (out of descriptors, EMFILE): no pipe, and Node emits the error a tick later,
+    // which must not go unheard. Tried again in a second, as one that dies at once is.
+    reaper.on('error', () => {});
+    setTimeout(() => current === undefined && watched.size > 0 && startReaper(), 1_000).unref();
+    return;
+  }
+  const pipe = reaper.stdin;
   const started = { process: reaper, pipe };
   current = started;
   // This process ending on its own closes the pipe: a reaper a child stopped is let go on, to act on it.

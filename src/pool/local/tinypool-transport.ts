@@ -33,7 +33,7 @@ import {
 } from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { type LocalBatch, LocalBatches } from './local-batches.js';
-import { markedAsOurs } from './child-fork.js';
+import { isNotStarted, isNotStartedError, markedAsOurs } from './child-fork.js';
 import { exitReason, lossWithAbortedWorker, lossWithChild } from './child-ends.js';
 import { preloadError, startupError, threwOutsideCalls } from './crash-report.js';
 import { warnOnce } from '../../shared/warn-once.js';
@@ -815,6 +815,13 @@ export class TinypoolTransport implements Transport {
   #onChildLost(error: unknown): void {
     // tinypool re-emits the child's 'error' here before our own listener on that child has seen it.
     process.nextTick(() => {
+      if (isNotStartedError(error)) {
+        // A child the system would not start (child-fork.ts): with none left to run them, the calls
+        // fail now, saying why, and the next call starts the pool again, as after a failed boot.
+        this.#warming.failWaiting(error);
+        if (this.#tinypool.threads.length === 0) this.#failBoot(error);
+        return;
+      }
       this.#adoptChildren();
       const record = this.#tracker.recordOfExitError(error);
       if (!record) return;
@@ -890,7 +897,7 @@ export class TinypoolTransport implements Transport {
   #adoptChildren(): void {
     for (const worker of this.#tinypool.threads) {
       const child = (worker as { process?: ChildProcess }).process; // tinypool 2.2.0: ProcessWorker.process
-      if (child) this.#tracker.adopt(child);
+      if (child && !isNotStarted(child)) this.#tracker.adopt(child);
     }
   }
 }

@@ -17,6 +17,21 @@ after(() => shutdown());
 
 const pidsIn = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map(Number) : []);
 
+/** Runs `body` with the pids of the children `pool` starts meanwhile, as `run-in-process:child:spawn` tells them. */
+async function watchingSpawns(pool: string, body: (spawned: number[]) => Promise<void>): Promise<void> {
+  const spawned: number[] = [];
+  const onSpawn = (message: unknown) => {
+    const told = message as { pool: string; pid: number };
+    if (told.pool === pool) spawned.push(told.pid);
+  };
+  diagnosticsChannel.subscribe('run-in-process:child:spawn', onSpawn);
+  try {
+    await body(spawned);
+  } finally {
+    diagnosticsChannel.unsubscribe('run-in-process:child:spawn', onSpawn);
+  }
+}
+
 test('warmUp() settles once minChildren children are up, with their preload imported; a first call needs no new child', async () => {
   const log = scratchFile('preloaded');
   configure('warm', {
@@ -39,13 +54,7 @@ test('a call a turn after warmUp(), or after the call before it, waits for the w
   // child is about to be free. tinypool would fork a second child for the call (the pool is below
   // its size), blocking this event loop for milliseconds, to boot beside the call for nothing.
   configure('warm-below-size', { size: 2, minChildren: 1 });
-  const spawned: number[] = [];
-  const onSpawn = (message: unknown) => {
-    const { pool, pid } = message as { pool: string; pid: number };
-    if (pool === 'warm-below-size') spawned.push(pid);
-  };
-  diagnosticsChannel.subscribe('run-in-process:child:spawn', onSpawn);
-  try {
+  await watchingSpawns('warm-below-size', async (spawned) => {
     await warmUp('warm-below-size');
     const { pid } = inPool('warm-below-size');
     const pids = new Set<number>();
@@ -60,22 +69,14 @@ test('a call a turn after warmUp(), or after the call before it, waits for the w
     const { spin } = inPool('warm-below-size');
     await Promise.all([spin(300), spin(300)]);
     assert.equal(spawned.length, 1, 'a second child was started for the second of two calls at once');
-  } finally {
-    diagnosticsChannel.unsubscribe('run-in-process:child:spawn', onSpawn);
-  }
+  });
 });
 
 test('calls that go alone (with an AbortSignal, or a stream), one after another, keep to one child', async () => {
   // Such a call must not join a batch left open for more calls, nor be sent while the batch before
   // it ends: tinypool would fork a child for it, every time, until the pool reached its size.
   configure('alone-in-turn', { size: 4 });
-  const spawned: number[] = [];
-  const onSpawn = (message: unknown) => {
-    const { pool, pid } = message as { pool: string; pid: number };
-    if (pool === 'alone-in-turn') spawned.push(pid);
-  };
-  diagnosticsChannel.subscribe('run-in-process:child:spawn', onSpawn);
-  try {
+  await watchingSpawns('alone-in-turn', async (spawned) => {
     const { pid, stream } = inPool('alone-in-turn');
     const log = scratchFile('alone-in-turn');
     const pids = new Set<number>([await pid()]);
@@ -88,9 +89,7 @@ test('calls that go alone (with an AbortSignal, or a stream), one after another,
     for (const line of readFileSync(log, 'utf8').trim().split('\n')) pids.add(Number(line.split(' ')[1]));
     assert.equal(spawned.length, 1, `children started: ${spawned.join(', ')}`);
     assert.deepEqual([...pids], spawned, 'every call ran on that child');
-  } finally {
-    diagnosticsChannel.unsubscribe('run-in-process:child:spawn', onSpawn);
-  }
+  });
 });
 
 test('a call waits for a batch that is ending only briefly: not for a child that answered and then blocked', async () => {

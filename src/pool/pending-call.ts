@@ -88,6 +88,9 @@ export class PendingCall {
   /** Its consumer left: what its callbacks return holds nothing back (letGoOfCallbacks). */
   #callbacksLetGo = false;
 
+  /** An attempt of it ran, and was lost with its worker: it goes again (retries). */
+  ranBefore = false;
+
   /** It went to a worker (in a batch), where it may have started: not only queued here. */
   get sent(): boolean {
     return this.batch !== undefined || this.#started;
@@ -234,6 +237,7 @@ export class PendingCall {
   retry(): boolean {
     if (this.#settled || this.retriesLeft <= 0) return false;
     this.retriesLeft--;
+    this.ranBefore = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#started = false;

@@ -395,8 +395,8 @@ export class Scheduler {
           // Past the deadline, the shutdown settles about a second later: what still runs then is killed.
           this.#killAt ??= performance.now() + shutdownStopGrace;
           for (const call of this.#pending) {
-            // One in a batch was sent to a worker, which may have started it.
-            const mayHaveRun = call.batch !== undefined;
+            // One in a batch was sent to a worker, which may have started it; one retried ran before.
+            const mayHaveRun = call.sent || call.ranBefore;
             call.fail(
               new PoolClosedError(
                 deadline === 0

@@ -1,4 +1,4 @@
-import { PoolClosedError, RunInProcessError } from '../errors.js';
+import { ChildStartupError, PoolClosedError, RunInProcessError } from '../errors.js';
 import type { FailureKind } from './call-stats.js';
 import type { PoolTransport } from '../options.js';
 import type { Answer, BatchTask, CallTask, Emission, Steer } from '../protocol.js';
@@ -180,6 +180,11 @@ export interface TransportProvider extends PoolTransport {
 export function lossError(loss: Extract<BatchLoss, { kind: 'closed' | 'failed' }>, label: string): Error {
   if (loss.kind === 'closed')
     return new PoolClosedError(`The pool was shut down before ${label} finished.`, { mayHaveRun: true });
+  // A child that could not be started (pool/local/child-fork.ts) fails the calls it was for as such.
+  if (loss.error instanceof ChildStartupError) {
+    const { message, exitCode, signal, stderr } = loss.error;
+    return new ChildStartupError(message, exitCode, signal, stderr); // One of its own for each call.
+  }
   // tinypool hands a child's error back as a plain object: its message is what says something.
   const error = loss.error as { message?: unknown } | null;
   const message =

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
 import { ChildStartupError, configure, ModuleLoadError, shutdown } from 'run-in-process';
-import { fixture, fixtureUrl, repoRoot } from '../helpers/fixtures.js';
+import { fixture, fixtureUrl, repoRoot, scratchFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
 // Children that cannot start, and declaring modules that a child cannot load.
@@ -77,6 +77,42 @@ test('out of file descriptors, a child that cannot be started fails its call, sa
     assert.match(run.stdout, /^refused: ChildStartupError A child process could not be started: .*EMFILE/m, report);
     assert.match(run.stdout, /^then: number$/m, report);
   }
+});
+
+test('out of file descriptors while another child runs a call, a call for a new child waits, and runs once they are back', () => {
+  // The refused fork leaves a child alive, busy: the call is neither failed nor left waiting for it;
+  // a child is tried again a second later.
+  const [started, release] = [scratchFile('held-started'), scratchFile('held-release')];
+  const script = `
+    import { openSync, closeSync, writeFileSync } from 'node:fs';
+    const { configure, shutdown } = await import('run-in-process');
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    configure('fork-refused', { size: 2 });
+    const { hold, pid } = inPool('fork-refused');
+    const held = hold(${JSON.stringify(started)}, ${JSON.stringify(release)});
+    while (true) { try { closeSync(openSync(${JSON.stringify(started)}, 'r')); break; } catch { await new Promise((r) => setTimeout(r, 10)); } }
+    const fds = [];
+    try { for (;;) fds.push(openSync('/dev/null', 'r')); } catch {}
+    for (let i = 0; i < 6; i++) closeSync(fds.pop());
+    const call = pid();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const fd of fds) closeSync(fd);
+    console.log('call:', await Promise.race([call.then(() => 'answered'), new Promise((r) => setTimeout(r, 5_000, 'no answer'))]));
+    writeFileSync(${JSON.stringify(release)}, '');
+    await held;
+    await shutdown();`;
+  const run = spawnSync(
+    'bash',
+    ['-c', 'ulimit -n 256 && exec "$0" --input-type=module -e "$1"', process.execPath, script],
+    {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
+  const report = `${run.stdout}\n${run.stderr}`;
+  assert.equal(run.status, 0, report);
+  assert.match(run.stdout, /^call: answered$/m, report);
 });
 
 test('a child stopped for what it said while booting fails its calls saying what that was, not only the signal', async () => {

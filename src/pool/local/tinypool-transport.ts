@@ -19,7 +19,7 @@ import {
   type WakeTask,
   type WarmTask,
 } from '../../protocol.js';
-import { RunInProcessError } from '../../errors.js';
+import { ChildStartupError, RunInProcessError } from '../../errors.js';
 import type { PoolSettings } from '../settings.js';
 import { libraryDir } from '../../shared/library-dir.js';
 import { type ChildExit, type ChildSpawn, exitChannel, spawnChannel } from '../../shared/tracing.js';
@@ -194,6 +194,8 @@ export class TinypoolTransport implements Transport {
   readonly #warming = new Warming(() => this.#tracker.readyCount);
   /** The warm-up under way, shared by whoever asks for it meanwhile. */
   #warm: Promise<void> | undefined;
+  /** A fork the system refused (child-fork.ts): tinypool keeps no minimum of children after it. */
+  #forkRefused: Error | undefined;
   /** Warm tasks given to tinypool and not yet done: each holds an idle child (#ping). */
   #warmTasks = 0;
   #recycled = 0;
@@ -492,6 +494,17 @@ export class TinypoolTransport implements Transport {
       if (pings) starting = this.#ping();
       else this.#startChild();
       this.#adoptChildren();
+    }
+    // tinypool 2.2.0 no longer keeps `minThreads` once a child failed as it started: after a fork
+    // the system refused, children missing from minChildren would be waited for in vain.
+    if (this.#forkRefused && this.#tinypool.threads.length < count) {
+      throw new ChildStartupError(
+        `${this.#forkRefused.message} The pool has ${this.#tinypool.threads.length} of its ${count} warm children ` +
+          `(minChildren), and does not start the others by itself after that: configure() it again, or shutdown(), to have them started.`,
+        null,
+        null,
+        '',
+      );
     }
     await this.#warming.until(count);
     if (!pings) return;
@@ -819,7 +832,11 @@ export class TinypoolTransport implements Transport {
         // A child the system would not start (child-fork.ts): with none left to run them, the calls
         // fail now, saying why, and the next call starts the pool again, as after a failed boot.
         this.#warming.failWaiting(error);
+        this.#forkRefused = error;
         if (this.#tinypool.threads.length === 0) this.#failBoot(error);
+        // Others are alive: what waits for a child of its own waits for them, and a child is tried
+        // again in a second (the descriptors may be back), as long as something waits.
+        else setTimeout(() => this.#wakeIfStalled(), 1_000).unref();
         return;
       }
       this.#adoptChildren();

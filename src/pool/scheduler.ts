@@ -434,8 +434,8 @@ export class Scheduler {
    * in a pool below its size) waits for that batch's end, a round trip, which it would wait for in
    * the transport anyway, instead of paying for a new worker. Not for long (`holdLimitMs`: a worker
    * that answered and then blocked its event loop does not read the close), and not when more
-   * calls wait, nor when a call that goes alone starts a worker anyway: then it goes at once, and
-   * under load (or after a crash) the pool grows to its size.
+   * calls wait: then they go at once, and under load (or after a crash) the pool grows to its size.
+   * `hold` false: the hold is over (its timer fired), and what waited goes.
    */
   #hasRoom(calls: number, hold = true): boolean {
     if (this.#batches.count >= this.#transport.capacity) return false;

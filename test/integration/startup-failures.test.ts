@@ -44,6 +44,15 @@ async function bootFailure(code: string, check: (error: ChildStartupError) => vo
   assert.notEqual(await flagged(), process.pid);
 }
 
+/** Runs an inline ES module script in a Node process allowed 256 open descriptors, which it may use up. */
+function withFewDescriptors(script: string) {
+  return spawnSync('bash', ['-c', 'ulimit -n 256 && exec "$0" --input-type=module -e "$1"', process.execPath, script], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+}
+
 test('out of file descriptors, a child that cannot be started fails its call, saying why, and the parent lives on', () => {
   // Node emits such a fork's error a tick later, on a ChildProcess nothing listened to then: an
   // uncaught 'error' ended the parent. A sandboxed pool also starts a reaper, which must fail as well.
@@ -63,15 +72,7 @@ test('out of file descriptors, a child that cannot be started fails its call, sa
       for (const fd of held) closeSync(fd);
       console.log('then:', typeof (await pid()));
       await shutdown();`;
-    const run = spawnSync(
-      'bash',
-      ['-c', 'ulimit -n 256 && exec "$0" --input-type=module -e "$1"', process.execPath, script],
-      {
-        cwd: repoRoot,
-        encoding: 'utf8',
-        timeout: 30_000,
-      },
-    );
+    const run = withFewDescriptors(script);
     const report = `sandboxed: ${sandboxed}\n${run.stdout}\n${run.stderr}`;
     assert.equal(run.status, 0, report);
     assert.match(run.stdout, /^refused: ChildStartupError A child process could not be started: .*EMFILE/m, report);
@@ -101,15 +102,7 @@ test('out of file descriptors while another child runs a call, a call for a new 
     writeFileSync(${JSON.stringify(release)}, '');
     await held;
     await shutdown();`;
-  const run = spawnSync(
-    'bash',
-    ['-c', 'ulimit -n 256 && exec "$0" --input-type=module -e "$1"', process.execPath, script],
-    {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 30_000,
-    },
-  );
+  const run = withFewDescriptors(script);
   const report = `${run.stdout}\n${run.stderr}`;
   assert.equal(run.status, 0, report);
   assert.match(run.stdout, /^call: answered$/m, report);

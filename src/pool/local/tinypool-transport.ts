@@ -1,4 +1,3 @@
-import { sandboxedChild } from '../../shared/sandbox-hint.js';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,9 +32,11 @@ import {
 } from '../transport.js';
 import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { type LocalBatch, LocalBatches } from './local-batches.js';
-import { isNotStarted, isNotStartedError, markedAsOurs } from './child-fork.js';
+import { markedAsOurs } from './child-fork.js';
+import { isNotStarted, isNotStartedError } from './refused-fork.js';
 import { exitReason, lossWithAbortedWorker, lossWithChild } from './child-ends.js';
 import { preloadError, startupError, threwOutsideCalls } from './crash-report.js';
+import { sandboxedChild } from '../../shared/sandbox-hint.js';
 import { warnOnce } from '../../shared/warn-once.js';
 import { splitLarge } from './deferred-calls.js';
 import { inheritedDescriptors } from './inherited-descriptors.js';
@@ -194,7 +195,7 @@ export class TinypoolTransport implements Transport {
   readonly #warming = new Warming(() => this.#tracker.readyCount);
   /** The warm-up under way, shared by whoever asks for it meanwhile. */
   #warm: Promise<void> | undefined;
-  /** A fork the system refused (child-fork.ts): tinypool keeps no minimum of children after it. */
+  /** A fork the system refused (refused-fork.ts): tinypool keeps no minimum of children after it. */
   #forkRefused: Error | undefined;
   /** Warm tasks given to tinypool and not yet done: each holds an idle child (#ping). */
   #warmTasks = 0;
@@ -829,7 +830,7 @@ export class TinypoolTransport implements Transport {
     // tinypool re-emits the child's 'error' here before our own listener on that child has seen it.
     process.nextTick(() => {
       if (isNotStartedError(error)) {
-        // A child the system would not start (child-fork.ts): with none left to run them, the calls
+        // A child the system would not start (refused-fork.ts): with none left to run them, the calls
         // fail now, saying why, and the next call starts the pool again, as after a failed boot.
         this.#warming.failWaiting(error);
         this.#forkRefused = error;

@@ -5,7 +5,8 @@ import { AnswerSlot, ThrownSlot, targetNotFoundCode, type Answer, type EncodedTh
 import { type ErrorClassOf, resolveErrorClass } from '../shared/error-classes.js';
 import { warnOnce } from '../shared/warn-once.js';
 import { builtinClasses } from '../codec/thrown-shape.js';
-import { fsReadHint, sandboxedChild } from '../shared/sandbox-hint.js';
+import { fsReadHint } from '../shared/sandbox-hint.js';
+import type { Transport } from '../pool/transport.js';
 import { processState } from '../shared/process-state.js';
 import type { ModuleEntry } from '../shared/registry.js';
 import { joinStacks, withCallerFrames } from './call-stacks.js';
@@ -15,6 +16,12 @@ import { messageOf } from '../codec/describe-thrown.js';
 
 type Thrown = Extract<Answer, [tag: 'thrown', ...unknown[]]>;
 
+/** Where a call ran, for messages: 'the child process', sandboxed or not, or this one in inline mode. */
+export type CallPlace = Pick<Transport, 'runsIn' | 'sandboxed'>;
+
+/** Where a call runs until its pool says otherwise. */
+export const aChildProcess: CallPlace = { runsIn: 'the child process' };
+
 /** An answer that is a value, as a local call would return it; synchronous, for the common case. */
 export function returnedValue(answer: Exclude<Answer, Thrown>, root?: string): unknown {
   if (answer[0] === 'value') return decodeValue(answer[AnswerSlot.payload], root);
@@ -22,11 +29,9 @@ export function returnedValue(answer: Exclude<Answer, Thrown>, root?: string): u
   return answer[AnswerSlot.buffer] ? asBuffer(value) : ownView(value);
 }
 
-/**
- * An answer that is a throw, rebuilt as a local call would have thrown it. `where` names the
- * process that ran the call, for messages: 'the child process', or this one in inline mode.
- */
-export async function rethrow(answer: Thrown, recipe: Recipe, where: string): Promise<never> {
+/** An answer that is a throw, rebuilt as a local call would have thrown it. */
+export async function rethrow(answer: Thrown, recipe: Recipe, place: CallPlace): Promise<never> {
+  const where = place.runsIn;
   const thrown = await rebuildThrown(answer[AnswerSlot.payload], recipe.module, where);
   if (answer[AnswerSlot.stage] !== 'load') throw joinStacks(thrown, where);
   const reason = messageOf(thrown);
@@ -36,12 +41,12 @@ export async function rethrow(answer: Thrown, recipe: Recipe, where: string): Pr
     (thrown as { code?: unknown } | null)?.code === targetNotFoundCode
       ? ''
       : fsReadHint(thrown) ||
-        (where === sandboxedChild
+        (place.sandboxed
           ? `It imports that module by its file URL, under the pool's permissions, with the pool's own flags ` +
             `(execArgv), not the parent's; its top-level code runs there.`
           : `It imports that module by its file URL, so the module must be importable that way, with the same ` +
             `loader flags (execArgv) the parent uses; its top-level code runs there.`) +
-          typeScriptHint(moduleUrl, thrown, where);
+          typeScriptHint(moduleUrl, thrown, place.sandboxed);
   throw withCallerFrames(
     new ModuleLoadError(
       `${capitalized(where)} could not load ${recipe.label} from ${moduleUrl}: ${reason}${hint && `\n${hint}`}`,
@@ -59,13 +64,13 @@ function capitalized(text: string): string {
  * A child that cannot read TypeScript: the parent loaded it through a loader the child did not get.
  * Node 20 refuses the extension; Node ≥ 22.18 strips types but fails on the decorators.
  */
-function typeScriptHint(moduleUrl: string, thrown: unknown, where: string): string {
+function typeScriptHint(moduleUrl: string, thrown: unknown, sandboxed = false): string {
   const code = (thrown as { code?: unknown } | null)?.code;
   if (!/\.[cm]?tsx?$/.test(moduleUrl)) return '';
   if (code !== 'ERR_UNKNOWN_FILE_EXTENSION' && !(thrown instanceof SyntaxError)) return '';
   // A loader such as tsx probes and reads files outside what a sandbox grants, and a sandboxed pool
   // does not inherit the parent's flags: its modules must be JavaScript.
-  if (where === sandboxedChild)
+  if (sandboxed)
     return (
       `\nA sandboxed child cannot load TypeScript: loaders (tsx) do not run under the permission model. Compile ` +
       `the module to JavaScript (tsc), and have the pool's calls come from the compiled module.`

@@ -7,7 +7,7 @@ import { describeMethod, type FunctionEntry, type MethodEntry } from '../shared/
 import type { CallSpec, ScheduledStream } from '../pool/scheduler.js';
 import { CallSlot } from '../protocol.js';
 import { type CallContext, callChannel } from '../shared/tracing.js';
-import { rethrow, returnedValue } from './answer.js';
+import { aChildProcess, rethrow, returnedValue } from './answer.js';
 import { withCallerFrames } from './call-stacks.js';
 import { currentCallOptions } from './call-options.js';
 import { warnIfEntryScript } from './entry-script.js';
@@ -149,11 +149,11 @@ function stream(recipe: Recipe, options: RunInProcessOptions): AsyncGenerator {
     window: options.stream?.window ?? poolDefaults.streamWindow,
     idleTimeout: options.stream?.idleTimeout,
   };
-  let runsIn = 'the child process';
+  let place = aChildProcess;
   return new RemoteGenerator(
     async (deliver) =>
       withScheduler(pool, (scheduler) => {
-        runsIn = scheduler.runsIn;
+        place = scheduler;
         const start = (traced: CallSpec) =>
           scheduler.stream(
             recipe.task,
@@ -173,13 +173,13 @@ function stream(recipe: Recipe, options: RunInProcessOptions): AsyncGenerator {
             started = start({ ...spec, trace: context });
             // Subscribers see what the generator returned, or the error it threw, as for any call.
             return started.answer.then((answer) =>
-              answer[0] === 'thrown' ? rethrow(answer, recipe, runsIn) : returnedValue(answer),
+              answer[0] === 'thrown' ? rethrow(answer, recipe, place) : returnedValue(answer),
             );
           }, context)
           .catch(() => {});
         return started!;
       }),
-    (answer) => rethrow(answer, recipe, runsIn),
+    (answer) => rethrow(answer, recipe, place),
     withCallerFrames,
   );
 }
@@ -255,10 +255,10 @@ function stringsOf(carrier: unknown): Record<string, string> | undefined {
 
 async function run(recipe: Recipe, pool: string, spec: CallSpec): Promise<unknown> {
   let answer: Answer;
-  let runsIn = 'the child process';
+  let place = aChildProcess;
   try {
     answer = await withScheduler(pool, (scheduler) => {
-      runsIn = scheduler.runsIn;
+      place = scheduler;
       return scheduler.run(recipe.task, recipe.label, withPoolTimeout(spec, pool), recipe.listener);
     });
   } catch (error) {
@@ -266,5 +266,5 @@ async function run(recipe: Recipe, pool: string, spec: CallSpec): Promise<unknow
   }
   if (answer[0] !== 'thrown') return returnedValue(answer);
   // Awaited, not returned: V8's async stack trace, which the caller's frames are read from, follows awaits.
-  return await rethrow(answer, recipe, runsIn);
+  return await rethrow(answer, recipe, place);
 }

@@ -176,29 +176,35 @@ function schedulerFor(name: string): Scheduler | Promise<Scheduler> {
   return withScheduler(name, (scheduler) => scheduler);
 }
 
+/** Counts a call refused before it reached its pool as failed (pool/pools.ts), once the machinery has loaded. */
+export function countRefused(name: string): void | Promise<void> {
+  if (machinery) return machinery.countRefused(name);
+  return machineryLoaded().then(
+    (loaded) => loaded.countRefused(name),
+    () => {}, // The call's own error says what went wrong; a pool that cannot load has no stats.
+  );
+}
+
 /**
  * Hands a pool's scheduler to `use` at once, or as soon as the machinery has loaded: in the same
  * turn as the loading ends, so that a call made before a `shutdown()` reaches its scheduler before
  * that shutdown closes it (shutdown() waits for the same loading, after it).
  */
-/** Counts a call refused before it reached its pool as failed (pool/pools.ts); once counted, if the pool machinery must load first. */
-export function countRefused(name: string): void | Promise<void> {
-  if (machinery) return machinery.countRefused(name);
-  loading ??= import('../pool/pools.js');
-  return loading.then(
-    (loaded) => {
-      machinery = loaded;
-      loaded.countRefused(name);
-    },
-    () => {}, // The call's own error says what went wrong; a pool that cannot load has no stats.
-  );
-}
-
 export function withScheduler<T>(name: string, use: (scheduler: Scheduler) => T): T | Promise<T> {
   if (machinery) return use(machinery.scheduler(name, poolOptions(name)));
-  loading ??= import('../pool/pools.js');
-  return loading.then((loaded) => {
-    machinery = loaded;
-    return use(loaded.scheduler(name, poolOptions(name)));
-  });
+  return machineryLoaded().then((loaded) => use(loaded.scheduler(name, poolOptions(name))));
+}
+
+/** The pool machinery, loaded once; `machinery` is set before any caller of this hears it loaded. */
+function machineryLoaded(): Promise<Machinery> {
+  if (!loading) {
+    loading = import('../pool/pools.js');
+    loading.then(
+      (loaded) => {
+        machinery = loaded;
+      },
+      () => {}, // Each caller hears the failure.
+    );
+  }
+  return loading;
 }

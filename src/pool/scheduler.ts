@@ -227,6 +227,11 @@ export class Scheduler {
     return this.#transport.runsIn;
   }
 
+  /** Its calls run under Node's permission model. */
+  get sandboxed(): boolean {
+    return this.#transport.sandboxed === true;
+  }
+
   /**
    * Runs one call; the task is the recipe's, given its id here. `made` gets the call as it is made:
    * a handle to fail it (which stops it where it runs) without the AbortSignal that would make it

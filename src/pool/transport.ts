@@ -25,6 +25,8 @@ import type { Answer, BatchTask, CallTask, Emission, Steer } from '../protocol.j
 export interface Transport {
   /** Where its calls run, for messages about them: 'the child process', 'this process (inline mode)'. */
   readonly runsIn: string;
+  /** Its calls run under Node's permission model: what they could not load or read is said so. */
+  readonly sandboxed?: boolean;
   /**
    * It relays what a running call emits (`emitted`) and passes on `steer`: streamed results and
    * progress callbacks work only then.

@@ -1,9 +1,6 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** Where a sandboxed pool's calls run, as messages say it (and tell its failures apart by). */
-export const sandboxedChild = 'the sandboxed child process';
-
 /**
  * What to do when a sandboxed child could not import a module because the permission model denied
  * a read: the path to add to the pool's `permissions.fsRead`, which Node names in the error's

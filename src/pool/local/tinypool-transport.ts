@@ -36,7 +36,6 @@ import { markedAsOurs } from './child-fork.js';
 import { isNotStarted, isNotStartedError } from './refused-fork.js';
 import { exitReason, lossWithAbortedWorker, lossWithChild } from './child-ends.js';
 import { preloadError, startupError, threwOutsideCalls } from './crash-report.js';
-import { sandboxedChild } from '../../shared/sandbox-hint.js';
 import { warnOnce } from '../../shared/warn-once.js';
 import { splitLarge } from './deferred-calls.js';
 import { inheritedDescriptors } from './inherited-descriptors.js';
@@ -73,6 +72,7 @@ const noSignal = {};
 
 export class TinypoolTransport implements Transport {
   readonly runsIn: string;
+  readonly sandboxed: boolean;
   readonly streaming = true;
   readonly capacity: number;
   readonly #tinypool: Tinypool;
@@ -217,7 +217,8 @@ export class TinypoolTransport implements Transport {
   ) {
     this.capacity = settings.size * settings.callsPerChild;
     // Said in messages: what a sandboxed child cannot do (a loader, a read) is not a plain child's fault.
-    this.runsIn = settings.sandboxed ? sandboxedChild : 'the child process';
+    this.sandboxed = settings.sandboxed;
+    this.runsIn = settings.sandboxed ? 'the sandboxed child process' : 'the child process';
     if (!existsSync(runnerFile)) throw filesMissing();
     // A sandboxed child may signal this process (shared/inspector-guard.ts).
     if (settings.sandboxed) guardInspector();

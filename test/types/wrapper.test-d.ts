@@ -70,3 +70,18 @@ export const offloadedParse = runInProcess(function parse(text: string) {
 });
 assertType<Equal<ReturnType<typeof offloadedParse>, Promise<any>>>();
 export const parsedLater: Promise<unknown> = offloadedParse('1').then((value) => value);
+
+// A generic function stays generic once wrapped.
+export const offloadedPair = runInProcess(function pair<T>(value: T): [T, T] {
+  return [value, value];
+});
+assertType<Equal<ReturnType<typeof offloadedPair<string>>, Promise<[string, string]>>>();
+export const pairOfNumbers: Promise<[number, number]> = offloadedPair(1);
+export const offloadedRepeat = runInProcess(
+  async function* repeat<T>(value: T, times: number): AsyncGenerator<T, number> {
+    for (let i = 0; i < times; i++) yield value;
+    return times;
+  },
+  { timeout: 1_000 },
+);
+export const repeated: AsyncGenerator<Date, number, unknown> = offloadedRepeat(new Date(), 2);

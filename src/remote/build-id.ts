@@ -2,12 +2,13 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { usageError } from '../errors.js';
 import { packageOf } from '../shared/module-identity.js';
+import { firstModuleOf } from '../shared/remote-key.js';
 
 /**
  * Queues are named per build, so that during a rolling deploy old callers reach old workers and new
  * callers new ones. The build is, in order: the transport's `buildId` option, the variable
  * RUN_IN_PROCESS_BUILD_ID, or the `version` of the package that holds `file` (a caller: its entry
- * script; a worker: the first module it serves).
+ * script, see callerFile; a worker: the first module it serves).
  */
 export function buildIdFor(option: string | undefined, file: string | undefined): string {
   if (option !== undefined) return option;
@@ -15,6 +16,19 @@ export function buildIdFor(option: string | undefined, file: string | undefined)
   if (fromEnvironment) return fromEnvironment;
   if (!file) return 'unversioned';
   return packageOf(dirname(file.startsWith('file:') ? fileURLToPath(file) : resolve(file)))?.version ?? 'unversioned';
+}
+
+/**
+ * The file whose package names a caller's build: its entry script, unless that belongs to a tool
+ * that runs the app (vitest, mocha, pm2, an app run by `npx`: a path under `node_modules`) or there
+ * is none (a REPL, `node -e`). Then the first module that declares a target of the pool, as for a
+ * worker (the tool's version would name a build no worker of the app serves), or else the
+ * working directory.
+ */
+export function callerFile(pool: string): string {
+  const entry = process.argv[1];
+  if (entry && !/[\\/]node_modules[\\/]/.test(entry)) return entry;
+  return firstModuleOf(pool) ?? resolve('package.json');
 }
 
 /**

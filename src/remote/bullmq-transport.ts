@@ -2,7 +2,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { optionError } from '../errors.js';
 import { longestTimer, type PoolTransport } from '../options.js';
 import type { Transport, TransportEvents, TransportProvider } from '../pool/transport.js';
-import { buildIdFor, queueNameOf } from './build-id.js';
+import { buildIdFor, callerFile, queueNameOf } from './build-id.js';
 import { CallerTransport } from './caller-transport.js';
 import { checkedConnection } from './connection.js';
 import { type CodecChoice, codecTag, sealCancel } from './envelope.js';
@@ -65,10 +65,10 @@ export function bullmq(options: BullmqOptions): BullmqTransport {
     description: `bullmq (${settings.where})`,
     settings,
     checkPool(pool: string): void {
-      queueNameOf(pool, buildIdFor(settings.buildId, process.argv[1]));
+      queueNameOf(pool, buildIdFor(settings.buildId, callerFile(pool)));
     },
     createTransport(pool: string, events: TransportEvents): Transport {
-      const queueName = queueNameOf(pool, buildIdFor(settings.buildId, process.argv[1]));
+      const queueName = queueNameOf(pool, buildIdFor(settings.buildId, callerFile(pool)));
       // The whole connection (database, user, password, TLS), not just where it points: a pool moved to
       // another database or to new credentials must not keep the old link.
       const linkKey = `${connectionKey}|${settings.prefix ?? ''}|${queueName}`;

@@ -99,3 +99,14 @@ export function unnamedTargetsIn(pool: string, onlyModule?: string): Unnamed[] {
   }
   return found;
 }
+
+/** The first module registered so far that declares a target of `pool` (poolOfEntry). */
+export function firstModuleOf(pool: string): string | undefined {
+  for (const module of processState.registry.modules.values()) {
+    for (const entry of module.classes) {
+      for (const method of entry.methods.values()) if (poolOfEntry(method) === pool) return module.url;
+    }
+    for (const fn of module.functions.values()) if (poolOfEntry(fn) === pool) return module.url;
+  }
+  return undefined;
+}

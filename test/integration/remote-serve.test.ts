@@ -130,6 +130,50 @@ describe('a worker started with serve()', { skip }, () => {
       assert.match(run.stdout, new RegExp(`^where: unix:${redis.socket} \\| served: 3$`, 'm'), run.report);
     }
   });
+
+  test("an app run by a tool (an entry script under node_modules, as vitest's) calls the build of its own package, not the tool's", () => {
+    const app = scratchFile('tool-launched');
+    const tool = join(app, 'node_modules', 'some-runner');
+    mkdirSync(tool, { recursive: true });
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({ name: 'launched-app', version: '3.1.4', type: 'module' }),
+    );
+    writeFileSync(
+      join(tool, 'package.json'),
+      JSON.stringify({ name: 'some-runner', version: '9.9.9', type: 'module' }),
+    );
+    const dist = (file: string) => JSON.stringify(new URL(`dist/${file}`, pathToFileURL(`${repoRoot}/`)).href);
+    writeFileSync(
+      join(app, 'targets.mjs'),
+      `import { configure, runInProcess } from ${dist('index.js')};
+       import { bullmq } from ${dist('bullmq.js')};
+       configure('launched', { transport: bullmq({ connection: { path: ${JSON.stringify(redis.socket)} } }) });
+       export const twice = runInProcess(async function twice(n) { return 2 * n; }, { pool: 'launched' });`,
+    );
+    // The runner imports the app's module, as vitest imports a test file; the worker gets no buildId either.
+    const runner = join(tool, 'run.mjs');
+    writeFileSync(
+      runner,
+      `const { twice } = await import(${JSON.stringify(pathToFileURL(join(app, 'targets.mjs')).href)});
+       const { bullmq, serve } = await import(${dist('bullmq.js')});
+       const worker = await serve({
+         transport: bullmq({ connection: { path: ${JSON.stringify(redis.socket)} } }),
+         pool: 'launched',
+         modules: [${JSON.stringify(join(app, 'targets.mjs'))}],
+       });
+       console.log('queue:', worker.queueName);
+       console.log('twice:', await twice(21).catch((error) => error.message));
+       await worker.close();
+       const { shutdown } = await import(${dist('index.js')});
+       await shutdown();`,
+    );
+    const { RUN_IN_PROCESS_BUILD_ID: _, ...env } = process.env;
+    const run = runScript(pathToFileURL(runner), { cwd: tool, env, timeout: 20_000 });
+    assert.equal(run.status, 0, run.report);
+    assert.match(run.stdout, /^queue: launched@3\.1\.4$/m, run.report);
+    assert.match(run.stdout, /^twice: 42$/m, run.report);
+  });
 });
 
 test('an unparsable Redis URL is refused by bullmq() at once, naming the option, its password masked', async () => {

@@ -85,11 +85,19 @@ async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry, where: 
   const needsExports =
     thrown[0] === 'error' &&
     thrown[ThrownSlot.nodes].some((node) => node.exportName !== undefined && !resolveErrorClass(node));
-  const moduleExports = needsExports ? await exportsOf(module) : undefined;
+  const looked = needsExports ? await exportsOf(module) : undefined;
+  const moduleExports = typeof looked === 'object' ? looked : undefined;
   try {
     return decodeThrown(thrown, (node) => {
       const found = resolveErrorClass(node, moduleExports);
-      if (!found) warnIfClassUnknown(node, module.url, node.exportName !== undefined && isEntryScript(module));
+      if (!found) {
+        // Exported, as the child saw: this process could not look (why), or looked and did not find it.
+        warnIfClassUnknown(
+          node,
+          module.url,
+          node.exportName !== undefined && typeof looked === 'string' ? looked : undefined,
+        );
+      }
       return found;
     });
   } catch (error) {
@@ -104,24 +112,35 @@ async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry, where: 
 /** Classes of Node's own that are no globals: errors of Node's APIs, not of the user's code. */
 const nodeOwnClasses = new Set(['AssertionError', 'AbortError', 'SystemError']);
 
+/** Why a module's exports were not looked at: it is the entry script. */
+const entryScript = 'entry script';
+
 /**
  * An error of a class of the user's that this process cannot find comes back as its nearest
  * built-in class, its name, message and fields kept: `instanceof` and `catch` branches on that
  * class then fail silently. Most often the class lives in a module of its own (errors.ts), which
- * the declaring module imports but does not export. Said once for each class and declaring module.
+ * the declaring module imports but does not export; or this process could not import the module to
+ * look (`unread`: why), as under vitest without its plugin. Said once for each class and declaring
+ * module.
  */
-function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, entryScript: boolean): void {
+function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, unread: string | undefined): void {
   const name = node.className;
   // Only the error thrown itself, which a catch branch tests: a cause may be of a library's
   // internal class (fetch's TypeError has an undici SocketError for cause) that no one can export.
   if (!node.thrown || node.library || builtinClasses.has(name) || nodeOwnClasses.has(name)) return;
-  const fix = entryScript
-    ? `${moduleUrl} is the entry script, whose exports are not looked up (importing it again might run it ` +
-      `again): for instanceof ${name} to hold, call registerError(${name}) in this process, or move the class ` +
-      `and the code that throws it into a module of their own.`
-    : `this process cannot find ${name}, which ${moduleUrl} does not export. For instanceof ${name} to hold, ` +
-      `export it from that module (export { ${name} } from './errors.js'), or call registerError(${name}) in ` +
-      `this process.`;
+  const fix =
+    unread === entryScript
+      ? `${moduleUrl} is the entry script, whose exports are not looked up (importing it again might run it ` +
+        `again): for instanceof ${name} to hold, call registerError(${name}) in this process, or move the class ` +
+        `and the code that throws it into a module of their own.`
+      : unread !== undefined
+        ? `this process could not import ${moduleUrl} to look for ${name} among its exports (${unread}). ` +
+          (process.env['VITEST']
+            ? `Under vitest, add the run-in-process/vitest plugin to vitest's config (see the README's vitest section), or call registerError(${name}) in the test.`
+            : `For instanceof ${name} to hold, call registerError(${name}) in this process.`)
+        : `this process cannot find ${name}, which ${moduleUrl} does not export. For instanceof ${name} to hold, ` +
+          `export it from that module (export { ${name} } from './errors.js'), or call registerError(${name}) in ` +
+          `this process.`;
   warnOnce(
     'RUN_IN_PROCESS_UNKNOWN_ERROR_CLASS',
     `${moduleUrl}\0${name}`,
@@ -133,14 +152,24 @@ function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, entryScript: 
 
 /**
  * The declaring module's exports in this process, to find an exported error class: as another
- * module runner loaded it (vitest), or else by importing it. The module is loaded already; but if
- * it is still evaluating (a top-level await on this very call), importing it would wait forever,
- * so the entry script is skipped and the wait is bounded.
+ * module runner loaded it (vitest), or else by importing it; or why they could not be read. The
+ * module is loaded already; but if it is still evaluating (a top-level await on this very call),
+ * importing it would wait for ever, so the entry script is skipped and the wait is bounded.
  */
-async function exportsOf(module: ModuleEntry): Promise<object | undefined> {
+async function exportsOf(module: ModuleEntry): Promise<object | string> {
   const registered = processState.namespaces.get(module.url);
   if (registered) return registered;
-  if (isEntryScript(module)) return undefined;
-  const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, 500, undefined).unref());
-  return Promise.race([import(module.url).catch(() => undefined) as Promise<object | undefined>, timeout]);
+  if (isEntryScript(module)) return entryScript;
+  // Not unref'd: a module whose top-level code awaits this call holds nothing else, and the process
+  // would end there, its top-level await unsettled (exit code 13).
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(
+      resolve,
+      500,
+      'its import had not settled after 500 ms: its top-level code may await this very call',
+    );
+  });
+  const imported = (import(module.url) as Promise<object>).catch((error: unknown) => messageOf(error));
+  return Promise.race([imported, timeout]).finally(() => clearTimeout(timer));
 }

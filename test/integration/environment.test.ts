@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { configure, shutdown } from 'run-in-process';
-import { fixture, fixtureUrl, scratchFile } from '../helpers/fixtures.js';
+import { fixture, fixtureUrl, repoRoot, scratchFile } from '../helpers/fixtures.js';
 import { runScript } from '../helpers/scripts.js';
 
 // What the children inherit from the parent, and how the library behaves in special parents.
@@ -40,6 +40,33 @@ test('a decorated class in the entry script works, with one warning that says ho
   // Its exported error class is not found: the warning says why, and what to do instead of exporting it.
   assert.match(run.stdout, /failed with EntryError, instanceof false/, run.report);
   assert.match(run.stderr, /is the entry script, whose exports are not looked up .* call registerError\(EntryError\)/s);
+});
+
+test('an exported error class of a module this process cannot look into (its top level awaits the call) comes back as its built-in class, with a warning saying why', () => {
+  const module = `${scratchFile('awaits-its-call')}.mjs`;
+  writeFileSync(
+    module,
+    `import { runInProcess } from ${JSON.stringify(new URL('dist/index.js', pathToFileURL(`${repoRoot}/`)).href)};
+     export class BadInput extends Error {}
+     export const check = runInProcess(async function check(n) {
+       if (n < 0) throw new BadInput('negative');
+       return n;
+     });
+     // The module is still evaluating when the error comes back: importing it to look would wait for ever.
+     export const caught = await check(-1).catch((error) => error);`,
+  );
+  const run = runScript(
+    `const { caught, BadInput } = await import(${JSON.stringify(pathToFileURL(module).href)});
+     console.log('caught', caught.message, caught instanceof BadInput, caught instanceof Error);`,
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.match(run.stdout, /^caught negative false true$/m, run.report);
+  assert.match(
+    run.stderr,
+    /this process could not import file:.*awaits-its-call\.mjs to look for BadInput among its exports \(its import had not settled after 500 ms: its top-level code may await this very call\)\. For instanceof BadInput to hold, call registerError\(BadInput\)/,
+    run.report,
+  );
+  assert.doesNotMatch(run.stderr, /does not export/, run.report);
 });
 
 test('RUN_IN_PROCESS_INLINE=1 runs calls in this process through the same serialization', () => {

@@ -6,7 +6,7 @@ import { processState } from '../shared/process-state.js';
 import { describeMethod, type FunctionEntry, type MethodEntry } from '../shared/registry.js';
 import type { CallSpec, ScheduledStream } from '../pool/scheduler.js';
 import { CallSlot } from '../protocol.js';
-import { type CallContext, callChannel } from '../shared/tracing.js';
+import { type CallContext, callChannel, tracedOwn } from '../shared/tracing.js';
 import { aChildProcess, rethrow, returnedValue } from './answer.js';
 import { withCallerFrames } from './call-stacks.js';
 import { currentCallOptions } from './call-options.js';
@@ -72,24 +72,7 @@ function refused(error: unknown, target: string, module: string, options: RunInP
   if (!callChannel.hasSubscribers) return reject();
   const timeout = currentCallOptions()?.timeout ?? options.timeout ?? configuredOptions(pool)?.timeout;
   const context: CallContext = { target, module, pool, timeout, pid: undefined, carrier: {} };
-  return traced(context, reject) as Promise<never>;
-}
-
-/**
- * `tracePromise`, whose outcome is the call's own: Node writes `result` or `error` into the context
- * itself, which throws when a subscriber froze it, and that TypeError would replace the call's value.
- */
-function traced(context: CallContext, call: () => Promise<unknown>): Promise<unknown> {
-  let own: Promise<unknown> | undefined;
-  return callChannel
-    .tracePromise(() => {
-      own = call();
-      return own;
-    }, context)
-    .catch((error: unknown) => {
-      if (own && Object.isFrozen(context)) return own;
-      throw error;
-    });
+  return tracedOwn(callChannel, context, reject) as Promise<never>;
 }
 
 /**
@@ -188,7 +171,7 @@ function send(recipe: Recipe, options: RunInProcessOptions): Promise<unknown> {
   const { pool, spec } = specOf(recipe, options);
   if (!callChannel.hasSubscribers) return run(recipe, pool, spec);
   const context = contextOf(recipe, pool, spec);
-  return traced(context, () => {
+  return tracedOwn(callChannel, context, () => {
     carry(recipe, context);
     return run(recipe, pool, { ...spec, trace: context });
   });

@@ -3,7 +3,7 @@ import { asBuffer, decodeValue, ownView } from '../codec/values.js';
 import { SerializationError } from '../errors.js';
 import { CallSlot, type Answer, type CallTask, type ChildNotice, type ChildSettings } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
-import { type ChildCallContext, childCallChannel } from '../shared/tracing.js';
+import { type ChildCallContext, childCallChannel, tracedOwn } from '../shared/tracing.js';
 import { answerWith, thrownAnswer } from './answers.js';
 import { stubCallbacks } from './callback-stubs.js';
 import { importOnce, isImported } from './module-cache.js';
@@ -151,12 +151,15 @@ async function execute(
   }
 }
 
-/** The call inside `run-in-process:child:call`, whose context carries what the parent's subscribers put in. */
+/**
+ * The call inside `run-in-process:child:call`, whose context carries what the parent's subscribers
+ * put in; its outcome is the call's own, whatever a subscriber did to the context.
+ */
 function inChildCallChannel<T>(task: CallTask, call: () => T): Promise<Awaited<T>> {
   const target = parseTarget(task[CallSlot.target]);
   const label = target.kind === 'function' ? target.id : `${target.className}.${target.method}`;
   const context: ChildCallContext = { target: label, module: target.module, carrier: task[CallSlot.carrier] ?? {} };
-  return childCallChannel.tracePromise(async () => await call(), context) as Promise<Awaited<T>>;
+  return tracedOwn(childCallChannel, context, async (): Promise<Awaited<T>> => await call());
 }
 
 /** Arguments as they were given: Buffers as Buffers, other views each with a buffer of its own. */

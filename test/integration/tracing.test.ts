@@ -271,6 +271,22 @@ test('a subscriber that freezes the context does not keep the call from settling
   }
 });
 
+test('a subscriber in the child that freezes its context leaves each call its own value, error or items, and the child alive', async () => {
+  configure('tracing-frozen', {
+    size: 1,
+    preload: [fixtureUrl('standard', 'trace-child')],
+    env: { ...process.env, TRACE_FREEZE: '1' },
+  });
+  const { pid, fail, stream } = inPool('tracing-frozen');
+  const child = await pid();
+  assert.equal(typeof child, 'number');
+  await rejectionOf(fail('frozen in the child'), RangeError);
+  const items: unknown[] = [];
+  for await (const item of stream(scratchFile('frozen-stream'), 3)) items.push(item);
+  assert.deepEqual(items, [0, 1, 2]);
+  assert.equal(await pid(), child, 'the same child answered: none was taken for broken');
+});
+
 test('run-in-process:child:exit says crash for a child whose preload failed, and its siblings; timeout for one stuck booting', () => {
   const run = runScript(
     `const { default: diagnosticsChannel } = await import('node:diagnostics_channel');

@@ -114,6 +114,8 @@ const nodeOwnClasses = new Set(['AssertionError', 'AbortError', 'SystemError']);
 
 /** Why a module's exports were not looked at: it is the entry script. */
 const entryScript = 'entry script';
+/** Why a module's exports were not looked at: its code never ran here. */
+const notRunHere = 'not run here';
 
 /**
  * An error of a class of the user's that this process cannot find comes back as its nearest
@@ -133,14 +135,18 @@ function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, unread: strin
       ? `${moduleUrl} is the entry script, whose exports are not looked up (importing it again might run it ` +
         `again): for instanceof ${name} to hold, call registerError(${name}) in this process, or move the class ` +
         `and the code that throws it into a module of their own.`
-      : unread !== undefined
-        ? `this process could not import ${moduleUrl} to look for ${name} among its exports (${unread}). ` +
-          (process.env['VITEST']
-            ? `Under vitest, add the run-in-process/vitest plugin to vitest's config (see the README's vitest section), or call registerError(${name}) in the test.`
-            : `For instanceof ${name} to hold, call registerError(${name}) in this process.`)
-        : `this process cannot find ${name}, which ${moduleUrl} does not export. For instanceof ${name} to hold, ` +
-          `export it from that module (export { ${name} } from './errors.js'), or call registerError(${name}) in ` +
-          `this process.`;
+      : unread === notRunHere
+        ? `${moduleUrl} is named by a \`module\` option, and its code runs only in children: this process does ` +
+          `not import it to look for ${name}. For instanceof ${name} to hold, call registerError(${name}) in this ` +
+          `process, with the class from a module that is safe to load here.`
+        : unread !== undefined
+          ? `this process could not import ${moduleUrl} to look for ${name} among its exports (${unread}). ` +
+            (process.env['VITEST']
+              ? `Under vitest, add the run-in-process/vitest plugin to vitest's config (see the README's vitest section), or call registerError(${name}) in the test.`
+              : `For instanceof ${name} to hold, call registerError(${name}) in this process.`)
+          : `this process cannot find ${name}, which ${moduleUrl} does not export. For instanceof ${name} to hold, ` +
+            `export it from that module (export { ${name} } from './errors.js'), or call registerError(${name}) in ` +
+            `this process.`;
   warnOnce(
     'RUN_IN_PROCESS_UNKNOWN_ERROR_CLASS',
     `${moduleUrl}\0${name}`,
@@ -152,14 +158,17 @@ function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, unread: strin
 
 /**
  * The declaring module's exports in this process, to find an exported error class: as another
- * module runner loaded it (vitest), or else by importing it; or why they could not be read. The
- * module is loaded already; but if it is still evaluating (a top-level await on this very call),
+ * module runner loaded it (vitest), or else by importing it again; or why they could not be read.
+ * Only a module whose own code ran here is imported: then it is loaded already; but if it is still evaluating (a top-level await on this very call),
  * importing it would wait for ever, so the entry script is skipped and the wait is bounded.
  */
 async function exportsOf(module: ModuleEntry): Promise<object | string> {
   const registered = processState.namespaces.get(module.url);
   if (registered) return registered;
   if (isEntryScript(module)) return entryScript;
+  // Named only by a `module` option: its code is for children alone (a sandboxed plugin, a native
+  // library), and importing it would run that code here, with this process's rights.
+  if (!module.ranHere) return notRunHere;
   // Not unref'd: a module whose top-level code awaits this call holds nothing else, and the process
   // would end there, its top-level await unsettled (exit code 13).
   let timer: NodeJS.Timeout | undefined;

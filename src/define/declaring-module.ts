@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { usageError } from '../errors.js';
+import { moduleEntry } from '../shared/registry.js';
 import { isLibraryFrame } from '../shared/stack-frames.js';
 
 /**
@@ -17,10 +18,38 @@ const testFilePattern = /\.(test|spec)\.[cm]?[jt]sx?$/;
  */
 const evalName = /[\\/]\[((worker )?eval\d*|stdin)\]$/;
 
-/** The declaring module's `file:` URL, query kept (it names the module instance), hash dropped. */
+/**
+ * The declaring module's `file:` URL, query kept (it names the module instance), hash dropped. A
+ * module whose own code declared the target is marked as run in this process (ModuleEntry.ranHere):
+ * one named only by a `module` option (a stub for a plugin that only sandboxed children may load, or
+ * for a native library kept out of the parent) never is, and this process never imports it.
+ */
 export function declaringModule(explicit: string | URL | undefined, what: string): string {
-  if (explicit !== undefined) return existing(fromUrl(String(explicit), what, 'the `module` option'), what);
   const file = firstForeignFrame();
+  if (explicit !== undefined) {
+    const url = existing(fromUrl(String(explicit), what, 'the `module` option'), what);
+    if (file !== undefined && isFileFrame(file) && sameUrl(file, url)) moduleEntry(url).ranHere = true;
+    return url;
+  }
+  const url = fromStack(file, what);
+  moduleEntry(url).ranHere = true;
+  return url;
+}
+
+/** Whether the stack's file is the module `url` names: `module: import.meta.url`, given by the module itself. */
+function sameUrl(file: string, url: string): boolean {
+  try {
+    return fromUrl(file.startsWith('file:') ? file : urlOfPath(file), 'a frame', 'the call stack') === url;
+  } catch {
+    return false;
+  }
+}
+
+function isFileFrame(file: string): boolean {
+  return file.startsWith('file:') || isAbsolute(file);
+}
+
+function fromStack(file: string | undefined, what: string): string {
   // `node --input-type=module -e` names its code file:///<cwd>/[eval1], as if it were a file.
   if (file !== undefined && evalName.test(file)) throw noFile(what, 'given to node -e (--eval, or stdin)');
   if (file === evalFrame) throw noFile(what, 'run by eval() or new Function()');

@@ -25,6 +25,12 @@ export interface ModuleEntry {
   readonly classes: ClassEntry[];
   readonly classesByIdentity: Map<object, ClassEntry>;
   readonly functions: Map<string, FunctionEntry>;
+  /**
+   * Its own code ran in this process (it declared a target here, define/declaring-module.ts): only
+   * then may this process import it, to look up its exports. Absent in an entry a copy of the
+   * library older than this field made: taken as false.
+   */
+  ranHere?: boolean;
 }
 
 export interface ClassEntry {

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
@@ -211,6 +220,45 @@ test('a plugin outside the read list fails with a ModuleLoadError that names the
 
   configure('sandbox-plugins', { size: 1, permissions: { fsRead: [plugins] } });
   assert.match(await hello(), /^hello from \d+$/);
+});
+
+test("an error class a sandboxed plugin exports is not looked up by importing the plugin in the parent: a stub's module runs only in children", () => {
+  const plugins = folder('stubbed-plugins');
+  const library = new URL('../../../dist/index.js', import.meta.url).href;
+  const plugin = join(plugins, 'evil.mjs');
+  const ran = scratchFile('evil-ran');
+  // Its top-level code notes the process it runs in, where it may write: the parent, if it imports it.
+  writeFileSync(
+    plugin,
+    `import { appendFileSync } from 'node:fs';
+     import { runInProcess } from ${JSON.stringify(library)};
+     try { appendFileSync(${JSON.stringify(ran)}, process.pid + '\\n'); } catch {}
+     export class PluginError extends Error {}
+     export const run = runInProcess(async function run() { throw new PluginError('from the plugin'); });`,
+  );
+  // The README's pattern: the parent declares a stub, and names the plugin's module for the children.
+  const run = runScript(
+    `const { configure, runInProcess, shutdown } = await import(${JSON.stringify(library)});
+     configure({ size: 1, permissions: { fsRead: [${JSON.stringify(plugins)}] } });
+     const run = runInProcess(async function run() { throw new Error('the stub never runs'); },
+       { module: ${JSON.stringify(pathToFileURL(plugin).href)} });
+     const error = await run().catch((error) => error);
+     console.log('failed:', error.constructor.name, error.message);
+     await shutdown();
+     console.log('parent:', process.pid);`,
+    { timeout: 20_000 },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.match(run.stdout, /^failed: Error from the plugin$/m, run.report);
+  const parent = /^parent: (\d+)$/m.exec(run.stdout)?.[1];
+  assert.ok(parent, run.report);
+  const ranIn = existsSync(ran) ? readFileSync(ran, 'utf8').trim().split('\n') : [];
+  assert.ok(!ranIn.includes(parent), `the plugin's top-level code ran in the parent (pid ${parent}): ${ranIn}`);
+  assert.match(
+    run.stderr,
+    /evil\.mjs is named by a `module` option, and its code runs only in children: this process does not import it to look for PluginError\. .*registerError\(PluginError\)/,
+    run.report,
+  );
 });
 
 test('a sandboxed pool asked to run a TypeScript module (the parent under tsx) says to compile it, not to pass a loader on', () => {

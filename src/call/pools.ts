@@ -98,9 +98,14 @@ export async function warmUp(name: string = defaultPoolName): Promise<void> {
  */
 export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
   const { deadline = poolDefaults.deadline } = checkShutdownOptions(options, 'shutdown(options)');
-  // Calls made while the machinery loads are handed to their schedulers as it ends, before this goes on.
-  const loaded = machinery ?? (await loading?.catch(() => undefined));
-  await loaded?.closeAll(deadline);
+  if (machinery) return machinery.closeAll(deadline);
+  // While the machinery loads, calls wait for it in the order they were made: the pools close in the
+  // same turn as it ends, after the schedulers of calls made before this were handed out, and before
+  // those of calls made after it, which start their pools again.
+  await loading?.then(
+    (loaded) => loaded.closeAll(deadline),
+    () => {}, // Nothing started: nothing to close.
+  );
 }
 
 /**

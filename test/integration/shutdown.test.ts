@@ -52,6 +52,26 @@ test('past its deadline, shutdown() settles about a second later, even with a st
   assert.ok(ms < 1_800, `shutdown({ deadline: 0 }) took ${Math.round(ms)} ms`);
 });
 
+test("a call made after shutdown(), while the pool's code still loads for a call made before it, starts the pool again", () => {
+  const run = runScript(
+    `const { configure, shutdown } = await import('run-in-process');
+     const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+     configure('shutdown-drain', { size: 2 });
+     const pool = inPool('shutdown-drain');
+     // The first call of the process loads the pool's code; shutdown() and the next call come meanwhile.
+     const before = pool.pid().then((pid) => typeof pid, (error) => error.name);
+     const closing = shutdown({ deadline: 0 });
+     const after = pool.pid().then((pid) => typeof pid, (error) => error.name + ': ' + error.message);
+     await closing;
+     console.log(JSON.stringify({ before: await before, after: await after }));
+     await shutdown();`,
+  );
+  assert.equal(run.status, 0, run.report);
+  const { before, after } = JSON.parse(run.stdout) as { before: string; after: string };
+  assert.equal(before, 'PoolClosedError', run.report);
+  assert.equal(after, 'number', run.report);
+});
+
 test('a stream whose first next() came just before shutdown() is closed with the pool, not started on a new one', () => {
   const run = runScript(
     `const { configure, shutdown, stats } = await import('run-in-process');

@@ -421,6 +421,9 @@ export class Scheduler {
     // A call that goes alone goes to a batch that is not kept open: its worker is free right after.
     const batch = this.#batches.start(calls, !alone && !this.settings.isolate, alone);
     const tasks = calls.map((call) => call.task);
+    // A worker that runs batches side by side may die while running another's call, before it read
+    // this one: told when this batch starts, the scheduler knows then that none of it ran (#lost).
+    if (this.settings.callsPerChild > 1 && tasks[0]) tasks[0][CallSlot.notifyStart] = true;
     // A batch with a timed call may have to be stopped before its worker is known.
     const stoppable = alone || calls.some((call) => call.timeout !== undefined || call.stoppable);
     const timeouts = calls.map((call) => call.timeout);
@@ -654,13 +657,16 @@ export class Scheduler {
       // The first unanswered call was running, unless it had settled already (a timeout stopped it),
       // or the worker said which ran (`ran`); with `allStarted`, every one may have run. A blamed call
       // with retries left (idempotent work, by the caller's word) goes again, first; the others fail.
+      // And none was running if the worker, which tells each start it is asked to before the call
+      // runs, had not told the start of the batch's first call, nor answered a call of it.
       const { ran } = loss;
       const [first] = batch.unanswered;
+      const unstarted = loss.startsTold && !batch.started && first?.task[CallSlot.notifyStart] === true;
       const blamed = loss.allStarted
         ? batch.unanswered
         : ran
           ? batch.unanswered.filter((call) => ran(call.id))
-          : first
+          : first && !unstarted
             ? [first]
             : [];
       const again: PendingCall[] = [];

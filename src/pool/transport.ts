@@ -122,8 +122,16 @@ export type BatchLoss =
    * Its worker died: the first unanswered call was running and is blamed; the rest never started.
    * `allStarted`: every unanswered call may have run (a worker that runs calls side by side), and
    * each is blamed. `ran`: the worker said which calls it ran as it died; only those are blamed.
+   * `startsTold`: the worker told each start it was asked to before the call ran, where its death
+   * could not lose it (a pipe written synchronously): a start not told did not happen.
    */
-  | { kind: 'crashed'; error: (label: string) => Error; allStarted?: boolean; ran?: (call: number) => boolean }
+  | {
+      kind: 'crashed';
+      error: (label: string) => Error;
+      allStarted?: boolean;
+      ran?: (call: number) => boolean;
+      startsTold?: boolean;
+    }
   /**
    * Its worker retired or was replaced without starting any unanswered call: all can go again.
    * `error`: what a call fails with that the worker had said it started after all (scheduler.ts).

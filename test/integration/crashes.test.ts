@@ -8,7 +8,7 @@ import {
   TimeoutError,
   withCallOptions,
 } from 'run-in-process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fixture, fixtureUrl, isAlive, scratchFile, waitFor } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { runScript } from '../helpers/scripts.js';
@@ -120,6 +120,23 @@ describe('a child that dies during a call', () => {
       );
     }
     assert.equal(typeof (await pid()), 'number', 'the next call gets a new child');
+  });
+
+  test('a child that runs calls side by side (callsPerChild) and crashes fails only the call it ran: one sent beside it that it never read runs on a new child, once', async () => {
+    configure('crash-beside', { size: 1, callsPerChild: 2 });
+    const { spinThenExit, step, pid } = inPool('crash-beside');
+    await pid();
+    const log = scratchFile('crash-beside-log');
+    const started = scratchFile('crash-beside-started');
+    const crashed = spinThenExit(400, started);
+    assert.ok((await waitFor(() => existsSync(started), 5_000)) !== undefined, 'the crashing call started');
+    // Sent to the same child, which spins and reads nothing until it dies.
+    const beside = step(log, 1, 'value');
+    await rejectionOf(crashed, ProcessCrashedError);
+    const { index, pid: ranIn } = await beside;
+    assert.equal(index, 1);
+    assert.notEqual(ranIn, Number(readFileSync(started, 'utf8')), 'it ran on another child');
+    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [`1 ${ranIn}`], 'and ran once');
   });
 
   test('other calls are unaffected and later calls work on a new child', async () => {

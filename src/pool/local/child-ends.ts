@@ -1,4 +1,5 @@
 import { RunInProcessError } from '../../errors.js';
+import { noticePipeFd } from '../../protocol.js';
 import type { ExitReason } from '../../shared/tracing.js';
 import type { BatchLoss } from '../transport.js';
 import type { ChildRecord } from './child-tracker.js';
@@ -21,14 +22,16 @@ export function lossWithChild(record: ChildRecord, sentAt: number, boot: BootSet
   if (record.leftCleanly || sentToDying) return { kind: 'retired', error: blame };
   // A child that threw outside any call said which calls it ran then, and started none after
   // (child/runner.ts): only those are blamed.
+  // Its notices came on a pipe it writes synchronously: a start it told reached the pipe before the call ran.
+  const startsTold = record.process.stdio[noticePipeFd] != null;
   const ran = record.fatalRunning;
-  if (!ran) return { kind: 'crashed', error: blame };
+  if (!ran) return { kind: 'crashed', error: blame, startsTold };
   const blamed = (call: number) => {
     if (!ran.has(call)) return false;
     record.fatalBlamed = true;
     return true;
   };
-  return { kind: 'crashed', error: blame, ran: blamed };
+  return { kind: 'crashed', error: blame, ran: blamed, startsTold };
 }
 
 /**

@@ -423,6 +423,8 @@ export class Scheduler {
     const tasks = calls.map((call) => call.task);
     // A worker that runs batches side by side may die while running another's call, before it read
     // this one: told when this batch starts, the scheduler knows then that none of it ran (#lost).
+    // Only its first call, and the first appended after all were answered (#appendTo): one notice
+    // a run, not one a call.
     if (this.settings.callsPerChild > 1 && tasks[0]) tasks[0][CallSlot.notifyStart] = true;
     // A batch with a timed call may have to be stopped before its worker is known.
     const stoppable = alone || calls.some((call) => call.timeout !== undefined || call.stoppable);
@@ -494,6 +496,9 @@ export class Scheduler {
     this.#batches.busy(batch);
     if (batch.closed) return false;
     const tasks = calls.map((call) => call.task);
+    // As for a new batch (#submit): the child may not read these before it dies running another's call.
+    if (this.settings.callsPerChild > 1 && batch.unanswered.length === 0 && tasks[0])
+      tasks[0][CallSlot.notifyStart] = true;
     if (!this.#transport.append(batch.id, tasks)) {
       this.#close(batch);
       return false;
@@ -658,10 +663,10 @@ export class Scheduler {
       // or the worker said which ran (`ran`); with `allStarted`, every one may have run. A blamed call
       // with retries left (idempotent work, by the caller's word) goes again, first; the others fail.
       // And none was running if the worker, which tells each start it is asked to before the call
-      // runs, had not told the start of the batch's first call, nor answered a call of it.
+      // runs, had not told the start of the first unanswered call (a batch runs its calls in turn).
       const { ran } = loss;
       const [first] = batch.unanswered;
-      const unstarted = loss.startsTold && !batch.started && first?.task[CallSlot.notifyStart] === true;
+      const unstarted = loss.startsTold && first?.task[CallSlot.notifyStart] === true && !first.hasStarted;
       const blamed = loss.allStarted
         ? batch.unanswered
         : ran

@@ -88,8 +88,11 @@ export function statsOf(name: string): PoolStats | undefined {
     ...(pool.stats as CallStats).counts(0, 0),
     children: { busy: 0, idle: 0, starting: 0, recycled: 0 },
   };
+  // Only those that count in the same counters: schedulers a configure() moved aside, not the pool a
+  // shutdown() closes once calls started the pool again (its calls' ends are not counted there).
+  const counters = base?.counters ?? pool.stats;
   for (const old of pool.draining) {
-    if (old === base) continue;
+    if (old === base || old.counters !== counters) continue;
     const { queued, running } = old.inFlight();
     own.queued += queued;
     own.running += running;

@@ -169,6 +169,11 @@ export class Scheduler {
     return this.#pending.size;
   }
 
+  /** Where what its calls come to is counted: the pool's counters, shared across a configure(). */
+  get counters(): CallStats {
+    return this.#stats;
+  }
+
   /** What its calls have come to, and how many wait: for `stats()`. */
   stats(): PoolStats {
     const { queued, running } = this.inFlight();

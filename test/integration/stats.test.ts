@@ -149,6 +149,28 @@ test("stats() remembers the pool's calls when configure() replaces its children,
   assert.deepEqual({ running: both.running, busy: both.children.busy }, { running: 3, busy: 2 });
   writeFileSync(releaseAll, '');
   await Promise.all([older, ...newer, closingBoth]);
+
+  // A call made while shutdown() drains starts the pool again: its stats are its own, the calls of
+  // the pool being closed neither in its queue nor, once they end, in its counts.
+  configure('stats-kept', { size: 1 });
+  const releaseClosing = scratchFile('kept-closing-release');
+  const closingStarted = scratchFile('kept-closing');
+  const inClosing = hold(closingStarted, releaseClosing).catch((error: unknown) => error);
+  const behindInClosing = pid().catch((error: unknown) => error);
+  await waitForFile(closingStarted);
+  const closingAgain = shutdown({ deadline: 300 });
+  const fresh = pid();
+  const restarted = stats('stats-kept');
+  assert.deepEqual({ queued: restarted.queued, running: restarted.running }, { queued: 1, running: 0 });
+  assert.equal(typeof (await fresh), 'number');
+  await closingAgain;
+  writeFileSync(releaseClosing, '');
+  await Promise.allSettled([inClosing, behindInClosing]);
+  const after = stats('stats-kept');
+  assert.deepEqual(
+    { completed: after.completed, failed: after.failed, queued: after.queued, running: after.running },
+    { completed: 1, failed: 0, queued: 0, running: 0 },
+  );
 });
 
 test('with maxQueue, a call beyond it is refused at once with QueueFullError; the others run', async () => {

@@ -472,6 +472,20 @@ function typeChecks(label, tscPath, cwd, configFile) {
   );
 }
 
+/**
+ * TypeScript 5 resolves a CommonJS app's imports as Node 10 did (`"module": "commonjs"` implies
+ * `node10`), which reads no `exports`: the subpaths' types are found through `typesVersions`.
+ */
+function node10Check(label, tscPath, cwd) {
+  check(`${label}: "module": "commonjs" (node10 resolution) finds the types of run-in-process and its subpaths`, () => {
+    const { byFile } = typeCheck(tscPath, cwd, 'tsconfig.node10.json');
+    // The optional peers are not installed here: the .d.ts of the bullmq subpath cannot find theirs.
+    const peerMissing = /TS2307 Cannot find module '(ioredis|bullmq)'/;
+    const errors = [...byFile.values()].flat().filter((error) => !peerMissing.test(error));
+    expect(errors.length === 0, errors.join('\n'));
+  });
+}
+
 /** TypeScript ≥ 6 includes no @types package unless `types` lists it: the .d.ts must not rely on one. */
 function defaultTypesCheck(label, tscPath, cwd) {
   check(`${label}: without "types": ["node"] in the consumer's tsconfig, the .d.ts files still type-check`, () => {
@@ -574,6 +588,7 @@ async function smoke(tmp) {
   const tsc5 = join(typesDir, 'node_modules', '.bin', 'tsc');
   typeChecks(`types, TypeScript ${ts5Version}, standard decorators`, tsc5, typesDir, 'tsconfig.standard.json');
   typeChecks(`types, TypeScript ${ts5Version}, experimentalDecorators`, tsc5, typesDir, 'tsconfig.legacy.json');
+  node10Check(`types, TypeScript ${ts5Version}`, tsc5, typesDir);
 }
 
 await main();

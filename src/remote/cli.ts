@@ -23,7 +23,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (argv[0] !== 'worker') {
-    console.error(usage);
+    const said = argv[0] === undefined ? 'no command given' : `unknown command "${argv[0]}"`;
+    console.error(`run-in-process: ${said}; the command is worker.\n${usage}`);
     return 2;
   }
   let flags: Flags;
@@ -109,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (worker.unrelayed.length > 0) {
     console.error(
-      `run-in-process worker: ${worker.unrelayed.join(', ')} stream their results or take callbacks, which a remote ` +
+      `run-in-process worker: ${worker.unrelayed.join(', ')} ${worker.unrelayed.length === 1 ? 'streams its results or takes' : 'stream their results or take'} callbacks, which a remote ` +
         `pool cannot relay yet: they are not served (a caller refuses their calls, saying so).`,
     );
   }

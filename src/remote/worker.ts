@@ -280,9 +280,11 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     if (!served) {
       const nearest = nearestKeys(part.key, targets.keys());
       throw new NotServedError(
-        `No worker of queue ${queueName} serves ${part.key} (this one, on ${host}, serves ${targets.size} targets; ` +
-          `the nearest: ${nearest.join(', ') || 'none'}). Start the worker with the module that declares it, or check ` +
-          `that caller and worker run the same build.`,
+        `No worker of queue ${queueName} serves ${part.key} (this one, on ${host}, serves ${targets.size} ` +
+          `target${targets.size === 1 ? '' : 's'}; the nearest: ${nearest.join(', ') || 'none'}). Start the worker ` +
+          `with the module that declares it, or check that caller and worker run the same build. A caller that runs ` +
+          `other files than the workers (src/*.ts under tsx, dist/*.js on the workers) names its targets by their ` +
+          `paths: give the method, class or function the same id on both sides (the id option).`,
         part.key,
         nearest,
       );

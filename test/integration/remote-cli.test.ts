@@ -134,8 +134,14 @@ test('--help (or -h) prints the usage on stdout and succeeds, with or without th
     assert.ok(run.stdout.startsWith('usage: run-in-process worker --connection'), run.stdout);
     assert.equal(run.stderr, '');
   }
-  // Anything else is still a mistake.
+  // Anything else is still a mistake, said before the usage.
   const bare = spawnSync(process.execPath, [cli], { encoding: 'utf8', timeout: 10_000 });
   assert.equal(bare.status, 2);
-  assert.ok(bare.stderr.startsWith('usage:'), bare.stderr);
+  assert.ok(bare.stderr.startsWith('run-in-process: no command given; the command is worker.\nusage:'), bare.stderr);
+  const typo = spawnSync(process.execPath, [cli, 'wrker', '--pool', 'default'], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(typo.status, 2);
+  assert.ok(
+    typo.stderr.startsWith('run-in-process: unknown command "wrker"; the command is worker.\nusage:'),
+    typo.stderr,
+  );
 });

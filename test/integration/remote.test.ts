@@ -377,7 +377,7 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     // The worker does not count it among what it serves, and says why.
     assert.match(
       worker!.output(),
-      /run-in-process worker: countTo stream their results or take callbacks, .*not served/,
+      /run-in-process worker: countTo streams its results or takes callbacks, .*not served/,
     );
   });
 

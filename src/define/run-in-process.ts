@@ -48,19 +48,14 @@ type DecoratorOptions = RunInProcessOptions & { name?: never };
  * The function that `runInProcess(fn)` gives back, with `fn`'s parameters: it returns a promise of
  * `fn`'s result or, for an `async function*`, an async generator of its items and return value.
  */
-export type OffloadedFunction<F extends (...args: any[]) => unknown> = (
-  ...args: Parameters<F>
-) => Offloaded<ReturnType<F>>;
-
-/**
- * What an offloaded call of a function returning `R` returns. A function that returns `any`
- * (JSON.parse, say) gives a promise of `any`: the conditional would give the union of both branches.
- */
-type Offloaded<R> = 0 extends 1 & R
-  ? Promise<any>
-  : R extends AsyncGenerator<infer T, infer Return, any>
-    ? AsyncGenerator<T, Return, unknown>
-    : Promise<Awaited<R>>;
+export type OffloadedFunction<F extends (...args: any[]) => unknown> =
+  // A function that returns `any` (JSON.parse, say) gives a promise of `any`: the conditional below
+  // would give the union of both branches.
+  0 extends 1 & ReturnType<F>
+    ? (...args: Parameters<F>) => Promise<any>
+    : ReturnType<F> extends AsyncGenerator<infer T, infer R, any>
+      ? (...args: Parameters<F>) => AsyncGenerator<T, R, unknown>
+      : (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
 
 /**
  * What `@runInProcess(options)` returns: a decorator for an async method or a class, in both
@@ -112,19 +107,14 @@ export function runInProcess<
 >(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<Method>): TypedPropertyDescriptor<Method>;
 // `options?: undefined`: a decorator may be given more arguments than an overload takes, and its
 // context must not pass for none.
-// Written with the parameters and the result as type parameters, not as `F`: a generic function
-// (`<T>(x: T) => T[]`) then stays generic once wrapped (TypeScript's higher-order inference).
-export function runInProcess<Args extends any[], R>(
-  fn: (...args: Args) => R,
-  options?: undefined,
-): (...args: Args) => Offloaded<R>;
+export function runInProcess<F extends (...args: any[]) => unknown>(fn: F, options?: undefined): OffloadedFunction<F>;
 export function runInProcess(options?: DecoratorOptions): RunInProcessDecorator;
 // After the options' overload: the last that a two-argument call, or a decorator on a method that is
 // not async, fails against, whose error the compiler reports (see WrapperOptions).
-export function runInProcess<Args extends any[], R>(
-  fn: (...args: Args) => R,
+export function runInProcess<F extends (...args: any[]) => unknown>(
+  fn: F,
   options: WrapperOptions | undefined,
-): (...args: Args) => Offloaded<R>;
+): OffloadedFunction<F>;
 export function runInProcess(
   target: object,
   key: string | symbol,

@@ -8,7 +8,7 @@ import {
   TimeoutError,
   withCallOptions,
 } from 'run-in-process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fixture, fixtureUrl, isAlive, scratchFile, waitFor } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { runScript } from '../helpers/scripts.js';
@@ -137,6 +137,32 @@ describe('a child that dies during a call', () => {
     assert.equal(index, 1);
     assert.notEqual(ranIn, Number(readFileSync(started, 'utf8')), 'it ran on another child');
     assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [`1 ${ranIn}`], 'and ran once');
+  });
+
+  test('a call sent beside one whose child then wrote text on its notice pipe runs at most once: what the parent could not read does not say it never started', async () => {
+    configure('garbled-beside', { size: 1, callsPerChild: 2 });
+    const { garbleWhenReleased, step, pid } = inPool('garbled-beside');
+    await pid();
+    const log = scratchFile('garbled-beside-log');
+    const started = scratchFile('garbled-started');
+    const release = scratchFile('garbled-release');
+    const garbling = garbleWhenReleased(started, release).catch((error: unknown) => error);
+    assert.ok((await waitFor(() => existsSync(started), 5_000)) !== undefined, 'the garbling call started');
+    const beside = step(log, 1, 'value').then(
+      (value) => value,
+      (error: unknown) => error,
+    );
+    // Sent; now the child garbles its pipe and starts the call beside while this process is busy, so
+    // that the call's start is written behind the text before the text is read.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    writeFileSync(release, '');
+    const busyUntil = Date.now() + 20;
+    while (Date.now() < busyUntil);
+    assert.ok((await garbling) instanceof ProcessCrashedError);
+    const outcome = await beside;
+    const runs = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').length : 0;
+    assert.ok(runs <= 1, `the call beside ran ${runs} times: ${readFileSync(log, 'utf8')}`);
+    if (!(outcome instanceof Error)) assert.equal(runs, 1, 'it was answered, so it ran once');
   });
 
   test('other calls are unaffected and later calls work on a new child', async () => {

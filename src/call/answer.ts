@@ -136,9 +136,9 @@ function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, unread: strin
         `again): for instanceof ${name} to hold, call registerError(${name}) in this process, or move the class ` +
         `and the code that throws it into a module of their own.`
       : unread === notRunHere
-        ? `${moduleUrl} is named by a \`module\` option, and its code runs only in children: this process does ` +
-          `not import it to look for ${name}. For instanceof ${name} to hold, call registerError(${name}) in this ` +
-          `process, with the class from a module that is safe to load here.`
+        ? `${moduleUrl} was named by a \`module\` option, and its code has not run in this process, which does not ` +
+          `import it to look for ${name} (that would run its code here). For instanceof ${name} to hold, call ` +
+          `registerError(${name}) in this process, with the class from a module that is safe to load here.`
         : unread !== undefined
           ? `this process could not import ${moduleUrl} to look for ${name} among its exports (${unread}). ` +
             (process.env['VITEST']

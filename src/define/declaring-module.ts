@@ -25,28 +25,29 @@ const evalName = /[\\/]\[((worker )?eval\d*|stdin)\]$/;
  * for a native library kept out of the parent) never is, and this process never imports it.
  */
 export function declaringModule(explicit: string | URL | undefined, what: string): string {
-  const file = firstForeignFrame();
   if (explicit !== undefined) {
     const url = existing(fromUrl(String(explicit), what, 'the `module` option'), what);
-    if (file !== undefined && isFileFrame(file) && sameUrl(file, url)) moduleEntry(url).ranHere = true;
+    // Given by the module itself (module: import.meta.url), or by a helper that it called: either way
+    // it is on the stack, running here. Code that never ran here cannot be on this process's stack.
+    if (onStack(url)) moduleEntry(url).ranHere = true;
     return url;
   }
-  const url = fromStack(file, what);
+  const url = fromStack(firstForeignFrame(), what);
   moduleEntry(url).ranHere = true;
   return url;
 }
 
-/** Whether the stack's file is the module `url` names: `module: import.meta.url`, given by the module itself. */
-function sameUrl(file: string, url: string): boolean {
-  try {
-    return fromUrl(file.startsWith('file:') ? file : urlOfPath(file), 'a frame', 'the call stack') === url;
-  } catch {
-    return false;
+/** Whether a frame of the current stack runs code of the module `url` names. */
+function onStack(url: string): boolean {
+  for (const file of stackFiles()) {
+    if (!file.startsWith('file:') && !isAbsolute(file)) continue;
+    try {
+      if (fromUrl(file.startsWith('file:') ? file : urlOfPath(file), 'a frame', 'the call stack') === url) return true;
+    } catch {
+      // A test file, say: not the module named.
+    }
   }
-}
-
-function isFileFrame(file: string): boolean {
-  return file.startsWith('file:') || isAbsolute(file);
+  return false;
 }
 
 function fromStack(file: string | undefined, what: string): string {
@@ -131,27 +132,37 @@ const evalFrame = '<eval>';
 const vmFrame = '<vm>';
 
 function firstForeignFrame(): string | undefined {
+  for (const site of callSites()) {
+    const file = site.getFileName() ?? site.getScriptNameOrSourceURL();
+    // Code that eval() or new Function() ran (with no source URL), and a data: module, have no file
+    // a child could import: the file below them on the stack, which ran them, does not declare it.
+    if (!file) {
+      if (site.isEval()) return evalFrame;
+      continue;
+    }
+    if (file.startsWith('data:')) return file;
+    // vm.runInThisContext(), new vm.Script() and the like, given no file name.
+    if (file.startsWith('evalmachine.')) return vmFrame;
+    if (!isSkipped(file)) return file;
+  }
+  return undefined;
+}
+
+/** The files of the current stack's frames, innermost first. */
+function stackFiles(): string[] {
+  return callSites().flatMap((site) => site.getFileName() ?? site.getScriptNameOrSourceURL() ?? []);
+}
+
+/** The current stack's frames (64 at most), innermost first. */
+function callSites(): NodeJS.CallSite[] {
   const savedPrepare = Error.prepareStackTrace;
   const savedLimit = Error.stackTraceLimit;
   const holder: { stack?: NodeJS.CallSite[] } = {};
   try {
     Error.stackTraceLimit = 64;
-    Error.prepareStackTrace = (_error, callSites) => callSites;
-    Error.captureStackTrace(holder, firstForeignFrame);
-    for (const site of holder.stack ?? []) {
-      const file = site.getFileName() ?? site.getScriptNameOrSourceURL();
-      // Code that eval() or new Function() ran (with no source URL), and a data: module, have no file
-      // a child could import: the file below them on the stack, which ran them, does not declare it.
-      if (!file) {
-        if (site.isEval()) return evalFrame;
-        continue;
-      }
-      if (file.startsWith('data:')) return file;
-      // vm.runInThisContext(), new vm.Script() and the like, given no file name.
-      if (file.startsWith('evalmachine.')) return vmFrame;
-      if (!isSkipped(file)) return file;
-    }
-    return undefined;
+    Error.prepareStackTrace = (_error, sites) => sites;
+    Error.captureStackTrace(holder, callSites);
+    return holder.stack ?? [];
   } finally {
     Error.prepareStackTrace = savedPrepare;
     Error.stackTraceLimit = savedLimit;

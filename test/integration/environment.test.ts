@@ -69,6 +69,34 @@ test('an exported error class of a module this process cannot look into (its top
   assert.doesNotMatch(run.stderr, /does not export/, run.report);
 });
 
+test("an error class exported by a module that declares its function through a helper of the app's (module: import.meta.url) comes back as itself", () => {
+  const library = JSON.stringify(new URL('dist/index.js', pathToFileURL(`${repoRoot}/`)).href);
+  const helper = `${scratchFile('offload-helper')}.mjs`;
+  writeFileSync(
+    helper,
+    `import { runInProcess } from ${library};
+     export const offload = (fn, module) => runInProcess(fn, { module });`,
+  );
+  const checks = `${scratchFile('offload-checks')}.mjs`;
+  writeFileSync(
+    checks,
+    `import { offload } from ${JSON.stringify(pathToFileURL(helper).href)};
+     export class BadInput extends Error {}
+     export const check = offload(async function check(n) {
+       if (n < 0) throw new BadInput('negative');
+       return n;
+     }, import.meta.url);`,
+  );
+  const run = runScript(
+    `const { check, BadInput } = await import(${JSON.stringify(pathToFileURL(checks).href)});
+     const error = await check(-1).catch((error) => error);
+     console.log('instanceof', error instanceof BadInput, error.message);`,
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.match(run.stdout, /^instanceof true negative$/m, run.report);
+  assert.doesNotMatch(run.stderr, /RUN_IN_PROCESS_UNKNOWN_ERROR_CLASS/, run.report);
+});
+
 test('RUN_IN_PROCESS_INLINE=1 runs calls in this process through the same serialization', () => {
   const run = runScript(
     `const { Values } = await import(${JSON.stringify(fixtureUrl('standard', 'values'))});

@@ -256,7 +256,7 @@ test("an error class a sandboxed plugin exports is not looked up by importing th
   assert.ok(!ranIn.includes(parent), `the plugin's top-level code ran in the parent (pid ${parent}): ${ranIn}`);
   assert.match(
     run.stderr,
-    /evil\.mjs is named by a `module` option, and its code runs only in children: this process does not import it to look for PluginError\. .*registerError\(PluginError\)/,
+    /evil\.mjs was named by a `module` option, and its code has not run in this process, which does not import it to look for PluginError \(that would run its code here\)\. .*registerError\(PluginError\)/,
     run.report,
   );
 });

@@ -88,6 +88,7 @@ export function bullmq(options: BullmqOptions): BullmqTransport {
         pool,
         where: settings.where,
         reconnectTimeout: settings.reconnectTimeout,
+        lockDuration: settings.lockDuration,
         waitForWorker: settings.waitForWorker,
         secret: settings.secret,
         maxPayloadBytes: settings.maxPayloadBytes,

@@ -36,6 +36,8 @@ export interface CallerOptions {
   where: string;
   /** How long calls in flight wait for Redis to answer again (ms); then they fail. */
   reconnectTimeout: number;
+  /** How long a worker's hold on a job lasts unless it renews it (ms): a lost worker's runs out in that time. */
+  lockDuration: number;
   /** A call with no live worker waits for one, rather than fail with NoWorkerError. */
   waitForWorker: boolean;
   secret: string | undefined;
@@ -287,6 +289,7 @@ export class CallerTransport implements Transport {
         if (!sent) return;
         if (state === 'active') {
           this.#workerLost(jobId, sent, worker);
+          this.#removeOrphan(jobId);
         } else if (!this.options.waitForWorker) {
           // Told "not run" only once it is out of the queue: BullMQ does not remove a job a worker
           // holds (0), and a worker that took it meanwhile runs it, and answers. Redis away: the
@@ -329,6 +332,23 @@ export class CallerTransport implements Transport {
   }
 
   /** Its worker stopped renewing its hold on the job, or no worker is left: each call may have run. */
+  /**
+   * A job whose worker was lost when none of its build was left stays active in Redis, its data with
+   * it, until a worker of that build finds it stalled: after a deploy, none ever may. It is removed
+   * once the lost worker's hold on it has run out (BullMQ removes no job that a worker holds): now,
+   * or a lock's duration later, twice at most. Not holding the process for it: a caller that exits
+   * first leaves the job to the next worker of the build, as before.
+   */
+  #removeOrphan(jobId: string, tries = 3): void {
+    void this.link.queue.remove(jobId).then(
+      (removed) => {
+        if (removed !== 1 && tries > 1)
+          setTimeout(() => this.#removeOrphan(jobId, tries - 1), this.options.lockDuration).unref();
+      },
+      () => {}, // Redis is away: the job waits for a worker of its build, which fails it as stalled.
+    );
+  }
+
   #workerLost(jobId: string, sent: Sent, worker: string | undefined): void {
     if (this.#sent.get(jobId) !== sent) return;
     const where = worker ? `The remote worker ${worker}` : 'The remote worker';

@@ -716,6 +716,23 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.match(lost.jobId, /^\d+\./);
     assert.ok(Date.now() - startedAt < 15_000, `noticed in ${Date.now() - startedAt} ms`);
     assert.equal(lines(marker).length, 1);
+    // No worker of its build is left to find the job stalled (after a deploy, none may come): the
+    // caller removes it, its data with it, once the lost worker's hold on it has run out.
+    const client = new Redis({ path: redis.socket });
+    try {
+      const key = `bull:default@test:${lost.jobId}`;
+      let left = 1;
+      for (const until = Date.now() + 5_000; left > 0 && Date.now() < until; await sleep(100))
+        left = await client.exists(key);
+      assert.equal(
+        left,
+        0,
+        `job ${lost.jobId} is still in Redis: ${JSON.stringify(await client.hgetall(key)).slice(0, 200)}`,
+      );
+      assert.equal(await client.lpos('bull:default@test:active', lost.jobId), null);
+    } finally {
+      client.disconnect();
+    }
     worker = await app.startWorker({ redis: redis.socket });
   });
 

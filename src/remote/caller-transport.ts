@@ -17,6 +17,7 @@ import {
 } from '../pool/transport.js';
 import { failureOf } from '../pool/call-stats.js';
 import {
+  answerNotStored,
   type CallPart,
   finishedJobKeptSeconds,
   type OpenedAnswers,
@@ -277,7 +278,16 @@ export class CallerTransport implements Transport {
           void this.link.workerOf(jobId).then((worker) => this.#workerLost(jobId, sent, worker));
           return;
         }
-        this.#answerAll(jobId, sent, new RunInProcessError(`The queue failed job ${jobId}: ${reason}`));
+        // Its calls ran, but the answer could not be kept: said as Redis's failure, and that they ran.
+        const error = reason.startsWith(answerNotStored)
+          ? new TransportUnavailableError(
+              `The calls of job ${jobId} (${labelOf(sent)}) ran on a remote worker, but Redis at ${this.options.where} ` +
+                `refused to store their answer${reason.slice(answerNotStored.length)}. Check Redis's memory (maxmemory) ` +
+                `and its logs; the calls are not run again.`,
+              { mayHaveRun: true },
+            )
+          : new RunInProcessError(`The queue failed job ${jobId}: ${reason}`);
+        this.#answerAll(jobId, sent, error);
         this.link.discard(jobId);
       },
       lost: (error: JobLostError) => {

@@ -92,6 +92,12 @@ export const answerApartBytes = 16 * 1024;
 export const finishedJobKeptSeconds = 600;
 const answerApartMark = 'run-in-process:answer-apart';
 
+/**
+ * How a worker's failure of a job begins when its calls ran but Redis refused to store their answer
+ * (out of memory, say): the caller then knows that they may have run.
+ */
+export const answerNotStored = 'run-in-process: the calls ran, but Redis refused to store their answer';
+
 /** What a worker returns for a job whose answer it stored apart. */
 export const answerApart = Object.freeze({ [answerApartMark]: true });
 

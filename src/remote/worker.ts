@@ -36,6 +36,7 @@ import {
   answerApartBytes,
   answerBytesOf,
   answerKeyOf,
+  answerNotStored,
   type CallPart,
   finishedJobKeptSeconds,
   callInput,
@@ -266,7 +267,17 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     );
     if (!apart || answerBytesOf(envelope) <= answerApartBytes) return envelope;
     // Stored before the job is finished, so that a caller who hears it finished finds it (envelope.ts).
-    await presenceClient.set(answerKeyOf(worker.toKey(jobId)), JSON.stringify(envelope), 'EX', finishedJobKeptSeconds);
+    try {
+      await presenceClient.set(
+        answerKeyOf(worker.toKey(jobId)),
+        JSON.stringify(envelope),
+        'EX',
+        finishedJobKeptSeconds,
+      );
+    } catch (error) {
+      // BullMQ fails the job with this text: the caller tells that its calls ran.
+      throw new Error(`${answerNotStored} (${(error as Error).message})`);
+    }
     return answerApart;
   };
 

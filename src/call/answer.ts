@@ -159,8 +159,9 @@ function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, unread: strin
 /**
  * The declaring module's exports in this process, to find an exported error class: as another
  * module runner loaded it (vitest), or else by importing it again; or why they could not be read.
- * Only a module whose own code ran here is imported: then it is loaded already; but if it is still evaluating (a top-level await on this very call),
- * importing it would wait for ever, so the entry script is skipped and the wait is bounded.
+ * Only a module whose own code ran here is imported: then it is loaded already; but if it is still
+ * evaluating (a top-level await on this very call), importing it would wait for ever, so the entry
+ * script is skipped and the wait is bounded.
  */
 async function exportsOf(module: ModuleEntry): Promise<object | string> {
   const registered = processState.namespaces.get(module.url);

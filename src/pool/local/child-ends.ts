@@ -20,12 +20,12 @@ export function lossWithChild(record: ChildRecord, sentAt: number, boot: BootSet
   // A child that never booted ran nothing: its boot failed, not the call (a preload that hangs).
   const blame = record.ready ? (label: string) => crashError(record, label) : () => startupError(record, boot);
   if (record.leftCleanly || sentToDying) return { kind: 'retired', error: blame };
-  // A child that threw outside any call said which calls it ran then, and started none after
-  // (child/runner.ts): only those are blamed.
   // Its notices came on a pipe it writes synchronously: a start it told reached the pipe before the
   // call ran, and was read. Not from a child stopped for misbehaving: one whose code wrote something
   // else on that pipe (the parent reads nothing after it) or closed it, whose silence says nothing.
   const startsTold = record.process.stdio[noticePipeFd] != null && record.misbehaved === undefined;
+  // A child that threw outside any call said which calls it ran then, and started none after
+  // (child/runner.ts): only those are blamed.
   const ran = record.fatalRunning;
   if (!ran) return { kind: 'crashed', error: blame, startsTold };
   const blamed = (call: number) => {

@@ -165,6 +165,25 @@ describe('a child that dies during a call', () => {
     if (!(outcome instanceof Error)) assert.equal(runs, 1, 'it was answered, so it ran once');
   });
 
+  test('a call sent beside one whose child reused its notice pipe and then died runs at most once: a start it could not tell is not taken as never made', async () => {
+    configure('reused-beside', { size: 1, callsPerChild: 2 });
+    const { reuseNoticePipeThenExit, step, pid } = inPool('reused-beside');
+    await pid();
+    const log = scratchFile('reused-beside-log');
+    const reusing = reuseNoticePipeThenExit(80).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Its start, and its answer, go to the file that took the pipe's descriptor.
+    const beside = step(log, 1, { sleepMs: 100 }).then(
+      (value) => value,
+      (error: unknown) => error,
+    );
+    assert.ok((await reusing) instanceof ProcessCrashedError);
+    const outcome = await beside;
+    const runs = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').length : 0;
+    assert.ok(runs <= 1, `the call beside ran ${runs} times: ${readFileSync(log, 'utf8')}`);
+    if (!(outcome instanceof Error)) assert.equal(runs, 1, 'it was answered, so it ran once');
+  });
+
   test('other calls are unaffected and later calls work on a new child', async () => {
     configure('crash-neighbours', { size: 2 });
     const { exit, pid, spin } = inPool('crash-neighbours');

@@ -21,9 +21,11 @@ export function lossWithChild(record: ChildRecord, sentAt: number, boot: BootSet
   const blame = record.ready ? (label: string) => crashError(record, label) : () => startupError(record, boot);
   if (record.leftCleanly || sentToDying) return { kind: 'retired', error: blame };
   // Its notices came on a pipe it writes synchronously: a start it told reached the pipe before the
-  // call ran, and was read. Not from a child stopped for misbehaving: one whose code wrote something
-  // else on that pipe (the parent reads nothing after it) or closed it, whose silence says nothing.
-  const startsTold = record.process.stdio[noticePipeFd] != null && record.misbehaved === undefined;
+  // call ran, and was read. Not from a child stopped for misbehaving (code in it wrote something else
+  // on that pipe: the parent reads nothing after it), nor from one whose pipe closed while it still
+  // ran (code in it closed or reused the descriptor, then it died): their silence says nothing.
+  const startsTold =
+    record.process.stdio[noticePipeFd] != null && record.misbehaved === undefined && !record.noticesCut;
   // A child that threw outside any call said which calls it ran then, and started none after
   // (child/runner.ts): only those are blamed.
   const ran = record.fatalRunning;

@@ -35,6 +35,8 @@ export class ChildRecord {
   fatalBlamed = false;
   /** Why the parent stopped it for misbehaving: a malformed message, or one about another child's batch. */
   misbehaved: string | undefined;
+  /** Its notice pipe closed while it still ran: what it wrote after (a call's start, say) was lost. */
+  noticesCut = false;
   /** Why the pool stopped it, when it did: for the `run-in-process:child:exit` channel. */
   stoppedFor: StopReason | undefined;
   /** When (in the transport's count of sends and stops) the pool began to stop it. */
@@ -211,6 +213,9 @@ export class ChildTracker {
       child,
       (notice) => this.events.onNotice(record, notice),
       (why) => this.events.onMalformed(record, undefined, why),
+      () => {
+        record.noticesCut = true;
+      },
     );
     child.on('message', (message: unknown, handle: unknown) => {
       // A child may send a socket or a server along a message: the parent would hold it open, and

@@ -6,6 +6,7 @@ import { FrameReader } from '../../shared/frames.js';
 import { checkNoticeHead, decodeNotice } from '../../shared/notice-frames.js';
 import { ifClosedByLiveChild } from './closed-by-child.js';
 import { validNotice } from './notice-check.js';
+import { stillRuns } from './process-status.js';
 
 /**
  * Reads the notices a child writes on its notice pipe (child-fork.ts gives it one;
@@ -21,6 +22,7 @@ export function readNotices(
   child: ChildProcess,
   onNotice: (notice: ChildNotice) => void,
   onMisbehaved: (why: string) => void,
+  onClosedEarly: () => void,
 ): void {
   const pipe = child.stdio[noticePipeFd] as Readable | null | undefined;
   if (!pipe) return;
@@ -59,13 +61,15 @@ export function readNotices(
   });
   // A read error is the pipe's end: what was read is what was sent.
   pipe.on('error', () => {});
-  // Its answers, and the 'ended' notice its batch waits for, can no longer come.
-  pipe.once('end', () =>
+  // Its answers, and the 'ended' notice its batch waits for, can no longer come. Closed while the
+  // child still runs (code in it closed or reused the descriptor): what it wrote since went nowhere.
+  pipe.once('end', () => {
+    if (stillRuns(child)) onClosedEarly();
     ifClosedByLiveChild(child, () => {
       if (!failed)
         onMisbehaved(
           `closed its notice pipe (fd ${noticePipeFd}), on which it answers the parent; code in the child must not close or reuse that descriptor`,
         );
-    }),
-  );
+    });
+  });
 }

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { posixShellWorks } from '../../shared/posix-shell.js';
+import { procState } from './process-status.js';
 import { modelFlags } from './sandbox.js';
 
 /**
@@ -238,13 +238,6 @@ let checking: NodeJS.Timeout | undefined;
 
 /** Whether a process is stopped (state T or t in /proc), or undefined where that cannot be read. */
 function isStopped(pid: number | undefined): boolean | undefined {
-  if (pid === undefined || process.platform !== 'linux') return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The state follows the command's name, which is in parentheses and may hold any character.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'T' || state === 't';
-  } catch {
-    return undefined;
-  }
+  const state = procState(pid);
+  return state === undefined ? undefined : state === 'T' || state === 't';
 }

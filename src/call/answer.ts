@@ -86,7 +86,7 @@ async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry, where: 
     thrown[0] === 'error' &&
     thrown[ThrownSlot.nodes].some((node) => node.exportName !== undefined && !resolveErrorClass(node));
   const looked = needsExports ? await exportsOf(module) : undefined;
-  const moduleExports = typeof looked === 'object' ? looked : undefined;
+  const moduleExports = looked && 'namespace' in looked ? looked.namespace : undefined;
   try {
     return decodeThrown(thrown, (node) => {
       const found = resolveErrorClass(node, moduleExports);
@@ -95,7 +95,7 @@ async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry, where: 
         warnIfClassUnknown(
           node,
           module.url,
-          node.exportName !== undefined && typeof looked === 'string' ? looked : undefined,
+          node.exportName !== undefined && looked && 'unread' in looked ? looked.unread : undefined,
         );
       }
       return found;
@@ -112,10 +112,11 @@ async function rebuildThrown(thrown: EncodedThrown, module: ModuleEntry, where: 
 /** Classes of Node's own that are no globals: errors of Node's APIs, not of the user's code. */
 const nodeOwnClasses = new Set(['AssertionError', 'AbortError', 'SystemError']);
 
-/** Why a module's exports were not looked at: it is the entry script. */
-const entryScript = 'entry script';
-/** Why a module's exports were not looked at: its code never ran here. */
-const notRunHere = 'not run here';
+/**
+ * Why this process did not read a declaring module's exports: it is the entry script; its code
+ * never ran here (named by a `module` option); or importing it failed or did not settle (why).
+ */
+type Unread = { kind: 'entry script' } | { kind: 'not run here' } | { kind: 'import failed'; why: string };
 
 /**
  * An error of a class of the user's that this process cannot find comes back as its nearest
@@ -125,22 +126,22 @@ const notRunHere = 'not run here';
  * look (`unread`: why), as under vitest without its plugin. Said once for each class and declaring
  * module.
  */
-function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, unread: string | undefined): void {
+function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, unread: Unread | undefined): void {
   const name = node.className;
   // Only the error thrown itself, which a catch branch tests: a cause may be of a library's
   // internal class (fetch's TypeError has an undici SocketError for cause) that no one can export.
   if (!node.thrown || node.library || builtinClasses.has(name) || nodeOwnClasses.has(name)) return;
   const fix =
-    unread === entryScript
+    unread?.kind === 'entry script'
       ? `${moduleUrl} is the entry script, whose exports are not looked up (importing it again might run it ` +
         `again): for instanceof ${name} to hold, call registerError(${name}) in this process, or move the class ` +
         `and the code that throws it into a module of their own.`
-      : unread === notRunHere
+      : unread?.kind === 'not run here'
         ? `${moduleUrl} was named by a \`module\` option, and its code has not run in this process, which does not ` +
           `import it to look for ${name} (that would run its code here). For instanceof ${name} to hold, call ` +
           `registerError(${name}) in this process, with the class from a module that is safe to load here.`
-        : unread !== undefined
-          ? `this process could not import ${moduleUrl} to look for ${name} among its exports (${unread}). ` +
+        : unread?.kind === 'import failed'
+          ? `this process could not import ${moduleUrl} to look for ${name} among its exports (${unread.why}). ` +
             (process.env['VITEST']
               ? `Under vitest, add the run-in-process/vitest plugin to vitest's config (see the README's vitest section), or call registerError(${name}) in the test.`
               : `For instanceof ${name} to hold, call registerError(${name}) in this process.`)
@@ -158,18 +159,18 @@ function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, unread: strin
 
 /**
  * The declaring module's exports in this process, to find an exported error class: as another
- * module runner loaded it (vitest), or else by importing it again; or why they could not be read.
+ * module runner loaded it (vitest), or else by importing it again; or why they were not read.
  * Only a module whose own code ran here is imported: then it is loaded already; but if it is still
  * evaluating (a top-level await on this very call), importing it would wait for ever, so the entry
  * script is skipped and the wait is bounded.
  */
-async function exportsOf(module: ModuleEntry): Promise<object | string> {
+async function exportsOf(module: ModuleEntry): Promise<{ namespace: object } | { unread: Unread }> {
   const registered = processState.namespaces.get(module.url);
-  if (registered) return registered;
-  if (isEntryScript(module)) return entryScript;
+  if (registered) return { namespace: registered };
+  if (isEntryScript(module)) return { unread: { kind: 'entry script' } };
   // Named only by a `module` option: its code is for children alone (a sandboxed plugin, a native
   // library), and importing it would run that code here, with this process's rights.
-  if (!module.ranHere) return notRunHere;
+  if (!module.ranHere) return { unread: { kind: 'not run here' } };
   // Not unref'd: a module whose top-level code awaits this call holds nothing else, and the process
   // would end there, its top-level await unsettled (exit code 13).
   let timer: NodeJS.Timeout | undefined;
@@ -181,5 +182,6 @@ async function exportsOf(module: ModuleEntry): Promise<object | string> {
     );
   });
   const imported = (import(module.url) as Promise<object>).catch((error: unknown) => messageOf(error));
-  return Promise.race([imported, timeout]).finally(() => clearTimeout(timer));
+  const outcome = await Promise.race([imported, timeout]).finally(() => clearTimeout(timer));
+  return typeof outcome === 'string' ? { unread: { kind: 'import failed', why: outcome } } : { namespace: outcome };
 }

@@ -159,10 +159,7 @@ describe('a child that dies during a call', () => {
     const busyUntil = Date.now() + 20;
     while (Date.now() < busyUntil);
     assert.ok((await garbling) instanceof ProcessCrashedError);
-    const outcome = await beside;
-    const runs = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').length : 0;
-    assert.ok(runs <= 1, `the call beside ran ${runs} times: ${readFileSync(log, 'utf8')}`);
-    if (!(outcome instanceof Error)) assert.equal(runs, 1, 'it was answered, so it ran once');
+    ranAtMostOnce(log, await beside);
   });
 
   test('a call sent beside one whose child reused its notice pipe and then died runs at most once: a start it could not tell is not taken as never made', async () => {
@@ -178,10 +175,7 @@ describe('a child that dies during a call', () => {
       (error: unknown) => error,
     );
     assert.ok((await reusing) instanceof ProcessCrashedError);
-    const outcome = await beside;
-    const runs = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').length : 0;
-    assert.ok(runs <= 1, `the call beside ran ${runs} times: ${readFileSync(log, 'utf8')}`);
-    if (!(outcome instanceof Error)) assert.equal(runs, 1, 'it was answered, so it ran once');
+    ranAtMostOnce(log, await beside);
   });
 
   test('other calls are unaffected and later calls work on a new child', async () => {
@@ -553,4 +547,11 @@ function sparseList(): unknown[] {
   const list: unknown[] = [];
   list.length = 2 ** 32 - 1;
   return list;
+}
+
+/** The call `step` noted in `log` ran once if it was answered, and at most once if it failed. */
+function ranAtMostOnce(log: string, outcome: unknown): void {
+  const runs = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').length : 0;
+  assert.ok(runs <= 1, `the call beside ran ${runs} times: ${readFileSync(log, 'utf8')}`);
+  if (!(outcome instanceof Error)) assert.equal(runs, 1, 'it was answered, so it ran once');
 }

@@ -25,6 +25,7 @@ import {
   sealCall,
   sealJob,
   openProgress,
+  openReleased,
 } from './envelope.js';
 import { HeldWords } from './held-words.js';
 import type { QueueLink } from './queue-link.js';
@@ -298,8 +299,8 @@ export class CallerTransport implements Transport {
         const sent = this.#sent.get(jobId);
         if (!sent) return;
         if (state === 'active') {
-          this.#workerLost(jobId, sent, worker);
-          this.#removeOrphan(jobId);
+          // Removed once the count of the calls its worker started is read (and frozen).
+          void this.#workerLost(jobId, sent, worker).finally(() => this.#removeOrphan(jobId));
         } else if (!this.options.waitForWorker) {
           // Told "not run" only once it is out of the queue: BullMQ does not remove a job a worker
           // holds (0), and a worker that took it meanwhile runs it, and answers. Redis away: the
@@ -341,7 +342,6 @@ export class CallerTransport implements Transport {
     this.#answerAll(jobId, sent, error);
   }
 
-  /** Its worker stopped renewing its hold on the job, or no worker is left: each call may have run. */
   /**
    * A job whose worker was lost when none of its build was left stays active in Redis, its data with
    * it, until a worker of that build finds it stalled: after a deploy, none ever may. It is removed
@@ -359,21 +359,34 @@ export class CallerTransport implements Transport {
     );
   }
 
-  #workerLost(jobId: string, sent: Sent, worker: string | undefined): void {
+  /**
+   * Its worker stopped renewing its hold on the job: the calls it had handed to its children may have
+   * run, and fail as lost (or run again, with retries); those of a job of several that it had not
+   * handed over yet never ran, and go again (release-gate.ts).
+   */
+  async #workerLost(jobId: string, sent: Sent, worker: string | undefined): Promise<void> {
+    if (this.#sent.get(jobId) !== sent) return;
+    const released = sent.calls.length > 1 ? await this.#releasedBy(jobId) : undefined;
     if (this.#sent.get(jobId) !== sent) return;
     const where = worker ? `The remote worker ${worker}` : 'The remote worker';
-    this.#lose(
-      jobId,
-      sent,
-      (label) =>
-        new WorkerLostError(
-          `${where} running ${label} (job ${jobId}) was lost: it stopped renewing its hold on the job. ` +
-            `The call may have run, in part or in full; it is run again only with retries (for idempotent work).`,
-          label,
-          jobId,
-          worker,
-        ),
-    );
+    const error = (label: string) =>
+      new WorkerLostError(
+        `${where} running ${label} (job ${jobId}) was lost: it stopped renewing its hold on the job. ` +
+          `The call may have run, in part or in full; it is run again only with retries (for idempotent work).`,
+        label,
+        jobId,
+        worker,
+      );
+    if (released === undefined) return this.#lose(jobId, sent, error);
+    const handedOver = new Set(sent.calls.slice(0, released).map((call) => call.id));
+    this.#release(jobId, sent.batch);
+    this.events.lost(sent.batch, { kind: 'crashed', error, ran: (call) => handedOver.has(call) });
+  }
+
+  /** How many of its calls the job's lost worker had handed to its children, if it said so. */
+  async #releasedBy(jobId: string): Promise<number | undefined> {
+    const said = await this.link.releasedOf(jobId);
+    return said && openReleased(said.sealed, jobId, said.attempts, this.options.secret);
   }
 
   /**

@@ -74,6 +74,41 @@ export function openProgress(
   return { index, state, attempt };
 }
 
+/**
+ * How many of a job's calls its worker has handed to its local pool, in its `attempt`-th take of the
+ * job (release-marks.ts): `<attempt>:<count>`, and its signature with a secret (a forged count
+ * lower than the truth would have calls that ran sent again).
+ */
+export function sealReleased(jobId: string, attempt: number, count: number, secret: string | undefined): string {
+  const said = `${attempt}:${count}`;
+  return secret === undefined ? said : `${said}:${signature(secret, jobId, ['released', attempt, count])}`;
+}
+
+/**
+ * The count a worker sealed, if it is its word (signed, with a secret), of the job's last take
+ * (`attempts` in all), or of the one before: BullMQ's stall check takes a lost worker's job once
+ * more, to fail it. (A worker that hands a job back deletes its count first.) Else undefined.
+ */
+export function openReleased(
+  sealed: string,
+  jobId: string,
+  attempts: number,
+  secret: string | undefined,
+): number | undefined {
+  const match = /^(\d+):(\d+)(?::([\w-]+))?$/.exec(sealed);
+  const attempt = Number(match?.[1]);
+  if (!match || (attempt !== attempts && attempt !== attempts - 1)) return undefined;
+  const count = Number(match[2]);
+  if (secret !== undefined) {
+    try {
+      verify(secret, jobId, ['released', attempt, count], match[3], 'released');
+    } catch {
+      return undefined;
+    }
+  }
+  return count;
+}
+
 /** Whether the caller that sent this job reads answers stored apart (a caller of an earlier version does not). */
 export function readsAnswersApart(envelope: CallEnvelope): boolean {
   return Array.isArray(envelope.reads) && envelope.reads.includes('answer-apart');

@@ -3,6 +3,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { JobLostError } from '../errors.js';
 import { messageOf } from '../codec/describe-thrown.js';
 import { holderOf, stopMarkOf } from './job-holder.js';
+import { freezeReleased } from './release-marks.js';
 import { answerKeyOf, finishedJobKeptSeconds, isAnswerApart } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { LiveWorkers } from './worker-presence.js';
@@ -202,6 +203,14 @@ export class QueueLink {
   /** The name of the worker that holds a job, or held it when it was lost (job-holder.ts). */
   async workerOf(jobId: string): Promise<string | undefined> {
     return holderOf(this.#adding, this.queue.toKey(jobId)).catch(() => undefined);
+  }
+
+  /**
+   * How many of a job's calls its lost worker had handed to its children, sealed, and the job's
+   * takes: frozen from now on (release-marks.ts). Undefined when the job or Redis is gone.
+   */
+  async releasedOf(jobId: string): Promise<{ sealed: string; attempts: number } | undefined> {
+    return freezeReleased(this.#adding, this.queue.toKey(jobId)).catch(() => undefined);
   }
 
   /** Asks the worker that holds a job to stop it. */

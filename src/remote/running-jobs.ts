@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, RunInProcessError } from '../errors.js';
 import type { MadeCall } from '../pool/scheduler.js';
 import { EarlyStops } from './early-stops.js';
+import type { ReleaseGate } from './release-gate.js';
 
 /**
  * The jobs a worker holds, and the calls each made in its local pool. A caller that gave up on a
@@ -11,6 +12,8 @@ import { EarlyStops } from './early-stops.js';
  */
 export class RunningJobs {
   readonly #calls = new Map<string, Set<MadeCall>>();
+  /** The gates of jobs whose calls are handed to the pool a window at a time (release-gate.ts). */
+  readonly #gates = new Map<string, ReleaseGate>();
   /** Jobs given back unrun (handBack()): their processor moves them back to waiting. */
   readonly #handedBack = new Set<string>();
   readonly #earlyStops: EarlyStops;
@@ -27,8 +30,15 @@ export class RunningJobs {
     return calls;
   }
 
+  /** The job's calls go to the pool through `gate`: stopped or handed back, it lets no more go. */
+  gate(jobId: string, gate: ReleaseGate): ReleaseGate {
+    this.#gates.set(jobId, gate);
+    return gate;
+  }
+
   end(jobId: string): void {
     this.#calls.delete(jobId);
+    this.#gates.delete(jobId);
   }
 
   /** Whether the job's caller asked to stop it before its calls were made; the request is used up. */
@@ -46,10 +56,11 @@ export class RunningJobs {
     const calls = this.#calls.get(jobId);
     // Not held yet, its calls not made yet, or being handed back (its calls failed already).
     if (!calls || calls.size === 0 || this.#handedBack.has(jobId)) this.#earlyStops.note(jobId);
-    for (const call of calls ?? [])
-      call.fail(
-        new AbortError(`Job ${jobId} was stopped on a request to stop it (its caller aborted it, or timed it out).`),
-      );
+    // One error each: a worker adds its name to each error's message as it answers (worker.ts withWorker).
+    const stopped = () =>
+      new AbortError(`Job ${jobId} was stopped on a request to stop it (its caller aborted it, or timed it out).`);
+    this.#gates.get(jobId)?.stop(stopped);
+    for (const call of calls ?? []) call.fail(stopped());
   }
 
   /** At close(), with another worker alive: jobs none of whose calls went to a child are handed back. */
@@ -57,7 +68,9 @@ export class RunningJobs {
     for (const [jobId, calls] of this.#calls) {
       if (calls.size === 0 || [...calls].some((call) => call.sent)) continue;
       this.#handedBack.add(jobId);
-      for (const call of calls) call.fail(new RunInProcessError(`Job ${jobId} was handed back unrun.`));
+      const unrun = () => new RunInProcessError(`Job ${jobId} was handed back unrun.`);
+      this.#gates.get(jobId)?.stop(unrun);
+      for (const call of calls) call.fail(unrun());
     }
   }
 

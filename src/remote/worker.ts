@@ -13,6 +13,7 @@ import {
   ProcessCrashedError,
   RunInProcessError,
   TimeoutError,
+  TransportUnavailableError,
 } from '../errors.js';
 import {
   asModuleUrl,
@@ -45,12 +46,16 @@ import {
   sealAnswers,
   readsAnswersApart,
   sealProgress,
+  sealReleased,
 } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { announce, countAlive, type Presence } from './worker-presence.js';
 import { forgetHolder, recordHolder, stopMarkOf } from './job-holder.js';
 import { RunningJobs } from './running-jobs.js';
 import { HeldCalls } from './held-calls.js';
+import { paceMs, ReleaseGate } from './release-gate.js';
+import { CallPaces } from './call-paces.js';
+import { forgetReleased, markReleased } from './release-marks.js';
 import type { BullmqSettings } from './settings.js';
 import { messageOf } from '../codec/describe-thrown.js';
 
@@ -219,11 +224,24 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         answers = envelope.calls.map(() => thrown(stopped));
       } else {
         const progress = new HeldCalls(job, settings.secret);
+        const parts = envelope.calls;
+        const gate = parts.length > 1 ? running.gate(jobId, releaseGate(job, parts)) : undefined;
         try {
           answers = await Promise.all(
-            envelope.calls.map((part, index) =>
-              run(part, envelope.codec, calls, (call) => progress.made(index, call, part.timeout)).catch(thrown),
-            ),
+            parts.map((part, index) => {
+              const runPart = () => {
+                const sentAt = performance.now();
+                const served = targets.has(part.key);
+                if (served) paces.sent(part.key);
+                return run(part, envelope.codec, calls, (call) => progress.made(index, call, part.timeout)).finally(
+                  () => {
+                    if (served) paces.settled(part.key, performance.now() - sentAt);
+                    gate?.settled();
+                  },
+                );
+              };
+              return (gate ? gate.turn(index).then(runPart) : runPart()).catch(thrown);
+            }),
           );
         } finally {
           progress.done();
@@ -244,6 +262,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
             .updateProgress(sealProgress(jobId, index, 'held', job.attemptsStarted ?? 1, settings.secret))
             .catch(() => {});
         await forgetHolder(presenceClient, worker.toKey(jobId));
+        await forgetReleased(presenceClient, worker.toKey(jobId));
         // Back to waiting, its lock given up; BullMQ takes WaitingError for "moved, not failed".
         await job.moveToWait(token);
         throw new bullmq.WaitingError();
@@ -279,6 +298,34 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       throw new Error(`${answerNotStored} (${(error as Error).message})`);
     }
     return answerApart;
+  };
+
+  /**
+   * A job of several calls goes to the pool a window at a time, each counted in Redis before it
+   * goes (release-gate.ts): a caller that loses this worker sends again the calls it never started.
+   */
+  const paces = new CallPaces();
+  const releaseGate = (job: Job, parts: readonly CallPart[]): ReleaseGate => {
+    const jobId = job.id ?? '';
+    const attempt = job.attemptsStarted ?? 1;
+    const keys = parts.map((part) => part.key);
+    return new ReleaseGate(
+      parts.length,
+      2 * local.size,
+      paces.callsIn(paceMs, keys, local.size) ?? 0,
+      (count) =>
+        markReleased(presenceClient, worker.toKey(jobId), sealReleased(jobId, attempt, count, settings.secret)),
+      (reason) => () =>
+        reason === 'refused'
+          ? new RunInProcessError(
+              `Not run: job ${jobId} is no longer this worker's to run (its caller took the worker for lost, and ` +
+                'sends the calls it had not started again; or the job is gone from Redis).',
+            )
+          : new TransportUnavailableError(
+              `Not run: the worker could not record in Redis that it goes on with job ${jobId} ` +
+                `(${reason.message}).`,
+            ),
+    );
   };
 
   const run = async (

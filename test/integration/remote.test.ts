@@ -704,6 +704,65 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.equal(lines(marker).length, 1, 'it ran once: the spare failed the job without running it');
   });
 
+  test('a worker lost holding a job of several calls: only those it had handed to its children fail; the others run once, on another worker', async () => {
+    // Calls beyond the 64 jobs out at once go several to a job: 64 quick calls hold the jobs out,
+    // the 24 slow ones made with them wait, and go together once the first of those ends. On fresh
+    // workers, which go a few calls of a target they have not run yet at a time.
+    const args = ['--size', '2', '--concurrency', '64'];
+    const workers = [
+      await app.startWorker({ redis: redis.socket, build: 'several', args }),
+      await app.startWorker({ redis: redis.socket, build: 'several', args }),
+    ];
+    try {
+      await onBuild('several', {}, async () => {
+        // Another target: a worker sizes a job's first window by how its targets' calls went before.
+        const blockers = Array.from({ length: 64 }, () => remote.servedBy(20));
+        const markers = Array.from({ length: 24 }, () => scratchFile('one-of-several'));
+        const settled = Promise.allSettled(markers.map((marker) => remote.noteRun(marker, 400)));
+        await Promise.all(blockers);
+        const started = () => markers.find((marker) => existsSync(marker));
+        assert.ok(
+          (await waitFor(() => started() !== undefined, 10_000)) !== undefined,
+          'none of the slow calls started',
+        );
+        const first = started()!;
+        const holder = workers.find((w) => w.pid === parentPid(Number(lines(first)[0])))!;
+        holder.process.kill('SIGKILL');
+        const outcomes = await settled;
+        const lost = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as Error] : []));
+        for (const error of lost) assert.ok(error instanceof WorkerLostError, String(error));
+        assert.ok(lost.length > 0, 'no call was lost with the worker');
+        // Each job lost carried more calls than were lost with it: the others were sent again. A
+        // window is twice the worker's pool size (2) while the calls are slow: those running and the next.
+        const client = new Redis({ path: redis.socket });
+        try {
+          for (const jobId of new Set(lost.map((error) => (error as WorkerLostError).jobId))) {
+            const data = (await client.hget(`bull:default@several:${jobId}`, 'data')) ?? '{}';
+            const carried = (JSON.parse(data) as { calls?: unknown[] }).calls?.length ?? 0;
+            const lostWith = lost.filter((error) => (error as WorkerLostError).jobId === jobId).length;
+            assert.ok(lostWith <= 6 && lostWith < carried, `${lostWith} of job ${jobId}'s ${carried} calls lost`);
+          }
+        } finally {
+          client.disconnect();
+        }
+        markers.forEach((marker, index) => {
+          const runs = existsSync(marker) ? lines(marker).length : 0;
+          const outcome = outcomes[index]!;
+          if (outcome.status === 'fulfilled') assert.equal(runs, 1, `call ${index} ran ${runs} times`);
+          else assert.ok(runs <= 1, `call ${index}, lost, ran ${runs} times`);
+        });
+        await sleep(1_000);
+        const runs = markers.map((marker) => (existsSync(marker) ? lines(marker).length : 0));
+        assert.ok(
+          runs.every((n) => n <= 1),
+          `a call ran twice: ${runs.join(' ')}`,
+        );
+      });
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+  });
+
   test('when the last worker is lost, the caller notices by itself: WorkerLostError names the worker and the job', async () => {
     const marker = scratchFile('last-worker');
     const running = remote.noteRun(marker, 60_000);

@@ -94,3 +94,111 @@ test('idle() waits for the jobs held to end', async () => {
   await waiting;
   assert.equal(idle, true);
 });
+
+const { ReleaseGate } =
+  await internal<typeof import('../../build/lib/remote/release-gate.js')>('remote/release-gate.js');
+
+/** A gate over `total` calls whose counts are written as told, with the turns each call got. */
+function gateOf(total: number, written: (count: number) => Promise<boolean> = async () => true, first = 0) {
+  const counts: number[] = [];
+  const gate = new ReleaseGate(
+    total,
+    4,
+    first,
+    (count) => {
+      counts.push(count);
+      return written(count);
+    },
+    (reason) => () => new Error(reason === 'refused' ? 'refused' : `failed: ${reason.message}`),
+  );
+  const turns = Array.from({ length: total }, (_, index) =>
+    gate.turn(index).then(
+      () => 'went',
+      (error: Error) => error.message,
+    ),
+  );
+  const state = new Array<string>(total).fill('waits');
+  turns.forEach((turn, index) => void turn.then((outcome) => (state[index] = outcome)));
+  return { gate, counts, state };
+}
+const turnOver = () => new Promise((resolve) => setImmediate(resolve));
+
+test('a job of slow calls goes to the pool a window at a time, each count written before its calls go', async () => {
+  const { gate, counts, state } = gateOf(12);
+  await turnOver();
+  assert.deepEqual(counts, [4], 'the first window, its count written as it goes');
+  assert.equal(state.filter((s) => s === 'went').length, 4);
+  await new Promise((resolve) => setTimeout(resolve, 150)); // slow calls: the window stays at its least
+  gate.settled();
+  await turnOver();
+  assert.deepEqual(counts, [4], 'three still run: more than half a window');
+  gate.settled();
+  await turnOver();
+  assert.deepEqual(counts, [4, 6]);
+  assert.deepEqual(state.slice(0, 7), ['went', 'went', 'went', 'went', 'went', 'went', 'waits']);
+});
+
+test('a job of quick calls goes nearly whole after its first window', async () => {
+  const { gate, counts, state } = gateOf(40);
+  await turnOver();
+  gate.settled();
+  gate.settled();
+  await turnOver();
+  assert.deepEqual(counts, [4, 40]);
+  assert.ok(state.every((s) => s === 'went'));
+});
+
+test('a job of targets that were quick on this worker goes whole at once', async () => {
+  const { counts, state } = gateOf(40, async () => true, 64);
+  await turnOver();
+  assert.deepEqual(counts, [40]);
+  assert.ok(state.every((s) => s === 'went'));
+});
+
+test('a count refused (its caller took the worker for lost) or not written lets no more calls go; nor does a stop', async () => {
+  const refused = gateOf(8, async (count) => count === 4);
+  await turnOver();
+  refused.gate.settled();
+  refused.gate.settled();
+  await turnOver();
+  assert.deepEqual(refused.state, ['went', 'went', 'went', 'went', 'refused', 'refused', 'refused', 'refused']);
+  await assert.rejects(refused.gate.turn(7), /refused/);
+
+  const failed = gateOf(8, async (count) => {
+    if (count > 4) throw new Error('NOPERM');
+    return true;
+  });
+  await turnOver();
+  failed.gate.settled();
+  failed.gate.settled();
+  await turnOver();
+  assert.equal(failed.state[4], 'failed: NOPERM');
+
+  const stopped = gateOf(8);
+  await turnOver();
+  stopped.gate.stop(() => new Error('stopped'));
+  await turnOver();
+  assert.deepEqual(stopped.state.slice(3), ['went', 'stopped', 'stopped', 'stopped', 'stopped']);
+});
+
+const { CallPaces } = await internal<typeof import('../../build/lib/remote/call-paces.js')>('remote/call-paces.js');
+
+test("a job's first window is as many calls as its slowest target settles in the pace, once each was seen", () => {
+  const paces = new CallPaces();
+  const call = (key: string, ms: number) => {
+    paces.sent(key);
+    paces.settled(key, ms);
+  };
+  assert.equal(paces.callsIn(100, ['a'], 2), undefined, 'never seen');
+  call('a', 2);
+  call('b', 400);
+  assert.equal(paces.callsIn(100, ['a'], 2), 100, '2 children, 2 ms a call');
+  assert.equal(paces.callsIn(100, ['a', 'b'], 2), 1, 'the slowest decides');
+  assert.equal(paces.callsIn(100, ['a', 'c'], 2), undefined);
+  call('a', 12); // a moving average: 2 · 0.8 + 12 · 0.2
+  assert.equal(paces.callsIn(100, ['a'], 2), 50);
+  // 40 calls in flight that take 20 ms each, their wait included: 2 settle each ms.
+  for (let i = 0; i < 40; i++) paces.sent('c');
+  paces.settled('c', 20);
+  assert.equal(paces.callsIn(100, ['c'], 2), 195, '39 in flight over 20 ms');
+});

@@ -10,11 +10,13 @@ const {
   openAnswers,
   openJob,
   openProgress,
+  openReleased,
   readsAnswersApart,
   sealAnswers,
   sealCall,
   sealJob,
   sealProgress,
+  sealReleased,
 } = await internal<EnvelopeModule>('remote/envelope.js');
 const { SerializationError } = await internal<typeof import('../../build/lib/errors.js')>('errors.js');
 
@@ -123,6 +125,24 @@ test("a worker's word on a held call is read only when signed with the secret, i
   });
   assert.equal(openProgress({ 'run-in-process:call': [0, 'gone'] }, 'job-1', undefined), undefined);
   assert.equal(openProgress(42, 'job-1', undefined), undefined);
+});
+
+test("a worker's count of the calls it handed over is read only when signed, and of the job's last take or the one before", () => {
+  const sealed = sealReleased('job-1', 2, 8, 'secret');
+  assert.equal(openReleased(sealed, 'job-1', 2, 'secret'), 8);
+  // BullMQ's stall check takes a lost worker's job once more, to fail it.
+  assert.equal(openReleased(sealed, 'job-1', 3, 'secret'), 8, 'the take that failed it');
+  assert.equal(openReleased(sealed, 'job-1', 4, 'secret'), undefined, 'an earlier take');
+  assert.equal(openReleased(sealed, 'job-2', 2, 'secret'), undefined, 'another job');
+  assert.equal(openReleased(sealed, 'job-1', 2, 'other'), undefined, 'another secret');
+  assert.equal(openReleased(sealReleased('job-1', 2, 8, undefined), 'job-1', 2, 'secret'), undefined, 'unsigned');
+  assert.equal(
+    openReleased(sealed.replace(':8:', ':2:'), 'job-1', 2, 'secret'),
+    undefined,
+    'the signature covers the count',
+  );
+  assert.equal(openReleased('2:8', 'job-1', 2, undefined), 8);
+  assert.equal(openReleased('', 'job-1', 1, undefined), undefined, 'none written');
 });
 
 test('a job says its caller reads answers stored apart; one of an earlier caller, which does not, says nothing', () => {

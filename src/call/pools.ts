@@ -38,7 +38,14 @@ let loading: Promise<Machinery> | undefined;
  */
 export function configure(options: PoolOptions): void;
 export function configure(name: string, options: PoolOptions): void;
-export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: PoolOptions): void {
+export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: PoolOptions, ...more: unknown[]): void {
+  // From JavaScript, options split over two objects would lose the second's without a word.
+  if (more.length > 0) {
+    throw usageError(
+      `configure() takes a pool name and one options object (got ${more.length + 2} arguments). ` +
+        `Put all of a pool's options in one object: configure('name', { size: 2, timeout: 5_000 }).`,
+    );
+  }
   // configure(42, { … }): the name is what is wrong, not the options.
   if (maybeOptions !== undefined && typeof nameOrOptions !== 'string') {
     throw usageError(

@@ -85,6 +85,17 @@ test('configure() with a name that is no string says the name is wrong, not the 
   );
 });
 
+test('configure() given options split over two objects refuses them, rather than drop the second', () => {
+  const split = configure as unknown as (...args: unknown[]) => void;
+  assert.throws(
+    () => split('options-split', { size: 2 }, { timeout: 100 }),
+    (error: Error & { code?: string }) =>
+      error instanceof TypeError &&
+      error.code === 'ERR_INVALID_USAGE' &&
+      /takes a pool name and one options object \(got 3 arguments\)/.test(error.message),
+  );
+});
+
 test('nonsense is refused with the option named and what it must be', async () => {
   refused(
     () => configure('options-nonsense', { size: 0 }),

@@ -315,9 +315,9 @@ export class CallerTransport implements Transport {
           );
         }
       },
-      unreachable: (forMs: number, reason: string | undefined) => {
+      unreachable: (forMs: number, reason: string | undefined, refusing?: string) => {
         const sent = this.#sent.get(jobId);
-        if (sent && forMs >= this.options.reconnectTimeout) this.#redisGone(jobId, sent, forMs, reason);
+        if (sent && forMs >= this.options.reconnectTimeout) this.#redisGone(jobId, sent, forMs, reason, refusing);
       },
     };
   }
@@ -328,15 +328,20 @@ export class CallerTransport implements Transport {
    * not be sent), and the job cannot be taken back: a worker may have run them, or may still run
    * them once Redis is back.
    */
-  #redisGone(jobId: string, sent: Sent, forMs: number, reason: string | undefined): void {
+  #redisGone(jobId: string, sent: Sent, forMs: number, reason: string | undefined, refusing?: string): void {
     const { where, reconnectTimeout } = this.options;
     // What this caller had heard: a worker's taking the job reaches it through Redis too.
     const state = sent.active ? 'a worker had taken it' : 'no worker was yet known to have taken it';
+    const what = refusing
+      ? `has refused every write for ${forMs} ms (${refusing})`
+      : `has not answered for ${forMs} ms${reason ? ` (${reason})` : ''}`;
+    const check = refusing
+      ? 'Check its memory (maxmemory) and its role (a replica is read-only)'
+      : 'Check that Redis runs';
     const error = new TransportUnavailableError(
-      `Redis at ${where} (queue ${this.link.queueName}) has not answered for ${forMs} ms` +
-        `${reason ? ` (${reason})` : ''}, while job ${jobId} (${labelOf(sent)}) was out: ${state}. ` +
-        `Its answer is no longer awaited: the call may have run, or may still run once Redis is back. ` +
-        `Check that Redis runs; bullmq({ reconnectTimeout }) (now ${reconnectTimeout} ms) sets how long calls wait for it.`,
+      `Redis at ${where} (queue ${this.link.queueName}) ${what}, while job ${jobId} (${labelOf(sent)}) was out: ` +
+        `${state}. Its answer is no longer awaited: the call may have run, or may still run once Redis is back. ` +
+        `${check}; bullmq({ reconnectTimeout }) (now ${reconnectTimeout} ms) sets how long calls wait for it.`,
       { mayHaveRun: true },
     );
     this.#answerAll(jobId, sent, error);

@@ -29,9 +29,10 @@ export interface JobWatcher {
   orphaned(state: 'waiting' | 'active', worker: string | undefined): void;
   /**
    * Redis has not answered for `forMs` ms (told every `checkEvery` ms while it does not), for
-   * `reason` as the link's clients last heard it, if they did.
+   * `reason` as the link's clients last heard it, if they did; or it answers, but has refused every
+   * write for that long, saying `refusing` (out of memory, say).
    */
-  unreachable(forMs: number, reason: string | undefined): void;
+  unreachable(forMs: number, reason: string | undefined, refusing?: string): void;
 }
 
 /**
@@ -91,6 +92,8 @@ export class QueueLink {
   #pingedAt: number | undefined;
   /** Since when Redis has not answered: its connection closed, or a PING failed or went unanswered. */
   #awaySince: number | undefined;
+  /** Why Redis refused the last check's write, though it answers (out of memory, a read-only replica). */
+  #refusing: string | undefined;
   /** Which of the queue's workers are alive (worker-presence.ts). */
   readonly workers: LiveWorkers;
 
@@ -411,24 +414,30 @@ export class QueueLink {
   }
 
   /**
-   * Whether Redis answers, while jobs are watched: a PING at a time. A job's answer comes through
+   * Whether Redis answers, while jobs are watched: a check at a time. A job's answer comes through
    * Redis, so a caller whose Redis is gone for good would wait for it for ever; each watcher is told
    * how long Redis has been away, and gives up when it chooses (the transport's reconnectTimeout).
-   * The connection's close says when it went; a PING that fails, or that a whole interval does not
-   * answer (a connection that hangs without closing), says so too.
+   * The connection's close says when it went; a check that fails, or that a whole interval does not
+   * answer (a connection that hangs without closing), says so too. The check is a small write that
+   * expires, not a PING: a Redis out of memory (maxmemory, noeviction) or turned read-only answers
+   * a PING but refuses every write, BullMQ's included, and no answer would ever be stored.
    */
   #checkRedis(): void {
     if (this.#pingedAt === undefined) {
       const pingedAt = performance.now();
       this.#pingedAt = pingedAt;
-      this.#adding.ping().then(
+      this.#adding.set(this.queue.toKey('run-in-process:checked'), '1', 'PX', 1_000).then(
         () => {
           this.#awaySince = undefined;
           this.#pingedAt = undefined;
+          this.#refusing = undefined;
         },
-        () => {
+        (error: Error) => {
           this.#awaySince ??= pingedAt;
           this.#pingedAt = undefined;
+          // Redis's own answer (a ReplyError), when it gives one: a lost connection says why through
+          // the client's 'error' (#unreachable).
+          if (error.name === 'ReplyError') this.#refusing = error.message;
         },
       );
     }
@@ -444,7 +453,7 @@ export class QueueLink {
     const away = Math.round(now - this.#awaySince);
     for (const { watcher } of [...this.#watchers.values()]) {
       try {
-        watcher.unreachable(away, this.#unreachable);
+        watcher.unreachable(away, this.#unreachable, this.#unreachable ? undefined : this.#refusing);
       } catch {
         // One watcher that throws must not keep the others waiting.
       }

@@ -1051,6 +1051,40 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   });
 
+  test('Redis out of memory (maxmemory, noeviction) while a call runs: it fails after reconnectTimeout, saying Redis refuses writes; once memory frees, the pool serves on', async () => {
+    const admin = new Redis({ path: redis.socket });
+    const patient = await app.startWorker({ redis: redis.socket, build: 'full', args: ['--lock-duration', '10000'] });
+    try {
+      await onBuild('full', { reconnectTimeout: 1_000 }, async () => {
+        const marker = scratchFile('ran-into-a-full-redis');
+        const running = remote.noteRun(marker, 3_000);
+        assert.ok((await waitFor(() => existsSync(marker), 10_000)) !== undefined);
+        assert.ok((await waitFor(() => stats().queued === 0, 5_000)) !== undefined, 'the caller saw the job taken');
+        // Redis answers a PING, but refuses every write: BullMQ's, and the one that would store the answer.
+        await admin.config('SET', 'maxmemory', '1');
+        const fullAt = Date.now();
+        const error = await rejectionOf(running, TransportUnavailableError);
+        const after = Date.now() - fullAt;
+        await admin.config('SET', 'maxmemory', '0');
+        assert.ok(
+          after >= 900 && after < 2_900,
+          `failed ${after} ms after Redis filled up, before the call would have ended`,
+        );
+        assert.equal(error.mayHaveRun, true);
+        assert.match(
+          error.message,
+          /^Redis at unix:\S+ \(queue default@full\) has refused every write for \d+ ms \(OOM command not allowed/,
+        );
+        assert.match(error.message, /Check its memory \(maxmemory\)/);
+        assert.ok((await remote.noteRun(scratchFile('after-memory-freed'), 0)) > 0, 'the pool serves on');
+      });
+    } finally {
+      await admin.config('SET', 'maxmemory', '0').catch(() => {});
+      admin.disconnect();
+      await patient.stop();
+    }
+  });
+
   test('a call made while its pool closes gets a link of its own, not the one closing', async () => {
     assert.ok((await values.Values.pid()) > 0);
     const closing = shutdown();

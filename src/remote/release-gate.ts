@@ -44,6 +44,11 @@ export class ReleaseGate {
     return new Promise((go, refuse) => this.#waiting.push({ index, go, refuse }));
   }
 
+  /** Whether a call handed over has settled: it went to a child, or may have. */
+  get anySettled(): boolean {
+    return this.#settled > 0;
+  }
+
   /** A call handed over has settled. */
   settled(): void {
     this.#settled++;

@@ -63,10 +63,15 @@ export class RunningJobs {
     for (const call of calls ?? []) call.fail(stopped());
   }
 
-  /** At close(), with another worker alive: jobs none of whose calls went to a child are handed back. */
+  /**
+   * At close(), with another worker alive: jobs none of whose calls went to a child are handed back.
+   * Not one of which a call has settled, which leaves the set: a job whose calls go a window at a
+   * time (release-gate.ts) may have run its first while the next waits here, and the worker that
+   * takes it back would run them all again.
+   */
   handBack(): void {
     for (const [jobId, calls] of this.#calls) {
-      if (calls.size === 0 || [...calls].some((call) => call.sent)) continue;
+      if (calls.size === 0 || this.#gates.get(jobId)?.anySettled || [...calls].some((call) => call.sent)) continue;
       this.#handedBack.add(jobId);
       const unrun = () => new RunInProcessError(`Job ${jobId} was handed back unrun.`);
       this.#gates.get(jobId)?.stop(unrun);

@@ -557,6 +557,39 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   });
 
+  test('a worker that shuts down does not hand back a job of several calls some of which it has run: each runs once', async () => {
+    // A job of several calls goes to the worker's pool a window at a time: one whose first window has
+    // run, and whose next waits in the pool behind other jobs' calls, must not go to another worker.
+    const leaving = await app.startWorker({
+      redis: redis.socket,
+      build: 'windows',
+      args: ['--size', '1', '--concurrency', '64'],
+    });
+    let spare: StartedWorker | undefined;
+    try {
+      await onBuild('windows', {}, async () => {
+        const blockers = Array.from({ length: 64 }, () => remote.servedBy(5));
+        const markers = Array.from({ length: 40 }, () => scratchFile('window-at-a-time'));
+        const settled = Promise.allSettled(markers.map((marker) => remote.noteRun(marker, 150)));
+        await Promise.all(blockers);
+        const started = () => markers.filter((marker) => existsSync(marker)).length;
+        assert.ok((await waitFor(() => started() >= 4, 15_000)) !== undefined, `${started()} calls started`);
+        spare = await app.startWorker({ redis: redis.socket, build: 'windows' });
+        await leaving.stop();
+        const outcomes = await settled;
+        const runs = markers.map((marker) => (existsSync(marker) ? lines(marker).length : 0));
+        assert.ok(
+          runs.every((n) => n === 1),
+          `each call runs once: ${runs.join(' ')}; ${outcomes.filter((o) => o.status === 'rejected').length} failed`,
+        );
+        assert.ok(outcomes.every((outcome) => outcome.status === 'fulfilled'));
+      });
+    } finally {
+      await leaving.stop();
+      await spare?.stop();
+    }
+  });
+
   test('the last worker to shut down hands nothing back: it runs the jobs it holds, within their timeouts', async () => {
     const only = await app.startWorker({
       redis: redis.socket,

@@ -202,3 +202,37 @@ test("a job's first window is as many calls as its slowest target settles in the
   paces.settled('c', 20);
   assert.equal(paces.callsIn(100, ['c'], 2), 195, '39 in flight over 20 ms');
 });
+
+test('a closing worker does not hand back a job whose calls go a window at a time once one of them has settled', async () => {
+  const jobs = new RunningJobs(60_000);
+  const fresh = jobs.gate(
+    'fresh',
+    new ReleaseGate(
+      8,
+      2,
+      0,
+      async () => true,
+      () => () => new Error('refused'),
+    ),
+  );
+  const halfway = jobs.gate(
+    'halfway',
+    new ReleaseGate(
+      8,
+      2,
+      0,
+      async () => true,
+      () => () => new Error('refused'),
+    ),
+  );
+  const [unsent, next] = [call(false), call(false)];
+  jobs.begin('fresh').add(unsent);
+  // Its first window ran and settled; a call of the next waits in the pool, not sent to a child yet.
+  halfway.settled();
+  jobs.begin('halfway').add(next);
+  jobs.handBack();
+  assert.equal(jobs.takeHandedBack('fresh'), true);
+  await assert.rejects(fresh.turn(5), /handed back unrun/, 'and its gate lets no more calls go');
+  assert.equal(jobs.takeHandedBack('halfway'), false, 'another worker would run its first window again');
+  assert.deepEqual(next.failed, []);
+});

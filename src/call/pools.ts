@@ -66,8 +66,8 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
   if (optionsByName.get(name)?.permissions !== undefined) sandboxedPools--;
   if (checked.permissions !== undefined) sandboxedPools++;
   optionsByName.set(name, checked);
-  // Calls in flight finish on the old children; new calls start new ones.
-  machinery?.drain(name);
+  // Calls in flight finish on the old children; those still waiting for one, and new calls, go to new ones.
+  machinery?.drain(name, checked);
   // Children kept warm start now; what goes wrong surfaces at warmUp() or at the first call. Not in
   // a child, which runs the module that configures the pool again, and its calls in process: each
   // child would start warm children of its own, and a module that preloads itself, without end.

@@ -80,6 +80,13 @@ export class Backlog {
     return this.#queue[0]?.alone === true;
   }
 
+  /** Takes out the calls that `moves` says go elsewhere, in their order. */
+  takeOut(moves: (call: PendingCall) => boolean): PendingCall[] {
+    const out = this.#queue.filter(moves);
+    if (out.length > 0) this.#queue = this.#queue.filter((call) => !moves(call));
+    return out;
+  }
+
   /** A call that settled while it waited (one that goes alone can be aborted here): it leaves at once. */
   remove(call: PendingCall): void {
     const at = this.#queue.indexOf(call);

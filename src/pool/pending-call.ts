@@ -57,7 +57,7 @@ export class PendingCall {
     private readonly resolveWith: (answer: Answer) => void,
     private readonly rejectWith: (error: unknown) => void,
     /** `outcome`: how `stats()` counts it (answered with a value the worker could not send back: failed). */
-    private readonly onSettled: (call: PendingCall, failed: boolean, error: unknown, outcome: Outcome) => void,
+    private onSettled: (call: PendingCall, failed: boolean, error: unknown, outcome: Outcome) => void,
     /** When it was made (`performance.now()`), for `recordTiming`; undefined when not timed. */
     readonly madeAt?: number,
     /** Higher leaves the backlog first. */
@@ -70,6 +70,14 @@ export class PendingCall {
         this.fail(new AbortError(`The call to ${label} was aborted.`, { cause: signal.reason })),
       );
     }
+  }
+
+  /**
+   * Moved, unsent, to the scheduler that replaced its own (its pool was configured again while it
+   * waited): that one hears of its end.
+   */
+  movedTo(onSettled: (call: PendingCall, failed: boolean, error: unknown, outcome: Outcome) => void): void {
+    this.onSettled = onSettled;
   }
 
   get id(): number {

@@ -62,14 +62,21 @@ export function countRefused(name: string): void {
   (pool.stats ??= new CallStats(false)).settled('failed');
 }
 
-/** Moves the running scheduler aside: it finishes its calls in flight, then stops its workers. */
-export function drain(name: string): void {
+/**
+ * Moves the running scheduler aside: it finishes its calls in flight, then stops its workers.
+ * `replacedWith`: the options the pool was configured with again; its calls that wait for a worker
+ * go to a new scheduler, made with them.
+ */
+export function drain(name: string, replacedWith?: PoolOptions): void {
   const pool = live.get(name);
   const current = pool?.current;
   if (!pool || !current) return;
   pool.current = undefined;
   pool.draining.add(current);
+  // Configured again: the calls that wait for a worker go to the new pool's (no shutdown drains here).
+  const waiting = replacedWith ? current.handOver() : [];
   void current.close(Number.POSITIVE_INFINITY).finally(() => pool.draining.delete(current));
+  if (waiting.length > 0) scheduler(name, replacedWith!).adopt(waiting);
 }
 
 /**

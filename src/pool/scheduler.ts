@@ -385,6 +385,30 @@ export class Scheduler {
   }
 
   /**
+   * The calls that wait here for a worker, never sent, taken out for the scheduler that replaces this
+   * one (configure() again): they go to its workers, in their order, rather than wait for these,
+   * behind a call that may never end. Not streams, nor calls whose callbacks are relayed: both are
+   * bound to this scheduler's transport; nor its own warm-up pings.
+   */
+  handOver(): PendingCall[] {
+    const moving = this.#backlog.takeOut(
+      (call) => !call.settled && !call.flow && !call.listener && !call.stoppable && !pingTasks.has(call.task),
+    );
+    for (const call of moving) this.#pending.delete(call);
+    return moving;
+  }
+
+  /** Calls that the scheduler this one replaced held unsent (handOver()): they wait here now. */
+  adopt(calls: PendingCall[]): void {
+    for (const call of calls) {
+      call.movedTo(this.#onSettled);
+      this.#pending.add(call);
+    }
+    this.#backlog.returnUnstarted(calls);
+    this.#dispatch();
+  }
+
+  /**
    * Lets calls in flight finish, rejects those still pending after `deadline` ms, then stops every
    * worker. Calling it again with a shorter deadline tightens it.
    */

@@ -3,7 +3,8 @@ import diagnostics from 'node:diagnostics_channel';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { configure, shutdown, stats } from 'run-in-process';
-import { fixture, fixtureUrl } from '../helpers/fixtures.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fixture, fixtureUrl, scratchFile, waitForFile } from '../helpers/fixtures.js';
 import { runScript } from '../helpers/scripts.js';
 import { captureWarnings } from '../helpers/warnings.js';
 
@@ -11,7 +12,9 @@ import { captureWarnings } from '../helpers/warnings.js';
 
 type StateModule = typeof import('../fixtures/src/module-state.js');
 type UnconfiguredModule = typeof import('../fixtures/src/unconfigured.js');
+type PooledModule = typeof import('../fixtures/src/pooled.js');
 const { Stateful, HeapHog } = await fixture<StateModule>('standard', 'module-state');
+const { inPool } = await fixture<PooledModule>('standard', 'pooled');
 
 after(() => shutdown());
 
@@ -54,6 +57,38 @@ test('a pool configured in the same turn as its first call, in a fresh process, 
     { first: 'yes', slow: 'timed out', warnings: [], traced: [1_000, 1_000] },
     run.report,
   );
+});
+
+test("configure() again while calls wait for a child: they go to the new pool's children, not behind a call that holds the old one", {
+  timeout: 30_000,
+}, async () => {
+  configure('reconfigure-waiting', { size: 1 });
+  const { hold, step } = inPool('reconfigure-waiting');
+  const [started, release, log] = [scratchFile('holder-started'), scratchFile('holder-released'), scratchFile('steps')];
+  const holding = hold(started, release);
+  await waitForFile(started);
+  const waiting = [0, 1, 2, 3].map((index) => step(log, index, 'value'));
+  await delay(50);
+  assert.equal(stats('reconfigure-waiting').queued, 4, 'the four wait behind the one that holds the only child');
+  configure('reconfigure-waiting', { size: 2 });
+  const done = await Promise.all(waiting);
+  assert.deepEqual(
+    done.map(({ index }) => index),
+    [0, 1, 2, 3],
+  );
+  assert.ok(!existsSync(release), 'answered while the first call still holds the old child');
+  assert.deepEqual(
+    readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => Number(line.split(' ')[0]))
+      .sort(),
+    [0, 1, 2, 3],
+  );
+  writeFileSync(release, '');
+  assert.ok((await holding) > 0, 'the call in flight finishes on the old child');
+  const { queued, running, completed } = stats('reconfigure-waiting');
+  assert.deepEqual({ queued, running, completed }, { queued: 0, running: 0, completed: 5 });
 });
 
 test('isolate: true runs every call in a fresh process, so module state does not carry over', async () => {

@@ -1,4 +1,5 @@
 import { optionError, usageError } from '../errors.js';
+import { sameOptions } from './same-options.js';
 import {
   checkPoolOptions,
   checkShutdownOptions,
@@ -63,11 +64,15 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
     checked.transport.checkPool?.(name);
     refuseUnnamed(name);
   }
-  if (optionsByName.get(name)?.permissions !== undefined) sandboxedPools--;
-  if (checked.permissions !== undefined) sandboxedPools++;
-  optionsByName.set(name, checked);
-  // Calls in flight finish on the old children; those still waiting for one, and new calls, go to new ones.
-  machinery?.drain(name, checked);
+  const before = optionsByName.get(name);
+  // The same options again (a set-up run per request or per test) leave a running pool as it is.
+  if (!before || !sameOptions(before, checked)) {
+    if (before?.permissions !== undefined) sandboxedPools--;
+    if (checked.permissions !== undefined) sandboxedPools++;
+    optionsByName.set(name, checked);
+    // Calls in flight finish on the old children; those still waiting for one, and new calls, go to new ones.
+    machinery?.drain(name, checked);
+  }
   // Children kept warm start now; what goes wrong surfaces at warmUp() or at the first call. Not in
   // a child, which runs the module that configures the pool again, and its calls in process: each
   // child would start warm children of its own, and a module that preloads itself, without end.

@@ -49,6 +49,25 @@ test('warmUp() settles once minChildren children are up, with their preload impo
   assert.equal(pidsIn(log).length, 2, 'no other child started');
 });
 
+test('configure() again with the same options leaves the pool as it is: its warm children are not started over', async () => {
+  await watchingSpawns('warm-again', async (spawned) => {
+    const options = (value: string) => ({
+      size: 2,
+      minChildren: 2,
+      env: { ...process.env, AGAIN: value },
+      execArgv: [],
+    });
+    configure('warm-again', options('1'));
+    await warmUp('warm-again');
+    for (let i = 0; i < 30; i++) configure('warm-again', options('1'));
+    await warmUp('warm-again');
+    assert.equal(spawned.length, 2, `${spawned.length} children started for a pool of 2`);
+    configure('warm-again', options('2'));
+    await warmUp('warm-again');
+    assert.equal(spawned.length, 4, 'other options start it over');
+  });
+});
+
 test('a call a turn after warmUp(), or after the call before it, waits for the warm child instead of starting another', async () => {
   // The warm-up's last batch is closing then, as is a call's when the next comes a turn later: its
   // child is about to be free. tinypool would fork a second child for the call (the pool is below

@@ -45,6 +45,9 @@ export function scheduler(name: string, options: PoolOptions): Scheduler {
     transportFor(settings),
     () => {
       if (pool.current === scheduler) pool.current = undefined;
+      // Closing already (it destroys its transport): shutdown() waits for it, as for one configure() replaced.
+      pool.draining.add(scheduler);
+      void scheduler.close(Number.POSITIVE_INFINITY).finally(() => pool.draining.delete(scheduler));
     },
     stats,
   );

@@ -739,7 +739,10 @@ export class Scheduler {
   #broken(error: Error): void {
     this.onBroken();
     for (const call of [...this.#pending]) call.fail(error);
-    void this.#transport.destroy();
+    // A close() (shutdown()) waits for its workers' ends as well: a child that failed to boot may still be exiting.
+    this.#closing ??= this.#transport.destroy().finally(() => {
+      this.#closed = true;
+    });
   }
 
   /** Calls that never started go again, first; those that went alone go alone again. */

@@ -242,6 +242,31 @@ test('a preload module that cannot be imported fails warmUp() and the calls with
   assert.equal((await rejectionOf(pid(), ModuleLoadError)).moduleUrl, missing);
 });
 
+test('shutdown() after a pool broke on a preload that throws settles once its children are gone, zombies included', () => {
+  // The pool that broke destroys its children by itself; shutdown() waits for that, as for any pool.
+  const run = runScript(`
+    const { configure, shutdown, warmUp } = await import('run-in-process');
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    const { writeFileSync } = await import('node:fs');
+    const preload = ${JSON.stringify(scratchFile('throwing-preload.mjs'))};
+    writeFileSync(preload, "throw new Error('no preload for you');");
+    configure('broken-preload', { size: 2, preload: [preload] });
+    const { pid } = inPool('broken-preload');
+    await warmUp('broken-preload').catch(() => {});
+    await pid().catch(() => {});
+    await shutdown();
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const left = readdirSync('/proc').filter((entry) => /^\\d+$/.test(entry)).filter((entry) => {
+      try {
+        const stat = readFileSync('/proc/' + entry + '/stat', 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+      } catch { return false; }
+    });
+    console.log(JSON.stringify(left));`);
+  assert.equal(run.status, 0, run.report);
+  assert.deepEqual(JSON.parse(run.stdout), [], run.report);
+});
+
 test('a module that configures warm children of its own pool and warms it starts none in the children that import it', () => {
   // Each child imports the module again (here it even preloads itself): there, configure() only
   // records, and warmUp() settles at once, since calls made in a child run in it.

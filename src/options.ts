@@ -626,6 +626,15 @@ export const checkShutdownOptions = (options: unknown, where: string): ShutdownO
   check(shutdownRules, options, where, '{ deadline: 5000 }');
 
 function describe(value: unknown): string {
+  // What describes it may be a getter or a Proxy's trap that throws: that must not replace the message.
+  try {
+    return described(value);
+  } catch {
+    return typeof value === 'function' ? 'a function' : typeof value === 'object' ? 'an object' : typeof value;
+  }
+}
+
+function described(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return `a function ${value.name}`.trimEnd();
   if (Array.isArray(value)) return `[${value.slice(0, 5).map(describe).join(', ')}${value.length > 5 ? ', …' : ''}]`;

@@ -96,6 +96,29 @@ test('configure() given options split over two objects refuses them, rather than
   );
 });
 
+test('an option value whose description throws (a getter, a Proxy) is still refused with the option named', () => {
+  const hostile = {
+    get constructor(): never {
+      throw new Error('constructor getter');
+    },
+  };
+  refused(
+    () => configure('options-hostile', { timeout: hostile as unknown as number }),
+    TypeError,
+    /timeout must be .*\(got an object\)/,
+  );
+  const trap = new Proxy([], {
+    get() {
+      throw new Error('trap');
+    },
+  });
+  refused(
+    () => configure('options-hostile', { size: trap as unknown as number }),
+    TypeError,
+    /size must be .*\(got an object\)/,
+  );
+});
+
 test('nonsense is refused with the option named and what it must be', async () => {
   refused(
     () => configure('options-nonsense', { size: 0 }),

@@ -78,8 +78,16 @@ export function drain(name: string, replacedWith?: PoolOptions): void {
   pool.draining.add(current);
   // Configured again: the calls that wait for a worker go to the new pool's (no shutdown drains here).
   const waiting = replacedWith ? current.handOver() : [];
+  if (waiting.length > 0) {
+    try {
+      scheduler(name, replacedWith!).adopt(waiting);
+    } catch {
+      // The new options cannot make a pool (an environment they cannot run in): the calls stay where
+      // they were, and the next call meets the error, as it would have.
+      current.adopt(waiting);
+    }
+  }
   void current.close(Number.POSITIVE_INFINITY).finally(() => pool.draining.delete(current));
-  if (waiting.length > 0) scheduler(name, replacedWith!).adopt(waiting);
 }
 
 /**

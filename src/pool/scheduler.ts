@@ -183,7 +183,8 @@ export class Scheduler {
 
   /** Its calls waiting for a worker, and those sent to one and not settled. */
   inFlight(): { queued: number; running: number } {
-    const queued = this.#backlog.size + this.#transport.waiting;
+    // No more than are unsettled: a pool that broke failed its calls, which its transport may still hold.
+    const queued = Math.min(this.#pending.size, this.#backlog.size + this.#transport.waiting);
     return { queued, running: Math.max(0, this.#pending.size - queued) };
   }
 
@@ -739,6 +740,8 @@ export class Scheduler {
   #broken(error: Error): void {
     this.onBroken();
     for (const call of [...this.#pending]) call.fail(error);
+    // Failed, they wait no more: stats() would count them queued while this pool closes.
+    this.#backlog.takeOut(() => true);
     // A close() (shutdown()) waits for its workers' ends as well: a child that failed to boot may still be exiting.
     this.#closing ??= this.#transport.destroy().finally(() => {
       this.#closed = true;

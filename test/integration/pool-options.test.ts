@@ -91,6 +91,33 @@ test("configure() again while calls wait for a child: they go to the new pool's 
   assert.deepEqual({ queued, running, completed }, { queued: 0, running: 0, completed: 5 });
 });
 
+test('configure() again with options that cannot make a pool here leaves the waiting calls where they were: they still run', () => {
+  const run = runScript(`
+    const { configure, shutdown, stats } = await import('run-in-process');
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    const { existsSync, writeFileSync } = await import('node:fs');
+    const [started, release, log] = ${JSON.stringify([scratchFile('holder-started'), scratchFile('holder-released'), scratchFile('steps')])};
+    configure('reconfigure-waiting', { size: 1 });
+    const { hold, step } = inPool('reconfigure-waiting');
+    const holding = hold(started, release);
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 10));
+    const waiting = [0, 1].map((index) => step(log, index, 'value'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Read as a pool starts: a value it does not know makes every new pool fail.
+    process.env.RUN_IN_PROCESS_INLINE = 'yes';
+    configure('reconfigure-waiting', { size: 2 });
+    setTimeout(() => writeFileSync(release, ''), 200);
+    const done = await Promise.race([
+      Promise.all([holding, ...waiting]).then(() => 'all settled'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
+    ]);
+    delete process.env.RUN_IN_PROCESS_INLINE;
+    console.log(JSON.stringify({ done, queued: stats('reconfigure-waiting').queued }));
+    await shutdown();`);
+  assert.equal(run.status, 0, run.report);
+  assert.deepEqual(JSON.parse(run.stdout), { done: 'all settled', queued: 0 }, run.report);
+});
+
 test('isolate: true runs every call in a fresh process, so module state does not carry over', async () => {
   configure('isolated', { isolate: true, size: 1 });
   const first = await Stateful.isolatedCall();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runInNewContext } from 'node:vm';
 import { configure, runInProcess, shutdown, withCallOptions } from 'run-in-process';
+import { internal } from '../helpers/internal.js';
 
 // Options are checked where they are given, against one table per kind (src/options.ts): no child
 // process is started by any of these.
@@ -424,4 +425,19 @@ test('a wrapped function has the name and number of parameters of the function i
   );
   assert.equal(wrapped.name, 'parseForLength');
   assert.equal(wrapped.length, 2);
+});
+
+const { sameOptions } = await internal<typeof import('../../build/lib/call/same-options.js')>('call/same-options.js');
+
+test('configure() again is the same when every option says the same; within env, a key set to undefined is not an absent one', () => {
+  assert.ok(
+    sameOptions({ size: 2, env: { A: '1' }, execArgv: ['--x'] }, { size: 2, env: { A: '1' }, execArgv: ['--x'] }),
+  );
+  assert.ok(sameOptions({ size: 2, timeout: undefined }, { size: 2 }), 'an option given as undefined is not given');
+  assert.ok(!sameOptions({ size: 2 }, { size: 3 }));
+  assert.ok(!sameOptions({ execArgv: ['--a', '--b'] }, { execArgv: ['--b', '--a'] }), 'order matters');
+  assert.ok(!sameOptions({ env: { SECRET: undefined } }, { env: {} }), 'undefined takes away what envAllow passes on');
+  assert.ok(!sameOptions({ permissions: {} }, {}));
+  const transport = { createTransport: () => undefined };
+  assert.ok(!sameOptions({ transport } as never, { transport: { ...transport } } as never), 'a transport by identity');
 });

@@ -149,11 +149,22 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         `functions, or the pool they name (--pool).`,
     );
   }
-  const scheduler = new Scheduler(
-    local,
-    (events) => new TinypoolTransport(local, events),
-    () => {},
-  );
+  // A pool none of whose children could boot (a preload that failed, a fork refused) fails the calls
+  // it holds and closes: the next call starts a pool again, as a local pool's next call does.
+  const broken = new Set<Promise<void>>();
+  const startPool = (): Scheduler => {
+    const pool: Scheduler = new Scheduler(
+      local,
+      (events) => new TinypoolTransport(local, events),
+      () => {
+        if (scheduler === pool) scheduler = startPool();
+        const closed = pool.close(Number.POSITIVE_INFINITY).finally(() => broken.delete(closed));
+        broken.add(closed);
+      },
+    );
+    return pool;
+  };
+  let scheduler = startPool();
   const queueName = queueNameOf(options.pool, buildIdFor(settings.buildId, urls[0]));
   const { bullmq, Redis } = loadBullMQ();
   let lastReason: string | undefined;
@@ -439,6 +450,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         await Promise.race([worker.disconnect(), sleep(1_000, undefined, unheld)]).catch(() => {});
         await Promise.race([presence.leave(), sleep(1_000, undefined, unheld)]);
         await scheduler.close(Number.POSITIVE_INFINITY);
+        await Promise.all(broken);
         cancels.disconnect();
         presenceClient.disconnect();
       })();

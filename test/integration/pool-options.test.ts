@@ -109,7 +109,7 @@ test('configure() again with options that cannot make a pool here leaves the wai
     setTimeout(() => writeFileSync(release, ''), 200);
     const done = await Promise.race([
       Promise.all([holding, ...waiting]).then(() => 'all settled'),
-      new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000).unref()),
     ]);
     delete process.env.RUN_IN_PROCESS_INLINE;
     console.log(JSON.stringify({ done, queued: stats('reconfigure-waiting').queued }));

@@ -114,6 +114,42 @@ describe('a worker started with serve()', { skip }, () => {
     assert.match(run.stdout, /^refused: NOPERM/m, run.report);
   });
 
+  test("a worker whose pool's children cannot boot answers each call so, and serves again once they can", () => {
+    const dir = scratchFile('boots-later');
+    mkdirSync(dir, { recursive: true });
+    const library = new URL('dist/index.js', pathToFileURL(repoRoot)).href;
+    const ready = join(dir, 'ready');
+    writeFileSync(
+      join(dir, 'served.mjs'),
+      `import { runInProcess } from ${JSON.stringify(library)};
+       export const pid = runInProcess(async function pid() { return process.pid; }, { pool: 'boots', id: 'boots:pid' });`,
+    );
+    writeFileSync(
+      join(dir, 'preload.mjs'),
+      `import { existsSync } from 'node:fs';
+       if (!existsSync(${JSON.stringify(ready)})) throw new Error('not ready yet');`,
+    );
+    const run = script(
+      `const { configure, shutdown } = await import(${JSON.stringify(library)});
+       const { writeFileSync } = await import('node:fs');
+       const worker = await serve({ transport, pool: 'boots', modules: [${JSON.stringify(join(dir, 'served.mjs'))}],
+         poolOptions: { size: 1, preload: [${JSON.stringify(join(dir, 'preload.mjs'))}] } });
+       configure('boots', { transport });
+       const { pid } = await import(${JSON.stringify(pathToFileURL(join(dir, 'served.mjs')).href)});
+       const outcome = () => Promise.race([
+         pid().then(() => 'answered', (error) => error.code),
+         new Promise((resolve) => setTimeout(() => resolve('no answer in 10 s'), 10_000).unref()),
+       ]);
+       const before = [await outcome(), await outcome()];
+       writeFileSync(${JSON.stringify(ready)}, '');
+       console.log(JSON.stringify([...before, await outcome()]));
+       await shutdown();
+       await worker.close();`,
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.deepEqual(JSON.parse(run.stdout), ['ERR_MODULE_LOAD', 'ERR_MODULE_LOAD', 'answered'], run.report);
+  });
+
   test('a connection that is a relative socket path is resolved against the working directory', () => {
     const folder = dirname(redis.socket);
     const modules = JSON.stringify([fixtureUrl('standard', 'remote-pools')]);

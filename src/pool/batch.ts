@@ -33,7 +33,7 @@ export class Batch {
   /** Nothing more can be added: the scheduler closed it, or it ended or was lost. */
   closed = false;
   /** Set when the scheduler closed it: fires if its worker never ends it. */
-  overdue: NodeJS.Timeout | undefined;
+  overdue: ReturnType<typeof setTimeout> | undefined;
   /** When its last call was answered (`performance.now()`), for a batch that lingers open (scheduler.ts). */
   idleSince = 0;
   /** Its linger timer is set: one at a time, however many calls come and go meanwhile. */

@@ -212,15 +212,23 @@ export function withScheduler<T>(name: string, use: (scheduler: Scheduler) => T)
   return machineryLoaded().then((loaded) => use(loaded.scheduler(name, poolOptions(name))));
 }
 
-/** The pool machinery, loaded once; `machinery` is set before any caller of this hears it loaded. */
+/**
+ * The pool machinery, loaded once; `machinery` is set before any caller of this hears it loaded. A
+ * load that failed (EMFILE on a first call made while the process ran out of descriptors) is tried
+ * again by the next call: each caller hears its own failure. (Node 20 keeps a failed import's error
+ * for that module, and gives it again; Node 22 and later read the file again.)
+ */
 function machineryLoaded(): Promise<Machinery> {
   if (!loading) {
-    loading = import('../pool/pools.js');
-    loading.then(
+    const started = import('../pool/pools.js');
+    loading = started;
+    started.then(
       (loaded) => {
         machinery = loaded;
       },
-      () => {}, // Each caller hears the failure.
+      () => {
+        if (loading === started) loading = undefined;
+      },
     );
   }
   return loading;

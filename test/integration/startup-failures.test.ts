@@ -80,6 +80,30 @@ test('out of file descriptors, a child that cannot be started fails its call, sa
   }
 });
 
+test('out of file descriptors at the very first call, which loads the pool code: it fails, and the next call loads it and runs', {
+  skip:
+    Number(process.versions.node.split('.')[0]) < 22 &&
+    'Node 20 keeps a failed import failed, and gives its error again',
+}, () => {
+  const script = `
+    import { openSync, closeSync } from 'node:fs';
+    const { configure, shutdown } = await import('run-in-process');
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    configure('fork-refused', { size: 1 });
+    const { pid } = inPool('fork-refused');
+    const held = [];
+    try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}
+    try { await pid(); console.log('ran'); } catch (error) { console.log('first:', error.name, error.message); }
+    for (const fd of held) closeSync(fd);
+    console.log('then:', typeof (await pid()));
+    await shutdown();`;
+  const run = withFewDescriptors(script);
+  const report = `${run.stdout}\n${run.stderr}`;
+  assert.equal(run.status, 0, report);
+  assert.match(run.stdout, /^first: .*EMFILE/m, report);
+  assert.match(run.stdout, /^then: number$/m, report);
+});
+
 test('out of file descriptors while another child runs a call, a call for a new child waits, and runs once they are back', () => {
   // The refused fork leaves a child alive, busy: the call is neither failed nor left waiting for it;
   // a child is tried again a second later.

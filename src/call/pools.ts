@@ -132,9 +132,9 @@ export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
 export function stats(name: string = defaultPoolName): PoolStats {
   if (typeof name !== 'string' || name === '')
     throw usageError('stats(pool): the pool name must be a non-empty string.');
+  // In the order of a started pool's snapshot (pool/scheduler.ts): a log or a JSON diff reads the same.
   return (
     machinery?.statsOf(name) ?? {
-      children: { busy: 0, idle: 0, starting: 0, recycled: 0 },
       queued: 0,
       running: 0,
       completed: 0,
@@ -143,6 +143,7 @@ export function stats(name: string = defaultPoolName): PoolStats {
       timedOut: 0,
       aborted: 0,
       shed: 0,
+      children: { busy: 0, idle: 0, starting: 0, recycled: 0 },
     }
   );
 }

@@ -740,8 +740,6 @@ export class Scheduler {
   #broken(error: Error): void {
     this.onBroken();
     for (const call of [...this.#pending]) call.fail(error);
-    // Failed, they wait no more: stats() would count them queued while this pool closes.
-    this.#backlog.takeOut(() => true);
     // A close() (shutdown()) waits for its workers' ends as well: a child that failed to boot may still be exiting.
     this.#closing ??= this.#transport.destroy().finally(() => {
       this.#closed = true;

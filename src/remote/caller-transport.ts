@@ -382,10 +382,7 @@ export class CallerTransport implements Transport {
         jobId,
         worker,
       );
-    if (released === undefined) return this.#lose(jobId, sent, error);
-    const handedOver = new Set(sent.calls.slice(0, released).map((call) => call.id));
-    this.#release(jobId, sent.batch);
-    this.events.lost(sent.batch, { kind: 'crashed', error, ran: (call) => handedOver.has(call) });
+    this.#lose(jobId, sent, error, released);
   }
 
   /** How many of its calls the job's lost worker had handed to its children, if it said so. */
@@ -409,11 +406,18 @@ export class CallerTransport implements Transport {
 
   /**
    * Lost under its worker: every unanswered call may have run (a worker runs a job's calls side by
-   * side). The scheduler runs each again if it has retries left, else fails it with `error`.
+   * side), or, when the worker counted what it handed to its pool (`handedOver`), those calls only.
+   * The scheduler runs each again if it has retries left, else fails it with `error`; the others go
+   * again as they are.
    */
-  #lose(jobId: string, sent: Sent, error: (label: string) => Error): void {
+  #lose(jobId: string, sent: Sent, error: (label: string) => Error, handedOver?: number): void {
     this.#release(jobId, sent.batch);
-    this.events.lost(sent.batch, { kind: 'crashed', error, allStarted: true });
+    if (handedOver === undefined) {
+      this.events.lost(sent.batch, { kind: 'crashed', error, allStarted: true });
+      return;
+    }
+    const mayHaveRun = new Set(sent.calls.slice(0, handedOver).map((call) => call.id));
+    this.events.lost(sent.batch, { kind: 'crashed', error, ran: (call) => mayHaveRun.has(call) });
   }
 
   /** The job is no longer in the queue's hands, as far as this caller is concerned. */

@@ -11,7 +11,7 @@ import { LiveWorkers } from './worker-presence.js';
 /** What becomes of one job, as the caller hears it. */
 export interface JobWatcher {
   active(): void;
-  /** The job's progress, as its worker set it (worker.ts: a call of it that started late). */
+  /** The job's progress, as its worker set it (job-runner.ts: a call of it that started late). */
   progress?(data: unknown): void;
   /**
    * `stored`: read from the job itself, not heard from the events stream (which whoever can write

@@ -56,7 +56,7 @@ export class RunningJobs {
     const calls = this.#calls.get(jobId);
     // Not held yet, its calls not made yet, or being handed back (its calls failed already).
     if (!calls || calls.size === 0 || this.#handedBack.has(jobId)) this.#earlyStops.note(jobId);
-    // One error each: a worker adds its name to each error's message as it answers (worker.ts withWorker).
+    // One error each: a worker adds its name to each error's message as it answers (job-runner.ts withWorker).
     const stopped = () =>
       new AbortError(`Job ${jobId} was stopped on a request to stop it (its caller aborted it, or timed it out).`);
     this.#gates.get(jobId)?.stop(stopped);

@@ -1,20 +1,8 @@
 import { hostname } from 'node:os';
-import { guardInspector } from '../shared/inspector-guard.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Job, Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { encodeThrown } from '../codec/thrown-encode.js';
-import {
-  AbortError,
-  NotServedError,
-  optionError,
-  usageError,
-  PoolClosedError,
-  ProcessCrashedError,
-  RunInProcessError,
-  TimeoutError,
-  TransportUnavailableError,
-} from '../errors.js';
+import { optionError, usageError } from '../errors.js';
 import {
   asModuleUrl,
   checkPoolOptions,
@@ -23,41 +11,19 @@ import {
   type PoolOptions,
   type ShutdownOptions,
 } from '../options.js';
-import type { Answer, CallTask } from '../protocol.js';
 import { enablesPermissions, isPermissionFlag } from '../pool/local/sandbox.js';
 import { TinypoolTransport } from '../pool/local/tinypool-transport.js';
-import { type FailureKind, failureOf } from '../pool/call-stats.js';
-import { type MadeCall, Scheduler } from '../pool/scheduler.js';
+import { Scheduler } from '../pool/scheduler.js';
 import { resolveSettings } from '../pool/settings.js';
-import { allowList, importServed, nearestKeys, type ServedTarget } from './allow-list.js';
+import { guardInspector } from '../shared/inspector-guard.js';
+import { allowList, importServed } from './allow-list.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
-import {
-  type AnswerEnvelope,
-  answerApart,
-  answerApartBytes,
-  answerBytesOf,
-  answerKeyOf,
-  answerNotStored,
-  type CallPart,
-  finishedJobKeptSeconds,
-  callInput,
-  openCancel,
-  openJob,
-  sealAnswers,
-  readsAnswersApart,
-  sealProgress,
-  sealReleased,
-} from './envelope.js';
+import { openCancel } from './envelope.js';
+import { jobRunner } from './job-runner.js';
 import { loadBullMQ } from './peers.js';
-import { announce, countAlive, type Presence } from './worker-presence.js';
-import { forgetHolder, recordHolder, stopMarkOf } from './job-holder.js';
 import { RunningJobs } from './running-jobs.js';
-import { HeldCalls } from './held-calls.js';
-import { paceMs, ReleaseGate } from './release-gate.js';
-import { CallPaces } from './call-paces.js';
-import { forgetReleased, markReleased } from './release-marks.js';
 import type { BullmqSettings } from './settings.js';
-import { messageOf } from '../codec/describe-thrown.js';
+import { announce, countAlive, type Presence } from './worker-presence.js';
 
 export interface ServeOptions {
   /** The transport the callers use: `bullmq({ connection })`. */
@@ -181,19 +147,6 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   };
   /** Its name in the queue, as BullMQ records who took a job (WorkerLostError.worker). */
   const name = `${host}:${process.pid}`;
-  /**
-   * The answers that carry an error this worker raised (not the user's code), and how their calls
-   * failed: sealed past its payload limit, and counted by the caller's stats() as that failure.
-   */
-  const raisedHere = new WeakMap<Answer, FailureKind>();
-  const thrown = (error: unknown): Answer => {
-    const answer: Answer = ['thrown', encodeThrown(withWorker(error, name)), 'call'];
-    // A worker's own maxQueue is its own affair: its caller counts a call it shed as failed (and a
-    // caller that predates the kind would refuse the envelope).
-    const kind = failureOf(error);
-    raisedHere.set(answer, kind === 'shed' ? 'failed' : kind);
-    return answer;
-  };
   // Says this worker is alive (below), and which jobs it holds. Made before the worker, which may
   // take a job as soon as it exists.
   const presenceClient = connect();
@@ -201,178 +154,18 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   // Requests to stop a job not held yet are kept a minute, or the time a worker has to hold a job
   // before BullMQ takes it for stalled, if longer.
   const running = new RunningJobs(Math.max(60_000, settings.lockDuration + settings.stalledInterval));
-  /** A job's calls run side by side in the local pool, which batches them to its children. */
-  const processor = async (job: Job, token?: string): Promise<AnswerEnvelope | typeof answerApart> => {
-    const jobId = job.id ?? '';
-    // Who holds the job, for WorkerLostError should this worker die with it (job-holder.ts). Not
-    // awaited: ioredis writes the command to its socket at once, before any call of the job reaches a
-    // child, and the job does not wait a round trip for it.
-    recordHolder(presenceClient, worker.toKey(jobId), name).catch(() => {});
-    let answers: Answer[];
-    let codec: string | undefined;
-    let labels: string[] = [];
-    let apart = false;
-    const calls = running.begin(jobId);
-    try {
-      let envelope: ReturnType<typeof openJob>;
-      try {
-        envelope = openJob(job.data, jobId, settings.secret, settings.maxPayloadBytes);
-      } catch (error) {
-        throw new RunInProcessError(`The worker could not read job ${jobId}: ${(error as Error).message}.`);
-      }
-      codec = envelope.codec;
-      labels = envelope.calls.map((part) => part.label);
-      apart = readsAnswersApart(envelope);
-      // Taken before (handed back by a worker that shut down): its caller may have stopped it since,
-      // when the worker holding it could not drop it from the queue (job-holder.ts stopMarkOf).
-      const takenBefore = (job.attemptsStarted ?? 1) > 1;
-      const marked = takenBefore && (await presenceClient.exists(stopMarkOf(worker.toKey(jobId)))) > 0;
-      // Asked after that wait: a request to stop it that came meanwhile was kept (no call made yet).
-      if (running.stoppedEarly(jobId) || marked) {
-        const stopped = new AbortError(
-          `Job ${jobId} was stopped before it started (its caller aborted it, or timed it out).`,
-        );
-        answers = envelope.calls.map(() => thrown(stopped));
-      } else {
-        const progress = new HeldCalls(job, settings.secret);
-        const parts = envelope.calls;
-        const gate = parts.length > 1 ? running.gate(jobId, releaseGate(job, parts)) : undefined;
-        try {
-          answers = await Promise.all(
-            parts.map((part, index) => {
-              const runPart = () => {
-                const sentAt = performance.now();
-                const served = targets.has(part.key);
-                if (served) paces.sent(part.key);
-                return run(part, envelope.codec, calls, (call) => progress.made(index, call, part.timeout)).finally(
-                  () => {
-                    if (served) paces.settled(part.key, performance.now() - sentAt);
-                    gate?.settled();
-                  },
-                );
-              };
-              return (gate ? gate.turn(index).then(runPart) : runPart()).catch(thrown);
-            }),
-          );
-        } finally {
-          progress.done();
-        }
-      }
-    } catch (error) {
-      answers = [thrown(error)]; // The job could not be read: one answer for all its calls.
-    } finally {
-      running.end(jobId);
-    }
-    // Not if its caller stopped it meanwhile: it would run on another worker, its caller gone.
-    if (running.takeHandedBack(jobId) && !running.stoppedEarly(jobId)) {
-      try {
-        // Its caller stops their timeouts until another worker starts them; the record of who holds
-        // it is dropped, for the next worker's.
-        for (let index = 0; index < labels.length; index++)
-          void job
-            .updateProgress(sealProgress(jobId, index, 'held', job.attemptsStarted ?? 1, settings.secret))
-            .catch(() => {});
-        await forgetHolder(presenceClient, worker.toKey(jobId));
-        await forgetReleased(presenceClient, worker.toKey(jobId));
-        // Back to waiting, its lock given up; BullMQ takes WaitingError for "moved, not failed".
-        await job.moveToWait(token);
-        throw new bullmq.WaitingError();
-      } catch (error) {
-        if ((error as Error).name === 'WaitingError') throw error;
-        const unrun = new PoolClosedError(
-          `${labels[0] ?? 'The call'} was not run: its worker shut down before it started it.`,
-        );
-        answers = answers.map(() => thrown(unrun));
-      }
-    }
-    const envelope = sealAnswers(
-      answers,
-      host,
-      jobId,
-      settings.secret,
-      settings.maxPayloadBytes,
-      codec,
-      labels,
-      raisedHere,
-    );
-    if (!apart || answerBytesOf(envelope) <= answerApartBytes) return envelope;
-    // Stored before the job is finished, so that a caller who hears it finished finds it (envelope.ts).
-    try {
-      await presenceClient.set(
-        answerKeyOf(worker.toKey(jobId)),
-        JSON.stringify(envelope),
-        'EX',
-        finishedJobKeptSeconds,
-      );
-    } catch (error) {
-      // BullMQ fails the job with this text: the caller tells that its calls ran.
-      throw new Error(`${answerNotStored} (${(error as Error).message})`);
-    }
-    return answerApart;
-  };
-
-  /**
-   * A job of several calls goes to the pool a window at a time, each counted in Redis before it
-   * goes (release-gate.ts): a caller that loses this worker sends again the calls it never started.
-   */
-  const paces = new CallPaces();
-  const releaseGate = (job: Job, parts: readonly CallPart[]): ReleaseGate => {
-    const jobId = job.id ?? '';
-    const attempt = job.attemptsStarted ?? 1;
-    const keys = parts.map((part) => part.key);
-    return new ReleaseGate(
-      parts.length,
-      2 * local.size,
-      paces.callsIn(paceMs, keys, local.size) ?? 0,
-      (count) =>
-        markReleased(presenceClient, worker.toKey(jobId), sealReleased(jobId, attempt, count, settings.secret)),
-      (reason) => () =>
-        reason === 'refused'
-          ? new RunInProcessError(
-              `Not run: job ${jobId} is no longer this worker's to run (its caller took the worker for lost, and ` +
-                'sends the calls it had not started again; or the job is gone from Redis).',
-            )
-          : new TransportUnavailableError(
-              `Not run: the worker could not record in Redis that it goes on with job ${jobId} ` +
-                `(${reason.message}).`,
-            ),
-    );
-  };
-
-  const run = async (
-    part: CallPart,
-    codec: string,
-    calls: Set<MadeCall>,
-    onMade: (call: MadeCall) => void,
-  ): Promise<Answer> => {
-    const served: ServedTarget | undefined = targets.get(part.key);
-    if (!served) {
-      const nearest = nearestKeys(part.key, targets.keys());
-      throw new NotServedError(
-        `No worker of queue ${queueName} serves ${part.key} (this one, on ${host}, serves ${targets.size} ` +
-          `target${targets.size === 1 ? '' : 's'}; the nearest: ${nearest.join(', ') || 'none'}). Start the worker ` +
-          `with the module that declares it, or check that caller and worker run the same build. A caller that runs ` +
-          `other files than the workers (src/*.ts under tsx, dist/*.js on the workers) names its targets by their ` +
-          `paths: give the method, class or function the same id on both sides (the id option).`,
-        part.key,
-        nearest,
-      );
-    }
-    const input = callInput(part, codec, settings.maxPayloadBytes);
-    const task: CallTask = ['call', served.target, 0, input, undefined, false];
-    let made: MadeCall | undefined;
-    try {
-      // No AbortSignal: a call with one goes to a child alone, while calls that come together (a
-      // job's, and jobs that follow one another) go faster together, in the batch a child keeps open.
-      return await scheduler.run(task, served.label, { timeout: part.timeout }, undefined, (call) => {
-        made = call;
-        onMade(call);
-        calls.add(call);
-      });
-    } finally {
-      if (made) calls.delete(made);
-    }
-  };
+  const processor = jobRunner({
+    settings,
+    name,
+    queueName,
+    targets,
+    poolSize: local.size,
+    pool: () => scheduler,
+    redis: presenceClient,
+    keyOf: (jobId) => worker.toKey(jobId),
+    running,
+    WaitingError: bullmq.WaitingError,
+  });
 
   const worker: Worker = new bullmq.Worker(queueName, processor, {
     connection: connect(),
@@ -457,29 +250,6 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       return closing;
     },
   };
-}
-
-/**
- * An error raised on this worker says where: `host`, the worker's `name`, and a sentence. What its
- * pool raised while running the call (a crash, a timeout, an abort) ran here, and its pids are this
- * machine's; anything else (not served, a job it could not read) was refused before running.
- */
-function withWorker(error: unknown, name: string): unknown {
-  if (!(error instanceof Error)) return new RunInProcessError(`The worker ${name} failed: ${messageOf(error)}`);
-  for (const [key, value] of Object.entries({ host, worker: name })) {
-    Object.defineProperty(error, key, { value, enumerable: true, writable: true, configurable: true });
-  }
-  const ran =
-    error instanceof ProcessCrashedError ||
-    error instanceof TimeoutError ||
-    error instanceof AbortError ||
-    error instanceof PoolClosedError;
-  const said = ran ? ` (It ran on the remote worker ${name}.)` : ` (Refused by the remote worker ${name}.)`;
-  // Said at the end of its first line: after it may come the child's last stderr lines, quoted.
-  const lineEnd = error.message.indexOf('\n');
-  error.message =
-    lineEnd < 0 ? error.message + said : error.message.slice(0, lineEnd) + said + error.message.slice(lineEnd);
-  return error;
 }
 
 /**

@@ -714,7 +714,14 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     const spare = holder === worker ? second : worker!;
     holder.process.kill('SIGKILL');
     worker = spare;
-    assert.ok((await running) > 0);
+    // Which worker a failure names tells a lost first attempt that was not retried from a lost retry
+    // (seen once in CI, not reproduced: if it comes back, this says which).
+    const ran = await running.catch((error: Error) => {
+      throw new Error(`${error.message} [killed worker ${holder.pid}, spare ${spare.pid}, runs ${lines(marker)}]`, {
+        cause: error,
+      });
+    });
+    assert.ok(ran > 0);
     assert.equal(lines(marker).length, 2, 'it ran twice: the lost attempt and the retry');
   });
 

@@ -164,6 +164,7 @@ function stream(recipe: Recipe, options: RunInProcessOptions): AsyncGenerator {
       }),
     (answer) => rethrow(answer, recipe, place),
     withCallerFrames,
+    spec.signal,
   );
 }
 

@@ -44,6 +44,8 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
     private readonly rethrow: (answer: Thrown) => Promise<never>,
     /** An error of the pool, with the caller's frames. */
     private readonly poolError: (error: unknown) => unknown,
+    /** The call's AbortSignal (withCallOptions), if it has one. */
+    private readonly signal?: AbortSignal,
   ) {}
 
   next(...sent: [] | [unknown]): Promise<IteratorResult<T, R>> {
@@ -61,7 +63,7 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
     }
     // The common case, an item waiting and nothing before this request: no queue, no extra turns.
     const stream = this.#stream;
-    if (this.#queued === 0 && stream && !this.#done && this.#inbox.items.length > 0) {
+    if (this.#queued === 0 && stream && !this.#done && this.#inbox.items.length > 0 && !this.#aborted()) {
       stream.pull();
       const item = this.#inbox.items.shift()!;
       try {
@@ -133,6 +135,7 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
     }
     const inbox = this.#inbox;
     for (;;) {
+      if (this.#aborted()) inbox.items.length = 0;
       const item = inbox.items.shift();
       if (item) {
         try {
@@ -148,6 +151,17 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
       await new Promise<void>((resolve) => (inbox.wake = resolve));
       this.#stream?.waiting(false);
     }
+  }
+
+  /**
+   * An abort means stop now: the items not taken yet are dropped, and the next request gets the
+   * stream's end, the AbortError (which the pool may settle a turn after the abort: it is awaited).
+   * Not when the stream had ended on its own before: the abort came too late to stop anything.
+   */
+  #aborted(): boolean {
+    if (this.signal?.aborted !== true) return false;
+    const end = this.#inbox.end;
+    return end === undefined || 'error' in end;
   }
 
   #valueOf(item: Value): T {

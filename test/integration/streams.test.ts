@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AbortError,
   ProcessCrashedError,
@@ -384,6 +385,28 @@ describe('streams: time and cancellation', () => {
     const error = await rejectionOf(stream.next(), AbortError);
     assert.equal((error.cause as Error).message, 'enough');
     assert.ok((await waitFor(() => !isAlive(pid), 5_000)) !== undefined, 'its child was killed');
+  });
+
+  test('after an abort, items that had arrived but were not taken are dropped: the next next() rejects at once', async () => {
+    const { Exporter } = await fixture<StreamsModule>('standard', 'streams');
+    const controller = new AbortController();
+    const stream = withCallOptions({ signal: controller.signal }, () => new Exporter().endless(scratchFile('e')));
+    await stream.next();
+    await sleep(200); // A full window has arrived by now, not taken.
+    controller.abort();
+    await rejectionOf(stream.next(), AbortError);
+    assert.deepEqual(await stream.next(), { done: true, value: undefined });
+
+    const looped = new AbortController();
+    const taken: number[] = [];
+    const loop = withCallOptions({ signal: looped.signal }, async () => {
+      for await (const item of new Exporter().endless(scratchFile('e'))) {
+        taken.push(item);
+        if (item === 5) looped.abort();
+      }
+    });
+    await rejectionOf(loop, AbortError);
+    assert.deepEqual(taken, [0, 1, 2, 3, 4, 5]);
   });
 
   test('a child that never reaches a yield after return() is killed after the grace; return() resolves', async () => {

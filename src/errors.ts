@@ -84,6 +84,19 @@ export class RunInProcessError extends Error {
   /** Remote pools only: the name of that worker in the queue (`<host>:<pid>`). */
   // `| undefined`: WorkerLostError's may be unknown, which an app with exactOptionalPropertyTypes type-checks.
   declare readonly worker?: string | undefined;
+
+  /**
+   * `instanceof` holds across copies of the library: an error raised by another copy's pool is an
+   * instance of this copy's class of the same name. A process can hold two: under tsx, a CommonJS
+   * app's `require('run-in-process')` is tsx's compiled copy, while the pool the library loads with
+   * `import()` is Node's (so a TimeoutError it raised failed `instanceof TimeoutError`); a plugin may
+   * bring its own. Classes are matched by the brand each copy gives its own (below); a subclass of
+   * yours is matched as `instanceof` matches it.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: the class `instanceof` asks about (a subclass inherits this method)
+    return instanceOfAnyCopy(this, value);
+  }
 }
 
 /** Misuse found when a decorator is applied or a function wrapped: always a `TypeError`. */
@@ -306,6 +319,26 @@ const libraryClassBrand = Symbol.for('run-in-process.error-class');
 for (const [name, errorClass] of Object.entries(ownClasses)) {
   Object.defineProperty(errorClass.prototype, 'name', { value: name, writable: true, configurable: true });
   Object.defineProperty(errorClass, libraryClassBrand, { value: name });
+}
+
+/** `value instanceof asked`, or an instance of another copy's class of the same name (RunInProcessError's hasInstance). */
+function instanceOfAnyCopy(asked: Function, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(asked, value)) return true;
+  const name = Object.hasOwn(asked, libraryClassBrand) ? Reflect.get(asked, libraryClassBrand) : undefined;
+  if (typeof name !== 'string' || typeof value !== 'object' || value === null) return false;
+  try {
+    // Bounded: a Proxy's getPrototypeOf trap can make the chain endless.
+    let proto = Object.getPrototypeOf(value);
+    for (let depth = 0; proto !== null && depth < 64; depth++, proto = Object.getPrototypeOf(proto)) {
+      const made = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value as unknown;
+      if (typeof made === 'function' && Object.hasOwn(made, libraryClassBrand)) {
+        if (Reflect.get(made, libraryClassBrand) === name) return true;
+      }
+    }
+  } catch {
+    // A Proxy whose traps throw is no error of ours.
+  }
+  return false;
 }
 
 /** Our classes by name, so that one raised in a child is rebuilt as the same class in the parent. */

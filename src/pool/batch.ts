@@ -32,8 +32,11 @@ export class Batch {
   started = false;
   /** Nothing more can be added: the scheduler closed it, or it ended or was lost. */
   closed = false;
-  /** Set when the scheduler closed it: fires if its worker never ends it. */
-  overdue: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Set when the scheduler closed it: clears the timer that fires if its worker never ends it. (A
+   * function, not the timer: the published types reach this class, and must not need Node's.)
+   */
+  clearOverdue: (() => void) | undefined;
   /** When its last call was answered (`performance.now()`), for a batch that lingers open (scheduler.ts). */
   idleSince = 0;
   /** Its linger timer is set: one at a time, however many calls come and go meanwhile. */
@@ -138,7 +141,7 @@ export class Batches {
     this.#inFlight.delete(id);
     this.#idle.delete(batch);
     batch.closed = true;
-    clearTimeout(batch.overdue);
+    batch.clearOverdue?.();
     for (const call of batch.unanswered) call.batch = undefined;
     return batch;
   }

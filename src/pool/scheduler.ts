@@ -668,7 +668,8 @@ export class Scheduler {
     this.#transport.close(batch.id);
     // As for a start (pending-call.ts), the verdict waits a turn: the batch's end may be waiting to be read.
     const stopIfStill = () => this.#batches.get(batch.id) === batch && this.#transport.cancel(batch.id, 'stuck');
-    batch.overdue = setTimeout(() => setImmediate(stopIfStill), this.settings.startTimeout).unref();
+    const overdue = setTimeout(() => setImmediate(stopIfStill), this.settings.startTimeout).unref();
+    batch.clearOverdue = () => clearTimeout(overdue);
   }
 
   /** Its worker answered every call it ran; the calls still unanswered never started and go again. */

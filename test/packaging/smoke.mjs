@@ -32,6 +32,8 @@ const TSC_TIMEOUT_MS = 120_000;
 const APP_TIMEOUT_MS = 60_000;
 const TS7 = '7.0.2';
 const TYPES_NODE = '^20.19.0';
+/** The tsx the repository installs (so npm's cache has it), to run the CommonJS app's sources (checkCjsApp). */
+const TSX = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')).packages['node_modules/tsx'].version;
 
 // Variables npm sets for a script (when run through `npm run`) would steer the nested npm runs.
 const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(npm_|INIT_CWD$)/i.test(name)));
@@ -150,7 +152,13 @@ function writeProject(project, tarballFile) {
   const manifest = {
     name: 'run-in-process-packaging-smoke',
     private: true,
-    dependencies: { 'run-in-process': dependency, rip2: dependency, typescript: TS7, '@types/node': TYPES_NODE },
+    dependencies: {
+      'run-in-process': dependency,
+      rip2: dependency,
+      typescript: TS7,
+      '@types/node': TYPES_NODE,
+      tsx: TSX,
+    },
   };
   writeFileSync(join(project, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   cpSync(tarballFile, join(project, basename(tarballFile)));
@@ -314,6 +322,15 @@ function checkCjsApp(project) {
       same(need(found, 'crash'), { instanceOf: true, exitCode: 3 }, 'crash');
     },
   );
+  // Under tsx, the app's require('run-in-process') is tsx's compiled copy of the library, while the
+  // pool the library loads with import() is Node's: two copies, whose error classes must still match.
+  const tsx = run(join(project, 'node_modules', '.bin', 'tsx'), ['src/main.ts'], join(project, app), APP_TIMEOUT_MS);
+  check(`${app}: run from its sources by tsx, a ProcessCrashedError is instanceof the class the app required`, () => {
+    expectSuccess('tsx src/main.ts', tsx, APP_TIMEOUT_MS);
+    const under = results(tsx.stdout);
+    same(need(under, 'main').moduleKind, 'object', 'typeof module in main');
+    same(need(under, 'crash'), { instanceOf: true, exitCode: 3 }, 'crash');
+  });
   const warnings = ran.stderr.split('\n').filter((line) => /ExperimentalWarning/.test(line));
   if (warnings.length > 0) note(`${app}: require(esm) warned (acceptable): ${warnings.join(' | ')}`);
   else note(`${app}: require(esm) printed no ExperimentalWarning`);
@@ -493,6 +510,14 @@ function defaultTypesCheck(label, tscPath, cwd) {
     const errors = [...byFile.values()].flat();
     expect(errors.length === 0, errors.join('\n'));
   });
+  check(
+    `${label}: with the ES2022 lib alone (no DOM, no @types/node), the .d.ts files need only URL and AbortSignal`,
+    () => {
+      const { byFile } = typeCheck(tscPath, cwd, 'tsconfig.es-only.json');
+      const errors = [...byFile.values()].flat();
+      expect(errors.length === 0, errors.join('\n'));
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -559,7 +584,7 @@ async function smoke(tmp) {
   ]);
   let installed = false;
   check(
-    `npm install: the tarball as run-in-process and as alias rip2, typescript@${TS7}, @types/node@${TYPES_NODE}`,
+    `npm install: the tarball as run-in-process and as alias rip2, typescript@${TS7}, @types/node@${TYPES_NODE}, tsx@${TSX}`,
     () => {
       expectSuccess('npm install', appsInstall, INSTALL_TIMEOUT_MS);
       installed = true;

@@ -597,7 +597,12 @@ export class Scheduler {
     // A crash answered by a worker of its own (a remote worker's child crashed): with retries left,
     // the call goes again, as one whose child crashed here does (#lost).
     if (failedAs === 'crashed' && call.retry()) this.#resend([call]);
-    else call.succeed(answer, failedAs);
+    else {
+      call.succeed(answer, failedAs);
+      // Answered, it waits only for promises that its callbacks returned here: they hold the process
+      // if what they wait for does (a timer, a socket), as an `await` of them would; the call does not.
+      if (!call.settled) this.#pending.hold(call, false);
+    }
     if (batch.idle) this.#batchIdle(batch);
     else this.#watchFront(batch);
   }

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { RunInProcessError, SerializationError, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
-import { fixture, isAlive, modes, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
+import { fixture, fixtureUrl, isAlive, modes, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
+import { runScript } from '../helpers/scripts.js';
 
 // Progress callbacks (issue #13, point 6): with `callbacks: true`, a function argument is a stub in
 // the child that sends its arguments here, where the real function is called.
@@ -242,3 +243,18 @@ for (const mode of modes) {
     });
   });
 }
+
+test('a call waiting only for a promise its callback returned that never settles does not keep the process alive', () => {
+  // As a local `await` of that promise would not: the script ends once the child, idle, is gone.
+  const run = runScript(
+    `const { Exporter } = await import(${JSON.stringify(fixtureUrl('standard', 'streams'))});
+    const { configure } = await import('run-in-process');
+    configure({ idleTimeout: 200 });
+    new Exporter().crunch(2, () => new Promise(() => {}), ${JSON.stringify(scratchFile('never-late'))})
+      .then((value) => console.log('settled', value));
+    console.log('main finished');`,
+    { timeout: 20_000 },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.equal(run.stdout.trim(), 'main finished', run.report);
+});

@@ -20,7 +20,7 @@ test('bad exec flags reject every call promptly; the pool works after the fix', 
   for (const result of results) {
     assert.equal(result.status, 'rejected');
     assert.ok(result.reason instanceof ChildStartupError, String(result.reason));
-    assert.match(result.reason.message, /before it was ready.*--definitely-not-a-node-flag/s);
+    assert.match(result.reason.message, /before it was ready.*Its Node flags were: --definitely-not-a-node-flag\./s);
     assert.match(result.reason.stderr, /bad option/);
   }
   configure('flags', { size: 2 });

@@ -1,6 +1,7 @@
 import { decodeThrown } from '../../codec/thrown-decode.js';
 import { ChildStartupError, ModuleLoadError, ProcessCrashedError } from '../../errors.js';
 import { channelClosedCode, type EncodedThrown } from '../../protocol.js';
+import { inspectorShutFlags } from '../../node-flags.js';
 import { resolveErrorClass } from '../../shared/error-classes.js';
 import { fsReadHint } from '../../shared/sandbox-hint.js';
 import type { StopReason } from '../transport.js';
@@ -101,7 +102,10 @@ export function startupError(record: ChildRecord, { execArgv, preload }: BootSet
     : record.bootTimedOut !== undefined
       ? `was not ready to take calls within startTimeout (${record.bootTimedOut} ms), and was killed: ${slowBoot(record.bootTimedOut, preload)}`
       : `${signal ? `was killed by signal ${signal}` : `exited with code ${exitCode}`} before it was ready to take calls.`;
-  const flags = execArgv.length > 0 ? ` Its Node flags were: ${execArgv.join(' ')}.` : '';
+  // Not the flags the library adds to every child (settings.ts): the user did not pass them.
+  const ours = inspectorShutFlags();
+  const given = execArgv.filter((flag) => !ours.includes(flag));
+  const flags = given.length > 0 ? ` Its Node flags were: ${given.join(' ')}.` : '';
   // What it threw as it started, which it reports on its IPC channel rather than on stderr (child/runner.ts).
   const fatal = record.fatal ? decodedOrNot(record.fatal) : undefined;
   const threw = fatal === undefined ? '' : ` It threw as it started: ${describeThrown(fatal)}.`;

@@ -25,7 +25,14 @@ export function registerError(errorClass: new (...args: any[]) => Error): void {
   if (!isErrorClass(errorClass)) {
     throw usageError('registerError(Class): pass an error class, a subclass of Error.');
   }
-  // Matched by name across processes: under a built-in's name, it would stand for every built-in
+  // Matched by name across processes: a class without one could never be told apart.
+  if (typeof errorClass.name !== 'string' || errorClass.name === '') {
+    throw usageError(
+      'registerError(Class): the class has no name, and errors are matched by their class name across processes. ' +
+        'Declare it with one (class QuotaError extends Error { … }).',
+    );
+  }
+  // Under a built-in's name, it would stand for every built-in
   // error of that name from a child (a plain `null.x` would come back as it).
   if (builtInNames.has(errorClass.name)) {
     throw usageError(

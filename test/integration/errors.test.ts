@@ -77,6 +77,18 @@ test('a class named like a built-in error cannot be registered: it would stand f
   );
 });
 
+test('a class without a name cannot be registered: errors are matched by name', () => {
+  const anonymous = [class extends Error {}][0]!;
+  assert.equal(anonymous.name, '');
+  assert.throws(
+    () => registerError(anonymous),
+    (error: unknown) =>
+      error instanceof TypeError &&
+      (error as TypeError & { code?: string }).code === 'ERR_INVALID_USAGE' &&
+      /the class has no name.*Declare it with one/s.test(error.message),
+  );
+});
+
 for (const mode of modes) {
   describe(`errors are rebuilt, not flattened (${mode})`, () => {
     test('built-in classes come back as the same class', async () => {

@@ -146,8 +146,8 @@ function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, unread: Unrea
               ? `Under vitest, add the run-in-process/vitest plugin to vitest's config (see the README's vitest section), or call registerError(${name}) in the test.`
               : `For instanceof ${name} to hold, call registerError(${name}) in this process.`)
           : `this process cannot find ${name}, which ${moduleUrl} does not export. For instanceof ${name} to hold, ` +
-            `export it from that module (export { ${name} } from './errors.js'), or call registerError(${name}) in ` +
-            `this process.`;
+            `export it from that module (export { ${name} }; export { ${name} } from the module that declares it, ` +
+            `if another one does; in CommonJS, exports.${name} = ${name}), or call registerError(${name}) in this process.`;
   warnOnce(
     'RUN_IN_PROCESS_UNKNOWN_ERROR_CLASS',
     `${moduleUrl}\0${name}`,

@@ -132,20 +132,24 @@ export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
 export function stats(name: string = defaultPoolName): PoolStats {
   if (typeof name !== 'string' || name === '')
     throw usageError('stats(pool): the pool name must be a non-empty string.');
+  const started = machinery?.statsOf(name);
+  if (started) return started;
+  // With recordTiming, empty summaries, as a started pool gives before its first call.
+  const none = () => ({ count: 0, min: 0, max: 0, mean: 0, p50: 0, p99: 0 });
+  const timing = configuredOptions(name)?.recordTiming === true ? { waitTime: none(), runTime: none() } : {};
   // In the order of a started pool's snapshot (pool/scheduler.ts): a log or a JSON diff reads the same.
-  return (
-    machinery?.statsOf(name) ?? {
-      queued: 0,
-      running: 0,
-      completed: 0,
-      failed: 0,
-      crashed: 0,
-      timedOut: 0,
-      aborted: 0,
-      shed: 0,
-      children: { busy: 0, idle: 0, starting: 0, recycled: 0 },
-    }
-  );
+  return {
+    queued: 0,
+    running: 0,
+    completed: 0,
+    failed: 0,
+    crashed: 0,
+    timedOut: 0,
+    aborted: 0,
+    shed: 0,
+    ...timing,
+    children: { busy: 0, idle: 0, starting: 0, recycled: 0 },
+  };
 }
 
 /**

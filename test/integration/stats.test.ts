@@ -68,6 +68,22 @@ test('stats() counts what calls came to, and with recordTiming how long they wai
   assert.ok(seen.children.busy + seen.children.idle + seen.children.starting <= 1);
 });
 
+test('with recordTiming, a pool that has not started, or not again since shutdown(), reports empty times, in the same shape', async () => {
+  const none = { count: 0, min: 0, max: 0, mean: 0, p50: 0, p99: 0 };
+  configure('stats-timed', { size: 1, recordTiming: true });
+  const before = stats('stats-timed');
+  assert.deepEqual([before.waitTime, before.runTime], [none, none]);
+  await inPool('stats-timed').pid();
+  const started = stats('stats-timed');
+  assert.deepEqual(Object.keys(before), Object.keys(started), 'the same keys in the same order');
+  assert.equal(started.runTime?.count, 1);
+  await shutdown();
+  const closed = stats('stats-timed');
+  assert.deepEqual([closed.waitTime, closed.runTime], [none, none]);
+  configure('stats-timed', { size: 1 });
+  assert.equal(stats('stats-timed').waitTime, undefined, 'not asked for');
+});
+
 test('recordTiming times a call as its child ran it, even while this process was too busy to hear of it', async () => {
   // Warmed, not called: the warm-up is not counted, and its module is imported before the first spin.
   configure('stats-busy-parent', {

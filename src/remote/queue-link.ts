@@ -84,6 +84,8 @@ export class QueueLink {
   #parked = false;
   /** When the subscription was last started again after an error. */
   #relistenedAt = 0;
+  /** A new subscription is due, a second after the last one was started (#relisten). */
+  #relistenTimer: NodeJS.Timeout | undefined;
   /** Why its clients last failed to reach Redis (`connect ECONNREFUSED …`); none once one is ready. */
   #unreachable: string | undefined;
   /** While jobs are watched: checks that Redis answers. */
@@ -238,6 +240,7 @@ export class QueueLink {
     clearInterval(this.#sweeper);
     clearInterval(this.#checker);
     clearTimeout(this.#idle);
+    clearTimeout(this.#relistenTimer);
     await withinASecond(Promise.allSettled([this.#stopListening(), this.queue.close()]));
     for (const client of this.#clients) client.disconnect();
     return true;
@@ -348,13 +351,37 @@ export class QueueLink {
     }
   }
 
-  /** After an error of the subscription: a new one, at most once a second, while jobs are watched. */
+  /** After an error of the subscription, whose reading loop has ended: a new one (#relisten). */
   #listenAgain(failed: QueueEvents): void {
-    if (this.#events !== failed || Date.now() - this.#relistenedAt < 1_000) return;
+    if (this.#events !== failed) return;
+    void this.#stopListening();
+    this.#relisten();
+  }
+
+  /**
+   * Subscribes again while jobs are watched and nothing listens: at once, or a second after the last
+   * time (an entry that ends BullMQ's loop may come again and again). One that fails (Redis still
+   * away) is tried again at the health check's next answer (#checkRedis). A new subscription reads
+   * from the stream's end, past an entry that ended the last one: the answers of the gap are read
+   * from the jobs themselves (#sweep), at once. Before, an error within a second of the last one,
+   * or a subscription that failed, left the calls to the sweep's pace (5 s): false timeouts.
+   */
+  #relisten(): void {
+    if (this.#listening || this.#relistenTimer || this.#watchers.size === 0 || this.#closed) return;
+    const wait = this.#relistenedAt + 1_000 - Date.now();
+    if (wait > 0) {
+      this.#relistenTimer = setTimeout(() => {
+        this.#relistenTimer = undefined;
+        this.#relisten();
+      }, wait);
+      this.#relistenTimer.unref();
+      return;
+    }
     this.#relistenedAt = Date.now();
-    void this.#stopListening().then(() => {
-      if (this.#watchers.size > 0 && !this.#closed) this.#listen().catch(() => {});
-    });
+    this.#listen().then(
+      () => this.#sweep(true),
+      () => {},
+    );
   }
 
   /** Stops the event subscription (see withinASecond). */
@@ -431,6 +458,8 @@ export class QueueLink {
           this.#awaySince = undefined;
           this.#pingedAt = undefined;
           this.#refusing = undefined;
+          // Back, with no subscription (one that failed while Redis was away): a new one.
+          if (!this.#listening) this.#relisten();
         },
         (error: Error) => {
           this.#awaySince ??= pingedAt;
@@ -582,10 +611,11 @@ export class QueueLink {
 
   /**
    * Asks the queue about jobs watched for a while: an event missed is found here. And whether any
-   * worker is left: BullMQ finds a lost worker's job only from another live worker.
+   * worker is left: BullMQ finds a lost worker's job only from another live worker. `everyJob`: not
+   * only those watched for a sweep's interval (after a gap in the subscription).
    */
-  async #sweep(): Promise<void> {
-    const before = Date.now() - this.sweepEvery;
+  async #sweep(everyJob = false): Promise<void> {
+    const before = everyJob ? Number.POSITIVE_INFINITY : Date.now() - this.sweepEvery;
     let alive: number;
     try {
       alive = await this.workers.count();

@@ -1148,6 +1148,34 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.ok(Date.now() - startedAt < 3_000, `three calls took ${Date.now() - startedAt} ms`);
   });
 
+  test('two such entries within a second, or a Redis restart, under a call: its answer still comes as soon as it is given, not at the sweep', async () => {
+    const redisCli = (...args: string[]) =>
+      execFileSync('redis-cli', ['-s', redis.socket, ...args], { encoding: 'utf8' });
+    // A 2 s call is answered within 4 s of being made; the sweep would find it 5 s after, at the soonest.
+    const answeredSoon = async (what: string, interfere: (marker: string) => Promise<void>) => {
+      const marker = scratchFile(what);
+      const madeAt = Date.now();
+      const running = remote.noteRun(marker, 2_000);
+      assert.ok((await waitFor(() => existsSync(marker), 10_000)) !== undefined, `${what}: the call started`);
+      await interfere(marker);
+      assert.ok((await running) > 0);
+      const took = Date.now() - madeAt;
+      assert.ok(took < 4_000, `${what}: the call took ${took} ms`);
+      assert.equal(lines(marker).length, 1, `${what}: it ran once`);
+    };
+    await answeredSoon('two-bad-entries', async () => {
+      for (let i = 0; i < 2; i++) {
+        redisCli('XADD', 'bull:default@test:events', '*', 'event', 'completed');
+        await sleep(300);
+      }
+    });
+    await answeredSoon('restart-under-call', async () => {
+      await redis.kill();
+      await sleep(200);
+      await redis.restart();
+    });
+  });
+
   test('reconnectTimeout, lockDuration and stalledInterval must be whole numbers of ms from 1 to 2^31-1', () => {
     for (const name of ['reconnectTimeout', 'lockDuration', 'stalledInterval']) {
       for (const wrong of [0, -1, 1.5, 2 ** 31]) {

@@ -99,6 +99,12 @@ export class PendingCall {
   /** An attempt of it ran, and was lost with its worker: it goes again (retries). */
   ranBefore = false;
 
+  /**
+   * How many times a worker that died saying which calls it ran (a fatal notice) did not name it: it
+   * went again each time (scheduler.ts #lost), a bounded number of times.
+   */
+  sparedByFatal = 0;
+
   /** It went to a worker (in a batch), where it may have started: not only queued here. */
   get sent(): boolean {
     return this.batch !== undefined || this.#started;

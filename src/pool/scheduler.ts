@@ -93,6 +93,9 @@ export interface ScheduledStream {
 
 let nextCallId = 1;
 
+/** How many times a call goes again after workers that died saying it had not run (#ranBeforeFatal). */
+const fatalSparesAtMost = 3;
+
 /**
  * The warm-up's no-op calls, which are no one's: not counted in `stats()`. Known by their task
  * object, which is cheaper on every settle than looking their target up, and no caller's can be.
@@ -706,7 +709,7 @@ export class Scheduler {
       const blamed = loss.allStarted
         ? batch.unanswered
         : ran
-          ? batch.unanswered.filter((call) => ran(call.id))
+          ? batch.unanswered.filter((call) => this.#ranBeforeFatal(call, ran))
           : first && !unstarted
             ? [first]
             : [];
@@ -721,6 +724,19 @@ export class Scheduler {
       for (const call of batch.unanswered) call.fail(lossError(loss, call.label));
     }
     this.#dispatch();
+  }
+
+  /**
+   * Whether a call lost with a worker that died saying which calls it ran (a fatal notice) ran. The
+   * worker's word can only add to what this process knows: a call whose start it was told ran,
+   * whatever the list says (code in the child can send a notice with any list, and a call left out
+   * would run again, another caller's among them). And a call left out more than a few times in a
+   * row counts as run: a worker whose code forges that notice on every call would otherwise have it
+   * sent again for ever.
+   */
+  #ranBeforeFatal(call: PendingCall, ran: (call: number) => boolean): boolean {
+    if (ran(call.id) || call.hasStarted) return true;
+    return ++call.sparedByFatal > fatalSparesAtMost;
   }
 
   /**

@@ -376,6 +376,27 @@ test('a child that sends a malformed message is stopped, and the call it ran fai
   assert.equal(({} as { polluted?: unknown }).polluted, undefined);
 });
 
+test('a child that says it threw outside any call and ran none cannot have a call it was seen to start run again', async () => {
+  configure('forged-fatal', { size: 1, callsPerChild: 2 });
+  const { forgesFatal, step, pid } = inPool('forged-fatal');
+  await pid();
+  // Another caller's call, started on the child (its start told), when a call beside it forges the notice.
+  const log = scratchFile('forged-fatal-innocent');
+  const innocent = step(log, 1, { sleepMs: 600 });
+  assert.ok((await waitFor(() => existsSync(log), 5_000)) !== undefined, 'the innocent call started');
+  const forger = forgesFatal(scratchFile('forged-fatal-forger'));
+  await rejectionOf(innocent, ProcessCrashedError);
+  await rejectionOf(forger, ProcessCrashedError);
+  assert.equal(readFileSync(log, 'utf8').trim().split('\n').length, 1, 'the innocent call ran once');
+
+  // A call whose start is not told (no timeout, one call a child) that forges it every time: sent
+  // again a few times, not for ever.
+  configure('forged-fatal', { size: 1 });
+  const again = scratchFile('forged-fatal-again');
+  await rejectionOf(inPool('forged-fatal').forgesFatal(again), ProcessCrashedError);
+  assert.equal(readFileSync(again, 'utf8').trim().split('\n').length, 4, 'the first run and three more');
+});
+
 test('a child whose code closes its IPC channel ends, and the call says why', async () => {
   const { hangUp, pid } = inPool('hostile-child');
   const error = await rejectionOf(hangUp(), ProcessCrashedError);

@@ -8,7 +8,7 @@ import {
   TimeoutError,
   withCallOptions,
 } from 'run-in-process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { fixture, fixtureUrl, isAlive, scratchFile, waitFor } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { runScript } from '../helpers/scripts.js';
@@ -395,6 +395,30 @@ test('a child that says it threw outside any call and ran none cannot have a cal
   const again = scratchFile('forged-fatal-again');
   await rejectionOf(inPool('forged-fatal').forgesFatal(again), ProcessCrashedError);
   assert.equal(readFileSync(again, 'utf8').trim().split('\n').length, 4, 'the first run and three more');
+});
+
+test('a handle a child sends that the parent cannot take, or sends after it misbehaved, is closed: none stays open here', async () => {
+  configure('sends-handles', { size: 1 });
+  const { sendsHandles, pid } = inPool('sends-handles');
+  await pid();
+  const sockets = () =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+      } catch {
+        return false; // Closed meanwhile.
+      }
+    }).length;
+  const before = sockets();
+  for (let i = 0; i < 5; i++) {
+    const error = await rejectionOf(sendsHandles('bad-type', 1), ProcessCrashedError);
+    assert.match(error.message, /sent a handle the parent could not take/);
+  }
+  const error = await rejectionOf(sendsHandles('after-failure', 5), ProcessCrashedError);
+  assert.match(error.message, /sent one of Node's internal messages \(NODE_BOGUS\)/);
+  await pid();
+  // The pool's one child holds as many sockets here as the first one did.
+  assert.ok(sockets() <= before, `socket descriptors: ${before} before, ${sockets()} after 10 handles sent`);
 });
 
 test('a child whose code closes its IPC channel ends, and the call says why', async () => {

@@ -31,7 +31,16 @@ export function guardChannel(
   if (handle && typeof read === 'function') {
     handle.onread = function guardedRead(this: unknown, ...args: unknown[]): unknown {
       // The end of the channel (no data) still goes through, for the ChildProcess's 'close'.
-      if (failed && args[0] !== undefined) return undefined;
+      if (failed && args[0] !== undefined) {
+        // Dropped unread: a handle that came with the bytes (Node holds it until its own read takes
+        // it) is open in this process, and closed here, or each one would stay open for good.
+        const pending = handle.pendingHandle;
+        if (pending) {
+          handle.pendingHandle = null;
+          closeHandle(pending);
+        }
+        return undefined;
+      }
       try {
         return read.apply(this, args);
       } catch (error) {
@@ -53,6 +62,8 @@ export function guardChannel(
         try {
           return emit.call(this, event, ...args);
         } catch (error) {
+          // Node had opened it before it found it could not convert it (a type it does not know).
+          closeHandle(args[1]);
           fail('sent a handle the parent could not take', error);
           return true;
         }
@@ -104,6 +115,8 @@ export function closeHandle(handle: unknown): void {
 
 interface ChannelHandle {
   onread?: unknown;
+  /** A handle received with the bytes being read, which Node's own read callback takes. */
+  pendingHandle?: unknown;
 }
 
 function channelHandleOf(child: ChildProcess): ChannelHandle | undefined {

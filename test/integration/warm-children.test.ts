@@ -3,7 +3,15 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { configure, ModuleLoadError, shutdown, stats, warmUp, withCallOptions } from 'run-in-process';
+import {
+  ChildStartupError,
+  configure,
+  ModuleLoadError,
+  shutdown,
+  stats,
+  warmUp,
+  withCallOptions,
+} from 'run-in-process';
 import { fixture, fixtureUrl, scratchFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { listChildrenCode, runScript } from '../helpers/scripts.js';
@@ -47,6 +55,20 @@ test('warmUp() settles once minChildren children are up, with their preload impo
   const { pid } = inPool('warm');
   assert.ok(warm.includes(await pid()), 'the first call ran on a warm child');
   assert.equal(pidsIn(log).length, 2, 'no other child started');
+});
+
+test('warmUp() fails, saying why, when a warm child stalls in its warm-up once ready; another child takes the calls', async () => {
+  // Code in the child (a preload's listener) stops it when its warm-up comes: it never ends it.
+  const preload = `${scratchFile('stops-when-warmed')}.mjs`;
+  writeFileSync(
+    preload,
+    `process.on('message', (m) => { if (JSON.stringify(m).includes('"warm"')) process.kill(process.pid, 'SIGSTOP'); });`,
+  );
+  configure('stalls-warming', { size: 1, minChildren: 1, startTimeout: 1_000, preload: [pathToFileURL(preload).href] });
+  const error = await rejectionOf(warmUp('stalls-warming'), ChildStartupError);
+  assert.match(error.message, /did not finish its warm-up within startTimeout \(1000 ms\), and was stopped/);
+  assert.equal(typeof (await inPool('stalls-warming').pid()), 'number');
+  configure('stalls-warming', { size: 1 });
 });
 
 test('configure() again with the same options leaves the pool as it is: its warm children are not started over', async () => {

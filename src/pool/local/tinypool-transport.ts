@@ -511,27 +511,47 @@ export class TinypoolTransport implements Transport {
     await this.#warming.until(count);
     if (!pings) return;
     // Only idle children: a ping sent while calls hold them all would make tinypool start another.
-    await Promise.all([starting, ...Array.from({ length: starting ? 0 : this.#free() }, () => this.#ping())]);
+    const pinged = await Promise.all([
+      starting,
+      ...Array.from({ length: starting ? 0 : this.#free() }, () => this.#ping()),
+    ]);
     // The pool shut down or broke meanwhile: the pings were dropped, and warmUp() fails as it would have.
     const failure = this.#warming.failure;
     if (failure) throw failure;
+    const stuck = pinged.find((outcome) => outcome instanceof Error);
+    if (stuck) throw stuck;
   }
 
   /**
    * tinypool gives it to an idle child, if any; one lost meanwhile warms nobody, and is not an error
-   * here. It has no time limit of its own (a signal would change how tinypool places it): a child
-   * stuck in its warm-up holds warmUp() as a stuck call without a timeout holds its caller, until
-   * shutdown(), which stops it.
+   * here. One that has not done its warm-up within startTimeout is stuck (code in it blocks its event
+   * loop, or stopped it, once it was ready): tinypool ends it (SIGTERM, SIGKILL a second later) and
+   * starts another, and warmUp() fails, saying so. A ping with a signal goes only to a child that
+   * runs nothing, and the child takes nothing else meanwhile, as a child warming up would not anyway.
    */
-  #ping(): Promise<unknown> {
+  async #ping(): Promise<Error | undefined> {
     this.#warmTasks++;
-    return this.#tinypool
-      .run(['warm'] satisfies WarmTask)
-      .catch(() => {})
-      .finally(() => {
-        this.#warmTasks--;
-        this.#releaseParked();
-      });
+    const stuck = new AbortController();
+    const limit = this.settings.startTimeout;
+    const timer = setTimeout(() => stuck.abort(), limit);
+    try {
+      await this.#tinypool.run(['warm'] satisfies WarmTask, { signal: stuck.signal });
+      return undefined;
+    } catch {
+      if (!stuck.signal.aborted) return undefined;
+      return new ChildStartupError(
+        `A child process was ready, but did not finish its warm-up within startTimeout (${limit} ms), and was ` +
+          `stopped: code in it blocks its event loop, or stopped it (a preload module's timer or listener, say). ` +
+          `Check the pool's preload modules; the pool starts other children as it needs them.`,
+        null,
+        null,
+        '',
+      );
+    } finally {
+      clearTimeout(timer);
+      this.#warmTasks--;
+      this.#releaseParked();
+    }
   }
 
   children(): ChildCounts {

@@ -79,6 +79,8 @@ export function bullmq(options: BullmqOptions): BullmqTransport {
           (redisOptions) => settings.redis(loadBullMQ().Redis, redisOptions),
           settings.prefix,
           settings.presenceKey(queueName),
+          undefined,
+          settings.lockDuration + settings.stalledInterval,
         );
         links.set(linkKey, link);
       }

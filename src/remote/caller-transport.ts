@@ -146,7 +146,10 @@ export class CallerTransport implements Transport {
     try {
       await this.#reachable(label, async () => {
         await this.link.ready();
-        if (!this.options.waitForWorker && !(await this.link.workers.any())) throw await this.#noWorker(label);
+        if (!this.options.waitForWorker && !(await this.link.workers.any())) {
+          const none = await this.#noWorker(label);
+          if (none) throw none;
+        }
         // Stopped (aborted, timed out, shut down) while this waited: it was answered, and must not run.
         if (this.#sent.get(jobId) !== sent) return;
         await this.link.queue.add('call', envelope, {
@@ -191,12 +194,18 @@ export class CallerTransport implements Transport {
   /**
    * No live worker: when the call is made (`queued` false), or while its job waited in the queue
    * (the last worker left, and the job was removed from the queue): either way, the call did not run.
+   * Undefined when, asked again, a worker of this build is alive after all (at the call only: a job
+   * removed is removed).
    */
-  async #noWorker(label: string, queued = false): Promise<NoWorkerError> {
+  async #noWorker(label: string, queued = false): Promise<NoWorkerError | undefined> {
     const { pool } = this.options;
     const queue = this.link.queueName;
     const build = queue.slice(queue.lastIndexOf('@') + 1);
-    const others = await this.link.workers.buildsServing(pool).catch(() => []);
+    const serving: string[] = await this.link.workers.buildsServing(pool).catch(() => []);
+    // A worker of this build said it is alive since it was counted (after Redis stalled longer than
+    // its word lasts, its next word comes after the count): the call is sent after all.
+    if (!queued && serving.includes(build)) return undefined;
+    const others = serving.filter((other) => other !== build);
     // A job that waited was taken by this build's workers once: they left, the build ids are not wrong.
     const elsewhere =
       others.length === 0
@@ -309,7 +318,7 @@ export class CallerTransport implements Transport {
             async (removed) => {
               if (removed !== 1) return;
               const error = await this.#noWorker(sent.calls[0]!.label, true);
-              if (this.#sent.get(jobId) === sent) this.#answerAll(jobId, sent, error);
+              if (error && this.#sent.get(jobId) === sent) this.#answerAll(jobId, sent, error);
             },
             () => {},
           );

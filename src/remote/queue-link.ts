@@ -106,6 +106,8 @@ export class QueueLink {
     /** Where the queue's workers say they are alive (worker-presence.ts). */
     presenceKey: string,
     readonly sweepEvery = 5_000,
+    /** How long a worker's word that it is alive lasts (lockDuration + stalledInterval), as the workers are told. */
+    workersWordMs = 10_000,
   ) {
     const { bullmq } = loadBullMQ();
     // A command fails after one retry when Redis is away: the call then fails, promptly.
@@ -126,7 +128,7 @@ export class QueueLink {
       skipWaitingForReady: true,
     });
     this.queue.on('error', () => {});
-    this.workers = new LiveWorkers(this.#adding, presenceKey, prefix ?? 'bull');
+    this.workers = new LiveWorkers(this.#adding, presenceKey, prefix ?? 'bull', workersWordMs);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 
 /**
@@ -70,11 +71,22 @@ export class LiveWorkers {
     private readonly redis: Redis,
     private readonly key: string,
     private readonly prefix: string,
+    /** How long a worker's word lasts (announce's `ttl`): it speaks again every third of it. */
+    private readonly wordMs = 10_000,
   ) {}
 
-  /** Some worker is alive. One seen in the last second is taken as still there: calls made in a burst ask once. */
+  /**
+   * Some worker is alive. One seen in the last second is taken as still there: calls made in a burst
+   * ask once. Asked while Redis stalled for a second or more (stopped, swapping, a slow command),
+   * none may be found whose worker lives: its word ran out during the stall, and its next word waits
+   * in Redis beside the question, to be read after it. Then asked again once every worker has spoken.
+   */
   async any(): Promise<boolean> {
     if (Date.now() - this.#seenAt < 1_000) return true;
+    const askedAt = performance.now();
+    if ((await this.count()) > 0) return true;
+    if (performance.now() - askedAt < 1_000) return false;
+    await sleep(Math.ceil(this.wordMs / 3) + 100);
     return (await this.count()) > 0;
   }
 

@@ -1176,6 +1176,28 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     });
   });
 
+  test("calls made as Redis wakes from a stall longer than a worker's word lasts reach that worker: no NoWorkerError", async () => {
+    // A call out keeps the caller listening: the calls below ask at once whether a worker is alive.
+    const marker = scratchFile('out-through-stall');
+    const out = remote.noteRun(marker, 6_000).catch(() => 0); // Lost with its lock in the stall, as documented.
+    assert.ok((await waitFor(() => existsSync(marker), 10_000)) !== undefined);
+    // The workers here say they are alive for lockDuration + stalledInterval (2 s): Redis stopped for
+    // longer has that word run out, and the caller's question may be read before the worker's next word.
+    process.kill(redis.pid, 'SIGSTOP');
+    await sleep(2_500);
+    const outcomes = Promise.allSettled(Array.from({ length: 10 }, () => values.Values.pid()));
+    await sleep(500);
+    process.kill(redis.pid, 'SIGCONT');
+    await out;
+    const refused = (await outcomes)
+      .filter((outcome) => outcome.status === 'rejected')
+      .map((outcome) => outcome.reason);
+    assert.ok(
+      refused.every((error) => !(error instanceof NoWorkerError)),
+      refused.map((error: Error) => error.message).join('\n'),
+    );
+  });
+
   test('reconnectTimeout, lockDuration and stalledInterval must be whole numbers of ms from 1 to 2^31-1', () => {
     for (const name of ['reconnectTimeout', 'lockDuration', 'stalledInterval']) {
       for (const wrong of [0, -1, 1.5, 2 ** 31]) {

@@ -14,6 +14,7 @@ import {
 } from 'run-in-process';
 import { fixture, fixtureUrl, scratchFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
+import { captureWarnings } from '../helpers/warnings.js';
 import { listChildrenCode, runScript } from '../helpers/scripts.js';
 
 type PooledModule = typeof import('../fixtures/src/pooled.js');
@@ -69,6 +70,30 @@ test('warmUp() fails, saying why, when a warm child stalls in its warm-up once r
   assert.match(error.message, /did not finish its warm-up within startTimeout \(1000 ms\), and was stopped/);
   assert.equal(typeof (await inPool('stalls-warming').pid()), 'number');
   configure('stalls-warming', { size: 1 });
+});
+
+test('children that end by themselves while idle are not started again and again: the pool pauses its minimum, and warns once', async () => {
+  const preload = `${scratchFile('exits-when-loaded')}.mjs`;
+  writeFileSync(preload, 'setTimeout(() => process.exit(0), 30);');
+  const spawned: number[] = [];
+  const onSpawn = (message: unknown) => {
+    if ((message as { pool: string }).pool === 'ends-idle') spawned.push((message as { pid: number }).pid);
+  };
+  diagnosticsChannel.subscribe('run-in-process:child:spawn', onSpawn);
+  try {
+    const { warnings } = await captureWarnings(async () => {
+      configure('ends-idle', { size: 2, minChildren: 2, preload: [pathToFileURL(preload).href] });
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+    });
+    // About 15 a second without the pause: here, the first few, then 2 after 1 s, then 2 after 2 s more.
+    assert.ok(spawned.length <= 12, `${spawned.length} children started in 3 s`);
+    const said = warnings.filter((warning) => warning.code === 'RUN_IN_PROCESS_CHILDREN_END_IDLE');
+    assert.equal(said.length, 1, JSON.stringify(warnings));
+    assert.match(said[0]!.message, /Children of pool ends-idle end by themselves while they run no call/);
+  } finally {
+    diagnosticsChannel.unsubscribe('run-in-process:child:spawn', onSpawn);
+    configure('ends-idle', { size: 1 });
+  }
 });
 
 test('configure() again with the same options leaves the pool as it is: its warm children are not started over', async () => {

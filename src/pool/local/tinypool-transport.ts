@@ -167,6 +167,7 @@ export class TinypoolTransport implements Transport {
       if (exit.reason === 'crash') {
         void Promise.race([record.closed, delay(exitGrace)]).then(() => {
           if (record.fatal) setImmediate(() => this.#warnIfIdle(record));
+          if (record.ready && !this.#ranCalls(record)) this.#idleCrashed();
         });
       }
       // tinypool starts a child for waiting tasks only when one is submitted: after an exit (a child
@@ -197,6 +198,11 @@ export class TinypoolTransport implements Transport {
   #warm: Promise<void> | undefined;
   /** A fork the system refused (refused-fork.ts): tinypool keeps no minimum of children after it. */
   #forkRefused: Error | undefined;
+  /** When children that ran no call ended by themselves, lately (#idleCrashed). */
+  #idleCrashes: number[] = [];
+  /** How long the pool last stopped keeping its minimum of children, and the timer that ends the pause. */
+  #refillPause = 0;
+  #refillTimer: NodeJS.Timeout | undefined;
   /** Warm tasks given to tinypool and not yet done: each holds an idle child (#ping). */
   #warmTasks = 0;
   #recycled = 0;
@@ -586,6 +592,7 @@ export class TinypoolTransport implements Transport {
     // answered on the notice pipe before tinypool heard of its end) makes tinypool replace the child
     // it recycles, up to minThreads: a child forked after the fork hook is gone, which nothing stops.
     this.#tinypool.options.minThreads = 0;
+    clearTimeout(this.#refillTimer);
     const hold = setInterval(() => {}, 1_000);
     const grace = killAt === undefined ? stopGrace : Math.min(stopGrace, Math.max(0, killAt - performance.now()));
     const kill = setTimeout(() => {
@@ -604,6 +611,47 @@ export class TinypoolTransport implements Transport {
       // waiting for an 'ended' notice would hold the process for ever.
       for (const abandon of [...this.#endWaits.values()]) abandon();
     }
+  }
+
+  /** Whether a child that ended was running calls, or had lost some with it. */
+  #ranCalls(record: ChildRecord): boolean {
+    return record.lostBatches || [...this.#batches.on(record)].some((batch) => batch.unanswered > 0);
+  }
+
+  /**
+   * A child ended by itself while it ran no call (code in it exits or throws from a timer once it is
+   * loaded, say). tinypool starts another at once to keep `minChildren`: with children that all end
+   * that way, about 15 a second for good, with no call made. From the third such end within 10 s, the
+   * pool stops keeping its minimum for a while (1 s, doubling up to 30 s while it goes on), and warns
+   * once. Calls still start children as they need them.
+   */
+  #idleCrashed(): void {
+    const now = performance.now();
+    const recent = this.#idleCrashes.filter((at) => now - at < 10_000);
+    // A quiet spell ends the doubling.
+    if (recent.length === 0) this.#refillPause = 0;
+    recent.push(now);
+    this.#idleCrashes = recent;
+    if (recent.length < 3 || this.settings.minChildren === 0 || this.#refillTimer || this.#destroying) return;
+    this.#refillPause = Math.min(Math.max(1_000, this.#refillPause * 2), 30_000);
+    const pause = this.#refillPause;
+    warnOnce(
+      'RUN_IN_PROCESS_CHILDREN_END_IDLE',
+      this.settings.name,
+      () =>
+        `Children of pool ${this.settings.name} end by themselves while they run no call (${recent.length} in 10 s): ` +
+        `code in them (a preload module's, say) exits or throws once it has loaded. The pool waits ${pause} ms ` +
+        `(doubling, up to 30 s, while it goes on) before it starts the children minChildren keeps again.`,
+    );
+    this.#tinypool.options.minThreads = 0;
+    this.#refillTimer = setTimeout(() => {
+      this.#refillTimer = undefined;
+      if (this.#destroying) return;
+      this.#tinypool.options.minThreads = this.settings.minChildren;
+      for (let count = this.#tinypool.threads.length; count < this.settings.minChildren; count++) this.#startChild();
+      this.#adoptChildren();
+    }, pause);
+    this.#refillTimer.unref();
   }
 
   /** A child that crashed failing no call: nobody was told why (see onExit). */

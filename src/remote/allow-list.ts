@@ -44,6 +44,7 @@ export async function importServed(urls: string[]): Promise<Set<string>> {
       continue;
     }
     const before = new Set(processState.registry.modules.keys());
+    importing = url;
     try {
       await import(url);
     } catch (error) {
@@ -52,6 +53,8 @@ export async function importServed(urls: string[]): Promise<Set<string>> {
           `error in full, as does this error's cause), or leave it out of the modules served.`,
         { cause: error },
       );
+    } finally {
+      importing = undefined;
     }
     const registered = new Set<string>();
     for (const module of processState.registry.modules.keys()) if (!before.has(module)) registered.add(module);
@@ -59,6 +62,13 @@ export async function importServed(urls: string[]): Promise<Set<string>> {
     for (const module of registered) served.add(module);
   }
   return served;
+}
+
+/** The module importServed() is importing now, if it is (the CLI says which one never loads). */
+let importing: string | undefined;
+
+export function moduleImporting(): string | undefined {
+  return importing;
 }
 
 /** The modules that importing each URL given to serve() registered for the first time. */

@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bullmq } from './bullmq-transport.js';
 import { type RemoteWorker, serve } from './worker.js';
+import { moduleImporting } from './allow-list.js';
 import { type Flags, parse } from './cli-flags.js';
 import { messageOf } from '../codec/describe-thrown.js';
 
@@ -15,6 +16,9 @@ const usage = `usage: run-in-process worker --connection <redis URL or socket pa
                           [--lock-duration <ms>] [--stalled-interval <ms>] [--max-payload-bytes <n>]
                           [--shutdown-deadline <ms>] <module> [<module> …]
   The secret, if callers sign their calls, is read from RUN_IN_PROCESS_SECRET.`;
+
+/** A worker whose modules have not loaded after this long says so (they may be only slow). */
+const loadingNoticeMs = 10_000;
 
 async function main(argv: string[]): Promise<number> {
   // Asked for, the usage is the answer (stdout, success); given instead of a mistake, it is stderr and 2.
@@ -93,7 +97,31 @@ async function main(argv: string[]): Promise<number> {
         `run-in-process worker: waiting for Redis at ${transport.settings.where} (${error.message}); retrying until it answers.`,
       ),
   });
-  const worker = await Promise.race([starting, stopping]);
+  // A module whose top-level await never settles: with nothing else to wait for, Node would end the
+  // process with code 0 (a supervisor's "clean exit"), saying nothing; one that keeps its event loop
+  // busy meanwhile would hold it, silent. Both are said, and the first exits with 1.
+  const neverLoaded = (): void => {
+    const url = moduleImporting();
+    console.error(
+      `run-in-process worker: ${url ?? 'a module'} never finished loading: it, or a module it imports, awaits at ` +
+        'its top level something that never settles. Nothing was served.',
+    );
+    process.exitCode = 1;
+  };
+  process.once('beforeExit', neverLoaded);
+  const slow = setTimeout(() => {
+    const url = moduleImporting();
+    if (url === undefined) return; // Loaded: it waits for Redis, and says so.
+    console.error(
+      `run-in-process worker: still loading ${url} after ${loadingNoticeMs / 1_000} s; a top-level await in it, or ` +
+        'in a module it imports, may never settle.',
+    );
+  }, loadingNoticeMs);
+  slow.unref();
+  const worker = await Promise.race([starting, stopping]).finally(() => {
+    process.off('beforeExit', neverLoaded);
+    clearTimeout(slow);
+  });
   if (worker === 'stop') {
     // Stopped while it still waits for Redis: it took no job, and there is nothing to finish. One
     // about to be ready may have said it is alive already: it is closed, so that callers do not

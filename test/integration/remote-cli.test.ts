@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fixtureUrl, repoRoot } from '../helpers/fixtures.js';
+import { fixtureUrl, repoRoot, scratchFile } from '../helpers/fixtures.js';
 
 // The worker command's flags, checked before it imports a module or reaches Redis: no redis-server
 // is needed, and none is reached (the socket path below leads nowhere).
@@ -144,4 +145,13 @@ test('--help (or -h) prints the usage on stdout and succeeds, with or without th
     typo.stderr.startsWith('run-in-process: unknown command "wrker"; the command is worker.\nusage:'),
     typo.stderr,
   );
+});
+
+test('a module whose top-level await never settles ends the worker with code 1, naming it, not with a silent 0', () => {
+  const hangs = `${scratchFile('awaits-for-ever')}.mjs`;
+  writeFileSync(hangs, 'await new Promise(() => {});\n');
+  const run = command('--connection', '/nowhere/redis.sock', '--pool', 'default', hangs);
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(run.stderr, /run-in-process worker: file:\/\/.*awaits-for-ever.* never finished loading/);
+  assert.equal(run.stdout, '');
 });

@@ -27,6 +27,7 @@ import {
   openProgress,
   openReleased,
 } from './envelope.js';
+import { refusedCredentials } from './connection.js';
 import { HeldWords } from './held-words.js';
 import type { QueueLink } from './queue-link.js';
 import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
@@ -181,6 +182,14 @@ export class CallerTransport implements Transport {
     const message = (error as Error | undefined)?.message ?? String(error);
     // ioredis's ReplyError: Redis answered, and refused the command.
     const answered = (error as Error | undefined)?.name === 'ReplyError';
+    if (refusedCredentials(message)) {
+      return new TransportUnavailableError(
+        `${what}: ${where} refused the connection's credentials (${message}). ${consequence}Give the user and ` +
+          `password of an ACL user in the transport's connection (redis://user:password@host:port, or ` +
+          `{ username, password }).`,
+        { cause: error },
+      );
+    }
     return new TransportUnavailableError(
       answered
         ? `${what}: ${where} refused it (${message}). ${consequence}Check Redis's state: its memory limit ` +

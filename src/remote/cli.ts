@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { bullmq } from './bullmq-transport.js';
 import { type RemoteWorker, serve } from './worker.js';
 import { moduleImporting } from './allow-list.js';
+import { refusedCredentials } from './connection.js';
 import { type Flags, parse } from './cli-flags.js';
 import { messageOf } from '../codec/describe-thrown.js';
 
@@ -94,7 +95,10 @@ async function main(argv: string[]): Promise<number> {
     ...(flags.concurrency !== undefined && { concurrency: flags.concurrency }),
     onConnectionError: (error) =>
       console.error(
-        `run-in-process worker: waiting for Redis at ${transport.settings.where} (${error.message}); retrying until it answers.`,
+        refusedCredentials(error.message)
+          ? `run-in-process worker: Redis at ${transport.settings.where} refused the connection's credentials ` +
+              `(${error.message}).`
+          : `run-in-process worker: waiting for Redis at ${transport.settings.where} (${error.message}); retrying until it answers.`,
       ),
   });
   // A module whose top-level await never settles: with nothing else to wait for, Node would end the
@@ -163,7 +167,11 @@ function count(n: number, noun: string): string {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`run-in-process worker: ${messageOf(error)}`);
+    const message = messageOf(error);
+    const fix = refusedCredentials(message)
+      ? ' Give the user and password of an ACL user in --connection (redis://user:password@host:port).'
+      : '';
+    console.error(`run-in-process worker: ${message}${fix}`);
     process.exit(1);
   },
 );

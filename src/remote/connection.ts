@@ -123,3 +123,11 @@ function masked(connection: string): string {
   const colon = shown.indexOf(':', start);
   return `${shown.slice(0, colon >= 0 && colon < at ? colon + 1 : start)}***${shown.slice(at)}`;
 }
+
+/**
+ * Redis refused the connection's credentials (no password given, a wrong one, an unknown user): it
+ * answers, so "cannot be reached" would send whoever reads it looking in the wrong place.
+ */
+export function refusedCredentials(message: string): boolean {
+  return /^(NOAUTH|WRONGPASS)\b|invalid (username-password pair|password)/i.test(message);
+}

@@ -134,8 +134,13 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const queueName = queueNameOf(options.pool, buildIdFor(settings.buildId, urls[0]));
   const { bullmq, Redis } = loadBullMQ();
   let lastReason: string | undefined;
-  const connect = (): Redis => {
-    const client = settings.redis(Redis, { maxRetriesPerRequest: null });
+  /**
+   * Every client it opened, BullMQ's copies of them included: BullMQ's disconnect() first waits for
+   * a client to be ready, which one refused its credentials never is, and it would try again for ever.
+   */
+  const clients = new Set<Redis>();
+  const connect = (client: Redis = settings.redis(Redis, { maxRetriesPerRequest: null })): Redis => {
+    clients.add(client);
     // ioredis reconnects by itself; who started the worker is told why it waits, not once a second.
     client.on('error', (error: Error) => {
       if (error.message === lastReason) return;
@@ -143,7 +148,12 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       options.onConnectionError?.(error);
     });
     client.on('ready', () => (lastReason = undefined));
+    const duplicate = client.duplicate.bind(client);
+    client.duplicate = ((override) => connect(duplicate(override))) as Redis['duplicate'];
     return client;
+  };
+  const disconnectAll = (): void => {
+    for (const client of clients) client.disconnect();
   };
   /** Its name in the queue, as BullMQ records who took a job (WorkerLostError.worker). */
   const name = `${host}:${process.pid}`;
@@ -204,8 +214,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   } catch (error) {
     // Refused (an ACL without EVAL or SUBSCRIBE, say): nothing it opened may hold the process.
     await Promise.race([worker.disconnect(), sleep(1_000)]).catch(() => {});
-    cancels.disconnect();
-    presenceClient.disconnect();
+    disconnectAll();
     await scheduler.close(0);
     throw error;
   }
@@ -244,8 +253,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
         await Promise.race([presence.leave(), sleep(1_000, undefined, unheld)]);
         await scheduler.close(Number.POSITIVE_INFINITY);
         await Promise.all(broken);
-        cancels.disconnect();
-        presenceClient.disconnect();
+        disconnectAll();
       })();
       return closing;
     },

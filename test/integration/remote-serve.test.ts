@@ -114,6 +114,32 @@ describe('a worker started with serve()', { skip }, () => {
     assert.match(run.stdout, /^refused: NOPERM/m, run.report);
   });
 
+  test('a password Redis refuses is said as refused credentials, to a caller and to serve(), not as Redis out of reach', () => {
+    const run = script(
+      `const { Redis } = await import('ioredis');
+       const admin = new Redis({ path: ${JSON.stringify(redis.socket)} });
+       await admin.acl('SETUSER', 'pw-user', 'on', '>right', '~*', '&*', '+@all');
+       admin.disconnect();
+       const { configure, shutdown } = await import(${JSON.stringify(new URL('dist/index.js', pathToFileURL(repoRoot)).href)});
+       configure('px', { transport });
+       const { inPx } = await import(${JSON.stringify(fixtureUrl('standard', 'remote-pools'))});
+       const called = await inPx().then(() => undefined, (error) => error);
+       console.log('caller:', called?.name, called?.message);
+       const refusedServe = await serve({ transport, pool: 'px', modules: [${JSON.stringify(fixtureUrl('standard', 'remote-pools'))}] })
+         .then(() => undefined, (error) => error);
+       console.log('serve:', refusedServe?.message);
+       await shutdown();`,
+      { path: redis.socket, username: 'pw-user', password: 'wrong' },
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(
+      run.stdout,
+      /^caller: TransportUnavailableError inPx could not be sent: Redis at .* refused the connection's credentials \(WRONGPASS/m,
+      run.report,
+    );
+    assert.match(run.stdout, /^serve: WRONGPASS/m, run.report);
+  });
+
   test("a worker whose pool's children cannot boot answers each call so, and serves again once they can", () => {
     const dir = scratchFile('boots-later');
     mkdirSync(dir, { recursive: true });

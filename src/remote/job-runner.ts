@@ -269,7 +269,13 @@ function withWorker(error: unknown, name: string): unknown {
     error instanceof TimeoutError ||
     error instanceof AbortError ||
     error instanceof PoolClosedError;
-  const said = ran ? ` (It ran on the remote worker ${name}.)` : ` (Refused by the remote worker ${name}.)`;
+  // A call its worker's pool held, unstarted, when the worker shut down did not run there.
+  const unrun = error instanceof PoolClosedError && !error.mayHaveRun;
+  const said = unrun
+    ? ` (Not run: the remote worker ${name}, which held it, shut down.)`
+    : ran
+      ? ` (It ran on the remote worker ${name}.)`
+      : ` (Refused by the remote worker ${name}.)`;
   // Said at the end of its first line: after it may come the child's last stderr lines, quoted.
   const lineEnd = error.message.indexOf('\n');
   error.message =

@@ -938,21 +938,27 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
   });
 
   test('a worker stopped twice does not wait for a call that never ends: it fails with PoolClosedError, and the worker exits', async () => {
-    const stubborn = await app.startWorker({ redis: redis.socket, build: 'twice' });
+    // One child, two jobs taken: the second call waits in the worker's pool, unstarted.
+    const args = ['--size', '1', '--concurrency', '2'];
+    const stubborn = await app.startWorker({ redis: redis.socket, build: 'twice', args });
     const exited = once(stubborn.process, 'exit');
-    const error = await onBuild('twice', {}, async () => {
+    const [error, held] = await onBuild('twice', {}, async () => {
       const running = rejectionOf(remote.spin(), PoolClosedError);
-      await sleep(1_000); // The call is running on the worker's child.
+      const waiting = rejectionOf(remote.spin(), PoolClosedError);
+      await sleep(1_000); // The first call is running on the worker's child.
       stubborn.process.kill('SIGTERM');
       await sleep(500);
       assert.equal(stubborn.process.exitCode, null, 'the first SIGTERM waits for the call');
       stubborn.process.kill('SIGTERM');
-      return running;
+      return Promise.all([running, waiting]);
     });
     assert.match(
       error.message,
-      /spin was stopped: its pool was shut down without waiting for its calls \(a deadline of 0\)/,
+      /spin was stopped: its pool was shut down without waiting for its calls \(a deadline of 0\)\. \(It ran on the remote worker /,
     );
+    assert.equal(error.mayHaveRun, true);
+    assert.equal(held.mayHaveRun, false);
+    assert.match(held.message, /\(Not run: the remote worker [^,]+, which held it, shut down\.\)/);
     const [code] = await exited;
     assert.equal(code, 0, stubborn.output());
     assert.match(stubborn.output(), /stopping now; the calls it still runs fail with PoolClosedError/);

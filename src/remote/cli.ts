@@ -115,10 +115,13 @@ async function main(argv: string[]): Promise<number> {
   process.once('beforeExit', neverLoaded);
   const slow = setTimeout(() => {
     const url = moduleImporting();
-    if (url === undefined) return; // Loaded: it waits for Redis, and says so.
     console.error(
-      `run-in-process worker: still loading ${url} after ${loadingNoticeMs / 1_000} s; a top-level await in it, or ` +
-        'in a module it imports, may never settle.',
+      url === undefined
+        ? // Loaded: it waits for Redis, which may accept the connection and never answer (not a Redis server).
+          `run-in-process worker: still waiting for Redis at ${transport.settings.where} to answer after ` +
+            `${loadingNoticeMs / 1_000} s; check that --connection points to a Redis server.`
+        : `run-in-process worker: still loading ${url} after ${loadingNoticeMs / 1_000} s; a top-level await in it, ` +
+            'or in a module it imports, may never settle.',
     );
   }, loadingNoticeMs);
   slow.unref();

@@ -709,7 +709,7 @@ export class Scheduler {
       const blamed = loss.allStarted
         ? batch.unanswered
         : ran
-          ? batch.unanswered.filter((call) => this.#ranBeforeFatal(call, ran))
+          ? batch.unanswered.filter((call) => (loss.ranIsItsWord ? this.#ranBeforeFatal(call, ran) : ran(call.id)))
           : first && !unstarted
             ? [first]
             : [];
@@ -727,8 +727,8 @@ export class Scheduler {
   }
 
   /**
-   * Whether a call lost with a worker that died saying which calls it ran (a fatal notice) ran. The
-   * worker's word can only add to what this process knows: a call whose start it was told ran,
+   * Whether a call lost with a worker that died saying which calls it ran (a local child's fatal
+   * notice) ran. Its word can only add to what this process knows: a call whose start it was told ran,
    * whatever the list says (code in the child can send a notice with any list, and a call left out
    * would run again, another caller's among them). And a call left out more than a few times in a
    * row counts as run: a worker whose code forges that notice on every call would otherwise have it

@@ -124,12 +124,15 @@ export type BatchLoss =
    * each is blamed. `ran`: the worker said which calls it ran as it died; only those are blamed.
    * `startsTold`: the worker told each start it was asked to before the call ran, where its death
    * could not lose it (a pipe written synchronously): a start not told did not happen.
+   * `ranIsItsWord`: `ran` is what code in the worker could forge (a local child's last words), not a
+   * record kept apart from it (a remote worker's count in Redis): it can only add to the starts told.
    */
   | {
       kind: 'crashed';
       error: (label: string) => Error;
       allStarted?: boolean;
       ran?: (call: number) => boolean;
+      ranIsItsWord?: boolean;
       startsTold?: boolean;
     }
   /**

@@ -35,7 +35,7 @@ export function lossWithChild(record: ChildRecord, sentAt: number, boot: BootSet
     record.fatalBlamed = true;
     return true;
   };
-  return { kind: 'crashed', error: blame, ran: blamed, startsTold };
+  return { kind: 'crashed', error: blame, ran: blamed, ranIsItsWord: true, startsTold };
 }
 
 /**

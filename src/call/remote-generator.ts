@@ -36,6 +36,8 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   #queued = 0;
   /** Items handed over so far: the next one's index, for messages (`yield[3]`). */
   #taken = 0;
+  /** Its end came before any abort of its signal (#aborted). */
+  #endedBeforeAbort = false;
 
   constructor(
     /** Starts the call (the first `next()`). */
@@ -156,12 +158,11 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   /**
    * An abort means stop now: the items not taken yet are dropped, and the next request gets the
    * stream's end, the AbortError (which the pool may settle a turn after the abort: it is awaited).
-   * Not when the stream had ended on its own before: the abort came too late to stop anything.
+   * Not when the stream had ended before (on its own, or with the pool's error): the abort came too
+   * late to stop anything, and the end is what it was.
    */
   #aborted(): boolean {
-    if (this.signal?.aborted !== true) return false;
-    const end = this.#inbox.end;
-    return end === undefined || 'error' in end;
+    return this.signal?.aborted === true && !this.#endedBeforeAbort;
   }
 
   #valueOf(item: Value): T {
@@ -180,9 +181,13 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
     // Held only while a request waits for it (#next), as the process is not held for a local generator.
     stream.waiting(false);
     dropped.register(this, stream, stream);
+    const ended = (end: End) => {
+      this.#endedBeforeAbort = this.signal?.aborted !== true;
+      inbox.ended(end);
+    };
     stream.answer.then(
-      (answer) => inbox.ended({ answer }),
-      (error: unknown) => inbox.ended({ error }),
+      (answer) => ended({ answer }),
+      (error: unknown) => ended({ error }),
     );
     stream.answer.finally(() => dropped.unregister(stream)).catch(() => {});
   }

@@ -93,6 +93,11 @@ export class PendingCall {
     return this.#settled;
   }
 
+  /** Its worker answered; it waits only for promises its callbacks returned here (awaitCallback). */
+  get waitsOnlyForCallbacks(): boolean {
+    return this.#answer !== undefined && !this.#settled;
+  }
+
   /** Its consumer left: what its callbacks return holds nothing back (letGoOfCallbacks). */
   #callbacksLetGo = false;
 

@@ -294,7 +294,8 @@ export class Scheduler {
         flow.hold(yes);
         if (!call) return;
         call.holdTimers(yes);
-        this.#pending.hold(call, yes);
+        // Answered, and waiting only for its callbacks' promises: those hold the process, or not (#answered).
+        this.#pending.hold(call, yes && !call.waitsOnlyForCallbacks);
         const batch = call.batch;
         if (batch) this.#transport.release?.(batch.id, !yes);
       },
@@ -713,6 +714,7 @@ export class Scheduler {
           : first && !unstarted
             ? [first]
             : [];
+      if (blamed.length > 0) loss.onBlamed?.();
       const again: PendingCall[] = [];
       for (const call of blamed) {
         if (call.settled) continue;
@@ -730,9 +732,9 @@ export class Scheduler {
    * Whether a call lost with a worker that died saying which calls it ran (a local child's fatal
    * notice) ran. Its word can only add to what this process knows: a call whose start it was told ran,
    * whatever the list says (code in the child can send a notice with any list, and a call left out
-   * would run again, another caller's among them). And a call left out more than a few times in a
-   * row counts as run: a worker whose code forges that notice on every call would otherwise have it
-   * sent again for ever.
+   * would run again, another caller's among them). And a call left out more than a few times counts
+   * as run: a worker whose code forges that notice on every call would otherwise have it sent again
+   * for ever.
    */
   #ranBeforeFatal(call: PendingCall, ran: (call: number) => boolean): boolean {
     if (ran(call.id) || call.hasStarted) return true;

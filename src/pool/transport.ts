@@ -134,6 +134,8 @@ export type BatchLoss =
       ran?: (call: number) => boolean;
       ranIsItsWord?: boolean;
       startsTold?: boolean;
+      /** Told when some call is blamed for the loss (a child whose crash then failed a call, for its warning). */
+      onBlamed?: () => void;
     }
   /**
    * Its worker retired or was replaced without starting any unanswered call: all can go again.

@@ -84,6 +84,8 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  /** A connection error was said (onConnectionError): the notice of a slow start need not say it waits. */
+  let heardFromRedis = false;
   const starting = serve({
     transport,
     pool,
@@ -93,13 +95,15 @@ async function main(argv: string[]): Promise<number> {
       ...(flags.timeout !== undefined && { timeout: flags.timeout }),
     },
     ...(flags.concurrency !== undefined && { concurrency: flags.concurrency }),
-    onConnectionError: (error) =>
+    onConnectionError: (error) => {
+      heardFromRedis = true;
       console.error(
         refusedCredentials(error.message)
           ? `run-in-process worker: Redis at ${transport.settings.where} refused the connection's credentials ` +
               `(${error.message}).`
           : `run-in-process worker: waiting for Redis at ${transport.settings.where} (${error.message}); retrying until it answers.`,
-      ),
+      );
+    },
   });
   // A module whose top-level await never settles: with nothing else to wait for, Node would end the
   // process with code 0 (a supervisor's "clean exit"), saying nothing; one that keeps its event loop
@@ -115,6 +119,8 @@ async function main(argv: string[]): Promise<number> {
   process.once('beforeExit', neverLoaded);
   const slow = setTimeout(() => {
     const url = moduleImporting();
+    // Loaded, and Redis said why it does not answer: that was said.
+    if (url === undefined && heardFromRedis) return;
     console.error(
       url === undefined
         ? // Loaded: it waits for Redis, which may accept the connection and never answer (not a Redis server).

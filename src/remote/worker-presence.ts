@@ -86,7 +86,8 @@ export class LiveWorkers {
     const askedAt = performance.now();
     if ((await this.count()) > 0) return true;
     if (performance.now() - askedAt < 1_000) return false;
-    await sleep(Math.ceil(this.wordMs / 3) + 100);
+    // Not holding the process: the call that asks does, until it settles (a shutdown() settles it).
+    await sleep(Math.ceil(this.wordMs / 3) + 100, undefined, { ref: false });
     return (await this.count()) > 0;
   }
 

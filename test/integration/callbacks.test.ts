@@ -257,4 +257,17 @@ test('a call waiting only for a promise its callback returned that never settles
   );
   assert.equal(run.status, 0, run.report);
   assert.equal(run.stdout.trim(), 'main finished', run.report);
+  // The same for a stream whose end waits for them, its consumer waiting for that end.
+  const streamed = runScript(
+    `const { Exporter } = await import(${JSON.stringify(fixtureUrl('standard', 'streams'))});
+    const { configure } = await import('run-in-process');
+    configure({ idleTimeout: 200 });
+    (async () => {
+      for await (const item of new Exporter().crunchStream(2, () => new Promise(() => {}))) console.log('item', item);
+      console.log('ended');
+    })();`,
+    { timeout: 20_000 },
+  );
+  assert.equal(streamed.status, 0, streamed.report);
+  assert.equal(streamed.stdout.trim(), 'item 0\nitem 1', streamed.report);
 });

@@ -407,6 +407,27 @@ describe('streams: time and cancellation', () => {
     });
     await rejectionOf(loop, AbortError);
     assert.deepEqual(taken, [0, 1, 2, 3, 4, 5]);
+
+    // Ended by the pool before the abort (its timeout): the abort stops nothing, and the end stays.
+    const late = new AbortController();
+    const timed = withCallOptions({ signal: late.signal, timeout: 300 }, () =>
+      new Exporter().endless(scratchFile('e')),
+    );
+    await timed.next();
+    await sleep(600);
+    late.abort();
+    const after = await timed.next();
+    assert.equal(after.done, false, 'an item that had arrived before the timeout');
+    for (;;) {
+      const outcome = await timed.next().then(
+        (result) => result,
+        (error: Error) => error,
+      );
+      if (outcome instanceof Error) {
+        assert.ok(outcome instanceof TimeoutError, String(outcome));
+        break;
+      }
+    }
   });
 
   test('a child that never reaches a yield after return() is killed after the grace; return() resolves', async () => {

@@ -87,6 +87,15 @@ test('children that end by themselves while idle are not started again and again
     });
     // About 15 a second without the pause: here, the first few, then 2 after 1 s, then 2 after 2 s more.
     assert.ok(spawned.length <= 12, `${spawned.length} children started in 3 s`);
+    // A warmUp() now settles, one way or the other: it does not wait for children nothing starts.
+    const outcome = await Promise.race([
+      warmUp('ends-idle').then(
+        () => 'resolved',
+        (error: Error) => error.name,
+      ),
+      new Promise((resolve) => setTimeout(resolve, 5_000, 'still waiting')),
+    ]);
+    assert.notEqual(outcome, 'still waiting');
     const said = warnings.filter((warning) => warning.code === 'RUN_IN_PROCESS_CHILDREN_END_IDLE');
     assert.equal(said.length, 1, JSON.stringify(warnings));
     assert.match(said[0]!.message, /Children of pool ends-idle end by themselves while they run no call/);
@@ -94,6 +103,22 @@ test('children that end by themselves while idle are not started again and again
     diagnosticsChannel.unsubscribe('run-in-process:child:spawn', onSpawn);
     configure('ends-idle', { size: 1 });
   }
+});
+
+test("a warm-up's time limit counts from the child's readiness, not from its boot", async () => {
+  // A child that boots in about 0.7 s and whose warm-up takes about 0.5 s, with startTimeout 1 s: each
+  // within it, not both together.
+  const preload = `${scratchFile('slow-boot-slow-warm')}.mjs`;
+  writeFileSync(
+    preload,
+    `await new Promise((resolve) => setTimeout(resolve, 600));
+     process.on('message', (m) => {
+       if (JSON.stringify(m).includes('"warm"')) { const until = Date.now() + 500; while (Date.now() < until); }
+     });`,
+  );
+  configure('slow-warm', { size: 1, startTimeout: 1_000, preload: [pathToFileURL(preload).href] });
+  await warmUp('slow-warm');
+  configure('slow-warm', { size: 1 });
 });
 
 test('configure() again with the same options leaves the pool as it is: its warm children are not started over', async () => {

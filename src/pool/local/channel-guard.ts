@@ -22,6 +22,8 @@ export function guardChannel(
 ): void {
   // Once one message failed, nothing after it is trusted: the child is being stopped.
   let failed = false;
+  /** The handle that came with the last read reached Node's own NODE_HANDLE message. */
+  let handleDelivered = true;
   const fail = (what: string, error: unknown) => {
     failed = true;
     onMisbehaved(`${what} (${messageOf(error)})`);
@@ -41,11 +43,22 @@ export function guardChannel(
         }
         return undefined;
       }
+      // A handle that came with these bytes: Node hands it on only with a NODE_HANDLE message among
+      // them, and otherwise drops it open (it came with another message, or bytes it cannot parse).
+      const pending = handle.pendingHandle;
+      if (pending) handleDelivered = false;
       try {
         return read.apply(this, args);
       } catch (error) {
         fail('sent a message that the parent could not read', error);
         return undefined;
+      } finally {
+        // Node emits what it read on the next tick: checked after that.
+        if (pending) {
+          process.nextTick(() => {
+            if (!handleDelivered) closeHandle(pending);
+          });
+        }
       }
     };
   }
@@ -58,6 +71,7 @@ export function guardChannel(
       // Node's handler asserts on (an ACK for a handle never sent): an uncaught exception that ended
       // the parent. None of those reaches it.
       const cmd = (args[0] as { cmd?: unknown } | null)?.cmd;
+      if (cmd === 'NODE_HANDLE' && args[1] != null) handleDelivered = true;
       if (cmd === 'NODE_HANDLE' && !failed) {
         try {
           return emit.call(this, event, ...args);

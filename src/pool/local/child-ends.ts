@@ -30,12 +30,10 @@ export function lossWithChild(record: ChildRecord, sentAt: number, boot: BootSet
   // (child/runner.ts): only those are blamed.
   const ran = record.fatalRunning;
   if (!ran) return { kind: 'crashed', error: blame, startsTold };
-  const blamed = (call: number) => {
-    if (!ran.has(call)) return false;
+  const onBlamed = () => {
     record.fatalBlamed = true;
-    return true;
   };
-  return { kind: 'crashed', error: blame, ran: blamed, ranIsItsWord: true, startsTold };
+  return { kind: 'crashed', error: blame, ran: (call) => ran.has(call), ranIsItsWord: true, startsTold, onBlamed };
 }
 
 /**

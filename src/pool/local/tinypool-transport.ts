@@ -499,7 +499,8 @@ export class TinypoolTransport implements Transport {
     if (this.settings.minChildren === 0 && this.#tinypool.threads.length === 0) {
       // An isolated pool's child is started without a task: one would use it up (it is replaced
       // after each task), and the first call would find none warm.
-      if (pings) starting = this.#ping();
+      // Its time limit counts once a child is ready: the boot has startTimeout of its own.
+      if (pings) starting = this.#ping(this.#warming.until(1));
       else this.#startChild();
       this.#adoptChildren();
     }
@@ -512,6 +513,12 @@ export class TinypoolTransport implements Transport {
         null,
         null,
         '',
+      );
+    }
+    if (this.#refillTimer) {
+      throw this.#refillPaused(
+        `Children of pool ${this.settings.name} end by themselves while they run no call: code in them (a preload ` +
+          `module's, say) exits or throws once it has loaded.`,
       );
     }
     await this.#warming.until(count);
@@ -535,11 +542,18 @@ export class TinypoolTransport implements Transport {
    * starts another, and warmUp() fails, saying so. A ping with a signal goes only to a child that
    * runs nothing, and the child takes nothing else meanwhile, as a child warming up would not anyway.
    */
-  async #ping(): Promise<Error | undefined> {
+  async #ping(ready: Promise<void> = Promise.resolve()): Promise<Error | undefined> {
     this.#warmTasks++;
     const stuck = new AbortController();
     const limit = this.settings.startTimeout;
-    const timer = setTimeout(() => stuck.abort(), limit);
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    ready.then(
+      () => {
+        if (!settled) timer = setTimeout(() => stuck.abort(), limit);
+      },
+      () => {}, // No child came: the ping fails with the pool, or waits for the next one.
+    );
     try {
       await this.#tinypool.run(['warm'] satisfies WarmTask, { signal: stuck.signal });
       return undefined;
@@ -554,6 +568,7 @@ export class TinypoolTransport implements Transport {
         '',
       );
     } finally {
+      settled = true;
       clearTimeout(timer);
       this.#warmTasks--;
       this.#releaseParked();
@@ -627,31 +642,51 @@ export class TinypoolTransport implements Transport {
    */
   #idleCrashed(): void {
     const now = performance.now();
+    // A minute without such an end ends the doubling.
+    if (now - (this.#idleCrashes.at(-1) ?? Number.NEGATIVE_INFINITY) > 60_000) this.#refillPause = 0;
     const recent = this.#idleCrashes.filter((at) => now - at < 10_000);
-    // A quiet spell ends the doubling.
-    if (recent.length === 0) this.#refillPause = 0;
     recent.push(now);
     this.#idleCrashes = recent;
     if (recent.length < 3 || this.settings.minChildren === 0 || this.#refillTimer || this.#destroying) return;
     this.#refillPause = Math.min(Math.max(1_000, this.#refillPause * 2), 30_000);
     const pause = this.#refillPause;
+    const why =
+      `Children of pool ${this.settings.name} end by themselves while they run no call (${recent.length} in 10 s): ` +
+      `code in them (a preload module's, say) exits or throws once it has loaded.`;
     warnOnce(
       'RUN_IN_PROCESS_CHILDREN_END_IDLE',
       this.settings.name,
       () =>
-        `Children of pool ${this.settings.name} end by themselves while they run no call (${recent.length} in 10 s): ` +
-        `code in them (a preload module's, say) exits or throws once it has loaded. The pool waits ${pause} ms ` +
-        `(doubling, up to 30 s, while it goes on) before it starts the children minChildren keeps again.`,
+        `${why} The pool waits ${pause} ms (doubling, up to 30 s, while it goes on) before it starts the children ` +
+        'minChildren keeps again.',
     );
     this.#tinypool.options.minThreads = 0;
+    // Nothing would start the children a warmUp() waits for meanwhile, and the wait holds nothing.
+    this.#warming.failWaiting(this.#refillPaused(why));
     this.#refillTimer = setTimeout(() => {
       this.#refillTimer = undefined;
       if (this.#destroying) return;
       this.#tinypool.options.minThreads = this.settings.minChildren;
-      for (let count = this.#tinypool.threads.length; count < this.settings.minChildren; count++) this.#startChild();
+      // tinypool keeps its minimum again from its next child's end or recycle. Started here only while no
+      // child is idle: the task that starts one (#startChild) would go to an idle child, and its
+      // withdrawal would end it.
+      if (this.#free() === 0) {
+        for (let count = this.#tinypool.threads.length; count < this.settings.minChildren; count++) this.#startChild();
+      }
       this.#adoptChildren();
     }, pause);
     this.#refillTimer.unref();
+  }
+
+  /** Why warmUp() does not wait while the pool does not keep its minimum (#idleCrashed). */
+  #refillPaused(why: string): ChildStartupError {
+    return new ChildStartupError(
+      `${why} The pool does not keep its warm children for a while: warmUp() cannot wait for them. Check the ` +
+        `pool's preload modules.`,
+      null,
+      null,
+      '',
+    );
   }
 
   /** A child that crashed failing no call: nobody was told why (see onExit). */

@@ -36,8 +36,6 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   #queued = 0;
   /** Items handed over so far: the next one's index, for messages (`yield[3]`). */
   #taken = 0;
-  /** Its end came before any abort of its signal (#aborted). */
-  #endedBeforeAbort = false;
 
   constructor(
     /** Starts the call (the first `next()`). */
@@ -162,7 +160,7 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
    * late to stop anything, and the end is what it was.
    */
   #aborted(): boolean {
-    return this.signal?.aborted === true && !this.#endedBeforeAbort;
+    return this.signal?.aborted === true && !this.#inbox.endedBeforeAbort;
   }
 
   #valueOf(item: Value): T {
@@ -181,13 +179,12 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
     // Held only while a request waits for it (#next), as the process is not held for a local generator.
     stream.waiting(false);
     dropped.register(this, stream, stream);
-    const ended = (end: End) => {
-      this.#endedBeforeAbort = this.signal?.aborted !== true;
-      inbox.ended(end);
-    };
+    // Not through `this`: what the pool holds (its answer's handlers) must not keep the generator
+    // alive, or a stream dropped half-read would never be collected, and its child never stopped.
+    const signal = this.signal;
     stream.answer.then(
-      (answer) => ended({ answer }),
-      (error: unknown) => ended({ error }),
+      (answer) => inbox.ended({ answer }, signal?.aborted !== true),
+      (error: unknown) => inbox.ended({ error }, signal?.aborted !== true),
     );
     stream.answer.finally(() => dropped.unregister(stream)).catch(() => {});
   }
@@ -243,6 +240,8 @@ Object.setPrototypeOf(
 class Inbox {
   readonly items: Value[] = [];
   end: End | undefined;
+  /** The end came before any abort of the call's signal (RemoteGenerator #aborted). */
+  endedBeforeAbort = false;
   /** Wakes the request waiting for an item or the end. */
   wake: (() => void) | undefined;
 
@@ -251,8 +250,9 @@ class Inbox {
     this.#wakeUp();
   }
 
-  ended(end: End): void {
+  ended(end: End, beforeAbort: boolean): void {
     this.end = end;
+    this.endedBeforeAbort = beforeAbort;
     this.#wakeUp();
   }
 

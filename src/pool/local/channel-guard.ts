@@ -22,8 +22,8 @@ export function guardChannel(
 ): void {
   // Once one message failed, nothing after it is trusted: the child is being stopped.
   let failed = false;
-  /** The handle that came with the last read reached Node's own NODE_HANDLE message. */
-  let handleDelivered = true;
+  /** Handles that reached Node's own NODE_HANDLE message (whose end is the child tracker's). */
+  const delivered = new WeakSet<object>();
   const fail = (what: string, error: unknown) => {
     failed = true;
     onMisbehaved(`${what} (${messageOf(error)})`);
@@ -46,7 +46,6 @@ export function guardChannel(
       // A handle that came with these bytes: Node hands it on only with a NODE_HANDLE message among
       // them, and otherwise drops it open (it came with another message, or bytes it cannot parse).
       const pending = handle.pendingHandle;
-      if (pending) handleDelivered = false;
       try {
         return read.apply(this, args);
       } catch (error) {
@@ -54,9 +53,9 @@ export function guardChannel(
         return undefined;
       } finally {
         // Node emits what it read on the next tick: checked after that.
-        if (pending) {
+        if (typeof pending === 'object' && pending !== null) {
           process.nextTick(() => {
-            if (!handleDelivered) closeHandle(pending);
+            if (!delivered.has(pending)) closeHandle(pending);
           });
         }
       }
@@ -71,7 +70,7 @@ export function guardChannel(
       // Node's handler asserts on (an ACK for a handle never sent): an uncaught exception that ended
       // the parent. None of those reaches it.
       const cmd = (args[0] as { cmd?: unknown } | null)?.cmd;
-      if (cmd === 'NODE_HANDLE' && args[1] != null) handleDelivered = true;
+      if (cmd === 'NODE_HANDLE' && typeof args[1] === 'object' && args[1] !== null) delivered.add(args[1]);
       if (cmd === 'NODE_HANDLE' && !failed) {
         try {
           return emit.call(this, event, ...args);

@@ -41,6 +41,7 @@ import { splitLarge } from './deferred-calls.js';
 import { inheritedDescriptors } from './inherited-descriptors.js';
 import { reapWithParent } from './orphan-reaper.js';
 import { catchTaskPorts, taskPortOf } from './task-ports.js';
+import { IdleEnds } from './idle-ends.js';
 import { Warming } from './warming.js';
 import { guardInspector } from '../../shared/inspector-guard.js';
 
@@ -198,10 +199,8 @@ export class TinypoolTransport implements Transport {
   #warm: Promise<void> | undefined;
   /** A fork the system refused (refused-fork.ts): tinypool keeps no minimum of children after it. */
   #forkRefused: Error | undefined;
-  /** When children that ran no call ended by themselves, lately (#idleCrashed). */
-  #idleCrashes: number[] = [];
-  /** How long the pool last stopped keeping its minimum of children, and the timer that ends the pause. */
-  #refillPause = 0;
+  /** Children that ran no call and ended by themselves (#idleCrashed), and the timer that ends a pause of the minimum. */
+  readonly #idleEnds = new IdleEnds();
   #refillTimer: NodeJS.Timeout | undefined;
   /** Warm tasks given to tinypool and not yet done: each holds an idle child (#ping). */
   #warmTasks = 0;
@@ -515,12 +514,7 @@ export class TinypoolTransport implements Transport {
         '',
       );
     }
-    if (this.#refillTimer) {
-      throw this.#refillPaused(
-        `Children of pool ${this.settings.name} end by themselves while they run no call: code in them (a preload ` +
-          `module's, say) exits or throws once it has loaded.`,
-      );
-    }
+    if (this.#refillTimer) throw this.#refillPaused();
     await this.#warming.until(count);
     if (!pings) return;
     // Only idle children: a ping sent while calls hold them all would make tinypool start another.
@@ -634,35 +628,23 @@ export class TinypoolTransport implements Transport {
   }
 
   /**
-   * A child ended by itself while it ran no call (code in it exits or throws from a timer once it is
-   * loaded, say). tinypool starts another at once to keep `minChildren`: with children that all end
-   * that way, about 15 a second for good, with no call made. From the third such end within 10 s, the
-   * pool stops keeping its minimum for a while (1 s, doubling up to 30 s while it goes on), and warns
-   * once. Calls still start children as they need them.
+   * A child ended by itself while it ran no call: when the ends call for it (idle-ends.ts), the pool
+   * stops keeping its minimum for a while, and warns once. Calls still start children as they need them.
    */
   #idleCrashed(): void {
-    const now = performance.now();
-    // A minute without such an end ends the doubling.
-    if (now - (this.#idleCrashes.at(-1) ?? Number.NEGATIVE_INFINITY) > 60_000) this.#refillPause = 0;
-    const recent = this.#idleCrashes.filter((at) => now - at < 10_000);
-    recent.push(now);
-    this.#idleCrashes = recent;
-    if (recent.length < 3 || this.settings.minChildren === 0 || this.#refillTimer || this.#destroying) return;
-    this.#refillPause = Math.min(Math.max(1_000, this.#refillPause * 2), 30_000);
-    const pause = this.#refillPause;
-    const why =
-      `Children of pool ${this.settings.name} end by themselves while they run no call (${recent.length} in 10 s): ` +
-      `code in them (a preload module's, say) exits or throws once it has loaded.`;
+    const canPause = this.settings.minChildren > 0 && !this.#refillTimer && !this.#destroying;
+    const pause = this.#idleEnds.ended(canPause);
+    if (pause === undefined) return;
     warnOnce(
       'RUN_IN_PROCESS_CHILDREN_END_IDLE',
       this.settings.name,
       () =>
-        `${why} The pool waits ${pause} ms (doubling, up to 30 s, while it goes on) before it starts the children ` +
-        'minChildren keeps again.',
+        `${this.#endingIdle()} The pool waits ${pause} ms (doubling, up to 30 s, while it goes on) before it ` +
+        'starts the children minChildren keeps again.',
     );
     this.#tinypool.options.minThreads = 0;
     // Nothing would start the children a warmUp() waits for meanwhile, and the wait holds nothing.
-    this.#warming.failWaiting(this.#refillPaused(why));
+    this.#warming.failWaiting(this.#refillPaused());
     this.#refillTimer = setTimeout(() => {
       this.#refillTimer = undefined;
       if (this.#destroying) return;
@@ -678,11 +660,19 @@ export class TinypoolTransport implements Transport {
     this.#refillTimer.unref();
   }
 
+  /** What the pool says of children that end by themselves while idle (#idleCrashed). */
+  #endingIdle(): string {
+    return (
+      `Children of pool ${this.settings.name} end by themselves while they run no call (${this.#idleEnds.recent} ` +
+      `in 10 s): code in them (a preload module's, say) exits or throws once it has loaded.`
+    );
+  }
+
   /** Why warmUp() does not wait while the pool does not keep its minimum (#idleCrashed). */
-  #refillPaused(why: string): ChildStartupError {
+  #refillPaused(): ChildStartupError {
     return new ChildStartupError(
-      `${why} The pool does not keep its warm children for a while: warmUp() cannot wait for them. Check the ` +
-        `pool's preload modules.`,
+      `${this.#endingIdle()} The pool does not keep its warm children for a while: warmUp() cannot wait for them. ` +
+        `Check the pool's preload modules.`,
       null,
       null,
       '',
@@ -693,9 +683,7 @@ export class TinypoolTransport implements Transport {
   #warnIfIdle(record: ChildRecord): void {
     // A call lost with it is told why; where the child said which calls ran as it threw, the others
     // went to another child, and were told nothing.
-    const blamed = record.fatalRunning
-      ? record.fatalBlamed
-      : record.lostBatches || [...this.#batches.on(record)].some((batch) => batch.unanswered > 0);
+    const blamed = record.fatalRunning ? record.fatalBlamed : this.#ranCalls(record);
     if (blamed) return;
     const threw = threwOutsideCalls(record, this.settings.name);
     if (threw) warnOnce('RUN_IN_PROCESS_CHILD_THREW', `${this.settings.name}\0${threw.subject}`, () => threw.message);

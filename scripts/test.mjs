@@ -10,6 +10,9 @@
 // one test, passed if it exits with 0. A step that exits non-zero without reporting a failure
 // counts as one failure.
 //
+// A failure's report is printed where it happens and again, cut to its first lines, at the end: a
+// CI log that keeps only its tail still names what failed.
+//
 // Usage: node scripts/test.mjs [--verbose] [phase …]   e.g. `node scripts/test.mjs suite examples`
 //   --verbose  also prints what is hidden by default: each passing packaging check, and the
 //              output of publint and attw when they pass.
@@ -66,23 +69,53 @@ function runStep(command) {
       for (const rest of Object.values(partial)) if (rest) show(rest);
       const counts = countsOf(lines);
       const ok = code === 0;
+      recap.push(...failuresIn(lines));
       if (counts === undefined) {
         // Nothing counted: the step is one test.
         if (ok) console.log(`ok - ${command}`);
         else {
           if (buffered) for (const line of lines) console.log(line);
-          console.log(`not ok - ${command} exited with ${code ?? signal}`);
+          const line = `not ok - ${command} exited with ${code ?? signal}`;
+          console.log(line);
+          recap.push([line]);
         }
         resolve({ passed: ok ? 1 : 0, failed: ok ? 0 : 1, skipped: 0, ok });
         return;
       }
       if (!ok && counts.failed === 0) {
-        console.log(`not ok - ${command} exited with ${code ?? signal} without reporting a failed test`);
+        const line = `not ok - ${command} exited with ${code ?? signal} without reporting a failed test`;
+        console.log(line);
+        recap.push([line]);
         counts.failed = 1;
       }
       resolve({ ...counts, ok });
     });
   });
+}
+
+/** Lines that begin a failure's report: scripts/test-reporter.mjs's `  ✖ name`, and `not ok`. */
+const failureStart = /^\s*(✖ |not ok\b)/;
+/** How many lines of each failure's report the recap at the end repeats. */
+const recapLines = 8;
+
+/**
+ * The start of each failure's report in a step's output: its first line, with the Node line it
+ * ran on (scripts/test-node-lines.sh prints `== Node vN` before each), and the indented lines after it.
+ */
+function failuresIn(lines) {
+  const failures = [];
+  let node = process.version;
+  for (let i = 0; i < lines.length; i++) {
+    node = /^== Node (v\S+)/.exec(lines[i])?.[1] ?? node;
+    // A file's line (`✖ build/test/…: 1 passed, 1 failed`) is not a report: its tests' lines are.
+    if (!failureStart.test(lines[i]) || /^✖ \S+: \d+ passed/.test(lines[i])) continue;
+    const report = [`${lines[i]} [Node ${node}]`];
+    for (let j = i + 1; j < lines.length && report.length < recapLines && /^\s{4,}/.test(lines[j]); j++) {
+      report.push(lines[j]);
+    }
+    failures.push(report);
+  }
+  return failures;
 }
 
 /** The counts a step printed, or undefined if it printed none. */
@@ -109,6 +142,8 @@ function countsOf(lines) {
 }
 
 const total = { passed: 0, failed: 0, skipped: 0 };
+/** Each failure's first lines, for the recap at the end. */
+const recap = [];
 const failedPhases = [];
 for (const phase of selected.length > 0 ? phases.filter((name) => selected.includes(name)) : phases) {
   const script = scripts[`test:${phase}`];
@@ -131,6 +166,11 @@ for (const phase of selected.length > 0 ? phases.filter((name) => selected.inclu
 }
 
 console.log('');
+if (recap.length > 0) {
+  console.log(`what failed (each in full above, where it ran):`);
+  for (const report of recap) console.log(report.join('\n'));
+  console.log('');
+}
 if (failedPhases.length > 0) console.log(`failed phases: ${failedPhases.join(', ')}`);
 console.log(`${total.passed} passed, ${total.failed} failed${total.skipped > 0 ? `, ${total.skipped} skipped` : ''}`);
 process.exitCode = failedPhases.length > 0 || total.failed > 0 ? 1 : 0;

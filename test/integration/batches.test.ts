@@ -86,11 +86,13 @@ test('slow calls are not held behind one another in a batch while another child 
   const short = step(log.path, 1, 'value');
   // Both children are busy: these four wait, and go as one batch to the first child to be free,
   // the one that ran `short`. Past the first of them, the rest go back and are shared out.
-  const waiting = [2, 3, 4, 5].map((index) => step(log.path, index, { sleepMs: 100 }));
+  // The other child runs them one after another, 200 ms each: the busy one, free at 250 ms, takes
+  // one of those still waiting at 400 ms (a margin that a loaded machine's late timers leave).
+  const waiting = [2, 3, 4, 5].map((index) => step(log.path, index, { sleepMs: 200 }));
   const [longResult, shortResult, ...waited] = await Promise.all([long, short, ...waiting]);
   assert.notEqual(longResult.pid, shortResult.pid, 'the first two calls ran in different children');
   const onLongsChild = waited.filter((result) => result.pid === longResult.pid).length;
-  assert.ok(onLongsChild >= 1, `the child that was busy for 250 ms then ran ${onLongsChild} of the four 100 ms calls`);
+  assert.ok(onLongsChild >= 1, `the child that was busy for 250 ms then ran ${onLongsChild} of the four 200 ms calls`);
 });
 
 test('calls that reach a child just as it closes its batch are sent again, and run exactly once', async () => {
@@ -185,7 +187,8 @@ for (const [pool, limit] of [
     const onExit = (message: unknown) => exits.push(message as ChildExit);
     diagnosticsChannel.subscribe('run-in-process:child:exit', onExit);
     try {
-      const slow = step(log.path, 0, { sleepMs: 700 });
+      // Long enough for the quick one to reach the child while it runs, on a loaded machine too.
+      const slow = step(log.path, 0, { sleepMs: 2_000 });
       await waitFor(() => log.entries().length === 1, 5_000);
       const quick = await step(log.path, 1, 'value');
       const slowResult = await slow;

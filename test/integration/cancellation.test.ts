@@ -40,9 +40,11 @@ test('with callsPerChild above 1, a call aborted while it waits for a child of i
   for (const afterMs of [0, 1, 2, 3, 5]) {
     const log = scratchFile(`shared-log-${afterMs}`);
     const controller = new AbortController();
+    // The first two hold the child's two places for 200 ms: the abort, a few ms away, comes while
+    // the third waits, even when a loaded machine fires its timer late.
     const calls = [
-      step(log, 1, { sleepMs: 20 }),
-      step(log, 2, { sleepMs: 20 }),
+      step(log, 1, { sleepMs: 200 }),
+      step(log, 2, { sleepMs: 200 }),
       withCallOptions({ signal: controller.signal }, () => step(log, 3, { sleepMs: 20 })),
     ];
     setTimeout(() => controller.abort(), afterMs);

@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { configure, shutdown, stats } from 'run-in-process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { fixture, fixtureUrl, scratchFile, waitForFile } from '../helpers/fixtures.js';
+import { fixture, fixtureUrl, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { runScript } from '../helpers/scripts.js';
 import { captureWarnings } from '../helpers/warnings.js';
 
@@ -68,8 +68,10 @@ test("configure() again while calls wait for a child: they go to the new pool's 
   const holding = hold(started, release);
   await waitForFile(started);
   const waiting = [0, 1, 2, 3].map((index) => step(log, index, 'value'));
-  await delay(50);
-  assert.equal(stats('reconfigure-waiting').queued, 4, 'the four wait behind the one that holds the only child');
+  assert.ok(
+    (await waitFor(() => stats('reconfigure-waiting').queued === 4, 5_000)) !== undefined,
+    `the four wait behind the one that holds the only child: ${JSON.stringify(stats('reconfigure-waiting'))}`,
+  );
   configure('reconfigure-waiting', { size: 2 });
   const done = await Promise.all(waiting);
   assert.deepEqual(

@@ -35,12 +35,12 @@ test('a crash is reported as a crash when the child exits, and takes what it sta
 });
 
 test('a timeout, an abort and a child that merely exits after its calls stop what it started', async () => {
-  // The crash before left no child: one that imports the module first, under the 300 ms below on a
-  // busy machine, would time out before it starts the sleeper.
+  // The crash before left no child: one that imports the module first, under the timeout below on a
+  // busy machine, would time out before it starts the sleeper (as a slow spawn of it would in 300 ms).
   await pid();
   const timedOut = scratchFile('sleeper-timeout');
   await rejectionOf(
-    withCallOptions({ timeout: 300 }, () => spawnSleeper(timedOut, false, 'hang')),
+    withCallOptions({ timeout: 1_500 }, () => spawnSleeper(timedOut, false, 'hang')),
     TimeoutError,
   );
   await assertStopped(timedOut, 'after a timeout');

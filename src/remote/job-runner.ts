@@ -33,6 +33,7 @@ import {
   sealProgress,
   sealReleased,
 } from './envelope.js';
+import { warnOnce } from '../shared/warn-once.js';
 import { HeldCalls } from './held-calls.js';
 import { forgetHolder, recordHolder, stopMarkOf } from './job-holder.js';
 import { paceMs, ReleaseGate } from './release-gate.js';
@@ -102,7 +103,17 @@ export function jobRunner(
       try {
         envelope = openJob(job.data, jobId, settings.secret, settings.maxPayloadBytes);
       } catch (error) {
-        throw new RunInProcessError(`The worker could not read job ${jobId}: ${(error as Error).message}.`);
+        const why = (error as Error).message;
+        // Its caller is told (below); the worker's operator would otherwise never hear of a worker
+        // that fails every call it takes (another secret than its callers', another version).
+        warnOnce(
+          'RUN_IN_PROCESS_UNREADABLE_JOB',
+          why,
+          () =>
+            `The worker ${name} (queue ${queueName}) could not read job ${jobId}: ${why}. Its caller was told so ` +
+            '(RunInProcessError); jobs refused for the same reason are not warned about again.',
+        );
+        throw new RunInProcessError(`The worker could not read job ${jobId}: ${why}.`);
       }
       codec = envelope.codec;
       labels = envelope.calls.map((part) => part.label);

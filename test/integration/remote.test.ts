@@ -902,6 +902,16 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
         /signature does not match the shared secret.*the worker refused the call as well, without running it/s,
       );
       assert.equal(existsSync(scratchFile('forged')), false, 'the forged call did not run');
+      // The worker's operator hears of it too, once for a reason (not at each refused job).
+      await onBuild('signed', { secret: 'wrong secret' }, () =>
+        rejectionOf(remote.noteRun(scratchFile('forged-again'), 0), RunInProcessError),
+      );
+      const warned = signed.output().match(/RUN_IN_PROCESS_UNREADABLE_JOB/g) ?? [];
+      assert.equal(warned.length, 1, signed.output());
+      assert.match(
+        signed.output(),
+        /The worker \S+ \(queue default@signed\) could not read job \S+: a call envelope whose signature does not match the shared secret/,
+      );
     } finally {
       await signed.stop();
     }

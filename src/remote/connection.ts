@@ -131,3 +131,22 @@ function masked(connection: string): string {
 export function refusedCredentials(message: string): boolean {
   return /^(NOAUTH|WRONGPASS)\b|invalid (username-password pair|password)/i.test(message);
 }
+
+/**
+ * What a Redis client's error says of its connection, in words a user can act on. ioredis's parser
+ * error ("Protocol error, got "H" as reply type byte. Please report this.") means that what answers
+ * there is not Redis (an HTTP server, say): a wrong address or port, not a bug to report.
+ */
+export function connectionProblem(error: Error): string {
+  const protocol = /^Protocol error, got (".*") as reply type byte/.exec(error.message);
+  if (!protocol) return error.message;
+  return `what answers there does not speak Redis's protocol, its answer beginning with ${protocol[1]}: is that Redis's address and port?`;
+}
+
+/**
+ * ioredis's error for a command given up after `maxRetriesPerRequest` attempts: it says nothing of
+ * why they failed, which the connection's own error, heard before it, does.
+ */
+export function givenUpRetrying(error: Error): boolean {
+  return error.name === 'MaxRetriesPerRequestError';
+}

@@ -2,6 +2,7 @@ import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { JobLostError } from '../errors.js';
 import { messageOf } from '../codec/describe-thrown.js';
+import { connectionProblem, givenUpRetrying } from './connection.js';
 import { holderOf, stopMarkOf } from './job-holder.js';
 import { freezeReleased } from './release-marks.js';
 import { answerKeyOf, finishedJobKeptSeconds, isAnswerApart } from './envelope.js';
@@ -255,7 +256,10 @@ export class QueueLink {
     // A closed client (an old event subscription's copy) is dropped, not toggled for ever.
     redis.on('end', () => redis !== this.#adding && this.#clients.delete(redis));
     // Reported to the call that meets it, not to the process.
-    redis.on('error', (error: Error) => (this.#unreachable = error.message));
+    redis.on('error', (error: Error) => {
+      if (givenUpRetrying(error) && this.#unreachable !== undefined) return;
+      this.#unreachable = connectionProblem(error);
+    });
     redis.on('ready', () => (this.#unreachable = undefined));
     // Redis lost once the link went idle: its clients are parked at once, as when it was lost before
     // (#parkIfAway); ioredis's timer for the next attempt would keep the process alive, for ever.

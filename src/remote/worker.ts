@@ -18,6 +18,7 @@ import { resolveSettings } from '../pool/settings.js';
 import { guardInspector } from '../shared/inspector-guard.js';
 import { allowList, importServed } from './allow-list.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
+import { connectionProblem } from './connection.js';
 import { openCancel } from './envelope.js';
 import { jobRunner } from './job-runner.js';
 import { loadBullMQ } from './peers.js';
@@ -143,9 +144,10 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     clients.add(client);
     // ioredis reconnects by itself; who started the worker is told why it waits, not once a second.
     client.on('error', (error: Error) => {
-      if (error.message === lastReason) return;
-      lastReason = error.message;
-      options.onConnectionError?.(error);
+      const reason = connectionProblem(error);
+      if (reason === lastReason) return;
+      lastReason = reason;
+      options.onConnectionError?.(reason === error.message ? error : new Error(reason, { cause: error }));
     });
     client.on('ready', () => (lastReason = undefined));
     const duplicate = client.duplicate.bind(client);

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   AbortError,
@@ -1336,6 +1337,27 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.ok(error.message.includes('Redis at redis://rip:***@127.0.0.1:1/0 '), error.message);
     assert.match(error.message, /\(connect ECONNREFUSED 127\.0\.0\.1:1\)/);
     assert.doesNotMatch(`${error.message} ${(error.cause as Error).message}`, /s3cret/);
+  });
+
+  test('an address where something else than Redis answers: TransportUnavailableError says so, and a worker waits, saying so', async () => {
+    // An HTTP server, as a wrong port finds one: ioredis's own words were "max retries per request".
+    const server = createServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const where = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const error = await onBuild('test', { connection: where }, () =>
+        rejectionOf(values.Values.pid(), TransportUnavailableError),
+      );
+      const notRedis =
+        /what answers there does not speak Redis's protocol, its answer beginning with "H": is that Redis's address and port\?/;
+      assert.match(error.message, notRedis);
+      assert.ok(error.message.includes(`Redis at ${where} `), error.message);
+      const worker = await app.startWorker({ redis: where, until: /waiting for Redis/ });
+      assert.match(worker.output(), notRedis);
+      assert.equal(await worker.stop(), 0, worker.output());
+    } finally {
+      server.close();
+    }
   });
 
   test('warmUp() of a remote pool whose Redis cannot be reached is TransportUnavailableError, saying where and why', async () => {

@@ -8,7 +8,7 @@ import { checkedConnection } from './connection.js';
 import { type CodecChoice, codecTag, sealCancel } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { QueueLink } from './queue-link.js';
-import type { BullmqSettings } from './settings.js';
+import { type BullmqSettings, largestPayloadBytes } from './settings.js';
 
 export interface BullmqOptions {
   /**
@@ -22,7 +22,7 @@ export interface BullmqOptions {
   prefix?: string;
   /** A secret shared by callers and workers: each envelope is signed with it (HMAC-SHA256) and checked before it is read. */
   secret?: string;
-  /** The largest call payload sent, in bytes; a larger one is refused with SerializationError. Default: 4 MiB. */
+  /** The largest call payload sent, in bytes; a larger one is refused with SerializationError. Default: 4 MiB; at most 256 MiB. */
   maxPayloadBytes?: number;
   /** How long a worker holds a job between renewals (ms). Default: 5 000. */
   lockDuration?: number;
@@ -167,7 +167,7 @@ function checked(options: BullmqOptions): BullmqSettings {
     buildId,
     prefix,
     secret,
-    maxPayloadBytes: positive('maxPayloadBytes', options.maxPayloadBytes, 4 * 1024 * 1024),
+    maxPayloadBytes: positive('maxPayloadBytes', options.maxPayloadBytes, 4 * 1024 * 1024, largestPayloadBytes),
     // Timers: BullMQ's lock renewal (lockDuration / 2), its stall check, and the presence beat
     // ((lockDuration + stalledInterval) / 3) all stay within what Node can wait.
     lockDuration: positive('lockDuration', options.lockDuration, 5_000, longestTimer),

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { largestPool, longestTimer } from '../options.js';
 import { namesAnotherQueue } from './build-id.js';
+import { largestPayloadBytes } from './settings.js';
 
 /** The worker command's flags, read and checked: each mistake is named by its flag and the text given. */
 export interface Flags {
@@ -83,7 +84,7 @@ export function parse(args: string[]): Flags {
     // worker says it is alive every (lockDuration + stalledInterval) / 3: all fit a timer then.
     lockDuration: whole('lock-duration', values['lock-duration'], longestTimer),
     stalledInterval: whole('stalled-interval', values['stalled-interval'], longestTimer),
-    maxPayloadBytes: whole('max-payload-bytes', values['max-payload-bytes']),
+    maxPayloadBytes: whole('max-payload-bytes', values['max-payload-bytes'], largestPayloadBytes),
     // How long a first SIGTERM or SIGINT lets the calls it holds run: within a supervisor's grace
     // (Kubernetes' terminationGracePeriodSeconds), so that they fail with PoolClosedError, not as lost.
     // 0 as close({ deadline: 0 }) takes it: what runs fails at once.

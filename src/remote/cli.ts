@@ -56,8 +56,12 @@ async function main(argv: string[]): Promise<number> {
       ...(flags.maxPayloadBytes !== undefined && { maxPayloadBytes: flags.maxPayloadBytes }),
     });
   } catch (error) {
-    // A flag's value bullmq() refuses (a connection that does not parse) is the command's mistake: named by its flag.
-    const message = (error as Error).message.replace(/^bullmq\(options\): connection/, '--connection');
+    // A flag's value bullmq() refuses (a connection that does not parse, a payload limit past its
+    // bound) is the command's mistake: named by its flag (maxPayloadBytes: --max-payload-bytes).
+    const message = (error as Error).message.replace(
+      /^bullmq\(options\): ([a-zA-Z]+)/,
+      (_, option: string) => `--${option.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`,
+    );
     console.error(`run-in-process worker: ${message}\n${usage}`);
     return 2;
   }

@@ -1,6 +1,13 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Connection } from './connection.js';
 
+/**
+ * The largest `maxPayloadBytes`. A payload goes into the job's JSON as base64 (4/3 of its size):
+ * past 256 MiB, that text nears what a Node string (2^29 characters) and a Redis value (512 MB) can
+ * hold, and a call would fail deep in JSON.stringify or in Redis, after its payload was encoded.
+ */
+export const largestPayloadBytes = 256 * 1024 * 1024;
+
 /** What `bullmq()` was given, checked, with defaults: shared by callers and workers. */
 export interface BullmqSettings {
   connection: Connection;

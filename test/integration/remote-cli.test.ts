@@ -35,7 +35,11 @@ test('a numeric flag given text that is not a whole number in range is a usage e
     [['--concurrency=-1'], '--concurrency must be a whole number above 0 (got "-1")'],
     [['--concurrency', '1.5'], '--concurrency must be a whole number above 0 (got "1.5")'],
     [['--timeout', '10s'], '--timeout must be a whole number from 1 to 2147483647 (got "10s")'],
-    [['--max-payload-bytes', '1e6'], '--max-payload-bytes must be a whole number above 0 (got "1e6")'],
+    [['--max-payload-bytes', '1e6'], '--max-payload-bytes must be a whole number from 1 to 268435456 (got "1e6")'],
+    [
+      ['--max-payload-bytes', '268435457'],
+      '--max-payload-bytes must be a whole number from 1 to 268435456 (got "268435457")',
+    ],
     // Node would wait 1 ms instead, and the worker would renew its locks and check stalls without pause.
     [
       ['--lock-duration', '2147483648'],

@@ -1229,6 +1229,16 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   });
 
+  test('maxPayloadBytes must be a whole number of bytes from 1 to 256 MiB (a job is JSON, its payload base64)', () => {
+    for (const wrong of [0, -1, 1.5, 256 * 1024 * 1024 + 1]) {
+      assert.throws(() => transport(redis.socket, { maxPayloadBytes: wrong }), {
+        code: 'ERR_INVALID_OPTION',
+        message: `bullmq(options): maxPayloadBytes must be a positive whole number up to 268435456 (got ${wrong}).`,
+      });
+    }
+    assert.doesNotThrow(() => transport(redis.socket, { maxPayloadBytes: 256 * 1024 * 1024 }));
+  });
+
   test("a remote pool's name or build with ':' or '@' is refused: it would share another pool's queue", () => {
     assert.throws(() => configure('a:b', { transport: transport(redis.socket) }), /cannot contain ':' or '@'/);
     assert.throws(() => configure('r', { transport: transport(redis.socket, { buildId: 'x@y' }) }), /build id/);

@@ -62,6 +62,13 @@ const scriptFile = /\.[cm]?[jt]sx?$/;
 const testFile = /\.(test|spec)\.[cm]?[jt]sx?$/;
 /** A static import (`import … from` or `import '…'`): an ES module, which the import appended below suits. */
 const importsLibrary = /\b(?:from|import)\s*(["'])run-in-process\1/;
+/**
+ * An import or export statement: an ES module. The app's own modules are all registered, not only
+ * those that import the library by its name: one may get `runInProcess` through another module of
+ * the app (a file that re-exports it), and a module left out is loaded again by Node to find its
+ * error classes (a second instance, whose classes fail `toBeInstanceOf`), or not at all (a .ts one).
+ */
+const esModuleSyntax = /^[ \t]*(?:import|export)\b/m;
 /** `@` then what may start a decorator: an identifier or `(`. A cheap first look, confirmed by parsing. */
 const maybeDecorator = /@\s*[\p{ID_Start}$_(]/u;
 
@@ -92,7 +99,8 @@ export function runInProcess(): RunInProcessVitePlugin {
         map = lowered.map;
       }
 
-      if (importsLibrary.test(code) && !testFile.test(file)) {
+      const ownModule = !file.includes('/node_modules/') && esModuleSyntax.test(code);
+      if ((importsLibrary.test(code) || ownModule) && !testFile.test(file)) {
         // A circular import of the module itself gives its live namespace. Appended, so that no code
         // moves (the source map stays as it is); the import is hoisted, the registration runs once
         // the module's own code has.

@@ -152,6 +152,13 @@ function vitestSuite(name: string, title: string, run: VitestRun | string): void
       assertPassed('legacy', 'an error class exported by a .ts module is rebuilt as that class');
     });
 
+    test('a module that imports the library through a module of the app (a re-export) is registered too', () => {
+      assertPassed(
+        'legacy',
+        'modules that import the library through a module of the app rebuild their error classes too',
+      );
+    });
+
     test('legacy decorators: the declaring modules ran once in the test worker', () => {
       assertPassed('legacy', 'the declaring modules ran once in this process, calls and rebuilt errors included');
     });
@@ -236,9 +243,14 @@ test('run-in-process/vitest without esbuild: standard decorators are a clear err
       plugin.transform.call(context, 'class A { @dec m() {} }', join(dir, 'work.ts')),
       /standard decorators.*Install esbuild/s,
     );
-    // No decorators: nothing to do, and no error.
+    // No decorators: nothing to lower, and no error; an ES module of the app is registered all the same.
     const none = { parse: () => ({ type: 'Program', body: [] }) };
-    assert.equal(await plugin.transform.call(none, 'export const a = "x@y";', join(dir, 'plain.ts')), null);
+    const plain = await plugin.transform.call(none, 'export const a = "x@y";', join(dir, 'plain.ts'));
+    assert.equal(plain?.map, null);
+    assert.ok(plain?.code.includes('?.registry?.modules?.delete(') && plain.code.includes('export const a = "x@y";\n'));
+    // Not an ES module (no import or export), and not a script: left alone.
+    assert.equal(await plugin.transform.call(none, 'const a = 1;', join(dir, 'plain.ts')), null);
+    assert.equal(await plugin.transform.call(none, 'export {}', join(dir, 'data.json')), null);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,6 +2,8 @@ import { afterAll, expect, test } from 'vitest';
 import { shutdown } from 'run-in-process';
 import { CompiledFailed, FailingCompiled } from './failing-compiled.js';
 import { FailingWork, WorkFailed } from './failing-work.js';
+import { CompiledReexportFailed, failCompiled } from './reexported-compiled.js';
+import { ReexportedWork, ReexportFailed } from './reexported-work.js';
 
 afterAll(() => shutdown());
 
@@ -19,6 +21,18 @@ test('an error class exported by a .ts module is rebuilt as that class', async (
   expect(error).toMatchObject({ name: 'WorkFailed', message: 'failed with E2', code: 'E2' });
 });
 
+test('modules that import the library through a module of the app rebuild their error classes too', async () => {
+  const error = await ReexportedWork.fail().catch((thrown: unknown) => thrown);
+  expect(error).toBeInstanceOf(ReexportFailed);
+  const compiled = await failCompiled().catch((thrown: unknown) => thrown);
+  expect(compiled).toBeInstanceOf(CompiledReexportFailed);
+});
+
 test('the declaring modules ran once in this process, calls and rebuilt errors included', () => {
-  expect(loads()).toEqual({ 'failing-compiled.js': 1, 'failing-work.ts': 1 });
+  expect(loads()).toEqual({
+    'failing-compiled.js': 1,
+    'failing-work.ts': 1,
+    'reexported-compiled.js': 1,
+    'reexported-work.ts': 1,
+  });
 });

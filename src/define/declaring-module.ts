@@ -57,6 +57,8 @@ function fromStack(file: string | undefined, what: string): string {
   if (file === vmFrame)
     throw noFile(what, 'run by the vm module (vm.runInThisContext(), a vm.Script) with no file name');
   if (file?.startsWith('data:')) throw noFile(what, 'imported from a data: URL');
+  const scheme = file === undefined ? undefined : otherScheme(file);
+  if (scheme !== undefined) throw noFile(what, `imported from a ${scheme} URL (${file}, a loader hook's)`);
   if (file === undefined) {
     throw usageError(
       `Cannot tell which module declares ${what}: no file appears on the call stack (a bundler's runtime, ` +
@@ -140,7 +142,7 @@ function firstForeignFrame(): string | undefined {
       if (site.isEval()) return evalFrame;
       continue;
     }
-    if (file.startsWith('data:')) return file;
+    if (file.startsWith('data:') || otherScheme(file) !== undefined) return file;
     // vm.runInThisContext(), new vm.Script() and the like, given no file name.
     if (file.startsWith('evalmachine.')) return vmFrame;
     if (!isSkipped(file)) return file;
@@ -167,6 +169,17 @@ function callSites(): NodeJS.CallSite[] {
     Error.prepareStackTrace = savedPrepare;
     Error.stackTraceLimit = savedLimit;
   }
+}
+
+/**
+ * The scheme of a module URL that is neither a file nor Node's own (`virtual:plugins/a.js`, served
+ * by a loader hook; `https:`): a child could not import it, and skipped as a helper's, the frame
+ * below it (the entry script that imported it, say) was taken for the declaring module.
+ */
+function otherScheme(file: string): string | undefined {
+  const scheme = /^[a-z][a-z\d+.-]*:/i.exec(file)?.[0];
+  if (scheme === undefined || scheme === 'file:' || scheme === 'node:' || isAbsolute(file)) return undefined;
+  return scheme;
 }
 
 function isSkipped(file: string): boolean {

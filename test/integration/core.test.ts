@@ -499,6 +499,36 @@ describe('decorator misuse seen at run time', () => {
     );
   });
 
+  test('code in a module that a loader hook serves under a scheme of its own is refused at definition time, not taken for the script that imported it', () => {
+    const hooks = `export async function resolve(specifier, context, next) {
+        return specifier.startsWith('virtual:') ? { url: specifier, shortCircuit: true } : next(specifier, context);
+      }
+      export async function load(url, context, next) {
+        if (!url.startsWith('virtual:')) return next(url, context);
+        const source = "import { runInProcess } from '${import.meta.resolve('run-in-process')}';" +
+          'export const fromVirtual = runInProcess(async function fromVirtual() { return process.pid; });';
+        return { format: 'module', source, shortCircuit: true };
+      }`;
+    const run = runScript(
+      `const { register } = await import('node:module');
+       register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+       const error = await import('virtual:plugins/p.js').then(() => undefined, (thrown) => thrown);
+       console.log(JSON.stringify({ code: error?.code, message: error?.message }));`,
+    );
+    assert.equal(run.status, 0, run.report);
+    const { code, message } = JSON.parse(run.stdout) as { code?: string; message?: string };
+    assert.equal(code, 'ERR_INVALID_USAGE', run.report);
+    assert.match(
+      message ?? '',
+      /Cannot run fromVirtual\(\) in a child process: it is declared in code imported from a virtual: URL \(virtual:plugins\/p\.js, a loader hook's\), which has no file/,
+    );
+    assert.doesNotMatch(
+      run.stderr,
+      /RUN_IN_PROCESS_ENTRY_SCRIPT/,
+      'the script that imported it is not taken for its module',
+    );
+  });
+
   test('isChildProcess() is false in the parent', () => {
     assert.equal(isChildProcess(), false);
   });

@@ -9,6 +9,7 @@ import {
   withCallOptions,
 } from 'run-in-process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { CallLog } from '../helpers/call-log.js';
 import { fixture, fixtureUrl, isAlive, scratchFile, waitFor } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { runScript } from '../helpers/scripts.js';
@@ -84,42 +85,92 @@ describe('a child that dies during a call', () => {
     assert.match(crash.message, /ran out of memory/, crash.report);
   });
 
-  test('calls that share a child stopped for a callback that threw are told why, not that it crashed by itself', async () => {
-    // callsPerChild above 1: the child runs them side by side, and stopping it ends them all.
+  test('a call whose callback throws never shares its child (callsPerChild above 1): the calls that would have run beside it are not stopped with it', async () => {
+    // Such a call goes alone: before, it ran beside other calls, and stopping its child for the
+    // throw failed them all (told why, but failed).
     configure('callback-neighbours', { size: 1, callsPerChild: 3 });
-    const { callsBack, pid } = inPool('callback-neighbours');
+    const { progress, step, pid } = inPool('callback-neighbours');
     await pid();
+    const log = new CallLog();
     const broken = new Error('the progress bar broke');
-    // Each bystander is running (its callback has reached this process) before the next call is made.
-    const running = () => {
-      let started = () => {};
-      const reached = new Promise<void>((resolve) => {
-        started = resolve;
-      });
-      return { call: callsBack(() => started(), 1_000), reached };
-    };
-    const first = running();
-    await first.reached;
-    const last = running();
-    await last.reached;
-    const [thrower, ...bystanders] = await Promise.allSettled([
-      callsBack(() => {
-        throw broken;
-      }, 1_000),
-      first.call,
-      last.call,
+    const bystanders = [0, 1].map((index) => step(log.path, index, { sleepMs: 300 }));
+    const [thrower, ...rest] = await Promise.allSettled([
+      progress(20, (at) => {
+        if (at === 5) throw broken;
+      }),
+      ...bystanders,
     ]);
     assert.equal(thrower.status === 'rejected' && thrower.reason, broken);
-    for (const bystander of bystanders) {
-      assert.equal(bystander.status, 'rejected');
-      const error = (bystander as PromiseRejectedResult).reason as ProcessCrashedError;
-      assert.ok(error instanceof ProcessCrashedError, String(error));
-      assert.match(
-        error.message,
-        /the pool stopped it for a call beside this one that was aborted, or whose callback threw/,
-      );
-    }
-    assert.equal(typeof (await pid()), 'number', 'the next call gets a new child');
+    for (const bystander of rest)
+      assert.equal(bystander.status, 'fulfilled', String((bystander as PromiseRejectedResult).reason));
+    log.assertEachRanOnce([0, 1]);
+    assert.equal(typeof (await pid()), 'number', 'the pool goes on');
+  });
+
+  test('one call at a time per child: a callback that throws stops only its own call, never the plain calls made beside it', async () => {
+    // The child, answering the throwing call before the parent heard its event, had started the next
+    // call of its batch, which was killed with it and failed as crashed.
+    configure('callback-bystanders', { size: 2 });
+    const { progress, step } = inPool('callback-bystanders');
+    const log = new CallLog();
+    const deadline = Date.now() + 2_500;
+    let next = 0;
+    const plain = async (): Promise<number[]> => {
+      const done: number[] = [];
+      while (Date.now() < deadline) done.push((await step(log.path, next++, 'value')).index);
+      return done;
+    };
+    const throwing = async (): Promise<number> => {
+      let thrown = 0;
+      while (Date.now() < deadline) {
+        const error = await rejectionOf(
+          progress(20, (step) => {
+            if (step === 5) throw new Error('the progress bar broke');
+          }),
+        );
+        assert.equal((error as Error).message, 'the progress bar broke');
+        thrown++;
+      }
+      return thrown;
+    };
+    const [thrown, ...loops] = await Promise.all([throwing(), plain(), plain(), plain()]);
+    const ran = loops.flat();
+    assert.ok(thrown > 10 && ran.length > 30, `${thrown} callbacks threw beside ${ran.length} calls`);
+    log.assertEachRanOnce(ran);
+  });
+
+  test('one call at a time per child: calls aborted at once beside plain calls never fail those', async () => {
+    // tinypool gave a batch it had queued before an abort to the child that abort was ending: it
+    // never reached that child, but was failed as if it had run beside the aborted call. Rare (about
+    // one call in 5,000 here): this stress catches it now and then; test/unit/child-ends.test.ts
+    // holds the decision itself.
+    configure('abort-bystanders', { size: 2 });
+    const { step } = inPool('abort-bystanders');
+    const [log, abortedLog] = [new CallLog(), new CallLog()];
+    const deadline = Date.now() + 2_000;
+    let next = 0;
+    const plain = async (): Promise<number[]> => {
+      const done: number[] = [];
+      while (Date.now() < deadline) done.push((await step(log.path, next++, 'value')).index);
+      return done;
+    };
+    const aborting = async (): Promise<number> => {
+      let aborted = 0;
+      while (Date.now() < deadline) {
+        const controller = new AbortController();
+        const call = withCallOptions({ signal: controller.signal }, () =>
+          step(abortedLog.path, aborted, { sleepMs: aborted % 2 ? 500 : 1 }),
+        );
+        setTimeout(() => controller.abort(), aborted % 3);
+        await call.catch(() => {});
+        aborted++;
+      }
+      return aborted;
+    };
+    const [aborted, ...loops] = await Promise.all([aborting(), plain(), plain(), plain()]);
+    const ran = loops.flat();
+    assert.ok(aborted > 10 && ran.length > 30, `${aborted} aborted calls beside ${ran.length} calls`);
+    log.assertEachRanOnce(ran);
   });
 
   test('a child that runs calls side by side (callsPerChild) and crashes fails only the call it ran: one sent beside it that it never read runs on a new child, once', async () => {

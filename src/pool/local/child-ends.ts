@@ -40,11 +40,14 @@ export function lossWithChild(record: ChildRecord, sentAt: number, boot: BootSet
  * A batch whose worker tinypool ended because we aborted another task on it. tinypool can still
  * give that worker a queued batch afterwards (the aborted task's result, already on its way, makes
  * it look free), and a worker being ended sends its child nothing: a batch given to tinypool after
- * the abort never reached a child, and goes again. One given before may have run beside the aborted
- * one (callsPerChild above 1): its calls fail, as they would have had its child been killed.
+ * the abort never reached a child, and goes again. So does any batch when a child runs one task at
+ * a time (callsPerChild 1): the aborted one held it, and tinypool gave it this one only once the
+ * abort had freed its place, a batch it had queued before the abort included. One given before may
+ * have run beside the aborted one (callsPerChild above 1): its calls fail, as they would have had
+ * its child been killed.
  */
-export function lossWithAbortedWorker(sentAt: number, abortedAt: number): BatchLoss {
-  if (sentAt > abortedAt) return { kind: 'retired' };
+export function lossWithAbortedWorker(sentAt: number, abortedAt: number, oneTaskPerChild: boolean): BatchLoss {
+  if (sentAt > abortedAt || oneTaskPerChild) return { kind: 'retired' };
   return {
     kind: 'crashed',
     error: (label) =>

@@ -719,7 +719,7 @@ export class TinypoolTransport implements Transport {
       // when one of our aborts (cancel()) ended the worker that ran the aborted task.
       loss = this.#destroying
         ? { kind: 'closed' }
-        : lossWithAbortedWorker(this.#batches.get(id)?.sentAt ?? 0, this.#abortedAt);
+        : lossWithAbortedWorker(this.#batches.get(id)?.sentAt ?? 0, this.#abortedAt, this.settings.callsPerChild === 1);
     } else {
       const broken = this.#childThatFailed(id, error);
       if (broken) {

@@ -108,7 +108,8 @@ export function jobRunner(
         // that fails every call it takes (another secret than its callers', another version).
         warnOnce(
           'RUN_IN_PROCESS_UNREADABLE_JOB',
-          why,
+          why.replace(/\d+/g, '#'), // One reason, whatever the sizes or counts it names.
+
           () =>
             `The worker ${name} (queue ${queueName}) could not read job ${jobId}: ${why}. Its caller was told so ` +
             '(RunInProcessError); jobs refused for the same reason are not warned about again.',

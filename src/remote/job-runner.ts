@@ -109,7 +109,6 @@ export function jobRunner(
         warnOnce(
           'RUN_IN_PROCESS_UNREADABLE_JOB',
           why.replace(/\d+/g, '#'), // One reason, whatever the sizes or counts it names.
-
           () =>
             `The worker ${name} (queue ${queueName}) could not read job ${jobId}: ${why}. Its caller was told so ` +
             '(RunInProcessError); jobs refused for the same reason are not warned about again.',

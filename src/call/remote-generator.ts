@@ -30,7 +30,7 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   #done = false;
   /** Apart from the generator, so that the pool, which feeds it, does not keep the generator alive. */
   readonly #inbox = new Inbox();
-  /** Requests are answered one after another, as a local generator answers them. */
+  /** Requests are answered one after another, as a local generator answers them: the last one made. */
   #queue: Promise<unknown> = Promise.resolve();
   /** Requests not yet answered: with none, an item already here is handed over at once. */
   #queued = 0;
@@ -111,12 +111,20 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   }
 
   #enqueue(request: () => Promise<IteratorResult<T, R>>): Promise<IteratorResult<T, R>> {
-    this.#queued++;
-    const result = this.#queue.then(request);
-    this.#queue = result.then(
-      () => void this.#queued--,
-      () => void this.#queued--,
-    );
+    // With nothing before it, a request runs now, and its promise gets no reaction but its
+    // consumer's: V8 then keeps the consumer's frames (`at async consume (app.js:3)`) for the stack
+    // of an error the stream ends with. It follows a promise only to a single `await` of it: a then()
+    // of the queue, or a second reaction (the count kept in one), had lost them. A request made while
+    // another is answered waits for it, through the queue, and does without them.
+    const run = async (): Promise<IteratorResult<T, R>> => {
+      try {
+        return await request();
+      } finally {
+        this.#queued--;
+      }
+    };
+    const result = this.#queued++ === 0 ? run() : this.#queue.then(run, run);
+    this.#queue = result;
     return result;
   }
 
@@ -146,7 +154,7 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
           throw error;
         }
       }
-      if (inbox.end) return this.#finish(inbox.end);
+      if (inbox.end) return await this.#finish(inbox.end); // Awaited: the caller's frames (#enqueue).
       this.#stream?.waiting(true);
       await new Promise<void>((resolve) => (inbox.wake = resolve));
       this.#stream?.waiting(false);

@@ -197,30 +197,33 @@ for (const mode of modes) {
       assert.ok(existsSync(marker));
     });
 
-    test('items before an error come first, then the error, rebuilt with both stacks', async () => {
+    test("items before an error come first, then the error, rebuilt with both stacks: the child's, then its consumer's", async () => {
       const stream = new Exporter().failsAfter(3);
       const items: number[] = [];
-      const error = await rejectionOf(
-        (async () => {
-          for await (const item of stream) items.push(item);
-        })(),
-        StreamFailure,
-      );
+      async function consumeAll() {
+        for await (const item of stream) items.push(item);
+      }
+      const error = await rejectionOf(consumeAll(), StreamFailure);
       assert.deepEqual(items, [0, 1, 2]);
       assert.equal(error.atItem, 3);
-      assert.match(error.stack ?? '', /failsAfter[\s\S]*the child process above/);
+      assert.match(error.stack ?? '', /failsAfter[\s\S]*the child process above[^\n]*\n\s+at async consumeAll /);
+      // Failing at the first next(), awaited by hand: the same.
+      async function firstOnly() {
+        await new Exporter().failsAfter(0).next();
+      }
+      const first = await rejectionOf(firstOnly(), StreamFailure);
+      assert.match(first.stack ?? '', /the child process above[^\n]*\n\s+at async firstOnly /);
     });
 
-    test('a crash: the items sent come first, then ProcessCrashedError', async () => {
+    test("a crash: the items sent come first, then ProcessCrashedError, with its consumer's frames", async () => {
       const items: number[] = [];
-      const error = await rejectionOf(
-        (async () => {
-          for await (const item of new Exporter().crashesAfter(2)) items.push(item);
-        })(),
-        ProcessCrashedError,
-      );
+      async function consumeCrashing() {
+        for await (const item of new Exporter().crashesAfter(2)) items.push(item);
+      }
+      const error = await rejectionOf(consumeCrashing(), ProcessCrashedError);
       assert.deepEqual(items, [0, 1]);
       assert.equal(error.exitCode, 9);
+      assert.match(error.stack ?? '', /^ProcessCrashedError: [^\n]*\n(.*\n)*\s+at async consumeCrashing /);
     });
 
     test('an exit in the same turn as the yields: the items yielded come first all the same', async () => {

@@ -90,8 +90,9 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
       try {
         resolved = (await value) as R;
       } catch (error) {
-        // As locally: a rejected value is thrown at the generator, which ends, and return() rejects.
-        await this.#stop(false);
+        // As locally: a rejected value is thrown at the generator, which ends, and return() rejects,
+        // with what a `finally` threw if one did (#stop), else with the reason.
+        await this.#stop(true);
         throw error;
       }
       await this.#stop(true);
@@ -100,8 +101,11 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   }
 
   throw(error?: unknown): Promise<IteratorResult<T, R>> {
+    // The child runs ahead of its consumer, so `error` cannot reach the `yield` it would be thrown at
+    // (a `catch` there does not see it): the generator is stopped, and throw() rejects with `error`,
+    // or, as locally, with what a `finally` threw on the way out.
     return this.#enqueue(async () => {
-      await this.#stop(false);
+      await this.#stop(true);
       throw error;
     });
   }

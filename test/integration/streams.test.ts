@@ -151,6 +151,32 @@ for (const mode of modes) {
       assert.deepEqual(await here.next(), { done: true, value: undefined });
     });
 
+    test('throw(err), and return() given a rejected promise, reject with what a `finally` threw, if one did, as locally', async () => {
+      async function* local() {
+        try {
+          yield 0;
+        } finally {
+          // biome-ignore lint/correctness/noUnsafeFinally: a finally block that throws is what this compares
+          throw new StreamFailure('the finally block failed', -1);
+        }
+      }
+      for (const leave of [
+        (stream: AsyncGenerator<number>) => stream.throw(new Error('thrown in')),
+        (stream: AsyncGenerator<number>) => stream.return(Promise.reject(new Error('no value to return'))),
+      ]) {
+        const here = local();
+        await here.next();
+        const localError = await rejectionOf(leave(here), StreamFailure);
+        const marker = scratchFile('finally-throws-on-throw');
+        const stream = new Exporter().endless(marker, true);
+        assert.equal((await stream.next()).value, 0);
+        const error = await rejectionOf(leave(stream), StreamFailure);
+        assert.equal(error.message, localError.message);
+        assert.ok(existsSync(marker), 'its finally ran');
+        assert.deepEqual(await stream.next(), { done: true, value: undefined });
+      }
+    });
+
     test('a generator whose next() gives no object (code in the child patched it) fails as for await would: a TypeError', async () => {
       const exporter = new Exporter();
       const stream = exporter.patchesNext();

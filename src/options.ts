@@ -560,13 +560,15 @@ export function asModuleUrl(pathOrUrl: string): string {
  * itself writes from native code (profiles, perf maps, heap snapshots, reports, trace logs, TLS
  * keys: `--prof`, `--perf-*`, `--cpu-prof`, `--heap-prof` and their folder and name, `--heapsnapshot-*`,
  * the `--report-*` flags that turn reports on or say where, `--diagnostic-dir`, `--trace-event*`,
- * `--tls-keylog`, V8's `--log*` and `--logfile`, `--redirect-warnings`; not their tuning flags, which write nothing), an
+ * `--tls-keylog`, V8's `--log*` and `--logfile`, and its flags that dump code, graphs or counters
+ * (`--trace-turbo*`, `--redirect-code-traces*`, `--dump-wasm-module*`, `--gdbjit-dump*`…),
+ * `--redirect-warnings`; not their tuning flags, which write nothing), an
  * OpenSSL configuration (`--openssl-config`: it loads native providers, outside `addons: false`), Node's internals, a startup snapshot. In `execArgv` or in the children's
  * `NODE_OPTIONS` (`env`, or the parent's through `envAllow`). A list of what is known to widen: a
  * flag Node adds later may be missing from it.
  */
 const wideningFlag =
-  /^--(allow-[a-z-]+|(experimental-)?permission(-[a-z-]+)?|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite|(experimental-)?webstorage|localstorage-file|prof|perf-[a-z-]+|(cpu|heap)-prof(-dir|-name)?|heapsnapshot-[a-z-]+|report-(on-signal|uncaught-exception|on-fatalerror|directory|dir|filename)|diagnostic-dir|trace-event[a-z-]*|trace-events-enabled|tls-keylog|log[a-z-]*|redirect-warnings|heap-snapshot-on-oom|openssl-config|(experimental-)?(default-)?config-file|expose-internals|snapshot-blob|build-snapshot)$/;
+  /^--(allow-[a-z-]+|(experimental-)?permission(-[a-z-]+)?|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite|(experimental-)?webstorage|localstorage-file|prof|perf-[a-z-]+|(cpu|heap)-prof(-dir|-name)?|heapsnapshot-[a-z-]+|report-(on-signal|uncaught-exception|on-fatalerror|directory|dir|filename)|diagnostic-dir|trace-event[a-z-]*|trace-events-enabled|tls-keylog|log[a-z-]*|redirect-warnings|trace-turbo[a-z-]*|redirect-code-traces[a-z-]*|dump-wasm-module[a-z-]*|experimental-wasm-pgo-to-file|map-counters|gdbjit-dump[a-z-]*|turbo-profiling-output|heap-snapshot-on-oom|openssl-config|(experimental-)?(default-)?config-file|expose-internals|snapshot-blob|build-snapshot)$/;
 
 /** The flags among these that would widen a sandboxed pool (wideningFlag), as given. */
 export function wideningFlags(flags: readonly string[]): string[] {

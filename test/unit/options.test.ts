@@ -269,6 +269,14 @@ test('flags that would widen a sandboxed pool are refused, in execArgv and in NO
     '--log-all',
     '--logfile=/tmp/outside/v8.log',
     '--redirect-warnings=/tmp/outside/warnings',
+    // V8's own dumps: code traces, TurboFan graphs (turbo-*.cfg in the working directory), wasm modules.
+    '--redirect-code-traces',
+    '--redirect-code-traces-to=/tmp/outside/traces',
+    '--trace-turbo',
+    '--trace_turbo_path=/tmp/outside',
+    '--trace-turbo-cfg-file=/tmp/outside/cfg',
+    '--dump-wasm-module-path=/tmp/outside',
+    '--gdbjit-dump',
   ]) {
     refused(
       () => configure('options-sandbox', { permissions: {}, execArgv: [flag] }),

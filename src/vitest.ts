@@ -68,7 +68,7 @@ const importsLibrary = /\b(?:from|import)\s*(["'])run-in-process\1/;
  * the app (a file that re-exports it), and a module left out is loaded again by Node to find its
  * error classes (a second instance, whose classes fail `toBeInstanceOf`), or not at all (a .ts one).
  */
-const esModuleSyntax = /^[ \t]*(?:import|export)\b/m;
+const esModuleSyntax = /^[ \t]*(?:import[\s{*"']|export[\s{*])/m;
 /** `@` then what may start a decorator: an identifier or `(`. A cheap first look, confirmed by parsing. */
 const maybeDecorator = /@\s*[\p{ID_Start}$_(]/u;
 
@@ -99,7 +99,11 @@ export function runInProcess(): RunInProcessVitePlugin {
         map = lowered.map;
       }
 
-      const ownModule = !file.includes('/node_modules/') && esModuleSyntax.test(code);
+      // Only under vitest (which sets VITEST): a vite.config.ts that holds vitest's settings also
+      // builds the app for browsers with this plugin, where a module handed to a global would lose
+      // tree-shaking, and no module imports the library.
+      const ownModule =
+        process.env['VITEST'] !== undefined && !file.includes('/node_modules/') && esModuleSyntax.test(code);
       if ((importsLibrary.test(code) || ownModule) && !testFile.test(file)) {
         // A circular import of the module itself gives its live namespace. Appended, so that no code
         // moves (the source map stays as it is); the import is hoisted, the registration runs once

@@ -243,14 +243,24 @@ test('run-in-process/vitest without esbuild: standard decorators are a clear err
       plugin.transform.call(context, 'class A { @dec m() {} }', join(dir, 'work.ts')),
       /standard decorators.*Install esbuild/s,
     );
-    // No decorators: nothing to lower, and no error; an ES module of the app is registered all the same.
+    // No decorators: nothing to lower, and no error; under vitest, an ES module of the app is registered all the same.
     const none = { parse: () => ({ type: 'Program', body: [] }) };
-    const plain = await plugin.transform.call(none, 'export const a = "x@y";', join(dir, 'plain.ts'));
-    assert.equal(plain?.map, null);
-    assert.ok(plain?.code.includes('?.registry?.modules?.delete(') && plain.code.includes('export const a = "x@y";\n'));
-    // Not an ES module (no import or export), and not a script: left alone.
-    assert.equal(await plugin.transform.call(none, 'const a = 1;', join(dir, 'plain.ts')), null);
-    assert.equal(await plugin.transform.call(none, 'export {}', join(dir, 'data.json')), null);
+    const vitest = process.env['VITEST'];
+    try {
+      process.env['VITEST'] = 'true';
+      const plain = await plugin.transform.call(none, 'export const a = "x@y";', join(dir, 'plain.ts'));
+      assert.equal(plain?.map, null);
+      assert.ok(plain?.code.includes('?.registry?.modules?.delete(') && plain.code.includes('export const a = "x@y";\n'));
+      // Not an ES module (no import or export statement), and not a script: left alone.
+      assert.equal(await plugin.transform.call(none, 'const a = 1;\nimport("./b.js");', join(dir, 'plain.ts')), null);
+      assert.equal(await plugin.transform.call(none, 'export {}', join(dir, 'data.json')), null);
+      // Not under vitest (vite build, with vitest's settings in vite.config.ts): a browser module is left as it is.
+      delete process.env['VITEST'];
+      assert.equal(await plugin.transform.call(none, 'export const a = "x@y";', join(dir, 'plain.ts')), null);
+    } finally {
+      if (vitest === undefined) delete process.env['VITEST'];
+      else process.env['VITEST'] = vitest;
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

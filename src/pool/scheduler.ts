@@ -117,9 +117,10 @@ const holdLimitMs = 25;
  *   (backlog.ts) and go several to a batch when a slot frees up.
  * - A batch whose calls are all answered stays open until the event loop turns with no new call,
  *   and the next calls go straight to its worker (batch.ts).
- * - A call with an AbortSignal, every call of an isolated pool, a call whose callbacks are relayed,
- *   and a call with a timeout when a worker runs several calls at once go alone: the transport can
- *   drop such a batch before it starts, and stopping its worker stops nothing else.
+ * - A call with an AbortSignal, every call of an isolated pool, and, when a worker runs several calls
+ *   at once, a call with a timeout go alone: the transport can drop such a batch before it starts.
+ *   So does a call whose callbacks are relayed when a worker runs one call at a time: stopping its
+ *   worker then stops nothing else.
  * - A timeout counts from the call's start. A call that fails while its worker runs it (timeout,
  *   abort, shutdown) has the worker stopped; the calls behind it go to another worker.
  * - When a worker is lost, the call it was running is blamed; calls it never started go again.
@@ -328,15 +329,16 @@ export class Scheduler {
         signal !== undefined ||
         trace !== undefined;
       const together = callsPerChild > 1 || this.#transport.runsCallsTogether === true;
-      // A call whose callbacks are relayed goes alone too: one that throws fails the call while the
-      // child, which does not wait for it, may have answered and started the next call of its batch,
-      // which stopping the child would kill (a bystander failed as crashed).
+      // A call whose callbacks are relayed, one at a time per child, goes alone too: one that throws
+      // fails the call while the child, which does not wait for it, may have answered and started
+      // the next call of its batch, which stopping the child would kill (a bystander failed as
+      // crashed). With calls side by side in a child, stopping it stops them all anyway (documented).
       const alone =
         signal !== undefined ||
         isolate ||
         (timeout !== undefined && together) ||
         flow !== undefined ||
-        listener !== undefined;
+        (listener !== undefined && !together);
       const call = new PendingCall(
         task,
         label,

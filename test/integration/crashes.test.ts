@@ -85,26 +85,42 @@ describe('a child that dies during a call', () => {
     assert.match(crash.message, /ran out of memory/, crash.report);
   });
 
-  test('a call whose callback throws never shares its child (callsPerChild above 1): the calls that would have run beside it are not stopped with it', async () => {
-    // Such a call goes alone: before, it ran beside other calls, and stopping its child for the
-    // throw failed them all (told why, but failed).
+  test('calls that share a child stopped for a callback that threw are told why, not that it crashed by itself', async () => {
+    // callsPerChild above 1: the child runs them side by side, and stopping it ends them all.
     configure('callback-neighbours', { size: 1, callsPerChild: 3 });
-    const { progress, step, pid } = inPool('callback-neighbours');
+    const { callsBack, pid } = inPool('callback-neighbours');
     await pid();
-    const log = new CallLog();
     const broken = new Error('the progress bar broke');
-    const bystanders = [0, 1].map((index) => step(log.path, index, { sleepMs: 300 }));
-    const [thrower, ...rest] = await Promise.allSettled([
-      progress(20, (at) => {
-        if (at === 5) throw broken;
-      }),
-      ...bystanders,
+    // Each bystander is running (its callback has reached this process) before the next call is made.
+    const running = () => {
+      let started = () => {};
+      const reached = new Promise<void>((resolve) => {
+        started = resolve;
+      });
+      return { call: callsBack(() => started(), 1_000), reached };
+    };
+    const first = running();
+    await first.reached;
+    const last = running();
+    await last.reached;
+    const [thrower, ...bystanders] = await Promise.allSettled([
+      callsBack(() => {
+        throw broken;
+      }, 1_000),
+      first.call,
+      last.call,
     ]);
     assert.equal(thrower.status === 'rejected' && thrower.reason, broken);
-    for (const bystander of rest)
-      assert.equal(bystander.status, 'fulfilled', String((bystander as PromiseRejectedResult).reason));
-    log.assertEachRanOnce([0, 1]);
-    assert.equal(typeof (await pid()), 'number', 'the pool goes on');
+    for (const bystander of bystanders) {
+      assert.equal(bystander.status, 'rejected');
+      const error = (bystander as PromiseRejectedResult).reason as ProcessCrashedError;
+      assert.ok(error instanceof ProcessCrashedError, String(error));
+      assert.match(
+        error.message,
+        /the pool stopped it for a call beside this one that was aborted, or whose callback threw/,
+      );
+    }
+    assert.equal(typeof (await pid()), 'number', 'the next call gets a new child');
   });
 
   test('one call at a time per child: a callback that throws stops only its own call, never the plain calls made beside it', async () => {

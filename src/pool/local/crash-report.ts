@@ -16,8 +16,7 @@ const outOfMemoryPattern = /heap out of memory|Reached heap limit|Allocation fai
 /** Why the pool stopped a child, as the calls that went with it are told. */
 const stoppedFor: Record<StopReason, string> = {
   timeout: 'a call beside this one that timed out',
-  // Calls with a signal or relayed callbacks go alone: a remote worker's call its caller gave up on.
-  abort: 'a call beside this one that was aborted',
+  abort: 'a call beside this one that was aborted, or whose callback threw',
   stuck: 'a call beside this one that it did not start in time',
   shutdown: "shutdown()'s deadline",
 };

@@ -30,8 +30,8 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   #done = false;
   /** Apart from the generator, so that the pool, which feeds it, does not keep the generator alive. */
   readonly #inbox = new Inbox();
-  /** Requests are answered one after another, as a local generator answers them: the last one made. */
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Requests are answered one after another, as a local generator answers them: the last one's turn. */
+  #queue: Promise<void> = Promise.resolve();
   /** Requests not yet answered: with none, an item already here is handed over at once. */
   #queued = 0;
   /** Items handed over so far: the next one's index, for messages (`yield[3]`). */
@@ -85,7 +85,7 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   }
 
   return(value?: R | PromiseLike<R>): Promise<IteratorResult<T, R>> {
-    return this.#enqueue(async () => {
+    return this.#handled(async () => {
       let resolved: R;
       try {
         resolved = (await value) as R;
@@ -104,10 +104,20 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
     // The child runs ahead of its consumer, so `error` cannot reach the `yield` it would be thrown at
     // (a `catch` there does not see it): the generator is stopped, and throw() rejects with `error`,
     // or, as locally, with what a `finally` threw on the way out.
-    return this.#enqueue(async () => {
+    return this.#handled(async () => {
       await this.#stop(true);
       throw error;
     });
+  }
+
+  /**
+   * A request to leave, whose rejection left unheard is not an unhandled rejection: cleanup code
+   * that calls `void stream.return()` did not bring the process down, and still does not.
+   */
+  #handled(request: () => Promise<IteratorResult<T, R>>): Promise<IteratorResult<T, R>> {
+    const result = this.#enqueue(request);
+    result.catch(() => {});
+    return result;
   }
 
   [Symbol.asyncIterator](): this {
@@ -115,21 +125,26 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   }
 
   #enqueue(request: () => Promise<IteratorResult<T, R>>): Promise<IteratorResult<T, R>> {
-    // With nothing before it, a request runs now, and its promise gets no reaction but its
-    // consumer's: V8 then keeps the consumer's frames (`at async consume (app.js:3)`) for the stack
-    // of an error the stream ends with. It follows a promise only to a single `await` of it: a then()
-    // of the queue, or a second reaction (the count kept in one), had lost them. A request made while
-    // another is answered waits for it, through the queue, and does without them.
+    // Each request's turn ends as it does, and the next one waits for that turn, which is taken
+    // before anything of this request runs: a request made from inside it (a `then` getter of the
+    // value given to return(), a tracing subscriber) waits behind it.
+    let turnOver!: () => void;
+    const previous = this.#queue;
+    this.#queue = new Promise<void>((resolve) => (turnOver = resolve));
     const run = async (): Promise<IteratorResult<T, R>> => {
       try {
         return await request();
       } finally {
         this.#queued--;
+        turnOver();
       }
     };
-    const result = this.#queued++ === 0 ? run() : this.#queue.then(run, run);
-    this.#queue = result;
-    return result;
+    // With nothing before it, the request runs now, not in a then(): its promise then has no
+    // reaction but its consumer's `await`, and V8 keeps the consumer's frames (`at async consume
+    // (app.js:3)`) for the stack of an error the stream ends with. It follows a promise only to a
+    // single `await` of it: a then() of a queue, or a second reaction, had lost them. A request made
+    // while another is answered waits through the queue, and does without them.
+    return this.#queued++ === 0 ? run() : previous.then(run);
   }
 
   async #next(): Promise<IteratorResult<T, R>> {

@@ -177,6 +177,39 @@ for (const mode of modes) {
       }
     });
 
+    test('a request made from inside another (a then getter of the value given to return()) waits for it, and both settle', async () => {
+      const stream = new Exporter().endless(scratchFile('reentrant'));
+      assert.equal((await stream.next()).value, 0);
+      let inner: Promise<IteratorResult<number>> | undefined;
+      const value = {
+        get then() {
+          inner ??= stream.next();
+          return undefined;
+        },
+      };
+      assert.deepEqual(await stream.return(value as never), { done: true, value });
+      assert.deepEqual(await inner, { done: true, value: undefined });
+    });
+
+    test('a return() or throw() left unawaited, whose finally throws, is no unhandled rejection', async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        for (const leave of ['return', 'throw'] as const) {
+          const marker = scratchFile(`unawaited-${leave}`);
+          const stream = new Exporter().endless(marker, true);
+          await stream.next();
+          void (leave === 'return' ? stream.return(undefined) : stream.throw(new Error('left')));
+          assert.ok((await waitFor(() => existsSync(marker), 5_000)) !== undefined, 'its finally ran');
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        assert.deepEqual(unhandled, []);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+    });
+
     test('a generator whose next() gives no object (code in the child patched it) fails as for await would: a TypeError', async () => {
       const exporter = new Exporter();
       const stream = exporter.patchesNext();

@@ -55,6 +55,31 @@ function crashInScript(
   return { ...crash, report: run.report };
 }
 
+/**
+ * Three loops of plain calls (`step`) for as long as `disturb` runs (a set number of disturbances,
+ * whatever the machine's speed): every plain call must succeed, and each must have run once.
+ */
+async function plainCallsBeside(step: ReturnType<typeof inPool>['step'], disturb: () => Promise<void>): Promise<void> {
+  const log = new CallLog();
+  let next = 0;
+  let over = false;
+  const plain = async (): Promise<number[]> => {
+    const done: number[] = [];
+    while (!over) done.push((await step(log.path, next++, 'value')).index);
+    return done;
+  };
+  const loops = Promise.all([plain(), plain(), plain()]);
+  loops.catch(() => {}); // Awaited below, unless disturb() fails first: then its error is the test's.
+  try {
+    await disturb();
+  } finally {
+    over = true;
+  }
+  const ran = (await loops).flat();
+  assert.ok(ran.length >= 3, `${ran.length} plain calls ran beside`);
+  log.assertEachRanOnce(ran);
+}
+
 describe('a child that dies during a call', () => {
   test('an exit rejects with its exit code, the target and the tail of stderr', async () => {
     const crash = await rejectionOf(Crasher.exit(3), ProcessCrashedError);
@@ -128,31 +153,16 @@ describe('a child that dies during a call', () => {
     // call of its batch, which was killed with it and failed as crashed.
     configure('callback-bystanders', { size: 2 });
     const { progress, step } = inPool('callback-bystanders');
-    const log = new CallLog();
-    const deadline = Date.now() + 2_500;
-    let next = 0;
-    const plain = async (): Promise<number[]> => {
-      const done: number[] = [];
-      while (Date.now() < deadline) done.push((await step(log.path, next++, 'value')).index);
-      return done;
-    };
-    const throwing = async (): Promise<number> => {
-      let thrown = 0;
-      while (Date.now() < deadline) {
+    await plainCallsBeside(step, async () => {
+      for (let thrown = 0; thrown < 15; thrown++) {
         const error = await rejectionOf(
-          progress(20, (step) => {
-            if (step === 5) throw new Error('the progress bar broke');
+          progress(20, (at) => {
+            if (at === 5) throw new Error('the progress bar broke');
           }),
         );
         assert.equal((error as Error).message, 'the progress bar broke');
-        thrown++;
       }
-      return thrown;
-    };
-    const [thrown, ...loops] = await Promise.all([throwing(), plain(), plain(), plain()]);
-    const ran = loops.flat();
-    assert.ok(thrown > 10 && ran.length > 30, `${thrown} callbacks threw beside ${ran.length} calls`);
-    log.assertEachRanOnce(ran);
+    });
   });
 
   test('one call at a time per child: calls aborted at once beside plain calls never fail those', async () => {
@@ -162,31 +172,17 @@ describe('a child that dies during a call', () => {
     // holds the decision itself.
     configure('abort-bystanders', { size: 2 });
     const { step } = inPool('abort-bystanders');
-    const [log, abortedLog] = [new CallLog(), new CallLog()];
-    const deadline = Date.now() + 2_000;
-    let next = 0;
-    const plain = async (): Promise<number[]> => {
-      const done: number[] = [];
-      while (Date.now() < deadline) done.push((await step(log.path, next++, 'value')).index);
-      return done;
-    };
-    const aborting = async (): Promise<number> => {
-      let aborted = 0;
-      while (Date.now() < deadline) {
+    const abortedLog = new CallLog();
+    await plainCallsBeside(step, async () => {
+      for (let aborted = 0; aborted < 60; aborted++) {
         const controller = new AbortController();
         const call = withCallOptions({ signal: controller.signal }, () =>
           step(abortedLog.path, aborted, { sleepMs: aborted % 2 ? 500 : 1 }),
         );
         setTimeout(() => controller.abort(), aborted % 3);
         await call.catch(() => {});
-        aborted++;
       }
-      return aborted;
-    };
-    const [aborted, ...loops] = await Promise.all([aborting(), plain(), plain(), plain()]);
-    const ran = loops.flat();
-    assert.ok(aborted > 10 && ran.length > 30, `${aborted} aborted calls beside ${ran.length} calls`);
-    log.assertEachRanOnce(ran);
+    });
   });
 
   test('a child that runs calls side by side (callsPerChild) and crashes fails only the call it ran: one sent beside it that it never read runs on a new child, once', async () => {

@@ -250,7 +250,9 @@ test('run-in-process/vitest without esbuild: standard decorators are a clear err
       process.env['VITEST'] = 'true';
       const plain = await plugin.transform.call(none, 'export const a = "x@y";', join(dir, 'plain.ts'));
       assert.equal(plain?.map, null);
-      assert.ok(plain?.code.includes('?.registry?.modules?.delete(') && plain.code.includes('export const a = "x@y";\n'));
+      assert.ok(
+        plain?.code.includes('?.registry?.modules?.delete(') && plain.code.includes('export const a = "x@y";\n'),
+      );
       // Not an ES module (no import or export statement), and not a script: left alone.
       assert.equal(await plugin.transform.call(none, 'const a = 1;\nimport("./b.js");', join(dir, 'plain.ts')), null);
       assert.equal(await plugin.transform.call(none, 'export {}', join(dir, 'data.json')), null);

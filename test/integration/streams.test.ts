@@ -182,6 +182,7 @@ for (const mode of modes) {
       assert.equal((await stream.next()).value, 0);
       let inner: Promise<IteratorResult<number>> | undefined;
       const value = {
+        // biome-ignore lint/suspicious/noThenProperty: a then getter that return()'s await reads is what this checks
         get then() {
           inner ??= stream.next();
           return undefined;

@@ -91,8 +91,9 @@ export function runInProcess(): RunInProcessVitePlugin {
       const file = id.replace(/[?#].*$/, '');
       if (!scriptFile.test(file)) return null;
       let map: string | null = null;
+      const appModule = !file.includes('/node_modules/');
 
-      if (!file.includes('/node_modules/') && maybeDecorator.test(code) && hasDecorators(this, code)) {
+      if (appModule && maybeDecorator.test(code) && hasDecorators(this, code)) {
         esbuild ??= loadEsbuild(root);
         const lowered = await lowerDecorators(await esbuild, code, file);
         code = lowered.code;
@@ -102,9 +103,8 @@ export function runInProcess(): RunInProcessVitePlugin {
       // Only under vitest (which sets VITEST): a vite.config.ts that holds vitest's settings also
       // builds the app for browsers with this plugin, where a module handed to a global would lose
       // tree-shaking, and no module imports the library.
-      const ownModule =
-        process.env['VITEST'] !== undefined && !file.includes('/node_modules/') && esModuleSyntax.test(code);
-      if ((importsLibrary.test(code) || ownModule) && !testFile.test(file)) {
+      const registersAnyway = appModule && process.env['VITEST'] !== undefined && esModuleSyntax.test(code);
+      if ((importsLibrary.test(code) || registersAnyway) && !testFile.test(file)) {
         // A circular import of the module itself gives its live namespace. Appended, so that no code
         // moves (the source map stays as it is); the import is hoisted, the registration runs once
         // the module's own code has.

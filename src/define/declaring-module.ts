@@ -142,7 +142,8 @@ function firstForeignFrame(): string | undefined {
       if (site.isEval()) return evalFrame;
       continue;
     }
-    if (file.startsWith('data:') || otherScheme(file) !== undefined) return file;
+    // A data: module, or one a loader hook serves under a scheme of its own: refused (fromStack).
+    if (otherScheme(file) !== undefined) return file;
     // vm.runInThisContext(), new vm.Script() and the like, given no file name.
     if (file.startsWith('evalmachine.')) return vmFrame;
     if (!isSkipped(file)) return file;

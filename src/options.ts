@@ -88,7 +88,11 @@ export interface PoolOptions {
    * local children (size, env, execArgv…) then belong to the workers' `serve()`.
    */
   transport?: PoolTransport | undefined;
-  /** The children's Node flags. Default: the parent's `process.execArgv` without `--inspect*` flags. */
+  /**
+   * The children's Node flags. Default: the parent's `process.execArgv`. The flags of the debugger, the test
+   * runner, watch mode and `--eval`/`--print`/`--input-type` are always dropped (a child would open
+   * a debugger port, run the tests, watch files or run the parent's code).
+   */
   execArgv?: string[] | undefined;
   /** Heap limit of each child in MB (`--max-old-space-size`); a child that exceeds it crashes with outOfMemory. */
   maxMemoryMb?: number | undefined;
@@ -96,7 +100,7 @@ export interface PoolOptions {
   isolate?: boolean | undefined;
   /** A default timeout (ms) for the pool's calls; a method's or a call's own timeout wins. */
   timeout?: number | undefined;
-  /** Replace a child after it has answered this many calls. */
+  /** Replace a child after this many calls, counted as they start; it finishes those it runs first. */
   recycleAfterCalls?: number | undefined;
   /** Replace a child whose heap exceeds this many MB after a call. */
   recycleAboveHeapMb?: number | undefined;

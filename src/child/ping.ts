@@ -15,7 +15,7 @@ import { addFunction, addMethod, classEntry, moduleEntry } from '../shared/regis
 const module = import.meta.url;
 const echo = (value: unknown) => value;
 const entry = moduleEntry(module);
-addFunction({ module: entry, id: 'ping', impl: echo, options: {}, streams: false });
+addFunction({ module: entry, id: 'ping', impl: echo, options: {}, streams: false, stub: false });
 class WarmUpPing {}
 const owner = classEntry(entry, WarmUpPing);
 addMethod({ owner, name: 'ping', isStatic: true, impl: echo, options: {}, streams: false });

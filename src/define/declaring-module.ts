@@ -25,16 +25,26 @@ const evalName = /[\\/]\[((worker )?eval\d*|stdin)\]$/;
  * for a native library kept out of the parent) never is, and this process never imports it.
  */
 export function declaringModule(explicit: string | URL | undefined, what: string): string {
+  return declaration(explicit, what).url;
+}
+
+/**
+ * The declaring module's URL, as `declaringModule()` finds it, and whether the target is a stub: named
+ * by a `module` option in code of another module, it stands for the module's own wrap, which runs
+ * wherever that module is imported (a sandboxed child), never for the code given here.
+ */
+export function declaration(explicit: string | URL | undefined, what: string): { url: string; stub: boolean } {
   if (explicit !== undefined) {
     const url = existing(fromUrl(String(explicit), what, 'the `module` option'), what);
     // Given by the module itself (module: import.meta.url), or by a helper that it called: either way
     // it is on the stack, running here. Code that never ran here cannot be on this process's stack.
-    if (onStack(url)) moduleEntry(url).ranHere = true;
-    return url;
+    const stub = !onStack(url);
+    if (!stub) moduleEntry(url).ranHere = true;
+    return { url, stub };
   }
   const url = fromStack(firstForeignFrame(), what);
   moduleEntry(url).ranHere = true;
-  return url;
+  return { url, stub: false };
 }
 
 /** Whether a frame of the current stack runs code of the module `url` names. */

@@ -2,7 +2,7 @@ import { callFunction } from '../call/call.js';
 import { usageError } from '../errors.js';
 import type { RunInProcessOptions } from '../options.js';
 import { addFunction, isAsyncGeneratorFunction, moduleEntry, type FunctionEntry } from '../shared/registry.js';
-import { declaringModule } from './declaring-module.js';
+import { declaration } from './declaring-module.js';
 import { refuseUnnamedIn } from './remote-naming.js';
 import { checkTargetShape } from './target-shape.js';
 
@@ -19,19 +19,21 @@ export function wrapFunction(fn: Function, options: RunInProcessOptions): (...ar
     );
   }
   checkTargetShape(fn, options, `${id}()`);
-  const moduleUrl = declaringModule(options.module, `${id}()`);
+  const { url: moduleUrl, stub } = declaration(options.module, `${id}()`);
   const entry: FunctionEntry = {
     module: moduleEntry(moduleUrl),
     id,
     impl: fn,
     options,
     streams: isAsyncGeneratorFunction(fn),
+    stub,
   };
   addFunction(entry);
   try {
     refuseUnnamedIn(moduleUrl);
   } catch (error) {
-    entry.module.functions.delete(id); // Refused: as if never wrapped, so that a fixed wrap may follow.
+    // Refused: as if never wrapped, so that a fixed wrap may follow (a stub of the same target stays).
+    if (entry.module.functions.get(id) === entry) entry.module.functions.delete(id);
     throw error;
   }
   const offloaded = function (this: unknown, ...args: unknown[]): unknown {

@@ -63,6 +63,8 @@ export interface FunctionEntry {
   readonly options: RunInProcessOptions;
   /** An `async function*`: a call returns an async generator whose items the child yields. */
   readonly streams: boolean;
+  /** Wrapped in another module's code, which named this one by a `module` option: `impl` never runs. */
+  readonly stub: boolean;
 }
 
 /** An `async function*` or `async *` method, as written or as TypeScript lowers it. */
@@ -166,6 +168,13 @@ export function inheritsMethod(self: object, method: MethodEntry): boolean {
 export function addFunction(entry: FunctionEntry): void {
   const { functions, url } = entry.module;
   const earlier = functions.get(entry.id);
+  if (earlier && (earlier.stub || entry.stub)) {
+    // A stub stands for the module's own wrap: two stubs of one target (one per pool, say) are one,
+    // and the module's own wrap takes a stub's place, as in a child that imported the stub's module
+    // (which declares targets of its own) before the module it names.
+    if (earlier.stub && !entry.stub) functions.set(entry.id, entry);
+    return;
+  }
   if (earlier) {
     // The same code wrapped again: runInProcess() ran in a function, a constructor or a class field,
     // which the child never runs as it imports the module (it would not find the function either).

@@ -68,3 +68,33 @@ test('a plugin rewritten and imported again under a new query runs its new code 
   assert.equal(await v2.extra?.(), 'only in v2');
   assert.equal((await v1.answer())[0], 'v1', 'the old module instance keeps its own code');
 });
+
+test("stubs of a plugin's function: one per pool, in a module children import too, whichever of the two a child imports first", async () => {
+  // The README's stub pattern, in a host module that also declares a target of its own: a child that
+  // runs that target imports the host module, and its stubs, before or after the plugin itself.
+  writeFileSync(
+    join(folder, 'stubbed-plugin.js'),
+    `import { runInProcess } from 'run-in-process';
+     export const run = runInProcess(async function run(text) { return 'plugin: ' + text; });`,
+  );
+  writeFileSync(
+    join(folder, 'stubbing-host.js'),
+    `import { runInProcess } from 'run-in-process';
+     const module = new URL('./stubbed-plugin.js', import.meta.url).href;
+     const stub = async function run() { throw new Error('a stub never runs'); };
+     export const inA = runInProcess(stub, { module, pool: 'stubs-a' });
+     export const inB = runInProcess(async function run() { throw new Error('a stub never runs'); }, { module, pool: 'stubs-b' });
+     export const hostPid = runInProcess(async function hostPid() { return process.pid; }, { pool: 'stubs-a' });`,
+  );
+  configure('stubs-a', { size: 1 });
+  configure('stubs-b', { size: 1 });
+  type Host = Record<'inA' | 'inB', (text: string) => Promise<string>> & { hostPid(): Promise<number> };
+  const host = (await import(pathToFileURL(join(folder, 'stubbing-host.js')).href)) as Host;
+  // Pool b's child imports the plugin, then the host (stubs of a function it has); pool a's the other way round.
+  assert.equal(await host.inB('first'), 'plugin: first');
+  const child = await host.hostPid();
+  assert.notEqual(child, process.pid);
+  assert.equal(await host.inA('second'), 'plugin: second');
+  assert.equal(await host.hostPid(), child, 'the same child ran both');
+  assert.equal(await host.inB('third'), 'plugin: third');
+});

@@ -1,4 +1,4 @@
-import { bufferIndexes, decodeValue, encodeValues, isPrimitive, isSentAsIs } from '../codec/values.js';
+import { bufferIndexes, decodeValue, encodeValues, isPrimitive, isSentAsIs, sentCopies } from '../codec/values.js';
 import { RunInProcessError, SerializationError, usageError } from '../errors.js';
 import { CallSlot, type CallTask, type Target } from '../protocol.js';
 import {
@@ -194,9 +194,9 @@ function callTask(
   label: string,
 ): CallTask {
   if (args.every(isSentAsIs)) {
-    if (snapshot === undefined) return ['call', targetKey, 0, args, bufferIndexes(args), false];
+    if (snapshot === undefined) return ['call', targetKey, 0, sentCopies(args), bufferIndexes(args), false];
     if (fieldsArePrimitive(snapshot)) {
-      const task: CallTask = ['call', targetKey, 0, args, bufferIndexes(args), false];
+      const task: CallTask = ['call', targetKey, 0, sentCopies(args), bufferIndexes(args), false];
       task[CallSlot.self] = snapshot;
       return task;
     }

@@ -2,6 +2,7 @@ import { SerializationError } from '../errors.js';
 import { describeUncloneable, isStackOverflow } from './uncloneable.js';
 import { deserialize, type Resizable, serialize } from './serializer.js';
 import { messageOf } from './describe-thrown.js';
+import { bufferOf, copyOfView } from './views.js';
 
 export { ownView } from './serializer.js';
 
@@ -47,8 +48,22 @@ export function isPrimitive(value: unknown): boolean {
 export function isSentAsIs(value: unknown): boolean {
   if (isPrimitive(value)) return true;
   if (!ArrayBuffer.isView(value)) return false;
-  const buffer = value.buffer;
+  const buffer = bufferOf(value);
   return buffer instanceof ArrayBuffer && !(buffer as Resizable).resizable && buffer.byteLength !== 0;
+}
+
+/**
+ * Arguments that go as they are, each view among them replaced by a copy of its bytes now: a call's
+ * arguments are its caller's as they were when it was made (structured clone copies at once), while
+ * it is sent later (its batch at the next turn of the event loop, a queued call when a child is free,
+ * a large one while the pipe takes it), and a caller may reuse its buffer meanwhile.
+ */
+export function sentCopies(args: unknown[]): unknown[] {
+  for (let index = 0; index < args.length; index++) {
+    const value = args[index];
+    if (!isPrimitive(value)) args[index] = copyOfView(value as ArrayBufferView);
+  }
+  return args;
 }
 
 export function bufferIndexes(values: readonly unknown[]): number[] | undefined {

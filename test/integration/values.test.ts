@@ -317,6 +317,43 @@ describe('results that structured clone refuses', () => {
   });
 });
 
+test('arguments are taken when the call is made: a buffer the caller reuses, or detaches, right after changes nothing', async () => {
+  const { Values } = await fixture<ValuesModule>('standard', 'values');
+  // A reader that reuses its chunk: the calls go at the next turn of the event loop, or wait for a child.
+  const chunk = Buffer.alloc(4);
+  const floats = new Float64Array(4);
+  const view = new DataView(new ArrayBuffer(2));
+  const calls: Promise<unknown>[] = [];
+  for (let round = 0; round < 6; round++) {
+    chunk.fill(round);
+    floats.fill(round + 0.5);
+    view.setUint16(0, round);
+    calls.push(Values.echo(chunk), Values.echo(floats.subarray(1, 3)), Values.echo(view));
+  }
+  const detachable = new Uint8Array([5, 6, 7]);
+  calls.push(Values.echo(detachable));
+  structuredClone(detachable.buffer, { transfer: [detachable.buffer] });
+  // A view whose own accessors lie or throw is read as structured clone reads it.
+  const lying = new Uint8Array([1, 2]);
+  Object.defineProperty(lying, 'buffer', {
+    get: () => {
+      throw new Error('not this');
+    },
+  });
+  Object.defineProperty(lying, 'byteLength', { value: 1000 });
+  calls.push(Values.echo(lying));
+  const back = await Promise.all(calls);
+  for (let round = 0; round < 6; round++) {
+    const [bytes, part, data] = back.slice(round * 3, round * 3 + 3) as [Buffer, Float64Array, DataView];
+    assert.ok(Buffer.isBuffer(bytes), 'a Buffer stays a Buffer');
+    assert.deepEqual([...bytes], [round, round, round, round], `round ${round}: the chunk as it was`);
+    assert.deepEqual([...part], [round + 0.5, round + 0.5], `round ${round}: the subarray as it was`);
+    assert.equal(data.getUint16(0), round, `round ${round}: the DataView as it was`);
+  }
+  assert.deepEqual([...(back[18] as Uint8Array)], [5, 6, 7], 'detached after the call');
+  assert.deepEqual([...(back[19] as Uint8Array)], [1, 2], "a view's own accessors are not what is sent");
+});
+
 test('a 100 MB payload goes through', async () => {
   const { Values } = await fixture<ValuesModule>('standard', 'values');
   const big = Buffer.alloc(100 * 1024 * 1024, 7);

@@ -1,0 +1,46 @@
+/**
+ * Typed arrays and DataViews read through the language's own accessors, not the view's: a view's own
+ * `buffer` or `byteLength` (a getter defined on it, or on its class) could throw or lie, where
+ * structured clone and IPC read the internal slots.
+ */
+
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+
+function accessor<T>(prototype: object, key: PropertyKey): (this: unknown) => T {
+  return Object.getOwnPropertyDescriptor(prototype, key)!.get as (this: unknown) => T;
+}
+
+/** A typed array's kind ('Float64Array'); undefined for a DataView. */
+const kindOf = accessor<string | undefined>(typedArrayPrototype, Symbol.toStringTag);
+const typed = {
+  buffer: accessor<ArrayBufferLike>(typedArrayPrototype, 'buffer'),
+  byteOffset: accessor<number>(typedArrayPrototype, 'byteOffset'),
+  byteLength: accessor<number>(typedArrayPrototype, 'byteLength'),
+};
+const dataView = {
+  buffer: accessor<ArrayBufferLike>(DataView.prototype, 'buffer'),
+  byteOffset: accessor<number>(DataView.prototype, 'byteOffset'),
+  byteLength: accessor<number>(DataView.prototype, 'byteLength'),
+};
+const sliceBuffer = ArrayBuffer.prototype.slice as (this: ArrayBufferLike, start: number, end: number) => ArrayBuffer;
+
+/** The buffer under a view (`ArrayBuffer.isView(view)` holds). */
+export function bufferOf(view: ArrayBufferView): ArrayBufferLike {
+  return (kindOf.call(view) === undefined ? dataView : typed).buffer.call(view);
+}
+
+/**
+ * A copy of the bytes a view covers, as a view of the same kind (a Buffer as a Buffer; a subclass of
+ * a typed array as that typed array, as structured clone gives it) over a buffer of its own. For
+ * what a call sends as it is: the caller may write to its own view before the call goes.
+ */
+export function copyOfView(view: ArrayBufferView): ArrayBufferView {
+  const kind = kindOf.call(view);
+  const read = kind === undefined ? dataView : typed;
+  const offset = read.byteOffset.call(view);
+  const bytes = sliceBuffer.call(read.buffer.call(view), offset, offset + read.byteLength.call(view));
+  if (Buffer.isBuffer(view)) return Buffer.from(bytes);
+  if (kind === undefined) return new DataView(bytes);
+  const Kind = (globalThis as unknown as Record<string, new (buffer: ArrayBuffer) => ArrayBufferView>)[kind]!;
+  return new Kind(bytes);
+}

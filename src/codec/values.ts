@@ -2,7 +2,7 @@ import { SerializationError } from '../errors.js';
 import { describeUncloneable, isStackOverflow } from './uncloneable.js';
 import { deserialize, type Resizable, serialize } from './serializer.js';
 import { messageOf } from './describe-thrown.js';
-import { bufferOf, copyOfView } from './views.js';
+import { bufferOf, byteLengthOf, plainView } from './views.js';
 
 export { ownView } from './serializer.js';
 
@@ -53,18 +53,32 @@ export function isSentAsIs(value: unknown): boolean {
 }
 
 /**
- * Arguments that go as they are, each view among them replaced by a copy of its bytes now: a call's
- * arguments are its caller's as they were when it was made (structured clone copies at once), while
- * it is sent later (its batch at the next turn of the event loop, a queued call when a child is free,
- * a large one while the pipe takes it), and a caller may reuse its buffer meanwhile.
+ * Arguments that go as they are, each view among them replaced by a copy of its bytes now, up to
+ * `copiedUpToBytes` in all: a call's arguments are its caller's as they were when it was made (as
+ * structured clone copies at once), while it is sent later (its batch at the next turn of the event
+ * loop, a queued call when a child is free), and a caller may reuse its buffer meanwhile (a reader's
+ * chunk). Larger ones are sent from the caller's own memory, as a stream's `write()` sends a Buffer:
+ * a copy of 64 MiB took a fifth of its echo's time here, its page faults mostly (README says so).
+ * Either way, by a view whose accessors are the language's (views.ts).
  */
 export function sentCopies(args: unknown[]): unknown[] {
+  let bytes = 0;
+  let views = false;
+  for (const value of args) {
+    if (isPrimitive(value)) continue;
+    views = true;
+    bytes += byteLengthOf(value as ArrayBufferView);
+  }
+  if (!views) return args;
+  const copy = bytes <= copiedUpToBytes;
   for (let index = 0; index < args.length; index++) {
     const value = args[index];
-    if (!isPrimitive(value)) args[index] = copyOfView(value as ArrayBufferView);
+    if (!isPrimitive(value)) args[index] = plainView(value as ArrayBufferView, copy);
   }
   return args;
 }
+
+const copiedUpToBytes = 512 * 1024;
 
 export function bufferIndexes(values: readonly unknown[]): number[] | undefined {
   let indexes: number[] | undefined;

@@ -29,18 +29,35 @@ export function bufferOf(view: ArrayBufferView): ArrayBufferLike {
   return (kindOf.call(view) === undefined ? dataView : typed).buffer.call(view);
 }
 
+/** How many bytes a view covers. */
+export function byteLengthOf(view: ArrayBufferView): number {
+  return (kindOf.call(view) === undefined ? dataView : typed).byteLength.call(view);
+}
+
 /**
- * A copy of the bytes a view covers, as a view of the same kind (a Buffer as a Buffer; a subclass of
- * a typed array as that typed array, as structured clone gives it) over a buffer of its own. For
- * what a call sends as it is: the caller may write to its own view before the call goes.
+ * A copy of the bytes a view covers (`copy`), or a view of the same bytes, in place: either way a
+ * view of the same kind (a Buffer as a Buffer; a subclass of a typed array as that typed array, as
+ * structured clone gives it) whose accessors are the language's. For what a call sends as it is:
+ * the caller may write to its own view before the call goes, and Node's serializer, which writes the
+ * call then, reads a view through its accessors.
  */
-export function copyOfView(view: ArrayBufferView): ArrayBufferView {
+export function plainView(view: ArrayBufferView, copy: boolean): ArrayBufferView {
   const kind = kindOf.call(view);
   const read = kind === undefined ? dataView : typed;
+  const buffer = read.buffer.call(view);
   const offset = read.byteOffset.call(view);
-  const bytes = sliceBuffer.call(read.buffer.call(view), offset, offset + read.byteLength.call(view));
-  if (Buffer.isBuffer(view)) return Buffer.from(bytes);
-  if (kind === undefined) return new DataView(bytes);
-  const Kind = (globalThis as unknown as Record<string, new (buffer: ArrayBuffer) => ArrayBufferView>)[kind]!;
-  return new Kind(bytes);
+  const length = read.byteLength.call(view);
+  const [bytes, at] = copy ? [sliceBuffer.call(buffer, offset, offset + length), 0] : [buffer, offset];
+  if (Buffer.isBuffer(view)) return Buffer.from(bytes, at, length);
+  if (kind === undefined) return new DataView(bytes, at, length);
+  const Kind = (globalThis as unknown as Record<string, TypedArrayKind>)[kind]!;
+  return new Kind(bytes, at, length / Kind.BYTES_PER_ELEMENT);
 }
+
+type TypedArrayKind = (new (
+  buffer: ArrayBufferLike,
+  offset: number,
+  length: number,
+) => ArrayBufferView) & {
+  readonly BYTES_PER_ELEMENT: number;
+};

@@ -1,3 +1,4 @@
+import { bufferOf, byteLengthOf } from '../codec/views.js';
 import { CallSlot, type CallTask } from '../protocol.js';
 
 /**
@@ -16,11 +17,12 @@ export function taskBytes(task: CallTask): number {
 function valuesBytes(values: readonly unknown[]): number {
   let bytes = 0;
   for (const value of values) {
-    // A view is read with care: its buffer may have been detached since the call was made.
+    // A view is read with care: its buffer may have been detached since the call was made, and its own
+    // accessors are not the ones structured clone reads (views.ts).
     bytes += ArrayBuffer.isView(value)
-      ? value.buffer.byteLength === 0
+      ? bufferOf(value).byteLength === 0
         ? 0
-        : value.byteLength
+        : byteLengthOf(value)
       : typeof value === 'string'
         ? value.length
         : 8;

@@ -342,6 +342,14 @@ test('arguments are taken when the call is made: a buffer the caller reuses, or 
   });
   Object.defineProperty(lying, 'byteLength', { value: 1000 });
   calls.push(Values.echo(lying));
+  // Past 512 KiB a view is sent from the caller's memory (not copied), read as structured clone reads it too.
+  const large = Buffer.alloc(600 * 1024, 3);
+  Object.defineProperty(large, 'buffer', {
+    get: () => {
+      throw new Error('not this');
+    },
+  });
+  calls.push(Values.echo(large));
   const back = await Promise.all(calls);
   for (let round = 0; round < 6; round++) {
     const [bytes, part, data] = back.slice(round * 3, round * 3 + 3) as [Buffer, Float64Array, DataView];
@@ -352,6 +360,8 @@ test('arguments are taken when the call is made: a buffer the caller reuses, or 
   }
   assert.deepEqual([...(back[18] as Uint8Array)], [5, 6, 7], 'detached after the call');
   assert.deepEqual([...(back[19] as Uint8Array)], [1, 2], "a view's own accessors are not what is sent");
+  const largeBack = back[20] as Buffer;
+  assert.ok(Buffer.isBuffer(largeBack) && largeBack.length === large.length && largeBack.every((byte) => byte === 3));
 });
 
 test('a 100 MB payload goes through', async () => {

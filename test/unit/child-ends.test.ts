@@ -8,10 +8,14 @@ const { lossWithAbortedWorker } =
 // A batch lost with a worker that tinypool ended for an abort (sends and aborts numbered in one sequence).
 test('a batch lost with a worker ended for an abort goes again unless it may have run beside the aborted call', () => {
   // Given to tinypool after the abort: it never reached a child.
-  assert.equal(lossWithAbortedWorker(5, 4, false).kind, 'retired');
+  assert.equal(lossWithAbortedWorker(5, 4, false, false).kind, 'retired');
   // Before it, with callsPerChild above 1: it may have run beside the aborted call, in its child.
-  assert.equal(lossWithAbortedWorker(3, 4, false).kind, 'crashed');
+  assert.equal(lossWithAbortedWorker(3, 4, false, false).kind, 'crashed');
   // Before it, with one call at a time per child: the aborted call held that child, and tinypool
   // gave it this batch, queued until then, only once the abort freed its place.
-  assert.equal(lossWithAbortedWorker(3, 4, true).kind, 'retired');
+  assert.equal(lossWithAbortedWorker(3, 4, true, false).kind, 'retired');
+  // Before it, with callsPerChild above 1, but no child started it (the children ended for aborts
+  // told their starts, all read, and none named it): tinypool had queued it, and gave it to the
+  // worker it was ending.
+  assert.equal(lossWithAbortedWorker(3, 4, false, true).kind, 'retired');
 });

@@ -24,8 +24,7 @@ export function lossWithChild(record: ChildRecord, sentAt: number, boot: BootSet
   // call ran, and was read. Not from a child stopped for misbehaving (code in it wrote something else
   // on that pipe: the parent reads nothing after it), nor from one whose pipe closed while it still
   // ran (code in it closed or reused the descriptor, then it died): their silence says nothing.
-  const startsTold =
-    record.process.stdio[noticePipeFd] != null && record.misbehaved === undefined && !record.noticesCut;
+  const startsTold = toldItsStarts(record);
   // A child that threw outside any call said which calls it ran then, and started none after
   // (child/runner.ts): only those are blamed.
   const ran = record.fatalRunning;
@@ -37,17 +36,34 @@ export function lossWithChild(record: ChildRecord, sentAt: number, boot: BootSet
 }
 
 /**
+ * Whether a child's notices, once its pipes closed, say every batch it started: it wrote them on a
+ * pipe, synchronously, before it ran anything of the batch. Not a child stopped for misbehaving (code
+ * in it wrote something else on that pipe: the parent reads nothing after it), nor one whose pipe
+ * closed while it still ran (code in it closed or reused the descriptor): their silence says nothing.
+ */
+export function toldItsStarts(record: ChildRecord): boolean {
+  return record.process.stdio[noticePipeFd] != null && record.misbehaved === undefined && !record.noticesCut;
+}
+
+/**
  * A batch whose worker tinypool ended because we aborted another task on it. tinypool can still
  * give that worker a queued batch afterwards (the aborted task's result, already on its way, makes
  * it look free), and a worker being ended sends its child nothing: a batch given to tinypool after
  * the abort never reached a child, and goes again. So does any batch when a child runs one task at
  * a time (callsPerChild 1): the aborted one held it, and tinypool gave it this one only once the
- * abort had freed its place, a batch it had queued before the abort included. One given before may
- * have run beside the aborted one (callsPerChild above 1): its calls fail, as they would have had
- * its child been killed.
+ * abort had freed its place, a batch it had queued before the abort included; and one that no child
+ * started (`unstarted`: the children ended for aborts told their starts, and were all read, and none
+ * named it), such as a batch tinypool had queued and then gave that worker. Otherwise one given
+ * before may have run beside the aborted one (callsPerChild above 1): its calls fail, as they would
+ * have had its child been killed.
  */
-export function lossWithAbortedWorker(sentAt: number, abortedAt: number, oneTaskPerChild: boolean): BatchLoss {
-  if (sentAt > abortedAt || oneTaskPerChild) return { kind: 'retired' };
+export function lossWithAbortedWorker(
+  sentAt: number,
+  abortedAt: number,
+  oneTaskPerChild: boolean,
+  unstarted: boolean,
+): BatchLoss {
+  if (sentAt > abortedAt || oneTaskPerChild || unstarted) return { kind: 'retired' };
   return {
     kind: 'crashed',
     error: (label) =>

@@ -34,7 +34,7 @@ import { ChildTracker, type ChildRecord } from './child-tracker.js';
 import { type LocalBatch, LocalBatches } from './local-batches.js';
 import { markedAsOurs } from './child-fork.js';
 import { isNotStarted, isNotStartedError } from './refused-fork.js';
-import { exitReason, lossWithAbortedWorker, lossWithChild } from './child-ends.js';
+import { exitReason, lossWithAbortedWorker, lossWithChild, toldItsStarts } from './child-ends.js';
 import { preloadError, startupError, threwOutsideCalls } from './crash-report.js';
 import { warnOnce } from '../../shared/warn-once.js';
 import { splitLarge } from './deferred-calls.js';
@@ -180,6 +180,8 @@ export class TinypoolTransport implements Transport {
   readonly #batches = new LocalBatches();
   /** Why the pool aborted tasks that no child had spoken for, and when: #exitOf tells their children's ends. */
   readonly #stopsUnseen: Array<{ reason: StopReason; at: number }> = [];
+  /** Children that tinypool ends for our aborts (cancel()), until a while after their end. */
+  readonly #abortedChildren = new Set<ChildRecord>();
   /** The tasks tinypool gave each child and that it has not answered yet (forged). */
   readonly #tasksGiven = new WeakMap<ChildRecord, Set<number>>();
   /** Children whose task failed in them, in the order they said so: #taskFailed finds its own by text. */
@@ -466,6 +468,7 @@ export class TinypoolTransport implements Transport {
     if (batch.child && (!batch.exclusive || reason === 'shutdown')) batch.child.process.kill('SIGKILL');
     if ((!batch.child || batch.exclusive) && batch.controller) {
       this.#abortedAt = ++this.#sequence;
+      if (batch.child) this.#noteAbortedChild(batch.child);
       // tinypool's listener drops the task from its queue, or ends the worker running it; a task it
       // finished has no listener left. A throw there would not come back here: AbortableTaskQueue, below.
       const removals = this.#queue.removals;
@@ -717,9 +720,11 @@ export class TinypoolTransport implements Transport {
     } else if (error instanceof Error && error.message === 'Terminating worker thread') {
       // tinypool 2.2.0: the text it rejects a task with when it ends its worker: at destroy(), or
       // when one of our aborts (cancel()) ended the worker that ran the aborted task.
+      const oneTaskPerChild = this.settings.callsPerChild === 1;
+      const unstarted = !this.#destroying && !oneTaskPerChild && (await this.#noChildStarted(id));
       loss = this.#destroying
         ? { kind: 'closed' }
-        : lossWithAbortedWorker(this.#batches.get(id)?.sentAt ?? 0, this.#abortedAt, this.settings.callsPerChild === 1);
+        : lossWithAbortedWorker(this.#batches.get(id)?.sentAt ?? 0, this.#abortedAt, oneTaskPerChild, unstarted);
     } else {
       const broken = this.#childThatFailed(id, error);
       if (broken) {
@@ -739,6 +744,21 @@ export class TinypoolTransport implements Transport {
     }
     this.#forget(id);
     this.events.lost(id, loss);
+  }
+
+  /**
+   * Whether no child started a batch that tinypool failed as it ended a worker for an abort: each
+   * child ended so (tinypool ends no other) told its starts, and has closed its pipes, so that all it
+   * told was read, and none spoke of the batch. False when that cannot be known: an abort whose
+   * child was not known yet (tinypool then ended a worker no notice named).
+   */
+  async #noChildStarted(id: number): Promise<boolean> {
+    this.#forgetOldStops();
+    const ended = [...this.#abortedChildren];
+    if (this.#stopsUnseen.length > 0 || ended.length === 0 || !ended.every(toldItsStarts)) return false;
+    const allRead = Promise.all(ended.map((record) => record.closed)).then(() => true);
+    const read = await Promise.race([allRead, delay(exitGrace).then(() => false)]);
+    return read && this.#batches.get(id)?.child === undefined;
   }
 
   /** The child whose own side of a task failed with `error`: the batch's, or the one that said so. */
@@ -905,6 +925,13 @@ export class TinypoolTransport implements Transport {
       if (stop) reason = stop.reason === 'stuck' ? 'timeout' : stop.reason;
     }
     return { pool: this.settings.name, pid: record.pid, exitCode: record.exitCode, signal: record.signal, reason };
+  }
+
+  /** A child tinypool ends for one of our aborts: kept a while after its end, for #noChildStarted. */
+  #noteAbortedChild(record: ChildRecord): void {
+    if (this.#abortedChildren.has(record)) return;
+    this.#abortedChildren.add(record);
+    void record.closed.then(() => setTimeout(() => this.#abortedChildren.delete(record), exitGrace).unref());
   }
 
   #noteStopUnseen(reason: StopReason): void {

@@ -26,3 +26,18 @@ export function watchAbort(signal: AbortSignal, onAbort: () => void): () => void
   own.add(onAbort);
   return () => own.delete(onAbort);
 }
+
+const reasonGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'reason')?.get;
+
+/**
+ * `signal.reason`, as the signal holds it: read through AbortSignal's own accessor, so that a getter
+ * defined on the signal (which could throw from the abort listener, where nothing catches it) is not
+ * what the call's AbortError carries.
+ */
+export function reasonOf(signal: AbortSignal): unknown {
+  try {
+    return reasonGetter ? reasonGetter.call(signal) : signal.reason;
+  } catch (error) {
+    return error;
+  }
+}

@@ -2,7 +2,7 @@ import { AbortError, TimeoutError } from '../errors.js';
 import { type FailureKind, failureOf, type Outcome } from './call-stats.js';
 import { longestTimer } from '../options.js';
 import { AnswerSlot, CallSlot, type Answer, type CallTask } from '../protocol.js';
-import { watchAbort } from './abort-watch.js';
+import { reasonOf, watchAbort } from './abort-watch.js';
 import type { Batch } from './batch.js';
 import type { CallbackListener } from './scheduler.js';
 import type { StreamFlow } from './stream-flow.js';
@@ -67,7 +67,7 @@ export class PendingCall {
   ) {
     if (signal) {
       this.#unwatch = watchAbort(signal, () =>
-        this.fail(new AbortError(`The call to ${label} was aborted.`, { cause: signal.reason })),
+        this.fail(new AbortError(`The call to ${label} was aborted.`, { cause: reasonOf(signal) })),
       );
     }
   }

@@ -1,3 +1,4 @@
+import { reasonOf } from './abort-watch.js';
 import { performance } from 'node:perf_hooks';
 import { pingCalls } from '../child/ping.js';
 import { AbortError, isInstance, PoolClosedError, QueueFullError, RunInProcessError, TimeoutError } from '../errors.js';
@@ -359,7 +360,7 @@ export class Scheduler {
       call.stoppable = made !== undefined;
       made?.(call);
       if (signal?.aborted) {
-        call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: signal.reason }));
+        call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: reasonOf(signal) }));
         return;
       }
       if (this.#queueIsFull(call)) return;

@@ -78,3 +78,22 @@ test('aborting a running call kills its child; the next call gets a new one', as
   assert.ok((await waitFor(() => !isAlive(first), 5_000)) !== undefined, 'the busy child was killed');
   assert.notEqual(await pid(), first);
 });
+
+test("a signal whose own `reason` getter throws aborts its calls as any other does: the parent lives, the cause is the signal's reason", async () => {
+  configure('cancel-reason', { size: 1 });
+  const { hold } = inPool('cancel-reason');
+  const [started, release] = [scratchFile('reason-started'), scratchFile('reason-release')];
+  const controller = new AbortController();
+  Object.defineProperty(controller.signal, 'reason', {
+    get() {
+      throw new Error('a careless getter');
+    },
+  });
+  const running = withCallOptions({ signal: controller.signal }, () => hold(started, release));
+  await waitForFile(started);
+  controller.abort(new Error('user gave up'));
+  assert.equal(((await rejectionOf(running, AbortError)).cause as Error).message, 'user gave up');
+  // Already aborted when the call is made.
+  const late = withCallOptions({ signal: controller.signal }, () => hold(started, release));
+  assert.equal(((await rejectionOf(late, AbortError)).cause as Error).message, 'user gave up');
+});

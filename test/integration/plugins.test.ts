@@ -98,3 +98,25 @@ test("stubs of a plugin's function: one per pool, in a module children import to
   assert.equal(await host.hostPid(), child, 'the same child ran both');
   assert.equal(await host.inB('third'), 'plugin: third');
 });
+
+test('a module that exports `then` (which import() takes for a promise) is imported in its children, its error classes found', async () => {
+  const file = join(folder, 'exports-then.js');
+  writeFileSync(
+    file,
+    `import { runInProcess } from 'run-in-process';
+     export class ThenError extends Error { name = 'ThenError'; }
+     export const work = runInProcess(async function work(x) { if (x === 'throw') throw new ThenError('mine'); return 'worked ' + x; },
+       { pool: 'exports-then' });
+     // An API function that happens to be named then: it never settles what import() hands it.
+     export function then(_onFulfilled) {}`,
+  );
+  configure('exports-then', { size: 1, timeout: 10_000 });
+  // A namespace with `then` would be called, never settled, by an import() or await here too.
+  const source = `import * as ns from ${JSON.stringify(pathToFileURL(file).href)}; export { ns };`;
+  const box = (await import(`data:text/javascript,${encodeURIComponent(source)}`)) as {
+    ns: { work(x: string): Promise<string>; ThenError: typeof Error };
+  };
+  const { work, ThenError } = box.ns;
+  assert.equal(await work('a'), 'worked a');
+  await assert.rejects(work('throw'), (error: unknown) => error instanceof ThenError && error.message === 'mine');
+});

@@ -568,20 +568,29 @@ function checkEnvelope(envelope: unknown, kind: 'call' | 'answer', codecs: strin
   const { v, codec } = envelope as Record<string, unknown>;
   if (v !== envelopeVersion) {
     throw new TypeError(
-      `${a} ${kind} envelope of version ${String(v)}; this side reads version ${envelopeVersion} ` +
+      `${a} ${kind} envelope of version ${shown(v)}; this side reads version ${envelopeVersion} ` +
         `(are both ends the same version of run-in-process?)`,
     );
   }
   if (typeof codec !== 'string' || !codecs.includes(codec)) {
-    const otherNode = typeof codec === 'string' && codec.startsWith('v8-node');
+    const otherNode = typeof codec === 'string' && /^v8-node\d{1,3}$/.test(codec);
     throw new TypeError(
       otherNode
         ? `${a} ${kind} encoded with the v8 codec of Node ${codec.slice('v8-node'.length)}, which this side, on Node ` +
             `${nodeMajor}, cannot be trusted to read: run callers and workers on one Node major, or use the portable codec`
-        : `${a} ${kind} envelope with codec ${String(codec)}; this side reads ${codecs.join(' and ')}`,
+        : `${a} ${kind} envelope with codec ${shown(codec)}; this side reads ${codecs.join(' and ')}`,
     );
   }
   return envelope;
+}
+
+/**
+ * A value read from an envelope, as a message may show it: whoever can write to Redis wrote it, so
+ * quoted (control characters escaped: no line or terminal sequence of its own) and cut short.
+ */
+export function shown(value: unknown): string {
+  const text = String(value);
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
 }
 
 /** Only what reading an answer relies on: a worker is trusted no more than a child is. */

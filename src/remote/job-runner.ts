@@ -32,6 +32,7 @@ import {
   sealAnswers,
   sealProgress,
   sealReleased,
+  shown,
 } from './envelope.js';
 import { warnOnce } from '../shared/warn-once.js';
 import { HeldCalls } from './held-calls.js';
@@ -105,15 +106,18 @@ export function jobRunner(
       } catch (error) {
         const why = (error as Error).message;
         // Its caller is told (below); the worker's operator would otherwise never hear of a worker
-        // that fails every call it takes (another secret than its callers', another version).
+        // that fails every call it takes (another secret than its callers', another version). One
+        // reason, whatever the sizes or counts it names, or the values it quotes from the job (forged
+        // ones would each be a reason of their own, and use up the warnings a real one needs).
+        const reason = why.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\d+/g, '#');
         warnOnce(
           'RUN_IN_PROCESS_UNREADABLE_JOB',
-          why.replace(/\d+/g, '#'), // One reason, whatever the sizes or counts it names.
+          reason,
           () =>
-            `The worker ${name} (queue ${queueName}) could not read job ${jobId}: ${why}. Its caller was told so ` +
-            '(RunInProcessError); jobs refused for the same reason are not warned about again.',
+            `The worker ${name} (queue ${queueName}) could not read job ${shown(jobId)}: ${why}. Its caller was told ` +
+            'so (RunInProcessError); jobs refused for the same reason are not warned about again.',
         );
-        throw new RunInProcessError(`The worker could not read job ${jobId}: ${why}.`);
+        throw new RunInProcessError(`The worker could not read job ${shown(jobId)}: ${why}.`);
       }
       codec = envelope.codec;
       labels = envelope.calls.map((part) => part.label);

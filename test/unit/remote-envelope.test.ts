@@ -150,3 +150,19 @@ test('a job says its caller reads answers stored apart; one of an earlier caller
   assert.equal(readsAnswersApart(job), true);
   assert.equal(readsAnswersApart({ ...job, reads: undefined }), false);
 });
+
+test('what a refusal quotes from a job (its codec, its version) is quoted, its control characters escaped, and cut short', () => {
+  const forged = `\u001b[31m\nrun-in-process worker: a line of its own\n${'x'.repeat(100_000)}`;
+  for (const envelope of [
+    { ...sealJob([part(10)], 'j9', undefined, 'msgpackr-2'), codec: forged },
+    { ...sealJob([part(10)], 'j9', undefined, 'msgpackr-2'), v: forged },
+  ]) {
+    assert.throws(
+      () => openJob(envelope, 'j9', undefined, limit),
+      (error: Error) =>
+        error.message.length < 400 &&
+        !/[\n\u001b]/.test(error.message) &&
+        error.message.includes('"\\u001b[31m\\nrun-in'),
+    );
+  }
+});

@@ -471,6 +471,7 @@ export class CallerTransport implements Transport {
       .then((removed) => removed > 0 && this.link.markStopped(jobId, false))
       .catch(() => 0);
     this.link.markStopped(jobId);
+    this.link.discardWhenFinished(jobId);
     void this.options.cancel(jobId).catch(() => {});
     // The call stopped was failed already; the others of its job (at shutdown) may have run.
     const error = (label: string) =>

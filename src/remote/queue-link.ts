@@ -73,6 +73,8 @@ export class QueueLink {
   #busy = false;
   /** `since`: when its job was added to the queue (added()); until then, the sweep leaves it alone. */
   readonly #watchers = new Map<string, { watcher: JobWatcher; since: number | undefined }>();
+  /** Jobs their callers stopped, by when: discarded when their worker finishes them (discardWhenFinished). */
+  readonly #stopped = new Map<string, number>();
   #events: QueueEvents | undefined;
   #listening: Promise<void> | undefined;
   /** `#listening` has resolved: the subscription is up. */
@@ -199,6 +201,21 @@ export class QueueLink {
   }
 
   /**
+   * A job its caller stopped, which its worker still finishes (with the stop's answer, its child
+   * killed): it is discarded when this link hears it finished, as an answered job is, not left for
+   * `removeOnComplete`'s age, which only later jobs of the queue act on. Not watched: it holds no
+   * process, and is left to that backstop when this link stops listening first (an idle process).
+   */
+  discardWhenFinished(jobId: string): void {
+    const now = performance.now();
+    for (const [stopped, at] of this.#stopped) {
+      if (now - at < finishedJobKeptSeconds * 1_000 && this.#stopped.size < 10_000) break;
+      this.#stopped.delete(stopped);
+    }
+    this.#stopped.set(jobId, now);
+  }
+
+  /**
    * Marks a job its caller stopped (job-holder.ts stopMarkOf), or, `stopped` false, drops the mark of
    * one that was removed from the queue after all (no worker will take it). Fire and forget: on the
    * connection that adds jobs, after what was sent on it before.
@@ -317,7 +334,11 @@ export class QueueLink {
       'completed',
       guarded(({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }, eventId) => {
         const entry = this.#watchers.get(jobId);
-        if (!entry) return;
+        // (Deleted only if it is finished: an event anyone could have added does not make it so.)
+        if (!entry) {
+          if (this.#stopped.delete(jobId)) this.discard(jobId, eventId);
+          return;
+        }
         if (isAnswerApart(returnvalue)) void this.#settleApart(jobId, eventId);
         else if (entry.watcher.completed(returnvalue, false)) {
           this.forget(jobId);
@@ -331,8 +352,9 @@ export class QueueLink {
     // only when the queue gives up on it (its worker stalled), not when the call's code throws.
     events.on(
       'failed',
-      guarded(({ jobId }: { jobId: string }) => {
+      guarded(({ jobId }: { jobId: string }, eventId) => {
         if (this.#watchers.has(jobId)) void this.#settleFromStore(jobId);
+        else if (this.#stopped.delete(jobId)) this.discard(jobId, eventId);
       }),
     );
     this.#events = events;

@@ -292,12 +292,25 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.ok(
       (await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8').length >= 3, 10_000)) !== undefined,
     );
-    controller.abort();
-    await rejectionOf(running, AbortError);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const stopped = readFileSync(marker, 'utf8').length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(readFileSync(marker, 'utf8').length, stopped, 'the call stopped on the worker');
+    const client = new Redis({ path: redis.socket });
+    try {
+      // Job hashes (`bull:<queue>:<id>`, ids made by the caller), not their sub-keys.
+      const jobs = async () =>
+        (await client.keys('bull:default@test:*')).filter((key) => /^bull:default@test:\d+\.[^:]*$/.test(key)).length;
+      const held = await jobs();
+      controller.abort();
+      await rejectionOf(running, AbortError);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const stopped = readFileSync(marker, 'utf8').length;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(readFileSync(marker, 'utf8').length, stopped, 'the call stopped on the worker');
+      // Its worker finished the job with the stop's answer: the live caller deleted it, data and all.
+      let left = held;
+      for (const until = Date.now() + 5_000; left >= held && Date.now() < until; await sleep(100)) left = await jobs();
+      assert.ok(left < held, `the stopped job is still in Redis (${left} jobs, ${held} while it ran)`);
+    } finally {
+      client.disconnect();
+    }
   });
 
   test('a call aborted while its job is being sent is never run by a worker', async () => {

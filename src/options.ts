@@ -236,19 +236,28 @@ const moduleUrl: Rule = {
   expected: 'a URL string such as import.meta.url',
   accepts: (value) => typeof value === 'string' || value instanceof URL,
 };
+/**
+ * An array with no hole (`every()` skips holes: `[, 'x']` would pass) whose items all pass: strings
+ * that reach a process's arguments or environment cannot hold a NUL character, which Node refuses
+ * only when it starts a child, far from the option that held it.
+ */
+function arrayOf(accepts: (item: unknown) => boolean): (value: unknown) => boolean {
+  return (value) => Array.isArray(value) && Array.from(value).every(accepts);
+}
+const cleanString = (item: unknown): item is string => typeof item === 'string' && !item.includes('\0');
 const strings: Rule = {
-  expected: "an array of strings such as ['--import', 'tsx']",
-  accepts: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string'),
+  expected: "an array of strings such as ['--import', 'tsx'] (no NUL character)",
+  accepts: arrayOf(cleanString),
 };
 const environment: Rule = {
-  expected: "an object whose values are strings, such as { ...process.env, DEBUG: '1' }",
+  expected: "an object whose values are strings (no NUL character), such as { ...process.env, DEBUG: '1' }",
   // Not an array, a Map or a Date, which have no entries a child could use and would start it with
   // none; any object else, of any realm (a vm context's, a test runner's), process.env among them.
   accepts: (value) =>
     typeof value === 'object' &&
     value !== null &&
     Object.prototype.toString.call(value) === '[object Object]' &&
-    Object.values(value).every((item) => item === undefined || typeof item === 'string'),
+    Object.entries(value).every(([key, item]) => !key.includes('\0') && (item === undefined || cleanString(item))),
 };
 const abortSignal: Rule = { expected: 'an AbortSignal', accepts: (value) => value instanceof AbortSignal };
 
@@ -313,17 +322,21 @@ const poolRules: Table<PoolOptions> = {
   minChildren: number(`a whole number from 0 to ${largestPool}`, (n) => Number.isInteger(n) && n >= 0, largestPool),
   preload: {
     expected: "an array of module URLs or paths, such as [import.meta.resolve('./warm.js')]",
-    accepts: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''),
+    accepts: arrayOf((item) => cleanString(item) && item !== ''),
   },
   recordTiming: boolean,
   envAllow: {
     expected: "an array of variable names, such as ['PATH', 'HOME']",
-    accepts: (value) => Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''),
+    accepts: arrayOf((item) => cleanString(item) && item !== ''),
   },
   transport: {
     expected: 'a transport such as bullmq({ connection }) from run-in-process/bullmq',
+    // Made by the library (bullmq()): an object that only looks like one has no way to make a transport.
     accepts: (value) =>
-      typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'run-in-process:transport',
+      typeof value === 'object' &&
+      value !== null &&
+      (value as { kind?: unknown }).kind === 'run-in-process:transport' &&
+      typeof (value as { createTransport?: unknown }).createTransport === 'function',
   },
   permissions: {
     expected: "an object such as { fsRead: ['./plugins'] }",
@@ -332,8 +345,7 @@ const poolRules: Table<PoolOptions> = {
 };
 const paths: Rule = {
   expected: "an array of paths, such as ['./plugins'] (no empty string, no NUL character)",
-  accepts: (value) =>
-    Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== '' && !item.includes('\0')),
+  accepts: arrayOf((item) => cleanString(item) && item !== ''),
 };
 const permissionRules: Table<Permissions> = {
   fsRead: paths,

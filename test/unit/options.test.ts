@@ -64,6 +64,28 @@ test('an env that is an array, a Map or a Date, and a heap limit a child could n
   configure('options-env', { maxMemoryMb: 8 });
 });
 
+test('arrays with holes, and strings with a NUL character, are refused where they are given, not at the first call', () => {
+  // every() skips holes: [, '--no-warnings'] passed, and the first call failed far from it.
+  const withHole = (item: string): string[] => {
+    const array: string[] = [];
+    array[1] = item;
+    return array;
+  };
+  refused(
+    () => configure('options-holes', { execArgv: withHole('--no-warnings') }),
+    TypeError,
+    /execArgv must be an array of strings/,
+  );
+  refused(() => configure('options-holes', { preload: withHole('a.js') }), TypeError, /preload must be/);
+  refused(() => configure('options-holes', { envAllow: withHole('PATH') }), TypeError, /envAllow must be/);
+  refused(() => configure('options-holes', { execArgv: ['--x\0'] }), TypeError, /no NUL character/);
+  refused(() => configure('options-holes', { env: { A: 'a\0b' } }), TypeError, /env must be .*no NUL character/);
+  refused(() => configure('options-holes', { preload: ['a\0.js'] }), TypeError, /preload must be/);
+  // An object that only looks like a transport has no way to make one.
+  const fake = { kind: 'run-in-process:transport', description: 'fake' } as never;
+  refused(() => configure('options-holes', { transport: fake }), TypeError, /transport must be a transport/);
+});
+
 test('an execArgv whose last flag still wants its value is refused: Node would take the child script for it', () => {
   for (const flag of ['--import', '--require', '-r', '--conditions']) {
     refused(

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { isLibraryErrorClass, SerializationError } from '../errors.js';
 import type { EncodedThrown, ErrorNode } from '../protocol.js';
 // Refuses what v8 would copy wrongly (a view on a SharedArrayBuffer, say): such a field is left out.
@@ -33,7 +34,9 @@ export function encodeThrown(thrown: unknown, exportNameOf: ExportNameOf = () =>
     if (!isError(thrown)) {
       try {
         return ['value', serialize(thrown)];
-      } catch {
+      } catch (error) {
+        // Not the object's fields, the object itself: its copy would be an empty {}, not what was thrown.
+        if (refusedWhole(thrown)) return unsendable(thrown, error);
         // A function, or an object that holds one: sent as far as it can be, below.
       }
     }
@@ -41,6 +44,16 @@ export function encodeThrown(thrown: unknown, exportNameOf: ExportNameOf = () =>
   } catch (error) {
     return unsendable(thrown, error);
   }
+}
+
+/** An object structured clone refuses for what it is, whatever its fields: a Promise, a weak collection or reference. */
+function refusedWhole(thrown: unknown): boolean {
+  return (
+    types.isPromise(thrown) ||
+    types.isWeakMap(thrown) ||
+    types.isWeakSet(thrown) ||
+    (typeof WeakRef === 'function' && thrown instanceof WeakRef)
+  );
 }
 
 function unsendable(thrown: unknown, reason: unknown): EncodedThrown {
@@ -139,6 +152,7 @@ class ErrorEncoder {
     if (typeof value === 'function' || typeof value === 'symbol') return dropped;
     if (typeof value !== 'object' || value === null) return value;
     if (isError(value)) return this.#refTo(value);
+    if (refusedWhole(value)) return dropped; // Left out, as a function is: not an empty {} in its place.
     const known = this.#copies.get(value);
     if (known !== undefined) return known;
     const asIs = safely(() => clonedAsIs(value));

@@ -173,3 +173,14 @@ test('cycles and shared values survive; a reference marker in user data is not m
   };
   assert.deepEqual(withMarker.data, {}, "a user's key that looks like a reference is left out");
 });
+
+test('a thrown Promise, WeakMap or WeakRef is a SerializationError at `thrown`; one inside a thrown value or an error is left out', () => {
+  for (const thrown of [Promise.resolve(1), new WeakMap(), new WeakRef({})]) {
+    const back = decode(encodeThrown(thrown));
+    assert.ok(back instanceof SerializationError, `${Object.prototype.toString.call(thrown)}: ${String(back)}`);
+    assert.equal((back as InstanceType<typeof SerializationError>).path, 'thrown');
+  }
+  assert.deepEqual(decode(encodeThrown({ p: Promise.resolve(1), kept: 2 })), { kept: 2 });
+  const error = decode(encodeThrown(Object.assign(new Error('with a promise'), { p: Promise.resolve(1), kept: 2 })));
+  assert.ok(error instanceof Error && !('p' in error) && (error as Error & { kept?: number }).kept === 2);
+});

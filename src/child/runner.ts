@@ -134,6 +134,19 @@ process.on('message', (message: unknown) => {
   if (isBatchControl(message)) onBatchControl(message);
 });
 
+/**
+ * The listeners through which this child hears of its tasks: tinypool's, registered before this file
+ * loaded, and the one above. Code in the child that removes the process's 'message' listeners
+ * (`process.removeAllListeners()`, a library resetting the process) would leave the child taking no
+ * task again, and calls sent to it waiting for ever: they are put back as each batch ends.
+ */
+const taskListeners = process.listeners('message');
+
+function keepHearingTasks(): void {
+  const listening = process.listeners('message');
+  for (const listener of taskListeners) if (!listening.includes(listener)) process.on('message', listener);
+}
+
 export default function run(task: Task): Promise<TaskResult> | TaskResult {
   if (task[0] !== 'batch') return task[0] === 'warm' ? warmUp(watchdogStarted) : ['woken'];
   const id = task[BatchSlot.id];
@@ -157,6 +170,7 @@ export default function run(task: Task): Promise<TaskResult> | TaskResult {
 
 /** Says the batch ended, after its answers, before tinypool carries its result: the parent waits for both. */
 function ended(id: number, result: TaskResult): TaskResult {
+  keepHearingTasks();
   if (result[0] !== 'batch-end') return result;
   notify(['run-in-process:ended', id, result[TaskResultSlot.slow]]);
   return ['batch-end', result[TaskResultSlot.slow], id];

@@ -349,6 +349,14 @@ test('a child whose code replaces a global the library reads there (Array.isArra
   for (let i = 0; i < 3; i++) assert.equal(typeof (await pid()), 'number');
 });
 
+test("a child whose code removes the process's 'message' listeners goes on taking calls", async () => {
+  configure('hostile-child', { size: 1 });
+  const { removeMessageListeners, pid } = inPool('hostile-child');
+  const child = await removeMessageListeners();
+  // The next calls waited for ever (with a timeout, they failed after startTimeout).
+  for (let i = 0; i < 3; i++) assert.equal(await withCallOptions({ timeout: 5_000 }, () => pid()), child);
+});
+
 test('bytes that a descendant writes on the notice pipe after the child exited do not change why it ended', async () => {
   configure('hostile-child', { size: 1 });
   const { exitLeavingWriter } = inPool('hostile-child');

@@ -19,8 +19,9 @@ import { NotStarted } from './refused-fork.js';
  * nothing tinypool does later can miss one (in an isolated pool tinypool forks children that run
  * no task of ours, and that the transport never sees):
  * - it leads a process group of its own, so that what its code starts (a `spawn('sleep')`, a
- *   browser, a compiler) is stopped with it: when the child exits, however it exits, its group is
- *   killed. POSIX only: Windows has no process groups, and there nothing the child starts is stopped;
+ *   compiler) is stopped with it: when the child exits, however it exits, its group is killed (not
+ *   what leaves the group: a detached process, as Puppeteer's browser is, or GNU timeout's command).
+ *   POSIX only: Windows has no process groups, and there nothing the child starts is stopped;
  * - its output is passed on in a way that a closed stdout cannot turn into a crash of the parent
  *   (child-output.ts);
  * - it gets two pipes beside its IPC channel: for its answers, and for the parent's batch control,

@@ -1,3 +1,4 @@
+import { abortedOf } from '../pool/abort-watch.js';
 import type { Answer, Value } from '../protocol.js';
 import type { ScheduledStream } from '../pool/scheduler.js';
 import { returnedValue } from './answer.js';
@@ -187,7 +188,7 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
    * late to stop anything, and the end is what it was.
    */
   #aborted(): boolean {
-    return this.signal?.aborted === true && !this.#inbox.endedBeforeAbort;
+    return abortedOf(this.signal) && !this.#inbox.endedBeforeAbort;
   }
 
   #valueOf(item: Value): T {
@@ -210,8 +211,8 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
     // alive, or a stream dropped half-read would never be collected, and its child never stopped.
     const signal = this.signal;
     stream.answer.then(
-      (answer) => inbox.ended({ answer }, signal?.aborted !== true),
-      (error: unknown) => inbox.ended({ error }, signal?.aborted !== true),
+      (answer) => inbox.ended({ answer }, !abortedOf(signal)),
+      (error: unknown) => inbox.ended({ error }, !abortedOf(signal)),
     );
     stream.answer.finally(() => dropped.unregister(stream)).catch(() => {});
   }

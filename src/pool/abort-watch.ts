@@ -28,6 +28,7 @@ export function watchAbort(signal: AbortSignal, onAbort: () => void): () => void
 }
 
 const reasonGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'reason')?.get;
+const abortedGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')?.get;
 
 /**
  * `signal.reason`, as the signal holds it: read through AbortSignal's own accessor, so that a getter
@@ -39,5 +40,15 @@ export function reasonOf(signal: AbortSignal): unknown {
     return reasonGetter ? reasonGetter.call(signal) : signal.reason;
   } catch (error) {
     return error;
+  }
+}
+
+/** `signal.aborted`, as the signal holds it, read as `reasonOf` reads its reason. */
+export function abortedOf(signal: AbortSignal | undefined): boolean {
+  if (signal === undefined) return false;
+  try {
+    return (abortedGetter ? abortedGetter.call(signal) : signal.aborted) === true;
+  } catch {
+    return false;
   }
 }

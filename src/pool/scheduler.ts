@@ -1,4 +1,4 @@
-import { reasonOf } from './abort-watch.js';
+import { abortedOf, reasonOf } from './abort-watch.js';
 import { performance } from 'node:perf_hooks';
 import { pingCalls } from '../child/ping.js';
 import { AbortError, isInstance, PoolClosedError, QueueFullError, RunInProcessError, TimeoutError } from '../errors.js';
@@ -359,7 +359,7 @@ export class Scheduler {
       call.listener = listener;
       call.stoppable = made !== undefined;
       made?.(call);
-      if (signal?.aborted) {
+      if (signal && abortedOf(signal)) {
         call.fail(new AbortError(`The call to ${label} was aborted before it started.`, { cause: reasonOf(signal) }));
         return;
       }

@@ -79,16 +79,17 @@ test('aborting a running call kills its child; the next call gets a new one', as
   assert.notEqual(await pid(), first);
 });
 
-test("a signal whose own `reason` getter throws aborts its calls as any other does: the parent lives, the cause is the signal's reason", async () => {
+test("a signal whose own `aborted` and `reason` getters throw aborts its calls as any other does: the parent lives, the cause is the signal's reason", async () => {
   configure('cancel-reason', { size: 1 });
   const { hold } = inPool('cancel-reason');
   const [started, release] = [scratchFile('reason-started'), scratchFile('reason-release')];
   const controller = new AbortController();
-  Object.defineProperty(controller.signal, 'reason', {
-    get() {
-      throw new Error('a careless getter');
-    },
-  });
+  for (const key of ['aborted', 'reason'])
+    Object.defineProperty(controller.signal, key, {
+      get() {
+        throw new Error('a careless getter');
+      },
+    });
   const running = withCallOptions({ signal: controller.signal }, () => hold(started, release));
   await waitForFile(started);
   controller.abort(new Error('user gave up'));

@@ -450,6 +450,24 @@ describe('streams: time and cancellation', () => {
     assert.ok((await waitFor(() => !isAlive(pid), 5_000)) !== undefined, 'its child was killed');
   });
 
+  test('a signal whose own `aborted` and `reason` getters throw aborts a stream as any other: the parent lives', async () => {
+    const { Exporter } = await fixture<StreamsModule>('standard', 'streams');
+    const controller = new AbortController();
+    for (const key of ['aborted', 'reason'])
+      Object.defineProperty(controller.signal, key, {
+        get() {
+          throw new Error('a careless getter');
+        },
+      });
+    const stream = withCallOptions({ signal: controller.signal }, () =>
+      new Exporter().waits(scratchFile('never'), scratchFile('m')),
+    );
+    await stream.next();
+    controller.abort(new Error('enough'));
+    const error = await rejectionOf(stream.next(), AbortError);
+    assert.equal((error.cause as Error).message, 'enough');
+  });
+
   test('after an abort, items that had arrived but were not taken are dropped: the next next() rejects at once', async () => {
     const { Exporter } = await fixture<StreamsModule>('standard', 'streams');
     const controller = new AbortController();

@@ -1,7 +1,13 @@
 import { callFunction } from '../call/call.js';
 import { usageError } from '../errors.js';
 import type { RunInProcessOptions } from '../options.js';
-import { addFunction, isAsyncGeneratorFunction, moduleEntry, type FunctionEntry } from '../shared/registry.js';
+import {
+  addFunction,
+  type FunctionEntry,
+  isAsyncGeneratorFunction,
+  moduleEntry,
+  removeFunction,
+} from '../shared/registry.js';
 import { declaration } from './declaring-module.js';
 import { refuseUnnamedIn } from './remote-naming.js';
 import { checkTargetShape } from './target-shape.js';
@@ -32,8 +38,7 @@ export function wrapFunction(fn: Function, options: RunInProcessOptions): (...ar
   try {
     refuseUnnamedIn(moduleUrl);
   } catch (error) {
-    // Refused: as if never wrapped, so that a fixed wrap may follow (a stub of the same target stays).
-    if (entry.module.functions.get(id) === entry) entry.module.functions.delete(id);
+    removeFunction(entry); // Refused: as if never wrapped, so that a fixed wrap may follow.
     throw error;
   }
   const offloaded = function (this: unknown, ...args: unknown[]): unknown {

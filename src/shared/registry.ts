@@ -169,9 +169,18 @@ export function addFunction(entry: FunctionEntry): void {
   const { functions, url } = entry.module;
   const earlier = functions.get(entry.id);
   if (earlier && (earlier.stub || entry.stub)) {
-    // A stub stands for the module's own wrap: two stubs of one target (one per pool, say) are one,
-    // and the module's own wrap takes a stub's place, as in a child that imported the stub's module
-    // (which declares targets of its own) before the module it names.
+    // A stub stands for the module's own wrap: stubs of one target for other pools are one, and the
+    // module's own wrap takes a stub's place, as in a child that imported the stub's module (which
+    // declares targets of its own) before the module it names. Two for one pool are a slip (a stub
+    // made in a function, or one module named for two plugins), refused as two wraps are.
+    if (entry.stub && !stubbedFor(entry)) {
+      throw usageError(
+        `runInProcess(): a stub of "${entry.id}" in ${url} was declared a second time for the pool ` +
+          `"${entry.options.pool ?? 'default'}". Declare each stub once, at the top level of a module, and use what ` +
+          `runInProcess() returns (stubs of one function may differ in their pool); if it was meant for another ` +
+          `module, check its \`module\` option.`,
+      );
+    }
     if (earlier.stub && !entry.stub) functions.set(entry.id, entry);
     return;
   }
@@ -205,7 +214,33 @@ export function addFunction(entry: FunctionEntry): void {
         helperHint(url),
     );
   }
+  if (entry.stub) stubbedFor(entry);
   functions.set(entry.id, entry);
+}
+
+/** Undoes addFunction(): a wrap refused after it was registered, so that a fixed one may follow. */
+export function removeFunction(entry: FunctionEntry): void {
+  if (entry.module.functions.get(entry.id) === entry) entry.module.functions.delete(entry.id);
+  if (entry.stub)
+    stubPools
+      .get(entry.module)
+      ?.get(entry.id)
+      ?.delete(entry.options.pool ?? 'default');
+}
+
+/** The pools each stubbed function has a stub for, by module. */
+const stubPools = new WeakMap<ModuleEntry, Map<string, Set<string>>>();
+
+/** Notes a stub's pool; false when that function had a stub for it already. */
+function stubbedFor(entry: FunctionEntry): boolean {
+  let byId = stubPools.get(entry.module);
+  if (!byId) stubPools.set(entry.module, (byId = new Map()));
+  let pools = byId.get(entry.id);
+  if (!pools) byId.set(entry.id, (pools = new Set()));
+  const pool = entry.options.pool ?? 'default';
+  if (pools.has(pool)) return false;
+  pools.add(pool);
+  return true;
 }
 
 function sourceOf(fn: Function): string | undefined {

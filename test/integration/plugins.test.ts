@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
-import { configure, shutdown } from 'run-in-process';
+import { configure, runInProcess, shutdown } from 'run-in-process';
 import { fixtureUrl, repoRoot } from '../helpers/fixtures.js';
 
 type HasherModule = typeof import('../fixtures/src/hasher.js');
@@ -99,24 +99,48 @@ test("stubs of a plugin's function: one per pool, in a module children import to
   assert.equal(await host.inB('third'), 'plugin: third');
 });
 
-test('a module that exports `then` (which import() takes for a promise) is imported in its children, its error classes found', async () => {
-  const file = join(folder, 'exports-then.js');
-  writeFileSync(
-    file,
-    `import { runInProcess } from 'run-in-process';
-     export class ThenError extends Error { name = 'ThenError'; }
-     export const work = runInProcess(async function work(x) { if (x === 'throw') throw new ThenError('mine'); return 'worked ' + x; },
-       { pool: 'exports-then' });
-     // An API function that happens to be named then: it never settles what import() hands it.
-     export function then(_onFulfilled) {}`,
-  );
-  configure('exports-then', { size: 1, timeout: 10_000 });
-  // A namespace with `then` would be called, never settled, by an import() or await here too.
-  const source = `import * as ns from ${JSON.stringify(pathToFileURL(file).href)}; export { ns };`;
-  const box = (await import(`data:text/javascript,${encodeURIComponent(source)}`)) as {
-    ns: { work(x: string): Promise<string>; ThenError: typeof Error };
+test('a second stub of one function for the same pool is refused: stubs of one function differ in their pool', () => {
+  const module = pathToFileURL(join(folder, 'stubbed-plugin.js')).href;
+  const stub = async function run() {
+    throw new Error('a stub never runs');
   };
-  const { work, ThenError } = box.ns;
-  assert.equal(await work('a'), 'worked a');
-  await assert.rejects(work('throw'), (error: unknown) => error instanceof ThenError && error.message === 'mine');
+  runInProcess(stub, { module, pool: 'stubs-twice' });
+  assert.throws(
+    () => runInProcess(async function run() {}, { module, pool: 'stubs-twice' }),
+    /a stub of "run" in .*stubbed-plugin\.js was declared a second time for the pool "stubs-twice"/,
+  );
+});
+
+test('a module that exports `then` (which import() takes for a promise) is imported in its children, its error classes found', async () => {
+  // An API function that happens to be named then: one that never settles what import() hands it,
+  // one that settles it with something else, one that throws.
+  const thens = {
+    silent: 'export function then(_onFulfilled) {}',
+    other: "export function then(onFulfilled) { onFulfilled({ not: 'the namespace' }); }",
+    throwing: "export function then() { throw new Error('not a promise'); }",
+  };
+  configure('exports-then', { size: 1, timeout: 10_000 });
+  for (const [kind, then] of Object.entries(thens)) {
+    const file = join(folder, `exports-then-${kind}.js`);
+    writeFileSync(
+      file,
+      `import { runInProcess } from 'run-in-process';
+       export class ThenError extends Error { name = 'ThenError'; }
+       export const work = runInProcess(async function work(x) { if (x === 'throw') throw new ThenError('mine'); return 'worked ' + x; },
+         { pool: 'exports-then' });
+       ${then}`,
+    );
+    // A namespace with `then` would be called by an import() or an await here too.
+    const source = `import * as ns from ${JSON.stringify(pathToFileURL(file).href)}; export { ns };`;
+    const box = (await import(`data:text/javascript,${encodeURIComponent(source)}`)) as {
+      ns: { work(x: string): Promise<string>; ThenError: typeof Error };
+    };
+    const { work, ThenError } = box.ns;
+    assert.equal(await work('a'), 'worked a', kind);
+    await assert.rejects(
+      work('throw'),
+      (error: unknown) => error instanceof ThenError && error.message === 'mine',
+      kind,
+    );
+  }
 });

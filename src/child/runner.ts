@@ -27,6 +27,9 @@ import { warmUp } from './warm-up.js';
  * only what runs in a child: no pool, no tinypool (beyond the entry tinypool itself wraps it in).
  */
 processState.isChild = true;
+// tinypool's listener, through which this child hears of its tasks: the last registered before this
+// file loaded (keepHearingTasks). Taken before any code of the pool's (its preload) runs here.
+const tinypoolListener = process.rawListeners('message').at(-1) as ((...args: unknown[]) => void) | undefined;
 closeInheritedDescriptors();
 writeOutputAtOnce();
 // Its code closed the IPC channel (process.disconnect()), and it ends: the calls it runs go with it,
@@ -130,21 +133,22 @@ if (preload.length > 0)
 // What the parent says about open batches comes on the control pipe, or on the IPC channel beside
 // tinypool's own messages where there is no such pipe.
 readControl();
-process.on('message', (message: unknown) => {
+const controlListener = (message: unknown): void => {
   if (isBatchControl(message)) onBatchControl(message);
-});
+};
+process.on('message', controlListener);
 
 /**
- * The listeners through which this child hears of its tasks: tinypool's, registered before this file
- * loaded, and the one above. Code in the child that removes the process's 'message' listeners
- * (`process.removeAllListeners()`, a library resetting the process) would leave the child taking no
- * task again, and calls sent to it waiting for ever: they are put back as each batch ends.
+ * Code in the child that removes the process's 'message' listeners (`removeAllListeners('message')`,
+ * a library resetting the process) would leave the child taking no task again, and calls sent to it
+ * waiting for ever: tinypool's and the one above are put back as each batch ends, when no listener
+ * is left (code that wraps them, or adds its own, is left as it is: putting one back beside its
+ * wrapper would run each batch twice).
  */
-const taskListeners = process.listeners('message');
-
 function keepHearingTasks(): void {
-  const listening = process.listeners('message');
-  for (const listener of taskListeners) if (!listening.includes(listener)) process.on('message', listener);
+  if (process.listenerCount('message') > 0) return;
+  if (tinypoolListener) process.on('message', tinypoolListener);
+  process.on('message', controlListener);
 }
 
 export default function run(task: Task): Promise<TaskResult> | TaskResult {

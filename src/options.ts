@@ -242,7 +242,12 @@ const moduleUrl: Rule = {
  * only when it starts a child, far from the option that held it.
  */
 function arrayOf(accepts: (item: unknown) => boolean): (value: unknown) => boolean {
-  return (value) => Array.isArray(value) && Array.from(value).every(accepts);
+  return (value) => {
+    if (!Array.isArray(value)) return false;
+    // By index, stopping at the first hole: a length of 2³² − 1 is not walked to the end.
+    for (let index = 0; index < value.length; index++) if (!(index in value) || !accepts(value[index])) return false;
+    return true;
+  };
 }
 const cleanString = (item: unknown): item is string => typeof item === 'string' && !item.includes('\0');
 const strings: Rule = {
@@ -449,7 +454,7 @@ const serveRules: Table<ServeShape> = {
   modules: {
     expected: "a non-empty array of module paths or URLs, such as ['./dist/render.js']",
     accepts: (value) =>
-      Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && item !== ''),
+      Array.isArray(value) && value.length > 0 && arrayOf((item) => cleanString(item) && item !== '')(value),
   },
   poolOptions: {
     expected: 'an object of pool options, such as { size: 4 }',

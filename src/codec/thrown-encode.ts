@@ -46,13 +46,18 @@ export function encodeThrown(thrown: unknown, exportNameOf: ExportNameOf = () =>
   }
 }
 
-/** An object structured clone refuses for what it is, whatever its fields: a Promise, a weak collection or reference. */
+/**
+ * An object structured clone refuses for what it is, whatever its fields: a Promise, a weak
+ * collection or reference, a finalization registry, a generator.
+ */
 function refusedWhole(thrown: unknown): boolean {
   return (
     types.isPromise(thrown) ||
     types.isWeakMap(thrown) ||
     types.isWeakSet(thrown) ||
-    (typeof WeakRef === 'function' && thrown instanceof WeakRef)
+    types.isGeneratorObject(thrown) ||
+    (typeof WeakRef === 'function' && thrown instanceof WeakRef) ||
+    (typeof FinalizationRegistry === 'function' && thrown instanceof FinalizationRegistry)
   );
 }
 

@@ -22,7 +22,6 @@ const dataView = {
   byteOffset: accessor<number>(DataView.prototype, 'byteOffset'),
   byteLength: accessor<number>(DataView.prototype, 'byteLength'),
 };
-const sliceBuffer = ArrayBuffer.prototype.slice as (this: ArrayBufferLike, start: number, end: number) => ArrayBuffer;
 
 /** The buffer under a view (`ArrayBuffer.isView(view)` holds). */
 export function bufferOf(view: ArrayBufferView): ArrayBufferLike {
@@ -47,7 +46,7 @@ export function plainView(view: ArrayBufferView, copy: boolean): ArrayBufferView
   const buffer = read.buffer.call(view);
   const offset = read.byteOffset.call(view);
   const length = read.byteLength.call(view);
-  const [bytes, at] = copy ? [sliceBuffer.call(buffer, offset, offset + length), 0] : [buffer, offset];
+  const [bytes, at] = copy ? [copyOf(buffer, offset, length), 0] : [buffer, offset];
   if (Buffer.isBuffer(view)) return Buffer.from(bytes, at, length);
   if (kind === undefined) return new DataView(bytes, at, length);
   const Kind = (globalThis as unknown as Record<string, TypedArrayKind>)[kind]!;
@@ -61,3 +60,13 @@ type TypedArrayKind = (new (
 ) => ArrayBufferView) & {
   readonly BYTES_PER_ELEMENT: number;
 };
+
+/**
+ * The bytes, into a buffer of their own: not `ArrayBuffer.prototype.slice`, which makes the copy
+ * through the buffer's `constructor[Symbol.species]` (a subclass's code, on the call path).
+ */
+function copyOf(buffer: ArrayBufferLike, offset: number, length: number): ArrayBuffer {
+  const bytes = new ArrayBuffer(length);
+  new Uint8Array(bytes).set(new Uint8Array(buffer, offset, length));
+  return bytes;
+}

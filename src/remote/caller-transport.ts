@@ -295,7 +295,7 @@ export class CallerTransport implements Transport {
         if (!sent) return;
         // BullMQ's words when it gives up on a job it found stalled (moveStalledJobsToWait), not any
         // reason that mentions it: a worker that failed the job for Redis's error could quote anything.
-        if (reason.includes('stalled more than allowable limit')) {
+        if (reason === 'job stalled more than allowable limit') {
           void this.link.workerOf(jobId).then((worker) => this.#workerLost(jobId, sent, worker));
           return;
         }

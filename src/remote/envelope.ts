@@ -589,8 +589,18 @@ function checkEnvelope(envelope: unknown, kind: 'call' | 'answer', codecs: strin
  * quoted (control characters escaped: no line or terminal sequence of its own) and cut short.
  */
 export function shown(value: unknown): string {
-  const text = String(value);
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  let text: string;
+  try {
+    text = String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  const quoted = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  // JSON escapes C0 controls only: C1 ones (U+009B starts a terminal sequence) and line separators too.
+  return quoted.replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Only what reading an answer relies on: a worker is trusted no more than a child is. */

@@ -45,7 +45,9 @@ const discardScript = `
 if redis.call('ZREM', KEYS[2], ARGV[1]) + redis.call('ZREM', KEYS[3], ARGV[1]) > 0 then
   redis.call('DEL', KEYS[1], KEYS[1] .. ':logs', KEYS[1] .. ':run-in-process:answer', KEYS[1] .. ':run-in-process:stopped')
   if ARGV[2] ~= '' then redis.call('XDEL', KEYS[4], ARGV[2]) end
-end`;
+  return 1
+end
+return 0`;
 
 /** A link stops listening this long after its last job settled, so that an idle process can exit. */
 const listenAfterIdleMs = 1_000;
@@ -195,9 +197,26 @@ export class QueueLink {
    * which would also write a 'removed' event that every caller of the queue reads.
    */
   discard(jobId: string, eventId?: string): void {
+    void this.#discarded(jobId, eventId);
+  }
+
+  /** Whether the job was finished, and so deleted (a job that is not is left as it is). */
+  async #discarded(jobId: string, eventId: string | undefined): Promise<boolean> {
     const jobKey = this.queue.toKey(jobId);
     const { completed, failed, events } = this.queue.keys;
-    this.#adding.eval(discardScript, 4, jobKey, completed!, failed!, events!, jobId, eventId ?? '').catch(() => {});
+    return this.#adding
+      .eval(discardScript, 4, jobKey, completed!, failed!, events!, jobId, eventId ?? '')
+      .then((deleted) => deleted === 1)
+      .catch(() => false);
+  }
+
+  /**
+   * A stopped job's end was heard: it is deleted, and forgotten once it is (an event anyone could
+   * have added does not finish a job: the real one, later, finds it still noted).
+   */
+  #discardStopped(jobId: string, eventId: string): void {
+    if (!this.#stopped.has(jobId)) return;
+    void this.#discarded(jobId, eventId).then((deleted) => deleted && this.#stopped.delete(jobId));
   }
 
   /**
@@ -334,9 +353,8 @@ export class QueueLink {
       'completed',
       guarded(({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }, eventId) => {
         const entry = this.#watchers.get(jobId);
-        // (Deleted only if it is finished: an event anyone could have added does not make it so.)
         if (!entry) {
-          if (this.#stopped.delete(jobId)) this.discard(jobId, eventId);
+          this.#discardStopped(jobId, eventId);
           return;
         }
         if (isAnswerApart(returnvalue)) void this.#settleApart(jobId, eventId);
@@ -354,7 +372,7 @@ export class QueueLink {
       'failed',
       guarded(({ jobId }: { jobId: string }, eventId) => {
         if (this.#watchers.has(jobId)) void this.#settleFromStore(jobId);
-        else if (this.#stopped.delete(jobId)) this.discard(jobId, eventId);
+        else this.#discardStopped(jobId, eventId);
       }),
     );
     this.#events = events;

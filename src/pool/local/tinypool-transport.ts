@@ -720,11 +720,13 @@ export class TinypoolTransport implements Transport {
     } else if (error instanceof Error && error.message === 'Terminating worker thread') {
       // tinypool 2.2.0: the text it rejects a task with when it ends its worker: at destroy(), or
       // when one of our aborts (cancel()) ended the worker that ran the aborted task.
+      // As things stood when tinypool failed it: a later abort must not count against it.
+      const [sentAt, abortedAt] = [this.#batches.get(id)?.sentAt ?? 0, this.#abortedAt];
       const oneTaskPerChild = this.settings.callsPerChild === 1;
       const unstarted = !this.#destroying && !oneTaskPerChild && (await this.#noChildStarted(id));
       loss = this.#destroying
         ? { kind: 'closed' }
-        : lossWithAbortedWorker(this.#batches.get(id)?.sentAt ?? 0, this.#abortedAt, oneTaskPerChild, unstarted);
+        : lossWithAbortedWorker(sentAt, abortedAt, oneTaskPerChild, unstarted);
     } else {
       const broken = this.#childThatFailed(id, error);
       if (broken) {
@@ -758,7 +760,9 @@ export class TinypoolTransport implements Transport {
     if (this.#stopsUnseen.length > 0 || ended.length === 0 || !ended.every(toldItsStarts)) return false;
     const allRead = Promise.all(ended.map((record) => record.closed)).then(() => true);
     const read = await Promise.race([allRead, delay(exitGrace).then(() => false)]);
-    return read && this.#batches.get(id)?.child === undefined;
+    // Read to the end, and still telling (not stopped meanwhile for what it wrote): none named it.
+    const batch = this.#batches.get(id);
+    return read && ended.every(toldItsStarts) && batch !== undefined && batch.child === undefined;
   }
 
   /** The child whose own side of a task failed with `error`: the batch's, or the one that said so. */

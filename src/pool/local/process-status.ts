@@ -6,24 +6,36 @@ import { readFileSync } from 'node:fs';
  * cannot be read: another system, or a process already reaped.
  */
 export function procState(pid: number | undefined): string | undefined {
-  if (pid === undefined || process.platform !== 'linux') return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The state follows the command's name, which is in parentheses and may hold any character.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return undefined;
-  }
+  if (process.platform !== 'linux') return undefined;
+  return procStat(pid)?.[0];
 }
 
 /**
- * Whether a child still runs: not seen to exit, and not dying (a zombie, or dead, in /proc). A
- * child's pipes close as it dies, a moment before its exit is heard; off Linux, that moment counts
- * as running.
+ * Whether a child still runs: not seen to exit, and not dying (exiting, a zombie, or dead, in
+ * /proc). A child's pipes close as it dies, a moment before its exit is heard: the kernel closes a
+ * process's descriptors after it marks it exiting (PF_EXITING, in the flags of /proc's stat), and
+ * before it is a zombie, so a parent reading in that moment (a loaded machine) sees it running by
+ * its state alone. Off Linux, that moment counts as running.
  */
 export function stillRuns(child: ChildProcess): boolean {
   if (child.exitCode !== null || child.signalCode !== null) return false;
   if (process.platform !== 'linux') return true;
-  const state = procState(child.pid);
-  return state !== undefined && state !== 'Z' && state !== 'X';
+  const stat = procStat(child.pid);
+  if (stat === undefined) return false;
+  const [state, , , , , , flags] = stat;
+  return state !== 'Z' && state !== 'X' && (Number(flags) & exitingFlag) === 0;
+}
+
+/** Linux's PF_EXITING: the process is in do_exit(). */
+const exitingFlag = 0x4;
+
+/** The fields of /proc/<pid>/stat after the command's name (state, ppid, pgrp, session, tty, tpgid, flags, …). */
+function procStat(pid: number | undefined): string[] | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
 }

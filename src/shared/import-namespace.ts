@@ -1,52 +1,21 @@
 import { types } from 'node:util';
 
 /**
- * `import(url)`, for the namespace of a module that may export `then`. The promise `import()` returns
- * takes such a namespace for a promise, as any thenable, and calls its `then` to settle: a plain
- * function named `then` leaves it pending for good (the module loaded, the call waiting on it), one
- * that calls back settles it with whatever it gives, one that throws rejects it. So the module is
- * also asked for through a `data:` module that re-exports its namespace inside an object, which
- * settles once the module is evaluated (or fails as the module failed): at once when `import()`
- * settled with anything but a namespace, or failed; after `boxAfterMs` while it has not settled.
- * Only then: that module costs a compilation (~1 ms), which a fast import does without. The
- * namespace comes boxed as well: a promise resolved with it, or an `await` of it, would call its
- * `then` again.
+ * `import(url)`, its namespace boxed: a promise resolved with a namespace, or an `await` of one,
+ * calls its `then` when the module exports one. Such a module cannot be imported faithfully at all:
+ * the promise `import()` returns takes its namespace for a promise too, and settles as its `then`
+ * says, if ever. Asking for it a second way (a `data:` module that re-exports it) was tried: under
+ * a loader that resolves a module by its importer (tsx, for CommonJS TypeScript), that evaluated the
+ * module a second time. So one that settles with something else is refused, saying why; one that
+ * never settles waits (README, Caveats).
  */
-export function importNamespace(url: string, boxAfterMs = 100): Promise<{ namespace: object }> {
-  return new Promise((resolve, reject) => {
-    // When both ways fail, the module failed: the direct import's error says so best (the data:
-    // module would name itself as the importer of a module that is not found).
-    let directFailed: { error: unknown } | undefined;
-    let boxFailed = false;
-    let boxing = false;
-    const box = () => {
-      if (boxing) return;
-      boxing = true;
-      clearTimeout(boxed);
-      (import(boxOf(url)) as Promise<{ ns: object }>).then(
-        (module) => resolve({ namespace: module.ns }),
-        () => {
-          if (directFailed) reject(directFailed.error);
-          else boxFailed = true;
-        },
-      );
-    };
-    const boxed = setTimeout(box, boxAfterMs);
-    (import(url) as Promise<unknown>).then(
-      (namespace) => {
-        if (!types.isModuleNamespaceObject(namespace)) return box();
-        clearTimeout(boxed);
-        resolve({ namespace: namespace as object });
-      },
-      (error: unknown) => {
-        if (boxFailed) return reject(error);
-        directFailed = { error };
-        box();
-      },
+export async function importNamespace(url: string): Promise<{ namespace: object }> {
+  const namespace: unknown = await import(url);
+  if (!types.isModuleNamespaceObject(namespace)) {
+    throw new TypeError(
+      `${url} exports a function named \`then\`: import() takes the module for a promise, and calls it instead of ` +
+        'giving the module. Rename that export, or move it to a module of its own.',
     );
-  });
-}
-
-function boxOf(url: string): string {
-  return `data:text/javascript,${encodeURIComponent(`import * as ns from ${JSON.stringify(url)}; export { ns };`)}`;
+  }
+  return { namespace: namespace as object };
 }

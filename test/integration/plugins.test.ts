@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
-import { configure, ModuleLoadError, runInProcess, shutdown } from 'run-in-process';
+import { configure, runInProcess, shutdown } from 'run-in-process';
 import { fixtureUrl, repoRoot } from '../helpers/fixtures.js';
-import { rejectionOf } from '../helpers/rejection.js';
 
 type HasherModule = typeof import('../fixtures/src/hasher.js');
 
@@ -109,27 +108,5 @@ test('a second stub of one function for the same pool is refused: stubs of one f
   assert.throws(
     () => runInProcess(async function run() {}, { module, pool: 'stubs-twice' }),
     /a stub of "run" in .*stubbed-plugin\.js was declared a second time for the pool "stubs-twice"/,
-  );
-});
-
-test('a module that exports `then` (which import() takes for a promise) is refused in its children, saying why', async () => {
-  // An API function that happens to be named then, and calls back with something else.
-  const file = join(folder, 'exports-then.js');
-  writeFileSync(
-    file,
-    `import { runInProcess } from 'run-in-process';
-     export const work = runInProcess(async function work(x) { return 'worked ' + x; }, { pool: 'exports-then' });
-     export function then(onFulfilled) { onFulfilled({ not: 'the namespace' }); }`,
-  );
-  configure('exports-then', { size: 1, timeout: 10_000 });
-  // A namespace with `then` would be called by an import() or an await here too.
-  const source = `import * as ns from ${JSON.stringify(pathToFileURL(file).href)}; export { ns };`;
-  const box = (await import(`data:text/javascript,${encodeURIComponent(source)}`)) as {
-    ns: { work(x: string): Promise<string> };
-  };
-  const error = await rejectionOf(box.ns.work('a'), ModuleLoadError);
-  assert.match(
-    error.message,
-    /exports a function named `then`: import\(\) takes the module for a promise.*Rename that export/,
   );
 });

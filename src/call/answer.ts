@@ -1,4 +1,3 @@
-import { importNamespace } from '../shared/import-namespace.js';
 import { decodeThrown } from '../codec/thrown-decode.js';
 import { asBuffer, decodeValue, ownView } from '../codec/values.js';
 import { ModuleLoadError, RunInProcessError } from '../errors.js';
@@ -182,7 +181,7 @@ async function exportsOf(module: ModuleEntry): Promise<{ namespace: object } | {
       'its import had not settled after 500 ms: its top-level code may await this very call',
     );
   });
-  const imported = importNamespace(module.url).catch((error: unknown) => messageOf(error));
+  const imported = (import(module.url) as Promise<object>).catch((error: unknown) => messageOf(error));
   const outcome = await Promise.race([imported, timeout]).finally(() => clearTimeout(timer));
-  return typeof outcome === 'string' ? { unread: { kind: 'import failed', why: outcome } } : outcome;
+  return typeof outcome === 'string' ? { unread: { kind: 'import failed', why: outcome } } : { namespace: outcome };
 }

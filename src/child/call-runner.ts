@@ -110,7 +110,7 @@ async function execute(
   try {
     const target = parseTarget(task[CallSlot.target]);
     const loading = importOnce(target.module);
-    namespace = (loading instanceof Promise ? await loading : loading).namespace;
+    namespace = loading instanceof Promise ? await loading : loading;
     if (target.kind === 'method' && target.instanceClass) await importOnce(target.instanceClass.module);
     if (importing) notify(['run-in-process:imported', batch, task[CallSlot.id]]);
     const { this: snapshot, args } = input;

@@ -1,5 +1,3 @@
-import { importNamespace } from '../shared/import-namespace.js';
-
 /**
  * The declaring modules a child has imported, by URL. A call awaits `import()` only the first time:
  * a warm call does not wait a turn, nor go through the loader's resolution again, for a module
@@ -7,7 +5,7 @@ import { importNamespace } from '../shared/import-namespace.js';
  * first call to a preloaded module finds it here.
  */
 
-const loading = new Map<string, Promise<{ namespace: object }>>();
+const loading = new Map<string, Promise<object>>();
 /** The resolved namespaces too: a module already loaded is used at once. */
 const loaded = new Map<string, object>();
 
@@ -21,14 +19,13 @@ export function isImported(url: string): boolean {
   return loaded.has(url);
 }
 
-/** The module's namespace, boxed (an `await` of a namespace that exports `then` would call it). */
-export function importOnce(url: string): { namespace: object } | Promise<{ namespace: object }> {
+export function importOnce(url: string): object | Promise<object> {
   const namespace = loaded.get(url);
-  if (namespace) return { namespace };
+  if (namespace) return namespace;
   let pending = loading.get(url);
   if (!pending) {
-    pending = importNamespace(url).then((done) => {
-      loaded.set(url, done.namespace);
+    pending = (import(url) as Promise<object>).then((done) => {
+      loaded.set(url, done);
       return done;
     });
     loading.set(url, pending);

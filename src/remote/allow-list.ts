@@ -1,4 +1,3 @@
-import { importNamespace } from '../shared/import-namespace.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { messageOf } from '../codec/describe-thrown.js';
@@ -47,7 +46,7 @@ export async function importServed(urls: string[]): Promise<Set<string>> {
     const before = new Set(processState.registry.modules.keys());
     importing = url;
     try {
-      await importNamespace(url);
+      await import(url);
     } catch (error) {
       throw new Error(
         `The worker could not import ${url}: ${messageOf(error)}. Fix the module (importing it with node shows the ` +
@@ -117,7 +116,7 @@ export async function allowList(modules: ReadonlySet<string>, pool: string): Pro
     if (!modules.has(module.url) || module.url.startsWith(libraryUrl)) continue;
     // Under standard decorators a class with only instance methods is known by name only once its
     // constructor is seen: its export shows it.
-    const exports = (await importNamespace(module.url)).namespace as Record<string, unknown>;
+    const exports = (await import(module.url)) as Record<string, unknown>;
     for (const value of Object.values(exports)) if (typeof value === 'function') classOfConstructor(value);
     let named = true;
     for (const entry of entriesIn(module)) {

@@ -56,8 +56,8 @@ function refusedWhole(thrown: unknown): boolean {
     types.isWeakMap(thrown) ||
     types.isWeakSet(thrown) ||
     types.isGeneratorObject(thrown) ||
-    (typeof WeakRef === 'function' && thrown instanceof WeakRef) ||
-    (typeof FinalizationRegistry === 'function' && thrown instanceof FinalizationRegistry)
+    thrown instanceof WeakRef ||
+    thrown instanceof FinalizationRegistry
   );
 }
 

@@ -1,5 +1,5 @@
 import { usageError } from '../errors.js';
-import type { RunInProcessOptions } from '../options.js';
+import { defaultPoolName, type RunInProcessOptions } from '../options.js';
 import type { FunctionTarget, MethodTarget, Target } from '../protocol.js';
 import { processState } from './process-state.js';
 import { helperHint } from './helper-module-hint.js';
@@ -176,7 +176,7 @@ export function addFunction(entry: FunctionEntry): void {
     if (entry.stub && !stubbedFor(entry)) {
       throw usageError(
         `runInProcess(): a stub of "${entry.id}" in ${url} was declared a second time for the pool ` +
-          `"${entry.options.pool ?? 'default'}". Declare each stub once, at the top level of a module, and use what ` +
+          `"${entry.options.pool ?? defaultPoolName}". Declare each stub once, at the top level of a module, and use what ` +
           `runInProcess() returns (stubs of one function may differ in their pool); if it was meant for another ` +
           `module, check its \`module\` option.`,
       );
@@ -225,7 +225,7 @@ export function removeFunction(entry: FunctionEntry): void {
     stubPools
       .get(entry.module)
       ?.get(entry.id)
-      ?.delete(entry.options.pool ?? 'default');
+      ?.delete(entry.options.pool ?? defaultPoolName);
 }
 
 /** The pools each stubbed function has a stub for, by module. */
@@ -237,7 +237,7 @@ function stubbedFor(entry: FunctionEntry): boolean {
   if (!byId) stubPools.set(entry.module, (byId = new Map()));
   let pools = byId.get(entry.id);
   if (!pools) byId.set(entry.id, (pools = new Set()));
-  const pool = entry.options.pool ?? 'default';
+  const pool = entry.options.pool ?? defaultPoolName;
   if (pools.has(pool)) return false;
   pools.add(pool);
   return true;

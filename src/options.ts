@@ -388,6 +388,33 @@ export const poolDefaults = {
  */
 function check<T extends object>(rules: Table<T>, options: unknown, where: string, example: string, prefix = ''): T {
   if (options === undefined) return {} as T;
+  try {
+    return checkOwn(rules, options, where, example, prefix);
+  } catch (error) {
+    throw readFailure(error, where, prefix ? `the ${prefix.slice(0, -1)} options` : 'the options');
+  }
+}
+
+/** A getter or a Proxy trap of the caller's that threw: said as a bad option, its error the cause. */
+function readFailure(error: unknown, where: string, what: string): unknown {
+  if ((error as { code?: unknown } | null)?.code === 'ERR_INVALID_OPTION') return error;
+  return Object.assign(
+    optionError(
+      `${where}: reading ${what} threw (${thrownText(error)}): a getter or a Proxy in the object given. ` +
+        `Pass a plain object of values.`,
+    ),
+    { cause: error },
+  );
+}
+
+/** check()'s walk of an options object: only known own keys, each value as its rule says, read once. */
+function checkOwn<T extends object>(
+  rules: Table<T>,
+  options: unknown,
+  where: string,
+  example: string,
+  prefix: string,
+): T {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw optionError(`${where}: options must be an object like ${example} (got ${describe(options)}).`);
   }
@@ -413,11 +440,15 @@ function check<T extends object>(rules: Table<T>, options: unknown, where: strin
       );
     }
     if (value === undefined) continue;
-    const typed = rule.accepts(value);
-    if (!typed || (rule.inRange && !rule.inRange(value as number))) {
-      throw optionError(`${where}: ${prefix}${key} must be ${rule.expected} (got ${describe(value)}).`, typed);
+    try {
+      const typed = rule.accepts(value);
+      if (!typed || (rule.inRange && !rule.inRange(value as number))) {
+        throw optionError(`${where}: ${prefix}${key} must be ${rule.expected} (got ${describe(value)}).`, typed);
+      }
+      checked[key] = rule.fields ? check(rule.fields, value, where, rule.expected, `${prefix}${key}.`) : copied(value);
+    } catch (error) {
+      throw readFailure(error, where, `option ${prefix}${key}`);
     }
-    checked[key] = rule.fields ? check(rule.fields, value, where, rule.expected, `${prefix}${key}.`) : copied(value);
   }
   return checked as T;
 }
@@ -657,6 +688,14 @@ function describe(value: unknown): string {
   }
 }
 
+/** A thrown value's message, read so that a throwing `message` getter cannot throw again. */
+function thrownText(error: unknown): string {
+  try {
+    return error instanceof Error ? `${error.name}: ${error.message}` : describe(error);
+  } catch {
+    return describe(error);
+  }
+}
 function described(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return `a function ${value.name}`.trimEnd();

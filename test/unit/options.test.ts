@@ -191,6 +191,65 @@ test('a Map, or options inherited from a prototype, are refused rather than igno
   );
 });
 
+test('an options object whose getter or Proxy throws is a bad option, with that error as its cause', () => {
+  const boom = new Error('no size today');
+  const withGetter = {
+    get size(): number {
+      throw boom;
+    },
+  };
+  refused(
+    () => configure('options-getter', withGetter),
+    TypeError,
+    /reading the options threw \(Error: no size today\)/,
+  );
+  try {
+    configure('options-getter', withGetter);
+  } catch (error) {
+    assert.equal((error as Error).cause, boom, "the getter's own error is the cause");
+  }
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  refused(() => withCallOptions(proxy, () => 1), TypeError, /withCallOptions.*reading the options threw/);
+  const ownKeysThrows = new Proxy(
+    {},
+    {
+      ownKeys: () => {
+        throw 'a string';
+      },
+    },
+  );
+  refused(() => configure(ownKeysThrows), TypeError, /reading the options threw \("a string"\)/);
+  // Inside a nested object, the message names it.
+  const permissions = {
+    get fsRead(): string[] {
+      throw new RangeError('later');
+    },
+  };
+  refused(
+    () => configure('options-getter', { permissions }),
+    TypeError,
+    /reading option permissions threw \(RangeError: later\)/,
+  );
+  // A message getter that throws does not replace the report.
+  const sly = new Error('x');
+  Object.defineProperty(sly, 'message', {
+    get() {
+      throw sly;
+    },
+  });
+  refused(
+    () =>
+      runInProcess({
+        get timeout(): number {
+          throw sly;
+        },
+      }),
+    TypeError,
+    /reading the options threw \(an Error\)/,
+  );
+});
+
 test('options are copied when checked, and keys of Object.prototype are not options', () => {
   const options: { timeout?: unknown } = { timeout: 100 };
   const seen = withCallOptions(options as { timeout: number }, () => {

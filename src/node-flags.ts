@@ -37,10 +37,16 @@ export function joinNodeOptions(flags: string[]): string {
   return flags.map((flag) => (/[ "\\]/.test(flag) ? `"${flag.replace(/["\\]/g, '\\$&')}"` : flag)).join(' ');
 }
 
-/** A flag's name as Node matches it, without its value: `--allow_fs_read=/` is `--allow-fs-read` to Node. */
+/**
+ * A flag's name as Node matches it, without its value: `--allow_fs_read=/` is `--allow-fs-read` to
+ * Node. A single dash before a long name is two: Node passes a flag it does not know to V8, which
+ * takes `-trace-turbo` for `--trace-turbo` (a hostile review wrote files with it). A single dash
+ * and one letter stays an alias of Node's own (`-r`, `-e`).
+ */
 export function flagName(flag: string): string {
   const name = flag.split('=', 1)[0]!;
-  return name.startsWith('--') ? `--${name.slice(2).replaceAll('_', '-')}` : name;
+  if (name.startsWith('--')) return `--${name.slice(2).replaceAll('_', '-')}`;
+  return /^-[^-]./.test(name) ? `--${name.slice(1).replaceAll('_', '-')}` : name;
 }
 
 /**

@@ -620,7 +620,7 @@ export function asModuleUrl(pathOrUrl: string): string {
  * flag Node adds later may be missing from it.
  */
 const wideningFlag =
-  /^--(allow-[a-z-]+|(experimental-)?permission(-[a-z-]+)?|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite|(experimental-)?webstorage|localstorage-file|prof|perf-[a-z-]+|(cpu|heap)-prof(-dir|-name)?|heapsnapshot-[a-z-]+|report-(on-signal|uncaught-exception|on-fatalerror|directory|dir|filename)|diagnostic-dir|trace-event[a-z-]*|trace-events-enabled|tls-keylog|log[a-z-]*|redirect-warnings|trace-turbo[a-z-]*|redirect-code-traces[a-z-]*|dump-wasm-module[a-z-]*|experimental-wasm-pgo-to-file|map-counters|gdbjit-dump[a-z-]*|turbo-profiling-output|heap-snapshot-on-oom|openssl-config|(experimental-)?(default-)?config-file|expose-internals|snapshot-blob|build-snapshot)$/;
+  /^--(allow-[a-z-]+|(experimental-)?permission(-[a-z-]+)?|env-file(-if-exists)?|inspect[a-z-]*|experimental-sqlite|(experimental-)?webstorage|localstorage-file|(ll-)?prof(-cpp)?|perf-[a-z-]+|(cpu|heap)-prof(-dir|-name)?|heapsnapshot-[a-z-]+|report-(on-signal|uncaught-exception|on-fatalerror|directory|dir|filename)|diagnostic-dir|trace-event[a-z-]*|trace-events-enabled|tls-keylog|log[a-z-]*|redirect-warnings|trace-turbo[a-z-]*|redirect-code-traces[a-z-]*|dump-wasm-module[a-z-]*|experimental-wasm-pgo-to-file|map-counters|gdbjit-dump[a-z-]*|turbo-profiling-output|heap-snapshot-on-oom|openssl-config|(experimental-)?(default-)?config-file|expose-internals|snapshot-blob|build-snapshot)$/;
 
 /** The flags among these that would widen a sandboxed pool (wideningFlag), as given. */
 export function wideningFlags(flags: readonly string[]): string[] {

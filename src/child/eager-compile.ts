@@ -1,5 +1,5 @@
-import { setFlagsFromString } from 'node:v8';
 import { flagName, nodeOptionsFlags } from '../node-flags.js';
+import { setV8Flags as setFlagsFromString } from './sandbox-seal.js';
 
 /**
  * Imports a pool's `preload` modules with their functions compiled as they load. V8 compiles a

@@ -20,6 +20,7 @@ import { closeInheritedDescriptors } from './inherited-descriptors.js';
 import { readControl } from './control-pipe.js';
 import { isPipeLost, sendNotice } from './notice-pipe.js';
 import { warmUp } from './warm-up.js';
+import { sealSandbox } from './sandbox-seal.js';
 
 /**
  * The file tinypool loads in each child. It marks the process as a child before any user module
@@ -27,6 +28,7 @@ import { warmUp } from './warm-up.js';
  * only what runs in a child: no pool, no tinypool (beyond the entry tinypool itself wraps it in).
  */
 processState.isChild = true;
+sealSandbox();
 // tinypool's listener, through which this child hears of its tasks: the last registered before this
 // file loaded (keepHearingTasks). Taken before any code of the pool's (its preload) runs here.
 const tinypoolListener = process.rawListeners('message').at(-1) as ((...args: unknown[]) => void) | undefined;

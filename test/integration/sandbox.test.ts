@@ -169,6 +169,26 @@ test('processes, threads, addons and WASI are denied unless granted', async () =
   assert.equal(await granted.startWasi(), 'started');
 });
 
+test('V8 flags, heap snapshots and trace events asked for from inside a sandboxed child are denied: they write files the model does not see', async () => {
+  // A hostile review wrote shell lines into a file outside fsWrite: a V8 flag set at run time, then
+  // a hot function whose name held them (--trace-turbo-cfg-file); this flag writes as plainly.
+  const traces = join(outside, 'code-traces.txt');
+  configure('sandbox', { size: 1, permissions: { fsRead: [fixtures] } });
+  const denied = await inSandbox('sandbox').setRuntimeFlags(`--redirect-code-traces-to=${traces}`);
+  assert.deepEqual(denied, {
+    flags: 'ERR_ACCESS_DENIED',
+    binding: 'ERR_ACCESS_DENIED',
+    restored: 'undefined', // A TypeError: the property can be neither written nor redefined.
+    heapSnapshot: 'ERR_ACCESS_DENIED',
+    trace: 'ERR_ACCESS_DENIED',
+  });
+  assert.equal(existsSync(traces), false);
+  // Other pools are left as Node makes them.
+  configure('not-sandboxed-flags', { size: 1 });
+  const plain = await inSandbox('not-sandboxed-flags').setRuntimeFlags('--expose-gc');
+  assert.deepEqual([plain.flags, plain.binding, plain.restored], ['done', 'done', 'done']);
+});
+
 test("a sandboxed pool gets none of the parent's environment unless env or envAllow give it", async () => {
   process.env['RIP_SANDBOX_SECRET'] = 'from the parent';
   configure('sandbox-env', { size: 1, permissions: { fsRead: [fixtures] } });

@@ -358,6 +358,14 @@ test('flags that would widen a sandboxed pool are refused, in execArgv and in NO
     '--trace-turbo-cfg-file=/tmp/outside/cfg',
     '--dump-wasm-module-path=/tmp/outside',
     '--gdbjit-dump',
+    // V8's profilers that write their logs into the working directory, and its unsafe intrinsics.
+    '--prof-cpp',
+    '--ll-prof',
+    '--allow-natives-syntax',
+    // V8 takes a single dash as two: Node hands it the flags it does not know.
+    '-trace-turbo',
+    '-trace_turbo_cfg_file=/tmp/outside/cfg',
+    '-redirect-code-traces-to=/tmp/outside/traces',
   ]) {
     refused(
       () => configure('options-sandbox', { permissions: {}, execArgv: [flag] }),

@@ -373,9 +373,11 @@ export class Scheduler {
         // stream after stream, keeps to one child.
         this.#closeIdleBatch();
         // It waits here while every slot is taken, or behind calls made before it that wait here (FIFO
-        // within a priority): in tinypool's queue it would take the next free child from them, and
-        // from calls a closing batch hands back (a stream then holds that child for its whole life).
-        if (this.#backlog.holdsBefore(priority) || !this.#hasRoom(1)) this.#wait(call);
+        // within a priority) or in the transport (a cold pool's first batches, for a booting child):
+        // in tinypool's queue it would take the next free child from them (it serves what it may
+        // abort first), and from calls a closing batch hands back (a stream then holds that child for
+        // its whole life, and they wait for its end: a hostile review's, with callsPerChild 4).
+        if (this.#backlog.holdsBefore(priority) || this.#transport.waiting > 0 || !this.#hasRoom(1)) this.#wait(call);
         else this.#submit([call], true);
       } else if (this.#appendToIdle(call)) return;
       else if (this.#hasRoom(1)) this.#submit([call], false);

@@ -66,6 +66,23 @@ test('a call made before a stream runs before it, also one made as the batch of 
   );
 });
 
+test('a stream made after calls a cold pool holds for its booting child runs after them, with callsPerChild above 1', async () => {
+  // tinypool serves the tasks it may abort first: the stream took the child from the calls before
+  // it, which then waited for its whole life (a hostile review's).
+  configure('stream-cold', { size: 1, callsPerChild: 4 });
+  const { stream, step } = inPool('stream-cold');
+  const log = new CallLog();
+  const earlier = [100, 101, 102].map((index) => step(log.path, index, 'value'));
+  const items = stream(log.path, 2);
+  const first = items.next();
+  await Promise.all(earlier);
+  assert.equal((await first).value, 0);
+  assert.deepEqual(await collect(items), [1]);
+  const order = log.entries().map((entry) => entry.id);
+  assert.deepEqual(order.slice(3), [0, 1, -1], `the stream ran after the calls made before it: ${order.join(', ')}`);
+  assert.deepEqual(order.slice(0, 3).sort(), [100, 101, 102]);
+});
+
 test('shutdown with a stream open: next() rejects with PoolClosedError after the deadline; its finally runs', async () => {
   configure('stream-shutdown', { size: 1 });
   const { stream } = inPool('stream-shutdown');

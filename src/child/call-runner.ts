@@ -136,8 +136,14 @@ async function execute(
     // its first use, which would otherwise fall to the first real call (~20 µs here).
     const traced = childCallChannel.hasSubscribers && tracing;
     if (window !== undefined) {
-      const drive = () => driveStream(call, batch, task[CallSlot.id], window, notify, exportNamesOf(namespace));
-      return { answer: traced ? await inChildCallChannel(task, drive) : await drive(), healthy: true };
+      // A generator left running (its `finally` did not end) stays with this child, which retires.
+      let healthy = true;
+      const abandoned = () => {
+        healthy = false;
+      };
+      const drive = () =>
+        driveStream(call, batch, task[CallSlot.id], window, notify, exportNamesOf(namespace), abandoned);
+      return { answer: traced ? await inChildCallChannel(task, drive) : await drive(), healthy };
     }
     let result: unknown;
     try {

@@ -66,6 +66,7 @@ export async function driveStream(
   window: number,
   notify: (notice: ChildNotice) => void,
   exportNameOf: ExportNameOf | undefined,
+  abandoned: () => void,
 ): Promise<Answer> {
   let generator: AsyncIterator<unknown>;
   try {
@@ -121,8 +122,11 @@ export async function driveStream(
       try {
         item = encodedItem(step.value, `yield[${index}]`);
       } catch (error) {
-        // The stream cannot go on without this item: the generator is stopped, and the child lives.
-        await stopped(generator, exportNameOf);
+        // The stream cannot go on without this item: the generator is stopped, and the child lives,
+        // unless its `finally` does not end within the grace a consumer's `break` gets: the error is
+        // answered then, and the child, left with the generator, retires (a hostile review's
+        // `finally` awaited a promise that never settled, and the stream waited for ever).
+        if (!(await stoppedWithin(generator, exportNameOf, finallyGraceMs))) abandoned();
         return thrownAnswer(error, 'send');
       }
       stream.credit--;
@@ -136,6 +140,18 @@ export async function driveStream(
     flush();
     streams.delete(call);
   }
+}
+
+/** As the parent gives a stream told to stop (pool/stream-stops.ts). */
+const finallyGraceMs = 5_000;
+
+/** Whether the generator's `finally` blocks ended within `ms` (what they threw does not matter here). */
+function stoppedWithin(generator: AsyncIterator<unknown>, exportNameOf: ExportNameOf | undefined, ms: number) {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([stopped(generator, exportNameOf).then(() => true), late]).finally(() => clearTimeout(timer));
 }
 
 /** Runs the generator's `finally` blocks; the answer is what they threw, if they did. */

@@ -352,6 +352,27 @@ for (const mode of modes) {
   });
 }
 
+describe('streams: an item that cannot be sent, and a finally that never ends', () => {
+  test('the error comes after the grace a break gets, and the child, left with the generator, retires', async () => {
+    const { stuckFinally } = await fixture<StreamsModule>('standard', 'streams');
+    const marker = scratchFile('stuck-finally');
+    const items: unknown[] = [];
+    const started = performance.now();
+    const error = await rejectionOf(
+      (async () => {
+        for await (const item of stuckFinally(marker)) items.push(item);
+      })(),
+      SerializationError,
+    );
+    const waited = performance.now() - started;
+    assert.deepEqual(items, [0]);
+    assert.equal(error.path, 'yield[1].handle');
+    assert.ok(waited >= 4_500 && waited < 15_000, `answered after the 5 s grace, not never: ${Math.round(waited)} ms`);
+    const pid = Number(readFileSync(marker, 'utf8'));
+    assert.notEqual(await waitFor(() => !isAlive(pid), 5_000), undefined, 'the child that holds the generator retires');
+  });
+});
+
 describe('streams: an item that cannot be read back', () => {
   test('an item written but too deeply nested to read here is a SerializationError at its own yield[n]', async () => {
     const { deepItem } = await fixture<StreamsModule>('standard', 'streams');

@@ -4,7 +4,7 @@ import type { Answer } from '../protocol.js';
 import { classDefaults } from '../shared/class-options.js';
 import { processState } from '../shared/process-state.js';
 import { describeMethod, type FunctionEntry, type MethodEntry } from '../shared/registry.js';
-import type { CallSpec, ScheduledStream } from '../pool/scheduler.js';
+import type { CallSpec, ScheduledStream, Scheduler } from '../pool/scheduler.js';
 import { CallSlot } from '../protocol.js';
 import { type CallContext, callChannel, tracedOwn } from '../shared/tracing.js';
 import { aChildProcess, rethrow, returnedValue } from './answer.js';
@@ -153,11 +153,21 @@ function stream(recipe: Recipe, options: RunInProcessOptions): AsyncGenerator {
         callChannel
           .tracePromise(() => {
             carry(recipe, context);
-            started = start({ ...spec, trace: context });
+            const stream = start({ ...spec, trace: context });
+            // An item its consumer could not read here ended the stream with that error.
+            let unread: { error: unknown } | undefined;
+            started = {
+              ...stream,
+              unreadable: (error) => {
+                unread ??= { error };
+                stream.unreadable(error);
+              },
+            };
             // Subscribers see what the generator returned, or the error it threw, as for any call.
-            return started.answer.then((answer) =>
-              answer[0] === 'thrown' ? rethrow(answer, recipe, place) : returnedValue(answer),
-            );
+            return stream.answer.then((answer) => {
+              if (unread) throw unread.error;
+              return answer[0] === 'thrown' ? rethrow(answer, recipe, place) : returnedValue(answer);
+            });
           }, context)
           .catch(() => {});
         return started!;
@@ -240,15 +250,24 @@ function stringsOf(carrier: unknown): Record<string, string> | undefined {
 async function run(recipe: Recipe, pool: string, spec: CallSpec): Promise<unknown> {
   let answer: Answer;
   let place = aChildProcess;
+  let ranIn: Scheduler | undefined;
   try {
     answer = await withScheduler(pool, (scheduler) => {
-      place = scheduler;
+      place = ranIn = scheduler;
       return scheduler.run(recipe.task, recipe.label, withPoolTimeout(spec, pool), recipe.listener);
     });
   } catch (error) {
     throw withCallerFrames(error);
   }
-  if (answer[0] !== 'thrown') return returnedValue(answer);
+  if (answer[0] !== 'thrown') {
+    try {
+      return returnedValue(answer);
+    } catch (error) {
+      // Written by the child, but not to be rebuilt here (nested too deeply): the call failed.
+      ranIn?.unreadable();
+      throw error;
+    }
+  }
   // Awaited, not returned: V8's async stack trace, which the caller's frames are read from, follows awaits.
   return await rethrow(answer, recipe, place);
 }

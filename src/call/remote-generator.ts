@@ -192,7 +192,13 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   }
 
   #valueOf(item: Value): T {
-    return returnedValue(item, `yield[${this.#taken++}]`) as T;
+    try {
+      return returnedValue(item, `yield[${this.#taken++}]`) as T;
+    } catch (error) {
+      // It ends the stream as its error: the stream failed, not its generator (stats, tracing).
+      this.#stream?.unreadable(error);
+      throw error;
+    }
   }
 
   async #begin(): Promise<void> {

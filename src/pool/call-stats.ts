@@ -93,6 +93,16 @@ export class CallStats {
     if (outcome !== 'failed') this[outcome]++;
   }
 
+  /**
+   * A call counted completed whose value could not be read in this process (a result or a stream's
+   * item nested too deeply to rebuild): its caller got a SerializationError, so it failed.
+   */
+  unreadable(): void {
+    if (this.completed === 0) return;
+    this.completed--;
+    this.failed++;
+  }
+
   /** Times in ms from `performance.now()`: made, started (undefined if it never started), settled. */
   timed(madeAt: number, startedAt: number | undefined, settledAt: number): void {
     if (startedAt === undefined || !this.#timing) return;

@@ -33,6 +33,10 @@ export class PendingCall {
   stoppable = false;
   /** How many more times it may run when its worker is lost under it (`retries`). */
   retriesLeft = 0;
+  /** A stream's item could not be read in this process: its answer, when it comes, counts as failed. */
+  unreadableHere = false;
+  /** How `stats()` counted it once it settled. */
+  countedAs: Outcome | undefined;
   #settled = false;
   #started = false;
   /** Started, and its child still imports its module first (a timeout that runs out then says so). */
@@ -327,14 +331,16 @@ export class PendingCall {
       // Its code never ran (its module did not load, its arguments could not be read), or what it
       // returned could not be sent back: the call failed, not its code.
       const failed = answer[0] === 'thrown' && answer[AnswerSlot.stage] !== 'call';
-      this.onSettled(this, false, undefined, failedAs ?? (failed ? 'failed' : 'completed'));
+      this.countedAs = failedAs ?? (failed || this.unreadableHere ? 'failed' : 'completed');
+      this.onSettled(this, false, undefined, this.countedAs);
       this.resolveWith(answer);
     }
   }
 
   fail(error: unknown): void {
     if (this.#finish()) {
-      this.onSettled(this, true, error, failureOf(error));
+      this.countedAs = failureOf(error);
+      this.onSettled(this, true, error, this.countedAs);
       this.rejectWith(error);
     }
   }

@@ -90,6 +90,8 @@ export interface ScheduledStream {
   waiting(yes: boolean): void;
   /** The consumer left: the child runs the generator's `finally` blocks and answers (stream-stops.ts). */
   stop(): void;
+  /** An item could not be read here (`error`): the stream failed, whatever its child answers (`stats()`). */
+  unreadable(error: unknown): void;
 }
 
 let nextCallId = 1;
@@ -274,7 +276,7 @@ export class Scheduler {
   ): ScheduledStream {
     if (!this.#transport.streaming) {
       const answer = this.#refuseUnrelayed(label, 'stream');
-      return { answer, pull: () => {}, waiting: () => {}, stop: () => {} };
+      return { answer, pull: () => {}, waiting: () => {}, stop: () => {}, unreadable: () => {} };
     }
     task[CallSlot.window] = window;
     let call: PendingCall | undefined;
@@ -303,7 +305,17 @@ export class Scheduler {
         if (batch) this.#transport.release?.(batch.id, !yes);
       },
       stop: () => call && this.#stops.consumerLeft(call),
+      unreadable: () => {
+        if (!call) return;
+        if (!call.settled) call.unreadableHere = true;
+        else if (call.countedAs === 'completed') this.#stats.unreadable();
+      },
     };
+  }
+
+  /** A call's value, counted completed, could not be read here (call.ts): it failed. */
+  unreadable(): void {
+    this.#stats.unreadable();
   }
 
   #run(

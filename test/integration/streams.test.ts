@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { tracingChannel } from 'node:diagnostics_channel';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,6 +8,7 @@ import {
   ProcessCrashedError,
   SerializationError,
   shutdown,
+  stats,
   TimeoutError,
   withCallOptions,
 } from 'run-in-process';
@@ -386,6 +388,41 @@ describe('streams: an item that cannot be read back', () => {
     assert.deepEqual(items, ['first']);
     assert.equal(error.path, 'yield[1]');
     assert.match(error.message, /^Cannot read yield\[1\] in this process: it is nested too deeply/);
+  });
+
+  test('such a stream, or a call whose value cannot be read here, counts as failed, and its trace ends with that error', async () => {
+    const { deepItem, deepValue } = await fixture<StreamsModule>('standard', 'streams');
+    const traced: unknown[] = [];
+    const ended: string[] = [];
+    const channel = tracingChannel<unknown, { target: string; error?: unknown }>('run-in-process:call');
+    const subscribers = {
+      start: () => {},
+      end: () => {},
+      asyncStart: () => {},
+      asyncEnd: (context: { target: string }) => ended.push(context.target),
+      error: (context: { error?: unknown }) => traced.push(context.error),
+    };
+    channel.subscribe(subscribers);
+    try {
+      const before = stats();
+      let consumed: unknown;
+      try {
+        for await (const _ of deepItem(2_500));
+      } catch (error) {
+        consumed = error;
+      }
+      const value = await rejectionOf(deepValue(2_500), SerializationError);
+      const after = stats();
+      assert.ok(consumed instanceof SerializationError);
+      assert.deepEqual(
+        { completed: after.completed - before.completed, failed: after.failed - before.failed },
+        { completed: 0, failed: 2 },
+      );
+      assert.deepEqual(ended, ['deepItem', 'deepValue']);
+      assert.deepEqual(traced, [consumed, value], 'each trace ends with the error its caller got');
+    } finally {
+      channel.unsubscribe(subscribers);
+    }
   });
 });
 

@@ -10,7 +10,7 @@ import { importOnce, isImported } from './module-cache.js';
 import { isPing } from './ping.js';
 import { resolveTarget } from './resolve-target.js';
 import { parseTarget } from './target-keys.js';
-import { driveStream, flushItems } from './stream-runner.js';
+import { driveStream, flushItems, type StreamHooks } from './stream-runner.js';
 import { monotonicMs } from '../shared/monotonic-clock.js';
 
 /**
@@ -138,12 +138,25 @@ async function execute(
     if (window !== undefined) {
       // A generator left running (its `finally` did not end) stays with this child, which retires.
       let healthy = true;
-      const abandoned = () => {
-        healthy = false;
+      let end: { error: unknown } | { value: unknown } | undefined;
+      const hooks: StreamHooks = {
+        abandoned: () => {
+          healthy = false;
+        },
+        ended: traced ? (seen) => (end = seen) : undefined,
       };
-      const drive = () =>
-        driveStream(call, batch, task[CallSlot.id], window, notify, exportNamesOf(namespace), abandoned);
-      return { answer: traced ? await inChildCallChannel(task, drive) : await drive(), healthy };
+      const drive = () => driveStream(call, batch, task[CallSlot.id], window, notify, exportNamesOf(namespace), hooks);
+      if (!traced) return { answer: await drive(), healthy };
+      // Traced with what the generator came to (its error, its return value), as a call is, not the answer.
+      let answer: Answer | undefined;
+      await inChildCallChannel(task, async () => {
+        answer = await drive();
+        if (end && 'error' in end) throw end.error;
+        return end?.value;
+      }).catch((error: unknown) => {
+        if (answer === undefined) throw error;
+      });
+      return { answer: answer!, healthy };
     }
     let result: unknown;
     try {

@@ -66,13 +66,22 @@ export async function driveStream(
   window: number,
   notify: (notice: ChildNotice) => void,
   exportNameOf: ExportNameOf | undefined,
-  abandoned: () => void,
+  hooks: StreamHooks,
 ): Promise<Answer> {
+  // What the stream came to, as the code here saw it (not as encoded): for the child's tracing.
+  const threw = (error: unknown, stage: 'call' | 'send' = 'call'): Answer => {
+    hooks.ended?.({ error });
+    return thrownAnswer(error, stage, stage === 'call' ? exportNameOf : undefined);
+  };
+  const returned = (value: unknown): Answer => {
+    hooks.ended?.({ value });
+    return answerWith(value);
+  };
   let generator: AsyncIterator<unknown>;
   try {
     generator = asyncIteratorOf(start());
   } catch (error) {
-    return thrownAnswer(error, 'call', exportNameOf);
+    return threw(error);
   }
   const stream: RunningStream = {
     batch,
@@ -101,7 +110,7 @@ export async function driveStream(
       if (index % turnEvery === 0 && index > 0) await eventLoopTurn();
       if (stream.credit === 0) flush();
       while (stream.credit === 0 && !stream.stopped) await creditOrStop(stream);
-      if (stream.stopped) return await stopped(generator, exportNameOf);
+      if (stream.stopped) return await stopped(generator, threw, returned);
       let step: { done: boolean; value: unknown };
       const stepStart = performance.now();
       try {
@@ -113,11 +122,11 @@ export async function driveStream(
         const { done, value } = result as IteratorResult<unknown>;
         step = { done: Boolean(done), value };
       } catch (error) {
-        return thrownAnswer(error, 'call', exportNameOf);
+        return threw(error);
       }
-      if (step.done) return answerWith(step.value);
+      if (step.done) return returned(step.value);
       // The consumer left while this item was being made: it is dropped, and the generator stopped.
-      if (stream.stopped) return await stopped(generator, exportNameOf);
+      if (stream.stopped) return await stopped(generator, threw, returned);
       let item: Value;
       try {
         item = encodedItem(step.value, `yield[${index}]`);
@@ -126,8 +135,8 @@ export async function driveStream(
         // unless its `finally` does not end within the grace a consumer's `break` gets: the error is
         // answered then, and the child, left with the generator, retires (a hostile review's
         // `finally` awaited a promise that never settled, and the stream waited for ever).
-        if (!(await stoppedWithin(generator, exportNameOf, finallyGraceMs))) abandoned();
-        return thrownAnswer(error, 'send');
+        if (!(await stoppedWithin(generator, finallyGraceMs))) hooks.abandoned();
+        return threw(error, 'send');
       }
       stream.credit--;
       const now = performance.now();
@@ -146,22 +155,38 @@ export async function driveStream(
 const finallyGraceMs = 5_000;
 
 /** Whether the generator's `finally` blocks ended within `ms` (what they threw does not matter here). */
-function stoppedWithin(generator: AsyncIterator<unknown>, exportNameOf: ExportNameOf | undefined, ms: number) {
+function stoppedWithin(generator: AsyncIterator<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
   });
-  return Promise.race([stopped(generator, exportNameOf).then(() => true), late]).finally(() => clearTimeout(timer));
+  const ended = generator.return?.().then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([ended ?? true, late]).finally(() => clearTimeout(timer));
 }
 
 /** Runs the generator's `finally` blocks; the answer is what they threw, if they did. */
-async function stopped(generator: AsyncIterator<unknown>, exportNameOf: ExportNameOf | undefined): Promise<Answer> {
+async function stopped(
+  generator: AsyncIterator<unknown>,
+  threw: (error: unknown) => Answer,
+  returned: (value: unknown) => Answer,
+): Promise<Answer> {
   try {
     await generator.return?.();
-    return ['as-is', undefined, false];
   } catch (error) {
-    return thrownAnswer(error, 'call', exportNameOf);
+    return threw(error);
   }
+  return returned(undefined);
+}
+
+/** What the child's runner hears of a stream beside its answer. */
+export interface StreamHooks {
+  /** Its generator's `finally` did not end in time, and is left running: the child must retire. */
+  abandoned(): void;
+  /** Its end as the code here saw it: the generator's error (or the item's), or what it returned. */
+  ended?(end: { error: unknown } | { value: unknown }): void;
 }
 
 function eventLoopTurn(): Promise<void> {

@@ -19,6 +19,7 @@ import { rejectionOf } from '../helpers/rejection.js';
 import { runScript } from '../helpers/scripts.js';
 
 type PooledModule = typeof import('../fixtures/src/pooled.js');
+type StreamsModule = typeof import('../fixtures/src/streams.js');
 const { inPool } = await fixture<PooledModule>('standard', 'pooled');
 
 after(() => shutdown());
@@ -310,4 +311,44 @@ test('run-in-process:child:exit says crash for a child whose preload failed, and
     ['broken:crash', 'broken:crash', 'broken:crash', 'stuck:timeout'],
     run.report,
   );
+});
+
+test("a stream is traced in the child with its generator's error, or what it returned, as a call is", async () => {
+  const outcomes = scratchFile('trace-outcomes');
+  configure({
+    size: 1,
+    preload: [fixtureUrl('standard', 'trace-child')],
+    env: { ...process.env, TRACE_OUTCOMES: outcomes },
+  });
+  try {
+    const { Exporter, lines } = await fixture<StreamsModule>('standard', 'streams');
+    const items: string[] = [];
+    const stream = lines('a\nb');
+    for (let next = await stream.next(); !next.done; next = await stream.next()) items.push(next.value);
+    assert.deepEqual(items, ['a', 'b']);
+    await rejectionOf(
+      (async () => {
+        for await (const _ of new Exporter().failsAfter(1));
+      })(),
+      Error,
+    );
+    await waitFor(() => readFileSync(outcomes, 'utf8').split('\n').length > 3, 5_000);
+    const seen = readFileSync(outcomes, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(seen, [
+      { event: 'asyncEnd', target: 'lines', result: 2 },
+      {
+        event: 'error',
+        target: 'Exporter.failsAfter',
+        error: 'StreamFailure: failed after 1 items',
+        name: 'StreamFailure',
+      },
+      { event: 'asyncEnd', target: 'Exporter.failsAfter', error: 'StreamFailure: failed after 1 items' },
+    ]);
+  } finally {
+    configure({});
+    await shutdown();
+  }
 });

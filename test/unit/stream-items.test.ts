@@ -129,15 +129,7 @@ test('items yielded in one turn go in one message, in order, and never beyond th
   async function* endless() {
     for (;;) yield { made: made++ };
   }
-  const running = driveStream(
-    () => endless(),
-    1,
-    7,
-    window,
-    notify,
-    undefined,
-    () => {},
-  );
+  const running = driveStream(() => endless(), 1, 7, window, notify, undefined, { abandoned: () => {} });
   const sent = () => messages.reduce((sum, items) => sum + items.length, 0);
   const turns = async (count: number) => {
     for (let turn = 0; turn < count; turn++) await new Promise((resolve) => setImmediate(resolve));

@@ -1,8 +1,16 @@
 import type { ExportNameOf } from '../codec/thrown-shape.js';
 import { asBuffer, decodeValue, ownView } from '../codec/values.js';
 import { SerializationError } from '../errors.js';
-import { CallSlot, type Answer, type CallTask, type ChildNotice, type ChildSettings } from '../protocol.js';
+import {
+  CallSlot,
+  type Answer,
+  type CallTask,
+  type ChildNotice,
+  type ChildSettings,
+  type Target,
+} from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
+import { findModule } from '../shared/registry.js';
 import { type ChildCallContext, childCallChannel, tracedOwn } from '../shared/tracing.js';
 import { answerWith, thrownAnswer } from './answers.js';
 import { stubCallbacks } from './callback-stubs.js';
@@ -22,6 +30,8 @@ import { monotonicMs } from '../shared/monotonic-clock.js';
  */
 export class CallRunner {
   settings: ChildSettings = {};
+  /** In inline mode, where the declaring modules are this process's own (pool/inline-transport.ts). */
+  constructor(readonly inline = false) {}
   #started = 0;
   #retired = false;
   readonly #running = new Set<number>();
@@ -58,7 +68,7 @@ export class CallRunner {
     this.#running.add(id);
     let ran: { answer: Answer; healthy: boolean };
     try {
-      ran = await execute(task, batch, notify, !ping, importing);
+      ran = await execute(task, batch, notify, !ping, importing, this.inline);
     } finally {
       this.#running.delete(id);
     }
@@ -68,6 +78,29 @@ export class CallRunner {
     }
     if (!healthy) this.#retired = true;
     return answer;
+  }
+}
+
+/**
+ * Inline mode: a call made by its own module's top-level `await` (`export const value = await
+ * new Cfg().load()`) would wait for that module's `import()`, which waits for the call: for ever (a
+ * review's). The module has run its decorators in this process, so its code is known here: a module
+ * whose `import()` has not settled by the next turn is taken to be the one still evaluating, and the
+ * target is found without its exports (when it can be: a class learned only from them is waited for).
+ */
+async function stillEvaluating(
+  target: Target,
+  loading: Promise<object>,
+  snapshot: Record<string, unknown> | undefined,
+): Promise<{ fn: Function; self: unknown } | undefined> {
+  if (!findModule(target.module)) return undefined;
+  const turn = new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)));
+  if ((await Promise.race([loading.then(() => 'loaded' as const), turn])) === 'loaded') return undefined;
+  if (target.kind === 'function' && findModule(target.module)?.functions.get(target.id)?.stub) return undefined;
+  try {
+    return resolveTarget(target, {}, snapshot);
+  } catch {
+    return undefined;
   }
 }
 
@@ -92,6 +125,7 @@ async function execute(
   notify: (notice: ChildNotice) => void,
   tracing: boolean,
   importing: boolean,
+  inline: boolean,
 ): Promise<{ answer: Answer; healthy: boolean }> {
   let namespace: object;
   let call: () => unknown;
@@ -109,12 +143,13 @@ async function execute(
   }
   try {
     const target = parseTarget(task[CallSlot.target]);
-    const loading = importOnce(target.module);
-    namespace = loading instanceof Promise ? await loading : loading;
-    if (target.kind === 'method' && target.instanceClass) await importOnce(target.instanceClass.module);
-    if (importing) notify(['run-in-process:imported', batch, task[CallSlot.id]]);
     const { this: snapshot, args } = input;
-    const { fn, self } = resolveTarget(target, namespace, snapshot);
+    const loading = importOnce(target.module);
+    const early = loading instanceof Promise && inline ? await stillEvaluating(target, loading, snapshot) : undefined;
+    namespace = early ? {} : loading instanceof Promise ? await loading : loading;
+    if (!early && target.kind === 'method' && target.instanceClass) await importOnce(target.instanceClass.module);
+    if (importing) notify(['run-in-process:imported', batch, task[CallSlot.id]]);
+    const { fn, self } = early ?? resolveTarget(target, namespace, snapshot);
     call = () => fn.apply(self, args);
   } catch (error) {
     return { answer: thrownAnswer(error, 'load'), healthy: false };

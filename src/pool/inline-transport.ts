@@ -30,7 +30,7 @@ export class InlineTransport implements Transport {
   readonly stopsNothing = true;
   readonly waiting = 0;
   /** A runner that retired (a module that failed to load) is replaced, as a child would be. */
-  #runner = new CallRunner();
+  #runner = new CallRunner(true);
   readonly #running = new Set<number>();
 
   constructor(private readonly events: TransportEvents) {}
@@ -85,7 +85,7 @@ export class InlineTransport implements Transport {
           ? ['items', emission[EmissionSlot.items].map((item) => copiedAnswer(item) as Value)]
           : emission;
       this.events.emitted(notice[NoticeSlot.batch], notice[NoticeSlot.call], copy);
-    } else if (notice[0] === 'run-in-process:retiring') this.#runner = new CallRunner();
+    } else if (notice[0] === 'run-in-process:retiring') this.#runner = new CallRunner(true);
   }
 
   #finish(id: number, report: () => void): void {

@@ -111,6 +111,16 @@ test('RUN_IN_PROCESS_INLINE=1 runs calls in this process through the same serial
   assert.equal(refusal, 'SerializationError args[0].fn');
 });
 
+test("inline mode runs a call made by its own module's top-level await, which would wait for that module's import", () => {
+  const script = `const { loaded } = await import(${JSON.stringify(fixtureUrl('standard', 'top-level-await'))});
+     console.log(JSON.stringify(loaded));`;
+  for (const inline of ['1', '0']) {
+    const run = runScript(script, { env: { ...process.env, RUN_IN_PROCESS_INLINE: inline }, timeout: 15_000 });
+    assert.equal(run.status, 0, run.report);
+    assert.equal(run.stdout.trim(), '[42,2]', run.report);
+  }
+});
+
 test('a parent started with --inspect still runs calls; children do not take the debug port', () => {
   const run = runScript(
     `const { Environment } = await import(${JSON.stringify(fixtureUrl('standard', 'values'))});

@@ -11,10 +11,17 @@ import {
 import { wrapFunction } from './wrap-function.js';
 
 /**
+ * What an `async *` method or function may be declared to return: an AsyncGenerator, or the older
+ * or looser `AsyncIterableIterator<T>` and `AsyncIterable<T>`, which the generator the caller gets
+ * is as well.
+ */
+type StreamReturn = AsyncGenerator<unknown, unknown, any> | AsyncIterable<unknown>;
+
+/**
  * Any method that returns a Promise, or an async generator (`async *`), whose items then stream
  * from the child: what an offloaded call returns.
  */
-type AsyncMethod<This> = (this: This, ...args: any[]) => Promise<unknown> | AsyncGenerator<unknown, unknown, any>;
+type AsyncMethod<This> = (this: This, ...args: any[]) => Promise<unknown> | StreamReturn;
 
 /**
  * Not a type to use: the last overloads take a method that does not return a Promise, and ask for
@@ -53,9 +60,15 @@ export type OffloadedFunction<F extends (...args: any[]) => unknown> =
   // would give the union of both branches.
   0 extends 1 & ReturnType<F>
     ? (...args: Parameters<F>) => Promise<any>
-    : ReturnType<F> extends AsyncGenerator<infer T, infer R, any>
-      ? (...args: Parameters<F>) => AsyncGenerator<T, R, unknown>
-      : (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+    : // One that never returns (it exits, or always throws) gives a promise too: `never` would
+      // match the generator's branch, as it extends every type.
+      [ReturnType<F>] extends [never]
+      ? (...args: Parameters<F>) => Promise<never>
+      : ReturnType<F> extends AsyncGenerator<infer T, infer R, any>
+        ? (...args: Parameters<F>) => AsyncGenerator<T, R, unknown>
+        : ReturnType<F> extends AsyncIterable<infer T>
+          ? (...args: Parameters<F>) => AsyncGenerator<T, unknown, unknown>
+          : (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
 
 /**
  * What `@runInProcess(options)` returns: a decorator for an async method or a class, in both
@@ -67,7 +80,7 @@ export interface RunInProcessDecorator {
   /** Standard decorators, on a class. */
   <Class extends abstract new (...args: any) => unknown>(value: Class, context: ClassDecoratorContext<Class>): void;
   /** Legacy decorators (`experimentalDecorators`), on an async method. */
-  <Method extends (...args: any[]) => Promise<unknown> | AsyncGenerator<unknown, unknown, any>>(
+  <Method extends (...args: any[]) => Promise<unknown> | StreamReturn>(
     target: object,
     key: string | symbol,
     descriptor: TypedPropertyDescriptor<Method>,
@@ -102,9 +115,11 @@ export function runInProcess<This, Method extends AsyncMethod<This>>(
   value: Method,
   context: ClassMethodDecoratorContext<This, Method>,
 ): Method;
-export function runInProcess<
-  Method extends (...args: any[]) => Promise<unknown> | AsyncGenerator<unknown, unknown, any>,
->(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<Method>): TypedPropertyDescriptor<Method>;
+export function runInProcess<Method extends (...args: any[]) => Promise<unknown> | StreamReturn>(
+  target: object,
+  key: string | symbol,
+  descriptor: TypedPropertyDescriptor<Method>,
+): TypedPropertyDescriptor<Method>;
 // `options?: undefined`: a decorator may be given more arguments than an overload takes, and its
 // context must not pass for none.
 export function runInProcess<F extends (...args: any[]) => unknown>(fn: F, options?: undefined): OffloadedFunction<F>;

@@ -27,6 +27,29 @@ export class Exporter {
   }
 }
 
+export class Older {
+  // Declared the older or looser ways, as `async *` methods often are: streams all the same.
+  @runInProcess
+  async *iterator(count: number): AsyncIterableIterator<number> {
+    yield count;
+  }
+
+  @runInProcess({ timeout: 1_000 })
+  async *iterable(count: number): AsyncIterable<number> {
+    yield count;
+  }
+}
+assertType<Equal<ReturnType<Older['iterator']>, AsyncIterableIterator<number>>>();
+assertType<Equal<ReturnType<Older['iterable']>, AsyncIterable<number>>>();
+export const iterated = runInProcess(async function* iterated(): AsyncIterableIterator<number> {
+  yield 1;
+});
+assertType<Equal<typeof iterated, () => AsyncGenerator<number, unknown, unknown>>>();
+export const iterable = runInProcess(async function* iterable(): AsyncIterable<string> {
+  yield 'a';
+});
+assertType<Equal<typeof iterable, () => AsyncGenerator<string, unknown, unknown>>>();
+
 assertType<Equal<ReturnType<Exporter['rows']>, AsyncGenerator<Row, { total: number }>>>();
 assertType<Equal<ReturnType<typeof Exporter.ids>, AsyncGenerator<number>>>();
 
@@ -38,6 +61,8 @@ assertType<Equal<typeof lines, (text: string) => AsyncGenerator<string, number, 
 assertType<Equal<typeof lines, OffloadedFunction<(text: string) => AsyncGenerator<string, number>>>>();
 
 export async function use(): Promise<void> {
+  for await (const value of iterated()) void value;
+  for await (const value of new Older().iterable(2)) void value;
   for await (const row of new Exporter().rows('select')) {
     const id: number = row.id;
     if (id > 1) break;

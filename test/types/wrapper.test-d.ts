@@ -30,6 +30,11 @@ assertType<Equal<ReturnType<typeof offloadedFetch>, Promise<string>>>();
 assertType<Equal<Parameters<typeof offloadedFetch>, [id: string, options?: { upper?: boolean }]>>();
 assertType<Equal<ReturnType<typeof offloadedNothing>, Promise<void>>>();
 assertType<Equal<typeof offloadedWithUrl, (n: bigint) => Promise<bigint>>>();
+// A function that never returns (an unsafe native call that may crash) gives a promise, not a generator.
+export const crashes = runInProcess(function crashes(code: number): never {
+  process.exit(code);
+});
+assertType<Equal<typeof crashes, (code: number) => Promise<never>>>();
 
 export async function use(): Promise<void> {
   const sum: number = await offloadedAdd(1, 2);

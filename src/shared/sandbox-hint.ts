@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute, relative } from 'node:path';
 
 /**
  * What to do when a sandboxed child could not import a module because the permission model denied
@@ -21,9 +21,26 @@ export function fsReadHint(thrown: unknown): string {
       `pool: give the pool compiled JavaScript). Grant in the pool's permissions.fsRead only the folders its modules are in.`
     );
   }
+  const grant = folder ? resource : dirname(resource);
+  // The path is the child's word: code there can throw such an error naming any path (a hostile
+  // review's named '/'). A folder that holds this process's working directory would grant the app's
+  // own files: not advised, whoever named it.
+  if (holds(grant, process.cwd())) {
+    return (
+      `The pool is sandboxed, and a child says it was denied reading ${resource}. Granting '${grant}' would let ` +
+      `the pool read this app's own folder (${process.cwd()}) too: grant in permissions.fsRead only the folders ` +
+      `the pool's modules are in, and move them out of the app's folder if they are under it.`
+    );
+  }
   return (
     `The pool is sandboxed, and its permissions do not let a child read ${resource}. Add ` +
-    `'${folder ? resource : dirname(resource)}' to the pool's permissions.fsRead (a folder grants what is under it), ` +
+    `'${grant}' to the pool's permissions.fsRead (a folder grants what is under it), ` +
     `or move the module where the pool may read it.`
   );
+}
+
+/** Whether `folder` is `path` or one of its parents. */
+function holds(folder: string, path: string): boolean {
+  const below = relative(folder, path);
+  return below === '' || (!below.startsWith('..') && !isAbsolute(below));
 }

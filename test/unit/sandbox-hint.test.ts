@@ -28,6 +28,19 @@ test('a denied path that does not exist is said to be a probe, with no path to g
   assert.doesNotMatch(hint, /Add '/);
 });
 
+test("a path that would grant the app's own folder is not advised: the path is the child's word", () => {
+  // A hostile plugin threw such an error naming '/', and the hint said to add '/' to fsRead.
+  const root = fsReadHint(denied('/'));
+  assert.doesNotMatch(root, /Add '/);
+  assert.match(
+    root,
+    /a child says it was denied reading \/\. Granting '\/' would let the pool read this app's own folder/,
+  );
+  const beside = fsReadHint(denied(join(process.cwd(), 'package.json')));
+  assert.doesNotMatch(beside, /Add '/);
+  assert.match(beside, /grant in permissions\.fsRead only the folders the pool's modules are in/);
+});
+
 test('any other error gets no hint', () => {
   assert.equal(fsReadHint(new Error('no')), '');
   assert.equal(fsReadHint({ ...denied('/x'), permission: 'ChildProcess' }), '');

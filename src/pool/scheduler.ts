@@ -92,6 +92,8 @@ export interface ScheduledStream {
   stop(): void;
   /** An item could not be read here (`error`): the stream failed, whatever its child answers (`stats()`). */
   unreadable(error: unknown): void;
+  /** The consumer's side has taken the answer in (call.ts's trace waits for it): set by call.ts. */
+  answerRead?(): void;
 }
 
 let nextCallId = 1;
@@ -308,7 +310,11 @@ export class Scheduler {
       unreadable: () => {
         if (!call) return;
         if (!call.settled) call.unreadableHere = true;
-        else if (call.countedAs === 'completed') this.#stats.unreadable();
+        else if (call.countedAs === 'completed') {
+          // Once: the consumer meets the item again when its turn comes.
+          call.countedAs = 'failed';
+          this.#stats.unreadable();
+        }
       },
     };
   }
@@ -385,11 +391,10 @@ export class Scheduler {
         // stream after stream, keeps to one child.
         this.#closeIdleBatch();
         // It waits here while every slot is taken, or behind calls made before it that wait here (FIFO
-        // within a priority) or in the transport (a cold pool's first batches, for a booting child):
-        // in tinypool's queue it would take the next free child from them (it serves what it may
-        // abort first), and from calls a closing batch hands back (a stream then holds that child for
-        // its whole life, and they wait for its end: a hostile review's, with callsPerChild 4).
-        if (this.#backlog.holdsBefore(priority) || this.#transport.waiting > 0 || !this.#hasRoom(1)) this.#wait(call);
+        // within a priority): in tinypool's queue it would take the next free child from them, and
+        // from calls a closing batch hands back (a stream then holds that child for its whole life).
+        // (Behind those the transport holds, it waits there: tinypool-transport.ts #parks.)
+        if (this.#backlog.holdsBefore(priority) || !this.#hasRoom(1)) this.#wait(call);
         else this.#submit([call], true);
       } else if (this.#appendToIdle(call)) return;
       else if (this.#hasRoom(1)) this.#submit([call], false);

@@ -191,7 +191,7 @@ export class TinypoolTransport implements Transport {
    * Batches held back from tinypool while its queue is not empty (#parks): run once a child is ready,
    * or a task ends, with the calls each holds.
    */
-  readonly #parked: Array<{ run: () => void; fail: (error: Error) => void; calls: number }> = [];
+  readonly #parked: Array<{ id: number; run: () => void; fail: (error: Error) => void; calls: number }> = [];
   #broken = false;
   readonly #unhook: () => void;
   /** Set by destroy(): a child that ends from now on ends for the shutdown. */
@@ -307,10 +307,10 @@ export class TinypoolTransport implements Transport {
         return Promise.reject(error);
       }
     };
-    const running = this.#parks(batch.controller !== undefined)
+    const running = this.#parks()
       ? new Promise<TaskResult>((resolve, reject) => {
           const calls = this.#callsIn(sent);
-          this.#parked.push({ run: () => void run().then(resolve, reject), fail: reject, calls });
+          this.#parked.push({ id, run: () => void run().then(resolve, reject), fail: reject, calls });
         })
       : run();
     running.then(
@@ -341,11 +341,13 @@ export class TinypoolTransport implements Transport {
    * one), and queues every new task behind those: with \`callsPerChild\` above 1, the calls of a
    * burst on a booting child would then run one after another, each waiting for the one before to
    * end. Held here instead, they go once its queue is empty, and tinypool gives each to a child with
-   * room at once. Only batches it need not abort (none with an AbortSignal): one parked here is in
-   * no queue of tinypool's for an abort to take it from.
+   * room at once. Batches that go alone (a stream, a call with an AbortSignal) wait here in order
+   * too: tinypool serves the tasks it may abort before its queue, and a stream made after calls
+   * held for a booting child took that child from them, for its whole life (a hostile review's).
+   * One parked here is in no queue of tinypool's for an abort to take it from: cancel() takes it.
    */
-  #parks(abortable: boolean): boolean {
-    if (this.settings.callsPerChild === 1 || abortable) return false;
+  #parks(): boolean {
+    if (this.settings.callsPerChild === 1) return false;
     return this.#parked.length > 0 || this.#queue.size > 0;
   }
 
@@ -457,6 +459,12 @@ export class TinypoolTransport implements Transport {
     const batch = this.#batches.get(id);
     if (!batch) return;
     batch.cancelled = true;
+    const parked = this.#parked.findIndex((task) => task.id === id);
+    if (parked >= 0) {
+      // Never given to tinypool, nor to a child: it fails as a batch stopped before it started.
+      this.#parked.splice(parked, 1)[0]!.fail(new Error('stopped before it left the parent'));
+      return;
+    }
     if (batch.child) {
       batch.child.stoppedFor ??= reason;
       batch.child.stoppedAt ??= ++this.#sequence;

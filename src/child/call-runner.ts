@@ -1,16 +1,9 @@
 import type { ExportNameOf } from '../codec/thrown-shape.js';
 import { asBuffer, decodeValue, ownView } from '../codec/values.js';
 import { SerializationError } from '../errors.js';
-import {
-  CallSlot,
-  type Answer,
-  type CallTask,
-  type ChildNotice,
-  type ChildSettings,
-  type Target,
-} from '../protocol.js';
+import { CallSlot, type Answer, type CallTask, type ChildNotice, type ChildSettings } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
-import { findModule } from '../shared/registry.js';
+import { warnOnce } from '../shared/warn-once.js';
 import { type ChildCallContext, childCallChannel, tracedOwn } from '../shared/tracing.js';
 import { answerWith, thrownAnswer } from './answers.js';
 import { stubCallbacks } from './callback-stubs.js';
@@ -83,26 +76,29 @@ export class CallRunner {
 
 /**
  * Inline mode: a call made by its own module's top-level `await` (`export const value = await
- * new Cfg().load()`) would wait for that module's `import()`, which waits for the call: for ever (a
- * review's). The module has run its decorators in this process, so its code is known here: a module
- * whose `import()` has not settled by the next turn is taken to be the one still evaluating, and the
- * target is found without its exports (when it can be: a class learned only from them is waited for).
+ * new Cfg().load()`) waits for that module's `import()`, which waits for the call: for ever (a
+ * review's). It cannot run early: a module that is merely slow to load (its top level awaits a
+ * connection) must have loaded first, as a child imports it whole; and this process cannot tell the
+ * two apart. A call whose module has not loaded after a few seconds is said, once per module.
  */
-async function stillEvaluating(
-  target: Target,
-  loading: Promise<object>,
-  snapshot: Record<string, unknown> | undefined,
-): Promise<{ fn: Function; self: unknown } | undefined> {
-  if (!findModule(target.module)) return undefined;
-  const turn = new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)));
-  if ((await Promise.race([loading.then(() => 'loaded' as const), turn])) === 'loaded') return undefined;
-  if (target.kind === 'function' && findModule(target.module)?.functions.get(target.id)?.stub) return undefined;
-  try {
-    return resolveTarget(target, {}, snapshot);
-  } catch {
-    return undefined;
-  }
+function sayIfWaitingLong(module: string, loading: Promise<object>): void {
+  const timer = setTimeout(() => {
+    warnOnce(
+      'RUN_IN_PROCESS_INLINE',
+      `waits:${module}`,
+      () =>
+        `RUN_IN_PROCESS_INLINE is set, and a call to code of ${module} has waited ${inlineWaitSayMs / 1000} s for that ` +
+        `module's import() to settle. A call made by the module's own top-level await can never run inline: the ` +
+        `module waits for the call, and the call for the module. Make that call after the module has loaded, or run ` +
+        `without RUN_IN_PROCESS_INLINE.`,
+    );
+  }, inlineWaitSayMs);
+  // The call holds the process while it waits, as any call does: not this timer.
+  timer.unref();
+  loading.finally(() => clearTimeout(timer)).catch(() => {});
 }
+
+const inlineWaitSayMs = 3_000;
 
 /** Whether the call's modules are still to be imported in this process (a key that does not parse: no). */
 function importsFirst(task: CallTask): boolean {
@@ -145,11 +141,11 @@ async function execute(
     const target = parseTarget(task[CallSlot.target]);
     const { this: snapshot, args } = input;
     const loading = importOnce(target.module);
-    const early = loading instanceof Promise && inline ? await stillEvaluating(target, loading, snapshot) : undefined;
-    namespace = early ? {} : loading instanceof Promise ? await loading : loading;
-    if (!early && target.kind === 'method' && target.instanceClass) await importOnce(target.instanceClass.module);
+    if (loading instanceof Promise && inline) sayIfWaitingLong(target.module, loading);
+    namespace = loading instanceof Promise ? await loading : loading;
+    if (target.kind === 'method' && target.instanceClass) await importOnce(target.instanceClass.module);
     if (importing) notify(['run-in-process:imported', batch, task[CallSlot.id]]);
-    const { fn, self } = early ?? resolveTarget(target, namespace, snapshot);
+    const { fn, self } = resolveTarget(target, namespace, snapshot);
     call = () => fn.apply(self, args);
   } catch (error) {
     return { answer: thrownAnswer(error, 'load'), healthy: false };

@@ -12,10 +12,11 @@ import { wrapFunction } from './wrap-function.js';
 
 /**
  * What an `async *` method or function may be declared to return: an AsyncGenerator, or the older
- * or looser `AsyncIterableIterator<T>` and `AsyncIterable<T>`, which the generator the caller gets
- * is as well.
+ * `AsyncIterableIterator<T>`, which the generator the caller gets is as well. Not `AsyncIterable<T>`:
+ * a Node stream or a web ReadableStream is one too, and a plain function returning one does not
+ * stream (only an `async *` one does), so it must not type-check as a stream.
  */
-type StreamReturn = AsyncGenerator<unknown, unknown, any> | AsyncIterable<unknown>;
+type StreamReturn = AsyncGenerator<unknown, unknown, any> | AsyncIterableIterator<unknown>;
 
 /**
  * Any method that returns a Promise, or an async generator (`async *`), whose items then stream
@@ -66,7 +67,7 @@ export type OffloadedFunction<F extends (...args: any[]) => unknown> =
       ? (...args: Parameters<F>) => Promise<never>
       : ReturnType<F> extends AsyncGenerator<infer T, infer R, any>
         ? (...args: Parameters<F>) => AsyncGenerator<T, R, unknown>
-        : ReturnType<F> extends AsyncIterable<infer T>
+        : ReturnType<F> extends AsyncIterableIterator<infer T>
           ? (...args: Parameters<F>) => AsyncGenerator<T, unknown, unknown>
           : (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
 

@@ -1,6 +1,7 @@
 // Streams, in both TypeScript decorator modes (this file is compiled by both tsconfigs): an
 // `async *` method keeps its declared AsyncGenerator type; a wrapped `async function*` returns an
 // AsyncGenerator of its items and return value; `stream` and `callbacks` are options.
+import { Readable } from 'node:stream';
 import { type OffloadedFunction, runInProcess } from 'run-in-process';
 import { assertType, type Equal } from './helpers.js';
 
@@ -28,27 +29,34 @@ export class Exporter {
 }
 
 export class Older {
-  // Declared the older or looser ways, as `async *` methods often are: streams all the same.
+  // Declared the older way, as `async *` methods often are: streams all the same.
   @runInProcess
   async *iterator(count: number): AsyncIterableIterator<number> {
     yield count;
   }
 
   @runInProcess({ timeout: 1_000 })
-  async *iterable(count: number): AsyncIterable<number> {
+  static async *ids(count: number): AsyncIterableIterator<number> {
     yield count;
+  }
+
+  // Not a looser AsyncIterable: a plain method returning a Node stream is one, and does not stream.
+  // @ts-expect-error: an AsyncIterable is no async generator
+  @runInProcess
+  lines(): AsyncIterable<string> {
+    return Readable.from(['a']);
   }
 }
 assertType<Equal<ReturnType<Older['iterator']>, AsyncIterableIterator<number>>>();
-assertType<Equal<ReturnType<Older['iterable']>, AsyncIterable<number>>>();
 export const iterated = runInProcess(async function* iterated(): AsyncIterableIterator<number> {
   yield 1;
 });
 assertType<Equal<typeof iterated, () => AsyncGenerator<number, unknown, unknown>>>();
-export const iterable = runInProcess(async function* iterable(): AsyncIterable<string> {
-  yield 'a';
+// A function returning a web stream is called as an async function: a promise, not a stream.
+export const body = runInProcess(function body(): ReadableStream<Uint8Array> {
+  return new ReadableStream();
 });
-assertType<Equal<typeof iterable, () => AsyncGenerator<string, unknown, unknown>>>();
+assertType<Equal<typeof body, () => Promise<ReadableStream<Uint8Array>>>>();
 
 assertType<Equal<ReturnType<Exporter['rows']>, AsyncGenerator<Row, { total: number }>>>();
 assertType<Equal<ReturnType<typeof Exporter.ids>, AsyncGenerator<number>>>();
@@ -62,7 +70,7 @@ assertType<Equal<typeof lines, OffloadedFunction<(text: string) => AsyncGenerato
 
 export async function use(): Promise<void> {
   for await (const value of iterated()) void value;
-  for await (const value of new Older().iterable(2)) void value;
+  for await (const value of Older.ids(2)) void value;
   for await (const row of new Exporter().rows('select')) {
     const id: number = row.id;
     if (id > 1) break;

@@ -154,17 +154,22 @@ function stream(recipe: Recipe, options: RunInProcessOptions): AsyncGenerator {
           .tracePromise(() => {
             carry(recipe, context);
             const stream = start({ ...spec, trace: context });
-            // An item its consumer could not read here ended the stream with that error.
+            // An item that could not be read here ended the stream with that error: found as the
+            // consumer reads it, or when the answer comes, for the items not read yet.
             let unread: { error: unknown } | undefined;
+            let answerRead!: () => void;
+            const read = new Promise<void>((resolve) => (answerRead = resolve));
             started = {
               ...stream,
               unreadable: (error) => {
                 unread ??= { error };
                 stream.unreadable(error);
               },
+              answerRead,
             };
             // Subscribers see what the generator returned, or the error it threw, as for any call.
-            return stream.answer.then((answer) => {
+            return stream.answer.then(async (answer) => {
+              await read;
               if (unread) throw unread.error;
               return answer[0] === 'thrown' ? rethrow(answer, recipe, place) : returnedValue(answer);
             });

@@ -35,8 +35,6 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   #queue: Promise<void> = Promise.resolve();
   /** Requests not yet answered: with none, an item already here is handed over at once. */
   #queued = 0;
-  /** Items handed over so far: the next one's index, for messages (`yield[3]`). */
-  #taken = 0;
 
   constructor(
     /** Starts the call (the first `next()`). */
@@ -192,13 +190,13 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   }
 
   #valueOf(item: Value): T {
-    try {
-      return returnedValue(item, `yield[${this.#taken++}]`) as T;
-    } catch (error) {
+    const read = this.#inbox.read(item);
+    if ('error' in read) {
       // It ends the stream as its error: the stream failed, not its generator (stats, tracing).
-      this.#stream?.unreadable(error);
-      throw error;
+      this.#stream?.unreadable(read.error);
+      throw read.error;
     }
+    return read.value as T;
   }
 
   async #begin(): Promise<void> {
@@ -217,8 +215,18 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
     // alive, or a stream dropped half-read would never be collected, and its child never stopped.
     const signal = this.signal;
     stream.answer.then(
-      (answer) => inbox.ended({ answer }, !abortedOf(signal)),
-      (error: unknown) => inbox.ended({ error }, !abortedOf(signal)),
+      (answer) => {
+        inbox.ended({ answer }, !abortedOf(signal));
+        // An item still here that cannot be read makes the stream a failure now, not only once its
+        // consumer reaches it (which may be never): its trace ends with that error.
+        const unreadable = inbox.firstUnreadable();
+        if (unreadable) stream.unreadable(unreadable.error);
+        stream.answerRead?.();
+      },
+      (error: unknown) => {
+        inbox.ended({ error }, !abortedOf(signal));
+        stream.answerRead?.();
+      },
     );
     stream.answer.finally(() => dropped.unregister(stream)).catch(() => {});
   }
@@ -227,7 +235,15 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
     this.#done = true;
     if ('error' in end) throw this.poolError(end.error);
     if (end.answer[0] === 'thrown') return await this.rethrow(end.answer);
-    return { done: true, value: returnedValue(end.answer) as R };
+    let value: R;
+    try {
+      value = returnedValue(end.answer) as R;
+    } catch (error) {
+      // A return value written but not to be rebuilt here: the stream failed (stats).
+      this.#stream?.unreadable(error);
+      throw error;
+    }
+    return { done: true, value };
   }
 
   /**
@@ -273,11 +289,32 @@ Object.setPrototypeOf(
 /** What has come from the child and is not yet taken: items, then the end. */
 class Inbox {
   readonly items: Value[] = [];
+  /** Items handed over so far: the next one's index, for messages (`yield[3]`). */
+  #taken = 0;
+  /** Items read before their turn (firstUnreadable), by the item. */
+  readonly #early = new WeakMap<Value, { value: unknown } | { error: unknown }>();
   end: End | undefined;
   /** The end came before any abort of the call's signal (RemoteGenerator #aborted). */
   endedBeforeAbort = false;
   /** Wakes the request waiting for an item or the end. */
   wake: (() => void) | undefined;
+
+  /** The item, rebuilt here, or the error of rebuilding it: read when its turn comes, or before. */
+  read(item: Value): { value: unknown } | { error: unknown } {
+    const index = this.#taken++;
+    return this.#early.get(item) ?? readItem(item, index);
+  }
+
+  /** Reads ahead the items not taken yet (at most a window's), up to the first that cannot be read. */
+  firstUnreadable(): { error: unknown } | undefined {
+    let index = this.#taken;
+    for (const item of this.items) {
+      const read = readItem(item, index++);
+      this.#early.set(item, read);
+      if ('error' in read) return read;
+    }
+    return undefined;
+  }
 
   add(item: Value): void {
     this.items.push(item);
@@ -294,5 +331,13 @@ class Inbox {
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
+  }
+}
+
+function readItem(item: Value, index: number): { value: unknown } | { error: unknown } {
+  try {
+    return { value: returnedValue(item, `yield[${index}]`) };
+  } catch (error) {
+    return { error };
   }
 }

@@ -391,7 +391,7 @@ describe('streams: an item that cannot be read back', () => {
   });
 
   test('such a stream, or a call whose value cannot be read here, counts as failed, and its trace ends with that error', async () => {
-    const { deepItem, deepValue } = await fixture<StreamsModule>('standard', 'streams');
+    const { deepItem, deepReturn, deepValue } = await fixture<StreamsModule>('standard', 'streams');
     const traced: unknown[] = [];
     const ended: string[] = [];
     const channel = tracingChannel<unknown, { target: string; error?: unknown }>('run-in-process:call');
@@ -412,14 +412,34 @@ describe('streams: an item that cannot be read back', () => {
         consumed = error;
       }
       const value = await rejectionOf(deepValue(2_500), SerializationError);
+      // A consumer that reads the item only after the child has answered (it works between items).
+      let late: unknown;
+      try {
+        for await (const _ of deepItem(2_500)) await sleep(200);
+      } catch (error) {
+        late = error;
+      }
+      // A return value that cannot be read here.
+      let returned: unknown;
+      try {
+        for await (const _ of deepReturn(2_500));
+      } catch (error) {
+        returned = error;
+      }
       const after = stats();
       assert.ok(consumed instanceof SerializationError);
+      assert.ok(late instanceof SerializationError);
+      assert.ok(returned instanceof SerializationError);
       assert.deepEqual(
         { completed: after.completed - before.completed, failed: after.failed - before.failed },
-        { completed: 0, failed: 2 },
+        { completed: 0, failed: 4 },
       );
-      assert.deepEqual(ended, ['deepItem', 'deepValue']);
-      assert.deepEqual(traced, [consumed, value], 'each trace ends with the error its caller got');
+      assert.deepEqual(ended, ['deepItem', 'deepValue', 'deepItem', 'deepReturn']);
+      assert.deepEqual(traced.slice(0, 3), [consumed, value, late], 'each trace ends with the error its caller got');
+      assert.ok(
+        traced[3] instanceof SerializationError,
+        'the return value is rebuilt for the trace too, and fails there',
+      );
     } finally {
       channel.unsubscribe(subscribers);
     }

@@ -106,9 +106,18 @@ export function usageError(message: string): TypeError & { code: 'ERR_INVALID_US
 
 /** An option that is not what it must be: a `TypeError`, or a `RangeError` for a number out of range. */
 export function optionError(message: string, outOfRange = false): Error & { code: 'ERR_INVALID_OPTION' } {
-  return Object.assign(outOfRange ? new RangeError(message) : new TypeError(message), {
+  const error = Object.assign(outOfRange ? new RangeError(message) : new TypeError(message), {
     code: 'ERR_INVALID_OPTION' as const,
   });
+  optionErrors.add(error);
+  return error;
+}
+
+const optionErrors = new WeakSet<object>();
+
+/** Whether this is the library's own option error: not a value code of the caller's threw (whose `code` may lie, or throw). */
+export function isOptionError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && optionErrors.has(error);
 }
 
 /** The child process died (exit, signal, segfault, abort, out of memory) while running the call. */

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { optionError } from './errors.js';
+import { isOptionError, optionError } from './errors.js';
 import { flagName, nodeOptionsFlags } from './node-flags.js';
 
 /** Options of a decorated method, a decorated class (defaults for its methods) or a wrapped function. */
@@ -397,7 +397,7 @@ function check<T extends object>(rules: Table<T>, options: unknown, where: strin
 
 /** A getter or a Proxy trap of the caller's that threw: said as a bad option, its error the cause. */
 function readFailure(error: unknown, where: string, what: string): unknown {
-  if ((error as { code?: unknown } | null)?.code === 'ERR_INVALID_OPTION') return error;
+  if (isOptionError(error)) return error;
   return Object.assign(
     optionError(
       `${where}: reading ${what} threw (${thrownText(error)}): a getter or a Proxy in the object given. ` +

@@ -14,7 +14,9 @@ export const setV8Flags: (flags: string) => void = v8.setFlagsFromString;
  * checked from 22). configure() refuses those flags in a sandboxed pool's `execArgv`; these are
  * the same, asked for by the code inside.
  *
- * Each is replaced, before any module of the pool's loads, by a function that throws, in the
+ * Each is replaced, before any module of the pool's loads (its `preload`, the modules it runs; not
+ * what the pool's own `--import` or `--require` flags load, which runs first, as the host's code
+ * does, and may keep the original), by a function that throws, in the
  * module's object and its ES module bindings alike, neither writable nor configurable: code here
  * can reach the original only through Node's internal bindings, which the model denies
  * (`process.binding`).

@@ -1,5 +1,6 @@
-import { statSync } from 'node:fs';
-import { dirname, isAbsolute, relative } from 'node:path';
+import { realpathSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, relative, sep } from 'node:path';
 
 /**
  * What to do when a sandboxed child could not import a module because the permission model denied
@@ -23,13 +24,15 @@ export function fsReadHint(thrown: unknown): string {
   }
   const grant = folder ? resource : dirname(resource);
   // The path is the child's word: code there can throw such an error naming any path (a hostile
-  // review's named '/'). A folder that holds this process's working directory would grant the app's
-  // own files: not advised, whoever named it.
-  if (holds(grant, process.cwd())) {
+  // review's named '/'). A folder that holds the app's working directory or the user's home, or one
+  // at the top of the file system (`/etc`), is not advised, whoever named it: it grants far more than
+  // a plugin's modules.
+  if (tooWide(grant)) {
     return (
       `The pool is sandboxed, and a child says it was denied reading ${resource}. Granting '${grant}' would let ` +
-      `the pool read this app's own folder (${process.cwd()}) too: grant in permissions.fsRead only the folders ` +
-      `the pool's modules are in, and move them out of the app's folder if they are under it.`
+      `the pool read far more than its modules (this app's folder, ${process.cwd()}, the user's home, or a ` +
+      `system folder): grant in permissions.fsRead only the folders the pool's modules are in, and move them ` +
+      `into a folder of their own if they are not in one.`
     );
   }
   return (
@@ -37,6 +40,17 @@ export function fsReadHint(thrown: unknown): string {
     `'${grant}' to the pool's permissions.fsRead (a folder grants what is under it), ` +
     `or move the module where the pool may read it.`
   );
+}
+
+function tooWide(folder: string): boolean {
+  let real = folder;
+  try {
+    real = realpathSync(folder);
+  } catch {
+    // As named.
+  }
+  const top = (path: string) => path.split(sep).filter(Boolean).length <= 1;
+  return [folder, real].some((path) => top(path) || holds(path, process.cwd()) || holds(path, homedir()));
 }
 
 /** Whether `folder` is `path` or one of its parents. */

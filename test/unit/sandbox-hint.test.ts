@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { scratchFile } from '../helpers/fixtures.js';
@@ -34,11 +35,20 @@ test("a path that would grant the app's own folder is not advised: the path is t
   assert.doesNotMatch(root, /Add '/);
   assert.match(
     root,
-    /a child says it was denied reading \/\. Granting '\/' would let the pool read this app's own folder/,
+    /a child says it was denied reading \/\. Granting '\/' would let the pool read far more than its modules/,
   );
   const beside = fsReadHint(denied(join(process.cwd(), 'package.json')));
   assert.doesNotMatch(beside, /Add '/);
   assert.match(beside, /grant in permissions\.fsRead only the folders the pool's modules are in/);
+  // Nor a system folder, nor the user's home.
+  for (const path of ['/etc/hostname', join(homedir(), '.bashrc')]) {
+    assert.doesNotMatch(fsReadHint(denied(path)), /Add '/, path);
+  }
+  // Nor a link to the app's folder.
+  const link = join(scratchFile('hint-link'));
+  mkdirSync(link);
+  symlinkSync(process.cwd(), join(link, 'app'));
+  assert.doesNotMatch(fsReadHint(denied(join(link, 'app', 'package.json'))), /Add '/);
 });
 
 test('any other error gets no hint', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { AbortError, configure, shutdown, withCallOptions } from 'run-in-process';
+import { CallLog } from '../helpers/call-log.js';
 import { fixture, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
@@ -63,6 +64,24 @@ test('with callsPerChild above 1, a call aborted while it waits for a child of i
       .map((line) => line.split(' ')[0]);
     assert.deepEqual(ran.sort(), ['1', '2', '4'], `aborted after ${afterMs} ms: what ran`);
   }
+});
+
+test('with callsPerChild above 1, a call with a signal made behind calls held for a booting child waits behind them, and its abort drops it there', async () => {
+  // Such a call waits in the parent behind the calls before it (tinypool would serve it first: it
+  // serves what it may abort before its queue), where an abort must still find it.
+  configure('cancel-parked', { size: 1, callsPerChild: 4 });
+  const { step } = inPool('cancel-parked');
+  const log = new CallLog();
+  const earlier = [100, 101, 102].map((index) => step(log.path, index, { sleepMs: 200 }));
+  const controller = new AbortController();
+  const dropped = withCallOptions({ signal: controller.signal }, () => step(log.path, 103, 'value'));
+  const kept = withCallOptions({ signal: new AbortController().signal }, () => step(log.path, 104, 'value'));
+  setTimeout(() => controller.abort(), 20);
+  await rejectionOf(dropped, AbortError);
+  await Promise.all([...earlier, kept]);
+  const order = log.entries().map((entry) => entry.id);
+  assert.deepEqual(order.slice(0, 3).sort(), [100, 101, 102], `the calls made first ran first: ${order.join(', ')}`);
+  assert.deepEqual(order.slice(3), [104], 'the aborted call never ran');
 });
 
 test('aborting a running call kills its child; the next call gets a new one', async () => {

@@ -582,7 +582,9 @@ export class TinypoolTransport implements Transport {
 
   children(): ChildCounts {
     const children = this.#tinypool.threads.length;
-    const starting = this.#tracker.starting;
+    // A child still booting that tinypool has dropped already (a shutdown past its deadline) is
+    // one of ours still, and none of its: counted as starting, among no more than tinypool's.
+    const starting = Math.min(this.#tracker.starting, children);
     // A child running its warm-up is busy too: it takes no call until it is done. One whose calls are
     // all answered runs nothing, and takes the next call; not in an isolated pool, where it is replaced.
     const running = this.settings.isolate ? this.#batches.holding() : this.#batches.running();

@@ -147,34 +147,45 @@ function stream(recipe: Recipe, options: RunInProcessOptions): AsyncGenerator {
             recipe.listener,
           );
         if (!callChannel.hasSubscribers) return start(spec);
-        // Traced as a call from the first next() to the generator's end.
+        // Traced as a call from the first next() to the generator's end, as its consumer meets it
+        // (remote-generator.ts #consumerDone): what the generator returned, or the error the consumer
+        // got (the same object), an item that could not be read here among them; for a consumer that
+        // left, what the child answered. The consumer hears of the end once the trace has ended.
         const context = contextOf(recipe, pool, spec);
         let started: ScheduledStream | undefined;
-        callChannel
+        type Met = { value: unknown } | { error: unknown } | undefined;
+        let tellDone!: (met: Met) => void;
+        const done = new Promise<Met>((resolve) => (tellDone = resolve));
+        let unread: { error: unknown } | undefined;
+        const ended = callChannel
           .tracePromise(() => {
             carry(recipe, context);
             const stream = start({ ...spec, trace: context });
-            // An item that could not be read here ended the stream with that error: found as the
-            // consumer reads it, or when the answer comes, for the items not read yet.
-            let unread: { error: unknown } | undefined;
-            let answerRead!: () => void;
-            const read = new Promise<void>((resolve) => (answerRead = resolve));
             started = {
               ...stream,
               unreadable: (error) => {
                 unread ??= { error };
                 stream.unreadable(error);
               },
-              answerRead,
+              consumerDone: (met) => {
+                tellDone(met);
+                return ended;
+              },
             };
-            // Subscribers see what the generator returned, or the error it threw, as for any call.
             return stream.answer.then(async (answer) => {
-              await read;
+              const met = await done;
               if (unread) throw unread.error;
+              if (met) {
+                if ('error' in met) throw met.error;
+                return met.value;
+              }
               return answer[0] === 'thrown' ? rethrow(answer, recipe, place) : returnedValue(answer);
             });
           }, context)
-          .catch(() => {});
+          .then(
+            () => {},
+            () => {},
+          );
         return started!;
       }),
     (answer) => rethrow(answer, recipe, place),

@@ -14,6 +14,8 @@ type End = { answer: Answer } | { error: unknown };
  * `break`, no `return()`) is stopped when it is garbage-collected, if it is: its child is freed.
  */
 const dropped = new FinalizationRegistry<ScheduledStream>((stream) => stream.stop());
+/** The same, whatever the child did: a stream dropped half-read is done with, for its trace. */
+const droppedDone = new FinalizationRegistry<() => unknown>((done) => void done());
 
 /**
  * What an `async *` method returns in the parent: an async generator whose items a child yields.
@@ -35,6 +37,8 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   #queue: Promise<void> = Promise.resolve();
   /** Requests not yet answered: with none, an item already here is handed over at once. */
   #queued = 0;
+  /** Whether the stream was told that its consumer is done with it (#consumerDone). */
+  #doneTold = false;
 
   constructor(
     /** Starts the call (the first `next()`). */
@@ -215,35 +219,43 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
     // alive, or a stream dropped half-read would never be collected, and its child never stopped.
     const signal = this.signal;
     stream.answer.then(
-      (answer) => {
-        inbox.ended({ answer }, !abortedOf(signal));
-        // An item still here that cannot be read makes the stream a failure now, not only once its
-        // consumer reaches it (which may be never): its trace ends with that error.
-        const unreadable = inbox.firstUnreadable();
-        if (unreadable) stream.unreadable(unreadable.error);
-        stream.answerRead?.();
-      },
-      (error: unknown) => {
-        inbox.ended({ error }, !abortedOf(signal));
-        stream.answerRead?.();
-      },
+      (answer) => inbox.ended({ answer }, !abortedOf(signal)),
+      (error: unknown) => inbox.ended({ error }, !abortedOf(signal)),
     );
     stream.answer.finally(() => dropped.unregister(stream)).catch(() => {});
+    const { consumerDone } = stream;
+    if (consumerDone) droppedDone.register(this, () => consumerDone(), stream);
+  }
+
+  /**
+   * The consumer is done with the stream: it reached its end or its error (`met`), or left it. Its
+   * trace ends then (call.ts), once the child has answered too, with what the consumer met: an item
+   * or a return value it could not rebuild here fails it, whatever the child answered. Settles once
+   * the trace has ended, as a call's caller hears of its end after its trace does.
+   */
+  #consumerDone(met?: { value: unknown } | { error: unknown }): Promise<void> | undefined {
+    const stream = this.#stream;
+    if (!stream || this.#doneTold) return undefined;
+    this.#doneTold = true;
+    droppedDone.unregister(stream);
+    return stream.consumerDone?.(met);
   }
 
   async #finish(end: End): Promise<IteratorResult<T, R>> {
     this.#done = true;
-    if ('error' in end) throw this.poolError(end.error);
-    if (end.answer[0] === 'thrown') return await this.rethrow(end.answer);
-    let value: R;
+    let met: { value: R } | { error: unknown };
     try {
-      value = returnedValue(end.answer) as R;
+      if ('error' in end) throw this.poolError(end.error);
+      const answer = end.answer;
+      // rethrow() always throws: the error the generator threw, rebuilt.
+      if (answer[0] === 'thrown') await this.rethrow(answer);
+      met = { value: readReturn(answer as Exclude<Answer, Thrown>, this.#stream) as R };
     } catch (error) {
-      // A return value written but not to be rebuilt here: the stream failed (stats).
-      this.#stream?.unreadable(error);
-      throw error;
+      met = { error };
     }
-    return { done: true, value };
+    await this.#consumerDone(met);
+    if ('error' in met) throw met.error;
+    return { done: true, value: met.value };
   }
 
   /**
@@ -254,6 +266,7 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   async #stop(rejectWithFinally: boolean): Promise<void> {
     if (this.#done) return;
     this.#done = true;
+    void this.#consumerDone();
     this.#inbox.items.length = 0;
     const stream = this.#stream;
     if (!stream || this.#inbox.end) return;
@@ -291,29 +304,15 @@ class Inbox {
   readonly items: Value[] = [];
   /** Items handed over so far: the next one's index, for messages (`yield[3]`). */
   #taken = 0;
-  /** Items read before their turn (firstUnreadable), by the item. */
-  readonly #early = new WeakMap<Value, { value: unknown } | { error: unknown }>();
   end: End | undefined;
   /** The end came before any abort of the call's signal (RemoteGenerator #aborted). */
   endedBeforeAbort = false;
   /** Wakes the request waiting for an item or the end. */
   wake: (() => void) | undefined;
 
-  /** The item, rebuilt here, or the error of rebuilding it: read when its turn comes, or before. */
+  /** The item, rebuilt here as its turn comes, or the error of rebuilding it. */
   read(item: Value): { value: unknown } | { error: unknown } {
-    const index = this.#taken++;
-    return this.#early.get(item) ?? readItem(item, index);
-  }
-
-  /** Reads ahead the items not taken yet (at most a window's), up to the first that cannot be read. */
-  firstUnreadable(): { error: unknown } | undefined {
-    let index = this.#taken;
-    for (const item of this.items) {
-      const read = readItem(item, index++);
-      this.#early.set(item, read);
-      if ('error' in read) return read;
-    }
-    return undefined;
+    return readItem(item, this.#taken++);
   }
 
   add(item: Value): void {
@@ -339,5 +338,15 @@ function readItem(item: Value, index: number): { value: unknown } | { error: unk
     return { value: returnedValue(item, `yield[${index}]`) };
   } catch (error) {
     return { error };
+  }
+}
+
+/** A stream's return value; one written but not to be rebuilt here fails the stream (stats, tracing). */
+function readReturn(answer: Exclude<Answer, Thrown>, stream: ScheduledStream | undefined): unknown {
+  try {
+    return returnedValue(answer);
+  } catch (error) {
+    stream?.unreadable(error);
+    throw error;
   }
 }

@@ -92,8 +92,11 @@ export interface ScheduledStream {
   stop(): void;
   /** An item could not be read here (`error`): the stream failed, whatever its child answers (`stats()`). */
   unreadable(error: unknown): void;
-  /** The consumer's side has taken the answer in (call.ts's trace waits for it): set by call.ts. */
-  answerRead?(): void;
+  /**
+   * The consumer is done with the stream, having met `met` (its end or its error), or having left
+   * it; settles once its trace has ended (call.ts, which sets it when the stream is traced).
+   */
+  consumerDone?(met?: { value: unknown } | { error: unknown }): Promise<void>;
 }
 
 let nextCallId = 1;

@@ -39,6 +39,8 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   #queued = 0;
   /** Whether the stream was told that its consumer is done with it (#consumerDone). */
   #doneTold = false;
+  /** Items handed over so far: the next one's index, for messages (`yield[3]`). */
+  #taken = 0;
 
   constructor(
     /** Starts the call (the first `next()`). */
@@ -194,13 +196,20 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
   }
 
   #valueOf(item: Value): T {
-    const read = this.#inbox.read(item);
-    if ('error' in read) {
-      // It ends the stream as its error: the stream failed, not its generator (stats, tracing).
-      this.#stream?.unreadable(read.error);
-      throw read.error;
+    return this.#rebuilt(item, `yield[${this.#taken++}]`) as T;
+  }
+
+  /**
+   * An item or the return value, rebuilt here. One written by the child but not to be rebuilt here
+   * ends the stream as its error: the stream failed, not its generator (stats, tracing).
+   */
+  #rebuilt(value: Exclude<Answer, Thrown>, root?: string): unknown {
+    try {
+      return returnedValue(value, root);
+    } catch (error) {
+      this.#stream?.unreadable(error);
+      throw error;
     }
-    return read.value as T;
   }
 
   async #begin(): Promise<void> {
@@ -249,7 +258,7 @@ export class RemoteGenerator<T, R> implements AsyncGenerator<T, R, unknown> {
       const answer = end.answer;
       // rethrow() always throws: the error the generator threw, rebuilt.
       if (answer[0] === 'thrown') await this.rethrow(answer);
-      met = { value: readReturn(answer as Exclude<Answer, Thrown>, this.#stream) as R };
+      met = { value: this.#rebuilt(answer as Exclude<Answer, Thrown>) as R };
     } catch (error) {
       met = { error };
     }
@@ -302,18 +311,11 @@ Object.setPrototypeOf(
 /** What has come from the child and is not yet taken: items, then the end. */
 class Inbox {
   readonly items: Value[] = [];
-  /** Items handed over so far: the next one's index, for messages (`yield[3]`). */
-  #taken = 0;
   end: End | undefined;
   /** The end came before any abort of the call's signal (RemoteGenerator #aborted). */
   endedBeforeAbort = false;
   /** Wakes the request waiting for an item or the end. */
   wake: (() => void) | undefined;
-
-  /** The item, rebuilt here as its turn comes, or the error of rebuilding it. */
-  read(item: Value): { value: unknown } | { error: unknown } {
-    return readItem(item, this.#taken++);
-  }
 
   add(item: Value): void {
     this.items.push(item);
@@ -330,23 +332,5 @@ class Inbox {
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
-  }
-}
-
-function readItem(item: Value, index: number): { value: unknown } | { error: unknown } {
-  try {
-    return { value: returnedValue(item, `yield[${index}]`) };
-  } catch (error) {
-    return { error };
-  }
-}
-
-/** A stream's return value; one written but not to be rebuilt here fails the stream (stats, tracing). */
-function readReturn(answer: Exclude<Answer, Thrown>, stream: ScheduledStream | undefined): unknown {
-  try {
-    return returnedValue(answer);
-  } catch (error) {
-    stream?.unreadable(error);
-    throw error;
   }
 }

@@ -139,12 +139,12 @@ async function execute(
   }
   try {
     const target = parseTarget(task[CallSlot.target]);
-    const { this: snapshot, args } = input;
     const loading = importOnce(target.module);
     if (loading instanceof Promise && inline) sayIfWaitingLong(target.module, loading);
     namespace = loading instanceof Promise ? await loading : loading;
     if (target.kind === 'method' && target.instanceClass) await importOnce(target.instanceClass.module);
     if (importing) notify(['run-in-process:imported', batch, task[CallSlot.id]]);
+    const { this: snapshot, args } = input;
     const { fn, self } = resolveTarget(target, namespace, snapshot);
     call = () => fn.apply(self, args);
   } catch (error) {

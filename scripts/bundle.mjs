@@ -20,6 +20,7 @@ const to = join(root, 'dist');
 const entryPoints = ['index.js', 'bullmq.js', 'remote/cli.js', 'child/runner.js'];
 /** The Vite plugin runs in Vite's process and shares nothing with the library: one file of its own, no chunk. */
 const standalone = ['vitest.js'];
+const sentinelFirst = 'child/sentinel-first.js';
 
 if (!existsSync(join(from, 'index.js'))) {
   console.error('bundle: build/lib/index.js is missing: run tsc first (npm run build does both)');
@@ -49,6 +50,9 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
 });
 await build({ ...common, entryPoints: standalone.map((path) => join(from, path)) });
+// A child's first `--require` (src/child/sentinel-first.ts): CommonJS, since a `--require` runs
+// before any ES module, and one file, with nothing to share.
+await build({ ...common, entryPoints: [join(from, sentinelFirst)], format: 'cjs', outExtension: { '.js': '.cjs' } });
 // (The bin entry keeps its `#!` line: esbuild keeps an entry point's.)
 for (const file of filesEnding(from, '.d.ts')) cpSync(join(from, file), join(to, file));
 
@@ -60,5 +64,5 @@ function* filesEnding(dir, suffix, under = '') {
   }
 }
 console.log(
-  `bundle: ${relative(root, from)} → ${relative(root, to)} (${entryPoints.length + standalone.length} entry points)`,
+  `bundle: ${relative(root, from)} → ${relative(root, to)} (${entryPoints.length + standalone.length + 1} entry points)`,
 );

@@ -1,9 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { lifelineVariable, processGroupVariable } from '../protocol.js';
+import { posixShellWorks } from '../shared/posix-shell.js';
 
 /**
  * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the
  * child's main thread is stuck in a CPU loop, or the child alone is stopped (SIGSTOP), and cannot
- * run any handler. On POSIX a child starts a sentinel beside itself: a `/bin/sh` that runs only its
+ * run any handler. On POSIX a child starts a sentinel beside itself, before any other code runs in it
+ * (sentinel-first.ts, its first `--require`): a `/bin/sh` that runs only its
  * builtins (`trap`, `read`, `kill`), about 1.7 MiB. Its stdin is the child's lifeline, a socket
  * whose other end only the parent holds, and into which the parent never writes
  * (pool/local/child-fork.ts); the kernel closes that end when the parent ends, however it ends, and
@@ -50,4 +53,47 @@ export function startSentinel(fd: number, failed: () => void): void {
   sentinel.once('error', failed);
   // Gone while this child lives (when it went with its group, this child is going too).
   sentinel.once('exit', failed);
+}
+
+/**
+ * The lifeline's descriptor, when this child can have a sentinel: it leads a process group, the
+ * parent gave it a lifeline, it is not under the permission model (which denies the spawn; the
+ * parent's reaper stands in, pool/local/orphan-reaper.ts), and there is a `/bin/sh`.
+ */
+export function sentinelLifeline(): number | undefined {
+  const leadsGroup = process.env[processGroupVariable]?.startsWith('g:') === true;
+  const lifeline = Number(process.env[lifelineVariable]);
+  const usable = leadsGroup && Number.isInteger(lifeline) && lifeline > 2;
+  return usable && process.permission === undefined && posixShellWorks() ? lifeline : undefined;
+}
+
+/**
+ * A sentinel started by sentinel-first.ts, before the runner loads: whether it has failed, and who
+ * is told when it does. Kept on the global object, which the two bundles of the child share.
+ */
+type EarlySentinel = { failed: boolean; onFailed?: () => void };
+const earlyKey = Symbol.for('run-in-process.early-sentinel');
+
+/** Starts the sentinel before the runner is loaded (sentinel-first.ts). */
+export function startEarlySentinel(fd: number): void {
+  const early: EarlySentinel = { failed: false };
+  (globalThis as Record<symbol, unknown>)[earlyKey] = early;
+  startSentinel(fd, () => {
+    if (early.failed) return;
+    early.failed = true;
+    early.onFailed?.();
+  });
+}
+
+/**
+ * Whether sentinel-first.ts started this child's sentinel; if so, `failed` runs once it cannot
+ * start or ends while this child lives (at once if that has happened already).
+ */
+export function earlySentinelStarted(failed: () => void): boolean {
+  const early = (globalThis as Record<symbol, EarlySentinel | undefined>)[earlyKey];
+  if (early === undefined) return false;
+  delete (globalThis as Record<symbol, unknown>)[earlyKey];
+  if (early.failed) failed();
+  else early.onFailed = failed;
+  return true;
 }

@@ -1,8 +1,7 @@
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { lifelineVariable, processGroupVariable } from '../protocol.js';
-import { posixShellWorks } from '../shared/posix-shell.js';
-import { startSentinel } from './orphan-sentinel.js';
+import { earlySentinelStarted, sentinelLifeline, startSentinel } from './orphan-sentinel.js';
 
 /**
  * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the
@@ -22,7 +21,7 @@ import { startSentinel } from './orphan-sentinel.js';
  */
 export function exitWithParent(lastWords?: () => void): Promise<void> {
   const leadsGroup = process.env[processGroupVariable]?.startsWith('g:') === true;
-  const lifeline = Number(process.env[lifelineVariable]);
+  const lifeline = sentinelLifeline();
   delete process.env[processGroupVariable];
   delete process.env[lifelineVariable];
   const target = leadsGroup ? -process.pid : process.pid;
@@ -49,12 +48,15 @@ export function exitWithParent(lastWords?: () => void): Promise<void> {
   if (process.permission !== undefined) return Promise.resolve();
   // The parent as it is now: a parent that died before the thread starts is seen gone by it.
   const parent = process.ppid;
-  if (leadsGroup && Number.isInteger(lifeline) && lifeline > 2 && posixShellWorks()) {
-    let thread: Promise<void> | undefined;
-    // At once, not at the next turn as the thread: a CommonJS module of the pool's preload that
-    // loops at its top level would run before that turn (a hostile review had one). A spawn forks
-    // this young process: about a millisecond.
-    startSentinel(lifeline, () => (thread ??= watchdogThread(parent, target)));
+  let thread: Promise<void> | undefined;
+  const fallBack = () => (thread ??= watchdogThread(parent, target));
+  // Started already, as a rule, by the child's first `--require` (sentinel-first.ts).
+  if (earlySentinelStarted(fallBack)) return Promise.resolve();
+  if (lifeline !== undefined) {
+    // Where it was not (a parent that could not find that file): at once, not at the next turn as
+    // the thread, since a CommonJS module of the pool's preload that loops at its top level would run
+    // before that turn (a hostile review had one). A spawn forks this young process: about a millisecond.
+    startSentinel(lifeline, fallBack);
     return Promise.resolve();
   }
   return watchdogThread(parent, target);

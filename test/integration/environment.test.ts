@@ -27,6 +27,18 @@ test("children get the parent's environment and flags, without debugger flags", 
     ['--no-warnings', '--stack-size=2000'],
   );
   assert.equal(seen.nodeOptions, '--no-deprecation');
+  // Nor the file a child requires first, to start its sentinel (child/sentinel-first.ts), which
+  // goes in NODE_OPTIONS when that has a `--require` of its own.
+  const preload = `${scratchFile('harmless preload')}.cjs`;
+  writeFileSync(preload, '');
+  const nodeOptions = `--require "${preload}" --no-deprecation`;
+  configure('environment-flags', { execArgv: ['--no-warnings'], env: { ...process.env, NODE_OPTIONS: nodeOptions } });
+  const again = await environment('NODE_OPTIONS');
+  assert.deepEqual(
+    again.execArgv.filter((flag) => flag === '--require'),
+    [],
+  );
+  assert.equal(again.nodeOptions, nodeOptions);
 });
 
 test('a decorated class in the entry script works, with one warning that says how to fix it', () => {

@@ -26,6 +26,52 @@ test('when the parent is killed with SIGKILL, a child stuck in a CPU loop exits'
   }
 });
 
+test('when the parent is killed, a child stuck in a preload of its pool (execArgv, NODE_OPTIONS), before the library loads there, exits', async () => {
+  for (const [flag, where] of [
+    ['--require', 'execArgv'],
+    ['--import', 'execArgv'],
+    ['--require', 'NODE_OPTIONS'],
+  ] as const) {
+    const started = scratchFile('stuck-preload');
+    // A space and a quote in the path: NODE_OPTIONS quotes it.
+    const preload = scratchFile(flag === '--require' ? 'stuck "pre load".cjs' : 'stuck.mjs');
+    writeFileSync(preload, stuckPreload(started, flag));
+    const options =
+      where === 'execArgv'
+        ? `{ size: 1, execArgv: [${JSON.stringify(flag)}, ${JSON.stringify(preload)}] }`
+        : `{ size: 1, env: { NODE_OPTIONS: ${JSON.stringify(`${flag} "${preload.replace(/["\\]/g, '\\$&')}"`)} } }`;
+    const parent = startScript(`
+      const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+      const { configure } = await import('run-in-process');
+      configure('orphans', ${options});
+      inPool('orphans').pid();`);
+    let stderr = '';
+    parent.stderr.on('data', (chunk) => (stderr += String(chunk)));
+    const exited = once(parent, 'exit');
+    try {
+      const childPid = Number(await waitForFile(started, 15_000));
+      assert.ok(childPid > 0 && isAlive(childPid), `${flag} in ${where}: the child is stuck in its preload\n${stderr}`);
+      parent.kill('SIGKILL');
+      await exited;
+      const gone = await waitFor(() => !isAlive(childPid), 5_000);
+      assert.ok(
+        gone !== undefined,
+        `${flag} in ${where}: child ${childPid}, stuck in its preload, outlived its parent`,
+      );
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  }
+});
+
+/** A preload that writes its process's pid, then loops for ever: CommonJS or an ES module. */
+function stuckPreload(pidFile: string, flag: string): string {
+  const write = `writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));\nfor (;;) {}\n`;
+  return flag === '--require'
+    ? `const { writeFileSync } = require('node:fs');\n${write}`
+    : `import { writeFileSync } from 'node:fs';\n${write}`;
+}
+
 /** A child's sentinel (child/orphan-sentinel.ts): a live `/bin/sh` named run-in-process-sentinel. */
 function isSentinel(pid: number): boolean {
   return commandOf(pid).split(' ').includes('run-in-process-sentinel') && isAlive(pid);

@@ -569,6 +569,7 @@ async function smoke(tmp) {
       'dist/index.js or dist/index.d.ts is missing',
     );
     expect(files.includes('dist/child/runner.js'), 'dist/child/runner.js (the child entry) is missing');
+    expect(files.includes('dist/child/sentinel-first.cjs'), "dist/child/sentinel-first.cjs (a child's first --require) is missing");
     const topLevel = files.filter((path) => !path.startsWith('dist/'));
     return [`${topLevel.join(', ')} and ${files.length - topLevel.length} files under dist/`];
   });

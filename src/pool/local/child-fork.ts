@@ -1,7 +1,9 @@
 import childProcess, { type ChildProcess, type ForkOptions } from 'node:child_process';
 import { syncBuiltinESMExports } from 'node:module';
+import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { flagName, nodeOptionsFlags } from '../../node-flags.js';
+import { join } from 'node:path';
+import { flagName, joinNodeOptions, nodeOptionsFlags } from '../../node-flags.js';
 import { networkPermissionSince } from '../../options.js';
 import {
   controlPipeFd,
@@ -11,6 +13,7 @@ import {
   pipesVariable,
   processGroupVariable,
 } from '../../protocol.js';
+import { libraryDir } from '../../shared/library-dir.js';
 import { forwardOutput } from './child-output.js';
 import { NotStarted } from './refused-fork.js';
 
@@ -74,7 +77,7 @@ function installForkHook(): Map<string, (child: ChildProcess) => void> {
     const marker = options?.env?.[processGroupVariable];
     if (marker !== undefined && (groups || pipes)) {
       const control = controlPipeWorks(options);
-      rest[optionsAt] = {
+      const forkOptions: ForkOptions = {
         ...options,
         ...(groups ? { detached: true } : {}),
         // tinypool asks for 'pipe': the same, and the notice and control pipes after the IPC channel,
@@ -90,6 +93,7 @@ function installForkHook(): Map<string, (child: ChildProcess) => void> {
             }
           : {}),
       };
+      rest[optionsAt] = groups && pipes && canStartSentinel(options) ? sentinelFirst(forkOptions) : forkOptions;
     }
     const child = (original as (...args: unknown[]) => ChildProcess).call(this, modulePath, ...rest);
     if (marker !== undefined) {
@@ -117,11 +121,48 @@ function controlPipeWorks(options: ForkOptions | undefined): boolean {
   // whatever `execArgv` and `env` the pool gives): without the network, so do its children.
   const permission = (process as { permission?: { has(scope: string): boolean } }).permission;
   if (permission && !permission.has('net')) return false;
-  // Read as Node reads them (quotes, `_` for `-`). A model this does not see (a config file) costs
-  // nothing worse than control on the IPC channel: the child says it could not open the pipe.
-  const flags = [...(options?.execArgv ?? []), ...nodeOptionsFlags(options?.env?.NODE_OPTIONS)].map(flagName);
-  const flag = (name: string) => flags.includes(name);
-  return !(flag('--permission') || flag('--experimental-permission')) || flag('--allow-net');
+  // A model this does not see (a config file) costs nothing worse than control on the IPC channel:
+  // the child says it could not open the pipe.
+  const flags = childFlags(options);
+  return !asksForModel(flags) || flags.includes('--allow-net');
+}
+
+/** The Node flags a fork gives its child, named as Node reads them (quotes, `_` for `-`). */
+function childFlags(options: ForkOptions | undefined): string[] {
+  return [...(options?.execArgv ?? []), ...nodeOptionsFlags(options?.env?.NODE_OPTIONS)].map(flagName);
+}
+
+function asksForModel(flags: string[]): boolean {
+  return flags.includes('--permission') || flags.includes('--experimental-permission');
+}
+
+/**
+ * The child's first `--require` (child/sentinel-first.ts): its sentinel starts before any code of
+ * the pool's own flags. Not for a child under the permission model, which may not spawn it (nor
+ * perhaps read the file); nor where the file is missing (a build without it): the runner then
+ * starts the sentinel itself, after those flags, as it did before.
+ */
+const sentinelFirstFile = join(libraryDir, 'child', 'sentinel-first.cjs');
+let sentinelFirstExists: boolean | undefined;
+
+function canStartSentinel(options: ForkOptions | undefined): boolean {
+  sentinelFirstExists ??= existsSync(sentinelFirstFile);
+  return sentinelFirstExists && process.permission === undefined && !asksForModel(childFlags(options));
+}
+
+/**
+ * The fork's options that put sentinel-first.cjs before every other preload: first in `execArgv`,
+ * or first in `NODE_OPTIONS` when that has a `--require` of its own, which Node runs before the
+ * command line's (an `--import` there runs after every `--require`).
+ */
+function sentinelFirst(options: ForkOptions): ForkOptions {
+  const nodeOptions = options.env?.NODE_OPTIONS;
+  const required = nodeOptionsFlags(nodeOptions).some((flag) => ['--require', '-r'].includes(flagName(flag)));
+  const first = ['--require', sentinelFirstFile];
+  if (!required) return { ...options, execArgv: [...first, ...(options.execArgv ?? process.execArgv)] };
+  // The child takes it out of its NODE_OPTIONS again, so that the processes its code starts do not
+  // inherit it.
+  return { ...options, env: { ...options.env, NODE_OPTIONS: `${joinNodeOptions(first)} ${nodeOptions}` } };
 }
 
 function adopt(child: ChildProcess): void {

@@ -1,0 +1,35 @@
+import { basename } from 'node:path';
+import { joinNodeOptions, nodeOptionsFlags } from '../node-flags.js';
+import { lifelineVariable } from '../protocol.js';
+import { sentinelLifeline, startEarlySentinel } from './orphan-sentinel.js';
+
+/**
+ * The first code a child runs: a `--require` that the parent puts before every preload of the
+ * pool's (pool/local/child-fork.ts: first in `execArgv`, or in NODE_OPTIONS when that has a
+ * `--require`, which Node runs before the command line's), bundled as CommonJS
+ * (`dist/child/sentinel-first.cjs`), since Node runs every `--require` before any `--import`, and
+ * both before the child's entry. It starts
+ * the child's sentinel (orphan-sentinel.ts) before any code of the pool's flags runs: a `--require`
+ * or `--import` in its `execArgv` (a loader, tsx, a preload), which may loop, wait for ever on a
+ * loader thread, or take seconds. The runner started it after them, and a child stuck in one of
+ * them outlived a parent killed with SIGKILL, spinning, for ever (orphans.test.ts has one).
+ *
+ * Only the start is here: the runner, once loaded, takes over the rest (the watchdog thread where
+ * the sentinel fails or ends, orphan-watchdog.ts).
+ */
+const lifeline = sentinelLifeline();
+if (lifeline !== undefined) {
+  startEarlySentinel(lifeline);
+  // Not seen by that code, nor by a process it forks: that one inherits this `--require`, and must
+  // not take whatever its own descriptor 6 is for a lifeline.
+  delete process.env[lifelineVariable];
+}
+// Out of the child's flags again: its code sees the flags its pool was given (process.execArgv,
+// NODE_OPTIONS), and what it forks or starts does not load this file.
+const isThisFile = (path: string | undefined) => path !== undefined && basename(path) === 'sentinel-first.cjs';
+const at = process.execArgv.findIndex((flag, index) => flag === '--require' && isThisFile(process.execArgv[index + 1]));
+if (at >= 0) process.execArgv.splice(at, 2);
+const nodeOptions = nodeOptionsFlags(process.env['NODE_OPTIONS']);
+if (nodeOptions[0] === '--require' && isThisFile(nodeOptions[1])) {
+  process.env['NODE_OPTIONS'] = joinNodeOptions(nodeOptions.slice(2));
+}

@@ -555,24 +555,31 @@ async function smoke(tmp) {
     return [`${info.filename}: ${info.entryCount} files, ${info.size} bytes packed, ${info.unpackedSize} unpacked`];
   });
   if (!tarball) return;
-  check('the tarball holds only package.json, README.md, LICENSE and dist/**/*.{js,d.ts}', () => {
-    const files = tarball.files.map((file) => file.path);
-    const allowed = (path) =>
-      path === 'package.json' ||
-      /^README(\.md)?$/i.test(path) ||
-      /^LICEN[CS]E(\.\w+)?$/i.test(path) ||
-      /^dist\/.+(\.d\.ts|\.js)$/.test(path);
-    const unexpected = files.filter((path) => !allowed(path));
-    expect(unexpected.length === 0, `unexpected files: ${unexpected.join(', ')}`);
-    expect(
-      files.includes('dist/index.js') && files.includes('dist/index.d.ts'),
-      'dist/index.js or dist/index.d.ts is missing',
-    );
-    expect(files.includes('dist/child/runner.js'), 'dist/child/runner.js (the child entry) is missing');
-    expect(files.includes('dist/child/sentinel-first.cjs'), "dist/child/sentinel-first.cjs (a child's first --require) is missing");
-    const topLevel = files.filter((path) => !path.startsWith('dist/'));
-    return [`${topLevel.join(', ')} and ${files.length - topLevel.length} files under dist/`];
-  });
+  check(
+    'the tarball holds only package.json, README.md, LICENSE, dist/**/*.{js,d.ts} and dist/child/sentinel-first.cjs',
+    () => {
+      const files = tarball.files.map((file) => file.path);
+      const allowed = (path) =>
+        path === 'package.json' ||
+        /^README(\.md)?$/i.test(path) ||
+        /^LICEN[CS]E(\.\w+)?$/i.test(path) ||
+        /^dist\/.+(\.d\.ts|\.js)$/.test(path) ||
+        path === 'dist/child/sentinel-first.cjs';
+      const unexpected = files.filter((path) => !allowed(path));
+      expect(unexpected.length === 0, `unexpected files: ${unexpected.join(', ')}`);
+      expect(
+        files.includes('dist/index.js') && files.includes('dist/index.d.ts'),
+        'dist/index.js or dist/index.d.ts is missing',
+      );
+      expect(files.includes('dist/child/runner.js'), 'dist/child/runner.js (the child entry) is missing');
+      expect(
+        files.includes('dist/child/sentinel-first.cjs'),
+        "dist/child/sentinel-first.cjs (a child's first --require) is missing",
+      );
+      const topLevel = files.filter((path) => !path.startsWith('dist/'));
+      return [`${topLevel.join(', ')} and ${files.length - topLevel.length} files under dist/`];
+    },
+  );
 
   // 2. One project, one install for the apps; a second install for TypeScript 5, run alongside.
   const project = join(tmp, 'project');

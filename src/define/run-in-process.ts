@@ -32,7 +32,7 @@ type AsyncMethod<This> = (this: This, ...args: any[]) => Promise<unknown> | Stre
  * @public
  */
 export interface MethodMustBeAsync {
-  'make the method async: @runInProcess runs it in another process, so it must return a Promise': true;
+  'make it an async method: @runInProcess runs it in another process, so it must return a Promise': true;
 }
 
 /**
@@ -49,8 +49,13 @@ type WrapperOptions = RunInProcessOptions & {
 
 type MethodMustBeAsyncText = keyof MethodMustBeAsync;
 
-/** A decorator's options: `name` is a wrapper's (a method or a class is known by its own name). */
-type DecoratorOptions = RunInProcessOptions & { name?: never };
+/**
+ * A decorator's options: `name` is a wrapper's (a method or a class is known by its own name). Typed
+ * as a text that says so, which the compiler's message then shows.
+ */
+type DecoratorOptions = Omit<RunInProcessOptions, 'name'> & {
+  name?: 'leave name out: it is for runInProcess(fn), and a decorated method is known by its class and its own name';
+};
 
 /**
  * The function that `runInProcess(fn)` gives back, with `fn`'s parameters: it returns a promise of
@@ -88,13 +93,12 @@ export interface RunInProcessDecorator {
   ): TypedPropertyDescriptor<Method>;
   /** Legacy decorators, on a class. */
   <Class extends abstract new (...args: any) => unknown>(target: Class): void;
-  /** Standard decorators, on a method that is not async: a compile error that says so. */
-  <This, Method extends (this: This, ...args: any[]) => unknown>(
-    value: Method,
-    context: ClassMethodDecoratorContext<This, Method> & MethodMustBeAsync,
-  ): never;
-  /** Legacy decorators, on a method that is not async: a compile error that says so. */
-  (target: object, key: string | symbol, descriptor: PropertyDescriptor & MethodMustBeAsync): never;
+  /**
+   * On anything else (a method that is not async, a field, a getter, an accessor), in either mode: a
+   * compile error that says what to do. It asks for what neither a context nor a key is, the text
+   * itself among them, so that the compiler's message (of the last overload) shows the text.
+   */
+  (value: unknown, context: MethodMustBeAsync | MethodMustBeAsyncText, descriptor?: unknown): never;
 }
 
 /**

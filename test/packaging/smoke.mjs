@@ -477,7 +477,18 @@ function typeChecks(label, tscPath, cwd, configFile) {
     `${label}: the compile error for a method that is not async says to make it async (message-sync-method.ts)`,
     () => {
       const errors = (checked.byFile.get('src/message-sync-method.ts') ?? []).join('\n');
-      expect(/make the method async/.test(errors), errors || 'no error at all');
+      expect(/make it an async method/.test(errors), errors || 'no error at all');
+    },
+  );
+  check(`${label}: the compile error for a decorated field says to make it an async method (message-field.ts)`, () => {
+    const errors = (checked.byFile.get('src/message-field.ts') ?? []).join('\n');
+    expect(/make it an async method/.test(errors), errors || 'no error at all');
+  });
+  check(
+    `${label}: the compile error for a decorator given a name says to leave it out (message-decorator-name.ts)`,
+    () => {
+      const errors = (checked.byFile.get('src/message-decorator-name.ts') ?? []).join('\n');
+      expect(/leave name out/.test(errors), errors || 'no error at all');
     },
   );
   check(

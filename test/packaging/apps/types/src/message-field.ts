@@ -1,0 +1,7 @@
+import { runInProcess } from 'run-in-process';
+
+// Not marked: the compiler's message for this mistake is what the check reads, and it must name the fix.
+export class Field {
+  @runInProcess()
+  count = 1;
+}

@@ -32,6 +32,31 @@ export function nodeOptionsFlags(nodeOptions: string | undefined): string[] {
   return flags;
 }
 
+/**
+ * A NODE_OPTIONS value as written after its first `count` flags and the one space that follows
+ * them (read as nodeOptionsFlags reads them): what the parent put after flags it put first.
+ */
+export function nodeOptionsAfter(nodeOptions: string, count: number): string {
+  let inQuotes = false;
+  let inFlag = false;
+  let flags = 0;
+  for (let i = 0; i < nodeOptions.length; i++) {
+    const c = nodeOptions[i];
+    if (c === ' ' && !inQuotes) {
+      if (inFlag && flags === count) return nodeOptions.slice(i + 1);
+      inFlag = false;
+      continue;
+    }
+    if (!inFlag) {
+      inFlag = true;
+      flags++;
+    }
+    if (c === '\\' && inQuotes) i++;
+    else if (c === '"') inQuotes = !inQuotes;
+  }
+  return '';
+}
+
 /** NODE_OPTIONS made of these flags, each read back by Node as it is. */
 export function joinNodeOptions(flags: string[]): string {
   return flags.map((flag) => (/[ "\\]/.test(flag) ? `"${flag.replace(/["\\]/g, '\\$&')}"` : flag)).join(' ');

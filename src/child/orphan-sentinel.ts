@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { fstatSync, readFileSync } from 'node:fs';
 import { lifelineVariable, processGroupVariable } from '../protocol.js';
 import { posixShellWorks } from '../shared/posix-shell.js';
 
@@ -56,15 +57,42 @@ export function startSentinel(fd: number, failed: () => void): void {
 }
 
 /**
- * The lifeline's descriptor, when this child can have a sentinel: it leads a process group, the
- * parent gave it a lifeline, it is not under the permission model (which denies the spawn; the
- * parent's reaper stands in, pool/local/orphan-reaper.ts), and there is a `/bin/sh`.
+ * The lifeline's descriptor, when this process can have a sentinel: the parent gave it a lifeline,
+ * and there is a `/bin/sh`. (Under the permission model the spawn may be denied: it then fails,
+ * and the parent's reaper stands in, pool/local/orphan-reaper.ts; `--permission-audit` allows it.)
+ *
+ * The environment alone does not say so: code of the pool's that runs before this (a `--require`
+ * from an env file, say) may fork a Node process that inherits it, and whose descriptor 6 is
+ * anything; a sentinel started there would kill the child's group when that closes. So this
+ * process must also lead its process group, as the parent forks it, where Linux can tell
+ * (`/proc/self/stat`), and the descriptor must be a socket, as the lifeline is.
  */
 export function sentinelLifeline(): number | undefined {
   const leadsGroup = process.env[processGroupVariable]?.startsWith('g:') === true;
   const lifeline = Number(process.env[lifelineVariable]);
   const usable = leadsGroup && Number.isInteger(lifeline) && lifeline > 2;
-  return usable && process.permission === undefined && posixShellWorks() ? lifeline : undefined;
+  return usable && posixShellWorks() && leadsOwnGroup() && isSocket(lifeline) ? lifeline : undefined;
+}
+
+/** Whether this process leads its process group; true where that cannot be read (not Linux). */
+function leadsOwnGroup(): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/self/stat', 'utf8');
+  } catch {
+    return true;
+  }
+  // After the command's name, in parentheses: state, parent pid, process group.
+  const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  return group === process.pid;
+}
+
+function isSocket(fd: number): boolean {
+  try {
+    return fstatSync(fd).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -14,6 +14,7 @@ import { earlySentinelStarted, sentinelLifeline, startSentinel } from './orphan-
  * A child under Node's permission model (a sandboxed pool) has neither: the model denies
  * processes and threads unless allowed, and on Node 22 and later a thread it allows escapes the
  * model (nodejs/node#62222). The parent's orphan reaper (pool/local/orphan-reaper.ts) kills those.
+ * (It still tries the sentinel, which `--permission-audit` lets start.)
  *
  * Settles once that thread runs (or has exited, failing to start), and at once with a sentinel:
  * the thread's boot takes a CPU for some milliseconds, which a warm child waits out before it says
@@ -45,11 +46,14 @@ export function exitWithParent(lastWords?: () => void): Promise<void> {
     if (leadsGroup) process.kill(target, 'SIGKILL');
     else process.exit(0);
   });
-  if (process.permission !== undefined) return Promise.resolve();
   // The parent as it is now: a parent that died before the thread starts is seen gone by it.
   const parent = process.ppid;
   let thread: Promise<void> | undefined;
-  const fallBack = () => (thread ??= watchdogThread(parent, target));
+  // Under the permission model, no thread: one it denies would throw here, uncaught, and on Node 22
+  // and later one it allows escapes it (nodejs/node#62222). A sentinel is tried all the same: the
+  // model denies its spawn (the parent's reaper then stands in), `--permission-audit` does not.
+  const underModel = process.permission !== undefined;
+  const fallBack = underModel ? () => {} : () => (thread ??= watchdogThread(parent, target));
   // Started already, as a rule, by the child's first `--require` (sentinel-first.ts).
   if (earlySentinelStarted(fallBack)) return Promise.resolve();
   if (lifeline !== undefined) {
@@ -59,7 +63,7 @@ export function exitWithParent(lastWords?: () => void): Promise<void> {
     startSentinel(lifeline, fallBack);
     return Promise.resolve();
   }
-  return watchdogThread(parent, target);
+  return underModel ? Promise.resolve() : watchdogThread(parent, target);
 }
 
 /** The thread that watches the parent pid where there is no sentinel; settles once it runs. */

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
-import { joinNodeOptions, nodeOptionsFlags } from '../node-flags.js';
+import { isMainThread } from 'node:worker_threads';
+import { nodeOptionsAfter, nodeOptionsFlags } from '../node-flags.js';
 import { lifelineVariable } from '../protocol.js';
 import { sentinelLifeline, startEarlySentinel } from './orphan-sentinel.js';
 
@@ -17,7 +18,8 @@ import { sentinelLifeline, startEarlySentinel } from './orphan-sentinel.js';
  * Only the start is here: the runner, once loaded, takes over the rest (the watchdog thread where
  * the sentinel fails or ends, orphan-watchdog.ts).
  */
-const lifeline = sentinelLifeline();
+// Node runs a `--require` in every worker thread too (the watchdog's among them): nothing to do there.
+const lifeline = isMainThread ? sentinelLifeline() : undefined;
 if (lifeline !== undefined) {
   startEarlySentinel(lifeline);
   // Not seen by that code, nor by a process it forks: that one inherits this `--require`, and must
@@ -29,7 +31,6 @@ if (lifeline !== undefined) {
 const isThisFile = (path: string | undefined) => path !== undefined && basename(path) === 'sentinel-first.cjs';
 const at = process.execArgv.findIndex((flag, index) => flag === '--require' && isThisFile(process.execArgv[index + 1]));
 if (at >= 0) process.execArgv.splice(at, 2);
-const nodeOptions = nodeOptionsFlags(process.env['NODE_OPTIONS']);
-if (nodeOptions[0] === '--require' && isThisFile(nodeOptions[1])) {
-  process.env['NODE_OPTIONS'] = joinNodeOptions(nodeOptions.slice(2));
-}
+const nodeOptions = process.env['NODE_OPTIONS'] ?? '';
+const [first, second] = nodeOptionsFlags(nodeOptions);
+if (first === '--require' && isThisFile(second)) process.env['NODE_OPTIONS'] = nodeOptionsAfter(nodeOptions, 2);

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { childPids, commandOf, fixtureUrl, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { listChildrenCode, runScript, startScript } from '../helpers/scripts.js';
@@ -26,20 +29,25 @@ test('when the parent is killed with SIGKILL, a child stuck in a CPU loop exits'
   }
 });
 
-test('when the parent is killed, a child stuck in a preload of its pool (execArgv, NODE_OPTIONS), before the library loads there, exits', async () => {
+test('when the parent is killed, a child stuck in a preload of its pool (execArgv, NODE_OPTIONS, an env file), before the library loads there, exits', async () => {
   for (const [flag, where] of [
     ['--require', 'execArgv'],
     ['--import', 'execArgv'],
     ['--require', 'NODE_OPTIONS'],
+    ['--require', 'an env file'],
   ] as const) {
     const started = scratchFile('stuck-preload');
     // A space and a quote in the path: NODE_OPTIONS quotes it.
     const preload = scratchFile(flag === '--require' ? 'stuck "pre load".cjs' : 'stuck.mjs');
     writeFileSync(preload, stuckPreload(started, flag));
-    const options =
-      where === 'execArgv'
-        ? `{ size: 1, execArgv: [${JSON.stringify(flag)}, ${JSON.stringify(preload)}] }`
-        : `{ size: 1, env: { NODE_OPTIONS: ${JSON.stringify(`${flag} "${preload.replace(/["\\]/g, '\\$&')}"`)} } }`;
+    const nodeOptions = `${flag} "${preload.replace(/["\\]/g, '\\$&')}"`;
+    const envFile = scratchFile('preload.env');
+    writeFileSync(envFile, `NODE_OPTIONS='${nodeOptions}'\n`);
+    const options = {
+      execArgv: `{ size: 1, execArgv: [${JSON.stringify(flag)}, ${JSON.stringify(preload)}] }`,
+      NODE_OPTIONS: `{ size: 1, env: { NODE_OPTIONS: ${JSON.stringify(nodeOptions)} } }`,
+      'an env file': `{ size: 1, env: {}, execArgv: [${JSON.stringify(`--env-file=${envFile}`)}] }`,
+    }[where];
     const parent = startScript(`
       const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
       const { configure } = await import('run-in-process');
@@ -60,9 +68,20 @@ test('when the parent is killed, a child stuck in a preload of its pool (execArg
       );
     } finally {
       parent.kill('SIGKILL');
+      // One that did outlive it must not spin on after the test.
+      killGroup(Number(readFileSync(started, { encoding: 'utf8', flag: 'a+' })));
     }
   }
 });
+
+function killGroup(pid: number): void {
+  if (!(pid > 1)) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Gone already, as it should be.
+  }
+}
 
 /** A preload that writes its process's pid, then loops for ever: CommonJS or an ES module. */
 function stuckPreload(pidFile: string, flag: string): string {
@@ -71,6 +90,36 @@ function stuckPreload(pidFile: string, flag: string): string {
     ? `const { writeFileSync } = require('node:fs');\n${write}`
     : `import { writeFileSync } from 'node:fs';\n${write}`;
 }
+
+test("a Node process that inherits a child's environment, and its first --require, starts no sentinel of its own", async () => {
+  // As a process that code of the pool's forks before the library's file runs would (a --require
+  // from a config file of Node 24's): one in the group of a shell, not its leader, whose descriptor
+  // 6 is a socket that closes at once. Taken for a lifeline, its sentinel would kill that group.
+  const sentinelFirst = fileURLToPath(new URL('../../../dist/child/sentinel-first.cjs', import.meta.url));
+  const env = { ...process.env, RUN_IN_PROCESS_GROUP_LEADER: 'g:test', RUN_IN_PROCESS_LIFELINE: '6' };
+  const shell = spawn(
+    '/bin/sh',
+    ['-c', `"${process.execPath}" --require "${sentinelFirst}" -e "setTimeout(() => {}, 1000)"; echo survived`],
+    { detached: true, stdio: ['ignore', 'pipe', 'inherit', 'ignore', 'ignore', 'ignore', 'pipe'], env },
+  );
+  (shell.stdio as unknown as Socket[])[6]!.destroy();
+  let out = '';
+  shell.stdout?.on('data', (chunk) => (out += String(chunk)));
+  const [code, signal] = (await once(shell, 'exit')) as [number | null, string | null];
+  assert.deepEqual({ code, signal, out: out.trim() }, { code: 0, signal: null, out: 'survived' });
+  // Nor one that leads its group, but whose descriptor 6 is a file, not a socket.
+  const file = scratchFile('not-a-lifeline');
+  writeFileSync(file, '');
+  const fd = openSync(file, 'r');
+  const leader = spawn(process.execPath, ['--require', sentinelFirst, '-e', 'setTimeout(() => {}, 1000)'], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'inherit', 'ignore', 'ignore', 'ignore', fd],
+    env,
+  });
+  closeSync(fd);
+  const [leaderCode, leaderSignal] = (await once(leader, 'exit')) as [number | null, string | null];
+  assert.deepEqual({ code: leaderCode, signal: leaderSignal }, { code: 0, signal: null });
+});
 
 /** A child's sentinel (child/orphan-sentinel.ts): a live `/bin/sh` named run-in-process-sentinel. */
 function isSentinel(pid: number): boolean {

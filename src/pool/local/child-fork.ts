@@ -15,6 +15,7 @@ import {
 } from '../../protocol.js';
 import { libraryDir } from '../../shared/library-dir.js';
 import { forwardOutput } from './child-output.js';
+import { envFileNodeOptions } from './env-file-options.js';
 import { NotStarted } from './refused-fork.js';
 
 /**
@@ -153,13 +154,16 @@ function canStartSentinel(options: ForkOptions | undefined): boolean {
 /**
  * The fork's options that put sentinel-first.cjs before every other preload: first in `execArgv`,
  * or first in `NODE_OPTIONS` when that has a `--require` of its own, which Node runs before the
- * command line's (an `--import` there runs after every `--require`).
+ * command line's (an `--import` there runs after every `--require`); NODE_OPTIONS from an env file
+ * included, which the environment's then replaces, with the file's flags after this one. (One that
+ * Node 24 reads from a config file, `--experimental-config-file`, is not looked at.)
  */
 function sentinelFirst(options: ForkOptions): ForkOptions {
-  const nodeOptions = options.env?.NODE_OPTIONS;
+  const execArgv = options.execArgv ?? process.execArgv;
+  const nodeOptions = options.env?.NODE_OPTIONS ?? envFileNodeOptions(execArgv, String(options.cwd ?? process.cwd()));
   const required = nodeOptionsFlags(nodeOptions).some((flag) => ['--require', '-r'].includes(flagName(flag)));
   const first = ['--require', sentinelFirstFile];
-  if (!required) return { ...options, execArgv: [...first, ...(options.execArgv ?? process.execArgv)] };
+  if (!required) return { ...options, execArgv: [...first, ...execArgv] };
   // The child takes it out of its NODE_OPTIONS again, so that the processes its code starts do not
   // inherit it.
   return { ...options, env: { ...options.env, NODE_OPTIONS: `${joinNodeOptions(first)} ${nodeOptions}` } };

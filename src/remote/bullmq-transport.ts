@@ -2,9 +2,9 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { optionError } from '../errors.js';
 import { longestTimer, type PoolTransport } from '../options.js';
 import type { Transport, TransportEvents, TransportProvider } from '../pool/transport.js';
-import { buildIdFor, callerFile, queueNameOf } from './build-id.js';
+import { buildIdFor, callerFile, namesAnotherQueue, queueNameOf } from './build-id.js';
 import { CallerTransport } from './caller-transport.js';
-import { checkedConnection } from './connection.js';
+import { checkedConnection, checkedConnectionOptions } from './connection.js';
 import { type CodecChoice, codecTag, sealCancel } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { QueueLink } from './queue-link.js';
@@ -148,6 +148,13 @@ function checked(options: BullmqOptions): BullmqSettings {
       throw optionError(`bullmq(options): ${name} must be a non-empty string (got ${typeof value}).`);
     }
   }
+  // Refused here, as the worker's --build-id is, rather than at configure() (build-id.ts says why).
+  if (buildId !== undefined && namesAnotherQueue(buildId)) {
+    throw optionError(
+      `bullmq(options): buildId cannot contain ':' or '@' (got '${buildId}'): it would name another pool's queue. ` +
+        `Use letters, digits, '.', '-' or '_'.`,
+    );
+  }
   const positive = (name: string, value: number | undefined, fallback: number, most = Infinity): number => {
     if (value === undefined) return fallback;
     if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > most) {
@@ -160,7 +167,7 @@ function checked(options: BullmqOptions): BullmqSettings {
     return value;
   };
   const { connection: to, where } =
-    typeof connection === 'string' ? checkedConnection(connection) : { connection, where: describe(connection) };
+    typeof connection === 'string' ? checkedConnection(connection) : checkedConnectionOptions(connection);
   return {
     connection: to,
     where,
@@ -191,9 +198,4 @@ function keyOf(connection: string | RedisOptions): string {
   } catch {
     return `unshared:${Math.random()}`;
   }
-}
-
-function describe(options: RedisOptions): string {
-  if (options.path) return `unix:${options.path}`;
-  return `${options.host ?? 'localhost'}:${options.port ?? 6379}`;
 }

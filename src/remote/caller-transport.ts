@@ -27,7 +27,7 @@ import {
   openProgress,
   openReleased,
 } from './envelope.js';
-import { refusedCredentials } from './connection.js';
+import { noSuchDatabase, refusedCredentials } from './connection.js';
 import { HeldWords } from './held-words.js';
 import type { QueueLink } from './queue-link.js';
 import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
@@ -182,6 +182,10 @@ export class CallerTransport implements Transport {
     const message = (error as Error | undefined)?.message ?? String(error);
     // ioredis's ReplyError: Redis answered, and refused the command.
     const answered = (error as Error | undefined)?.name === 'ReplyError';
+    // Told as it is (connection.ts, checkDatabase), not as Redis out of reach.
+    if (noSuchDatabase(message)) {
+      return new TransportUnavailableError(`${what} (${where}): ${message} ${consequence}`.trim(), { cause: error });
+    }
     if (refusedCredentials(message)) {
       return new TransportUnavailableError(
         `${what}: ${where} refused the connection's credentials (${message}). ${consequence}Give the user and ` +

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { optionError } from '../errors.js';
 
 /** How to reach Redis: a URL (`redis://host:6379`, `rediss://…`), a Unix socket path, or ioredis options. */
@@ -60,6 +60,65 @@ export function checkedConnection(connection: string): { connection: Connection;
   return { connection, where: maskedUrl(url) };
 }
 
+/**
+ * ioredis options checked as a string is: ioredis takes `db: 'x'` as it is, and its SELECT of NaN
+ * then failed inside ioredis, uncaught, and ended the caller's process.
+ */
+export function checkedConnectionOptions(options: RedisOptions): { connection: Connection; where: string } {
+  const { db, path, host, port } = options as { db?: unknown; path?: unknown; host?: unknown; port?: unknown };
+  const wrong = (what: string, value: unknown) =>
+    optionError(
+      `bullmq(options): connection.${what} (got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}).`,
+    );
+  if (db !== undefined && !(Number.isSafeInteger(db) && (db as number) >= 0)) {
+    throw wrong('db must be a database number: a whole number, 0 or above', db);
+  }
+  if (path !== undefined && (typeof path !== 'string' || path === '')) {
+    throw wrong("path must be a Unix socket's path, a non-empty string", path);
+  }
+  if (host !== undefined && (typeof host !== 'string' || host === '')) {
+    throw wrong('host must be a host name or address, a non-empty string', host);
+  }
+  const portNumber = typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : port;
+  if (
+    port !== undefined &&
+    !(Number.isInteger(portNumber) && (portNumber as number) > 0 && (portNumber as number) < 65_536)
+  ) {
+    throw wrong('port must be a port number, from 1 to 65535', port);
+  }
+  const where = path ? `unix:${path}` : `${host ?? 'localhost'}:${port ?? 6379}`;
+  return { connection: options, where: db === undefined || db === 0 ? where : `${where} db ${db}` };
+}
+
+/**
+ * Fails, saying why, when Redis has no database of the number the client selects: asked before the
+ * first job is added or taken (see noSuchDatabase). Waits for Redis as the client's commands do.
+ */
+export async function checkDatabase(redis: Redis, where?: string): Promise<void> {
+  const db = redis.options.db ?? 0;
+  if (db === 0) return;
+  try {
+    await redis.select(db);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (!noSuchDatabase(message)) throw error;
+    throw new Error(
+      `Redis${where ? ` at ${where}` : ''} has no database ${db} (${message}): it has as many as its databases ` +
+        `setting says, 16 by default, numbered from 0. Give a database number it has (the connection's /db, ?db= or { db }).`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Redis has no database of that number (its `databases` setting, 16 by default). ioredis then says
+ * so once, as an 'error', and goes on with database 0: a caller and a worker would meet the calls
+ * of whoever uses that one.
+ */
+export function noSuchDatabase(message: string): boolean {
+  return /DB index is out of range|invalid DB index/i.test(message);
+}
+
 /** The database a URL names, if any: a number (`/2`), as ioredis reads it. */
 function validDatabase(url: URL): boolean {
   return /^\/?(\d+)?$/.test(url.pathname);
@@ -78,7 +137,9 @@ function socketAt(given: string, connection: string): { connection: Connection; 
     else {
       throw refusal(
         connection,
-        `has a query that a socket path does not take (${key}; only db, username and password)`,
+        key === 'db'
+          ? `has a db that is no database number (${JSON.stringify(value)}; a whole number, 0 or above)`
+          : `has a query that a socket path does not take (${key}; only db, username and password)`,
       );
     }
   }

@@ -2,7 +2,7 @@ import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { JobLostError } from '../errors.js';
 import { messageOf } from '../codec/describe-thrown.js';
-import { connectionProblem, givenUpRetrying } from './connection.js';
+import { checkDatabase, connectionProblem, givenUpRetrying, noSuchDatabase } from './connection.js';
 import { holderOf, stopMarkOf } from './job-holder.js';
 import { freezeReleased } from './release-marks.js';
 import { answerKeyOf, finishedJobKeptSeconds, isAnswerApart } from './envelope.js';
@@ -101,6 +101,8 @@ export class QueueLink {
   #awaySince: number | undefined;
   /** Why Redis refused the last check's write, though it answers (out of memory, a read-only replica). */
   #refusing: string | undefined;
+  /** Redis has the database the connection selects (connection.ts, checkDatabase). */
+  #databaseChecked = false;
   /** Which of the queue's workers are alive (worker-presence.ts). */
   readonly workers: LiveWorkers;
 
@@ -294,6 +296,8 @@ export class QueueLink {
     // Reported to the call that meets it, not to the process.
     redis.on('error', (error: Error) => {
       if (givenUpRetrying(error) && this.#unreachable !== undefined) return;
+      // Told by checkDatabase, in full: Redis answers, and is not out of reach.
+      if (noSuchDatabase(error.message)) return;
       this.#unreachable = connectionProblem(error);
     });
     redis.on('ready', () => (this.#unreachable = undefined));
@@ -319,6 +323,9 @@ export class QueueLink {
   }
 
   async #startListening(): Promise<void> {
+    // Once: ioredis would go on with database 0 where Redis has not the one asked for.
+    if (!this.#databaseChecked) await checkDatabase(this.#adding);
+    this.#databaseChecked = true;
     // The stream's last event before any job this listening is for was added: read from there.
     const [last] = (await this.#adding.xrevrange(this.queue.keys.events!, '+', '-', 'COUNT', 1)) as [string, unknown][];
     const { bullmq } = loadBullMQ();

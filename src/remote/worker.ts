@@ -18,7 +18,7 @@ import { resolveSettings } from '../pool/settings.js';
 import { guardInspector } from '../shared/inspector-guard.js';
 import { allowList, importServed } from './allow-list.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
-import { connectionProblem } from './connection.js';
+import { checkDatabase, connectionProblem, noSuchDatabase } from './connection.js';
 import { openCancel } from './envelope.js';
 import { jobRunner } from './job-runner.js';
 import { loadBullMQ } from './peers.js';
@@ -144,6 +144,8 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     clients.add(client);
     // ioredis reconnects by itself; who started the worker is told why it waits, not once a second.
     client.on('error', (error: Error) => {
+      // Said once, by the check below, which ends the worker: not a wait for Redis.
+      if (noSuchDatabase(error.message)) return;
       const reason = connectionProblem(error);
       if (reason === lastReason) return;
       lastReason = reason;
@@ -202,6 +204,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   });
   let presence: Presence;
   try {
+    await checkDatabase(presenceClient, settings.where);
     await cancels.subscribe(settings.cancelChannel(queueName));
     await worker.waitUntilReady();
     // Callers check that some worker is alive before they add a job, and notice when none is left.

@@ -140,6 +140,33 @@ describe('a worker started with serve()', { skip }, () => {
     assert.match(run.stdout, /^serve: WRONGPASS/m, run.report);
   });
 
+  test('a database Redis does not have is refused, to a caller and to serve(), not taken for database 0', () => {
+    // ioredis says so once, as an error, and goes on with database 0: there, the calls of whoever uses it.
+    const run = script(
+      `const { configure, shutdown } = await import(${JSON.stringify(new URL('dist/index.js', pathToFileURL(repoRoot)).href)});
+       configure('px', { transport });
+       const { inPx } = await import(${JSON.stringify(fixtureUrl('standard', 'remote-pools'))});
+       const called = await inPx().then(() => undefined, (error) => error);
+       console.log('caller:', called?.name, called?.message);
+       const refusedServe = await serve({ transport, pool: 'px', modules: [${JSON.stringify(fixtureUrl('standard', 'remote-pools'))}] })
+         .then(() => undefined, (error) => error);
+       console.log('serve:', refusedServe?.message);
+       await shutdown();`,
+      { path: redis.socket, db: 99 },
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(
+      run.stdout,
+      /^caller: TransportUnavailableError inPx could not be sent \(Redis at unix:.* db 99 \(queue px@serve-test\)\): Redis has no database 99 \(ERR DB index is out of range\): .* Nothing was sent\.$/m,
+      run.report,
+    );
+    assert.match(
+      run.stdout,
+      /^serve: Redis at unix:.* db 99 has no database 99 \(ERR DB index is out of range\)/m,
+      run.report,
+    );
+  });
+
   test("a worker whose pool's children cannot boot answers each call so, and serves again once they can", () => {
     const dir = scratchFile('boots-later');
     mkdirSync(dir, { recursive: true });
@@ -344,4 +371,29 @@ test("ioredis's keyPrefix in bullmq()'s connection is refused at once, pointing 
     message:
       /connection\.keyPrefix is ioredis's, which BullMQ does not support\. Give the key prefix as bullmq\(\{ prefix \}\)/,
   });
+});
+
+test("ioredis options that ioredis would take as they are (db: 'x', path: 5), a build id with ':' or '@', and a socket's ?db=x are refused at once", async () => {
+  const { bullmq } = await import('run-in-process/bullmq');
+  const refusals: Array<[object, RegExp]> = [
+    // ioredis sent SELECT NaN, and its refusal ended the caller's process, uncaught.
+    [{ connection: { path: '/nowhere/redis.sock', db: 'x' } }, /connection\.db must be a database number.*\(got "x"\)/],
+    [{ connection: { path: '/nowhere/redis.sock', db: -1 } }, /connection\.db must be a database number.*\(got -1\)/],
+    [{ connection: { path: 5 } }, /connection\.path must be a Unix socket's path.*\(got 5\)/],
+    [{ connection: { host: '' } }, /connection\.host must be a host name/],
+    [
+      { connection: { host: 'localhost', port: 70_000 } },
+      /connection\.port must be a port number, from 1 to 65535 \(got 70000\)/,
+    ],
+    [
+      { connection: '/nowhere/redis.sock?db=x' },
+      /has a db that is no database number \("x"; a whole number, 0 or above\)/,
+    ],
+    [{ connection: '/nowhere/redis.sock', buildId: 'a:b' }, /buildId cannot contain ':' or '@' \(got 'a:b'\)/],
+  ];
+  for (const [options, message] of refusals) {
+    assert.throws(() => bullmq(options as never), { code: 'ERR_INVALID_OPTION', message }, JSON.stringify(options));
+  }
+  // A port given as digits is a port, as ioredis takes it.
+  assert.doesNotThrow(() => bullmq({ connection: { host: 'localhost', port: '6380' as never } }));
 });

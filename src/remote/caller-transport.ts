@@ -26,6 +26,7 @@ import {
   sealJob,
   openProgress,
   openReleased,
+  shown,
 } from './envelope.js';
 import { noSuchDatabase, refusedCredentials } from './connection.js';
 import { HeldWords } from './held-words.js';
@@ -311,7 +312,8 @@ export class CallerTransport implements Transport {
                 `and its logs; the calls are not run again.`,
               { mayHaveRun: true },
             )
-          : new RunInProcessError(`The queue failed job ${jobId}: ${reason}`);
+          : // Quoted: whoever can write to Redis can write a job's failure, a terminal's sequences too.
+            new RunInProcessError(`The queue failed job ${jobId}: ${shown(reason, 1_000)}`);
         this.#answerAll(jobId, sent, error);
         this.link.discard(jobId);
       },

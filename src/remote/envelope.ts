@@ -588,14 +588,14 @@ function checkEnvelope(envelope: unknown, kind: 'call' | 'answer', codecs: strin
  * A value read from an envelope, as a message may show it: whoever can write to Redis wrote it, so
  * quoted (control characters escaped: no line or terminal sequence of its own) and cut short.
  */
-export function shown(value: unknown): string {
+export function shown(value: unknown, longest = 40): string {
   let text: string;
   try {
     text = String(value);
   } catch {
     text = Object.prototype.toString.call(value);
   }
-  const quoted = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  const quoted = JSON.stringify(text.length > longest ? `${text.slice(0, longest)}…` : text);
   // JSON escapes C0 controls only: C1 ones (U+009B starts a terminal sequence) and line separators too.
   return quoted.replace(
     /[\u007f-\u009f\u2028\u2029]/g,

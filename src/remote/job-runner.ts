@@ -242,9 +242,11 @@ export function jobRunner(
     if (!served) {
       const nearest = nearestKeys(part.key, targets.keys());
       throw new NotServedError(
-        `No worker of queue ${queueName} serves ${part.key} (this one, on ${host}, serves ${targets.size} ` +
-          `target${targets.size === 1 ? '' : 's'}; the nearest: ${nearest.join(', ') || 'none'}). Start the worker ` +
-          `with the module that declares it, or check that caller and worker run the same build. A caller that runs ` +
+        `The worker that took this call (on ${host}, queue ${queueName}) does not serve ${part.key}: it serves ` +
+          `${targets.size} target${targets.size === 1 ? '' : 's'}, the nearest: ${nearest.join(', ') || 'none'}. ` +
+          `A call goes to whichever worker of its queue takes it first, so every worker of a queue (one pool, one ` +
+          `build) must serve the same modules: start this one with the module that declares it, or give workers ` +
+          `that serve other modules a pool of their own. Check also that caller and worker run the same build. A caller that runs ` +
           `other files than the workers (src/*.ts under tsx, dist/*.js on the workers) names its targets by their ` +
           `paths: give the method, class or function the same id on both sides (the id option).`,
         part.key,

@@ -167,6 +167,28 @@ describe('a worker started with serve()', { skip }, () => {
     );
   });
 
+  test("a job's failure written by another worker of the queue reaches the caller quoted, its terminal sequences escaped", () => {
+    const run = script(
+      `const { Worker } = await import('bullmq');
+       const { Redis } = await import('ioredis');
+       // Not one of ours: a plain BullMQ worker on the pool's queue, as anyone who can write to Redis could run.
+       const worker = new Worker('px@serve-test', async () => { throw new Error('hostile \\u001b[31mred\\nforged line'); }, {
+         connection: new Redis({ path: ${JSON.stringify(redis.socket)}, maxRetriesPerRequest: null }),
+       });
+       const { configure, shutdown } = await import(${JSON.stringify(new URL('dist/index.js', pathToFileURL(repoRoot)).href)});
+       configure('px', { transport: bullmq({ connection: { path: ${JSON.stringify(redis.socket)} }, buildId: 'serve-test', waitForWorker: true }) });
+       const { inPx } = await import(${JSON.stringify(fixtureUrl('standard', 'remote-pools'))});
+       const failed = await inPx().then(() => undefined, (error) => error);
+       console.log('caller:', JSON.stringify(failed?.message));
+       await shutdown();
+       await worker.close();
+       process.exit(0);`,
+    );
+    assert.equal(run.status, 0, run.report);
+    const message = JSON.parse(run.stdout.match(/^caller: (.*)$/m)?.[1] ?? 'null') as string | null;
+    assert.match(message ?? '', /^The queue failed job \S+: "hostile \\u001b\[31mred\\nforged line"$/, run.report);
+  });
+
   test("a worker whose pool's children cannot boot answers each call so, and serves again once they can", () => {
     const dir = scratchFile('boots-later');
     mkdirSync(dir, { recursive: true });

@@ -227,6 +227,11 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     const error = await rejectionOf(Values.pid(), NotServedError);
     assert.equal(error.target, 'run-in-process:build/fixtures/standard/values.js#Values.pid');
     assert.ok(error.nearest.includes('rip-remote-app:dist/values.js#Values.pid'), error.message);
+    // Not "no worker": another worker of the queue may serve it, which the workers must not differ in.
+    assert.match(
+      error.message,
+      /^The worker that took this call .* every worker of a queue \(one pool, one build\) must serve the same modules/,
+    );
   });
 
   test('a crash of the remote child is ProcessCrashedError with the host and its stderr; the worker serves on', async () => {

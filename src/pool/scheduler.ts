@@ -146,6 +146,8 @@ export class Scheduler {
   #closing: Promise<void> | undefined;
   /** While a lone call waits for an ending batch instead of starting a worker: when it stops waiting (#hasRoom). */
   #holding: NodeJS.Timeout | undefined;
+  /** Calls adopted from the scheduler this one replaced wait for a worker of its to be ready (adopt()). */
+  #adopting = false;
   /** The timers of close()'s deadlines, each holding the process until the pool has closed. */
   readonly #deadlines: NodeJS.Timeout[] = [];
   /** When a shutdown past its deadline kills the workers still alive (close()). */
@@ -437,14 +439,30 @@ export class Scheduler {
     return moving;
   }
 
-  /** Calls that the scheduler this one replaced held unsent (handOver()): they wait here now. */
+  /**
+   * Calls that the scheduler this one replaced held unsent (handOver()): they wait here now, and, with
+   * the calls made meanwhile, go once a worker of this one is ready. Sent at once, they would wait
+   * for its boot in the transport, where a handOver() cannot take them back: configured again
+   * meanwhile, this scheduler would run them with the options in between (a hostile review's).
+   */
   adopt(calls: PendingCall[]): void {
     for (const call of calls) {
       call.movedTo(this.#onSettled);
       this.#pending.add(call);
     }
     this.#backlog.returnUnstarted(calls);
-    this.#dispatch();
+    const ready = this.#transport.workerReady?.();
+    if (!ready) {
+      this.#dispatch();
+      return;
+    }
+    this.#adopting = true;
+    // One that cannot start: what waits goes all the same, and meets the error as any call would.
+    const go = () => {
+      this.#adopting = false;
+      this.#dispatch();
+    };
+    ready.then(go, go);
   }
 
   /**
@@ -516,7 +534,7 @@ export class Scheduler {
    * `hold` false: the hold is over (its timer fired), and what waited goes.
    */
   #hasRoom(calls: number, hold = true): boolean {
-    if (this.#batches.count >= this.#transport.capacity) return false;
+    if (this.#adopting || this.#batches.count >= this.#transport.capacity) return false;
     if (!hold || calls > 1 || this.#batches.endingCount === 0 || !this.#transport.wouldStartWorker?.()) return true;
     this.#holding ??= setTimeout(() => this.#dispatch(false), holdLimitMs).unref();
     return false;

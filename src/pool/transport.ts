@@ -100,6 +100,11 @@ export interface Transport {
   children(): ChildCounts;
   /** Settles once the workers the pool keeps warm (at least one) are ready to take calls. */
   warmUp(): Promise<void>;
+  /**
+   * Settles once a worker is ready to take a batch, starting one if none is; rejects if it cannot
+   * start. Left out by a transport whose workers are not its own.
+   */
+  workerReady?(): Promise<void>;
 }
 
 /**

@@ -93,6 +93,31 @@ test("configure() again while calls wait for a child: they go to the new pool's 
   assert.deepEqual({ queued, running, completed }, { queued: 0, running: 0, completed: 5 });
 });
 
+test('configure() twice in a row while calls wait for a child: they all run with the last options, none with those in between', () => {
+  const run = runScript(`
+    const { configure, shutdown } = await import('run-in-process');
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    const { existsSync, writeFileSync } = await import('node:fs');
+    const [started, release] = ${JSON.stringify([scratchFile('holder-started'), scratchFile('holder-released')])};
+    configure('reconfigure-waiting', { size: 1, env: { RIP_OPTIONS: 'A' } });
+    const { hold, environment } = inPool('reconfigure-waiting');
+    const holding = hold(started, release);
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 10));
+    const waiting = Array.from({ length: 6 }, () => environment('RIP_OPTIONS'));
+    // The first new pool adopts the waiting calls and boots a child for them; the second replaces it
+    // before that child is ready, and must take them all, not leave some with a child of the first.
+    configure('reconfigure-waiting', { size: 1, env: { RIP_OPTIONS: 'B' } });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    configure('reconfigure-waiting', { size: 1, env: { RIP_OPTIONS: 'C' } });
+    const seen = (await Promise.all(waiting)).map((result) => result.value);
+    writeFileSync(release, '');
+    await holding;
+    console.log(JSON.stringify(seen));
+    await shutdown();`);
+  assert.equal(run.status, 0, run.report);
+  assert.deepEqual(JSON.parse(run.stdout), ['C', 'C', 'C', 'C', 'C', 'C'], run.report);
+});
+
 test('configure() again with options that cannot make a pool here leaves the waiting calls where they were: they still run', () => {
   const run = runScript(`
     const { configure, shutdown, stats } = await import('run-in-process');

@@ -500,6 +500,14 @@ export class TinypoolTransport implements Transport {
     return this.#warm;
   }
 
+  workerReady(): Promise<void> {
+    if (this.#tinypool.threads.length === 0) {
+      this.#startChild();
+      this.#adoptChildren();
+    }
+    return this.#warming.until(1);
+  }
+
   async #warmUp(): Promise<void> {
     const count = Math.max(1, this.settings.minChildren);
     // An isolated pool replaces a child after each task: a ping would only swap a warm child for a cold one.

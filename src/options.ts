@@ -470,6 +470,7 @@ interface ServeShape {
   poolOptions?: unknown;
   concurrency?: number;
   onConnectionError?: unknown;
+  signal?: AbortSignal;
 }
 
 const serveRules: Table<ServeShape> = {
@@ -493,6 +494,7 @@ const serveRules: Table<ServeShape> = {
   },
   concurrency: positiveInteger(),
   onConnectionError: { expected: 'a function', accepts: (value) => typeof value === 'function' },
+  signal: abortSignal,
 };
 
 /** serve()'s options: an object with a transport, a pool and modules, and nothing it does not know. */

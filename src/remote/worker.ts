@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { optionError, usageError } from '../errors.js';
+import { AbortError, optionError, usageError } from '../errors.js';
 import {
   asModuleUrl,
   checkPoolOptions,
@@ -11,6 +11,7 @@ import {
   type PoolOptions,
   type ShutdownOptions,
 } from '../options.js';
+import { abortedOf, reasonOf } from '../pool/abort-watch.js';
 import { enablesPermissions, isPermissionFlag } from '../pool/local/sandbox.js';
 import { TinypoolTransport } from '../pool/local/tinypool-transport.js';
 import { Scheduler } from '../pool/scheduler.js';
@@ -42,6 +43,12 @@ export interface ServeOptions {
    * retries for ever: `serve()` settles once Redis answers). The CLI prints it.
    */
   onConnectionError?: (error: Error) => void;
+  /**
+   * Gives up starting: while the worker waits for Redis, an abort closes what it opened and
+   * `serve()` rejects with AbortError (its cause the signal's reason). No effect once it has started:
+   * `close()` stops it then.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RemoteWorker {
@@ -204,18 +211,21 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   });
   let presence: Presence;
   try {
-    await checkDatabase(presenceClient, settings.where);
-    await cancels.subscribe(settings.cancelChannel(queueName));
-    await worker.waitUntilReady();
-    // Callers check that some worker is alive before they add a job, and notice when none is left.
-    // Its word lasts as long as BullMQ would take to find it lost. Given up only once its calls are
-    // done (in close()): a caller whose call it still runs must not take it for gone.
-    presence = await announce(
-      presenceClient,
-      settings.presenceKey(queueName),
-      name,
-      settings.lockDuration + settings.stalledInterval,
-    );
+    const starting = (async () => {
+      await checkDatabase(presenceClient, settings.where);
+      await cancels.subscribe(settings.cancelChannel(queueName));
+      await worker.waitUntilReady();
+      // Callers check that some worker is alive before they add a job, and notice when none is left.
+      // Its word lasts as long as BullMQ would take to find it lost. Given up only once its calls are
+      // done (in close()): a caller whose call it still runs must not take it for gone.
+      return announce(
+        presenceClient,
+        settings.presenceKey(queueName),
+        name,
+        settings.lockDuration + settings.stalledInterval,
+      );
+    })();
+    presence = await unlessAborted(starting, options.signal, options.pool);
   } catch (error) {
     // Refused (an ACL without EVAL or SUBSCRIBE, say): nothing it opened may hold the process.
     await Promise.race([worker.disconnect(), sleep(1_000)]).catch(() => {});
@@ -263,6 +273,26 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       return closing;
     },
   };
+}
+
+/**
+ * What `starting` gives, unless `signal` aborts first: then AbortError, and `starting`, left to fail
+ * as its clients are closed, is heard by no one.
+ */
+function unlessAborted<T>(starting: Promise<T>, signal: AbortSignal | undefined, pool: string): Promise<T> {
+  if (signal === undefined) return starting;
+  starting.catch(() => {});
+  return new Promise<T>((resolve, reject) => {
+    const abort = () =>
+      reject(
+        new AbortError(`serve() for pool ${pool} was aborted while the worker started (waiting for Redis).`, {
+          cause: reasonOf(signal),
+        }),
+      );
+    if (abortedOf(signal)) return abort();
+    signal.addEventListener('abort', abort, { once: true });
+    starting.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
 }
 
 /**

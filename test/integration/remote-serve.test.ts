@@ -167,6 +167,31 @@ describe('a worker started with serve()', { skip }, () => {
     );
   });
 
+  test('serve() waiting for a Redis that does not answer gives up when its signal aborts, and leaves nothing open', () => {
+    const run = script(
+      `const controller = new AbortController();
+       const errors = [];
+       const onConnectionError = (error) => errors.push(error.message);
+       setTimeout(() => controller.abort(new Error('gave up waiting')), 500);
+       const modules = [${JSON.stringify(fixtureUrl('standard', 'remote-pools'))}];
+       const given = await serve({ transport, pool: 'px', modules, signal: controller.signal, onConnectionError })
+         .then(() => undefined, (error) => error);
+       console.log('serve:', given?.name, given?.message, '| cause:', given?.cause?.message, '| heard:', errors.length > 0);
+       // Aborted before it starts: at once.
+       const early = await serve({ transport, pool: 'px', modules, signal: AbortSignal.abort() }).then(() => undefined, (error) => error);
+       console.log('early:', early?.name);`,
+      { path: join(scratchFile('no-redis'), 'redis.sock') },
+    );
+    // It exits by itself: nothing of the aborted serve() holds the process.
+    assert.equal(run.status, 0, run.report);
+    assert.match(
+      run.stdout,
+      /^serve: AbortError serve\(\) for pool px was aborted while the worker started \(waiting for Redis\)\. \| cause: gave up waiting \| heard: true$/m,
+      run.report,
+    );
+    assert.match(run.stdout, /^early: AbortError$/m, run.report);
+  });
+
   test("a job's failure written by another worker of the queue reaches the caller quoted, its terminal sequences escaped", () => {
     const run = script(
       `const { Worker } = await import('bullmq');
@@ -380,6 +405,7 @@ test('serve() refuses options it cannot use, saying what is wrong, before it imp
       { transport, pool: 'px', modules, concurency: 2 },
       /^serve\(options\): unknown option "concurency"\. Known options: transport, pool, modules/,
     ],
+    [{ transport, pool: 'px', modules, signal: 'stop' }, /^serve\(options\): signal must be an AbortSignal/],
   ];
   for (const [options, message] of refusals) {
     await assert.rejects(serve(options as never), { code: 'ERR_INVALID_OPTION', message }, String(message));

@@ -202,7 +202,7 @@ function callTask(
     }
   }
   const roots = snapshot === undefined ? { args } : { this: snapshot, args };
-  return ['call', targetKey, 0, encodeValues(roots, `to the child process for ${label}()`), undefined, false];
+  return ['call', targetKey, 0, encodeValues(roots, `to the process that runs ${label}()`), undefined, false];
 }
 
 /** Every field a primitive (on the call path: no array made to find out). */
@@ -220,7 +220,7 @@ function snapshotOf(self: unknown, label: string): Record<string, unknown> | und
   const builtIn = builtInKind(self);
   if (builtIn !== undefined) {
     throw new SerializationError(
-      `Cannot send this to the child process for ${label}(): it is ${builtIn}, whose contents are not fields of ` +
+      `Cannot send this to the process that runs ${label}(): it is ${builtIn}, whose contents are not fields of ` +
         `its own: the child would rebuild it empty. Make the method static and pass the contents as an argument, ` +
         `or keep them in a field of a class that does not extend a built-in collection.`,
       'this',
@@ -239,7 +239,7 @@ function snapshotOf(self: unknown, label: string): Record<string, unknown> | und
     const path = key === '' ? 'this' : `this.${key}`;
     const why = messageOf(error);
     throw new SerializationError(
-      `Cannot send ${path} to the child process for ${label}(): reading it threw: ${why}.`,
+      `Cannot send ${path} to the process that runs ${label}(): reading it threw: ${why}.`,
       path,
       { cause: error },
     );

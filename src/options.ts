@@ -511,6 +511,31 @@ export function checkServeOptions(options: unknown): void {
   }
 }
 
+/**
+ * Linux starts no process given an environment string or an argument of 128 KiB or more (E2BIG,
+ * MAX_ARG_STRLEN): every child of the pool would fail to fork, and tinypool, left in a state it
+ * does not recover from, failed each later call with a TypeError of its own.
+ */
+function checkArgumentLengths(options: PoolOptions, where: string): void {
+  if (process.platform !== 'linux') return;
+  const longest = 128 * 1024;
+  const entries: Array<[string, string]> = [
+    ...Object.entries(options.env ?? {}).flatMap(
+      ([key, value]): Array<[string, string]> => (value === undefined ? [] : [[`env.${key}`, `${key}=${value}`]]),
+    ),
+    ...(options.execArgv ?? []).map((flag, index): [string, string] => [`execArgv[${index}]`, flag]),
+  ];
+  for (const [name, text] of entries) {
+    const bytes = Buffer.byteLength(text) + 1;
+    if (bytes < longest) continue;
+    throw optionError(
+      `${where}: ${name} takes ${bytes} bytes, and Linux starts no process with an environment string or an ` +
+        `argument of 128 KiB or more (E2BIG): no child could start. Pass large data as a call's argument, or in a file.`,
+      true,
+    );
+  }
+}
+
 export const checkRunOptions = (options: unknown, where: string): RunInProcessOptions =>
   check(runRules, options, where, '{ timeout: 5000 }');
 export function checkPoolOptions(options: unknown, where: string): PoolOptions {
@@ -523,6 +548,7 @@ export function checkPoolOptions(options: unknown, where: string): PoolOptions {
       true,
     );
   }
+  checkArgumentLengths(checked, where);
   const lastFlag = checked.execArgv?.at(-1);
   if (lastFlag !== undefined && flagsWithValue.has(lastFlag)) {
     throw optionError(

@@ -451,7 +451,12 @@ export class Scheduler {
       this.#pending.add(call);
     }
     this.#backlog.returnUnstarted(calls);
-    const ready = this.#transport.workerReady?.();
+    let ready: Promise<void> | undefined;
+    try {
+      ready = this.#transport.workerReady?.();
+    } catch {
+      // Never thrown by the transports here (a failure is a rejection); if it were, the calls go as before.
+    }
     if (!ready) {
       this.#dispatch();
       return;

@@ -70,7 +70,9 @@ export function checkedConnectionOptions(options: RedisOptions): { connection: C
     optionError(
       `bullmq(options): connection.${what} (got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}).`,
     );
-  if (db !== undefined && !(Number.isSafeInteger(db) && (db as number) >= 0)) {
+  // Digits in a string are a number to ioredis (an environment variable's value, say), as for the port.
+  const dbNumber = typeof db === 'string' && /^\d+$/.test(db) ? Number(db) : db;
+  if (db !== undefined && !(Number.isSafeInteger(dbNumber) && (dbNumber as number) >= 0)) {
     throw wrong('db must be a database number: a whole number, 0 or above', db);
   }
   if (path !== undefined && (typeof path !== 'string' || path === '')) {
@@ -87,7 +89,8 @@ export function checkedConnectionOptions(options: RedisOptions): { connection: C
     throw wrong('port must be a port number, from 1 to 65535', port);
   }
   const where = path ? `unix:${path}` : `${host ?? 'localhost'}:${port ?? 6379}`;
-  return { connection: options, where: db === undefined || db === 0 ? where : `${where} db ${db}` };
+  const checked = db === dbNumber ? options : { ...options, db: dbNumber as number };
+  return { connection: checked, where: dbNumber === undefined || dbNumber === 0 ? where : `${where} db ${dbNumber}` };
 }
 
 /**
@@ -102,8 +105,10 @@ export async function checkDatabase(redis: Redis, where?: string): Promise<void>
   } catch (error) {
     const message = (error as Error).message;
     if (!noSuchDatabase(message)) throw error;
+    // The place without its database, which the message names.
+    const at = where ? ` at ${where.replace(/ db \d+$/, '')}` : '';
     throw new Error(
-      `Redis${where ? ` at ${where}` : ''} has no database ${db} (${message}): it has as many as its databases ` +
+      `Redis${at} has no database ${db} (${message}): it has as many as its databases ` +
         `setting says, 16 by default, numbered from 0. Give a database number it has (the connection's /db, ?db= or { db }).`,
       { cause: error },
     );

@@ -210,23 +210,30 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     if (jobId !== undefined) running.stop(jobId); // Not signed with the secret: not a caller's.
   });
   let presence: Presence;
+  const starting = (async () => {
+    await checkDatabase(presenceClient, settings.where);
+    await cancels.subscribe(settings.cancelChannel(queueName));
+    await worker.waitUntilReady();
+    // Given up meanwhile (serve()'s signal): never said alive, which callers would believe for a while.
+    if (abortedOf(options.signal)) throw new Error('serve() was aborted');
+    // Callers check that some worker is alive before they add a job, and notice when none is left.
+    // Its word lasts as long as BullMQ would take to find it lost. Given up only once its calls are
+    // done (in close()): a caller whose call it still runs must not take it for gone.
+    return announce(
+      presenceClient,
+      settings.presenceKey(queueName),
+      name,
+      settings.lockDuration + settings.stalledInterval,
+    );
+  })();
   try {
-    const starting = (async () => {
-      await checkDatabase(presenceClient, settings.where);
-      await cancels.subscribe(settings.cancelChannel(queueName));
-      await worker.waitUntilReady();
-      // Callers check that some worker is alive before they add a job, and notice when none is left.
-      // Its word lasts as long as BullMQ would take to find it lost. Given up only once its calls are
-      // done (in close()): a caller whose call it still runs must not take it for gone.
-      return announce(
-        presenceClient,
-        settings.presenceKey(queueName),
-        name,
-        settings.lockDuration + settings.stalledInterval,
-      );
-    })();
     presence = await unlessAborted(starting, options.signal, options.pool);
   } catch (error) {
+    // Aborted as it was saying it is alive: it takes that back.
+    starting.then(
+      (late) => late.leave().catch(() => {}),
+      () => {},
+    );
     // Refused (an ACL without EVAL or SUBSCRIBE, say): nothing it opened may hold the process.
     await Promise.race([worker.disconnect(), sleep(1_000)]).catch(() => {});
     disconnectAll();

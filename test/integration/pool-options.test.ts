@@ -118,6 +118,61 @@ test('configure() twice in a row while calls wait for a child: they all run with
   assert.deepEqual(JSON.parse(run.stdout), ['C', 'C', 'C', 'C', 'C', 'C'], run.report);
 });
 
+test("configure() again with minChildren while a call waits: the call takes the new pool's warm child, and no other child is started for it", () => {
+  const run = runScript(`
+    const { configure, shutdown, stats } = await import('run-in-process');
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    const { existsSync, writeFileSync } = await import('node:fs');
+    const [started, release] = ${JSON.stringify([scratchFile('holder-started'), scratchFile('holder-released')])};
+    configure('reconfigure-waiting', { size: 1, minChildren: 1, env: { RIP_OPTIONS: 'A' } });
+    const { hold, environment } = inPool('reconfigure-waiting');
+    const holding = hold(started, release);
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 10));
+    const waiting = environment('RIP_OPTIONS');
+    configure('reconfigure-waiting', { size: 2, minChildren: 1, env: { RIP_OPTIONS: 'B' } });
+    const seen = (await waiting).value;
+    // The warm-up's ping went after the call, not before it to the one ready child.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const { busy, idle, starting } = stats('reconfigure-waiting').children;
+    writeFileSync(release, '');
+    await holding;
+    console.log(JSON.stringify({ seen, children: busy + idle + starting }));
+    await shutdown();`);
+  assert.equal(run.status, 0, run.report);
+  assert.deepEqual(JSON.parse(run.stdout), { seen: 'B', children: 1 }, run.report);
+});
+
+test('configure() again with an environment too large to start a child while calls wait: they fail, and shutdown() settles', () => {
+  const run = runScript(`
+    const { configure, shutdown } = await import('run-in-process');
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    const { existsSync, writeFileSync } = await import('node:fs');
+    const [started, release] = ${JSON.stringify([scratchFile('holder-started'), scratchFile('holder-released')])};
+    configure('reconfigure-waiting', { size: 1 });
+    const { hold, environment } = inPool('reconfigure-waiting');
+    const holding = hold(started, release);
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 10));
+    const waiting = [0, 1].map(() => environment('RIP_OPTIONS').then(() => 'ran', (error) => error.name));
+    // Over Linux's 2 MiB for the whole environment (each string under its 128 KiB, which configure()
+    // refuses): the fork throws at once (E2BIG).
+    const big = Object.fromEntries(Array.from({ length: 24 }, (_, index) => ['RIP_BIG_' + index, 'x'.repeat(120_000)]));
+    configure('reconfigure-waiting', { size: 1, env: big });
+    const seen = await Promise.all(waiting);
+    writeFileSync(release, '');
+    await holding;
+    const closed = await Promise.race([
+      shutdown({ deadline: 1_000 }).then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('still closing after 5 s'), 5_000).unref()),
+    ]);
+    console.log(JSON.stringify({ seen, closed }));
+    process.exit(0);`);
+  assert.equal(run.status, 0, run.report);
+  const { seen, closed } = JSON.parse(run.stdout) as { seen: string[]; closed: string };
+  assert.equal(closed, 'closed', run.report);
+  assert.equal(seen.length, 2, run.report);
+  for (const outcome of seen) assert.notEqual(outcome, 'ran', run.report);
+});
+
 test('configure() again with options that cannot make a pool here leaves the waiting calls where they were: they still run', () => {
   const run = runScript(`
     const { configure, shutdown, stats } = await import('run-in-process');

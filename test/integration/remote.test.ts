@@ -1259,7 +1259,11 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
 
   test("a remote pool's name or build with ':' or '@' is refused: it would share another pool's queue", () => {
     assert.throws(() => configure('a:b', { transport: transport(redis.socket) }), /cannot contain ':' or '@'/);
-    assert.throws(() => configure('r', { transport: transport(redis.socket, { buildId: 'x@y' }) }), /build id/);
+    // A build id is refused by bullmq() itself, at once, as the worker's --build-id is.
+    assert.throws(() => transport(redis.socket, { buildId: 'x@y' }), {
+      code: 'ERR_INVALID_OPTION',
+      message: /buildId cannot contain ':' or '@' \(got 'x@y'\)/,
+    });
   });
 
   test('an idle caller exits even when Redis cannot be reached', () => {

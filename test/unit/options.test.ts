@@ -64,6 +64,23 @@ test('an env that is an array, a Map or a Date, and a heap limit a child could n
   configure('options-env', { maxMemoryMb: 8 });
 });
 
+test('an environment string or a flag of 128 KiB or more is refused on Linux, where no child could start with it', {
+  skip: process.platform === 'linux' ? false : "the limit checked is Linux's",
+}, () => {
+  // Accepted, every fork failed (E2BIG), and tinypool failed each later call with a TypeError of its own.
+  refused(
+    () => configure('options-env', { env: { BIG: 'x'.repeat(200_000) } }),
+    RangeError,
+    /env\.BIG takes 200005 bytes, and Linux starts no process with an environment string or an argument of 128 KiB or more \(E2BIG\)/,
+  );
+  refused(
+    () => configure('options-env', { execArgv: [`--title=${'x'.repeat(131_072)}`] }),
+    RangeError,
+    /execArgv\[0\] takes 131081 bytes/,
+  );
+  configure('options-env', { env: { BIG: 'x'.repeat(100_000) } });
+});
+
 test('arrays with holes, and strings with a NUL character, are refused where they are given, not at the first call', () => {
   // every() skips holes: [, '--no-warnings'] passed, and the first call failed far from it.
   const withHole = (item: string): string[] => {

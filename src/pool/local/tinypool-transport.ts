@@ -502,10 +502,17 @@ export class TinypoolTransport implements Transport {
 
   workerReady(): Promise<void> {
     if (this.#tinypool.threads.length === 0) {
-      this.#startChild();
+      try {
+        this.#startChild();
+      } catch (error) {
+        // A fork that throws at once (E2BIG: an environment too large): told as the boot's failure.
+        return Promise.reject(error);
+      }
       this.#adoptChildren();
     }
-    return this.#warming.until(1);
+    // Before the warm-up's own waiter (minChildren): the calls then take the ready child, and no
+    // ping finds it free first and makes tinypool start another for them (a review's).
+    return this.#warming.until(1, true);
   }
 
   async #warmUp(): Promise<void> {

@@ -10,10 +10,14 @@ export class Warming {
     return this.#failure;
   }
 
-  until(count: number): Promise<void> {
+  /** `first`: told before those already waiting (their continuations then run after its own). */
+  until(count: number, first = false): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.readyCount() >= count) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#waiting.push({ count, resolve, reject }));
+    return new Promise((resolve, reject) => {
+      if (first) this.#waiting.unshift({ count, resolve, reject });
+      else this.#waiting.push({ count, resolve, reject });
+    });
   }
 
   /** A child became ready. */

@@ -36,6 +36,17 @@ describe('a worker started with serve()', { skip }, () => {
       { timeout: 20_000, cwd },
     );
 
+  /** Script code: one call as a caller, then serve() as a worker, each printing what it met. */
+  const callAndServe = `const { configure, shutdown } = await import(${JSON.stringify(new URL('dist/index.js', pathToFileURL(repoRoot)).href)});
+       configure('px', { transport });
+       const { inPx } = await import(${JSON.stringify(fixtureUrl('standard', 'remote-pools'))});
+       const called = await inPx().then(() => undefined, (error) => error);
+       console.log('caller:', called?.name, called?.message);
+       const refusedServe = await serve({ transport, pool: 'px', modules: [${JSON.stringify(fixtureUrl('standard', 'remote-pools'))}] })
+         .then(() => undefined, (error) => error);
+       console.log('serve:', refusedServe?.message);
+       await shutdown();`;
+
   test("serves the targets its modules registered for its pool: not the app's own modules, nor other pools'", () => {
     const run = script(
       `await import(${JSON.stringify(fixtureUrl('standard', 'values'))}); // The app's own, pool default.
@@ -120,15 +131,7 @@ describe('a worker started with serve()', { skip }, () => {
        const admin = new Redis({ path: ${JSON.stringify(redis.socket)} });
        await admin.acl('SETUSER', 'pw-user', 'on', '>right', '~*', '&*', '+@all');
        admin.disconnect();
-       const { configure, shutdown } = await import(${JSON.stringify(new URL('dist/index.js', pathToFileURL(repoRoot)).href)});
-       configure('px', { transport });
-       const { inPx } = await import(${JSON.stringify(fixtureUrl('standard', 'remote-pools'))});
-       const called = await inPx().then(() => undefined, (error) => error);
-       console.log('caller:', called?.name, called?.message);
-       const refusedServe = await serve({ transport, pool: 'px', modules: [${JSON.stringify(fixtureUrl('standard', 'remote-pools'))}] })
-         .then(() => undefined, (error) => error);
-       console.log('serve:', refusedServe?.message);
-       await shutdown();`,
+       ${callAndServe}`,
       { path: redis.socket, username: 'pw-user', password: 'wrong' },
     );
     assert.equal(run.status, 0, run.report);
@@ -142,18 +145,7 @@ describe('a worker started with serve()', { skip }, () => {
 
   test('a database Redis does not have is refused, to a caller and to serve(), not taken for database 0', () => {
     // ioredis says so once, as an error, and goes on with database 0: there, the calls of whoever uses it.
-    const run = script(
-      `const { configure, shutdown } = await import(${JSON.stringify(new URL('dist/index.js', pathToFileURL(repoRoot)).href)});
-       configure('px', { transport });
-       const { inPx } = await import(${JSON.stringify(fixtureUrl('standard', 'remote-pools'))});
-       const called = await inPx().then(() => undefined, (error) => error);
-       console.log('caller:', called?.name, called?.message);
-       const refusedServe = await serve({ transport, pool: 'px', modules: [${JSON.stringify(fixtureUrl('standard', 'remote-pools'))}] })
-         .then(() => undefined, (error) => error);
-       console.log('serve:', refusedServe?.message);
-       await shutdown();`,
-      { path: redis.socket, db: 99 },
-    );
+    const run = script(callAndServe, { path: redis.socket, db: 99 });
     assert.equal(run.status, 0, run.report);
     assert.match(
       run.stdout,

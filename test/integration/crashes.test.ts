@@ -412,6 +412,15 @@ test("a child that speaks in tinypool's own format for the pool is stopped, and 
   }
 });
 
+test("a child that answers its own task in tinypool's format, then dies, fails its call: it does not wait for ever", async () => {
+  configure('hostile-child', { size: 1 });
+  const { forgeOwnAnswer, pid } = inPool('hostile-child');
+  await pid(); // Loads the module in the child, which then hears the next task's id.
+  const error = await rejectionOf(forgeOwnAnswer(), ProcessCrashedError);
+  assert.equal(error.exitCode, 1, error.message);
+  assert.ok((await pid()) > 0, 'the pool serves on');
+});
+
 test('a child that sends a malformed message is stopped, and the call it ran fails saying so; the parent goes on', async () => {
   configure('hostile-child', { size: 1 });
   const { sendRaw, pid } = inPool('hostile-child');

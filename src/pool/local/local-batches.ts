@@ -14,6 +14,11 @@ export interface LocalBatch {
   cancelled: boolean;
   /** The child that runs it: the first that speaks of it. */
   child: ChildRecord | undefined;
+  /**
+   * The child tinypool gave its task to, as tinypool wrote it on that child's channel: known even
+   * when the child never speaks of it (its code forged tinypool's answer, then died).
+   */
+  givenTo: ChildRecord | undefined;
   /** A stream nobody waits on now: it does not hold the process (tinypool-transport.ts, release). */
   released: boolean;
   /** Calls with large payloads, sent on the child's channel once it says it runs the batch (deferred-calls.ts). */
@@ -46,6 +51,7 @@ export class LocalBatches {
       exclusive,
       cancelled: false,
       child: undefined,
+      givenTo: undefined,
       released: false,
       deferred: undefined,
       closeAfterDeferred: false,
@@ -93,6 +99,11 @@ export class LocalBatches {
   /** The batches this child runs, as far as it has said. */
   *on(record: ChildRecord): Iterable<LocalBatch> {
     for (const batch of this.#batches.values()) if (batch.child === record) yield batch;
+  }
+
+  /** The batches tinypool gave this child, and that no child has spoken of. */
+  *givenOnlyTo(record: ChildRecord): Iterable<LocalBatch> {
+    for (const batch of this.#batches.values()) if (batch.child === undefined && batch.givenTo === record) yield batch;
   }
 
   get(id: number): LocalBatch | undefined {

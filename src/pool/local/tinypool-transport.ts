@@ -119,6 +119,11 @@ export class TinypoolTransport implements Transport {
       let given = this.#tasksGiven.get(record);
       if (!given) this.#tasksGiven.set(record, (given = new Set()));
       given.add(task.taskId);
+      // Which batch: a child that never speaks of it still loses it when it dies (#pipesClosed).
+      const payload = (message as { task?: unknown }).task;
+      const id: unknown = Array.isArray(payload) && payload[0] === 'batch' ? payload[BatchSlot.id] : undefined;
+      const batch = Number.isSafeInteger(id) ? this.#batches.get(id as number) : undefined;
+      if (batch) batch.givenTo = record;
     },
     // tinypool 2.2.0 hears a child in its format say it is ready (source 'pool'), once, and answer
     // each task it was given (source 'port', its taskId), once. Anything else in that format is the
@@ -391,9 +396,14 @@ export class TinypoolTransport implements Transport {
     });
   }
 
-  /** A child's pipes closed: a batch of its still waiting for its 'ended' notice will not get it. */
+  /**
+   * A child's pipes closed: a batch of its still waiting for its 'ended' notice will not get it. So
+   * too one given to it that it never spoke of, whose result came all the same: its code forged
+   * tinypool's answer, then died (a hostile review's; its call waited for ever).
+   */
   #pipesClosed(record: ChildRecord): void {
-    for (const batch of [...this.#batches.on(record)]) batch.onPipeClosed?.(record);
+    for (const batch of [...this.#batches.on(record), ...this.#batches.givenOnlyTo(record)])
+      batch.onPipeClosed?.(record);
   }
 
   append(id: number, calls: CallTask[]): boolean {

@@ -8,10 +8,16 @@ import { entriesIn, findModule, targetOf } from '../shared/registry.js';
  * parses nothing either; a key built differently there is only parsed on its first call.
  */
 const targets = new Map<string, Target>();
+/**
+ * Taken as this module loads, before any code of a call's: code that replaces `JSON.parse` (a
+ * hostile review's) made the next call's key unreadable, and that call fail as a module that could
+ * not be loaded.
+ */
+const { parse, stringify } = JSON;
 
 export function parseTarget(key: string): Target {
   let target = targets.get(key);
-  if (!target) targets.set(key, (target = JSON.parse(key) as Target));
+  if (!target) targets.set(key, (target = parse(key) as Target));
   return target;
 }
 
@@ -21,6 +27,6 @@ export function learnTargetsOf(url: string): void {
   if (!module) return;
   for (const entry of entriesIn(module)) {
     const target = targetOf(entry);
-    targets.set(JSON.stringify(target), target);
+    targets.set(stringify(target), target);
   }
 }

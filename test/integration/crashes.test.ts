@@ -412,6 +412,14 @@ test("a child that speaks in tinypool's own format for the pool is stopped, and 
   }
 });
 
+test('code that replaces JSON.parse in a child does not make the next call there fail as a module that cannot load', async () => {
+  // Options of their own: a child that has read no call's key yet.
+  configure('hostile-child', { size: 1, idleTimeout: 12_345 });
+  const { replaceJsonParse, pid } = inPool('hostile-child');
+  assert.equal(await replaceJsonParse(), 'replaced');
+  assert.ok((await pid()) > 0);
+});
+
 test("a child that answers its own task in tinypool's format, then dies, fails its call: it does not wait for ever", async () => {
   configure('hostile-child', { size: 1 });
   const { forgeOwnAnswer, pid } = inPool('hostile-child');

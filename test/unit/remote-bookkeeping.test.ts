@@ -98,8 +98,17 @@ test('idle() waits for the jobs held to end', async () => {
 const { ReleaseGate } =
   await internal<typeof import('../../build/lib/remote/release-gate.js')>('remote/release-gate.js');
 
-/** A gate over `total` calls whose counts are written as told, with the turns each call got. */
-function gateOf(total: number, written: (count: number) => Promise<boolean> = async () => true, first = 0) {
+/**
+ * A gate over `total` calls whose counts are written as told, with the turns each call got. Its
+ * clock stands still unless a test moves it (`clock.ms`): on a loaded machine, a few milliseconds
+ * between two lines of a test made the windows smaller (CI saw [4, 39, 40] for [4, 40]).
+ */
+function gateOf(
+  total: number,
+  written: (count: number) => Promise<boolean> = async () => true,
+  first = 0,
+  clock = { ms: 0 },
+) {
   const counts: number[] = [];
   const gate = new ReleaseGate(
     total,
@@ -110,6 +119,7 @@ function gateOf(total: number, written: (count: number) => Promise<boolean> = as
       return written(count);
     },
     (reason) => () => new Error(reason === 'refused' ? 'refused' : `failed: ${reason.message}`),
+    () => clock.ms,
   );
   const turns = Array.from({ length: total }, (_, index) =>
     gate.turn(index).then(
@@ -124,11 +134,12 @@ function gateOf(total: number, written: (count: number) => Promise<boolean> = as
 const turnOver = () => new Promise((resolve) => setImmediate(resolve));
 
 test('a job of slow calls goes to the pool a window at a time, each count written before its calls go', async () => {
-  const { gate, counts, state } = gateOf(12);
+  const clock = { ms: 0 };
+  const { gate, counts, state } = gateOf(12, async () => true, 0, clock);
   await turnOver();
   assert.deepEqual(counts, [4], 'the first window, its count written as it goes');
   assert.equal(state.filter((s) => s === 'went').length, 4);
-  await new Promise((resolve) => setTimeout(resolve, 150)); // slow calls: the window stays at its least
+  clock.ms = 150; // Slow calls: the window stays at its least.
   gate.settled();
   await turnOver();
   assert.deepEqual(counts, [4], 'three still run: more than half a window');

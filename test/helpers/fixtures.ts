@@ -41,7 +41,11 @@ let scratchFiles = 0;
 export async function waitForFile(path: string, ms = 10_000): Promise<string> {
   if ((await waitFor(() => existsSync(path), ms)) === undefined)
     throw new Error(`${path} did not appear within ${ms} ms`);
-  return readFileSync(path, 'utf8');
+  // writeFileSync creates the file, then writes it: read between the two, a pid was '' (a CI run's
+  // flake). A file meant to be empty is returned so after half a second.
+  let content = readFileSync(path, 'utf8');
+  await waitFor(() => (content = readFileSync(path, 'utf8')) !== '', 500);
+  return content;
 }
 
 /** Live child processes of a process (this one by default), read from /proc (Linux). */

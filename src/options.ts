@@ -521,7 +521,8 @@ function checkArgumentLengths(options: PoolOptions, where: string): void {
   const longest = 128 * 1024;
   const entries: Array<[string, string]> = [
     ...Object.entries(options.env ?? {}).flatMap(
-      ([key, value]): Array<[string, string]> => (value === undefined ? [] : [[`env.${key}`, `${key}=${value}`]]),
+      ([key, value]): Array<[string, string]> =>
+        value === undefined ? [] : [[`env[${describe(key)}]`, `${key}=${value}`]],
     ),
     ...(options.execArgv ?? []).map((flag, index): [string, string] => [`execArgv[${index}]`, flag]),
   ];
@@ -725,7 +726,9 @@ function thrownText(error: unknown): string {
   }
 }
 function described(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  // Cut short: a string given by mistake may be megabytes long (a file's content for a path).
+  if (typeof value === 'string')
+    return value.length > 60 ? `${JSON.stringify(value.slice(0, 60))}…` : JSON.stringify(value);
   if (typeof value === 'function') return `a function ${value.name}`.trimEnd();
   if (Array.isArray(value)) return `[${value.slice(0, 5).map(describe).join(', ')}${value.length > 5 ? ', …' : ''}]`;
   if (typeof value === 'object' && value !== null) {

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fstatSync, readFileSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { lifelineVariable, processGroupVariable } from '../protocol.js';
 import { posixShellWorks } from '../shared/posix-shell.js';
+import { procStat } from '../shared/proc-stat.js';
 
 /**
  * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the
@@ -76,15 +77,8 @@ export function sentinelLifeline(): number | undefined {
 
 /** Whether this process leads its process group; true where that cannot be read (not Linux). */
 function leadsOwnGroup(): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync('/proc/self/stat', 'utf8');
-  } catch {
-    return true;
-  }
-  // After the command's name, in parentheses: state, parent pid, process group.
-  const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-  return group === process.pid;
+  const stat = procStat('self');
+  return stat === undefined || Number(stat[2]) === process.pid;
 }
 
 function isSocket(fd: number): boolean {
@@ -93,35 +87,4 @@ function isSocket(fd: number): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * A sentinel started by sentinel-first.ts, before the runner loads: whether it has failed, and who
- * is told when it does. Kept on the global object, which the two bundles of the child share.
- */
-type EarlySentinel = { failed: boolean; onFailed?: () => void };
-const earlyKey = Symbol.for('run-in-process.early-sentinel');
-
-/** Starts the sentinel before the runner is loaded (sentinel-first.ts). */
-export function startEarlySentinel(fd: number): void {
-  const early: EarlySentinel = { failed: false };
-  (globalThis as Record<symbol, unknown>)[earlyKey] = early;
-  startSentinel(fd, () => {
-    if (early.failed) return;
-    early.failed = true;
-    early.onFailed?.();
-  });
-}
-
-/**
- * Whether sentinel-first.ts started this child's sentinel; if so, `failed` runs once it cannot
- * start or ends while this child lives (at once if that has happened already).
- */
-export function earlySentinelStarted(failed: () => void): boolean {
-  const early = (globalThis as Record<symbol, EarlySentinel | undefined>)[earlyKey];
-  if (early === undefined) return false;
-  delete (globalThis as Record<symbol, unknown>)[earlyKey];
-  if (early.failed) failed();
-  else early.onFailed = failed;
-  return true;
 }

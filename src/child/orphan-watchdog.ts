@@ -1,7 +1,8 @@
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { lifelineVariable, processGroupVariable } from '../protocol.js';
-import { earlySentinelStarted, sentinelLifeline, startSentinel } from './orphan-sentinel.js';
+import { earlySentinelStarted } from './early-sentinel.js';
+import { sentinelLifeline, startSentinel } from './orphan-sentinel.js';
 
 /**
  * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the

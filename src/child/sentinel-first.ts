@@ -2,7 +2,8 @@ import { basename } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { nodeOptionsAfter, nodeOptionsFlags } from '../node-flags.js';
 import { lifelineVariable } from '../protocol.js';
-import { sentinelLifeline, startEarlySentinel } from './orphan-sentinel.js';
+import { startEarlySentinel } from './early-sentinel.js';
+import { sentinelLifeline } from './orphan-sentinel.js';
 
 /**
  * The first code a child runs: a `--require` that the parent puts before every preload of the

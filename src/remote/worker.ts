@@ -11,7 +11,7 @@ import {
   type PoolOptions,
   type ShutdownOptions,
 } from '../options.js';
-import { abortedOf, reasonOf } from '../pool/abort-watch.js';
+import { abortedOf, reasonOf, watchAbort } from '../pool/abort-watch.js';
 import { enablesPermissions, isPermissionFlag } from '../pool/local/sandbox.js';
 import { TinypoolTransport } from '../pool/local/tinypool-transport.js';
 import { Scheduler } from '../pool/scheduler.js';
@@ -297,8 +297,8 @@ function unlessAborted<T>(starting: Promise<T>, signal: AbortSignal | undefined,
         }),
       );
     if (abortedOf(signal)) return abort();
-    signal.addEventListener('abort', abort, { once: true });
-    starting.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+    const unwatch = watchAbort(signal, abort);
+    starting.then(resolve, reject).finally(unwatch);
   });
 }
 

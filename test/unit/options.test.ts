@@ -9,13 +9,17 @@ import { internal } from '../helpers/internal.js';
 
 const longestTimer = 2 ** 31 - 1;
 
-function refused(run: () => unknown, kind: typeof TypeError | typeof RangeError, message: RegExp): void {
+/** Asserts the error `run` throws; returns its message. */
+function refused(run: () => unknown, kind: typeof TypeError | typeof RangeError, message: RegExp): string {
+  let text = '';
   assert.throws(run, (error: unknown) => {
     assert.ok(error instanceof kind, `a ${kind.name}, not ${String(error)}`);
     assert.equal((error as { code?: unknown }).code, 'ERR_INVALID_OPTION');
-    assert.match((error as Error).message, message);
+    text = (error as Error).message;
+    assert.match(text, message);
     return true;
   });
+  return text;
 }
 
 test('times of 2³¹ ms or more are refused, since Node would fire such a timer at once', async () => {
@@ -71,13 +75,17 @@ test('an environment string or a flag of 128 KiB or more is refused on Linux, wh
   refused(
     () => configure('options-env', { env: { BIG: 'x'.repeat(200_000) } }),
     RangeError,
-    /env\.BIG takes 200005 bytes, and Linux starts no process with an environment string or an argument of 128 KiB or more \(E2BIG\)/,
+    /env\["BIG"\] takes 200005 bytes, and Linux starts no process with an environment string or an argument of 128 KiB or more \(E2BIG\)/,
   );
   refused(
     () => configure('options-env', { execArgv: [`--title=${'x'.repeat(131_072)}`] }),
     RangeError,
     /execArgv\[0\] takes 131081 bytes/,
   );
+  // The key is named, cut short: the message does not quote 200 KB back.
+  const key = 'K'.repeat(200_000);
+  const message = refused(() => configure('options-env', { env: { [key]: '1' } }), RangeError, /env\["K{60}"…\] takes/);
+  assert.ok(message.length < 400, `a message of ${message.length} characters`);
   configure('options-env', { env: { BIG: 'x'.repeat(100_000) } });
 });
 

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { procStat } from '../../shared/proc-stat.js';
 
 /**
  * A process's state as Linux's /proc tells it (R, S, D, T, t, Z, X, …), or undefined where that
@@ -28,14 +28,3 @@ export function stillRuns(child: ChildProcess): boolean {
 
 /** Linux's PF_EXITING: the process is in do_exit(). */
 const exitingFlag = 0x4;
-
-/** The fields of /proc/<pid>/stat after the command's name (state, ppid, pgrp, session, tty, tpgid, flags, …). */
-function procStat(pid: number | undefined): string[] | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}

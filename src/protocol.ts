@@ -237,6 +237,12 @@ export const targetNotFoundCode = 'ERR_RUN_IN_PROCESS_TARGET_NOT_FOUND';
 /** The code of the error a child sends as it ends because its own code closed its IPC channel. */
 export const channelClosedCode = 'ERR_RUN_IN_PROCESS_CHANNEL_CLOSED';
 
+/**
+ * The exit code of a child ending for an error thrown outside any call, or for its lost notice pipe
+ * (EX_SOFTWARE): the parent's crash report reads it when the error itself could not be sent.
+ */
+export const untoldFatalExitCode = 70;
+
 /** A value on its own: a stream's item, encoded as a call's result is. */
 export type Value = Exclude<Answer, [tag: 'thrown', ...unknown[]]>;
 

@@ -1,6 +1,6 @@
 import { writevSync } from 'node:fs';
 import { encodeThrown } from '../codec/thrown-encode.js';
-import type { ChildNotice } from '../protocol.js';
+import { type ChildNotice, untoldFatalExitCode } from '../protocol.js';
 import { atMost } from '../shared/frames.js';
 import { encodeNotice } from '../shared/notice-frames.js';
 import { noticeFd } from './pipes.js';
@@ -54,22 +54,22 @@ function rest(buffers: Buffer[], written: number): Buffer[] {
   return [buffers[index]!.subarray(left), ...buffers.slice(index + 1)];
 }
 
-/**
- * The pipe cannot be written (code in this child closed its descriptor, or the parent is gone):
- * nothing this child runs can be answered any more. Said on the IPC channel, then it exits, so
- * that its calls fail with this reason rather than wait.
- */
 /** The pipe failed: this child is on its way out (its calls then wait for the exit rather than fail another way). */
 export function isPipeLost(error: unknown): boolean {
   return lost !== undefined && error === lost;
 }
 
+/**
+ * The pipe cannot be written (code in this child closed its descriptor, or the parent is gone):
+ * nothing this child runs can be answered any more. Said on the IPC channel, then it exits, so
+ * that its calls fail with this reason rather than wait.
+ */
 function pipeLost(error: unknown): Error {
   lost = new Error(
     `run-in-process: this child can no longer write its answers to the parent: its notice pipe (fd ${noticeFd}) ` +
       `failed (${(error as Error)?.message ?? String(error)}). Code in the child must not close or reuse that descriptor.`,
   );
-  const exit = () => process.exit(70);
+  const exit = () => process.exit(untoldFatalExitCode);
   setTimeout(exit, 1_000).unref();
   try {
     process.send?.(['run-in-process:fatal', encodeThrown(lost), null] satisfies ChildNotice, exit) ?? exit();

@@ -1,3 +1,4 @@
+import { writeSync as writeToStderr } from 'node:fs';
 import { encodeThrown } from '../codec/thrown-encode.js';
 import {
   BatchSlot,
@@ -5,6 +6,7 @@ import {
   isBatchControl,
   preloadArgument,
   channelClosedCode,
+  untoldFatalExitCode,
   type Task,
   type TaskResult,
   TaskResultSlot,
@@ -104,15 +106,37 @@ const reportAndExit = (error: Error): void => {
   // answered, a tracing subscriber's throw).
   const callsRunning = [...runner.runningCalls];
   runner.retire();
-  const exit = () => process.exit(70);
-  setTimeout(exit, 1_000).unref();
-  try {
-    process.send?.(['run-in-process:fatal', encodeThrown(error), callsRunning] satisfies ChildNotice, exit);
-  } catch {
+  const exit = () => process.exit(untoldFatalExitCode);
+  // Not told (code here broke what telling needs: process.send, a global the encoder uses): said on
+  // stderr at least, whose tail the parent's ProcessCrashedError shows.
+  const untold = () => {
+    sayOnStderr(error);
     exit();
+  };
+  setTimeout(untold, 1_000).unref();
+  try {
+    if (process.send === undefined) untold();
+    else process.send(['run-in-process:fatal', encodeThrown(error), callsRunning] satisfies ChildNotice, exit);
+  } catch {
+    untold();
   }
 };
 process.on('uncaughtException', reportAndExit);
+
+/** What the parent's crash report needs of an error the IPC channel could not carry. */
+function sayOnStderr(error: unknown): void {
+  let text: string;
+  try {
+    text = String((error as Error | undefined)?.stack ?? error);
+  } catch {
+    text = 'a value that cannot be shown';
+  }
+  try {
+    writeToStderr(2, `run-in-process: this child threw outside any call, and could not tell its parent: ${text}\n`);
+  } catch {
+    // Its stderr is closed: the exit code alone says it.
+  }
+}
 
 // The pool's `preload` modules, imported before tinypool hears that this child is ready, into the
 // cache that calls import from (a first call then does not resolve its module again).

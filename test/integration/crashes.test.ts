@@ -267,6 +267,11 @@ describe('a child that dies during a call', () => {
     assert.ok(fromTimer.cause instanceof RangeError, String(fromTimer.cause));
     assert.equal(fromTimer.cause.message, 'thrown from a timer');
     assert.match(fromTimer.message, /threw outside any call.*thrown from a timer/);
+    // Code in the child broke process.send: the error could not be sent, and is in the stderr tail.
+    const untold = await rejectionOf(Crasher.throwLaterUntold(), ProcessCrashedError);
+    assert.equal(untold.exitCode, 70);
+    assert.match(untold.message, /exited with code 70: it threw outside any call .*could not send the error here/);
+    assert.match(untold.message, /could not tell its parent: RangeError: thrown from a timer, untold/);
     const unhandled = await rejectionOf(Crasher.rejectUnhandled(), ProcessCrashedError);
     assert.ok(unhandled.cause instanceof TypeError);
     assert.equal(unhandled.cause.message, 'nobody handles this');

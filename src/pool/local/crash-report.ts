@@ -1,6 +1,6 @@
 import { decodeThrown } from '../../codec/thrown-decode.js';
 import { ChildStartupError, ModuleLoadError, ProcessCrashedError } from '../../errors.js';
-import { channelClosedCode, type EncodedThrown } from '../../protocol.js';
+import { channelClosedCode, type EncodedThrown, untoldFatalExitCode } from '../../protocol.js';
 import { inspectorShutFlags } from '../../node-flags.js';
 import { resolveErrorClass } from '../../shared/error-classes.js';
 import { fsReadHint } from '../../shared/sandbox-hint.js';
@@ -42,6 +42,12 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
       'it exited with code 0: code in the child called process.exit(), or left it nothing to do. Top-level ' +
       'code of the module it imports runs there too (an entry script that ends with process.exit()?): guard it ' +
       'with if (!isChildProcess()) { … }';
+  // The runner's own code for an error thrown outside any call that it could not send (pipe lost,
+  // or code there broke process.send): what it could say is in its stderr, below.
+  else if (exitCode === untoldFatalExitCode)
+    how =
+      `it exited with code ${exitCode}: it threw outside any call (from a timer or an unhandled rejection?), or ` +
+      'lost its pipe to the parent, and could not send the error here (did code in the child replace process.send?)';
   else how = `it exited with code ${exitCode}`;
   const message = `The child process (pid ${record.pid}) running ${label} crashed: ${how}.${stderrTail(stderr)}`;
   return new ProcessCrashedError(

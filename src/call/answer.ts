@@ -3,6 +3,7 @@ import { asBuffer, decodeValue, ownView } from '../codec/values.js';
 import { ModuleLoadError, RunInProcessError } from '../errors.js';
 import { AnswerSlot, ThrownSlot, targetNotFoundCode, type Answer, type EncodedThrown } from '../protocol.js';
 import { type ErrorClassOf, resolveErrorClass } from '../shared/error-classes.js';
+import { importNamespace } from '../shared/import-namespace.js';
 import { warnOnce } from '../shared/warn-once.js';
 import { builtinClasses } from '../codec/thrown-shape.js';
 import { fsReadHint } from '../shared/sandbox-hint.js';
@@ -181,7 +182,7 @@ async function exportsOf(module: ModuleEntry): Promise<{ namespace: object } | {
       'its import had not settled after 500 ms: its top-level code may await this very call',
     );
   });
-  const imported = (import(module.url) as Promise<object>).catch((error: unknown) => messageOf(error));
+  const imported = importNamespace(module.url).catch((error: unknown) => messageOf(error));
   const outcome = await Promise.race([imported, timeout]).finally(() => clearTimeout(timer));
-  return typeof outcome === 'string' ? { unread: { kind: 'import failed', why: outcome } } : { namespace: outcome };
+  return typeof outcome === 'string' ? { unread: { kind: 'import failed', why: outcome } } : { namespace: outcome.ns };
 }

@@ -7,7 +7,7 @@ import { warnOnce } from '../shared/warn-once.js';
 import { type ChildCallContext, childCallChannel, tracedOwn } from '../shared/tracing.js';
 import { answerWith, thrownAnswer } from './answers.js';
 import { stubCallbacks } from './callback-stubs.js';
-import { importOnce, isImported } from './module-cache.js';
+import { importedNamespace, importModule, importOnce, isImported } from './module-cache.js';
 import { isPing } from './ping.js';
 import { resolveTarget } from './resolve-target.js';
 import { parseTarget } from './target-keys.js';
@@ -81,7 +81,7 @@ export class CallRunner {
  * connection) must have loaded first, as a child imports it whole; and this process cannot tell the
  * two apart. A call whose module has not loaded after a few seconds is said, once per module.
  */
-function sayIfWaitingLong(module: string, loading: Promise<object>): void {
+function sayIfWaitingLong(module: string, loading: Promise<void>): void {
   const timer = setTimeout(() => {
     warnOnce(
       'RUN_IN_PROCESS_INLINE',
@@ -140,9 +140,12 @@ async function execute(
   try {
     const target = parseTarget(task[CallSlot.target]);
     const loading = importOnce(target.module);
-    if (loading instanceof Promise && inline) sayIfWaitingLong(target.module, loading);
-    namespace = loading instanceof Promise ? await loading : loading;
-    if (target.kind === 'method' && target.instanceClass) await importOnce(target.instanceClass.module);
+    if (loading instanceof Promise) {
+      if (inline) sayIfWaitingLong(target.module, loading);
+      await loading;
+    }
+    namespace = importedNamespace(target.module)!;
+    if (target.kind === 'method' && target.instanceClass) await importModule(target.instanceClass.module);
     if (importing) notify(['run-in-process:imported', batch, task[CallSlot.id]]);
     const { this: snapshot, args } = input;
     const { fn, self } = resolveTarget(target, namespace, snapshot);

@@ -14,7 +14,7 @@ import {
 import { processState } from '../shared/process-state.js';
 import { CallRunner } from './call-runner.js';
 import { compiledEagerly } from './eager-compile.js';
-import { importOnce } from './module-cache.js';
+import { importModule } from './module-cache.js';
 import { learnTargetsOf } from './target-keys.js';
 import { exitWithParent } from './orphan-watchdog.js';
 import { onBatchControl, runBatch } from './run-batch.js';
@@ -146,7 +146,7 @@ if (preload.length > 0)
   await compiledEagerly(async () => {
     for (const module of preload) {
       try {
-        await importOnce(module);
+        await importModule(module);
         learnTargetsOf(module);
       } catch (error) {
         const notice: ChildNotice = ['run-in-process:preload-failed', module, encodeThrown(error)];

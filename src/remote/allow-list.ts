@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { messageOf } from '../codec/describe-thrown.js';
 import { usageError } from '../errors.js';
+import { importNamespace } from '../shared/import-namespace.js';
 import { libraryUrl } from '../shared/library-dir.js';
 import { processState } from '../shared/process-state.js';
 import { classDefaults } from '../shared/class-options.js';
@@ -46,7 +47,7 @@ export async function importServed(urls: string[]): Promise<Set<string>> {
     const before = new Set(processState.registry.modules.keys());
     importing = url;
     try {
-      await import(url);
+      await importNamespace(url);
     } catch (error) {
       throw new Error(
         `The worker could not import ${url}: ${messageOf(error)}. Fix the module (importing it with node shows the ` +
@@ -116,7 +117,7 @@ export async function allowList(modules: ReadonlySet<string>, pool: string): Pro
     if (!modules.has(module.url) || module.url.startsWith(libraryUrl)) continue;
     // Under standard decorators a class with only instance methods is known by name only once its
     // constructor is seen: its export shows it.
-    const exports = (await import(module.url)) as Record<string, unknown>;
+    const exports = (await importNamespace(module.url)).ns as Record<string, unknown>;
     for (const value of Object.values(exports)) if (typeof value === 'function') classOfConstructor(value);
     let named = true;
     for (const entry of entriesIn(module)) {

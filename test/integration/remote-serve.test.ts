@@ -79,6 +79,25 @@ describe('a worker started with serve()', { skip }, () => {
     assert.match(run.stdout, /^default: DefaultClass\.plain, inDefault$/m, run.report);
   });
 
+  test('a module that exports `then` is served: its `then` is not called as the worker imports it', {
+    skip:
+      Number(process.versions.node.split('.')[0]) >= 22 ? false : 'on Node 20 modules are imported with import() alone',
+  }, () => {
+    // A thenable namespace: import() calls its `then` (one that never resolves here) in its place.
+    const entry = `${scratchFile('serve-then')}.mjs`;
+    writeFileSync(
+      entry,
+      `export * from ${JSON.stringify(fixtureUrl('standard', 'remote-pools'))};\nexport function then() {}\n`,
+    );
+    const run = script(
+      `const px = await serve({ transport, pool: 'px', modules: [${JSON.stringify(entry)}] });
+       console.log('px:', served(px));
+       await px.close();`,
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(run.stdout, /^px: PxClass\.fromClass, fromDependency, inPx$/m, run.report);
+  });
+
   test('refuses to start when its modules declare no target of its pool, saying which pools they do declare', () => {
     const run = script(
       `const error = await serve({ transport, pool: 'px', modules: [${JSON.stringify(fixtureUrl('standard', 'values'))}] })

@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
-import { ChildStartupError, configure, ModuleLoadError, shutdown } from 'run-in-process';
+import { ChildStartupError, configure, ModuleLoadError, shutdown, withCallOptions } from 'run-in-process';
 import { fixture, fixtureUrl, repoRoot, scratchFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
 // Children that cannot start, and declaring modules that a child cannot load.
 
 type BrokenModule = typeof import('../fixtures/src/broken-at-import.js');
+type ExportsThenModule = Pick<typeof import('../fixtures/src/exports-then.js'), 'Thenable'>;
 type FlaggedModule = typeof import('../fixtures/src/flagged.js');
 type PooledModule = typeof import('../fixtures/src/pooled.js');
 
 after(() => shutdown());
+
+const nodeMajor = Number(process.versions.node.split('.')[0]);
 
 test('bad exec flags reject every call promptly; the pool works after the fix', async () => {
   configure('flags', { execArgv: ['--definitely-not-a-node-flag'], size: 2 });
@@ -183,6 +186,16 @@ test('a startTimeout shorter than a boot fails calls saying so, not blaming a pr
   assert.doesNotMatch(error.message, /preload/);
   configure('flags', { size: 2 });
   assert.notEqual(await flagged(), process.pid);
+});
+
+test('a module that exports `then` is imported in a child, its `then` not called', {
+  skip: nodeMajor >= 22 ? false : 'on Node 20 a child imports modules with import() alone (module-cache.ts)',
+}, async () => {
+  configure('exports-then', { size: 1 });
+  const { Thenable } = await fixture<ExportsThenModule>('standard', 'exports-then');
+  const pid = await withCallOptions({ timeout: 10_000 }, () => Thenable.pid());
+  assert.equal(typeof pid, 'number');
+  assert.notEqual(pid, process.pid);
 });
 
 test('a module that throws at import rejects with ModuleLoadError; other modules still work; a fix is picked up', async () => {

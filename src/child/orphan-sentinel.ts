@@ -81,9 +81,16 @@ function leadsOwnGroup(): boolean {
   return stat === undefined || Number(stat[2]) === process.pid;
 }
 
+/**
+ * With `bigint`: a plain fstat leaves its result in the buffer that Node's `realpathSync` reads again
+ * for path parts it has cached, and a socket there made it stop resolving early. On Node 20 the ES
+ * module resolver then took a symlink in node_modules for the real path, and in a pnpm install
+ * (whose packages reach their dependencies only from their real path) every call failed with
+ * "Cannot find module 'reflect-metadata'" (a review's). The bigint stat has a buffer of its own.
+ */
 function isSocket(fd: number): boolean {
   try {
-    return fstatSync(fd).isSocket();
+    return fstatSync(fd, { bigint: true }).isSocket();
   } catch {
     return false;
   }

@@ -17,6 +17,7 @@ import {
   realpathSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -418,6 +419,57 @@ function checkTwoCopies(project) {
   });
 }
 
+/**
+ * pnpm's layout, made by hand from the npm install (no pnpm to fetch): the package in
+ * node_modules/.pnpm/<name>@<version>/node_modules/, its dependencies beside it, and the app's
+ * node_modules/run-in-process a symlink to it. A package there finds its dependencies only from its
+ * real path. On Node 20 a child's fstat of its lifeline left a socket in the stat buffer that Node's
+ * realpathSync reads again, the ES module resolver took the symlink for the real path, and every
+ * call failed with "Cannot find module 'reflect-metadata'".
+ */
+function checkPnpmLayout(project) {
+  check(
+    'pnpm layout (the package behind a symlink, its dependencies beside its real path): a call runs in a child',
+    () => {
+      // Beside the project, not in it: a lookup from the symlink's path would find the project's own
+    // node_modules above it, and the failure would not show.
+    const dir = join(project, '..', 'pnpm-app');
+      const installed = join(project, 'node_modules', 'run-in-process');
+      const { version, dependencies } = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+      const store = join(dir, 'node_modules', '.pnpm', `run-in-process@${version}`, 'node_modules');
+      cpSync(installed, join(store, 'run-in-process'), { recursive: true, dereference: true });
+      for (const name of Object.keys(dependencies))
+        symlinkSync(join(project, 'node_modules', name), join(store, name), 'dir');
+      symlinkSync(join(store, 'run-in-process'), join(dir, 'node_modules', 'run-in-process'), 'dir');
+      writeFileSync(
+        join(dir, 'double.mjs'),
+        `import { runInProcess } from 'run-in-process';
+export const double = runInProcess(async function double(x) { return { value: x * 2, pid: process.pid }; });
+`,
+      );
+      writeFileSync(
+        join(dir, 'app.mjs'),
+        `import { shutdown } from 'run-in-process';
+import { double } from './double.mjs';
+console.log('main: ' + JSON.stringify({ pid: process.pid }));
+try {
+  console.log('called: ' + JSON.stringify(await double(21)));
+} catch (error) {
+  console.log('called: ' + JSON.stringify({ name: error.constructor.name, message: error.message }));
+}
+await shutdown();
+console.log('shutdown: ' + JSON.stringify({ done: true }));
+`,
+      );
+      const result = run(process.execPath, ['app.mjs'], dir, APP_TIMEOUT_MS);
+      expectSuccess('node app.mjs', result, APP_TIMEOUT_MS);
+      const found = results(result.stdout);
+      same(inChild(found, 'called').value, 42, 'double(21)');
+      same(need(found, 'shutdown'), { done: true }, 'shutdown');
+    },
+  );
+}
+
 /** Parses `tsc --pretty false` output: diagnostics (with their continuation lines) by file. */
 function diagnostics(output) {
   const byFile = new Map();
@@ -615,6 +667,7 @@ async function smoke(tmp) {
   checkCjsApp(project);
   checkTwoCopies(project);
   checkBundledApp(project);
+  checkPnpmLayout(project);
 
   const tsc7 = join(project, 'node_modules', '.bin', 'tsc');
   typeChecks(`types, TypeScript ${TS7}, standard decorators`, tsc7, typesDir, 'tsconfig.standard.json');

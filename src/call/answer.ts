@@ -14,6 +14,7 @@ import { joinStacks, withCallerFrames } from './call-stacks.js';
 import { isEntryScript } from './entry-script.js';
 import type { Recipe } from './recipe.js';
 import { messageOf } from '../codec/describe-thrown.js';
+import { clearTimeout, setTimeout } from '../shared/real-clock.js';
 
 type Thrown = Extract<Answer, [tag: 'thrown', ...unknown[]]>;
 

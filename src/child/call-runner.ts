@@ -13,6 +13,7 @@ import { resolveTarget } from './resolve-target.js';
 import { parseTarget } from './target-keys.js';
 import { driveStream, flushItems, type StreamHooks } from './stream-runner.js';
 import { monotonicMs } from '../shared/monotonic-clock.js';
+import { clearTimeout, setTimeout } from '../shared/real-clock.js';
 
 /**
  * Runs calls and always answers: the user's code may throw anything, and it still comes back as

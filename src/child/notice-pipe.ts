@@ -4,6 +4,7 @@ import { type ChildNotice, untoldFatalExitCode } from '../protocol.js';
 import { atMost } from '../shared/frames.js';
 import { encodeNotice } from '../shared/notice-frames.js';
 import { noticeFd } from './pipes.js';
+import { setTimeout } from '../shared/real-clock.js';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 /** Why the pipe can no longer be written, once it cannot. */

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { lifelineVariable, processGroupVariable } from '../protocol.js';
 import { earlySentinelStarted } from './early-sentinel.js';
 import { sentinelLifeline, startSentinel } from './orphan-sentinel.js';
+import { setImmediate } from '../shared/real-clock.js';
 
 /**
  * A child must not outlive its parent, even a parent killed with SIGKILL, and even while the

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import {
   type Answer,
@@ -17,6 +16,7 @@ import type { CallRunner } from './call-runner.js';
 import { thrownAnswer } from './answers.js';
 import { isPipeLost } from './notice-pipe.js';
 import { steerStream } from './stream-runner.js';
+import { perfNow } from '../shared/real-clock.js';
 
 /**
  * When a child stops starting the calls of a batch and sends the rest back. Batching saves a
@@ -86,19 +86,19 @@ export async function runBatch(
 /** Runs calls until the batch closes, and says whether it stopped early for a slow call. */
 async function runCalls(id: number, batch: RunningBatch, runner: CallRunner, notify: (notice: ChildNotice) => void) {
   let ran = 0;
-  let batchStart = performance.now();
+  let batchStart = perfNow();
   for (;;) {
     const call = batch.queue.shift();
     if (!call) {
       // No timer: a pending timer makes every wake-up of this process slower (~30 µs on a VM).
       if (batch.closing || !(await nextMessage(batch))) return false;
-      batchStart = performance.now();
+      batchStart = perfNow();
       continue;
     }
     // A child that retires answers no more calls: those left are sent to another child.
     if (runner.retired) return false;
-    if (ran > 0 && performance.now() - batchStart > batchBudgetMs) return true;
-    const callStart = performance.now();
+    if (ran > 0 && perfNow() - batchStart > batchBudgetMs) return true;
+    const callStart = perfNow();
     sendAnswer(notify, id, call[CallSlot.id], await runner.run(call, id, notify));
     ran++;
     // Checked here rather than by tinypool after a task: tinypool would stop the child at once,
@@ -110,7 +110,7 @@ async function runCalls(id: number, batch: RunningBatch, runner: CallRunner, not
       notify(['run-in-process:retiring']);
       return false;
     }
-    if (performance.now() - callStart > slowCallMs) return true;
+    if (perfNow() - callStart > slowCallMs) return true;
   }
 }
 

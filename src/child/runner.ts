@@ -23,6 +23,7 @@ import { readControl } from './control-pipe.js';
 import { isPipeLost, sendNotice } from './notice-pipe.js';
 import { warmUp } from './warm-up.js';
 import { sealSandbox } from './sandbox-seal.js';
+import { setImmediate, setTimeout } from '../shared/real-clock.js';
 
 /**
  * The file tinypool loads in each child. It marks the process as a child before any user module

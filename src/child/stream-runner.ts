@@ -1,7 +1,7 @@
-import { performance } from 'node:perf_hooks';
 import type { ExportNameOf } from '../codec/thrown-shape.js';
 import { SteerSlot, type Answer, type ChildNotice, type Steer, type Value } from '../protocol.js';
 import { answerWith, encodedItem, thrownAnswer } from './answers.js';
+import { clearTimeout, perfNow, setImmediate, setTimeout } from '../shared/real-clock.js';
 
 /**
  * Drives a generator that a call returned: each item it yields is sent soon, as long as the
@@ -16,7 +16,7 @@ interface RunningStream {
   credit: number;
   /** Items yielded and not yet sent: they go together at the next turn of the event loop, or sooner. */
   pending: Value[];
-  /** When the oldest of them was yielded (`performance.now()`). */
+  /** When the oldest of them was yielded (`perfNow()`). */
   pendingSince: number;
   /** Some item was sent: the consumer, who asked for the first, has had something. */
   sent: boolean;
@@ -112,7 +112,7 @@ export async function driveStream(
       while (stream.credit === 0 && !stream.stopped) await creditOrStop(stream);
       if (stream.stopped) return await stopped(generator, threw, returned);
       let step: { done: boolean; value: unknown };
-      const stepStart = performance.now();
+      const stepStart = perfNow();
       try {
         const result: unknown = await generator.next();
         // As `for await` does: a result that is no object (code here patched the generator) is a TypeError.
@@ -139,7 +139,7 @@ export async function driveStream(
         return threw(error, 'send');
       }
       stream.credit--;
-      const now = performance.now();
+      const now = perfNow();
       if (stream.pending.push(item) === 1) stream.pendingSince = now;
       if (!stream.sent || now - stepStart >= holdMs || now - stream.pendingSince >= holdMs) flush();
       // Else at the next turn of the event loop at the latest: at once if the generator then waits.

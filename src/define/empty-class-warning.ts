@@ -2,6 +2,7 @@ import { lineageOf, offloadedMethodsOf } from '../shared/class-options.js';
 import { processState } from '../shared/process-state.js';
 import { classOfConstructor } from '../shared/registry.js';
 import { warnOnce } from '../shared/warn-once.js';
+import { setImmediate } from '../shared/real-clock.js';
 
 /**
  * `@runInProcess` above a class gives defaults to its decorated methods; it offloads nothing by

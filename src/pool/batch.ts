@@ -37,7 +37,7 @@ export class Batch {
    * function, not the timer: the published types reach this class, and must not need Node's.)
    */
   clearOverdue: (() => void) | undefined;
-  /** When its last call was answered (`performance.now()`), for a batch that lingers open (scheduler.ts). */
+  /** When its last call was answered (`perfNow()`), for a batch that lingers open (scheduler.ts). */
   idleSince = 0;
   /** Its linger timer is set: one at a time, however many calls come and go meanwhile. */
   lingering = false;

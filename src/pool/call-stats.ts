@@ -103,7 +103,7 @@ export class CallStats {
     this.failed++;
   }
 
-  /** Times in ms from `performance.now()`: made, started (undefined if it never started), settled. */
+  /** Times in ms from `perfNow()`: made, started (undefined if it never started), settled. */
   timed(madeAt: number, startedAt: number | undefined, settledAt: number): void {
     if (startedAt === undefined || !this.#timing) return;
     this.#wait?.record(microseconds(startedAt - madeAt));

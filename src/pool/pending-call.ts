@@ -7,6 +7,7 @@ import type { Batch } from './batch.js';
 import type { CallbackListener } from './scheduler.js';
 import type { StreamFlow } from './stream-flow.js';
 import { monotonicMs } from '../shared/monotonic-clock.js';
+import { clearTimeout, perfNow, setImmediate, setTimeout } from '../shared/real-clock.js';
 
 /**
  * One call between its submission and its single outcome. Whatever fires first (the answer, a
@@ -62,7 +63,7 @@ export class PendingCall {
     private readonly rejectWith: (error: unknown) => void,
     /** `outcome`: how `stats()` counts it (answered with a value the worker could not send back: failed). */
     private onSettled: (call: PendingCall, failed: boolean, error: unknown, outcome: Outcome) => void,
-    /** When it was made (`performance.now()`), for `recordTiming`; undefined when not timed. */
+    /** When it was made (`perfNow()`), for `recordTiming`; undefined when not timed. */
     readonly madeAt?: number,
     /** Higher leaves the backlog first. */
     readonly priority = 0,
@@ -184,7 +185,7 @@ export class PendingCall {
    */
   started(grace = 0, importing = false): void {
     if (this.#settled || this.#started) return;
-    if (this.madeAt !== undefined) this.startedAt = performance.now();
+    if (this.madeAt !== undefined) this.startedAt = perfNow();
     this.endedAt = undefined;
     this.#started = true;
     this.#importing = importing;
@@ -245,8 +246,8 @@ export class PendingCall {
    */
   ran(startedAt: number, endedAt: number): void {
     if (this.madeAt === undefined || this.#settled || !this.#started) return;
-    const now = performance.now();
-    // The monotonic clock is the machine's; performance.now() counts from this process's start on it.
+    const now = perfNow();
+    // The monotonic clock is the machine's; perfNow() counts from this process's start on it.
     const start = startedAt + (now - monotonicMs());
     const run = Math.min(Math.max(0, endedAt - startedAt), now - this.madeAt);
     this.startedAt = Math.min(Math.max(this.madeAt, start), now - run);

@@ -1,5 +1,4 @@
 import { abortedOf, reasonOf } from './abort-watch.js';
-import { performance } from 'node:perf_hooks';
 import { pingCalls } from '../child/ping.js';
 import { AbortError, isInstance, PoolClosedError, QueueFullError, RunInProcessError, TimeoutError } from '../errors.js';
 import { CallStats, type FailureKind, type Outcome, type PoolStats } from './call-stats.js';
@@ -19,6 +18,7 @@ import { StreamFlow } from './stream-flow.js';
 import { shutdownStopGrace, StreamStops } from './stream-stops.js';
 import { Unsettled } from './unsettled.js';
 import { type BatchLoss, closedWhileWarming, lossError, type Transport, type TransportFactory } from './transport.js';
+import { clearTimeout, perfNow, setImmediate, setTimeout } from '../shared/real-clock.js';
 
 export interface SchedulerSettings {
   /** Every call in a batch of its own, on a fresh worker (the transport replaces it after each). */
@@ -372,7 +372,7 @@ export class Scheduler {
         resolve,
         reject,
         this.#onSettled,
-        recordTiming ? performance.now() : undefined,
+        recordTiming ? perfNow() : undefined,
         priority,
         trace,
       );
@@ -489,7 +489,7 @@ export class Scheduler {
       this.#deadlines.push(
         setTimeout(() => {
           // Past the deadline, the shutdown settles about a second later: what still runs then is killed.
-          this.#killAt ??= performance.now() + shutdownStopGrace;
+          this.#killAt ??= perfNow() + shutdownStopGrace;
           for (const call of this.#pending) {
             // One in a batch was sent to a worker, which may have started it; one retried ran before.
             const mayHaveRun = call.sent || call.ranBefore;
@@ -699,7 +699,7 @@ export class Scheduler {
       setImmediate(() => batch.idle && this.#close(batch));
       return;
     }
-    batch.idleSince = performance.now();
+    batch.idleSince = perfNow();
     if (!batch.lingering) this.#linger(batch, lingerMs);
   }
 
@@ -713,7 +713,7 @@ export class Scheduler {
     setTimeout(() => {
       batch.lingering = false;
       if (!batch.idle) return; // Busy again: its next idle sets the timer anew.
-      const left = batch.idleSince + ms - performance.now();
+      const left = batch.idleSince + ms - perfNow();
       if (left >= 1) this.#linger(batch, ms, left);
       else this.#close(batch);
     }, wait);
@@ -844,7 +844,7 @@ export class Scheduler {
     if (pingTasks.has(call.task)) return;
     // A value that could not be sent back fails the call, but its worker is fine: nothing to stop.
     this.#stats.settled(outcome);
-    if (call.madeAt !== undefined) this.#stats.timed(call.madeAt, call.startedAt, call.endedAt ?? performance.now());
+    if (call.madeAt !== undefined) this.#stats.timed(call.madeAt, call.startedAt, call.endedAt ?? perfNow());
   }
 
   /** With `maxQueue`, a call that would wait behind that many others is refused at once. */

@@ -1,4 +1,5 @@
 import type { Value } from '../protocol.js';
+import { clearTimeout, setTimeout } from '../shared/real-clock.js';
 
 /**
  * The parent's side of one stream's backpressure. The child may yield as many items as the

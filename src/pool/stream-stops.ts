@@ -1,8 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import type { Answer } from '../protocol.js';
 import type { Batch } from './batch.js';
 import type { PendingCall } from './pending-call.js';
 import type { StopReason, Transport } from './transport.js';
+import { clearTimeout, perfNow, setTimeout } from '../shared/real-clock.js';
 
 /** A stream's answer when it was stopped and its worker said nothing more. */
 const stoppedAnswer: Answer = ['as-is', undefined, false];
@@ -55,11 +55,11 @@ export class StreamStops {
       return;
     }
     const ms = reason === 'shutdown' ? shutdownStopGrace : stopGrace;
-    const until = performance.now() + ms;
+    const until = perfNow() + ms;
     let grace = setTimeout(stop, ms);
     const hurry = () => {
       why = 'shutdown';
-      if (until - performance.now() <= shutdownStopGrace) return;
+      if (until - perfNow() <= shutdownStopGrace) return;
       clearTimeout(grace);
       grace = setTimeout(stop, shutdownStopGrace);
     };

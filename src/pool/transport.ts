@@ -91,7 +91,7 @@ export interface Transport {
   /** Stops a batch now: drops it if no worker has taken it, otherwise stops its worker. */
   cancel(batch: number, reason: StopReason): void;
   /**
-   * Stops every worker and takes no more batches. `killAt` (a `performance.now()` time): workers
+   * Stops every worker and takes no more batches. `killAt` (a `perfNow()` time): workers
    * still alive then are killed, where a grace of its own would end later (a shutdown past its
    * deadline, whose grace is spent).
    */

@@ -1,4 +1,5 @@
 import type { PendingCall } from './pending-call.js';
+import { clearInterval, setInterval } from '../shared/real-clock.js';
 
 /**
  * The calls of one scheduler that have not settled: queued, sent or running. While there are any,

@@ -32,6 +32,7 @@ import { noSuchDatabase, refusedCredentials } from './connection.js';
 import { HeldWords } from './held-words.js';
 import type { QueueLink } from './queue-link.js';
 import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
+import { perfNow, setTimeout } from '../shared/real-clock.js';
 
 export interface CallerOptions {
   /** The pool, for messages. */
@@ -59,7 +60,7 @@ interface Sent {
   batch: number;
   calls: { id: number; label: string }[];
   active: boolean;
-  /** When a worker took it (`performance.now()`). */
+  /** When a worker took it (`perfNow()`). */
   activeAt: number;
   /** What its worker said of the calls it held unrun: made when it first says so. */
   held?: HeldWords;
@@ -250,7 +251,7 @@ export class CallerTransport implements Transport {
           return;
         }
         sent.active = true;
-        sent.activeAt = performance.now();
+        sent.activeAt = perfNow();
         this.waiting -= sent.calls.length;
         for (const call of sent.calls) this.events.started(sent.batch, call.id);
       },
@@ -287,7 +288,7 @@ export class CallerTransport implements Transport {
           );
           return true;
         }
-        const slow = sent.calls.length > 1 && sent.active && performance.now() - sent.activeAt > slowJobMs;
+        const slow = sent.calls.length > 1 && sent.active && perfNow() - sent.activeAt > slowJobMs;
         this.#release(jobId, sent.batch);
         sent.calls.forEach((call, index) => {
           this.events.answered(sent.batch, call.id, opened.answers[index]!, undefined, opened.failures[index]);

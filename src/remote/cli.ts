@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { setTimeout as sleep } from 'node:timers/promises';
+import { clearTimeout, setTimeout, sleep } from '../shared/real-clock.js';
 import { bullmq } from './bullmq-transport.js';
 import { type RemoteWorker, serve } from './worker.js';
 import { moduleImporting } from './allow-list.js';

@@ -1,3 +1,4 @@
+import { wallNow } from '../shared/real-clock.js';
 /**
  * Requests to stop a job that reached a worker before the job did. A caller that aborts a call
  * while its job is being added removes the job from the queue and asks the worker holding it to
@@ -17,7 +18,7 @@ export class EarlyStops {
   note(jobId: string): void {
     this.#forgetOld();
     if (this.#since.size >= this.most) this.#since.delete(this.#since.keys().next().value!);
-    this.#since.set(jobId, Date.now());
+    this.#since.set(jobId, wallNow());
   }
 
   /** Whether the job was asked to stop before it came; the request is used up. */
@@ -28,7 +29,7 @@ export class EarlyStops {
   }
 
   #forgetOld(): void {
-    const oldest = Date.now() - this.keepMs;
+    const oldest = wallNow() - this.keepMs;
     for (const [jobId, at] of this.#since) {
       if (at >= oldest) break;
       this.#since.delete(jobId);

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { MadeCall } from '../pool/scheduler.js';
 import { sealProgress } from './envelope.js';
+import { clearTimeout, setTimeout } from '../shared/real-clock.js';
 
 /**
  * A caller starts a call's timeout when a worker takes its job, and gives up on the worker a little

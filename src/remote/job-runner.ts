@@ -41,6 +41,7 @@ import { paceMs, ReleaseGate } from './release-gate.js';
 import { forgetReleased, markReleased } from './release-marks.js';
 import type { RunningJobs } from './running-jobs.js';
 import type { BullmqSettings } from './settings.js';
+import { perfNow } from '../shared/real-clock.js';
 
 /** What a worker's jobs run with (worker.ts makes them). */
 export interface JobRunnerParts {
@@ -140,12 +141,12 @@ export function jobRunner(
           answers = await Promise.all(
             parts.map((part, index) => {
               const runPart = () => {
-                const sentAt = performance.now();
+                const sentAt = perfNow();
                 const served = targets.has(part.key);
                 if (served) paces.sent(part.key);
                 return run(part, envelope.codec, calls, (call) => progress.made(index, call, part.timeout)).finally(
                   () => {
-                    if (served) paces.settled(part.key, performance.now() - sentAt);
+                    if (served) paces.settled(part.key, perfNow() - sentAt);
                     gate?.settled();
                   },
                 );

@@ -8,6 +8,15 @@ import { freezeReleased } from './release-marks.js';
 import { answerKeyOf, finishedJobKeptSeconds, isAnswerApart } from './envelope.js';
 import { loadBullMQ } from './peers.js';
 import { LiveWorkers } from './worker-presence.js';
+import {
+  clearInterval,
+  clearTimeout,
+  perfNow,
+  setImmediate,
+  setInterval,
+  setTimeout,
+  wallNow,
+} from '../shared/real-clock.js';
 
 /** What becomes of one job, as the caller hears it. */
 export interface JobWatcher {
@@ -95,7 +104,7 @@ export class QueueLink {
   #unreachable: string | undefined;
   /** While jobs are watched: checks that Redis answers. */
   #checker: NodeJS.Timeout | undefined;
-  /** When the PING not yet answered was sent (`performance.now()`, as below: a clock set back or forth does not count). */
+  /** When the PING not yet answered was sent (`perfNow()`, as below: a clock set back or forth does not count). */
   #pingedAt: number | undefined;
   /** Since when Redis has not answered: its connection closed, or a PING failed or went unanswered. */
   #awaySince: number | undefined;
@@ -121,7 +130,7 @@ export class QueueLink {
     this.#adding = this.#track(connect({ maxRetriesPerRequest: 1, connectTimeout: 1_000 }));
     // Lost while jobs are watched: Redis is away from that moment, not from the next PING's failure.
     this.#adding.on('close', () => {
-      if (this.#checker) this.#awaySince ??= performance.now();
+      if (this.#checker) this.#awaySince ??= perfNow();
     });
     // QueueEvents reads with a blocking command on a copy of the connection that BullMQ makes (and
     // closes) itself, through ioredis's duplicate(): the copy is watched too. A blocking read must
@@ -182,7 +191,7 @@ export class QueueLink {
    */
   added(jobId: string): void {
     const entry = this.#watchers.get(jobId);
-    if (entry) entry.since = Date.now();
+    if (entry) entry.since = wallNow();
   }
 
   forget(jobId: string): void {
@@ -228,7 +237,7 @@ export class QueueLink {
    * process, and is left to that backstop when this link stops listening first (an idle process).
    */
   discardWhenFinished(jobId: string): void {
-    const now = performance.now();
+    const now = perfNow();
     for (const [stopped, at] of this.#stopped) {
       if (now - at < finishedJobKeptSeconds * 1_000 && this.#stopped.size < 10_000) break;
       this.#stopped.delete(stopped);
@@ -421,7 +430,7 @@ export class QueueLink {
    */
   #relisten(): void {
     if (this.#listening || this.#relistenTimer || this.#watchers.size === 0 || this.#closed) return;
-    const wait = this.#relistenedAt + 1_000 - Date.now();
+    const wait = this.#relistenedAt + 1_000 - wallNow();
     if (wait > 0) {
       this.#relistenTimer = setTimeout(() => {
         this.#relistenTimer = undefined;
@@ -430,7 +439,7 @@ export class QueueLink {
       this.#relistenTimer.unref();
       return;
     }
-    this.#relistenedAt = Date.now();
+    this.#relistenedAt = wallNow();
     this.#listen().then(
       () => this.#sweep(true),
       () => {},
@@ -504,7 +513,7 @@ export class QueueLink {
    */
   #checkRedis(): void {
     if (this.#pingedAt === undefined) {
-      const pingedAt = performance.now();
+      const pingedAt = perfNow();
       this.#pingedAt = pingedAt;
       this.#adding.set(this.queue.toKey('run-in-process:checked'), '1', 'PX', 1_000).then(
         () => {
@@ -529,7 +538,7 @@ export class QueueLink {
   }
 
   #judgeRedis(): void {
-    const now = performance.now();
+    const now = perfNow();
     if (this.#pingedAt !== undefined && now - this.#pingedAt >= checkEvery) this.#awaySince ??= this.#pingedAt;
     if (this.#awaySince === undefined || this.#closed) return;
     const away = Math.round(now - this.#awaySince);
@@ -668,7 +677,7 @@ export class QueueLink {
    * only those watched for a sweep's interval (after a gap in the subscription).
    */
   async #sweep(everyJob = false): Promise<void> {
-    const before = everyJob ? Number.POSITIVE_INFINITY : Date.now() - this.sweepEvery;
+    const before = everyJob ? Number.POSITIVE_INFINITY : wallNow() - this.sweepEvery;
     let alive: number;
     try {
       alive = await this.workers.count();

@@ -1,3 +1,4 @@
+import { perfNow } from '../shared/real-clock.js';
 /**
  * A worker hands the calls of a job of several to its local pool a window at a time, in order, and
  * writes in the job how many it has handed over before each window goes (release-marks.ts). Should
@@ -31,7 +32,7 @@ export class ReleaseGate {
     /** What the calls beyond the count fail with when a write was refused or failed. */
     private readonly refusal: (reason: 'refused' | Error) => () => Error,
     /** The clock of the job's pace (a test's own, where the machine's would make the windows vary). */
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = () => perfNow(),
   ) {
     this.#startedAt = now();
     // The first count is not waited for: if this worker dies before it reaches Redis, its caller

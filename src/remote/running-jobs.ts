@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, RunInProcessError } from '../errors.js';
 import type { MadeCall } from '../pool/scheduler.js';
 import { EarlyStops } from './early-stops.js';
 import type { ReleaseGate } from './release-gate.js';
+import { sleep } from '../shared/real-clock.js';
 
 /**
  * The jobs a worker holds, and the calls each made in its local pool. A caller that gave up on a

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { clearInterval, perfNow, setInterval, sleep, wallNow } from '../shared/real-clock.js';
 
 /**
  * Which workers of a queue are alive, as they say themselves: a sorted set per queue whose members
@@ -82,10 +82,10 @@ export class LiveWorkers {
    * in Redis beside the question, to be read after it. Then asked again once every worker has spoken.
    */
   async any(): Promise<boolean> {
-    if (Date.now() - this.#seenAt < 1_000) return true;
-    const askedAt = performance.now();
+    if (wallNow() - this.#seenAt < 1_000) return true;
+    const askedAt = perfNow();
     if ((await this.count()) > 0) return true;
-    if (performance.now() - askedAt < 1_000) return false;
+    if (perfNow() - askedAt < 1_000) return false;
     // Not holding the process: the call that asks does, until it settles (a shutdown() settles it).
     await sleep(Math.ceil(this.wordMs / 3) + 100, undefined, { ref: false });
     return (await this.count()) > 0;
@@ -95,15 +95,15 @@ export class LiveWorkers {
   async count(): Promise<number> {
     this.#counting ??= countAlive(this.redis, this.key).finally(() => (this.#counting = undefined));
     const alive = await this.#counting;
-    this.#seenAt = alive > 0 ? Date.now() : 0;
+    this.#seenAt = alive > 0 ? wallNow() : 0;
     return alive;
   }
 
   /** The builds whose workers serve `pool`. It scans keys: asked once a second at most. */
   buildsServing(pool: string): Promise<string[]> {
-    if (this.#builds && Date.now() - this.#builds.at < 1_000) return this.#builds.found;
+    if (this.#builds && wallNow() - this.#builds.at < 1_000) return this.#builds.found;
     const found = this.#scan(pool);
-    this.#builds = { at: Date.now(), found };
+    this.#builds = { at: wallNow(), found };
     return found;
   }
 

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AbortError, optionError, usageError } from '../errors.js';
@@ -26,6 +25,7 @@ import { loadBullMQ } from './peers.js';
 import { RunningJobs } from './running-jobs.js';
 import type { BullmqSettings } from './settings.js';
 import { announce, countAlive, type Presence } from './worker-presence.js';
+import { sleep } from '../shared/real-clock.js';
 
 export interface ServeOptions {
   /** The transport the callers use: `bullmq({ connection })`. */

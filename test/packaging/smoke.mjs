@@ -432,8 +432,8 @@ function checkPnpmLayout(project) {
     'pnpm layout (the package behind a symlink, its dependencies beside its real path): a call runs in a child',
     () => {
       // Beside the project, not in it: a lookup from the symlink's path would find the project's own
-    // node_modules above it, and the failure would not show.
-    const dir = join(project, '..', 'pnpm-app');
+      // node_modules above it, and the failure would not show.
+      const dir = join(project, '..', 'pnpm-app');
       const installed = join(project, 'node_modules', 'run-in-process');
       const { version, dependencies } = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
       const store = join(dir, 'node_modules', '.pnpm', `run-in-process@${version}`, 'node_modules');

@@ -19,6 +19,9 @@ type CallTask = import('../../build/lib/protocol.js').CallTask;
 type Steer = import('../../build/lib/protocol.js').Steer;
 type Value = import('../../build/lib/protocol.js').Value;
 const { Scheduler } = await internal<typeof import('../../build/lib/pool/scheduler.js')>('pool/scheduler.js');
+// The library keeps real time under a test's fake timers: these tests point it at theirs.
+const { timersOfGlobals } =
+  await internal<typeof import('../../build/lib/shared/real-clock.js')>('shared/real-clock.js');
 
 class FakeTransport implements Transport {
   readonly runsIn = 'the fake worker';
@@ -540,6 +543,7 @@ describe('streams', () => {
 
   test('a worker that does not answer stop() within the grace is stopped, and the stream ends as stopped', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
+    t.after(timersOfGlobals());
     const { transport, stream } = setUp(1);
     const rows = stream('rows');
     const { id } = transport.batch(0);
@@ -553,6 +557,7 @@ describe('streams', () => {
 
   test('at shutdown a stream is told to stop; close() ends once its batch does, or after the grace', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
+    t.after(timersOfGlobals());
     const { scheduler, transport, stream } = setUp(1);
     const rows = stream('rows');
     const { id, calls } = transport.batch(0);

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { write } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { setImmediate, setTimeout } from '../../shared/real-clock.js';
 
 /**
  * A child's stdout and stderr, passed on to this process's own file descriptors 1 and 2. Written

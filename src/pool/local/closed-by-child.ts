@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { setTimeout } from '../../shared/real-clock.js';
 
 /** How long a child whose pipe closed has to be seen exiting before it is taken to have closed it itself. */
 const exitWithinMs = 200;

@@ -1,3 +1,4 @@
+import { perfNow } from '../../shared/real-clock.js';
 /**
  * Children of a pool that ended by themselves while they ran no call (code in them that exits, or
  * throws from a timer, once it has loaded). tinypool starts another at once to keep `minChildren`:
@@ -19,7 +20,7 @@ export class IdleEnds {
    * A child ended: how long to pause the minimum now (ms), if the ends call for a pause and one can
    * begin (`canPause`: none under way, a minimum to keep, the pool not closing).
    */
-  ended(canPause: boolean, now = performance.now()): number | undefined {
+  ended(canPause: boolean, now = perfNow()): number | undefined {
     if (now - (this.#at.at(-1) ?? Number.NEGATIVE_INFINITY) > 60_000) this.#pause = 0;
     this.#at = this.#at.filter((at) => now - at < 10_000);
     this.#at.push(now);

@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { posixShellWorks } from '../../shared/posix-shell.js';
 import { procState } from './process-status.js';
 import { modelFlags } from './sandbox.js';
+import { clearInterval, clearTimeout, setInterval, setTimeout, wallNow } from '../../shared/real-clock.js';
 
 /**
  * Stops the children of sandboxed pools when this process dies, however it dies, SIGKILL included.
@@ -188,13 +189,13 @@ function startReaper(): void {
     process.once('exit', () => current && resume(current.process));
   }
   // A reaper that dies (a child may signal it: it is a process of the same user) is replaced at once.
-  const startedAt = Date.now();
+  const startedAt = wallNow();
   const lost = (): void => {
     if (current !== started) return;
     current = undefined;
     if (watched.size === 0) return;
     // One that could not even start (out of processes?) is tried again a second later, not in a loop.
-    if (Date.now() - startedAt >= 1_000) startReaper();
+    if (wallNow() - startedAt >= 1_000) startReaper();
     else setTimeout(() => current === undefined && watched.size > 0 && startReaper(), 1_000).unref();
   };
   reaper.once('error', lost);

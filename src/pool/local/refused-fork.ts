@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { ChildStartupError } from '../../errors.js';
+import { setImmediate } from '../../shared/real-clock.js';
 
 /**
  * What tinypool gets for a fork that failed as Node started it (EMFILE, ENFILE, EAGAIN: this process

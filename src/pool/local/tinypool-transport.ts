@@ -44,6 +44,14 @@ import { catchTaskPorts, taskPortOf } from './task-ports.js';
 import { IdleEnds } from './idle-ends.js';
 import { Warming } from './warming.js';
 import { guardInspector } from '../../shared/inspector-guard.js';
+import {
+  clearInterval,
+  clearTimeout,
+  perfNow,
+  setImmediate,
+  setInterval,
+  setTimeout,
+} from '../../shared/real-clock.js';
 
 /**
  * Local child processes, on tinypool in `child_process` mode. This is the only file that imports
@@ -641,7 +649,7 @@ export class TinypoolTransport implements Transport {
     this.#tinypool.options.minThreads = 0;
     clearTimeout(this.#refillTimer);
     const hold = setInterval(() => {}, 1_000);
-    const grace = killAt === undefined ? stopGrace : Math.min(stopGrace, Math.max(0, killAt - performance.now()));
+    const grace = killAt === undefined ? stopGrace : Math.min(stopGrace, Math.max(0, killAt - perfNow()));
     const kill = setTimeout(() => {
       for (const record of this.#tracker.live) record.process.kill('SIGKILL');
     }, grace);
@@ -975,12 +983,12 @@ export class TinypoolTransport implements Transport {
 
   #noteStopUnseen(reason: StopReason): void {
     this.#forgetOldStops();
-    this.#stopsUnseen.push({ reason, at: performance.now() });
+    this.#stopsUnseen.push({ reason, at: perfNow() });
   }
 
   /** An abort whose child did not end within the grace took no child (its task had just finished). */
   #forgetOldStops(): void {
-    const now = performance.now();
+    const now = perfNow();
     while (this.#stopsUnseen.length > 0 && now - (this.#stopsUnseen[0]?.at ?? 0) > exitGrace) this.#stopsUnseen.shift();
   }
 

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { after, mock, test } from 'node:test';
+import { configure, shutdown, stats, TimeoutError, withCallOptions } from 'run-in-process';
+import { CallLog } from '../helpers/call-log.js';
+import { fixture } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
+
+// A test's fake timers (node:test's mock.timers here; vitest's and jest's useFakeTimers() replace
+// the same globals) are for the test's own code: the pool keeps real time. Under vitest's, a call's
+// timeout never fired, and shutdown() never settled.
+
+type PooledModule = typeof import('../fixtures/src/pooled.js');
+const { step, pid } = (await fixture<PooledModule>('standard', 'pooled')).inPool('fake-timers');
+after(() => shutdown());
+
+test("a call's timeout, a pool's start and shutdown() keep real time under a test's fake timers", async () => {
+  configure('fake-timers', { size: 1 });
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'setImmediate'] });
+  try {
+    // The pool starts its child under the fake timers.
+    assert.equal(typeof (await pid()), 'number');
+    const log = new CallLog();
+    const error = await rejectionOf(
+      withCallOptions({ timeout: 300 }, () => step(log.path, 0, { sleepMs: 60_000 })),
+      TimeoutError,
+    );
+    assert.match(error.message, /timed out after 300 ms/);
+    assert.equal(stats('fake-timers').timedOut, 1);
+    // The next call goes to a new child (the one that timed out was killed).
+    assert.equal(typeof (await pid()), 'number');
+    await shutdown({ deadline: 1_000 });
+  } finally {
+    mock.timers.reset();
+  }
+});

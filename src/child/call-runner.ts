@@ -15,6 +15,9 @@ import { driveStream, flushItems, type StreamHooks } from './stream-runner.js';
 import { monotonicMs } from '../shared/monotonic-clock.js';
 import { clearTimeout, setTimeout } from '../shared/real-clock.js';
 
+/** Taken as the child loads: code there may replace Function.prototype.apply, or Reflect. */
+const { apply } = Reflect;
+
 /**
  * Runs calls and always answers: the user's code may throw anything, and it still comes back as
  * data, never as a rejected task. One runner is one child's worth of state: how many calls it
@@ -141,7 +144,7 @@ async function execute(
   try {
     const target = parseTarget(task[CallSlot.target]);
     const loading = importOnce(target.module);
-    if (loading instanceof Promise) {
+    if (loading !== undefined) {
       if (inline) sayIfWaitingLong(target.module, loading);
       await loading;
     }
@@ -150,7 +153,7 @@ async function execute(
     if (importing) notify(['run-in-process:imported', batch, task[CallSlot.id]]);
     const { this: snapshot, args } = input;
     const { fn, self } = resolveTarget(target, namespace, snapshot);
-    call = () => fn.apply(self, args);
+    call = () => apply(fn, self, args);
   } catch (error) {
     return { answer: thrownAnswer(error, 'load'), healthy: false };
   }

@@ -22,12 +22,14 @@ export function isImported(url: string): boolean {
 }
 
 /**
- * The module's namespace if it is loaded; else a promise that settles once it is (importedNamespace
- * then has it). Never a promise of the namespace: one with a `then` would be awaited in its place.
+ * Undefined once the module is loaded (importedNamespace has it); else a promise that settles once
+ * it is. Never a promise of the namespace: one with a `then` would be awaited in its place. Told
+ * apart by `undefined`, not by `instanceof Promise`: code in the child may replace the global
+ * `Promise` (a polyfill, zone.js), and an import's promise was then taken for a loaded module, and
+ * every other module's first call there failed as one that registered nothing (a review's).
  */
-export function importOnce(url: string): object | Promise<void> {
-  const namespace = loaded.get(url);
-  if (namespace) return namespace;
+export function importOnce(url: string): Promise<void> | undefined {
+  if (loaded.has(url)) return undefined;
   let pending = loading.get(url);
   if (!pending) {
     pending = importNamespace(url).then((box) => {
@@ -40,6 +42,5 @@ export function importOnce(url: string): object | Promise<void> {
 
 /** Imports the module through the cache; settles once it is loaded, with nothing (see importOnce). */
 export async function importModule(url: string): Promise<void> {
-  const loading = importOnce(url);
-  if (loading instanceof Promise) await loading;
+  await importOnce(url);
 }

@@ -8,6 +8,8 @@ import { rejectionOf } from '../helpers/rejection.js';
 // Children that cannot start, and declaring modules that a child cannot load.
 
 type BrokenModule = typeof import('../fixtures/src/broken-at-import.js');
+type ReplacesPromiseModule = typeof import('../fixtures/src/replaces-promise.js');
+type ReplacesPromiseOtherModule = typeof import('../fixtures/src/replaces-promise-other.js');
 type ExportsThenModule = Pick<typeof import('../fixtures/src/exports-then.js'), 'Thenable'>;
 type FlaggedModule = typeof import('../fixtures/src/flagged.js');
 type PooledModule = typeof import('../fixtures/src/pooled.js');
@@ -196,6 +198,16 @@ test('a module that exports `then` is imported in a child, its `then` not called
   const pid = await withCallOptions({ timeout: 10_000 }, () => Thenable.pid());
   assert.equal(typeof pid, 'number');
   assert.notEqual(pid, process.pid);
+});
+
+test('a child whose code replaced the global Promise (a polyfill) still imports another module for its first call', async () => {
+  // The import's promise was told from a loaded module by `instanceof Promise`: with the global
+  // replaced, it was taken for one, and the call failed as a module that registered nothing.
+  configure('replaced-promise', { size: 1 });
+  const { replacePromise } = await fixture<ReplacesPromiseModule>('standard', 'replaces-promise');
+  const { fromOtherModule } = await fixture<ReplacesPromiseOtherModule>('standard', 'replaces-promise-other');
+  assert.equal(await replacePromise(), 'replaced');
+  assert.equal(await fromOtherModule(), 'other module');
 });
 
 test('a module that throws at import rejects with ModuleLoadError; other modules still work; a fix is picked up', async () => {

@@ -18,6 +18,7 @@ import { assertSameAsLocal } from '../helpers/same-as-local.js';
 import { captureWarnings } from '../helpers/warnings.js';
 
 type ErrorsModule = typeof import('../fixtures/src/errors.js');
+type LazyDefaultModule = typeof import('../fixtures/src/lazy-default.js');
 
 after(() => shutdown());
 configure('errors-batch', { size: 1 });
@@ -304,3 +305,14 @@ for (const mode of modes) {
     });
   });
 }
+
+test('an exported error class comes back as itself beside a default export whose getter throws: the child reads no getter', async () => {
+  const { charge, QuotaError } = await fixture<LazyDefaultModule>('standard', 'lazy-default');
+  const { result, warnings } = await captureWarnings(() => rejectionOf(charge(), QuotaError));
+  assert.equal(result.message, 'over quota');
+  assert.deepEqual(
+    warnings.filter((warning) => warning.code === 'RUN_IN_PROCESS_UNKNOWN_ERROR_CLASS'),
+    [],
+    'no warning that the module does not export QuotaError',
+  );
+});

@@ -230,20 +230,22 @@ const exportNames = new WeakMap<object, ExportNameOf>();
 
 /**
  * Which name the declaring module exports each class under, so the parent can find the class. Read
- * on the first error that needs it: reading an export still in its temporal dead zone throws, and
- * encodeThrown then does without.
+ * on the first error that needs it, and only as far as its class is found: reading an export may run
+ * a getter (exportedValues).
  */
 function exportNamesOf(namespace: object): ExportNameOf {
   let lookup = exportNames.get(namespace);
   if (!lookup) {
-    let names: Map<unknown, string> | undefined;
+    const names = new Map<unknown, string>();
     lookup = (errorClass) => {
-      if (!names) {
-        const found = new Map<unknown, string>();
-        for (const [name, value] of exportedValues(namespace)) if (!found.has(value)) found.set(value, name);
-        names = found;
+      const known = names.get(errorClass);
+      if (known !== undefined) return known;
+      for (const [name, value] of exportedValues(namespace)) {
+        if (value !== errorClass) continue;
+        names.set(errorClass, name);
+        return name;
       }
-      return names.get(errorClass);
+      return undefined;
     };
     exportNames.set(namespace, lookup);
   }

@@ -1,19 +1,23 @@
 /**
  * A module's exports as the code that imported it sees them. A CommonJS module imported as ESM
- * keeps its exports on `default` too, so every lookup tries the namespace first, then `default`.
+ * keeps its exports on `default` too, so every lookup tries the namespace first, then `default`:
+ * its values held as data, then, last, those its getters give.
  *
- * Only values held as data are read: a getter on `default` (a CommonJS module's lazy export that
- * requires an optional native addon, say) is user code, which looking up the name of an error's
- * class must not run; one that threw lost every other name, and the module's own exported error
- * class came back as a built-in one (a review's). An export still in its temporal dead zone, which
- * throws as it is read, is passed over alone.
+ * Each is read alone: an export still in its temporal dead zone, or a getter that throws (a lazy
+ * export of a CommonJS module that requires an optional native addon, say), is passed over, where
+ * one such throw lost every name, and the module's own exported error class came back as a built-in
+ * one (a review's). A getter on `default` is user code, which a lookup that stops at its match
+ * (exportNamed, and the child's name of an error's class) runs only when nothing before it matched.
+ * The namespace's own exports may be getters too: Vite's SSR modules, under vitest, hold each
+ * export so.
  */
 export function* exportedValues(namespace: object | undefined): Iterable<[name: string, value: unknown]> {
   if (!namespace) return;
-  yield* dataValues(namespace);
-  const fallback = dataValue(namespace, 'default');
+  yield* ownValues(namespace, 'any');
+  const fallback = readOwn(namespace, 'default', 'any');
   if ((typeof fallback === 'object' || typeof fallback === 'function') && fallback !== null) {
-    yield* dataValues(fallback);
+    yield* ownValues(fallback, 'data');
+    yield* ownValues(fallback, 'getters');
   }
 }
 
@@ -23,7 +27,9 @@ export function exportNamed(namespace: object | undefined, name: string): unknow
   return undefined;
 }
 
-function* dataValues(object: object): Iterable<[name: string, value: unknown]> {
+type Held = 'any' | 'data' | 'getters';
+
+function* ownValues(object: object, held: Held): Iterable<[name: string, value: unknown]> {
   let keys: string[];
   try {
     keys = Object.keys(object);
@@ -31,18 +37,20 @@ function* dataValues(object: object): Iterable<[name: string, value: unknown]> {
     return;
   }
   for (const key of keys) {
-    const value = dataValue(object, key);
-    if (value !== noData) yield [key, value];
+    const value = readOwn(object, key, held);
+    if (value !== unread) yield [key, value];
   }
 }
 
-const noData = Symbol('no data');
+const unread = Symbol('unread');
 
-function dataValue(object: object, key: string): unknown {
+function readOwn(object: object, key: string, held: Held): unknown {
   try {
     const descriptor = Reflect.getOwnPropertyDescriptor(object, key);
-    return descriptor && 'value' in descriptor ? descriptor.value : noData;
+    if (!descriptor) return unread;
+    if ('value' in descriptor) return held === 'getters' ? unread : descriptor.value;
+    return held === 'data' || !descriptor.get ? unread : Reflect.apply(descriptor.get, object, []);
   } catch {
-    return noData;
+    return unread;
   }
 }

@@ -1,7 +1,14 @@
 import type { ExportNameOf } from '../codec/thrown-shape.js';
 import { asBuffer, decodeValue, ownView } from '../codec/values.js';
 import { SerializationError } from '../errors.js';
-import { CallSlot, type Answer, type CallTask, type ChildNotice, type ChildSettings } from '../protocol.js';
+import {
+  CallSlot,
+  type Answer,
+  type CallTask,
+  type ChildNotice,
+  type ChildSettings,
+  targetNotFoundCode,
+} from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
 import { warnOnce } from '../shared/warn-once.js';
 import { type ChildCallContext, childCallChannel, tracedOwn } from '../shared/tracing.js';
@@ -155,7 +162,10 @@ async function execute(
     const { fn, self } = resolveTarget(target, namespace, snapshot);
     call = () => apply(fn, self, args);
   } catch (error) {
-    return { answer: thrownAnswer(error, 'load'), healthy: false };
+    // A module that failed to import fails again here (Node keeps its error): a new child imports
+    // it afresh. One that loaded but holds no such target (registered only where the parent runs,
+    // say) is as good as before: its child stays, and the calls after it pay no new child's start.
+    return { answer: thrownAnswer(error, 'load'), healthy: isTargetNotFound(error) };
   }
   const callbacks = task[CallSlot.callbacks];
   const window = task[CallSlot.window];
@@ -272,4 +282,8 @@ function callInputOf(decoded: unknown): { this?: Record<string, unknown>; args: 
       `by hand, say.)`,
     'args',
   );
+}
+
+function isTargetNotFound(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === targetNotFoundCode;
 }

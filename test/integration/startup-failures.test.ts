@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
-import { ChildStartupError, configure, ModuleLoadError, shutdown, withCallOptions } from 'run-in-process';
+import { ChildStartupError, configure, ModuleLoadError, shutdown, stats, withCallOptions } from 'run-in-process';
 import { fixture, fixtureUrl, repoRoot, scratchFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 
@@ -10,6 +10,7 @@ import { rejectionOf } from '../helpers/rejection.js';
 type BrokenModule = typeof import('../fixtures/src/broken-at-import.js');
 type ReplacesPromiseModule = typeof import('../fixtures/src/replaces-promise.js');
 type ReplacesPromiseOtherModule = typeof import('../fixtures/src/replaces-promise-other.js');
+type ConditionalTargetModule = typeof import('../fixtures/src/conditional-target.js');
 type ExportsThenModule = Pick<typeof import('../fixtures/src/exports-then.js'), 'Thenable'>;
 type FlaggedModule = typeof import('../fixtures/src/flagged.js');
 type PooledModule = typeof import('../fixtures/src/pooled.js');
@@ -208,6 +209,19 @@ test('a child whose code replaced the global Promise (a polyfill) still imports 
   const { fromOtherModule } = await fixture<ReplacesPromiseOtherModule>('standard', 'replaces-promise-other');
   assert.equal(await replacePromise(), 'replaced');
   assert.equal(await fromOtherModule(), 'other module');
+});
+
+test('a call to a target its loaded module does not hold fails, and leaves its child to the next calls', async () => {
+  configure('conditional-target', { size: 1 });
+  const { everywhere, parentOnly } = await fixture<ConditionalTargetModule>('standard', 'conditional-target');
+  const child = await everywhere();
+  for (let i = 0; i < 2; i++) {
+    const error = await rejectionOf(parentOnly!(), ModuleLoadError);
+    assert.match(error.message, /No function "parentOnly" is wrapped/);
+  }
+  // The same child: the module loaded there, and nothing in it is amiss.
+  assert.equal(await everywhere(), child);
+  assert.equal(stats('conditional-target').children.recycled, 0);
 });
 
 test('a module that throws at import rejects with ModuleLoadError; other modules still work; a fix is picked up', async () => {

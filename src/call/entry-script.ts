@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ModuleEntry } from '../shared/registry.js';
+import { usageError } from '../errors.js';
 import { warnOnce } from '../shared/warn-once.js';
 
 /**
@@ -20,6 +21,17 @@ export function isEntryScript(module: ModuleEntry): boolean {
 
 export function warnIfEntryScript(module: ModuleEntry): void {
   if (!isEntryScript(module)) return;
+  // An entry script that loaded node:test is a test file (`node --test` runs each in a process of its
+  // own; `node math_test.mjs` runs it too): imported in a child, it would run its tests there again,
+  // their output in the parent's, whatever its name (*.test.* and *.spec.* are refused where they
+  // declare). Node lists the built-ins a process loaded in `process.moduleLoadList`.
+  if ((process as { moduleLoadList?: string[] }).moduleLoadList?.includes('NativeModule test')) {
+    throw usageError(
+      `Cannot run code of ${module.url} in a child process: it is a test file (the entry script, and it uses ` +
+        `node:test), and the child imports the declaring module, which would run its tests again there. Move ` +
+        `the class or function into its own module, and import it from the test.`,
+    );
+  }
   warnOnce(
     'RUN_IN_PROCESS_ENTRY_SCRIPT',
     module,

@@ -54,6 +54,35 @@ test('a decorated class in the entry script works, with one warning that says ho
   assert.match(run.stderr, /is the entry script, whose exports are not looked up .* call registerError\(EntryError\)/s);
 });
 
+test('code declared in a test file whose name does not say so (math_test.mjs) is refused when called: a child would run its tests again', () => {
+  // `node --test` and `node <file>` run a test file as the entry script; Node's own patterns take
+  // names that the definition-time check (*.test.*, *.spec.*) does not.
+  const file = `${scratchFile('math')}_test.mjs`;
+  writeFileSync(
+    file,
+    `import { test } from 'node:test';
+import { runInProcess, shutdown } from ${JSON.stringify(pathToFileURL(`${repoRoot}/dist/index.js`).href)};
+const double = runInProcess(async function double(x) { return x * 2; });
+test('double', async () => {
+  console.log('test body ran in', process.pid);
+  const outcome = await double(21).then(String, (error) => error.code + ': ' + error.message);
+  console.log('outcome:', outcome);
+  await shutdown();
+});
+`,
+  );
+  // Not as a test of this run's own: its runner's marker would make it report in the runner's format.
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const run = runScript(pathToFileURL(file), { env });
+  assert.equal(run.status, 0, run.report);
+  assert.match(
+    run.stdout,
+    /^outcome: ERR_INVALID_USAGE: Cannot run code of file:.*_test\.mjs in a child process: it is a test file/m,
+    run.report,
+  );
+  assert.equal(run.stdout.match(/test body ran in/g)?.length, 1, run.report);
+});
+
 test('an exported error class of a module this process cannot look into (its top level awaits the call) comes back as its built-in class, with a warning saying why', () => {
   const module = `${scratchFile('awaits-its-call')}.mjs`;
   writeFileSync(

@@ -19,7 +19,7 @@ const testFilePattern = /\.(test|spec)\.[cm]?[jt]sx?$/;
 const evalName = /[\\/]\[((worker )?eval\d*|stdin)\]$/;
 
 /**
- * The declaring module's `file:` URL, query kept (it names the module instance), hash dropped. A
+ * The declaring module's `file:` URL, query and hash kept (they name the module instance). A
  * module whose own code declared the target is marked as run in this process (ModuleEntry.ranHere):
  * one named only by a `module` option (a stub for a plugin that only sandboxed children may load, or
  * for a native library kept out of the parent) never is, and this process never imports it.
@@ -135,7 +135,7 @@ function fromUrl(raw: string, what: string, source: string): string {
   }
   // The query stays: a plugin imported again as `plugin.js?v=2` is a new module instance here, and
   // the child must import that same instance, new code and all, not the one it loaded first.
-  url.hash = '';
+  // So does the hash: Node takes `m.js#v2` for a module instance of its own, as it takes `m.js?v=2`.
   return url.href;
 }
 

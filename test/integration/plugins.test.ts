@@ -36,6 +36,14 @@ test('a plugin loaded again under a ?v=2 query works too', async () => {
   assert.equal((await reloaded.parseNumber('5')).value, 5);
 });
 
+test('a plugin loaded again under a #v3 hash, which Node takes for a module instance of its own, works too', async () => {
+  // The hash was dropped from the module's name, and the second instance's wrap refused as a wrap of
+  // the first one's function.
+  const reloaded = (await import(`${pluginUrl}#v3`)) as HasherModule;
+  assert.notEqual(await reloaded.Hasher.version(), process.pid);
+  assert.equal((await reloaded.parseNumber('6')).value, 6);
+});
+
 test('a plugin rewritten and imported again under a new query runs its new code on every child', async () => {
   const file = join(folder, 'versioned-plugin.js');
   const version = (tag: string, extra: string) =>

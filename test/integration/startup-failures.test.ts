@@ -224,6 +224,25 @@ test('a call to a target its loaded module does not hold fails, and leaves its c
   assert.equal(stats('conditional-target').children.recycled, 0);
 });
 
+test('a fork the system refuses at once (E2BIG: a huge string put in process.env at run time) fails its calls, and the pool recovers once it is gone', {
+  skip: process.platform === 'linux' ? false : "the limit is Linux's",
+}, async () => {
+  // fork() threw, in tinypool, which lost a worker slot for good: every later call failed with its
+  // "Cannot read properties of undefined (reading 'toString')", after the string was gone too.
+  configure('e2big', { size: 1 });
+  const { pid } = (await fixture<PooledModule>('standard', 'pooled')).inPool('e2big');
+  process.env['RUN_IN_PROCESS_TEST_HUGE'] = 'x'.repeat(200_000);
+  try {
+    for (let i = 0; i < 2; i++) {
+      const error = await rejectionOf(pid(), ChildStartupError);
+      assert.match(error.message, /could not be started: the system refused its environment or arguments \(E2BIG\)/);
+    }
+  } finally {
+    delete process.env['RUN_IN_PROCESS_TEST_HUGE'];
+  }
+  assert.equal(typeof (await pid()), 'number');
+});
+
 test('a module that throws at import rejects with ModuleLoadError; other modules still work; a fix is picked up', async () => {
   // Broken.never and pid() both run in the pool 'module-loading'; only Broken's module is broken.
   configure('module-loading', { size: 2 });

@@ -96,7 +96,13 @@ function installForkHook(): Map<string, (child: ChildProcess) => void> {
       };
       rest[optionsAt] = groups && pipes && canStartSentinel(options) ? sentinelFirst(forkOptions) : forkOptions;
     }
-    const child = (original as (...args: unknown[]) => ChildProcess).call(this, modulePath, ...rest);
+    let child: ChildProcess;
+    try {
+      child = (original as (...args: unknown[]) => ChildProcess).call(this, modulePath, ...rest);
+    } catch (error) {
+      if (marker === undefined) throw error;
+      return new NotStarted(undefined, error) as unknown as ChildProcess;
+    }
     if (marker !== undefined) {
       if (child.pid === undefined) return new NotStarted(child) as unknown as ChildProcess;
       adopt(child);

@@ -5,12 +5,15 @@ import { setImmediate } from '../../shared/real-clock.js';
 
 /**
  * What tinypool gets for a fork that failed as Node started it (EMFILE, ENFILE, EAGAIN: this process
- * is out of descriptors, or the machine of processes). Such a child has no pid and no pipes, and Node
- * emits its error a tick later, on a ChildProcess nothing listens to yet: an uncaught 'error' that
- * would end this process. tinypool 2.2.0 has given the new child one of its `size` worker ids by
- * then, which only the child's exit gives back: a throw here would lose it for the pool's life. So
- * this stands in for the child: it takes what tinypool sends it, and exits at once, and the error
- * tinypool raises for that exit (which fails the call the child was for) says why.
+ * is out of descriptors, or the machine of processes), or that Node refused at once, throwing (E2BIG:
+ * an environment string or argument of 128 KiB or more, which a `process.env` set at run time
+ * holds). Such a child has no pid and no pipes, and Node emits its error a tick later, on a
+ * ChildProcess nothing listens to yet: an uncaught 'error' that would end this process. tinypool
+ * 2.2.0 has given the new child one of its `size` worker ids by then, which only the child's exit
+ * gives back: a throw lost it for the pool's life (every later call failed with tinypool's own
+ * "Cannot read properties of undefined (reading 'toString')"). So this stands in for the child: it
+ * takes what tinypool sends it, and exits at once, and the error tinypool raises for that exit
+ * (which fails the call the child was for) says why.
  */
 export class NotStarted extends EventEmitter {
   readonly pid = undefined;
@@ -20,9 +23,13 @@ export class NotStarted extends EventEmitter {
   exitCode: number | null = null;
   readonly signalCode = null;
 
-  constructor(failed: ChildProcess) {
+  readonly #thrown: unknown;
+
+  /** `failed`: the child Node could not start; `thrown`: what fork() threw instead of returning one. */
+  constructor(failed: ChildProcess | undefined, thrown?: unknown) {
     super();
-    failed.on('error', () => {}); // Said by the error below.
+    this.#thrown = thrown;
+    failed?.on('error', () => {}); // Said by the error below.
     setImmediate(() => {
       this.exitCode = 1;
       this.emit('exit', 1, null);
@@ -31,7 +38,7 @@ export class NotStarted extends EventEmitter {
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     // tinypool turns the exit into "Worker exited unexpectedly": the call's error says why instead.
-    if (event === 'error') return super.emit(event, notStartedError());
+    if (event === 'error') return super.emit(event, notStartedError(this.#thrown));
     return super.emit(event, ...args);
   }
 
@@ -60,11 +67,20 @@ export function isNotStartedError(error: unknown): error is ChildStartupError {
 
 const notStartedErrors = new WeakSet<object>();
 
-function notStartedError(): ChildStartupError {
+function notStartedError(thrown: unknown): ChildStartupError {
+  const code = (thrown as { code?: unknown } | undefined)?.code;
+  const why =
+    thrown === undefined
+      ? 'the system refused to start it (this process may have run out of file descriptors, EMFILE, or the machine ' +
+        'of processes, EAGAIN). Raise `ulimit -n` or `ulimit -u`, or find what holds them'
+      : code === 'E2BIG'
+        ? 'the system refused its environment or arguments (E2BIG): one of its environment strings or arguments is ' +
+          "128 KiB or more, or all of them together too many. Look in process.env (the pool's children inherit it " +
+          "unless the pool has an `env` of its own) and the pool's env and execArgv, and pass large data as a " +
+          "call's argument, or in a file"
+        : `Node could not start it (${String((thrown as Error | undefined)?.message ?? thrown)})`;
   const error = new ChildStartupError(
-    'A child process could not be started: the system refused to start it (this process may have run out of file ' +
-      'descriptors, EMFILE, or the machine of processes, EAGAIN). Raise `ulimit -n` or `ulimit -u`, or find what ' +
-      'holds them; the next call tries again.',
+    `A child process could not be started: ${why}; the next call tries again.`,
     null,
     null,
     '',

@@ -21,15 +21,12 @@ export function isEntryScript(module: ModuleEntry): boolean {
 
 export function warnIfEntryScript(module: ModuleEntry): void {
   if (!isEntryScript(module)) return;
-  // An entry script that loaded node:test is a test file (`node --test` runs each in a process of its
-  // own; `node math_test.mjs` runs it too): imported in a child, it would run its tests there again,
-  // their output in the parent's, whatever its name (*.test.* and *.spec.* are refused where they
-  // declare). Node lists the built-ins a process loaded in `process.moduleLoadList`.
-  if ((process as { moduleLoadList?: string[] }).moduleLoadList?.includes('NativeModule test')) {
+  if (isTestFile()) {
     throw usageError(
-      `Cannot run code of ${module.url} in a child process: it is a test file (the entry script, and it uses ` +
-        `node:test), and the child imports the declaring module, which would run its tests again there. Move ` +
-        `the class or function into its own module, and import it from the test.`,
+      `Cannot run code of ${module.url} in a child process: it is a test file (the entry script, which uses ` +
+        `node:test${process.env['NODE_TEST_CONTEXT'] === undefined ? '' : ', run by node --test'}), and the child ` +
+        `imports the declaring module, which would run its tests again there. Move the class or function into its ` +
+        `own module, and import it from the test.`,
     );
   }
   warnOnce(
@@ -65,3 +62,21 @@ function isSameFile(url: string, path: string | null): boolean {
     return false;
   }
 }
+
+/**
+ * Whether the entry script is a test file: it loaded node:test (Node lists the built-ins a process
+ * loaded in `process.moduleLoadList`), and `node --test` runs it (Node marks the process it starts
+ * for each file with NODE_TEST_CONTEXT), or its name is one `node --test` looks for
+ * (`math_test.mjs`, `test-math.js`, `test/math.js`; `*.test.*` and `*.spec.*` are refused where
+ * they declare). Imported in a child, it would run its tests there again, their output in the
+ * parent's. An app that uses node:test's `mock` alone is none.
+ */
+function isTestFile(): boolean {
+  if (!(process as { moduleLoadList?: string[] }).moduleLoadList?.includes('NativeModule test')) return false;
+  if (process.env['NODE_TEST_CONTEXT'] !== undefined) return true;
+  const path = entryScriptPath();
+  return path !== null && testFileName.test(path);
+}
+
+/** Node's test runner's default patterns, by name: `*-test.*`, `*_test.*`, `test-*.*`, `test.*`, `test/**`. */
+const testFileName = /(?:[-_]test\.[^/\\]+|[/\\]test(?:-[^/\\]*)?\.[^/\\]+|[/\\]test[/\\].+)$/;

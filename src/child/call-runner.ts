@@ -240,22 +240,22 @@ const exportNames = new WeakMap<object, ExportNameOf>();
 
 /**
  * Which name the declaring module exports each class under, so the parent can find the class. Read
- * on the first error that needs it, and only as far as its class is found: reading an export may run
- * a getter (exportedValues).
+ * on the first error that needs it, once for the module: every error asks of its class (a plain
+ * Error, most often one the module does not export), and reading the exports may run getters
+ * (exportedValues); read again for each, a module of many exports cost each error a walk of them
+ * all, and ran every getter of its `default` again (a review's).
  */
 function exportNamesOf(namespace: object): ExportNameOf {
   let lookup = exportNames.get(namespace);
   if (!lookup) {
-    const names = new Map<unknown, string>();
+    let names: Map<unknown, string> | undefined;
     lookup = (errorClass) => {
-      const known = names.get(errorClass);
-      if (known !== undefined) return known;
-      for (const [name, value] of exportedValues(namespace)) {
-        if (value !== errorClass) continue;
-        names.set(errorClass, name);
-        return name;
+      if (!names) {
+        const found = new Map<unknown, string>();
+        for (const [name, value] of exportedValues(namespace)) if (!found.has(value)) found.set(value, name);
+        names = found;
       }
-      return undefined;
+      return names.get(errorClass);
     };
     exportNames.set(namespace, lookup);
   }

@@ -32,7 +32,7 @@ import { noSuchDatabase, refusedCredentials } from './connection.js';
 import { HeldWords } from './held-words.js';
 import type { QueueLink } from './queue-link.js';
 import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
-import { perfNow, setTimeout } from '../shared/real-clock.js';
+import { perfNow, queueMicrotask, setTimeout } from '../shared/real-clock.js';
 
 export interface CallerOptions {
   /** The pool, for messages. */

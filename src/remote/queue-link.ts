@@ -12,6 +12,7 @@ import {
   clearInterval,
   clearTimeout,
   perfNow,
+  queueMicrotask,
   setImmediate,
   setInterval,
   setTimeout,

@@ -7,7 +7,8 @@
  * export of a CommonJS module that requires an optional native addon, say), is passed over, where
  * one such throw lost every name, and the module's own exported error class came back as a built-in
  * one (a review's). A getter on `default` is user code, which a lookup that stops at its match
- * (exportNamed, and the child's name of an error's class) runs only when nothing before it matched.
+ * (exportNamed) runs only when nothing before it matched, and the child's names of error classes
+ * once for the module (child/call-runner.ts).
  * The namespace's own exports may be getters too: Vite's SSR modules, under vitest, hold each
  * export so.
  */

@@ -14,10 +14,14 @@ let realClearTimeout = globalThis.clearTimeout;
 let realSetImmediate = globalThis.setImmediate;
 let realSetInterval = globalThis.setInterval;
 let realClearInterval = globalThis.clearInterval;
+// Jest's fake timers take these two as well, by default.
+const realQueueMicrotask = globalThis.queueMicrotask;
+const realNextTick = process.nextTick.bind(process);
 const performanceNow = performance.now.bind(performance);
 const dateNow = Date.now;
 
 export {
+  realQueueMicrotask as queueMicrotask,
   realClearInterval as clearInterval,
   realClearTimeout as clearTimeout,
   realSetImmediate as setImmediate,
@@ -41,6 +45,11 @@ export function timersOfGlobals(): () => void {
   return () => {
     [realSetTimeout, realClearTimeout, realSetImmediate, realSetInterval, realClearInterval] = real;
   };
+}
+
+/** `process.nextTick()`, as this process had it. */
+export function nextTick(callback: () => void): void {
+  realNextTick(callback);
 }
 
 /** `performance.now()`: this process's monotonic clock, in ms. */

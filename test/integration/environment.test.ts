@@ -81,6 +81,23 @@ test('double', async () => {
     run.report,
   );
   assert.equal(run.stdout.match(/test body ran in/g)?.length, 1, run.report);
+  // An app that loads node:test for its `mock` alone is no test file: its entry script is run, warned of.
+  const app = `${scratchFile('app-with-mock')}.mjs`;
+  writeFileSync(
+    app,
+    `import { mock } from 'node:test';
+import { isChildProcess, runInProcess, shutdown } from ${JSON.stringify(pathToFileURL(`${repoRoot}/dist/index.js`).href)};
+export const double = runInProcess(async function double(x) { return x * 2; });
+if (!isChildProcess()) {
+  console.log('mock:', typeof mock.fn);
+  console.log('outcome:', await double(21));
+  await shutdown();
+}
+`,
+  );
+  const appRun = runScript(pathToFileURL(app), { env });
+  assert.equal(appRun.status, 0, appRun.report);
+  assert.match(appRun.stdout, /^outcome: 42$/m, appRun.report);
 });
 
 test('an exported error class of a module this process cannot look into (its top level awaits the call) comes back as its built-in class, with a warning saying why', () => {

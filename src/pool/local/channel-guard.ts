@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { messageOf } from '../../codec/describe-thrown.js';
+import { nextTick } from '../../shared/real-clock.js';
 
 /**
  * A child can write any bytes on its IPC channel: its fd is its own. Node reads the channel and
@@ -54,7 +55,7 @@ export function guardChannel(
       } finally {
         // Node emits what it read on the next tick: checked after that.
         if (typeof pending === 'object' && pending !== null) {
-          process.nextTick(() => {
+          nextTick(() => {
             if (!delivered.has(pending)) closeHandle(pending);
           });
         }

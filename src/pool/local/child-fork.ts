@@ -17,6 +17,7 @@ import { libraryDir } from '../../shared/library-dir.js';
 import { forwardOutput } from './child-output.js';
 import { envFileNodeOptions } from './env-file-options.js';
 import { NotStarted } from './refused-fork.js';
+import { queueMicrotask } from '../../shared/real-clock.js';
 
 /**
  * Every child that tinypool forks for us passes through here, the moment it is forked, so that

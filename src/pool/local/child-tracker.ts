@@ -10,6 +10,7 @@ import { validNotice } from './notice-check.js';
 import { controlPipeOf, writeControl } from './control-pipe.js';
 import { readNotices } from './notice-pipe.js';
 import { keptStderr } from './stderr-tail.js';
+import { nextTick } from '../../shared/real-clock.js';
 
 /**
  * What tinypool does not tell: how a child ended (exit code, signal), what it last wrote to
@@ -245,7 +246,7 @@ export class ChildTracker {
     });
     // After tinypool's own 'exit' listener, which raises that 'error' first.
     child.once('exit', () =>
-      process.nextTick(() => {
+      nextTick(() => {
         this.#live.delete(record);
         this.events.onExit(record, unexpected);
       }),

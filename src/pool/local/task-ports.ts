@@ -1,6 +1,7 @@
 import { createHook } from 'node:async_hooks';
 import type { ChildProcess } from 'node:child_process';
 import type { MessagePort } from 'node:worker_threads';
+import { queueMicrotask } from '../../shared/real-clock.js';
 
 /**
  * What holds this process while a child runs a task. tinypool 2.2.0 unrefs the child process, its

@@ -45,6 +45,7 @@ import { IdleEnds } from './idle-ends.js';
 import { Warming } from './warming.js';
 import { guardInspector } from '../../shared/inspector-guard.js';
 import {
+  nextTick,
   clearInterval,
   clearTimeout,
   perfNow,
@@ -994,7 +995,7 @@ export class TinypoolTransport implements Transport {
 
   #onChildLost(error: unknown): void {
     // tinypool re-emits the child's 'error' here before our own listener on that child has seen it.
-    process.nextTick(() => {
+    nextTick(() => {
       if (isNotStartedError(error)) {
         // A child the system would not start (refused-fork.ts): with none left to run them, the calls
         // fail now, saying why, and the next call starts the pool again, as after a failed boot.

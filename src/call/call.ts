@@ -11,6 +11,7 @@ import { aChildProcess, rethrow, returnedValue } from './answer.js';
 import { withCallerFrames } from './call-stacks.js';
 import { currentCallOptions } from './call-options.js';
 import { warnIfEntryScript } from './entry-script.js';
+import { nextTickIsFaked } from '../shared/real-clock.js';
 import { configuredOptions, countRefused, knowsSandboxedPool, poolOptions, withScheduler } from './pools.js';
 import { functionRecipe, methodRecipe, type Recipe, runtimeClassOf } from './recipe.js';
 import { RemoteGenerator } from './remote-generator.js';
@@ -106,6 +107,7 @@ function refusedStream(refusal: () => Promise<never>): AsyncGenerator {
 /** How a call is to run: its pool, and its timeout, signal and priority, this call's own first. */
 function specOf(recipe: Recipe, options: RunInProcessOptions): { pool: string; spec: CallSpec } {
   warnIfEntryScript(recipe.module);
+  if (nextTickIsFaked()) throw fakedNextTick();
   const pool = options.pool ?? defaultPoolName;
   const perCall = currentCallOptions();
   // A pool not configured yet may be in this turn (a configure() just after the first call, while the
@@ -286,4 +288,13 @@ async function run(recipe: Recipe, pool: string, spec: CallSpec): Promise<unknow
   }
   // Awaited, not returned: V8's async stack trace, which the caller's frames are read from, follows awaits.
   return await rethrow(answer, recipe, place);
+}
+
+function fakedNextTick(): Error {
+  return usageError(
+    'process.nextTick is faked (sinon.useFakeTimers() fakes it unless told not to): Node waits on it to talk ' +
+      'with a child process, so this call could never reach its child nor be answered. Leave it out of the fake ' +
+      "timers: sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', " +
+      "'setImmediate', 'clearImmediate', 'Date'] }), or vi.useFakeTimers() without 'nextTick' in toFake.",
+  );
 }

@@ -1,3 +1,6 @@
+import { performance as realPerformance } from 'node:perf_hooks';
+import nodeProcess from 'node:process';
+import * as nodeTimers from 'node:timers';
 /**
  * Timers and clocks as they were when the library loaded, which the library uses in place of the
  * globals. A test's fake timers (vitest's and jest's `useFakeTimers()`, sinon's, node:test's
@@ -8,17 +11,37 @@
  *
  * Biome refuses those globals in every other file of src/ (biome.json, noRestrictedGlobals).
  */
+/**
+ * What fake timers installed before the library loaded left alone. @sinonjs/fake-timers (sinon's,
+ * and under vitest's and jest's `useFakeTimers()`) marks each function it installs with its clock,
+ * and replaces the globals, not `node:timers`' exports, nor what `node:process` gives a sandbox of
+ * jest's (a process object of its own there).
+ */
+const isFake = (fn: unknown): boolean => typeof fn === 'function' && 'clock' in fn;
+const unfaked = <T>(global: T, module: T): T => (isFake(global) ? module : global);
+
 // `let`: the library's own unit tests point them at node:test's mock timers (timersOfGlobals).
-let realSetTimeout = globalThis.setTimeout;
-let realClearTimeout = globalThis.clearTimeout;
-let realSetImmediate = globalThis.setImmediate;
-let realSetInterval = globalThis.setInterval;
-let realClearInterval = globalThis.clearInterval;
+let realSetTimeout = unfaked(globalThis.setTimeout, nodeTimers.setTimeout);
+let realClearTimeout = unfaked(globalThis.clearTimeout, nodeTimers.clearTimeout);
+let realSetImmediate = unfaked(globalThis.setImmediate, nodeTimers.setImmediate);
+let realSetInterval = unfaked(globalThis.setInterval, nodeTimers.setInterval);
+let realClearInterval = unfaked(globalThis.clearInterval, nodeTimers.clearInterval);
 // Jest's fake timers take these two as well, by default.
 const realQueueMicrotask = globalThis.queueMicrotask;
-const realNextTick = process.nextTick.bind(process);
-const performanceNow = performance.now.bind(performance);
+const realNextTick = nodeProcess.nextTick.bind(nodeProcess);
+// perf_hooks' own: fake timers replace the global `performance` with an object of theirs.
+const performanceNow = realPerformance.now.bind(realPerformance);
 const dateNow = Date.now;
+
+/**
+ * Whether fake timers replaced Node's own `process.nextTick` (sinon's `useFakeTimers()` does unless
+ * told not to; so does vitest's with `toFake: ['nextTick']` in a worker thread). Node's IPC with a
+ * child waits on it: no call could reach its child, nor be answered, and calls hung, or failed as
+ * not started by a stuck child after startTimeout (a review's). Jest fakes its sandbox's copy alone.
+ */
+export function nextTickIsFaked(): boolean {
+  return isFake(nodeProcess.nextTick);
+}
 
 export {
   realQueueMicrotask as queueMicrotask,

@@ -124,6 +124,10 @@ function vitestSuite(name: string, title: string, run: VitestRun | string): void
       assertPassed('legacy', 'a .ts module runs in another process');
     });
 
+    test('under vi.useFakeTimers() a call runs, and its timeout fires in real time', () => {
+      assertPassed('legacy', 'under vi.useFakeTimers() a call runs, and its timeout fires in real time');
+    });
+
     test('a module imported again after vi.resetModules() registers its targets again', () => {
       assertPassed('legacy', 'a module imported again after vi.resetModules() runs its calls in a child again');
     });

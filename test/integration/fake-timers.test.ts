@@ -33,3 +33,20 @@ test("a call's timeout, a pool's start and shutdown() keep real time under a tes
     mock.timers.reset();
   }
 });
+
+test('a call made while process.nextTick is faked is refused, saying why: Node talks with a child through it', async () => {
+  // As @sinonjs/fake-timers (sinon's useFakeTimers(), and vitest's and jest's) installs one: a
+  // function that it marks with its clock, and which runs nothing until the clock is told to.
+  // Calls hung, or failed after startTimeout as not started by a stuck child.
+  const real = process.nextTick;
+  process.nextTick = Object.assign((..._: unknown[]) => {}, { clock: {} }) as typeof process.nextTick;
+  let refused: Promise<unknown>;
+  try {
+    refused = pid();
+  } finally {
+    process.nextTick = real;
+  }
+  const error = await rejectionOf(refused, TypeError);
+  assert.match(error.message, /process\.nextTick is faked .*Leave it out of the fake timers/);
+  assert.equal(typeof (await pid()), 'number');
+});

@@ -11,3 +11,9 @@ export class TsWork {
 export const parse = runInProcess(async function parse(text: string): Promise<unknown> {
   return JSON.parse(text);
 });
+
+/** Waits `ms` in the child, on its own real timers. */
+export const sleepFor = runInProcess(async function sleepFor(ms: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return ms;
+});

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { usageError } from '../errors.js';
-import { moduleEntry } from '../shared/registry.js';
+import { declaredHere } from '../shared/registry.js';
 import { isLibraryFrame } from '../shared/stack-frames.js';
 
 /**
@@ -39,11 +39,11 @@ export function declaration(explicit: string | URL | undefined, what: string): {
     // Given by the module itself (module: import.meta.url), or by a helper that it called: either way
     // it is on the stack, running here. Code that never ran here cannot be on this process's stack.
     const stub = !onStack(url);
-    if (!stub) moduleEntry(url).ranHere = true;
+    if (!stub) declaredHere(url);
     return { url, stub };
   }
   const url = fromStack(firstForeignFrame(), what);
-  moduleEntry(url).ranHere = true;
+  declaredHere(url);
   return { url, stub: false };
 }
 

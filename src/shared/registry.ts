@@ -31,6 +31,11 @@ export interface ModuleEntry {
    * library older than this field made: taken as false.
    */
   ranHere?: boolean;
+  /**
+   * The evaluation of the library whose code declared the module's targets (declaredHere). Absent in
+   * an entry a copy older than this field made.
+   */
+  declaredBy?: object;
 }
 
 export interface ClassEntry {
@@ -97,6 +102,26 @@ export function moduleEntry(url: string): ModuleEntry {
     entry = { url, classes: [], classesByIdentity: new Map(), functions: new Map() };
     modules.set(url, entry);
   }
+  return entry;
+}
+
+/** This evaluation of the library (each copy of it in a process, and each time it is evaluated again). */
+const thisEvaluation = {};
+
+/**
+ * The entry of a module whose own code declares a target here, now. A module whose targets another
+ * evaluation of the library declared is being evaluated again, the library beside it: a test
+ * runner's module reset (`jest.resetModules()`, which evaluates node_modules again too). Its first
+ * evaluation's targets are forgotten, as the vitest plugin forgets them: each of its wrapped
+ * functions was "wrapped a second time", the library's own among them, and its classes found
+ * twice. (Modules of another copy of the library are other modules: a module imports one copy.)
+ */
+export function declaredHere(url: string): ModuleEntry {
+  const earlier = registry().modules.get(url);
+  if (earlier?.declaredBy !== undefined && earlier.declaredBy !== thisEvaluation) registry().modules.delete(url);
+  const entry = moduleEntry(url);
+  entry.declaredBy = thisEvaluation;
+  entry.ranHere = true;
   return entry;
 }
 

@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import { configure, runInProcess, shutdown } from 'run-in-process';
 import { fixtureUrl, repoRoot } from '../helpers/fixtures.js';
+import { runScript } from '../helpers/scripts.js';
 
 type HasherModule = typeof import('../fixtures/src/hasher.js');
 
@@ -117,4 +118,37 @@ test('a second stub of one function for the same pool is refused: stubs of one f
     () => runInProcess(async function run() {}, { module, pool: 'stubs-twice' }),
     /a stub of "run" in .*stubbed-plugin\.js was declared a second time for the pool "stubs-twice"/,
   );
+});
+
+test('a module evaluated again with the library beside it (jest.resetModules()) registers its targets afresh', () => {
+  // jest's module reset evaluates every module again, node_modules included: a second evaluation of
+  // the library, and of the module, in one process. Each of its wrapped functions was refused as
+  // "wrapped a second time", the library's own warm-up ping among them. Made here with a second
+  // copy of the library's build, beside the first, and a CommonJS module required again.
+  const copy = join(repoRoot, 'build', 'second-copy');
+  rmSync(copy, { recursive: true, force: true });
+  cpSync(join(repoRoot, 'dist'), join(copy, 'dist'), { recursive: true });
+  cpSync(join(repoRoot, 'package.json'), join(copy, 'package.json'));
+  const cube = join(folder, 'cube.cjs');
+  writeFileSync(
+    cube,
+    `const { runInProcess } = require(process.env.RIP_LIBRARY);
+     exports.cube = runInProcess(function cube(x) { return [x ** 3, process.pid]; });`,
+  );
+  const run = runScript(
+    `import { createRequire } from 'node:module';
+     const require = createRequire(import.meta.url);
+     const libraries = [${JSON.stringify(join(repoRoot, 'dist', 'index.js'))}, ${JSON.stringify(join(copy, 'dist', 'index.js'))}];
+     const cubes = [];
+     for (const [index, library] of libraries.entries()) {
+       process.env.RIP_LIBRARY = library;
+       delete require.cache[${JSON.stringify(cube)}];
+       const { cube } = require(${JSON.stringify(cube)});
+       cubes.push(await cube(index + 2).then(([value, pid]) => value + (pid === process.pid ? ' here' : ' in a child'), (error) => error.message));
+     }
+     console.log('cubes:', cubes.join(', '));
+     for (const library of libraries) await require(library).shutdown();`,
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.match(run.stdout, /^cubes: 8 in a child, 27 in a child$/m, run.report);
 });

@@ -1,5 +1,5 @@
 import { performance as realPerformance } from 'node:perf_hooks';
-import nodeProcess from 'node:process';
+import { runInThisContext } from 'node:vm';
 import * as nodeTimers from 'node:timers';
 /**
  * Timers and clocks as they were when the library loaded, which the library uses in place of the
@@ -18,6 +18,20 @@ import * as nodeTimers from 'node:timers';
  * jest's (a process object of its own there).
  */
 const isFake = (fn: unknown): boolean => typeof fn === 'function' && 'clock' in fn;
+
+/**
+ * Node's own process object, whose `nextTick` Node's IPC with a child calls. Not `process`, nor what
+ * `node:process` gives, in a sandbox of jest's, where both are a copy of it, whose `nextTick` jest's
+ * fake timers replace alone (calls work there). Read in this process's main context, where the
+ * global `process` is Node's.
+ */
+const nodeProcess = ((): NodeJS.Process => {
+  try {
+    return runInThisContext('process') as NodeJS.Process;
+  } catch {
+    return process;
+  }
+})();
 const unfaked = <T>(global: T, module: T): T => (isFake(global) ? module : global);
 
 // `let`: the library's own unit tests point them at node:test's mock timers (timersOfGlobals).
@@ -37,7 +51,7 @@ const dateNow = Date.now;
  * Whether fake timers replaced Node's own `process.nextTick` (sinon's `useFakeTimers()` does unless
  * told not to; so does vitest's with `toFake: ['nextTick']` in a worker thread). Node's IPC with a
  * child waits on it: no call could reach its child, nor be answered, and calls hung, or failed as
- * not started by a stuck child after startTimeout (a review's). Jest fakes its sandbox's copy alone.
+ * not started by a stuck child after startTimeout (a review's). Jest's fake only its sandbox's copy.
  */
 export function nextTickIsFaked(): boolean {
   return isFake(nodeProcess.nextTick);

@@ -1,6 +1,6 @@
 import { encodeValues } from '../codec/values.js';
 import { type CallTask, CallSlot, type FunctionTarget, type MethodTarget } from '../protocol.js';
-import { addFunction, addMethod, classEntry, moduleEntry } from '../shared/registry.js';
+import { addFunction, addMethod, classEntry, declaredHere } from '../shared/registry.js';
 
 /**
  * The no-op calls that warm a pool's call path before its first real call: one of each kind a
@@ -14,7 +14,8 @@ import { addFunction, addMethod, classEntry, moduleEntry } from '../shared/regis
 
 const module = import.meta.url;
 const echo = (value: unknown) => value;
-const entry = moduleEntry(module);
+// Declared again when jest evaluates the library again (declaredHere).
+const entry = declaredHere(module);
 addFunction({ module: entry, id: 'ping', impl: echo, options: {}, streams: false, stub: false });
 class WarmUpPing {}
 const owner = classEntry(entry, WarmUpPing);

@@ -35,7 +35,7 @@ export interface ModuleEntry {
    * The evaluation of the library whose code declared the module's targets (declaredHere). Absent in
    * an entry a copy older than this field made.
    */
-  declaredBy?: object;
+  declaredBy?: { readonly evaluation: object; readonly library: string };
 }
 
 export interface ClassEntry {
@@ -105,22 +105,28 @@ export function moduleEntry(url: string): ModuleEntry {
   return entry;
 }
 
-/** This evaluation of the library (each copy of it in a process, and each time it is evaluated again). */
-const thisEvaluation = {};
+/**
+ * Who declares here: this evaluation of the library's code, and the file it is in. jest's module
+ * reset evaluates the same file again; another copy of the library (a package's own) is another
+ * file, whose declarations for one module (one that imports both copies) stand beside this one's.
+ */
+const declarer = { evaluation: {}, library: import.meta.url.replace(/[?#].*$/, '') };
 
 /**
- * The entry of a module whose own code declares a target here, now. A module whose targets another
- * evaluation of the library declared is being evaluated again, the library beside it: a test
- * runner's module reset (`jest.resetModules()`, which evaluates node_modules again too). Its first
- * evaluation's targets are forgotten, as the vitest plugin forgets them: each of its wrapped
- * functions was "wrapped a second time", the library's own among them, and its classes found
- * twice. (Modules of another copy of the library are other modules: a module imports one copy.)
+ * The entry of a module whose own code declares a target here, now. A module whose targets an
+ * earlier evaluation of this same library file declared is being evaluated again, the library
+ * beside it: a test runner's module reset (`jest.resetModules()`, which evaluates node_modules
+ * again too). Its first evaluation's targets are forgotten, as the vitest plugin forgets them: each
+ * of its wrapped functions was "wrapped a second time", the library's own warm-up ping among them,
+ * and its classes found twice.
  */
 export function declaredHere(url: string): ModuleEntry {
-  const earlier = registry().modules.get(url);
-  if (earlier?.declaredBy !== undefined && earlier.declaredBy !== thisEvaluation) registry().modules.delete(url);
+  const earlier = registry().modules.get(url)?.declaredBy;
+  if (earlier && earlier.evaluation !== declarer.evaluation && earlier.library === declarer.library) {
+    registry().modules.delete(url);
+  }
   const entry = moduleEntry(url);
-  entry.declaredBy = thisEvaluation;
+  entry.declaredBy = declarer;
   entry.ranHere = true;
   return entry;
 }

@@ -120,35 +120,31 @@ test('a second stub of one function for the same pool is refused: stubs of one f
   );
 });
 
-test('a module evaluated again with the library beside it (jest.resetModules()) registers its targets afresh', () => {
-  // jest's module reset evaluates every module again, node_modules included: a second evaluation of
-  // the library, and of the module, in one process. Each of its wrapped functions was refused as
-  // "wrapped a second time", the library's own warm-up ping among them. Made here with a second
-  // copy of the library's build, beside the first, and a CommonJS module required again.
+test("a module that wraps functions through two copies of the library runs both, in each copy's pool", () => {
+  // A module evaluated again beside a new evaluation of the library file (jest.resetModules()) has
+  // its first targets forgotten (registry.ts declaredHere; test/unit/registry.test.ts); another
+  // copy's, in a module that uses both, must not be: the child found no first function.
   const copy = join(repoRoot, 'build', 'second-copy');
   rmSync(copy, { recursive: true, force: true });
   cpSync(join(repoRoot, 'dist'), join(copy, 'dist'), { recursive: true });
   cpSync(join(repoRoot, 'package.json'), join(copy, 'package.json'));
-  const cube = join(folder, 'cube.cjs');
+  const libraries = [join(repoRoot, 'dist', 'index.js'), join(copy, 'dist', 'index.js')];
+  const both = join(folder, 'both-copies.cjs');
   writeFileSync(
-    cube,
-    `const { runInProcess } = require(process.env.RIP_LIBRARY);
-     exports.cube = runInProcess(function cube(x) { return [x ** 3, process.pid]; });`,
+    both,
+    `const first = require(${JSON.stringify(libraries[0])});
+     const second = require(${JSON.stringify(libraries[1])});
+     exports.viaFirst = first.runInProcess(function viaFirst(x) { return [x + 1, process.pid]; });
+     exports.viaSecond = second.runInProcess(function viaSecond(x) { return [x + 2, process.pid]; });`,
   );
   const run = runScript(
     `import { createRequire } from 'node:module';
      const require = createRequire(import.meta.url);
-     const libraries = [${JSON.stringify(join(repoRoot, 'dist', 'index.js'))}, ${JSON.stringify(join(copy, 'dist', 'index.js'))}];
-     const cubes = [];
-     for (const [index, library] of libraries.entries()) {
-       process.env.RIP_LIBRARY = library;
-       delete require.cache[${JSON.stringify(cube)}];
-       const { cube } = require(${JSON.stringify(cube)});
-       cubes.push(await cube(index + 2).then(([value, pid]) => value + (pid === process.pid ? ' here' : ' in a child'), (error) => error.message));
-     }
-     console.log('cubes:', cubes.join(', '));
-     for (const library of libraries) await require(library).shutdown();`,
+     const { viaFirst, viaSecond } = require(${JSON.stringify(both)});
+     const shown = (call) => call.then(([value, pid]) => value + (pid === process.pid ? ' here' : ' in a child'), (error) => error.message);
+     console.log('calls:', await shown(viaFirst(1)) + ', ' + await shown(viaSecond(1)));
+     for (const library of ${JSON.stringify(libraries)}) await require(library).shutdown();`,
   );
   assert.equal(run.status, 0, run.report);
-  assert.match(run.stdout, /^cubes: 8 in a child, 27 in a child$/m, run.report);
+  assert.match(run.stdout, /^calls: 2 in a child, 3 in a child$/m, run.report);
 });

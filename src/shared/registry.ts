@@ -18,8 +18,8 @@ import { helperHint } from './helper-module-hint.js';
 
 export interface ModuleEntry {
   /**
-   * The module's `file:` URL as captured, query kept, hash dropped: two loads of one file under `?v=1`
-   * and `?v=2` are two modules, here and in a child, which imports this same URL.
+   * The module's `file:` URL as captured, query and hash kept: two loads of one file under `?v=1`
+   * and `?v=2` (or `#v1` and `#v2`) are two modules, here and in a child, which imports this same URL.
    */
   readonly url: string;
   readonly classes: ClassEntry[];

@@ -134,13 +134,11 @@ export function runInProcess(): RunInProcessVitePlugin {
 /**
  * The URL under which the library records the module. vitest runs a module under its id (its path,
  * and the query it was imported with), and the library reads that from the call stack: the path
- * as a `file:` URL, the query kept, the hash dropped. (`import.meta.url` has no query there.)
+ * as a `file:` URL, the query and hash kept. (`import.meta.url` has no query there.)
  */
 function moduleKey(id: string): string {
   const query = id.search(/[?#]/);
-  const url = new URL(query === -1 ? pathToFileURL(id).href : pathToFileURL(id.slice(0, query)).href + id.slice(query));
-  url.hash = '';
-  return url.href;
+  return new URL(query === -1 ? pathToFileURL(id).href : pathToFileURL(id.slice(0, query)).href + id.slice(query)).href;
 }
 
 function hasDecorators(context: TransformContext, code: string): boolean {

@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 if [ ! -x test/compat/vitest5/node_modules/.bin/vitest ]; then
   npm ci --prefix test/compat/vitest5 --no-audit --no-fund --loglevel=error >/dev/null
 fi
+# jest, for its compat app (test/compat/jest), apart from the project's lockfile as vitest 5 is.
+if [ ! -f test/compat/jest-install/node_modules/jest/bin/jest.js ]; then
+  npm ci --prefix test/compat/jest-install --no-audit --no-fund --loglevel=error >/dev/null
+fi
 # The load test (50,000 calls, 1,500 children replaced on the way) runs once, on Node 20 (npm test's
 # suite): what it checks is the scheduler's bookkeeping, which the crash and timeout tests check on
 # every line too, and each run took 4-5 of CI's 30 minutes on a 2-CPU machine.

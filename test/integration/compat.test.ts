@@ -293,3 +293,52 @@ test('an esbuild bundle is the declaring module; its guarded main runs only in t
   const [children = ''] = line(stdout, /^children (.*)$/m);
   for (const child of children.split(' ')) assert.notEqual(child, parent);
 });
+
+/**
+ * The app under test/compat/jest, run by jest 30 in ES module mode (its vm modules, a sandbox of its
+ * own: `process` there is a copy of Node's). jest is installed apart (test/compat/jest-install), by
+ * scripts/test-node-lines.sh, so that the Node 22, 24 and 26 passes run it.
+ */
+const jest = join(compat, 'jest-install/node_modules/jest/bin/jest.js');
+describe('jest 30 (ES modules, --experimental-vm-modules)', {
+  skip: existsSync(jest)
+    ? false
+    : 'test/compat/jest-install is not installed: scripts/test-node-lines.sh installs it (npm ci --prefix test/compat/jest-install)',
+}, () => {
+  let results: { fullName: string; status: string; failureMessages: string[] }[] = [];
+
+  before(() => {
+    const report = join(root, 'build/compat/jest-report.json');
+    rmSync(report, { force: true });
+    const cwd = join(compat, 'jest');
+    const result = spawnSync(
+      process.execPath,
+      [jest, '--config', 'jest.config.mjs', '--json', `--outputFile=${report}`],
+      {
+        cwd,
+        timeout: 60_000,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '--experimental-vm-modules' },
+      },
+    );
+    assert.ok(existsSync(report), `jest wrote no report:\n${result.stdout}\n${result.stderr}`);
+    const parsed = JSON.parse(readFileSync(report, 'utf8')) as {
+      testResults: { assertionResults: { fullName: string; status: string; failureMessages: string[] }[] }[];
+    };
+    results = parsed.testResults.flatMap((file) => file.assertionResults);
+  });
+
+  function assertPassed(title: string): void {
+    const result = results.find((candidate) => candidate.fullName === title);
+    assert.ok(result, `jest did not run "${title}"`);
+    assert.equal(result.status, 'passed', result.failureMessages.join('\n'));
+  }
+
+  test('a module evaluated again after jest.resetModules() (the library with it) runs its calls in a child again', () => {
+    assertPassed('a module evaluated again after jest.resetModules() runs its calls in a child again');
+  });
+
+  test("under jest.useFakeTimers() (which fakes its sandbox's nextTick) a call runs, and its timeout fires in real time", () => {
+    assertPassed('under jest.useFakeTimers() a call runs, and its timeout fires in real time');
+  });
+});

@@ -1,14 +1,7 @@
 import type { ExportNameOf } from '../codec/thrown-shape.js';
 import { asBuffer, decodeValue, ownView } from '../codec/values.js';
 import { SerializationError } from '../errors.js';
-import {
-  CallSlot,
-  type Answer,
-  type CallTask,
-  type ChildNotice,
-  type ChildSettings,
-  targetNotFoundCode,
-} from '../protocol.js';
+import { CallSlot, type Answer, type CallTask, type ChildNotice, type ChildSettings } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
 import { warnOnce } from '../shared/warn-once.js';
 import { type ChildCallContext, childCallChannel, tracedOwn } from '../shared/tracing.js';
@@ -16,7 +9,7 @@ import { answerWith, thrownAnswer } from './answers.js';
 import { stubCallbacks } from './callback-stubs.js';
 import { importedNamespace, importModule, importOnce, isImported } from './module-cache.js';
 import { isPing } from './ping.js';
-import { resolveTarget } from './resolve-target.js';
+import { isTargetNotFound, resolveTarget } from './resolve-target.js';
 import { parseTarget } from './target-keys.js';
 import { driveStream, flushItems, type StreamHooks } from './stream-runner.js';
 import { monotonicMs } from '../shared/monotonic-clock.js';
@@ -282,8 +275,4 @@ function callInputOf(decoded: unknown): { this?: Record<string, unknown>; args: 
       `by hand, say.)`,
     'args',
   );
-}
-
-function isTargetNotFound(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === targetNotFoundCode;
 }

@@ -51,7 +51,7 @@ export function resolveTarget(
     try {
       ctor = constructorOf(instanceClass, instanceExports, target);
     } catch (error) {
-      if ((error as { code?: unknown }).code !== targetNotFoundCode) throw error;
+      if (!isTargetNotFound(error)) throw error;
       ctor = constructorOf(owner, moduleExports, target);
     }
     return { fn: method.impl, self: ctor };
@@ -104,4 +104,9 @@ function findInExports(entry: ClassEntry, moduleExports: object): void {
 
 function notFound(message: string): Error {
   return Object.assign(new Error(message), { code: targetNotFoundCode });
+}
+
+/** Whether a load failed here because the module, loaded, holds no such target (not a failed import). */
+export function isTargetNotFound(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === targetNotFoundCode;
 }

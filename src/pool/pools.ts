@@ -5,6 +5,7 @@ import { InlineTransport } from './inline-transport.js';
 import { TinypoolTransport } from './local/tinypool-transport.js';
 import { Scheduler } from './scheduler.js';
 import { resolveSettings } from './settings.js';
+import { closePoolsAtThreadEnd } from './thread-end.js';
 import { CallStats, type PoolStats } from './call-stats.js';
 import type { TransportFactory, TransportProvider } from './transport.js';
 
@@ -128,6 +129,11 @@ export async function closeAll(deadline: number): Promise<void> {
   }
   await Promise.all(closing);
 }
+
+closePoolsAtThreadEnd(
+  () => [...live.values()].some((pool) => pool.current !== undefined || pool.draining.size > 0),
+  () => closeAll(0),
+);
 
 function transportFor(settings: ReturnType<typeof resolveSettings>): TransportFactory {
   const provider = settings.transport as TransportProvider | undefined;

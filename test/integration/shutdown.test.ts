@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { configure, PoolClosedError, shutdown } from 'run-in-process';
 import { childPids, fixture, fixtureUrl, scratchFile, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
@@ -156,5 +158,45 @@ test('an isolated pool with minChildren leaves no child after shutdown()', () =>
     { timeout: 20_000 },
   );
   assert.equal(run.status, 0, `the script did not exit on its own: ${run.report}`);
+  assert.equal(run.stdout.trim(), '[]', run.report);
+});
+
+test('a worker thread that ends reaps the children of its pools, and the reaper of its sandboxed ones', () => {
+  // Node reaps a child only in the thread that started it: one still alive as its thread ends stays a
+  // zombie of the process for good (nodejs/node#46569). One thread leaves its pools running; one
+  // shuts them down first, which leaves the reaper lingering (two seconds) as the thread ends.
+  const fixtures = dirname(fileURLToPath(fixtureUrl('standard', 'sandboxed')));
+  const thread = `(async () => {
+    const { configure, shutdown } = await import('run-in-process');
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
+    configure('shutdown-drain', { size: 2, minChildren: 2 });
+    configure('sandbox', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}] } });
+    await Promise.all([inPool('shutdown-drain').pid(), inPool('shutdown-drain').pid()]);
+    await inSandbox('sandbox').read(${JSON.stringify(fileURLToPath(fixtureUrl('standard', 'sandboxed')))});
+    if ((await import('node:worker_threads')).workerData === 'shut down') await shutdown();
+  })()`;
+  const run = runScript(
+    `const { Worker } = await import('node:worker_threads');
+     const { readdirSync, readFileSync } = await import('node:fs');
+     const { once } = await import('node:events');
+     for (const workerData of ['left running', 'shut down']) {
+       const worker = new Worker(${JSON.stringify(thread)}, { eval: true, workerData });
+       const [code] = await once(worker, 'exit');
+       if (code !== 0) throw new Error('the thread exited with ' + code);
+     }
+     await new Promise((resolve) => setTimeout(resolve, 500));
+     // Zombies included: what this process started and has not reaped.
+     const left = readdirSync('/proc').filter((entry) => /^\\d+$/.test(entry)).flatMap((entry) => {
+       try {
+         const stat = readFileSync('/proc/' + entry + '/stat', 'utf8');
+         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+         return Number(fields[1]) === process.pid ? [stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) + ' ' + fields[0]] : [];
+       } catch { return []; }
+     });
+     console.log(JSON.stringify(left));`,
+    { timeout: 30_000 },
+  );
+  assert.equal(run.status, 0, run.report);
   assert.equal(run.stdout.trim(), '[]', run.report);
 });

@@ -133,6 +133,24 @@ function retire(): void {
   setTimeout(() => reaper.exitCode === null && reaper.signalCode === null && reaper.kill('SIGKILL'), lingerMs).unref();
 }
 
+/** Whether a reaper runs (watching children, or lingering after the last one). */
+export function reaperRunning(): boolean {
+  return current !== undefined;
+}
+
+/**
+ * Ends a reaper that watches nothing now, not after its linger, and settles once it has exited: a
+ * worker thread that ends must see it exit first (pool/thread-end.ts).
+ */
+export function reaperGone(): Promise<void> {
+  const reaper = current?.process;
+  if (!reaper || watched.size > 0) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => reaper.once('exit', () => resolve()));
+  clearTimeout(retiring);
+  retire();
+  return exited;
+}
+
 function tell(line: string): void {
   if (current && current.pipe.writableLength > stuckBytes) {
     const stuck = current.process;

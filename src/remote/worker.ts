@@ -100,7 +100,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   if (asksSandbox) throw sandboxRefused(options.pool);
   // A worker holds its Redis connection and the secret that signs calls to every worker: no process of
   // the machine's user (a sandboxed plugin of another app among them) may open its inspector.
-  guardInspector();
+  guardInspector('serve() is called');
   const urls = options.modules.map(asModuleUrl);
   const { targets, unnamed, otherPools, unrelayed } = await allowList(await importServed(urls), options.pool);
   // A worker that serves nothing would count as live for callers, and answer each call NotServedError.

@@ -395,6 +395,32 @@ test('serve() refuses a sandboxed pool before it imports a module: the worker im
   });
 });
 
+test("serve() in a worker thread is refused before it imports a module or reaches Redis, unless the process's inspector was shut at start", () => {
+  // A thread cannot keep SIGUSR1 from opening the process's inspector, which would hold the worker's rights and secret.
+  const module = pathToFileURL(join(repoRoot, 'nowhere', 'plugin.js')).href;
+  const thread = `(async () => {
+    const { parentPort } = await import('node:worker_threads');
+    const { bullmq, serve } = await import('run-in-process/bullmq');
+    const transport = bullmq({ connection: '/nowhere/redis.sock' });
+    try { await serve({ transport, pool: 'px', modules: [${JSON.stringify(module)}] }); }
+    catch (error) { parentPort.postMessage(error.code + ': ' + error.message.slice(0, 60)); }
+  })()`;
+  const script = `const { Worker } = await import('node:worker_threads');
+    const { once } = await import('node:events');
+    console.log((await once(new Worker(${JSON.stringify(thread)}, { eval: true }), 'message'))[0]);`;
+  const plain = runScript(script, { timeout: 15_000 });
+  assert.equal(
+    plain.stdout.trim(),
+    'ERR_INVALID_USAGE: serve() is called from a worker thread, where the library ca',
+    plain.report,
+  );
+  const shutFlag = process.allowedNodeEnvironmentFlags.has('--disable-sigusr1')
+    ? '--disable-sigusr1'
+    : '--inspect-port=0.0.0.1:9229';
+  const shut = runScript(script, { timeout: 15_000, nodeArgs: [shutFlag] });
+  assert.match(shut.stdout, /^undefined: The worker could not import /, shut.report);
+});
+
 test('serve() refuses options it cannot use, saying what is wrong, before it imports a module or reaches Redis', async () => {
   const { bullmq, serve } = await import('run-in-process/bullmq');
   const transport = bullmq({ connection: '/nowhere/redis.sock' });

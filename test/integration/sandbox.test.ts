@@ -403,6 +403,46 @@ test("a sandboxed child cannot open the parent's or a sibling child's inspector 
   assert.equal(await inSandbox('not-sandboxed').inspectorUrl(), null, "the sibling's inspector stays closed");
 });
 
+test('from a worker thread, a sandboxed pool is refused unless the process was started with its inspector shut', () => {
+  // A thread's SIGUSR1 listener does nothing for the process: Node opens its inspector all the same.
+  const thread = `(async () => {
+    const { parentPort } = await import('node:worker_threads');
+    const { configure } = await import('run-in-process');
+    const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
+    configure('sandbox', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}] } });
+    try {
+      await inSandbox('sandbox').signal(process.pid, 'SIGUSR1');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      parentPort.postMessage('ran');
+    } catch (error) {
+      parentPort.postMessage(error.code + ': ' + error.message);
+    }
+  })()`;
+  const script = `const { Worker } = await import('node:worker_threads');
+    const { once } = await import('node:events');
+    const { url } = await import('node:inspector');
+    const [outcome] = await once(new Worker(${JSON.stringify(thread)}, { eval: true }), 'message');
+    console.log(outcome);
+    console.log('inspector: ' + (url() ?? 'closed'));`;
+  const plain = runScript(script, { timeout: 20_000 });
+  assert.equal(plain.status, 0, plain.report);
+  assert.match(
+    plain.stdout,
+    /^ERR_INVALID_USAGE: Sandboxed pool 'sandbox' is used from a worker thread/m,
+    plain.report,
+  );
+  // The flags the children get (node-flags.ts): --disable-sigusr1 where Node has it.
+  const shutFlag = process.allowedNodeEnvironmentFlags.has('--disable-sigusr1')
+    ? '--disable-sigusr1'
+    : '--inspect-port=0.0.0.1:9229';
+  assert.match(plain.stdout, new RegExp(`Start node with ${shutFlag} `), plain.report);
+  assert.match(plain.stdout, /^inspector: closed$/m, plain.report);
+  // Started as the message says, the call runs, and the child's SIGUSR1 opens nothing.
+  const shut = runScript(script, { timeout: 20_000, nodeArgs: [shutFlag] });
+  assert.equal(shut.status, 0, shut.report);
+  assert.match(shut.stdout, /^ran\ninspector: closed$/m, shut.report);
+});
+
 test("SIGUSR1 cannot open a child's inspector while it boots, before the runner's own listener", async () => {
   // An --import module runs before tinypool's entry and the runner: a sibling's SIGUSR1 then would
   // reach Node's own handler. The module signals its own child and reports whether an inspector opened.

@@ -242,7 +242,7 @@ export class TinypoolTransport implements Transport {
     this.runsIn = settings.sandboxed ? 'the sandboxed child process' : 'the child process';
     if (!existsSync(runnerFile)) throw filesMissing();
     // A sandboxed child may signal this process (shared/inspector-guard.ts).
-    if (settings.sandboxed) guardInspector();
+    if (settings.sandboxed) guardInspector(`Sandboxed pool '${settings.name}' is used`);
     // Each child is known from the moment it is forked: even one tinypool starts on its own.
     const marked = markedAsOurs(settings.env, (child) => {
       catchTaskPorts(child);

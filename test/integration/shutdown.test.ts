@@ -195,8 +195,43 @@ test('a worker thread that ends reaps the children of its pools, and the reaper 
        } catch { return []; }
      });
      console.log(JSON.stringify(left));`,
-    { timeout: 30_000 },
+    // A sandboxed pool in a thread needs the process's inspector shut (shared/inspector-guard.ts).
+    {
+      timeout: 30_000,
+      nodeArgs: [
+        process.allowedNodeEnvironmentFlags.has('--disable-sigusr1')
+          ? '--disable-sigusr1'
+          : '--inspect-port=0.0.0.1:9229',
+      ],
+    },
   );
   assert.equal(run.status, 0, run.report);
   assert.equal(run.stdout.trim(), '[]', run.report);
+});
+
+test('a parent that dropped its privileges after its children started still stops them, at a timeout and at shutdown()', {
+  skip: process.getuid?.() !== 0 && 'needs root, to drop privileges',
+}, () => {
+  // Started as root, the child stays root: this process may no longer signal it (EPERM), which tinypool
+  // answered by killing it again without end, until this process's stack overflowed. A sandboxed pool's
+  // children have no sentinel, and their reaper, root too, could no longer be let go on (SIGCONT).
+  const fixtures = dirname(fileURLToPath(fixtureUrl('standard', 'crashes')));
+  for (const sandboxed of [false, true]) {
+    const run = runScript(
+      `const { configure, shutdown, withCallOptions } = await import('run-in-process');
+     const { Crasher } = await import(${JSON.stringify(fixtureUrl('standard', 'crashes'))});
+     configure({ size: 2${sandboxed ? `, permissions: { fsRead: [${JSON.stringify(fixtures)}] }` : ''} });
+     await Promise.all([Crasher.spin(300), Crasher.spin(300)]); // two children, as root
+     process.setgid(65534);
+     process.setuid(65534);
+     // One is killed at the timeout, the other at shutdown().
+     console.log(await withCallOptions({ timeout: 300 }, () => Crasher.spin(20_000)).then(() => 'resolved', (error) => error.name));
+     await shutdown({ deadline: 200 });
+     ${sandboxed ? 'await new Promise((resolve) => setTimeout(resolve, 2_500)); // the reaper retires' : ''}
+     ${printChildren}`,
+      { timeout: 20_000 },
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.equal(run.stdout.trim(), 'TimeoutError\n[]', run.report);
+  }
 });

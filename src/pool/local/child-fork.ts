@@ -17,6 +17,7 @@ import { libraryDir } from '../../shared/library-dir.js';
 import { forwardOutput } from './child-output.js';
 import { envFileNodeOptions } from './env-file-options.js';
 import { NotStarted } from './refused-fork.js';
+import { killThroughReaper } from './orphan-reaper.js';
 import { queueMicrotask } from '../../shared/real-clock.js';
 
 /**
@@ -193,6 +194,37 @@ function adopt(child: ChildProcess): void {
     child.once('exit', () => lifeline.destroy());
   }
   if (groups) child.once('exit', () => killGroupOf(child));
+  killedThroughLifeline(child, lifeline ?? undefined);
+}
+
+/**
+ * A child this process may no longer signal: it dropped its privileges (setuid) after the child had
+ * started as the user it was (EPERM). Node tells a kill that fails so as the child's 'error', which
+ * tinypool takes for the child's end and kills it again in reply, without end: the parent's stack
+ * overflowed. Such a child is ended the way a parent's death ends it: its lifeline is closed, and
+ * its sentinel, which runs as the child's user, kills its group. A sandboxed child has no sentinel:
+ * the reaper, started with the rights this process had then, kills it; and its IPC channel is
+ * closed too, with which an idle one exits by itself.
+ */
+function killedThroughLifeline(child: ChildProcess, lifeline: Socket | undefined): void {
+  const kill = child.kill;
+  child.kill = function (this: ChildProcess, signal?: NodeJS.Signals | number): boolean {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null || maySignal(child.pid))
+      return kill.call(this, signal);
+    lifeline?.destroy();
+    if (child.connected) child.disconnect();
+    killThroughReaper(child.pid);
+    return false;
+  };
+}
+
+function maySignal(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'EPERM';
+  }
 }
 
 /** Kills what is left of a child's group once the child has exited (ESRCH: nothing was left). */

@@ -13,7 +13,7 @@ import { clearInterval, clearTimeout, setInterval, setTimeout, wallNow } from '.
  * Node 22 and later escapes the model when allowed (nodejs/node#62222).
  *
  * So the parent starts one small process of its own, with the first such child: the reaper. It
- * reads the pids of the children to watch (`+pid` and `-pid` lines) from a pipe whose write end
+ * reads the pids of the children to watch (`+pid` and `-pid` lines; `!pid` to kill one now) from a pipe whose write end
  * only this process holds. The kernel closes that end when this process ends, whatever ends it;
  * the reaper then kills each listed child's process group (each child leads one: child-fork.ts),
  * and exits. It runs in a session of its own, so that a Ctrl-C or a kill of this process's group
@@ -54,6 +54,7 @@ while read -r line; do
   case $line in
     +*) pids="$pids $pid" ;;
     -*) kept=; for p in $pids; do [ "$p" = "$pid" ] || kept="$kept $p"; done; pids=$kept ;;
+    !*) for p in $pids; do [ "$p" = "$pid" ] && { kill -s KILL -- "-$p" 2>/dev/null || kill -s KILL "$p" 2>/dev/null; }; done ;;
   esac
 done
 for p in $pids; do kill -s KILL -- "-$p" 2>/dev/null || kill -s KILL "$p" 2>/dev/null; done`;
@@ -69,7 +70,12 @@ process.stdin.on('data', (chunk) => {
   pending = lines.pop();
   for (const line of lines) {
     const pid = Number(line.slice(1));
-    if (valid(pid)) line[0] === '+' ? pids.add(pid) : pids.delete(pid);
+    if (!valid(pid)) continue;
+    if (line[0] === '+') pids.add(pid);
+    else if (line[0] === '-') pids.delete(pid);
+    else if (line[0] === '!' && pids.has(pid)) {
+      try { process.kill(-pid, 'SIGKILL'); } catch { try { process.kill(pid, 'SIGKILL'); } catch {} }
+    }
   }
 });
 process.stdin.on('close', () => {
@@ -133,6 +139,18 @@ function retire(): void {
   setTimeout(() => reaper.exitCode === null && reaper.signalCode === null && reaper.kill('SIGKILL'), lingerMs).unref();
 }
 
+/**
+ * Has the reaper kill a child it watches now (a `!pid` line), and says whether it was asked: for a
+ * child this process may not signal itself (it dropped its privileges after starting it, EPERM),
+ * which the reaper, started before with the rights it had then, still may (child-fork.ts). A sandboxed
+ * child has no sentinel to do it, and one that runs a CPU loop never reads its closed IPC channel.
+ */
+export function killThroughReaper(pid: number): boolean {
+  if (!watched.has(pid) || !current) return false;
+  tell(`!${pid}\n`);
+  return true;
+}
+
 /** Whether a reaper runs (watching children, or lingering after the last one). */
 export function reaperRunning(): boolean {
   return current !== undefined;
@@ -158,8 +176,9 @@ function tell(line: string): void {
     stuck.kill('SIGKILL');
   }
   if (current) {
-    resume(current.process);
-    current.pipe.write(line);
+    const { process: reaper, pipe } = current;
+    resume(reaper);
+    pipe.write(line);
   } else if (watched.size > 0) startReaper();
 }
 
@@ -169,10 +188,13 @@ function tell(line: string): void {
  */
 function resume(reaper: ChildProcess): void {
   if (process.platform === 'win32' || reaper.exitCode !== null || reaper.signalCode !== null) return;
+  if (reaper.pid === undefined) return;
+  // Not reaper.kill(): where this process may not signal it (it dropped its privileges after starting
+  // it: EPERM), Node emits that as the reaper's 'error', which takes it for lost, in the middle of a write.
   try {
-    reaper.kill('SIGCONT');
+    process.kill(reaper.pid, 'SIGCONT');
   } catch {
-    // Gone meanwhile: its exit replaces it.
+    // Gone meanwhile (its exit replaces it), or out of reach: it reads its pipe all the same.
   }
 }
 

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
 
 /**
@@ -16,7 +17,8 @@ export interface Resizable {
 export function refusedView(view: ArrayBufferView): string | undefined {
   const buffer = view.buffer;
   const kind = Object.prototype.toString.call(view).slice(8, -1);
-  if (!(buffer instanceof ArrayBuffer)) {
+  // By kind, not by class: a view made in another realm (a vm context) is on no instanceof ours.
+  if (types.isSharedArrayBuffer(buffer)) {
     return `a SharedArrayBuffer cannot be shared between processes (this ${kind} is a view on one)`;
   }
   if (isDetached(buffer)) return `a ${kind} on a detached ArrayBuffer cannot be cloned (its memory was transferred)`;

@@ -114,10 +114,11 @@ function refusedKind(value: unknown): string | undefined {
   // An object of Node's own whose properties are the environment's variables, not fields.
   if (value === process.env) return 'process.env cannot be cloned (pass a plain copy of it: { ...process.env })';
   if (ArrayBuffer.isView(value)) return refusedView(value);
-  if (value instanceof ArrayBuffer) {
+  // By kind, not by class: a buffer made in another realm (a vm context) is not an instanceof ours.
+  if (types.isArrayBuffer(value)) {
     return isDetached(value) ? 'a detached ArrayBuffer cannot be cloned (its memory was transferred)' : undefined;
   }
-  if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) {
+  if (types.isSharedArrayBuffer(value)) {
     return 'a SharedArrayBuffer cannot be shared between processes';
   }
   if (value instanceof Promise) return 'a Promise cannot be cloned (await it first)';

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { SerializationError } from '../errors.js';
 import { describeUncloneable, isStackOverflow } from './uncloneable.js';
 import { deserialize, type Resizable, serialize } from './serializer.js';
@@ -49,7 +50,12 @@ export function isSentAsIs(value: unknown): boolean {
   if (isPrimitive(value)) return true;
   if (!ArrayBuffer.isView(value)) return false;
   const buffer = bufferOf(value);
-  return buffer instanceof ArrayBuffer && !(buffer as Resizable).resizable && buffer.byteLength !== 0;
+  // By kind: a view made in another realm (a vm context) has a buffer that is no instanceof ours.
+  return (
+    (buffer instanceof ArrayBuffer || types.isArrayBuffer(buffer)) &&
+    !(buffer as Resizable).resizable &&
+    buffer.byteLength !== 0
+  );
 }
 
 /**

@@ -284,6 +284,20 @@ describe('views on a resizable ArrayBuffer', () => {
   }
 });
 
+test('views and buffers made in another realm (a vm context) cross as ours do', async () => {
+  const { runInNewContext } = await import('node:vm');
+  const [bytes, view, floats, buffer] = runInNewContext(
+    '[new Uint8Array([1, 2, 3]), new DataView(new Uint8Array([4, 5]).buffer), new Float64Array([0.5]), new Uint8Array([6]).buffer]',
+  ) as [Uint8Array, DataView, Float64Array, ArrayBuffer];
+  assert.ok(!(bytes.buffer instanceof ArrayBuffer), 'another realm');
+  assert.deepEqual([...((await echoInPool(bytes)) as Uint8Array)], [1, 2, 3]);
+  const viewBack = (await echoInPool(view)) as DataView;
+  assert.deepEqual([...new Uint8Array(viewBack.buffer, viewBack.byteOffset, viewBack.byteLength)], [4, 5]);
+  assert.deepEqual([...((await echoInPool(floats)) as Float64Array)], [0.5]);
+  assert.deepEqual([...((await echoInPool({ nested: bytes })) as { nested: Uint8Array }).nested], [1, 2, 3]);
+  assert.deepEqual([...new Uint8Array((await echoInPool(buffer)) as ArrayBuffer)], [6]);
+});
+
 describe('results that structured clone refuses', () => {
   const refusedResults: Array<[AwkwardKind, RegExp]> = [
     ...refusedArguments,

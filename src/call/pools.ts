@@ -69,6 +69,8 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
   if (!before || !sameOptions(before, checked)) {
     if (before?.permissions !== undefined) sandboxedPools--;
     if (checked.permissions !== undefined) sandboxedPools++;
+    if ((before?.permissions !== undefined) !== (checked.permissions !== undefined))
+      tellThreads(name, checked.permissions !== undefined);
     optionsByName.set(name, checked);
     // Calls in flight finish on the old children; those still waiting for one, and new calls, go to new ones.
     machinery?.drain(name, checked);
@@ -180,6 +182,8 @@ export function configuredOptions(name: string): PoolOptions | undefined {
 export function poolOptions(name: string): PoolOptions {
   const options = optionsByName.get(name);
   if (options) return options;
+  // Sandboxed where this thread was started: here, with the defaults, its code would run unsandboxed.
+  if (sandboxedInStartingThread(name)) throw unconfiguredInThread(name);
   // A `{ pool: 'nativ' }` typo would otherwise pass silently, as a pool with default options.
   warnOnce(
     'RUN_IN_PROCESS_UNCONFIGURED_POOL',
@@ -191,6 +195,39 @@ export function poolOptions(name: string): PoolOptions {
   const defaults: PoolOptions = {};
   optionsByName.set(name, defaults);
   return defaults;
+}
+
+/**
+ * Each thread that loads the library has pools of its own: a worker thread does not see the
+ * main thread's `configure()`, and would run a pool it never configured with the default options.
+ * For a sandboxed pool that fails open. So the names of this thread's sandboxed pools go to the
+ * threads it starts from now on (Node copies a thread's environment data into each new one), where
+ * such a pool, left unconfigured, is refused.
+ */
+const threadsKey = 'run-in-process:sandboxed-pools';
+
+function tellThreads(name: string, sandboxed: boolean): void {
+  const { getEnvironmentData, setEnvironmentData } = process.getBuiltinModule('node:worker_threads');
+  const names = new Set(getEnvironmentData(threadsKey) as string[] | undefined);
+  if (sandboxed) names.add(name);
+  else names.delete(name);
+  setEnvironmentData(threadsKey, [...names]);
+}
+
+function sandboxedInStartingThread(name: string): boolean {
+  const { getEnvironmentData, isMainThread } = process.getBuiltinModule('node:worker_threads');
+  if (isMainThread) return false;
+  const names = getEnvironmentData(threadsKey);
+  return Array.isArray(names) && names.includes(name);
+}
+
+function unconfiguredInThread(name: string): TypeError {
+  return usageError(
+    `Pool "${name}" is sandboxed (permissions) in the thread that started this worker thread, but was never ` +
+      `configured in this one: each thread has pools of its own, and here it would run with the default options, ` +
+      `without its sandbox. Call configure('${name}', { permissions: … }) in this thread too (in a module that both ` +
+      `threads import, say).`,
+  );
 }
 
 /** The scheduler of a pool, started if needed; synchronous once the machinery is loaded. */

@@ -443,6 +443,40 @@ test('from a worker thread, a sandboxed pool is refused unless the process was s
   assert.match(shut.stdout, /^ran\ninspector: closed$/m, shut.report);
 });
 
+test('a worker thread refuses a pool that the thread that started it sandboxed, and that it never configured itself', () => {
+  // Each thread has pools of its own: unconfigured there, the pool would run with the defaults, unsandboxed.
+  const thread = `(async () => {
+    const { parentPort } = await import('node:worker_threads');
+    const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
+    const outcome = (promise) => promise.then((value) => 'ran: ' + String(value).slice(0, 20), (error) => error.code + ': ' + error.message);
+    parentPort.postMessage([
+      await outcome(inSandbox('sandbox').read('/etc/hostname')),
+      await outcome(inSandbox('not-sandboxed').read('/etc/hostname').then(() => 'read')),
+    ]);
+  })()`;
+  const run = runScript(
+    `const { Worker } = await import('node:worker_threads');
+     const { once } = await import('node:events');
+     const { configure, shutdown } = await import('run-in-process');
+     configure('sandbox', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}] } });
+     configure('not-sandboxed', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}] } });
+     configure('not-sandboxed', { size: 1 }); // sandboxed no more
+     const [outcomes] = await once(new Worker(${JSON.stringify(thread)}, { eval: true }), 'message');
+     console.log(JSON.stringify(outcomes));
+     await shutdown();`,
+    { timeout: 20_000 },
+  );
+  assert.equal(run.status, 0, run.report);
+  const [sandboxed, plain] = JSON.parse(run.stdout) as [string, string];
+  assert.match(
+    sandboxed,
+    /^ERR_INVALID_USAGE: Pool "sandbox" is sandboxed \(permissions\) in the thread that started this worker thread, but was never configured in this one/,
+  );
+  // A pool the starting thread does not sandbox runs with the defaults, as an unconfigured pool does, with a warning.
+  assert.equal(plain, 'ran: read', run.report);
+  assert.match(run.stderr, /RUN_IN_PROCESS_UNCONFIGURED_POOL/, run.report);
+});
+
 test("SIGUSR1 cannot open a child's inspector while it boots, before the runner's own listener", async () => {
   // An --import module runs before tinypool's entry and the runner: a sibling's SIGUSR1 then would
   // reach Node's own handler. The module signals its own child and reports whether an inspector opened.

@@ -7,7 +7,8 @@ import type { Batch } from './batch.js';
 import type { CallbackListener } from './scheduler.js';
 import type { StreamFlow } from './stream-flow.js';
 import { monotonicMs } from '../shared/monotonic-clock.js';
-import { clearTimeout, perfNow, setImmediate, setTimeout } from '../shared/real-clock.js';
+import { perfNow } from '../shared/real-clock.js';
+import { PatientTimer } from './patient-timer.js';
 
 /**
  * One call between its submission and its single outcome. Whatever fires first (the answer, a
@@ -43,7 +44,7 @@ export class PendingCall {
   /** Started, and its child still imports its module first (a timeout that runs out then says so). */
   #importing = false;
   /** The timeout once started; until then, the bound on how long its worker may take to start it. */
-  #timer: NodeJS.Timeout | undefined;
+  #timer: PatientTimer | undefined;
   /** Its timer keeps this process alive: false for a stream that nobody waits on (holdTimers). */
   #timerHolds = true;
   readonly #unwatch: (() => void) | undefined;
@@ -123,7 +124,7 @@ export class PendingCall {
   /** Its worker holds it unrun, or gave it back unrun (a remote worker): it waits again, its timeout not begun. */
   unstarted(): void {
     if (this.#settled || !this.#started) return;
-    clearTimeout(this.#timer);
+    this.#timer?.clear();
     this.#timer = undefined;
     this.#started = false;
     this.#importing = false;
@@ -137,9 +138,9 @@ export class PendingCall {
    */
   awaitStart(bound: number): void {
     if (this.#settled || this.timeout === undefined || this.#timer || this.#started) return;
-    // The verdict waits for one more turn of the event loop: after this process was busy for a
-    // while, the child's word that it started may be waiting to be read, and timers run first.
-    this.#timer = this.#held(setTimeout(() => setImmediate(() => this.#notStarted(bound)), bound));
+    // After this process was busy for a while, the child's word that it started may be waiting to be
+    // read, or its call, sent only now to a child heard to be ready only now (patient-timer.ts).
+    this.#timer = this.#held(new PatientTimer(bound, () => this.#notStarted(bound), true));
   }
 
   /**
@@ -148,7 +149,7 @@ export class PendingCall {
    */
   handedBack(): void {
     if (this.#started || this.#settled) return;
-    clearTimeout(this.#timer);
+    this.#timer?.clear();
     this.#timer = undefined;
   }
 
@@ -158,12 +159,11 @@ export class PendingCall {
    */
   holdTimers(yes: boolean): void {
     this.#timerHolds = yes;
-    if (yes) this.#timer?.ref();
-    else this.#timer?.unref();
+    this.#timer?.hold(yes);
   }
 
-  #held(timer: NodeJS.Timeout): NodeJS.Timeout {
-    return this.#timerHolds ? timer : timer.unref();
+  #held(timer: PatientTimer): PatientTimer {
+    return this.#timerHolds ? timer : timer.hold(false);
   }
 
   #notStarted(bound: number): void {
@@ -191,7 +191,7 @@ export class PendingCall {
     this.#importing = importing;
     this.onStarted?.();
     if (this.timeout === undefined) return;
-    clearTimeout(this.#timer);
+    this.#timer?.clear();
     const timeout = this.timeout;
     const message =
       grace === 0
@@ -201,18 +201,16 @@ export class PendingCall {
           `would have on enforcing the timeout itself (is it, or the way to it, down?). A request to stop the call is ` +
           `sent to it, which reaches it only if its queue can be reached.`;
     // Node fires a timer of 2³¹ ms or more at once: the grace must not push the longest timeout over it.
+    // An answer that came while this process's event loop was blocked is read before the verdict.
     this.#timer = this.#held(
-      setTimeout(
-        () => {
-          const told = this.#answer
-            ? this.#callbacksLate(timeout)
-            : this.#importing
-              ? this.#stillImporting(timeout)
-              : message;
-          this.fail(new TimeoutError(told, timeout, this.label));
-        },
-        Math.min(timeout + grace, longestTimer),
-      ),
+      new PatientTimer(Math.min(timeout + grace, longestTimer), () => {
+        const told = this.#answer
+          ? this.#callbacksLate(timeout)
+          : this.#importing
+            ? this.#stillImporting(timeout)
+            : message;
+        this.fail(new TimeoutError(told, timeout, this.label));
+      }),
     );
   }
 
@@ -262,7 +260,7 @@ export class PendingCall {
     if (this.#settled || this.retriesLeft <= 0) return false;
     this.retriesLeft--;
     this.ranBefore = true;
-    clearTimeout(this.#timer);
+    this.#timer?.clear();
     this.#timer = undefined;
     this.#started = false;
     this.#importing = false;
@@ -349,7 +347,7 @@ export class PendingCall {
   #finish(): boolean {
     if (this.#settled) return false;
     this.#settled = true;
-    clearTimeout(this.#timer);
+    this.#timer?.clear();
     this.#unwatch?.();
     return true;
   }

@@ -5,6 +5,7 @@ import { AbortError, type ChildExit, configure, shutdown, TimeoutError, warmUp, 
 import { CallLog, ids } from '../helpers/call-log.js';
 import { fixture, fixtureUrl, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
+import { runScript } from '../helpers/scripts.js';
 
 // Timeouts set on the method, on the call and on the pool. A class default (inherited by a
 // subclass) is tested with the decorators, in core.test.ts.
@@ -186,4 +187,32 @@ test('with callsPerChild above 1, a timed call that waits joins no shared batch:
   const later = withCallOptions({ timeout: 5_000 }, () => step(log, 5, { sleepMs: 50 }));
   assert.equal((await later).index, 5);
   await Promise.all(slow);
+});
+
+test("this process's event loop blocked past a bound does not blame the child: a boot, a start and an answer that came meanwhile count", () => {
+  // A debugger's breakpoint, a long synchronous job or a suspended machine: timers run before the
+  // messages that came meanwhile are read, and a child heard to be ready only then is sent its call only then.
+  const run = runScript(
+    `const { configure, shutdown, withCallOptions } = await import('run-in-process');
+     const { default: diagnosticsChannel } = await import('node:diagnostics_channel');
+     const { Crasher } = await import(${JSON.stringify(fixtureUrl('standard', 'crashes'))});
+     const block = (ms) => { const end = Date.now() + ms; while (Date.now() < end); };
+     const outcome = (promise) => promise.then(() => 'ran', (error) => error.name + ': ' + error.message);
+     configure({ size: 1, startTimeout: 1_000 });
+     let blocked = false;
+     diagnosticsChannel.subscribe('run-in-process:child:spawn', () => {
+       if (!blocked) setImmediate(() => block(1_500));
+       blocked = true;
+     });
+     // Past startTimeout, as the child boots and its call waits for it.
+     console.log(await outcome(withCallOptions({ timeout: 30_000 }, () => Crasher.spin(1))));
+     // Past the call's timeout, while the child runs the call and answers in time.
+     const call = outcome(withCallOptions({ timeout: 500 }, () => Crasher.spin(100)));
+     setTimeout(() => block(1_000), 50);
+     console.log(await call);
+     await shutdown();`,
+    { timeout: 20_000 },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.equal(run.stdout.trim(), 'ran\nran', run.report);
 });

@@ -44,6 +44,7 @@ import { catchTaskPorts, taskPortOf } from './task-ports.js';
 import { IdleEnds } from './idle-ends.js';
 import { Warming } from './warming.js';
 import { guardInspector } from '../../shared/inspector-guard.js';
+import { PatientTimer } from '../patient-timer.js';
 import {
   nextTick,
   clearInterval,
@@ -586,10 +587,11 @@ export class TinypoolTransport implements Transport {
     const stuck = new AbortController();
     const limit = this.settings.startTimeout;
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: PatientTimer | undefined;
     ready.then(
       () => {
-        if (!settled) timer = setTimeout(() => stuck.abort(), limit);
+        // Not for time this process did not listen (patient-timer.ts).
+        if (!settled) timer = new PatientTimer(limit, () => settled || stuck.abort(), true);
       },
       () => {}, // No child came: the ping fails with the pool, or waits for the next one.
     );
@@ -608,7 +610,7 @@ export class TinypoolTransport implements Transport {
       );
     } finally {
       settled = true;
-      clearTimeout(timer);
+      timer?.clear();
       this.#warmTasks--;
       this.#releaseParked();
     }
@@ -1022,12 +1024,18 @@ export class TinypoolTransport implements Transport {
    */
   #watchBoot(record: ChildRecord): void {
     const limit = this.settings.startTimeout;
-    setTimeout(() => {
-      if (record.ready || record.exitCode !== null || record.signal !== null) return;
-      record.bootTimedOut = limit;
-      record.stoppedAt ??= ++this.#sequence;
-      record.process.kill('SIGKILL');
-    }, limit).unref();
+    // Its word that it is ready may wait to be read after this process's event loop was blocked (patient-timer.ts).
+    const watch = new PatientTimer(
+      limit,
+      () => {
+        if (record.ready || record.exitCode !== null || record.signal !== null) return;
+        record.bootTimedOut = limit;
+        record.stoppedAt ??= ++this.#sequence;
+        record.process.kill('SIGKILL');
+      },
+      true,
+    );
+    watch.hold(false);
   }
 
   /**

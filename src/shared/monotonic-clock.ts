@@ -1,3 +1,5 @@
+import { unfakedAs } from './real-clock.js';
+
 /**
  * The machine's monotonic clock, in ms: the one clock a child and its parent read alike
  * (`process.hrtime`; each process's `performance.timeOrigin` is its own reading of the wall clock,
@@ -6,9 +8,9 @@
  * (pool/pending-call.ts).
  *
  * Read as this module loads, before a call's code can replace `process.hrtime` (a fake clock in its
- * tests, say).
+ * tests, say); one that fake timers replaced before is seen through (real-clock.ts).
  */
-const hrtime = process.hrtime.bigint;
+const hrtime = unfakedAs(process.hrtime, 'hrtime').bigint;
 
 export function monotonicMs(): number {
   return Number(hrtime()) / 1e6;

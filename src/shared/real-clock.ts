@@ -12,12 +12,20 @@ import * as nodeTimers from 'node:timers';
  * Biome refuses those globals in every other file of src/ (biome.json, noRestrictedGlobals).
  */
 /**
- * What fake timers installed before the library loaded left alone. @sinonjs/fake-timers (sinon's,
+ * Fake timers installed before the library loaded are seen through. @sinonjs/fake-timers (sinon's,
  * and under vitest's and jest's `useFakeTimers()`) marks each function it installs with its clock,
- * and replaces the globals, not `node:timers`' exports, nor what `node:process` gives a sandbox of
- * jest's (a process object of its own there).
+ * and keeps what it replaced on that clock, as `_<name>`. It replaces the globals, and `node:timers`'
+ * exports too (from version 11: the review that found it had 11 and 15), not what `node:process`
+ * gives a sandbox of jest's (a process object of its own there).
  */
 const isFake = (fn: unknown): boolean => typeof fn === 'function' && 'clock' in fn;
+
+/** `fn`, or what fake timers replaced with it, if they kept it. */
+export function unfakedAs<T>(fn: T, name: string): T {
+  if (!isFake(fn)) return fn;
+  const kept = (fn as { clock?: Record<string, unknown> }).clock?.[`_${name}`];
+  return typeof kept === 'function' && !isFake(kept) ? (kept as T) : fn;
+}
 
 /**
  * Node's own process object, whose `nextTick` Node's IPC with a child calls. Not `process`, nor what
@@ -32,20 +40,26 @@ const nodeProcess = ((): NodeJS.Process => {
     return process;
   }
 })();
-const unfaked = <T>(global: T, module: T): T => (isFake(global) ? module : global);
+/** The global, what fake timers replaced with it, or `node:timers`' export (other fakes replace only the globals). */
+function unfaked<T>(global: T, module: T, name: string): T {
+  const kept = unfakedAs(global, name);
+  return isFake(kept) && !isFake(module) ? module : kept;
+}
 
 // `let`: the library's own unit tests point them at node:test's mock timers (timersOfGlobals).
-let realSetTimeout = unfaked(globalThis.setTimeout, nodeTimers.setTimeout);
-let realClearTimeout = unfaked(globalThis.clearTimeout, nodeTimers.clearTimeout);
-let realSetImmediate = unfaked(globalThis.setImmediate, nodeTimers.setImmediate);
-let realSetInterval = unfaked(globalThis.setInterval, nodeTimers.setInterval);
-let realClearInterval = unfaked(globalThis.clearInterval, nodeTimers.clearInterval);
+let realSetTimeout = unfaked(globalThis.setTimeout, nodeTimers.setTimeout, 'setTimeout');
+let realClearTimeout = unfaked(globalThis.clearTimeout, nodeTimers.clearTimeout, 'clearTimeout');
+let realSetImmediate = unfaked(globalThis.setImmediate, nodeTimers.setImmediate, 'setImmediate');
+let realSetInterval = unfaked(globalThis.setInterval, nodeTimers.setInterval, 'setInterval');
+let realClearInterval = unfaked(globalThis.clearInterval, nodeTimers.clearInterval, 'clearInterval');
 // Jest's fake timers take these two as well, by default.
-const realQueueMicrotask = globalThis.queueMicrotask;
-const realNextTick = nodeProcess.nextTick.bind(nodeProcess);
-// perf_hooks' own: fake timers replace the global `performance` with an object of theirs.
-const performanceNow = realPerformance.now.bind(realPerformance);
-const dateNow = Date.now;
+const realQueueMicrotask = unfakedAs(globalThis.queueMicrotask, 'queueMicrotask');
+const realNextTick = unfakedAs(nodeProcess.nextTick, 'nextTick').bind(nodeProcess);
+// The prototype's: fake timers replace the global `performance` with an object of theirs, and give
+// perf_hooks' own a `now` of its own (@sinonjs/fake-timers 15), leaving the prototype's as it was.
+const prototypeNow = (Object.getPrototypeOf(realPerformance) as { now?: () => number } | null)?.now;
+const performanceNow = (typeof prototypeNow === 'function' ? prototypeNow : realPerformance.now).bind(realPerformance);
+const dateNow = unfakedAs(Date, 'Date').now;
 
 /**
  * Whether fake timers replaced Node's own `process.nextTick` (sinon's `useFakeTimers()` does unless

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, mock, test } from 'node:test';
 import { configure, shutdown, stats, TimeoutError, withCallOptions } from 'run-in-process';
 import { CallLog } from '../helpers/call-log.js';
-import { fixture } from '../helpers/fixtures.js';
+import { fixture, fixtureUrl, repoRoot } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
+import { runScript } from '../helpers/scripts.js';
 
 // A test's fake timers (node:test's mock.timers here; vitest's and jest's useFakeTimers() replace
 // the same globals) are for the test's own code: the pool keeps real time. Under vitest's, a call's
@@ -49,4 +52,29 @@ test('a call made while process.nextTick is faked is refused, saying why: Node t
   const error = await rejectionOf(refused, TypeError);
   assert.match(error.message, /process\.nextTick is faked .*Leave it out of the fake timers/);
   assert.equal(typeof (await pid()), 'number');
+});
+
+// @sinonjs/fake-timers itself, as the jest compat app installs it (scripts/test-node-lines.sh): not a
+// dependency of the project's, so this runs on the passes that install it.
+const sinonFakeTimers = join(repoRoot, 'test/compat/jest-install/node_modules/@sinonjs/fake-timers');
+
+test("sinon's fake timers installed before the library loads are seen through: a timeout and shutdown()'s deadline keep real time", {
+  skip: !existsSync(sinonFakeTimers) && 'needs @sinonjs/fake-timers (the jest compat app installs it)',
+}, () => {
+  // From version 11 it replaces node:timers' exports too: the library took its fakes for the real ones.
+  const run = runScript(
+    `const FakeTimers = (await import('node:module')).createRequire(import.meta.url)(${JSON.stringify(sinonFakeTimers)});
+     FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date', 'performance', 'queueMicrotask', 'hrtime'] });
+     const { configure, shutdown, withCallOptions } = await import('run-in-process');
+     const { Crasher } = await import(${JSON.stringify(fixtureUrl('standard', 'crashes'))});
+     configure({ size: 1, recordTiming: true });
+     const timedOut = await withCallOptions({ timeout: 200 }, () => Crasher.spin(5_000)).then(() => 'ran', (error) => error.name);
+     const running = Crasher.spin(5_000).then(() => 'ran', (error) => error.name);
+     await new Promise((resolve) => process.nextTick(resolve));
+     await shutdown({ deadline: 200 });
+     console.log(timedOut, await running);`,
+    { timeout: 4_000 },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.equal(run.stdout.trim(), 'TimeoutError PoolClosedError', run.report);
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -76,6 +77,24 @@ test('a plugin rewritten and imported again under a new query runs its new code 
   );
   assert.equal(await v2.extra?.(), 'only in v2');
   assert.equal((await v1.answer())[0], 'v1', 'the old module instance keeps its own code');
+});
+
+test('a CommonJS plugin evaluated again after it is taken out of require.cache (a hot reloader) declares its targets afresh', async () => {
+  // Refused before as "wrapped a second time": the library, evaluated once, took it for a function wrapped twice.
+  const file = join(folder, 'reloaded-plugin.cjs');
+  const version = (added: number) =>
+    `const { runInProcess } = require('run-in-process');
+     exports.add = runInProcess(async function add(a, b) { return a + b + ${added}; }, { pool: 'plugins-reloaded' });`;
+  const require = createRequire(import.meta.url);
+  configure('plugins-reloaded', { size: 1 });
+  writeFileSync(file, version(0));
+  assert.equal(await (require(file) as { add(a: number, b: number): Promise<number> }).add(1, 2), 3);
+  delete require.cache[file];
+  writeFileSync(file, version(100));
+  const reloaded = require(file) as { add(a: number, b: number): Promise<number> };
+  // New children import the file as it is now (a warm one keeps what it imported: README).
+  configure('plugins-reloaded', { size: 2 });
+  assert.equal(await reloaded.add(1, 2), 103);
 });
 
 test("stubs of a plugin's function: one per pool, in a module children import too, whichever of the two a child imports first", async () => {

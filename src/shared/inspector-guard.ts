@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { usageError } from '../errors.js';
-import { flagName, inspectorShutFlags, nodeOptionsFlags } from '../node-flags.js';
 
 /**
  * Any process of the user may signal this one, a sandboxed child of any app on the machine among
@@ -11,38 +12,35 @@ import { flagName, inspectorShutFlags, nodeOptionsFlags } from '../node-flags.js
  *
  * In a worker thread a listener does nothing of the kind: Node handles signals in the main thread,
  * and opens the inspector whatever a thread listens to. Nothing a thread can do at run time shuts it
- * (measured), so there the process must have been started with a flag that does, or `what` is
- * refused, with the flag to use.
+ * (measured), so there `what` is refused unless the process does not catch SIGUSR1 at all, as a
+ * process started with `--disable-sigusr1` does not: what the kernel says of the process
+ * (/proc/self/status), not what this thread's flags or environment say, which a Worker's options or
+ * code may have set to anything.
  */
 export function guardInspector(what: string): void {
   if (isMainThread) {
     if (process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => {});
     return;
   }
-  if (startedShut()) return;
-  const flags = inspectorShutFlags().join(' ');
+  if (!process.features.inspector || catchesSigusr1() === false) return;
+  const fix = process.allowedNodeEnvironmentFlags.has('--disable-sigusr1')
+    ? 'Start node with --disable-sigusr1 (on its command line or in the NODE_OPTIONS it starts with: not in a ' +
+      "Worker's execArgv or env, which do not reach the process), or use it from the main thread."
+    : `This Node (${process.version}) has no --disable-sigusr1 (Node 22.14 and later have it): use it from the main thread.`;
   throw usageError(
     `${what} from a worker thread, where the library cannot keep SIGUSR1 from opening this process's inspector ` +
       `(Node acts on signals in the main thread only), through which any process of your user, such a pool's ` +
-      `children among them, could run code here. Start node with ${flags} (or put it in NODE_OPTIONS), ` +
-      `or use it from the main thread.`,
+      `children among them, could run code here. ${fix}`,
   );
 }
 
-/**
- * Whether the process was started with the flags that keep its inspector shut: those the children
- * get (node-flags.ts inspectorShutFlags), or a Node built without an inspector. A thread's execArgv
- * are the process's unless its Worker was given others; then this errs on the side of refusing.
- */
-function startedShut(): boolean {
-  if (!process.features.inspector) return true;
-  const flags = [...process.execArgv, ...nodeOptionsFlags(process.env['NODE_OPTIONS'])];
-  return flags.some((flag, i) => {
-    const name = flagName(flag);
-    if (name === '--disable-sigusr1') return true;
-    if (name !== '--inspect-port' && name !== '--debug-port') return false;
-    const value = flag.includes('=') ? flag.slice(flag.indexOf('=') + 1) : flags[i + 1];
-    // The address no interface has: the inspector cannot listen.
-    return value?.startsWith('0.0.0.1:') === true;
-  });
+/** Whether this process catches SIGUSR1 (Node does, to open its inspector), or undefined where that cannot be read. */
+function catchesSigusr1(): boolean | undefined {
+  try {
+    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (caught === undefined) return undefined;
+    return (BigInt(`0x${caught}`) >> BigInt(constants.signals.SIGUSR1 - 1)) % 2n === 1n;
+  } catch {
+    return undefined;
+  }
 }

@@ -25,7 +25,7 @@ const allowed: Record<string, string[]> = {
   // node-flags: a child reads its own flags (child/eager-compile.ts).
   child: ['codec', 'shared', 'errors', 'node-flags', 'protocol'],
   codec: ['errors', 'protocol'],
-  shared: ['errors', 'options', 'node-flags', 'protocol'],
+  shared: ['errors', 'options', 'protocol'],
   options: ['errors', 'node-flags'],
   'node-flags': [],
   errors: [],

@@ -5,7 +5,7 @@ import { InlineTransport } from './inline-transport.js';
 import { TinypoolTransport } from './local/tinypool-transport.js';
 import { Scheduler } from './scheduler.js';
 import { resolveSettings } from './settings.js';
-import { closePoolsAtThreadEnd } from './thread-end.js';
+import { closePoolsAtThreadEnd, reaperGoneInThread } from './thread-end.js';
 import { CallStats, type PoolStats } from './call-stats.js';
 import type { TransportFactory, TransportProvider } from './transport.js';
 
@@ -128,6 +128,7 @@ export async function closeAll(deadline: number): Promise<void> {
     for (const old of pool.draining) closing.push(old.close(deadline));
   }
   await Promise.all(closing);
+  await reaperGoneInThread();
 }
 
 closePoolsAtThreadEnd(

@@ -21,7 +21,6 @@ export function closePoolsAtThreadEnd(poolsRunning: () => boolean, closeAll: () 
     // Exits are awaited on handles that do not hold the loop (tinypool unrefs its children).
     const hold = setInterval(() => {}, 1_000);
     closing = closeAll()
-      .then(reaperGone)
       .catch(() => {}) // Nothing here may end the thread with an error of ours.
       .finally(() => {
         clearInterval(hold);
@@ -30,4 +29,19 @@ export function closePoolsAtThreadEnd(poolsRunning: () => boolean, closeAll: () 
   });
 }
 let listening = false;
+
+/**
+ * In a worker thread, once its pools have closed (`shutdown()`, or the thread's end above): the
+ * sandboxed pools' reaper, which lingers a while for children to come, goes now, and is waited for,
+ * so that a thread ended right after (`worker.terminate()`) leaves no zombie.
+ */
+export async function reaperGoneInThread(): Promise<void> {
+  if (isMainThread || !reaperRunning()) return;
+  const hold = setInterval(() => {}, 1_000);
+  try {
+    await reaperGone();
+  } finally {
+    clearInterval(hold);
+  }
+}
 let closing: Promise<void> | undefined;

@@ -164,26 +164,36 @@ test('an isolated pool with minChildren leaves no child after shutdown()', () =>
 test('a worker thread that ends reaps the children of its pools, and the reaper of its sandboxed ones', () => {
   // Node reaps a child only in the thread that started it: one still alive as its thread ends stays a
   // zombie of the process for good (nodejs/node#46569). One thread leaves its pools running; one
-  // shuts them down first, which leaves the reaper lingering (two seconds) as the thread ends.
+  // shuts them down first, which leaves the reaper lingering (two seconds) as the thread ends; one is
+  // terminated once its shutdown() has settled.
   const fixtures = dirname(fileURLToPath(fixtureUrl('standard', 'sandboxed')));
+  const sandboxed = process.allowedNodeEnvironmentFlags.has('--disable-sigusr1');
   const thread = `(async () => {
     const { configure, shutdown } = await import('run-in-process');
     const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
     const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
     configure('shutdown-drain', { size: 2, minChildren: 2 });
-    configure('sandbox', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}] } });
     await Promise.all([inPool('shutdown-drain').pid(), inPool('shutdown-drain').pid()]);
-    await inSandbox('sandbox').read(${JSON.stringify(fileURLToPath(fixtureUrl('standard', 'sandboxed')))});
-    if ((await import('node:worker_threads')).workerData === 'shut down') await shutdown();
+    if (${sandboxed}) {
+      configure('sandbox', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}] } });
+      await inSandbox('sandbox').read(${JSON.stringify(fileURLToPath(fixtureUrl('standard', 'sandboxed')))});
+    }
+    const { parentPort, workerData } = await import('node:worker_threads');
+    if (workerData !== 'left running') await shutdown();
+    if (workerData === 'terminated') parentPort.postMessage('shut down');
   })()`;
   const run = runScript(
     `const { Worker } = await import('node:worker_threads');
      const { readdirSync, readFileSync } = await import('node:fs');
      const { once } = await import('node:events');
-     for (const workerData of ['left running', 'shut down']) {
+     for (const workerData of ['left running', 'shut down', 'terminated']) {
        const worker = new Worker(${JSON.stringify(thread)}, { eval: true, workerData });
-       const [code] = await once(worker, 'exit');
-       if (code !== 0) throw new Error('the thread exited with ' + code);
+       const exited = once(worker, 'exit');
+       // Ended from outside once its shutdown() has settled: that must have waited for the reaper too.
+       if (workerData === 'terminated') await once(worker, 'message').then(() => worker.terminate());
+       const [code] = await exited;
+       // A thread terminated as it was ending on its own exits with 0.
+       if (code !== 0 && !(workerData === 'terminated' && code === 1)) throw new Error('the thread exited with ' + code);
      }
      await new Promise((resolve) => setTimeout(resolve, 500));
      // Zombies included: what this process started and has not reaped.
@@ -195,15 +205,9 @@ test('a worker thread that ends reaps the children of its pools, and the reaper 
        } catch { return []; }
      });
      console.log(JSON.stringify(left));`,
-    // A sandboxed pool in a thread needs the process's inspector shut (shared/inspector-guard.ts).
-    {
-      timeout: 30_000,
-      nodeArgs: [
-        process.allowedNodeEnvironmentFlags.has('--disable-sigusr1')
-          ? '--disable-sigusr1'
-          : '--inspect-port=0.0.0.1:9229',
-      ],
-    },
+    // A sandboxed pool in a thread needs the process's inspector shut (shared/inspector-guard.ts), which
+    // Node 20 cannot.
+    { timeout: 30_000, nodeArgs: sandboxed ? ['--disable-sigusr1'] : [] },
   );
   assert.equal(run.status, 0, run.report);
   assert.equal(run.stdout.trim(), '[]', run.report);
@@ -233,5 +237,6 @@ test('a parent that dropped its privileges after its children started still stop
     );
     assert.equal(run.status, 0, run.report);
     assert.equal(run.stdout.trim(), 'TimeoutError\n[]', run.report);
+    assert.match(run.stderr, /RUN_IN_PROCESS_CHILD_OUT_OF_REACH/, run.report);
   }
 });

@@ -19,6 +19,7 @@ import { envFileNodeOptions } from './env-file-options.js';
 import { NotStarted } from './refused-fork.js';
 import { killThroughReaper } from './orphan-reaper.js';
 import { queueMicrotask } from '../../shared/real-clock.js';
+import { warnOnce } from '../../shared/warn-once.js';
 
 /**
  * Every child that tinypool forks for us passes through here, the moment it is forked, so that
@@ -214,8 +215,19 @@ function killedThroughLifeline(child: ChildProcess, lifeline: Socket | undefined
     lifeline?.destroy();
     if (child.connected) child.disconnect();
     killThroughReaper(child.pid);
+    warnOnce('RUN_IN_PROCESS_CHILD_OUT_OF_REACH', 'kill', () => outOfReach(child.pid!));
     return false;
   };
+}
+
+function outOfReach(pid: number): string {
+  return (
+    `run-in-process: this process may no longer signal its child process ${pid} (EPERM): it changed its user ` +
+    `(setuid) after the child had started as the one it was. Such a child is stopped as if this process had died: ` +
+    `its sentinel, or a sandboxed pool's reaper, kills it. Where neither can (RUN_IN_PROCESS_IPC_ONLY=1, or they ` +
+    `were killed meanwhile), it runs on, and keeps its place in its pool. Drop privileges before the first call ` +
+    `and before warmUp(), or shutdown() first.`
+  );
 }
 
 function maySignal(pid: number): boolean {
@@ -232,7 +244,9 @@ function killGroupOf(child: ChildProcess): void {
   if (child.pid === undefined) return;
   try {
     process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // The group is empty.
+  } catch (error) {
+    // EPERM: it runs as the user this process was before a setuid; a sandboxed pool's reaper, started
+    // before, may still kill it (another child's group is killed by its sentinel, as the lifeline closes).
+    if ((error as NodeJS.ErrnoException).code === 'EPERM') killThroughReaper(child.pid);
   }
 }

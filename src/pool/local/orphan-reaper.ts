@@ -54,7 +54,7 @@ while read -r line; do
   case $line in
     +*) pids="$pids $pid" ;;
     -*) kept=; for p in $pids; do [ "$p" = "$pid" ] || kept="$kept $p"; done; pids=$kept ;;
-    !*) for p in $pids; do [ "$p" = "$pid" ] && { kill -s KILL -- "-$p" 2>/dev/null || kill -s KILL "$p" 2>/dev/null; }; done ;;
+    !*) kill -s KILL -- "-$pid" 2>/dev/null || for p in $pids; do [ "$p" = "$pid" ] && kill -s KILL "$p" 2>/dev/null; done ;;
   esac
 done
 for p in $pids; do kill -s KILL -- "-$p" 2>/dev/null || kill -s KILL "$p" 2>/dev/null; done`;
@@ -73,8 +73,8 @@ process.stdin.on('data', (chunk) => {
     if (!valid(pid)) continue;
     if (line[0] === '+') pids.add(pid);
     else if (line[0] === '-') pids.delete(pid);
-    else if (line[0] === '!' && pids.has(pid)) {
-      try { process.kill(-pid, 'SIGKILL'); } catch { try { process.kill(pid, 'SIGKILL'); } catch {} }
+    else if (line[0] === '!') {
+      try { process.kill(-pid, 'SIGKILL'); } catch { if (pids.has(pid)) try { process.kill(pid, 'SIGKILL'); } catch {} }
     }
   }
 });
@@ -140,15 +140,14 @@ function retire(): void {
 }
 
 /**
- * Has the reaper kill a child it watches now (a `!pid` line), and says whether it was asked: for a
- * child this process may not signal itself (it dropped its privileges after starting it, EPERM),
- * which the reaper, started before with the rights it had then, still may (child-fork.ts). A sandboxed
- * child has no sentinel to do it, and one that runs a CPU loop never reads its closed IPC channel.
+ * Has the reaper kill a child's process group now (a `!pid` line; the child itself if it watches it
+ * and the group cannot be): for a child this process may not signal itself (it dropped its
+ * privileges after starting it, EPERM), which the reaper, started before with the rights it had
+ * then, still may (child-fork.ts); or the group a child left as it exited. A sandboxed child has no
+ * sentinel to do it, and one that runs a CPU loop never reads its closed IPC channel.
  */
-export function killThroughReaper(pid: number): boolean {
-  if (!watched.has(pid) || !current) return false;
-  tell(`!${pid}\n`);
-  return true;
+export function killThroughReaper(pid: number): void {
+  if (current) tell(`!${pid}\n`);
 }
 
 /** Whether a reaper runs (watching children, or lingering after the last one). */

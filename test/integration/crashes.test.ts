@@ -705,3 +705,12 @@ function ranAtMostOnce(log: string, outcome: unknown): void {
   assert.ok(runs <= 1, `the call beside ran ${runs} times: ${readFileSync(log, 'utf8')}`);
   if (!(outcome instanceof Error)) assert.equal(runs, 1, 'it was answered, so it ran once');
 }
+
+test('a child is the first process the kernel ends when memory runs out, not the parent; killed so, its crash says where to look', async () => {
+  // Under a container's memory limit the kernel ended the parent, which held more, for a child's blow-up.
+  const child = await Crasher.pid();
+  assert.equal(readFileSync(`/proc/${child}/oom_score_adj`, 'utf8').trim(), '1000');
+  assert.notEqual(readFileSync('/proc/self/oom_score_adj', 'utf8').trim(), '1000', 'the parent keeps its own');
+  const crash = await rejectionOf(Crasher.signal('SIGKILL'), ProcessCrashedError);
+  assert.match(crash.message, /killed by signal SIGKILL, not by the pool: .* by the kernel when memory ran out/);
+});

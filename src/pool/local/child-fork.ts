@@ -1,6 +1,6 @@
 import childProcess, { type ChildProcess, type ForkOptions } from 'node:child_process';
 import { syncBuiltinESMExports } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { flagName, joinNodeOptions, nodeOptionsFlags } from '../../node-flags.js';
@@ -179,6 +179,7 @@ function sentinelFirst(options: ForkOptions): ForkOptions {
 }
 
 function adopt(child: ChildProcess): void {
+  firstToGoWhenMemoryRunsOut(child.pid);
   // tinypool pipes the child's output into ours right after fork() returns, in the same turn.
   queueMicrotask(() => forwardOutput(child));
   // The parent's end of the lifeline is held, never written to: it must not keep this process alive,
@@ -236,6 +237,23 @@ function maySignal(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== 'EPERM';
+  }
+}
+
+/**
+ * When memory runs out under a limit (a container's cgroup, or the machine's), Linux ends the
+ * process with the highest score: by default the one that uses the most, which may be this one, an
+ * app holding its caches, while a child's call is what blew the limit (a review's: the parent was
+ * killed). A child, and what it starts (which inherits the score), is marked as the first to go: the
+ * pool replaces it, and its call fails as crashed. Raising a score needs no privilege; where it
+ * cannot be written (no /proc, another user's process), the child is left as it is.
+ */
+function firstToGoWhenMemoryRunsOut(pid: number | undefined): void {
+  if (pid === undefined || process.platform !== 'linux') return;
+  try {
+    writeFileSync(`/proc/${pid}/oom_score_adj`, '1000');
+  } catch {
+    // As it was.
   }
 }
 

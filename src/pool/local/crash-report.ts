@@ -34,6 +34,11 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
     how = `it threw outside any call (from a timer or an unhandled rejection?): ${describeThrown(fatal)}`;
   // The pool killed it for another call it ran (callsPerChild above 1): this call went with it.
   else if (record.stoppedFor && signal === 'SIGKILL') how = `the pool stopped it for ${stoppedFor[record.stoppedFor]}`;
+  // Not by the pool: from outside, the kernel's out-of-memory killer most often (each child is its first choice).
+  else if (signal === 'SIGKILL')
+    how =
+      'it was killed by signal SIGKILL, not by the pool: by another process, or by the kernel when memory ran out ' +
+      '(under a container or cgroup memory limit, the kernel ends a child first); maxMemoryMb bounds only its heap';
   else if (signal) how = `it was killed by signal ${signal}`;
   // Code 0: something in the child called process.exit() (or ended its event loop's work), most
   // often top-level code that runs again there: an entry script's `main().then(() => process.exit(0))`.

@@ -58,6 +58,10 @@ export function exitWithParent(lastWords?: () => void): Promise<void> {
   const fallBack = underModel ? () => {} : () => (thread ??= watchdogThread(parent, target));
   // Started already, as a rule, by the child's first `--require` (sentinel-first.ts).
   if (earlySentinelStarted(fallBack)) return Promise.resolve();
+  // A parent that is PID 1 (a container's first process) gave no lifeline: when it ends, the kernel
+  // kills every process of its PID namespace, this one too (pool/local/child-fork.ts). A parent gone
+  // already has left this one to PID 1 as well: its IPC channel has closed, which ends it (above).
+  if (lifeline === undefined && parent === 1) return Promise.resolve();
   if (lifeline !== undefined) {
     // Where it was not (a parent that could not find that file): at once, not at the next turn as
     // the thread, since a CommonJS module of the pool's preload that loops at its top level would run

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { AbortError, configure, ProcessCrashedError, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
-import { fixture, fixtureUrl, isAlive, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
+import { fixture, fixtureUrl, isAlive, repoRoot, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { startScript } from '../helpers/scripts.js';
 
@@ -78,4 +80,42 @@ test('when the parent is killed with SIGKILL, what its children started is stopp
   } finally {
     parent.kill('SIGKILL');
   }
+});
+
+/** Whether this machine lets us make a PID namespace (root, util-linux's unshare, and no container that forbids it). */
+const pidNamespaces =
+  existsSync('/usr/bin/unshare') &&
+  spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { timeout: 5_000 }).status === 0;
+
+test("as a container's first process (PID 1, no init), the parent is left no zombie by its children's ends", {
+  skip: !pidNamespaces && 'needs a PID namespace (root, and unshare)',
+}, () => {
+  // An orphan goes to PID 1, which Node does not reap: each child's sentinel, outliving its child by a
+  // moment, stayed a zombie, one per child ever ended, until no process could start.
+  const script = `const { configure, shutdown, withCallOptions } = await import('run-in-process');
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { Crasher } = await import(${JSON.stringify(fixtureUrl('standard', 'crashes'))});
+    configure({ size: 2 });
+    const ended = [];
+    for (let i = 0; i < 4; i++) {
+      ended.push(await withCallOptions({ timeout: 200 }, () => Crasher.spin(10_000)).catch((error) => error.name));
+      ended.push(await Crasher.signal('SIGKILL').catch((error) => error.name));
+    }
+    await shutdown();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const zombies = readdirSync('/proc').filter((entry) => /^\\d+$/.test(entry)).filter((entry) => {
+      try {
+        const stat = readFileSync('/proc/' + entry + '/stat', 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+      } catch { return false; }
+    });
+    console.log(process.pid, ended.join(' '), zombies.length);`;
+  const run = spawnSync(
+    'unshare',
+    ['--pid', '--fork', '--mount-proc', process.execPath, '--input-type=module', '-e', script],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 },
+  );
+  const report = `${run.stdout}\n${run.stderr}`;
+  assert.equal(run.status, 0, report);
+  assert.equal(run.stdout.trim(), `1 ${'TimeoutError ProcessCrashedError '.repeat(4).trim()} 0`, report);
 });

@@ -37,7 +37,7 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
   // Not by the pool: from outside, the kernel's out-of-memory killer most often (each child is its first choice).
   else if (signal === 'SIGKILL')
     how =
-      'it was killed by signal SIGKILL, not by the pool: by another process, or by the kernel when memory ran out ' +
+      'it was killed by signal SIGKILL, not by the pool: by its own code or another process, or by the kernel when memory ran out ' +
       '(under a container or cgroup memory limit, the kernel ends a child first); maxMemoryMb bounds only its heap';
   else if (signal) how = `it was killed by signal ${signal}`;
   // Code 0: something in the child called process.exit() (or ended its event loop's work), most

@@ -75,6 +75,18 @@ export function sentinelLifeline(): number | undefined {
   return usable && posixShellWorks() && leadsOwnGroup() && isSocket(lifeline) ? lifeline : undefined;
 }
 
+/**
+ * Whether this child's parent is PID 1: a container's first process, with no init before it (`docker
+ * run` without `--init`). A sentinel would be left behind there: it outlives its child by a moment,
+ * and an orphan goes to PID 1, the parent, which never reaps a process it did not start: a zombie
+ * for each child ever ended, until no process could start (a review's). Such a child watches its
+ * lifeline from a thread instead (orphan-watchdog.ts). (A parent already gone at this point has left
+ * the child to PID 1 as well: its lifeline has closed, and the thread sees that at once.)
+ */
+export function parentIsNamespaceInit(): boolean {
+  return process.ppid === 1;
+}
+
 /** Whether this process leads its process group; true where that cannot be read (not Linux). */
 function leadsOwnGroup(): boolean {
   const stat = procStat('self');

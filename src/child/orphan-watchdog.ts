@@ -2,7 +2,7 @@ import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { lifelineVariable, processGroupVariable } from '../protocol.js';
 import { earlySentinelStarted } from './early-sentinel.js';
-import { sentinelLifeline, startSentinel } from './orphan-sentinel.js';
+import { parentIsNamespaceInit, sentinelLifeline, startSentinel } from './orphan-sentinel.js';
 import { setImmediate } from '../shared/real-clock.js';
 
 /**
@@ -25,6 +25,9 @@ import { setImmediate } from '../shared/real-clock.js';
 export function exitWithParent(lastWords?: () => void): Promise<void> {
   const leadsGroup = process.env[processGroupVariable]?.startsWith('g:') === true;
   const lifeline = sentinelLifeline();
+  // As the parent gave it, for a thread to wait on where no sentinel may start (a parent that is PID 1).
+  const given = Number(process.env[lifelineVariable]);
+  const lifelineOf = () => (Number.isInteger(given) && given > 2 ? given : undefined);
   delete process.env[processGroupVariable];
   delete process.env[lifelineVariable];
   const target = leadsGroup ? -process.pid : process.pid;
@@ -58,10 +61,13 @@ export function exitWithParent(lastWords?: () => void): Promise<void> {
   const fallBack = underModel ? () => {} : () => (thread ??= watchdogThread(parent, target));
   // Started already, as a rule, by the child's first `--require` (sentinel-first.ts).
   if (earlySentinelStarted(fallBack)) return Promise.resolve();
-  // A parent that is PID 1 (a container's first process) gave no lifeline: when it ends, the kernel
-  // kills every process of its PID namespace, this one too (pool/local/child-fork.ts). A parent gone
-  // already has left this one to PID 1 as well: its IPC channel has closed, which ends it (above).
-  if (lifeline === undefined && parent === 1) return Promise.resolve();
+  // A parent that is PID 1 (a container's first process): a thread that waits on the lifeline, not a
+  // sentinel process (orphan-sentinel.ts parentIsNamespaceInit). Where there is no lifeline either,
+  // the kernel ends this process with the namespace's init.
+  if (parentIsNamespaceInit() && !underModel) {
+    const pipe = lifelineOf();
+    return pipe === undefined ? Promise.resolve() : watchdogThread(parent, target, pipe);
+  }
   if (lifeline !== undefined) {
     // Where it was not (a parent that could not find that file): at once, not at the next turn as
     // the thread, since a CommonJS module of the pool's preload that loops at its top level would run
@@ -72,8 +78,12 @@ export function exitWithParent(lastWords?: () => void): Promise<void> {
   return underModel ? Promise.resolve() : watchdogThread(parent, target);
 }
 
-/** The thread that watches the parent pid where there is no sentinel; settles once it runs. */
-function watchdogThread(parent: number, target: number): Promise<void> {
+/**
+ * The thread that watches the parent pid where there is no sentinel, or the lifeline when given one
+ * (a blocking read, which returns at its end: the parent gone, or its thread, or the parent closing
+ * it on a child it may no longer signal); settles once it runs.
+ */
+function watchdogThread(parent: number, target: number, lifeline?: number): Promise<void> {
   return new Promise((resolve) => {
     // Started at the next turn, not now: making a thread takes this thread ~5 ms of CPU, which here
     // would come before the first call's module is even read; at the next turn it mostly fills the
@@ -82,8 +92,24 @@ function watchdogThread(parent: number, target: number): Promise<void> {
     setImmediate(() => {
       const watchdog = new Worker(
         `const { workerData } = require('node:worker_threads');
-         setInterval(() => { if (process.ppid !== workerData.parent) process.kill(workerData.target, 'SIGKILL'); }, 250);`,
-        { eval: true, workerData: { parent, target }, execArgv: [], stdout: false, stderr: false },
+         const { readSync } = require('node:fs');
+         const end = () => process.kill(workerData.target, 'SIGKILL');
+         if (workerData.lifeline === undefined) {
+           setInterval(() => { if (process.ppid !== workerData.parent) end(); }, 250);
+         } else {
+           const byte = Buffer.alloc(1);
+           const sleeper = new Int32Array(new SharedArrayBuffer(4));
+           for (;;) {
+             try {
+               if (readSync(workerData.lifeline, byte, 0, 1, null) === 0) break;
+             } catch (error) {
+               if (error.code !== 'EAGAIN') break;
+               Atomics.wait(sleeper, 0, 0, 250);
+             }
+           }
+           end();
+         }`,
+        { eval: true, workerData: { parent, target, lifeline }, execArgv: [], stdout: false, stderr: false },
       );
       watchdog.unref();
       watchdog.once('online', resolve);

@@ -3,7 +3,7 @@ import { isMainThread } from 'node:worker_threads';
 import { nodeOptionsAfter, nodeOptionsFlags } from '../node-flags.js';
 import { lifelineVariable } from '../protocol.js';
 import { startEarlySentinel } from './early-sentinel.js';
-import { sentinelLifeline } from './orphan-sentinel.js';
+import { parentIsNamespaceInit, sentinelLifeline } from './orphan-sentinel.js';
 
 /**
  * The first code a child runs: a `--require` that the parent puts before every preload of the
@@ -20,7 +20,8 @@ import { sentinelLifeline } from './orphan-sentinel.js';
  * the sentinel fails or ends, orphan-watchdog.ts).
  */
 // Node runs a `--require` in every worker thread too (the watchdog's among them): nothing to do there.
-const lifeline = isMainThread ? sentinelLifeline() : undefined;
+// A parent that is PID 1 gets a thread instead (orphan-watchdog.ts), which the runner starts.
+const lifeline = isMainThread && !parentIsNamespaceInit() ? sentinelLifeline() : undefined;
 if (lifeline !== undefined) {
   startEarlySentinel(lifeline);
   // Not seen by that code, nor by a process it forks: that one inherits this `--require`, and must

@@ -19,7 +19,9 @@ import { usageError } from '../errors.js';
  */
 export function guardInspector(what: string): void {
   if (isMainThread) {
-    if (process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => {});
+    // Not in a process started with the inspector's signal off: needless there, and a thread of this
+    // process would then find SIGUSR1 caught, and refuse (below).
+    if (process.listenerCount('SIGUSR1') === 0 && catchesSigusr1() !== false) process.on('SIGUSR1', () => {});
     return;
   }
   if (!process.features.inspector || catchesSigusr1() === false) return;

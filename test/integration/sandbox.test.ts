@@ -418,7 +418,8 @@ test('from a worker thread, a sandboxed pool is refused unless the process was s
       parentPort.postMessage(error.code + ': ' + error.message);
     }
   })()`;
-  const script = (workerOptions: string) => `const { Worker } = await import('node:worker_threads');
+  const script = (workerOptions: string, before = '') => `${before}
+    const { Worker } = await import('node:worker_threads');
     const { once } = await import('node:events');
     const { url } = await import('node:inspector');
     const [outcome] = await once(new Worker(${JSON.stringify(thread)}, { eval: true, ${workerOptions} }), 'message');
@@ -448,8 +449,13 @@ test('from a worker thread, a sandboxed pool is refused unless the process was s
     return;
   }
   assert.match(plain.stdout, /Start node with --disable-sigusr1 /, plain.report);
-  // Started as the message says, the call runs, and the child's SIGUSR1 opens nothing.
-  const shut = runScript(script(''), { timeout: 20_000, nodeArgs: ['--disable-sigusr1'] });
+  // Started as the message says, the call runs, and the child's SIGUSR1 opens nothing; also after the main
+  // thread used a sandboxed pool itself (its guard, a SIGUSR1 listener, would have made the signal caught).
+  const mainFirst = `const { configure } = await import('run-in-process');
+    const { inSandbox } = await import(${JSON.stringify(fixtureUrl('standard', 'sandboxed'))});
+    configure('sandbox-granted', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}] } });
+    await inSandbox('sandbox-granted').environment();`;
+  const shut = runScript(script('', mainFirst), { timeout: 20_000, nodeArgs: ['--disable-sigusr1'] });
   assert.equal(shut.status, 0, shut.report);
   assert.match(shut.stdout, /^ran\ninspector: closed$/m, shut.report);
 });

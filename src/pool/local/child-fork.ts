@@ -92,13 +92,12 @@ function installForkHook(): Map<string, (child: ChildProcess) => void> {
               env: {
                 ...options?.env,
                 [pipesVariable]: control ? `${noticePipeFd},${controlPipeFd}` : `${noticePipeFd}`,
-                ...(namespaceInit ? {} : { [lifelineVariable]: String(lifelineFd) }),
+                [lifelineVariable]: String(lifelineFd),
               },
             }
           : {}),
       };
-      rest[optionsAt] =
-        groups && pipes && !namespaceInit && canStartSentinel(options) ? sentinelFirst(forkOptions) : forkOptions;
+      rest[optionsAt] = groups && pipes && canStartSentinel(options) ? sentinelFirst(forkOptions) : forkOptions;
     }
     let child: ChildProcess;
     try {
@@ -146,16 +145,6 @@ function childFlags(options: ForkOptions | undefined): string[] {
 function asksForModel(flags: string[]): boolean {
   return flags.includes('--permission') || flags.includes('--experimental-permission');
 }
-
-/**
- * This process is PID 1: a container's first process, with no init before it (`docker run` without
- * `--init`). Its children need no sentinel: when it ends, the kernel kills every process of its PID
- * namespace. And one would be left behind: a sentinel outlives its child by a moment, and an orphan
- * goes to PID 1, here, where Node, which did not start it, never reaps it: one zombie for each child
- * ever ended, until no process could start (a review's). The child sees its parent is PID 1, and
- * starts no watchdog thread either (child/orphan-watchdog.ts).
- */
-const namespaceInit = process.pid === 1;
 
 /**
  * The child's first `--require` (child/sentinel-first.ts): its sentinel starts before any code of

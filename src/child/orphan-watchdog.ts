@@ -80,8 +80,9 @@ export function exitWithParent(lastWords?: () => void): Promise<void> {
 
 /**
  * The thread that watches the parent pid where there is no sentinel, or the lifeline when given one
- * (a blocking read, which returns at its end: the parent gone, or its thread, or the parent closing
- * it on a child it may no longer signal); settles once it runs.
+ * (read on the thread's own event loop, not by a blocking read, which would keep the thread from
+ * ending, and Node waits for its threads as the process exits): its end is the parent gone, or the
+ * parent's thread, or the parent closing it on a child it may no longer signal. Settles once it runs.
  */
 function watchdogThread(parent: number, target: number, lifeline?: number): Promise<void> {
   return new Promise((resolve) => {
@@ -92,22 +93,14 @@ function watchdogThread(parent: number, target: number, lifeline?: number): Prom
     setImmediate(() => {
       const watchdog = new Worker(
         `const { workerData } = require('node:worker_threads');
-         const { readSync } = require('node:fs');
          const end = () => process.kill(workerData.target, 'SIGKILL');
          if (workerData.lifeline === undefined) {
            setInterval(() => { if (process.ppid !== workerData.parent) end(); }, 250);
          } else {
-           const byte = Buffer.alloc(1);
-           const sleeper = new Int32Array(new SharedArrayBuffer(4));
-           for (;;) {
-             try {
-               if (readSync(workerData.lifeline, byte, 0, 1, null) === 0) break;
-             } catch (error) {
-               if (error.code !== 'EAGAIN') break;
-               Atomics.wait(sleeper, 0, 0, 250);
-             }
-           }
-           end();
+           const lifeline = new (require('node:net').Socket)({ fd: workerData.lifeline, readable: true, writable: false });
+           lifeline.on('data', () => {});
+           lifeline.once('end', end);
+           lifeline.once('error', end);
          }`,
         { eval: true, workerData: { parent, target, lifeline }, execArgv: [], stdout: false, stderr: false },
       );

@@ -29,6 +29,7 @@ export function closePoolsAtThreadEnd(poolsRunning: () => boolean, closeAll: () 
   });
 }
 let listening = false;
+let closing: Promise<void> | undefined;
 
 /**
  * In a worker thread, once its pools have closed (`shutdown()`, or the thread's end above): the
@@ -44,4 +45,3 @@ export async function reaperGoneInThread(): Promise<void> {
     clearInterval(hold);
   }
 }
-let closing: Promise<void> | undefined;

@@ -136,7 +136,7 @@ function retire(): void {
   pipe.end();
   // A reaper a child stopped would never read that end, and would stay, stopped, for ever.
   resume(reaper);
-  setTimeout(() => reaper.exitCode === null && reaper.signalCode === null && reaper.kill('SIGKILL'), lingerMs).unref();
+  setTimeout(() => signal(reaper, 'SIGKILL'), lingerMs).unref();
 }
 
 /**
@@ -172,7 +172,7 @@ function tell(line: string): void {
   if (current && current.pipe.writableLength > stuckBytes) {
     const stuck = current.process;
     current = undefined;
-    stuck.kill('SIGKILL');
+    signal(stuck, 'SIGKILL');
   }
   if (current) {
     const { process: reaper, pipe } = current;
@@ -186,12 +186,18 @@ function tell(line: string): void {
  * Windows has no SIGCONT (Node throws on a signal it does not know), and nothing stops a process there.
  */
 function resume(reaper: ChildProcess): void {
-  if (process.platform === 'win32' || reaper.exitCode !== null || reaper.signalCode !== null) return;
-  if (reaper.pid === undefined) return;
-  // Not reaper.kill(): where this process may not signal it (it dropped its privileges after starting
-  // it: EPERM), Node emits that as the reaper's 'error', which takes it for lost, in the middle of a write.
+  if (process.platform !== 'win32') signal(reaper, 'SIGCONT');
+}
+
+/**
+ * Not `reaper.kill()`: where this process may not signal it (it dropped its privileges after starting
+ * it: EPERM), Node emits that as the reaper's 'error', which its listener takes for lost once (in the
+ * middle of a write, with a SIGCONT), and which ends this process the next time, no listener left.
+ */
+function signal(reaper: ChildProcess, name: NodeJS.Signals): void {
+  if (reaper.pid === undefined || reaper.exitCode !== null || reaper.signalCode !== null) return;
   try {
-    process.kill(reaper.pid, 'SIGCONT');
+    process.kill(reaper.pid, name);
   } catch {
     // Gone meanwhile (its exit replaces it), or out of reach: it reads its pipe all the same.
   }
@@ -265,7 +271,7 @@ function checkEverySecond(): void {
     if (stopped && stoppedBefore) {
       const stuck = current.process;
       current = undefined;
-      stuck.kill('SIGKILL');
+      signal(stuck, 'SIGKILL');
       startReaper();
       stoppedBefore = false;
       return;

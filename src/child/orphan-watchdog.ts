@@ -27,7 +27,7 @@ export function exitWithParent(lastWords?: () => void): Promise<void> {
   const lifeline = sentinelLifeline();
   // As the parent gave it, for a thread to wait on where no sentinel may start (a parent that is PID 1).
   const given = Number(process.env[lifelineVariable]);
-  const lifelineOf = () => (Number.isInteger(given) && given > 2 ? given : undefined);
+  const givenLifeline = Number.isInteger(given) && given > 2 ? given : undefined;
   delete process.env[processGroupVariable];
   delete process.env[lifelineVariable];
   const target = leadsGroup ? -process.pid : process.pid;
@@ -64,10 +64,8 @@ export function exitWithParent(lastWords?: () => void): Promise<void> {
   // A parent that is PID 1 (a container's first process): a thread that waits on the lifeline, not a
   // sentinel process (orphan-sentinel.ts parentIsNamespaceInit). Where there is no lifeline either,
   // the kernel ends this process with the namespace's init.
-  if (parentIsNamespaceInit() && !underModel) {
-    const pipe = lifelineOf();
-    return pipe === undefined ? Promise.resolve() : watchdogThread(parent, target, pipe);
-  }
+  if (parentIsNamespaceInit() && !underModel)
+    return givenLifeline === undefined ? Promise.resolve() : watchdogThread(parent, target, givenLifeline);
   if (lifeline !== undefined) {
     // Where it was not (a parent that could not find that file): at once, not at the next turn as
     // the thread, since a CommonJS module of the pool's preload that loops at its top level would run

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmdirSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { ChildStartupError, configure, ModuleLoadError, shutdown, stats, withCallOptions } from 'run-in-process';
 import { fixture, fixtureUrl, repoRoot, scratchFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
+import { runScript } from '../helpers/scripts.js';
 
 // Children that cannot start, and declaring modules that a child cannot load.
 
@@ -241,6 +243,74 @@ test('a fork the system refuses at once (E2BIG: a huge string put in process.env
     delete process.env['RUN_IN_PROCESS_TEST_HUGE'];
   }
   assert.equal(typeof (await pid()), 'number');
+});
+
+/**
+ * A script that puts itself under a process limit that leaves a child three threads, then calls a
+ * target: `ulimit -u` (RLIMIT_NPROC, which binds any user but root: the script becomes a user of its
+ * own first) or a cgroup v1 `pids.max` (`dir`, which it joins). It prints the call's error.
+ */
+function underProcessLimit(limit: 'ulimit' | 'cgroup', dir = ''): string {
+  return `import { execFileSync } from 'node:child_process';
+    import { readFileSync, writeFileSync } from 'node:fs';
+    import { readFile } from 'node:fs/promises';
+    const { configure, shutdown } = await import('run-in-process');
+    const { flagged } = await import(${JSON.stringify(fixtureUrl('standard', 'flagged'))});
+    await readFile('/proc/self/status'); // libuv starts its threads for that: before the limit, not under it
+    const threads = Number(readFileSync('/proc/self/status', 'utf8').match(/^Threads:\\s+(\\d+)/m)[1]);
+    if (${JSON.stringify(limit)} === 'ulimit') {
+      execFileSync('prlimit', ['--pid', String(process.pid), '--nproc=' + (threads + 3) + ':' + (threads + 3)]);
+      process.setgid(60123);
+      process.setuid(60123);
+    } else {
+      writeFileSync(${JSON.stringify(`${dir}/cgroup.procs`)}, String(process.pid));
+      writeFileSync(${JSON.stringify(`${dir}/pids.max`)}, String(threads + 3));
+    }
+    configure('flags', { size: 1, startTimeout: 3000 });
+    console.log(await flagged().then(() => 'resolved', (error) => error.name + ': ' + error.message));
+    await shutdown({ deadline: 2000 });`;
+}
+
+test('a child that cannot start its threads under the process limit (ulimit -u) fails saying so, not blaming a module', {
+  skip:
+    process.platform !== 'linux' || process.getuid?.() !== 0
+      ? 'needs Linux and root (to become a user whose process count is its own)'
+      : spawnSync('prlimit', ['--version']).error && 'needs prlimit (util-linux)',
+}, () => {
+  // Node's child hung before running any code (its platform waits for threads that never started),
+  // or aborted: the message said a module of its flags may never finish loading.
+  const run = runScript(underProcessLimit('ulimit'), { timeout: 30_000 });
+  assert.equal(run.status, 0, run.report);
+  assert.match(
+    run.stdout,
+    /^ChildStartupError: .*The process limit may be why: this user \(uid 60123\) runs \d+ processes and threads of the \d+ that its `ulimit -u` allows.*Lower the pool's size/m,
+    run.report,
+  );
+  assert.doesNotMatch(run.stdout, /may never finish loading/, run.report);
+});
+
+test("a child that cannot start its threads under a cgroup's pids.max (a container's pid limit) fails saying so", (t) => {
+  const dir = `/sys/fs/cgroup/pids/run-in-process-test-${process.pid}`;
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    t.skip(`no cgroup v1 pids hierarchy this process may write (${(error as Error).message})`);
+    return;
+  }
+  try {
+    const run = runScript(underProcessLimit('cgroup', dir), { timeout: 30_000 });
+    assert.equal(run.status, 0, run.report);
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^ChildStartupError: .*The process limit may be why: the cgroup /run-in-process-test-${process.pid} allows \\d+ processes and threads \\(pids.max`,
+        'm',
+      ),
+      run.report,
+    );
+  } finally {
+    rmdirSync(dir); // Empty once the script has ended, with its children.
+  }
 });
 
 test('a module that throws at import rejects with ModuleLoadError; other modules still work; a fix is picked up', async () => {

@@ -6,6 +6,7 @@ import { resolveErrorClass } from '../../shared/error-classes.js';
 import { fsReadHint } from '../../shared/sandbox-hint.js';
 import type { StopReason } from '../transport.js';
 import type { ChildRecord } from './child-tracker.js';
+import { processLimitHint } from './process-limit.js';
 import { stderrTail } from './stderr-tail.js';
 import { describeThrown } from '../../codec/describe-thrown.js';
 
@@ -108,11 +109,13 @@ export interface BootSettings {
 
 export function startupError(record: ChildRecord, { execArgv, preload }: BootSettings): ChildStartupError {
   const { exitCode, signal, stderr } = record;
+  const limit = record.misbehaved ? '' : processLimitOnce(record);
   const what = record.misbehaved
     ? `was stopped before it was ready to take calls: it ${record.misbehaved}.`
     : record.bootTimedOut !== undefined
-      ? `was not ready to take calls within startTimeout (${record.bootTimedOut} ms), and was killed: ${slowBoot(record.bootTimedOut, preload)}`
-      : `${signal ? `was killed by signal ${signal}` : `exited with code ${exitCode}`} before it was ready to take calls.`;
+      ? `was not ready to take calls within startTimeout (${record.bootTimedOut} ms), and was killed` +
+        (limit ? `.${limit}` : `: ${slowBoot(record.bootTimedOut, preload)}`)
+      : `${signal ? `was killed by signal ${signal}` : `exited with code ${exitCode}`} before it was ready to take calls.${limit}`;
   // Not the flags the library adds to every child (settings.ts): the user did not pass them.
   const ours = inspectorShutFlags();
   const given = execArgv.filter((flag) => !ours.includes(flag));
@@ -120,15 +123,25 @@ export function startupError(record: ChildRecord, { execArgv, preload }: BootSet
   // What it threw as it started, which it reports on its IPC channel rather than on stderr (child/runner.ts).
   const fatal = record.fatal ? decodedOrNot(record.fatal) : undefined;
   const threw = fatal === undefined ? '' : ` It threw as it started: ${describeThrown(fatal)}.`;
+  const next = limit
+    ? 'The pool starts afresh on the next call.'
+    : "Check the pool's execArgv and env (configure()), and NODE_OPTIONS; the pool starts afresh on the next call.";
   return new ChildStartupError(
-    `A child process (pid ${record.pid}) ${what}${threw}${flags} ` +
-      `Check the pool's execArgv and env (configure()), and NODE_OPTIONS; the pool starts afresh on the next call.` +
-      stderrTail(stderr),
+    `A child process (pid ${record.pid}) ${what}${threw}${flags} ${next}` + stderrTail(stderr),
     exitCode,
     signal,
     stderr,
     fatal === undefined ? undefined : { cause: fatal },
   );
+}
+
+/** Each call that went with a child gets an error of its own: the limits are read once for them all. */
+const limitHints = new WeakMap<ChildRecord, string>();
+
+function processLimitOnce(record: ChildRecord): string {
+  let hint = limitHints.get(record);
+  if (hint === undefined) limitHints.set(record, (hint = processLimitHint()));
+  return hint;
 }
 
 /** What the child reported; the report is the child's word, and a malformed one is not a second failure. */

@@ -3,6 +3,7 @@ import { isMainThread } from 'node:worker_threads';
 import { nodeOptionsAfter, nodeOptionsFlags } from '../node-flags.js';
 import { lifelineVariable } from '../protocol.js';
 import { startEarlySentinel } from './early-sentinel.js';
+import { memoryUsageWithoutProc } from './memory-without-proc.js';
 import { parentIsNamespaceInit, sentinelLifeline } from './orphan-sentinel.js';
 
 /**
@@ -21,13 +22,18 @@ import { parentIsNamespaceInit, sentinelLifeline } from './orphan-sentinel.js';
  */
 // Node runs a `--require` in every worker thread too (the watchdog's among them): nothing to do there.
 // A parent that is PID 1 gets a thread instead (orphan-watchdog.ts), which the runner starts.
-const lifeline = isMainThread && !parentIsNamespaceInit() ? sentinelLifeline() : undefined;
+// Nor in a sandboxed child (under the permission model): the runner tries its sentinel there, as it
+// always has (the model denies the spawn, and the parent's reaper stands in).
+const lifeline =
+  isMainThread && process.permission === undefined && !parentIsNamespaceInit() ? sentinelLifeline() : undefined;
 if (lifeline !== undefined) {
   startEarlySentinel(lifeline);
   // Not seen by that code, nor by a process it forks: that one inherits this `--require`, and must
   // not take whatever its own descriptor 6 is for a lifeline.
   delete process.env[lifelineVariable];
 }
+// Before tinypool's entry binds it.
+memoryUsageWithoutProc();
 // Out of the child's flags again: its code sees the flags its pool was given (process.execArgv,
 // NODE_OPTIONS), and what it forks or starts does not load this file.
 const isThisFile = (path: string | undefined) => path !== undefined && basename(path) === 'sentinel-first.cjs';

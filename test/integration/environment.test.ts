@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { configure, shutdown } from 'run-in-process';
 import { fixture, fixtureUrl, repoRoot, scratchFile } from '../helpers/fixtures.js';
 import { runScript } from '../helpers/scripts.js';
@@ -292,4 +294,45 @@ test('a parent under the permission model without the network still runs calls i
   );
   assert.equal(run.status, 0, run.report);
   assert.equal(run.stdout, 'number\nnumber\nnumber\n', run.report);
+});
+
+test('without /proc (a chroot or sandbox that mounts none), a child serves call after call, not one each', {
+  skip:
+    process.platform !== 'linux' ||
+    spawnSync('unshare', ['--mount', '--fork', 'sh', '-c', 'mount -t tmpfs none /proc'], { timeout: 5_000 }).status !==
+      0
+      ? 'needs Linux, root and unshare (a mount namespace with an empty /proc)'
+      : false,
+}, () => {
+  // process.memoryUsage() throws there, and tinypool's child entry calls it after every task: each
+  // child ended after its first call, with a CHILD_THREW warning, and the pool started a new one.
+  // A sandboxed child as well, which starts no sentinel of its own.
+  const fixtures = dirname(fileURLToPath(fixtureUrl('standard', 'pooled')));
+  const script = `const { configure, shutdown, stats } = await import('run-in-process');
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    configure('no-proc', { size: 1 });
+    configure('no-proc-sandboxed', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}] } });
+    for (const pool of ['no-proc', 'no-proc-sandboxed']) {
+      const pids = new Set();
+      for (let i = 0; i < 5; i++) pids.add(await inPool(pool).pid());
+      console.log(pids.size, stats(pool).completed);
+    }
+    await shutdown();`;
+  const run = spawnSync(
+    'unshare',
+    [
+      '--mount',
+      '--fork',
+      'sh',
+      '-c',
+      'mount -t tmpfs none /proc && exec "$0" --input-type=module -e "$1"',
+      process.execPath,
+      script,
+    ],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 },
+  );
+  const report = `${run.stdout}\n${run.stderr}`;
+  assert.equal(run.status, 0, report);
+  assert.equal(run.stdout.trim(), '1 5\n1 5', report);
+  assert.doesNotMatch(run.stderr, /RUN_IN_PROCESS_CHILD_THREW/, report);
 });

@@ -97,7 +97,7 @@ function installForkHook(): Map<string, (child: ChildProcess) => void> {
             }
           : {}),
       };
-      rest[optionsAt] = groups && pipes && canStartSentinel(options) ? sentinelFirst(forkOptions) : forkOptions;
+      rest[optionsAt] = groups && pipes && canRequireFirst() ? sentinelFirst(forkOptions) : forkOptions;
     }
     let child: ChildProcess;
     try {
@@ -148,16 +148,18 @@ function asksForModel(flags: string[]): boolean {
 
 /**
  * The child's first `--require` (child/sentinel-first.ts): its sentinel starts before any code of
- * the pool's own flags. Not for a child under the permission model, which may not spawn it (nor
- * perhaps read the file); nor where the file is missing (a build without it): the runner then
- * starts the sentinel itself, after those flags, as it did before.
+ * the pool's own flags, and where there is no /proc its `process.memoryUsage()` works. A sandboxed
+ * child runs it too (it may read the library's files), but starts no sentinel there. Not for the
+ * children of a parent under the permission model, whose rights to that file are not known here;
+ * nor where the file is missing (a build without it): the runner then starts the sentinel itself,
+ * after those flags, as it did before.
  */
 const sentinelFirstFile = join(libraryDir, 'child', 'sentinel-first.cjs');
 let sentinelFirstExists: boolean | undefined;
 
-function canStartSentinel(options: ForkOptions | undefined): boolean {
+function canRequireFirst(): boolean {
   sentinelFirstExists ??= existsSync(sentinelFirstFile);
-  return sentinelFirstExists && process.permission === undefined && !asksForModel(childFlags(options));
+  return sentinelFirstExists && process.permission === undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { optionError, usageError } from '../errors.js';
-import { sameOptions } from './same-options.js';
+import { sameChildren, sameOptions } from './same-options.js';
 import {
   checkPoolOptions,
   checkShutdownOptions,
@@ -72,8 +72,10 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
     if ((before?.permissions !== undefined) !== (checked.permissions !== undefined))
       tellThreads(name, checked.permissions !== undefined);
     optionsByName.set(name, checked);
+    // Only a call's limits changed: the pool as it is takes them (a call made before keeps its own).
+    if (before && sameChildren(before, checked)) machinery?.retune(name, checked);
     // Calls in flight finish on the old children; those still waiting for one, and new calls, go to new ones.
-    machinery?.drain(name, checked);
+    else machinery?.drain(name, checked);
   }
   // Children kept warm start now; what goes wrong surfaces at warmUp() or at the first call. Not in
   // a child, which runs the module that configures the pool again, and its calls in process: each

@@ -12,6 +12,22 @@ export function sameOptions(a: PoolOptions, b: PoolOptions): boolean {
 }
 
 /**
+ * Options that change no child: `timeout` is read as each call is made, `maxQueue` as each call
+ * queues. A configure() that changes only these applies them to the pool as it is, instead of
+ * starting it over: one called again faster than a child boots (a config watcher's burst of
+ * events, a handler that sets a computed timeout) moved the waiting calls to a new pool each time,
+ * and each new pool's booting child was dropped with the pool it came in, so the calls never ran.
+ */
+const appliedInPlace: ReadonlySet<string> = new Set(['timeout', 'maxQueue']);
+
+/** Whether two checked pool options differ at most in what applies in place (above). */
+export function sameChildren(a: PoolOptions, b: PoolOptions): boolean {
+  const childrenOf = (options: PoolOptions) =>
+    Object.fromEntries(Object.entries(options).filter(([key]) => !appliedInPlace.has(key)));
+  return sameOptions(childrenOf(a), childrenOf(b));
+}
+
+/**
  * An option given as undefined is not given; within an option, a key is there or not: `env: { SECRET:
  * undefined }` takes away what `envAllow` would pass on, where `env: {}` does not.
  */

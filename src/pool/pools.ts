@@ -92,6 +92,16 @@ export function drain(name: string, replacedWith?: PoolOptions): void {
 }
 
 /**
+ * Gives the running scheduler the limits a configure() changed without changing its children
+ * (call/same-options.ts): its `maxQueue` from now on. (A pool's `timeout` is read as each call is made.)
+ * Schedulers draining after an earlier configure() keep theirs: no new call reaches them.
+ */
+export function retune(name: string, options: PoolOptions): void {
+  const current = live.get(name)?.current;
+  if (current) current.settings.maxQueue = options.maxQueue;
+}
+
+/**
  * The pool's stats, or nothing if it has not started: its running scheduler's children, and the
  * calls of the schedulers still draining too. While a shutdown() drains a pool that no call has
  * started again, the closing pool's own: its counts, children and calls, until it has closed.

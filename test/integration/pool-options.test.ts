@@ -118,6 +118,41 @@ test('configure() twice in a row while calls wait for a child: they all run with
   assert.deepEqual(JSON.parse(run.stdout), ['C', 'C', 'C', 'C', 'C', 'C'], run.report);
 });
 
+test('configure() again and again faster than a child boots, changing only timeout and maxQueue: the waiting calls run on the pool as it is', async () => {
+  // Each configure() started the pool over: the waiting calls moved to a new pool, whose booting
+  // child was dropped by the next one, so they never ran.
+  configure('reconfigure-limits', { size: 2, timeout: 5_000 });
+  const { hold, pid } = inPool('reconfigure-limits');
+  let changes = 0;
+  const retune = setInterval(() => {
+    changes++;
+    configure('reconfigure-limits', { size: 2, timeout: 5_000 + changes, maxQueue: 100 + changes });
+  }, 5);
+  try {
+    const calls = Promise.all(Array.from({ length: 4 }, () => pid()));
+    const ran = await Promise.race([calls, delay(10_000).then(() => 'still waiting after 10 s')]);
+    assert.ok(
+      Array.isArray(ran),
+      `${String(ran)}, after ${changes} configure() calls: ${JSON.stringify(stats('reconfigure-limits'))}`,
+    );
+    assert.ok(changes > 0);
+  } finally {
+    clearInterval(retune);
+  }
+  // The pool as it is takes the new maxQueue: one child holds the call, another waits, a third is refused.
+  configure('reconfigure-limits', { size: 1, timeout: 5_000 });
+  const started = scratchFile('retune-started');
+  const release = scratchFile('retune-release');
+  const holding = hold(started, release);
+  await waitForFile(started);
+  const waiting = pid();
+  configure('reconfigure-limits', { size: 1, timeout: 5_000, maxQueue: 1 });
+  await assert.rejects(pid(), { code: 'ERR_QUEUE_FULL', limit: 1 });
+  writeFileSync(release, '');
+  assert.equal(typeof (await holding), 'number');
+  assert.equal(typeof (await waiting), 'number');
+});
+
 test("configure() again with minChildren while a call waits: the call takes the new pool's warm child, and no other child is started for it", () => {
   const run = runScript(`
     const { configure, shutdown, stats } = await import('run-in-process');

@@ -241,3 +241,60 @@ test('a parent that dropped its privileges after its children started still stop
     assert.match(run.stderr, /RUN_IN_PROCESS_CHILD_OUT_OF_REACH/, run.report);
   }
 });
+
+test("a thread's shutdown() settles, and the thread ends, when a child stopped the sandboxed pools' reaper after the parent dropped its privileges", {
+  skip:
+    process.getuid?.() !== 0
+      ? 'needs root, to drop privileges'
+      : !process.allowedNodeEnvironmentFlags.has('--disable-sigusr1') &&
+        'a sandboxed pool in a thread needs --disable-sigusr1 (Node 22.14 and later)',
+}, () => {
+  // The reaper, root as the parent was, may then be neither resumed (SIGCONT) nor killed by it: the
+  // thread waited for its exit for ever, its shutdown() unsettled.
+  const fixtures = dirname(fileURLToPath(fixtureUrl('standard', 'pooled')));
+  const run = runScript(
+    `const { Worker } = await import('node:worker_threads');
+     const { once } = await import('node:events');
+     const thread = new Worker(\`
+       (async () => {
+         const { parentPort } = await import('node:worker_threads');
+         const { once } = await import('node:events');
+         const { readdirSync, readFileSync } = await import('node:fs');
+         const { configure, shutdown } = await import('run-in-process');
+         const { inPool } = await import(\${JSON.stringify(${JSON.stringify(fixtureUrl('standard', 'pooled'))})});
+         configure('reaper-stopped', { size: 1, permissions: { fsRead: [\${JSON.stringify(${JSON.stringify(fixtures)})}] } });
+         const { pid, stopProcess } = inPool('reaper-stopped');
+         await pid(); // The child starts, and the reaper with it.
+         const reaper = readdirSync('/proc').filter((entry) => /^\\\\d+$/.test(entry)).find((entry) => {
+           // Not this script, whose own command line holds these words.
+           try { const command = readFileSync('/proc/' + entry + '/cmdline', 'utf8'); return command.startsWith('/bin/sh') && command.includes('run-in-process-reaper'); } catch { return false; }
+         });
+         parentPort.postMessage(Number(reaper));
+         await once(parentPort, 'message'); // The parent has dropped its privileges.
+         await stopProcess(Number(reaper));
+         await shutdown({ deadline: 500 });
+         parentPort.postMessage('settled');
+       })();\`, { eval: true });
+     const [reaper] = await once(thread, 'message');
+     process.setgid(65534);
+     process.setuid(65534);
+     thread.postMessage('go');
+     const settled = once(thread, 'message').then(() => 'settled');
+     const ended = once(thread, 'exit').then(() => 'ended');
+     const late = (what) => new Promise((resolve) => setTimeout(() => resolve(what + ' not after 10 s'), 10_000).unref());
+     console.log(await Promise.race([settled, late('settled')]), await Promise.race([ended, late('ended')]));
+     // Root, stopped: this process may no longer end it; the test does.
+     console.log(reaper);
+     process.exit(0);`,
+    { timeout: 30_000, nodeArgs: ['--disable-sigusr1'] },
+  );
+  const [outcome, reaper] = run.stdout.trim().split('\n');
+  if (Number(reaper) > 0) {
+    try {
+      process.kill(Number(reaper), 'SIGKILL');
+    } catch {}
+  }
+  assert.equal(run.status, 0, run.report);
+  assert.equal(outcome, 'settled ended', run.report);
+  assert.match(run.stderr, /the reaper of the sandboxed pools \(pid \d+\) did not end when told to/, run.report);
+});

@@ -4,6 +4,7 @@ import { posixShellWorks } from '../../shared/posix-shell.js';
 import { procState } from './process-status.js';
 import { modelFlags } from './sandbox.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout, wallNow } from '../../shared/real-clock.js';
+import { warnOnce } from '../../shared/warn-once.js';
 
 /**
  * Stops the children of sandboxed pools when this process dies, however it dies, SIGKILL included.
@@ -162,10 +163,34 @@ export function reaperRunning(): boolean {
 export function reaperGone(): Promise<void> {
   const reaper = current?.process;
   if (!reaper || watched.size > 0) return Promise.resolve();
-  const exited = new Promise<void>((resolve) => reaper.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => {
+    // One this process may no longer signal (it changed its user since the reaper started), which a
+    // child stopped (SIGSTOP), can be neither resumed nor killed: not waited for past its kill's time,
+    // or a thread's shutdown() would never settle, nor the thread end.
+    const giveUp = setTimeout(() => {
+      warnOnce('RUN_IN_PROCESS_CHILD_OUT_OF_REACH', 'reaper', () => reaperOutOfReach(reaper.pid));
+      resolve();
+    }, lingerMs + giveUpMs);
+    reaper.once('exit', () => {
+      clearTimeout(giveUp);
+      resolve();
+    });
+  });
   clearTimeout(retiring);
   retire();
   return exited;
+}
+
+/** Past its kill (`lingerMs` after it was told to end), how long a reaper's exit is waited for. */
+const giveUpMs = 1_000;
+
+function reaperOutOfReach(pid: number | undefined): string {
+  return (
+    `run-in-process: the reaper of the sandboxed pools (pid ${pid}) did not end when told to, nor when killed: ` +
+    `this process may no longer signal it (it changed its user, setuid, after the reaper started), and a child ` +
+    `may have stopped it (SIGSTOP). It is left as it is. Drop privileges before the first call and before ` +
+    `warmUp(), or shutdown() first.`
+  );
 }
 
 function tell(line: string): void {

@@ -17,8 +17,16 @@ import { PendingCall } from './pending-call.js';
 import { StreamFlow } from './stream-flow.js';
 import { shutdownStopGrace, StreamStops } from './stream-stops.js';
 import { Unsettled } from './unsettled.js';
-import { type BatchLoss, closedWhileWarming, lossError, type Transport, type TransportFactory } from './transport.js';
+import {
+  type BatchLoss,
+  closedWhileWarming,
+  lossError,
+  stuckWhileWarming,
+  type Transport,
+  type TransportFactory,
+} from './transport.js';
 import { clearTimeout, perfNow, setImmediate, setTimeout } from '../shared/real-clock.js';
+import { longestTimer } from '../options.js';
 
 export interface SchedulerSettings {
   /** Every call in a batch of its own, on a fresh worker (the transport replaces it after each). */
@@ -235,10 +243,19 @@ export class Scheduler {
    * when the pool is closing (a ping failed by shutdown()'s deadline is no reason to send the next).
    */
   async #pings(pings: CallTask[]): Promise<boolean> {
+    // Bounded as a child's boot is: a child that loaded, and then blocked its event loop or stopped,
+    // left warmUp() unsettled, or settled it seconds late with that child kept. Not where nothing can
+    // stop a call (in process), nor where there is no start bound (a remote queue).
+    const { startTimeout } = this.settings;
+    const timeout = this.#transport.stopsNothing || startTimeout >= longestTimer ? undefined : startTimeout;
     for (const ping of pings) {
       if (this.#pending.size > 0 || this.#closing) return false;
       pingTasks.add(ping);
-      await this.run(ping, 'a warm-up ping', {}).catch(() => {});
+      const failed = await this.run(ping, 'a warm-up ping', { timeout }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      if (failed instanceof TimeoutError && timeout !== undefined) throw stuckWhileWarming(timeout);
     }
     return true;
   }

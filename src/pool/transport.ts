@@ -212,6 +212,21 @@ export function lossError(loss: Extract<BatchLoss, { kind: 'closed' | 'failed' }
   return new RunInProcessError(`The process pool failed to run ${label}: ${message}`, { cause: loss.error });
 }
 
+/**
+ * What warmUp() rejects with when a child that booted did not run its warm-up pings within
+ * `startTimeout`: the pool stopped it (as a call's timeout does).
+ */
+export function stuckWhileWarming(bound: number): ChildStartupError {
+  return new ChildStartupError(
+    `A child process was ready, but did not finish its warm-up within startTimeout (${bound} ms), and was ` +
+      `stopped: code in it blocks its event loop, or stopped it (a preload module's timer or listener, say). ` +
+      `Check the pool's preload modules; the pool starts other children as it needs them.`,
+    null,
+    null,
+    '',
+  );
+}
+
 /** What warmUp() rejects with when the pool closes (shutdown(), or a configure() that replaces it) before it is done. */
 export function closedWhileWarming(): PoolClosedError {
   return new PoolClosedError(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import {
@@ -70,6 +71,32 @@ test('warmUp() fails, saying why, when a warm child stalls in its warm-up once r
   assert.match(error.message, /did not finish its warm-up within startTimeout \(1000 ms\), and was stopped/);
   assert.equal(typeof (await inPool('stalls-warming').pid()), 'number');
   configure('stalls-warming', { size: 1 });
+});
+
+test('warmUp() fails, saying why, when a warm child stalls in its warm-up pings, after its warm-up task; another child takes the calls', async () => {
+  // The library's pings, which follow the warm-up task, ran with no bound: warmUp() never settled.
+  // Code in the first child stops it when the first ping comes.
+  const preload = `${scratchFile('stops-at-ping')}.mjs`;
+  const stopped = scratchFile('stopped-at-ping');
+  writeFileSync(
+    preload,
+    `import { existsSync, writeFileSync } from 'node:fs';
+     process.on('message', (m) => {
+       if (!JSON.stringify(m).includes('"batch"') || existsSync(${JSON.stringify(stopped)})) return;
+       writeFileSync(${JSON.stringify(stopped)}, '');
+       process.kill(process.pid, 'SIGSTOP');
+     });`,
+  );
+  configure('stalls-pinging', { size: 1, minChildren: 1, startTimeout: 1_000, preload: [pathToFileURL(preload).href] });
+  const settled = await Promise.race([
+    rejectionOf(warmUp('stalls-pinging'), ChildStartupError),
+    delay(10_000).then(() => 'warmUp() still unsettled after 10 s'),
+  ]);
+  assert.ok(settled instanceof ChildStartupError, String(settled));
+  assert.match(settled.message, /did not finish its warm-up within startTimeout \(1000 ms\), and was stopped/);
+  assert.ok(existsSync(stopped), 'the child stopped at a ping');
+  assert.equal(typeof (await inPool('stalls-pinging').pid()), 'number');
+  configure('stalls-pinging', { size: 1 });
 });
 
 test('children that end by themselves while idle are not started again and again: the pool pauses its minimum, and warns once', async () => {

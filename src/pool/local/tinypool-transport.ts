@@ -26,6 +26,7 @@ import {
   type BatchLoss,
   type ChildCounts,
   closedWhileWarming,
+  stuckWhileWarming,
   type StopReason,
   type Transport,
   type TransportEvents,
@@ -600,14 +601,7 @@ export class TinypoolTransport implements Transport {
       return undefined;
     } catch {
       if (!stuck.signal.aborted) return undefined;
-      return new ChildStartupError(
-        `A child process was ready, but did not finish its warm-up within startTimeout (${limit} ms), and was ` +
-          `stopped: code in it blocks its event loop, or stopped it (a preload module's timer or listener, say). ` +
-          `Check the pool's preload modules; the pool starts other children as it needs them.`,
-        null,
-        null,
-        '',
-      );
+      return stuckWhileWarming(limit);
     } finally {
       settled = true;
       timer?.clear();

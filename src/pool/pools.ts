@@ -2,6 +2,7 @@ import { optionError, usageError } from '../errors.js';
 import type { PoolOptions } from '../options.js';
 import { warnOnce } from '../shared/warn-once.js';
 import { InlineTransport } from './inline-transport.js';
+import { refuseInSingleExecutable } from './local/single-executable.js';
 import { TinypoolTransport } from './local/tinypool-transport.js';
 import { Scheduler } from './scheduler.js';
 import { resolveSettings } from './settings.js';
@@ -158,6 +159,7 @@ function transportFor(settings: ReturnType<typeof resolveSettings>): TransportFa
     );
   }
   if (inlineMode()) return (events) => new InlineTransport(events);
+  refuseInSingleExecutable(settings.name);
   return (events) => new TinypoolTransport(settings, events);
 }
 

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { after, test } from 'node:test';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { configure, shutdown } from 'run-in-process';
 import { fixture, fixtureUrl, repoRoot, scratchFile } from '../helpers/fixtures.js';
@@ -335,4 +336,48 @@ test('without /proc (a chroot or sandbox that mounts none), a child serves call 
   assert.equal(run.status, 0, report);
   assert.equal(run.stdout.trim(), '1 5\n1 5', report);
   assert.doesNotMatch(run.stderr, /RUN_IN_PROCESS_CHILD_THREW/, report);
+});
+
+test('a single executable application (node --build-sea) is refused a local pool, saying why, instead of forking copies of itself', {
+  skip: !spawnSync(process.execPath, ['--help'], { encoding: 'utf8' }).stdout.includes('--build-sea')
+    ? 'needs node --build-sea (Node 25.5 and later)'
+    : false,
+}, () => {
+  // Its binary runs the app's embedded main whatever its arguments: each child was a copy of the
+  // app, whose own calls forked copies again, a chain that outlived the app.
+  const dir = mkdtempSync(join(tmpdir(), 'run-in-process-sea-'));
+  try {
+    const log = join(dir, 'mains.log');
+    const pooled = fileURLToPath(fixtureUrl('standard', 'pooled'));
+    writeFileSync(
+      join(dir, 'main.cjs'),
+      `const { appendFileSync } = require('node:fs');
+       appendFileSync(${JSON.stringify(log)}, 'main\\n');
+       if (process.argv.length > 2) process.exit(3); // A copy started as a child: no further.
+       const { createRequire } = require('node:module');
+       const load = createRequire(${JSON.stringify(pooled)});
+       const { shutdown } = load('run-in-process');
+       load(${JSON.stringify(pooled)}).inPool('sea').pid().then(
+         () => console.log('ran'),
+         (error) => console.log(error.name + ': ' + error.message),
+       ).finally(() => shutdown({ deadline: 1_000 }));`,
+    );
+    writeFileSync(
+      join(dir, 'sea-config.json'),
+      JSON.stringify({ main: 'main.cjs', output: 'app', disableExperimentalSEAWarning: true }),
+    );
+    const built = spawnSync(process.execPath, ['--build-sea', 'sea-config.json'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    const run = spawnSync(join(dir, 'app'), [], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    const report = `${run.stdout}\n${run.stderr}`;
+    assert.equal(run.status, 0, report);
+    assert.match(
+      run.stdout,
+      /^ChildStartupError: Pool 'sea' cannot start child processes from a single executable application/,
+      report,
+    );
+    assert.equal(readFileSync(log, 'utf8'), 'main\n', 'the app ran once, no copy of it as a child');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -313,6 +313,26 @@ test("a child that cannot start its threads under a cgroup's pids.max (a contain
   }
 });
 
+test("a Node binary gone since the app started (process.execPath: a version manager removed it) fails calls saying so, with the spawn's error as cause", () => {
+  // The spawn's own error (ENOENT) was dropped, and the message guessed at descriptors or processes.
+  const run = runScript(`const { shutdown } = await import('run-in-process');
+    const { pid } = (await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))})).inPool('node-gone');
+    const real = process.execPath;
+    process.execPath = '/nonexistent/run-in-process-test/node';
+    console.log(await pid().then(() => 'ran', (error) => error.name + ' ' + error.cause?.code + ' ' + error.message));
+    process.execPath = real;
+    console.log(typeof (await pid()));
+    await shutdown();`);
+  assert.equal(run.status, 0, run.report);
+  const [failed, after] = run.stdout.trim().split('\n');
+  assert.match(
+    failed ?? '',
+    /^ChildStartupError ENOENT A child process could not be started: Node's binary could not be run \(spawn \/nonexistent\/run-in-process-test\/node ENOENT\): .* is gone or not executable/,
+    run.report,
+  );
+  assert.equal(after, 'number', run.report);
+});
+
 test('a module that throws at import rejects with ModuleLoadError; other modules still work; a fix is picked up', async () => {
   // Broken.never and pid() both run in the pool 'module-loading'; only Broken's module is broken.
   configure('module-loading', { size: 2 });

@@ -23,13 +23,16 @@ export class NotStarted extends EventEmitter {
   exitCode: number | null = null;
   readonly signalCode = null;
 
-  readonly #thrown: unknown;
+  #thrown: unknown;
 
   /** `failed`: the child Node could not start; `thrown`: what fork() threw instead of returning one. */
   constructor(failed: ChildProcess | undefined, thrown?: unknown) {
     super();
     this.#thrown = thrown;
-    failed?.on('error', () => {}); // Said by the error below.
+    // Said by the error below: Node emits it on the next tick, before this one's exit.
+    failed?.on('error', (error) => {
+      this.#thrown ??= error;
+    });
     setImmediate(() => {
       this.exitCode = 1;
       this.emit('exit', 1, null);
@@ -68,23 +71,52 @@ export function isNotStartedError(error: unknown): error is ChildStartupError {
 const notStartedErrors = new WeakSet<object>();
 
 function notStartedError(thrown: unknown): ChildStartupError {
-  const code = (thrown as { code?: unknown } | undefined)?.code;
-  const why =
-    thrown === undefined
-      ? 'the system refused to start it (this process may have run out of file descriptors, EMFILE, or the machine ' +
-        'of processes, EAGAIN). Raise `ulimit -n` or `ulimit -u`, or find what holds them'
-      : code === 'E2BIG'
-        ? 'the system refused its environment or arguments (E2BIG): one of its environment strings or arguments is ' +
-          "128 KiB or more, or all of them together too many. Look in process.env (the pool's children inherit it " +
-          "unless the pool has an `env` of its own) and the pool's env and execArgv, and pass large data as a " +
-          "call's argument, or in a file"
-        : `Node could not start it (${String((thrown as Error | undefined)?.message ?? thrown)})`;
   const error = new ChildStartupError(
-    `A child process could not be started: ${why}; the next call tries again.`,
+    `A child process could not be started: ${whyNotStarted(thrown)}; the next call tries again.`,
     null,
     null,
     '',
+    thrown === undefined ? undefined : { cause: thrown },
   );
   notStartedErrors.add(error);
   return error;
+}
+
+function whyNotStarted(thrown: unknown): string {
+  const code = (thrown as { code?: unknown } | undefined)?.code;
+  const said = `(${String((thrown as Error | undefined)?.message ?? thrown)})`;
+  switch (code) {
+    case undefined:
+      return (
+        'the system refused to start it (this process may have run out of file descriptors, EMFILE, or the machine ' +
+        'of processes, EAGAIN). Raise `ulimit -n` or `ulimit -u`, or find what holds them'
+      );
+    case 'E2BIG':
+      return (
+        'the system refused its environment or arguments (E2BIG): one of its environment strings or arguments is ' +
+        "128 KiB or more, or all of them together too many. Look in process.env (the pool's children inherit it " +
+        "unless the pool has an `env` of its own) and the pool's env and execArgv, and pass large data as a " +
+        "call's argument, or in a file"
+      );
+    case 'EMFILE':
+    case 'ENFILE':
+      return `this process, or the machine, has run out of file descriptors ${said}. Raise \`ulimit -n\`, or find what holds them`;
+    case 'EAGAIN':
+      return (
+        `the system would start no more processes ${said}: the process limit (\`ulimit -u\`, a cgroup's ` +
+        "pids.max) is reached. Lower the pools' sizes, or raise the limit"
+      );
+    // The Node binary this process runs is gone or changed: a version manager (nvm, volta) or a
+    // package upgrade removed it since this process started, or code here changed process.execPath.
+    case 'ENOENT':
+    case 'EACCES':
+    case 'ENOEXEC':
+      return (
+        `Node's binary could not be run ${said}: ${process.execPath} (process.execPath, which children start ` +
+        'from) is gone or not executable. Was Node removed or upgraded since this process started (nvm, volta, ' +
+        'a package upgrade)? Restart the app'
+      );
+    default:
+      return `Node could not start it ${said}`;
+  }
 }

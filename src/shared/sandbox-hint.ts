@@ -1,6 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, relative, sep } from 'node:path';
+import { workingDirectory } from './working-directory.js';
 
 /**
  * What to do when a sandboxed child could not import a module because the permission model denied
@@ -30,7 +31,7 @@ export function fsReadHint(thrown: unknown): string {
   if (tooWide(grant)) {
     return (
       `The pool is sandboxed, and a child says it was denied reading ${resource}. Granting '${grant}' would let ` +
-      `the pool read far more than its modules (this app's folder, ${process.cwd()}, the user's home, or a ` +
+      `the pool read far more than its modules (this app's folder, ${workingDirectory() ?? 'its working directory'}, the user's home, or a ` +
       `system folder): grant in permissions.fsRead only the folders the pool's modules are in, and move them ` +
       `into a folder of their own if they are not in one.`
     );
@@ -50,7 +51,8 @@ function tooWide(folder: string): boolean {
     // As named.
   }
   const top = (path: string) => path.split(sep).filter(Boolean).length <= 1;
-  return [folder, real].some((path) => top(path) || holds(path, process.cwd()) || holds(path, homedir()));
+  const cwd = workingDirectory();
+  return [folder, real].some((path) => top(path) || (cwd !== undefined && holds(path, cwd)) || holds(path, homedir()));
 }
 
 /** Whether `folder` is `path` or one of its parents. */

@@ -381,3 +381,22 @@ test('a single executable application (node --build-sea) is refused a local pool
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a working directory deleted after a chdir (a pruned release folder) does not stop calls, sandboxed or not', () => {
+  // process.cwd() throws then (ENOENT), and the fork hook asked it for every child: each call failed,
+  // for good, with a bare RunInProcessError, where a plain fork() works.
+  const fixtures = dirname(fileURLToPath(fixtureUrl('standard', 'pooled')));
+  const run = runScript(`const { configure, shutdown } = await import('run-in-process');
+    const { mkdtempSync, rmdirSync } = await import('node:fs');
+    const { inPool } = await import(${JSON.stringify(fixtureUrl('standard', 'pooled'))});
+    configure('cwd-gone-sandboxed', { size: 1, permissions: { fsRead: [${JSON.stringify(fixtures)}] } });
+    const folder = mkdtempSync(${JSON.stringify(join(tmpdir(), 'run-in-process-cwd-'))});
+    process.chdir(folder);
+    rmdirSync(folder);
+    for (const pool of ['cwd-gone', 'cwd-gone-sandboxed']) {
+      console.log(await inPool(pool).pid().then((pid) => typeof pid, (error) => error.name + ': ' + error.message));
+    }
+    await shutdown();`);
+  assert.equal(run.status, 0, run.report);
+  assert.equal(run.stdout.trim(), 'number\nnumber', run.report);
+});

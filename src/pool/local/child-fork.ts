@@ -20,6 +20,7 @@ import { NotStarted } from './refused-fork.js';
 import { killThroughReaper } from './orphan-reaper.js';
 import { stopWhenOutOfReach } from './out-of-reach.js';
 import { queueMicrotask } from '../../shared/real-clock.js';
+import { workingDirectory } from '../../shared/working-directory.js';
 
 /**
  * Every child that tinypool forks for us passes through here, the moment it is forked, so that
@@ -171,7 +172,8 @@ function canRequireFirst(): boolean {
  */
 function sentinelFirst(options: ForkOptions): ForkOptions {
   const execArgv = options.execArgv ?? process.execArgv;
-  const nodeOptions = options.env?.NODE_OPTIONS ?? envFileNodeOptions(execArgv, String(options.cwd ?? process.cwd()));
+  const nodeOptions =
+    options.env?.NODE_OPTIONS ?? envFileNodeOptions(execArgv, () => String(options.cwd ?? workingDirectory() ?? '.'));
   const required = nodeOptionsFlags(nodeOptions).some((flag) => ['--require', '-r'].includes(flagName(flag)));
   const first = ['--require', sentinelFirstFile];
   if (!required) return { ...options, execArgv: [...first, ...execArgv] };

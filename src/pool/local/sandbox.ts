@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { networkPermissionSince, type Permissions } from '../../options.js';
 import { flagName, nodeOptionsFlags } from '../../node-flags.js';
 import { libraryDir } from '../../shared/library-dir.js';
+import { workingDirectory } from '../../shared/working-directory.js';
 
 /**
  * The Node flags that start a child of a sandboxed pool under Node's permission model, for the Node
@@ -112,7 +113,9 @@ function installedAt(name: string): string[] {
  */
 function linksToLibrary(fsRead: readonly string[]): string[] {
   const links = new Set<string>();
-  for (const start of [...fsRead.map((path) => resolve(path)), process.cwd()]) {
+  // configure() made fsRead's paths absolute; the working directory may be gone since (workingDirectory()).
+  const cwd = workingDirectory();
+  for (const start of [...fsRead.map((path) => resolve(path)), ...(cwd === undefined ? [] : [cwd])]) {
     for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
       const candidate = join(dir, 'node_modules', 'run-in-process');
       if (!existsSync(candidate)) continue;

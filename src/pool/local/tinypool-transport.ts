@@ -592,7 +592,18 @@ export class TinypoolTransport implements Transport {
     ready.then(
       () => {
         // Not for time this process did not listen (patient-timer.ts).
-        if (!settled) timer = new PatientTimer(limit, () => settled || stuck.abort(), true);
+        if (!settled) {
+          timer = new PatientTimer(
+            limit,
+            () => {
+              if (settled) return;
+              // Its exit is told as a timeout's (not ready in time), not as an idle child's.
+              this.#noteStopUnseen('stuck');
+              stuck.abort();
+            },
+            true,
+          );
+        }
       },
       () => {}, // No child came: the ping fails with the pool, or waits for the next one.
     );

@@ -2,7 +2,7 @@
  * The errors this library raises itself. Errors thrown by *your* code in the child come back as
  * their own class (see README, "Errors"); these are for what happened around your code.
  *
- * Every class has a stable `code` and a `name` on its prototype, so `err.code === 'ERR_CALL_TIMEOUT'`
+ * Every class has a stable `code` (on each instance) and a `name` (on its prototype), so `err.code === 'ERR_CALL_TIMEOUT'`
  * and `err instanceof TimeoutError` both work, also for errors that crossed a process boundary.
  */
 

@@ -27,6 +27,7 @@ import {
 } from './transport.js';
 import { clearTimeout, perfNow, setImmediate, setTimeout } from '../shared/real-clock.js';
 import { longestTimer } from '../options.js';
+import { PatientTimer } from './patient-timer.js';
 
 export interface SchedulerSettings {
   /** Every call in a batch of its own, on a fresh worker (the transport replaces it after each). */
@@ -245,17 +246,36 @@ export class Scheduler {
   async #pings(pings: CallTask[]): Promise<boolean> {
     // Bounded as a child's boot is: a child that loaded, and then blocked its event loop or stopped,
     // left warmUp() unsettled, or settled it seconds late with that child kept. Not where nothing can
-    // stop a call (in process), nor where there is no start bound (a remote queue).
+    // stop a call (in process), nor where there is no start bound (a remote queue). By a timer of
+    // its own, not a call timeout: that would send the pings down another path than a first call's
+    // (a child telling each start), which is the path they are there to warm.
     const { startTimeout } = this.settings;
-    const timeout = this.#transport.stopsNothing || startTimeout >= longestTimer ? undefined : startTimeout;
+    const bounded = !this.#transport.stopsNothing && startTimeout < longestTimer;
     for (const ping of pings) {
       if (this.#pending.size > 0 || this.#closing) return false;
       pingTasks.add(ping);
-      const failed = await this.run(ping, 'a warm-up ping', { timeout }).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      if (failed instanceof TimeoutError && timeout !== undefined) throw stuckWhileWarming(timeout);
+      let call: MadeCall | undefined;
+      let stuck = false;
+      const timer = bounded
+        ? new PatientTimer(
+            startTimeout,
+            () => {
+              stuck = true;
+              // Failed as a call that did not start in time: its child is stopped (#stopIfRunning).
+              call?.fail(
+                new TimeoutError(
+                  `a warm-up ping was not answered within ${startTimeout} ms`,
+                  startTimeout,
+                  'a warm-up ping',
+                ),
+              );
+            },
+            true,
+          )
+        : undefined;
+      await this.run(ping, 'a warm-up ping', {}, undefined, (made) => (call = made)).catch(() => {});
+      timer?.clear();
+      if (stuck) throw stuckWhileWarming(startTimeout);
     }
     return true;
   }

@@ -1,11 +1,25 @@
 import { createRequire } from 'node:module';
 import type {} from 'reflect-metadata';
+import { RunInProcessError } from '../errors.js';
 import type { RunInProcessOptions } from '../options.js';
 
 // Required, not imported: imported from ES modules, a CommonJS module is first scanned for its export
 // names (cjs-module-lexer over reflect-metadata's 64 KB), which took 6-10 ms of every process's
 // start here, children's included, against ~2 ms for require() (bench/analysis.md, fifth pass).
-createRequire(import.meta.url)('reflect-metadata');
+try {
+  createRequire(import.meta.url)('reflect-metadata');
+} catch (error) {
+  // Node's --frozen-intrinsics froze Reflect: reflect-metadata's own TypeError (printed as a bare `{}`
+  // on Node 20) said nothing of the flag. The library cannot go without it, nor without setting
+  // Error.prepareStackTrace, by which it finds the module that declares offloaded code.
+  if (Object.isExtensible(Reflect)) throw error;
+  throw new RunInProcessError(
+    'run-in-process cannot run under --frozen-intrinsics: it keeps class options with reflect-metadata, which ' +
+      "adds functions to the global Reflect, and finds each offloaded function's module through " +
+      'Error.prepareStackTrace; the flag freezes both. Run this app without --frozen-intrinsics (in its flags or NODE_OPTIONS).',
+    { cause: error },
+  );
+}
 
 /**
  * Class-level decorator data, kept with reflect-metadata on the constructor. A class's defaults are

@@ -219,6 +219,20 @@ test('under Bun or Deno the library refuses at import, naming the runtime it nee
   }
 });
 
+test('under --frozen-intrinsics the library refuses at import, naming the flag', () => {
+  // reflect-metadata threw its own TypeError there (printed as a bare {} on Node 20).
+  const run = runScript(
+    `try { await import('run-in-process'); console.log('imported'); } catch (error) { console.log(error.name + ': ' + error.message); }`,
+    { nodeArgs: ['--frozen-intrinsics', '--no-warnings'] },
+  );
+  assert.equal(run.status, 0, run.report);
+  assert.match(
+    run.stdout,
+    /^RunInProcessError: run-in-process cannot run under --frozen-intrinsics: .*Run this app without --frozen-intrinsics/,
+    run.report,
+  );
+});
+
 test('inline mode: only 1 or true turn it on, with a warning; anything else unclear is an error', () => {
   const script = `const { Values } = await import(${JSON.stringify(fixtureUrl('standard', 'values'))});
     try { console.log((await Values.pid()) === process.pid ? 'inline' : 'child'); }

@@ -80,7 +80,21 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
   // Children kept warm start now; what goes wrong surfaces at warmUp() or at the first call. Not in
   // a child, which runs the module that configures the pool again, and its calls in process: each
   // child would start warm children of its own, and a module that preloads itself, without end.
-  if ((checked.minChildren ?? 0) > 0 && !processState.isChild) Promise.resolve(schedulerFor(name)).catch(() => {});
+  if ((checked.minChildren ?? 0) > 0 && !processState.isChild) startWarmChildren(name);
+}
+
+/**
+ * Starts a pool's warm children in the background. A pool that cannot be made here (a single
+ * executable application, a sandboxed pool in inline mode) says so at warmUp() or at the first
+ * call: with the pool code loaded, making it throws at once, and configure() must not throw for
+ * options it has taken.
+ */
+function startWarmChildren(name: string): void {
+  try {
+    Promise.resolve(schedulerFor(name)).catch(() => {});
+  } catch {
+    // As above.
+  }
 }
 
 /**

@@ -109,7 +109,8 @@ export interface BootSettings {
 
 export function startupError(record: ChildRecord, { execArgv, preload }: BootSettings): ChildStartupError {
   const { exitCode, signal, stderr } = record;
-  const limit = record.misbehaved ? '' : processLimitOnce(record);
+  // Not for a child that said what went wrong (it ran, and threw): that is the message.
+  const limit = record.misbehaved || record.fatal ? '' : processLimitOnce(record);
   const what = record.misbehaved
     ? `was stopped before it was ready to take calls: it ${record.misbehaved}.`
     : record.bootTimedOut !== undefined

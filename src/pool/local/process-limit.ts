@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { wallNow } from '../../shared/real-clock.js';
 
 /**
  * Whether a process limit is why a child did not start, as a sentence for its error ('' where no
@@ -12,12 +13,20 @@ import { dirname } from 'node:path';
  * on a call's path: counting the user's threads reads every process's status.
  */
 export function processLimitHint(): string {
+  // Read at most once a second: a pool whose children keep failing to start fails each call.
+  const now = wallNow();
+  if (last && now - last.at < 1_000) return last.hint;
+  let hint: string;
   try {
-    return cgroupLimit() || userLimit();
+    hint = cgroupLimit() || userLimit();
   } catch {
-    return ''; // No /proc, or a kernel that words these files otherwise: the message goes without it.
+    hint = ''; // No /proc, or a kernel that words these files otherwise: the message goes without it.
   }
+  last = { at: now, hint };
+  return hint;
 }
+
+let last: { at: number; hint: string } | undefined;
 
 /** What a child takes as it boots: its threads, and its sentinel (a shell) beside it. */
 const tasksPerChild = 12;

@@ -13,7 +13,7 @@ export function refuseInSingleExecutable(pool: string): void {
     `Pool '${pool}' cannot start child processes from a single executable application: its binary ` +
       `(${process.execPath}) runs this app again whatever it is given, not a child of the pool. Run the app with ` +
       'node (node dist/app.js), or configure the pool with a transport whose workers run under node (a remote ' +
-      'queue), or, without isolation, set RUN_IN_PROCESS_INLINE=1.',
+      'queue), or, without isolation (and not for a sandboxed pool), set RUN_IN_PROCESS_INLINE=1.',
     null,
     null,
     '',

@@ -275,6 +275,10 @@ async function run(recipe: Recipe, pool: string, spec: CallSpec): Promise<unknow
       return scheduler.run(recipe.task, recipe.label, withPoolTimeout(spec, pool), recipe.listener);
     });
   } catch (error) {
+    // Its pool could not be made here (a single executable application, say): a call that failed all
+    // the same, counted as one refused before it was sent is. Awaited, so that stats() counts it once
+    // the caller hears of it.
+    if (ranIn === undefined) await countRefused(pool);
     throw withCallerFrames(error);
   }
   if (answer[0] !== 'thrown') {

@@ -370,11 +370,12 @@ test('a single executable application (node --build-sea) is refused a local pool
        if (process.argv.length > 2) process.exit(3); // A copy started as a child: no further.
        const { createRequire } = require('node:module');
        const load = createRequire(${JSON.stringify(pooled)});
-       const { configure, shutdown, warmUp } = load('run-in-process');
+       const { configure, shutdown, stats, warmUp } = load('run-in-process');
        load(${JSON.stringify(pooled)}).inPool('sea').pid().then(
          () => console.log('ran'),
          (error) => console.log(error.name + ': ' + error.message),
        ).then(() => {
+         console.log('failed ' + stats('sea').failed); // A call all the same.
          // The pool code is loaded now: a configure() with warm children must not throw, warmUp() says why.
          try { configure('sea', { size: 1, minChildren: 1 }); console.log('configured'); } catch (error) { console.log('configure() threw ' + error.name); }
          return warmUp('sea').then(() => console.log('warm'), (error) => console.log('warmUp(): ' + error.name));
@@ -391,7 +392,7 @@ test('a single executable application (node --build-sea) is refused a local pool
     assert.equal(run.status, 0, report);
     assert.match(
       run.stdout,
-      /^ChildStartupError: Pool 'sea' cannot start child processes from a single executable application.*\nconfigured\nwarmUp\(\): ChildStartupError\n$/,
+      /^ChildStartupError: Pool 'sea' cannot start child processes from a single executable application.*\nfailed 1\nconfigured\nwarmUp\(\): ChildStartupError\n$/,
       report,
     );
     assert.equal(readFileSync(log, 'utf8'), 'main\n', 'the app ran once, no copy of it as a child');

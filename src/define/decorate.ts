@@ -179,8 +179,21 @@ function offloaded(method: MethodEntry, impl: Function): Function {
   };
   Object.defineProperty(replacement, 'name', { value: impl.name, configurable: true });
   Object.defineProperty(replacement, 'length', { value: impl.length, configurable: true });
+  carryMetadata(impl, replacement);
   setReplacement(method, replacement);
   return replacement;
+}
+
+/**
+ * What decorators applied before this one (below it) put on the method itself with reflect-metadata:
+ * NestJS keeps a route's path, its guards' roles and its status code there (SetMetadata). Left on the
+ * function this one replaces, it was lost: a route vanished (404), and a guard saw no roles and let
+ * every caller through (a review's). The decorators above it put theirs on the replacement.
+ */
+function carryMetadata(from: Function, to: Function): void {
+  for (const key of Reflect.getOwnMetadataKeys(from)) {
+    if (!Reflect.hasOwnMetadata(key, to)) Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, from), to);
+  }
 }
 
 function memberName(key: string | symbol, where: string): string {

@@ -22,6 +22,7 @@ type HasherModule = typeof import('../fixtures/src/hasher.js');
 type InstancesModule = typeof import('../fixtures/src/instances.js');
 type MisuseModule = typeof import('../fixtures/src/misuse.js');
 type ClassDefaultsModule = typeof import('../fixtures/src/class-defaults.js');
+type TaggedModule = typeof import('../fixtures/src/tagged.js');
 
 after(() => shutdown());
 
@@ -43,6 +44,24 @@ for (const mode of modes) {
       assert.equal(hex, expected.toString('hex'), 'the child used this.rounds and this.step');
       for (const childPid of [version, hidden, parsed.pid]) assert.notEqual(childPid, process.pid);
       assert.equal(parsed.value, 42);
+    });
+
+    test("metadata that other decorators keep on the method (NestJS's routes and guards) stays on it, on either side of @runInProcess", async () => {
+      // It stayed on the function @runInProcess replaces: a Nest route vanished, a guard saw no roles.
+      const { Guarded } = await fixture<TaggedModule>(mode, 'tagged');
+      const method = Guarded.prototype.guarded;
+      assert.equal(Reflect.getOwnMetadata('test:roles', method), 'admin', 'a decorator below it');
+      assert.equal(Reflect.getOwnMetadata('test:route', method), 'above', 'a decorator above it');
+      assert.notEqual(await new Guarded().guarded(), process.pid);
+    });
+
+    test('a `this` holding an injected dependency (a service with functions) fails saying which field it is and what to do', async () => {
+      const { HashService } = await fixture<TaggedModule>(mode, 'tagged');
+      const error = await rejectionOf(new HashService().hash('x'), SerializationError);
+      assert.match(
+        error.message,
+        /^Cannot send this\.config\.parser .*this\.config is a ConfigService \(a dependency injected into the instance\?\)\. `this` is copied to the child with all its fields: offload a method of a class of its own/s,
+      );
     });
 
     test('`this` is rebuilt on its class prototype without running the constructor; changes stay there', async () => {

@@ -36,6 +36,7 @@ export function describeUncloneable(
   // private field: `this` travels as its own enumerable fields, and a #field is none of them.
   const field = /^this\.[\w$]+$/.test(path);
   const bound = field ? /^a function \(bound ([\w$]*)\)/.exec(found?.what ?? '')?.[1] : undefined;
+  const service = field ? undefined : serviceHolding(roots, path);
   return new SerializationError(
     `Cannot send ${path} ${whereFor}: ${what}. Only structured-clone data crosses a process boundary ` +
       `(primitives, plain objects, arrays, Date, RegExp, Map, Set, typed arrays, Buffer, Error); ` +
@@ -48,10 +49,34 @@ export function describeUncloneable(
           : field
             ? `keep what stays in this process in a #private field, which is not sent (nor there for the offloaded ` +
               `method to read, in the child), or pass plain data instead.`
-            : `pass plain data instead, or do this work inside the child.`),
+            : service
+              ? `${service} \`this\` is copied to the child with all its fields: offload a method of a class of its own, ` +
+                `or a wrapped function, given the plain values it needs, or keep ${service.split(' ')[0]} in a #private field.`
+              : `pass plain data instead, or do this work inside the child.`),
     path,
     { cause: error },
   );
+}
+
+/**
+ * For a culprit inside a field of `this` that holds an instance of a class (`this.config.parser`):
+ * what that field is, as a sentence, most often a dependency a framework injected (a NestJS service's
+ * ConfigService, a logger), which no snapshot of `this` can carry (a review's: the message named only
+ * the culprit deep inside it).
+ */
+function serviceHolding(roots: Record<string, unknown>, path: string): string | undefined {
+  const field = /^this\.([\w$]+)\./.exec(path)?.[1];
+  if (field === undefined) return undefined;
+  try {
+    const value = (roots['this'] as Record<string, unknown> | undefined)?.[field];
+    if (typeof value !== 'object' || value === null) return undefined;
+    const proto: unknown = Object.getPrototypeOf(value);
+    const name = (proto as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    if (proto === null || proto === Object.prototype || typeof name !== 'string' || name === '') return undefined;
+    return `this.${field} is ${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name} (a dependency injected into the instance?).`;
+  } catch {
+    return undefined; // A Proxy, a getter: the message goes without it.
+  }
 }
 
 interface Culprit {

@@ -128,7 +128,7 @@ export function startupError(record: ChildRecord, { execArgv, preload }: BootSet
     ? 'The pool starts afresh on the next call.'
     : "Check the pool's execArgv and env (configure()), and NODE_OPTIONS; the pool starts afresh on the next call.";
   return new ChildStartupError(
-    `A child process (pid ${record.pid}) ${what}${threw}${flags} ${next}` + stderrTail(stderr),
+    `A child process (pid ${record.pid}) ${what}${threw}${flags} ${next}${stderrTail(stderr)}`,
     exitCode,
     signal,
     stderr,

@@ -21,7 +21,8 @@ export function wrapFunction(fn: Function, options: RunInProcessOptions): (...ar
   if (!id) {
     throw usageError(
       'runInProcess(fn): the function has no name, and the child finds it again by name. ' +
-        "Use a named function (runInProcess(function parse(input) { … })) or pass { name: 'parse' }.",
+        "Use a named function (runInProcess(function parse(input) { … })) or pass { name: 'parse' }. (Named in " +
+        'your source? A bundler or minifier dropped the name: give it with { name }, and see the README on bundles.)',
     );
   }
   checkTargetShape(fn, options, `${id}()`);

@@ -4,9 +4,20 @@
  * decorator factory) is taken for the module of everything it wraps.
  */
 export function helperHint(url: string): string {
+  if (bundleChunk.test(url)) {
+    // A framework's server bundle (Next.js's .next/server): the chunk the child imports is not the code's own module.
+    return (
+      `${url} is a bundler's output (a framework's server bundle: Next.js's .next/): a child cannot find code ` +
+      'inside a bundle. Keep run-in-process out of the bundle (Next.js: serverExternalPackages), and the offloaded ' +
+      'code in a plain module outside it, loaded at run time (README: Next.js).'
+    );
+  }
   return (
     `If ${url} is a helper that calls runInProcess() for code declared elsewhere (a wrapper of yours, or a ` +
     `decorator factory), the helper's module is taken for the declaring module: have it pass the caller's ` +
     `module along, { module: import.meta.url } from the module that declares the code.`
   );
 }
+
+/** Where frameworks write their server bundles: Next.js, Nuxt/Nitro, SvelteKit. */
+const bundleChunk = /\/(\.next|\.nuxt|\.output|\.svelte-kit)\//;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, test } from 'node:test';
 import { dirname, join } from 'node:path';
@@ -418,4 +418,32 @@ test('a working directory deleted after a chdir (a pruned release folder) does n
     await shutdown();`);
   assert.equal(run.status, 0, run.report);
   assert.equal(run.stdout.trim(), 'number\nnumber', run.report);
+});
+
+test("a target declared in a framework's server bundle (Next.js's .next/) fails saying it is a bundle, and what to do", () => {
+  // The chunk registers nothing in the child: the message blamed an import or a helper module.
+  const dir = mkdtempSync(join(tmpdir(), 'run-in-process-next-'));
+  try {
+    const chunk = join(dir, '.next', 'server', 'chunks', 'route.mjs');
+    mkdirSync(dirname(chunk), { recursive: true });
+    writeFileSync(chunk, 'export const nothing = 1;\n');
+    const library = pathToFileURL(join(repoRoot, 'dist', 'index.js')).href;
+    writeFileSync(
+      join(dir, 'caller.mjs'),
+      `const { runInProcess } = await import(${JSON.stringify(library)});
+       export const fib = runInProcess(async function fib() {}, { module: ${JSON.stringify(pathToFileURL(chunk).href)} });`,
+    );
+    const run = runScript(`const { fib } = await import(${JSON.stringify(pathToFileURL(join(dir, 'caller.mjs')).href)});
+      const { shutdown } = await import(${JSON.stringify(library)});
+      console.log(await fib().then(() => 'ran', (error) => error.name + ': ' + error.message));
+      await shutdown();`);
+    assert.equal(run.status, 0, run.report);
+    assert.match(
+      run.stdout,
+      /^ModuleLoadError: .*registered nothing.* is a bundler's output .*Keep run-in-process out of the bundle \(Next\.js: serverExternalPackages\)/,
+      run.report,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,7 +1,7 @@
 import { targetNotFoundCode, type MethodTarget, type Target } from '../protocol.js';
 import { exportedValues } from '../shared/module-exports.js';
 import { importedNamespace } from './module-cache.js';
-import { helperHint } from '../shared/helper-module-hint.js';
+import { declaringModuleHint } from '../shared/declaring-module-hint.js';
 import { findModule, learnConstructor, methodKey, type ClassEntry } from '../shared/registry.js';
 
 /**
@@ -18,7 +18,7 @@ export function resolveTarget(
     throw notFound(
       `${target.module} was imported, but it registered nothing with run-in-process. Does it import ` +
         `'run-in-process' from the same place in the child, and declare its decorators and wrap its functions ` +
-        `unconditionally, at its top level (not in a function, a constructor or a class field)? ${helperHint(target.module)}`,
+        `unconditionally, at its top level (not in a function, a constructor or a class field)? ${declaringModuleHint(target.module)}`,
     );
   }
   if (target.kind === 'function') {

@@ -98,8 +98,7 @@ export function drain(name: string, replacedWith?: PoolOptions): void {
  * Schedulers draining after an earlier configure() keep theirs: no new call reaches them.
  */
 export function retune(name: string, options: PoolOptions): void {
-  const current = live.get(name)?.current;
-  if (current) current.settings.maxQueue = options.maxQueue;
+  live.get(name)?.current?.retune(options.maxQueue);
 }
 
 /**

@@ -234,6 +234,11 @@ export class Scheduler {
     if (!(await this.#pings(pingCalls().slice(0, 1)))) return this.#unlessClosing();
   }
 
+  /** A configure() that changed only a call's limits (pool/pools.ts retune): calls queued from now on meet this one. */
+  retune(maxQueue: number | undefined): void {
+    this.settings.maxQueue = maxQueue;
+  }
+
   /** The pings stopped: for a caller's call, which goes first (warmUp() is done), or for the pool closing. */
   #unlessClosing(): void {
     if (this.#closing) throw closedWhileWarming();

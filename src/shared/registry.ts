@@ -3,7 +3,7 @@ import { usageError } from '../errors.js';
 import { defaultPoolName, type RunInProcessOptions } from '../options.js';
 import type { FunctionTarget, MethodTarget, Target } from '../protocol.js';
 import { processState } from './process-state.js';
-import { helperHint } from './helper-module-hint.js';
+import { declaringModuleHint } from './declaring-module-hint.js';
 
 /**
  * What the decorators and the wrapper register, per declaring module: the real implementations
@@ -243,7 +243,7 @@ export function addFunction(entry: FunctionEntry): void {
           `a function, a constructor or a class field, wrap it once, at the top level of its module instead ` +
           `(export const ${entry.id} = runInProcess(…)): a child only imports the module, and finds only what its ` +
           `import wraps. If both wraps are at the top level, wrap it once and use what that returns, or give the ` +
-          `second a name of its own: { name: '…' }. ${helperHint(url)}`,
+          `second a name of its own: { name: '…' }. ${declaringModuleHint(url)}`,
       );
     }
     if (sourceOf(earlier.impl) === sourceOf(entry.impl)) {
@@ -255,13 +255,13 @@ export function addFunction(entry: FunctionEntry): void {
           `named syncBufferWrapper), give each a name of its own: runInProcess(fn, { name: '…' }). If runInProcess(fn) ` +
           `runs in a function, a constructor or a class field, wrap it once, at the top level of its module instead ` +
           `(export const ${entry.id} = runInProcess(…)): a child only imports the module, and finds only what its ` +
-          `import wraps. ${helperHint(url)}`,
+          `import wraps. ${declaringModuleHint(url)}`,
       );
     }
     throw usageError(
       `runInProcess(): two functions in ${url} are registered as "${entry.id}". ` +
         `Each wrapped function needs an id unique within its module: give one of them { name: '…' }. ` +
-        helperHint(url),
+        declaringModuleHint(url),
     );
   }
   if (entry.stub) stubbedFor(entry);

@@ -110,7 +110,7 @@ export interface BootSettings {
 export function startupError(record: ChildRecord, { execArgv, preload }: BootSettings): ChildStartupError {
   const { exitCode, signal, stderr } = record;
   // Not for a child that said what went wrong (it ran, and threw): that is the message.
-  const limit = record.misbehaved || record.fatal ? '' : processLimitOnce(record);
+  const limit = record.misbehaved || record.fatal ? '' : processLimitHint();
   const what = record.misbehaved
     ? `was stopped before it was ready to take calls: it ${record.misbehaved}.`
     : record.bootTimedOut !== undefined
@@ -134,15 +134,6 @@ export function startupError(record: ChildRecord, { execArgv, preload }: BootSet
     stderr,
     fatal === undefined ? undefined : { cause: fatal },
   );
-}
-
-/** Each call that went with a child gets an error of its own: the limits are read once for them all. */
-const limitHints = new WeakMap<ChildRecord, string>();
-
-function processLimitOnce(record: ChildRecord): string {
-  let hint = limitHints.get(record);
-  if (hint === undefined) limitHints.set(record, (hint = processLimitHint()));
-  return hint;
 }
 
 /** What the child reported; the report is the child's word, and a malformed one is not a second failure. */

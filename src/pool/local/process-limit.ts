@@ -13,7 +13,8 @@ import { wallNow } from '../../shared/real-clock.js';
  * on a call's path: counting the user's threads reads every process's status.
  */
 export function processLimitHint(): string {
-  // Read at most once a second: a pool whose children keep failing to start fails each call.
+  // Read at most once a second: each call that went with a failed child gets an error of its own,
+  // and a pool whose children keep failing to start fails each call.
   const now = wallNow();
   if (last && now - last.at < 1_000) return last.hint;
   let hint: string;

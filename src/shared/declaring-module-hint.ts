@@ -1,9 +1,11 @@
 /**
- * The declaring module is the first file on the stack outside the library: a helper of the app's own
- * that calls runInProcess() for its callers (`export const offload = (fn) => runInProcess(fn, …)`, a
- * decorator factory) is taken for the module of everything it wraps.
+ * Why the module taken for the declaring one may not be the code's own, for a message about code the
+ * child could not find there. The declaring module is the first file on the stack outside the library:
+ * a helper of the app's own that calls runInProcess() for its callers (`export const offload = (fn) =>
+ * runInProcess(fn, …)`, a decorator factory) is taken for the module of everything it wraps; and a
+ * framework's server bundle is a chunk, not the module the code was written in.
  */
-export function helperHint(url: string): string {
+export function declaringModuleHint(url: string): string {
   if (bundleChunk.test(url)) {
     // A framework's server bundle (Next.js's .next/server): the chunk the child imports is not the code's own module.
     return (

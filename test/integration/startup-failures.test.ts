@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ChildStartupError, configure, ModuleLoadError, shutdown, stats, withCallOptions } from 'run-in-process';
 import { fixture, fixtureUrl, repoRoot, scratchFile } from '../helpers/fixtures.js';
@@ -275,7 +276,17 @@ test('a child that cannot start its threads under the process limit (ulimit -u) 
   skip:
     process.platform !== 'linux' || process.getuid?.() !== 0
       ? 'needs Linux and root (to become a user whose process count is its own)'
-      : spawnSync('prlimit', ['--version']).error && 'needs prlimit (util-linux)',
+      : spawnSync('prlimit', ['--version']).error
+        ? 'needs prlimit (util-linux)'
+        : // That user's script and child read the library and the fixtures (a clone in a 0700 folder cannot).
+          spawnSync('setpriv', [
+            '--reuid=60123',
+            '--regid=60123',
+            '--clear-groups',
+            'test',
+            '-r',
+            join(repoRoot, 'dist', 'index.js'),
+          ]).status !== 0 && 'needs the repository readable by another user (it runs as one)',
 }, () => {
   // Node's child hung before running any code (its platform waits for threads that never started),
   // or aborted: the message said a module of its flags may never finish loading.

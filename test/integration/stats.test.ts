@@ -258,6 +258,23 @@ test("with callsPerChild above 1, busy counts the children that run a call, what
   for await (const _ of items);
 });
 
+test("a child killed for a call's timeout or abort counts as neither busy nor idle while it dies", async () => {
+  configure('stats-dying', { size: 1 });
+  const { pid, step } = inPool('stats-dying');
+  const log = scratchFile('dying-log');
+  for (const stop of ['timeout', 'abort'] as const) {
+    await pid();
+    const controller = new AbortController();
+    const options = stop === 'timeout' ? { timeout: 200 } : { signal: controller.signal };
+    const hanging = withCallOptions(options, () => step(log, 1, 'hang'));
+    if (stop === 'abort') setTimeout(() => controller.abort(), 200);
+    await rejectionOf(hanging, stop === 'timeout' ? TimeoutError : Error);
+    // Read as the call fails: its child was sent its kill, and has not exited yet.
+    const { running, children } = stats('stats-dying');
+    assert.deepEqual({ running, busy: children.busy, idle: children.idle }, { running: 0, busy: 0, idle: 0 }, stop);
+  }
+});
+
 test('in an isolated pool, a child whose call has answered is not idle: it is being replaced, and takes nothing', async () => {
   configure('isolate-busy', { size: 2, isolate: true });
   const { step } = inPool('isolate-busy');

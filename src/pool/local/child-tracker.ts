@@ -170,6 +170,11 @@ export class ChildTracker {
     return count;
   }
 
+  /** The record of a child this tracker watches. */
+  recordOf(child: ChildProcess): ChildRecord | undefined {
+    return this.#records.get(child);
+  }
+
   /** The children that have not exited yet. */
   get live(): Iterable<ChildRecord> {
     return this.#live;

@@ -69,29 +69,33 @@ export class LocalBatches {
 
   /**
    * How many children run a call now: those that spoke for a batch with a call not answered, and one
-   * for each such batch that no child spoke for yet.
+   * for each such batch that no child spoke for yet. A child the pool is stopping (a call's timeout
+   * or abort killed it) runs nothing any more, whatever it had not answered: not counted.
    */
   running(): number {
     // An open batch with every call answered, or one ending so, runs nothing: its child takes more.
-    return this.#children((batch) => batch.unanswered > 0 || (batch.deferred?.length ?? 0) > 0);
+    return this.#children((batch) => batch.unanswered > 0 || (batch.deferred?.length ?? 0) > 0, false);
   }
 
-  /** How many children hold a batch, as tinypool sees them: a child whose batch is open or ending is taken. */
-  holding(): number {
-    return this.#children(() => true);
+  /**
+   * How many children hold a batch, as tinypool sees them: a child whose batch is open or ending is
+   * taken, and so is one being stopped until it has exited, unless `stopping` is false.
+   */
+  holding(stopping = true): number {
+    return this.#children(() => true, stopping);
   }
 
   /**
    * How many children have a batch that counts: counted per child, as with callsPerChild above 1 one
    * child's idle batch says nothing of another's; each counted batch no child spoke for yet is one more.
    */
-  #children(counts: (batch: LocalBatch) => boolean): number {
+  #children(counts: (batch: LocalBatch) => boolean, stopping: boolean): number {
     const children = new Set<ChildRecord>();
     let unknown = 0;
     for (const batch of this.#batches.values()) {
       if (!counts(batch)) continue;
-      if (batch.child) children.add(batch.child);
-      else unknown++;
+      if (!batch.child) unknown++;
+      else if (stopping || batch.child.stoppedAt === undefined) children.add(batch.child);
     }
     return children.size + unknown;
   }

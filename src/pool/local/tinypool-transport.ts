@@ -622,13 +622,18 @@ export class TinypoolTransport implements Transport {
   }
 
   children(): ChildCounts {
-    const children = this.#tinypool.threads.length;
+    // A child the pool is stopping (a call's timeout or abort killed it) runs nothing and takes no
+    // call: left out, as it is once it has exited, not counted busy for the moments it takes to die.
+    const children = this.#tinypool.threads.filter((worker) => {
+      const child = (worker as { process?: ChildProcess }).process; // tinypool 2.2.0: ProcessWorker.process
+      return child === undefined || this.#tracker.recordOf(child)?.stoppedAt === undefined;
+    }).length;
     // A child still booting that tinypool has dropped already (a shutdown past its deadline) is
     // one of ours still, and none of its: counted as starting, among no more than tinypool's.
     const starting = Math.min(this.#tracker.starting, children);
     // A child running its warm-up is busy too: it takes no call until it is done. One whose calls are
     // all answered runs nothing, and takes the next call; not in an isolated pool, where it is replaced.
-    const running = this.settings.isolate ? this.#batches.holding() : this.#batches.running();
+    const running = this.settings.isolate ? this.#batches.holding(false) : this.#batches.running();
     const busy = Math.min(children - starting, running + this.#warmTasks);
     return { busy, idle: Math.max(0, children - starting - busy), starting, recycled: this.#recycled };
   }

@@ -87,3 +87,22 @@ export function inspectorShutFlags(): string[] {
     ? ['--disable-sigusr1']
     : ['--inspect-port=0.0.0.1:9229'];
 }
+
+/**
+ * The modules this process preloads with `--require` (`-r`), on its command line or in NODE_OPTIONS:
+ * a require hook there (`tsx/cjs`, `@swc-node/register`, `ts-node/register`) compiles what require()
+ * loads, not what import() does.
+ */
+export function requiredModules(): string[] {
+  const modules: string[] = [];
+  for (const flags of [process.execArgv, nodeOptionsFlags(process.env['NODE_OPTIONS'])]) {
+    for (let index = 0; index < flags.length; index++) {
+      const flag = flags[index]!;
+      const name = flagName(flag);
+      if (name !== '--require' && name !== '-r') continue;
+      const value = flag.includes('=') ? flag.slice(flag.indexOf('=') + 1) : flags[++index];
+      if (value) modules.push(value);
+    }
+  }
+  return modules;
+}

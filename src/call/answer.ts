@@ -8,7 +8,9 @@ import { warnOnce } from '../shared/warn-once.js';
 import { builtinClasses } from '../codec/thrown-shape.js';
 import { fsReadHint } from '../shared/sandbox-hint.js';
 import type { Transport } from '../pool/transport.js';
+import { requiredModules } from '../node-flags.js';
 import { processState } from '../shared/process-state.js';
+import { requiredExports } from '../shared/required-exports.js';
 import type { ModuleEntry } from '../shared/registry.js';
 import { joinStacks, withCallerFrames } from './call-stacks.js';
 import { isEntryScript } from './entry-script.js';
@@ -76,6 +78,17 @@ function typeScriptHint(moduleUrl: string, thrown: unknown, sandboxed = false): 
     return (
       `\nA sandboxed child cannot load TypeScript: loaders (tsx) do not run under the permission model. Compile ` +
       `the module to JavaScript (tsc), and have the pool's calls come from the compiled module.`
+    );
+  // A require hook (node -r @swc-node/register app.ts) compiles what require() loads: the child
+  // imports the module with import(), which on Node 20 and 22 it does not reach.
+  const hooks = requiredModules();
+  if (hooks.length > 0)
+    return (
+      `\nThe parent loads TypeScript through a require hook (--require ${hooks.join(', --require ')}), which ` +
+      `compiles what require() loads; the child imports the module with import(), which the hook does not reach. Give ` +
+      `the children the hook's import form: configure({ execArgv: [...process.execArgv, '--import', 'tsx'] }) ` +
+      `(for @swc-node/register: '--import', '@swc-node/register/esm-register'), or start the parent with it ` +
+      `(node --import tsx app.ts).`
     );
   return (
     `\nThe child cannot load this TypeScript module by itself: start the parent with a loader that it passes on ` +
@@ -169,6 +182,10 @@ function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, unread: Unrea
 async function exportsOf(module: ModuleEntry): Promise<{ namespace: object } | { unread: Unread }> {
   const registered = processState.namespaces.get(module.url);
   if (registered) return { namespace: registered };
+  // Loaded by require() (through a hook of its own, perhaps; the entry script too): its exports are
+  // those require() gave, read without running anything again.
+  const required = requiredExports(module.url);
+  if (required) return { namespace: required };
   if (isEntryScript(module)) return { unread: { kind: 'entry script' } };
   // Named only by a `module` option: its code is for children alone (a sandboxed plugin, a native
   // library), and importing it would run that code here, with this process's rights.

@@ -159,7 +159,8 @@ function standardClassEntry(context: StandardContext, options: RunInProcessOptio
   if (typeof metadata !== 'object' || metadata === null) {
     throw usageError(
       `@runInProcess cannot identify the class of ${where}: the decorator context has no metadata object. ` +
-        `Import 'run-in-process' before the class is defined, and compile with TypeScript ≥ 5.2 or esbuild ≥ 0.21.`,
+        `Import 'run-in-process' before the class is defined, and compile with TypeScript ≥ 5.2, esbuild ≥ 0.21, or Babel's ` +
+        `decorators plugin at version '2023-05' or later (earlier versions give no metadata).`,
     );
   }
   const moduleUrl = declaringModule(options.module, where);

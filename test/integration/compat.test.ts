@@ -58,6 +58,38 @@ test('the tsx CLI: a .ts module with legacy decorators', () => {
   assert.deepEqual(line(stdout, /^design:returntype (\w+)$/m), ['absent']);
 });
 
+/**
+ * A CommonJS app whose TypeScript a require hook compiles (`node --require tsx/cjs`, as with
+ * @swc-node/register or ts-node): import() does not go through the hook, so the children need an
+ * import loader, and this process finds an exported error class in require()'s cache, not by import().
+ */
+const requireHookApp = join(compat, 'tsx', 'require-hook');
+
+test('a require hook (node --require tsx/cjs): without an import loader, the ModuleLoadError names the hook and its import form', () => {
+  const { stdout } = run(join(requireHookApp, 'app.cjs'), requireHookApp, { nodeArgs: ['--require', 'tsx/cjs'] });
+  assert.match(
+    stdout,
+    /^caught ModuleLoadError instanceof Refused false: The child process could not load Gate\.open/m,
+  );
+  assert.match(stdout, /through a require hook \(--require tsx\/cjs\).*'--import', 'tsx'/);
+});
+
+test('a require hook with an import loader for the children: an error class the module exports comes back as itself', {
+  skip:
+    Number(process.versions.node.split('.')[0]) < 22 &&
+    "on Node 20, tsx's require hook rewrites the library for require(), and the children's import() of it then fails (README)",
+}, () => {
+  const { stdout, stderr } = run(join(requireHookApp, 'app.cjs'), requireHookApp, {
+    nodeArgs: ['--require', 'tsx/cjs'],
+    args: ['--with-import-loader'],
+  });
+  const [parent, child] = line(stdout, /^parent (\d+) child (\d+)$/m);
+  assert.notEqual(child, parent);
+  // This process could not import() gate.cts (Node strips types as for ESM, and stops at the decorators).
+  assert.match(stdout, /^caught Refused instanceof Refused true: refused -7$/m, stderr);
+  assert.doesNotMatch(stderr, /RUN_IN_PROCESS_UNKNOWN_ERROR_CLASS/);
+});
+
 interface VitestFileResult {
   name: string;
   status: string;

@@ -10,7 +10,7 @@ import { fsReadHint } from '../shared/sandbox-hint.js';
 import type { Transport } from '../pool/transport.js';
 import { requiredModules } from '../node-flags.js';
 import { processState } from '../shared/process-state.js';
-import { requiredExports } from '../shared/required-exports.js';
+import { requireCacheEntry } from '../shared/require-cache.js';
 import type { ModuleEntry } from '../shared/registry.js';
 import { joinStacks, withCallerFrames } from './call-stacks.js';
 import { isEntryScript } from './entry-script.js';
@@ -184,8 +184,10 @@ async function exportsOf(module: ModuleEntry): Promise<{ namespace: object } | {
   if (registered) return { namespace: registered };
   // Loaded by require() (through a hook of its own, perhaps; the entry script too): its exports are
   // those require() gave, read without running anything again.
-  const required = requiredExports(module.url);
-  if (required) return { namespace: required };
+  // A require hook compiled it perhaps (node -r @swc-node/register): import() of the file would fail.
+  const required: unknown = requireCacheEntry(module.url)?.exports;
+  if ((typeof required === 'object' || typeof required === 'function') && required !== null)
+    return { namespace: required };
   if (isEntryScript(module)) return { unread: { kind: 'entry script' } };
   // Named only by a `module` option: its code is for children alone (a sandboxed plugin, a native
   // library), and importing it would run that code here, with this process's rights.

@@ -1,8 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { usageError } from '../errors.js';
 import { defaultPoolName, type RunInProcessOptions } from '../options.js';
 import type { FunctionTarget, MethodTarget, Target } from '../protocol.js';
 import { processState } from './process-state.js';
+import { requireCacheEntry } from './require-cache.js';
 import { declaringModuleHint } from './declaring-module-hint.js';
 
 /**
@@ -123,7 +123,11 @@ const declarer = { evaluation: {}, library: import.meta.url.replace(/[?#].*$/, '
  */
 export function declaredHere(url: string): ModuleEntry {
   const earlier = registry().modules.get(url)?.declaredBy;
-  const instance = commonJsInstance(url);
+  // A CommonJS module's object in require's cache is a new one each time the file is evaluated anew,
+  // by a hot reloader that takes it out of the cache (decache, import-fresh, `delete require.cache[…]`),
+  // with the library left as it was. That is a module loaded again, whose targets are declared afresh,
+  // not one that wraps a function twice (a wrap inside a function that runs twice, which stays refused).
+  const instance = requireCacheEntry(url);
   const libraryAgain = earlier && earlier.evaluation !== declarer.evaluation && earlier.library === declarer.library;
   const moduleAgain = earlier?.instance !== undefined && instance !== undefined && earlier.instance !== instance;
   if (libraryAgain || moduleAgain) registry().modules.delete(url);
@@ -132,23 +136,6 @@ export function declaredHere(url: string): ModuleEntry {
   entry.ranHere = true;
   return entry;
 }
-
-/**
- * A CommonJS module's object in require's cache: a new one each time the file is evaluated anew, by
- * a hot reloader that takes it out of the cache (decache, import-fresh, `delete require.cache[…]`),
- * with the library left as it was. That is a module loaded again, whose targets are declared afresh,
- * not one that wraps a function twice (a wrap inside a function that runs twice, which stays refused).
- */
-function commonJsInstance(url: string): object | undefined {
-  if (!url.startsWith('file:') || /[?#]/.test(url)) return undefined;
-  requireCache ??= process.getBuiltinModule('node:module').createRequire(import.meta.url).cache;
-  try {
-    return requireCache[fileURLToPath(url)];
-  } catch {
-    return undefined; // A URL no path stands for.
-  }
-}
-let requireCache: NodeJS.Dict<NodeJS.Module> | undefined;
 
 export function findModule(url: string): ModuleEntry | undefined {
   return registry().modules.get(url);

@@ -11,6 +11,8 @@ import {
 import type { PoolStats } from '../pool/call-stats.js';
 import type { Scheduler } from '../pool/scheduler.js';
 import { prepareAddresses } from './recipe.js';
+import { joinCopies } from '../shared/library-copies.js';
+import { libraryDir } from '../shared/library-dir.js';
 import { processState } from '../shared/process-state.js';
 import { findModule } from '../shared/registry.js';
 import { unnamedMessage, unnamedTargetsIn } from '../shared/remote-key.js';
@@ -25,6 +27,10 @@ import { warnOnce } from '../shared/warn-once.js';
 type Machinery = typeof import('../pool/pools.js');
 
 const optionsByName = new Map<string, PoolOptions>([[defaultPoolName, {}]]);
+/** The pools given options by `configure()`: the default one is in optionsByName from the start. */
+const configuredNames = new Set<string>();
+/** The pools whose options calls have taken, each checked against other copies of the library once. */
+const taken = new Set<string>();
 /** How many of those have `permissions`. */
 let sandboxedPools = 0;
 let machinery: Machinery | undefined;
@@ -72,6 +78,7 @@ export function configure(nameOrOptions: string | PoolOptions, maybeOptions?: Po
     if ((before?.permissions !== undefined) !== (checked.permissions !== undefined))
       tellThreads(name, checked.permissions !== undefined);
     optionsByName.set(name, checked);
+    configuredNames.add(name);
     // Only a call's limits changed: the pool as it is takes them (a call made before keeps its own).
     if (before && sameChildren(before, checked)) machinery?.retune(name, checked);
     // Calls in flight finish on the old children; those still waiting for one, and new calls, go to new ones.
@@ -123,11 +130,18 @@ export async function warmUp(name: string = defaultPoolName): Promise<void> {
 }
 
 /**
- * Closes every pool: waits for calls in flight up to the deadline, rejects what is left, and stops
- * every child. A call made afterwards starts its pool again.
+ * Closes every pool (those of other copies of the library in this process too): waits for calls in
+ * flight up to the deadline, rejects what is left, and stops every child. A call made afterwards
+ * starts its pool again.
  */
 export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
   const { deadline = poolDefaults.deadline } = checkShutdownOptions(options, 'shutdown(options)');
+  // Another copy of the library in this process has pools of its own, which an app that calls this
+  // before it exits means to close too (its children would outlive the call).
+  await Promise.all([closeOwn(deadline), ...otherCopies().map((copy) => copy.closeOwn(deadline))]);
+}
+
+async function closeOwn(deadline: number): Promise<void> {
   if (machinery) return machinery.closeAll(deadline);
   // While the machinery loads, calls wait for it in the order they were made: the pools close in the
   // same turn as it ends, after the schedulers of calls made before this were handed out, and before
@@ -137,6 +151,19 @@ export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
     () => {}, // Nothing started: nothing to close.
   );
 }
+
+const otherCopies = joinCopies({
+  configuredAs(name) {
+    if (!configuredNames.has(name)) return undefined;
+    const options = optionsByName.get(name);
+    return options?.permissions !== undefined
+      ? 'sandboxed'
+      : options?.transport !== undefined
+        ? 'remote'
+        : 'configured';
+  },
+  closeOwn,
+});
 
 /**
  * A snapshot of a pool (the default one unless named): its children, its calls waiting and running,
@@ -197,20 +224,60 @@ export function configuredOptions(name: string): PoolOptions | undefined {
 /** The options a pool's calls get: those of `configure()`, or the defaults with a warning. */
 export function poolOptions(name: string): PoolOptions {
   const options = optionsByName.get(name);
-  if (options) return options;
+  if (options && taken.has(name)) return options;
+  return firstTaken(name, options);
+}
+
+/**
+ * A pool's options as its first call takes them. One that `configure()` did not reach in this copy
+ * of the library runs with the defaults, which fail open where the pool was meant to be sandboxed
+ * or remote (in the thread that started this one, or in another copy): refused then, else warned of.
+ */
+function firstTaken(name: string, options: PoolOptions | undefined): PoolOptions {
+  if (configuredNames.has(name)) {
+    taken.add(name);
+    return options!;
+  }
   // Sandboxed where this thread was started: here, with the defaults, its code would run unsandboxed.
   if (sandboxedInStartingThread(name)) throw unconfiguredInThread(name);
+  const elsewhere = otherCopies().find((copy) => copy.configuredAs(name) !== undefined);
+  const as = elsewhere?.configuredAs(name);
+  if (elsewhere && as !== 'configured') throw configuredInOtherCopy(name, elsewhere.dir, as);
   // A `{ pool: 'nativ' }` typo would otherwise pass silently, as a pool with default options.
-  warnOnce(
-    'RUN_IN_PROCESS_UNCONFIGURED_POOL',
-    name,
-    () =>
-      `Pool "${name}" was never configured, so it runs with the default options. Call ` +
-      `configure('${name}', { … }) before its first call, or check the name in { pool: '${name}' }.`,
-  );
+  if (name !== defaultPoolName || elsewhere) {
+    warnOnce('RUN_IN_PROCESS_UNCONFIGURED_POOL', name, () =>
+      elsewhere
+        ? `${poolLabel(name)} was configured through another copy of run-in-process in this process ` +
+          `(${elsewhere.dir}), not through this one (${libraryDir}), which declared the code it runs: each copy ` +
+          `has pools of its own, so its calls run with the default options. ${oneCopy}`
+        : `Pool "${name}" was never configured, so it runs with the default options. Call ` +
+          `configure('${name}', { … }) before its first call, or check the name in { pool: '${name}' }.`,
+    );
+  }
+  taken.add(name);
+  if (options) return options;
   const defaults: PoolOptions = {};
   optionsByName.set(name, defaults);
   return defaults;
+}
+
+const oneCopy =
+  `Have the app load one copy (\`npm ls run-in-process\` lists them; \`npm dedupe\`; under pnpm, the same ` +
+  `versions of its peers bullmq and ioredis everywhere; Yarn's resolutions), or configure the pool through ` +
+  `both copies.`;
+
+function poolLabel(name: string): string {
+  return name === defaultPoolName ? 'The default pool' : `Pool "${name}"`;
+}
+
+function configuredInOtherCopy(name: string, dir: string, as: 'sandboxed' | 'remote' | undefined): TypeError {
+  const what = as === 'sandboxed' ? 'sandboxed (permissions)' : 'remote (a transport)';
+  return usageError(
+    `${poolLabel(name)} is ${what} in another copy of run-in-process loaded in this process (${dir}), but was ` +
+      `never configured through this one (${libraryDir}), which declared the code this call runs: each copy has ` +
+      `pools of its own, and here it would run with the default options, ${as === 'sandboxed' ? 'without its sandbox' : 'in a local child'}. ` +
+      oneCopy,
+  );
 }
 
 /**

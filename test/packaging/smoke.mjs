@@ -410,6 +410,28 @@ function checkTwoCopies(project) {
     const result = inChild(found, 'via-b');
     same({ tag: result.tag, pool: result.pool }, { tag: 'b', pool: 'B' }, 'via-b');
   });
+  check(`${app}: a pool that copy A sandboxed, called through code of copy B, is refused, not run unsandboxed`, () => {
+    const refused = need(found, 'across-sandboxed');
+    same(
+      { name: refused.name, code: refused.code },
+      { name: 'TypeError', code: 'ERR_INVALID_USAGE' },
+      'across-sandboxed',
+    );
+    for (const words of ['is sandboxed (permissions) in another copy of run-in-process', 'npm ls run-in-process'])
+      expect(refused.message.includes(words), `the message does not say "${words}": ${refused.message}`);
+  });
+  check(
+    `${app}: a pool that only copy A configured warns, when code of copy B calls it, that another copy configured it`,
+    () => {
+      const { ran, warning } = need(found, 'across-plain');
+      expect(ran === true, 'the call did not run');
+      expect(/configured through another copy of run-in-process/.test(warning ?? ''), `no such warning: ${warning}`);
+    },
+  );
+  check(`${app}: shutdown() of copy A also ends the children of copy B's pools`, () => {
+    same(need(found, 'before-shutdown').aliveInB, [true, true], 'before');
+    same(need(found, 'after-shutdown').aliveInB, [false, false], 'after');
+  });
   check(`${app}: both copies agree they are in a child (isChildProcess is shared on globalThis)`, () => {
     same(
       [need(found, 'via-a').otherCopySaysChild, need(found, 'via-b').otherCopySaysChild],

@@ -2,6 +2,7 @@ import { optionError, usageError } from '../errors.js';
 import type { PoolOptions } from '../options.js';
 import { warnOnce } from '../shared/warn-once.js';
 import { InlineTransport } from './inline-transport.js';
+import { refuseUnderPlugAndPlay } from './local/plug-and-play.js';
 import { refuseInSingleExecutable } from './local/single-executable.js';
 import { TinypoolTransport } from './local/tinypool-transport.js';
 import { Scheduler } from './scheduler.js';
@@ -159,6 +160,7 @@ function transportFor(settings: ReturnType<typeof resolveSettings>): TransportFa
   }
   if (inlineMode()) return (events) => new InlineTransport(events);
   refuseInSingleExecutable(settings.name);
+  refuseUnderPlugAndPlay(settings.name, settings.sandboxed);
   return (events) => new TinypoolTransport(settings, events);
 }
 

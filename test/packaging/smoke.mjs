@@ -32,6 +32,8 @@ const TSC_TIMEOUT_MS = 120_000;
 // Generous: an app that is still running after this did not exit by itself.
 const APP_TIMEOUT_MS = 60_000;
 const TS7 = '7.0.2';
+/** Yarn 4, whose default install (Plug'n'Play) keeps packages in zip archives. */
+const YARN = '4.18.1';
 const TYPES_NODE = '^20.19.0';
 /** The tsx the repository installs (so npm's cache has it), to run the CommonJS app's sources (checkCjsApp). */
 const TSX = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')).packages['node_modules/tsx'].version;
@@ -159,6 +161,7 @@ function writeProject(project, tarballFile) {
       typescript: TS7,
       '@types/node': TYPES_NODE,
       tsx: TSX,
+      '@yarnpkg/cli-dist': YARN,
     },
   };
   writeFileSync(join(project, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -492,6 +495,88 @@ console.log('shutdown: ' + JSON.stringify({ done: true }));
   );
 }
 
+/**
+ * Yarn's default install, Plug'n'Play: packages stay in zip archives that only Yarn's runtime reads,
+ * which NODE_OPTIONS loads in the app and its children, after the child's own first `--require`.
+ * Zipped, the library refuses to start children, saying to unplug it; unplugged, its calls run in
+ * children; a sandboxed pool (whose children start with an empty environment) is refused either way.
+ */
+function checkYarnPlugAndPlay(project, tarballFile) {
+  const dir = join(project, '..', 'yarn-app');
+  const yarn = join(project, 'node_modules', '@yarnpkg', 'cli-dist', 'bin', 'yarn.js');
+  const manifest = {
+    name: 'yarn-app',
+    private: true,
+    type: 'module',
+    packageManager: `yarn@${YARN}`,
+    dependencies: { 'run-in-process': `file:${tarballFile}` },
+  };
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+  writeFileSync(join(dir, 'yarn.lock'), ''); // This folder is a Yarn project of its own.
+  // The registry npm uses (npm sets npm_config_registry for the scripts it runs), not Yarn's own.
+  const registry = process.env.npm_config_registry || 'https://registry.npmjs.org/';
+  writeFileSync(
+    join(dir, '.yarnrc.yml'),
+    `enableTelemetry: false\nenableGlobalCache: false\nnpmRegistryServer: ${JSON.stringify(registry)}\n`,
+  );
+  writeFileSync(
+    join(dir, 'work.mjs'),
+    `import { runInProcess } from 'run-in-process';
+export const where = runInProcess(async function where() { return { pid: process.pid }; });
+export const guarded = runInProcess(async function guarded() { return { pid: process.pid }; }, { pool: 'guarded' });
+`,
+  );
+  writeFileSync(
+    join(dir, 'app.mjs'),
+    `import { configure, shutdown } from 'run-in-process';
+import { guarded, where } from './work.mjs';
+configure('guarded', { permissions: { fsRead: [process.cwd()] } });
+const failure = (error) => ({ name: error.constructor.name, message: error.message });
+console.log('main: ' + JSON.stringify({ pid: process.pid, pnp: process.versions.pnp }));
+console.log('called: ' + JSON.stringify(await where().catch(failure)));
+console.log('sandboxed: ' + JSON.stringify(await guarded().catch(failure)));
+await shutdown();
+console.log('shutdown: ' + JSON.stringify({ done: true }));
+`,
+  );
+  const install = (label) => {
+    const result = run(process.execPath, [yarn, 'install'], dir, INSTALL_TIMEOUT_MS);
+    expectSuccess(`yarn install (${label})`, result, INSTALL_TIMEOUT_MS);
+  };
+  const runApp = () => {
+    const result = run(process.execPath, [yarn, 'node', 'app.mjs'], dir, APP_TIMEOUT_MS);
+    expectSuccess('yarn node app.mjs', result, APP_TIMEOUT_MS);
+    const found = results(result.stdout);
+    expect(typeof need(found, 'main').pnp === 'string', "the app did not run under Plug'n'Play");
+    same(need(found, 'shutdown'), { done: true }, 'shutdown');
+    return found;
+  };
+  const refusedSandbox = (found) => {
+    const { name, message } = need(found, 'sandboxed');
+    same(name, 'ChildStartupError', 'the sandboxed call');
+    expect(message.includes('nodeLinker: node-modules'), `the message does not say what to do: ${message}`);
+  };
+  check(`Yarn ${YARN} Plug'n'Play, the library zipped: calls fail at once, saying to unplug it`, () => {
+    install('zipped');
+    const found = runApp();
+    const { name, message } = need(found, 'called');
+    same(name, 'ChildStartupError', 'the call');
+    expect(message.includes('"unplugged": true'), `the message does not say to unplug it: ${message}`);
+    refusedSandbox(found);
+  });
+  check(`Yarn ${YARN} Plug'n'Play, the library unplugged: a call runs in a child; a sandboxed pool is refused`, () => {
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ ...manifest, dependenciesMeta: { 'run-in-process': { unplugged: true } } }),
+    );
+    install('unplugged');
+    const found = runApp();
+    inChild(found, 'called');
+    refusedSandbox(found);
+  });
+}
+
 /** Parses `tsc --pretty false` output: diagnostics (with their continuation lines) by file. */
 function diagnostics(output) {
   const byFile = new Map();
@@ -677,7 +762,7 @@ async function smoke(tmp) {
   ]);
   let installed = false;
   check(
-    `npm install: the tarball as run-in-process and as alias rip2, typescript@${TS7}, @types/node@${TYPES_NODE}, tsx@${TSX}`,
+    `npm install: the tarball as run-in-process and as alias rip2, typescript@${TS7}, @types/node@${TYPES_NODE}, tsx@${TSX}, @yarnpkg/cli-dist@${YARN}`,
     () => {
       expectSuccess('npm install', appsInstall, INSTALL_TIMEOUT_MS);
       installed = true;
@@ -690,6 +775,7 @@ async function smoke(tmp) {
   checkTwoCopies(project);
   checkBundledApp(project);
   checkPnpmLayout(project);
+  checkYarnPlugAndPlay(project, join(tmp, tarball.filename));
 
   const tsc7 = join(project, 'node_modules', '.bin', 'tsc');
   typeChecks(`types, TypeScript ${TS7}, standard decorators`, tsc7, typesDir, 'tsconfig.standard.json');

@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import {
   closeSync,
+  cpSync,
   existsSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -706,4 +708,42 @@ test('a pool whose NODE_OPTIONS turn the permission model on is watched as a san
   } finally {
     parent.kill('SIGKILL');
   }
+});
+
+test("a pnpm workspace's layout (the library's real folder outside the app's, with a node_modules of its own): a sandboxed call runs", () => {
+  // pnpm keeps the library in the workspace's store, beside its dependencies, and makes a
+  // node_modules/.bin in its folder. Node 22 and later looked for reflect-metadata there first, a
+  // look the sandbox denied (the folder was not granted), and every call failed with ModuleLoadError.
+  const workspace = folder('pnpm-workspace');
+  const store = join(workspace, 'node_modules', '.pnpm', 'run-in-process@0.1.0', 'node_modules');
+  const library = join(store, 'run-in-process');
+  mkdirSync(join(library, 'node_modules', '.bin'), { recursive: true });
+  cpSync(join(repoRoot, 'dist'), join(library, 'dist'), { recursive: true });
+  cpSync(join(repoRoot, 'package.json'), join(library, 'package.json'));
+  const { dependencies } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  for (const name of Object.keys(dependencies)) symlinkSync(join(repoRoot, 'node_modules', name), join(store, name));
+  const app = join(workspace, 'packages', 'app');
+  mkdirSync(join(app, 'node_modules'), { recursive: true });
+  symlinkSync(library, join(app, 'node_modules', 'run-in-process'));
+  writeFileSync(
+    join(app, 'work.mjs'),
+    `import { runInProcess } from 'run-in-process';
+export const guarded = runInProcess(async function guarded() { return process.pid; }, { pool: 'guarded' });
+`,
+  );
+  writeFileSync(
+    join(app, 'app.mjs'),
+    `import { configure, shutdown } from 'run-in-process';
+import { guarded } from './work.mjs';
+configure('guarded', { permissions: { fsRead: [process.cwd()] } });
+const pid = await guarded().catch((error) => error.message);
+console.log(typeof pid === 'number' && pid !== process.pid ? 'ran in a child' : pid);
+await shutdown();
+`,
+  );
+  const run = runScript(pathToFileURL(join(app, 'app.mjs')), { cwd: app });
+  assert.equal(run.status, 0, run.report);
+  assert.equal(run.stdout.trim(), 'ran in a child', run.report);
 });

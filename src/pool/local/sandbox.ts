@@ -84,14 +84,22 @@ const root = dirname(compiled);
 let library: string[] | undefined;
 
 /**
- * The library's compiled files and its package.json (not its whole folder: in a checkout that folder
- * holds the tests, and it may hold the app); tinypool, whose entry file each child starts in; and
+ * The library's compiled files, its package.json and its node_modules (not its whole folder: in a
+ * checkout that folder holds the tests, and it may hold the app); tinypool, whose entry file each child starts in; and
  * reflect-metadata, which the library imports. Each as Node finds it from the library's files, and
  * as the link it follows if it is one (pnpm installs packages as links, and Node checks the path it
  * opens, not where a link leads).
  */
 function libraryPaths(): string[] {
-  library ??= [compiled, join(root, 'package.json'), ...installedAt('tinypool'), ...installedAt('reflect-metadata')];
+  library ??= [
+    compiled,
+    join(root, 'package.json'),
+    // Where Node looks for the library's dependencies first, whether or not it exists: on Node 22 and
+    // later, a look denied is an error, not a miss (pnpm keeps them beside the library, not in it).
+    join(root, 'node_modules'),
+    ...installedAt('tinypool'),
+    ...installedAt('reflect-metadata'),
+  ];
   return library;
 }
 

@@ -28,7 +28,7 @@ import {
   openReleased,
   shown,
 } from './envelope.js';
-import { noSuchDatabase, refusedCredentials } from './connection.js';
+import { noSuchDatabase, refusedByAcl, refusedCredentials } from './connection.js';
 import { HeldWords } from './held-words.js';
 import type { QueueLink } from './queue-link.js';
 import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
@@ -193,6 +193,14 @@ export class CallerTransport implements Transport {
         `${what}: ${where} refused the connection's credentials (${message}). ${consequence}Give the user and ` +
           `password of an ACL user in the transport's connection (redis://user:password@host:port, or ` +
           `{ username, password }).`,
+        { cause: error },
+      );
+    }
+    if (refusedByAcl(message)) {
+      return new TransportUnavailableError(
+        `${what}: ${where} refused a command to the transport's user (${message}). ${consequence}Give that ACL ` +
+          `user the commands the queue runs, INFO among them (BullMQ checks Redis's version with it): ` +
+          `+@all -@dangerous +info is enough, on the queue's keys (~bull:*, or the transport's prefix).`,
         { cause: error },
       );
     }

@@ -199,6 +199,15 @@ export function refusedCredentials(message: string): boolean {
 }
 
 /**
+ * Redis's ACL refused a command to the connection's user (NOPERM): it answers, and the user needs
+ * more rights. A hardened user without `@dangerous` lacks INFO, which BullMQ runs as it connects, to
+ * check Redis's version.
+ */
+export function refusedByAcl(message: string): boolean {
+  return /\bNOPERM\b/.test(message);
+}
+
+/**
  * What a Redis client's error says of its connection, in words a user can act on. ioredis's parser
  * error ("Protocol error, got "H" as reply type byte. Please report this.") means that what answers
  * there is not Redis (an HTTP server, say): a wrong address or port, not a bug to report.

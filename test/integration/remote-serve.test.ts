@@ -162,6 +162,28 @@ describe('a worker started with serve()', { skip }, () => {
     assert.match(run.stdout, /^serve: WRONGPASS/m, run.report);
   });
 
+  test('an ACL user without INFO (+@all -@dangerous) fails the call saying what to grant, and the caller lives on', () => {
+    // BullMQ runs INFO as it connects; closing the subscription that met the refusal rejected with it,
+    // unhandled: the caller's process ended with exit code 1, after its own catch.
+    const run = script(
+      `const { Redis } = await import('ioredis');
+       const admin = new Redis({ path: ${JSON.stringify(redis.socket)} });
+       await admin.acl('SETUSER', 'no-info', 'on', '>pw', '~*', '&*', '+@all', '-@dangerous');
+       admin.disconnect();
+       ${callAndServe}
+       await new Promise((resolve) => setTimeout(resolve, 1_500)); // Past the subscription's next try.
+       console.log('alive');`,
+      { path: redis.socket, username: 'no-info', password: 'pw' },
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(
+      run.stdout,
+      /^caller: TransportUnavailableError inPx could not be sent: Redis at .* refused a command to the transport's user \(NOPERM .*'info'.*\)\. Nothing was sent\. Give that ACL user .*\+@all -@dangerous \+info/m,
+      run.report,
+    );
+    assert.match(run.stdout, /^alive$/m, run.report);
+  });
+
   test('a database Redis does not have is refused, to a caller and to serve(), not taken for database 0', () => {
     // ioredis says so once, as an error, and goes on with database 0: there, the calls of whoever uses it.
     const run = script(callAndServe, { path: redis.socket, db: 99 });

@@ -28,7 +28,7 @@ import {
   openReleased,
   shown,
 } from './envelope.js';
-import { noSuchDatabase, refusedByAcl, refusedCredentials } from './connection.js';
+import { maskCredentials, noSuchDatabase, refusedByAcl, refusedCredentials } from './connection.js';
 import { HeldWords } from './held-words.js';
 import type { QueueLink } from './queue-link.js';
 import { remoteKey, targetLabel, unnamedMessage } from '../shared/remote-key.js';
@@ -180,6 +180,7 @@ export class CallerTransport implements Transport {
 
   /** Redis could not be reached, or answered with an error (out of memory, an ACL), each said as it is. */
   #unavailable(what: string, error: unknown, consequence = ''): TransportUnavailableError {
+    maskCredentials(error);
     const where = `Redis at ${this.options.where} (queue ${this.link.queueName})`;
     const message = (error as Error | undefined)?.message ?? String(error);
     // ioredis's ReplyError: Redis answered, and refused the command.

@@ -53,9 +53,11 @@ export function parse(args: string[]): Flags {
     }
     seen.set(token.name, token.value);
   }
-  if (!values.connection || !values.pool || positionals.length === 0) {
+  // From the environment, the URL and its password stay out of `ps` and /proc/<pid>/cmdline.
+  const connection = values.connection ?? process.env['RUN_IN_PROCESS_CONNECTION'];
+  if (!connection || !values.pool || positionals.length === 0) {
     const missing = [
-      !values.connection && '--connection',
+      !connection && '--connection (or RUN_IN_PROCESS_CONNECTION)',
       !values.pool && '--pool',
       positionals.length === 0 && 'a module (was it taken as the value of a flag?)',
     ].filter(Boolean);
@@ -72,7 +74,7 @@ export function parse(args: string[]): Flags {
     }
   }
   return {
-    connection: values.connection,
+    connection,
     pool: values.pool,
     modules: positionals,
     buildId: values['build-id'],

@@ -16,7 +16,9 @@ const usage = `usage: run-in-process worker --connection <redis URL or socket pa
                           [--size <n>] [--timeout <ms>] [--prefix <prefix>]
                           [--lock-duration <ms>] [--stalled-interval <ms>] [--max-payload-bytes <n>]
                           [--shutdown-deadline <ms>] <module> [<module> …]
-  The secret, if callers sign their calls, is read from RUN_IN_PROCESS_SECRET.`;
+  The connection may be given in RUN_IN_PROCESS_CONNECTION instead (a password in a flag shows in ps).
+  The secret, if callers sign their calls, is read from RUN_IN_PROCESS_SECRET.
+  Neither variable reaches the children that run the calls.`;
 
 /** A worker whose modules have not loaded after this long says so (they may be only slow). */
 const loadingNoticeMs = 10_000;

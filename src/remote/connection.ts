@@ -199,6 +199,27 @@ export function refusedCredentials(message: string): boolean {
 }
 
 /**
+ * ioredis keeps the command an error answers on the error (`command: { name, args }`), and for
+ * AUTH (and HELLO … AUTH) the args are the user and the password in clear: anyone who logs the error,
+ * or a TransportUnavailableError caused by it, would print the password. Masked in place, through the
+ * error's causes, so that every holder of the same error sees it masked.
+ */
+export function maskCredentials(error: unknown): void {
+  let at: unknown = error;
+  for (let depth = 0; depth < 8 && typeof at === 'object' && at !== null; depth++) {
+    const command = (at as { command?: { name?: unknown; args?: unknown } }).command;
+    if (command && /^(auth|hello)$/i.test(String(command.name)) && Array.isArray(command.args)) {
+      try {
+        command.args = command.args.map(() => '***');
+      } catch {
+        // Frozen: nothing to mask it with.
+      }
+    }
+    at = (at as { cause?: unknown }).cause;
+  }
+}
+
+/**
  * Redis's ACL refused a command to the connection's user (NOPERM): it answers, and the user needs
  * more rights. A hardened user without `@dangerous` lacks INFO, which BullMQ runs as it connects, to
  * check Redis's version.

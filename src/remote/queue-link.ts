@@ -2,7 +2,7 @@ import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { JobLostError } from '../errors.js';
 import { messageOf } from '../codec/describe-thrown.js';
-import { checkDatabase, connectionProblem, givenUpRetrying, noSuchDatabase } from './connection.js';
+import { checkDatabase, connectionProblem, givenUpRetrying, maskCredentials, noSuchDatabase } from './connection.js';
 import { holderOf, stopMarkOf } from './job-holder.js';
 import { freezeReleased } from './release-marks.js';
 import { answerKeyOf, finishedJobKeptSeconds, isAnswerApart } from './envelope.js';
@@ -305,6 +305,7 @@ export class QueueLink {
     redis.on('end', () => redis !== this.#adding && this.#clients.delete(redis));
     // Reported to the call that meets it, not to the process.
     redis.on('error', (error: Error) => {
+      maskCredentials(error); // The same error may reach the call that meets it, and a log.
       if (givenUpRetrying(error) && this.#unreachable !== undefined) return;
       // Told by checkDatabase, in full: Redis answers, and is not out of reach.
       if (noSuchDatabase(error.message)) return;

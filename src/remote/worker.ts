@@ -18,7 +18,7 @@ import { resolveSettings } from '../pool/settings.js';
 import { guardInspector } from '../shared/inspector-guard.js';
 import { allowList, importServed } from './allow-list.js';
 import { buildIdFor, queueNameOf } from './build-id.js';
-import { checkDatabase, connectionProblem, noSuchDatabase } from './connection.js';
+import { checkDatabase, connectionProblem, maskCredentials, noSuchDatabase } from './connection.js';
 import { openCancel } from './envelope.js';
 import { jobRunner } from './job-runner.js';
 import { loadBullMQ } from './peers.js';
@@ -26,6 +26,9 @@ import { RunningJobs } from './running-jobs.js';
 import type { BullmqSettings } from './settings.js';
 import { announce, countAlive, type Presence } from './worker-presence.js';
 import { sleep } from '../shared/real-clock.js';
+
+/** What the worker command reads from its environment (cli.ts), kept from the children's. */
+export const workerOnlyVariables = ['RUN_IN_PROCESS_SECRET', 'RUN_IN_PROCESS_CONNECTION'] as const;
 
 export interface ServeOptions {
   /** The transport the callers use: `bullmq({ connection })`. */
@@ -90,6 +93,10 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
   const poolOptions = checkPoolOptions(options.poolOptions ?? {}, 'serve(): poolOptions');
   // lingerMs: the next job comes a Redis round trip after the last answer: a child's open batch waits for it.
   const local = { ...resolveSettings(options.pool, poolOptions), lingerMs: 10 };
+  // The variables the worker command reads its secret and its Redis URL (a password in it) from are
+  // not the served code's: a dependency or an error reporter that reads the environment would get
+  // what signs calls to every worker. Passed on only when the pool's own `env` gives them.
+  for (const name of workerOnlyVariables) if (poolOptions.env?.[name] === undefined) delete local.env[name];
   // Refused before the modules are imported, before any of their code runs.
   // What the pool itself asks for: not the worker's own flags, which its children inherit (a worker
   // run under the model gives them its own rights, which its modules' top-level code has too).
@@ -151,6 +158,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     clients.add(client);
     // ioredis reconnects by itself; who started the worker is told why it waits, not once a second.
     client.on('error', (error: Error) => {
+      maskCredentials(error); // Told to onConnectionError, and serve() may reject with it.
       // Said once, by the check below, which ends the worker: not a wait for Redis.
       if (noSuchDatabase(error.message)) return;
       const reason = connectionProblem(error);

@@ -128,8 +128,21 @@ test('the usage error says which of --connection, --pool and a module is missing
     command('--connection', '/nowhere/redis.sock', '--pool', 'default', '--size', module),
     `${needed} a module (was it taken as the value of a flag?).`,
   );
-  refuses(command('--pool', 'default', module), `${needed} --connection.`);
-  refuses(command(module), `${needed} --connection, --pool.`);
+  refuses(command('--pool', 'default', module), `${needed} --connection (or RUN_IN_PROCESS_CONNECTION).`);
+  refuses(command(module), `${needed} --connection (or RUN_IN_PROCESS_CONNECTION), --pool.`);
+});
+
+test('the connection may come from RUN_IN_PROCESS_CONNECTION instead of --connection (a password in a flag shows in ps)', () => {
+  const hangs = `${scratchFile('awaits-for-ever')}.mjs`;
+  writeFileSync(hangs, 'await new Promise(() => {});\n');
+  const run = spawnSync(process.execPath, [cli, 'worker', '--pool', 'default', hangs], {
+    encoding: 'utf8',
+    timeout: 10_000,
+    env: { ...process.env, RUN_IN_PROCESS_CONNECTION: '/nowhere/redis.sock' },
+  });
+  // Past the flags: it went on to import the module (which never loads), not to a usage error.
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(run.stderr, /never finished loading/);
 });
 
 test('--help (or -h) prints the usage on stdout and succeeds, with or without the worker command', () => {

@@ -184,6 +184,59 @@ describe('a worker started with serve()', { skip }, () => {
     assert.match(run.stdout, /^alive$/m, run.report);
   });
 
+  test("the worker's secret and Redis URL variables do not reach the children that run its calls", () => {
+    const run = runScript(
+      `const { configure, shutdown } = await import(${JSON.stringify(new URL('dist/index.js', pathToFileURL(repoRoot)).href)});
+       const { bullmq, serve } = await import(${JSON.stringify(new URL('dist/bullmq.js', pathToFileURL(repoRoot)).href)});
+       const transport = bullmq({ connection: ${JSON.stringify({ path: redis.socket })}, buildId: 'serve-env', secret: 's3cret' });
+       const modules = [${JSON.stringify(fixtureUrl('standard', 'remote-env'))}];
+       const worker = await serve({ transport, pool: 'px', modules });
+       configure('px', { transport });
+       const { envOf } = await import(modules[0]);
+       console.log('seen:', JSON.stringify(await envOf(['RUN_IN_PROCESS_SECRET', 'RUN_IN_PROCESS_CONNECTION', 'KEPT'])));
+       await shutdown();
+       await worker.close();`,
+      {
+        timeout: 20_000,
+        env: {
+          ...process.env,
+          RUN_IN_PROCESS_SECRET: 's3cret',
+          RUN_IN_PROCESS_CONNECTION: 'redis://:pw@nowhere',
+          KEPT: 'yes',
+        },
+      },
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(
+      run.stdout,
+      /^seen: \{"RUN_IN_PROCESS_SECRET":null,"RUN_IN_PROCESS_CONNECTION":null,"KEPT":"yes"\}$/m,
+      run.report,
+    );
+  });
+
+  test("a password Redis refuses is masked in the errors that carry ioredis's AUTH command, not printed with them", () => {
+    const run = script(
+      `const { configure, shutdown } = await import(${JSON.stringify(new URL('dist/index.js', pathToFileURL(repoRoot)).href)});
+       const { inspect } = await import('node:util');
+       const { Redis } = await import('ioredis');
+       const admin = new Redis({ path: ${JSON.stringify(redis.socket)} });
+       await admin.acl('SETUSER', 'rotated', 'on', '>new-password', '~*', '&*', '+@all');
+       admin.disconnect();
+       configure('px', { transport });
+       const { inPx } = await import(${JSON.stringify(fixtureUrl('standard', 'remote-pools'))});
+       const called = await inPx().then(() => undefined, (error) => error);
+       const heard = [];
+       const refused = await serve({ transport, pool: 'px', modules: [${JSON.stringify(fixtureUrl('standard', 'remote-pools'))}],
+         onConnectionError: (error) => heard.push(inspect(error, { depth: 20 })) }).then(() => undefined, (error) => error);
+       const printed = [inspect(called, { depth: 20 }), inspect(refused, { depth: 20 }), ...heard];
+       console.log('leaked:', printed.some((text) => text.includes('old-password')), '| masked:', printed.some((text) => text.includes("'***'")));
+       await shutdown();`,
+      { path: redis.socket, username: 'rotated', password: 'old-password' },
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(run.stdout, /^leaked: false \| masked: true$/m, run.report);
+  });
+
   test('a database Redis does not have is refused, to a caller and to serve(), not taken for database 0', () => {
     // ioredis says so once, as an error, and goes on with database 0: there, the calls of whoever uses it.
     const run = script(callAndServe, { path: redis.socket, db: 99 });

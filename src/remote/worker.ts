@@ -28,7 +28,7 @@ import { announce, countAlive, type Presence } from './worker-presence.js';
 import { sleep } from '../shared/real-clock.js';
 
 /** What the worker command reads from its environment (cli.ts), kept from the children's. */
-export const workerOnlyVariables = ['RUN_IN_PROCESS_SECRET', 'RUN_IN_PROCESS_CONNECTION'] as const;
+const workerOnlyVariables = ['RUN_IN_PROCESS_SECRET', 'RUN_IN_PROCESS_CONNECTION'] as const;
 
 export interface ServeOptions {
   /** The transport the callers use: `bullmq({ connection })`. */

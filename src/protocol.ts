@@ -236,6 +236,8 @@ export const AnswerSlot = { payload: 1, buffer: 2, stage: 2 } as const;
 export const targetNotFoundCode = 'ERR_RUN_IN_PROCESS_TARGET_NOT_FOUND';
 /** The code of the error a child sends as it ends because its own code closed its IPC channel. */
 export const channelClosedCode = 'ERR_RUN_IN_PROCESS_CHANNEL_CLOSED';
+/** The `code` of the error a child sends as its code ends it outside any call (child/runner.ts). */
+export const exitedOutsideCallsCode = 'ERR_RUN_IN_PROCESS_EXITED_OUTSIDE_CALLS';
 
 /**
  * The exit code of a child ending for an error thrown outside any call, or for its lost notice pipe

@@ -6,6 +6,7 @@ import {
   isBatchControl,
   preloadArgument,
   channelClosedCode,
+  exitedOutsideCallsCode,
   untoldFatalExitCode,
   type Task,
   type TaskResult,
@@ -31,6 +32,10 @@ import { setImmediate, setTimeout } from '../shared/real-clock.js';
  * only what runs in a child: no pool, no tinypool (beyond the entry tinypool itself wraps it in).
  */
 processState.isChild = true;
+/** It said its last words (the parent knows why it ends), or ends on a path of the runner's own. */
+let lastWordsSaid = false;
+/** It took a task from tinypool: it booted. */
+let tookTasks = false;
 sealSandbox();
 // tinypool's listener, through which this child hears of its tasks: the last registered before this
 // file loaded (keepHearingTasks). Taken before any code of the pool's (its preload) runs here.
@@ -40,6 +45,7 @@ writeOutputAtOnce();
 // Its code closed the IPC channel (process.disconnect()), and it ends: the calls it runs go with it,
 // and says which, so that a call sent to it meanwhile goes to another child, not failed for this.
 const watchdogStarted = exitWithParent(() => {
+  lastWordsSaid = true;
   const closed = Object.assign(new Error('code in the child closed its IPC channel (process.disconnect())'), {
     code: channelClosedCode,
   });
@@ -80,6 +86,7 @@ function leaveIfDone(): void {
   if (!runner.retired || running > 0 || threwOutsideCalls) return;
   // After this turn, in which tinypool writes the end of the batch that just finished.
   setImmediate(() => {
+    lastWordsSaid = true; // `leaving`: it ran nothing.
     const exit = () => process.exit(0);
     // A parent that no longer reads (the pipe full) must not keep it here.
     setTimeout(exit, 1_000).unref();
@@ -102,6 +109,7 @@ let threwOutsideCalls = false;
 const reportAndExit = (error: Error): void => {
   if (process.listenerCount('uncaughtException') > 1) return;
   threwOutsideCalls = true;
+  lastWordsSaid = true;
   // It starts no more calls, and says which ran as it was thrown: a call sent to it meanwhile goes to
   // another child, not failed for an error that was not its own (a timer left by a call that has
   // answered, a tracing subscriber's throw).
@@ -123,6 +131,26 @@ const reportAndExit = (error: Error): void => {
   }
 };
 process.on('uncaughtException', reportAndExit);
+
+/**
+ * Code here that ends the process outside any call (process.exit() in a timer after its call
+ * answered, or an event loop left with nothing to do, as after process.channel.unref()) would have
+ * the call sent to it meanwhile, which it never started, failed as crashed: an innocent caller's.
+ * It says as it exits that it ran none, and the parent sends that call to another child. Ended
+ * inside a call, the call it ran is the one that crashed, as the parent takes it without a word.
+ */
+process.on('exit', (code) => {
+  // Before its first task it was booting: its boot failed, which the parent tells as such.
+  if (lastWordsSaid || !tookTasks || runner.runningCalls.size > 0) return;
+  const ended = Object.assign(new Error(`code in the child ended it outside any call, with exit code ${code}`), {
+    code: exitedOutsideCallsCode,
+  });
+  try {
+    sendNotice(['run-in-process:fatal', encodeThrown(ended), []]);
+  } catch {
+    // The pipe is gone (the parent with it): nobody to tell.
+  }
+});
 
 /** What the parent's crash report needs of an error the IPC channel could not carry. */
 function sayOnStderr(error: unknown): void {
@@ -150,6 +178,7 @@ if (preload.length > 0)
         await importModule(module);
         learnTargetsOf(module);
       } catch (error) {
+        lastWordsSaid = true;
         const notice: ChildNotice = ['run-in-process:preload-failed', module, encodeThrown(error)];
         await new Promise((resolve) => process.send?.(notice, resolve) ?? resolve(undefined));
         process.exit(78);
@@ -179,6 +208,7 @@ function keepHearingTasks(): void {
 }
 
 export default function run(task: Task): Promise<TaskResult> | TaskResult {
+  tookTasks = true;
   if (task[0] !== 'batch') return task[0] === 'warm' ? warmUp(watchdogStarted) : ['woken'];
   const id = task[BatchSlot.id];
   // A batch that reaches a retired child is handed back unrun: its calls go to another child.

@@ -328,6 +328,36 @@ test('a call sent to a child that threw outside any call, beside a call that has
   configure({});
 });
 
+test('a child whose code ends it outside any call, as its call answers, fails none of the calls sent to it meanwhile: they go to another child, and a warning says so', async () => {
+  await shutdown();
+  configure({ size: 1 });
+  const warned: string[] = [];
+  const onWarning = (warning: Error & { code?: string }) => {
+    if (warning.code === 'RUN_IN_PROCESS_CHILD_THREW') warned.push(warning.message);
+  };
+  process.on('warning', onWarning);
+  try {
+    // The calls made beside it reached the child as it ended; the first of them failed as crashed
+    // ("exited with code 0"), an innocent caller's, for what the other call's code did.
+    for (const how of ['exit', 'unref', 'exit'] as const) {
+      const ending = Crasher.endAsItAnswers(how);
+      const beside = Array.from({ length: 10 }, () => Crasher.pid());
+      const ended = await ending;
+      const others = await Promise.all(beside);
+      assert.ok(
+        others.every((pid) => typeof pid === 'number' && pid !== ended),
+        `${how}: they ran on another child`,
+      );
+    }
+    assert.notEqual(await waitFor(() => warned.length > 0, 5_000), undefined, 'the child that ended was warned of');
+    assert.match(warned[0]!, /ended, failing no call: its code ended it outside any call, with exit code 0/);
+  } finally {
+    process.off('warning', onWarning);
+    await shutdown();
+    configure({});
+  }
+});
+
 test("an uncaught error that the user's own handler catches does not end the child", async () => {
   assert.equal(await Crasher.survivesOwnHandler(), 'handled by the user');
 });

@@ -1,6 +1,6 @@
 import { decodeThrown } from '../../codec/thrown-decode.js';
 import { ChildStartupError, ModuleLoadError, ProcessCrashedError } from '../../errors.js';
-import { channelClosedCode, type EncodedThrown, untoldFatalExitCode } from '../../protocol.js';
+import { channelClosedCode, type EncodedThrown, exitedOutsideCallsCode, untoldFatalExitCode } from '../../protocol.js';
 import { inspectorShutFlags } from '../../node-flags.js';
 import { resolveErrorClass } from '../../shared/error-classes.js';
 import { fsReadHint } from '../../shared/sandbox-hint.js';
@@ -31,6 +31,8 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
   else if (outOfMemory) how = "it ran out of memory (raise the pool's maxMemoryMb, or make the call hold less)";
   else if ((fatal as { code?: unknown } | undefined)?.code === channelClosedCode)
     how = 'its code closed its IPC channel (process.disconnect()), on which it hears of its calls, so it ended';
+  else if ((fatal as { code?: unknown } | undefined)?.code === exitedOutsideCallsCode)
+    how = `${endedOutsideCalls(exitCode)}, after this call`;
   else if (fatal !== undefined)
     how = `it threw outside any call (from a timer or an unhandled rejection?): ${describeThrown(fatal)}`;
   // The pool killed it for another call it ran (callsPerChild above 1): this call went with it.
@@ -77,7 +79,18 @@ export function crashError(record: ChildRecord, label: string): ProcessCrashedEr
  */
 export function threwOutsideCalls(record: ChildRecord, pool: string): { message: string; subject: string } | undefined {
   if (!record.fatal) return undefined;
-  const thrown = describeThrown(decodedOrNot(record.fatal));
+  const fatal = decodedOrNot(record.fatal);
+  const thrown = describeThrown(fatal);
+  if ((fatal as { code?: unknown } | undefined)?.code === exitedOutsideCallsCode) {
+    return {
+      message:
+        `A child process of pool ${pool} (pid ${record.pid}) ended, failing no call: ${endedOutsideCalls(record.exitCode)}. ` +
+        `Any call sent to it meanwhile goes to another child. The pool starts a new child for the next call, which ` +
+        `may end the same way (top-level code of a module the children import, run again in each: guard it with ` +
+        `isChildProcess()).`,
+      subject: `exit ${record.exitCode}`,
+    };
+  }
   return {
     message:
       `A child process of pool ${pool} (pid ${record.pid}) ended, failing no call: it threw outside any call (from a ` +
@@ -152,4 +165,12 @@ function slowBoot(limit: number, preload: readonly string[]): string {
   }
   if (limit < 1_000) return `a Node process takes ~100 ms or more to boot, and startTimeout is ${limit} ms: raise it.`;
   return `a module of its Node flags or of NODE_OPTIONS (an --import or a --require) may never finish loading.`;
+}
+
+/** What a child's code did that ended it outside any call. */
+function endedOutsideCalls(exitCode: number | null): string {
+  return (
+    `its code ended it outside any call, with exit code ${exitCode} (process.exit() in a timer or an event ` +
+    `handler, or nothing left to do, as after process.channel.unref())`
+  );
 }

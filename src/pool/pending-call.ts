@@ -15,6 +15,10 @@ import { PatientTimer } from './patient-timer.js';
  * crash, the timeout, the caller's AbortSignal, a shutdown) settles it; everything later is
  * ignored. On a failure the scheduler is told, and stops the call's worker if it runs it.
  */
+
+/** How many workers that never started a call are stopped for it, the call sent on each time (#notStarted). */
+const stuckWorkersAtMost = 2;
+
 export class PendingCall {
   /** The batch it was last sent in, until it is answered or sent again. */
   batch: Batch | undefined;
@@ -136,12 +140,15 @@ export class PendingCall {
    * `bound` ms, the worker is stuck (stopped, or deaf to its messages), and the call fails rather
    * than wait for ever for a timeout that would never begin.
    */
-  awaitStart(bound: number): void {
+  awaitStart(bound: number, stopWorker?: () => boolean): void {
     if (this.#settled || this.timeout === undefined || this.#timer || this.#started) return;
     // After this process was busy for a while, the child's word that it started may be waiting to be
     // read, or its call, sent only now to a child heard to be ready only now (patient-timer.ts).
-    this.#timer = this.#held(new PatientTimer(bound, () => this.#notStarted(bound), true));
+    this.#timer = this.#held(new PatientTimer(bound, () => this.#notStarted(bound, stopWorker), true));
   }
+
+  /** How many workers were stopped for not starting it (awaitStart): it went to another each time. */
+  #stuckWorkers = 0;
 
   /**
    * Handed back unstarted, to be sent again: the bound on its start at the worker that gave it back
@@ -166,12 +173,28 @@ export class PendingCall {
     return this.#timerHolds ? timer : timer.hold(false);
   }
 
-  #notStarted(bound: number): void {
+  #notStarted(bound: number, stopWorker: (() => boolean) | undefined, sentOn = true): void {
     if (this.#started) return;
+    this.#timer = undefined;
+    // Its worker never started it: the worker is stuck (stopped, or its event loop blocked by code
+    // that ran after its last call answered, which made the next caller's call fail). Stopped, it loses
+    // the call unstarted, and the call goes to another worker. A few times at most: then the call
+    // itself may be what no worker starts.
+    if (this.#stuckWorkers < stuckWorkersAtMost && stopWorker?.()) {
+      this.#stuckWorkers++;
+      // Sent again once the stopped worker's batch is lost (handedBack, awaitStart); if it is not, this
+      // bound fails it as before.
+      this.#timer = this.#held(new PatientTimer(bound, () => this.#notStarted(bound, undefined, false), true));
+      return;
+    }
     this.fail(
       new TimeoutError(
         `${this.label} was not started by its child process within ${bound} ms of reaching it: the child is ` +
-          `stopped or stuck, so it was killed and will be replaced. (The pool option startTimeout sets this bound.)`,
+          `stopped or stuck, so it was killed and will be replaced` +
+          (this.#stuckWorkers > 0 && sentOn
+            ? ` (it was sent to ${this.#stuckWorkers + 1} children, and none started it)`
+            : '') +
+          `. (The pool option startTimeout sets this bound.)`,
         this.timeout ?? bound,
         this.label,
       ),

@@ -941,7 +941,14 @@ export class Scheduler {
    */
   #watchFront(batch: Batch): void {
     // Inline, a call is 'started' by nobody, and could not be stopped if it were stuck.
-    if (!batch.exclusive && !this.#transport.stopsNothing) batch.unanswered[0]?.awaitStart(this.settings.startTimeout);
+    const front = batch.unanswered[0];
+    if (batch.exclusive || this.#transport.stopsNothing || !front) return;
+    front.awaitStart(this.settings.startTimeout, () => {
+      // Still its worker's next call: the worker is stopped, and what it never started goes again (#lost).
+      if (front.batch !== batch || batch.closed || batch.unanswered[0] !== front) return false;
+      this.#transport.cancel(batch.id, 'stuck');
+      return true;
+    });
   }
 }
 

@@ -367,7 +367,39 @@ describe('timeouts and aborts', () => {
     const result = call('stuck', { timeout: 60_000 });
     const error = await rejectionOf(result, TimeoutError);
     assert.match(error.message, /was not started by its child process within 20 ms/);
-    assert.deepEqual(transport.cancelled, [transport.batch(0).id]);
+    // Stopped for not starting it; never lost here, so the call was not sent on, and failed.
+    assert.deepEqual([...new Set(transport.cancelled)], [transport.batch(0).id]);
+  });
+
+  test('a timed call that its worker does not start within startTimeout goes to another worker: the stuck one is stopped', async () => {
+    const { transport, call } = setUp(1, { startTimeout: 20 });
+    const result = call('innocent', { timeout: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const stuck = transport.batch(0);
+    assert.deepEqual(transport.cancelled, [stuck.id], 'the worker that never started it is stopped');
+    // The stopped worker's batch is lost, its call never started there (as its worker would have told).
+    transport.events.lost(stuck.id, { ...crash, startsTold: true });
+    const again = transport.batch(1);
+    transport.events.started(again.id, again.calls[0]!);
+    transport.events.answered(again.id, again.calls[0]!, value('ran elsewhere'));
+    assert.deepEqual(await result, value('ran elsewhere'));
+  });
+
+  test('a timed call that no worker starts is sent to three at most, then fails saying so', async () => {
+    const { transport, call } = setUp(1, { startTimeout: 10 });
+    const result = call('unstartable', { timeout: 60_000 });
+    const failed = rejectionOf(result, TimeoutError);
+    for (let worker = 0; worker < 2; worker++) {
+      // Lost as soon as it is stopped, as a killed child's batch is.
+      while (transport.cancelled.length <= worker) await new Promise((resolve) => setTimeout(resolve, 1));
+      transport.events.lost(transport.batch(worker).id, { ...crash, startsTold: true });
+    }
+    const error = await failed;
+    assert.match(
+      error.message,
+      /was not started by its child process within 10 ms .*\(it was sent to 3 children, and none started it\)/,
+    );
+    assert.equal(transport.cancelled.length, 3);
   });
 
   test('a call that goes alone has no start bound: it may wait in the transport for a worker', async () => {
@@ -389,7 +421,7 @@ describe('timeouts and aborts', () => {
     transport.events.answered(id, calls[0]!, value('first'));
     await first;
     await rejectionOf(stuck, TimeoutError);
-    assert.deepEqual(transport.cancelled, [id]);
+    assert.deepEqual([...new Set(transport.cancelled)], [id]);
   });
 
   test('a signal aborted before the call is made: nothing is sent', async () => {

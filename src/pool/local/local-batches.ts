@@ -12,6 +12,8 @@ export interface LocalBatch {
   readonly exclusive: boolean;
   /** The scheduler stopped it: the calls it loses were not running, or have failed already. */
   cancelled: boolean;
+  /** …because its worker did not start the call in front within startTimeout: none of it ran. */
+  stuck: boolean;
   /** The child that runs it: the first that speaks of it. */
   child: ChildRecord | undefined;
   /**
@@ -50,6 +52,7 @@ export class LocalBatches {
       controller: stoppable ? new AbortController() : undefined,
       exclusive,
       cancelled: false,
+      stuck: false,
       child: undefined,
       givenTo: undefined,
       released: false,

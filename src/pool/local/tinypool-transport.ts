@@ -480,6 +480,7 @@ export class TinypoolTransport implements Transport {
     const batch = this.#batches.get(id);
     if (!batch) return;
     batch.cancelled = true;
+    if (reason === 'stuck') batch.stuck = true;
     const parked = this.#parked.findIndex((task) => task.id === id);
     if (parked >= 0) {
       // Never given to tinypool, nor to a child: it fails as a batch stopped before it started.
@@ -767,8 +768,13 @@ export class TinypoolTransport implements Transport {
     if (record && (this.#batches.get(id)?.unanswered ?? 1) > 0) record.lostBatches = true;
     let loss: BatchLoss;
     if (!record && this.#batches.get(id)?.cancelled) {
-      // Stopped for the call in front, which has failed already; those behind it never started.
-      loss = { kind: 'crashed', error: (label) => new RunInProcessError(`${label} was stopped with its batch.`) };
+      // Stopped for the call in front, which has failed already; those behind it never started. Or
+      // stopped because its worker never started the call in front (stuck): that one goes again too.
+      loss = {
+        kind: 'crashed',
+        error: (label) => new RunInProcessError(`${label} was stopped with its batch.`),
+        startsTold: this.#batches.get(id)?.stuck === true,
+      };
     } else if (record) {
       this.#wakeIfStalled();
       await Promise.race([record.closed, delay(exitGrace)]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, test } from 'node:test';
 import { dirname, join } from 'node:path';
@@ -446,4 +446,42 @@ test("a target declared in a framework's server bundle (Next.js's .next/) fails 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the library's files removed while the app runs (an old release folder deleted): a pool that starts says so, not that it was bundled", () => {
+  const release = scratchFile('release');
+  const library = join(release, 'node_modules', 'run-in-process');
+  mkdirSync(library, { recursive: true });
+  cpSync(join(repoRoot, 'dist'), join(library, 'dist'), { recursive: true });
+  cpSync(join(repoRoot, 'package.json'), join(library, 'package.json'));
+  const { dependencies } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  for (const name of Object.keys(dependencies))
+    symlinkSync(join(repoRoot, 'node_modules', name), join(release, 'node_modules', name));
+  writeFileSync(
+    join(release, 'work.mjs'),
+    `import { runInProcess } from 'run-in-process';
+export const double = runInProcess(async function double(x) { return x * 2; });
+`,
+  );
+  writeFileSync(
+    join(release, 'app.mjs'),
+    `import { rmSync } from 'node:fs';
+import { shutdown } from 'run-in-process';
+import { double } from './work.mjs';
+console.log('before:', await double(21));
+await shutdown();
+rmSync(${JSON.stringify(library)}, { recursive: true, force: true });
+console.log('after:', await double(21).catch((error) => error.message));
+`,
+  );
+  const run = runScript(pathToFileURL(join(release, 'app.mjs')), { cwd: release });
+  assert.equal(run.status, 0, run.report);
+  assert.match(run.stdout, /^before: 42$/m, run.report);
+  assert.match(
+    run.stdout,
+    /^after: run-in-process cannot start child processes: its files were removed while this app ran/m,
+  );
+  assert.doesNotMatch(run.stdout, /bundled/, run.report);
 });

@@ -1186,9 +1186,20 @@ function delay(ms: number): Promise<void> {
  * The child's entry is a file of the library that a child process loads by path: not there when an
  * app bundles the library into its own code (esbuild, webpack, Rollup, ncc), where the library's
  * path-based pieces (this entry, tinypool's own child entry, the declaring module of a call) cannot
- * work. Said when the first pool starts, rather than as a child that fails to boot.
+ * work. Said when the first pool starts, rather than as a child that fails to boot. Or not there any
+ * more: the app's files were removed while it ran.
  */
 function filesMissing(): RunInProcessError {
+  // The very file running this is gone too: the library was installed, and its files removed since
+  // the app started (a release folder deleted after a deploy switched to the next, a reinstall).
+  if (!existsSync(new URL(import.meta.url))) {
+    return new RunInProcessError(
+      `run-in-process cannot start child processes: its files were removed while this app ran (its child entry ` +
+        `${runnerFile} is gone, and so is the file of the library running now: a release folder deleted, ` +
+        `node_modules reinstalled?). Restart the app from where it is installed now; a deploy should delete an ` +
+        `old release only once the processes started from it have ended.`,
+    );
+  }
   return new RunInProcessError(
     `run-in-process cannot start child processes: its child entry ${runnerFile} is missing. The library ` +
       `was probably bundled into the app's code. Keep run-in-process and tinypool external to the bundler ` +

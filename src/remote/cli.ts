@@ -9,7 +9,7 @@ import { messageOf } from '../codec/describe-thrown.js';
 
 /**
  * `run-in-process worker --connection redis://10.0.0.5:6379 --pool render ./dist/thumbnailer.js`:
- * serves a pool's calls from this machine until SIGTERM or SIGINT, then finishes (or hands back)
+ * serves a pool's calls from this machine until SIGTERM, SIGINT or SIGHUP, then finishes (or hands back)
  * the calls it holds and exits.
  */
 const usage = `usage: run-in-process worker --connection <redis URL or socket path> --pool <name> [--build-id <id>] [--concurrency <n>]
@@ -75,9 +75,16 @@ async function main(argv: string[]): Promise<number> {
   let stop = () => {};
   let serving: RemoteWorker | undefined;
   const stopping = new Promise<'stop'>((resolve) => (stop = () => resolve('stop')));
-  const onSignal = (): void => {
+  const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals === 1) {
+      // Said, so that a log shows why it stopped taking jobs, and that it waits for the calls it holds.
+      if (serving)
+        console.error(
+          `run-in-process worker: ${signal}: stopping; it takes no more jobs and finishes the calls it holds` +
+            (flags.shutdownDeadline === undefined ? '' : ` (for ${flags.shutdownDeadline} ms at most)`) +
+            '. Another signal fails them now.',
+        );
       stop();
       return;
     }
@@ -90,6 +97,9 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // The hangup of the terminal it was started from (an ssh session that ends) ended it at once, the
+  // calls it held found lost seconds later: it stops as for SIGTERM.
+  process.on('SIGHUP', onSignal);
   /** A connection error was said (onConnectionError): the notice of a slow start need not say it waits. */
   let heardFromRedis = false;
   const starting = serve({

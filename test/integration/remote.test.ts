@@ -993,7 +993,7 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     assert.match(stubborn.output(), /stopping now; the calls it still runs fail with PoolClosedError/);
   });
 
-  test('with --shutdown-deadline, a first SIGTERM fails what still runs past it with PoolClosedError, and the worker exits', async () => {
+  test('with --shutdown-deadline, a first signal (SIGHUP as SIGTERM) fails what still runs past it with PoolClosedError, and the worker exits, saying why', async () => {
     const bounded = await app.startWorker({
       redis: redis.socket,
       build: 'deadline',
@@ -1003,12 +1003,17 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     const error = await onBuild('deadline', {}, async () => {
       const running = rejectionOf(remote.spin(), PoolClosedError);
       await sleep(1_000); // The call is running on the worker's child.
-      bounded.process.kill('SIGTERM');
+      // The hangup of the terminal it was started from: it ended at once, its calls found lost later.
+      bounded.process.kill('SIGHUP');
       return running;
     });
     assert.match(error.message, /spin did not finish within the 700 ms shutdown deadline/);
     const [code] = await exited;
     assert.equal(code, 0, bounded.output());
+    assert.match(
+      bounded.output(),
+      /SIGHUP: stopping; it takes no more jobs and finishes the calls it holds \(for 700 ms at most\)/,
+    );
   });
 
   test('with a secret, a forged answer or failure in the events stream is ignored: the call gets its real answer', async () => {

@@ -470,6 +470,7 @@ interface ServeShape {
   poolOptions?: unknown;
   concurrency?: number;
   onConnectionError?: unknown;
+  onConnectionRestored?: unknown;
   signal?: AbortSignal;
 }
 
@@ -494,6 +495,7 @@ const serveRules: Table<ServeShape> = {
   },
   concurrency: positiveInteger(),
   onConnectionError: { expected: 'a function', accepts: (value) => typeof value === 'function' },
+  onConnectionRestored: { expected: 'a function', accepts: (value) => typeof value === 'function' },
   signal: abortSignal,
 };
 

@@ -111,6 +111,9 @@ async function main(argv: string[]): Promise<number> {
       ...(flags.timeout !== undefined && { timeout: flags.timeout }),
     },
     ...(flags.concurrency !== undefined && { concurrency: flags.concurrency }),
+    // A log whose last line says it waits for Redis would say so for good, after Redis came back.
+    onConnectionRestored: () =>
+      console.error(`run-in-process worker: Redis at ${transport.settings.where} answers again.`),
     onConnectionError: (error) => {
       heardFromRedis = true;
       console.error(

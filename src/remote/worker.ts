@@ -46,6 +46,8 @@ export interface ServeOptions {
    * retries for ever: `serve()` settles once Redis answers). The CLI prints it.
    */
   onConnectionError?: (error: Error) => void;
+  /** Told when Redis answers again after `onConnectionError` was told why it did not. The CLI prints it. */
+  onConnectionRestored?: () => void;
   /**
    * Gives up starting: while the worker waits for Redis, an abort closes what it opened and
    * `serve()` rejects with AbortError (its cause the signal's reason). No effect once it has started:
@@ -166,7 +168,11 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       lastReason = reason;
       options.onConnectionError?.(reason === error.message ? error : new Error(reason, { cause: error }));
     });
-    client.on('ready', () => (lastReason = undefined));
+    client.on('ready', () => {
+      if (lastReason === undefined) return;
+      lastReason = undefined;
+      options.onConnectionRestored?.();
+    });
     const duplicate = client.duplicate.bind(client);
     client.duplicate = ((override) => connect(duplicate(override))) as Redis['duplicate'];
     return client;

@@ -58,6 +58,12 @@ export async function startRedis({ persistence = true } = {}): Promise<RedisServ
     await exited;
   };
   await start();
+  // A suite whose own set-up failed after this started (a worker that could not start) may never
+  // stop it: it goes with the test process, not left running for good.
+  process.once('exit', () => {
+    server.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
   return {
     socket,
     get pid() {

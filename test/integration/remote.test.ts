@@ -1093,6 +1093,12 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
         await redis.restart();
         assert.ok((await Promise.all(completing)).every((pid) => pid > 0));
         for (const marker of back) assert.equal(lines(marker).length, 1, 'each ran once');
+        // Its log does not end on a wait that is over.
+        assert.notEqual(
+          await waitFor(() => /waiting for Redis[^]*Redis at \S+ answers again\./.test(patient.output()), 5_000),
+          undefined,
+          patient.output(),
+        );
 
         const gone = [0, 1].map((i) => scratchFile(`redis-gone-${i}`));
         // Long enough to be still running when Redis goes, after the waits below on a loaded machine.

@@ -1095,7 +1095,7 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
         for (const marker of back) assert.equal(lines(marker).length, 1, 'each ran once');
         // Its log does not end on a wait that is over.
         assert.notEqual(
-          await waitFor(() => /waiting for Redis[^]*Redis at \S+ answers again\./.test(patient.output()), 5_000),
+          await waitFor(() => /waiting for Redis[\s\S]*Redis at \S+ answers again\./.test(patient.output()), 5_000),
           undefined,
           patient.output(),
         );

@@ -35,6 +35,13 @@ export interface BullmqOptions {
    */
   reconnectTimeout?: number;
   /**
+   * A caller's side: how long after its last word that it is alive (it says so every few seconds
+   * while it has calls out) a worker takes it for gone, and drops a job of its that is still waiting
+   * rather than run it for nobody (a caller that crashed, a rollback that brings back workers of an
+   * old build days later). Default: 60 000 ms.
+   */
+  callerGoneAfter?: number;
+  /**
    * When no live worker takes the pool's calls: false fails a call at once with NoWorkerError (a
    * typo in the pool, a build no worker runs, workers down); true lets it wait in the queue for one.
    * Default: false.
@@ -81,6 +88,7 @@ export function bullmq(options: BullmqOptions): BullmqTransport {
           settings.presenceKey(queueName),
           undefined,
           settings.lockDuration + settings.stalledInterval,
+          { key: (caller) => settings.callerKey(queueName, caller), lastsMs: settings.callerGoneAfter },
         );
         links.set(linkKey, link);
       }
@@ -116,6 +124,7 @@ function checked(options: BullmqOptions): BullmqSettings {
     'lockDuration',
     'stalledInterval',
     'reconnectTimeout',
+    'callerGoneAfter',
     'waitForWorker',
     'codec',
   ];
@@ -180,6 +189,7 @@ function checked(options: BullmqOptions): BullmqSettings {
     lockDuration: positive('lockDuration', options.lockDuration, 5_000, longestTimer),
     stalledInterval: positive('stalledInterval', options.stalledInterval, 5_000, longestTimer),
     reconnectTimeout: positive('reconnectTimeout', options.reconnectTimeout, 5_000, longestTimer),
+    callerGoneAfter: positive('callerGoneAfter', options.callerGoneAfter, 60_000, longestTimer),
     redis: (Redis, redisOptions) =>
       typeof to === 'string'
         ? new (Redis as unknown as new (url: string, options: RedisOptions) => Redis)(to, redisOptions)
@@ -188,6 +198,7 @@ function checked(options: BullmqOptions): BullmqSettings {
     codec: codecTag(codec),
     cancelChannel: (queueName) => `${prefix ?? 'bull'}:${queueName}:run-in-process:cancel`,
     presenceKey: (queueName) => `${prefix ?? 'bull'}:${queueName}:run-in-process:workers`,
+    callerKey: (queueName, caller) => `${prefix ?? 'bull'}:${queueName}:run-in-process:caller:${caller}`,
   };
 }
 

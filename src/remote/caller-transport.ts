@@ -140,7 +140,7 @@ export class CallerTransport implements Transport {
       this.events.ended(batch, false);
       return;
     }
-    const envelope = sealJob(parts, jobId, this.options.secret, this.options.codec);
+    const envelope = sealJob(parts, jobId, this.options.secret, this.options.codec, this.link.callerId);
     const label = labelOf(sent);
     this.#sent.set(jobId, sent);
     this.waiting += sent.calls.length;

@@ -209,6 +209,12 @@ export interface CallEnvelope {
    * `held`, the job's progress about calls its worker holds (an earlier caller ignores it anyway).
    */
   reads?: string[];
+  /**
+   * The caller's name, under which it says it is alive while it has jobs out (queue-link.ts): a
+   * worker runs a job that waited long only if its caller still does. Not signed: it only says
+   * whom to ask (a forger who can write to Redis can remove the job as well).
+   */
+  from?: string;
 }
 
 /** What a caller of this version says it reads (CallEnvelope.reads). */
@@ -291,10 +297,17 @@ export function sealCall(
 }
 
 /** A job's calls as its envelope, signed when there is a secret. */
-export function sealJob(calls: CallPart[], jobId: string, secret: string | undefined, codec: string): CallEnvelope {
+export function sealJob(
+  calls: CallPart[],
+  jobId: string,
+  secret: string | undefined,
+  codec: string,
+  from?: string,
+): CallEnvelope {
   const envelope: CallEnvelope = { v: envelopeVersion, codec, calls };
   if (secret !== undefined) envelope.sig = signature(secret, jobId, callFields(envelope));
   envelope.reads = callerReads;
+  if (from !== undefined) envelope.from = from;
   return envelope;
 }
 
@@ -384,6 +397,9 @@ export function openJob(envelope: unknown, jobId: string, secret: string | undef
     typeof part.label === 'string' &&
     part.label.length <= longestKey &&
     (part.timeout === undefined || (Number.isFinite(part.timeout) && part.timeout > 0 && part.timeout <= longestTimer));
+  // A name to ask Redis about, nothing more: a UUID from a caller of this version.
+  if (checked.from !== undefined && (typeof checked.from !== 'string' || !/^[\w-]{1,64}$/.test(checked.from)))
+    throw new TypeError('a call envelope whose caller name (from) is not a short string of letters, digits, - and _');
   if (!Array.isArray(calls) || calls.length === 0 || calls.length > mostCallsPerJob || !calls.every(wellFormed)) {
     throw new TypeError(
       `a call envelope without calls, with more than ${mostCallsPerJob}, or with a call whose key, input, label or ` +

@@ -66,6 +66,9 @@ export interface JobRunnerParts {
 
 const host = hostname();
 
+/** How long a job waits in the queue before its worker asks whether its caller is still alive. */
+const callerAskedAfterMs = 5_000;
+
 /**
  * BullMQ's processor for a worker's jobs: opens a job, runs its calls in the local pool (a job of
  * several a window at a time), and seals their answers; or hands the job back unrun when the worker
@@ -87,6 +90,21 @@ export function jobRunner(
     const kind = failureOf(error);
     raisedHere.set(answer, kind === 'shed' ? 'failed' : kind);
     return answer;
+  };
+  /**
+   * A job taken long after it was added (its worker was stopped, or busy with a backlog) may be its
+   * caller's no more: a caller that crashed, or a rollback days later that brings back workers of its
+   * build, would have it run for nobody. Its caller says it is alive while it has jobs out; one gone
+   * silent has its job dropped. Asked only then: a Redis round trip, not on every job. Redis's own
+   * failure to answer is no word that it is gone.
+   */
+  const callerGone = async (from: string | undefined, job: Job): Promise<boolean> => {
+    if (from === undefined || Date.now() - job.timestamp < callerAskedAfterMs) return false;
+    try {
+      return (await redis.exists(settings.callerKey(queueName, from))) === 0;
+    } catch {
+      return false;
+    }
   };
   /** A job's calls run side by side in the local pool, which batches them to its children. */
   const processor = async (job: Job, token?: string): Promise<AnswerEnvelope | typeof answerApart> => {
@@ -133,6 +151,21 @@ export function jobRunner(
           `Job ${jobId} was stopped before it started (its caller aborted it, or timed it out).`,
         );
         answers = envelope.calls.map(() => thrown(stopped));
+      } else if (await callerGone(envelope.from, job)) {
+        const waited = Math.round((Date.now() - job.timestamp) / 1_000);
+        warnOnce(
+          'RUN_IN_PROCESS_CALLER_GONE',
+          queueName,
+          () =>
+            `The worker ${name} (queue ${queueName}) dropped job ${shown(jobId)} unrun: it waited ${waited} s in the ` +
+            `queue, and its caller has not said it is alive for longer than its callerGoneAfter (it crashed, or ` +
+            'ended with calls out). Jobs of callers gone are dropped, not run for nobody; this is said once.',
+        );
+        const gone = new RunInProcessError(
+          `Job ${jobId} was not run: it waited ${waited} s in the queue, and its caller was taken for gone (not heard ` +
+            'of for longer than its callerGoneAfter).',
+        );
+        answers = envelope.calls.map(() => thrown(gone));
       } else {
         const progress = new HeldCalls(job, settings.secret);
         const parts = envelope.calls;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { JobLostError } from '../errors.js';
@@ -115,6 +116,13 @@ export class QueueLink {
   #databaseChecked = false;
   /** Which of the queue's workers are alive (worker-presence.ts). */
   readonly workers: LiveWorkers;
+  /**
+   * This caller's name in its jobs (`from`), under which it says it is alive while it has jobs out:
+   * a worker that takes a job long after it was added runs it only if its caller still is.
+   */
+  readonly callerId = randomUUID();
+  /** When it last said so (`perfNow()`). */
+  #callerSaidAt: number | undefined;
 
   constructor(
     readonly queueName: string,
@@ -125,6 +133,11 @@ export class QueueLink {
     readonly sweepEvery = 5_000,
     /** How long a worker's word that it is alive lasts (lockDuration + stalledInterval), as the workers are told. */
     workersWordMs = 10_000,
+    /** Where this caller says it is alive while it has jobs out, and for how long each word lasts. */
+    private readonly callerWord: { key: (caller: string) => string; lastsMs: number } = {
+      key: (caller) => `bull:${queueName}:run-in-process:caller:${caller}`,
+      lastsMs: 60_000,
+    },
   ) {
     const { bullmq } = loadBullMQ();
     // A command fails after one retry when Redis is away: the call then fails, promptly.
@@ -514,6 +527,7 @@ export class QueueLink {
    * a PING but refuses every write, BullMQ's included, and no answer would ever be stored.
    */
   #checkRedis(): void {
+    this.#sayCallerAlive();
     if (this.#pingedAt === undefined) {
       const pingedAt = perfNow();
       this.#pingedAt = pingedAt;
@@ -537,6 +551,17 @@ export class QueueLink {
     // Judged after this turn's I/O: an answer that came while this process was busy (a long
     // synchronous task) is read first, and its PING does not count as unanswered.
     setImmediate(() => this.#judgeRedis());
+  }
+
+  /** Every quarter of its word's life at most, and never less often than every 5 s: a write a while. */
+  #sayCallerAlive(): void {
+    const now = perfNow();
+    const every = Math.min(this.callerWord.lastsMs / 4, 5_000);
+    if (this.#callerSaidAt !== undefined && now - this.#callerSaidAt < every) return;
+    this.#callerSaidAt = now;
+    this.#adding.set(this.callerWord.key(this.callerId), '1', 'PX', this.callerWord.lastsMs).catch(() => {
+      this.#callerSaidAt = undefined; // Said again at the next check.
+    });
   }
 
   #judgeRedis(): void {

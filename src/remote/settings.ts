@@ -25,6 +25,8 @@ export interface BullmqSettings {
   stalledInterval: number;
   /** How long a caller's calls in flight wait for Redis to answer again (ms); then TransportUnavailableError. */
   reconnectTimeout: number;
+  /** How long a caller's word that it is alive lasts (ms): workers drop the jobs of a caller gone silent for longer. */
+  callerGoneAfter: number;
   /** A new ioredis client on the connection. */
   redis(Redis: new (...args: never[]) => Redis, options: RedisOptions): Redis;
   /** A call for a queue with no live worker waits for one, rather than fail with NoWorkerError. */
@@ -33,4 +35,6 @@ export interface BullmqSettings {
   cancelChannel(queueName: string): string;
   /** The sorted set in which a queue's workers say they are alive (worker-presence.ts). */
   presenceKey(queueName: string): string;
+  /** The key in which a caller with jobs out says it is alive (queue-link.ts), read by workers (job-runner.ts). */
+  callerKey(queueName: string, caller: string): string;
 }

@@ -388,6 +388,55 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   });
 
+  test("a job that waited in the queue past its caller's life is dropped unrun; a live caller's runs, however long it waited", async () => {
+    // One child, one job at a time: the second job of each caller waits behind a 5.5 s call, past the
+    // 5 s after which a worker asks whether a job's caller is alive.
+    const busy = await app.startWorker({
+      redis: redis.socket,
+      build: 'gone',
+      args: ['--size', '1', '--concurrency', '1'],
+    });
+    try {
+      // A caller that dies with a job still waiting: a worker of its build would run it for nobody
+      // (days later, after a rollback brought such workers back).
+      const [first, left] = [scratchFile('gone-first'), scratchFile('gone-left')];
+      const run = runScript(
+        `const { configure } = await import('run-in-process');
+         const { bullmq } = await import('run-in-process/bullmq');
+         configure({ transport: bullmq({ connection: { path: ${JSON.stringify(redis.socket)} }, buildId: 'gone', callerGoneAfter: 1_000 }) });
+         const { noteRun } = await import(${JSON.stringify(app.callerModule('remote'))});
+         noteRun(${JSON.stringify(first)}, 5_500).catch(() => {});
+         await new Promise((resolve) => setTimeout(resolve, 300));
+         noteRun(${JSON.stringify(left)}, 0).catch(() => {});
+         await new Promise((resolve) => setTimeout(resolve, 500));
+         process.kill(process.pid, 'SIGKILL');`,
+      );
+      assert.equal(run.signal, 'SIGKILL', run.report);
+      assert.notEqual(
+        await waitFor(() => /RUN_IN_PROCESS_CALLER_GONE/.test(busy.output()), 15_000),
+        undefined,
+        busy.output(),
+      );
+      assert.match(
+        busy.output(),
+        /dropped job \S+ unrun: it waited \d+ s in the queue, and its caller has not said it is alive/,
+      );
+      assert.equal(existsSync(first), true, 'the call the worker held ran');
+      assert.equal(existsSync(left), false, 'the job left waiting did not run');
+      // A caller alive all along: its job runs, though it waited as long.
+      const [held, waited] = [scratchFile('alive-held'), scratchFile('alive-waited')];
+      await onBuild('gone', { callerGoneAfter: 1_000 }, async () => {
+        const holding = remote.noteRun(held, 5_500);
+        await sleep(300);
+        assert.equal(typeof (await remote.noteRun(waited, 0)), 'number');
+        await holding;
+      });
+      assert.equal(lines(waited).length, 1, 'it ran once');
+    } finally {
+      await busy.stop();
+    }
+  });
+
   test('a streaming method fails at its first next(), naming the limit, and counts as failed', async () => {
     const failedBefore = stats().failed;
     const error = await rejectionOf(remote.countTo(3).next(), RunInProcessError);

@@ -167,3 +167,13 @@ test('what a refusal quotes from a job (its codec, its version) is quoted, its c
     );
   }
 });
+
+test("a job names its caller (from), whom a worker asks about a job that waited long; a name that is not a caller's is refused unread", () => {
+  const job = openJob(sealJob([part(10)], 'j5', 'secret', 'msgpackr-2', 'b6f1c2d4-caller'), 'j5', 'secret', limit);
+  assert.equal(job.from, 'b6f1c2d4-caller');
+  assert.equal(openJob(sealJob([part(10)], 'j6', undefined, 'msgpackr-2'), 'j6', undefined, limit).from, undefined);
+  for (const from of ['', 'a'.repeat(65), 'x:y', 42]) {
+    const forged = { ...sealJob([part(10)], 'j7', undefined, 'msgpackr-2'), from };
+    assert.throws(() => openJob(forged, 'j7', undefined, limit), /caller name \(from\)/, String(from));
+  }
+});

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { clearInterval, perfNow, setInterval, sleep, wallNow } from '../shared/real-clock.js';
 
@@ -29,6 +29,25 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`;
 export interface Presence {
   /** Stops saying it is alive, and says it is gone. */
   leave(): Promise<void>;
+  /** How many workers alive as it started serve other targets than it does (workers of earlier versions not known). */
+  readonly othersServingOtherwise: number;
+}
+
+/** The live members of a presence set, as they are written (`<name> <nonce>[ <served>]`). */
+const membersScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')`;
+
+/**
+ * What a worker serves, in a few characters: workers of one queue must serve the same targets (a job
+ * goes to whichever takes it first), and one that joins them serving others says so as it starts.
+ */
+export function servedFingerprint(keys: Iterable<string>): string {
+  return createHash('sha256')
+    .update([...keys].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 12);
 }
 
 /**
@@ -36,11 +55,27 @@ export interface Presence {
  * `ttl` is the time in which BullMQ itself would find it lost (lock duration plus stall interval),
  * so that callers do not give up on a worker that BullMQ still trusts.
  */
-export async function announce(redis: Redis, key: string, name: string, ttl: number): Promise<Presence> {
+export async function announce(
+  redis: Redis,
+  key: string,
+  name: string,
+  ttl: number,
+  /** What it serves (servedFingerprint), compared with what the workers already there serve. */
+  served?: string,
+): Promise<Presence> {
   // Its own member, not its name alone: two workers may share a name (`<host>:<pid>`, in containers
   // with one hostname and node as pid 1), and the one that left would take the other's word with it.
-  const member = `${name} ${randomBytes(8).toString('hex')}`;
+  const nonce = randomBytes(8).toString('hex');
+  const member = served === undefined ? `${name} ${nonce}` : `${name} ${nonce} ${served}`;
   const say = () => redis.eval(announceScript, 1, key, member, ttl);
+  // Those already there: a member of an earlier version has no third part.
+  const others = ((await redis.eval(membersScript, 1, key).catch(() => [])) as string[]).filter(
+    (other) => other !== member,
+  );
+  const othersServingOtherwise = others.filter((other) => {
+    const theirs = other.split(' ')[2];
+    return served !== undefined && theirs !== undefined && theirs !== served;
+  }).length;
   await say();
   const again = () => void say().catch(() => {});
   const timer = setInterval(again, Math.max(100, Math.floor(ttl / 3)));
@@ -49,6 +84,7 @@ export async function announce(redis: Redis, key: string, name: string, ttl: num
   // over) has forgotten it, and callers would meet NoWorkerError until its next turn (up to ttl / 3).
   redis.on('ready', again);
   return {
+    othersServingOtherwise,
     async leave() {
       clearInterval(timer);
       redis.off('ready', again);

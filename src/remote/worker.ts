@@ -24,7 +24,8 @@ import { jobRunner } from './job-runner.js';
 import { loadBullMQ } from './peers.js';
 import { RunningJobs } from './running-jobs.js';
 import type { BullmqSettings } from './settings.js';
-import { announce, countAlive, type Presence } from './worker-presence.js';
+import { announce, countAlive, type Presence, servedFingerprint } from './worker-presence.js';
+import { warnOnce } from '../shared/warn-once.js';
 import { sleep } from '../shared/real-clock.js';
 
 /** What the worker command reads from its environment (cli.ts), kept from the children's. */
@@ -238,6 +239,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
       settings.presenceKey(queueName),
       name,
       settings.lockDuration + settings.stalledInterval,
+      servedFingerprint(targets.keys()),
     );
   })();
   try {
@@ -253,6 +255,20 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     disconnectAll();
     await scheduler.close(0);
     throw error;
+  }
+  // Workers of one queue that serve different targets fail calls at random (each job goes to whichever
+  // takes it first): a build with other modules under the same build id, most often a package version
+  // not bumped. Said as this one joins them.
+  if (presence.othersServingOtherwise > 0) {
+    warnOnce(
+      'RUN_IN_PROCESS_MIXED_WORKERS',
+      queueName,
+      () =>
+        `The worker ${name} serves other targets than ${presence.othersServingOtherwise} live worker(s) of queue ` +
+        `${queueName}: a job goes to whichever worker takes it first, so calls of a target that only some serve ` +
+        `fail at random with NotServedError. Give a build with other modules a build id of its own (--build-id, ` +
+        `bullmq({ buildId }), RUN_IN_PROCESS_BUILD_ID, or its package's version), or stop the old workers.`,
+    );
   }
   // Settles when the worker closes; what fails in it is an 'error' event (above).
   worker.run().catch(() => {});

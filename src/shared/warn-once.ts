@@ -14,6 +14,7 @@ export type WarningCode =
   | 'RUN_IN_PROCESS_UNKNOWN_ERROR_CLASS'
   | 'RUN_IN_PROCESS_UNREADABLE_JOB'
   | 'RUN_IN_PROCESS_CALLER_GONE'
+  | 'RUN_IN_PROCESS_MIXED_WORKERS'
   | 'RUN_IN_PROCESS_CHILD_OUT_OF_REACH';
 
 const given = new Map<WarningCode, Set<unknown>>();

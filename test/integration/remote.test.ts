@@ -437,6 +437,21 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   });
 
+  test('a worker that joins workers of its queue serving other targets says so as it starts: calls would fail at random', async () => {
+    const first = await app.startWorker({ redis: redis.socket, build: 'mixed' });
+    const same = await app.startWorker({ redis: redis.socket, build: 'mixed' });
+    const fewer = await app.startWorker({ redis: redis.socket, build: 'mixed', modules: ['values'] });
+    try {
+      assert.doesNotMatch(same.output(), /RUN_IN_PROCESS_MIXED_WORKERS/, 'the same targets: nothing to say');
+      assert.match(
+        fewer.output(),
+        /RUN_IN_PROCESS_MIXED_WORKERS.*serves other targets than 2 live worker\(s\) of queue default@mixed: .* fail at random with NotServedError\. Give a build with other modules a build id of its own/s,
+      );
+    } finally {
+      await Promise.all([first.stop(), same.stop(), fewer.stop()]);
+    }
+  });
+
   test('a streaming method fails at its first next(), naming the limit, and counts as failed', async () => {
     const failedBefore = stats().failed;
     const error = await rejectionOf(remote.countTo(3).next(), RunInProcessError);

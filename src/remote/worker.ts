@@ -26,6 +26,7 @@ import { RunningJobs } from './running-jobs.js';
 import type { BullmqSettings } from './settings.js';
 import { announce, countAlive, type Presence, servedFingerprint } from './worker-presence.js';
 import { warnOnce } from '../shared/warn-once.js';
+import type { PoolStats } from '../pool/call-stats.js';
 import { sleep } from '../shared/real-clock.js';
 
 /** What the worker command reads from its environment (cli.ts), kept from the children's. */
@@ -67,6 +68,12 @@ export interface RemoteWorker {
   /** Its name in the queue (`<host>:<pid>`), as WorkerLostError.worker reports it. */
   readonly name: string;
   readonly queueName: string;
+  /**
+   * A snapshot of its local pool, as `stats()` gives one of a local pool: its children, the calls it
+   * holds, and what the calls it ran came to, since that pool last started (a pool none of whose
+   * children could boot is started again).
+   */
+  stats(): PoolStats;
   /**
    * Stops taking jobs, lets the running ones finish, then stops the local pool. With a `deadline`
    * (ms), calls still running past it fail with PoolClosedError (their callers are told so), and
@@ -280,6 +287,7 @@ export async function serve(options: ServeOptions): Promise<RemoteWorker> {
     unrelayed,
     queueName,
     name,
+    stats: () => scheduler.stats(),
     close(options: ShutdownOptions = {}) {
       const { deadline } = checkShutdownOptions(options, 'worker.close(options)');
       // Handed back only to another live worker: the last one runs what it holds (a drain, a deploy

@@ -184,6 +184,29 @@ describe('a worker started with serve()', { skip }, () => {
     assert.match(run.stdout, /^alive$/m, run.report);
   });
 
+  test("worker.stats() is its local pool's snapshot: the calls it took, and what they came to", () => {
+    const run = runScript(
+      `const { configure, shutdown } = await import(${JSON.stringify(new URL('dist/index.js', pathToFileURL(repoRoot)).href)});
+       const { bullmq, serve } = await import(${JSON.stringify(new URL('dist/bullmq.js', pathToFileURL(repoRoot)).href)});
+       const transport = bullmq({ connection: ${JSON.stringify({ path: redis.socket })}, buildId: 'serve-stats' });
+       const modules = [${JSON.stringify(fixtureUrl('standard', 'remote-env'))}];
+       const worker = await serve({ transport, pool: 'px', modules });
+       console.log('before:', JSON.stringify(worker.stats()));
+       configure('px', { transport });
+       const { envOf } = await import(modules[0]);
+       await envOf([]);
+       await envOf([]);
+       const { completed, failed, queued, running } = worker.stats();
+       console.log('after:', JSON.stringify({ completed, failed, queued, running }));
+       await shutdown();
+       await worker.close();`,
+      { timeout: 20_000 },
+    );
+    assert.equal(run.status, 0, run.report);
+    assert.match(run.stdout, /^before: \{"queued":0,"running":0,"completed":0,/m, run.report);
+    assert.match(run.stdout, /^after: \{"completed":2,"failed":0,"queued":0,"running":0\}$/m, run.report);
+  });
+
   test("the worker's secret and Redis URL variables do not reach the children that run its calls", () => {
     const run = runScript(
       `const { configure, shutdown } = await import(${JSON.stringify(new URL('dist/index.js', pathToFileURL(repoRoot)).href)});

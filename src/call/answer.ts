@@ -182,9 +182,9 @@ function warnIfClassUnknown(node: ErrorClassOf, moduleUrl: string, unread: Unrea
 async function exportsOf(module: ModuleEntry): Promise<{ namespace: object } | { unread: Unread }> {
   const registered = processState.namespaces.get(module.url);
   if (registered) return { namespace: registered };
-  // Loaded by require() (through a hook of its own, perhaps; the entry script too): its exports are
+  // Loaded by require() (the entry script too, and a module a require hook compiled, as with
+  // node -r @swc-node/register, which import() of the file would fail to load): its exports are
   // those require() gave, read without running anything again.
-  // A require hook compiled it perhaps (node -r @swc-node/register): import() of the file would fail.
   const required: unknown = requireCacheEntry(module.url)?.exports;
   if ((typeof required === 'object' || typeof required === 'function') && required !== null)
     return { namespace: required };

@@ -10,15 +10,14 @@ import { monotonicMs } from '../shared/monotonic-clock.js';
 import { perfNow } from '../shared/real-clock.js';
 import { PatientTimer } from './patient-timer.js';
 
+/** How many workers that never started a call are stopped for it, the call sent on each time (#notStarted). */
+const stuckWorkersAtMost = 2;
+
 /**
  * One call between its submission and its single outcome. Whatever fires first (the answer, a
  * crash, the timeout, the caller's AbortSignal, a shutdown) settles it; everything later is
  * ignored. On a failure the scheduler is told, and stops the call's worker if it runs it.
  */
-
-/** How many workers that never started a call are stopped for it, the call sent on each time (#notStarted). */
-const stuckWorkersAtMost = 2;
-
 export class PendingCall {
   /** The batch it was last sent in, until it is answered or sent again. */
   batch: Batch | undefined;
@@ -137,8 +136,9 @@ export class PendingCall {
 
   /**
    * A call with a timeout is next in line at its worker: if the worker does not start it within
-   * `bound` ms, the worker is stuck (stopped, or deaf to its messages), and the call fails rather
-   * than wait for ever for a timeout that would never begin.
+   * `bound` ms, the worker is stuck (stopped, or deaf to its messages): `stopWorker` stops it, and
+   * the call goes to another worker; or it fails, rather than wait for ever for a timeout that would
+   * never begin.
    */
   awaitStart(bound: number, stopWorker?: () => boolean): void {
     if (this.#settled || this.timeout === undefined || this.#timer || this.#started) return;

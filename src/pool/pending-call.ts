@@ -14,6 +14,13 @@ import { PatientTimer } from './patient-timer.js';
 const stuckWorkersAtMost = 2;
 
 /**
+ * How many promises a call's async callbacks may have returned here, unsettled, before its worker is
+ * held (onCallbacksPiling): a child that calls back faster than the callbacks settle would otherwise
+ * make this process hold them all, and run as many at once (a write to a database each).
+ */
+const callbacksPendingAtMost = 1_000;
+
+/**
  * One call between its submission and its single outcome. Whatever fires first (the answer, a
  * crash, the timeout, the caller's AbortSignal, a shutdown) settles it; everything later is
  * ignored. On a failure the scheduler is told, and stops the call's worker if it runs it.
@@ -304,19 +311,38 @@ export class PendingCall {
     }
     const pending = (this.#callbacks ??= new Set());
     pending.add(returned);
+    if (pending.size >= callbacksPendingAtMost && !this.#callbacksPiling) {
+      this.#callbacksPiling = true;
+      this.onCallbacksPiling?.(true);
+    }
+    const settled = () => {
+      pending.delete(returned);
+      // Read again once half of them settled: not at each one, which would hold and free it by turns.
+      if (this.#callbacksPiling && pending.size <= callbacksPendingAtMost / 2) this.#stopPiling();
+    };
     // Through Promise.resolve, as `await` does: a thenable that calls both of its handlers (or one
     // twice) settles once, with the first.
     Promise.resolve(returned).then(
       () => {
-        pending.delete(returned);
+        settled();
         if (pending.size === 0 && this.#answer) this.succeed(this.#answer);
       },
       (error: unknown) => {
-        pending.delete(returned);
+        settled();
         // Its consumer left meanwhile: the rejection fails nothing (letGoOfCallbacks).
         if (!this.#callbacksLetGo) this.fail(error);
       },
     );
+  }
+
+  /** Told when its callbacks' unsettled promises pile up past the bound (true), and when they fell back (false). */
+  onCallbacksPiling: ((piling: boolean) => void) | undefined;
+  #callbacksPiling = false;
+
+  #stopPiling(): void {
+    if (!this.#callbacksPiling) return;
+    this.#callbacksPiling = false;
+    this.onCallbacksPiling?.(false);
   }
 
   /**
@@ -326,6 +352,7 @@ export class PendingCall {
    */
   letGoOfCallbacks(): void {
     this.#callbacksLetGo = true;
+    this.#stopPiling();
     if (!this.#callbacks?.size) return;
     this.#callbacks.clear();
     if (this.#answer) this.succeed(this.#answer);
@@ -372,6 +399,8 @@ export class PendingCall {
     this.#settled = true;
     this.#timer?.clear();
     this.#unwatch?.();
+    // Failed with callbacks still out: its worker, if it lives on, is read again.
+    this.#stopPiling();
     return true;
   }
 }

@@ -422,6 +422,12 @@ export class Scheduler {
       call.retriesLeft = flow ? 0 : retries;
       call.flow = flow;
       call.listener = listener;
+      // Its callbacks' promises pile up here: its worker waits until they fall back (a child's writes
+      // wait for the pipe that this process stops reading).
+      if (listener)
+        call.onCallbacksPiling = (piling) => {
+          if (call.batch) this.#transport.holdEmissions?.(call.batch.id, piling);
+        };
       call.stoppable = made !== undefined;
       made?.(call);
       if (signal && abortedOf(signal)) {

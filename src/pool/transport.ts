@@ -86,6 +86,12 @@ export interface Transport {
    * does not. Only for a transport whose workers would hold the process while they run a batch.
    */
   release?(batch: number, released: boolean): void;
+  /**
+   * Stop reading what the batch's worker emits (true), or read it again (false): the promises that a
+   * call's async callbacks returned here pile up past a bound, and the worker must wait for them, as
+   * a stream's producer waits for its consumer. A transport whose worker cannot be held skips it.
+   */
+  holdEmissions?(batch: number, held: boolean): void;
   /** No more calls for this open batch: its worker ends it, and is free again. */
   close(batch: number): void;
   /** Stops a batch now: drops it if no worker has taken it, otherwise stops its worker. */

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { RunInProcessError, SerializationError, shutdown, TimeoutError, withCallOptions } from 'run-in-process';
+import {
+  configure,
+  RunInProcessError,
+  SerializationError,
+  shutdown,
+  TimeoutError,
+  withCallOptions,
+} from 'run-in-process';
 import { fixture, fixtureUrl, isAlive, modes, scratchFile, waitFor, waitForFile } from '../helpers/fixtures.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { runScript } from '../helpers/scripts.js';
@@ -10,6 +17,8 @@ import { runScript } from '../helpers/scripts.js';
 // the child that sends its arguments here, where the real function is called.
 
 type StreamsModule = typeof import('../fixtures/src/streams.js');
+type PooledModule = typeof import('../fixtures/src/pooled.js');
+const { inPool } = await fixture<PooledModule>('standard', 'pooled');
 
 after(() => shutdown());
 
@@ -276,4 +285,38 @@ test('a call waiting only for a promise its callback returned that never settles
   );
   assert.equal(streamed.status, 0, streamed.report);
   assert.equal(streamed.stdout.trim(), 'item 0\nitem 1', streamed.report);
+});
+
+test('a child that calls back faster than async callbacks settle waits for them: the promises held here stay bounded, and every event arrives', async () => {
+  // The parent held every promise, and ran as many callbacks at once (150 MB after 118,000 events in
+  // 5 s, from a hostile review). Its child now waits, as a stream's producer waits for its consumer.
+  configure('callbacks-flood', { size: 1 });
+  const { flood } = inPool('callbacks-flood');
+  const count = 15_000;
+  let pending = 0;
+  let most = 0;
+  let received = 0;
+  const releases: Array<() => void> = [];
+  const call = flood(count, () => {
+    received++;
+    most = Math.max(most, ++pending);
+    return new Promise<void>((resolve) =>
+      releases.push(() => {
+        pending--;
+        resolve();
+      }),
+    );
+  });
+  let settled = false;
+  void call.finally(() => (settled = true)).catch(() => {});
+  // The callbacks settle only as this loop lets them: all at once, every 200 ms.
+  while (!settled) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const release of releases.splice(0)) release();
+  }
+  assert.equal(await call, count);
+  assert.equal(received, count, 'every event arrived');
+  // The bound (1,000) and what was already read past it: what the pipe held, a read or two. (Without
+  // the bound, about 10,000 here: what the child sent in 200 ms.)
+  assert.ok(most < 3_000, `${most} promises were held here at once`);
 });

@@ -1,7 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Signal } from '../../errors.js';
-import { type BatchControl, type ChildNotice, type EncodedThrown, isChildNotice } from '../../protocol.js';
+import {
+  type BatchControl,
+  type ChildNotice,
+  type EncodedThrown,
+  isChildNotice,
+  noticePipeFd,
+} from '../../protocol.js';
 import type { StopReason } from '../transport.js';
 import { closeHandle, guardChannel } from './channel-guard.js';
 import { ifClosedByLiveChild } from './closed-by-child.js';
@@ -69,6 +75,24 @@ export class ChildRecord {
     // (Not one that child-output.ts holds back for a slow reader: it resumes it itself.)
     for (const stream of [process.stdout, process.stderr])
       stream?.on('pause', () => heldBack(stream) || stream.resume());
+  }
+
+  /** Batches whose calls' callbacks pile up here: while there is one, its notice pipe is not read. */
+  #noticesHeldFor = new Set<number>();
+
+  /**
+   * Stops reading its notice pipe for this batch (or reads it again): the child, whose writes then
+   * wait for the pipe, waits for the parent. Not on the IPC channel, where notices go without that
+   * pipe (Windows, RUN_IN_PROCESS_IPC_ONLY): there the child is not held.
+   */
+  holdNotices(batch: number, held: boolean): void {
+    const pipe = this.process.stdio[noticePipeFd] as Readable | null | undefined;
+    const before = this.#noticesHeldFor.size;
+    if (held) this.#noticesHeldFor.add(batch);
+    else this.#noticesHeldFor.delete(batch);
+    if (!pipe || before > 0 === this.#noticesHeldFor.size > 0) return;
+    if (this.#noticesHeldFor.size > 0) pipe.pause();
+    else pipe.resume();
   }
 
   /** The child could not open its control pipe: what the parent tells it goes on its IPC channel. */

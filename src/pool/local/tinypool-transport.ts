@@ -467,8 +467,14 @@ export class TinypoolTransport implements Transport {
   /** A batch ended or was lost: what its child still runs may no longer hold the process. */
   #forget(id: number): void {
     const child = this.#batches.get(id)?.child;
+    // Over: what its calls' callbacks held of its child's notices no longer holds.
+    child?.holdNotices(id, false);
     this.#batches.delete(id);
     this.#holdFor(child);
+  }
+
+  holdEmissions(id: number, held: boolean): void {
+    this.#batches.get(id)?.child?.holdNotices(id, held);
   }
 
   close(id: number): void {

@@ -13,12 +13,16 @@ fi
 if [ ! -f test/compat/jest-install/node_modules/jest/bin/jest.js ]; then
   npm ci --prefix test/compat/jest-install --no-audit --no-fund --loglevel=error >/dev/null
 fi
-# The load test (50,000 calls, 1,500 children replaced on the way) runs once, on Node 20 (npm test's
-# suite): what it checks is the scheduler's bookkeeping, which the crash and timeout tests check on
-# every line too, and each run took 4-5 of CI's 30 minutes on a 2-CPU machine.
+# The load test (50,000 calls, 1,500 children replaced on the way) and the batches' bookkeeping run
+# once, on Node 20 (npm test's suite): what they check is the scheduler's bookkeeping, which the
+# crash and timeout tests check on every line too; each run of them took 3-4 of CI's 30 minutes on a
+# 2-CPU machine.
 everything=(build/test/unit/*.test.js)
 for file in build/test/integration/*.test.js; do
-  [ "$file" = build/test/integration/load.test.js ] || everything+=("$file")
+  case "$file" in
+    build/test/integration/load.test.js | build/test/integration/batches.test.js) ;;
+    *) everything+=("$file") ;;
+  esac
 done
 # On Node 22 and 24, between 20 and 26, what differs by Node version: the permission model's flags
 # (Node 20 has only --experimental-permission, 22 both, 24 only --permission), the serializer and

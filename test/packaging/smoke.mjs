@@ -518,7 +518,8 @@ function checkYarnPlugAndPlay(project, tarballFile) {
   const registry = process.env.npm_config_registry || 'https://registry.npmjs.org/';
   writeFileSync(
     join(dir, '.yarnrc.yml'),
-    `enableTelemetry: false\nenableGlobalCache: false\nnpmRegistryServer: ${JSON.stringify(registry)}\n`,
+    // Not immutable, as Yarn is on CI by default: the lockfile is made here.
+    `enableTelemetry: false\nenableGlobalCache: false\nenableImmutableInstalls: false\nnpmRegistryServer: ${JSON.stringify(registry)}\n`,
   );
   writeFileSync(
     join(dir, 'work.mjs'),

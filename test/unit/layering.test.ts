@@ -20,7 +20,7 @@ const allowed: Record<string, string[]> = {
   bullmq: ['remote'],
   remote: ['pool', 'codec', 'shared', 'errors', 'options', 'protocol'],
   define: ['call', 'shared', 'errors', 'options'],
-  call: ['pool', 'codec', 'shared', 'errors', 'options', 'protocol'],
+  call: ['pool', 'codec', 'shared', 'errors', 'options', 'node-flags', 'protocol'],
   pool: ['child', 'codec', 'shared', 'errors', 'options', 'node-flags', 'protocol'],
   // node-flags: a child reads its own flags (child/eager-compile.ts).
   child: ['codec', 'shared', 'errors', 'node-flags', 'protocol'],

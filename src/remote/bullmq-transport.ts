@@ -189,7 +189,7 @@ function checked(options: BullmqOptions): BullmqSettings {
     lockDuration: positive('lockDuration', options.lockDuration, 5_000, longestTimer),
     stalledInterval: positive('stalledInterval', options.stalledInterval, 5_000, longestTimer),
     reconnectTimeout: positive('reconnectTimeout', options.reconnectTimeout, 5_000, longestTimer),
-    callerGoneAfter: positive('callerGoneAfter', options.callerGoneAfter, 60_000, longestTimer),
+    callerGoneAfter: callerWordMs(positive('callerGoneAfter', options.callerGoneAfter, 60_000, longestTimer)),
     redis: (Redis, redisOptions) =>
       typeof to === 'string'
         ? new (Redis as unknown as new (url: string, options: RedisOptions) => Redis)(to, redisOptions)
@@ -209,4 +209,20 @@ function keyOf(connection: string | RedisOptions): string {
   } catch {
     return `unshared:${Math.random()}`;
   }
+}
+
+/**
+ * A caller says it is alive at its health checks, every 250 ms at the most often (queue-link.ts):
+ * a word shorter than a second would run out between two of them, a live caller's waiting jobs
+ * dropped as its.
+ */
+function callerWordMs(ms: number): number {
+  if (ms < 1_000) {
+    throw optionError(
+      `bullmq(options): callerGoneAfter must be at least 1000 ms (got ${ms}): a caller says it is alive every 250 ms at ` +
+        'most, and a shorter word would run out between two, its waiting jobs dropped while it lives.',
+      true,
+    );
+  }
+  return ms;
 }

@@ -1322,6 +1322,14 @@ describe('a pool whose calls run on remote workers, through BullMQ', { skip }, (
     }
   });
 
+  test("callerGoneAfter is at least a second: a shorter word would run out between a live caller's checks", () => {
+    assert.throws(() => transport(redis.socket, { callerGoneAfter: 100 }), {
+      code: 'ERR_INVALID_OPTION',
+      message: /^bullmq\(options\): callerGoneAfter must be at least 1000 ms \(got 100\)/,
+    });
+    assert.doesNotThrow(() => transport(redis.socket, { callerGoneAfter: 1_000 }));
+  });
+
   test('maxPayloadBytes must be a whole number of bytes from 1 to 256 MiB (a job is JSON, its payload base64)', () => {
     for (const wrong of [0, -1, 1.5, 256 * 1024 * 1024 + 1]) {
       assert.throws(() => transport(redis.socket, { maxPayloadBytes: wrong }), {
